@@ -1,0 +1,90 @@
+// BalancerConfig: what the balancer model builds from Services and the
+// certificate store, and what balancer workers apply. Plain, JSON-safe data.
+// It names edge certificates by ARN and carries their public parts; the
+// private keys are read from the certificate store by the balancer runtime
+// alone, so they exist only in balancer processes.
+
+export interface EdgeCertificate {
+  arn: string;
+  certPem: string;
+  chainPem: string; // may be ""
+  /** DNS names the certificate covers (CN + SANs, wildcards kept). */
+  domains: string[];
+  notAfter: string; // ISO 8601
+}
+
+export interface TlsPolicy {
+  name: string; // e.g. "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  minVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  maxVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL names, TLS <= 1.2, in the policy's order. */
+  ciphers: string[];
+  /** TLS 1.3 suite names in the policy's order (may be empty). */
+  ciphersuites: string[];
+  /** OpenSSL security level for this listener (0 for legacy policies). */
+  securityLevel: number;
+}
+
+export type TargetKind =
+  | 'endpoint' // a pod / endpoint address
+  | 'proxy-http' // isobar's own proxy, plain HTTP listener
+  | 'proxy-https'; // isobar's own proxy, HTTPS listener
+
+export interface Target {
+  /** For "endpoint" targets the address and port; for proxy targets the
+   *  runtime resolves them to the proxy's PROXY-protocol listener. */
+  kind: TargetKind;
+  address: string;
+  port: number;
+}
+
+export interface HealthCheckConfig {
+  protocol: 'TCP' | 'HTTP' | 'HTTPS';
+  /** "traffic-port" or a number. */
+  port: 'traffic-port' | number;
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  successCodes: string; // "200-399"
+}
+
+export interface BalancerListener {
+  /** Stable id "namespace/name:port"; equal ids with equal content are kept
+   *  across config swaps without touching open connections. */
+  id: string;
+  servicePort: number;
+  bindAddress: string;
+  bindPort: number; // servicePort + port offset
+  protocol: 'TCP' | 'TLS';
+  tls?: {
+    certificates: EdgeCertificate[]; // default first; all offered by SNI
+    policy: TlsPolicy;
+    alpn: string[] | null; // null = do not negotiate (policy "None")
+  };
+  targets: Target[];
+  targetProtocol: 'TCP' | 'TLS';
+  /** Re-encryption: verify the target against this CA (isobar extension). */
+  targetTls?: { caPem?: string; servername?: string };
+  proxyProtocol: boolean;
+  proxyProtocolTlvs: ('ssl' | 'authority' | 'alpn')[];
+  healthCheck: HealthCheckConfig;
+  deregistrationDelayMs: number;
+  idleTimeoutMs: number; // 350 s, as the NLB
+  preserveClientIp: boolean;
+  /** "flow-hash" as the NLB, or "round-robin". */
+  targetSelection: 'flow-hash' | 'round-robin';
+}
+
+export interface LoadBalancer {
+  namespace: string;
+  name: string;
+  hostname: string; // k8s-<ns>-<name>-<hash>.elb.<region>.amazonaws.com
+  scheme: 'internal' | 'internet-facing';
+  listeners: BalancerListener[];
+}
+
+export interface BalancerConfig {
+  loadBalancers: LoadBalancer[]; // sorted by namespace, name
+}

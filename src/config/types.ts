@@ -1,0 +1,65 @@
+// The isobar config file (`--config isobar.yaml`). Keys in the file use
+// Contour's own spelling where Contour has one (`tls.envoy-client-certificate`,
+// `timeouts.connect-timeout`, `enableExternalNameService`, ...); this is the
+// parsed, defaulted form the rest of the program reads.
+
+export interface NamespacedName {
+  namespace: string;
+  name: string;
+}
+
+export interface IsobarConfig {
+  tls: {
+    /** tls.envoy-client-certificate: presented to upstreams that ask. */
+    envoyClientCertificate?: NamespacedName;
+    /** tls.fallback-certificate: served to clients without SNI. */
+    fallbackCertificate?: NamespacedName;
+  };
+  /** cluster.upstream-tls.{minimum,maximum}-protocol-version */
+  upstreamTls: {
+    minimumProtocolVersion: '1.2' | '1.3';
+    maximumProtocolVersion: '1.2' | '1.3';
+    /** upstream-tls.require-validation (isobar): upstream TLS without
+     *  `validation` makes the HTTPProxy invalid. */
+    requireValidation: boolean;
+  };
+  timeouts: {
+    /** timeouts.connect-timeout, default 2s */
+    connectTimeoutMs: number;
+  };
+  /** enableExternalNameService, default false */
+  enableExternalNameService: boolean;
+  /** disablePermitInsecure, default false */
+  disablePermitInsecure: boolean;
+  /** root namespaces (empty: any) */
+  rootNamespaces: string[];
+  /** ingress-class-name: when set, only HTTPProxies with that class */
+  ingressClassName?: string;
+  /** ingress.service (isobar): the Service whose targets are isobar's own
+   *  proxy, default projectcontour/envoy */
+  ingressService: NamespacedName;
+  /** aws.region / aws.account (isobar): used in ARNs and hostnames */
+  aws: { region: string; account: string; clusterName: string };
+  /** policy.request-headers / policy.response-headers: global header ops */
+  policy: {
+    requestHeaders: { set: Record<string, string>; remove: string[] };
+    responseHeaders: { set: Record<string, string>; remove: string[] };
+  };
+}
+
+export function defaultConfig(): IsobarConfig {
+  return {
+    tls: {},
+    upstreamTls: { minimumProtocolVersion: '1.2', maximumProtocolVersion: '1.3', requireValidation: false },
+    timeouts: { connectTimeoutMs: 2000 },
+    enableExternalNameService: false,
+    disablePermitInsecure: false,
+    rootNamespaces: [],
+    ingressService: { namespace: 'projectcontour', name: 'envoy' },
+    aws: { region: 'local', account: '000000000000', clusterName: 'isobar' },
+    policy: {
+      requestHeaders: { set: {}, remove: [] },
+      responseHeaders: { set: {}, remove: [] },
+    },
+  };
+}

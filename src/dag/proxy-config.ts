@@ -1,0 +1,199 @@
+// ProxyConfig: what dag.build() produces and the proxy runtime applies.
+// Plain, JSON-safe data (DESIGN.md rule 2). It never carries edge (balancer)
+// keys: the only private keys in it belong to cluster Secrets the proxy is
+// allowed to read (virtual host certificates, the Envoy client certificate).
+// Durations are milliseconds; `null` means "disabled / infinite".
+
+export type UpstreamProtocol = 'http1' | 'tls' | 'h2' | 'h2c';
+
+export type TlsVersion = '1.2' | '1.3';
+
+/** A certificate and key from a cluster Secret, referenced by id
+ *  (`namespace/name`) from virtual hosts and clusters. */
+export interface TlsSecret {
+  id: string;
+  certPem: string; // leaf first, then any chain
+  keyPem: string;
+}
+
+/** A CA bundle from a Secret's `ca.crt` (and optional `crl.pem`). */
+export interface CaBundle {
+  id: string;
+  caPem: string;
+  crlPem?: string;
+}
+
+export interface Endpoint {
+  address: string; // IP literal (v4 or v6) or DNS name for ExternalName
+  port: number;
+}
+
+export interface HealthCheck {
+  path: string;
+  host: string; // default "contour-envoy-healthcheck"
+  intervalMs: number; // default 10000
+  timeoutMs: number; // default 2000
+  unhealthyThreshold: number; // default 3
+  healthyThreshold: number; // default 2
+  expectedStatuses: { start: number; end: number }[]; // [start, end)
+}
+
+export type LoadBalancerStrategy =
+  | 'RoundRobin'
+  | 'WeightedLeastRequest'
+  | 'Random'
+  | 'Cookie'
+  | 'RequestHash';
+
+export interface HashPolicy {
+  header?: string;
+  queryParameter?: string;
+  sourceIp?: boolean;
+  terminal?: boolean;
+}
+
+export interface UpstreamTls {
+  /** SNI sent to the backend; absent means none. */
+  sni?: string;
+  /** When present, the backend certificate must chain to caPem and carry a
+   *  DNS SAN equal to one of subjectNames. Absent: encrypt, do not verify. */
+  validation?: { caBundleId: string; subjectNames: string[] };
+  /** Id of a TlsSecret presented when the backend asks for a client cert. */
+  clientCertificateId?: string;
+  minVersion: TlsVersion;
+  maxVersion: TlsVersion;
+}
+
+export interface Cluster {
+  /** Stable identity: equal names mean equal upstream behaviour, so pools
+   *  and health state survive config swaps. */
+  name: string;
+  namespace: string;
+  service: string;
+  servicePort: number;
+  protocol: UpstreamProtocol;
+  tls?: UpstreamTls; // present iff protocol is tls or h2
+  endpoints: Endpoint[]; // ready endpoints only, sorted
+  loadBalancer: { strategy: LoadBalancerStrategy; hashPolicies: HashPolicy[] };
+  healthCheck?: HealthCheck;
+  connectTimeoutMs: number;
+  idleConnectionTimeoutMs: number | null;
+}
+
+export interface HeaderMatch {
+  name: string; // lower-case
+  kind: 'present' | 'notpresent' | 'contains' | 'notcontains' | 'exact' | 'notexact' | 'regex';
+  value?: string;
+  ignoreCase?: boolean;
+  treatMissingAsEmpty?: boolean;
+}
+
+export interface QueryMatch {
+  name: string;
+  kind: 'exact' | 'prefix' | 'suffix' | 'regex' | 'contains' | 'present';
+  value?: string;
+  ignoreCase?: boolean;
+}
+
+export interface PathMatch {
+  kind: 'prefix' | 'exact' | 'regex';
+  value: string;
+}
+
+export interface HeaderOps {
+  /** Canonical names; values may hold %CONTOUR_NAMESPACE%,
+   *  %CONTOUR_SERVICE_NAME%, %CONTOUR_SERVICE_PORT% and %REQ(name)%. */
+  set: { name: string; value: string }[];
+  remove: string[];
+}
+
+export interface WeightedCluster {
+  cluster: string; // Cluster.name
+  weight: number; // relative; all clusters of a route > 0 after the DAG
+  requestHeaders: HeaderOps;
+  responseHeaders: HeaderOps;
+}
+
+export interface RetryPolicyConfig {
+  retryOn: string[]; // Envoy retry-on names, default ["5xx"]
+  count: number;
+  perTryTimeoutMs: number | null;
+  retriableStatusCodes: number[];
+}
+
+export type RouteAction =
+  | {
+      kind: 'forward';
+      clusters: WeightedCluster[];
+      mirror?: { cluster: string; percent: number };
+    }
+  | {
+      kind: 'redirect';
+      scheme?: string;
+      hostname?: string;
+      port?: number;
+      path?: string;
+      prefix?: string;
+      statusCode: number; // 301 | 302 | 303 | 307 | 308
+    }
+  | { kind: 'direct'; statusCode: number; body?: string };
+
+export interface Route {
+  path: PathMatch;
+  headers: HeaderMatch[];
+  queryParams: QueryMatch[];
+  action: RouteAction;
+  /** Set when this route sits on the plain listener of a TLS virtual host
+   *  without permitInsecure: answer 301 to https instead of `action`. */
+  httpsRedirect?: boolean;
+  requestHeaders: HeaderOps;
+  responseHeaders: HeaderOps;
+  /** Literal Host rewrite, or a %REQ(name)% dynamic one. */
+  hostRewrite?: { literal?: string; fromHeader?: string };
+  /** Replace the matched prefix with this value. */
+  prefixRewrite?: string;
+  websocket: boolean;
+  timeouts: { responseMs: number | null; idleMs: number | null };
+  retry?: RetryPolicyConfig;
+  /** The HTTPProxy that defined this route, for access logs and variables. */
+  origin: { namespace: string; name: string };
+}
+
+export interface VirtualHost {
+  fqdn: string; // lower-case; may start with "*."
+  /** Routes in Contour precedence order: the first match wins. */
+  routes: Route[];
+}
+
+export interface TcpForward {
+  clusters: WeightedCluster[];
+}
+
+export interface SecureVirtualHost extends VirtualHost {
+  /** For terminated TLS: the certificate secret id. */
+  secretId?: string;
+  minVersion: TlsVersion;
+  maxVersion: TlsVersion;
+  clientValidation?: {
+    caBundleId?: string;
+    skipVerification: boolean;
+    optional: boolean;
+  };
+  /** Use the configured fallback certificate for clients without SNI. */
+  fallbackCertificate: boolean;
+  /** TLS passthrough: forward the raw TLS stream by SNI. */
+  passthrough?: TcpForward;
+  /** TCPProxy with termination: decrypt and forward the TCP stream. */
+  tcpProxy?: TcpForward;
+}
+
+export interface ProxyConfig {
+  /** Virtual hosts of the plain HTTP listener, sorted by fqdn. */
+  httpVirtualHosts: VirtualHost[];
+  /** Virtual hosts of the HTTPS listener (SNI), sorted by fqdn. */
+  httpsVirtualHosts: SecureVirtualHost[];
+  clusters: Cluster[]; // sorted by name
+  secrets: TlsSecret[]; // sorted by id
+  caBundles: CaBundle[]; // sorted by id
+  fallbackCertificateId?: string;
+}

@@ -1,0 +1,339 @@
+// Kubernetes object shapes isobar reads. Only the fields isobar uses are
+// typed; everything arrives from YAML/JSON or the API server, so every field
+// is optional until the schema validator (schema.ts) has checked it.
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string; // "default" when the manifest omits it
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+}
+
+// ---- core/v1 ------------------------------------------------------------
+
+export interface ServicePort {
+  name?: string;
+  protocol?: string; // "TCP" | "UDP" | "SCTP"
+  port: number;
+  targetPort?: number | string;
+  nodePort?: number;
+  appProtocol?: string;
+}
+
+export interface Service extends KubeObject {
+  kind: 'Service';
+  spec: {
+    type?: string; // ClusterIP | NodePort | LoadBalancer | ExternalName
+    ports?: ServicePort[];
+    selector?: Record<string, string>;
+    externalName?: string;
+    externalTrafficPolicy?: string;
+    loadBalancerClass?: string;
+    healthCheckNodePort?: number;
+    clusterIP?: string;
+  };
+  status?: {
+    loadBalancer?: { ingress?: LoadBalancerIngress[] };
+  };
+}
+
+export interface LoadBalancerIngress {
+  hostname?: string;
+  ip?: string;
+  ports?: { port: number; protocol: string }[];
+}
+
+export interface Secret extends KubeObject {
+  kind: 'Secret';
+  type: string; // defaults to "Opaque"
+  // Decoded values: the loader merges `data` (base64) and `stringData`
+  // (stringData wins), as the API server does.
+  data: Record<string, string>;
+}
+
+export interface EndpointAddress {
+  ip: string;
+  hostname?: string;
+}
+
+export interface EndpointPort {
+  name?: string;
+  port: number;
+  protocol?: string;
+  appProtocol?: string;
+}
+
+export interface Endpoints extends KubeObject {
+  kind: 'Endpoints';
+  subsets?: {
+    addresses?: EndpointAddress[];
+    notReadyAddresses?: EndpointAddress[];
+    ports?: EndpointPort[];
+  }[];
+}
+
+// ---- discovery.k8s.io/v1 ------------------------------------------------
+
+export interface EndpointSlice extends KubeObject {
+  kind: 'EndpointSlice';
+  addressType: string; // IPv4 | IPv6 | FQDN
+  endpoints?: {
+    addresses: string[];
+    conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+  }[];
+  ports?: EndpointPort[];
+  // metadata.labels["kubernetes.io/service-name"] names the owning Service.
+}
+
+// ---- projectcontour.io/v1 -----------------------------------------------
+
+export interface HeaderMatchCondition {
+  name: string;
+  present?: boolean;
+  notpresent?: boolean;
+  contains?: string;
+  notcontains?: string;
+  exact?: string;
+  notexact?: string;
+  regex?: string;
+  ignoreCase?: boolean;
+  treatMissingAsEmpty?: boolean;
+}
+
+export interface QueryParameterMatchCondition {
+  name: string;
+  exact?: string;
+  prefix?: string;
+  suffix?: string;
+  regex?: string;
+  contains?: string;
+  present?: boolean;
+  ignoreCase?: boolean;
+}
+
+export interface MatchCondition {
+  prefix?: string;
+  exact?: string;
+  regex?: string;
+  header?: HeaderMatchCondition;
+  queryParameter?: QueryParameterMatchCondition;
+}
+
+export interface HeaderValue {
+  name: string;
+  value: string;
+}
+
+export interface HeadersPolicy {
+  set?: HeaderValue[];
+  remove?: string[];
+}
+
+export interface UpstreamValidation {
+  caSecret: string;
+  subjectName: string;
+  subjectNames?: string[];
+}
+
+export interface HTTPHealthCheckPolicy {
+  path: string;
+  host?: string;
+  intervalSeconds?: number;
+  timeoutSeconds?: number;
+  unhealthyThresholdCount?: number;
+  healthyThresholdCount?: number;
+  expectedStatuses?: { start: number; end: number }[];
+}
+
+export interface TCPHealthCheckPolicy {
+  intervalSeconds?: number;
+  timeoutSeconds?: number;
+  unhealthyThresholdCount?: number;
+  healthyThresholdCount?: number;
+}
+
+export interface HTTPProxyService {
+  name: string;
+  port: number;
+  protocol?: string; // h2 | h2c | tls
+  weight?: number;
+  mirror?: boolean;
+  validation?: UpstreamValidation;
+  requestHeadersPolicy?: HeadersPolicy;
+  responseHeadersPolicy?: HeadersPolicy;
+}
+
+export interface LoadBalancerPolicy {
+  strategy?: string;
+  requestHashPolicies?: {
+    headerHashOptions?: { headerName: string };
+    queryParameterHashOptions?: { parameterName: string };
+    hashSourceIP?: boolean;
+    terminal?: boolean;
+  }[];
+}
+
+export interface TimeoutPolicy {
+  response?: string;
+  idle?: string;
+  idleConnection?: string;
+}
+
+export interface RetryPolicy {
+  count?: number;
+  perTryTimeout?: string;
+  retryOn?: string[];
+  retriableStatusCodes?: number[];
+}
+
+export interface PathRewritePolicy {
+  replacePrefix?: { prefix?: string; replacement: string }[];
+}
+
+export interface HTTPProxyRoute {
+  conditions?: MatchCondition[];
+  services?: HTTPProxyService[];
+  enableWebsockets?: boolean;
+  permitInsecure?: boolean;
+  timeoutPolicy?: TimeoutPolicy;
+  retryPolicy?: RetryPolicy;
+  healthCheckPolicy?: HTTPHealthCheckPolicy;
+  loadBalancerPolicy?: LoadBalancerPolicy;
+  pathRewritePolicy?: PathRewritePolicy;
+  requestHeadersPolicy?: HeadersPolicy;
+  responseHeadersPolicy?: HeadersPolicy;
+  requestRedirectPolicy?: {
+    scheme?: string;
+    hostname?: string;
+    port?: number;
+    statusCode?: number;
+    path?: string;
+    prefix?: string;
+  };
+  directResponsePolicy?: { statusCode: number; body?: string };
+}
+
+export interface HTTPProxyInclude {
+  name: string;
+  namespace?: string;
+  conditions?: MatchCondition[];
+}
+
+export interface TCPProxySpec {
+  services?: HTTPProxyService[];
+  include?: { name: string; namespace?: string };
+  loadBalancerPolicy?: LoadBalancerPolicy;
+  healthCheckPolicy?: TCPHealthCheckPolicy;
+}
+
+export interface VirtualHostTLS {
+  secretName?: string;
+  minimumProtocolVersion?: string;
+  maximumProtocolVersion?: string;
+  passthrough?: boolean;
+  enableFallbackCertificate?: boolean;
+  clientValidation?: {
+    caSecret?: string;
+    skipClientCertValidation?: boolean;
+    crlSecret?: string;
+    crlOnlyVerifyLeafCert?: boolean;
+    forwardClientCertificate?: Record<string, boolean>;
+    optionalClientCertificate?: boolean;
+  };
+}
+
+export interface HTTPProxy extends KubeObject {
+  kind: 'HTTPProxy';
+  spec: {
+    virtualhost?: {
+      fqdn: string;
+      tls?: VirtualHostTLS;
+      // Fields isobar recognises but does not implement are still accepted
+      // by the schema (authorization, jwtProviders, corsPolicy, rateLimit...).
+      [field: string]: unknown;
+    };
+    routes?: HTTPProxyRoute[];
+    includes?: HTTPProxyInclude[];
+    tcpproxy?: TCPProxySpec;
+    ingressClassName?: string;
+  };
+}
+
+export interface TLSCertificateDelegation extends KubeObject {
+  kind: 'TLSCertificateDelegation';
+  spec: {
+    delegations: { secretName: string; targetNamespaces: string[] }[];
+  };
+}
+
+export type AnyObject =
+  | HTTPProxy
+  | TLSCertificateDelegation
+  | Service
+  | Secret
+  | Endpoints
+  | EndpointSlice;
+
+export type Kind = AnyObject['kind'];
+
+export const KINDS: readonly Kind[] = [
+  'HTTPProxy',
+  'TLSCertificateDelegation',
+  'Service',
+  'Secret',
+  'Endpoints',
+  'EndpointSlice',
+];
+
+/** "Kind/namespace/name": the identity of an object across sources. */
+export type ObjectKey = string;
+
+export function objectKey(kind: string, namespace: string, name: string): ObjectKey {
+  return `${kind}/${namespace}/${name}`;
+}
+
+/** Where an object came from, for messages. */
+export interface SourceRef {
+  file?: string; // path relative to the manifests folder
+  line?: number; // 1-based line of the document start
+  origin?: string; // "kubernetes" for the API source
+}
+
+/** A field the schema rejected: `path` is a JSON-path-like string such as
+ *  `spec.routes[0].services[1].port`. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** An object the schema (CRD or core API) would have rejected. The builders
+ *  never see it as valid input; HTTPProxies among them get an invalid status
+ *  that names the field. */
+export interface RejectedObject {
+  kind: Kind;
+  namespace: string;
+  name: string;
+  source: SourceRef;
+  errors: FieldError[];
+}
+
+/** What the builders read: a consistent, immutable view of every object.
+ *  Arrays are sorted by namespace then name. */
+export interface Snapshot {
+  httpproxies: HTTPProxy[];
+  delegations: TLSCertificateDelegation[];
+  services: Service[];
+  secrets: Secret[];
+  endpoints: Endpoints[];
+  endpointSlices: EndpointSlice[];
+  rejected: RejectedObject[];
+}

@@ -1,0 +1,68 @@
+// Status as data: produced by the pure builders, rendered by the CLI and
+// written back by the Kubernetes sink. Field names follow Contour's
+// HTTPProxy status and the Service load balancer status.
+
+export interface SubCondition {
+  type: string; // e.g. "ServiceError", "TLSError", "Orphaned"
+  status: 'True';
+  reason: string;
+  message: string;
+}
+
+export interface DetailedCondition {
+  type: 'Valid';
+  status: 'True' | 'False';
+  observedGeneration: number;
+  reason: string; // "Valid" | "ErrorPresent" | "Orphaned"
+  message: string;
+  errors?: SubCondition[];
+  warnings?: SubCondition[];
+}
+
+export type CurrentStatus = 'valid' | 'invalid' | 'orphaned';
+
+export interface HTTPProxyStatus {
+  namespace: string;
+  name: string;
+  fqdn: string; // "" for non-root proxies
+  currentStatus: CurrentStatus;
+  description: string;
+  conditions: DetailedCondition[];
+  /** The TLS secret name as written (for `-o table`'s TLS SECRET column). */
+  tlsSecret?: string;
+}
+
+export interface ServiceListenerStatus {
+  port: number; // the Service port
+  address: string; // where it listens locally, "127.0.0.1:10443"
+  protocol: 'TCP' | 'TLS';
+  certificates: string[]; // ARNs, default first
+  policy?: string; // negotiation policy name, TLS only
+  alpn?: string[]; // offered ALPN protocols, TLS only
+  targetProtocol: 'TCP' | 'TLS';
+  proxyProtocol: boolean;
+  targets: { address: string; port: number; health: 'healthy' | 'unhealthy' | 'initial' | 'draining' | 'unknown' }[];
+}
+
+export interface ServiceProblem {
+  severity: 'error' | 'warning';
+  /** The annotation or field it concerns, e.g.
+   *  "service.beta.kubernetes.io/aws-load-balancer-ssl-ports". */
+  field?: string;
+  message: string;
+}
+
+export interface ServiceStatus {
+  namespace: string;
+  name: string;
+  listeners: ServiceListenerStatus[];
+  ingress: { hostname: string; ip?: string; ports?: { port: number; protocol: string }[] }[];
+  problems: ServiceProblem[];
+}
+
+/** `isobar status -o json` prints exactly this, both arrays sorted by
+ *  namespace then name. */
+export interface StatusReport {
+  httpproxies: HTTPProxyStatus[];
+  services: ServiceStatus[];
+}
