@@ -1,0 +1,21 @@
+// What other parts may use from src/objects.
+export * from './types.ts';
+export { ObjectCache, byNamespaceName } from './cache.ts';
+export type { CachedObject, ChangeListener } from './cache.ts';
+export type { LoadIssue } from './issues.ts';
+export { formatIssue, compareIssues } from './issues.ts';
+export {
+  loadFolder,
+  loadFile,
+  loadText,
+  combineFiles,
+  listManifestFiles,
+  isManifestFile,
+  ManifestFolderError,
+  DEFAULT_MAX_FILE_BYTES,
+} from './loader.ts';
+export type { FileLoadResult, LoadResult, LoadOptions } from './loader.ts';
+export type { FileEntry } from './normalize.ts';
+export { validateObject } from './schema.ts';
+export type { SchemaResult } from './schema.ts';
+export { API_VERSIONS } from './kinds.ts';

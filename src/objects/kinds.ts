@@ -1,0 +1,24 @@
+// Which (apiVersion, kind) pairs isobar reads. Anything else in a manifests
+// folder (Deployments, ConfigMaps, ...) is skipped with a warning.
+
+import type { Kind } from './types.ts';
+
+export const API_VERSIONS: Readonly<Record<Kind, string>> = {
+  HTTPProxy: 'projectcontour.io/v1',
+  TLSCertificateDelegation: 'projectcontour.io/v1',
+  Service: 'v1',
+  Secret: 'v1',
+  Endpoints: 'v1',
+  EndpointSlice: 'discovery.k8s.io/v1',
+};
+
+export function knownKind(apiVersion: string, kind: string): Kind | undefined {
+  if (!Object.hasOwn(API_VERSIONS, kind)) return undefined;
+  const k = kind as Kind;
+  return API_VERSIONS[k] === apiVersion ? k : undefined;
+}
+
+/** `List` and `<Kind>List` (what `kubectl get -o yaml` writes) hold `items`. */
+export function isListKind(kind: string): boolean {
+  return kind === 'List' || (kind.endsWith('List') && kind.length > 4);
+}

@@ -1,0 +1,175 @@
+// Text -> raw documents. YAML files may hold many documents (`---`); JSON
+// files hold one. Each raw document keeps the line where it starts and a way
+// to find the line of any field path, so later errors can point at it.
+
+import { LineCounter, parseAllDocuments, parseDocument, isMap, isSeq, isNode } from 'yaml';
+import type { Document } from 'yaml';
+
+export interface RawDocument {
+  /** The parsed value (null for an empty document). */
+  value: unknown;
+  /** 1-based line where the document's content starts. */
+  line: number;
+  /** 1-based line of a field, given its path segments; undefined if unknown. */
+  lineOf(path: readonly (string | number)[]): number | undefined;
+}
+
+export interface ParseFailure {
+  line: number;
+  col: number;
+  message: string;
+}
+
+export interface ParsedText {
+  documents: RawDocument[];
+  failures: ParseFailure[];
+}
+
+/** Parse YAML (possibly multi-document). A document that does not parse is
+ *  reported with line and column; the others are still returned. */
+export function parseYaml(text: string): ParsedText {
+  const lineCounter = new LineCounter();
+  const out: ParsedText = { documents: [], failures: [] };
+  let docs: ReturnType<typeof parseAllDocuments>;
+  try {
+    docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (err) {
+    out.failures.push({ line: 1, col: 1, message: `YAML could not be parsed: ${errorText(err)}` });
+    return out;
+  }
+  if (!Array.isArray(docs)) return out; // an empty stream
+  for (const doc of docs) {
+    const startOffset = (isNode(doc.contents) && doc.contents.range ? doc.contents.range[0] : doc.range?.[0]) ?? 0;
+    const start = lineCounter.linePos(startOffset);
+    if (doc.errors.length > 0) {
+      const e = doc.errors[0]!;
+      const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
+      out.failures.push({ line: pos.line, col: pos.col, message: `invalid YAML: ${firstLine(e.message)}` });
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      out.failures.push({ line: start.line, col: start.col, message: `invalid YAML: ${errorText(err)}` });
+      continue;
+    }
+    out.documents.push({ value, line: start.line, lineOf: (p) => nodeLine(doc, lineCounter, p) });
+  }
+  return out;
+}
+
+/** Parse a JSON file: JSON.parse is the judge of validity; the YAML parser
+ *  (JSON is YAML) is used only to find lines of fields. */
+export function parseJson(text: string): ParsedText {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const { line, col } = jsonErrorPosition(text, errorText(err));
+    return { documents: [], failures: [{ line, col, message: `invalid JSON: ${jsonMessage(errorText(err))}` }] };
+  }
+  let located: { doc: Document; lc: LineCounter } | undefined;
+  const locate = (): { doc: Document; lc: LineCounter } | undefined => {
+    if (located) return located;
+    const lc = new LineCounter();
+    try {
+      const doc = parseDocument(text, { lineCounter: lc });
+      if (doc.errors.length === 0) located = { doc, lc };
+    } catch {
+      // positions are a convenience; the value is already parsed
+    }
+    return located;
+  };
+  const start = firstContentLine(text);
+  return {
+    documents: [
+      {
+        value,
+        line: start,
+        lineOf: (p) => {
+          const l = locate();
+          return l ? nodeLine(l.doc, l.lc, p) : undefined;
+        },
+      },
+    ],
+    failures: [],
+  };
+}
+
+function nodeLine(doc: Document, lc: LineCounter, path: readonly (string | number)[]): number | undefined {
+  // Walk down as far as the path exists; the deepest node found is the best
+  // place to point at (a missing field is reported at its parent).
+  let node: unknown = doc.contents;
+  let best: number | undefined;
+  const rangeLine = (n: unknown): number | undefined => {
+    if (isNode(n) && n.range) return lc.linePos(n.range[0]).line;
+    return undefined;
+  };
+  best = rangeLine(node);
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => {
+        const k = it.key;
+        const kv = isNode(k) && 'value' in k ? (k as { value: unknown }).value : k;
+        return String(kv) === String(seg);
+      });
+      if (!pair) break;
+      const keyLine = rangeLine(pair.key);
+      node = pair.value;
+      best = keyLine ?? rangeLine(node) ?? best;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg];
+      if (item === undefined) break;
+      node = item;
+      best = rangeLine(node) ?? best;
+    } else {
+      break;
+    }
+  }
+  return best;
+}
+
+function firstContentLine(text: string): number {
+  const m = /\S/.exec(text);
+  if (!m) return 1;
+  let line = 1;
+  for (let i = 0; i < m.index; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+function jsonErrorPosition(text: string, message: string): { line: number; col: number } {
+  const lc = /line (\d+) column (\d+)/.exec(message);
+  if (lc) return { line: Number(lc[1]), col: Number(lc[2]) };
+  const pos = /position (\d+)/.exec(message);
+  let offset = pos ? Number(pos[1]) : text.length;
+  if (offset > text.length) offset = text.length;
+  let line = 1;
+  let col = 1;
+  for (let i = 0; i < offset; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      col = 1;
+    } else col++;
+  }
+  return { line, col };
+}
+
+function jsonMessage(message: string): string {
+  // V8 quotes a snippet of the input in the message; the position says more.
+  const tok = /^Unexpected token '(.+?)'/.exec(message);
+  if (tok) return `unexpected character '${tok[1]}'`;
+  if (/Unexpected end of JSON input/.test(message)) return 'unexpected end of input';
+  return firstLine(message).replace(/ in JSON at position \d+.*$/, '');
+}
+
+function firstLine(s: string): string {
+  const line = s.split('\n')[0] ?? s;
+  // The YAML parser appends " at line X, column Y:"; the position is printed
+  // in front of the message already.
+  return line.replace(/ at line \d+, column \d+:?$/, '').trim();
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
