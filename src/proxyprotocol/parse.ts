@@ -54,7 +54,8 @@ function badSignature(): ProxyProtocolError {
 const PORT_RE = /^(0|[1-9][0-9]{0,4})$/;
 
 function parseV1(buf: Buffer): ParseResult {
-  const limit = Math.min(buf.length, V1_MAX_LENGTH);
+  // The CR may sit at index 105 at most, so that CRLF ends at byte 107.
+  const limit = Math.min(buf.length, V1_MAX_LENGTH - 1);
   let end = -1;
   for (let i = 0; i < limit; i++) {
     const c = buf[i]!;
@@ -69,7 +70,7 @@ function parseV1(buf: Buffer): ParseResult {
     if (c < 0x20 || c > 0x7e) throw new ProxyProtocolError('BAD_SYNTAX', `v1 header contains byte 0x${c.toString(16).padStart(2, '0')}`);
   }
   if (end < 0) {
-    if (buf.length >= V1_MAX_LENGTH) {
+    if (buf.length >= V1_MAX_LENGTH - 1) {
       throw new ProxyProtocolError('TOO_LONG', `v1 header has no CRLF within ${V1_MAX_LENGTH} bytes`);
     }
     return { kind: 'incomplete' };
