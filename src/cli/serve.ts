@@ -1,13 +1,115 @@
-// `isobar serve`: being built; see the README for what exists.
-import type { Command } from 'commander';
-import { CliError } from './errors.ts';
+// `isobar serve DIR`: every part of the edge in one command.
 
-export function register(program: Command, _setExitCode: (code: number) => void): void {
+import { Option, type Command } from 'commander';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CliError, EXIT_USAGE } from './errors.ts';
+import { parseDurationMs, parseNonNegativeInt, parsePort, parsePortOrZero, parsePositiveInt } from './options.ts';
+import { serve, type Role, type ServeOptions } from '../serve/primary.ts';
+import { loadConfigFile } from '../config/index.ts';
+import { FolderSource } from '../sources/files/index.ts';
+import { KubeSource } from '../sources/kube/index.ts';
+import type { Source } from '../serve/source.ts';
+
+interface ServeFlags {
+  config?: string;
+  stateDir: string;
+  roles: string;
+  workers?: number;
+  httpPort: number;
+  httpsPort: number;
+  lbAddress: string;
+  lbPortOffset: number;
+  adminPort: number;
+  adminAddress: string;
+  logFormat: 'json' | 'text';
+  useProxyProtocol?: boolean;
+  drainTimeout: number;
+  accessLog: boolean;
+  kubernetes?: boolean;
+  kubeconfig?: string;
+  namespace: string[];
+}
+
+const ROLES: readonly Role[] = ['dag', 'proxy', 'balancer'];
+
+export function defaultStateDir(): string {
+  return process.env.ISOBAR_STATE_DIR ?? join(homedir(), '.isobar');
+}
+
+export function register(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('serve')
-    .description('(not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new CliError('serve is not available in this build');
+    .description('run the edge: watch DIR (or a cluster), build routes and load balancers, serve traffic')
+    .argument('[DIR]', 'folder of Kubernetes manifests (not with --kubernetes)')
+    .option('--config <file>', 'isobar config file (Contour keys: tls.envoy-client-certificate, ...)')
+    .option('--state-dir <dir>', 'certificate store (env ISOBAR_STATE_DIR)', defaultStateDir())
+    .option('--roles <list>', 'parts to run, any of dag,proxy,balancer', 'dag,proxy,balancer')
+    .option('--workers <n>', 'worker processes of each kind (default: one per core)', parsePositiveInt)
+    .option('--http-port <port>', 'proxy HTTP listener', parsePort, 8080)
+    .option('--https-port <port>', 'proxy HTTPS listener', parsePort, 8443)
+    .option('--lb-address <addr>', 'address load balancer listeners bind', '127.0.0.1')
+    .option('--lb-port-offset <n>', 'a Service port P listens on P+N (443 -> 10443 with 10000)', parseNonNegativeInt, 0)
+    .option('--admin-port <port>', 'admin listener: /healthz, /readyz, /status (0 = any free port)', parsePortOrZero, 8000)
+    .option('--admin-address <addr>', 'address the admin listener binds', '127.0.0.1')
+    .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'text']).default('json'))
+    .option('--use-proxy-protocol', "require a PROXY v1/v2 header on the proxy's public listeners (a real NLB in front)")
+    .option('--drain-timeout <duration>', 'how long SIGTERM waits for in-flight requests', parseDurationMs, 30_000)
+    .option('--no-access-log', 'do not log one line per request')
+    .option('--kubernetes', 'watch the Kubernetes API instead of a folder')
+    .option('--kubeconfig <file>', 'kubeconfig for --kubernetes (default: in-cluster, then KUBECONFIG, then ~/.kube/config)')
+    .option('--namespace <ns>', 'watch only this namespace (repeatable; default all)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .action(async (dir: string | undefined, flags: ServeFlags) => {
+      const roles = parseRoles(flags.roles);
+      if (flags.kubernetes && dir) throw new CliError('give either DIR or --kubernetes, not both');
+      if (!flags.kubernetes && !dir) throw new CliError('missing DIR: the folder of manifests to serve (or --kubernetes to watch a cluster)');
+      if (!flags.kubernetes && (flags.kubeconfig || flags.namespace.length > 0)) {
+        throw new CliError('--kubeconfig and --namespace need --kubernetes');
+      }
+      if (flags.lbPortOffset + 1 > 65535) throw new CliError(`--lb-port-offset ${flags.lbPortOffset} leaves no valid port`);
+      const config = await loadConfigFile(flags.config);
+      const absDir = dir === undefined ? undefined : resolve(dir);
+      const createSource = (cache: Parameters<ServeOptions['createSource']>[0], logger: Parameters<ServeOptions['createSource']>[1]): Source =>
+        flags.kubernetes
+          ? (new KubeSource(cache, { kubeconfig: flags.kubeconfig, namespaces: flags.namespace, logger }) as unknown as Source)
+          : (new FolderSource(absDir!, cache, { watch: true }) as unknown as Source);
+      const running = await serve({
+        dir: absDir,
+        config,
+        configPath: flags.config,
+        stateDir: resolve(flags.stateDir),
+        roles,
+        workers: flags.workers,
+        httpPort: flags.httpPort,
+        httpsPort: flags.httpsPort,
+        lbAddress: flags.lbAddress,
+        lbPortOffset: flags.lbPortOffset,
+        adminPort: flags.adminPort,
+        adminAddress: flags.adminAddress,
+        logFormat: flags.logFormat,
+        useProxyProtocol: Boolean(flags.useProxyProtocol),
+        drainTimeoutMs: flags.drainTimeout,
+        accessLog: flags.accessLog,
+        createSource,
+      });
+      const onSignal = (): void => void running.stop();
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      setExitCode(await running.done);
     });
+}
+
+function parseRoles(value: string): Set<Role> {
+  const roles = new Set<Role>();
+  for (const raw of value.split(',')) {
+    const r = raw.trim();
+    if (r === '') continue;
+    if (!ROLES.includes(r as Role)) throw new CliError(`--roles: unknown role "${r}" (choose from ${ROLES.join(', ')})`, EXIT_USAGE);
+    roles.add(r as Role);
+  }
+  if (roles.size === 0) throw new CliError('--roles: name at least one of dag, proxy, balancer');
+  if (!roles.has('dag')) {
+    throw new CliError('--roles must include dag: the proxy and balancer get their configuration from it');
+  }
+  return roles;
 }

@@ -1,0 +1,46 @@
+// IPC messages between the primary process and its workers. Configs cross
+// as plain data (DESIGN.md rule 2); edge keys never do: balancer workers
+// read them from the certificate store themselves.
+
+import type { ProxyConfig } from '../dag/proxy-config.ts';
+import type { BalancerConfig } from '../balancer/balancer-config.ts';
+import type { LogFormat } from './logger.ts';
+
+export interface ListenerSpec {
+  name: string;
+  host: string;
+  port: number;
+  tls: boolean;
+  proxyProtocol: boolean;
+  reusePort?: boolean;
+}
+
+export type ToProxyWorker =
+  | { type: 'init'; listeners: ListenerSpec[]; logFormat: LogFormat; accessLog: boolean; workerIndex: number }
+  | { type: 'config'; version: number; config: ProxyConfig }
+  | { type: 'shutdown'; drainTimeoutMs: number };
+
+export type ToBalancerWorker =
+  | {
+      type: 'init';
+      stateDir: string;
+      proxyTargets?: { http: { address: string; port: number }; https: { address: string; port: number } };
+      logFormat: LogFormat;
+      workerIndex: number;
+    }
+  | { type: 'config'; version: number; config: BalancerConfig }
+  | { type: 'health'; requestId: number }
+  | { type: 'shutdown'; drainTimeoutMs: number };
+
+export interface ListenerHealth {
+  bound: boolean;
+  targets: { address: string; port: number; health: 'healthy' | 'unhealthy' | 'initial' | 'draining' }[];
+  problems: string[];
+}
+
+export type FromWorker =
+  | { type: 'listening' }
+  | { type: 'applied'; version: number; health?: Record<string, ListenerHealth> }
+  | { type: 'health'; requestId: number; listeners: Record<string, ListenerHealth> }
+  | { type: 'fatal'; message: string; code?: string }
+  | { type: 'drained' };

@@ -1,0 +1,201 @@
+// A pool of worker processes of one role. Forks them, re-forks one that
+// dies unexpectedly (and hands it the latest config), and fans configs out.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type pino from 'pino';
+import type { FromWorker } from './messages.ts';
+
+export type WorkerRole = 'proxy' | 'balancer';
+
+interface Worker {
+  index: number;
+  child: ChildProcess;
+  appliedVersion: number;
+  listening: boolean;
+}
+
+export interface WorkerPoolOptions<Init, Config> {
+  role: WorkerRole;
+  count: number;
+  logger: pino.Logger;
+  init(index: number): Init;
+  configMessage(version: number, config: Config): unknown;
+  /** A worker reported an error it cannot recover from (e.g. a port in use
+   *  at start): the primary decides what to do. */
+  onFatal(message: string, code: string | undefined, role: WorkerRole): void;
+  onApplied?(msg: Extract<FromWorker, { type: 'applied' }>, index: number): void;
+}
+
+const ENTRY: Record<WorkerRole, string> = {
+  proxy: fileURLToPath(new URL('./proxy-worker.ts', import.meta.url)),
+  balancer: fileURLToPath(new URL('./balancer-worker.ts', import.meta.url)),
+};
+
+export class WorkerPool<Init, Config> {
+  readonly #o: WorkerPoolOptions<Init, Config>;
+  #workers: Worker[] = [];
+  #latest: { version: number; config: Config } | undefined;
+  #stopping = false;
+  #healthWaiters = new Map<number, (msg: Extract<FromWorker, { type: 'health' }>) => void>();
+  #nextRequest = 1;
+
+  constructor(o: WorkerPoolOptions<Init, Config>) {
+    this.#o = o;
+  }
+
+  /** Fork every worker and wait until each has bound its listeners. */
+  async start(): Promise<void> {
+    await Promise.all(Array.from({ length: this.#o.count }, (_, i) => this.#spawn(i)));
+  }
+
+  /** Send a config to every worker; resolves when all have applied it. */
+  apply(version: number, config: Config): Promise<void> {
+    this.#latest = { version, config };
+    const msg = this.#o.configMessage(version, config);
+    const waits = this.#workers.map((w) => this.#waitApplied(w, version));
+    for (const w of this.#workers) w.child.send(msg as object);
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /** True when every worker has applied the latest config. */
+  upToDate(): boolean {
+    if (!this.#latest) return false;
+    const v = this.#latest.version;
+    return this.#workers.length === this.#o.count && this.#workers.every((w) => w.listening && w.appliedVersion >= v);
+  }
+
+  /** Ask each worker for its health report (balancer workers). */
+  async health(timeoutMs = 2000): Promise<Extract<FromWorker, { type: 'health' }>[]> {
+    const asks = this.#workers.map(
+      (w) =>
+        new Promise<Extract<FromWorker, { type: 'health' }> | undefined>((resolve) => {
+          const requestId = this.#nextRequest++;
+          const timer = setTimeout(() => {
+            this.#healthWaiters.delete(requestId);
+            resolve(undefined);
+          }, timeoutMs);
+          this.#healthWaiters.set(requestId, (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          });
+          w.child.send({ type: 'health', requestId });
+        }),
+    );
+    return (await Promise.all(asks)).filter((m): m is Extract<FromWorker, { type: 'health' }> => m !== undefined);
+  }
+
+  /** Tell every worker to drain and wait for them to exit. */
+  async stop(drainTimeoutMs: number): Promise<void> {
+    this.#stopping = true;
+    await Promise.all(
+      this.#workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();
+            const kill = setTimeout(() => w.child.kill('SIGKILL'), drainTimeoutMs + 5000);
+            w.child.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            if (w.child.connected) w.child.send({ type: 'shutdown', drainTimeoutMs });
+            else w.child.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+
+  /** Kill every worker at once (start-up failures). */
+  kill(): void {
+    this.#stopping = true;
+    for (const w of this.#workers) w.child.kill('SIGKILL');
+  }
+
+  pids(): number[] {
+    return this.#workers.map((w) => w.child.pid ?? 0);
+  }
+
+  #spawn(index: number): Promise<void> {
+    const child = fork(ENTRY[this.#o.role], [], {
+      execPath: process.execPath,
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect') && !a.startsWith('--test')),
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const worker: Worker = { index, child, appliedVersion: 0, listening: false };
+    this.#workers[index] = worker;
+    child.on('message', (raw) => this.#onMessage(worker, raw as FromWorker));
+    return new Promise<void>((resolve, reject) => {
+      const onExit = (code: number | null, signal: string | null): void => {
+        if (!worker.listening) {
+          reject(new Error(`${this.#o.role} worker ${index} exited during start-up (code ${code ?? signal})`));
+          return;
+        }
+        if (this.#stopping) return;
+        this.#o.logger.error({ role: this.#o.role, worker: index, code, signal }, 'worker exited unexpectedly; starting a new one');
+        this.#spawn(index)
+          .then(() => {
+            const latest = this.#latest;
+            const w = this.#workers[index]!;
+            if (latest) w.child.send(this.#o.configMessage(latest.version, latest.config) as object);
+          })
+          .catch((err: Error) => this.#o.onFatal(err.message, undefined, this.#o.role));
+      };
+      child.once('exit', onExit);
+      child.once('error', (err) => reject(err));
+      const onListening = (raw: unknown): void => {
+        const msg = raw as FromWorker;
+        if (msg.type === 'listening') {
+          worker.listening = true;
+          child.off('message', onListening);
+          resolve();
+        } else if (msg.type === 'fatal' && !worker.listening) {
+          child.off('message', onListening);
+          reject(Object.assign(new Error(msg.message), { code: msg.code }));
+        }
+      };
+      child.on('message', onListening);
+      child.send(this.#o.init(index) as object);
+    });
+  }
+
+  #waitApplied(w: Worker, version: number): Promise<void> {
+    if (w.appliedVersion >= version) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const onMsg = (raw: unknown): void => {
+        const msg = raw as FromWorker;
+        if ((msg.type === 'applied' && msg.version >= version) || msg.type === 'fatal') {
+          w.child.off('message', onMsg);
+          w.child.off('exit', onExit);
+          resolve();
+        }
+      };
+      const onExit = (): void => {
+        w.child.off('message', onMsg);
+        resolve();
+      };
+      w.child.on('message', onMsg);
+      w.child.once('exit', onExit);
+    });
+  }
+
+  #onMessage(w: Worker, msg: FromWorker): void {
+    switch (msg.type) {
+      case 'applied':
+        w.appliedVersion = Math.max(w.appliedVersion, msg.version);
+        this.#o.onApplied?.(msg, w.index);
+        return;
+      case 'health': {
+        const waiter = this.#healthWaiters.get(msg.requestId);
+        this.#healthWaiters.delete(msg.requestId);
+        waiter?.(msg);
+        return;
+      }
+      case 'fatal':
+        if (w.listening) this.#o.onFatal(msg.message, msg.code, this.#o.role);
+        return;
+      default:
+        return;
+    }
+  }
+}

@@ -1,0 +1,210 @@
+// The walkthrough, end to end, on real sockets: curl → load balancer (TLS
+// terminated with the certificate from the store) → PROXY v2 → proxy →
+// validated upstream TLS with a client certificate → the demo backend.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import https from 'node:https';
+import { prepareQuickstart, FQDN, type QuickstartFiles } from '../../scripts/quickstart-lib.ts';
+import { startDemoBackend } from '../../src/demo/backend.ts';
+import { CertificateStore } from '../../src/certs/index.ts';
+import type { StatusReport } from '../../src/status/types.ts';
+import { CLI, eventually, freeOffset, freePort, getJson, httpsGet, startServe, type ServeProcess } from './support.ts';
+
+const run = promisify(execFile);
+
+let work: string;
+let files: QuickstartFiles;
+let serve: ServeProcess;
+let offset: number;
+let edgeCa: string;
+const backends: { close(): Promise<void> }[] = [];
+let backendRequests = 0;
+let rogueRequests = 0;
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'isobar-e2e-'));
+  const backendPort = await freePort();
+  files = await prepareQuickstart(work, { backendPort });
+  edgeCa = await readFile(files.edgeCa, 'utf8');
+
+  const backend = await startDemoBackend({
+    host: '127.0.0.1',
+    port: backendPort,
+    name: 'secure-backend',
+    tls: {
+      certPem: await readFile(files.backendCert, 'utf8'),
+      keyPem: await readFile(files.backendKey, 'utf8'),
+      caPem: await readFile(files.clientCa, 'utf8'),
+      requireClientCert: true,
+    },
+  });
+  backend.server.on('request', () => backendRequests++);
+  backends.push(backend);
+
+  // A backend with the right name but a certificate from a CA nobody trusts.
+  const rogue = await startDemoBackend({
+    host: '127.0.0.1',
+    port: 0,
+    name: 'rogue',
+    tls: { certPem: await readFile(files.rogueCert, 'utf8'), keyPem: await readFile(files.rogueKey, 'utf8'), requireClientCert: false },
+  });
+  rogue.server.on('request', () => rogueRequests++);
+  backends.push(rogue);
+  await writeFile(join(files.manifests, 'rogue.yaml'), rogueManifests(rogue.port));
+
+  offset = await freeOffset([80, 443, 9000]);
+  serve = await startServe(
+    [
+      files.manifests,
+      '--config', files.config,
+      '--state-dir', files.stateDir,
+      '--lb-port-offset', String(offset),
+      '--http-port', String(await freePort()),
+      '--https-port', String(await freePort()),
+      '--workers', '1',
+    ],
+    await freePort(),
+  );
+});
+
+after(async () => {
+  const code = await serve?.stop();
+  for (const b of backends) await b.close();
+  await rm(work, { recursive: true, force: true });
+  assert.equal(code, 0, 'SIGTERM drains and exits 0');
+});
+
+test('curl through the load balancer reaches the validated backend with the client address', async () => {
+  const port = 443 + offset;
+  const { stdout } = await run('curl', ['-sS', '--fail', '--resolve', `${FQDN}:${port}:127.0.0.1`, '--cacert', files.edgeCa, `https://${FQDN}:${port}/hello`]);
+  const seen = JSON.parse(stdout) as Record<string, unknown> & { clientCertificate: { subject: string } | null };
+  assert.equal(seen.backend, 'secure-backend');
+  assert.equal(seen.path, '/hello');
+  assert.equal(seen.clientAddress, '127.0.0.1', 'client address survives the load balancer (PROXY v2 → X-Forwarded-For)');
+  assert.equal(seen.scheme, 'https', 'the SSL TLV becomes X-Forwarded-Proto: https');
+  assert.equal(seen.tls, true, 'the proxy spoke TLS to the backend');
+  assert.equal(seen.sni, 'secure-backend.example.test', 'SNI is the validated subject name');
+  assert.ok(seen.clientCertificate, 'the proxy presented its client certificate');
+  assert.match(seen.clientCertificate.subject, /CN=envoy/);
+});
+
+test('the HTTPProxy with a missing CA Secret has the documented status and serves nothing', async () => {
+  const { stdout } = await run(process.execPath, [CLI, 'status', files.manifests, '-o', 'json', '--config', files.config, '--state-dir', files.stateDir]).catch(
+    (err: { stdout: string; code: number }) => {
+      assert.equal(err.code, 1, 'status exits 1 when an object is invalid');
+      return err;
+    },
+  );
+  const report = JSON.parse(stdout) as StatusReport;
+  const broken = report.httpproxies.find((p) => p.name === 'missing-ca')!;
+  assert.equal(broken.currentStatus, 'invalid');
+  assert.equal(broken.description, 'route "/": service "secure-backend": upstreamValidation requested but secret not found or misconfigured');
+  const good = report.httpproxies.find((p) => p.name === 'tls-demo')!;
+  assert.equal(good.currentStatus, 'valid');
+  assert.equal(good.description, 'Valid HTTPProxy');
+
+  const res = await httpsGet({ host: 'missing-ca.example.test', port: 443 + offset, ca: edgeCa });
+  assert.equal(res.status, 404);
+});
+
+test('a backend whose certificate comes from the wrong CA gets no traffic', async () => {
+  const before = rogueRequests;
+  const res = await httpsGet({ host: 'rogue.example.test', port: 443 + offset, ca: edgeCa });
+  assert.equal(res.status, 503);
+  assert.match(res.body, /TLS|certificate|verify/i);
+  assert.equal(rogueRequests, before, 'no request reached the rogue backend');
+});
+
+test('editing the Service in place keeps open connections and binds no second listener', async () => {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const port = 443 + offset;
+    const first = await httpsGet({ host: FQDN, port, ca: edgeCa, agent });
+    assert.equal(first.status, 200);
+
+    // Add a port.
+    const svcFile = join(files.manifests, 'envoy-service.yaml');
+    const original = await readFile(svcFile, 'utf8');
+    await writeFile(svcFile, original + '    - name: extra\n      port: 9000\n      targetPort: 8080\n      protocol: TCP\n');
+    const adminUrl = `http://127.0.0.1:${serve.adminPort}/status`;
+    await eventually('listener on 9000', async () => {
+      const r = await getJson<StatusReport>(adminUrl);
+      return r.services.find((s) => s.name === 'envoy')?.listeners.some((l) => l.port === 9000) ? true : undefined;
+    });
+    const viaNewPort = await fetch(`http://127.0.0.1:${9000 + offset}/`, { headers: { host: FQDN } });
+    assert.equal(viaNewPort.status, 200, 'the new port serves');
+    await viaNewPort.text();
+
+    const second = await httpsGet({ host: FQDN, port, ca: edgeCa, agent });
+    assert.equal(second.status, 200);
+    assert.equal(second.localPort, first.localPort, 'the same TLS connection is still open');
+
+    const listeners = (await getJson<StatusReport>(adminUrl)).services.find((s) => s.name === 'envoy')!.listeners;
+    assert.deepEqual(listeners.map((l) => l.port).sort((a, b) => a - b), [80, 443, 9000], 'one listener per port');
+
+    // Change the certificate.
+    const store = await CertificateStore.open(files.stateDir);
+    const next = await store.request({ domain: FQDN });
+    await writeFile(svcFile, (await readFile(svcFile, 'utf8')).replace(/certificate\/[0-9a-f-]+/, next.arn.slice(next.arn.indexOf('certificate/'))));
+    const fresh = await eventually('new certificate served', async () => {
+      const r = await httpsGet({ host: FQDN, port, ca: edgeCa });
+      return r.peerFingerprint !== first.peerFingerprint ? r : undefined;
+    });
+    assert.equal(fresh.status, 200);
+    const third = await httpsGet({ host: FQDN, port, ca: edgeCa, agent });
+    assert.equal(third.localPort, first.localPort, 'the open connection survived the certificate change');
+    assert.equal(third.peerFingerprint, first.peerFingerprint, 'and keeps the certificate it was made with');
+  } finally {
+    agent.destroy();
+  }
+});
+
+function rogueManifests(port: number): string {
+  return `apiVersion: v1
+kind: Service
+metadata:
+  name: rogue-backend
+  namespace: demo
+  annotations:
+    projectcontour.io/upstream-protocol.tls: "8443"
+spec:
+  ports:
+    - name: https
+      port: 8443
+      targetPort: ${port}
+---
+apiVersion: v1
+kind: Endpoints
+metadata:
+  name: rogue-backend
+  namespace: demo
+subsets:
+  - addresses:
+      - ip: 127.0.0.1
+    ports:
+      - name: https
+        port: ${port}
+---
+apiVersion: projectcontour.io/v1
+kind: HTTPProxy
+metadata:
+  name: rogue
+  namespace: demo
+spec:
+  virtualhost:
+    fqdn: rogue.example.test
+  routes:
+    - services:
+        - name: rogue-backend
+          port: 8443
+          validation:
+            caSecret: backend-ca
+            subjectName: secure-backend.example.test
+`;
+}

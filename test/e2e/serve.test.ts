@@ -1,0 +1,248 @@
+// `isobar serve` as a person runs it: hot reload, reloads under load, the
+// access log, graceful shutdown, and one clear line for bad input.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { startDemoBackend } from '../../src/demo/backend.ts';
+import { CLI, eventually, freePort, startServe } from './support.ts';
+
+const run = promisify(execFile);
+
+function proxyYaml(name: string, fqdn: string, service: string, prefix = '/'): string {
+  return `apiVersion: projectcontour.io/v1
+kind: HTTPProxy
+metadata:
+  name: ${name}
+  namespace: default
+spec:
+  virtualhost:
+    fqdn: ${fqdn}
+  routes:
+    - conditions:
+        - prefix: ${prefix}
+      services:
+        - name: ${service}
+          port: 80
+`;
+}
+
+function serviceYaml(name: string, port: number): string {
+  return `apiVersion: v1
+kind: Service
+metadata:
+  name: ${name}
+  namespace: default
+spec:
+  ports:
+    - port: 80
+      targetPort: ${port}
+---
+apiVersion: v1
+kind: Endpoints
+metadata:
+  name: ${name}
+  namespace: default
+subsets:
+  - addresses:
+      - ip: 127.0.0.1
+    ports:
+      - port: ${port}
+`;
+}
+
+async function setup(): Promise<{ dir: string; work: string; backends: { port: number; close(): Promise<void> }[] }> {
+  const work = await mkdtemp(join(tmpdir(), 'isobar-serve-'));
+  const dir = join(work, 'manifests');
+  await mkdir(dir);
+  const a = await startDemoBackend({ host: '127.0.0.1', port: 0, name: 'a' });
+  const b = await startDemoBackend({ host: '127.0.0.1', port: 0, name: 'b' });
+  await writeFile(join(dir, 'services.yaml'), serviceYaml('svc-a', a.port) + '---\n' + serviceYaml('svc-b', b.port));
+  await writeFile(join(dir, 'proxy.yaml'), proxyYaml('app', 'app.example.test', 'svc-a'));
+  return { dir, work, backends: [a, b] };
+}
+
+function get(port: number, host: string, agent?: http.Agent, path = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, headers: { host }, agent: agent ?? false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('hot reload: a saved change serves, a broken file keeps its last good objects, 100 reloads under load lose nothing', async () => {
+  const { dir, work, backends } = await setup();
+  const httpPort = await freePort();
+  const serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
+  try {
+    const first = await get(httpPort, 'app.example.test');
+    assert.equal(first.status, 200);
+    assert.equal(JSON.parse(first.body).backend, 'a');
+
+    // A saved change is served.
+    const t0 = Date.now();
+    await writeFile(join(dir, 'proxy.yaml'), proxyYaml('app', 'app.example.test', 'svc-b'));
+    await eventually('route to b', async () => ((JSON.parse((await get(httpPort, 'app.example.test')).body) as { backend: string }).backend === 'b' ? true : undefined));
+    const reloadMs = Date.now() - t0;
+    test.diagnostic?.(`reload observed after ${reloadMs} ms`);
+
+    // A file that stops parsing keeps its last good objects, and says why.
+    await writeFile(join(dir, 'proxy.yaml'), 'apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: [unclosed\n');
+    await eventually('parse problem logged', async () => (/proxy\.yaml:\d+/.test(serve.output()) ? true : undefined));
+    assert.equal(JSON.parse((await get(httpPort, 'app.example.test')).body).backend, 'b', 'last good version keeps serving');
+
+    // 100 reloads under a steady load: every request answered 200.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    let ok = 0;
+    let failed = 0;
+    let loading = true;
+    const workers = Array.from({ length: 8 }, async () => {
+      while (loading) {
+        try {
+          const r = await get(httpPort, 'app.example.test', agent);
+          if (r.status === 200) ok++;
+          else failed++;
+        } catch {
+          failed++;
+        }
+      }
+    });
+    for (let i = 0; i < 100; i++) {
+      await writeFile(join(dir, 'proxy.yaml'), proxyYaml('app', 'app.example.test', i % 2 ? 'svc-a' : 'svc-b'));
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    loading = false;
+    await Promise.all(workers);
+    agent.destroy();
+    test.diagnostic?.(`${ok} requests during 100 reloads`);
+    assert.ok(ok > 100, `load was running (${ok} requests)`);
+    assert.equal(failed, 0, `no request lost (${failed} of ${ok + failed} failed)`);
+  } finally {
+    assert.equal(await serve.stop(), 0);
+    for (const b of backends) await b.close();
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
+test('access log: one JSON line per request with the Envoy default fields', async () => {
+  const { dir, work, backends } = await setup();
+  const httpPort = await freePort();
+  const serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
+  try {
+    await get(httpPort, 'app.example.test', undefined, '/logged?x=1');
+    const line = await eventually('access log line', async () =>
+      serve
+        .output()
+        .split('\n')
+        .find((l) => l.includes('"access"') && l.includes('/logged')),
+    );
+    const entry = (JSON.parse(line) as { access: Record<string, unknown> }).access;
+    for (const field of ['startTime', 'method', 'path', 'protocol', 'status', 'responseFlags', 'bytesReceived', 'bytesSent', 'durationMs', 'upstreamHost', 'xForwardedFor', 'userAgent', 'requestId', 'authority']) {
+      assert.ok(field in entry, `access log has ${field}`);
+    }
+    assert.equal(entry.method, 'GET');
+    assert.equal(entry.status, 200);
+    assert.equal(entry.authority, 'app.example.test');
+  } finally {
+    await serve.stop();
+    for (const b of backends) await b.close();
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
+test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'isobar-drain-'));
+  const dir = join(work, 'manifests');
+  await mkdir(dir);
+  let release: () => void = () => {};
+  let arrived = false;
+  const slow = http.createServer((_req, res) => {
+    arrived = true;
+    release = () => res.end('finished\n');
+  });
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+  const slowPort = (slow.address() as { port: number }).port;
+  await writeFile(join(dir, 'all.yaml'), serviceYaml('slow', slowPort) + '---\n' + proxyYaml('slow', 'slow.example.test', 'slow'));
+  const httpPort = await freePort();
+  const serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
+  try {
+    const pending = get(httpPort, 'slow.example.test');
+    await eventually('request reached the backend', async () => (arrived ? true : undefined));
+    const exited = serve.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(serve.child.exitCode, null, 'still draining while the request is in flight');
+    release();
+    const res = await pending;
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'finished\n');
+    assert.equal(await exited, 0);
+  } finally {
+    await serve.stop();
+    slow.closeAllConnections();
+    slow.close();
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
+test('bad input: one clear line, exit 2, nothing left running', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'isobar-bad-'));
+  try {
+    const cases: { args: string[]; expect: RegExp }[] = [
+      { args: ['serve', join(work, 'does-not-exist')], expect: /does not exist/ },
+    ];
+    const dir = join(work, 'manifests');
+    await mkdir(dir);
+    const badConfig = join(work, 'bad.yaml');
+    await writeFile(badConfig, 'tls:\n  envoy-client-certficate:\n    name: x\n    namespace: y\n');
+    cases.push({ args: ['serve', dir, '--config', badConfig], expect: /envoy-client-certficate/ });
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '0.0.0.0', r));
+    const busyPort = (busy.address() as { port: number }).port;
+    cases.push({ args: ['serve', dir, '--roles', 'dag,proxy', '--http-port', String(busyPort), '--https-port', String(await freePort()), '--admin-port', '0', '--state-dir', join(work, 'state')], expect: new RegExp(`port ${busyPort}.*already in use`) });
+    // A Service naming a certificate the store does not have.
+    const lbDir = join(work, 'lb');
+    await mkdir(lbDir);
+    await writeFile(
+      join(lbDir, 'svc.yaml'),
+      `apiVersion: v1
+kind: Service
+metadata:
+  name: envoy
+  namespace: projectcontour
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-type: nlb
+    service.beta.kubernetes.io/aws-load-balancer-ssl-cert: arn:aws:acm:local:000000000000:certificate/11111111-2222-4333-8444-555555555555
+spec:
+  type: LoadBalancer
+  ports:
+    - port: 443
+      targetPort: 8080
+`,
+    );
+    cases.push({ args: ['serve', lbDir, '--state-dir', join(work, 'state'), '--lb-port-offset', '30000', '--http-port', String(await freePort()), '--https-port', String(await freePort()), '--admin-port', '0'], expect: /certificate arn:aws:acm:local:000000000000:certificate\/11111111-2222-4333-8444-555555555555.*not in the certificate store/ });
+
+    for (const c of cases) {
+      const res = await run(process.execPath, [CLI, ...c.args], { timeout: 20_000 }).then(
+        (r) => ({ code: 0, stderr: r.stderr }),
+        (err: { code: number; stderr: string }) => ({ code: err.code, stderr: err.stderr }),
+      );
+      assert.equal(res.code, 2, `${c.args.join(' ')} exits 2 (stderr: ${res.stderr})`);
+      assert.match(res.stderr, c.expect);
+      assert.equal(res.stderr.trim().split('\n').filter((l) => l.startsWith('isobar:')).length, 1, 'one line');
+    }
+    busy.close();
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,147 @@
+// Helpers for end-to-end runs: free ports, starting `isobar serve` as a real
+// child process, waiting for readiness, and HTTPS requests that pin SNI and
+// the CA the way curl --resolve / --cacert do.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import https from 'node:https';
+import { fileURLToPath } from 'node:url';
+import type { TLSSocket } from 'node:tls';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../bin/isobar.js', import.meta.url));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** An offset N such that every P+N for the given ports is free. */
+export async function freeOffset(ports: number[]): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const offset = 20000 + Math.floor(Math.random() * 30000);
+    const ok = await Promise.all(ports.map((p) => isFree(p + offset)));
+    if (ok.every(Boolean)) return offset;
+  }
+  throw new Error('no free port offset found');
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  output: () => string;
+  adminPort: number;
+  stop(): Promise<number | null>;
+}
+
+export async function startServe(args: string[], adminPort: number): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args, '--admin-port', String(adminPort)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ISOBAR_LOG_LEVEL: process.env.ISOBAR_LOG_LEVEL ?? 'info' },
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const proc: ServeProcess = {
+    child,
+    output: () => out,
+    adminPort,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`isobar serve exited with ${child.exitCode}:\n${out}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
+      if (res.status === 200) return proc;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await proc.stop();
+  throw new Error(`isobar serve not ready within 30 s:\n${out}`);
+}
+
+export interface HttpsAnswer {
+  status: number;
+  body: string;
+  localPort: number;
+  peerFingerprint: string;
+}
+
+/** GET https://host:port/path with SNI = host, trusting only `ca`, against
+ *  127.0.0.1 (curl --resolve host:port:127.0.0.1 --cacert ca). */
+export function httpsGet(o: { host: string; port: number; path?: string; ca: string; agent?: https.Agent }): Promise<HttpsAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port: o.port,
+        path: o.path ?? '/',
+        servername: o.host,
+        headers: { host: `${o.host}:${o.port}` },
+        ca: o.ca,
+        agent: o.agent ?? false,
+        checkServerIdentity: (_h, cert) => {
+          const ok = (cert.subjectaltname ?? '').split(', ').some((n) => n === `DNS:${o.host}` || (n.startsWith('DNS:*.') && o.host.endsWith(n.slice(5)) && o.host.split('.').length === n.slice(4).split('.').length));
+          return ok ? undefined : new Error(`certificate does not name ${o.host}`);
+        },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => {
+          const socket = res.socket as TLSSocket;
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            localPort: socket.localPort ?? 0,
+            peerFingerprint: socket.getPeerCertificate?.()?.fingerprint256 ?? '',
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return (await res.json()) as T;
+}
+
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
