@@ -16,6 +16,15 @@ export {
 } from './loader.ts';
 export type { FileLoadResult, LoadResult, LoadOptions } from './loader.ts';
 export type { FileEntry } from './normalize.ts';
-export { validateObject } from './schema.ts';
-export type { SchemaResult } from './schema.ts';
+export {
+  validateObject,
+  SCHEMAS,
+  httpProxySchema,
+  tlsCertificateDelegationSchema,
+  serviceSchema,
+  secretSchema,
+  endpointsSchema,
+  endpointSliceSchema,
+} from './schema.ts';
+export type { SchemaResult, JsonSchema } from './schema.ts';
 export { API_VERSIONS } from './kinds.ts';

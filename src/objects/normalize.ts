@@ -7,7 +7,7 @@ import type { AnyObject, FieldError, Kind, RejectedObject } from './types.ts';
 import type { LoadIssue } from './issues.ts';
 import type { RawDocument } from './parse.ts';
 import { isListKind, knownKind } from './kinds.ts';
-import { validateObject } from './schema.ts';
+import { pathText, validateObject } from './schema.ts';
 
 /** One object found in a file: valid or rejected. */
 export interface FileEntry {
@@ -110,7 +110,7 @@ function normalizeValue(
       out.errors.push({
         file,
         line: e === errors[0] ? firstLine : (doc.lineOf([...at, ...splitPath(e.path)]) ?? line),
-        message: `${label}: ${e.path}: ${e.message}`,
+        message: e.path ? `${label}: ${e.path}: ${e.message}` : `${label}: ${e.message}`,
         object: ident,
       });
     }
@@ -209,17 +209,6 @@ export function describe(v: unknown): string {
     default:
       return typeof v;
   }
-}
-
-/** ['spec', 'routes', 0, 'port'] -> "spec.routes[0].port" */
-export function pathText(segs: readonly (string | number)[]): string {
-  let s = '';
-  for (const seg of segs) {
-    if (typeof seg === 'number') s += `[${seg}]`;
-    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) s += s === '' ? seg : `.${seg}`;
-    else s += `[${seg}]`;
-  }
-  return s;
 }
 
 /** Inverse of pathText, for finding the line of a field. */

@@ -1,0 +1,221 @@
+// HTTPProxy (projectcontour.io/v1) and TLSCertificateDelegation, written
+// from Contour's CRDs: the same types, enums, bounds and required fields.
+// Features isobar does not implement (authorization, JWT, CORS, rate limits,
+// IP filters, cookie rewriting, slow start, internal redirects) are accepted
+// as free-form objects so manifests that use them still load.
+
+import type { JsonSchema } from './builders.ts';
+import { arr, bool, duration, enumOf, int, kubeObject, obj, open, port, str } from './builders.ts';
+
+const headerMatch = (): JsonSchema =>
+  obj(
+    {
+      name: str(),
+      present: bool(),
+      notpresent: bool(),
+      contains: str(),
+      notcontains: str(),
+      exact: str(),
+      notexact: str(),
+      regex: str(),
+      ignoreCase: bool(),
+      treatMissingAsEmpty: bool(),
+    },
+    ['name'],
+  );
+
+const queryMatch = (): JsonSchema =>
+  obj(
+    {
+      name: str(),
+      exact: str(),
+      prefix: str(),
+      suffix: str(),
+      regex: str(),
+      contains: str(),
+      present: bool(),
+      ignoreCase: bool(),
+    },
+    ['name'],
+  );
+
+const matchCondition = (): JsonSchema =>
+  obj({ prefix: str(), exact: str(), regex: str(), header: headerMatch(), queryParameter: queryMatch() });
+
+const headersPolicy = (): JsonSchema =>
+  obj({
+    set: arr(obj({ name: str({ minLength: 1 }), value: str() }, ['name', 'value'])),
+    remove: arr(str()),
+  });
+
+/** CRD CEL rule on UpstreamValidation, checked by hand in schema.ts. */
+export const SUBJECT_NAMES_RULE = 'subjectNames[0] must equal subjectName if set';
+
+const upstreamValidation = (): JsonSchema =>
+  obj(
+    {
+      caSecret: str({ minLength: 1, maxLength: 317 }),
+      subjectName: str({ minLength: 1, maxLength: 250 }),
+      subjectNames: arr(str(), { minItems: 1, maxItems: 8 }),
+    },
+    ['caSecret', 'subjectName'],
+    { 'x-kubernetes-validations': [{ rule: 'has(self.subjectNames) ? self.subjectNames[0] == self.subjectName : true', message: 'subjectNames[0] must equal subjectName if set' }] },
+  );
+
+const service = (): JsonSchema =>
+  obj(
+    {
+      name: str({ minLength: 1 }),
+      port: port(),
+      healthPort: port(),
+      protocol: enumOf(['h2', 'h2c', 'tls']),
+      weight: int({ minimum: 0 }),
+      mirror: bool(),
+      validation: upstreamValidation(),
+      requestHeadersPolicy: headersPolicy(),
+      responseHeadersPolicy: headersPolicy(),
+      cookieRewritePolicies: open('array'),
+      slowStartPolicy: open(),
+    },
+    ['name', 'port'],
+  );
+
+const loadBalancerPolicy = (): JsonSchema =>
+  obj({
+    strategy: str(),
+    requestHashPolicies: arr(
+      obj({
+        terminal: bool(),
+        headerHashOptions: obj({ headerName: str({ minLength: 1 }) }),
+        queryParameterHashOptions: obj({ parameterName: str({ minLength: 1 }) }),
+        hashSourceIP: bool(),
+      }),
+    ),
+  });
+
+const healthThresholds = {
+  intervalSeconds: int({ minimum: 0 }),
+  timeoutSeconds: int({ minimum: 0 }),
+  unhealthyThresholdCount: int({ minimum: 0 }),
+  healthyThresholdCount: int({ minimum: 0 }),
+};
+
+export const RETRY_ON = [
+  '5xx',
+  'gateway-error',
+  'reset',
+  'connect-failure',
+  'retriable-4xx',
+  'refused-stream',
+  'retriable-status-codes',
+  'retriable-headers',
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
+] as const;
+
+const route = (): JsonSchema =>
+  obj({
+    conditions: arr(matchCondition()),
+    services: arr(service()),
+    enableWebsockets: bool(),
+    permitInsecure: bool(),
+    authPolicy: open(),
+    timeoutPolicy: obj({ response: duration(), idle: duration(), idleConnection: duration() }),
+    retryPolicy: obj({
+      count: int({ minimum: -1 }),
+      perTryTimeout: duration(),
+      retryOn: arr(enumOf(RETRY_ON)),
+      retriableStatusCodes: arr(int()),
+    }),
+    healthCheckPolicy: obj(
+      {
+        path: str({ minLength: 1 }),
+        host: str(),
+        ...healthThresholds,
+        expectedStatuses: arr(obj({ start: int({ minimum: 100, maximum: 599 }), end: int({ minimum: 101, maximum: 600 }) }, ['start', 'end'])),
+      },
+      ['path'],
+    ),
+    loadBalancerPolicy: loadBalancerPolicy(),
+    pathRewritePolicy: obj({
+      replacePrefix: arr(obj({ prefix: str({ minLength: 1 }), replacement: str({ minLength: 1 }) }, ['replacement'])),
+    }),
+    requestHeadersPolicy: headersPolicy(),
+    responseHeadersPolicy: headersPolicy(),
+    cookieRewritePolicies: open('array'),
+    rateLimitPolicy: open(),
+    requestRedirectPolicy: obj({
+      scheme: enumOf(['http', 'https']),
+      hostname: str({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' }),
+      port: port(),
+      statusCode: enumOf([301, 302], 'integer'),
+      path: str(),
+      prefix: str(),
+    }),
+    directResponsePolicy: obj({ statusCode: int({ minimum: 200, maximum: 599 }), body: str() }, ['statusCode']),
+    internalRedirectPolicy: open(),
+    jwtVerificationPolicy: open(),
+    ipAllowPolicy: open('array'),
+    ipDenyPolicy: open('array'),
+    slowStartPolicy: open(),
+  });
+
+const virtualHostTls = (): JsonSchema =>
+  obj({
+    secretName: str(),
+    minimumProtocolVersion: str(),
+    maximumProtocolVersion: str(),
+    passthrough: bool(),
+    enableFallbackCertificate: bool(),
+    clientValidation: obj({
+      caSecret: str(),
+      skipClientCertValidation: bool(),
+      crlSecret: str(),
+      crlOnlyVerifyLeafCert: bool(),
+      optionalClientCertificate: bool(),
+      forwardClientCertificate: obj({ hash: bool(), cert: bool(), chain: bool(), dns: bool(), subject: bool(), uri: bool() }),
+    }),
+  });
+
+export const httpProxySchema: JsonSchema = kubeObject({
+  spec: obj({
+    virtualhost: obj(
+      {
+        fqdn: str(),
+        tls: virtualHostTls(),
+        authorization: open(),
+        jwtProviders: open('array'),
+        corsPolicy: open(),
+        rateLimitPolicy: open(),
+        ipAllowPolicy: open('array'),
+        ipDenyPolicy: open('array'),
+      },
+      ['fqdn'],
+    ),
+    routes: arr(route()),
+    includes: arr(obj({ name: str(), namespace: str(), conditions: arr(matchCondition()) }, ['name'])),
+    tcpproxy: obj({
+      services: arr(service()),
+      include: obj({ name: str(), namespace: str() }, ['name']),
+      includes: obj({ name: str(), namespace: str() }, ['name']),
+      loadBalancerPolicy: loadBalancerPolicy(),
+      healthCheckPolicy: obj(healthThresholds),
+    }),
+    ingressClassName: str(),
+  }),
+}, ['spec']);
+
+export const tlsCertificateDelegationSchema: JsonSchema = kubeObject(
+  {
+    spec: obj(
+      {
+        delegations: arr(obj({ secretName: str(), targetNamespaces: arr(str()) }, ['secretName', 'targetNamespaces'])),
+      },
+      ['delegations'],
+    ),
+  },
+  ['spec'],
+);
