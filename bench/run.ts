@@ -1,0 +1,248 @@
+// `npm run bench`: isobar, HAProxy and nginx on the same chain, in the same
+// run, against the same backend; correctness checks first, then every case
+// with the systems alternating; a Markdown table to stdout and
+// bench/results/<date>.md. See bench/README.md.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { setup, WORK_DIR } from './setup.ts';
+import { startBackend, type Backend } from './lib/backend.ts';
+import { startHaproxy } from './lib/peers/haproxy.ts';
+import { startNginx } from './lib/peers/nginx.ts';
+import { startIsobar, NODE } from './lib/peers/isobar.ts';
+import { SkipSystem, type StartContext, type SystemUnderTest } from './lib/system.ts';
+import { checkSystem } from './lib/check.ts';
+import { CASES, caseUrl, type BenchCase } from './lib/cases.ts';
+import { runWrk, runH2load, type LoadResult, type LoadSettings } from './lib/load.ts';
+import { cpuSnapshot, cpuDelta, processTree, stopAll } from './lib/procs.ts';
+import { renderReport, machineDetails, type Measurement } from './lib/report.ts';
+
+const USAGE = `usage: node bench/run.ts [options]
+  --quick                 smoke run: 2 s per run, 1 run per case, 1 s warm-up (results not written to bench/results)
+  --duration SECONDS      seconds per run (default 10)
+  --reps N                runs per case and system (default 3)
+  --warmup SECONDS        unmeasured warm-up per case and system (default 2)
+  --connections N         wrk/h2load connections (default 32)
+  --threads N             wrk/h2load threads (default 1)
+  --h2-streams N          h2load concurrent streams per connection (default 10)
+  --workers N             worker processes/threads per system (default 2)
+  --backend-workers N     backend nginx worker processes (default 2)
+  --systems LIST          any of isobar,haproxy,nginx,direct (default all)
+  --cases LIST            case ids (default all: ${CASES.map((c) => c.id).join(',')})
+  --out FILE              where to write the Markdown report (default bench/results/<date>.md)
+  --help`;
+
+interface Options {
+  settings: LoadSettings;
+  reps: number;
+  warmupS: number;
+  workers: number;
+  backendWorkers: number;
+  systems: string[];
+  cases: BenchCase[];
+  out?: string;
+  quick: boolean;
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`bench: ${msg}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function positiveInt(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+function parseOptions(argv: string[]): Options {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean' },
+        duration: { type: 'string' },
+        reps: { type: 'string' },
+        warmup: { type: 'string' },
+        connections: { type: 'string' },
+        threads: { type: 'string' },
+        'h2-streams': { type: 'string' },
+        workers: { type: 'string' },
+        'backend-workers': { type: 'string' },
+        systems: { type: 'string' },
+        cases: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    process.exit(0);
+  }
+  const quick = Boolean(values.quick);
+  const allSystems = ['isobar', 'haproxy', 'nginx', 'direct'];
+  const systems = values.systems ? values.systems.split(',').map((s) => s.trim().toLowerCase()) : allSystems;
+  for (const s of systems) if (!allSystems.includes(s)) fail(`--systems: unknown system "${s}" (choose from ${allSystems.join(', ')})`);
+  const ids = values.cases ? values.cases.split(',').map((s) => s.trim()) : CASES.map((c) => c.id);
+  for (const id of ids) if (!CASES.some((c) => c.id === id)) fail(`--cases: unknown case "${id}" (choose from ${CASES.map((c) => c.id).join(', ')})`);
+  const warmup = values.warmup === undefined ? (quick ? 1 : 2) : Number(values.warmup);
+  if (!Number.isInteger(warmup) || warmup < 0) fail(`--warmup must be a whole number of seconds, got "${values.warmup}"`);
+  return {
+    settings: {
+      threads: positiveInt('threads', values.threads, 1),
+      connections: positiveInt('connections', values.connections, 32),
+      durationS: positiveInt('duration', values.duration, quick ? 2 : 10),
+      h2Streams: positiveInt('h2-streams', values['h2-streams'], 10),
+    },
+    reps: positiveInt('reps', values.reps, quick ? 1 : 3),
+    warmupS: warmup,
+    workers: positiveInt('workers', values.workers, 2),
+    backendWorkers: positiveInt('backend-workers', values['backend-workers'], 2),
+    systems,
+    cases: CASES.filter((c) => ids.includes(c.id)),
+    out: values.out,
+    quick,
+  };
+}
+
+const log = (s: string) => process.stderr.write(s + '\n');
+
+async function load(sys: SystemUnderTest, c: BenchCase, s: LoadSettings, tmpDir: string): Promise<LoadResult> {
+  const port = sys.targets[c.target];
+  const { url, headers, connectTo } = caseUrl(c, port);
+  if (c.client === 'h2load') return runH2load(url, connectTo!, s, path.join(tmpDir, `h2load-${sys.name}.log`));
+  return runWrk(url, s, headers);
+}
+
+async function measure(sys: SystemUnderTest, c: BenchCase, s: LoadSettings, tmpDir: string, rep: number): Promise<Measurement> {
+  const pids = sys.rootPid ? processTree(sys.rootPid) : [];
+  const before = cpuSnapshot(pids);
+  const r = await load(sys, c, s, tmpDir);
+  // Workers that started during the run count from zero.
+  const after = cpuSnapshot(sys.rootPid ? [...new Set([...pids, ...processTree(sys.rootPid)])] : []);
+  return { ...r, system: sys.name, caseId: c.id, rep, cpuS: sys.rootPid ? cpuDelta(before, after) : undefined };
+}
+
+function directSystem(b: Backend): SystemUnderTest {
+  // The ceiling: the client talks to the backend itself. TLS cases use the
+  // backend's TLS port that does not ask for a client certificate (the load
+  // generators have none); the backend's CPU is not the subject, so not counted.
+  return {
+    name: 'direct',
+    targets: { chain: b.ports.open, lbOnly: b.ports.open, proxyPlain: b.ports.plain, h2: b.ports.open },
+    stop: async () => {},
+  };
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const date = new Date().toISOString().slice(0, 10);
+  const runDir = path.join(WORK_DIR, 'run');
+  mkdirSync(runDir, { recursive: true });
+
+  log('bench: installing tools and certificates (idempotent)');
+  const pki = await setup();
+  log('bench: starting the backend');
+  const backend = await startBackend(runDir, pki, o.backendWorkers);
+  const ctx: StartContext = { workDir: runDir, pki, backend: backend.ports, workers: o.workers, log };
+
+  const excluded: Record<string, string> = {};
+  const systems: SystemUnderTest[] = [];
+  const starters: [string, string, (c: StartContext) => Promise<SystemUnderTest>][] = [
+    ['isobar', 'isobar', startIsobar],
+    ['haproxy', 'HAProxy', startHaproxy],
+    ['nginx', 'nginx', startNginx],
+  ];
+  for (const [id, label, start] of starters) {
+    if (!o.systems.includes(id)) continue;
+    log(`bench: starting ${label}`);
+    try {
+      systems.push(await start(ctx));
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      excluded[label] = err instanceof SkipSystem ? why : `did not start: ${why}`;
+      log(`bench: ${label} not measured: ${why}`);
+    }
+  }
+  if (o.systems.includes('direct')) systems.push(directSystem(backend));
+
+  const measured: SystemUnderTest[] = [];
+  for (const sys of systems) {
+    const failures = await checkSystem(sys, { pki, tmpDir: runDir, direct: sys.name === 'direct' });
+    if (failures.length > 0) {
+      excluded[sys.name] = `failed the correctness checks: ${failures.join('; ')}`;
+      log(`bench: ${sys.name} FAILED the correctness checks, not measured:\n  ${failures.join('\n  ')}`);
+      await sys.stop();
+    } else {
+      log(`bench: ${sys.name} passed the correctness checks`);
+      measured.push(sys);
+    }
+  }
+  if (measured.length === 0) throw new Error('no system passed the correctness checks; nothing to measure');
+
+  const measurements: Measurement[] = [];
+  const warm: LoadSettings = { ...o.settings, durationS: o.warmupS };
+  for (const c of o.cases) {
+    if (o.warmupS > 0) {
+      for (const sys of measured) {
+        try {
+          await load(sys, c, warm, runDir);
+        } catch (err) {
+          log(`bench: warm-up ${c.id} on ${sys.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+    for (let rep = 1; rep <= o.reps; rep++) {
+      for (const sys of measured) {
+        try {
+          const m = await measure(sys, c, o.settings, runDir, rep);
+          measurements.push(m);
+          log(
+            `bench: ${c.id.padEnd(16)} ${sys.name.padEnd(8)} run ${rep}: ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms` +
+              `${m.cpuS !== undefined ? `  cpu ${m.cpuS.toFixed(2)} s` : ''}${m.errors > 0 ? `  errors ${m.errors} (${m.errorDetail})` : ''}`,
+          );
+        } catch (err) {
+          log(`bench: ${c.id} on ${sys.name} run ${rep} failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+  }
+
+  const notes = [
+    'HTTP/2: with an NLB in front, TLS (and so ALPN) ends at the load balancer, which passes bytes on; the fair HTTP/2 equivalent for all three is the proxy\'s own TLS listener offering h2 (Host h2.example.test, its own certificate from the edge CA), re-encrypting to the backend with validation as in the chain.',
+    '"direct" is the load generator talking straight to the backend (TLS cases: its TLS port that does not ask for a client certificate): the ceiling of this machine, not a competitor.',
+    'The new-connection case sends `Connection: close`: every request is a new TCP connection and a full TLS handshake at the load balancer (wrk does not resume sessions), plus a new connection from the load balancer to the proxy; upstream connections to the backend stay pooled.',
+  ];
+  if (o.quick) notes.unshift('QUICK smoke run: short runs, one per case; not for comparison.');
+  const report = renderReport({
+    date,
+    cases: o.cases,
+    systems: measured.map((s) => s.name),
+    measurements,
+    settings: { ...o.settings, reps: o.reps, warmupS: o.warmupS, workers: o.workers },
+    machine: await machineDetails(NODE),
+    excluded,
+    notes,
+  });
+  process.stdout.write(report + '\n');
+  const out = o.out ?? (o.quick ? path.join(runDir, `quick-${date}.md`) : path.join(import.meta.dirname, 'results', `${date}.md`));
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, report + '\n');
+  log(`bench: report written to ${out}`);
+}
+
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}
