@@ -112,6 +112,9 @@ export interface WeightedCluster {
   weight: number; // relative; all clusters of a route > 0 after the DAG
   requestHeaders: HeaderOps;
   responseHeaders: HeaderOps;
+  /** Literal Host rewrite from this service's requestHeadersPolicy; it
+   *  takes precedence over the route's hostRewrite for this cluster. */
+  hostRewrite?: string;
 }
 
 export interface RetryPolicyConfig {

@@ -1,0 +1,154 @@
+// build(): Snapshot + IsobarConfig -> ProxyConfig + HTTPProxy statuses.
+// Pure and deterministic: every index is keyed, every output sorted, and
+// roots are processed in namespace/name order.
+import type { IsobarConfig } from '../config/types.ts';
+import type { Snapshot } from '../objects/types.ts';
+import type { HTTPProxyStatus } from '../status/types.ts';
+import type { ProxyConfig } from './proxy-config.ts';
+import type { NProxy } from './model.ts';
+import { CacheView } from './cache-view.ts';
+import { HTTPProxyProcessor } from './httpproxy-processor.ts';
+import { Output } from './output.ts';
+import { readProxy } from './read.ts';
+import { arr, rec, str } from './safe.ts';
+import { Condition, toStatus, ORPHANED_MESSAGE, type StatusEntry } from './status.ts';
+
+export interface DagResult {
+  proxyConfig: ProxyConfig;
+  statuses: HTTPProxyStatus[];
+}
+
+function pkey(ns: string, name: string): string {
+  return `${ns}/${name}`;
+}
+
+function byKey(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
+  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** Ingress class matching: a configured class must match exactly;
+ *  without one, proxies with no class or class "contour" are ours. */
+function classMatches(p: NProxy, configured: string | undefined): boolean {
+  if (configured) return p.ingressClass === configured;
+  return p.ingressClass === '' || p.ingressClass === 'contour';
+}
+
+export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
+  const snap: Snapshot = {
+    httpproxies: arr(snapshot?.httpproxies) as Snapshot['httpproxies'],
+    delegations: arr(snapshot?.delegations) as Snapshot['delegations'],
+    services: arr(snapshot?.services) as Snapshot['services'],
+    secrets: arr(snapshot?.secrets) as Snapshot['secrets'],
+    endpoints: arr(snapshot?.endpoints) as Snapshot['endpoints'],
+    endpointSlices: arr(snapshot?.endpointSlices) as Snapshot['endpointSlices'],
+    rejected: arr(snapshot?.rejected) as Snapshot['rejected'],
+  };
+  const view = new CacheView(snap);
+  const out = new Output();
+
+  const proxies = new Map<string, NProxy>();
+  for (const raw of snap.httpproxies) {
+    const p = readProxy(raw);
+    if (!p || !classMatches(p, config.ingressClassName)) continue;
+    proxies.set(pkey(p.namespace, p.name), p);
+  }
+  const rejected = new Map<string, { namespace: string; name: string; errors: { path: string; message: string }[] }>();
+  for (const raw of snap.rejected) {
+    const r = rec(raw);
+    if (!r || str(r.kind) !== 'HTTPProxy' || str(r.name) === '') continue;
+    const namespace = str(r.namespace) || 'default';
+    const k = pkey(namespace, str(r.name));
+    if (proxies.has(k)) continue;
+    rejected.set(k, {
+      namespace,
+      name: str(r.name),
+      errors: arr(r.errors).map((e) => ({ path: str(rec(e)?.path), message: str(rec(e)?.message) })),
+    });
+  }
+
+  const entries = new Map<string, StatusEntry>();
+  const entry = (p: NProxy): StatusEntry => {
+    const k = pkey(p.namespace, p.name);
+    let e = entries.get(k);
+    if (!e) {
+      e = { namespace: p.namespace, name: p.name, generation: p.generation, fqdn: '', cond: new Condition() };
+      if (p.virtualhost?.tls && p.virtualhost.tls.secretName !== '') e.tlsSecret = p.virtualhost.tls.secretName;
+      entries.set(k, e);
+    }
+    return e;
+  };
+
+  const processor = new HTTPProxyProcessor(view, config, proxies, new Set(rejected.keys()), out, {
+    cond: (p) => entry(p).cond,
+    setFqdn: (p, fqdn) => {
+      entry(p).fqdn = fqdn;
+    },
+  });
+
+  const sorted = [...proxies.values()].sort(byKey);
+  for (const p of sorted) entry(p);
+
+  // (i) roots grouped by lower-cased fqdn; duplicates are never processed.
+  const byFqdn = new Map<string, NProxy[]>();
+  for (const p of sorted) {
+    if (!p.virtualhost) {
+      // (ii) every non-root is an orphan until an include reaches it.
+      processor.orphaned.add(pkey(p.namespace, p.name));
+      continue;
+    }
+    const f = p.virtualhost.fqdn.toLowerCase();
+    const list = byFqdn.get(f);
+    if (list) list.push(p);
+    else byFqdn.set(f, [p]);
+  }
+  const roots: NProxy[] = [];
+  for (const [fqdn, list] of byFqdn) {
+    if (list.length === 1) {
+      roots.push(list[0]!);
+      continue;
+    }
+    const names = list.map((p) => pkey(p.namespace, p.name)).sort();
+    const msg = `fqdn "${fqdn}" is used in multiple HTTPProxies: ${names.join(', ')}`;
+    for (const p of list) {
+      const e = entry(p);
+      e.fqdn = fqdn;
+      e.cond.addError('VirtualHostError', 'DuplicateVhost', msg);
+    }
+  }
+  roots.sort(byKey);
+
+  // (iii) roots, each include visited clears the orphan mark.
+  for (const root of roots) {
+    try {
+      processor.computeHTTPProxy(root);
+    } catch (err) {
+      // A defect must cost one HTTPProxy, never the whole configuration.
+      entry(root).cond.addError(
+        'SpecError',
+        'InternalError',
+        `isobar could not process this HTTPProxy: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+
+  // (iv) whatever is still unreached is orphaned.
+  for (const k of [...processor.orphaned].sort()) {
+    const p = proxies.get(k);
+    if (p) entry(p).cond.addError('Orphaned', 'Orphaned', ORPHANED_MESSAGE);
+  }
+
+  const statuses: HTTPProxyStatus[] = [];
+  for (const e of entries.values()) statuses.push(toStatus(e));
+  for (const r of rejected.values()) {
+    const cond = new Condition();
+    const errors = r.errors.length > 0 ? r.errors : [{ path: 'spec', message: 'rejected by the schema' }];
+    for (const fe of errors) {
+      const text = fe.path !== '' ? `${fe.path}: ${fe.message}` : fe.message;
+      cond.addError('SpecError', 'SchemaInvalid', text);
+    }
+    statuses.push(toStatus({ namespace: r.namespace, name: r.name, generation: 0, fqdn: '', cond }));
+  }
+  statuses.sort(byKey);
+  return { proxyConfig: out.finish(), statuses };
+}

@@ -1,0 +1,228 @@
+// Read-only indexes over a Snapshot, with Contour's lookup rules: secret
+// delegation, memoised secret validation, Service port resolution and
+// endpoints. Built once per build() call.
+import type { EndpointSlice, Endpoints, Secret, Service, ServicePort, Snapshot, TLSCertificateDelegation } from '../objects/types.ts';
+import type { Endpoint } from './proxy-config.ts';
+import { arr, int, rec, str, strArr, strMap } from './safe.ts';
+import { checkCaSecret, checkCrlSecret, checkTlsSecret, type Checked } from './secret.ts';
+
+function key(ns: string, name: string): string {
+  return `${ns}/${name}`;
+}
+
+function metaOf(o: unknown): { namespace: string; name: string } | null {
+  const m = rec(rec(o)?.metadata);
+  if (!m) return null;
+  const name = str(m.name);
+  if (name === '') return null;
+  return { namespace: str(m.namespace) || 'default', name };
+}
+
+export interface ResolvedService {
+  namespace: string;
+  name: string;
+  port: ServicePort & { port: number };
+  externalName: string; // "" unless type ExternalName
+  /** Protocol from annotations / appProtocol: "" | "h2" | "h2c" | "tls". */
+  protocol: string;
+}
+
+export type ServiceLookup = { ok: true; value: ResolvedService } | { ok: false; error: string };
+
+export class CacheView {
+  readonly services = new Map<string, Service>();
+  readonly secrets = new Map<string, Secret>();
+  /** secret namespace -> delegations */
+  readonly delegations = new Map<string, { secretName: string; targetNamespaces: string[] }[]>();
+  readonly endpoints = new Map<string, Endpoints>();
+  /** service key -> slices */
+  readonly slices = new Map<string, EndpointSlice[]>();
+  #tls = new Map<string, Checked<{ certPem: string; keyPem: string }>>();
+  #ca = new Map<string, Checked<string>>();
+  #crl = new Map<string, Checked<string>>();
+  #endpointCache = new Map<string, Endpoint[]>();
+  #protocols = new Map<Service, Map<string, string>>();
+
+  constructor(snap: Snapshot) {
+    for (const s of arr(snap.services)) {
+      const m = metaOf(s);
+      if (m) this.services.set(key(m.namespace, m.name), s as Service);
+    }
+    for (const s of arr(snap.secrets)) {
+      const m = metaOf(s);
+      if (m) this.secrets.set(key(m.namespace, m.name), s as Secret);
+    }
+    for (const d of arr(snap.delegations)) {
+      const m = metaOf(d);
+      if (!m) continue;
+      const list = this.delegations.get(m.namespace) ?? [];
+      for (const e of arr(rec(rec(d)?.spec)?.delegations)) {
+        const r = rec(e);
+        if (r) list.push({ secretName: str(r.secretName), targetNamespaces: strArr(r.targetNamespaces) });
+      }
+      this.delegations.set(m.namespace, list);
+    }
+    for (const e of arr(snap.endpoints)) {
+      const m = metaOf(e);
+      if (m) this.endpoints.set(key(m.namespace, m.name), e as Endpoints);
+    }
+    for (const e of arr(snap.endpointSlices)) {
+      const m = metaOf(e);
+      if (!m) continue;
+      const svc = strMap(rec(rec(e)?.metadata)?.labels)['kubernetes.io/service-name'];
+      if (!svc) continue;
+      const k = key(m.namespace, svc);
+      const list = this.slices.get(k) ?? [];
+      list.push(e as EndpointSlice);
+      this.slices.set(k, list);
+    }
+    // Slices of one Service in a stable order whatever the input order.
+    for (const list of this.slices.values()) list.sort((a, b) => (metaOf(a)!.name < metaOf(b)!.name ? -1 : 1));
+  }
+
+  /** delegationPermitted: same namespace, or a TLSCertificateDelegation in
+   *  the secret's namespace naming it for `targetNs` (or exactly ["*"]). */
+  delegationPermitted(secretNs: string, secretName: string, targetNs: string): boolean {
+    if (secretNs === targetNs) return true;
+    for (const d of this.delegations.get(secretNs) ?? []) {
+      if (d.secretName !== secretName) continue;
+      if (d.targetNamespaces.length === 1 && d.targetNamespaces[0] === '*') return true;
+      if (d.targetNamespaces.includes(targetNs)) return true;
+    }
+    return false;
+  }
+
+  tlsSecret(ns: string, name: string) {
+    const k = key(ns, name);
+    let r = this.#tls.get(k);
+    if (!r) this.#tls.set(k, (r = checkTlsSecret(this.secrets.get(k))));
+    return r;
+  }
+
+  caSecret(ns: string, name: string) {
+    const k = key(ns, name);
+    let r = this.#ca.get(k);
+    if (!r) this.#ca.set(k, (r = checkCaSecret(this.secrets.get(k))));
+    return r;
+  }
+
+  crlSecret(ns: string, name: string) {
+    const k = key(ns, name);
+    let r = this.#crl.get(k);
+    if (!r) this.#crl.set(k, (r = checkCrlSecret(this.secrets.get(k))));
+    return r;
+  }
+
+  /** EnsureService: resolve (namespace, name, port) to a Service port. */
+  lookupService(ns: string, name: string, port: number, externalNameEnabled: boolean): ServiceLookup {
+    const svc = this.services.get(key(ns, name));
+    if (!svc) return { ok: false, error: `service "${ns}/${name}" not found` };
+    const spec = rec(svc.spec) ?? {};
+    let match: (ServicePort & { port: number }) | null = null;
+    for (const p of arr(spec.ports)) {
+      const r = rec(p);
+      if (!r) continue;
+      if (int(r.port) === port || (str(r.name) !== '' && str(r.name) === String(port))) {
+        match = { ...(r as unknown as ServicePort), port: int(r.port) };
+        break;
+      }
+    }
+    if (!match) return { ok: false, error: `port "${port}" on service "${ns}/${name}" not matched` };
+    const proto = str(match.protocol);
+    if (proto !== '' && proto !== 'TCP') return { ok: false, error: `unsupported service protocol "${proto}"` };
+    const externalName = str(spec.type) === 'ExternalName' ? str(spec.externalName) : '';
+    if (str(spec.type) === 'ExternalName' && !externalNameEnabled) {
+      return {
+        ok: false,
+        error: `${ns}/${name} is an ExternalName service, these are not currently enabled. See the config.enableExternalNameService config file setting`,
+      };
+    }
+    return { ok: true, value: { namespace: ns, name, port: match, externalName, protocol: this.#protocolFor(svc, match) } };
+  }
+
+  /** Upstream protocol from appProtocol, else the upstream-protocol annotations. */
+  #protocolFor(svc: Service, port: ServicePort & { port: number }): string {
+    if (typeof port.appProtocol === 'string' && port.appProtocol !== '') {
+      switch (port.appProtocol) {
+        case 'kubernetes.io/h2c':
+          return 'h2c';
+        case 'https':
+          return 'tls';
+        default:
+          return '';
+      }
+    }
+    let map = this.#protocols.get(svc);
+    if (!map) {
+      map = new Map();
+      const ann = strMap(rec(svc.metadata)?.annotations);
+      // Folded in this order, so a key listed twice takes the later protocol.
+      for (const proto of ['h2', 'h2c', 'tls']) {
+        const v = ann[`projectcontour.io/upstream-protocol.${proto}`];
+        if (v === undefined) continue;
+        for (const entry of v.split(',')) {
+          const e = entry.trim();
+          if (e !== '') map.set(e, proto);
+        }
+      }
+      this.#protocols.set(svc, map);
+    }
+    const name = str(port.name);
+    return (name !== '' ? map.get(name) : undefined) ?? map.get(String(port.port)) ?? '';
+  }
+
+  /** Ready endpoints for a resolved Service port, sorted and de-duplicated. */
+  endpointsFor(s: ResolvedService): Endpoint[] {
+    if (s.externalName !== '') return [{ address: s.externalName, port: s.port.port }];
+    const ck = `${s.namespace}/${s.name}/${s.port.port}`;
+    const cached = this.#endpointCache.get(ck);
+    if (cached) return cached;
+    const out = new Map<string, Endpoint>();
+    const add = (address: string, port: number) => {
+      if (address === '' || port < 1 || port > 65535) return;
+      out.set(`${address}|${port}`, { address, port });
+    };
+    const portName = str(s.port.name);
+    const target = s.port.targetPort;
+    const pick = (ports: unknown[]): number => {
+      const list = ports.map((p) => rec(p) ?? {});
+      if (portName !== '') {
+        const byName = list.find((p) => str(p.name) === portName);
+        if (byName) return int(byName.port);
+      }
+      if (list.length === 1 && (portName === '' || str(list[0]!.name) === '')) return int(list[0]!.port);
+      if (typeof target === 'number') {
+        const byNum = list.find((p) => int(p.port) === target);
+        if (byNum) return int(byNum.port);
+      }
+      if (typeof target === 'string' && target !== '') {
+        const byTarget = list.find((p) => str(p.name) === target);
+        if (byTarget) return int(byTarget.port);
+      }
+      if (list.length === 0) return typeof target === 'number' ? target : s.port.port;
+      return 0;
+    };
+    const ep = this.endpoints.get(key(s.namespace, s.name));
+    for (const subset of arr(ep?.subsets)) {
+      const r = rec(subset);
+      if (!r) continue;
+      const port = pick(arr(r.ports));
+      for (const a of arr(r.addresses)) add(str(rec(a)?.ip), port);
+    }
+    for (const slice of this.slices.get(key(s.namespace, s.name)) ?? []) {
+      const r = rec(slice) ?? {};
+      if (str(r.addressType) === 'FQDN') continue;
+      const port = pick(arr(r.ports));
+      for (const e of arr(r.endpoints)) {
+        const er = rec(e);
+        if (!er) continue;
+        // A nil ready condition means ready (discovery.k8s.io/v1).
+        if (rec(er.conditions)?.ready === false) continue;
+        for (const a of arr(er.addresses)) add(str(a), port);
+      }
+    }
+    const list = [...out.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+    this.#endpointCache.set(ck, list);
+    return list;
+  }
+}

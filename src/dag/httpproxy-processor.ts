@@ -1,0 +1,899 @@
+// The HTTPProxy processor: Contour's internal/dag/httpproxy_processor.go
+// rule by rule (see contour-semantics.md), plus isobar's deliberate
+// differences (validation needs a TLS protocol, SNI from the subject name,
+// upstream-tls.require-validation).
+import type { IsobarConfig } from '../config/types.ts';
+import type {
+  Cluster,
+  HeaderOps,
+  Route,
+  RouteAction,
+  TcpForward,
+  TlsVersion,
+  UpstreamProtocol,
+  UpstreamTls,
+  WeightedCluster,
+} from './proxy-config.ts';
+import type { NCond, NLoadBalancerPolicy, NProxy, NRoute, NService, NValidation } from './model.ts';
+import type { CacheView, ResolvedService } from './cache-view.ts';
+import type { Output, SecureDraft } from './output.ts';
+import { Condition, type ServiceContext } from './status.ts';
+import {
+  headerConditionsError,
+  includeConditionsError,
+  includeConditionsKey,
+  mergeHeaders,
+  mergePath,
+  mergeQuery,
+  pathConditionsError,
+  queryConditionsError,
+  wildcardAuthorityMatch,
+} from './conditions.ts';
+import { parseTimeout, timeoutMs } from './duration.ts';
+import {
+  headersPolicyRoute,
+  headersPolicyService,
+  httpHealthCheck,
+  loadBalancer,
+  retryPolicy,
+  strategyOf,
+  type Dynamic,
+  type HeadersPolicyDefaults,
+} from './policy.ts';
+
+const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
+const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
+const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 3_600_000;
+
+/** The user-facing phrase for a CA secret that cannot be used. */
+const VALIDATION_SECRET_PROBLEM = 'upstreamValidation requested but secret not found or misconfigured';
+
+export interface StatusSink {
+  /** The condition accumulator of a proxy (created on first use). */
+  cond(p: NProxy): Condition;
+  setFqdn(p: NProxy, fqdn: string): void;
+}
+
+function pkey(ns: string, name: string): string {
+  return `${ns}/${name}`;
+}
+
+/** `name` or `namespace/name`, split at the first `/`. */
+function splitRef(ref: string, defaultNs: string): { namespace: string; name: string } {
+  const i = ref.indexOf('/');
+  if (i < 0) return { namespace: defaultNs, name: ref };
+  return { namespace: ref.slice(0, i), name: ref.slice(i + 1) };
+}
+
+function tlsVersion(v: string, dflt: TlsVersion): TlsVersion {
+  return v === '1.2' || v === '1.3' ? v : dflt;
+}
+
+function emptyOps(): HeaderOps {
+  return { set: [], remove: [] };
+}
+
+function isBlank(s: string): boolean {
+  return s.trim() === '';
+}
+
+function dynamicHost(v: string): string | null {
+  const m = /^%REQ\(([^)]+)\)%$/.exec(v);
+  return m ? m[1]! : null;
+}
+
+interface ClientCert {
+  id: string;
+}
+
+export class HTTPProxyProcessor {
+  readonly #view: CacheView;
+  readonly #config: IsobarConfig;
+  readonly #proxies: Map<string, NProxy>;
+  readonly #rejected: Set<string>;
+  readonly #out: Output;
+  readonly #status: StatusSink;
+  readonly orphaned = new Set<string>();
+  readonly #reqDefaults: HeadersPolicyDefaults | null;
+  readonly #respDefaults: HeadersPolicyDefaults | null;
+  /** undefined: not configured; null: configured but invalid. */
+  #clientCert: { ok: true; id: string } | { ok: false; error: string } | undefined;
+
+  constructor(
+    view: CacheView,
+    config: IsobarConfig,
+    proxies: Map<string, NProxy>,
+    rejected: Set<string>,
+    out: Output,
+    status: StatusSink,
+  ) {
+    this.#view = view;
+    this.#config = config;
+    this.#proxies = proxies;
+    this.#rejected = rejected;
+    this.#out = out;
+    this.#status = status;
+    const rq = config.policy?.requestHeaders;
+    const rs = config.policy?.responseHeaders;
+    this.#reqDefaults = rq && (Object.keys(rq.set ?? {}).length > 0 || (rq.remove ?? []).length > 0) ? { set: rq.set ?? {}, remove: rq.remove ?? [] } : null;
+    this.#respDefaults = rs && (Object.keys(rs.set ?? {}).length > 0 || (rs.remove ?? []).length > 0) ? { set: rs.set ?? {}, remove: rs.remove ?? [] } : null;
+    const cc = config.tls?.envoyClientCertificate;
+    if (cc) {
+      const r = view.tlsSecret(cc.namespace, cc.name);
+      this.#clientCert = r.ok ? { ok: true, id: pkey(cc.namespace, cc.name) } : { ok: false, error: r.error };
+      if (r.ok) this.#clientCertPem = r.value;
+    }
+  }
+
+  #clientCertPem: { certPem: string; keyPem: string } | undefined;
+
+  #useClientCert(): ClientCert | undefined {
+    if (!this.#clientCert || !this.#clientCert.ok || !this.#clientCertPem) return undefined;
+    this.#out.addSecret({ id: this.#clientCert.id, ...this.#clientCertPem });
+    return { id: this.#clientCert.id };
+  }
+
+  #rootAllowed(ns: string): boolean {
+    const roots = this.#config.rootNamespaces ?? [];
+    return roots.length === 0 || roots.includes(ns);
+  }
+
+  /** computeHTTPProxy: one root HTTPProxy. */
+  computeHTTPProxy(proxy: NProxy): void {
+    const cond = this.#status.cond(proxy);
+    const vh = proxy.virtualhost;
+    if (!vh) {
+      this.orphaned.add(pkey(proxy.namespace, proxy.name));
+      return;
+    }
+    const host = vh.fqdn;
+    if (isBlank(host)) {
+      cond.addError('VirtualHostError', 'FQDNNotSpecified', 'Spec.VirtualHost.Fqdn must be specified');
+      return;
+    }
+    this.#status.setFqdn(proxy, host);
+    if (!this.#rootAllowed(proxy.namespace)) {
+      cond.addError('RootNamespaceError', 'RootProxyNotAllowedInNamespace', 'root HTTPProxy cannot be defined in this namespace');
+      return;
+    }
+    if (proxy.routes.length === 0 && proxy.includes.length === 0 && !proxy.tcpproxy) {
+      cond.addError('SpecError', 'NothingDefined', 'HTTPProxy.Spec must have at least one Route, Include, or a TCPProxy');
+      return;
+    }
+    const tls = vh.tls;
+    if (vh.jwtProviders > 0 && (!tls || tls.secretName === '')) {
+      cond.addError(
+        'JWTVerificationError',
+        'JWTVerificationNotPermitted',
+        'Spec.VirtualHost.JWTProviders can only be defined for root HTTPProxies that terminate TLS',
+      );
+      return;
+    }
+    if (!tls && vh.authorization) {
+      cond.addError(
+        'AuthError',
+        'AuthNotPermitted',
+        'Spec.VirtualHost.Authorization.ExtensionServiceRef can only be defined for root HTTPProxies that terminate TLS',
+      );
+      return;
+    }
+    if (vh.ipAllow > 0 && vh.ipDeny > 0) {
+      cond.addError(
+        'IPFilterError',
+        'IncompatibleIPAddressFilters',
+        'Spec.VirtualHost.IPAllowFilterPolicy and Spec.VirtualHost.IPDepnyFilterPolicy cannot both be defined.',
+      );
+      return;
+    }
+
+    let tlsEnabled = false;
+    let secure: SecureDraft | null = null;
+    if (tls) {
+      if (tls.passthrough && tls.enableFallbackCertificate) {
+        cond.addError('TLSError', 'TLSIncompatibleFeatures', 'Spec.VirtualHost.TLS: both Passthrough and enableFallbackCertificate were specified');
+      }
+      if (!isBlank(tls.secretName) && tls.passthrough) {
+        cond.addError('TLSError', 'TLSConfigNotValid', 'Spec.VirtualHost.TLS: both Passthrough and SecretName were specified');
+        return;
+      }
+      if (isBlank(tls.secretName) && !tls.passthrough) {
+        cond.addError('TLSError', 'TLSConfigNotValid', 'Spec.VirtualHost.TLS: neither Passthrough nor SecretName were specified');
+        return;
+      }
+      if (tls.passthrough && tls.clientValidation) {
+        cond.addError('TLSError', 'TLSIncompatibleFeatures', 'Spec.VirtualHost.TLS passthrough cannot be combined with tls.clientValidation');
+        return;
+      }
+      tlsEnabled = true;
+      if (!tls.passthrough) {
+        const ref = splitRef(tls.secretName, proxy.namespace);
+        if (!this.#view.delegationPermitted(ref.namespace, ref.name, proxy.namespace)) {
+          cond.addError('TLSError', 'DelegationNotPermitted', `Spec.VirtualHost.TLS Secret "${tls.secretName}" certificate delegation not permitted`);
+          return;
+        }
+        const sec = this.#view.tlsSecret(ref.namespace, ref.name);
+        if (!sec.ok) {
+          cond.addError('TLSError', 'SecretNotValid', `Spec.VirtualHost.TLS Secret "${tls.secretName}" is invalid: ${sec.error}`);
+          return;
+        }
+        const minV = tlsVersion(tls.minimumProtocolVersion, '1.2');
+        const maxV = tlsVersion(tls.maximumProtocolVersion, '1.3');
+        if (maxV < minV) {
+          cond.addError(
+            'TLSError',
+            'TLSConfigNotValid',
+            'Spec.Virtualhost.TLS the minimum protocol version is greater than the maximum protocol version',
+          );
+          return;
+        }
+        const draft: Partial<SecureDraft> = { secretId: pkey(ref.namespace, ref.name), minVersion: minV, maxVersion: maxV, fallbackCertificate: false };
+        if (tls.enableFallbackCertificate && tls.clientValidation) {
+          cond.addError('TLSError', 'TLSIncompatibleFeatures', 'Spec.Virtualhost.TLS fallback & client validation are incompatible');
+          return;
+        }
+        if (tls.enableFallbackCertificate && vh.authorization) {
+          cond.addError('TLSError', 'TLSIncompatibleFeatures', 'Spec.Virtualhost.TLS fallback & client authorization are incompatible');
+          return;
+        }
+        if (tls.enableFallbackCertificate && vh.jwtProviders > 0) {
+          cond.addError('TLSError', 'TLSIncompatibleFeatures', 'Spec.Virtualhost.TLS fallback & JWT providers are incompatible');
+          return;
+        }
+        let fallback: { id: string; certPem: string; keyPem: string } | null = null;
+        if (tls.enableFallbackCertificate) {
+          const fb = this.#config.tls?.fallbackCertificate;
+          if (!fb) {
+            cond.addError(
+              'TLSError',
+              'FallbackNotPresent',
+              'Spec.Virtualhost.TLS enabled fallback but the fallback Certificate Secret is not configured in Contour configuration file',
+            );
+            return;
+          }
+          const id = pkey(fb.namespace, fb.name);
+          if (!this.#view.delegationPermitted(fb.namespace, fb.name, proxy.namespace)) {
+            cond.addError('TLSError', 'FallbackNotDelegated', `Spec.VirtualHost.TLS Secret "${id}" is not configured for certificate delegation`);
+            return;
+          }
+          const fs = this.#view.tlsSecret(fb.namespace, fb.name);
+          if (!fs.ok) {
+            cond.addError('TLSError', 'FallbackNotValid', `Spec.Virtualhost.TLS Secret "${id}" fallback certificate is invalid: ${fs.error}`);
+            return;
+          }
+          fallback = { id, ...fs.value };
+          draft.fallbackCertificate = true;
+        }
+        if (tls.clientValidation) {
+          const cv = tls.clientValidation;
+          let caPem: string | null = null;
+          let caId = '';
+          if (cv.caSecret !== '') {
+            const ref = splitRef(cv.caSecret, proxy.namespace);
+            caId = pkey(ref.namespace, ref.name);
+            if (!this.#view.delegationPermitted(ref.namespace, ref.name, proxy.namespace)) {
+              cond.addError(
+                'TLSError',
+                'DelegationNotPermitted',
+                `Spec.VirtualHost.TLS CA Secret "${cv.caSecret}" is invalid: certificate delegation not permitted`,
+              );
+              return;
+            }
+            const ca = this.#view.caSecret(ref.namespace, ref.name);
+            if (!ca.ok) {
+              cond.addError(
+                'TLSError',
+                'ClientValidationInvalid',
+                `Spec.VirtualHost.TLS client validation is invalid: invalid CA Secret "${caId}": ${ca.error}`,
+              );
+              return;
+            }
+            caPem = ca.value;
+          } else if (!cv.skipClientCertValidation) {
+            cond.addError('TLSError', 'ClientValidationInvalid', 'Spec.VirtualHost.TLS client validation is invalid: CA Secret must be specified');
+          }
+          let crlPem: string | null = null;
+          let crlId = '';
+          if (cv.crlSecret !== '') {
+            const ref = splitRef(cv.crlSecret, proxy.namespace);
+            crlId = pkey(ref.namespace, ref.name);
+            if (!this.#view.delegationPermitted(ref.namespace, ref.name, proxy.namespace)) {
+              cond.addError(
+                'TLSError',
+                'DelegationNotPermitted',
+                `Spec.VirtualHost.TLS CRL Secret "${cv.crlSecret}" is invalid: certificate delegation not permitted`,
+              );
+              return;
+            }
+            const crl = this.#view.crlSecret(ref.namespace, ref.name);
+            if (!crl.ok) {
+              cond.addError(
+                'TLSError',
+                'ClientValidationInvalid',
+                `Spec.VirtualHost.TLS client validation is invalid: invalid CRL Secret "${crlId}": ${crl.error}`,
+              );
+              return;
+            }
+            crlPem = crl.value;
+          }
+          const clientValidation: NonNullable<SecureDraft['clientValidation']> = {
+            skipVerification: cv.skipClientCertValidation,
+            optional: cv.optionalClientCertificate,
+          };
+          if (caPem !== null) {
+            const id = crlPem !== null ? `${caId}+crl:${crlId}` : caId;
+            this.#out.addCaBundle(crlPem !== null ? { id, caPem, crlPem } : { id, caPem });
+            clientValidation.caBundleId = id;
+          }
+          draft.clientValidation = clientValidation;
+        }
+        // Everything the secure virtual host needs checked out: commit it.
+        secure = this.#out.ensureHttps(host);
+        Object.assign(secure, draft);
+        this.#out.addSecret({ id: draft.secretId!, ...sec.value });
+        if (fallback) {
+          this.#out.addSecret({ id: fallback.id, certPem: fallback.certPem, keyPem: fallback.keyPem });
+          this.#out.fallbackCertificateId = fallback.id;
+        }
+      }
+    }
+
+    for (const field of vh.unsupported) {
+      cond.addWarning('SpecError', 'IgnoredField', `Spec.VirtualHost.${field} is not supported by isobar and is ignored`);
+    }
+
+    if (proxy.tcpproxy) {
+      if (!tlsEnabled) {
+        cond.addError('TCPProxyError', 'TLSMustBeConfigured', 'Spec.TCPProxy requires that either Spec.TLS.Passthrough or Spec.TLS.SecretName be set');
+        return;
+      }
+      const fwd = this.#processTCPProxy(cond, proxy, [], proxy);
+      if (!fwd) return;
+      secure ??= this.#out.ensureHttps(host);
+      if (tls!.passthrough) secure.passthrough = fwd;
+      else secure.tcpProxy = fwd;
+    }
+
+    const routes = this.#computeRoutes(cond, proxy, proxy, [], [], tlsEnabled);
+    const insecure = this.#out.ensureHttp(host);
+    for (const r of routes) this.#out.addRoute(insecure, r);
+    if (tlsEnabled && !proxy.tcpproxy) {
+      secure ??= this.#out.ensureHttps(host);
+      for (const r of routes) {
+        if (r.httpsRedirect) {
+          const { httpsRedirect: _, ...rest } = r;
+          this.#out.addRoute(secure, rest);
+        } else this.#out.addRoute(secure, r);
+      }
+    }
+  }
+
+  /** addStatusBadGatewayRoute */
+  #badGatewayRoute(routes: Route[], conds: NCond[], proxy: NProxy): void {
+    if (conds.length === 0) return;
+    routes.push({
+      path: mergePath(conds),
+      headers: mergeHeaders(conds),
+      queryParams: mergeQuery(conds),
+      action: { kind: 'direct', statusCode: 502 },
+      requestHeaders: emptyOps(),
+      responseHeaders: emptyOps(),
+      websocket: false,
+      timeouts: { responseMs: DEFAULT_RESPONSE_TIMEOUT_MS, idleMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS },
+      origin: { namespace: proxy.namespace, name: proxy.name },
+    });
+  }
+
+  #computeRoutes(
+    cond: Condition,
+    root: NProxy,
+    proxy: NProxy,
+    conditions: NCond[],
+    visited: NProxy[],
+    enforceTLS: boolean,
+  ): Route[] {
+    for (const v of visited) {
+      if (v.name === proxy.name && v.namespace === proxy.namespace) {
+        const path = [...visited, proxy].map((p) => pkey(p.namespace, p.name));
+        cond.addError('IncludeError', 'IncludeCreatesCycle', `include creates an include cycle: ${path.join(' -> ')}`);
+        return [];
+      }
+    }
+    visited = [...visited, proxy];
+    const routes: Route[] = [];
+
+    const seenConds = new Set<string>();
+    for (const inc of proxy.includes) {
+      const namespace = inc.namespace === '' ? proxy.namespace : inc.namespace;
+      let err = includeConditionsError(inc.conditions) ?? pathConditionsError(inc.conditions);
+      if (err) {
+        cond.addError('IncludeError', 'PathMatchConditionsNotValid', `include: ${err}`);
+        continue;
+      }
+      err = headerConditionsError(inc.conditions);
+      if (err) {
+        cond.addError('RouteError', 'HeaderMatchConditionsNotValid', err);
+        continue;
+      }
+      err = queryConditionsError(inc.conditions);
+      if (err) {
+        cond.addError('RouteError', 'QueryParameterMatchConditionsNotValid', err);
+        continue;
+      }
+      const ck = includeConditionsKey(inc.conditions);
+      if (ck !== null) {
+        if (seenConds.has(ck)) {
+          cond.addError('IncludeError', 'DuplicateMatchConditions', 'duplicate conditions defined on an include');
+          continue;
+        }
+        seenConds.add(ck);
+      }
+      const target = this.#proxies.get(pkey(namespace, inc.name));
+      if (!target) {
+        if (this.#rejected.has(pkey(namespace, inc.name))) {
+          // A child the schema rejected keeps its own status and
+          // contributes no routes, like an invalid child.
+          continue;
+        }
+        cond.addError('IncludeError', 'IncludeNotFound', `include ${namespace}/${inc.name} not found`);
+        this.#badGatewayRoute(routes, inc.conditions, proxy);
+        continue;
+      }
+      if (target.virtualhost) {
+        cond.addError('IncludeError', 'RootIncludesRoot', `root httpproxy cannot include another root httpproxy (${target.namespace}/${target.name})`);
+        this.#badGatewayRoute(routes, inc.conditions, proxy);
+        continue;
+      }
+      const incCond = this.#status.cond(target);
+      routes.push(...this.#computeRoutes(incCond, root, target, [...conditions, ...inc.conditions], visited, enforceTLS));
+      this.orphaned.delete(pkey(target.namespace, target.name));
+    }
+
+    const own: Route[] = [];
+    for (const route of proxy.routes) {
+      const r = this.#computeRoute(cond, root, proxy, route, conditions, enforceTLS);
+      if (r === null) return [];
+      own.push(r);
+    }
+    routes.push(...own);
+    return expandPrefixMatches(routes);
+  }
+
+  /** One route of `proxy`; null when a fatal error was recorded. */
+  #computeRoute(cond: Condition, root: NProxy, proxy: NProxy, route: NRoute, conditions: NCond[], enforceTLS: boolean): Route | null {
+    const actions = (route.services.length > 0 ? 1 : 0) + (route.requestRedirectPolicy ? 1 : 0) + (route.directResponsePolicy ? 1 : 0);
+    if (actions !== 1) {
+      cond.addError(
+        'RouteError',
+        'RouteActionCountNotValid',
+        'must set exactly one of route.services or route.requestRedirectPolicy or route.directResponsePolicy',
+      );
+      return null;
+    }
+    let err = pathConditionsError(route.conditions);
+    if (err) {
+      cond.addError('RouteError', 'PathMatchConditionsNotValid', `route: ${err}`);
+      return null;
+    }
+    const routeConds = [...conditions, ...route.conditions];
+    err = headerConditionsError(routeConds);
+    if (err) {
+      cond.addError('RouteError', 'HeaderMatchConditionsNotValid', err);
+      return null;
+    }
+    err = queryConditionsError(routeConds);
+    if (err) {
+      cond.addError('RouteError', 'QueryParameterMatchConditionsNotValid', err);
+      return null;
+    }
+    const dynamic: Dynamic = { CONTOUR_NAMESPACE: proxy.namespace };
+    const reqHP = headersPolicyRoute(route.requestHeadersPolicy, true, dynamic);
+    if (!reqHP.ok) {
+      cond.addError('RouteError', 'RequestHeadersPolicyInvalid', `${reqHP.error} on request headers`);
+      return null;
+    }
+    const respHP = headersPolicyRoute(route.responseHeadersPolicy, false, dynamic);
+    if (!respHP.ok) {
+      cond.addError('RouteError', 'ResponseHeaderPolicyInvalid', `${respHP.error} on response headers`);
+      return null;
+    }
+    const tp = route.timeoutPolicy ?? { response: '', idle: '', idleConnection: '' };
+    const response = parseTimeout(tp.response);
+    const idle = parseTimeout(tp.idle);
+    const idleConn = parseTimeout(tp.idleConnection);
+    const tErr = !response.ok
+      ? `error parsing response timeout: ${response.error}`
+      : !idle.ok
+        ? `error parsing idle timeout: ${idle.error}`
+        : !idleConn.ok
+          ? `error parsing idle connection timeout: ${idleConn.error}`
+          : null;
+    if (tErr || !response.ok || !idle.ok || !idleConn.ok) {
+      cond.addError('RouteError', 'TimeoutPolicyNotValid', `route.timeoutPolicy failed to parse: ${tErr}`);
+      return null;
+    }
+    const lb = loadBalancer(route.loadBalancerPolicy, cond);
+    const redirect = route.requestRedirectPolicy;
+    if (redirect && redirect.path !== null && redirect.prefix !== null) {
+      cond.addError('RouteError', 'RequestRedirectPolicy', 'route.requestRedirectPolicy is invalid: cannot specify both redirect path and redirect prefix');
+      return null;
+    }
+
+    const path = mergePath(routeConds);
+    const pathLabel = path.value;
+    const r: Route = {
+      path,
+      headers: mergeHeaders(routeConds),
+      queryParams: mergeQuery(routeConds),
+      action: { kind: 'direct', statusCode: 503 },
+      requestHeaders: reqHP.value.ops,
+      responseHeaders: respHP.value.ops,
+      websocket: route.enableWebsockets,
+      timeouts: {
+        responseMs: timeoutMs(response.timeout, DEFAULT_RESPONSE_TIMEOUT_MS),
+        idleMs: timeoutMs(idle.timeout, DEFAULT_STREAM_IDLE_TIMEOUT_MS),
+      },
+      origin: { namespace: proxy.namespace, name: proxy.name },
+    };
+    if (enforceTLS && !(route.permitInsecure && !this.#config.disablePermitInsecure)) r.httpsRedirect = true;
+    const rp = retryPolicy(route.retryPolicy);
+    if (rp) r.retry = rp;
+    if (reqHP.value.hostRewrite !== '') {
+      const from = dynamicHost(reqHP.value.hostRewrite);
+      r.hostRewrite = from !== null ? { fromHeader: from } : { literal: reqHP.value.hostRewrite };
+    }
+
+    if (route.replacePrefix.length > 0) {
+      if (path.kind !== 'prefix') {
+        cond.addError('PrefixReplaceError', 'MustHavePrefix', 'cannot specify prefix replacements without a prefix condition');
+        return null;
+      }
+      const seen = new Set<string>();
+      for (const rep of route.replacePrefix) {
+        if (seen.has(rep.prefix)) {
+          if (rep.prefix !== '') cond.addError('PrefixReplaceError', 'DuplicateReplacement', `duplicate replacement prefix '${rep.prefix}'`);
+          else cond.addError('PrefixReplaceError', 'AmbiguousReplacement', 'ambiguous prefix replacement');
+          return null;
+        }
+        seen.add(rep.prefix);
+      }
+      const exact = route.replacePrefix.find((x) => x.prefix !== '' && x.prefix === path.value);
+      const dflt = route.replacePrefix.find((x) => x.prefix === '');
+      const chosen = exact ?? dflt;
+      if (chosen) r.prefixRewrite = chosen.replacement;
+    }
+
+    const hc = httpHealthCheck(route.healthCheckPolicy);
+    if (!hc.ok) {
+      cond.addError('RouteError', 'HealthCheckPolicyInvalid', hc.error);
+      return null;
+    }
+
+    const clusters: WeightedCluster[] = [];
+    let mirror: { cluster: string; percent: number } | undefined;
+    const idleConnMs = timeoutMs(idleConn.timeout, DEFAULT_IDLE_CONNECTION_TIMEOUT_MS);
+    for (const service of route.services) {
+      const ctx: ServiceContext = { route: pathLabel, service: service.name };
+      if (service.port < 1 || service.port > 65535) {
+        cond.addServiceError(
+          'ServiceError',
+          'ServicePortInvalid',
+          `service "${service.name}": port must be in the range 1-65535`,
+          ctx,
+          'port must be in the range 1-65535',
+        );
+        return null;
+      }
+      const found = this.#view.lookupService(proxy.namespace, service.name, service.port, this.#config.enableExternalNameService);
+      if (!found.ok) {
+        cond.addServiceError(
+          'ServiceError',
+          'ServiceUnresolvedReference',
+          `Spec.Routes unresolved service reference: ${found.error}`,
+          ctx,
+          found.error,
+        );
+        continue;
+      }
+      const s = found.value;
+      const upstream = this.#upstream(cond, proxy, service, s, ctx);
+      if (!upstream) return null;
+
+      const dyn: Dynamic = { ...dynamic, CONTOUR_SERVICE_NAME: service.name, CONTOUR_SERVICE_PORT: String(service.port) };
+      const sReq = headersPolicyService(this.#reqDefaults, service.requestHeadersPolicy, true, dyn);
+      if (!sReq.ok) {
+        cond.addServiceError('ServiceError', 'RequestHeadersPolicyInvalid', `${sReq.error} on request headers`, ctx, `${sReq.error} on request headers`);
+        return null;
+      }
+      const sResp = headersPolicyService(this.#respDefaults, service.responseHeadersPolicy, false, dyn);
+      if (!sResp.ok) {
+        cond.addServiceError('ServiceError', 'ResponseHeadersPolicyInvalid', `${sResp.error} on response headers`, ctx, `${sResp.error} on response headers`);
+        return null;
+      }
+      const clientCert = this.#clientCertFor(cond, ctx);
+      if (clientCert === null) return null;
+
+      const literalHost = (h: string) => (h !== '' && dynamicHost(h) === null ? h : '');
+      const sni =
+        literalHost(sReq.value.hostRewrite) ||
+        literalHost(reqHP.value.hostRewrite) ||
+        s.externalName ||
+        (upstream.validation ? upstream.validation.subjectNames[0] ?? '' : '');
+      const clusterName = this.#addCluster(s, upstream, sni, clientCert, lb, hc.value, idleConnMs);
+
+      if (service.mirror && mirror) {
+        cond.addServiceError('ServiceError', 'OnlyOneMirror', 'only one service per route may be nominated as mirror', ctx, 'only one service per route may be nominated as mirror');
+        return null;
+      }
+      if (service.mirror) {
+        mirror = { cluster: clusterName, percent: service.weight === 0 ? 100 : Math.min(100, Math.max(0, service.weight)) };
+        continue;
+      }
+      const wc: WeightedCluster = {
+        cluster: clusterName,
+        weight: Math.max(0, service.weight),
+        requestHeaders: sReq.value.ops,
+        responseHeaders: sResp.value.ops,
+      };
+      const svcHost = sReq.value.hostRewrite;
+      if (svcHost !== '' && dynamicHost(svcHost) === null) wc.hostRewrite = svcHost;
+      clusters.push(wc);
+    }
+
+    let action: RouteAction;
+    if (redirect) {
+      action = { kind: 'redirect', statusCode: redirect.statusCode || 302 };
+      if (redirect.scheme !== '') action.scheme = redirect.scheme;
+      if (redirect.hostname !== '') action.hostname = redirect.hostname;
+      if (redirect.port !== 0) action.port = redirect.port;
+      if (redirect.path !== null) action.path = redirect.path;
+      if (redirect.prefix !== null) action.prefix = redirect.prefix;
+    } else if (route.directResponsePolicy) {
+      action = { kind: 'direct', statusCode: route.directResponsePolicy.statusCode };
+      if (route.directResponsePolicy.body !== '') action.body = route.directResponsePolicy.body;
+    } else if (clusters.length === 0) {
+      action = { kind: 'direct', statusCode: 503 };
+    } else {
+      const total = clusters.reduce((a, c) => a + c.weight, 0);
+      const weighted = total === 0 ? clusters.map((c) => ({ ...c, weight: 1 })) : clusters.filter((c) => c.weight > 0);
+      action = { kind: 'forward', clusters: weighted };
+      if (mirror) action.mirror = mirror;
+    }
+    r.action = action;
+
+    const fqdn = root.virtualhost?.fqdn ?? '';
+    if (fqdn.startsWith('*.')) r.headers.push(wildcardAuthorityMatch(fqdn.toLowerCase()));
+    return r;
+  }
+
+  /** The Envoy client certificate: undefined when not configured, null
+   *  after recording the error when configured but invalid. */
+  #clientCertFor(cond: Condition, ctx: ServiceContext | null): ClientCert | undefined | null {
+    const cc = this.#config.tls?.envoyClientCertificate;
+    if (!cc || !this.#clientCert) return undefined;
+    if (!this.#clientCert.ok) {
+      const msg = `tls.envoy-client-certificate Secret "${cc.namespace}/${cc.name}" is invalid: ${this.#clientCert.error}`;
+      cond.addServiceError('TLSError', 'SecretNotValid', msg, ctx, msg);
+      return null;
+    }
+    return this.#useClientCert();
+  }
+
+  /** Protocol and upstream validation for one service (rules 7, 11-17 and
+   *  the isobar differences); null after recording a fatal error. */
+  #upstream(
+    cond: Condition,
+    proxy: NProxy,
+    service: NService,
+    s: ResolvedService,
+    ctx: ServiceContext | null,
+  ): { protocol: UpstreamProtocol; validation: { caBundleId: string; subjectNames: string[] } | null } | null {
+    let protocol = s.protocol;
+    if (service.protocol !== null) {
+      protocol = service.protocol;
+      if (protocol !== 'h2c' && protocol !== 'h2' && protocol !== 'tls') {
+        cond.addServiceError('ServiceError', 'UnsupportedProtocol', `unsupported protocol: ${protocol}`, ctx, `unsupported protocol: ${protocol}`);
+        return null;
+      }
+    }
+    const isTls = protocol === 'tls' || protocol === 'h2';
+    const v = service.validation;
+    let validation: { caBundleId: string; subjectNames: string[] } | null = null;
+    if (v && !isTls) {
+      const msg =
+        `Service [${service.name}:${service.port}] upstream validation requires a TLS upstream, but the effective protocol is ` +
+        `${protocol === '' ? 'plaintext HTTP/1.1' : `"${protocol}"`}: add the annotation projectcontour.io/upstream-protocol.tls: "${service.port}" ` +
+        `to Service "${s.namespace}/${s.name}" or set protocol: tls on this service`;
+      cond.addServiceError('ServiceError', 'UpstreamValidationRequiresTLS', msg, ctx, msg);
+      return null;
+    }
+    if (v && isTls) {
+      validation = this.#validation(cond, proxy, service, v, ctx);
+      if (!validation) return null;
+    }
+    if (isTls && !v && this.#config.upstreamTls?.requireValidation) {
+      const msg =
+        `Service [${service.name}:${service.port}] uses upstream TLS without validation, which upstream-tls.require-validation forbids: ` +
+        'add validation.caSecret and validation.subjectName to this service';
+      cond.addServiceError('ServiceError', 'UpstreamValidationRequired', msg, ctx, msg);
+      return null;
+    }
+    return { protocol: protocol === '' ? 'http1' : (protocol as UpstreamProtocol), validation };
+  }
+
+  /** LookupUpstreamValidation: delegation, then the CA secret, then subject names. */
+  #validation(cond: Condition, proxy: NProxy, service: NService, v: NValidation, ctx: ServiceContext | null) {
+    const ref = splitRef(v.caSecret, proxy.namespace);
+    const id = pkey(ref.namespace, ref.name);
+    if (!this.#view.delegationPermitted(ref.namespace, ref.name, proxy.namespace)) {
+      cond.addServiceError(
+        'TLSError',
+        'CACertificateNotDelegated',
+        `service.UpstreamValidation.CACertificate Secret "${id}" is not configured for certificate delegation`,
+        ctx,
+        `upstreamValidation caSecret "${id}" is not delegated to namespace "${proxy.namespace}" (add a TLSCertificateDelegation in namespace "${ref.namespace}")`,
+      );
+      return null;
+    }
+    const prefix = `Service [${service.name}:${service.port}] TLS upstream validation policy error: `;
+    const ca = this.#view.caSecret(ref.namespace, ref.name);
+    if (!ca.ok) {
+      cond.addServiceError('ServiceError', 'TLSUpstreamValidation', `${prefix}invalid CA Secret "${id}": ${ca.error}`, ctx, VALIDATION_SECRET_PROBLEM);
+      return null;
+    }
+    if (v.subjectName === '') {
+      cond.addServiceError('ServiceError', 'TLSUpstreamValidation', `${prefix}missing subject alternative name`, ctx, 'upstreamValidation: missing subject alternative name');
+      return null;
+    }
+    if (v.subjectNames.length > 0 && v.subjectNames[0] !== v.subjectName) {
+      const e = `first entry of SubjectNames (${v.subjectNames[0]}) does not match SubjectName (${v.subjectName})`;
+      cond.addServiceError('ServiceError', 'TLSUpstreamValidation', `${prefix}${e}`, ctx, `upstreamValidation: ${e}`);
+      return null;
+    }
+    this.#out.addCaBundle({ id, caPem: ca.value });
+    return { caBundleId: id, subjectNames: v.subjectNames.length > 0 ? [...v.subjectNames] : [v.subjectName] };
+  }
+
+  #addCluster(
+    s: ResolvedService,
+    upstream: { protocol: UpstreamProtocol; validation: { caBundleId: string; subjectNames: string[] } | null },
+    sni: string,
+    clientCert: ClientCert | undefined,
+    lb: Cluster['loadBalancer'],
+    healthCheck: Cluster['healthCheck'],
+    idleConnMs: number | null,
+  ): string {
+    let tls: UpstreamTls | undefined;
+    if (upstream.protocol === 'tls' || upstream.protocol === 'h2') {
+      tls = {
+        minVersion: tlsVersion(this.#config.upstreamTls?.minimumProtocolVersion ?? '1.2', '1.2'),
+        maxVersion: tlsVersion(this.#config.upstreamTls?.maximumProtocolVersion ?? '1.3', '1.3'),
+      };
+      if (sni !== '') tls.sni = sni;
+      if (upstream.validation) tls.validation = upstream.validation;
+      if (clientCert) tls.clientCertificateId = clientCert.id;
+    }
+    const c: Omit<Cluster, 'name'> = {
+      namespace: s.namespace,
+      service: s.name,
+      servicePort: s.port.port,
+      protocol: upstream.protocol,
+      endpoints: this.#view.endpointsFor(s),
+      loadBalancer: lb,
+      connectTimeoutMs: this.#config.timeouts?.connectTimeoutMs ?? 2000,
+      idleConnectionTimeoutMs: idleConnMs,
+    };
+    if (tls) c.tls = tls;
+    if (healthCheck) c.healthCheck = healthCheck;
+    return this.#out.addCluster(c);
+  }
+
+  /** processHTTPProxyTCPProxy: follows spec.tcpproxy.include; null after a
+   *  fatal error (recorded on the proxy where it happened). */
+  #processTCPProxy(cond: Condition, proxy: NProxy, visited: NProxy[], root: NProxy): TcpForward | null {
+    const tcp = proxy.tcpproxy;
+    if (!tcp) return null;
+    visited = [...visited, proxy];
+    if (tcp.services.length > 0 && tcp.include) {
+      cond.addError('TCPProxyError', 'NoServicesAndInclude', 'cannot specify services and include in the same httpproxy');
+      return null;
+    }
+    let lbp: NLoadBalancerPolicy | null = tcp.loadBalancerPolicy;
+    const strategy = strategyOf(lbp);
+    if (strategy === 'Cookie' || strategy === 'RequestHash') {
+      cond.addWarning(
+        'TCPProxyError',
+        'IgnoredField',
+        `ignoring field "Spec.TCPProxy.LoadBalancerPolicy"; ${strategy} load balancer policy is not supported for TCPProxies`,
+      );
+      lbp = null;
+    }
+    if (tcp.services.length > 0) {
+      const clusters: WeightedCluster[] = [];
+      const lb = loadBalancer(lbp, cond);
+      const hcp = tcp.healthCheckPolicy;
+      for (const service of tcp.services) {
+        const found = this.#view.lookupService(proxy.namespace, service.name, service.port, this.#config.enableExternalNameService);
+        if (!found.ok) {
+          cond.addError('TCPProxyError', 'ServiceUnresolvedReference', `Spec.TCPProxy unresolved service reference: ${found.error}`);
+          return null;
+        }
+        const s = found.value;
+        const upstream = this.#upstream(cond, proxy, service, s, null);
+        if (!upstream) return null;
+        const clientCert = this.#clientCertFor(cond, null);
+        if (clientCert === null) return null;
+        const sni = s.externalName || (upstream.validation ? upstream.validation.subjectNames[0] ?? '' : '');
+        // TCP health checks carry no path; the runtime treats an empty path as a connect check.
+        const healthCheck = hcp
+          ? {
+              path: '',
+              host: '',
+              intervalMs: (hcp.intervalSeconds > 0 ? hcp.intervalSeconds : 10) * 1000,
+              timeoutMs: (hcp.timeoutSeconds > 0 ? hcp.timeoutSeconds : 2) * 1000,
+              unhealthyThreshold: hcp.unhealthyThresholdCount > 0 ? hcp.unhealthyThresholdCount : 3,
+              healthyThreshold: hcp.healthyThresholdCount > 0 ? hcp.healthyThresholdCount : 2,
+              expectedStatuses: [],
+            }
+          : undefined;
+        const name = this.#addCluster(s, upstream, sni, clientCert, lb, healthCheck, DEFAULT_IDLE_CONNECTION_TIMEOUT_MS);
+        clusters.push({ cluster: name, weight: Math.max(0, service.weight), requestHeaders: emptyOps(), responseHeaders: emptyOps() });
+      }
+      const total = clusters.reduce((a, c) => a + c.weight, 0);
+      return { clusters: total === 0 ? clusters.map((c) => ({ ...c, weight: 1 })) : clusters.filter((c) => c.weight > 0) };
+    }
+    if (!tcp.include) {
+      cond.addError('TCPProxyError', 'NothingDefined', 'either services or inclusion must be specified');
+      return null;
+    }
+    const ns = tcp.include.namespace === '' ? proxy.namespace : tcp.include.namespace;
+    const k = pkey(ns, tcp.include.name);
+    const dest = this.#proxies.get(k);
+    if (!dest) {
+      if (this.#rejected.has(k)) return null;
+      cond.addError('TCPProxyIncludeError', 'IncludeNotFound', `include ${k} not found`);
+      return null;
+    }
+    if (dest.virtualhost) {
+      cond.addError('TCPProxyIncludeError', 'RootIncludesRoot', `root httpproxy cannot include another root httpproxy (${k})`);
+      return null;
+    }
+    this.orphaned.delete(k);
+    for (const v of visited) {
+      if (v.name === dest.name && v.namespace === dest.namespace) {
+        const path = [...visited, dest].map((p) => pkey(p.namespace, p.name));
+        cond.addError('TCPProxyIncludeError', 'IncludeCreatesCycle', `include creates a cycle: ${path.join(' -> ')}`);
+        return null;
+      }
+    }
+    return this.#processTCPProxy(this.#status.cond(dest), dest, visited, root);
+  }
+}
+
+/** expandPrefixMatches: a prefix rewrite on `/foo` also gets a `/foo/`
+ *  twin so neither `/foosball` nor `/foo/v1` rewrite into double slashes. */
+export function expandPrefixMatches(routes: Route[]): Route[] {
+  const groups = new Map<string, Route[]>();
+  const out: Route[] = [];
+  for (const r of routes) {
+    if (r.path.kind !== 'prefix') {
+      out.push(r);
+      continue;
+    }
+    const p = r.path.value === '/' ? '/' : r.path.value.replace(/\/+$/, '');
+    const g = groups.get(p);
+    if (g) g.push(r);
+    else groups.set(p, [r]);
+  }
+  for (const [prefix, group] of groups) {
+    out.push(...group);
+    if (group.length !== 1) continue;
+    const r = group[0]!;
+    if (r.prefixRewrite === undefined || r.path.value === '/') continue;
+    const trimmed = r.prefixRewrite.replace(/\/+$/, '');
+    const twin: Route = { ...r, path: { kind: 'prefix', value: `${prefix}/` }, prefixRewrite: `${trimmed}/` };
+    r.path = { kind: 'prefix', value: prefix };
+    r.prefixRewrite = trimmed === '' ? '/' : trimmed;
+    out.push(twin);
+  }
+  return out;
+}

@@ -1,0 +1,120 @@
+// Accumulates what the processor produces and assembles the ProxyConfig:
+// virtual hosts (routes de-duplicated by match, Contour order), clusters
+// by stable name, secrets and CA bundles by id.
+import { createHash } from 'node:crypto';
+import type {
+  CaBundle,
+  Cluster,
+  ProxyConfig,
+  Route,
+  SecureVirtualHost,
+  TcpForward,
+  TlsSecret,
+  TlsVersion,
+  VirtualHost,
+} from './proxy-config.ts';
+import { sortRoutes } from './route-order.ts';
+
+interface VhostDraft {
+  fqdn: string;
+  routes: Map<string, Route>;
+}
+
+export interface SecureDraft extends VhostDraft {
+  secretId?: string;
+  minVersion: TlsVersion;
+  maxVersion: TlsVersion;
+  clientValidation?: SecureVirtualHost['clientValidation'];
+  fallbackCertificate: boolean;
+  passthrough?: TcpForward;
+  tcpProxy?: TcpForward;
+}
+
+function routeKey(r: Route): string {
+  return JSON.stringify([r.path.kind, r.path.value, r.headers, r.queryParams]);
+}
+
+export class Output {
+  #http = new Map<string, VhostDraft>();
+  #https = new Map<string, SecureDraft>();
+  #clusters = new Map<string, Cluster>();
+  #secrets = new Map<string, TlsSecret>();
+  #caBundles = new Map<string, CaBundle>();
+  fallbackCertificateId: string | undefined;
+
+  ensureHttp(fqdn: string): VhostDraft {
+    const k = fqdn.toLowerCase();
+    let v = this.#http.get(k);
+    if (!v) this.#http.set(k, (v = { fqdn: k, routes: new Map() }));
+    return v;
+  }
+
+  ensureHttps(fqdn: string): SecureDraft {
+    const k = fqdn.toLowerCase();
+    let v = this.#https.get(k);
+    if (!v) this.#https.set(k, (v = { fqdn: k, routes: new Map(), minVersion: '1.2', maxVersion: '1.3', fallbackCertificate: false }));
+    return v;
+  }
+
+  /** AddRoute: a later route with identical match conditions replaces an earlier one. */
+  addRoute(v: VhostDraft, r: Route): void {
+    const k = routeKey(r);
+    v.routes.delete(k);
+    v.routes.set(k, r);
+  }
+
+  /** Register a cluster under a name derived from everything that shapes
+   *  its behaviour; returns the name. */
+  addCluster(c: Omit<Cluster, 'name'>): string {
+    const identity = JSON.stringify([c.protocol, c.tls ?? null, c.loadBalancer, c.healthCheck ?? null, c.connectTimeoutMs, c.idleConnectionTimeoutMs]);
+    const hash = createHash('sha256').update(identity).digest('hex').slice(0, 10);
+    const name = `${c.namespace}/${c.service}/${c.servicePort}/${hash}`;
+    if (!this.#clusters.has(name)) this.#clusters.set(name, { name, ...c });
+    return name;
+  }
+
+  addSecret(s: TlsSecret): void {
+    this.#secrets.set(s.id, s);
+  }
+
+  addCaBundle(b: CaBundle): void {
+    this.#caBundles.set(b.id, b);
+  }
+
+  finish(): ProxyConfig {
+    const byFqdn = (a: { fqdn: string }, b: { fqdn: string }) => (a.fqdn < b.fqdn ? -1 : a.fqdn > b.fqdn ? 1 : 0);
+    const httpVirtualHosts: VirtualHost[] = [];
+    for (const v of this.#http.values()) {
+      if (v.routes.size === 0) continue; // Contour prunes empty virtual hosts
+      httpVirtualHosts.push({ fqdn: v.fqdn, routes: sortRoutes([...v.routes.values()]) });
+    }
+    const httpsVirtualHosts: SecureVirtualHost[] = [];
+    for (const v of this.#https.values()) {
+      if (v.routes.size === 0 && !v.passthrough && !v.tcpProxy) continue;
+      const s: SecureVirtualHost = {
+        fqdn: v.fqdn,
+        routes: sortRoutes([...v.routes.values()]),
+        minVersion: v.minVersion,
+        maxVersion: v.maxVersion,
+        fallbackCertificate: v.fallbackCertificate,
+      };
+      if (v.secretId !== undefined) s.secretId = v.secretId;
+      if (v.clientValidation) s.clientValidation = v.clientValidation;
+      if (v.passthrough) s.passthrough = v.passthrough;
+      if (v.tcpProxy) s.tcpProxy = v.tcpProxy;
+      httpsVirtualHosts.push(s);
+    }
+    httpVirtualHosts.sort(byFqdn);
+    httpsVirtualHosts.sort(byFqdn);
+    const byKey = <T>(m: Map<string, T>): T[] => [...m.keys()].sort().map((k) => m.get(k)!);
+    const out: ProxyConfig = {
+      httpVirtualHosts,
+      httpsVirtualHosts,
+      clusters: byKey(this.#clusters),
+      secrets: byKey(this.#secrets),
+      caBundles: byKey(this.#caBundles),
+    };
+    if (this.fallbackCertificateId !== undefined) out.fallbackCertificateId = this.fallbackCertificateId;
+    return out;
+  }
+}

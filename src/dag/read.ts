@@ -1,0 +1,263 @@
+// Raw HTTPProxy objects -> the normalised model (model.ts).
+import type {
+  NCond,
+  NHeaderCond,
+  NHeaders,
+  NHealthCheck,
+  NLoadBalancerPolicy,
+  NProxy,
+  NQueryCond,
+  NRoute,
+  NService,
+  NTCPProxy,
+  NTls,
+  NVirtualHost,
+} from './model.ts';
+import { arr, bool, int, optStr, rec, str, strArr, strMap } from './safe.ts';
+
+const IMPLEMENTED_VHOST_FIELDS = new Set(['fqdn', 'tls']);
+
+export function readProxy(raw: unknown): NProxy | null {
+  const o = rec(raw);
+  const meta = rec(o?.metadata);
+  if (!o || !meta) return null;
+  const name = str(meta.name);
+  if (name === '') return null;
+  const namespace = str(meta.namespace) || 'default';
+  const spec = rec(o.spec) ?? {};
+  const annotations = strMap(meta.annotations);
+  const ingressClass =
+    str(spec.ingressClassName) ||
+    annotations['projectcontour.io/ingress.class'] ||
+    annotations['kubernetes.io/ingress.class'] ||
+    '';
+  const gen = meta.generation;
+  return {
+    namespace,
+    name,
+    generation: typeof gen === 'number' && Number.isFinite(gen) ? gen : 0,
+    ingressClass,
+    virtualhost: readVirtualHost(spec.virtualhost),
+    routes: arr(spec.routes).map(readRoute),
+    includes: arr(spec.includes).map((i) => {
+      const r = rec(i) ?? {};
+      return { name: str(r.name), namespace: str(r.namespace), conditions: readConds(r.conditions) };
+    }),
+    tcpproxy: readTCPProxy(spec.tcpproxy),
+  };
+}
+
+function readVirtualHost(raw: unknown): NVirtualHost | null {
+  const v = rec(raw);
+  if (!v) return null;
+  const auth = rec(v.authorization);
+  const extRef = rec(auth?.extensionRef);
+  return {
+    fqdn: str(v.fqdn),
+    tls: readTls(v.tls),
+    authorization: str(extRef?.name) !== '',
+    jwtProviders: arr(v.jwtProviders).length,
+    ipAllow: arr(v.ipAllowPolicy).length,
+    ipDeny: arr(v.ipDenyPolicy).length,
+    unsupported: Object.keys(v)
+      .filter((k) => !IMPLEMENTED_VHOST_FIELDS.has(k) && v[k] !== undefined && v[k] !== null)
+      .sort(),
+  };
+}
+
+function readTls(raw: unknown): NTls | null {
+  const t = rec(raw);
+  if (!t) return null;
+  const cv = rec(t.clientValidation);
+  return {
+    secretName: str(t.secretName),
+    minimumProtocolVersion: str(t.minimumProtocolVersion),
+    maximumProtocolVersion: str(t.maximumProtocolVersion),
+    passthrough: bool(t.passthrough),
+    enableFallbackCertificate: bool(t.enableFallbackCertificate),
+    clientValidation: cv
+      ? {
+          caSecret: str(cv.caSecret),
+          skipClientCertValidation: bool(cv.skipClientCertValidation),
+          crlSecret: str(cv.crlSecret),
+          optionalClientCertificate: bool(cv.optionalClientCertificate),
+        }
+      : null,
+  };
+}
+
+export function readConds(raw: unknown): NCond[] {
+  return arr(raw).map((c) => {
+    const r = rec(c) ?? {};
+    return {
+      prefix: str(r.prefix),
+      exact: str(r.exact),
+      regex: str(r.regex),
+      header: readHeaderCond(r.header),
+      queryParameter: readQueryCond(r.queryParameter),
+    };
+  });
+}
+
+function readHeaderCond(raw: unknown): NHeaderCond | null {
+  const h = rec(raw);
+  if (!h) return null;
+  return {
+    name: str(h.name),
+    present: bool(h.present),
+    notpresent: bool(h.notpresent),
+    contains: str(h.contains),
+    notcontains: str(h.notcontains),
+    exact: str(h.exact),
+    notexact: str(h.notexact),
+    regex: str(h.regex),
+    ignoreCase: bool(h.ignoreCase),
+    treatMissingAsEmpty: bool(h.treatMissingAsEmpty),
+  };
+}
+
+function readQueryCond(raw: unknown): NQueryCond | null {
+  const q = rec(raw);
+  if (!q) return null;
+  return {
+    name: str(q.name),
+    exact: str(q.exact),
+    prefix: str(q.prefix),
+    suffix: str(q.suffix),
+    regex: str(q.regex),
+    contains: str(q.contains),
+    present: bool(q.present),
+    ignoreCase: bool(q.ignoreCase),
+  };
+}
+
+function readHeaders(raw: unknown): NHeaders | null {
+  const h = rec(raw);
+  if (!h) return null;
+  return {
+    set: arr(h.set).map((e) => {
+      const r = rec(e) ?? {};
+      return { name: str(r.name), value: str(r.value) };
+    }),
+    remove: strArr(h.remove),
+  };
+}
+
+export function readService(raw: unknown): NService {
+  const s = rec(raw) ?? {};
+  const v = rec(s.validation);
+  return {
+    name: str(s.name),
+    port: int(s.port),
+    protocol: optStr(s.protocol),
+    weight: int(s.weight),
+    mirror: bool(s.mirror),
+    validation: v
+      ? { caSecret: str(v.caSecret), subjectName: str(v.subjectName), subjectNames: strArr(v.subjectNames) }
+      : null,
+    requestHeadersPolicy: readHeaders(s.requestHeadersPolicy),
+    responseHeadersPolicy: readHeaders(s.responseHeadersPolicy),
+  };
+}
+
+function readLoadBalancer(raw: unknown): NLoadBalancerPolicy | null {
+  const l = rec(raw);
+  if (!l) return null;
+  return {
+    strategy: str(l.strategy),
+    requestHashPolicies: arr(l.requestHashPolicies).map((p) => {
+      const r = rec(p) ?? {};
+      const h = rec(r.headerHashOptions);
+      const q = rec(r.queryParameterHashOptions);
+      return {
+        headerName: h ? str(h.headerName) : null,
+        queryParameterName: q ? str(q.parameterName) : null,
+        hashSourceIP: bool(r.hashSourceIP),
+        terminal: bool(r.terminal),
+      };
+    }),
+  };
+}
+
+function readHealthCheck(raw: unknown): NHealthCheck | null {
+  const h = rec(raw);
+  if (!h) return null;
+  return {
+    path: str(h.path),
+    host: str(h.host),
+    intervalSeconds: int(h.intervalSeconds),
+    timeoutSeconds: int(h.timeoutSeconds),
+    unhealthyThresholdCount: int(h.unhealthyThresholdCount),
+    healthyThresholdCount: int(h.healthyThresholdCount),
+    expectedStatuses: arr(h.expectedStatuses).map((e) => {
+      const r = rec(e) ?? {};
+      return { start: int(r.start), end: int(r.end) };
+    }),
+  };
+}
+
+function readRoute(raw: unknown): NRoute {
+  const r = rec(raw) ?? {};
+  const tp = rec(r.timeoutPolicy);
+  const rp = rec(r.retryPolicy);
+  const prp = rec(r.pathRewritePolicy);
+  const redirect = rec(r.requestRedirectPolicy);
+  const direct = rec(r.directResponsePolicy);
+  return {
+    conditions: readConds(r.conditions),
+    services: arr(r.services).map(readService),
+    enableWebsockets: bool(r.enableWebsockets),
+    permitInsecure: bool(r.permitInsecure),
+    timeoutPolicy: tp ? { response: str(tp.response), idle: str(tp.idle), idleConnection: str(tp.idleConnection) } : null,
+    retryPolicy: rp
+      ? {
+          count: int(rp.count),
+          perTryTimeout: str(rp.perTryTimeout),
+          retryOn: strArr(rp.retryOn),
+          retriableStatusCodes: arr(rp.retriableStatusCodes).map(int),
+        }
+      : null,
+    healthCheckPolicy: readHealthCheck(r.healthCheckPolicy),
+    loadBalancerPolicy: readLoadBalancer(r.loadBalancerPolicy),
+    replacePrefix: prp
+      ? arr(prp.replacePrefix).map((e) => {
+          const x = rec(e) ?? {};
+          return { prefix: str(x.prefix), replacement: str(x.replacement) };
+        })
+      : [],
+    requestHeadersPolicy: readHeaders(r.requestHeadersPolicy),
+    responseHeadersPolicy: readHeaders(r.responseHeadersPolicy),
+    requestRedirectPolicy: redirect
+      ? {
+          scheme: str(redirect.scheme),
+          hostname: str(redirect.hostname),
+          port: int(redirect.port),
+          statusCode: int(redirect.statusCode),
+          path: optStr(redirect.path),
+          prefix: optStr(redirect.prefix),
+        }
+      : null,
+    directResponsePolicy: direct ? { statusCode: int(direct.statusCode), body: str(direct.body) } : null,
+  };
+}
+
+function readTCPProxy(raw: unknown): NTCPProxy | null {
+  const t = rec(raw);
+  if (!t) return null;
+  // The deprecated plural `includes` is honoured when the singular is absent.
+  const inc = rec(t.include) ?? rec(t.includes);
+  const hc = rec(t.healthCheckPolicy);
+  return {
+    services: arr(t.services).map(readService),
+    include: inc ? { name: str(inc.name), namespace: str(inc.namespace) } : null,
+    loadBalancerPolicy: readLoadBalancer(t.loadBalancerPolicy),
+    healthCheckPolicy: hc
+      ? {
+          intervalSeconds: int(hc.intervalSeconds),
+          timeoutSeconds: int(hc.timeoutSeconds),
+          unhealthyThresholdCount: int(hc.unhealthyThresholdCount),
+          healthyThresholdCount: int(hc.healthyThresholdCount),
+        }
+      : null,
+  };
+}
