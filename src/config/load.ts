@@ -1,0 +1,385 @@
+// The config file (`--config isobar.yaml`) -> IsobarConfig. Keys use
+// Contour's spelling where Contour has one. Unknown keys are errors that
+// name the key, the file and line, and suggest the closest known key; keys
+// Contour has but isobar does not use are accepted with a warning, so an
+// existing Contour config file still loads.
+
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
+import type { Document } from 'yaml';
+import type { IsobarConfig, NamespacedName } from './types.ts';
+import { defaultConfig } from './types.ts';
+import { parseDuration } from './duration.ts';
+
+export interface ConfigProblem {
+  file: string;
+  line?: number;
+  message: string;
+}
+
+export interface LoadedConfig {
+  config: IsobarConfig;
+  warnings: ConfigProblem[];
+}
+
+/** The config file cannot be used; the CLI exits 2. */
+export class ConfigError extends Error {
+  readonly file: string;
+  readonly problems: ConfigProblem[];
+  constructor(file: string, problems: ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+    this.file = file;
+    this.problems = problems;
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}${p.line !== undefined ? `:${p.line}` : ''}: ${p.message}`;
+}
+
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+export async function loadConfigFile(file: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    const buf = await readFile(file);
+    if (buf.length > MAX_CONFIG_BYTES) throw new ConfigError(file, [{ file, message: 'config file is over 1 MiB; is this the right file?' }]);
+    text = buf.toString('utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a folder, not a file' : String((err as Error).message);
+    throw new ConfigError(file, [{ file, message: `cannot read config file: ${why}` }]);
+  }
+  return parseConfig(text, file);
+}
+
+type Handler = (value: unknown, ctx: Ctx) => void;
+
+interface Ctx {
+  config: IsobarConfig;
+  path: string;
+  fail(message: string): void;
+}
+
+/** Keys Contour's config file has that isobar accepts and ignores. */
+const CONTOUR_IGNORED = new Set([
+  'accesslog-format',
+  'accesslog-format-string',
+  'accesslog-level',
+  'json-fields',
+  'debug',
+  'kubeconfig',
+  'incluster',
+  'disableAllowChunkedLength',
+  'disableMergeSlashes',
+  'serverHeaderTransformation',
+  'server',
+  'server.xds-server-type',
+  'gateway',
+  'leaderelection',
+  'network',
+  'listener',
+  'rateLimitService',
+  'globalExtAuth',
+  'tracing',
+  'metrics',
+  'health',
+  'envoy-service-name',
+  'envoy-service-namespace',
+  'omEnforcedHealth',
+  'featureFlags',
+  'tls.minimum-protocol-version',
+  'tls.maximum-protocol-version',
+  'tls.cipher-suites',
+  'cluster.dns-lookup-family',
+  'cluster.max-requests-per-connection',
+  'cluster.per-connection-buffer-limit-bytes',
+  'cluster.circuit-breakers',
+  'cluster.upstream-tls.cipher-suites',
+  'cluster.upstream-tls.ecdh-curves',
+  'timeouts.request-timeout',
+  'timeouts.connection-idle-timeout',
+  'timeouts.stream-idle-timeout',
+  'timeouts.max-connection-duration',
+  'timeouts.delayed-close-timeout',
+  'timeouts.connection-shutdown-grace-period',
+  'policy.applyToIngress',
+]);
+
+const HANDLERS: Record<string, Handler> = {
+  'tls.envoy-client-certificate': (v, c) => {
+    const n = namespacedName(v, c, 'invalid TLS client certificate');
+    if (n) c.config.tls.envoyClientCertificate = n;
+  },
+  'tls.fallback-certificate': (v, c) => {
+    const n = namespacedName(v, c, 'invalid TLS fallback certificate');
+    if (n) c.config.tls.fallbackCertificate = n;
+  },
+  'cluster.upstream-tls.minimum-protocol-version': (v, c) => {
+    const t = tlsVersion(v, c);
+    if (t) c.config.upstreamTls.minimumProtocolVersion = t;
+  },
+  'cluster.upstream-tls.maximum-protocol-version': (v, c) => {
+    const t = tlsVersion(v, c);
+    if (t) c.config.upstreamTls.maximumProtocolVersion = t;
+  },
+  'upstream-tls.require-validation': (v, c) => {
+    const b = bool(v, c);
+    if (b !== undefined) c.config.upstreamTls.requireValidation = b;
+  },
+  'timeouts.connect-timeout': (v, c) => {
+    if (typeof v !== 'string') return c.fail(`must be a Go duration string such as "2s", found ${describe(v)}`);
+    let ms: number;
+    try {
+      ms = parseDuration(v);
+    } catch (err) {
+      return c.fail((err as Error).message);
+    }
+    if (!(ms > 0)) return c.fail(`must be greater than 0, found ${JSON.stringify(v)}`);
+    c.config.timeouts.connectTimeoutMs = ms;
+  },
+  enableExternalNameService: (v, c) => {
+    const b = bool(v, c);
+    if (b !== undefined) c.config.enableExternalNameService = b;
+  },
+  disablePermitInsecure: (v, c) => {
+    const b = bool(v, c);
+    if (b !== undefined) c.config.disablePermitInsecure = b;
+  },
+  'ingress-class-name': (v, c) => {
+    if (typeof v !== 'string') return c.fail(`must be a string, found ${describe(v)}`);
+    if (v !== '') c.config.ingressClassName = v;
+  },
+  'ingress.service': (v, c) => {
+    if (typeof v !== 'string') return c.fail(`must be "namespace/name", found ${describe(v)}`);
+    const i = v.indexOf('/');
+    const ns = i > 0 ? v.slice(0, i) : '';
+    const name = i > 0 ? v.slice(i + 1) : '';
+    if (!ns || !name || name.includes('/')) return c.fail(`must be "namespace/name", found ${JSON.stringify(v)}`);
+    c.config.ingressService = { namespace: ns, name };
+  },
+  'aws.region': (v, c) => {
+    if (typeof v !== 'string' || !/^[a-z0-9-]+$/.test(v)) return c.fail(`must be a region name such as "us-east-1", found ${describe(v)}`);
+    c.config.aws.region = v;
+  },
+  'aws.account': (v, c) => {
+    const s = typeof v === 'number' && Number.isInteger(v) ? String(v).padStart(12, '0') : v;
+    if (typeof s !== 'string' || !/^\d{12}$/.test(s)) return c.fail(`must be a 12-digit account id (quote it: "123456789012"), found ${describe(v)}`);
+    c.config.aws.account = s;
+  },
+  'aws.cluster-name': (v, c) => {
+    if (typeof v !== 'string' || v === '') return c.fail(`must be a non-empty string, found ${describe(v)}`);
+    c.config.aws.clusterName = v;
+  },
+  'policy.request-headers.set': (v, c) => {
+    const m = headerMap(v, c);
+    if (m) c.config.policy.requestHeaders.set = m;
+  },
+  'policy.request-headers.remove': (v, c) => {
+    const l = stringList(v, c);
+    if (l) c.config.policy.requestHeaders.remove = l;
+  },
+  'policy.response-headers.set': (v, c) => {
+    const m = headerMap(v, c);
+    if (m) c.config.policy.responseHeaders.set = m;
+  },
+  'policy.response-headers.remove': (v, c) => {
+    const l = stringList(v, c);
+    if (l) c.config.policy.responseHeaders.remove = l;
+  },
+  'root-namespaces': (v, c) => {
+    // Contour takes a comma-separated flag; accept that spelling too.
+    const l = typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : stringList(v, c);
+    if (l) c.config.rootNamespaces = l;
+  },
+};
+
+/** Sections: keys whose value is a mapping of further keys. */
+const SECTIONS = new Set<string>();
+for (const key of [...Object.keys(HANDLERS), ...CONTOUR_IGNORED]) {
+  const parts = key.split('.');
+  for (let i = 1; i < parts.length; i++) SECTIONS.add(parts.slice(0, i).join('.'));
+}
+
+export const CONFIG_KEYS: readonly string[] = Object.keys(HANDLERS);
+
+/** Parse config file text. Throws ConfigError listing every problem. */
+export function parseConfig(text: string, file: string): LoadedConfig {
+  const config = defaultConfig();
+  const warnings: ConfigProblem[] = [];
+  const problems: ConfigProblem[] = [];
+  const lc = new LineCounter();
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  } catch (err) {
+    throw new ConfigError(file, [{ file, message: `config file is not valid YAML: ${(err as Error).message}` }]);
+  }
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+    throw new ConfigError(file, [{ file, line: pos.line, message: `config file is not valid YAML (column ${pos.col}): ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` }]);
+  }
+  const lineOf = (node: unknown): number | undefined => (isNode(node) && node.range ? lc.linePos(node.range[0]).line : undefined);
+  const root = doc.contents;
+  if (root === null || (isScalar(root) && (root.value === null || root.value === undefined))) return { config, warnings };
+  if (!isMap(root)) throw new ConfigError(file, [{ file, line: lineOf(root), message: 'config file must be a mapping of keys (for example "tls:" or "timeouts:")' }]);
+
+  const walk = (map: typeof root, prefix: string): void => {
+    for (const pair of map.items) {
+      const keyNode = pair.key;
+      const rawKey = isScalar(keyNode) ? keyNode.value : keyNode;
+      const key = prefix + String(rawKey);
+      const line = lineOf(keyNode);
+      const valueNode = pair.value;
+      if (Object.hasOwn(HANDLERS, key)) {
+        const value = isNode(valueNode) ? valueNode.toJSON() : valueNode;
+        if (value === null || value === undefined) continue; // "key:" with nothing = default
+        HANDLERS[key]!(value, {
+          config,
+          path: key,
+          fail: (message) => problems.push({ file, line: lineOf(valueNode) ?? line, message: `${key}: ${message}` }),
+        });
+      } else if (SECTIONS.has(key)) {
+        if (isMap(valueNode)) walk(valueNode, `${key}.`);
+        else if (!(isScalar(valueNode) && valueNode.value === null) && valueNode !== null) {
+          problems.push({ file, line, message: `${key}: must be a mapping of keys (${childKeys(key).join(', ')})` });
+        }
+      } else if (CONTOUR_IGNORED.has(key) || [...CONTOUR_IGNORED].some((k) => key.startsWith(`${k}.`))) {
+        if (!CONTOUR_IGNORED.has(key)) continue; // inside an ignored section: already warned
+        warnings.push({ file, line, message: `${key}: a Contour setting isobar does not use; ignored` });
+      } else {
+        const hint = closest(key);
+        problems.push({ file, line, message: `unknown key "${key}"${hint ? `: did you mean "${hint}"?` : ''}` });
+      }
+    }
+  };
+  walk(root, '');
+
+  const t = config.upstreamTls;
+  if (t.minimumProtocolVersion > t.maximumProtocolVersion) {
+    problems.push({
+      file,
+      message: `cluster.upstream-tls: minimum-protocol-version ${t.minimumProtocolVersion} is greater than maximum-protocol-version ${t.maximumProtocolVersion}`,
+    });
+  }
+  if (problems.length) throw new ConfigError(file, problems);
+  return { config, warnings };
+}
+
+function childKeys(section: string): string[] {
+  const out = new Set<string>();
+  for (const k of [...Object.keys(HANDLERS), ...CONTOUR_IGNORED]) {
+    if (k.startsWith(`${section}.`)) out.add(k.slice(section.length + 1).split('.')[0]!);
+  }
+  return [...out];
+}
+
+function namespacedName(v: unknown, c: Ctx, what: string): NamespacedName | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    c.fail(`must be a mapping with name and namespace, found ${describe(v)}`);
+    return undefined;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (k !== 'name' && k !== 'namespace') {
+      c.fail(`unknown key "${c.path}.${k}": only name and namespace are allowed`);
+      return undefined;
+    }
+  }
+  const name = o['name'] ?? '';
+  const namespace = o['namespace'] ?? '';
+  if (typeof name !== 'string' || typeof namespace !== 'string') {
+    c.fail(`name and namespace must be strings`);
+    return undefined;
+  }
+  if (name === '' && namespace === '') return undefined; // neither: not configured
+  // Contour's wording (pkg/config NamespacedName.Validate)
+  if (namespace === '') {
+    c.fail(`${what}: namespace must be defined`);
+    return undefined;
+  }
+  if (name === '') {
+    c.fail(`${what}: name must be defined`);
+    return undefined;
+  }
+  return { namespace, name };
+}
+
+function tlsVersion(v: unknown, c: Ctx): '1.2' | '1.3' | undefined {
+  // Unquoted 1.2 in YAML is a number; accept it as the user meant it.
+  const s = typeof v === 'number' ? v.toFixed(1) : v;
+  if (s === '1.2' || s === '1.3') return s;
+  c.fail(`unsupported TLS version ${JSON.stringify(v)}: use "1.2" or "1.3"`);
+  return undefined;
+}
+
+function bool(v: unknown, c: Ctx): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  c.fail(`must be true or false, found ${describe(v)}`);
+  return undefined;
+}
+
+function stringList(v: unknown, c: Ctx): string[] | undefined {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
+    c.fail(`must be a list of strings, found ${describe(v)}`);
+    return undefined;
+  }
+  return v as string[];
+}
+
+function headerMap(v: unknown, c: Ctx): Record<string, string> | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    c.fail(`must be a mapping of header name to value, found ${describe(v)}`);
+    return undefined;
+  }
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof val !== 'string') {
+      c.fail(`header ${JSON.stringify(k)}: value must be a string, found ${describe(val)}`);
+      return undefined;
+    }
+    out[k] = val;
+  }
+  return out;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `a string (${JSON.stringify(v)})`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** The known key nearest by edit distance (on the full dotted path, then
+ *  on the last segment), or undefined when nothing is close. */
+function closest(key: string): string | undefined {
+  const candidates = [...Object.keys(HANDLERS), ...SECTIONS];
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of candidates) {
+    const d = Math.min(editDistance(key, k), editDistance(key.split('.').pop()!, k.split('.').pop()!) + 1);
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(3, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}

@@ -1,0 +1,156 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { parseConfig, loadConfigFile, ConfigError, defaultConfig, parseDuration, formatProblem } from '../../src/config/index.ts';
+
+function problems(text: string): string[] {
+  try {
+    parseConfig(text, 'isobar.yaml');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.problems.map(formatProblem);
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('empty file and comments only give the defaults', () => {
+  assert.deepEqual(parseConfig('', 'c.yaml').config, defaultConfig());
+  assert.deepEqual(parseConfig('# nothing\n', 'c.yaml').config, defaultConfig());
+});
+
+test('every supported key, in Contour and isobar spelling', () => {
+  const { config, warnings } = parseConfig(
+    `
+tls:
+  envoy-client-certificate:
+    name: envoy-client
+    namespace: projectcontour
+  fallback-certificate: {name: fallback, namespace: projectcontour}
+cluster:
+  upstream-tls:
+    minimum-protocol-version: "1.3"
+    maximum-protocol-version: 1.3
+timeouts:
+  connect-timeout: 1m30s
+enableExternalNameService: true
+disablePermitInsecure: true
+ingress-class-name: edge
+upstream-tls:
+  require-validation: true
+ingress:
+  service: edge-system/isobar
+aws: {region: eu-west-1, account: "123456789012", cluster-name: prod}
+policy:
+  request-headers:
+    set: {X-Env: prod}
+    remove: [X-Internal]
+  response-headers:
+    set: {Strict-Transport-Security: max-age=31536000}
+root-namespaces: [roots, more]
+`,
+    'c.yaml',
+  );
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(config, {
+    tls: {
+      envoyClientCertificate: { namespace: 'projectcontour', name: 'envoy-client' },
+      fallbackCertificate: { namespace: 'projectcontour', name: 'fallback' },
+    },
+    upstreamTls: { minimumProtocolVersion: '1.3', maximumProtocolVersion: '1.3', requireValidation: true },
+    timeouts: { connectTimeoutMs: 90_000 },
+    enableExternalNameService: true,
+    disablePermitInsecure: true,
+    rootNamespaces: ['roots', 'more'],
+    ingressClassName: 'edge',
+    ingressService: { namespace: 'edge-system', name: 'isobar' },
+    aws: { region: 'eu-west-1', account: '123456789012', clusterName: 'prod' },
+    policy: {
+      requestHeaders: { set: { 'X-Env': 'prod' }, remove: ['X-Internal'] },
+      responseHeaders: { set: { 'Strict-Transport-Security': 'max-age=31536000' }, remove: [] },
+    },
+  });
+});
+
+test('unknown keys name the key, file and line and suggest the closest key', () => {
+  assert.deepEqual(problems('tls:\n  envoy-client-cert:\n    name: a\n'), ['isobar.yaml:2: unknown key "tls.envoy-client-cert": did you mean "tls.envoy-client-certificate"?']);
+  assert.deepEqual(problems('enableExternalNameServices: true\n'), ['isobar.yaml:1: unknown key "enableExternalNameServices": did you mean "enableExternalNameService"?']);
+  assert.deepEqual(problems('timeouts:\n  conect-timeout: 2s\n'), ['isobar.yaml:2: unknown key "timeouts.conect-timeout": did you mean "timeouts.connect-timeout"?']);
+  assert.deepEqual(problems('zzzzzzzzzzzzzzzzzzzzz: 1\n'), ['isobar.yaml:1: unknown key "zzzzzzzzzzzzzzzzzzzzz"']);
+});
+
+test('Contour settings isobar does not use are warnings, not errors', () => {
+  const { warnings, config } = parseConfig('accesslog-format: json\ntimeouts:\n  request-timeout: 10s\n  connect-timeout: 3s\nleaderelection:\n  configmap-name: x\n', 'c.yaml');
+  assert.equal(config.timeouts.connectTimeoutMs, 3000);
+  assert.deepEqual(warnings.map(formatProblem), [
+    'c.yaml:1: accesslog-format: a Contour setting isobar does not use; ignored',
+    'c.yaml:3: timeouts.request-timeout: a Contour setting isobar does not use; ignored',
+    'c.yaml:5: leaderelection: a Contour setting isobar does not use; ignored',
+  ]);
+});
+
+test('client certificate needs both name and namespace (Contour wording); neither is fine', () => {
+  assert.deepEqual(problems('tls:\n  envoy-client-certificate:\n    name: x\n'), ['isobar.yaml:3: tls.envoy-client-certificate: invalid TLS client certificate: namespace must be defined']);
+  assert.deepEqual(problems('tls:\n  envoy-client-certificate: {namespace: x}\n'), ['isobar.yaml:2: tls.envoy-client-certificate: invalid TLS client certificate: name must be defined']);
+  assert.deepEqual(problems('tls:\n  fallback-certificate: {name: f}\n'), ['isobar.yaml:2: tls.fallback-certificate: invalid TLS fallback certificate: namespace must be defined']);
+  assert.equal(parseConfig('tls:\n  envoy-client-certificate: {}\n', 'c').config.tls.envoyClientCertificate, undefined);
+});
+
+test('bad values: durations, TLS versions, booleans, ingress.service, account; all reported at once', () => {
+  assert.deepEqual(
+    problems('timeouts:\n  connect-timeout: 2\ncluster:\n  upstream-tls:\n    minimum-protocol-version: "1.1"\nenableExternalNameService: "yes"\ningress:\n  service: envoy\naws:\n  account: 1234567890123\n'),
+    [
+      'isobar.yaml:2: timeouts.connect-timeout: must be a Go duration string such as "2s", found number 2',
+      'isobar.yaml:5: cluster.upstream-tls.minimum-protocol-version: unsupported TLS version "1.1": use "1.2" or "1.3"',
+      'isobar.yaml:6: enableExternalNameService: must be true or false, found a string ("yes")',
+      'isobar.yaml:8: ingress.service: must be "namespace/name", found "envoy"',
+      'isobar.yaml:10: aws.account: must be a 12-digit account id (quote it: "123456789012"), found number 1234567890123',
+    ],
+  );
+  assert.deepEqual(problems('timeouts:\n  connect-timeout: 2x\n'), ['isobar.yaml:2: timeouts.connect-timeout: invalid duration "2x": unknown unit or syntax: use Go syntax such as "2s", "500ms" or "1m30s"']);
+  assert.deepEqual(problems('timeouts:\n  connect-timeout: "0s"\n'), ['isobar.yaml:2: timeouts.connect-timeout: must be greater than 0, found "0s"']);
+  assert.deepEqual(problems('cluster:\n  upstream-tls:\n    minimum-protocol-version: "1.3"\n    maximum-protocol-version: "1.2"\n'), [
+    'isobar.yaml: cluster.upstream-tls: minimum-protocol-version 1.3 is greater than maximum-protocol-version 1.2',
+  ]);
+  assert.deepEqual(problems('tls: 5\n'), ['isobar.yaml:1: tls: must be a mapping of keys (envoy-client-certificate, fallback-certificate, minimum-protocol-version, maximum-protocol-version, cipher-suites)']);
+});
+
+test('malformed YAML and non-mapping files', () => {
+  assert.deepEqual(problems('tls: [\n'), ['isobar.yaml:2: config file is not valid YAML (column 1): Flow sequence in block collection must be sufficiently indented and end with a ]']);
+  assert.deepEqual(problems('- a\n- b\n'), ['isobar.yaml:1: config file must be a mapping of keys (for example "tls:" or "timeouts:")']);
+  assert.deepEqual(problems('a: 1\na: 2\n'), ['isobar.yaml:2: config file is not valid YAML (column 1): Map keys must be unique']);
+});
+
+test('loadConfigFile: missing file and folder are ConfigErrors', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'isobar-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await assert.rejects(loadConfigFile(path.join(dir, 'none.yaml')), (e: unknown) => e instanceof ConfigError && /cannot read config file: no such file/.test(e.message));
+  await assert.rejects(loadConfigFile(dir), (e: unknown) => e instanceof ConfigError && /is a folder/.test(e.message));
+  await writeFile(path.join(dir, 'ok.yaml'), 'disablePermitInsecure: true\n');
+  assert.equal((await loadConfigFile(path.join(dir, 'ok.yaml'))).config.disablePermitInsecure, true);
+});
+
+test('Go durations', () => {
+  assert.equal(parseDuration('2s'), 2000);
+  assert.equal(parseDuration('500ms'), 500);
+  assert.equal(parseDuration('1m30s'), 90_000);
+  assert.equal(parseDuration('1.5h'), 5_400_000);
+  assert.equal(parseDuration('250us'), 0.25);
+  assert.equal(parseDuration('0'), 0);
+  for (const bad of ['', '2', 's', '1d', '1s2', 'abc', '--1s']) assert.throws(() => parseDuration(bad), /invalid duration/, bad);
+});
+
+test('property: arbitrary config text never throws anything but ConfigError', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))), (text) => {
+      try {
+        parseConfig(text, 'p.yaml');
+      } catch (err) {
+        assert.ok(err instanceof ConfigError, String(err));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
