@@ -75,6 +75,9 @@ export interface BalancerListener {
   preserveClientIp: boolean;
   /** "flow-hash" as the NLB, or "round-robin". */
   targetSelection: 'flow-hash' | 'round-robin';
+  /** deregistration_delay.connection_termination.enabled: close a removed
+   *  target's connections when the delay ends (default: they continue). */
+  drainTerminatesConnections?: boolean;
 }
 
 export interface LoadBalancer {

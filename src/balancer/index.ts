@@ -1,0 +1,18 @@
+// The balancer: the pure model (Services -> BalancerConfig + statuses) and
+// the runtime that serves a BalancerConfig on real sockets.
+export type {
+  BalancerConfig,
+  BalancerListener,
+  EdgeCertificate,
+  HealthCheckConfig,
+  LoadBalancer,
+  Target,
+  TargetKind,
+  TlsPolicy,
+} from './balancer-config.ts';
+export { buildBalancerModel, handling, IDLE_TIMEOUT_MS, type BalancerModelOptions, type BalancerModelResult, type ProxyTargets } from './model.ts';
+export { BalancerRuntime, type BalancerRuntimeOptions, type ListenerHealth } from './runtime.ts';
+export type { KeyProvider } from './tls-contexts.ts';
+export type { TargetHealth } from './target-pool.ts';
+export { DEFAULT_POLICY, POLICY_NAMES, ALPN_POLICIES, lookupPolicy, alpnPolicyName } from './policies.ts';
+export { A as ANNOTATIONS, isCertificateArn } from './annotations.ts';

@@ -1,0 +1,363 @@
+// One balancer listener on a real socket. A plain net.Server owns the port;
+// each accepted connection is handled by the listener's current handler
+// (TCP, or TLS with the certificate chosen by SNI), so a config change swaps
+// the handler without rebinding and open connections keep the handler they
+// started with. Flows go to a target chosen by the pool, with a PROXY v2
+// header first when configured.
+
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { TLSSocket, connect as tlsConnect, type SecureContext } from 'node:tls';
+import type { Logger } from 'pino';
+import { encodeV2 } from '../proxyprotocol/index.ts';
+import type { BalancerListener } from './balancer-config.ts';
+import { chooseCertificate } from './certificate-match.ts';
+import { readClientHelloAlpn } from './client-hello.ts';
+import { selectAlpn } from './policies.ts';
+import { TargetPool, type PoolTarget } from './target-pool.ts';
+import type { ListenerContexts } from './tls-contexts.ts';
+
+export interface ProxyTargetAddresses {
+  http: { address: string; port: number };
+  https: { address: string; port: number };
+}
+
+export interface ListenerDeps {
+  logger: Logger;
+  proxyTargets?: ProxyTargetAddresses;
+  reusePort: boolean;
+}
+
+/** What a connection is served with; replaced whole on a config change. */
+interface Handler {
+  config: BalancerListener;
+  contexts?: ListenerContexts;
+}
+
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+const TARGET_CONNECT_TIMEOUT_MS = 10_000;
+
+/** "::ffff:127.0.0.1" -> "127.0.0.1", so v4 clients get a TCP4 header. */
+function plainAddress(a: string | undefined): string {
+  if (!a) return '0.0.0.0';
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
+  return m ? m[1] : a;
+}
+
+export class ListenerRuntime {
+  readonly id: string;
+  private readonly deps: ListenerDeps;
+  private server: Server | undefined;
+  private boundAt: { address: string; port: number } | undefined;
+  private handler: Handler | undefined;
+  readonly pool = new TargetPool();
+  private readonly flows = new Set<Socket>();
+  problems: string[] = [];
+  /** Problems of the last apply that did not take (the listener kept its
+   *  previous state). */
+  applyProblems: string[] = [];
+  private retired = false;
+
+  constructor(id: string, deps: ListenerDeps) {
+    this.id = id;
+    this.deps = deps;
+  }
+
+  get config(): BalancerListener | undefined {
+    return this.handler?.config;
+  }
+
+  get bound(): boolean {
+    return this.server !== undefined && this.server.listening;
+  }
+
+  address(): { address: string; port: number } | undefined {
+    return this.bound ? this.boundAt : undefined;
+  }
+
+  /** Whether the listener sits on the address:port the config names
+   *  (bindPort 0 = any ephemeral port). */
+  bindMatches(l: BalancerListener): boolean {
+    const h = this.handler?.config;
+    return this.bound && h !== undefined && h.bindAddress === l.bindAddress && h.bindPort === l.bindPort;
+  }
+
+  /** Swap to a new config. TLS contexts are already built. */
+  activate(config: BalancerListener, contexts: ListenerContexts | undefined): void {
+    this.handler = { config, contexts };
+    const problems: string[] = [];
+    const targets: { address: string; port: number }[] = [];
+    for (const t of config.targets) {
+      if (t.kind === 'endpoint') {
+        targets.push({ address: t.address, port: t.port });
+        continue;
+      }
+      const p = t.kind === 'proxy-http' ? this.deps.proxyTargets?.http : this.deps.proxyTargets?.https;
+      if (p) targets.push({ address: p.address, port: p.port });
+      else if (t.address !== '' && t.port > 0) targets.push({ address: t.address, port: t.port });
+      else problems.push(`target ${t.kind}: the proxy's listener address is not known to the balancer, so this target is skipped`);
+    }
+    this.problems = problems;
+    this.applyProblems = [];
+    this.pool.update(targets, {
+      healthCheck: config.healthCheck,
+      proxyProtocol: config.proxyProtocol,
+      deregistrationDelayMs: config.deregistrationDelayMs,
+      drainTerminatesConnections: config.drainTerminatesConnections ?? false,
+      targetSelection: config.targetSelection,
+    });
+  }
+
+  /** Binds the handler's address:port; rejects with a readable message. */
+  async bind(): Promise<void> {
+    const cfg = this.handler?.config;
+    if (!cfg) throw new Error('no config');
+    const server = createServer({ allowHalfOpen: true }, (socket) => this.onConnection(socket));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        reject(new Error(`cannot listen on ${cfg.bindAddress}:${cfg.bindPort}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`));
+      };
+      server.once('error', onError);
+      server.listen({ host: cfg.bindAddress, port: cfg.bindPort, reusePort: this.deps.reusePort || undefined }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.deps.logger.warn({ listener: this.id, err: err.message }, 'listener error'));
+    const a = server.address() as AddressInfo;
+    this.server = server;
+    this.boundAt = { address: a.address, port: a.port };
+    this.deps.logger.info({ listener: this.id, address: a.address, port: a.port, protocol: cfg.protocol }, 'listening');
+  }
+
+  /** Stops accepting (the port is free at once); open flows continue. */
+  unbind(): void {
+    this.server?.close();
+    this.server = undefined;
+    this.boundAt = undefined;
+  }
+
+  /** The listener left the config: stop accepting and checking; open flows
+   *  get the deregistration delay, then end. */
+  retire(): void {
+    this.retired = true;
+    this.unbind();
+    this.pool.stop();
+    const delay = this.handler?.config.deregistrationDelayMs ?? 0;
+    if (this.flows.size === 0) return;
+    const t = setTimeout(() => {
+      for (const s of this.flows) s.destroy();
+    }, delay);
+    t.unref();
+  }
+
+  /** Closes everything; resolves when all flows ended or after drainMs. */
+  async close(drainMs: number): Promise<void> {
+    this.retired = true;
+    this.unbind();
+    this.pool.stop();
+    if (this.flows.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        for (const s of this.flows) s.destroy();
+        resolve();
+      }, drainMs);
+      const check = () => {
+        if (this.flows.size === 0) {
+          clearTimeout(t);
+          resolve();
+        }
+      };
+      for (const s of this.flows) s.once('close', () => setImmediate(check));
+    });
+  }
+
+  get flowCount(): number {
+    return this.flows.size;
+  }
+
+  // ---- per connection -------------------------------------------------
+
+  private onConnection(raw: Socket): void {
+    const h = this.handler;
+    raw.on('error', () => raw.destroy());
+    if (!h || this.retired) {
+      raw.destroy();
+      return;
+    }
+    this.flows.add(raw);
+    raw.once('close', () => this.flows.delete(raw));
+    if (h.config.protocol === 'TLS') {
+      if (!h.contexts || h.contexts.contexts.length === 0) {
+        raw.destroy(); // never accept TLS without a certificate
+        return;
+      }
+      void this.startTls(raw, h, h.contexts);
+    } else {
+      raw.pause();
+      raw.setTimeout(h.config.idleTimeoutMs, () => raw.destroy());
+      void this.forward(raw, raw, h, undefined);
+    }
+  }
+
+  private async startTls(raw: Socket, h: Handler, ctx: ListenerContexts): Promise<void> {
+    const cfg = h.config;
+    const policyAlpn = cfg.tls?.alpn ?? null;
+    const handshakeTimer = setTimeout(() => raw.destroy(), TLS_HANDSHAKE_TIMEOUT_MS);
+    handshakeTimer.unref();
+    raw.once('close', () => clearTimeout(handshakeTimer));
+    // Node answers "no overlap" with a fatal alert; the NLB continues
+    // without ALPN. Reading the client's offer first lets us offer ALPN
+    // only when there is something to agree on.
+    let offerAlpn = false;
+    if (policyAlpn) {
+      let clientAlpn: string[] | undefined;
+      try {
+        clientAlpn = await readClientHelloAlpn(raw, TLS_HANDSHAKE_TIMEOUT_MS);
+      } catch {
+        raw.destroy();
+        return;
+      }
+      offerAlpn = clientAlpn !== undefined && selectAlpn(policyAlpn, clientAlpn) !== undefined;
+    }
+    if (raw.destroyed) return;
+    const sock = new TLSSocket(raw, {
+      isServer: true,
+      secureContext: ctx.contexts[0],
+      SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => {
+        cb(null, ctx.contexts[chooseCertificate(ctx.certificates, servername)]);
+      },
+      ...(offerAlpn && policyAlpn
+        ? { ALPNCallback: ({ protocols }: { protocols: string[] }) => selectAlpn(policyAlpn, protocols) }
+        : {}),
+    });
+    sock.on('error', (err) => {
+      this.deps.logger.debug({ listener: this.id, err: err.message }, 'TLS connection error');
+      sock.destroy();
+      raw.destroy();
+    });
+    sock.once('secure', () => {
+      clearTimeout(handshakeTimer);
+      sock.pause();
+      sock.setTimeout(cfg.idleTimeoutMs, () => sock.destroy());
+      void this.forward(sock, raw, h, sock);
+    });
+  }
+
+  private proxyHeader(raw: Socket, cfg: BalancerListener, tlsSock: TLSSocket | undefined): Buffer | undefined {
+    if (!cfg.proxyProtocol) return undefined;
+    const tlvs = cfg.proxyProtocolTlvs;
+    const opts: Parameters<typeof encodeV2>[0] = {
+      command: 'PROXY',
+      source: { address: plainAddress(raw.remoteAddress), port: raw.remotePort ?? 0 },
+      destination: { address: plainAddress(raw.localAddress), port: raw.localPort ?? 0 },
+    };
+    if (tlsSock) {
+      if (tlvs.includes('alpn') && typeof tlsSock.alpnProtocol === 'string') opts.alpn = tlsSock.alpnProtocol;
+      const sn = (tlsSock as TLSSocket & { servername?: string | false }).servername;
+      if (tlvs.includes('authority') && typeof sn === 'string' && sn !== '') opts.authority = sn;
+      if (tlvs.includes('ssl')) {
+        opts.ssl = {
+          connectedWithSsl: true,
+          client: 0,
+          verify: 0,
+          version: tlsSock.getProtocol() ?? undefined,
+          cipher: tlsSock.getCipher()?.name,
+        };
+      }
+    }
+    try {
+      return encodeV2(opts);
+    } catch {
+      // Addresses of a family the header cannot carry: send LOCAL rather
+      // than a wrong client address.
+      return encodeV2({ command: 'LOCAL' });
+    }
+  }
+
+  /** Connects to a target (trying the next one on error, before the client
+   *  has seen anything) and pipes both ways. */
+  private async forward(client: Socket, raw: Socket, h: Handler, tlsSock: TLSSocket | undefined): Promise<void> {
+    const cfg = h.config;
+    const tuple = `${raw.remoteAddress}|${raw.remotePort}|${raw.localAddress}|${raw.localPort}|tcp`;
+    const header = this.proxyHeader(raw, cfg, tlsSock);
+    let upstream: Socket | undefined;
+    let chosen: PoolTarget | undefined;
+    for (const t of this.pool.candidates(tuple)) {
+      if (client.destroyed) return;
+      try {
+        upstream = await dial(t, cfg, header);
+        chosen = t;
+        break;
+      } catch (err) {
+        this.deps.logger.debug({ listener: this.id, target: `${t.address}:${t.port}`, err: (err as Error).message }, 'target connect failed');
+      }
+    }
+    if (!upstream || !chosen) {
+      client.destroy();
+      return;
+    }
+    if (client.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    this.pool.track(chosen, upstream);
+    const up = upstream;
+    up.setTimeout(cfg.idleTimeoutMs, () => up.destroy());
+    up.on('error', () => up.destroy());
+    client.on('error', () => client.destroy());
+    up.once('close', () => client.destroy());
+    client.once('close', () => up.destroy());
+    // A destroyed target (drain termination) ends the client flow too.
+    client.pipe(up);
+    up.pipe(client);
+    client.resume();
+  }
+}
+
+function dial(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: t.address, port: t.port, allowHalfOpen: true });
+    const timer = setTimeout(() => fail(new Error('connect timeout')), TARGET_CONNECT_TIMEOUT_MS);
+    timer.unref();
+    let done = false;
+    const fail = (err: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      reject(err);
+    };
+    s.once('error', fail);
+    s.once('connect', () => {
+      if (header) s.write(header);
+      if (cfg.targetProtocol !== 'TLS') {
+        done = true;
+        clearTimeout(timer);
+        s.off('error', fail);
+        resolve(s);
+        return;
+      }
+      // Re-encryption. The NLB never verifies targets; isobar does when a
+      // CA is configured (chain only unless a server name is given: targets
+      // are addressed by IP).
+      const ca = cfg.targetTls?.caPem;
+      const servername = cfg.targetTls?.servername;
+      const ts = tlsConnect({
+        socket: s,
+        ca,
+        rejectUnauthorized: ca !== undefined,
+        servername,
+        checkServerIdentity: servername ? undefined : () => undefined,
+      });
+      ts.once('error', fail);
+      ts.once('secureConnect', () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        ts.off('error', fail);
+        s.off('error', fail);
+        resolve(ts);
+      });
+    });
+  });
+}

@@ -1,0 +1,155 @@
+// BalancerRuntime: applies whole BalancerConfigs to real sockets and
+// reconciles in place. Unchanged listeners are not touched; changed ones
+// swap their handler on the same socket; a port is closed before any other
+// listener binds it; a TLS listener whose certificate keys cannot be read
+// keeps its previous state and reports why.
+
+import { pino, type Logger } from 'pino';
+import type { BalancerConfig, BalancerListener } from './balancer-config.ts';
+import { ListenerRuntime, type ProxyTargetAddresses } from './listener-runtime.ts';
+import { buildListenerContexts, type KeyProvider, type ListenerContexts } from './tls-contexts.ts';
+import type { TargetHealth } from './target-pool.ts';
+
+export interface BalancerRuntimeOptions {
+  keys: KeyProvider;
+  /** Where "proxy-http" / "proxy-https" targets go: the proxy's
+   *  PROXY-protocol listeners for balancer traffic. */
+  proxyTargets?: ProxyTargetAddresses;
+  logger?: Logger;
+  /** SO_REUSEPORT, for several balancer workers on the same ports. */
+  reusePort?: boolean;
+}
+
+export interface ListenerHealth {
+  bound: boolean;
+  /** Where it listens (the real port when bindPort is 0). */
+  address?: { address: string; port: number };
+  targets: { address: string; port: number; health: TargetHealth }[];
+  problems: string[];
+}
+
+export class BalancerRuntime {
+  private readonly keys: KeyProvider;
+  private readonly proxyTargets: ProxyTargetAddresses | undefined;
+  private readonly logger: Logger;
+  private readonly reusePort: boolean;
+  private readonly listeners = new Map<string, ListenerRuntime>();
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(o: BalancerRuntimeOptions) {
+    this.keys = o.keys;
+    this.proxyTargets = o.proxyTargets;
+    this.logger = o.logger ?? pino({ level: 'silent' });
+    this.reusePort = o.reusePort ?? false;
+  }
+
+  /** Reconciles to `config`. Never rejects for a listener that cannot be
+   *  applied: see health(). Calls are serialised. */
+  apply(config: BalancerConfig): Promise<void> {
+    const run = this.queue.then(() => this.applyNow(config));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyNow(config: BalancerConfig): Promise<void> {
+    if (this.closed) return;
+    const desired = new Map<string, BalancerListener>();
+    for (const lb of config.loadBalancers ?? []) for (const l of lb.listeners ?? []) desired.set(l.id, l);
+
+    // 1. Build TLS contexts for every new or changed listener first.
+    const keyCache = new Map<string, Promise<string>>();
+    const changes: { l: BalancerListener; rt: ListenerRuntime | undefined; contexts?: ListenerContexts }[] = [];
+    for (const [id, l] of desired) {
+      const rt = this.listeners.get(id);
+      if (rt && rt.bound && rt.config && JSON.stringify(rt.config) === JSON.stringify(l)) {
+        rt.applyProblems = [];
+        continue;
+      }
+      let contexts: ListenerContexts | undefined;
+      if (l.protocol === 'TLS') {
+        try {
+          if (!l.tls) throw new Error('TLS listener without certificates or policy');
+          contexts = await buildListenerContexts(l.tls.certificates, l.tls.policy, this.keys, keyCache);
+        } catch (err) {
+          const msg = `listener ${id}: ${(err as Error).message}; ${rt?.bound ? 'it keeps its previous configuration' : 'it is not started'}`;
+          this.logger.warn({ listener: id }, msg);
+          const holder = rt ?? this.placeholder(id);
+          holder.applyProblems = [msg];
+          continue;
+        }
+      }
+      changes.push({ l, rt, contexts });
+    }
+
+    // 2. Listeners that left the config stop; so do binds that move, so a
+    //    port is free before anything binds it again.
+    for (const [id, rt] of this.listeners) {
+      if (!desired.has(id)) {
+        rt.retire();
+        this.listeners.delete(id);
+      }
+    }
+    for (const c of changes) {
+      if (c.rt && c.rt.config && !c.rt.bindMatches(c.l)) c.rt.unbind();
+    }
+
+    // 3. Swap handlers, then bind what is not bound.
+    for (const c of changes) {
+      const rt = c.rt ?? this.listeners.get(c.l.id) ?? new ListenerRuntime(c.l.id, this.deps());
+      this.listeners.set(c.l.id, rt);
+      rt.activate(c.l, c.contexts);
+    }
+    for (const c of changes) {
+      const rt = this.listeners.get(c.l.id);
+      if (!rt || rt.bound) continue;
+      try {
+        await rt.bind();
+      } catch (err) {
+        const msg = `listener ${c.l.id}: ${(err as Error).message}`;
+        this.logger.warn({ listener: c.l.id }, msg);
+        rt.applyProblems = [msg];
+      }
+    }
+  }
+
+  private deps() {
+    return { logger: this.logger, proxyTargets: this.proxyTargets, reusePort: this.reusePort };
+  }
+
+  /** A listener that never started, kept only to report its problem. */
+  private placeholder(id: string): ListenerRuntime {
+    const rt = new ListenerRuntime(id, this.deps());
+    this.listeners.set(id, rt);
+    return rt;
+  }
+
+  health(): { listeners: Record<string, ListenerHealth> } {
+    const listeners: Record<string, ListenerHealth> = {};
+    for (const [id, rt] of [...this.listeners].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const h: ListenerHealth = {
+        bound: rt.bound,
+        targets: rt.pool.list(),
+        problems: [...rt.problems, ...rt.applyProblems],
+      };
+      const a = rt.address();
+      if (a) h.address = a;
+      listeners[id] = h;
+    }
+    return { listeners };
+  }
+
+  /** Where a listener is bound (the real port when bindPort is 0). */
+  address(id: string): { address: string; port: number } | undefined {
+    return this.listeners.get(id)?.address();
+  }
+
+  /** Stops accepting, stops health checks, lets open flows finish for up to
+   *  drainTimeoutMs, then closes what is left. */
+  async close(drainTimeoutMs: number): Promise<void> {
+    this.closed = true;
+    await this.queue;
+    await Promise.all([...this.listeners.values()].map((rt) => rt.close(drainTimeoutMs)));
+    this.listeners.clear();
+  }
+}
