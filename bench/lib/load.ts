@@ -24,13 +24,14 @@ export interface LoadSettings {
   h2Streams: number;
 }
 
-const UNITS_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+// us as a divisor: 52 / 1000 is exactly 0.052, 52 * 0.001 is not.
+const UNITS_MS: Record<string, (x: number) => number> = { us: (x) => x / 1000, ms: (x) => x, s: (x) => x * 1000, m: (x) => x * 60_000 };
 const UNITS_BYTES: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 
 function durationMs(text: string): number {
   const m = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
   if (!m) throw new Error(`unreadable duration "${text}"`);
-  return Number(m[1]) * UNITS_MS[m[2]!]!;
+  return UNITS_MS[m[2]!]!(Number(m[1]));
 }
 
 function bytes(text: string): number {
@@ -62,6 +63,7 @@ export function parseWrk(out: string): LoadResult {
     // connection; with `Connection: close` that is every request.
     if (c + r + w + t > 0) details.push(`socket errors connect ${c}, read ${r}, write ${w}, timeout ${t}`);
   }
+  if (Number(total[1]) === 0) throw new Error(`wrk completed no request:\n${out}`);
   return {
     requests: Number(total[1]),
     rps: Number(rps[1]),
@@ -100,6 +102,7 @@ export function parseH2load(out: string, logText: string): LoadResult {
     const cols = line.split('\t');
     if (cols.length >= 3 && cols[1] !== undefined && /^2\d\d$/.test(cols[1])) latUs.push(Number(cols[2]));
   }
+  if (Number(reqs[4]) === 0) throw new Error(`h2load completed no request:\n${out}`);
   latUs.sort((a, b) => a - b);
   const failed = Number(reqs[5]) + Number(reqs[6]) + Number(reqs[7]);
   const bad = Number(status[2]) + Number(status[3]) + Number(status[4]);
