@@ -1,0 +1,211 @@
+// FolderSource: a manifests folder feeding an ObjectCache. Loads everything
+// once, then (with watch on) re-reads only the files that changed. A file
+// that stops parsing keeps its last good objects and the problem is reported
+// with file:line; a deleted file takes its objects with it.
+
+import { EventEmitter } from 'node:events';
+import { watch, stat } from 'node:fs';
+import type { FSWatcher, BigIntStats } from 'node:fs';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import type { ObjectCache } from '../../objects/cache.ts';
+import type { LoadIssue } from '../../objects/issues.ts';
+import { formatIssue } from '../../objects/issues.ts';
+import type { FileLoadResult, LoadResult, LoadOptions } from '../../objects/loader.ts';
+import { combineFiles, listManifestFiles, loadFile, ManifestFolderError } from '../../objects/loader.ts';
+
+const statBig = promisify((p: string, cb: (err: NodeJS.ErrnoException | null, s: BigIntStats) => void) => stat(p, { bigint: true }, cb));
+
+export interface FolderSourceOptions extends LoadOptions {
+  /** Watch the folder and reload changed files (default false). */
+  watch?: boolean;
+  /** Quiet time after the last file event before reloading (default 50 ms). */
+  debounceMs?: number;
+  /** Poll interval used when the platform cannot watch (default 1000 ms). */
+  pollIntervalMs?: number;
+}
+
+interface FileState {
+  /** The version whose objects are served. */
+  good?: FileLoadResult;
+  /** Problems of the latest read (may be newer than `good`). */
+  errors: LoadIssue[];
+  warnings: LoadIssue[];
+  signature: string;
+}
+
+export interface FolderSourceEvents {
+  change: [LoadResult];
+  problem: [LoadIssue[]];
+}
+
+export class FolderSource extends EventEmitter<FolderSourceEvents> {
+  readonly dir: string;
+  readonly #cache: ObjectCache;
+  readonly #opts: FolderSourceOptions;
+  #files = new Map<string, FileState>();
+  #folderIssues: LoadIssue[] = [];
+  #watcher: FSWatcher | undefined;
+  #poller: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #pending = new Set<string>();
+  #fullRescan = false;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+  #lastProblemText = '';
+  #last: LoadResult = { objects: [], rejected: [], errors: [], warnings: [], files: [] };
+
+  constructor(dir: string, cache: ObjectCache, opts: FolderSourceOptions = {}) {
+    super();
+    this.dir = path.resolve(dir);
+    this.#cache = cache;
+    this.#opts = opts;
+  }
+
+  /** Initial load. Throws ManifestFolderError when the folder cannot be read. */
+  async start(): Promise<LoadResult> {
+    await this.#rescan(new Set(), true);
+    if (this.#opts.watch) this.#startWatching();
+    return this.#last;
+  }
+
+  /** The latest combined result (objects served, current problems). */
+  get result(): LoadResult {
+    return this.#last;
+  }
+
+  /** Re-read the whole folder now (changed files only are parsed again). */
+  async reload(): Promise<void> {
+    this.#fullRescan = true;
+    await this.#flush();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    if (this.#poller) clearInterval(this.#poller);
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  #startWatching(): void {
+    try {
+      this.#watcher = watch(this.dir, { recursive: true, persistent: true }, (_event, filename) => {
+        if (filename === null) this.#fullRescan = true;
+        else this.#pending.add(String(filename).split(path.sep).join('/'));
+        this.#schedule();
+      });
+      this.#watcher.on('error', (err) => this.#watchFailed(err));
+    } catch (err) {
+      this.#watchFailed(err);
+    }
+  }
+
+  #watchFailed(err: unknown): void {
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    if (this.#stopped || this.#poller) return;
+    const every = this.#opts.pollIntervalMs ?? 1000;
+    this.#report([{ file: '.', message: `cannot watch the folder (${(err as Error)?.message ?? String(err)}); checking for changes every ${every} ms instead` }], true);
+    this.#poller = setInterval(() => {
+      this.#fullRescan = true;
+      this.#schedule();
+    }, every);
+    this.#poller.unref?.();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#flush();
+    }, this.#opts.debounceMs ?? 50);
+  }
+
+  async #flush(): Promise<void> {
+    // One reload at a time; events arriving meanwhile are handled after.
+    while (this.#running) await this.#running;
+    if (this.#stopped && this.#pending.size === 0 && !this.#fullRescan) return;
+    const touched = this.#pending;
+    this.#pending = new Set();
+    const full = this.#fullRescan;
+    this.#fullRescan = false;
+    this.#running = this.#rescan(touched, full).catch((err: unknown) => {
+      this.#report([{ file: '.', message: err instanceof Error ? err.message : String(err) }], true);
+    });
+    try {
+      await this.#running;
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  /** List the folder, re-read files that are new, changed (stat signature)
+   *  or named by a watch event, drop files that are gone. */
+  async #rescan(touched: Set<string>, initial: boolean): Promise<void> {
+    const listIssues: LoadIssue[] = [];
+    let files: string[];
+    try {
+      files = await listManifestFiles(this.dir, listIssues);
+    } catch (err) {
+      if (initial) throw err;
+      // The folder vanished or became unreadable: keep serving what we have.
+      const message = err instanceof ManifestFolderError ? err.message : String(err);
+      this.#folderIssues = [{ file: '.', message: `${message}; keeping the objects loaded before` }];
+      this.#publish();
+      return;
+    }
+    this.#folderIssues = listIssues;
+    const present = new Set(files);
+    for (const rel of [...this.#files.keys()]) if (!present.has(rel)) this.#files.delete(rel);
+    for (const rel of files) {
+      const abs = path.join(this.dir, ...rel.split('/'));
+      let signature = '';
+      try {
+        const s = await statBig(abs);
+        signature = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+      } catch {
+        signature = 'unreadable';
+      }
+      const prev = this.#files.get(rel);
+      if (prev && prev.signature === signature && !touched.has(rel)) continue;
+      const result = await loadFile(abs, rel, this.#opts);
+      if (this.#stopped && !initial) return;
+      const state: FileState = { good: prev?.good, errors: result.errors, warnings: result.warnings, signature };
+      if (result.ok || !prev?.good) {
+        // A first version that partly failed still serves what did load.
+        state.good = result;
+      } else {
+        const n = prev.good.entries.length;
+        state.errors = [
+          ...result.errors,
+          { file: rel, message: `keeping the last good version of this file (${n} object${n === 1 ? '' : 's'}) until it is fixed` },
+        ];
+      }
+      this.#files.set(rel, state);
+    }
+    this.#publish();
+  }
+
+  #publish(): void {
+    const views: FileLoadResult[] = [];
+    for (const [file, st] of this.#files) {
+      views.push({ file, ok: true, entries: st.good?.entries ?? [], errors: st.errors, warnings: st.warnings });
+    }
+    const merged = combineFiles(views);
+    merged.errors.unshift(...this.#folderIssues);
+    this.#last = merged;
+    const changed = this.#cache.replaceAll(merged.objects, merged.rejected);
+    if (changed) this.emit('change', merged);
+    this.#report(merged.errors, false);
+  }
+
+  #report(errors: LoadIssue[], always: boolean): void {
+    const text = errors.map(formatIssue).join('\n');
+    if (!always && text === this.#lastProblemText) return;
+    this.#lastProblemText = text;
+    if (errors.length > 0) this.emit('problem', errors);
+  }
+}

@@ -1,0 +1,138 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtemp, mkdir, rm, writeFile, rename, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ObjectCache, ManifestFolderError, formatIssue } from '../../src/objects/index.ts';
+import type { LoadIssue } from '../../src/objects/index.ts';
+import { FolderSource } from '../../src/sources/files/index.ts';
+
+const svc = (name: string, port = 80) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\nspec:\n  ports:\n  - port: ${port}\n`;
+
+async function tempFolder(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'isobar-src-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function ports(cache: ObjectCache): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const s of cache.snapshot().services) out[s.metadata.name] = (s.spec.ports ?? []).map((p) => p.port);
+  return out;
+}
+
+/** Resolves when the cache satisfies `pred`, checked on each change. */
+function until(cache: ObjectCache, pred: () => boolean): Promise<void> {
+  if (pred()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = cache.onChange(() => {
+      if (pred()) {
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+test('initial load fills the cache; a missing folder throws ManifestFolderError', async (t) => {
+  const dir = await tempFolder(t);
+  await writeFile(path.join(dir, 'a.yaml'), svc('a'));
+  const cache = new ObjectCache();
+  const src = new FolderSource(dir, cache);
+  const r = await src.start();
+  assert.deepEqual(ports(cache), { a: [80] });
+  assert.equal(r.objects.length, 1);
+  await src.stop();
+  await assert.rejects(new FolderSource(path.join(dir, 'missing'), new ObjectCache()).start(), ManifestFolderError);
+});
+
+test('watch: add, change, break (last good kept, problem reported), fix, delete, new subfolder', { timeout: 20_000 }, async (t) => {
+  const dir = await tempFolder(t);
+  await writeFile(path.join(dir, 'a.yaml'), svc('a'));
+  const cache = new ObjectCache();
+  const src = new FolderSource(dir, cache, { watch: true, debounceMs: 20 });
+  const problems: LoadIssue[][] = [];
+  src.on('problem', (p) => problems.push(p));
+  await src.start();
+  t.after(() => src.stop());
+
+  // a new file
+  await writeFile(path.join(dir, 'b.yaml'), svc('b'));
+  await until(cache, () => 'b' in ports(cache));
+  assert.deepEqual(ports(cache), { a: [80], b: [80] });
+
+  // a changed file
+  await writeFile(path.join(dir, 'b.yaml'), svc('b', 8080));
+  await until(cache, () => ports(cache)['b']?.[0] === 8080);
+
+  // garbage: last good version kept, problem names file:line
+  const problem = once(src, 'problem');
+  await writeFile(path.join(dir, 'b.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: b\n');
+  const [issues] = (await problem) as [LoadIssue[]];
+  const lines = issues.map(formatIssue);
+  assert.ok(lines.some((l) => /^b\.yaml:\d+:\d+: invalid YAML/.test(l)), lines.join('\n'));
+  assert.ok(lines.includes('b.yaml: keeping the last good version of this file (1 object) until it is fixed'), lines.join('\n'));
+  assert.deepEqual(ports(cache), { a: [80], b: [8080] });
+
+  // fixed again
+  await writeFile(path.join(dir, 'b.yaml'), svc('b', 9090));
+  await until(cache, () => ports(cache)['b']?.[0] === 9090);
+  assert.deepEqual(src.result.errors, []);
+
+  // atomic save (write a temp file, rename over)
+  await writeFile(path.join(dir, '.b.yaml.tmp'), svc('b', 7070));
+  await rename(path.join(dir, '.b.yaml.tmp'), path.join(dir, 'b.yaml'));
+  await until(cache, () => ports(cache)['b']?.[0] === 7070);
+
+  // deleted
+  await unlink(path.join(dir, 'b.yaml'));
+  await until(cache, () => !('b' in ports(cache)));
+  assert.deepEqual(ports(cache), { a: [80] });
+
+  // a new subfolder with a file
+  await mkdir(path.join(dir, 'team', 'x'), { recursive: true });
+  await writeFile(path.join(dir, 'team', 'x', 'c.yml'), svc('c'));
+  await until(cache, () => 'c' in ports(cache));
+
+  // the subfolder removed
+  await rm(path.join(dir, 'team'), { recursive: true });
+  await until(cache, () => !('c' in ports(cache)));
+
+  // a duplicate in another file is an error, first definition kept
+  const dup = once(src, 'problem');
+  await writeFile(path.join(dir, 'z.yaml'), svc('a', 1234));
+  const [dupIssues] = (await dup) as [LoadIssue[]];
+  assert.deepEqual(dupIssues.map(formatIssue), ['z.yaml:1: duplicate Service default/a: already defined at a.yaml:1; this definition is ignored (remove one of them)']);
+  assert.deepEqual(ports(cache), { a: [80] });
+  assert.ok(problems.length >= 2);
+});
+
+test('a schema-invalid object becomes a rejected entry in the cache', { timeout: 10_000 }, async (t) => {
+  const dir = await tempFolder(t);
+  await writeFile(path.join(dir, 'p.yaml'), 'apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: p}\nspec:\n  routes:\n  - services: [{name: s, port: 0}]\n');
+  const cache = new ObjectCache();
+  const src = new FolderSource(dir, cache);
+  await src.start();
+  const snap = cache.snapshot();
+  assert.equal(snap.httpproxies.length, 0);
+  assert.deepEqual(snap.rejected.map((r) => [r.kind, r.name, r.errors]), [['HTTPProxy', 'p', [{ path: 'spec.routes[0].services[0].port', message: 'must be >= 1' }]]]);
+  await src.stop();
+});
+
+test('reload() re-reads only changed files and reports nothing new when nothing changed', async (t) => {
+  const dir = await tempFolder(t);
+  await writeFile(path.join(dir, 'a.yaml'), svc('a'));
+  const cache = new ObjectCache();
+  const src = new FolderSource(dir, cache);
+  await src.start();
+  let changes = 0;
+  src.on('change', () => changes++);
+  await src.reload();
+  assert.equal(changes, 0);
+  await writeFile(path.join(dir, 'a.yaml'), svc('a', 81));
+  await src.reload();
+  assert.equal(changes, 1);
+  assert.deepEqual(ports(cache), { a: [81] });
+  await src.stop();
+});
