@@ -8,3 +8,5 @@ export { RateLimiter } from './rate-limiter.ts';
 export { Backoff } from './backoff.ts';
 export type { BackoffOptions } from './backoff.ts';
 export { HTTPPROXIES, SERVICES, objectPath, collectionPath } from './resources.ts';
+export { LeaderElector } from './leader.ts';
+export type { LeaderElectorOptions } from './leader.ts';

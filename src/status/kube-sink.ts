@@ -1,0 +1,335 @@
+// StatusWriter: writes HTTPProxy status (status subresource) and Service
+// status.loadBalancer.ingress back to the API server.
+//
+// - Only changes are written: each object's desired status is fingerprinted
+//   (without lastTransitionTime) and compared with what this writer last
+//   wrote, or with what the API server already shows.
+// - Rate-limited but never starved: a token bucket (qps/burst) and a fixed
+//   number of requests in flight; the queue is FIFO over objects and
+//   latest-wins per object (a newer status replaces a queued one in place),
+//   so a busy object cannot push the others back.
+// - 409 Conflict: re-read the object and retry with its resourceVersion.
+// - Only the leader writes; losing the lease drops the queue and aborts
+//   requests in flight at once.
+
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import type { HTTPProxyStatus, ServiceStatus, DetailedCondition } from './types.ts';
+import { ApiClient, ApiError, Backoff, HTTPPROXIES, RateLimiter, SERVICES, loadKubeConfig, objectPath } from '../sources/kube/index.ts';
+
+export interface StatusWriterOptions {
+  kubeconfig?: string;
+  logger?: Logger;
+  /** sustained writes per second (default 300: 5,000 objects in ~16 s) */
+  qps?: number;
+  /** writes allowed at once after a quiet period (default 600) */
+  burst?: number;
+  /** requests in flight at most (default 32) */
+  concurrency?: number;
+  /** the status an object has on the server (KubeSource.observedStatus),
+   *  so a new leader does not rewrite what is already there */
+  observedStatus?: (kind: 'HTTPProxy' | 'Service', namespace: string, name: string) => unknown;
+  /** share a client instead of loading the kubeconfig */
+  client?: ApiClient;
+  /** attempts per write on 409 before the object goes to the back of the queue */
+  conflictRetries?: number;
+}
+
+type TargetKind = 'HTTPProxy' | 'Service';
+
+interface Desired {
+  kind: TargetKind;
+  namespace: string;
+  name: string;
+  status: Record<string, unknown>;
+  fingerprint: string;
+}
+
+export interface StatusWriterStats {
+  written: number;
+  conflicts: number;
+  failures: number;
+  queued: number;
+  inFlight: number;
+}
+
+export class StatusWriter {
+  #o: StatusWriterOptions;
+  #log: Logger;
+  #client: ApiClient | undefined;
+  #ownClient = false;
+  #limiter: RateLimiter;
+  #concurrency: number;
+  #leader = false;
+  #stopped = false;
+  #desired = new Map<string, Desired>();
+  #written = new Map<string, string>(); // key -> fingerprint on the server
+  #transitions = new Map<string, Map<string, { status: string; time: string }>>();
+  #queue = new Set<string>();
+  #inFlight = new Map<string, AbortController>();
+  #again = new Set<string>(); // changed while in flight
+  #backoff = new Backoff({ baseMs: 200, maxMs: 10_000 });
+  #pausedUntil = 0;
+  #resume: NodeJS.Timeout | undefined;
+  #idle: (() => void)[] = [];
+  #lastErrorLog = new Map<string, number>();
+  #stats = { written: 0, conflicts: 0, failures: 0 };
+
+  constructor(o: StatusWriterOptions = {}) {
+    this.#o = o;
+    this.#log = o.logger ?? pino({ level: 'silent' });
+    this.#limiter = new RateLimiter(o.qps ?? 300, o.burst ?? 600);
+    this.#concurrency = Math.max(1, o.concurrency ?? 32);
+    if (o.client) this.#client = o.client;
+  }
+
+  get stats(): StatusWriterStats {
+    return { ...this.#stats, queued: this.#queue.size, inFlight: this.#inFlight.size };
+  }
+
+  /** The statuses of the latest build. Objects absent from the lists are
+   *  no longer tracked (a Service the balancer stopped serving gets its
+   *  ingress cleared, if this writer had set it). */
+  write(statuses: HTTPProxyStatus[], services: ServiceStatus[]): void {
+    if (this.#stopped) return;
+    const next = new Map<string, Desired>();
+    for (const s of statuses) {
+      const key = `HTTPProxy/${s.namespace}/${s.name}`;
+      next.set(key, this.#desiredProxy(key, s));
+    }
+    for (const s of services) {
+      const key = `Service/${s.namespace}/${s.name}`;
+      const ingress = s.ingress.map((i) => {
+        const e: Record<string, unknown> = {};
+        if (i.ip) e.ip = i.ip;
+        if (i.hostname) e.hostname = i.hostname;
+        if (i.ports?.length) e.ports = i.ports;
+        return e;
+      });
+      next.set(key, desired('Service', s.namespace, s.name, { loadBalancer: ingress.length ? { ingress } : {} }));
+    }
+    for (const [key, d] of this.#desired) {
+      if (d.kind === 'Service' && !next.has(key) && this.#written.has(key) && !isEmptyLb(d.status)) {
+        next.set(key, desired('Service', d.namespace, d.name, { loadBalancer: {} }));
+      }
+    }
+    this.#desired = next;
+    for (const key of [...this.#written.keys()]) if (!next.has(key)) this.#written.delete(key);
+    for (const key of [...this.#transitions.keys()]) if (!next.has(key)) this.#transitions.delete(key);
+    if (!this.#leader) return;
+    for (const [key, d] of next) this.#consider(key, d);
+    this.#pump();
+  }
+
+  setLeader(isLeader: boolean): void {
+    if (isLeader === this.#leader || this.#stopped) return;
+    this.#leader = isLeader;
+    if (!isLeader) {
+      // Stop at once: nothing queued goes out, requests in flight are cut.
+      this.#queue.clear();
+      this.#again.clear();
+      for (const ac of this.#inFlight.values()) ac.abort();
+      this.#written.clear();
+      this.#wakeIdle();
+      return;
+    }
+    for (const [key, d] of this.#desired) this.#consider(key, d);
+    this.#pump();
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (this.#queue.size === 0 && this.#inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#leader = false;
+    this.#queue.clear();
+    for (const ac of this.#inFlight.values()) ac.abort();
+    if (this.#resume) clearTimeout(this.#resume);
+    this.#limiter.drain();
+    await this.idle();
+    if (this.#ownClient) await this.#client?.close();
+  }
+
+  // ---- desired state ------------------------------------------------------
+
+  #desiredProxy(key: string, s: HTTPProxyStatus): Desired {
+    const observed = this.#o.observedStatus?.('HTTPProxy', s.namespace, s.name) as { conditions?: { type?: string; status?: string; lastTransitionTime?: string }[] } | undefined;
+    const prev = this.#transitions.get(key) ?? new Map<string, { status: string; time: string }>();
+    const next = new Map<string, { status: string; time: string }>();
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const conditions = s.conditions.map((c: DetailedCondition) => {
+      let time = prev.get(c.type)?.status === c.status ? prev.get(c.type)!.time : undefined;
+      if (!time) {
+        const o = observed?.conditions?.find((x) => x.type === c.type);
+        if (o?.status === c.status && o.lastTransitionTime) time = o.lastTransitionTime;
+      }
+      time ??= now;
+      next.set(c.type, { status: c.status, time });
+      const out: Record<string, unknown> = {
+        type: c.type,
+        status: c.status,
+        observedGeneration: c.observedGeneration,
+        lastTransitionTime: time,
+        reason: c.reason,
+        message: c.message,
+      };
+      if (c.errors?.length) out.errors = c.errors;
+      if (c.warnings?.length) out.warnings = c.warnings;
+      return out;
+    });
+    this.#transitions.set(key, next);
+    return desired('HTTPProxy', s.namespace, s.name, { currentStatus: s.currentStatus, description: s.description, conditions });
+  }
+
+  #consider(key: string, d: Desired): void {
+    if (this.#written.get(key) === d.fingerprint) return;
+    const observed = this.#o.observedStatus?.(d.kind, d.namespace, d.name);
+    if (observed !== undefined && fingerprint(pickLike(observed, d.status)) === d.fingerprint) {
+      this.#written.set(key, d.fingerprint);
+      return;
+    }
+    if (this.#inFlight.has(key)) this.#again.add(key);
+    else this.#queue.add(key);
+  }
+
+  // ---- sending --------------------------------------------------------------
+
+  #pump(): void {
+    if (!this.#leader || this.#stopped) return;
+    const wait = this.#pausedUntil - performance.now();
+    if (wait > 0) {
+      this.#resume ??= setTimeout(() => {
+        this.#resume = undefined;
+        this.#pump();
+      }, wait);
+      return;
+    }
+    while (this.#inFlight.size < this.#concurrency && this.#queue.size > 0) {
+      const key = this.#queue.values().next().value as string;
+      this.#queue.delete(key);
+      const ac = new AbortController();
+      this.#inFlight.set(key, ac);
+      void this.#send(key, ac.signal).finally(() => {
+        this.#inFlight.delete(key);
+        if (this.#again.delete(key) && this.#leader) {
+          const d = this.#desired.get(key);
+          if (d) this.#consider(key, d);
+        }
+        this.#pump();
+        this.#wakeIdle();
+      });
+    }
+    this.#wakeIdle();
+  }
+
+  #wakeIdle(): void {
+    if (this.#queue.size === 0 && this.#inFlight.size === 0) {
+      const w = this.#idle;
+      this.#idle = [];
+      for (const r of w) r();
+    }
+  }
+
+  #clientOrLoad(): ApiClient {
+    if (!this.#client) {
+      this.#client = new ApiClient(loadKubeConfig(this.#o.kubeconfig));
+      this.#ownClient = true;
+    }
+    return this.#client;
+  }
+
+  async #send(key: string, signal: AbortSignal): Promise<void> {
+    const retries = this.#o.conflictRetries ?? 5;
+    let resourceVersion: string | undefined;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      await this.#limiter.take();
+      if (signal.aborted || !this.#leader) return;
+      const d = this.#desired.get(key);
+      if (!d || this.#written.get(key) === d.fingerprint) return;
+      const type = d.kind === 'HTTPProxy' ? HTTPPROXIES : SERVICES;
+      const path = objectPath(type, d.namespace, d.name, 'status');
+      const body: Record<string, unknown> = { status: d.status };
+      if (resourceVersion) body.metadata = { resourceVersion };
+      try {
+        await this.#clientOrLoad().request('PATCH', path, { body, contentType: 'application/merge-patch+json', signal });
+        if (!this.#leader) return;
+        this.#written.set(key, d.fingerprint);
+        this.#stats.written++;
+        this.#backoff.reset();
+        return;
+      } catch (err) {
+        if (signal.aborted || !this.#leader) return;
+        if (err instanceof ApiError && err.statusCode === 409) {
+          // Someone wrote in between: read the latest version and retry on it.
+          this.#stats.conflicts++;
+          try {
+            await this.#limiter.take();
+            const latest = await this.#clientOrLoad().request<{ metadata?: { resourceVersion?: string } }>('GET', objectPath(type, d.namespace, d.name), { signal });
+            resourceVersion = latest.metadata?.resourceVersion;
+          } catch (e) {
+            if (e instanceof ApiError && e.statusCode === 404) return; // deleted meanwhile
+            if (signal.aborted) return;
+            return this.#failed(key, e);
+          }
+          continue;
+        }
+        if (err instanceof ApiError && err.statusCode === 404) return; // deleted: a later build drops it
+        return this.#failed(key, err);
+      }
+    }
+    // Still conflicting: let the others go first, then try again.
+    this.#queue.add(key);
+  }
+
+  #failed(key: string, err: unknown): void {
+    this.#stats.failures++;
+    const delay = this.#backoff.next();
+    this.#pausedUntil = performance.now() + delay;
+    const e = err as ApiError;
+    const klass = `${e?.statusCode ?? 'x'}`;
+    const now = Date.now();
+    if ((this.#lastErrorLog.get(klass) ?? 0) + 10_000 < now) {
+      this.#lastErrorLog.set(klass, now);
+      const hint =
+        e?.statusCode === 403
+          ? ': RBAC must allow patch on httpproxies/status and services/status (see deploy/rbac.yaml)'
+          : e?.statusCode === 401
+            ? ': the credentials are expired or invalid'
+            : '';
+      this.#log.error({ object: key }, `status write failed: ${(err as Error).message}${hint}; retrying in ${(delay / 1000).toFixed(1)}s`);
+    }
+    this.#queue.add(key);
+  }
+}
+
+function desired(kind: TargetKind, namespace: string, name: string, status: Record<string, unknown>): Desired {
+  return { kind, namespace, name, status, fingerprint: fingerprint(status) };
+}
+
+function isEmptyLb(status: Record<string, unknown>): boolean {
+  const lb = status.loadBalancer as { ingress?: unknown[] } | undefined;
+  return !lb?.ingress?.length;
+}
+
+/** Canonical JSON without lastTransitionTime: what "changed" means. */
+function fingerprint(v: unknown): string {
+  return JSON.stringify(v, (k, x) => {
+    if (k === 'lastTransitionTime') return undefined;
+    if (x && typeof x === 'object' && !Array.isArray(x)) {
+      return Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return x;
+  });
+}
+
+/** The observed status restricted to the top-level fields we write. */
+function pickLike(observed: unknown, like: Record<string, unknown>): Record<string, unknown> {
+  const o = (observed ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(like)) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
