@@ -40,7 +40,20 @@ export function formatProblem(p: ConfigProblem): string {
 
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
-export async function loadConfigFile(file: string): Promise<LoadedConfig> {
+/** The config for `--config FILE`: defaults when no file is given. Warnings
+ *  (Contour keys isobar ignores) go to `onWarning`. Throws ConfigError. */
+export async function loadConfigFile(
+  file: string | undefined,
+  opts: { onWarning?: (p: ConfigProblem) => void } = {},
+): Promise<IsobarConfig> {
+  if (file === undefined) return defaultConfig();
+  const { config, warnings } = await readConfigFile(file);
+  for (const w of warnings) opts.onWarning?.(w);
+  return config;
+}
+
+/** Read and parse a config file, returning its warnings too. */
+export async function readConfigFile(file: string): Promise<LoadedConfig> {
   let text: string;
   try {
     const buf = await readFile(file);

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { parseConfig, loadConfigFile, ConfigError, defaultConfig, parseDuration, formatProblem } from '../../src/config/index.ts';
+import { parseConfig, loadConfigFile, readConfigFile, ConfigError, defaultConfig, parseDuration, formatProblem } from '../../src/config/index.ts';
 
 function problems(text: string): string[] {
   try {
@@ -129,7 +129,13 @@ test('loadConfigFile: missing file and folder are ConfigErrors', async (t) => {
   await assert.rejects(loadConfigFile(path.join(dir, 'none.yaml')), (e: unknown) => e instanceof ConfigError && /cannot read config file: no such file/.test(e.message));
   await assert.rejects(loadConfigFile(dir), (e: unknown) => e instanceof ConfigError && /is a folder/.test(e.message));
   await writeFile(path.join(dir, 'ok.yaml'), 'disablePermitInsecure: true\n');
-  assert.equal((await loadConfigFile(path.join(dir, 'ok.yaml'))).config.disablePermitInsecure, true);
+  assert.equal((await loadConfigFile(path.join(dir, 'ok.yaml'))).disablePermitInsecure, true);
+  assert.deepEqual(await loadConfigFile(undefined), defaultConfig());
+  await writeFile(path.join(dir, 'contour.yaml'), 'accesslog-format: json\n');
+  const seen: string[] = [];
+  await loadConfigFile(path.join(dir, 'contour.yaml'), { onWarning: (w) => seen.push(w.message) });
+  assert.deepEqual(seen, ['accesslog-format: a Contour setting isobar does not use; ignored']);
+  assert.equal((await readConfigFile(path.join(dir, 'contour.yaml'))).warnings.length, 1);
 });
 
 test('Go durations', () => {

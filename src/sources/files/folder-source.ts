@@ -34,9 +34,17 @@ interface FileState {
   signature: string;
 }
 
+/** One problem, ready to log: `message` is `file:line: what is wrong`. */
+export interface SourceProblem {
+  message: string;
+  issue: LoadIssue;
+}
+
 export interface FolderSourceEvents {
+  /** The cache changed; the argument is the whole current load result. */
   change: [LoadResult];
-  problem: [LoadIssue[]];
+  /** One event per current error, each time the set of errors changes. */
+  problem: [SourceProblem];
 }
 
 export class FolderSource extends EventEmitter<FolderSourceEvents> {
@@ -52,6 +60,7 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
   #fullRescan = false;
   #running: Promise<void> | undefined;
   #stopped = false;
+  #ready = false;
   #lastProblemText = '';
   #last: LoadResult = { objects: [], rejected: [], errors: [], warnings: [], files: [] };
 
@@ -65,8 +74,14 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
   /** Initial load. Throws ManifestFolderError when the folder cannot be read. */
   async start(): Promise<LoadResult> {
     await this.#rescan(new Set(), true);
+    this.#ready = true;
     if (this.#opts.watch) this.#startWatching();
     return this.#last;
+  }
+
+  /** True once the first full load is in the cache. */
+  ready(): boolean {
+    return this.#ready;
   }
 
   /** The latest combined result (objects served, current problems). */
@@ -206,6 +221,6 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
     const text = errors.map(formatIssue).join('\n');
     if (!always && text === this.#lastProblemText) return;
     this.#lastProblemText = text;
-    if (errors.length > 0) this.emit('problem', errors);
+    for (const issue of errors) this.emit('problem', { message: formatIssue(issue), issue });
   }
 }
