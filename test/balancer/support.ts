@@ -95,7 +95,7 @@ export interface Received {
 
 /** A target that (optionally) strips a PROXY header, greets with its name
  *  and echoes everything after. */
-export async function startTarget(name: string, o: { proxy?: boolean } = {}) {
+export async function startTarget(name: string, o: { proxy?: boolean; port?: number } = {}) {
   const received: Received[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
@@ -130,7 +130,7 @@ export async function startTarget(name: string, o: { proxy?: boolean } = {}) {
     };
     socket.on('data', onData);
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(o.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as { port: number }).port;
   return {
