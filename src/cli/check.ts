@@ -1,13 +1,38 @@
-// `isobar check`: being built; see the README for what exists.
-import type { Command } from 'commander';
-import { CliError } from './errors.ts';
+// `isobar check DIR`: lists what is wrong (load errors, invalid or orphaned
+// HTTPProxies, Service errors) and exits 1 if anything is; 0 otherwise.
 
-export function register(program: Command, _setExitCode: (code: number) => void): void {
+import type { Command } from 'commander';
+import { EXIT_INVALID, EXIT_OK } from './errors.ts';
+import { reportFor } from './report-command.ts';
+import type { ReportFlags } from './report-command.ts';
+import { findings, hasFindings } from '../status/index.ts';
+
+export function register(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('check')
-    .description('(not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new CliError('check is not available in this build');
+    .description('check the manifests in DIR; exit 1 if any object is invalid or orphaned, or any file has errors')
+    .argument('<dir>', 'folder of Kubernetes manifests (.yaml, .yml, .json), read recursively')
+    .option('--config <file>', 'isobar config file')
+    .option('--state-dir <dir>', 'certificate store (default: $ISOBAR_STATE_DIR or ~/.isobar)')
+    .action(async (dir: string, flags: ReportFlags) => {
+      const report = await reportFor(dir, flags);
+      const f = findings(report);
+      const lines: string[] = [];
+      for (const p of f.invalid) lines.push(`HTTPProxy ${p.namespace}/${p.name}: invalid: ${p.description}`);
+      for (const p of f.orphaned) lines.push(`HTTPProxy ${p.namespace}/${p.name}: orphaned: ${p.description}`);
+      for (const s of f.serviceErrors) lines.push(`Service ${s.namespace}/${s.name}: ${s.message}`);
+      const warnings = report.status.services.flatMap((s) =>
+        s.problems.filter((p) => p.severity === 'warning').map((p) => `Service ${s.namespace}/${s.name}: warning: ${p.field ? `${p.field}: ` : ''}${p.message}`),
+      );
+      lines.push(...warnings);
+      const total = report.status.httpproxies.length;
+      const bad = f.invalid.length + f.orphaned.length;
+      lines.push(
+        hasFindings(f)
+          ? `check failed: ${bad} of ${total} HTTPProxies invalid or orphaned, ${f.serviceErrors.length} Service error(s), ${f.loadErrors} load error(s)`
+          : `ok: ${total} HTTPProxies valid, ${report.status.services.length} load balancer Service(s) without errors, ${report.load.objects.length} objects loaded`,
+      );
+      process.stdout.write(`${lines.join('\n')}\n`);
+      setExitCode(hasFindings(f) ? EXIT_INVALID : EXIT_OK);
     });
 }

@@ -1,13 +1,37 @@
-// `isobar status`: being built; see the README for what exists.
-import type { Command } from 'commander';
-import { CliError } from './errors.ts';
+// `isobar status DIR [-o table|json|yaml]`: what Contour would write on each
+// HTTPProxy and what the load balancer controller would write on each
+// Service. Exit 1 when something is invalid, 2 when DIR or the config file
+// cannot be used.
 
-export function register(program: Command, _setExitCode: (code: number) => void): void {
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { EXIT_INVALID, EXIT_OK } from './errors.ts';
+import { reportFor } from './report-command.ts';
+import type { ReportFlags } from './report-command.ts';
+import { findings, hasFindings, renderJson, renderTable, renderYaml, OUTPUT_FORMATS } from '../status/index.ts';
+import type { OutputFormat } from '../status/index.ts';
+
+interface StatusFlags extends ReportFlags {
+  output: OutputFormat;
+}
+
+export function register(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('status')
-    .description('(not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new CliError('status is not available in this build');
+    .description('print the status of every HTTPProxy and load balancer Service in DIR (exit 1 if any is invalid)')
+    .argument('<dir>', 'folder of Kubernetes manifests (.yaml, .yml, .json), read recursively')
+    .addOption(new Option('-o, --output <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table'))
+    .option('--config <file>', 'isobar config file (Contour keys: tls.envoy-client-certificate, ...)')
+    .option('--state-dir <dir>', 'certificate store (default: $ISOBAR_STATE_DIR or ~/.isobar)')
+    .action(async (dir: string, flags: StatusFlags) => {
+      const report = await reportFor(dir, flags);
+      const text =
+        flags.output === 'json'
+          ? renderJson(report.status)
+          : flags.output === 'yaml'
+            ? renderYaml(report.status)
+            : renderTable(report.status, { services: report.snapshot.services });
+      process.stdout.write(text);
+      setExitCode(hasFindings(findings(report)) ? EXIT_INVALID : EXIT_OK);
     });
 }

@@ -137,7 +137,10 @@ function normalizeValue(
     return;
   }
   const obj = checked.value;
-  const metadata = { ...(obj['metadata'] as Record<string, unknown>), name, namespace };
+  const metadata: Record<string, unknown> = { ...(obj['metadata'] as Record<string, unknown>), name, namespace };
+  // The API server sets generation 1 on create; statuses report it as
+  // observedGeneration, so a file object looks like a freshly applied one.
+  if (metadata['generation'] === undefined) metadata['generation'] = 1;
   let object: Record<string, unknown> = { ...obj, metadata };
   if (known === 'Secret') {
     const decoded = decodeSecret(obj);

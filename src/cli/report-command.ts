@@ -1,0 +1,29 @@
+// Shared by `status`, `check` and `config`: the common flags, building the
+// report, printing load problems to stderr, and mapping the typed errors
+// (unreadable folder, bad config file) to exit code 2.
+
+import { CliError, EXIT_USAGE } from './errors.ts';
+import { ManifestFolderError } from '../objects/index.ts';
+import { ConfigError } from '../config/index.ts';
+import { buildReport, renderIssues } from '../status/index.ts';
+import type { Report } from '../status/index.ts';
+
+export interface ReportFlags {
+  config?: string;
+  stateDir?: string;
+}
+
+export async function reportFor(dir: string, flags: ReportFlags): Promise<Report> {
+  let report: Report;
+  try {
+    report = await buildReport(dir, { configFile: flags.config, stateDir: flags.stateDir });
+  } catch (err) {
+    if (err instanceof ManifestFolderError) throw new CliError(err.message, EXIT_USAGE);
+    if (err instanceof ConfigError) throw new CliError(`bad config file:\n${err.message}`, EXIT_USAGE);
+    throw err;
+  }
+  const configLines = report.configWarnings.map((w) => `${w.file}${w.line !== undefined ? `:${w.line}` : ''}: warning: ${w.message}\n`).join('');
+  const storeLines = report.storeProblems.map((p) => `warning: ${p}\n`).join('');
+  process.stderr.write(configLines + storeLines + renderIssues(report.load.errors, report.load.warnings));
+  return report;
+}

@@ -1,0 +1,126 @@
+// Rendering a StatusReport: `-o json` and `-o yaml` print exactly the
+// contract in types.ts (DESIGN.md); `-o table` looks like
+// `kubectl get httpproxy -A` followed by `kubectl get svc -A`.
+
+import { stringify } from 'yaml';
+import type { HTTPProxyStatus, ServiceStatus, StatusReport } from './types.ts';
+import type { Service } from '../objects/types.ts';
+import type { LoadIssue } from '../objects/issues.ts';
+import { formatIssue } from '../objects/issues.ts';
+
+export type OutputFormat = 'table' | 'json' | 'yaml';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml'];
+
+function byNsName(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
+  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** The report with exactly the contract's keys, in the contract's order,
+ *  both lists sorted by namespace then name. */
+export function contractReport(report: StatusReport): StatusReport {
+  return {
+    httpproxies: [...report.httpproxies].sort(byNsName).map((p) => ({
+      namespace: p.namespace,
+      name: p.name,
+      fqdn: p.fqdn,
+      currentStatus: p.currentStatus,
+      description: p.description,
+      conditions: p.conditions,
+    })),
+    services: [...report.services].sort(byNsName).map((s) => ({
+      namespace: s.namespace,
+      name: s.name,
+      listeners: s.listeners,
+      ingress: s.ingress,
+      problems: s.problems,
+    })),
+  };
+}
+
+export function renderJson(report: StatusReport): string {
+  return `${JSON.stringify(contractReport(report), null, 2)}\n`;
+}
+
+export function renderYaml(report: StatusReport): string {
+  return stringify(contractReport(report), { lineWidth: 0 });
+}
+
+export interface TableContext {
+  /** The Service objects, for TYPE, CLUSTER-IP and PORT(S). */
+  services?: readonly Service[];
+}
+
+export function renderTable(report: StatusReport, ctx: TableContext = {}): string {
+  const out: string[] = [];
+  const proxies = [...report.httpproxies].sort(byNsName);
+  if (proxies.length === 0) out.push('No HTTPProxies found.');
+  else {
+    out.push(
+      ...columns([
+        ['NAMESPACE', 'NAME', 'FQDN', 'TLS SECRET', 'STATUS', 'STATUS DESCRIPTION'],
+        ...proxies.map((p: HTTPProxyStatus) => [p.namespace, p.name, p.fqdn, p.tlsSecret ?? '', p.currentStatus, p.description]),
+      ]),
+    );
+  }
+  out.push('');
+  const services = [...report.services].sort(byNsName);
+  if (services.length === 0) out.push('No load balancer Services found.');
+  else {
+    const objects = new Map<string, Service>();
+    for (const s of ctx.services ?? []) objects.set(`${s.metadata.namespace}/${s.metadata.name}`, s);
+    out.push(
+      ...columns([
+        ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)'],
+        ...services.map((s) => serviceRow(s, objects.get(`${s.namespace}/${s.name}`))),
+      ]),
+    );
+    const listeners = services.flatMap((s) => s.listeners.map((l) => ({ s, l })));
+    if (listeners.length > 0) {
+      out.push('');
+      out.push(
+        ...columns([
+          ['NAMESPACE', 'NAME', 'PORT', 'LISTENER', 'PROTOCOL', 'CERTIFICATE', 'TARGETS'],
+          ...listeners.map(({ s, l }) => [
+            s.namespace,
+            s.name,
+            String(l.port),
+            l.address,
+            `${l.protocol}->${l.targetProtocol}${l.proxyProtocol ? '+PROXYv2' : ''}`,
+            l.certificates[0] ?? '<none>',
+            l.targets.length === 0 ? '<none>' : l.targets.map((t) => `${t.address}:${t.port}(${t.health})`).join(','),
+          ]),
+        ]),
+      );
+    }
+    const problems = services.flatMap((s) => s.problems.map((p) => `${s.namespace}/${s.name}: ${p.severity}: ${p.field ? `${p.field}: ` : ''}${p.message}`));
+    if (problems.length > 0) {
+      out.push('');
+      out.push('PROBLEMS');
+      out.push(...problems);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function serviceRow(s: ServiceStatus, obj: Service | undefined): string[] {
+  const type = obj?.spec?.type ?? 'ClusterIP';
+  const clusterIp = obj?.spec?.clusterIP || '<none>';
+  const external = s.ingress.length > 0 ? s.ingress.map((i) => i.ip ?? i.hostname).join(',') : type === 'LoadBalancer' ? '<pending>' : '<none>';
+  const ports = (obj?.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`);
+  const listenerPorts = s.listeners.map((l) => `${l.port}/TCP`);
+  return [s.namespace, s.name, type, clusterIp, external, (ports.length ? ports : listenerPorts).join(',') || '<none>'];
+}
+
+/** kubectl's tabwriter look: columns padded to the widest cell + 3. */
+function columns(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd());
+}
+
+/** Load problems as stderr lines: `file:line: message`, warnings marked. */
+export function renderIssues(errors: readonly LoadIssue[], warnings: readonly LoadIssue[]): string {
+  const lines = [...errors.map(formatIssue), ...warnings.map((w) => formatIssue({ ...w, message: `warning: ${w.message}` }))];
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
