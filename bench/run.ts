@@ -3,7 +3,7 @@
 // with the systems alternating; a Markdown table to stdout and
 // bench/results/<date>.md. See bench/README.md.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setup, WORK_DIR } from './setup.ts';
@@ -17,6 +17,7 @@ import { CASES, caseUrl, type BenchCase } from './lib/cases.ts';
 import { runWrk, runH2load, type LoadResult, type LoadSettings } from './lib/load.ts';
 import { cpuSnapshot, cpuDelta, processTree, stopAll } from './lib/procs.ts';
 import { renderReport, machineDetails, type Measurement } from './lib/report.ts';
+import { renderProfiles } from './lib/profile.ts';
 
 const USAGE = `usage: node bench/run.ts [options]
   --quick                 smoke run: 2 s per run, 1 run per case, 1 s warm-up (results not written to bench/results)
@@ -30,6 +31,8 @@ const USAGE = `usage: node bench/run.ts [options]
   --backend-workers N     backend nginx worker processes (default 2)
   --systems LIST          any of isobar,haproxy,nginx,direct (default all)
   --cases LIST            case ids (default all: ${CASES.map((c) => c.id).join(',')})
+  --profile               write V8 CPU profiles of isobar's processes and add where the time went to the report
+                          (best with one case: --systems isobar --cases chain-64)
   --out FILE              where to write the Markdown report (default bench/results/<date>.md)
   --help`;
 
@@ -43,6 +46,7 @@ interface Options {
   cases: BenchCase[];
   out?: string;
   quick: boolean;
+  profile: boolean;
 }
 
 function fail(msg: string): never {
@@ -75,6 +79,7 @@ function parseOptions(argv: string[]): Options {
         systems: { type: 'string' },
         cases: { type: 'string' },
         out: { type: 'string' },
+        profile: { type: 'boolean' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -109,6 +114,7 @@ function parseOptions(argv: string[]): Options {
     cases: CASES.filter((c) => ids.includes(c.id)),
     out: values.out,
     quick,
+    profile: Boolean(values.profile),
   };
 }
 
@@ -151,7 +157,12 @@ async function main(): Promise<void> {
   const pki = await setup();
   log('bench: starting the backend');
   const backend = await startBackend(runDir, pki, o.backendWorkers);
-  const ctx: StartContext = { workDir: runDir, pki, backend: backend.ports, workers: o.workers, log };
+  const profileDir = o.profile ? path.join(runDir, 'profiles') : undefined;
+  if (profileDir) {
+    rmSync(profileDir, { recursive: true, force: true });
+    mkdirSync(profileDir, { recursive: true });
+  }
+  const ctx: StartContext = { workDir: runDir, pki, backend: backend.ports, workers: o.workers, log, profileDir };
 
   const excluded: Record<string, string> = {};
   const systems: SystemUnderTest[] = [];
@@ -215,6 +226,10 @@ async function main(): Promise<void> {
     }
   }
 
+  // Stop the systems now: isobar writes its profiles on the way out.
+  for (const sys of measured) await sys.stop();
+  const profile = profileDir ? renderProfiles(profileDir) : undefined;
+
   const notes = [
     'HTTP/2: with an NLB in front, TLS (and so ALPN) ends at the load balancer, which passes bytes on; the fair HTTP/2 equivalent for all three is the proxy\'s own TLS listener offering h2 (Host h2.example.test, its own certificate from the edge CA), re-encrypting to the backend with validation as in the chain.',
     '"direct" is the load generator talking straight to the backend (TLS cases: its TLS port that does not ask for a client certificate): the ceiling of this machine, not a competitor.',
@@ -230,6 +245,7 @@ async function main(): Promise<void> {
     machine: await machineDetails(NODE),
     excluded,
     notes,
+    profile,
   });
   process.stdout.write(report + '\n');
   const out = o.out ?? (o.quick ? path.join(runDir, `quick-${date}.md`) : path.join(import.meta.dirname, 'results', `${date}.md`));

@@ -86,6 +86,8 @@ export interface ReportInput {
   /** system -> why it was not measured */
   excluded: Record<string, string>;
   notes: string[];
+  /** Markdown from bench/lib/profile.ts, when --profile was given */
+  profile?: string;
 }
 
 const ISOBAR = 'isobar';
@@ -163,6 +165,7 @@ export function renderReport(r: ReportInput): string {
   lines.push(...targets(r.cases, S), '');
   if (r.notes.length > 0) lines.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
 
+  if (r.profile) lines.push('## isobar CPU profile (self time, whole run incl. start-up and warm-up)', '', r.profile, '');
   lines.push('## All runs', '');
   lines.push('| case | system | run | req/s | p50 ms | p99 ms | CPU s | errors |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|');

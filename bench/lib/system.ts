@@ -32,6 +32,8 @@ export interface StartContext {
   /** processes / threads per system (both cores by default) */
   workers: number;
   log(line: string): void;
+  /** isobar only: write V8 CPU profiles of every isobar process into this folder */
+  profileDir?: string;
 }
 
 /** Thrown when a system cannot run at all on this checkout (reported, not fatal). */

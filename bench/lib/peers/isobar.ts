@@ -65,8 +65,14 @@ export async function startIsobar(ctx: StartContext): Promise<SystemUnderTest> {
     '--admin-port', String(adminPort), '--workers', String(ctx.workers),
     // The peers log no requests either.
     '--no-access-log',
+    '--drain-timeout', '5s',
   ];
-  const proc = startServer('isobar serve', NODE, args, log, { cwd: REPO });
+  // NODE_OPTIONS reaches the forked workers too; each process writes its
+  // profile when it exits normally (workers exit on the primary's shutdown).
+  const env = ctx.profileDir
+    ? { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${ctx.profileDir}`.trim() }
+    : process.env;
+  const proc = startServer('isobar serve', NODE, args, log, { cwd: REPO, env });
   try {
     for (const port of [adminPort, targets.chain, targets.lbOnly, targets.proxyPlain, targets.h2]) {
       await waitForPort(port, 60_000, 'isobar serve', () => isRunning(proc));

@@ -1,0 +1,97 @@
+// Where isobar's CPU time goes: reads the V8 .cpuprofile files that
+// `--cpu-prof` writes (one per process: primary, balancer and proxy workers)
+// and sums self time per function and per area of the code.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  hitCount?: number;
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+}
+
+export interface ProfileSummary {
+  file: string;
+  totalMs: number;
+  /** busy (not idle) milliseconds */
+  busyMs: number;
+  top: { name: string; ms: number }[];
+  areas: { area: string; ms: number }[];
+}
+
+/** The part of the program a frame belongs to, for the per-area totals. */
+export function areaOf(f: CallFrame): string {
+  if (f.functionName === '(idle)') return '(idle)';
+  if (f.functionName === '(garbage collector)') return 'GC';
+  if (f.functionName === '(program)' || f.url === '') return f.functionName.startsWith('(') ? 'native / V8 (program)' : 'native';
+  const src = /\/src\/([^/]+)\//.exec(f.url);
+  if (src) return `isobar src/${src[1]}`;
+  const mod = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f.url);
+  if (mod) return `npm ${mod[1]}`;
+  if (f.url.startsWith('node:')) {
+    const m = /^node:(?:internal\/)?([^/]+)/.exec(f.url);
+    return `node:${m?.[1] ?? '?'}`;
+  }
+  return 'other';
+}
+
+export function summariseProfile(file: string, topN = 15): ProfileSummary {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const totalHits = p.nodes.reduce((a, n) => a + (n.hitCount ?? 0), 0) || 1;
+  const totalMs = (p.endTime - p.startTime) / 1000;
+  const msPerHit = totalMs / totalHits;
+  const byName = new Map<string, number>();
+  const byArea = new Map<string, number>();
+  let idleMs = 0;
+  for (const n of p.nodes) {
+    const ms = (n.hitCount ?? 0) * msPerHit;
+    if (ms === 0) continue;
+    const f = n.callFrame;
+    const area = areaOf(f);
+    if (area === '(idle)') {
+      idleMs += ms;
+      continue;
+    }
+    const where = f.url ? ` ${f.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : '';
+    const name = `${f.functionName || '(anonymous)'}${where}`;
+    byName.set(name, (byName.get(name) ?? 0) + ms);
+    byArea.set(area, (byArea.get(area) ?? 0) + ms);
+  }
+  const sort = <K extends string>(m: Map<string, number>, key: K) =>
+    [...m.entries()].sort((a, b) => b[1] - a[1]).map(([k, ms]) => ({ [key]: k, ms }) as { [P in K]: string } & { ms: number });
+  return { file, totalMs, busyMs: totalMs - idleMs, top: sort(byName, 'name').slice(0, topN), areas: sort(byArea, 'area') };
+}
+
+export function renderProfiles(dir: string): string {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  } catch {
+    return `No profiles in ${dir}.`;
+  }
+  if (files.length === 0) return `No profiles in ${dir} (processes that die from a signal write none).`;
+  const out: string[] = [];
+  for (const f of files.sort()) {
+    const s = summariseProfile(path.join(dir, f));
+    if (s.busyMs < 50) continue;
+    out.push(`### ${f}: ${(s.busyMs / 1000).toFixed(2)} s busy of ${(s.totalMs / 1000).toFixed(1)} s`, '');
+    out.push('| area | self ms | share of busy |', '|---|---:|---:|');
+    for (const a of s.areas.slice(0, 12)) out.push(`| ${a.area} | ${a.ms.toFixed(0)} | ${((100 * a.ms) / s.busyMs).toFixed(1)}% |`);
+    out.push('', '| function | self ms | share of busy |', '|---|---:|---:|');
+    for (const t of s.top) out.push(`| \`${t.name}\` | ${t.ms.toFixed(0)} | ${((100 * t.ms) / s.busyMs).toFixed(1)}% |`);
+    out.push('');
+  }
+  return out.length > 0 ? out.join('\n') : 'All profiles were idle.';
+}
