@@ -115,6 +115,13 @@ class Problems {
   warn(field: string, message: string): void {
     this.list.push({ severity: 'warning', field, message: `${this.who}: ${describeField(field)}${message}` });
   }
+  /** A warning that still holds back an edit that would change a serving
+   *  listener's protocol; a new Service is built without the bad part. */
+  warnHoldingEdits(field: string, message: string): void {
+    this.warn(field, message);
+    this.holdsEdits = true;
+  }
+  holdsEdits = false;
   get hasErrors(): boolean {
     return this.list.some((p) => p.severity === 'error');
   }
@@ -226,7 +233,7 @@ function buildService(snapshot: Snapshot, svc: Service, targetType: 'ip' | 'inst
       const unknown = items.filter((it) => !tcpPorts.some((sp) => sp.name === it || String(sp.port) === it));
       if (unknown.length > 0) {
         const have = tcpPorts.map((sp) => (sp.name ? `${sp.port} (${sp.name})` : String(sp.port))).join(', ') || 'none';
-        p.warn(A.sslPorts, `names ${unknown.map((u) => `"${u}"`).join(', ')}, which the Service does not have (its TCP ports: ${have}); those items are ignored`);
+        p.warnHoldingEdits(A.sslPorts, `names ${unknown.map((u) => `"${u}"`).join(', ')}, which the Service does not have (its TCP ports: ${have}); those items are ignored`);
       }
     }
     if (!certNamed) p.warn(A.sslPorts, `has no effect without ${A.sslCert}`);
@@ -418,7 +425,9 @@ function buildService(snapshot: Snapshot, svc: Service, targetType: 'ip' | 'inst
     scheme,
     listeners,
   };
-  return { lb, problems: p.list, blocked: p.hasErrors };
+  // An ssl-ports typo must not silently turn a serving TLS port into TCP.
+  const flips = previous?.listeners.some((pl) => listeners.some((l) => l.servicePort === pl.servicePort && l.protocol !== pl.protocol)) ?? false;
+  return { lb, problems: p.list, blocked: p.hasErrors || (p.holdsEdits && flips) };
 }
 
 function buildHealthCheck(ann: Record<string, string>, ports: ServicePort[], p: Problems): HealthCheckConfig {
