@@ -1,0 +1,231 @@
+// Upstream clusters at run time: one undici Pool per (cluster, transport,
+// endpoint), kept across config swaps while the cluster's name and transport
+// stay the same, with active health checks and passive ejection of
+// endpoints that refuse connections.
+import { Pool } from 'undici';
+import type { Cluster, ProxyConfig } from '../dag/proxy-config.ts';
+import { HealthChecker } from './health-check.ts';
+import { LoadBalancer, type HashInput } from './load-balancer.ts';
+import type { ProxyStats } from './stats.ts';
+import { plainConnector, tlsConnector, type Connector, type ResolvedUpstreamTls } from './upstream-tls.ts';
+
+/** Below this share of available endpoints, use all of them (Envoy's panic threshold). */
+const PANIC_THRESHOLD = 0.5;
+const EJECTION_BASE_MS = 5_000;
+const EJECTION_MAX_MS = 60_000;
+const DRAIN_MS = 30_000;
+
+export class Endpoint {
+  readonly key: string; // pool identity
+  readonly address: string;
+  readonly port: number;
+  /** "ip:port" as the access log prints it. */
+  readonly hostPort: string;
+  readonly pool: Pool;
+  readonly connector: Connector;
+  readonly origin: string;
+  active = 0;
+  ejectedUntil = 0;
+  ejections = 0;
+  checker: HealthChecker | undefined;
+  checkerKey = '';
+  private ejectTimer: NodeJS.Timeout | undefined;
+
+  constructor(key: string, address: string, port: number, origin: string, connector: Connector, pool: Pool) {
+    this.key = key;
+    this.address = address;
+    this.port = port;
+    this.hostPort = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    this.origin = origin;
+    this.connector = connector;
+    this.pool = pool;
+  }
+
+  get available(): boolean {
+    return this.ejectedUntil === 0 && (this.checker === undefined || this.checker.healthy);
+  }
+
+  eject(registry: ClusterRegistry): void {
+    if (this.ejectedUntil !== 0) return;
+    const ms = Math.min(EJECTION_BASE_MS * 2 ** this.ejections, EJECTION_MAX_MS);
+    this.ejections++;
+    this.ejectedUntil = Date.now() + ms;
+    registry.healthChanged();
+    registry.stats.outlierEjections++;
+    this.ejectTimer = setTimeout(() => {
+      this.ejectedUntil = 0;
+      registry.healthChanged();
+    }, ms);
+    this.ejectTimer.unref();
+  }
+
+  /** A successful response: forget past ejections. */
+  succeeded(): void {
+    if (this.ejections !== 0 && this.ejectedUntil === 0) this.ejections = 0;
+  }
+
+  close(drainMs: number): void {
+    if (this.ejectTimer) clearTimeout(this.ejectTimer);
+    this.checker?.stop();
+    const t = setTimeout(() => this.pool.destroy().catch(() => {}), drainMs);
+    t.unref();
+    this.pool.close().then(
+      () => clearTimeout(t),
+      () => {},
+    );
+  }
+}
+
+export class ClusterRuntime {
+  readonly def: Cluster;
+  readonly endpoints: Endpoint[];
+  readonly lb: LoadBalancer<Endpoint>;
+  readonly cookieAffinity: boolean;
+  readonly registry: ClusterRegistry;
+  private availableList: Endpoint[] = [];
+  private epoch = -1;
+
+  constructor(def: Cluster, endpoints: Endpoint[], registry: ClusterRegistry) {
+    this.def = def;
+    this.endpoints = endpoints;
+    this.registry = registry;
+    this.lb = new LoadBalancer(def.loadBalancer.strategy, def.loadBalancer.hashPolicies);
+    this.cookieAffinity = def.loadBalancer.strategy === 'Cookie';
+  }
+
+  /** undefined when the cluster has no endpoints at all. */
+  pick(input: HashInput | undefined, cookie: string | undefined): Endpoint | undefined {
+    if (this.epoch !== this.registry.epoch) this.refresh();
+    const list = this.availableList;
+    if (list.length === 0) return undefined;
+    return this.lb.pick(list, input, cookie);
+  }
+
+  private refresh(): void {
+    this.epoch = this.registry.epoch;
+    const avail = this.endpoints.filter((e) => e.available);
+    this.availableList = avail.length === 0 || avail.length < this.endpoints.length * PANIC_THRESHOLD ? this.endpoints : avail;
+  }
+}
+
+/** Transport identity: equal means an existing pool can be reused. */
+function transportKey(c: Cluster, t: ResolvedUpstreamTls | undefined): string {
+  return JSON.stringify([c.name, c.protocol, c.connectTimeoutMs, c.idleConnectionTimeoutMs, t ?? null]);
+}
+
+export class ClusterRegistry {
+  epoch = 0;
+  readonly stats: ProxyStats;
+  private endpoints = new Map<string, Endpoint>();
+  private onTlsWarning: (cluster: string, message: string) => void;
+
+  constructor(stats: ProxyStats, onTlsWarning: (cluster: string, message: string) => void) {
+    this.stats = stats;
+    this.onTlsWarning = onTlsWarning;
+  }
+
+  healthChanged(): void {
+    this.epoch++;
+  }
+
+  /** Builds the clusters of a config, reusing pools and health state. */
+  apply(config: ProxyConfig): Map<string, ClusterRuntime> {
+    const secrets = new Map(config.secrets.map((s) => [s.id, s]));
+    const cas = new Map(config.caBundles.map((c) => [c.id, c]));
+    const next = new Map<string, Endpoint>();
+    const out = new Map<string, ClusterRuntime>();
+    for (const c of config.clusters) {
+      let resolved: ResolvedUpstreamTls | undefined;
+      let broken: string | undefined;
+      if ((c.protocol === 'tls' || c.protocol === 'h2') && c.tls) {
+        resolved = { tls: c.tls, alpn: c.protocol === 'h2' ? ['h2'] : [] };
+        if (c.tls.validation) {
+          const ca = cas.get(c.tls.validation.caBundleId);
+          // Validation without its CA must not degrade to no validation:
+          // trust nothing, so every connection fails verification.
+          if (!ca) broken = `CA bundle ${c.tls.validation.caBundleId} missing from config`;
+          resolved.caPem = ca?.caPem ?? '';
+        }
+        if (c.tls.clientCertificateId) {
+          const s = secrets.get(c.tls.clientCertificateId);
+          if (s) {
+            resolved.clientCertPem = s.certPem;
+            resolved.clientKeyPem = s.keyPem;
+          } else broken = `client certificate ${c.tls.clientCertificateId} missing from config`;
+        }
+      } else if ((c.protocol === 'tls' || c.protocol === 'h2') && !c.tls) {
+        resolved = { tls: { minVersion: '1.2', maxVersion: '1.3' }, alpn: c.protocol === 'h2' ? ['h2'] : [] };
+      }
+      if (broken) this.onTlsWarning(c.name, broken);
+      const tkey = transportKey(c, resolved);
+      const eps: Endpoint[] = [];
+      for (const ep of c.endpoints) {
+        const key = `${tkey}|${ep.address}|${ep.port}`;
+        let e = next.get(key) ?? this.endpoints.get(key);
+        if (!e) {
+          try {
+            e = this.createEndpoint(key, c, ep.address, ep.port, resolved);
+          } catch (err) {
+            this.onTlsWarning(c.name, `endpoint ${ep.address}:${ep.port} unusable: ${(err as Error).message}`);
+            continue;
+          }
+        }
+        this.syncHealthCheck(e, c);
+        next.set(key, e);
+        eps.push(e);
+      }
+      out.set(c.name, new ClusterRuntime(c, eps, this));
+    }
+    for (const [key, e] of this.endpoints) {
+      if (!next.has(key)) e.close(DRAIN_MS);
+    }
+    this.endpoints = next;
+    this.epoch++;
+    return out;
+  }
+
+  private createEndpoint(key: string, c: Cluster, address: string, port: number, t: ResolvedUpstreamTls | undefined): Endpoint {
+    const secure = t !== undefined;
+    const host = address.includes(':') ? `[${address}]` : address;
+    const origin = `${secure ? 'https' : 'http'}://${host}:${port}`;
+    const connector = secure ? tlsConnector(t, c.connectTimeoutMs) : plainConnector(c.connectTimeoutMs, c.protocol === 'h2c');
+    const multiplexed = c.protocol === 'h2' || c.protocol === 'h2c';
+    const idle = c.idleConnectionTimeoutMs ?? 3_600_000;
+    const pool = new Pool(origin, {
+      connect: connector as unknown as Pool.Options['connect'],
+      connections: multiplexed ? 8 : 1024,
+      pipelining: multiplexed ? 100 : 1,
+      allowH2: multiplexed,
+      keepAliveTimeout: Math.min(idle, 60_000),
+      keepAliveMaxTimeout: idle,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      maxHeaderSize: 96 * 1024,
+    });
+    // Connection errors also reach the request that triggered them.
+    pool.on('connectionError', () => {});
+    return new Endpoint(key, address, port, origin, connector, pool);
+  }
+
+  private syncHealthCheck(e: Endpoint, c: Cluster): void {
+    const hcKey = c.healthCheck ? JSON.stringify(c.healthCheck) : '';
+    if (hcKey === e.checkerKey) return;
+    e.checker?.stop();
+    e.checker = undefined;
+    e.checkerKey = hcKey;
+    if (c.healthCheck) {
+      e.checker = new HealthChecker(
+        e.origin,
+        e.connector,
+        c.healthCheck,
+        () => this.healthChanged(),
+        () => this.stats.healthCheckFailures++,
+      );
+    }
+  }
+
+  close(): void {
+    for (const e of this.endpoints.values()) e.close(0);
+    this.endpoints.clear();
+  }
+}

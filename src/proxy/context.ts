@@ -1,0 +1,39 @@
+// What the request path shares with the runtime: the current compiled
+// config, counters, the access log sink and a rate-limited warning log.
+import type { Logger } from 'pino';
+import type { ClusterRuntime } from './cluster.ts';
+import type { RouteTables } from './route-table.ts';
+import type { ProxyStats } from './stats.ts';
+import type { TlsTable } from './tls-choice.ts';
+import type { AccessLogEntry } from './types.ts';
+
+/** One applied config, compiled. Requests keep the one they started with. */
+export interface ProxyState {
+  tables: RouteTables;
+  tls: TlsTable;
+  clusters: Map<string, ClusterRuntime>;
+  /** Any passthrough vhost: only then must every TLS connection be inspected for it. */
+  generation: number;
+}
+
+export interface ProxyContext {
+  state: ProxyState;
+  stats: ProxyStats;
+  logger: Logger | undefined;
+  onAccessLog: ((e: AccessLogEntry) => void) | undefined;
+  /** Logs at most once per key per 10 s, so a failing upstream cannot flood the log. */
+  warnOnce(key: string, obj: Record<string, unknown>, msg: string): void;
+}
+
+export function rateLimitedWarn(logger: Logger | undefined): (key: string, obj: Record<string, unknown>, msg: string) => void {
+  const last = new Map<string, number>();
+  return (key, obj, msg) => {
+    if (!logger) return;
+    const now = Date.now();
+    const t = last.get(key);
+    if (t !== undefined && now - t < 10_000) return;
+    if (last.size > 10_000) last.clear();
+    last.set(key, now);
+    logger.warn(obj, msg);
+  };
+}

@@ -1,0 +1,611 @@
+// One downstream request from arrival to the last byte: host and route
+// lookup, local answers (404, 421, redirects, direct responses), then the
+// upstream exchange through undici's dispatch() with retries and timeouts.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Dispatcher } from 'undici';
+import type { RetryPolicyConfig } from '../dag/proxy-config.ts';
+import type { ClusterRuntime, Endpoint } from './cluster.ts';
+import { kConn, type ConnInfo } from './conn-info.ts';
+import type { ProxyContext, ProxyState } from './context.ts';
+import { applyToList, applyToObject, type OpContext } from './header-ops.ts';
+import { connectionTokens, filterResponseHeaders, REQUEST_SKIP } from './hop-by-hop.ts';
+import { normalizeHost } from './host.ts';
+import { AFFINITY_COOKIE, affinityCookie, type HashInput } from './load-balancer.ts';
+import {
+  BODY_CONNECT_FAILURE,
+  BODY_CONNECT_TIMEOUT,
+  BODY_IDLE,
+  BODY_NO_HEALTHY,
+  BODY_RESET,
+  BODY_TIMEOUT,
+  sendLocal,
+  tlsFailureBody,
+  type DownstreamResponse,
+} from './local-reply.ts';
+import { normalizePath, type RequestView } from './matchers.ts';
+import { authorityPort, httpsRedirectLocation, redirectLocation, type RedirectInput } from './redirect.ts';
+import { matchRoute, pickBackend, type CompiledBackend, type CompiledRoute, type CompiledVhost } from './route-table.ts';
+import { UpstreamConnectError } from './upstream-tls.ts';
+
+export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+type Headers = Record<string, string | string[] | undefined>;
+
+const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
+const RETRY_BACKOFF_BASE_MS = 25;
+
+class RetrySignal extends Error {}
+class TimeoutSignal extends Error {
+  readonly perTry: boolean;
+  constructor(perTry: boolean) {
+    super(perTry ? 'per-try timeout' : 'response timeout');
+    this.perTry = perTry;
+  }
+}
+class IdleSignal extends Error {}
+class DownstreamGone extends Error {}
+
+/** Reads the per-connection facts for a request (HTTP/1 socket or HTTP/2 session). */
+export function connOf(req: DownstreamRequest): ConnInfo | undefined {
+  if (req.httpVersionMajor === 2) {
+    const session = (req as Http2ServerRequest).stream.session as unknown as { [kConn]?: ConnInfo } | undefined;
+    return session?.[kConn];
+  }
+  return (req.socket as unknown as { [kConn]?: ConnInfo })[kConn];
+}
+
+export function handleRequest(ctx: ProxyContext, req: DownstreamRequest, res: DownstreamResponse): void {
+  const conn = connOf(req);
+  if (conn === undefined) {
+    // Cannot happen for connections accepted by a listener; answer rather than throw.
+    sendLocal(res, 500, '');
+    return;
+  }
+  new Exchange(ctx, ctx.state, conn, req, res).run();
+}
+
+class Attempt implements Dispatcher.DispatchHandler {
+  readonly ex: Exchange;
+  readonly endpoint: Endpoint;
+  controller: Dispatcher.DispatchController | undefined;
+  /** A retriable response whose body is being drained and dropped. */
+  discard = false;
+  gotHeaders = false;
+  constructor(ex: Exchange, endpoint: Endpoint) {
+    this.ex = ex;
+    this.endpoint = endpoint;
+  }
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.ex.attempt !== this || this.ex.done) controller.abort(new DownstreamGone());
+  }
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Headers): void {
+    this.gotHeaders = true;
+    this.ex.onResponseStart(this, controller, status, headers);
+  }
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.ex.onResponseData(this, controller, chunk);
+  }
+  onResponseEnd(): void {
+    this.ex.onResponseEnd(this);
+  }
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.ex.onResponseError(this, err);
+  }
+}
+
+export class Exchange implements RequestView, OpContext, HashInput {
+  readonly ctx: ProxyContext;
+  readonly state: ProxyState;
+  readonly conn: ConnInfo;
+  readonly req: DownstreamRequest;
+  readonly res: DownstreamResponse;
+  readonly reqHeaders: Headers;
+  readonly startTime = Date.now();
+  readonly startPerf = performance.now();
+  // RequestView
+  path = '/';
+  query = '';
+  // OpContext
+  clientAddress: string;
+  clientPort: number;
+  namespace = '';
+  service = '';
+  servicePort = 0;
+
+  authority = '';
+  host = '';
+  requestId = '';
+  xff = '';
+  route: CompiledRoute | undefined;
+  backend: CompiledBackend | undefined;
+  cluster: ClusterRuntime | undefined;
+  attempt: Attempt | undefined;
+  attempts = 0;
+  done = false;
+  status = 0;
+  flags = '-';
+  bytesSent = 0;
+  upstreamHost = '-';
+  upstreamHeaders: string[] = [];
+  upstreamPath = '/';
+  hasBody = false;
+  affinity: string | undefined;
+  setAffinity = false;
+  private timer: NodeJS.Timeout | undefined;
+  private tryTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private retry: RetryPolicyConfig | undefined;
+
+  constructor(ctx: ProxyContext, state: ProxyState, conn: ConnInfo, req: DownstreamRequest, res: DownstreamResponse) {
+    this.ctx = ctx;
+    this.state = state;
+    this.conn = conn;
+    this.req = req;
+    this.res = res;
+    this.reqHeaders = req.headers as Headers;
+    this.clientAddress = conn.clientAddress;
+    this.clientPort = conn.clientPort;
+  }
+
+  header(name: string): string | undefined {
+    const v = this.reqHeaders[name];
+    if (v === undefined || typeof v === 'string') return v;
+    return v.join(',');
+  }
+
+  run(): void {
+    const { ctx, req, conn } = this;
+    ctx.stats.requests++;
+    const h2 = req.httpVersionMajor === 2;
+    const authority = (h2 ? (this.reqHeaders[':authority'] as string | undefined) : undefined) ?? (this.reqHeaders.host as string | undefined) ?? '';
+    this.authority = authority;
+    let url = req.url ?? '/';
+    if (url.charCodeAt(0) !== 47 /* / */) {
+      // absolute-form (RFC 9112 3.2.2): use its path; the Host header still routes.
+      const m = /^https?:\/\/[^/?#]*(.*)$/i.exec(url);
+      if (!m) return this.local(400, '', 'DPE');
+      url = m[1] || '/';
+      if (url.charCodeAt(0) !== 47) url = '/' + url;
+    }
+    const q = url.indexOf('?');
+    let path = q < 0 ? url : url.slice(0, q);
+    this.query = q < 0 ? '' : url.slice(q + 1);
+    const hash = path.indexOf('#');
+    if (hash >= 0) path = path.slice(0, hash);
+    this.path = normalizePath(path);
+    this.host = normalizeHost(authority);
+    this.requestId = this.header('x-request-id') || randomUUID();
+
+    const tables = this.state.tables;
+    let vhost: CompiledVhost | undefined;
+    if (conn.tls !== undefined) {
+      vhost = tables.https.lookup(this.host);
+      if (vhost === undefined) return this.local(404, '', 'NR');
+      // The Host must name the virtual host the TLS handshake chose.
+      const chosen = conn.tls;
+      if (chosen.fallback ? vhost.secure?.fallbackCertificate !== true && vhost.fqdn !== chosen.fqdn : vhost.fqdn !== chosen.fqdn) {
+        ctx.stats.misdirected++;
+        return this.local(421, 'misdirected request', 'NR');
+      }
+    } else {
+      vhost = tables.http.lookup(this.host);
+      if (vhost === undefined) return this.local(404, '', 'NR');
+    }
+    const route = matchRoute(vhost, this);
+    if (route === undefined) return this.local(404, '', 'NR');
+    this.route = route;
+    const r = route.route;
+    if (r.httpsRedirect) {
+      return this.local(301, '', '-', { location: httpsRedirectLocation(this.redirectInput()) });
+    }
+    const action = r.action;
+    if (action.kind === 'redirect') {
+      return this.local(action.statusCode, '', '-', { location: redirectLocation(action, this.redirectInput()) }, true);
+    }
+    if (action.kind === 'direct') {
+      return this.local(action.statusCode, action.body ?? '', '-', undefined, true);
+    }
+    this.forward();
+  }
+
+  private redirectInput(): RedirectInput {
+    return {
+      scheme: this.conn.https ? 'https' : 'http',
+      host: this.host,
+      port: authorityPort(this.authority),
+      path: this.path,
+      query: this.query,
+      matchedPrefix: this.route?.prefix,
+    };
+  }
+
+  /** Writes a local reply and finishes the exchange. */
+  local(status: number, body: string, flags: string, headers?: Headers, applyRouteOps = false): void {
+    if (this.done) return;
+    this.done = true;
+    this.clearTimers();
+    this.status = status;
+    this.flags = flags;
+    if (flags === 'NR') this.ctx.stats.noRoute++;
+    let h = headers;
+    if (applyRouteOps && this.route && !this.route.responseOps.empty) {
+      h = { ...(headers ?? {}) };
+      applyToObject(h, this.route.responseOps, this);
+    }
+    try {
+      this.bytesSent = sendLocal(this.res, status, body, h);
+    } catch {
+      this.res.destroy();
+    }
+    this.finish();
+  }
+
+  // ---- upstream ----
+
+  private forward(): void {
+    const route = this.route!;
+    const backend = pickBackend(route.backends, route.totalWeight);
+    if (backend === undefined || backend.cluster === undefined) {
+      this.ctx.stats.upstreamNoHealthy++;
+      return this.local(503, BODY_NO_HEALTHY, 'UH');
+    }
+    this.backend = backend;
+    const cluster = backend.cluster;
+    this.cluster = cluster;
+    const def = cluster.def;
+    this.namespace = def.namespace;
+    this.service = def.service;
+    this.servicePort = def.servicePort;
+    const r = route.route;
+    this.retry = r.retry;
+
+    const req = this.req;
+    const h = this.reqHeaders;
+    const h2 = req.httpVersionMajor === 2;
+    this.hasBody = h2
+      ? !(req as Http2ServerRequest).stream.endAfterHeaders
+      : h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+
+    let list: string[] = [];
+    const listed = connectionTokens(h.connection);
+    for (const name in h) {
+      if (name.charCodeAt(0) === 58 /* : */ || REQUEST_SKIP.has(name)) continue;
+      if (listed !== undefined && listed.has(name)) continue;
+      const v = h[name];
+      if (typeof v === 'string') list.push(name, v);
+      else if (v !== undefined) for (const x of v) list.push(name, x);
+    }
+    if (typeof h.te === 'string' && h.te.toLowerCase().includes('trailers')) list.push('te', 'trailers');
+    list.push('host', this.authority);
+    const prior = h['x-forwarded-for'];
+    const priorXff = prior === undefined ? '' : typeof prior === 'string' ? prior : prior.join(', ');
+    this.xff = priorXff ? `${priorXff}, ${this.clientAddress}` : this.clientAddress;
+    list.push(
+      'x-forwarded-for',
+      this.xff,
+      'x-forwarded-proto',
+      this.conn.https ? 'https' : 'http',
+      'x-envoy-external-address',
+      this.clientAddress,
+      'x-request-id',
+      this.requestId,
+    );
+    // Service-level policies first, so the route-level ones win on conflict.
+    list = applyToList(list, backend.requestOps, this);
+    list = applyToList(list, route.requestOps, this);
+    const hr = r.hostRewrite;
+    if (hr !== undefined) {
+      const v = hr.literal ?? (route.hostHeader !== undefined ? this.header(route.hostHeader) : undefined);
+      if (v) list = replaceHeader(list, 'host', v);
+    }
+    this.upstreamHeaders = list;
+    let upath = this.path;
+    if (r.prefixRewrite !== undefined && route.prefix !== undefined && upath.startsWith(route.prefix)) {
+      upath = r.prefixRewrite + upath.slice(route.prefix.length);
+      if (upath === '') upath = '/';
+    }
+    this.upstreamPath = this.query ? `${upath}?${this.query}` : upath;
+    if (cluster.cookieAffinity) {
+      this.affinity = affinityCookie(this.header('cookie'));
+      if (this.affinity === undefined) {
+        this.affinity = randomUUID().replace(/-/g, '').slice(0, 16);
+        this.setAffinity = true;
+      }
+    }
+
+    const res = this.res;
+    res.on('close', () => {
+      if (!this.done) {
+        this.flags = 'DC';
+        this.status = this.status || 0;
+        this.abortAttempt(new DownstreamGone());
+        this.done = true;
+        this.clearTimers();
+        this.finish();
+      }
+    });
+
+    const responseMs = r.timeouts.responseMs === undefined ? DEFAULT_RESPONSE_TIMEOUT_MS : r.timeouts.responseMs;
+    if (responseMs !== null && responseMs > 0) {
+      this.timer = setTimeout(() => this.onTimeout(new TimeoutSignal(false)), responseMs);
+    }
+    if (r.timeouts.idleMs !== null && r.timeouts.idleMs > 0) {
+      const idle = r.timeouts.idleMs;
+      this.idleTimer = setTimeout(() => this.onTimeout(new IdleSignal()), idle);
+    }
+    if (route.mirror !== undefined && !this.hasBody) this.mirror(route.mirror.cluster, route.mirror.percent);
+    this.startAttempt();
+  }
+
+  private startAttempt(): void {
+    const cluster = this.cluster!;
+    const ep = cluster.pick(this, this.affinity);
+    if (ep === undefined) {
+      this.ctx.stats.upstreamNoHealthy++;
+      return this.local(503, BODY_NO_HEALTHY, 'UH');
+    }
+    this.attempts++;
+    const a = new Attempt(this, ep);
+    this.attempt = a;
+    this.upstreamHost = ep.hostPort;
+    ep.active++;
+    const perTry = this.retry?.perTryTimeoutMs;
+    if (perTry) this.tryTimer = setTimeout(() => this.onTimeout(new TimeoutSignal(true)), perTry);
+    try {
+      ep.pool.dispatch(
+        {
+          path: this.upstreamPath,
+          method: this.req.method as Dispatcher.HttpMethod,
+          headers: this.upstreamHeaders,
+          body: this.hasBody ? (this.req as unknown as NodeJS.ReadableStream as never) : null,
+        },
+        a,
+      );
+    } catch (err) {
+      this.onResponseError(a, err as Error);
+    }
+  }
+
+  private mirror(cluster: ClusterRuntime | undefined, percent: number): void {
+    if (cluster === undefined || Math.random() * 100 >= percent) return;
+    const ep = cluster.pick(this, undefined);
+    if (ep === undefined) return;
+    this.ctx.stats.mirrored++;
+    const headers = replaceHeader(this.upstreamHeaders, 'host', `${this.authority.split(':')[0]}-shadow`);
+    try {
+      ep.pool.dispatch({ path: this.upstreamPath, method: this.req.method as Dispatcher.HttpMethod, headers, body: null }, MIRROR_HANDLER);
+    } catch {
+      // A mirror never affects the real request.
+    }
+  }
+
+  private abortAttempt(reason: Error): void {
+    const a = this.attempt;
+    if (a === undefined) return;
+    this.attempt = undefined;
+    a.endpoint.active--;
+    if (this.tryTimer) {
+      clearTimeout(this.tryTimer);
+      this.tryTimer = undefined;
+    }
+    try {
+      a.controller?.abort(reason);
+    } catch {
+      // already finished
+    }
+  }
+
+  private onTimeout(sig: Error): void {
+    if (this.done) return;
+    if (sig instanceof TimeoutSignal) {
+      this.ctx.stats.upstreamTimeouts++;
+      if (sig.perTry && this.canRetry() && this.retryOn('5xx', 'gateway-error', 'reset')) {
+        this.abortAttempt(new RetrySignal());
+        return this.scheduleRetry();
+      }
+      this.abortAttempt(sig);
+      if (this.res.headersSent) return this.resetDownstream('UT');
+      return this.local(504, BODY_TIMEOUT, 'UT');
+    }
+    // stream idle
+    this.abortAttempt(sig);
+    if (this.res.headersSent) return this.resetDownstream('SI');
+    return this.local(408, BODY_IDLE, 'SI');
+  }
+
+  private canRetry(): boolean {
+    const p = this.retry;
+    return p !== undefined && !this.hasBody && !this.done && !this.res.headersSent && this.attempts <= p.count;
+  }
+
+  private retryOn(...names: string[]): boolean {
+    const on = this.retry?.retryOn ?? [];
+    for (const n of names) if (on.includes(n)) return true;
+    return false;
+  }
+
+  private retriableStatus(status: number): boolean {
+    if (this.retry === undefined) return false;
+    if (status >= 500 && this.retryOn('5xx')) return true;
+    if ((status === 502 || status === 503 || status === 504) && this.retryOn('gateway-error')) return true;
+    if (status === 409 && this.retryOn('retriable-4xx')) return true;
+    if (this.retryOn('retriable-status-codes') && this.retry.retriableStatusCodes.includes(status)) return true;
+    return false;
+  }
+
+  private scheduleRetry(): void {
+    this.ctx.stats.retries++;
+    const n = this.attempts;
+    const delay = Math.floor(Math.random() * RETRY_BACKOFF_BASE_MS * 2 ** Math.min(n - 1, 4));
+    const t = setTimeout(() => {
+      if (!this.done) this.startAttempt();
+    }, delay);
+    t.unref();
+  }
+
+  onResponseStart(a: Attempt, controller: Dispatcher.DispatchController, status: number, headers: Headers): void {
+    if (a !== this.attempt || this.done) {
+      controller.abort(new DownstreamGone());
+      return;
+    }
+    if (this.canRetry() && this.retriableStatus(status)) {
+      a.discard = true;
+      return;
+    }
+    if (this.tryTimer) {
+      clearTimeout(this.tryTimer);
+      this.tryTimer = undefined;
+    }
+    a.endpoint.succeeded();
+    this.status = status;
+    const out = filterResponseHeaders(headers);
+    if (this.backend !== undefined) applyToObject(out, this.backend.responseOps, this);
+    if (this.route !== undefined) applyToObject(out, this.route.responseOps, this);
+    if (this.setAffinity) {
+      const cookie = `${AFFINITY_COOKIE}=${this.affinity}; Path=/; HttpOnly`;
+      const prev = out['set-cookie'];
+      out['set-cookie'] = prev === undefined ? cookie : Array.isArray(prev) ? [...prev, cookie] : [prev, cookie];
+    }
+    const res = this.res as ServerResponse;
+    try {
+      res.writeHead(status, out as Record<string, string | string[]>);
+    } catch (err) {
+      // Headers the downstream protocol cannot carry: answer 502 instead.
+      this.abortAttempt(err as Error);
+      return this.local(502, 'upstream sent an invalid response header', 'UPE');
+    }
+    if (this.idleTimer) this.idleTimer.refresh();
+  }
+
+  onResponseData(a: Attempt, controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (a !== this.attempt || a.discard || this.done) return;
+    this.bytesSent += chunk.length;
+    if (this.idleTimer) this.idleTimer.refresh();
+    const res = this.res as ServerResponse;
+    if (!res.write(chunk)) {
+      controller.pause();
+      res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(a: Attempt): void {
+    if (a !== this.attempt) return;
+    this.attempt = undefined;
+    a.endpoint.active--;
+    if (this.done) return;
+    if (a.discard) {
+      if (this.tryTimer) {
+        clearTimeout(this.tryTimer);
+        this.tryTimer = undefined;
+      }
+      return this.scheduleRetry();
+    }
+    this.done = true;
+    this.clearTimers();
+    this.res.end();
+    this.finish();
+  }
+
+  onResponseError(a: Attempt, err: Error): void {
+    if (a !== this.attempt) return;
+    this.attempt = undefined;
+    a.endpoint.active--;
+    if (this.tryTimer) {
+      clearTimeout(this.tryTimer);
+      this.tryTimer = undefined;
+    }
+    if (this.done || err instanceof DownstreamGone) return;
+    const stats = this.ctx.stats;
+    if (err instanceof UpstreamConnectError) {
+      if (err.kind === 'tls') {
+        stats.upstreamTlsFailures++;
+        this.ctx.warnOnce(
+          `tls|${this.cluster?.def.name}|${a.endpoint.hostPort}|${err.detail.slice(0, 60)}`,
+          { cluster: this.cluster?.def.name, upstream: a.endpoint.hostPort, reason: err.detail },
+          'upstream TLS failed; no request sent',
+        );
+      } else {
+        stats.upstreamConnectFailures++;
+        const code = (err.cause as { code?: string } | undefined)?.code;
+        if (code === 'ECONNREFUSED' || err.kind === 'timeout') a.endpoint.eject(this.cluster!.registry);
+      }
+      if (this.canRetry() && this.retryOn('5xx', 'gateway-error', 'connect-failure', 'reset')) return this.scheduleRetry();
+      const body = err.kind === 'tls' ? tlsFailureBody(err.detail) : err.kind === 'timeout' ? BODY_CONNECT_TIMEOUT : BODY_CONNECT_FAILURE;
+      return this.local(503, body, 'UF');
+    }
+    if (this.res.headersSent || a.gotHeaders) {
+      stats.upstreamResets++;
+      return this.resetDownstream('UC');
+    }
+    stats.upstreamResets++;
+    const code = (err as { code?: string }).code;
+    const refused = code === 'ERR_HTTP2_STREAM_ERROR' && /REFUSED_STREAM/.test(err.message);
+    if (this.canRetry() && (this.retryOn('5xx', 'gateway-error', 'reset') || (refused && this.retryOn('refused-stream')))) {
+      return this.scheduleRetry();
+    }
+    if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_ABORTED') {
+      return this.local(400, '', 'DPE');
+    }
+    return this.local(503, BODY_RESET, 'UC');
+  }
+
+  private resetDownstream(flags: string): void {
+    this.done = true;
+    this.flags = flags;
+    this.clearTimers();
+    this.res.destroy();
+    this.finish();
+  }
+
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.tryTimer) clearTimeout(this.tryTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.timer = this.tryTimer = this.idleTimer = undefined;
+  }
+
+  private finish(): void {
+    const stats = this.ctx.stats;
+    if (this.status) stats.countStatus(this.status);
+    const log = this.ctx.onAccessLog;
+    if (log === undefined) return;
+    const h = this.reqHeaders;
+    const cl = h['content-length'];
+    try {
+      log({
+        startTime: new Date(this.startTime).toISOString(),
+        method: this.req.method ?? '',
+        path: this.req.url ?? '',
+        protocol: this.req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${this.req.httpVersion}`,
+        status: this.status,
+        responseFlags: this.flags,
+        bytesReceived: typeof cl === 'string' ? Number(cl) || 0 : 0,
+        bytesSent: this.bytesSent,
+        durationMs: Math.round((performance.now() - this.startPerf) * 1000) / 1000,
+        upstreamHost: this.upstreamHost,
+        upstreamCluster: this.cluster?.def.name ?? '-',
+        xForwardedFor: this.xff || this.clientAddress,
+        userAgent: (h['user-agent'] as string | undefined) ?? '-',
+        requestId: this.requestId,
+        authority: this.authority,
+        listener: this.conn.listener,
+        downstreamRemoteAddress: this.conn.remote,
+      });
+    } catch {
+      // The access log sink must never break a request.
+    }
+  }
+}
+
+function replaceHeader(list: string[], name: string, value: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < list.length; i += 2) if (list[i] !== name) out.push(list[i]!, list[i + 1]!);
+  out.push(name, value);
+  return out;
+}
+
+const MIRROR_HANDLER: Dispatcher.DispatchHandler = {
+  onResponseError() {},
+};

@@ -1,0 +1,305 @@
+// One listening socket. Every connection may first owe a PROXY header; on
+// TLS listeners the ClientHello is then inspected for SNI: passthrough
+// virtual hosts are piped raw, others are handed to the tls.Server holding
+// that virtual host's settings, and the decrypted connection goes to the
+// HTTP/1.1 server or the HTTP/2 server by ALPN.
+import http from 'node:http';
+import http2 from 'node:http2';
+import type net from 'node:net';
+import tls from 'node:tls';
+import { readProxyHeader, type ProxyHeader } from '../proxyprotocol/index.ts';
+import { parseClientHello } from './client-hello.ts';
+import { hostPort, kConn, type ConnInfo } from './conn-info.ts';
+import type { ProxyContext } from './context.ts';
+import { handleRequest } from './exchange.ts';
+import { forwardTcp } from './tcp-forward.ts';
+import type { TlsChoice } from './tls-choice.ts';
+import type { ProxyListenerSpec } from './types.ts';
+import { handleUpgrade } from './upgrade.ts';
+
+export interface ListenerOptions {
+  proxyProtocolTimeoutMs: number;
+  tlsInspectorTimeoutMs: number;
+  maxHeaderSize: number;
+  headersTimeoutMs: number;
+}
+
+type Sock = net.Socket & { [kConn]?: ConnInfo };
+
+const noop = (): void => {};
+
+export class Listener {
+  readonly spec: ProxyListenerSpec;
+  private readonly ctx: ProxyContext;
+  private readonly opts: ListenerOptions;
+  /** Listens, parses HTTP/1.1; its own 'connection' handling is wrapped. */
+  readonly server: http.Server;
+  private readonly h1Connection: (socket: net.Socket) => void;
+  private readonly h2: http2.Http2SecureServer | undefined;
+  private readonly tlsServers = new Map<string, tls.Server>();
+  readonly sockets = new Set<net.Socket>();
+  private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
+  private closing = false;
+
+  constructor(spec: ProxyListenerSpec, ctx: ProxyContext, opts: ListenerOptions) {
+    this.spec = spec;
+    this.ctx = ctx;
+    this.opts = opts;
+    this.server = http.createServer(
+      {
+        maxHeaderSize: opts.maxHeaderSize,
+        headersTimeout: opts.headersTimeoutMs,
+        requestTimeout: 300_000,
+        keepAliveTimeout: 60_000,
+        requireHostHeader: true,
+        highWaterMark: 64 * 1024,
+      },
+      (req, res) => handleRequest(this.ctx, req, res),
+    );
+    const original = this.server.listeners('connection');
+    this.server.removeAllListeners('connection');
+    const h1 = original[0] as (socket: net.Socket) => void;
+    this.h1Connection = (socket) => h1.call(this.server, socket);
+    this.server.on('connection', (socket: net.Socket) => this.onConnection(socket));
+    this.server.on('clientError', (err: Error & { code?: string }, socket: net.Socket) => this.onClientError(err, socket));
+    this.server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => handleUpgrade(this.ctx, req, socket, head));
+    // CONNECT is not proxied (as Envoy without an explicit CONNECT route).
+    this.server.on('connect', (_req: http.IncomingMessage, socket: net.Socket) => {
+      socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+    });
+    if (spec.tls) {
+      this.h2 = http2.createSecureServer({ allowHTTP1: false, settings: { maxConcurrentStreams: 100 } });
+      this.h2.on('request', (req, res) => handleRequest(this.ctx, req, res));
+      this.h2.on('session', (session: http2.ServerHttp2Session) => {
+        const conn = (session.socket as unknown as Sock)[kConn];
+        (session as unknown as { [kConn]?: ConnInfo })[kConn] = conn;
+        this.h2Sessions.add(session);
+        session.once('close', () => this.h2Sessions.delete(session));
+        session.on('error', noop);
+        if (this.closing) session.close();
+      });
+      this.h2.on('sessionError', noop);
+    }
+  }
+
+  listen(): Promise<void> {
+    const { host, port, reusePort } = this.spec;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error & { code?: string }): void => {
+        this.server.off('listening', onListening);
+        const what = err.code === 'EADDRINUSE' ? 'address already in use' : err.message;
+        reject(new Error(`listener ${this.spec.name}: cannot listen on ${hostPort(host, port)}: ${what}`, { cause: err }));
+      };
+      const onListening = (): void => {
+        this.server.off('error', onError);
+        this.server.on('error', (err) => this.ctx.logger?.error({ err, listener: this.spec.name }, 'listener error'));
+        resolve();
+      };
+      this.server.once('error', onError);
+      this.server.once('listening', onListening);
+      this.server.listen({ host, port, ...(reusePort ? { reusePort: true } : {}) });
+    });
+  }
+
+  address(): { address: string; port: number } {
+    const a = this.server.address() as net.AddressInfo | null;
+    if (!a) throw new Error(`listener ${this.spec.name} is not listening`);
+    return { address: a.address, port: a.port };
+  }
+
+  /** Drops per-virtual-host TLS servers no longer in the config. */
+  prune(keys: Set<string>): void {
+    for (const k of this.tlsServers.keys()) if (!keys.has(k)) this.tlsServers.delete(k);
+  }
+
+  private onConnection(socket: Sock): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.ctx.stats.downstreamConnections++;
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    // Errors before HTTP takes over must not escape as 'error' events.
+    socket.on('error', noop);
+    if (!this.spec.proxyProtocol) {
+      this.afterProxy(socket, undefined, undefined);
+      return;
+    }
+    readProxyHeader(socket, { timeoutMs: this.opts.proxyProtocolTimeoutMs }).then(
+      ({ header, rest }) => this.afterProxy(socket, header, rest),
+      (err: Error) => {
+        this.ctx.stats.proxyProtocolRejected++;
+        this.ctx.warnOnce(`pp|${this.spec.name}|${(err as { code?: string }).code}`, { listener: this.spec.name, remote: socket.remoteAddress, reason: err.message }, 'PROXY header rejected; connection closed');
+        socket.destroy();
+      },
+    );
+  }
+
+  private afterProxy(socket: Sock, header: ProxyHeader | undefined, rest: Buffer | undefined): void {
+    let address = socket.remoteAddress ?? '';
+    let port = socket.remotePort ?? 0;
+    if (address.startsWith('::ffff:') && address.includes('.')) address = address.slice(7);
+    let https = this.spec.tls;
+    if (header !== undefined) {
+      if (header.command === 'LOCAL') this.ctx.stats.proxyProtocolLocal++;
+      else if (header.source) {
+        address = header.source.address;
+        port = header.source.port;
+      }
+      if (header.ssl?.connectedWithSsl) https = true;
+    }
+    const conn: ConnInfo = { listener: this.spec.name, clientAddress: address, clientPort: port, https, remote: hostPort(address, port) };
+    if (!this.spec.tls) {
+      socket[kConn] = conn;
+      if (rest !== undefined && rest.length) socket.unshift(rest);
+      this.h1Connection(socket);
+      socket.resume();
+      return;
+    }
+    this.inspect(socket, rest ?? Buffer.alloc(0), conn);
+  }
+
+  /** Reads the ClientHello (without consuming it) and picks what to do. */
+  private inspect(socket: Sock, initial: Buffer, conn: ConnInfo): void {
+    let buf = initial;
+    let settled = false;
+    const timer = setTimeout(() => reject('no ClientHello in time'), this.opts.tlsInspectorTimeoutMs);
+    const reject = (reason: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      this.ctx.stats.tlsInspectorRejected++;
+      this.ctx.warnOnce(`tlsi|${this.spec.name}|${reason}`, { listener: this.spec.name, remote: conn.remote, reason }, 'TLS connection closed before handshake');
+      socket.destroy();
+    };
+    const attempt = (): void => {
+      const r = parseClientHello(buf);
+      if (r.kind === 'incomplete') return;
+      settled = true;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.pause();
+      if (r.kind === 'invalid') {
+        settled = false;
+        reject(r.reason);
+        return;
+      }
+      this.dispatchTls(socket, buf, r.serverName, conn);
+    };
+    const onData = (d: Buffer): void => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      attempt();
+    };
+    socket.once('close', () => {
+      if (!settled) {
+        settled = true;
+        clearTimeout(timer);
+      }
+    });
+    if (buf.length) attempt();
+    if (!settled) {
+      socket.on('data', onData);
+      socket.resume();
+    }
+  }
+
+  private dispatchTls(socket: Sock, hello: Buffer, sni: string | undefined, conn: ConnInfo): void {
+    const table = this.ctx.state.tls;
+    const choice: TlsChoice | undefined = (sni !== undefined ? table.byName.lookup(sni) : undefined) ?? table.fallback;
+    if (choice === undefined) {
+      // No filter chain matches: close, as Envoy does.
+      this.ctx.stats.tlsInspectorRejected++;
+      socket.destroy();
+      return;
+    }
+    if (choice.passthrough) {
+      this.ctx.stats.passthroughConnections++;
+      forwardTcp(this.ctx, socket, hello, choice.passthrough, conn.clientAddress);
+      return;
+    }
+    let server = this.tlsServers.get(choice.key);
+    if (server === undefined) {
+      try {
+        server = this.createTlsServer(choice);
+      } catch (err) {
+        this.ctx.warnOnce(`tlsctx|${choice.fqdn}`, { fqdn: choice.fqdn, reason: (err as Error).message }, 'virtual host TLS settings unusable');
+        socket.destroy();
+        return;
+      }
+      this.tlsServers.set(choice.key, server);
+    }
+    conn.tls = choice;
+    socket[kConn] = conn;
+    socket.unshift(hello);
+    server.emit('connection', socket);
+  }
+
+  private createTlsServer(choice: TlsChoice): tls.Server {
+    const server = tls.createServer(choice.serverOptions);
+    server.on('tlsClientError', () => {
+      this.ctx.stats.tlsHandshakeFailures++;
+    });
+    server.on('secureConnection', (tlsSocket: tls.TLSSocket) => this.onSecure(tlsSocket as unknown as tls.TLSSocket & Sock));
+    return server;
+  }
+
+  private onSecure(tlsSocket: tls.TLSSocket & Sock): void {
+    tlsSocket.on('error', noop);
+    const parent = (tlsSocket as unknown as { _parent?: Sock })._parent;
+    const conn = parent?.[kConn];
+    if (!conn || !conn.tls) {
+      tlsSocket.destroy();
+      return;
+    }
+    const choice = conn.tls;
+    if (choice.verifyIfPresented && !tlsSocket.authorized) {
+      const peer = tlsSocket.getPeerCertificate();
+      if (peer && Object.keys(peer).length > 0) {
+        this.ctx.stats.clientCertRejected++;
+        tlsSocket.destroy();
+        return;
+      }
+    }
+    tlsSocket[kConn] = conn;
+    this.sockets.add(tlsSocket);
+    tlsSocket.once('close', () => this.sockets.delete(tlsSocket));
+    if (choice.tcpProxy) {
+      this.ctx.stats.tcpProxyConnections++;
+      forwardTcp(this.ctx, tlsSocket, undefined, choice.tcpProxy, conn.clientAddress);
+      return;
+    }
+    if (tlsSocket.alpnProtocol === 'h2') this.h2!.emit('secureConnection', tlsSocket);
+    else this.h1Connection(tlsSocket);
+  }
+
+  private onClientError(err: Error & { code?: string }, socket: net.Socket): void {
+    this.ctx.stats.badRequests++;
+    if (!socket.writable || (socket as net.Socket & { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const code = err.code ?? '';
+    const status =
+      code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT' ? 408 : 400;
+    const text = http.STATUS_CODES[status] ?? '';
+    socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    socket.destroySoon?.();
+  }
+
+  /** Stops accepting; idle connections close now, busy ones after their response. */
+  stopAccepting(): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    for (const s of this.h2Sessions) s.close();
+    return closed;
+  }
+
+  destroyAll(): void {
+    for (const s of this.h2Sessions) s.destroy();
+    for (const s of this.sockets) s.destroy();
+    this.server.closeAllConnections();
+  }
+}

@@ -1,0 +1,150 @@
+// Precompiled route conditions (path, headers, query parameters), evaluated
+// in ProxyConfig order on every request: no allocation unless a route asks
+// for query parameters.
+import type { HeaderMatch, PathMatch, QueryMatch } from '../dag/proxy-config.ts';
+
+/** What a matcher may look at in a request. */
+export interface RequestView {
+  /** Path without the query string. */
+  path: string;
+  /** Text after '?', or "". */
+  query: string;
+  /** Header value (lower-case name); several values joined with ",". */
+  header(name: string): string | undefined;
+}
+
+export type Predicate = (r: RequestView) => boolean;
+
+export function compilePath(m: PathMatch): Predicate {
+  const v = m.value;
+  switch (m.kind) {
+    case 'prefix':
+      if (v === '/' || v === '') return () => true;
+      return (r) => r.path.startsWith(v);
+    case 'exact':
+      return (r) => r.path === v;
+    case 'regex': {
+      const re = fullMatch(v, false);
+      return (r) => re.test(r.path);
+    }
+  }
+}
+
+/** Envoy regexes match the whole value (RE2 full match). */
+export function fullMatch(source: string, ignoreCase: boolean): RegExp {
+  return new RegExp(`^(?:${source})$`, ignoreCase ? 'si' : 's');
+}
+
+export function compileHeader(m: HeaderMatch): Predicate {
+  const name = m.name.toLowerCase();
+  const ic = m.ignoreCase === true;
+  const want = m.value ?? '';
+  const wantCmp = ic ? want.toLowerCase() : want;
+  const norm = ic ? (s: string) => s.toLowerCase() : (s: string) => s;
+  const missing = m.treatMissingAsEmpty === true ? '' : undefined;
+  switch (m.kind) {
+    case 'present':
+      return (r) => r.header(name) !== undefined;
+    case 'notpresent':
+      return (r) => r.header(name) === undefined;
+    case 'exact':
+      return (r) => {
+        const v = r.header(name);
+        return v !== undefined && norm(v) === wantCmp;
+      };
+    case 'notexact':
+      return (r) => {
+        const v = r.header(name) ?? missing;
+        return v !== undefined && norm(v) !== wantCmp;
+      };
+    case 'contains':
+      return (r) => {
+        const v = r.header(name);
+        return v !== undefined && norm(v).includes(wantCmp);
+      };
+    case 'notcontains':
+      return (r) => {
+        const v = r.header(name) ?? missing;
+        return v !== undefined && !norm(v).includes(wantCmp);
+      };
+    case 'regex': {
+      const re = fullMatch(want, ic);
+      return (r) => {
+        const v = r.header(name);
+        return v !== undefined && re.test(v);
+      };
+    }
+  }
+}
+
+/** First value of a query parameter, decoded; undefined when absent. */
+export function queryParam(query: string, name: string): string | undefined {
+  if (query === '') return undefined;
+  let start = 0;
+  while (start <= query.length) {
+    let end = query.indexOf('&', start);
+    if (end < 0) end = query.length;
+    const eq = query.indexOf('=', start);
+    const keyEnd = eq >= 0 && eq < end ? eq : end;
+    if (decode(query.slice(start, keyEnd)) === name) {
+      return keyEnd === end ? '' : decode(query.slice(keyEnd + 1, end));
+    }
+    start = end + 1;
+  }
+  return undefined;
+}
+
+function decode(s: string): string {
+  if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
+}
+
+export function compileQuery(m: QueryMatch): Predicate {
+  const name = m.name;
+  const ic = m.ignoreCase === true;
+  const want = ic ? (m.value ?? '').toLowerCase() : (m.value ?? '');
+  const get = (r: RequestView): string | undefined => {
+    const v = queryParam(r.query, name);
+    return v !== undefined && ic ? v.toLowerCase() : v;
+  };
+  switch (m.kind) {
+    case 'present':
+      return (r) => get(r) !== undefined;
+    case 'exact':
+      return (r) => get(r) === want;
+    case 'prefix':
+      return (r) => get(r)?.startsWith(want) === true;
+    case 'suffix':
+      return (r) => get(r)?.endsWith(want) === true;
+    case 'contains':
+      return (r) => get(r)?.includes(want) === true;
+    case 'regex': {
+      const re = fullMatch(m.value ?? '', ic);
+      return (r) => {
+        const v = queryParam(r.query, name);
+        return v !== undefined && re.test(v);
+      };
+    }
+  }
+}
+
+/** RFC 3986 remove_dot_segments, applied only when a path has any. */
+export function normalizePath(path: string): string {
+  if (path.indexOf('/.') < 0) return path;
+  const out: string[] = [];
+  const segs = path.split('/');
+  for (let i = 1; i < segs.length; i++) {
+    const s = segs[i]!;
+    if (s === '.') {
+      if (i === segs.length - 1) out.push('');
+    } else if (s === '..') {
+      out.pop();
+      if (i === segs.length - 1) out.push('');
+    } else out.push(s);
+  }
+  return '/' + out.join('/');
+}

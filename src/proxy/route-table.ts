@@ -1,0 +1,142 @@
+// ProxyConfig compiled for the hot path: host maps per listener kind, routes
+// as predicate lists in config order, weighted clusters with cumulative
+// weights, header policies as functions.
+import type { ProxyConfig, Route, SecureVirtualHost, TcpForward, VirtualHost, HeaderOps } from '../dag/proxy-config.ts';
+import type { ClusterRuntime } from './cluster.ts';
+import { compileHeaderOps, type CompiledHeaderOps } from './header-ops.ts';
+import { HostTable } from './host.ts';
+import { compileHeader, compilePath, compileQuery, type Predicate, type RequestView } from './matchers.ts';
+
+export interface CompiledBackend {
+  name: string;
+  cluster: ClusterRuntime | undefined;
+  /** Upper bound of this backend's share in [0, total). */
+  upTo: number;
+  requestOps: CompiledHeaderOps;
+  responseOps: CompiledHeaderOps;
+}
+
+export interface CompiledRoute {
+  route: Route;
+  preds: Predicate[];
+  requestOps: CompiledHeaderOps;
+  responseOps: CompiledHeaderOps;
+  backends: CompiledBackend[];
+  totalWeight: number;
+  mirror?: { cluster: ClusterRuntime | undefined; name: string; percent: number };
+  /** The path prefix this route matched on, for prefixRewrite. */
+  prefix?: string;
+  hostHeader?: string; // lower-case header name for a dynamic host rewrite
+}
+
+export interface CompiledVhost {
+  fqdn: string;
+  routes: CompiledRoute[];
+  secure?: SecureVirtualHost;
+}
+
+export interface CompiledTcp {
+  backends: CompiledBackend[];
+  totalWeight: number;
+}
+
+export interface RouteTables {
+  http: HostTable<CompiledVhost>;
+  https: HostTable<CompiledVhost>;
+}
+
+const NO_OPS = compileHeaderOps(undefined);
+
+function ops(o: HeaderOps | undefined): CompiledHeaderOps {
+  return o && (o.set.length || o.remove.length) ? compileHeaderOps(o) : NO_OPS;
+}
+
+export function compileBackends(
+  list: { cluster: string; weight: number; requestHeaders?: HeaderOps; responseHeaders?: HeaderOps }[],
+  clusters: Map<string, ClusterRuntime>,
+): { backends: CompiledBackend[]; totalWeight: number } {
+  let total = 0;
+  const anyWeight = list.some((w) => w.weight > 0);
+  const backends: CompiledBackend[] = [];
+  for (const w of list) {
+    const weight = anyWeight ? Math.max(0, w.weight) : 1;
+    if (weight === 0) continue;
+    total += weight;
+    backends.push({
+      name: w.cluster,
+      cluster: clusters.get(w.cluster),
+      upTo: total,
+      requestOps: ops(w.requestHeaders),
+      responseOps: ops(w.responseHeaders),
+    });
+  }
+  return { backends, totalWeight: total };
+}
+
+export function compileRoute(route: Route, clusters: Map<string, ClusterRuntime>): CompiledRoute {
+  const preds: Predicate[] = [compilePath(route.path)];
+  for (const h of route.headers) preds.push(compileHeader(h));
+  for (const q of route.queryParams) preds.push(compileQuery(q));
+  const out: CompiledRoute = {
+    route,
+    preds,
+    requestOps: ops(route.requestHeaders),
+    responseOps: ops(route.responseHeaders),
+    backends: [],
+    totalWeight: 0,
+  };
+  if (route.path.kind === 'prefix') out.prefix = route.path.value;
+  if (route.hostRewrite?.fromHeader) out.hostHeader = route.hostRewrite.fromHeader.toLowerCase();
+  if (route.action.kind === 'forward') {
+    const b = compileBackends(route.action.clusters, clusters);
+    out.backends = b.backends;
+    out.totalWeight = b.totalWeight;
+    if (route.action.mirror) {
+      out.mirror = {
+        name: route.action.mirror.cluster,
+        cluster: clusters.get(route.action.mirror.cluster),
+        percent: route.action.mirror.percent,
+      };
+    }
+  }
+  return out;
+}
+
+function compileVhost(v: VirtualHost, clusters: Map<string, ClusterRuntime>): CompiledVhost {
+  return { fqdn: v.fqdn.toLowerCase(), routes: v.routes.map((r) => compileRoute(r, clusters)) };
+}
+
+export function compileTables(config: ProxyConfig, clusters: Map<string, ClusterRuntime>): RouteTables {
+  const http = new HostTable<CompiledVhost>();
+  const https = new HostTable<CompiledVhost>();
+  for (const v of config.httpVirtualHosts) http.add(v.fqdn.toLowerCase(), compileVhost(v, clusters));
+  for (const v of config.httpsVirtualHosts) {
+    const c = compileVhost(v, clusters);
+    c.secure = v;
+    https.add(c.fqdn, c);
+  }
+  return { http, https };
+}
+
+export function compileTcp(f: TcpForward, clusters: Map<string, ClusterRuntime>): CompiledTcp {
+  return compileBackends(f.clusters, clusters);
+}
+
+/** The first route whose conditions all hold, in config order. */
+export function matchRoute(vhost: CompiledVhost, view: RequestView): CompiledRoute | undefined {
+  const routes = vhost.routes;
+  outer: for (let i = 0; i < routes.length; i++) {
+    const r = routes[i]!;
+    const preds = r.preds;
+    for (let j = 0; j < preds.length; j++) if (!preds[j]!(view)) continue outer;
+    return r;
+  }
+  return undefined;
+}
+
+export function pickBackend(backends: CompiledBackend[], total: number): CompiledBackend | undefined {
+  if (backends.length <= 1) return backends[0];
+  const x = Math.random() * total;
+  for (const b of backends) if (x < b.upTo) return b;
+  return backends[backends.length - 1];
+}

@@ -1,0 +1,112 @@
+// ProxyRuntime: owns the listeners and the current compiled config.
+// apply() builds a complete new state and swaps one reference; requests
+// already running keep the state they started with (DESIGN.md rule 3).
+import type { ProxyConfig } from '../dag/proxy-config.ts';
+import { ClusterRegistry } from './cluster.ts';
+import { rateLimitedWarn, type ProxyContext, type ProxyState } from './context.ts';
+import { HostTable } from './host.ts';
+import { Listener } from './listener.ts';
+import { compileTables } from './route-table.ts';
+import { ProxyStats } from './stats.ts';
+import { buildTlsTable } from './tls-choice.ts';
+import type { ProxyRuntimeOptions } from './types.ts';
+
+function emptyState(): ProxyState {
+  return {
+    tables: { http: new HostTable(), https: new HostTable() },
+    tls: { byName: new HostTable(), keys: new Set() },
+    clusters: new Map(),
+    generation: 0,
+  };
+}
+
+export class ProxyRuntime {
+  private readonly opts: ProxyRuntimeOptions;
+  private readonly ctx: ProxyContext;
+  private readonly listeners: Listener[];
+  private readonly registry: ClusterRegistry;
+  private generation = 0;
+  private closed = false;
+
+  constructor(opts: ProxyRuntimeOptions) {
+    this.opts = opts;
+    const names = new Set<string>();
+    for (const l of opts.listeners) {
+      if (names.has(l.name)) throw new Error(`proxy listener name "${l.name}" is used twice; give each listener its own name`);
+      names.add(l.name);
+      if (!Number.isInteger(l.port) || l.port < 0 || l.port > 65535) {
+        throw new Error(`proxy listener "${l.name}": port ${l.port} is not in 0-65535`);
+      }
+    }
+    if (opts.ticketKeys !== undefined && opts.ticketKeys.length !== 48) {
+      throw new Error(`proxy ticketKeys must be 48 bytes, got ${opts.ticketKeys.length}`);
+    }
+    const stats = new ProxyStats();
+    this.ctx = {
+      state: emptyState(),
+      stats,
+      logger: opts.logger,
+      onAccessLog: opts.onAccessLog,
+      warnOnce: rateLimitedWarn(opts.logger),
+    };
+    this.registry = new ClusterRegistry(stats, (cluster, message) =>
+      this.ctx.warnOnce(`cluster|${cluster}|${message}`, { cluster }, `cluster configuration problem: ${message}`),
+    );
+    const lo = {
+      proxyProtocolTimeoutMs: opts.proxyProtocolTimeoutMs ?? 5000,
+      tlsInspectorTimeoutMs: opts.tlsInspectorTimeoutMs ?? 10_000,
+      maxHeaderSize: opts.maxHeaderSize ?? 60 * 1024,
+      headersTimeoutMs: opts.headersTimeoutMs ?? 30_000,
+    };
+    this.listeners = opts.listeners.map((s) => new Listener(s, this.ctx, lo));
+  }
+
+  /** Binds every listener; on failure closes the ones already bound. */
+  async listen(): Promise<void> {
+    const results = await Promise.allSettled(this.listeners.map((l) => l.listen()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(this.listeners.map((l) => (l.server.listening ? l.stopAccepting() : undefined)));
+      throw failed.reason;
+    }
+  }
+
+  /** Swaps to a complete new config atomically. */
+  apply(config: ProxyConfig): void {
+    if (this.closed) return;
+    const clusters = this.registry.apply(config);
+    const tables = compileTables(config, clusters);
+    const tls = buildTlsTable(config, clusters, this.opts.ticketKeys, (fqdn, msg) =>
+      this.ctx.warnOnce(`vhost|${fqdn}|${msg}`, { fqdn }, `virtual host not served: ${msg}`),
+    );
+    this.ctx.state = { tables, tls, clusters, generation: ++this.generation };
+    for (const l of this.listeners) l.prune(tls.keys);
+    this.ctx.stats.configApplies++;
+  }
+
+  address(name: string): { address: string; port: number } {
+    const l = this.listeners.find((x) => x.spec.name === name);
+    if (!l) throw new Error(`no proxy listener named "${name}"`);
+    return l.address();
+  }
+
+  /** Stops accepting, lets in-flight requests finish for up to drainTimeoutMs, then closes everything. */
+  async close(drainTimeoutMs: number): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const drained = Promise.all(this.listeners.map((l) => l.stopAccepting()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, drainTimeoutMs))))]);
+    if (timer) clearTimeout(timer);
+    for (const l of this.listeners) l.destroyAll();
+    this.registry.close();
+  }
+
+  stats(): Record<string, number> {
+    const s = this.ctx.stats.snapshot();
+    let conns = 0;
+    for (const l of this.listeners) conns += l.sockets.size;
+    s.activeConnections = conns;
+    return s;
+  }
+}

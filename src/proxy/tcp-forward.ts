@@ -1,0 +1,50 @@
+// L4 forwarding for TLS passthrough (raw bytes, chosen by SNI) and for
+// TCPProxy with termination (decrypted stream): pick an endpoint, connect
+// with the cluster's connector, then pipe both ways.
+import type { Duplex } from 'node:stream';
+import type { ProxyContext } from './context.ts';
+import { pickBackend, type CompiledTcp } from './route-table.ts';
+
+export function forwardTcp(ctx: ProxyContext, downstream: Duplex, initial: Buffer | undefined, tcp: CompiledTcp, clientAddress: string): void {
+  const backend = pickBackend(tcp.backends, tcp.totalWeight);
+  const cluster = backend?.cluster;
+  const ep = cluster?.pick({ header: () => undefined, query: '', clientAddress }, undefined);
+  if (!cluster || !ep) {
+    ctx.stats.upstreamNoHealthy++;
+    downstream.destroy();
+    return;
+  }
+  downstream.pause();
+  downstream.on('error', () => upstream?.destroy());
+  let upstream: Duplex | undefined;
+  let closed = false;
+  downstream.once('close', () => {
+    closed = true;
+    upstream?.destroy();
+  });
+  ep.active++;
+  ep.connector({ hostname: ep.address, port: ep.port, protocol: 'tcp:' }, (err, sock) => {
+    if (err || !sock) {
+      ep.active--;
+      ctx.stats.upstreamConnectFailures++;
+      ctx.warnOnce(`tcp|${cluster.def.name}|${ep.hostPort}`, { cluster: cluster.def.name, upstream: ep.hostPort, reason: err?.message }, 'TCP upstream connect failed');
+      downstream.destroy();
+      return;
+    }
+    if (closed) {
+      ep.active--;
+      sock.destroy();
+      return;
+    }
+    upstream = sock;
+    sock.on('error', () => downstream.destroy());
+    sock.once('close', () => {
+      ep.active--;
+      downstream.destroy();
+    });
+    if (initial && initial.length) sock.write(initial);
+    downstream.pipe(sock);
+    sock.pipe(downstream);
+    downstream.resume();
+  });
+}

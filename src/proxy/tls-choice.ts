@@ -1,0 +1,147 @@
+// What the HTTPS listener does with a connection once the ClientHello's SNI
+// is known: pass the raw bytes through, or terminate TLS with that virtual
+// host's own settings (certificate, TLS versions, client validation). Each
+// distinct setting becomes one tls.Server (never listening) per listener,
+// so versions and client-certificate checks are exactly per virtual host.
+import type { TlsOptions } from 'node:tls';
+import type { ProxyConfig, TlsVersion } from '../dag/proxy-config.ts';
+import type { ClusterRuntime } from './cluster.ts';
+import { HostTable } from './host.ts';
+import { compileTcp, type CompiledTcp } from './route-table.ts';
+
+export interface TlsChoice {
+  fqdn: string; // "" for the fallback certificate
+  passthrough?: CompiledTcp;
+  /** Terminated TLS forwarded as a TCP stream. */
+  tcpProxy?: CompiledTcp;
+  /** Identity of serverOptions; equal keys share a tls.Server. */
+  key: string;
+  serverOptions: TlsOptions;
+  /** Optional client certificates must still verify when presented. */
+  verifyIfPresented: boolean;
+  fallback: boolean;
+}
+
+export interface TlsTable {
+  byName: HostTable<TlsChoice>;
+  fallback?: TlsChoice;
+  /** Keys of every terminating choice, so listeners can drop stale servers. */
+  keys: Set<string>;
+}
+
+const ALPN_HTTP = ['h2', 'http/1.1'];
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+function v(t: TlsVersion): 'TLSv1.2' | 'TLSv1.3' {
+  return t === '1.3' ? 'TLSv1.3' : 'TLSv1.2';
+}
+
+interface TerminateInput {
+  certPem: string;
+  keyPem: string;
+  min: TlsVersion;
+  max: TlsVersion;
+  caPem?: string;
+  crlPem?: string;
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
+  alpn: string[];
+}
+
+function terminate(i: TerminateInput, ticketKeys: Buffer | undefined): { key: string; serverOptions: TlsOptions } {
+  const key = JSON.stringify(i);
+  const serverOptions: TlsOptions = {
+    cert: i.certPem,
+    key: i.keyPem,
+    minVersion: v(i.min),
+    maxVersion: v(i.max),
+    requestCert: i.requestCert,
+    rejectUnauthorized: i.rejectUnauthorized,
+    handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+    sessionIdContext: 'isobar',
+    ...(i.alpn.length ? { ALPNProtocols: i.alpn } : {}),
+    ...(i.caPem !== undefined ? { ca: i.caPem } : {}),
+    ...(i.crlPem ? { crl: i.crlPem } : {}),
+    ...(ticketKeys ? { ticketKeys } : {}),
+  };
+  return { key, serverOptions };
+}
+
+export function buildTlsTable(
+  config: ProxyConfig,
+  clusters: Map<string, ClusterRuntime>,
+  ticketKeys: Buffer | undefined,
+  warn: (fqdn: string, msg: string) => void,
+): TlsTable {
+  const secrets = new Map(config.secrets.map((s) => [s.id, s]));
+  const cas = new Map(config.caBundles.map((c) => [c.id, c]));
+  const byName = new HostTable<TlsChoice>();
+  const keys = new Set<string>();
+  for (const vh of config.httpsVirtualHosts) {
+    const fqdn = vh.fqdn.toLowerCase();
+    if (vh.passthrough) {
+      byName.add(fqdn, {
+        fqdn,
+        passthrough: compileTcp(vh.passthrough, clusters),
+        key: '',
+        serverOptions: {},
+        verifyIfPresented: false,
+        fallback: false,
+      });
+      continue;
+    }
+    const s = vh.secretId ? secrets.get(vh.secretId) : undefined;
+    if (!s) {
+      // An unusable vhost serves nothing; the others keep serving.
+      warn(fqdn, vh.secretId ? `certificate secret ${vh.secretId} missing from config` : 'no certificate secret');
+      continue;
+    }
+    const cv = vh.clientValidation;
+    let caPem: string | undefined;
+    let crlPem: string | undefined;
+    if (cv && !cv.skipVerification) {
+      const ca = cv.caBundleId ? cas.get(cv.caBundleId) : undefined;
+      if (!ca) {
+        warn(fqdn, `client CA bundle ${cv.caBundleId ?? '(none)'} missing from config`);
+        continue;
+      }
+      caPem = ca.caPem;
+      crlPem = ca.crlPem;
+    }
+    const t = terminate(
+      {
+        certPem: s.certPem,
+        keyPem: s.keyPem,
+        min: vh.minVersion,
+        max: vh.maxVersion,
+        ...(caPem !== undefined ? { caPem } : {}),
+        ...(crlPem !== undefined ? { crlPem } : {}),
+        requestCert: cv !== undefined,
+        rejectUnauthorized: cv !== undefined && !cv.skipVerification && !cv.optional,
+        alpn: vh.tcpProxy ? [] : ALPN_HTTP,
+      },
+      ticketKeys,
+    );
+    keys.add(t.key);
+    byName.add(fqdn, {
+      fqdn,
+      ...(vh.tcpProxy ? { tcpProxy: compileTcp(vh.tcpProxy, clusters) } : {}),
+      ...t,
+      verifyIfPresented: cv !== undefined && !cv.skipVerification && cv.optional,
+      fallback: vh.fallbackCertificate,
+    });
+  }
+  let fallback: TlsChoice | undefined;
+  if (config.fallbackCertificateId) {
+    const s = secrets.get(config.fallbackCertificateId);
+    if (s) {
+      const t = terminate(
+        { certPem: s.certPem, keyPem: s.keyPem, min: '1.2', max: '1.3', requestCert: false, rejectUnauthorized: false, alpn: ALPN_HTTP },
+        ticketKeys,
+      );
+      keys.add(t.key);
+      fallback = { fqdn: '', ...t, verifyIfPresented: false, fallback: true };
+    } else warn('(fallback)', `fallback certificate ${config.fallbackCertificateId} missing from config`);
+  }
+  return fallback ? { byName, fallback, keys } : { byName, keys };
+}

@@ -1,0 +1,50 @@
+// Public shapes of the proxy runtime (the serve command codes against them).
+import type { Logger } from 'pino';
+
+export interface ProxyListenerSpec {
+  name: string;
+  host: string;
+  port: number;
+  tls: boolean;
+  /** Require a PROXY v1/v2 header before anything else on each connection. */
+  proxyProtocol: boolean;
+  reusePort?: boolean;
+}
+
+/** One line of access log, with Envoy's field meanings. */
+export interface AccessLogEntry {
+  startTime: string;
+  method: string;
+  path: string;
+  protocol: string; // HTTP/1.1 | HTTP/2
+  status: number;
+  /** Envoy response flags: "-", "UF", "UH", "URX", "UT", "NR", "DC", "UC", "SI", "UO", "DPE". */
+  responseFlags: string;
+  bytesReceived: number;
+  bytesSent: number;
+  durationMs: number;
+  upstreamHost: string; // "ip:port" or "-"
+  upstreamCluster: string;
+  xForwardedFor: string;
+  userAgent: string;
+  requestId: string;
+  authority: string;
+  listener: string;
+  downstreamRemoteAddress: string;
+}
+
+export interface ProxyRuntimeOptions {
+  listeners: ProxyListenerSpec[];
+  logger?: Logger;
+  onAccessLog?: (e: AccessLogEntry) => void;
+  /** How long a connection may take to send its PROXY header (default 5000). */
+  proxyProtocolTimeoutMs?: number;
+  /** How long a TLS client may take to send its ClientHello (default 10000). */
+  tlsInspectorTimeoutMs?: number;
+  /** 48 bytes shared by every proxy process so TLS session tickets resume across them. */
+  ticketKeys?: Buffer;
+  /** Downstream request header size limit in bytes (default 60 KiB, as Envoy). */
+  maxHeaderSize?: number;
+  /** Time allowed for a request's headers to arrive (default 30000). */
+  headersTimeoutMs?: number;
+}

@@ -1,0 +1,193 @@
+// Connectors for upstream pools. TLS clusters get their own connector so
+// validation is exactly what the config asks for: trust only the CA bundle,
+// require a DNS SAN equal to one of the subject names (no CN fallback), send
+// the configured SNI or none; a failed check fails the connection, never
+// falls back to an unverified one.
+import net from 'node:net';
+import tls from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
+import type { UpstreamTls } from '../dag/proxy-config.ts';
+
+export interface ResolvedUpstreamTls {
+  tls: UpstreamTls;
+  caPem?: string; // present iff validation is requested
+  clientCertPem?: string;
+  clientKeyPem?: string;
+  alpn: string[]; // ['h2'] for h2, [] for tls (no ALPN)
+}
+
+/** Why an upstream connection could not be used; drives the 503 body and
+ *  the access log response flag. */
+export class UpstreamConnectError extends Error {
+  readonly kind: 'tls' | 'connect' | 'timeout';
+  /** Short reason, e.g. CERTIFICATE_VERIFY_FAILED: CERT_HAS_EXPIRED. */
+  readonly detail: string;
+  readonly code = 'ISOBAR_UPSTREAM_CONNECT';
+  constructor(kind: 'tls' | 'connect' | 'timeout', detail: string, cause?: unknown) {
+    super(`upstream ${kind} failure: ${detail}`, { cause });
+    this.name = 'UpstreamConnectError';
+    this.kind = kind;
+    this.detail = detail;
+  }
+}
+
+type ConnectCallback = (err: Error | null, socket: net.Socket | null) => void;
+interface ConnectOptions {
+  hostname: string;
+  port: string | number;
+  protocol: string;
+}
+export type Connector = (opts: ConnectOptions, cb: ConnectCallback) => void;
+
+const VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+  'CERT_REVOKED',
+  'INVALID_PURPOSE',
+  'SUBJECT_NAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function stripBrackets(h: string): string {
+  return h.charCodeAt(0) === 91 ? h.slice(1, -1) : h;
+}
+
+/** DNS SAN matching as Envoy's exact SAN matcher does for DNS names: a
+ *  certificate wildcard covers exactly one left-most label. */
+export function dnsSanMatches(sans: string[], subjectNames: string[]): boolean {
+  for (const want of subjectNames) {
+    const w = want.toLowerCase();
+    for (const san of sans) {
+      const s = san.toLowerCase();
+      if (s === w) return true;
+      if (s.startsWith('*.')) {
+        const dot = w.indexOf('.');
+        if (dot > 0 && w.slice(dot) === s.slice(1)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+export function dnsSans(cert: PeerCertificate): string[] {
+  const out: string[] = [];
+  const alt = cert.subjectaltname;
+  if (!alt) return out;
+  for (const part of alt.split(', ')) {
+    if (part.startsWith('DNS:')) out.push(part.slice(4));
+  }
+  return out;
+}
+
+export function tlsConnector(cfg: ResolvedUpstreamTls, connectTimeoutMs: number): Connector {
+  const t = cfg.tls;
+  const validation = t.validation;
+  const secureContext = tls.createSecureContext({
+    ...(cfg.caPem !== undefined ? { ca: cfg.caPem } : {}),
+    ...(cfg.clientCertPem !== undefined ? { cert: cfg.clientCertPem, key: cfg.clientKeyPem } : {}),
+    minVersion: t.minVersion === '1.3' ? 'TLSv1.3' : 'TLSv1.2',
+    maxVersion: t.maxVersion === '1.2' ? 'TLSv1.2' : 'TLSv1.3',
+  });
+  let session: Buffer | undefined;
+  const checkServerIdentity = validation
+    ? (_host: string, cert: PeerCertificate): Error | undefined => {
+        const sans = dnsSans(cert);
+        if (dnsSanMatches(sans, validation.subjectNames)) return undefined;
+        const err = new Error(
+          `certificate DNS SANs [${sans.join(', ')}] match none of the subject names [${validation.subjectNames.join(', ')}]`,
+        ) as Error & { code: string };
+        err.code = 'SUBJECT_NAME_MISMATCH';
+        return err;
+      }
+    : () => undefined;
+  return (opts, cb) => {
+    let done = false;
+    const host = stripBrackets(opts.hostname);
+    const socket = tls.connect({
+      host,
+      port: Number(opts.port),
+      secureContext,
+      // No SNI unless configured: an IP host never yields one, and a name
+      // host would, so pass the configured one explicitly.
+      ...(t.sni ? { servername: t.sni } : {}),
+      rejectUnauthorized: validation !== undefined,
+      checkServerIdentity,
+      ...(cfg.alpn.length ? { ALPNProtocols: cfg.alpn } : {}),
+      ...(session ? { session } : {}),
+    });
+    const timer = setTimeout(() => fail(new UpstreamConnectError('timeout', `connect timeout after ${connectTimeoutMs} ms`)), connectTimeoutMs);
+    const fail = (err: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      cb(err, null);
+    };
+    socket.on('session', (s: Buffer) => {
+      session = s;
+    });
+    socket.once('secureConnect', () => {
+      if (done) return;
+      if (cfg.alpn.length && socket.alpnProtocol !== cfg.alpn[0]) {
+        fail(new UpstreamConnectError('tls', `ALPN: backend did not select ${cfg.alpn[0]}`));
+        return;
+      }
+      done = true;
+      clearTimeout(timer);
+      socket.off('error', onError);
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, 60_000);
+      cb(null, socket);
+    });
+    const onError = (err: Error & { code?: string }): void => fail(classify(err));
+    socket.on('error', onError);
+  };
+}
+
+export function plainConnector(connectTimeoutMs: number, h2c = false): Connector {
+  return (opts, cb) => {
+    let done = false;
+    const socket = net.connect({ host: stripBrackets(opts.hostname), port: Number(opts.port) });
+    const timer = setTimeout(() => fail(new UpstreamConnectError('timeout', `connect timeout after ${connectTimeoutMs} ms`)), connectTimeoutMs);
+    const fail = (err: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      cb(err, null);
+    };
+    const onError = (err: Error & { code?: string }): void => fail(classify(err));
+    socket.on('error', onError);
+    socket.once('connect', () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.off('error', onError);
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, 60_000);
+      // HTTP/2 with prior knowledge: undici picks its h2 client from this.
+      if (h2c) (socket as net.Socket & { alpnProtocol?: string }).alpnProtocol = 'h2';
+      cb(null, socket);
+    });
+  };
+}
+
+export function classify(err: Error & { code?: string }): UpstreamConnectError {
+  const code = err.code ?? '';
+  if (VERIFY_CODES.has(code)) {
+    return new UpstreamConnectError('tls', `CERTIFICATE_VERIFY_FAILED: ${code}: ${err.message}`, err);
+  }
+  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS/.test(err.message)) {
+    return new UpstreamConnectError('tls', `${code || 'TLS_ERROR'}: ${err.message}`, err);
+  }
+  return new UpstreamConnectError('connect', `${code || 'ERROR'}: ${err.message}`, err);
+}
