@@ -18,7 +18,10 @@ export function regexError(re: string): string | null {
     try {
       new RegExp(re);
     } catch (e) {
-      err = `error parsing regexp: ${(e as Error).message}`;
+      // Shaped like Go's regexp errors: "<problem>: `<expr>`".
+      const msg = (e as Error).message;
+      const problem = msg.slice(msg.lastIndexOf(': ') + 2);
+      err = `error parsing regexp: ${problem.charAt(0).toLowerCase()}${problem.slice(1)}: \`${re}\``;
     }
   }
   if (regexCache.size > 10_000) regexCache.clear();
