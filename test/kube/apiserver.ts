@@ -116,13 +116,13 @@ export class TestApiServer {
   #bookmarkTimer: NodeJS.Timeout | undefined;
   #conflicts: ConflictRule[] = [];
   #forbidden = new Set<string>(); // "plural" or "plural/verb"
-  #validToken: string;
+  #validTokens = new Set<string>();
   #down = false;
 
   constructor(o: TestApiServerOptions = {}) {
     this.#o = o;
     this.token = o.token ?? `t-${randomUUID()}`;
-    this.#validToken = this.token;
+    this.#validTokens.add(this.token);
     for (const r of RESOURCES) this.#store.set(r, new Map());
   }
 
@@ -218,7 +218,7 @@ current-context: test
   /** Forget history: every resourceVersion seen so far becomes too old, and
    *  open watches end with an ERROR 410 Expired event. */
   compact(): void {
-    this.#compactedRv = this.#rv + 1;
+    this.#compactedRv = this.#rv;
     this.#history = [];
     for (const w of this.#watchers) {
       this.#writeEvent(w, { type: 'ERROR', object: expiredStatus() });
@@ -240,14 +240,19 @@ current-context: test
     this.#forbidden.delete(what);
   }
 
-  /** Make the current token invalid (401) or valid again. */
-  revokeToken(): void {
-    this.#validToken = `revoked-${randomUUID()}`;
+  /** Accept another bearer token (one per simulated replica). */
+  addToken(token: string): void {
+    this.#validTokens.add(token);
+  }
+
+  /** Make a token invalid (401 from now on; open watches are cut). */
+  revokeToken(token = this.token): void {
+    this.#validTokens.delete(token);
     for (const w of this.#watchers) w.resp.socket?.destroy();
     this.#watchers.clear();
   }
-  restoreToken(): void {
-    this.#validToken = this.token;
+  restoreToken(token = this.token): void {
+    this.#validTokens.add(token);
   }
 
   sendBookmarks(): void {
@@ -320,7 +325,7 @@ current-context: test
     const limit = this.#o.historyLimit ?? 100_000;
     if (this.#history.length > limit) {
       const drop = this.#history.length - limit;
-      this.#compactedRv = this.#history[drop - 1]!.rv + 1;
+      this.#compactedRv = this.#history[drop - 1]!.rv;
       this.#history.splice(0, drop);
     }
     for (const w of this.#watchers) if (this.#matches(w, ev.res, object)) this.#send(w, type, object);
@@ -406,7 +411,7 @@ current-context: test
   #route(req: http.IncomingMessage, res: http.ServerResponse, u: URL, body: string): void {
     if (this.#down) throw new HttpFailure(503, 'ServiceUnavailable', 'server is shutting down');
     const auth = req.headers.authorization ?? '';
-    if (auth !== `Bearer ${this.#validToken}`) throw new HttpFailure(401, 'Unauthorized', 'Unauthorized');
+    if (!auth.startsWith('Bearer ') || !this.#validTokens.has(auth.slice(7))) throw new HttpFailure(401, 'Unauthorized', 'Unauthorized');
     const path = u.pathname.replace(/\/+$/, '');
     const method = req.method ?? 'GET';
 

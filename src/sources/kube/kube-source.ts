@@ -223,6 +223,16 @@ export class KubeSource extends EventEmitter {
     if (this.#stopping) return;
     if (f.retry) return; // a retry is already scheduled
     const delay = f.backoff.next();
+    // A stream cut mid-watch (proxy idle timeout, server restart) is routine:
+    // resume quietly from the last resourceVersion; repeated ones are news.
+    if (!(err instanceof ApiError) && !f.failure && f.backoff.attempts <= 2) {
+      this.#log.debug({ resource: resourceName(f.type), namespace: f.namespace, err: (err as Error)?.message }, 'watch ended, resuming');
+      f.retry = setTimeout(() => {
+        f.retry = undefined;
+        if (!this.#stopping) void this.#startFeed(f);
+      }, delay);
+      return;
+    }
     const message = describeFailure(err, this.#client?.server ?? '', f.type, f.namespace, delay);
     f.failure = message;
     this.#log.error({ resource: resourceName(f.type), namespace: f.namespace, attempt: f.backoff.attempts }, message);
