@@ -25,7 +25,7 @@ test('two replicas elect exactly one leader; the Lease names it', async () => {
     const lease0 = api.get('leases', 'isobar-system', 'isobar-leader')!;
     await waitFor('renewals', () => api.get('leases', 'isobar-system', 'isobar-leader')!.metadata.resourceVersion !== lease0.metadata.resourceVersion);
     assert.equal(Number(a.e.isLeader()) + Number(b.e.isLeader()), 1);
-    const lease = api.get('leases', 'isobar-system', 'isobar-leader')! as { spec: Record<string, unknown> };
+    const lease = api.get('leases', 'isobar-system', 'isobar-leader')! as unknown as { spec: Record<string, unknown> };
     const leader = a.e.isLeader() ? 'replica-a' : 'replica-b';
     assert.equal(lease.spec.holderIdentity, leader);
     assert.equal(lease.spec.leaseDurationSeconds, 1);
@@ -59,7 +59,7 @@ test('a leader that dies (cut off, no release) steps down before the other repli
     api.revokeToken('token-a');
     await waitFor('b takes over', () => b.e.isLeader(), 4000);
     assert.deepEqual(seq, ['a+', 'a-', 'b+'], 'a stepped down (renew deadline) before b took over (lease expiry)');
-    const lease = api.get('leases', 'isobar-system', 'isobar-leader')! as { spec: Record<string, unknown> };
+    const lease = api.get('leases', 'isobar-system', 'isobar-leader')! as unknown as { spec: Record<string, unknown> };
     assert.equal(lease.spec.holderIdentity, 'replica-b');
     assert.equal(lease.spec.leaseTransitions, 1);
   } finally {
@@ -92,7 +92,7 @@ test('a leader that finds another holder stops leading at once', async () => {
   try {
     a.e.start();
     await waitFor('a leads', () => a.e.isLeader());
-    const lease = api.get('leases', 'isobar-system', 'isobar-leader')! as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+    const lease = api.get('leases', 'isobar-system', 'isobar-leader')! as unknown as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
     api.put('leases', { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: new Date().toISOString() } } as never);
     await waitFor('a stopped', () => a.events.includes('stopped'));
     assert.equal(a.e.isLeader(), false);
