@@ -26,6 +26,8 @@ export interface ListenerHealth {
   address?: { address: string; port: number };
   targets: { address: string; port: number; health: TargetHealth }[];
   problems: string[];
+  /** Client connections open through this listener. */
+  connections: number;
 }
 
 export class BalancerRuntime {
@@ -131,6 +133,7 @@ export class BalancerRuntime {
         bound: rt.bound,
         targets: rt.pool.list(),
         problems: [...rt.problems, ...rt.applyProblems],
+        connections: rt.flowCount,
       };
       const a = rt.address();
       if (a) h.address = a;

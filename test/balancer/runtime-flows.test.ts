@@ -1,0 +1,120 @@
+// Flow handling: half-close passes through, idle connections are closed,
+// close() drains, proxy targets resolve through proxyTargets, and several
+// runtimes can share ports with reusePort (balancer workers).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect as tlsConnect } from 'node:tls';
+import { once } from 'node:events';
+import { BalancerRuntime } from '../../src/balancer/index.ts';
+import { createCa } from '../support/pki.ts';
+import { configOf, edgeCertificate, keyProvider, listener, readUntil, startTarget, tcpConnect, tlsOf, waitFor } from './support.ts';
+
+const ca = await createCa();
+const certA = edgeCertificate(await ca.issue({ dnsNames: ['a.test'] }), ['a.test']);
+
+test('half-close: the client ends its side and still reads the reply', async (t) => {
+  const tg = await startTarget('t');
+  const rt = new BalancerRuntime({ keys: keyProvider([]) });
+  t.after(async () => {
+    await rt.close(0);
+    await tg.close();
+  });
+  const l = listener({ targets: [tg.target] });
+  await rt.apply(configOf(l));
+  const s = await tcpConnect(rt.address(l.id)!.port);
+  s.end('last words\n');
+  let text = '';
+  s.on('data', (c: Buffer) => (text += c.toString()));
+  await once(s, 'end');
+  assert.equal(text, 'hello from t\nlast words\n');
+  s.destroy();
+});
+
+test('idle connections are closed after the idle timeout; connections are counted', async (t) => {
+  const tg = await startTarget('t');
+  const rt = new BalancerRuntime({ keys: keyProvider([certA]) });
+  t.after(async () => {
+    await rt.close(0);
+    await tg.close();
+  });
+  const tcp = listener({ id: 'tcp', targets: [tg.target], idleTimeoutMs: 200 });
+  const tls = listener({ id: 'tls', targets: [tg.target], idleTimeoutMs: 200, protocol: 'TLS', tls: tlsOf([certA]) });
+  await rt.apply(configOf(tcp, tls));
+  const s = await tcpConnect(rt.address('tcp')!.port);
+  await readUntil(s, (x) => x.includes('hello'));
+  assert.equal(rt.health().listeners.tcp.connections, 1);
+  await once(s, 'close');
+  const c = tlsConnect({ host: '127.0.0.1', port: rt.address('tls')!.port, servername: 'a.test', ca: ca.certPem });
+  await readUntil(c, (x) => x.includes('hello'));
+  assert.equal(rt.health().listeners.tls.connections, 1);
+  await once(c, 'close');
+  await waitFor(() => rt.health().listeners.tls.connections === 0 && rt.health().listeners.tcp.connections === 0, 'connections released');
+});
+
+test('close() stops accepting and lets open flows finish within the drain time', async (t) => {
+  const tg = await startTarget('t');
+  const rt = new BalancerRuntime({ keys: keyProvider([]) });
+  t.after(() => tg.close());
+  const l = listener({ targets: [tg.target] });
+  await rt.apply(configOf(l));
+  const port = rt.address(l.id)!.port;
+  const s = await tcpConnect(port);
+  await readUntil(s, (x) => x.includes('hello'));
+  const closing = rt.close(30_000);
+  // New connections are refused at once; the open flow still works.
+  await waitFor(() => rt.address(l.id) === undefined, 'unbound');
+  await assert.rejects(tcpConnect(port));
+  s.write('bye\n');
+  await readUntil(s, (x) => x.includes('bye\n'));
+  s.destroy();
+  await closing;
+});
+
+test('proxy targets resolve through proxyTargets; without them the listener says why', async (t) => {
+  const http = await startTarget('proxy-http', { proxy: true });
+  const https = await startTarget('proxy-https', { proxy: true });
+  const rt = new BalancerRuntime({
+    keys: keyProvider([]),
+    proxyTargets: { http: { address: '127.0.0.1', port: http.port }, https: { address: '127.0.0.1', port: https.port } },
+  });
+  const bare = new BalancerRuntime({ keys: keyProvider([]) });
+  t.after(async () => {
+    await rt.close(0);
+    await bare.close(0);
+    await http.close();
+    await https.close();
+  });
+  const a = listener({ id: 'a', targets: [{ kind: 'proxy-http', address: '', port: 0 }], proxyProtocol: true });
+  const b = listener({ id: 'b', targets: [{ kind: 'proxy-https', address: '', port: 0 }], proxyProtocol: true });
+  await rt.apply(configOf(a, b));
+  const s = await tcpConnect(rt.address('a')!.port);
+  await readUntil(s, (x) => x.includes('hello from proxy-http'));
+  s.destroy();
+  const s2 = await tcpConnect(rt.address('b')!.port);
+  await readUntil(s2, (x) => x.includes('hello from proxy-https'));
+  s2.destroy();
+  assert.deepEqual(rt.health().listeners.a.targets.map((x) => x.port), [http.port]);
+  await bare.apply(configOf(a));
+  assert.deepEqual(bare.health().listeners.a.problems, ["target proxy-http: the proxy's listener address is not known to the balancer, so this target is skipped"]);
+});
+
+test('reusePort: two runtimes (workers) listen on the same port', async (t) => {
+  const tg = await startTarget('t');
+  const w1 = new BalancerRuntime({ keys: keyProvider([]), reusePort: true });
+  const w2 = new BalancerRuntime({ keys: keyProvider([]), reusePort: true });
+  t.after(async () => {
+    await w1.close(0);
+    await w2.close(0);
+    await tg.close();
+  });
+  await w1.apply(configOf(listener({ targets: [tg.target] })));
+  const port = w1.address('default/web:443')!.port;
+  await w2.apply(configOf(listener({ targets: [tg.target], bindPort: port })));
+  assert.equal(w2.address('default/web:443')?.port, port);
+  assert.deepEqual(w2.health().listeners['default/web:443'].problems, []);
+  await w1.close(0);
+  const s = await tcpConnect(port);
+  await readUntil(s, (x) => x.includes('hello'));
+  s.destroy();
+});
