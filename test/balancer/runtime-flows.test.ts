@@ -118,3 +118,30 @@ test('reusePort: two runtimes (workers) listen on the same port', async (t) => {
   await readUntil(s, (x) => x.includes('hello'));
   s.destroy();
 });
+
+test('withRuntimeHealth puts bound addresses, target health and runtime problems into statuses', async (t) => {
+  const { buildBalancerModel, withRuntimeHealth } = await import('../../src/balancer/index.ts');
+  const { service, snapshot, options, endpoints, SBK } = await import('./model-fixtures.ts');
+  const tg = await startTarget('t');
+  const rt = new BalancerRuntime({ keys: keyProvider([]) });
+  t.after(async () => {
+    await rt.close(0);
+    await tg.close();
+  });
+  const svc = service({
+    annotations: {
+      [`${SBK}aws-load-balancer-type`]: 'nlb-ip',
+      [`${SBK}aws-load-balancer-healthcheck-interval`]: '5',
+      [`${SBK}aws-load-balancer-healthcheck-healthy-threshold`]: '2',
+    },
+    ports: [{ port: 80 }],
+  });
+  const r = buildBalancerModel(snapshot({ services: [svc], endpoints: [endpoints('default', 'web', ['127.0.0.1'], [{ port: tg.port }])] }), options({ ephemeralPorts: true }));
+  await rt.apply(r.balancerConfig);
+  const merged = withRuntimeHealth(r.statuses, r.balancerConfig, rt.health());
+  const port = rt.address('default/web:80')!.port;
+  assert.equal(merged[0].listeners[0].address, `127.0.0.1:${port}`);
+  assert.deepEqual(merged[0].listeners[0].targets, [{ address: '127.0.0.1', port: tg.port, health: 'initial' }]);
+  assert.deepEqual(merged[0].problems, []);
+  assert.equal(r.statuses[0].listeners[0].targets[0].health, 'unknown', 'the input is not modified');
+});
