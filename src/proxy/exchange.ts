@@ -606,6 +606,11 @@ function replaceHeader(list: string[], name: string, value: string): string[] {
   return out;
 }
 
+// Mirrored responses are read and dropped.
 const MIRROR_HANDLER: Dispatcher.DispatchHandler = {
+  onRequestStart() {},
+  onResponseStart() {},
+  onResponseData() {},
+  onResponseEnd() {},
   onResponseError() {},
 };

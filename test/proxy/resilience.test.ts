@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, test } from 'node:test';
+import { cluster, config, ep, get, httpBackend, route, startProxy, vhost, type Backend, type Started } from './helpers.ts';
+
+let flaky: Backend; // 503 for the first N requests of each path
+let slow: Backend; // never answers /hang, answers /slow after 300 ms
+let ok: Backend;
+let refusedPort: number;
+let p: Started;
+const failuresLeft = new Map<string, number>();
+
+before(async () => {
+  flaky = await httpBackend('flaky', (req, res) => {
+    const key = req.url ?? '';
+    const left = failuresLeft.get(key) ?? 0;
+    if (left > 0) {
+      failuresLeft.set(key, left - 1);
+      res.writeHead(key.includes('409') ? 409 : 503);
+      res.end('nope');
+      return;
+    }
+    res.end('flaky-ok');
+  });
+  slow = await httpBackend('slow', (req, res) => {
+    if (req.url?.startsWith('/hang')) return; // never answers
+    if (req.url?.startsWith('/stall')) {
+      res.writeHead(200);
+      res.write('partial');
+      return; // headers sent, body stalls
+    }
+    setTimeout(() => res.end('slow-ok'), 300);
+  });
+  ok = await httpBackend('ok', (_req, res) => res.end('ok'));
+  // A port with nothing listening: bind then close.
+  const tmp = net.createServer();
+  await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', () => r()));
+  refusedPort = (tmp.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => tmp.close(() => r()));
+
+  const retry = (retryOn: string[], count = 2, extra = {}) => ({ retryOn, count, perTryTimeoutMs: null, retriableStatusCodes: [], ...extra });
+  p = await startProxy(
+    config({
+      clusters: [
+        cluster('flaky', [ep(flaky)]),
+        cluster('slow', [ep(slow)]),
+        cluster('refused', [{ address: '127.0.0.1', port: refusedPort }]),
+        cluster('half', [{ address: '127.0.0.1', port: refusedPort }, ep(ok)]),
+        cluster('slowthenok', [ep(slow), ep(ok)]),
+      ],
+      httpVirtualHosts: [
+        vhost('r.test', [
+          route({ path: { kind: 'prefix', value: '/retry5xx' }, to: 'flaky', retry: retry(['5xx'], 2) }),
+          route({ path: { kind: 'prefix', value: '/retry409' }, to: 'flaky', retry: retry(['retriable-4xx'], 1) }),
+          route({ path: { kind: 'prefix', value: '/codes' }, to: 'flaky', retry: retry(['retriable-status-codes'], 1, { retriableStatusCodes: [503] }) }),
+          route({ path: { kind: 'prefix', value: '/noretry' }, to: 'flaky' }),
+          route({ path: { kind: 'prefix', value: '/hang' }, to: 'slow', timeouts: { responseMs: 200, idleMs: null } }),
+          route({ path: { kind: 'prefix', value: '/slow' }, to: 'slow', timeouts: { responseMs: 2000, idleMs: null } }),
+          route({ path: { kind: 'prefix', value: '/stall' }, to: 'slow', timeouts: { responseMs: null, idleMs: 200 } }),
+          route({ path: { kind: 'prefix', value: '/idle-nohdr' }, to: 'slow', timeouts: { responseMs: null, idleMs: 200 } }),
+          route({ path: { kind: 'prefix', value: '/refused' }, to: 'refused' }),
+          route({ path: { kind: 'prefix', value: '/half' }, to: 'half', retry: retry(['connect-failure'], 1) }),
+          route({
+            path: { kind: 'prefix', value: '/pertry' },
+            to: 'slowthenok',
+            prefixRewrite: '/hang',
+            retry: retry(['5xx'], 3, { perTryTimeoutMs: 100 }),
+            timeouts: { responseMs: 5000, idleMs: null },
+          }),
+        ]),
+      ],
+    }),
+  );
+});
+
+after(async () => {
+  await p.close();
+  await Promise.all([flaky.close(), slow.close(), ok.close()]);
+});
+
+const H = { host: 'r.test' };
+
+test('retryOn 5xx: two 503s then success, three upstream attempts', async () => {
+  failuresLeft.set('/retry5xx/a', 2);
+  const before = flaky.seen.filter((s) => s.url === '/retry5xx/a').length;
+  const r = await get(p.port(), '/retry5xx/a', H);
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'flaky-ok');
+  assert.equal(flaky.seen.filter((s) => s.url === '/retry5xx/a').length - before, 3);
+});
+
+test('retries are bounded by count: the last 503 reaches the client', async () => {
+  failuresLeft.set('/retry5xx/b', 5);
+  const r = await get(p.port(), '/retry5xx/b', H);
+  assert.equal(r.status, 503);
+  assert.equal(r.body, 'nope');
+  assert.equal(flaky.seen.filter((s) => s.url === '/retry5xx/b').length, 3);
+});
+
+test('retriable-4xx retries 409; retriable-status-codes retries the listed code', async () => {
+  failuresLeft.set('/retry409/409', 1);
+  assert.equal((await get(p.port(), '/retry409/409', H)).status, 200);
+  failuresLeft.set('/codes', 1);
+  assert.equal((await get(p.port(), '/codes', H)).status, 200);
+});
+
+test('without a retry policy the 503 is passed through once', async () => {
+  failuresLeft.set('/noretry', 1);
+  const r = await get(p.port(), '/noretry', H);
+  assert.equal(r.status, 503);
+  assert.equal(flaky.seen.filter((s) => s.url === '/noretry').length, 1);
+});
+
+test('requests with a body are not retried (the body is streamed, not buffered)', async () => {
+  failuresLeft.set('/retry5xx/post', 1);
+  const r = await get(p.port(), '/retry5xx/post', H, 'POST', 'payload');
+  assert.equal(r.status, 503);
+  assert.equal(flaky.seen.filter((s) => s.url === '/retry5xx/post').length, 1);
+});
+
+test('response timeout: 504 upstream request timeout', async () => {
+  const r = await get(p.port(), '/hang', H);
+  assert.equal(r.status, 504);
+  assert.equal(r.body, 'upstream request timeout');
+  assert.equal(p.logs.at(-1)!.responseFlags, 'UT');
+});
+
+test('a response within the timeout passes', async () => {
+  const r = await get(p.port(), '/slow', H);
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'slow-ok');
+});
+
+test('idle timeout after headers resets the stream', async () => {
+  await assert.rejects(get(p.port(), '/stall', H));
+  assert.equal(p.logs.at(-1)!.responseFlags, 'SI');
+});
+
+test('idle timeout before headers answers 408', async () => {
+  const r = await get(p.port(), '/idle-nohdr/hang', H);
+  assert.equal(r.status, 408);
+});
+
+test('connection refused: 503 connection failure, flag UF, no crash', async () => {
+  const r = await get(p.port(), '/refused', H);
+  assert.equal(r.status, 503);
+  assert.equal(r.body, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure');
+  assert.equal(p.logs.at(-1)!.responseFlags, 'UF');
+});
+
+test('connect-failure retry moves to another endpoint; the refusing one is ejected', async () => {
+  for (let i = 0; i < 6; i++) {
+    const r = await get(p.port(), '/half', H);
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'ok');
+  }
+  assert.ok(p.proxy.stats().outlierEjections! >= 1);
+});
+
+test('per-try timeout retries onto a healthy endpoint', async () => {
+  const before = p.proxy.stats().retries!;
+  // Round robin over [slow, ok]: at least one of four starts on the slow one.
+  for (let i = 0; i < 4; i++) {
+    const r = await get(p.port(), '/pertry', H);
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'ok');
+  }
+  assert.ok(p.proxy.stats().retries! > before);
+});
