@@ -100,7 +100,11 @@ export class BalancerRuntime {
     for (const c of changes) {
       const rt = c.rt ?? this.listeners.get(c.l.id) ?? new ListenerRuntime(c.l.id, this.deps());
       this.listeners.set(c.l.id, rt);
-      rt.activate(c.l, c.contexts);
+      try {
+        rt.activate(c.l, c.contexts);
+      } catch (err) {
+        rt.applyProblems = [`listener ${c.l.id}: cannot apply: ${(err as Error).message}`];
+      }
     }
     for (const c of changes) {
       const rt = this.listeners.get(c.l.id);

@@ -111,7 +111,7 @@ export class TargetPool {
     clearInterval(t.timer);
     if (this.stopped || !this.settings) return;
     const run = () => void this.check(t);
-    t.timer = setInterval(run, this.settings.healthCheck.intervalMs);
+    t.timer = setInterval(run, Math.max(10, this.settings.healthCheck.intervalMs || 0));
     t.timer.unref();
     run();
   }

@@ -267,3 +267,29 @@ test('opt-in TLVs carry SSL, authority (SNI) and ALPN; IPv6 clients get a TCP6 h
   assert.equal(h6?.ssl, undefined, 'no SSL TLV for a plain TCP listener');
   s.destroy();
 });
+
+test('HTTPS health checks speak TLS to the target (unverified, as the NLB) and read the status', async (t) => {
+  const { createServer: createHttpsServer } = await import('node:https');
+  const leaf = await ca.issue({ dnsNames: ['pod.test'] });
+  const state = { status: 200 };
+  const paths: string[] = [];
+  const server = createHttpsServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
+    paths.push(req.url ?? '');
+    res.writeHead(state.status).end();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  const rt = new BalancerRuntime({ keys: keyProvider([]) });
+  t.after(async () => {
+    await rt.close(0);
+    server.closeAllConnections();
+    server.close();
+  });
+  const l = listener({ targets: [{ kind: 'endpoint', address: '127.0.0.1', port }], healthCheck: { ...fastHealthCheck, protocol: 'HTTPS', path: '/ready?x=1' } });
+  await rt.apply(configOf(l));
+  await waitFor(() => healthOf(rt, l.id, port) === 'healthy', 'healthy over HTTPS');
+  assert.equal(paths[0], '/ready?x=1');
+  state.status = 503;
+  await waitFor(() => healthOf(rt, l.id, port) === 'unhealthy', 'unhealthy on 503');
+});
