@@ -43,6 +43,13 @@ export interface ServeOptions {
   accessLog: boolean;
   /** Creates the object source (folder or Kubernetes) feeding the cache. */
   createSource(cache: ObjectCache, logger: pino.Logger): Source;
+  /** Where statuses go besides the log and /status (the Kubernetes API). */
+  createStatusSink?(logger: pino.Logger): StatusSink;
+}
+
+export interface StatusSink {
+  write(report: StatusReport): void;
+  stop(): Promise<void>;
 }
 
 export interface RunningServer {
@@ -61,6 +68,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   const store = await openStore(o.stateDir);
   const cache = new ObjectCache();
   const source = o.createSource(cache, logger);
+  const statusSink = o.createStatusSink?.(logger);
   source.on('problem', (p: { message: string }) => logger.warn({ problem: p }, p.message));
   await source.start();
 
@@ -95,6 +103,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     balancerConfig = lb.balancerConfig;
     report = { httpproxies: dag.statuses, services: runBalancer ? lb.statuses : [] };
     lastStatusLine = logStatusChanges(logger, report, lastStatusLine);
+    statusSink?.write(report);
   };
 
   await rebuild();
@@ -269,6 +278,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
       logger.info({ drainTimeoutMs: o.drainTimeoutMs }, 'stopping: draining connections');
       stopWatchingStore?.();
       await source.stop();
+      await statusSink?.stop();
       await Promise.all([proxies?.stop(o.drainTimeoutMs), balancers?.stop(o.drainTimeoutMs)]);
       await admin.close();
       logger.info('stopped');

@@ -81,7 +81,7 @@ function get(port: number, host: string, agent?: http.Agent, path = '/'): Promis
   });
 }
 
-test('hot reload: a saved change serves, a broken file keeps its last good objects, 100 reloads under load lose nothing', async () => {
+test('hot reload: a saved change serves, a broken file keeps its last good objects, 100 reloads under load lose nothing', async (t) => {
   const { dir, work, backends } = await setup();
   const httpPort = await freePort();
   const serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
@@ -95,7 +95,7 @@ test('hot reload: a saved change serves, a broken file keeps its last good objec
     await writeFile(join(dir, 'proxy.yaml'), proxyYaml('app', 'app.example.test', 'svc-b'));
     await eventually('route to b', async () => ((JSON.parse((await get(httpPort, 'app.example.test')).body) as { backend: string }).backend === 'b' ? true : undefined));
     const reloadMs = Date.now() - t0;
-    test.diagnostic?.(`reload observed after ${reloadMs} ms`);
+    t.diagnostic(`reload observed after ${reloadMs} ms`);
 
     // A file that stops parsing keeps its last good objects, and says why.
     await writeFile(join(dir, 'proxy.yaml'), 'apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: [unclosed\n');
@@ -125,7 +125,7 @@ test('hot reload: a saved change serves, a broken file keeps its last good objec
     loading = false;
     await Promise.all(workers);
     agent.destroy();
-    test.diagnostic?.(`${ok} requests during 100 reloads`);
+    t.diagnostic(`${ok} requests during 100 reloads`);
     assert.ok(ok > 100, `load was running (${ok} requests)`);
     assert.equal(failed, 0, `no request lost (${failed} of ${ok + failed} failed)`);
   } finally {
