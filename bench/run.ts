@@ -17,7 +17,7 @@ import { CASES, caseUrl, type BenchCase } from './lib/cases.ts';
 import { runWrk, runH2load, type LoadResult, type LoadSettings } from './lib/load.ts';
 import { cpuSnapshot, cpuDelta, processTree, stopAll } from './lib/procs.ts';
 import { renderReport, machineDetails, type Measurement } from './lib/report.ts';
-import { renderProfiles } from './lib/profile.ts';
+import { renderProfiles, labelProcesses } from './lib/profile.ts';
 
 const USAGE = `usage: node bench/run.ts [options]
   --quick                 smoke run: 2 s per run, 1 run per case, 1 s warm-up (results not written to bench/results)
@@ -198,6 +198,9 @@ async function main(): Promise<void> {
   }
   if (measured.length === 0) throw new Error('no system passed the correctness checks; nothing to measure');
 
+  const labels = new Map<number, string>();
+  for (const sys of measured) if (sys.name === 'isobar' && sys.rootPid) for (const [k, v] of labelProcesses(processTree(sys.rootPid))) labels.set(k, v);
+
   const measurements: Measurement[] = [];
   const warm: LoadSettings = { ...o.settings, durationS: o.warmupS };
   for (const c of o.cases) {
@@ -228,7 +231,7 @@ async function main(): Promise<void> {
 
   // Stop the systems now: isobar writes its profiles on the way out.
   for (const sys of measured) await sys.stop();
-  const profile = profileDir ? renderProfiles(profileDir) : undefined;
+  const profile = profileDir ? renderProfiles(profileDir, labels) : undefined;
 
   const notes = [
     'HTTP/2: with an NLB in front, TLS (and so ALPN) ends at the load balancer, which passes bytes on; the fair HTTP/2 equivalent for all three is the proxy\'s own TLS listener offering h2 (Host h2.example.test, its own certificate from the edge CA), re-encrypting to the backend with validation as in the chain.',

@@ -74,7 +74,22 @@ export function summariseProfile(file: string, topN = 15): ProfileSummary {
   return { file, totalMs, busyMs: totalMs - idleMs, top: sort(byName, 'name').slice(0, topN), areas: sort(byArea, 'area') };
 }
 
-export function renderProfiles(dir: string): string {
+/** pid -> what the process is, taken from its command line while it ran. */
+export function labelProcesses(pids: number[]): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const pid of pids) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const worker = argv.map((a) => /([\w-]+-worker)\.ts$/.exec(a)?.[1]).find(Boolean);
+      out.set(pid, worker ?? (argv.some((a) => a === 'serve') ? 'primary' : path.basename(argv[0] ?? '?')));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+export function renderProfiles(dir: string, labels: Map<number, string> = new Map()): string {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
@@ -86,7 +101,9 @@ export function renderProfiles(dir: string): string {
   for (const f of files.sort()) {
     const s = summariseProfile(path.join(dir, f));
     if (s.busyMs < 50) continue;
-    out.push(`### ${f}: ${(s.busyMs / 1000).toFixed(2)} s busy of ${(s.totalMs / 1000).toFixed(1)} s`, '');
+    const pid = Number(/^CPU\.\d+\.\d+\.(\d+)\./.exec(f)?.[1]);
+    const label = labels.get(pid) ?? 'process';
+    out.push(`### ${label} (pid ${pid}, ${f}): ${(s.busyMs / 1000).toFixed(2)} s busy of ${(s.totalMs / 1000).toFixed(1)} s`, '');
     out.push('| area | self ms | share of busy |', '|---|---:|---:|');
     for (const a of s.areas.slice(0, 12)) out.push(`| ${a.area} | ${a.ms.toFixed(0)} | ${((100 * a.ms) / s.busyMs).toFixed(1)}% |`);
     out.push('', '| function | self ms | share of busy |', '|---|---:|---:|');
