@@ -49,7 +49,9 @@ export class Listener {
       {
         maxHeaderSize: opts.maxHeaderSize,
         headersTimeout: opts.headersTimeoutMs,
-        requestTimeout: 300_000,
+        requestTimeout: Math.max(300_000, opts.headersTimeoutMs),
+        // How often slow-header deadlines are checked.
+        connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs),
         keepAliveTimeout: 60_000,
         requireHostHeader: true,
         highWaterMark: 64 * 1024,
@@ -276,7 +278,9 @@ export class Listener {
 
   private onClientError(err: Error & { code?: string }, socket: net.Socket): void {
     this.ctx.stats.badRequests++;
-    if (!socket.writable || (socket as net.Socket & { _httpMessage?: unknown })._httpMessage) {
+    // A request already answering (its headers sent) can only be cut off.
+    const msg = (socket as net.Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (!socket.writable || msg?.headersSent) {
       socket.destroy();
       return;
     }

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { after, before, test } from 'node:test';
+import WebSocket, { WebSocketServer } from 'ws';
+import { cluster, config, ep, route, startProxy, vhost, type Started } from './helpers.ts';
+
+let server: http.Server;
+let wss: WebSocketServer;
+let port: number;
+let p: Started;
+const seenHeaders: http.IncomingHttpHeaders[] = [];
+
+before(async () => {
+  server = http.createServer((_req, res) => res.end('plain'));
+  wss = new WebSocketServer({ server });
+  wss.on('connection', (ws, req) => {
+    seenHeaders.push(req.headers);
+    ws.on('message', (m) => ws.send(`echo:${m.toString()}`));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  port = (server.address() as net.AddressInfo).port;
+  p = await startProxy(
+    config({
+      clusters: [cluster('ws', [ep({ address: '127.0.0.1', port })])],
+      httpVirtualHosts: [
+        vhost('ws.test', [
+          route({ path: { kind: 'prefix', value: '/ws' }, to: 'ws', websocket: true }),
+          route({ path: { kind: 'prefix', value: '/' }, to: 'ws' }),
+        ]),
+      ],
+    }),
+  );
+});
+
+after(async () => {
+  await p.close();
+  for (const c of wss.clients) c.terminate();
+  wss.close();
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+test('websocket upgrade through the proxy on a websocket route', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${p.port()}/ws/chat`, { headers: { host: 'ws.test' } });
+  const replies: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    ws.on('open', () => {
+      ws.send('one');
+      ws.send('two');
+    });
+    ws.on('message', (m) => {
+      replies.push(m.toString());
+      if (replies.length === 2) resolve();
+    });
+    ws.on('error', reject);
+  });
+  assert.deepEqual(replies, ['echo:one', 'echo:two']);
+  const h = seenHeaders.at(-1)!;
+  assert.equal(h['x-forwarded-for'], '127.0.0.1');
+  assert.equal(h.upgrade, 'websocket');
+  await new Promise<void>((r) => {
+    ws.on('close', () => r());
+    ws.close();
+  });
+  assert.ok(p.proxy.stats().websocketUpgrades! >= 1);
+});
+
+test('upgrade on a route without websockets is refused with 403', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${p.port()}/other`, { headers: { host: 'ws.test' } });
+  const status = await new Promise<number>((resolve) => {
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on('error', () => resolve(-1));
+  });
+  assert.equal(status, 403);
+});
+
+test('upgrade for an unknown host is 404', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${p.port()}/ws`, { headers: { host: 'nope.test' } });
+  const status = await new Promise<number>((resolve) => {
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on('error', () => resolve(-1));
+  });
+  assert.equal(status, 404);
+});
