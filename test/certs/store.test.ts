@@ -121,8 +121,10 @@ test('import refuses a foreign key, an expired certificate, a broken chain and u
     store.importCertificate({ certPem: leaf.certPem, keyPem: '-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n' }),
     certsError('BAD_INPUT', 'passphrase'),
   );
-  const mangled = leaf.certPem.replace(/\n[A-Za-z0-9+/]{10}/, '\nAAAAAAAAAA');
-  await assert.rejects(store.importCertificate({ certPem: mangled, keyPem: leaf.keyPem }), (e: unknown) => e instanceof Error && /BAD_INPUT|KEY_MISMATCH/.test((e as { code: string }).code));
+  // A line missing from the middle leaves DER that cannot parse.
+  const lines = leaf.certPem.split('\n');
+  const truncated = [...lines.slice(0, 2), ...lines.slice(3)].join('\n');
+  await assert.rejects(store.importCertificate({ certPem: truncated, keyPem: leaf.keyPem }), certsError('BAD_INPUT', 'does not parse'));
   const garbledKey = leaf.keyPem.replace(/\n[A-Za-z0-9+/]{20}/, '\n' + 'B'.repeat(20));
   await assert.rejects(store.importCertificate({ certPem: leaf.certPem, keyPem: garbledKey }), (err: unknown) => {
     assert.ok(err instanceof Error);
