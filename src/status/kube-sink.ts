@@ -95,22 +95,25 @@ export class StatusWriter {
     const next = new Map<string, Desired>();
     for (const s of statuses) {
       const key = `HTTPProxy/${s.namespace}/${s.name}`;
-      next.set(key, this.#desiredProxy(key, s));
+      const fp = proxyFingerprint(s);
+      const prev = this.#desired.get(key);
+      // Unchanged since the last build: keep it (and its transition times).
+      next.set(key, prev && prev.fingerprint === fp ? prev : this.#desiredProxy(key, s, fp));
     }
     for (const s of services) {
       const key = `Service/${s.namespace}/${s.name}`;
-      const ingress = s.ingress.map((i) => {
-        const e: Record<string, unknown> = {};
-        if (i.ip) e.ip = i.ip;
-        if (i.hostname) e.hostname = i.hostname;
-        if (i.ports?.length) e.ports = i.ports;
-        return e;
+      const ingress = normalIngress(s.ingress);
+      next.set(key, {
+        kind: 'Service',
+        namespace: s.namespace,
+        name: s.name,
+        status: { loadBalancer: ingress.length ? { ingress } : {} },
+        fingerprint: JSON.stringify(ingress),
       });
-      next.set(key, desired('Service', s.namespace, s.name, { loadBalancer: ingress.length ? { ingress } : {} }));
     }
     for (const [key, d] of this.#desired) {
       if (d.kind === 'Service' && !next.has(key) && this.#written.has(key) && !isEmptyLb(d.status)) {
-        next.set(key, desired('Service', d.namespace, d.name, { loadBalancer: {} }));
+        next.set(key, { kind: 'Service', namespace: d.namespace, name: d.name, status: { loadBalancer: {} }, fingerprint: '[]' });
       }
     }
     this.#desired = next;
@@ -156,7 +159,7 @@ export class StatusWriter {
 
   // ---- desired state ------------------------------------------------------
 
-  #desiredProxy(key: string, s: HTTPProxyStatus): Desired {
+  #desiredProxy(key: string, s: HTTPProxyStatus, fp: string): Desired {
     const observed = this.#o.observedStatus?.('HTTPProxy', s.namespace, s.name) as { conditions?: { type?: string; status?: string; lastTransitionTime?: string }[] } | undefined;
     const prev = this.#transitions.get(key) ?? new Map<string, { status: string; time: string }>();
     const next = new Map<string, { status: string; time: string }>();
@@ -182,13 +185,13 @@ export class StatusWriter {
       return out;
     });
     this.#transitions.set(key, next);
-    return desired('HTTPProxy', s.namespace, s.name, { currentStatus: s.currentStatus, description: s.description, conditions });
+    return { kind: 'HTTPProxy', namespace: s.namespace, name: s.name, status: { currentStatus: s.currentStatus, description: s.description, conditions }, fingerprint: fp };
   }
 
   #consider(key: string, d: Desired): void {
     if (this.#written.get(key) === d.fingerprint) return;
     const observed = this.#o.observedStatus?.(d.kind, d.namespace, d.name);
-    if (observed !== undefined && fingerprint(pickLike(observed, d.status)) === d.fingerprint) {
+    if (observed !== undefined && observedFingerprint(d.kind, observed) === d.fingerprint) {
       this.#written.set(key, d.fingerprint);
       return;
     }
@@ -252,7 +255,9 @@ export class StatusWriter {
       if (!d || this.#written.get(key) === d.fingerprint) return;
       const type = d.kind === 'HTTPProxy' ? HTTPPROXIES : SERVICES;
       const path = objectPath(type, d.namespace, d.name, 'status');
-      const body: Record<string, unknown> = { status: d.status };
+      // A merge patch only removes a field by naming it with null.
+      const status = d.kind === 'Service' && isEmptyLb(d.status) ? { loadBalancer: { ingress: null } } : d.status;
+      const body: Record<string, unknown> = { status };
       if (resourceVersion) body.metadata = { resourceVersion };
       try {
         await this.#clientOrLoad().request('PATCH', path, { body, contentType: 'application/merge-patch+json', signal });
@@ -306,30 +311,66 @@ export class StatusWriter {
   }
 }
 
-function desired(kind: TargetKind, namespace: string, name: string, status: Record<string, unknown>): Desired {
-  return { kind, namespace, name, status, fingerprint: fingerprint(status) };
-}
-
 function isEmptyLb(status: Record<string, unknown>): boolean {
   const lb = status.loadBalancer as { ingress?: unknown[] } | undefined;
   return !lb?.ingress?.length;
 }
 
-/** Canonical JSON without lastTransitionTime: what "changed" means. */
-function fingerprint(v: unknown): string {
-  return JSON.stringify(v, (k, x) => {
-    if (k === 'lastTransitionTime') return undefined;
-    if (x && typeof x === 'object' && !Array.isArray(x)) {
-      return Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    return x;
+// Fingerprints: what "changed" means. Fields in a fixed order, without
+// lastTransitionTime, so the dag's output and a status read back from the
+// API server compare equal when they say the same thing.
+
+interface CondLike {
+  type?: unknown;
+  status?: unknown;
+  observedGeneration?: unknown;
+  reason?: unknown;
+  message?: unknown;
+  errors?: SubLike[];
+  warnings?: SubLike[];
+}
+interface SubLike {
+  type?: unknown;
+  status?: unknown;
+  reason?: unknown;
+  message?: unknown;
+}
+
+function subs(list: SubLike[] | undefined): unknown[] {
+  return (Array.isArray(list) ? list : []).map((e) => [e.type, e.status, e.reason, e.message]);
+}
+
+function proxyFingerprint(s: { currentStatus?: unknown; description?: unknown; conditions?: CondLike[] }): string {
+  const conds = (Array.isArray(s.conditions) ? s.conditions : []).map((c) => [
+    c.type,
+    c.status,
+    c.observedGeneration,
+    c.reason,
+    c.message,
+    subs(c.errors),
+    subs(c.warnings),
+  ]);
+  return JSON.stringify([s.currentStatus ?? null, s.description ?? null, conds]);
+}
+
+interface IngressLike {
+  ip?: string;
+  hostname?: string;
+  ports?: { port: number; protocol: string }[];
+}
+
+function normalIngress(list: IngressLike[] | undefined): Record<string, unknown>[] {
+  return (Array.isArray(list) ? list : []).map((i) => {
+    const e: Record<string, unknown> = {};
+    if (i.ip) e.ip = i.ip;
+    if (i.hostname) e.hostname = i.hostname;
+    if (i.ports?.length) e.ports = i.ports.map((p) => ({ port: p.port, protocol: p.protocol }));
+    return e;
   });
 }
 
-/** The observed status restricted to the top-level fields we write. */
-function pickLike(observed: unknown, like: Record<string, unknown>): Record<string, unknown> {
-  const o = (observed ?? {}) as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(like)) if (o[k] !== undefined) out[k] = o[k];
-  return out;
+function observedFingerprint(kind: TargetKind, observed: unknown): string {
+  const o = (observed ?? {}) as Record<string, any>;
+  if (kind === 'HTTPProxy') return proxyFingerprint(o);
+  return JSON.stringify(normalIngress(o.loadBalancer?.ingress));
 }

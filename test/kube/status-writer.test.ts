@@ -1,0 +1,195 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { StatusWriter } from '../../src/status/kube-sink.ts';
+import type { HTTPProxyStatus, ServiceStatus } from '../../src/status/types.ts';
+import type { TestApiServer } from './apiserver.ts';
+import { startApi, waitFor } from './helpers.ts';
+
+function proxy(api: TestApiServer, name: string, namespace = 'default') {
+  api.put('httpproxies', { apiVersion: 'projectcontour.io/v1', kind: 'HTTPProxy', metadata: { name, namespace }, spec: { virtualhost: { fqdn: `${name}.example.com` } } });
+}
+
+function status(name: string, valid = true, namespace = 'default', generation = 1): HTTPProxyStatus {
+  return {
+    namespace,
+    name,
+    fqdn: `${name}.example.com`,
+    currentStatus: valid ? 'valid' : 'invalid',
+    description: valid ? 'Valid HTTPProxy' : 'At least one error present, see Errors for details',
+    conditions: [
+      {
+        type: 'Valid',
+        status: valid ? 'True' : 'False',
+        observedGeneration: generation,
+        reason: valid ? 'Valid' : 'ErrorPresent',
+        message: valid ? 'Valid HTTPProxy' : 'At least one error present, see Errors for details',
+        ...(valid ? {} : { errors: [{ type: 'ServiceError', status: 'True' as const, reason: 'ServiceUnresolvedReference', message: 'Spec.Routes unresolved service reference: service "default/x" not found' }] }),
+      },
+    ],
+  };
+}
+
+const statusOn = (api: TestApiServer, name: string, namespace = 'default') => api.get('httpproxies', namespace, name)?.status as Record<string, any> | undefined;
+const patches = (api: TestApiServer) => api.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/status'));
+
+test('status is written through the status subresource, only when it changed', async () => {
+  const { api, kubeconfig } = await startApi();
+  proxy(api, 'a');
+  const w = new StatusWriter({ kubeconfig });
+  api.recordRequests = true;
+  try {
+    w.setLeader(true);
+    w.write([status('a', false)], []);
+    await w.idle();
+    const s = statusOn(api, 'a')!;
+    assert.equal(s.currentStatus, 'invalid');
+    assert.equal(s.conditions[0].errors[0].reason, 'ServiceUnresolvedReference');
+    assert.equal(s.conditions[0].observedGeneration, 1);
+    const t1 = s.conditions[0].lastTransitionTime;
+    assert.equal(patches(api).length, 1);
+    assert.ok(patches(api)[0]!.path.endsWith('/apis/projectcontour.io/v1/namespaces/default/httpproxies/a/status'));
+    // Same status again: nothing is written.
+    w.write([status('a', false)], []);
+    await w.idle();
+    assert.equal(patches(api).length, 1);
+    // The spec is untouched by status writes.
+    assert.deepEqual(api.get('httpproxies', 'default', 'a')!.spec, { virtualhost: { fqdn: 'a.example.com' } });
+    // A change is written; errors disappear with it (arrays are replaced).
+    w.write([status('a', true)], []);
+    await w.idle();
+    const s2 = statusOn(api, 'a')!;
+    assert.equal(s2.currentStatus, 'valid');
+    assert.equal(s2.conditions[0].errors, undefined);
+    assert.ok(s2.conditions[0].lastTransitionTime >= t1);
+  } finally {
+    await w.stop();
+    await api.stop();
+  }
+});
+
+test('status writes survive 409 Conflicts: re-read and retry', async () => {
+  const { api, kubeconfig } = await startApi();
+  for (let i = 0; i < 20; i++) proxy(api, `p${i}`);
+  api.injectConflicts({ count: 30, method: 'PATCH', pathIncludes: '/status' });
+  const w = new StatusWriter({ kubeconfig, conflictRetries: 3 });
+  try {
+    w.setLeader(true);
+    w.write(Array.from({ length: 20 }, (_, i) => status(`p${i}`)), []);
+    await w.idle();
+    for (let i = 0; i < 20; i++) assert.equal(statusOn(api, `p${i}`)?.currentStatus, 'valid', `p${i}`);
+    assert.equal(w.stats.conflicts, 30);
+    assert.equal(w.stats.written, 20);
+  } finally {
+    await w.stop();
+    await api.stop();
+  }
+});
+
+test('only the leader writes; losing the lease drops queued writes at once', async () => {
+  const { api, kubeconfig } = await startApi();
+  for (let i = 0; i < 40; i++) proxy(api, `p${i}`);
+  api.recordRequests = true;
+  const w = new StatusWriter({ kubeconfig, qps: 20, burst: 2, concurrency: 2 });
+  try {
+    const all = Array.from({ length: 40 }, (_, i) => status(`p${i}`));
+    w.write(all, []);
+    await w.idle();
+    assert.equal(patches(api).length, 0, 'a follower writes nothing');
+    w.setLeader(true);
+    await waitFor('some written', () => w.stats.written >= 3);
+    w.setLeader(false);
+    assert.equal(w.stats.queued, 0);
+    const atLoss = patches(api).length;
+    await w.idle();
+    // Only requests already on the wire may land after the loss.
+    assert.ok(patches(api).length <= atLoss + 2);
+    const written = all.filter((s) => statusOn(api, s.name)).length;
+    assert.ok(written < 40, `queued writes were dropped (${written} of 40 written)`);
+    // Leading again writes what is still missing.
+    w.setLeader(true);
+    await w.idle();
+    assert.equal(all.filter((s) => statusOn(api, s.name)).length, 40);
+  } finally {
+    await w.stop();
+    await api.stop();
+  }
+});
+
+test('a new leader does not rewrite statuses already on the server, and keeps their lastTransitionTime', async () => {
+  const { api, kubeconfig } = await startApi();
+  proxy(api, 'a');
+  proxy(api, 'b');
+  const first = new StatusWriter({ kubeconfig });
+  first.setLeader(true);
+  first.write([status('a'), status('b', false)], []);
+  await first.idle();
+  await first.stop();
+  const observed = (k: string, ns: string, n: string) => (k === 'HTTPProxy' ? statusOn(api, n, ns) : undefined);
+  const t = statusOn(api, 'a')!.conditions[0].lastTransitionTime;
+  api.recordRequests = true;
+  const second = new StatusWriter({ kubeconfig, observedStatus: observed });
+  try {
+    second.write([status('a'), status('b')], []);
+    second.setLeader(true);
+    await second.idle();
+    assert.deepEqual(patches(api).map((r) => r.path.split('/').at(-2)), ['b'], 'only the changed one is written');
+    assert.equal(statusOn(api, 'a')!.conditions[0].lastTransitionTime, t);
+  } finally {
+    await second.stop();
+    await api.stop();
+  }
+});
+
+test('Service status.loadBalancer.ingress is written, and cleared when the balancer stops serving it', async () => {
+  const { api, kubeconfig } = await startApi();
+  api.put('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'envoy', namespace: 'projectcontour' }, spec: { type: 'LoadBalancer', ports: [{ port: 443 }] } });
+  const svc: ServiceStatus = {
+    namespace: 'projectcontour',
+    name: 'envoy',
+    listeners: [],
+    ingress: [{ hostname: 'envoy-0123.elb.local.amazonaws.com', ip: '127.0.0.1', ports: [{ port: 443, protocol: 'TCP' }] }],
+    problems: [],
+  };
+  const w = new StatusWriter({ kubeconfig });
+  try {
+    w.setLeader(true);
+    w.write([], [svc]);
+    await w.idle();
+    const lb = (api.get('services', 'projectcontour', 'envoy')!.status as any).loadBalancer;
+    assert.deepEqual(lb, { ingress: [{ ip: '127.0.0.1', hostname: 'envoy-0123.elb.local.amazonaws.com', ports: [{ port: 443, protocol: 'TCP' }] }] });
+    w.write([], []);
+    await w.idle();
+    assert.deepEqual((api.get('services', 'projectcontour', 'envoy')!.status as any).loadBalancer, {});
+  } finally {
+    await w.stop();
+    await api.stop();
+  }
+});
+
+test('1,000 HTTPProxies changing at once all get their status; a hot object starves nobody', async (t) => {
+  const { api, kubeconfig } = await startApi();
+  const N = 1000; // 5,000 against the default rate limit: bench/kube.ts
+  for (let i = 0; i < N; i++) proxy(api, `p${i}`, `ns${i % 50}`);
+  const w = new StatusWriter({ kubeconfig, qps: 20_000, burst: 20_000, concurrency: 64 });
+  try {
+    w.setLeader(true);
+    const all = Array.from({ length: N }, (_, i) => status(`p${i}`, true, `ns${i % 50}`));
+    const started = performance.now();
+    w.write(all, []);
+    // Keep flipping one object while the rest drain.
+    for (let k = 0; k < 20; k++) {
+      all[0] = status('p0', k % 2 === 1, 'ns0');
+      w.write(all, []);
+      await new Promise((r) => setImmediate(r));
+    }
+    await w.idle();
+    const ms = performance.now() - started;
+    let missing = 0;
+    for (let i = 0; i < N; i++) if (statusOn(api, `p${i}`, `ns${i % 50}`)?.currentStatus !== 'valid') missing++; // p0 ends valid (k = 19)
+    assert.equal(missing, 0);
+    t.diagnostic(`${N} statuses written in ${ms.toFixed(0)} ms (rate limit off, 64 in flight, server in the same process)`);
+  } finally {
+    await w.stop();
+    await api.stop();
+  }
+});
