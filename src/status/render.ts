@@ -106,7 +106,7 @@ export function renderTable(report: StatusReport, ctx: TableContext = {}): strin
 function serviceRow(s: ServiceStatus, obj: Service | undefined): string[] {
   const type = obj?.spec?.type ?? 'ClusterIP';
   const clusterIp = obj?.spec?.clusterIP || '<none>';
-  const external = s.ingress.length > 0 ? s.ingress.map((i) => i.ip ?? i.hostname).join(',') : type === 'LoadBalancer' ? '<pending>' : '<none>';
+  const external = s.ingress.length > 0 ? s.ingress.map((i) => i.hostname || i.ip).join(',') : type === 'LoadBalancer' ? '<pending>' : '<none>';
   const ports = (obj?.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`);
   const listenerPorts = s.listeners.map((l) => `${l.port}/TCP`);
   return [s.namespace, s.name, type, clusterIp, external, (ports.length ? ports : listenerPorts).join(',') || '<none>'];
