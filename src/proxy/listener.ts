@@ -40,6 +40,7 @@ export class Listener {
   readonly sockets = new Set<net.Socket>();
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
   private closing = false;
+  private sweep: NodeJS.Timeout | undefined;
 
   constructor(spec: ProxyListenerSpec, ctx: ProxyContext, opts: ListenerOptions) {
     this.spec = spec;
@@ -295,13 +296,21 @@ export class Listener {
   /** Stops accepting; idle connections close now, busy ones after their response. */
   stopAccepting(): Promise<void> {
     this.closing = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Keep-alive connections become idle as their last response ends.
+    this.sweep = setInterval(() => this.server.closeIdleConnections(), 100);
+    const closed = new Promise<void>((resolve) =>
+      this.server.close(() => {
+        clearInterval(this.sweep);
+        resolve();
+      }),
+    );
     this.server.closeIdleConnections();
     for (const s of this.h2Sessions) s.close();
     return closed;
   }
 
   destroyAll(): void {
+    clearInterval(this.sweep);
     for (const s of this.h2Sessions) s.destroy();
     for (const s of this.sockets) s.destroy();
     this.server.closeAllConnections();

@@ -1,0 +1,187 @@
+// Pure pieces of the proxy: host tables, matchers, header ops, hashing,
+// SAN matching, redirects, hop-by-hop filtering.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { HostTable, normalizeHost } from '../../src/proxy/host.ts';
+import { compileHeader, compilePath, compileQuery, normalizePath, queryParam, type RequestView } from '../../src/proxy/matchers.ts';
+import { applyToList, applyToObject, compileHeaderOps, compileValue, type OpContext } from '../../src/proxy/header-ops.ts';
+import { affinityCookie, hashKey, LoadBalancer, rendezvous } from '../../src/proxy/load-balancer.ts';
+import { dnsSanMatches } from '../../src/proxy/upstream-tls.ts';
+import { redirectLocation, httpsRedirectLocation, authorityPort } from '../../src/proxy/redirect.ts';
+import { connectionTokens, filterResponseHeaders } from '../../src/proxy/hop-by-hop.ts';
+
+function view(path: string, headers: Record<string, string> = {}, query = ''): RequestView {
+  return { path, query, header: (n) => headers[n] };
+}
+
+test('normalizeHost strips port, trailing dot and case; handles IPv6', () => {
+  assert.equal(normalizeHost('Example.COM:8080'), 'example.com');
+  assert.equal(normalizeHost('example.com.'), 'example.com');
+  assert.equal(normalizeHost('[::1]:80'), '[::1]');
+  assert.equal(normalizeHost('[::1'), '');
+  assert.equal(normalizeHost(undefined), '');
+});
+
+test('HostTable: exact beats wildcard; wildcard is one label', () => {
+  const t = new HostTable<string>();
+  t.add('*.example.com', 'wild');
+  t.add('a.example.com', 'exact');
+  assert.equal(t.lookup('a.example.com'), 'exact');
+  assert.equal(t.lookup('b.example.com'), 'wild');
+  assert.equal(t.lookup('x.b.example.com'), undefined);
+  assert.equal(t.lookup('example.com'), undefined);
+  assert.equal(t.lookup('.example.com'), undefined);
+});
+
+test('path matchers: prefix is a string prefix, exact, regex is a full match', () => {
+  assert.ok(compilePath({ kind: 'prefix', value: '/foo' })(view('/foobar')));
+  assert.ok(!compilePath({ kind: 'prefix', value: '/foo' })(view('/fo')));
+  assert.ok(compilePath({ kind: 'exact', value: '/a' })(view('/a')));
+  assert.ok(!compilePath({ kind: 'exact', value: '/a' })(view('/a/')));
+  assert.ok(compilePath({ kind: 'regex', value: '/v[0-9]+' })(view('/v12')));
+  assert.ok(!compilePath({ kind: 'regex', value: '/v[0-9]+' })(view('/v12/x')));
+});
+
+test('header matchers, including missing headers and treatMissingAsEmpty', () => {
+  const h = { 'x-a': 'Hello World' };
+  const m = (kind: string, extra = {}) => compileHeader({ name: 'X-A', kind: kind as 'exact', value: 'hello', ...extra });
+  assert.ok(m('present')(view('/', h)));
+  assert.ok(!m('notpresent')(view('/', h)));
+  assert.ok(m('contains', { value: 'World' })(view('/', h)));
+  assert.ok(!m('contains')(view('/', h)));
+  assert.ok(m('contains', { ignoreCase: true })(view('/', h)));
+  assert.ok(m('exact', { value: 'hello world', ignoreCase: true })(view('/', h)));
+  assert.ok(m('notexact')(view('/', h)));
+  assert.ok(!m('notexact')(view('/')), 'missing header does not match notexact');
+  assert.ok(m('notexact', { treatMissingAsEmpty: true })(view('/')));
+  assert.ok(m('notcontains', { treatMissingAsEmpty: true })(view('/')));
+  assert.ok(m('regex', { value: 'Hello.*' })(view('/', h)));
+  assert.ok(!m('regex', { value: 'Hello' })(view('/', h)));
+});
+
+test('query matchers use the first value, decoded', () => {
+  assert.equal(queryParam('a=1&b=x%20y&a=2', 'a'), '1');
+  assert.equal(queryParam('a=1&b=x%20y', 'b'), 'x y');
+  assert.equal(queryParam('flag&x=1', 'flag'), '');
+  assert.equal(queryParam('x=1', 'y'), undefined);
+  assert.equal(queryParam('bad=%zz', 'bad'), '%zz');
+  const q = (kind: string, value?: string, ignoreCase?: boolean) =>
+    compileQuery({ name: 'v', kind: kind as 'exact', ...(value !== undefined ? { value } : {}), ...(ignoreCase ? { ignoreCase } : {}) });
+  assert.ok(q('exact', 'Two')(view('/', {}, 'v=Two')));
+  assert.ok(q('exact', 'two', true)(view('/', {}, 'v=Two')));
+  assert.ok(q('prefix', 'Tw')(view('/', {}, 'v=Two')));
+  assert.ok(q('suffix', 'wo')(view('/', {}, 'v=Two')));
+  assert.ok(q('contains', 'w')(view('/', {}, 'v=Two')));
+  assert.ok(q('present')(view('/', {}, 'v')));
+  assert.ok(!q('present')(view('/', {}, 'w=1')));
+  assert.ok(q('regex', 'T.o')(view('/', {}, 'v=Two')));
+});
+
+test('property: queryParam never throws', () => {
+  fc.assert(fc.property(fc.string(), fc.string(), (qs, name) => void queryParam(qs, name)));
+});
+
+test('normalizePath removes dot segments and never climbs above root', () => {
+  assert.equal(normalizePath('/a/./b/../c'), '/a/c');
+  assert.equal(normalizePath('/../../etc'), '/etc');
+  assert.equal(normalizePath('/a/b/..'), '/a/');
+  assert.equal(normalizePath('/plain'), '/plain');
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom('a', '.', '..', '', 'b.c'), { maxLength: 10 }), (segs) => {
+      const out = normalizePath('/' + segs.join('/'));
+      assert.ok(out.startsWith('/'));
+      assert.ok(!out.split('/').includes('..'));
+    }),
+  );
+});
+
+const ctx: OpContext = {
+  header: (n) => ({ 'x-user': 'alice', 'x-evil': 'a\r\nb' })[n],
+  clientAddress: '10.0.0.1',
+  clientPort: 5,
+  namespace: 'ns',
+  service: 'svc',
+  servicePort: 8080,
+};
+
+test('header values: variables are substituted; CR/LF from requests never injected', () => {
+  assert.equal(compileValue('%REQ(X-User)%@%CONTOUR_NAMESPACE%/%CONTOUR_SERVICE_NAME%:%CONTOUR_SERVICE_PORT%')(ctx), 'alice@ns/svc:8080');
+  assert.equal(compileValue('%DOWNSTREAM_REMOTE_ADDRESS%')(ctx), '10.0.0.1:5');
+  assert.equal(compileValue('%UNKNOWN% 100%')(ctx), '%UNKNOWN% 100%');
+  assert.equal(compileValue('%REQ(missing)%')(ctx), '');
+  const ops = compileHeaderOps({ set: [{ name: 'X-Injected', value: '%REQ(x-evil)%' }, { name: 'X-Ok', value: 'y' }], remove: ['X-Gone'] });
+  const list = applyToList(['x-gone', '1', 'x-ok', 'old', 'keep', 'k'], ops, ctx);
+  assert.deepEqual(list, ['keep', 'k', 'x-ok', 'y']);
+  const obj: Record<string, string> = { 'x-gone': '1', 'x-ok': 'old' };
+  applyToObject(obj, ops, ctx);
+  assert.deepEqual(obj, { 'x-ok': 'y' });
+});
+
+test('affinity cookie parsing', () => {
+  assert.equal(affinityCookie('a=1; X-Contour-Session-Affinity=abc; b=2'), 'abc');
+  assert.equal(affinityCookie('X-Contour-Session-Affinity=abc'), 'abc');
+  assert.equal(affinityCookie('NotX-Contour-Session-Affinity=abc'), undefined);
+  assert.equal(affinityCookie('X-Contour-Session-Affinity='), undefined);
+  assert.equal(affinityCookie(undefined), undefined);
+});
+
+test('hash keys: header, query, source ip, terminal', () => {
+  const input = { header: (n: string) => (n === 'x-a' ? 'A' : undefined), query: 'q=Q', clientAddress: '1.2.3.4' };
+  assert.equal(hashKey([{ header: 'X-A' }], input), 'A');
+  assert.equal(hashKey([{ header: 'X-Missing' }, { queryParameter: 'q' }], input), 'Q');
+  assert.equal(hashKey([{ sourceIp: true }], input), '1.2.3.4');
+  assert.equal(hashKey([{ header: 'x-a', terminal: true }, { sourceIp: true }], input), 'A');
+  assert.equal(hashKey([{ header: 'x-missing' }], input), undefined);
+});
+
+test('rendezvous hashing moves only the keys of a removed endpoint', () => {
+  const eps = ['a', 'b', 'c', 'd'].map((key) => ({ key, active: 0 }));
+  const without = eps.filter((e) => e.key !== 'c');
+  let moved = 0;
+  for (let i = 0; i < 1000; i++) {
+    const before = rendezvous(eps, `k${i}`).key;
+    const after = rendezvous(without, `k${i}`).key;
+    if (before !== 'c') assert.equal(after, before);
+    else moved++;
+  }
+  assert.ok(moved > 150 && moved < 350, `moved ${moved}`);
+});
+
+test('least request prefers the idler endpoint of two', () => {
+  const lb = new LoadBalancer<{ key: string; active: number }>('WeightedLeastRequest', []);
+  const busy = { key: 'busy', active: 100 };
+  const idle = { key: 'idle', active: 0 };
+  let idleHits = 0;
+  for (let i = 0; i < 1000; i++) if (lb.pick([busy, idle], undefined, undefined) === idle) idleHits++;
+  assert.ok(idleHits > 700, `${idleHits}`);
+});
+
+test('DNS SAN matching: exact, case-insensitive, one-label certificate wildcard, no IP/CN', () => {
+  assert.ok(dnsSanMatches(['backend.example.test'], ['backend.example.test']));
+  assert.ok(dnsSanMatches(['Backend.Example.Test'], ['backend.example.test']));
+  assert.ok(dnsSanMatches(['*.example.test'], ['backend.example.test']));
+  assert.ok(!dnsSanMatches(['*.example.test'], ['a.backend.example.test']));
+  assert.ok(!dnsSanMatches(['other.example.test'], ['backend.example.test']));
+  assert.ok(!dnsSanMatches([], ['backend.example.test']));
+  assert.ok(dnsSanMatches(['x', 'y.test'], ['nope', 'y.test']));
+});
+
+test('redirect locations', () => {
+  const base = { scheme: 'http' as const, host: 'a.test', port: '8080', path: '/p/x', query: 'q=1', matchedPrefix: '/p' };
+  assert.equal(httpsRedirectLocation(base), 'https://a.test/p/x?q=1');
+  assert.equal(redirectLocation({ kind: 'redirect', statusCode: 301, scheme: 'https' }, base), 'https://a.test/p/x?q=1');
+  assert.equal(redirectLocation({ kind: 'redirect', statusCode: 302 }, base), 'http://a.test:8080/p/x?q=1');
+  assert.equal(redirectLocation({ kind: 'redirect', statusCode: 302, hostname: 'b.test', port: 9000 }, base), 'http://b.test:9000/p/x?q=1');
+  assert.equal(redirectLocation({ kind: 'redirect', statusCode: 302, path: '/new' }, base), 'http://a.test:8080/new?q=1');
+  assert.equal(redirectLocation({ kind: 'redirect', statusCode: 302, prefix: '/q' }, base), 'http://a.test:8080/q/x?q=1');
+  assert.equal(authorityPort('[::1]:80'), '80');
+  assert.equal(authorityPort('a.test'), undefined);
+});
+
+test('hop-by-hop: Connection-listed names are dropped from responses', () => {
+  assert.equal(connectionTokens('keep-alive'), undefined);
+  assert.deepEqual([...(connectionTokens('close, X-Foo ,x-bar') ?? [])], ['x-foo', 'x-bar']);
+  const out = filterResponseHeaders({ connection: 'x-foo', 'x-foo': '1', 'keep-alive': 't', 'transfer-encoding': 'chunked', 'content-type': 'a' });
+  assert.deepEqual(out, { 'content-type': 'a' });
+});
