@@ -37,7 +37,8 @@ export interface ProxyTargets {
 export interface BalancerModelOptions {
   config: IsobarConfig;
   certificates: EdgeCertificate[];
-  /** Where every listener binds; default 127.0.0.1. */
+  /** Where internet-facing listeners bind; default 127.0.0.1. Internal
+   *  ones bind loopback whatever this says. */
   lbAddress?: string;
   /** bindPort = Service port + portOffset. */
   portOffset: number;
@@ -367,7 +368,7 @@ function buildService(snapshot: Snapshot, svc: Service, targetType: 'ip' | 'inst
 
   // ---- listeners
   const listeners: BalancerListener[] = [];
-  const lbAddress = o.lbAddress ?? '127.0.0.1';
+  const lbAddress = bindAddressFor(scheme, o.lbAddress ?? '127.0.0.1');
   let anyPp = false;
   for (const sp of [...tcpPorts].sort((a, b) => a.port - b.port)) {
     const bindPort = o.ephemeralPorts ? 0 : sp.port + o.portOffset;
@@ -612,7 +613,7 @@ export function buildBalancerModel(snapshot: Snapshot, o: BalancerModelOptions):
       st.ingress = [
         {
           hostname: e.lb.hostname,
-          ip: o.lbAddress ?? '127.0.0.1',
+          ip: bindAddressFor(e.lb.scheme, o.lbAddress ?? '127.0.0.1'),
           ports: e.lb.listeners.map((l) => ({ port: l.servicePort, protocol: 'TCP' })),
         },
       ];
@@ -620,6 +621,14 @@ export function buildBalancerModel(snapshot: Snapshot, o: BalancerModelOptions):
     statuses.push(st);
   }
   return { balancerConfig: { loadBalancers }, statuses };
+}
+
+/** scheme internal: reachable from this host only (loopback); otherwise
+ *  the configured load balancer address. */
+export function bindAddressFor(scheme: LoadBalancer['scheme'], lbAddress: string): string {
+  if (scheme !== 'internal') return lbAddress;
+  if (lbAddress === '::1' || lbAddress.startsWith('127.')) return lbAddress;
+  return lbAddress.includes(':') ? '::1' : '127.0.0.1';
 }
 
 function cmp(a: string, b: string): number {

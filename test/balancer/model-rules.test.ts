@@ -397,3 +397,19 @@ test('status: listeners with address, certificates, policy and targets; sorted b
     },
   ]);
 });
+
+test('scheme internal binds loopback only; internet-facing binds the load balancer address', () => {
+  const mk = (scheme: string, lbAddress: string) => build([service({ annotations: nlb({ [ann('scheme')]: scheme }), ports: [{ port: 80 }] })], {}, { lbAddress });
+  const rows: [string, string, string][] = [
+    ['internal', '0.0.0.0', '127.0.0.1'],
+    ['internal', '::', '::1'],
+    ['internal', '127.0.0.2', '127.0.0.2'],
+    ['internet-facing', '0.0.0.0', '0.0.0.0'],
+    ['internet-facing', '127.0.0.1', '127.0.0.1'],
+  ];
+  for (const [scheme, lbAddress, want] of rows) {
+    const r = mk(scheme, lbAddress);
+    assert.equal(listeners(r)[0].bindAddress, want, `${scheme} on ${lbAddress}`);
+    assert.equal(r.statuses[0].ingress[0].ip, want);
+  }
+});
