@@ -17,10 +17,12 @@ import {
   REFUSAL_CODES,
   type CertificateRecord,
 } from '../certs/index.ts';
+import { ConfigError, formatProblem, loadConfigFile } from '../config/index.ts';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from './errors.ts';
 
 interface GlobalOpts {
   stateDir?: string;
+  config?: string;
 }
 
 export function defaultStateDir(): string {
@@ -32,7 +34,8 @@ export function register(program: Command, setExitCode: (code: number) => void):
   const certs = program
     .command('certs')
     .description('certificate manager: issue certificates from a local CA or import your own, under ACM-style ARNs')
-    .option('--state-dir <dir>', 'where certificates, keys and the local CA are kept (default: $ISOBAR_STATE_DIR or ~/.isobar)');
+    .option('--state-dir <dir>', 'where certificates, keys and the local CA are kept (default: $ISOBAR_STATE_DIR or ~/.isobar)')
+    .option('--config <file>', 'isobar config file: aws.region and aws.account name new ARNs');
 
   const output = () => new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table');
   const sub = (name: string) => certs.command(name).exitOverride();
@@ -42,9 +45,9 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .requiredOption('--domain <name>', 'primary domain name (subject CN); wildcards like *.example.com allowed')
     .option('--san <name>', 'additional domain name (repeatable)', collect, [] as string[])
     .option('--arn <arn>', 'store it under this ARN instead of a new one (so manifests that carry an ARN work unchanged)')
-    .option('--region <region>', 'region for a new ARN', 'local')
-    .option('--account <account>', 'account for a new ARN', '000000000000')
-    .action(async (o: { domain: string; san: string[]; arn?: string; region: string; account: string }, cmd: Command) => {
+    .option('--region <region>', 'region for a new ARN (default: aws.region from --config, else local)')
+    .option('--account <account>', 'account for a new ARN (default: aws.account from --config, else 000000000000)')
+    .action(async (o: { domain: string; san: string[]; arn?: string; region?: string; account?: string }, cmd: Command) => {
       const store = await openStore(cmd, { region: o.region, account: o.account });
       const r = await run(() => store.request({ domain: o.domain, sans: o.san, arn: o.arn }));
       process.stdout.write(`${r.arn}\n`);
@@ -57,9 +60,9 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .option('--chain <file>', 'PEM intermediate (and root) certificates, from the issuer upwards')
     .option('--arn <arn>', 'store it under this ARN (re-importing an imported certificate replaces it)')
     .option('--allow-expired', 'store the certificate even if it has expired', false)
-    .option('--region <region>', 'region for a new ARN', 'local')
-    .option('--account <account>', 'account for a new ARN', '000000000000')
-    .action(async (o: { cert: string; key: string; chain?: string; arn?: string; allowExpired: boolean; region: string; account: string }, cmd: Command) => {
+    .option('--region <region>', 'region for a new ARN (default: aws.region from --config, else local)')
+    .option('--account <account>', 'account for a new ARN (default: aws.account from --config, else 000000000000)')
+    .action(async (o: { cert: string; key: string; chain?: string; arn?: string; allowExpired: boolean; region?: string; account?: string }, cmd: Command) => {
       const certPem = await readInput(o.cert, '--cert');
       const keyPem = await readInput(o.key, '--key');
       const chainPem = o.chain === undefined ? undefined : await readInput(o.chain, '--chain');
@@ -166,7 +169,19 @@ function collect(value: string, previous: string[]): string[] {
 async function openStore(cmd: Command, o: { readOnly?: boolean; region?: string; account?: string } = {}): Promise<CertificateStore> {
   const g = cmd.optsWithGlobals() as GlobalOpts;
   const dir = g.stateDir ?? defaultStateDir();
-  return run(() => CertificateStore.open(dir, o));
+  let region = o.region;
+  let account = o.account;
+  if (g.config !== undefined && (region === undefined || account === undefined)) {
+    try {
+      const config = await loadConfigFile(g.config, { onWarning: (p) => process.stderr.write(`isobar: warning: ${formatProblem(p)}\n`) });
+      region ??= config.aws.region;
+      account ??= config.aws.account;
+    } catch (err) {
+      if (err instanceof ConfigError) throw new CliError(err.message, EXIT_USAGE);
+      throw err;
+    }
+  }
+  return run(() => CertificateStore.open(dir, { readOnly: o.readOnly, region, account }));
 }
 
 /** Maps store errors to one-line CLI errors with the documented exit codes. */

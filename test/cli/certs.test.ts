@@ -95,16 +95,24 @@ describe('isobar certs', { concurrency: true }, () => {
     for (const f of await allFiles(w.state)) assert.equal((await stat(f)).mode & 0o777, 0o600, f);
   });
 
-  test('request --arn; malformed ARN and missing flags exit 2; a taken ARN exits 1', async (t) => {
+  test('request --arn and --config; malformed ARN, bad config and missing flags exit 2; a taken ARN exits 1', async (t) => {
     const w = await workspace(t);
     const withArn = await w.certs('request', '--domain', 'edge.example.test', '--arn', EXAMPLE_ARN);
     assert.equal(withArn.code, 0, withArn.stderr);
     assert.equal(withArn.stdout, `${EXAMPLE_ARN}\n`);
-    const [again, badArn, noDomain] = await Promise.all([
+    const config = await w.file('isobar.yaml', 'aws:\n  region: ap-south-1\n  account: "111122223333"\n');
+    const badConfig = await w.file('bad.yaml', 'aws:\n  regoin: ap-south-1\n');
+    const [again, badArn, noDomain, fromConfig, configTypo] = await Promise.all([
       w.certs('request', '--domain', 'edge.example.test', '--arn', EXAMPLE_ARN),
       w.certs('describe', 'arn:aws:acm:us-east-2:185309785115:certificate/not-a-uuid'),
       w.certs('request'),
+      w.certs('request', '--domain', 'cfg.example.test', '--config', config),
+      w.certs('request', '--domain', 'cfg.example.test', '--config', badConfig),
     ]);
+    assert.equal(fromConfig.code, 0, fromConfig.stderr);
+    assert.match(fromConfig.stdout, /^arn:aws:acm:ap-south-1:111122223333:certificate\//);
+    assert.equal(configTypo.code, 2);
+    assert.match(configTypo.stderr, /bad\.yaml:2: unknown key "aws\.regoin"/);
     assert.equal(again.code, 1);
     assert.equal(again.stdout, '');
     assert.match(again.stderr, /^isobar: arn:aws:acm:us-east-2:185309785115:certificate\/7610ed7d-.* already holds a certificate; renew it/);
