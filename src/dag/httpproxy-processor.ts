@@ -772,7 +772,8 @@ export class HTTPProxyProcessor {
       if (upstream.validation) tls.validation = upstream.validation;
       if (clientCert) tls.clientCertificateId = clientCert.id;
     }
-    const c: Omit<Cluster, 'name'> = {
+    const c: Cluster = {
+      name: '',
       namespace: s.namespace,
       service: s.name,
       servicePort: s.port.port,

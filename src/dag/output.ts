@@ -31,7 +31,9 @@ export interface SecureDraft extends VhostDraft {
 }
 
 function routeKey(r: Route): string {
-  return JSON.stringify([r.path.kind, r.path.value, r.headers, r.queryParams]);
+  const base = `${r.path.kind}\u0000${r.path.value}`;
+  if (r.headers.length === 0 && r.queryParams.length === 0) return base;
+  return `${base}\u0000${JSON.stringify(r.headers)}\u0000${JSON.stringify(r.queryParams)}`;
 }
 
 export class Output {
@@ -40,6 +42,7 @@ export class Output {
   #clusters = new Map<string, Cluster>();
   #secrets = new Map<string, TlsSecret>();
   #caBundles = new Map<string, CaBundle>();
+  #hashes = new Map<string, string>();
   fallbackCertificateId: string | undefined;
 
   ensureHttp(fqdn: string): VhostDraft {
@@ -63,13 +66,24 @@ export class Output {
     v.routes.set(k, r);
   }
 
-  /** Register a cluster under a name derived from everything that shapes
-   *  its behaviour; returns the name. */
-  addCluster(c: Omit<Cluster, 'name'>): string {
-    const identity = JSON.stringify([c.protocol, c.tls ?? null, c.loadBalancer, c.healthCheck ?? null, c.connectTimeoutMs, c.idleConnectionTimeoutMs]);
-    const hash = createHash('sha256').update(identity).digest('hex').slice(0, 10);
+  /** Register a cluster (its `name` is filled in here) under a name derived
+   *  from everything that shapes its behaviour; returns the name. */
+  addCluster(c: Cluster): string {
+    // The common case (no TLS, default balancing, no health check) skips JSON.
+    const identity =
+      !c.tls && !c.healthCheck && c.loadBalancer.hashPolicies.length === 0
+        ? `${c.protocol}|${c.loadBalancer.strategy}|${c.connectTimeoutMs}|${c.idleConnectionTimeoutMs}`
+        : JSON.stringify([c.protocol, c.tls ?? null, c.loadBalancer, c.healthCheck ?? null, c.connectTimeoutMs, c.idleConnectionTimeoutMs]);
+    let hash = this.#hashes.get(identity);
+    if (hash === undefined) {
+      hash = createHash('sha256').update(identity).digest('hex').slice(0, 10);
+      this.#hashes.set(identity, hash);
+    }
     const name = `${c.namespace}/${c.service}/${c.servicePort}/${hash}`;
-    if (!this.#clusters.has(name)) this.#clusters.set(name, { name, ...c });
+    if (!this.#clusters.has(name)) {
+      c.name = name;
+      this.#clusters.set(name, c);
+    }
     return name;
   }
 

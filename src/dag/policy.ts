@@ -53,10 +53,14 @@ export function headersPolicyRoute(
   allowHost: boolean,
   dynamic: Dynamic,
 ): { ok: true; value: HeadersResult } | { ok: false; error: string } {
+  // Most routes and services set no headers: skip the bookkeeping.
+  if (!policy || (policy.set.length === 0 && policy.remove.length === 0)) {
+    return { ok: true, value: { ops: { set: [], remove: [] }, hostRewrite: '' } };
+  }
   const set = new Map<string, string>();
   let hostRewrite = '';
   const remove = new Set<string>();
-  if (policy) {
+  {
     for (const e of policy.set) {
       const k = canonicalHeaderKey(e.name);
       if (set.has(k)) return { ok: false, error: `duplicate header addition: "${k}"` };
