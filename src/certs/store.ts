@@ -227,7 +227,6 @@ export class CertificateStore {
     const chain = chainBlocks.map((b, i) => parseCertificate(b, `chain certificate ${i + 1}`));
     const key = parsePrivateKey(o.keyPem, 'the private key');
     checkKeyMatches(leaf, key, 'the private key');
-    if (leaf.ca) throw new CertsError('BAD_INPUT', `the certificate "${facts(leaf).subject}" is a CA certificate; import the server (leaf) certificate and pass CAs with --chain`);
     if (!o.allowExpired) checkNotExpired(leaf, `the certificate "${facts(leaf).subject}"`, now);
     const ordered = verifyChain(leaf, chain, { allowExpired: o.allowExpired ?? false, now });
     const arn = o.arn ?? newArn(this.region, this.account);

@@ -113,7 +113,6 @@ test('import refuses a foreign key, an expired certificate, a broken chain and u
   // A leaf signing another leaf is not a chain.
   const fakeCaLeaf = await root.issue({ dnsNames: ['ca-ish.example.test'] });
   await assert.rejects(store.importCertificate({ certPem: leaf.certPem, keyPem: leaf.keyPem, chainPem: fakeCaLeaf.certPem }), certsError('CHAIN_INVALID'));
-  await assert.rejects(store.importCertificate({ certPem: root.certPem, keyPem: root.keyPem }), certsError('BAD_INPUT', 'CA certificate'));
   await assert.rejects(store.importCertificate({ certPem: 'hello', keyPem: leaf.keyPem }), certsError('BAD_INPUT', 'no PEM certificate'));
   await assert.rejects(store.importCertificate({ certPem: leaf.keyPem, keyPem: leaf.keyPem }), certsError('BAD_INPUT', 'pass that file with --key'));
   await assert.rejects(store.importCertificate({ certPem: leaf.certPem, keyPem: leaf.certPem }), certsError('BAD_INPUT', 'no PEM private key'));
@@ -187,4 +186,46 @@ test('a read-only store on a missing state dir is empty and creates nothing', as
   await assert.rejects(ro.readPrivateKey(ARN), certsError('NOT_FOUND'));
   await assert.rejects(ro.caCertificatePem(), certsError('NOT_FOUND', 'certs request'));
   await assert.rejects(import('node:fs/promises').then((fs) => fs.stat(dir)), /ENOENT/);
+});
+
+test('keys in other formats import: RSA (PKCS#1) and EC (SEC1) made by openssl', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const work = await mkdtemp(join(tmpdir(), 'isobar-openssl-'));
+  t.after(() => rm(work, { recursive: true, force: true }));
+  const sh = (args: string[]) => new Promise<void>((resolve, reject) => execFile('openssl', args, { cwd: work }, (err, _o, e) => (err ? reject(new Error(e)) : resolve())));
+  await sh(['genrsa', '-traditional', '-out', 'rsa.key', '2048']);
+  await sh(['req', '-x509', '-key', 'rsa.key', '-out', 'rsa.crt', '-days', '30', '-subj', '/CN=rsa.example.test', '-addext', 'subjectAltName=DNS:rsa.example.test']);
+  await sh(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ec.key']);
+  await sh(['req', '-x509', '-key', 'ec.key', '-out', 'ec.crt', '-days', '30', '-subj', '/CN=ec.example.test', '-addext', 'subjectAltName=DNS:ec.example.test,DNS:*.ec.example.test']);
+  const read = (f: string) => readFile(join(work, f), 'utf8');
+  assert.match(await read('rsa.key'), /BEGIN RSA PRIVATE KEY/);
+  assert.match(await read('ec.key'), /BEGIN EC PRIVATE KEY/);
+  const store = await CertificateStore.open(await tempStateDir(t));
+  const rsa = await store.importCertificate({ certPem: await read('rsa.crt'), keyPem: await read('rsa.key') });
+  const ec = await store.importCertificate({ certPem: await read('ec.crt'), keyPem: await read('ec.key') });
+  assert.deepEqual(rsa.domains, ['rsa.example.test']);
+  assert.deepEqual(ec.domains, ['ec.example.test', '*.ec.example.test']);
+  for (const r of [rsa, ec]) {
+    const key = await store.readPrivateKey(r.arn);
+    assert.match(key, /^-----BEGIN PRIVATE KEY-----\n/, 'stored as PKCS#8');
+    assert.ok(new X509Certificate(r.certPem).checkPrivateKey(createPrivateKey(key)));
+  }
+});
+
+test('usage recorded by a server that has stopped does not block delete', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const dir = await tempStateDir(t);
+  const store = await CertificateStore.open(dir);
+  const r = await store.request({ domain: 'gone.example.test' });
+  const child = spawn(process.execPath, ['-e', '']);
+  await once(child, 'exit');
+  await writeFile(join(dir, 'usage.json'), JSON.stringify({ version: 1, pid: child.pid, updatedAt: new Date().toISOString(), listeners: { [r.arn]: ['a/b:443'] } }));
+  assert.deepEqual(await store.usage(), {});
+  await store.delete(r.arn);
+  assert.equal(await store.get(r.arn), undefined);
 });
