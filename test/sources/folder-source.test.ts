@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile, rename, unlink } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile, rename, unlink, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ObjectCache, ManifestFolderError } from '../../src/objects/index.ts';
@@ -147,4 +147,22 @@ test('reload() re-reads only changed files and reports nothing new when nothing 
   assert.equal(changes, 1);
   assert.deepEqual(ports(cache), { a: [81] });
   await src.stop();
+});
+
+test('a mounted ConfigMap update (the kubelet swaps the ..data symlink) is picked up', { timeout: 10_000 }, async (t) => {
+  const dir = await tempFolder(t);
+  await mkdir(path.join(dir, '..v1'));
+  await writeFile(path.join(dir, '..v1', 'app.yaml'), svc('cm', 80));
+  await symlink('..v1', path.join(dir, '..data'));
+  await symlink('..data/app.yaml', path.join(dir, 'app.yaml'));
+  const cache = new ObjectCache();
+  const src = new FolderSource(dir, cache, { watch: true, debounceMs: 20 });
+  await src.start();
+  t.after(() => src.stop());
+  assert.deepEqual(ports(cache), { cm: [80] });
+  await mkdir(path.join(dir, '..v2'));
+  await writeFile(path.join(dir, '..v2', 'app.yaml'), svc('cm', 81));
+  await symlink('..v2', path.join(dir, '..data_tmp'));
+  await rename(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+  await until(cache, () => ports(cache)['cm']?.[0] === 81);
 });

@@ -12,7 +12,9 @@ import type { ObjectCache } from '../../objects/cache.ts';
 import type { LoadIssue } from '../../objects/issues.ts';
 import { formatIssue } from '../../objects/issues.ts';
 import type { FileLoadResult, LoadResult, LoadOptions } from '../../objects/loader.ts';
-import { combineFiles, listManifestFiles, loadFile, ManifestFolderError } from '../../objects/loader.ts';
+import { combineFiles, isManifestFile, listManifestFiles, loadFile, ManifestFolderError } from '../../objects/loader.ts';
+
+const READ_BATCH = 16;
 
 const statBig = promisify((p: string, cb: (err: NodeJS.ErrnoException | null, s: BigIntStats) => void) => stat(p, { bigint: true }, cb));
 
@@ -147,7 +149,7 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
     this.#pending = new Set();
     const full = this.#fullRescan;
     this.#fullRescan = false;
-    this.#running = this.#rescan(touched, full).catch((err: unknown) => {
+    this.#running = (full ? this.#rescan(touched, false) : this.#update(touched)).catch((err: unknown) => {
       this.#report([{ file: '.', message: err instanceof Error ? err.message : String(err) }], true);
     });
     try {
@@ -155,6 +157,87 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
     } finally {
       this.#running = undefined;
     }
+  }
+
+  /** Handle the paths named by watch events without listing the whole
+   *  folder: a file is re-read, a folder is rescanned below it, a path that
+   *  is gone takes its file (or everything below it) away. Paths through dot
+   *  folders are ignored, except Kubernetes' `..data` symlink swap of a
+   *  mounted ConfigMap, which needs a full rescan. */
+  async #update(touched: Set<string>): Promise<void> {
+    let changed = false;
+    for (const rel of touched) {
+      const segs = rel.split('/');
+      if (segs.some((s) => s.startsWith('.'))) {
+        if (segs.some((s) => s === '..data' || s.startsWith('..'))) return this.#rescan(touched, false);
+        continue;
+      }
+      const abs = path.join(this.dir, ...segs);
+      let st: BigIntStats | undefined;
+      try {
+        st = await statBig(abs);
+      } catch {
+        st = undefined;
+      }
+      if (st?.isDirectory()) {
+        const below: LoadIssue[] = [];
+        let files: string[];
+        try {
+          files = (await listManifestFiles(abs, below)).map((f) => `${rel}/${f}`);
+        } catch {
+          files = [];
+        }
+        const present = new Set(files);
+        for (const known of [...this.#files.keys()]) {
+          if (known.startsWith(`${rel}/`) && !present.has(known)) {
+            this.#files.delete(known);
+            changed = true;
+          }
+        }
+        for (const f of files) changed = (await this.#readOne(f, touched.has(f))) || changed;
+      } else if (st?.isFile() && isManifestFile(rel)) {
+        changed = (await this.#readOne(rel, true)) || changed;
+      } else {
+        // gone (or no longer a manifest): drop the file and anything below
+        for (const known of [...this.#files.keys()]) {
+          if (known === rel || known.startsWith(`${rel}/`)) {
+            this.#files.delete(known);
+            changed = true;
+          }
+        }
+      }
+      if (this.#stopped) return;
+    }
+    if (changed) this.#publish();
+  }
+
+  /** Re-read one file if its stat signature changed (or `force`). Returns
+   *  whether anything was re-read. */
+  async #readOne(rel: string, force: boolean): Promise<boolean> {
+    const abs = path.join(this.dir, ...rel.split('/'));
+    let signature = '';
+    try {
+      const s = await statBig(abs);
+      signature = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    } catch {
+      signature = 'unreadable';
+    }
+    const prev = this.#files.get(rel);
+    if (prev && prev.signature === signature && !force) return false;
+    const result = await loadFile(abs, rel, this.#opts);
+    const state: FileState = { good: prev?.good, errors: result.errors, warnings: result.warnings, signature };
+    if (result.ok || !prev?.good) {
+      // A first version that partly failed still serves what did load.
+      state.good = result;
+    } else {
+      const n = prev.good.entries.length;
+      state.errors = [
+        ...result.errors,
+        { file: rel, message: `keeping the last good version of this file (${n} object${n === 1 ? '' : 's'}) until it is fixed` },
+      ];
+    }
+    this.#files.set(rel, state);
+    return true;
   }
 
   /** List the folder, re-read files that are new, changed (stat signature)
@@ -175,31 +258,10 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
     this.#folderIssues = listIssues;
     const present = new Set(files);
     for (const rel of [...this.#files.keys()]) if (!present.has(rel)) this.#files.delete(rel);
-    for (const rel of files) {
-      const abs = path.join(this.dir, ...rel.split('/'));
-      let signature = '';
-      try {
-        const s = await statBig(abs);
-        signature = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-      } catch {
-        signature = 'unreadable';
-      }
-      const prev = this.#files.get(rel);
-      if (prev && prev.signature === signature && !touched.has(rel)) continue;
-      const result = await loadFile(abs, rel, this.#opts);
+    // Read in small parallel batches: the disk waits overlap, parsing does not.
+    for (let i = 0; i < files.length; i += READ_BATCH) {
+      await Promise.all(files.slice(i, i + READ_BATCH).map((rel) => this.#readOne(rel, touched.has(rel))));
       if (this.#stopped && !initial) return;
-      const state: FileState = { good: prev?.good, errors: result.errors, warnings: result.warnings, signature };
-      if (result.ok || !prev?.good) {
-        // A first version that partly failed still serves what did load.
-        state.good = result;
-      } else {
-        const n = prev.good.entries.length;
-        state.errors = [
-          ...result.errors,
-          { file: rel, message: `keeping the last good version of this file (${n} object${n === 1 ? '' : 's'}) until it is fixed` },
-        ];
-      }
-      this.#files.set(rel, state);
     }
     this.#publish();
   }
