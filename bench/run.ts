@@ -132,8 +132,18 @@ async function measure(sys: SystemUnderTest, c: BenchCase, s: LoadSettings, tmpD
   const before = cpuSnapshot(pids);
   const r = await load(sys, c, s, tmpDir);
   // Workers that started during the run count from zero.
-  const after = cpuSnapshot(sys.rootPid ? [...new Set([...pids, ...processTree(sys.rootPid)])] : []);
-  return { ...r, system: sys.name, caseId: c.id, rep, cpuS: sys.rootPid ? cpuDelta(before, after) : undefined };
+  const allPids = sys.rootPid ? [...new Set([...pids, ...processTree(sys.rootPid)])] : [];
+  const after = cpuSnapshot(allPids);
+  // Per role (isobar: primary, balancer-worker, proxy-worker): where the CPU goes.
+  const cpuByRole: Record<string, number> = {};
+  if (sys.name === 'isobar') {
+    const labels = labelProcesses(allPids);
+    for (const [pid, t] of after) {
+      const role = labels.get(pid) ?? 'other';
+      cpuByRole[role] = (cpuByRole[role] ?? 0) + t - (before.get(pid) ?? 0);
+    }
+  }
+  return { ...r, system: sys.name, caseId: c.id, rep, cpuS: sys.rootPid ? cpuDelta(before, after) : undefined, cpuByRole };
 }
 
 function directSystem(b: Backend): SystemUnderTest {

@@ -15,6 +15,8 @@ export interface Measurement extends LoadResult {
   rep: number;
   /** CPU seconds (user + system) of the system's processes during the run; undefined for "direct" */
   cpuS?: number;
+  /** CPU seconds per process role (isobar only) */
+  cpuByRole?: Record<string, number>;
 }
 
 export interface Summary {
@@ -151,6 +153,21 @@ export function renderReport(r: ReportInput): string {
     lines.push(`| ${c.title} | ${cells.join(' | ')} |`);
   }
   lines.push('');
+
+  // isobar's CPU split by process role, per 1,000 requests.
+  const roles = [...new Set(r.measurements.filter((m) => m.system === ISOBAR).flatMap((m) => Object.keys(m.cpuByRole ?? {})))].sort();
+  if (roles.length > 0) {
+    lines.push('## isobar CPU by process: ms per 1,000 requests (median)', '');
+    lines.push(`| case | ${roles.join(' | ')} |`);
+    lines.push(`|---|${roles.map(() => '---:').join('|')}|`);
+    for (const c of r.cases) {
+      const mine = r.measurements.filter((m) => m.system === ISOBAR && m.caseId === c.id && m.requests > 0);
+      if (mine.length === 0) continue;
+      const cells = roles.map((role) => fmt(median(mine.map((m) => ((m.cpuByRole?.[role] ?? 0) * 1e6) / m.requests)), 1));
+      lines.push(`| ${c.title} | ${cells.join(' | ')} |`);
+    }
+    lines.push('');
+  }
 
   const errs: string[] = [];
   for (const c of r.cases) {
