@@ -87,8 +87,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.ex.onResponseData(this, controller, chunk);
   }
-  onResponseEnd(): void {
-    this.ex.onResponseEnd(this);
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Headers): void {
+    this.ex.onResponseEnd(this, trailers);
   }
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.ex.onResponseError(this, err);
@@ -490,7 +490,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
     }
   }
 
-  onResponseEnd(a: Attempt): void {
+  onResponseEnd(a: Attempt, trailers?: Headers): void {
     if (a !== this.attempt) return;
     this.attempt = undefined;
     a.endpoint.active--;
@@ -504,6 +504,17 @@ export class Exchange implements RequestView, OpContext, HashInput {
     }
     this.done = true;
     this.clearTimers();
+    // Trailers (gRPC status) reach HTTP/2 and chunked HTTP/1.1 clients.
+    if (trailers !== undefined) {
+      for (const _ in trailers) {
+        try {
+          (this.res as ServerResponse).addTrailers(trailers as Record<string, string>);
+        } catch {
+          // a trailer the downstream cannot carry is dropped
+        }
+        break;
+      }
+    }
     this.res.end();
     this.finish();
   }

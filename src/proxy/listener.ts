@@ -278,6 +278,11 @@ export class Listener {
   }
 
   private onClientError(err: Error & { code?: string }, socket: net.Socket): void {
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+      // The client went away; nothing was malformed.
+      socket.destroy();
+      return;
+    }
     this.ctx.stats.badRequests++;
     // A request already answering (its headers sent) can only be cut off.
     const msg = (socket as net.Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;

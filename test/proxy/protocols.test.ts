@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { after, before, test } from 'node:test';
+import { ProxyRuntime } from '../../src/proxy/index.ts';
+import { createCa, type Ca } from '../support/pki.ts';
+import { cluster, config, ep, httpBackend, route, secureVhost, startProxy, vhost, type Backend, type Started } from './helpers.ts';
+
+let ca: Ca;
+let grpcish: http2.Http2Server;
+let grpcPort: number;
+let app: Backend;
+let p: Started;
+
+before(async () => {
+  ca = await createCa();
+  const cert = await ca.issue({ dnsNames: ['app.example.test'] });
+  app = await httpBackend('app');
+  // An h2c backend answering like gRPC: body, then status in trailers.
+  grpcish = http2.createServer();
+  grpcish.on('stream', (stream, headers) => {
+    let body = '';
+    stream.on('data', (d: Buffer) => (body += d.toString()));
+    stream.on('end', () => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': `te=${headers.te}` }));
+      stream.end(`echo:${body}`);
+    });
+  });
+  await new Promise<void>((r) => grpcish.listen(0, '127.0.0.1', () => r()));
+  grpcPort = (grpcish.address() as net.AddressInfo).port;
+  const routes = [route({ path: { kind: 'prefix', value: '/grpc' }, to: 'grpc' }), route({ to: 'app' })];
+  p = await startProxy(
+    config({
+      clusters: [cluster('app', [ep(app)]), cluster('grpc', [{ address: '127.0.0.1', port: grpcPort }], { protocol: 'h2c' })],
+      secrets: [{ id: 'default/app', ...cert }],
+      httpVirtualHosts: [vhost('app.example.test', routes)],
+      httpsVirtualHosts: [secureVhost('app.example.test', routes, { secretId: 'default/app' })],
+    }),
+    [{ name: 'https', tls: true }, { name: 'http' }],
+  );
+});
+
+after(async () => {
+  await p.close();
+  await app.close();
+  await new Promise<void>((r) => grpcish.close(() => r()));
+});
+
+function h2request(path: string, body?: string): Promise<{ status: number; body: string; trailers: http2.IncomingHttpHeaders }> {
+  const client = http2.connect(`https://127.0.0.1:${p.port('https')}`, { ca: ca.certPem, servername: 'app.example.test' });
+  return new Promise((resolve, reject) => {
+    const req = client.request({ ':path': path, ':method': body ? 'POST' : 'GET', ':authority': 'app.example.test', te: 'trailers' });
+    let status = 0;
+    let out = '';
+    let trailers: http2.IncomingHttpHeaders = {};
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('trailers', (t) => (trailers = t));
+    req.on('data', (d: Buffer) => (out += d.toString()));
+    req.on('end', () => {
+      client.close();
+      resolve({ status, body: out, trailers });
+    });
+    req.on('error', (e) => {
+      client.close();
+      reject(e);
+    });
+    req.end(body);
+  });
+}
+
+test('HTTP/2 downstream POST body reaches an HTTP/1.1 upstream', async () => {
+  const r = await h2request('/upload', 'h2-body');
+  assert.equal(r.status, 200);
+  const seen = JSON.parse(r.body) as { method: string; body: string };
+  assert.equal(seen.method, 'POST');
+  assert.equal(seen.body, 'h2-body');
+});
+
+test('HTTP/2 end to end (h2 downstream, h2c upstream) carries trailers and te: trailers', async () => {
+  const r = await h2request('/grpc/Echo', 'ping');
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'echo:ping');
+  assert.equal(r.trailers['grpc-status'], '0');
+  assert.equal(r.trailers['grpc-message'], 'te=trailers');
+});
+
+test('Expect: 100-continue is answered by the proxy and the body forwarded', async () => {
+  const res = await new Promise<{ status: number; body: string; continued: boolean }>((resolve, reject) => {
+    let continued = false;
+    const req = http.request(
+      { host: '127.0.0.1', port: p.port('http'), path: '/expect', method: 'PUT', headers: { host: 'app.example.test', expect: '100-continue', 'content-length': '4' }, agent: false },
+      (r) => {
+        let body = '';
+        r.on('data', (d: Buffer) => (body += d.toString()));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body, continued }));
+      },
+    );
+    req.on('continue', () => {
+      continued = true;
+      req.end('data');
+    });
+    req.on('error', reject);
+  });
+  assert.equal(res.continued, true);
+  assert.equal(res.status, 200);
+  const seen = JSON.parse(res.body) as { body: string; headers: Record<string, string> };
+  assert.equal(seen.body, 'data');
+  assert.equal(seen.headers.expect, undefined);
+});
+
+test('two runtimes share a port with reusePort', async () => {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const spec = { name: 'http', host: '127.0.0.1', port, tls: false, proxyProtocol: false, reusePort: true };
+  const one = new ProxyRuntime({ listeners: [spec] });
+  const two = new ProxyRuntime({ listeners: [spec] });
+  try {
+    await one.listen();
+    await two.listen();
+    assert.equal(one.address('http').port, port);
+    assert.equal(two.address('http').port, port);
+  } finally {
+    await one.close(0);
+    await two.close(0);
+  }
+});
+
+test('runtime options are validated with clear errors', () => {
+  assert.throws(
+    () => new ProxyRuntime({ listeners: [{ name: 'a', host: '127.0.0.1', port: 0, tls: false, proxyProtocol: false }, { name: 'a', host: '127.0.0.1', port: 0, tls: false, proxyProtocol: false }] }),
+    /listener name "a" is used twice/,
+  );
+  assert.throws(() => new ProxyRuntime({ listeners: [{ name: 'a', host: '127.0.0.1', port: 70000, tls: false, proxyProtocol: false }] }), /port 70000/);
+  assert.throws(() => new ProxyRuntime({ listeners: [], ticketKeys: Buffer.alloc(3) }), /48 bytes/);
+});
