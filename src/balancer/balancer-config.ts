@@ -23,6 +23,9 @@ export interface TlsPolicy {
   ciphersuites: string[];
   /** OpenSSL security level for this listener (0 for legacy policies). */
   securityLevel: number;
+  /** Key exchange groups (OpenSSL names) in preference order; absent =
+   *  OpenSSL's defaults. Post-quantum ("PQ") policies list hybrid ML-KEM groups. */
+  groups?: string[];
 }
 
 export type TargetKind =

@@ -26,7 +26,12 @@ const TABLE_ORDER = [
 
 type Version = TlsPolicy['minVersion'];
 
-function policy(name: string, min: Version, max: Version, groups: string[][], tls13: boolean): TlsPolicy {
+// Classical groups the ELB policies offer; the 2025-09 "PQ" policies put the
+// hybrid ML-KEM groups first.
+const CLASSICAL_GROUPS = ['X25519', 'P-256', 'P-384'];
+const PQ_GROUPS = ['X25519MLKEM768', 'SecP256r1MLKEM768', 'SecP384r1MLKEM1024', ...CLASSICAL_GROUPS];
+
+function policy(name: string, min: Version, max: Version, groups: string[][], tls13: boolean, pq = false): TlsPolicy {
   const set = new Set(groups.flat());
   const legacy = min === 'TLSv1' || min === 'TLSv1.1';
   return {
@@ -37,6 +42,7 @@ function policy(name: string, min: Version, max: Version, groups: string[][], tl
     ciphersuites: tls13 ? [...T13] : [],
     // OpenSSL 3 refuses TLS 1.0/1.1 (SHA-1 handshake signatures) above level 0.
     securityLevel: legacy ? 0 : 1,
+    groups: [...(pq ? PQ_GROUPS : CLASSICAL_GROUPS)],
   };
 }
 
@@ -51,6 +57,11 @@ const ALL: TlsPolicy[] = [
   policy(`${P}TLS13-1-2-2021-06`, 'TLSv1.2', 'TLSv1.3', [EG, EC], true),
   policy(`${P}TLS13-1-2-Res-2021-06`, 'TLSv1.2', 'TLSv1.3', [EG], true),
   policy(`${P}TLS13-1-3-2021-06`, 'TLSv1.3', 'TLSv1.3', [], true),
+  policy(`${P}TLS13-1-2-PQ-2025-09`, 'TLSv1.2', 'TLSv1.3', [EG, EC], true, true),
+  policy(`${P}TLS13-1-2-Res-PQ-2025-09`, 'TLSv1.2', 'TLSv1.3', [EG], true, true),
+  policy(`${P}TLS13-1-2-Ext1-PQ-2025-09`, 'TLSv1.2', 'TLSv1.3', [EG, EC, RG, RC], true, true),
+  policy(`${P}TLS13-1-2-Ext2-PQ-2025-09`, 'TLSv1.2', 'TLSv1.3', [EG, EC, ES, RG, RC, RS], true, true),
+  policy(`${P}TLS13-1-3-PQ-2025-09`, 'TLSv1.3', 'TLSv1.3', [], true, true),
   policy(`${P}FS-2018-06`, 'TLSv1', 'TLSv1.2', [EG, EC, ES], false),
   policy(`${P}FS-1-1-2019-08`, 'TLSv1.1', 'TLSv1.2', [EG, EC, ES], false),
   policy(`${P}FS-1-2-2019-08`, 'TLSv1.2', 'TLSv1.2', [EG, EC, ES], false),

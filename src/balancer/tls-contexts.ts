@@ -24,6 +24,7 @@ export function policyContextOptions(policy: TlsPolicy): SecureContextOptions {
     ...(policy.ciphers.length > 0 ? policy.ciphers : ['DEFAULT']),
     `@SECLEVEL=${policy.securityLevel}`,
   ].join(':');
+  if (policy.groups && policy.groups.length > 0) opts.ecdhCurve = policy.groups.join(':');
   return opts;
 }
 

@@ -107,3 +107,19 @@ test('openssl s_client -alpn sees the policy choice', async () => {
     assert.match(none.out, /No ALPN negotiated/);
   });
 });
+
+test('post-quantum policies negotiate hybrid ML-KEM key exchange; classical policies do not', async () => {
+  const groupOf = async (port: number) => {
+    const s: TLSSocket = tlsConnect({ host: '127.0.0.1', port, servername: 'a.test', ca: ca.certPem });
+    await once(s, 'secureConnect');
+    const name = s.getEphemeralKeyInfo() && (s.getEphemeralKeyInfo() as { name?: string }).name;
+    s.destroy();
+    return name;
+  };
+  await withListener('ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09', null, async (port) => {
+    assert.equal(await groupOf(port), 'X25519MLKEM768');
+  });
+  await withListener('ELBSecurityPolicy-TLS13-1-2-2021-06', null, async (port) => {
+    assert.equal(await groupOf(port), 'X25519');
+  });
+});
