@@ -65,3 +65,25 @@ test('domain names: normalised, wildcards only as a whole leftmost label', () =>
     assert.throws(() => normalizeDomain(bad), (e: unknown) => e instanceof CertsError && e.code === 'BAD_INPUT' && e.message.startsWith('domain '), bad);
   }
 });
+
+test('domain validation: generated DNS names are accepted and stable; arbitrary strings fail only with BAD_INPUT', () => {
+  fc.assert(
+    fc.property(fc.domain(), fc.boolean(), (d, wildcard) => {
+      const name = wildcard ? `*.${d}` : d;
+      const n = normalizeDomain(name.toUpperCase());
+      assert.equal(n, name.toLowerCase());
+      assert.equal(normalizeDomain(n), n);
+    }),
+    { numRuns: 500 },
+  );
+  fc.assert(
+    fc.property(fc.string({ maxLength: 300 }), (s) => {
+      try {
+        normalizeDomain(s);
+      } catch (err) {
+        assert.ok(err instanceof CertsError && err.code === 'BAD_INPUT');
+      }
+    }),
+    { numRuns: 1000 },
+  );
+});

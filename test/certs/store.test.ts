@@ -229,3 +229,31 @@ test('usage recorded by a server that has stopped does not block delete', async 
   await store.delete(r.arn);
   assert.equal(await store.get(r.arn), undefined);
 });
+
+test('import of arbitrary text fails only with a CertsError and stores nothing', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const { CertsError } = await import('../../src/certs/index.ts');
+  const store = await CertificateStore.open(await tempStateDir(t));
+  const ca = await createCa();
+  const leaf = await ca.issue({ dnsNames: ['p.example.test'] });
+  const pemish = fc.oneof(
+    fc.string({ maxLength: 200 }),
+    fc.string({ maxLength: 200 }).map((s) => `-----BEGIN CERTIFICATE-----\n${s}\n-----END CERTIFICATE-----\n`),
+    fc.string({ maxLength: 200 }).map((s) => `-----BEGIN PRIVATE KEY-----\n${s}\n-----END PRIVATE KEY-----\n`),
+    fc.base64String({ maxLength: 300 }).map((s) => `-----BEGIN CERTIFICATE-----\n${s}\n-----END CERTIFICATE-----\n`),
+    fc.constant(leaf.certPem),
+  );
+  await fc.assert(
+    fc.asyncProperty(pemish, fc.oneof(pemish, fc.constant(leaf.keyPem)), fc.option(pemish, { nil: undefined }), async (certPem, keyPem, chainPem) => {
+      if (certPem === leaf.certPem && keyPem === leaf.keyPem && chainPem === undefined) return;
+      try {
+        await store.importCertificate({ certPem, keyPem, chainPem });
+      } catch (err) {
+        assert.ok(err instanceof CertsError, String(err));
+        assert.ok(!err.message.includes(leaf.keyPem.slice(40, 80)), 'no key material in the message');
+      }
+    }),
+    { numRuns: 150 },
+  );
+  assert.ok((await store.list()).every((r) => r.fingerprint === new X509Certificate(leaf.certPem).fingerprint256));
+});
