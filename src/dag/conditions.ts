@@ -213,10 +213,3 @@ export function includeConditionsKey(conds: NCond[]): string | null {
   qk.sort();
   return JSON.stringify([path.value, hk, qk]);
 }
-
-/** The host header regex for a wildcard fqdn: exactly one DNS label, and an
- *  optional port. */
-export function wildcardAuthorityMatch(fqdn: string): HeaderMatch {
-  const suffix = fqdn.slice(1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return { name: ':authority', kind: 'regex', value: `^[a-z0-9]([-a-z0-9]*[a-z0-9])?${suffix}(:[0-9]+)?$` };
-}

@@ -27,7 +27,6 @@ import {
   mergeQuery,
   pathConditionsError,
   queryConditionsError,
-  wildcardAuthorityMatch,
 } from './conditions.ts';
 import { parseTimeout, timeoutMs } from './duration.ts';
 import {
@@ -459,7 +458,7 @@ export class HTTPProxyProcessor {
   }
 
   /** One route of `proxy`; null when a fatal error was recorded. */
-  #computeRoute(cond: Condition, root: NProxy, proxy: NProxy, route: NRoute, conditions: NCond[], enforceTLS: boolean): Route | null {
+  #computeRoute(cond: Condition, _root: NProxy, proxy: NProxy, route: NRoute, conditions: NCond[], enforceTLS: boolean): Route | null {
     const actions = (route.services.length > 0 ? 1 : 0) + (route.requestRedirectPolicy ? 1 : 0) + (route.directResponsePolicy ? 1 : 0);
     if (actions !== 1) {
       cond.addError(
@@ -660,8 +659,9 @@ export class HTTPProxyProcessor {
     }
     r.action = action;
 
-    const fqdn = root.virtualhost?.fqdn ?? '';
-    if (fqdn.startsWith('*.')) r.headers.push(wildcardAuthorityMatch(fqdn.toLowerCase()));
+    // Wildcard fqdns (rule 53): Contour adds an :authority regex because
+    // Envoy's `*.` matches several labels; the proxy's host table matches
+    // exactly one label for a `*.` virtual host, so no extra match is needed.
     return r;
   }
 

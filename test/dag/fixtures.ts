@@ -1,7 +1,7 @@
 // Builders for dag tests: Kubernetes objects, a snapshot from a list of
 // them, and assertions on whole statuses.
 import assert from 'node:assert/strict';
-import { build, type DagResult } from '../../src/dag/index.ts';
+import { build, type DagResult, type SecureVirtualHost, type VirtualHost } from '../../src/dag/index.ts';
 import { defaultConfig, type IsobarConfig } from '../../src/config/types.ts';
 import type {
   AnyObject,
@@ -192,8 +192,11 @@ function expectShape(e: Expect, generation: number) {
   };
 }
 
-export function vhost(result: DagResult, fqdn: string, secure = false) {
-  const list = secure ? result.proxyConfig.httpsVirtualHosts : result.proxyConfig.httpVirtualHosts;
+export function vhost(result: DagResult, fqdn: string): VirtualHost | undefined;
+export function vhost(result: DagResult, fqdn: string, secure: true): SecureVirtualHost | undefined;
+export function vhost(result: DagResult, fqdn: string, secure?: boolean): VirtualHost | SecureVirtualHost | undefined;
+export function vhost(result: DagResult, fqdn: string, secure = false): VirtualHost | SecureVirtualHost | undefined {
+  const list: (VirtualHost | SecureVirtualHost)[] = secure ? result.proxyConfig.httpsVirtualHosts : result.proxyConfig.httpVirtualHosts;
   return list.find((v) => v.fqdn === fqdn);
 }
 

@@ -24,7 +24,7 @@ const ca = await createCa('upstream CA');
 const serving = await ca.issue({ dnsNames: ['edge.example.com'] });
 const CA = ca.certPem;
 
-const validated = (v: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+const validated = (v: { caSecret: string; subjectName: string; subjectNames?: string[] }, extra: Record<string, unknown> = {}) =>
   root('p', 'a.example.com', { routes: [{ services: [{ name: 's', port: 443, validation: v, ...extra }] }] });
 const TUV = (err: string) => `Service [s:443] TLS upstream validation policy error: ${err}`;
 const DOC = 'route "/": service "s": upstreamValidation requested but secret not found or misconfigured';

@@ -36,14 +36,14 @@ const client = await ca.issue({ commonName: 'envoy', client: true });
 async function nameless(): Promise<{ certPem: string; keyPem: string }> {
   x509.cryptoProvider.set(webcrypto as unknown as Crypto);
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '0a',
     name: 'O=isobar tests',
     notBefore: new Date(Date.now() - 86_400_000),
     notAfter: new Date(Date.now() + 86_400_000),
     signingAlgorithm: alg,
-    keys,
+    keys: keys as never,
   });
   const der = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
   const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
