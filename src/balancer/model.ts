@@ -50,7 +50,12 @@ export interface BalancerModelOptions {
   proxyTargets?: ProxyTargets;
   /** Bind every listener on an ephemeral port (bindPort 0), for tests. */
   ephemeralPorts?: boolean;
+  /** The current time (ISO 8601 or ms), passed in to keep the model pure:
+   *  certificates in use that expire within 30 days get a warning. */
+  now?: string | number;
 }
+
+const EXPIRY_WARNING_MS = 30 * 86_400_000;
 
 export interface BalancerModelResult {
   balancerConfig: BalancerConfig;
@@ -222,6 +227,15 @@ function buildService(snapshot: Snapshot, svc: Service, targetType: 'ip' | 'inst
     }
   }
   const certNamed = has(A.sslCert) && splitList(ann[A.sslCert]).length > 0;
+  if (o.now !== undefined) {
+    const now = new Date(o.now).getTime();
+    for (const c of certificates) {
+      const end = Date.parse(c.notAfter);
+      if (!Number.isFinite(now) || !Number.isFinite(end)) continue;
+      if (end <= now) p.warn(A.sslCert, `certificate ${c.arn} expired on ${c.notAfter}; renew it (\`isobar certs renew ${c.arn}\`) or import a new one`);
+      else if (end - now <= EXPIRY_WARNING_MS) p.warn(A.sslCert, `certificate ${c.arn} expires on ${c.notAfter}, in ${Math.ceil((end - now) / 86_400_000)} days`);
+    }
+  }
 
   // ---- ssl-ports
   let sslAll = true;

@@ -413,3 +413,15 @@ test('scheme internal binds loopback only; internet-facing binds the load balanc
     assert.equal(r.statuses[0].ingress[0].ip, want);
   }
 });
+
+test('certificates in use that expire within 30 days (or have expired) get a warning when the time is given', () => {
+  const soon = { ...CERTS[0], notAfter: '2026-01-10T00:00:00.000Z' };
+  const gone = { ...CERTS[1], notAfter: '2025-12-01T00:00:00.000Z' };
+  const r = build([service({ annotations: nlb({ [ann('ssl-cert')]: `${ARN1},${ARN2}` }) })], {}, { certificates: [soon, gone], now: '2026-01-01T00:00:00.000Z' });
+  assert.deepEqual(messages(r), [
+    `warning: ${W}annotation ${ann('ssl-cert')}: certificate ${ARN1} expires on 2026-01-10T00:00:00.000Z, in 9 days`,
+    `warning: ${W}annotation ${ann('ssl-cert')}: certificate ${ARN2} expired on 2025-12-01T00:00:00.000Z; renew it (\`isobar certs renew ${ARN2}\`) or import a new one`,
+  ]);
+  assert.deepEqual(protocols(r), ['80/TLS', '443/TLS'], 'still served');
+  assert.deepEqual(messages(build([service({ annotations: nlb({ [ann('ssl-cert')]: ARN1 }) })], {}, { certificates: [soon] })), [], 'no time, no warning');
+});
