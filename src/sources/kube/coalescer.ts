@@ -19,7 +19,7 @@ export class Coalescer {
 
   /** Record one change. */
   poke(): void {
-    const now = performance.now();
+    const now = Date.now();
     if (!this.#pending) {
       this.#pending = true;
       this.#firstPending = now;
@@ -43,7 +43,7 @@ export class Coalescer {
 
   resume(): void {
     this.#paused = false;
-    if (this.#pending) this.#arm(performance.now());
+    if (this.#pending) this.#arm(Date.now());
   }
 
   flush(): void {

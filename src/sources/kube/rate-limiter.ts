@@ -14,12 +14,13 @@ export class RateLimiter {
     this.#qps = qps;
     this.#burst = burst;
     this.#tokens = burst;
-    this.#last = performance.now();
+    this.#last = Date.now();
   }
 
   #refill(): void {
-    const now = performance.now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) / 1000) * this.#qps);
+    const now = Date.now();
+    // Wall clock (mockable in tests); a backwards jump adds nothing.
+    this.#tokens = Math.min(this.#burst, this.#tokens + (Math.max(0, now - this.#last) / 1000) * this.#qps);
     this.#last = now;
   }
 
