@@ -73,3 +73,12 @@ export function bytesToIpv6(b: Uint8Array): string {
 export function toIpv6(address: string): string {
   return isIPv4(address) ? `::ffff:${address}` : address;
 }
+
+/** An IPv4-mapped IPv6 address (::ffff:a.b.c.d, as dual-stack sockets
+ *  report IPv4 peers) as plain IPv4; any other address unchanged. */
+export function unmapIpv4(address: string): string {
+  if (!isIPv6(address) || address.includes('%')) return address;
+  const b = ipv6ToBytes(address);
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return address;
+  return b[10] === 0xff && b[11] === 0xff ? bytesToIpv4(b.subarray(12, 16)) : address;
+}

@@ -1,9 +1,11 @@
 // PROXY protocol encoders. The v2 family follows the address syntax:
 // IPv4 pair -> TCP4, IPv6 (or a v4/v6 mix, v4 mapped into ::ffff:0:0/96)
-// -> TCP6, absolute path -> UNIX, none -> UNSPEC.
+// -> TCP6, absolute path -> UNIX, none -> UNSPEC. IPv4-mapped addresses
+// (::ffff:a.b.c.d, what dual-stack sockets report) count as IPv4, so a
+// plain IPv4 client is never announced as TCP6.
 
 import { isIPv4, isIPv6 } from 'node:net';
-import { ipv4ToBytes, ipv6ToBytes, toIpv6 } from './address.ts';
+import { ipv4ToBytes, ipv6ToBytes, toIpv6, unmapIpv4 } from './address.ts';
 import { crc32c } from './crc32c.ts';
 import {
   PP2_CLIENT,
@@ -53,8 +55,8 @@ export function encodeV2(h: EncodeV2Options): Buffer {
     if (!h.source || !h.destination) throw new TypeError('encodeV2: source and destination go together');
     checkPort(h.source.port);
     checkPort(h.destination.port);
-    const s = h.source.address;
-    const d = h.destination.address;
+    const s = unmapIpv4(h.source.address);
+    const d = unmapIpv4(h.destination.address);
     const proto = h.datagram ? 0x2 : 0x1;
     if (isIPv4(s) && isIPv4(d)) {
       fam = 0x10 | proto;
@@ -138,8 +140,8 @@ function checkPort(p: number): void {
 export function encodeV1(source: ProxyAddress, destination: ProxyAddress): Buffer {
   checkPort(source.port);
   checkPort(destination.port);
-  const s = source.address;
-  const d = destination.address;
+  const s = unmapIpv4(source.address);
+  const d = unmapIpv4(destination.address);
   if (isIPv4(s) && isIPv4(d)) return Buffer.from(`PROXY TCP4 ${s} ${d} ${source.port} ${destination.port}\r\n`, 'latin1');
   if ((isIPv4(s) || isIPv6(s)) && (isIPv4(d) || isIPv6(d)) && !s.includes('%') && !d.includes('%')) {
     return Buffer.from(`PROXY TCP6 ${toIpv6(s)} ${toIpv6(d)} ${source.port} ${destination.port}\r\n`, 'latin1');

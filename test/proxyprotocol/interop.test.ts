@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import pp from 'proxy-protocol-js';
 import { encodeV1, encodeV2, parseProxyHeader } from '../../src/proxyprotocol/index.ts';
-import { ipv6ToBytes } from '../../src/proxyprotocol/address.ts';
+import { ipv6ToBytes, unmapIpv4 } from '../../src/proxyprotocol/address.ts';
 
 const port = fc.integer({ min: 0, max: 65535 });
 
@@ -26,7 +26,8 @@ test('our v2 IPv4 bytes decode to the same addresses in proxy-protocol-js', () =
 
 test('our v2 IPv6 bytes decode to the same addresses in proxy-protocol-js', () => {
   fc.assert(
-    fc.property(fc.ipV6(), fc.ipV6(), port, port, (s, d, sp, dp) => {
+    // IPv4-mapped pairs are sent as TCP4 (covered above).
+    fc.property(fc.ipV6(), fc.ipV6().filter((a) => unmapIpv4(a) === a), port, port, (s, d, sp, dp) => {
       const bytes = encodeV2({ command: 'PROXY', source: { address: s, port: sp }, destination: { address: d, port: dp } });
       const theirs = pp.V2ProxyProtocol.parse(new Uint8Array(bytes));
       const a = theirs.proxyAddress as InstanceType<typeof pp.IPv6ProxyAddress>;

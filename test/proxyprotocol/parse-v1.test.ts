@@ -106,6 +106,7 @@ test('a wrong first byte is rejected immediately, before a whole line arrives', 
 test('encodeV1 produces the specification text, mixing families into TCP6', () => {
   assert.equal(encodeV1({ address: '192.0.2.1', port: 1 }, { address: '192.0.2.2', port: 2 }).toString(), 'PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n');
   assert.equal(encodeV1({ address: '192.0.2.1', port: 1 }, { address: '::1', port: 2 }).toString(), 'PROXY TCP6 ::ffff:192.0.2.1 ::1 1 2\r\n');
+  assert.equal(encodeV1({ address: '::ffff:192.0.2.1', port: 1 }, { address: '192.0.2.2', port: 2 }).toString(), 'PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n');
   assert.equal(encodeV1Unknown().toString(), 'PROXY UNKNOWN\r\n');
   assert.throws(() => encodeV1({ address: 'example.com', port: 1 }, { address: '::1', port: 2 }), TypeError);
   assert.throws(() => encodeV1({ address: '::1', port: 70000 }, { address: '::1', port: 2 }), RangeError);

@@ -193,4 +193,10 @@ test('encodeV2 families and LOCAL', () => {
   const mixed = parseProxyHeader(encodeV2({ command: 'PROXY', source: { address: '10.1.2.3', port: 1 }, destination: { address: '::1', port: 2 } }));
   assert.ok(mixed.kind === 'header');
   assert.equal(mixed.header.source?.address, '::ffff:10.1.2.3');
+  // What dual-stack sockets report for IPv4 peers is announced as IPv4.
+  const mapped = encodeV2({ command: 'PROXY', source: { address: '::ffff:10.1.2.3', port: 1 }, destination: { address: '::ffff:127.0.0.1', port: 2 } });
+  assert.equal(mapped[13], 0x11);
+  const back = parseProxyHeader(mapped);
+  assert.ok(back.kind === 'header');
+  assert.deepEqual([back.header.source?.address, back.header.destination?.address], ['10.1.2.3', '127.0.0.1']);
 });

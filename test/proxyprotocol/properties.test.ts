@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isIPv4 } from 'node:net';
 import { encodeV1, encodeV2, parseProxyHeader, ProxyProtocolError, V2_SIGNATURE } from '../../src/proxyprotocol/index.ts';
-import { bytesToIpv6, ipv6ToBytes } from '../../src/proxyprotocol/address.ts';
+import { bytesToIpv6, ipv6ToBytes, unmapIpv4 } from '../../src/proxyprotocol/address.ts';
 
 const port = fc.integer({ min: 0, max: 65535 });
 const ip = fc.oneof(fc.ipV4(), fc.ipV6());
@@ -37,9 +37,9 @@ test('encodeV2 -> parse is the identity on addresses, ports and TLVs', () => {
       const r = parseProxyHeader(Buffer.concat([bytes, trailing]));
       assert.ok(r.kind === 'header');
       assert.equal(r.length, bytes.length);
-      const both4 = isIPv4(s) && isIPv4(d);
+      const both4 = isIPv4(unmapIpv4(s)) && isIPv4(unmapIpv4(d));
       assert.equal(r.header.transport, `${dgram ? 'UDP' : 'TCP'}${both4 ? 4 : 6}`);
-      const map = (a: string) => (both4 ? a : canonical(isIPv4(a) ? `::ffff:${a}` : a));
+      const map = (a: string) => (both4 ? unmapIpv4(a) : canonical(isIPv4(a) ? `::ffff:${a}` : a));
       assert.deepEqual(r.header.source, { address: map(s), port: sp });
       assert.deepEqual(r.header.destination, { address: map(d), port: dp });
       assert.equal(r.header.authority, authority);
@@ -60,8 +60,8 @@ test('encodeV1 -> parse is the identity', () => {
       const r = parseProxyHeader(bytes);
       assert.ok(r.kind === 'header');
       assert.equal(r.length, bytes.length);
-      const both4 = isIPv4(s) && isIPv4(d);
-      const map = (a: string) => (both4 ? a : isIPv4(a) ? `::ffff:${a}` : a);
+      const both4 = isIPv4(unmapIpv4(s)) && isIPv4(unmapIpv4(d));
+      const map = (a: string) => (both4 ? unmapIpv4(a) : isIPv4(a) ? `::ffff:${a}` : unmapIpv4(a) !== a ? `::ffff:${unmapIpv4(a)}` : a);
       assert.deepEqual(r.header.source, { address: map(s), port: sp });
       assert.deepEqual(r.header.destination, { address: map(d), port: dp });
     }),
