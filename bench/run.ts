@@ -11,8 +11,9 @@ import { startBackend, type Backend } from './lib/backend.ts';
 import { startHaproxy } from './lib/peers/haproxy.ts';
 import { startNginx } from './lib/peers/nginx.ts';
 import { startIsobar, NODE } from './lib/peers/isobar.ts';
+import { EDGE_HOST } from './lib/pki.ts';
 import { SkipSystem, type StartContext, type SystemUnderTest } from './lib/system.ts';
-import { checkSystem } from './lib/check.ts';
+import { checkSystem, tlsSummary } from './lib/check.ts';
 import { CASES, caseUrl, type BenchCase } from './lib/cases.ts';
 import { runWrk, runH2load, type LoadResult, type LoadSettings } from './lib/load.ts';
 import { cpuSnapshot, cpuDelta, processTree, stopAll } from './lib/procs.ts';
@@ -208,6 +209,10 @@ async function main(): Promise<void> {
   }
   if (measured.length === 0) throw new Error('no system passed the correctness checks; nothing to measure');
 
+  // What each load balancer listener negotiates with an OpenSSL 3.0 client (wrk's library): same work for all?
+  const tlsNotes: string[] = [];
+  for (const sys of measured) tlsNotes.push(`${sys.name}: ${await tlsSummary(sys.targets.chain, EDGE_HOST)}`);
+
   const labels = new Map<number, string>();
   for (const sys of measured) if (sys.name === 'isobar' && sys.rootPid) for (const [k, v] of labelProcesses(processTree(sys.rootPid))) labels.set(k, v);
 
@@ -248,6 +253,7 @@ async function main(): Promise<void> {
     '"direct" is the load generator talking straight to the backend (TLS cases: its TLS port that does not ask for a client certificate): the ceiling of this machine, not a competitor.',
     'The new-connection case sends `Connection: close`: every request is a new TCP connection and a full TLS handshake at the load balancer (wrk does not resume sessions), plus a new connection from the load balancer to the proxy; upstream connections to the backend stay pooled.',
   ];
+  notes.push(`TLS negotiated at the chain's first listener (openssl s_client): ${tlsNotes.join('; ')}.`);
   if (o.quick) notes.unshift('QUICK smoke run: short runs, one per case; not for comparison.');
   const report = renderReport({
     date,

@@ -98,3 +98,13 @@ export async function checkSystem(sys: SystemUnderTest, o: CheckOptions): Promis
   }
   return failures;
 }
+
+/** What a TLS listener negotiates with an OpenSSL client (protocol, cipher, key exchange), for the report. */
+export async function tlsSummary(port: number, servername: string): Promise<string> {
+  const r = await run('openssl', ['s_client', '-connect', `${LOOPBACK}:${port}`, '-servername', servername, '-brief'], { timeoutMs: 10_000 });
+  const text = r.stdout + r.stderr;
+  const pick = (re: RegExp) => re.exec(text)?.[1]?.trim();
+  const proto = pick(/Protocol version:\s*(.+)/);
+  if (!proto) return 'no TLS handshake';
+  return [proto, pick(/Ciphersuite:\s*(.+)/), pick(/(?:Server|Peer) Temp Key:\s*([^,\n]+)/), pick(/Signature type:\s*(.+)/)].filter(Boolean).join(', ');
+}

@@ -8,6 +8,7 @@ import { startServer, stop, isRunning, run } from '../procs.ts';
 import { freePorts, waitForPort, LOOPBACK } from '../ports.ts';
 import { EDGE_HOST, H2_HOST, PLAIN_HOST, WRONG_HOST, BACKEND_NAME, type BenchPki } from '../pki.ts';
 import type { BackendPorts } from '../backend.ts';
+import { EDGE_TLS13_SUITES } from './tls-policy.ts';
 import type { StartContext, SystemUnderTest, SystemTargets } from '../system.ts';
 
 export async function startHaproxy(ctx: StartContext): Promise<SystemUnderTest> {
@@ -32,6 +33,10 @@ global
   maxconn 8000
   ssl-server-verify required
   tune.ssl.cachesize 100000
+  # The TLS 1.3 suites and order of isobar's default listener policy
+  # (ELBSecurityPolicy-TLS13-1-2-2021-06), server preference: same work per byte.
+  ssl-default-bind-ciphersuites ${EDGE_TLS13_SUITES}
+  ssl-default-bind-options ssl-min-ver TLSv1.2
 
 defaults
   timeout connect 5s

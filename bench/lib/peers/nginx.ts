@@ -10,6 +10,7 @@ import { startServer, stop, isRunning, run } from '../procs.ts';
 import { freePorts, waitForPort, LOOPBACK } from '../ports.ts';
 import { EDGE_HOST, H2_HOST, PLAIN_HOST, WRONG_HOST, BACKEND_NAME, type BenchPki } from '../pki.ts';
 import type { BackendPorts } from '../backend.ts';
+import { EDGE_TLS13_SUITES } from './tls-policy.ts';
 import type { StartContext, SystemUnderTest, SystemTargets } from '../system.ts';
 import { NGINX_STREAM_MODULE } from '../../setup.ts';
 
@@ -57,6 +58,9 @@ events { worker_connections 16384; }
 # --- load balancer: TLS terminated with the edge certificate, PROXY protocol v2 to the proxy
 stream {
   ssl_protocols TLSv1.2 TLSv1.3;
+  # The TLS 1.3 suites and order of isobar's default listener policy, server preference.
+  ssl_conf_command Ciphersuites ${EDGE_TLS13_SUITES};
+  ssl_prefer_server_ciphers on;
   ssl_session_cache shared:lb:10m;
   server {
     listen ${LOOPBACK}:${t.chain} ssl;
@@ -94,6 +98,8 @@ http {
   proxy_max_temp_file_size 0;
   ssl_protocols TLSv1.2 TLSv1.3;
   ssl_session_cache shared:proxy:10m;
+  ssl_conf_command Ciphersuites ${EDGE_TLS13_SUITES};
+  ssl_prefer_server_ciphers on;
 
   upstream demo { server ${LOOPBACK}:${b.tls}; keepalive 128; keepalive_requests 100000000; }
   upstream wrong { server ${LOOPBACK}:${b.wrong}; keepalive 16; }
