@@ -43,13 +43,13 @@ export function register(program: Command, setExitCode: (code: number) => void):
   sub('request')
     .description('issue a certificate from the local CA (created on first use) and print its ARN')
     .requiredOption('--domain <name>', 'primary domain name (subject CN); wildcards like *.example.com allowed')
-    .option('--san <name>', 'additional domain name (repeatable)', collect, [] as string[])
+    .option('--san <name>', 'additional domain name (repeatable)', collect)
     .option('--arn <arn>', 'store it under this ARN instead of a new one (so manifests that carry an ARN work unchanged)')
     .option('--region <region>', 'region for a new ARN (default: aws.region from --config, else local)')
     .option('--account <account>', 'account for a new ARN (default: aws.account from --config, else 000000000000)')
-    .action(async (o: { domain: string; san: string[]; arn?: string; region?: string; account?: string }, cmd: Command) => {
+    .action(async (o: { domain: string; san?: string[]; arn?: string; region?: string; account?: string }, cmd: Command) => {
       const store = await openStore(cmd, { region: o.region, account: o.account });
-      const r = await run(() => store.request({ domain: o.domain, sans: o.san, arn: o.arn }));
+      const r = await run(() => store.request({ domain: o.domain, sans: o.san ?? [], arn: o.arn }));
       process.stdout.write(`${r.arn}\n`);
     });
 
@@ -59,15 +59,15 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .requiredOption('--key <file>', 'PEM private key (unencrypted)')
     .option('--chain <file>', 'PEM intermediate (and root) certificates, from the issuer upwards')
     .option('--arn <arn>', 'store it under this ARN (re-importing an imported certificate replaces it)')
-    .option('--allow-expired', 'store the certificate even if it has expired', false)
+    .option('--allow-expired', 'store the certificate even if it has expired')
     .option('--region <region>', 'region for a new ARN (default: aws.region from --config, else local)')
     .option('--account <account>', 'account for a new ARN (default: aws.account from --config, else 000000000000)')
-    .action(async (o: { cert: string; key: string; chain?: string; arn?: string; allowExpired: boolean; region?: string; account?: string }, cmd: Command) => {
+    .action(async (o: { cert: string; key: string; chain?: string; arn?: string; allowExpired?: boolean; region?: string; account?: string }, cmd: Command) => {
       const certPem = await readInput(o.cert, '--cert');
       const keyPem = await readInput(o.key, '--key');
       const chainPem = o.chain === undefined ? undefined : await readInput(o.chain, '--chain');
       const store = await openStore(cmd, { region: o.region, account: o.account });
-      const r = await run(() => store.importCertificate({ certPem, keyPem, chainPem, arn: o.arn, allowExpired: o.allowExpired }));
+      const r = await run(() => store.importCertificate({ certPem, keyPem, chainPem, arn: o.arn, allowExpired: o.allowExpired === true }));
       process.stdout.write(`${r.arn}\n`);
     });
 
@@ -138,10 +138,10 @@ export function register(program: Command, setExitCode: (code: number) => void):
   sub('delete')
     .description('delete a certificate (refused while a listener uses it)')
     .argument('<arn>', 'certificate ARN')
-    .option('--force', 'delete even if listeners use it (or its file is damaged)', false)
-    .action(async (arn: string, o: { force: boolean }, cmd: Command) => {
+    .option('--force', 'delete even if listeners use it (or its file is damaged)')
+    .action(async (arn: string, o: { force?: boolean }, cmd: Command) => {
       const store = await openStore(cmd);
-      await run(() => store.delete(arn, { force: o.force }));
+      await run(() => store.delete(arn, { force: o.force === true }));
       process.stdout.write(`deleted ${arn}\n`);
     });
 
@@ -162,8 +162,8 @@ export function register(program: Command, setExitCode: (code: number) => void):
     });
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 async function openStore(cmd: Command, o: { readOnly?: boolean; region?: string; account?: string } = {}): Promise<CertificateStore> {
