@@ -120,15 +120,50 @@ export class Output {
     }
     httpVirtualHosts.sort(byFqdn);
     httpsVirtualHosts.sort(byFqdn);
-    const byKey = <T>(m: Map<string, T>): T[] => [...m.keys()].sort().map((k) => m.get(k)!);
+
+    // Only what a surviving virtual host reaches is emitted, as Contour's
+    // DAG walk does: a route dropped by a later fatal error leaves no
+    // cluster, secret or CA bundle behind.
+    const clusters = new Set<string>();
+    const secrets = new Set<string>();
+    const bundles = new Set<string>();
+    const useForward = (clusterNames: { cluster: string }[]) => {
+      for (const c of clusterNames) clusters.add(c.cluster);
+    };
+    for (const v of [...httpVirtualHosts, ...httpsVirtualHosts]) {
+      for (const r of v.routes) {
+        if (r.action.kind !== 'forward') continue;
+        useForward(r.action.clusters);
+        if (r.action.mirror) clusters.add(r.action.mirror.cluster);
+      }
+    }
+    let fallbackUsed = false;
+    for (const v of httpsVirtualHosts) {
+      if (v.secretId !== undefined) secrets.add(v.secretId);
+      if (v.clientValidation?.caBundleId !== undefined) bundles.add(v.clientValidation.caBundleId);
+      if (v.fallbackCertificate) fallbackUsed = true;
+      if (v.passthrough) useForward(v.passthrough.clusters);
+      if (v.tcpProxy) useForward(v.tcpProxy.clusters);
+    }
+    for (const name of clusters) {
+      const tls = this.#clusters.get(name)?.tls;
+      if (tls?.validation) bundles.add(tls.validation.caBundleId);
+      if (tls?.clientCertificateId !== undefined) secrets.add(tls.clientCertificateId);
+    }
+    if (fallbackUsed && this.fallbackCertificateId !== undefined) secrets.add(this.fallbackCertificateId);
+    const pick = <T>(m: Map<string, T>, keep: Set<string>): T[] =>
+      [...m.keys()]
+        .filter((k) => keep.has(k))
+        .sort()
+        .map((k) => m.get(k)!);
     const out: ProxyConfig = {
       httpVirtualHosts,
       httpsVirtualHosts,
-      clusters: byKey(this.#clusters),
-      secrets: byKey(this.#secrets),
-      caBundles: byKey(this.#caBundles),
+      clusters: pick(this.#clusters, clusters),
+      secrets: pick(this.#secrets, secrets),
+      caBundles: pick(this.#caBundles, bundles),
     };
-    if (this.fallbackCertificateId !== undefined) out.fallbackCertificateId = this.fallbackCertificateId;
+    if (fallbackUsed && this.fallbackCertificateId !== undefined) out.fallbackCertificateId = this.fallbackCertificateId;
     return out;
   }
 }

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { createCa } from '../support/pki.ts';
 import { build } from '../../src/dag/index.ts';
 import type { Snapshot } from '../../src/objects/types.ts';
+import type { ProxyConfig } from '../../src/dag/index.ts';
 import { caSecret, config, delegation, endpoints, proxy, rejected, root, service, slice, snapshot, tlsSecret, tlsService } from './fixtures.ts';
 
 const ca = await createCa('property CA');
@@ -48,6 +49,7 @@ test('determinism: building twice, with objects in any order, gives deep-equal o
   assert.ok(expected.statuses.some((s) => s.currentStatus === 'invalid'));
   assert.ok(expected.statuses.some((s) => s.currentStatus === 'orphaned'));
   assert.ok(expected.proxyConfig.httpsVirtualHosts.length >= 2);
+  assertReferentialIntegrity(expected.proxyConfig);
   fc.assert(
     fc.property(fc.shuffledSubarray(objects, { minLength: objects.length, maxLength: objects.length }), (shuffled) => {
       assert.deepEqual(build(snapshot(shuffled), config()), expected);
@@ -67,6 +69,47 @@ test('the input snapshot is not modified', () => {
   build(snap, config());
   assert.equal(JSON.stringify(snap), before);
 });
+
+/** Every reference resolves, and everything emitted is referenced. */
+function assertReferentialIntegrity(c: ProxyConfig): void {
+  const clusters = new Set(c.clusters.map((x) => x.name));
+  const secrets = new Set(c.secrets.map((x) => x.id));
+  const bundles = new Set(c.caBundles.map((x) => x.id));
+  const usedClusters = new Set<string>();
+  const usedSecrets = new Set<string>();
+  const usedBundles = new Set<string>();
+  const fwd = (list: { cluster: string; weight: number }[]) => {
+    for (const w of list) {
+      assert.ok(clusters.has(w.cluster), `cluster ${w.cluster} exists`);
+      assert.ok(w.weight > 0, 'weights are positive');
+      usedClusters.add(w.cluster);
+    }
+  };
+  for (const v of [...c.httpVirtualHosts, ...c.httpsVirtualHosts]) {
+    assert.ok(v.routes.length > 0 || c.httpsVirtualHosts.includes(v as never), 'no empty plain vhost');
+    for (const r of v.routes) {
+      if (r.action.kind !== 'forward') continue;
+      assert.ok(r.action.clusters.length > 0);
+      fwd(r.action.clusters);
+      if (r.action.mirror) fwd([{ cluster: r.action.mirror.cluster, weight: 1 }]);
+    }
+  }
+  for (const v of c.httpsVirtualHosts) {
+    if (v.secretId) usedSecrets.add(v.secretId);
+    if (v.clientValidation?.caBundleId) usedBundles.add(v.clientValidation.caBundleId);
+    if (v.passthrough) fwd(v.passthrough.clusters);
+    if (v.tcpProxy) fwd(v.tcpProxy.clusters);
+  }
+  if (c.fallbackCertificateId) usedSecrets.add(c.fallbackCertificateId);
+  for (const cl of c.clusters) {
+    if (cl.tls?.validation) usedBundles.add(cl.tls.validation.caBundleId);
+    if (cl.tls?.clientCertificateId) usedSecrets.add(cl.tls.clientCertificateId);
+    assert.equal(cl.tls !== undefined, cl.protocol === 'tls' || cl.protocol === 'h2', 'tls iff tls/h2');
+  }
+  assert.deepEqual([...usedClusters].sort(), [...clusters].sort(), 'clusters emitted = clusters referenced');
+  assert.deepEqual([...usedSecrets].sort(), [...secrets].sort(), 'secrets emitted = secrets referenced');
+  assert.deepEqual([...usedBundles].sort(), [...bundles].sort(), 'CA bundles emitted = CA bundles referenced');
+}
 
 /** Replace the value at a random path of `obj` with `value`. */
 function mangle(obj: unknown, path: number[], value: unknown): unknown {
@@ -197,6 +240,7 @@ test('property: schema-shaped HTTPProxies in random combinations never throw and
         for (const e of s.conditions[0]!.errors ?? []) assert.notEqual(e.reason, 'InternalError', e.message);
         assert.ok(s.description.length > 0);
       }
+      assertReferentialIntegrity(r.proxyConfig);
       assert.deepEqual(build(snapshot([...objects].reverse()), cfg), r);
     }),
     { numRuns: 300 },

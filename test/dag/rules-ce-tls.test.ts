@@ -248,6 +248,12 @@ const rows: Row[] = [
     check: nothingProgrammed,
   },
   {
+    name: 'rule 45: a TLS vhost whose only route fails programs no vhost and no certificate',
+    objects: [tlsRoot({ secretName: 'edge' }, { routes: [{ services: [{ name: 's', port: 80, protocol: 'h3' }] }] }), tlsSecret('edge', pair), ...base],
+    expect: { p: invalid('route "/": service "s": unsupported protocol: h3', ['ServiceError', 'UnsupportedProtocol', 'unsupported protocol: h3']) },
+    check: nothingProgrammed,
+  },
+  {
     name: 'rule 46: protocol versions: unknown values fall back to the defaults',
     objects: [tlsRoot({ secretName: 'edge', minimumProtocolVersion: '1.1', maximumProtocolVersion: 'TLSv1.3' }), tlsSecret('edge', pair), ...base],
     expect: { p: VALID },

@@ -439,6 +439,10 @@ const rows: Row[] = [
         'only one service per route may be nominated as mirror',
       ]),
     },
+    check: (r) => {
+      noRoutes(r);
+      assert.deepEqual(r.proxyConfig.clusters, [], 'clusters of a dropped route are not emitted');
+    },
   },
   {
     name: 'rule 40: duplicate route request header',
