@@ -61,9 +61,10 @@ function normalizeValue(
       out.errors.push({ file, line: doc.lineOf([...at, 'items']) ?? line, message: `${kind}: items must be a list, found ${describe(items)}` });
       return;
     }
+    const fast = doc.itemLines?.length === items.length ? doc.itemLines : undefined;
     items.forEach((item, i) => {
       const itemAt = [...at, 'items', i];
-      normalizeValue(file, doc, item, itemAt, doc.lineOf(itemAt) ?? line, out, depth + 1);
+      normalizeValue(file, doc, item, itemAt, fast?.[i] ?? doc.lineOf(itemAt) ?? line, out, depth + 1);
     });
     return;
   }

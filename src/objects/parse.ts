@@ -12,6 +12,9 @@ export interface RawDocument {
   line: number;
   /** 1-based line of a field, given its path segments; undefined if unknown. */
   lineOf(path: readonly (string | number)[]): number | undefined;
+  /** For a JSON `List`: the line of each element of `items`, found by a
+   *  cheap scan so big lists need no second parse. */
+  itemLines?: number[];
 }
 
 export interface ParseFailure {
@@ -87,6 +90,7 @@ export function parseJson(text: string): ParsedText {
       {
         value,
         line: start,
+        itemLines: jsonItemLines(text),
         lineOf: (p) => {
           const l = locate();
           return l ? nodeLine(l.doc, l.lc, p) : undefined;
@@ -128,6 +132,60 @@ function nodeLine(doc: Document, lc: LineCounter, path: readonly (string | numbe
     }
   }
   return best;
+}
+
+/** Lines where the elements of a top-level `"items": [...]` start. */
+export function jsonItemLines(text: string): number[] | undefined {
+  let line = 1;
+  let depth = 0;
+  let inString = false;
+  let keyStart = -1;
+  let lastKey = '';
+  let inItems = false;
+  let expectValue = true;
+  const lines: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) line++;
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) {
+        inString = false;
+        if (depth === 1 && keyStart >= 0) lastKey = text.slice(keyStart, i);
+      }
+      continue;
+    }
+    if (c === 32 || c === 9 || c === 10 || c === 13) continue;
+    if (inItems && depth === 2 && expectValue && c !== 93) {
+      lines.push(line);
+      expectValue = false;
+    }
+    switch (c) {
+      case 34: // "
+        inString = true;
+        keyStart = depth === 1 && !inItems ? i + 1 : -1;
+        break;
+      case 123: // {
+      case 91: // [
+        depth++;
+        if (c === 91 && depth === 2 && lastKey === 'items') {
+          inItems = true;
+          expectValue = true;
+        }
+        break;
+      case 125: // }
+      case 93: // ]
+        depth--;
+        if (inItems && depth === 1) return lines;
+        break;
+      case 44: // ,
+        if (inItems && depth === 2) expectValue = true;
+        break;
+      case 58: // :
+        break;
+    }
+  }
+  return undefined;
 }
 
 function firstContentLine(text: string): number {

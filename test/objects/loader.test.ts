@@ -221,3 +221,11 @@ test('hostile input: alias bombs, deep nesting and __proto__ keys are contained'
   assert.deepEqual(proto.warnings.map(formatIssue), ['p.yaml:5: Service default/a: spec.__proto__: unknown field, ignored (check the spelling and the indentation)']);
   assert.equal(Object.getPrototypeOf((proto.entries[0]!.object as Service).spec), Object.prototype);
 });
+
+test('JSON Lists: each item keeps its own line (found without a second parse)', () => {
+  const text = ['{"apiVersion": "v1", "kind": "List", "items": [', '  {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a"}, "spec": {}},', '', '  {"apiVersion": "v1", "kind": "Service",', '   "metadata": {"name": "b]\\"{"}, "spec": {}}', ']}'].join('\n');
+  const r = loadText(text, 'l.json');
+  assert.deepEqual(r.entries.map((e) => [e.name, e.line]), [['a', 2], ['b]"{', 4]]);
+  assert.equal(r.errors.length, 1, 'the odd name is rejected by the schema, at its line');
+  assert.match(formatIssue(r.errors[0]!), /^l\.json:5: Service default\/b\]"\{: metadata\.name: invalid name/);
+});
