@@ -14,6 +14,7 @@ interface ProfileNode {
   id: number;
   callFrame: CallFrame;
   hitCount?: number;
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -29,6 +30,13 @@ export interface ProfileSummary {
   busyMs: number;
   top: { name: string; ms: number }[];
   areas: { area: string; ms: number }[];
+  /** for native hot spots (writev, ...): the nearest JavaScript callers with a source location */
+  nativeCallers: { name: string; callers: { name: string; ms: number }[] }[];
+}
+
+function frameName(f: CallFrame): string {
+  const where = f.url ? ` ${f.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : '';
+  return `${f.functionName || '(anonymous)'}${where}`;
 }
 
 /** The part of the program a frame belongs to, for the per-area totals. */
@@ -64,14 +72,34 @@ export function summariseProfile(file: string, topN = 15): ProfileSummary {
       idleMs += ms;
       continue;
     }
-    const where = f.url ? ` ${f.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : '';
-    const name = `${f.functionName || '(anonymous)'}${where}`;
+    const name = frameName(f);
     byName.set(name, (byName.get(name) ?? 0) + ms);
     byArea.set(area, (byArea.get(area) ?? 0) + ms);
   }
   const sort = <K extends string>(m: Map<string, number>, key: K) =>
     [...m.entries()].sort((a, b) => b[1] - a[1]).map(([k, ms]) => ({ [key]: k, ms }) as { [P in K]: string } & { ms: number });
-  return { file, totalMs, busyMs: totalMs - idleMs, top: sort(byName, 'name').slice(0, topN), areas: sort(byArea, 'area') };
+  const top = sort(byName, 'name').slice(0, topN);
+
+  // Native frames have no source: walk up to the first caller outside node:
+  // internals and native code, so "writev" turns into "who writes".
+  const parent = new Map<number, ProfileNode>();
+  for (const n of p.nodes) {
+    for (const c of n.children ?? []) parent.set(c, n);
+  }
+  const nativeCallers: ProfileSummary['nativeCallers'] = [];
+  for (const t of top.slice(0, 5)) {
+    const nodes = p.nodes.filter((n) => !n.callFrame.url && frameName(n.callFrame) === t.name && (n.hitCount ?? 0) > 0);
+    if (nodes.length === 0 || t.name.startsWith('(')) continue;
+    const callers = new Map<string, number>();
+    for (const n of nodes) {
+      let up = parent.get(n.id);
+      while (up && (!up.callFrame.url || up.callFrame.url.startsWith('node:'))) up = parent.get(up.id);
+      const key = up ? frameName(up.callFrame) : '(no JavaScript caller)';
+      callers.set(key, (callers.get(key) ?? 0) + (n.hitCount ?? 0) * msPerHit);
+    }
+    nativeCallers.push({ name: t.name, callers: sort(callers, 'name').slice(0, 4) });
+  }
+  return { file, totalMs, busyMs: totalMs - idleMs, top, areas: sort(byArea, 'area'), nativeCallers };
 }
 
 /** pid -> what the process is, taken from its command line while it ran. */
@@ -109,6 +137,9 @@ export function renderProfiles(dir: string, labels: Map<number, string> = new Ma
     out.push('', '| function | self ms | share of busy |', '|---|---:|---:|');
     for (const t of s.top) out.push(`| \`${t.name}\` | ${t.ms.toFixed(0)} | ${((100 * t.ms) / s.busyMs).toFixed(1)}% |`);
     out.push('');
+    for (const nc of s.nativeCallers) {
+      out.push(`Native \`${nc.name}\` is called from: ${nc.callers.map((c) => `\`${c.name}\` ${c.ms.toFixed(0)} ms`).join(', ')}.`, '');
+    }
   }
   return out.length > 0 ? out.join('\n') : 'All profiles were idle.';
 }
