@@ -139,7 +139,7 @@ async function measure(n: number) {
     writer.write(out.statuses, []);
     builds++;
   });
-  source.on('problem', (m: string) => log(`problem: ${m}`));
+  source.on('problem', (m: { message: string }) => log(`problem: ${m.message}`));
   writer.setLeader(true);
   const dir = mkdtempSync(join(tmpdir(), 'isobar-bench-kube-'));
   const kubectl = async (file: string) => {

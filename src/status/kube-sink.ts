@@ -33,6 +33,10 @@ export interface StatusWriterOptions {
   client?: ApiClient;
   /** attempts per write on 409 before the object goes to the back of the queue */
   conflictRetries?: number;
+  /** The address HTTPProxies are reachable at (the ingress Service's
+   *  status.loadBalancer.ingress), written into every HTTPProxy's
+   *  status.loadBalancer as Contour does. Absent: that field is left alone. */
+  proxyIngress?: () => { ip?: string; hostname?: string; ports?: { port: number; protocol: string }[] }[] | undefined;
 }
 
 type TargetKind = 'HTTPProxy' | 'Service';
@@ -93,12 +97,14 @@ export class StatusWriter {
   write(statuses: HTTPProxyStatus[], services: ServiceStatus[]): void {
     if (this.#stopped) return;
     const next = new Map<string, Desired>();
+    const lb = this.#o.proxyIngress ? normalIngress(this.#o.proxyIngress() ?? []) : undefined;
+    const lbFp = lb ? JSON.stringify(lb) : '';
     for (const s of statuses) {
       const key = `HTTPProxy/${s.namespace}/${s.name}`;
-      const fp = proxyFingerprint(s);
+      const fp = proxyFingerprint(s) + lbFp;
       const prev = this.#desired.get(key);
       // Unchanged since the last build: keep it (and its transition times).
-      next.set(key, prev && prev.fingerprint === fp ? prev : this.#desiredProxy(key, s, fp));
+      next.set(key, prev && prev.fingerprint === fp ? prev : this.#desiredProxy(key, s, fp, lb));
     }
     for (const s of services) {
       const key = `Service/${s.namespace}/${s.name}`;
@@ -159,7 +165,7 @@ export class StatusWriter {
 
   // ---- desired state ------------------------------------------------------
 
-  #desiredProxy(key: string, s: HTTPProxyStatus, fp: string): Desired {
+  #desiredProxy(key: string, s: HTTPProxyStatus, fp: string, lb: Record<string, unknown>[] | undefined): Desired {
     const observed = this.#o.observedStatus?.('HTTPProxy', s.namespace, s.name) as { conditions?: { type?: string; status?: string; lastTransitionTime?: string }[] } | undefined;
     const prev = this.#transitions.get(key) ?? new Map<string, { status: string; time: string }>();
     const next = new Map<string, { status: string; time: string }>();
@@ -185,13 +191,16 @@ export class StatusWriter {
       return out;
     });
     this.#transitions.set(key, next);
-    return { kind: 'HTTPProxy', namespace: s.namespace, name: s.name, status: { currentStatus: s.currentStatus, description: s.description, conditions }, fingerprint: fp };
+    const status: Record<string, unknown> = { currentStatus: s.currentStatus, description: s.description, conditions };
+    // An empty ingress list is removed with null (merge patch semantics).
+    if (lb) status.loadBalancer = { ingress: lb.length ? lb : null };
+    return { kind: 'HTTPProxy', namespace: s.namespace, name: s.name, status, fingerprint: fp };
   }
 
   #consider(key: string, d: Desired): void {
     if (this.#written.get(key) === d.fingerprint) return;
     const observed = this.#o.observedStatus?.(d.kind, d.namespace, d.name);
-    if (observed !== undefined && observedFingerprint(d.kind, observed) === d.fingerprint) {
+    if (observed !== undefined && observedFingerprint(d.kind, observed, this.#o.proxyIngress !== undefined) === d.fingerprint) {
       this.#written.set(key, d.fingerprint);
       return;
     }
@@ -369,8 +378,8 @@ function normalIngress(list: IngressLike[] | undefined): Record<string, unknown>
   });
 }
 
-function observedFingerprint(kind: TargetKind, observed: unknown): string {
+function observedFingerprint(kind: TargetKind, observed: unknown, withLb: boolean): string {
   const o = (observed ?? {}) as Record<string, any>;
-  if (kind === 'HTTPProxy') return proxyFingerprint(o);
+  if (kind === 'HTTPProxy') return proxyFingerprint(o) + (withLb ? JSON.stringify(normalIngress(o.loadBalancer?.ingress)) : '');
   return JSON.stringify(normalIngress(o.loadBalancer?.ingress));
 }

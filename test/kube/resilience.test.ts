@@ -15,7 +15,7 @@ async function setup(api: TestApiServer, kubeconfig: string) {
   const cache = new ObjectCache();
   const source = new KubeSource(cache, { kubeconfig, holdoffMs: 5, holdoffMaxMs: 20, backoff: { baseMs: 20, maxMs: 200 } });
   const problems: string[] = [];
-  source.on('problem', (m: string) => problems.push(m));
+  source.on('problem', (m: { message: string }) => problems.push(m.message));
   await source.start();
   await waitFor('ready', () => source.ready());
   return { cache, source, problems };
@@ -133,7 +133,7 @@ test('403 (RBAC forbids a kind): the problem names the resource and the fix; nev
   const cache = new ObjectCache();
   const source = new KubeSource(cache, { kubeconfig, holdoffMs: 5, backoff: { baseMs: 20, maxMs: 100 } });
   const problems: string[] = [];
-  source.on('problem', (m: string) => problems.push(m));
+  source.on('problem', (m: { message: string }) => problems.push(m.message));
   try {
     await source.start();
     await waitFor('403 problem', () => problems.find((p) => p.includes('403')));
@@ -172,7 +172,7 @@ test('CRDs not installed (404): the problem says to install deploy/crds.yaml', a
   origRoute.plural = 'httpproxies-not-installed';
   const source = new KubeSource(cache, { kubeconfig, backoff: { baseMs: 20, maxMs: 100 } });
   const problems: string[] = [];
-  source.on('problem', (m: string) => problems.push(m));
+  source.on('problem', (m: { message: string }) => problems.push(m.message));
   try {
     await source.start();
     await waitFor('404 problem', () => problems.find((p) => p.includes('404')));

@@ -193,3 +193,38 @@ test('1,000 HTTPProxies changing at once all get their status; a hot object star
     await api.stop();
   }
 });
+
+test('HTTPProxy status.loadBalancer carries the ingress Service address, as Contour writes it', async () => {
+  const { api, kubeconfig } = await startApi();
+  proxy(api, 'a');
+  let ingress = [{ hostname: 'k8s-projectc-envoy-0123456789.elb.local.amazonaws.com' }];
+  const observed = (k: string, ns: string, n: string) => (k === 'HTTPProxy' ? statusOn(api, n, ns) : undefined);
+  const w = new StatusWriter({ kubeconfig, proxyIngress: () => ingress, observedStatus: observed });
+  try {
+    w.setLeader(true);
+    w.write([status('a')], []);
+    await w.idle();
+    assert.deepEqual(statusOn(api, 'a')!.loadBalancer, { ingress: [{ hostname: 'k8s-projectc-envoy-0123456789.elb.local.amazonaws.com' }] });
+    // The address changes: every proxy's status follows.
+    ingress = [{ ip: '127.0.0.2' } as never];
+    w.write([status('a')], []);
+    await w.idle();
+    assert.deepEqual(statusOn(api, 'a')!.loadBalancer, { ingress: [{ ip: '127.0.0.2' }] });
+    // No address: the field is emptied.
+    ingress = [];
+    w.write([status('a')], []);
+    await w.idle();
+    assert.deepEqual(statusOn(api, 'a')!.loadBalancer, {});
+    // A new writer sees the server already matches and writes nothing.
+    const w2 = new StatusWriter({ kubeconfig, proxyIngress: () => ingress, observedStatus: observed });
+    api.recordRequests = true;
+    w2.write([status('a')], []);
+    w2.setLeader(true);
+    await w2.idle();
+    assert.equal(patches(api).length, 0);
+    await w2.stop();
+  } finally {
+    await w.stop();
+    await api.stop();
+  }
+});

@@ -1,7 +1,7 @@
 // Kubernetes mode: the API source, its client, and leader election. The
 // status writer lives in src/status/kube-sink.ts and is re-exported here.
 export { KubeSource } from './kube-source.ts';
-export type { KubeSourceOptions } from './kube-source.ts';
+export type { KubeSourceOptions, KubeProblem } from './kube-source.ts';
 export { ApiClient, ApiError } from './api-client.ts';
 export { loadKubeConfig, KubeConfigError } from './kubeconfig.ts';
 export { RateLimiter } from './rate-limiter.ts';

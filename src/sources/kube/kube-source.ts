@@ -9,6 +9,10 @@
 // Secrets are watched as metadata only: an index of namespace/name/version.
 // A Secret's data is fetched, decoded and kept only while something
 // references it (an HTTPProxy, the config's certificates, extra references).
+//
+// Events: 'change' (coalesced, after the initial sync), 'ready' (every kind
+// listed, referenced Secrets fetched, nothing failing), 'problem' (a
+// KubeProblem: what failed and how to fix it; retried with backoff).
 
 import { EventEmitter } from 'node:events';
 import { ListWatch } from '@kubernetes/client-node';
@@ -50,6 +54,15 @@ export interface KubeSourceOptions {
   backoff?: BackoffOptions;
   /** page size of list requests (default 500) */
   pageSize?: number;
+}
+
+/** The payload of 'problem' events (the same shape the folder source uses:
+ *  a `message` to log). */
+export interface KubeProblem {
+  message: string;
+  /** "projectcontour.io/httpproxies", "secrets", ... */
+  resource: string;
+  namespace?: string;
 }
 
 const ORIGIN = { origin: 'kubernetes' } as const;
@@ -236,7 +249,7 @@ export class KubeSource extends EventEmitter {
     const message = describeFailure(err, this.#client?.server ?? '', f.type, f.namespace, delay);
     f.failure = message;
     this.#log.error({ resource: resourceName(f.type), namespace: f.namespace, attempt: f.backoff.attempts }, message);
-    this.emit('problem', message);
+    this.emit('problem', { message, resource: resourceName(f.type), namespace: f.namespace } satisfies KubeProblem);
     this.#updateReady();
     f.retry = setTimeout(() => {
       f.retry = undefined;
@@ -365,7 +378,7 @@ export class KubeSource extends EventEmitter {
         const delay = 1000 + Math.floor(Math.random() * 1000);
         const msg = `cannot read Secret ${key}: ${(err as Error).message}; retrying in ${(delay / 1000).toFixed(1)}s`;
         this.#log.error(msg);
-        this.emit('problem', msg);
+        this.emit('problem', { message: msg, resource: 'secrets', namespace: ns } satisfies KubeProblem);
         const t = setTimeout(() => {
           this.#secretRetry.delete(key);
           if (this.#refs.wanted(key) && this.#secretIndex.has(key)) this.#fetchSecret(key);
