@@ -305,13 +305,24 @@ export class ListenerRuntime {
     up.setTimeout(cfg.idleTimeoutMs, () => up.destroy());
     up.on('error', () => up.destroy());
     client.on('error', () => client.destroy());
-    up.once('close', () => client.destroy());
-    client.once('close', () => up.destroy());
-    // A destroyed target (drain termination) ends the client flow too.
+    // One side fully closed: the other gets what is still queued for it,
+    // then closes (an error closes it at once).
+    up.once('close', (hadError: boolean) => closeAfterFlush(client, hadError));
+    client.once('close', (hadError: boolean) => closeAfterFlush(up, hadError));
     client.pipe(up);
     up.pipe(client);
     client.resume();
   }
+}
+
+/** Ends `s` once what is queued for it is written; at once on error. */
+export function closeAfterFlush(s: Socket, hadError: boolean): void {
+  if (hadError || s.destroyed || s.writableFinished) {
+    s.destroy();
+    return;
+  }
+  s.once('finish', () => s.destroy());
+  s.end();
 }
 
 function dial(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined): Promise<Socket> {

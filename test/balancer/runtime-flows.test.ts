@@ -145,3 +145,74 @@ test('withRuntimeHealth puts bound addresses, target health and runtime problems
   assert.deepEqual(merged[0].problems, []);
   assert.equal(r.statuses[0].listeners[0].targets[0].health, 'unknown', 'the input is not modified');
 });
+
+test('a target that sends a large reply and closes: the client still gets every byte', async (t) => {
+  const { createServer } = await import('node:net');
+  // Small enough for socket buffers to take it all while the client does
+  // not read, so the target can finish and close first.
+  const size = 1024 * 1024;
+  const closed: Promise<void>[] = [];
+  const server = createServer((s) => {
+    s.on('error', () => s.destroy());
+    closed.push(once(s, 'close').then(() => undefined));
+    // Close both directions as soon as the reply is handed to the kernel.
+    s.end(Buffer.alloc(size, 7), () => s.destroy());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const rt = new BalancerRuntime({ keys: keyProvider([certA]) });
+  t.after(async () => {
+    await rt.close(0);
+    server.close();
+  });
+  const target = { kind: 'endpoint' as const, address: '127.0.0.1', port: (server.address() as { port: number }).port };
+  await rt.apply(configOf(listener({ id: 'tcp', targets: [target] }), listener({ id: 'tls', targets: [target], protocol: 'TLS', tls: tlsOf([certA]) })));
+  const count = async (s: import('node:net').Socket) => {
+    s.pause();
+    // The target finishes and closes while the client is not reading.
+    await waitFor(() => closed.length > 0, 'target connection');
+    await closed.shift();
+    await new Promise((r) => setTimeout(r, 50));
+    let n = 0;
+    s.on('data', (c: Buffer) => (n += c.length));
+    s.resume();
+    await once(s, 'close');
+    return n;
+  };
+  const plain = await tcpConnect(rt.address('tcp')!.port);
+  assert.equal(await count(plain), size);
+  const c = tlsConnect({ host: '127.0.0.1', port: rt.address('tls')!.port, servername: 'a.test', ca: ca.certPem });
+  await once(c, 'secureConnect');
+  assert.equal(await count(c), size);
+});
+
+test('closeAfterFlush: bytes still queued in the socket reach the peer before it closes', async (t) => {
+  const { createServer, connect } = await import('node:net');
+  const { closeAfterFlush } = await import('../../src/balancer/listener-runtime.ts');
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const accepted = once(server, 'connection');
+  const writer = connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port });
+  await once(writer, 'connect');
+  const [reader] = (await accepted) as [import('node:net').Socket];
+  reader.pause();
+  // Fill the kernel buffers and leave bytes queued in the writer.
+  const chunk = Buffer.alloc(256 * 1024, 1);
+  let written = 0;
+  while (writer.write(chunk)) written += chunk.length;
+  written += chunk.length;
+  for (let i = 0; i < 8; i++) {
+    writer.write(chunk);
+    written += chunk.length;
+  }
+  assert.ok(writer.writableLength > 0, 'bytes are queued');
+  closeAfterFlush(writer, false);
+  let got = 0;
+  reader.on('data', (c: Buffer) => (got += c.length));
+  reader.resume();
+  await once(reader, 'end');
+  assert.equal(got, written);
+  reader.destroy();
+});
