@@ -9,6 +9,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { FieldError, Kind } from './types.ts';
 import type { JsonSchema } from './schemas/builders.ts';
 import { DURATION_PATTERN } from './schemas/builders.ts';
+import { coreRules } from './core-rules.ts';
 import { httpProxySchema, tlsCertificateDelegationSchema } from './schemas/httpproxy.ts';
 import { endpointSliceSchema, endpointsSchema, secretSchema, serviceSchema } from './schemas/core.ts';
 
@@ -67,6 +68,8 @@ export function validateObject(kind: Kind, raw: Record<string, unknown>): Schema
   if (!validate(value)) errors.push(...mapErrors(validate.errors ?? [], value));
   errors.push(...ruleErrors);
   errors.push(...nameErrors(kind, value));
+  // Code-level rules only on objects whose types are right.
+  if (errors.length === 0) errors.push(...coreRules(kind, value));
   return { errors: dedupe(errors), warnings, value };
 }
 

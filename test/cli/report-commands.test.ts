@@ -202,7 +202,7 @@ test('invalid, orphaned, schema-rejected objects and a broken file: exit 1, prob
     'child.yaml': 'apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: lonely, namespace: b-app}\nspec:\n  routes:\n  - services: [{name: web, port: 80}]\n',
     'sub/bad-port.yaml': 'apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: badport, namespace: c-app}\nspec:\n  virtualhost: {fqdn: bad.example.com}\n  routes:\n  - services:\n    - name: web\n      port: 70000\n',
     'broken.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: x\n',
-    'secrets.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: {name: web-tls, namespace: b-app}\ntype: kubernetes.io/tls\ndata: {tls.crt: "%%%"}\n',
+    'secrets.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: {name: web-tls, namespace: b-app}\ntype: kubernetes.io/tls\ndata: {tls.crt: "%%%", tls.key: eA==}\n',
   });
   const [s, c] = await Promise.all([isobar(['status', dir, '-o', 'json', '--state-dir', state]), inProcess(['check', dir, '--state-dir', state])]);
   assert.equal(s.code, 1);

@@ -96,7 +96,7 @@ test('Secrets: base64 data decoded, stringData wins, type defaults to Opaque', (
 
 test('Secrets: invalid base64 rejects that object only, naming the key and line', () => {
   const r = loadText(
-    `apiVersion: v1\nkind: Secret\nmetadata: {name: bad}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: "not base64!"\n---\n${svc('fine')}`,
+    `apiVersion: v1\nkind: Secret\nmetadata: {name: bad}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: "not base64!"\n  tls.key: eA==\n---\n${svc('fine')}`,
     'bad.yaml',
   );
   assert.equal(r.entries.length, 2);

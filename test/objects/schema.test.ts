@@ -203,6 +203,31 @@ const rows: Row[] = [
   { name: 'Service name is a DNS-1035 label', kind: 'Service', obj: { apiVersion: 'v1', kind: 'Service', metadata: { name: '1web' }, spec: {} }, errors: [{ path: 'metadata.name', message: `invalid name "1web": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with a letter, end with an alphanumeric character and be at most 63 characters` }] },
   // ---- Secret
   { name: 'Secret data values must be strings', kind: 'Secret', obj: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { 'ca.crt': 12 } }, errors: [{ path: 'data[ca.crt]', message: 'must be of type string, found an integer (12)' }] },
+  // ---- core validation done in code
+  {
+    name: 'Service: several ports need names; duplicates; targetPort names',
+    kind: 'Service',
+    obj: { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ port: 80, targetPort: 'http-port-too-long' }, { name: 'a', port: 80, targetPort: 0 }, { name: 'a', port: 81 }] } },
+    errors: [
+      { path: 'spec.ports[0].name', message: 'is required when a Service has more than one port' },
+      { path: 'spec.ports[0].targetPort', message: `invalid port name "http-port-too-long": at most 15 lower case letters, digits or '-', with at least one letter` },
+      { path: 'spec.ports[1]', message: 'duplicate port 80/TCP (also spec.ports[0])' },
+      { path: 'spec.ports[1].targetPort', message: 'must be a port number between 1 and 65535 or a port name' },
+      { path: 'spec.ports[2].name', message: 'duplicate port name "a" (also spec.ports[1])' },
+    ],
+  },
+  { name: 'Service: same port on TCP and UDP is fine', kind: 'Service', obj: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'dns' }, spec: { ports: [{ name: 'tcp', port: 53 }, { name: 'udp', port: 53, protocol: 'UDP' }] } }, errors: [] },
+  { name: 'Service: ExternalName needs externalName', kind: 'Service', obj: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'x' }, spec: { type: 'ExternalName' } }, errors: [{ path: 'spec.externalName', message: 'is required for type ExternalName' }] },
+  {
+    name: 'Secret: kubernetes.io/tls needs tls.crt and tls.key; key names checked',
+    kind: 'Secret',
+    obj: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, type: 'kubernetes.io/tls', stringData: { 'tls.crt': 'x', 'bad key': 'y' } },
+    errors: [
+      { path: 'data[tls.key]', message: 'is required for a Secret of type kubernetes.io/tls' },
+      { path: 'stringData[bad key]', message: `invalid key "bad key": a key must consist of letters, digits, '-', '_' or '.'` },
+    ],
+  },
+  { name: 'Secret: over 1 MiB', kind: 'Secret', obj: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { big: 'x'.repeat(1024 * 1024 + 1) } }, errors: [{ path: 'data', message: 'too long: a Secret holds at most 1048576 bytes, this one 1048577' }] },
   // ---- Endpoints / EndpointSlice
   {
     name: 'Endpoints address ip required, port range',
