@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { encodeV2 } from '../proxyprotocol/index.ts';
 import type { BalancerListener } from './balancer-config.ts';
 import { chooseCertificate } from './certificate-match.ts';
-import { readClientHelloAlpn } from './client-hello.ts';
+import { readClientHello, type ClientHelloInfo } from './client-hello.ts';
 import { selectAlpn } from './policies.ts';
 import { TargetPool, type PoolTarget } from './target-pool.ts';
 import type { ListenerContexts } from './tls-contexts.ts';
@@ -207,24 +207,25 @@ export class ListenerRuntime {
     raw.once('close', () => clearTimeout(handshakeTimer));
     // Node answers "no overlap" with a fatal alert; the NLB continues
     // without ALPN. Reading the client's offer first lets us offer ALPN
-    // only when there is something to agree on.
-    let offerAlpn = false;
-    if (policyAlpn) {
-      let clientAlpn: string[] | undefined;
+    // only when there is something to agree on, and pick among several
+    // certificates for a name by what the client can verify.
+    let hello: ClientHelloInfo = {};
+    if (policyAlpn || ctx.certificates.length > 1) {
       try {
-        clientAlpn = await readClientHelloAlpn(raw, TLS_HANDSHAKE_TIMEOUT_MS);
+        hello = await readClientHello(raw, TLS_HANDSHAKE_TIMEOUT_MS);
       } catch {
         raw.destroy();
         return;
       }
-      offerAlpn = clientAlpn !== undefined && selectAlpn(policyAlpn, clientAlpn) !== undefined;
     }
+    const offerAlpn = policyAlpn !== null && hello.alpn !== undefined && selectAlpn(policyAlpn, hello.alpn) !== undefined;
     if (raw.destroyed) return;
+    const client = { sigalgs: hello.sigalgs, keyTypes: ctx.keyTypes };
     const sock = new TLSSocket(raw, {
       isServer: true,
       secureContext: ctx.contexts[0],
       SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => {
-        cb(null, ctx.contexts[chooseCertificate(ctx.certificates, servername)]);
+        cb(null, ctx.contexts[chooseCertificate(ctx.certificates, servername, client)]);
       },
       ...(offerAlpn && policyAlpn
         ? { ALPNCallback: ({ protocols }: { protocols: string[] }) => selectAlpn(policyAlpn, protocols) }

@@ -4,6 +4,7 @@
 // a new config, so a TLS listener never accepts without a certificate.
 
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import type { EdgeCertificate, TlsPolicy } from './balancer-config.ts';
 
 export interface KeyProvider {
@@ -31,6 +32,8 @@ export function policyContextOptions(policy: TlsPolicy): SecureContextOptions {
 export interface ListenerContexts {
   certificates: EdgeCertificate[];
   contexts: SecureContext[];
+  /** Public key type of each certificate ("ec", "rsa", ...). */
+  keyTypes: (string | undefined)[];
 }
 
 /** Reads each key once per apply and builds the contexts; rejects with a
@@ -44,6 +47,7 @@ export async function buildListenerContexts(
   if (certificates.length === 0) throw new Error('no certificate: a TLS listener needs at least one');
   const base = policyContextOptions(policy);
   const contexts: SecureContext[] = [];
+  const keyTypes: (string | undefined)[] = [];
   for (const c of certificates) {
     let keyP = keyCache.get(c.arn);
     if (!keyP) {
@@ -59,10 +63,11 @@ export async function buildListenerContexts(
     try {
       const cert = c.chainPem ? `${c.certPem.trimEnd()}\n${c.chainPem}` : c.certPem;
       contexts.push(createSecureContext({ ...base, cert, key }));
+      keyTypes.push(new X509Certificate(c.certPem).publicKey.asymmetricKeyType);
     } catch (err) {
       // OpenSSL messages name no key material.
       throw new Error(`cannot use certificate ${c.arn} with policy ${policy.name}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  return { certificates, contexts };
+  return { certificates, contexts, keyTypes };
 }

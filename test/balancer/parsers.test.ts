@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isCertificateArn, matchesSuccessCodes, parseBool, parseInt32, parseStringMap, parseSuccessCodes, splitList } from '../../src/balancer/annotations.ts';
 import { chooseCertificate, domainMatches } from '../../src/balancer/certificate-match.ts';
-import { parseClientHelloAlpn } from '../../src/balancer/client-hello.ts';
+import { parseClientHello, parseClientHelloAlpn } from '../../src/balancer/client-hello.ts';
 import { selectAlpn } from '../../src/balancer/policies.ts';
 import { flowHash } from '../../src/balancer/target-pool.ts';
 import { cert } from './model-fixtures.ts';
@@ -157,4 +157,18 @@ test('property: parsers never throw', () => {
       splitList(s);
     }),
   );
+});
+
+test('ClientHello signature algorithms; certificate choice by key type among equal matches', () => {
+  const sig = Buffer.concat([u16(13), u16(6), u16(4), u16(0x0804), u16(0x0403)]);
+  const r = parseClientHello(clientHello(['h2'], [sig]));
+  assert.deepEqual(r, { kind: 'done', hello: { sigalgs: [0x0804, 0x0403], alpn: ['h2'] } });
+  const odd = Buffer.concat([u16(13), u16(5), u16(3), u16(0x0804), Buffer.from([4])]);
+  assert.deepEqual(parseClientHello(clientHello(undefined, [odd])), { kind: 'done', hello: { sigalgs: undefined } });
+  const certs = [cert('d', ['x.test']), cert('r', ['dual.test']), cert('e', ['dual.test'])];
+  const keyTypes = ['ec', 'rsa', 'ec'];
+  assert.equal(chooseCertificate(certs, 'dual.test', { sigalgs: [0x0403], keyTypes }), 2);
+  assert.equal(chooseCertificate(certs, 'dual.test', { sigalgs: [0x0804], keyTypes }), 1);
+  assert.equal(chooseCertificate(certs, 'dual.test', { sigalgs: [0x0807], keyTypes }), 1, 'none verifiable: first match');
+  assert.equal(chooseCertificate(certs, 'dual.test', {}), 1);
 });

@@ -66,3 +66,32 @@ test('TLS termination: certificate by SNI, wildcard, default fallback; PROXY v2 
     c.destroy();
   }
 });
+
+test('several certificates for one name: the one whose key type the client can verify', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'isobar-rsa-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-subj', '/CN=dual.test', '-addext', 'subjectAltName=DNS:dual.test', '-days', '2'], { stdio: 'ignore' });
+  const rsa = edgeCertificate({ certPem: readFileSync(join(dir, 'c.pem'), 'utf8'), keyPem: readFileSync(join(dir, 'k.pem'), 'utf8'), issuerPem: '' }, ['dual.test']);
+  rmSync(dir, { recursive: true, force: true });
+  const ec = edgeCertificate(await ca.issue({ dnsNames: ['dual.test'] }), ['dual.test']);
+  const target = await startTarget('t');
+  const rt = new BalancerRuntime({ keys: keyProvider([certA, rsa, ec]) });
+  t.after(async () => {
+    await rt.close(0);
+    await target.close();
+  });
+  await rt.apply(configOf(listener({ protocol: 'TLS', tls: tlsOf([certA, rsa, ec]), targets: [target.target] })));
+  const port = rt.address('default/web:443')!.port;
+  const keyType = async (sigalgs: string) => {
+    const c = await tlsClient(port, 'dual.test', { sigalgs });
+    const k = c.getPeerX509Certificate()?.publicKey.asymmetricKeyType;
+    c.destroy();
+    return k;
+  };
+  assert.equal(await keyType('ecdsa_secp256r1_sha256'), 'ec');
+  assert.equal(await keyType('rsa_pss_rsae_sha256:rsa_pkcs1_sha256'), 'rsa');
+  assert.equal(await keyType('rsa_pss_rsae_sha256:ecdsa_secp256r1_sha256'), 'rsa', 'both supported: list order');
+});
