@@ -67,7 +67,18 @@ function makeSnapshot(n: number): Snapshot {
   return s;
 }
 
+/** A fixed reference workload, so numbers from a busy or slow machine can
+ *  be compared: one million Map.set calls with fresh string keys. */
+function calibrate(): number {
+  const c0 = process.cpuUsage();
+  const m = new Map<string, number>();
+  for (let i = 0; i < 1_000_000; i++) m.set(`k${i}`, i);
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+}
+
 const MB = 1024 * 1024;
+const reference = calibrate();
 const rows: string[] = [];
 const perProxy: number[] = [];
 for (const n of [1_000, 10_000, 50_000]) {
@@ -109,6 +120,7 @@ for (const n of [1_000, 10_000, 50_000]) {
 console.log(`dag.build() on ${process.version}, ${process.platform}/${process.arch}`);
 console.log('');
 console.log(`load average at start: ${loadAtStart.map((x) => x.toFixed(1)).join(' ')} on ${availableParallelism()} cores (wall time suffers when the machine is shared; CPU time is the process's own)`);
+console.log(`reference workload (1M Map.set with new string keys): ${reference.toFixed(0)} ms CPU`);
 console.log('');
 console.log('| roots | HTTPProxies | wall median ms | wall best ms | CPU median ms | CPU µs / root | heap allocated during build (MB) | heap retained: snapshot + result (MB) | clusters | not valid |');
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');

@@ -67,14 +67,14 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
     });
   }
 
-  const entries = new Map<string, StatusEntry>();
+  // Keyed by the normalised object: one per namespace/name (proxies map).
+  const entries = new Map<NProxy, StatusEntry>();
   const entry = (p: NProxy): StatusEntry => {
-    const k = pkey(p.namespace, p.name);
-    let e = entries.get(k);
+    let e = entries.get(p);
     if (!e) {
       e = { namespace: p.namespace, name: p.name, generation: p.generation, fqdn: '', cond: new Condition() };
       if (p.virtualhost?.tls && p.virtualhost.tls.secretName !== '') e.tlsSecret = p.virtualhost.tls.secretName;
-      entries.set(k, e);
+      entries.set(p, e);
     }
     return e;
   };

@@ -177,52 +177,58 @@ export class CacheView {
     const ck = `${s.namespace}/${s.name}/${s.port.port}`;
     const cached = this.#endpointCache.get(ck);
     if (cached) return cached;
-    const out = new Map<string, Endpoint>();
-    const add = (address: string, port: number) => {
-      if (address === '' || port < 1 || port > 65535) return;
-      out.set(`${address}|${port}`, { address, port });
-    };
-    const portName = str(s.port.name);
-    const target = s.port.targetPort;
-    const pick = (ports: unknown[]): number => {
-      const list = ports.map((p) => rec(p) ?? {});
-      if (portName !== '') {
-        const byName = list.find((p) => str(p.name) === portName);
-        if (byName) return int(byName.port);
-      }
-      if (list.length === 1 && (portName === '' || str(list[0]!.name) === '')) return int(list[0]!.port);
-      if (typeof target === 'number') {
-        const byNum = list.find((p) => int(p.port) === target);
-        if (byNum) return int(byNum.port);
-      }
-      if (typeof target === 'string' && target !== '') {
-        const byTarget = list.find((p) => str(p.name) === target);
-        if (byTarget) return int(byTarget.port);
-      }
-      if (list.length === 0) return typeof target === 'number' ? target : s.port.port;
-      return 0;
-    };
+    const seen = new Set<string>();
+    const list: Endpoint[] = [];
     const ep = this.endpoints.get(key(s.namespace, s.name));
     for (const subset of arr(ep?.subsets)) {
       const r = rec(subset);
       if (!r) continue;
-      const port = pick(arr(r.ports));
-      for (const a of arr(r.addresses)) add(str(rec(a)?.ip), port);
+      const port = this.#endpointPort(s, arr(r.ports));
+      if (port < 1 || port > 65535) continue;
+      for (const a of arr(r.addresses)) addEndpoint(list, seen, str(rec(a)?.ip), port);
     }
     for (const slice of this.slices.get(key(s.namespace, s.name)) ?? []) {
       const r = rec(slice) ?? {};
       if (str(r.addressType) === 'FQDN') continue;
-      const port = pick(arr(r.ports));
+      const port = this.#endpointPort(s, arr(r.ports));
+      if (port < 1 || port > 65535) continue;
       for (const e of arr(r.endpoints)) {
         const er = rec(e);
-        if (!er) continue;
         // A nil ready condition means ready (discovery.k8s.io/v1).
-        if (rec(er.conditions)?.ready === false) continue;
-        for (const a of arr(er.addresses)) add(str(a), port);
+        if (!er || rec(er.conditions)?.ready === false) continue;
+        for (const a of arr(er.addresses)) addEndpoint(list, seen, str(a), port);
       }
     }
-    const list = [...out.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+    if (list.length > 1) list.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
     this.#endpointCache.set(ck, list);
     return list;
   }
+
+  /** The endpoint port for a Service port: by port name, the only port,
+   *  the numeric targetPort, or a named targetPort. 0 when none fits. */
+  #endpointPort(s: ResolvedService, ports: unknown[]): number {
+    const portName = str(s.port.name);
+    const target = s.port.targetPort;
+    if (ports.length === 0) return typeof target === 'number' ? target : s.port.port;
+    let byTarget = 0;
+    for (const p of ports) {
+      const r = rec(p);
+      if (!r) continue;
+      const name = str(r.name);
+      if (portName !== '' && name === portName) return int(r.port);
+      if (ports.length === 1 && (portName === '' || name === '')) return int(r.port);
+      if (byTarget === 0 && ((typeof target === 'number' && int(r.port) === target) || (typeof target === 'string' && target !== '' && name === target))) {
+        byTarget = int(r.port);
+      }
+    }
+    return byTarget;
+  }
+}
+
+function addEndpoint(list: Endpoint[], seen: Set<string>, address: string, port: number): void {
+  if (address === '') return;
+  const k = `${address}|${port}`;
+  if (seen.has(k)) return;
+  seen.add(k);
+  list.push({ address, port });
 }

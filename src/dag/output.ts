@@ -36,6 +36,20 @@ function routeKey(r: Route): string {
   return `${base}\u0000${JSON.stringify(r.headers)}\u0000${JSON.stringify(r.queryParams)}`;
 }
 
+/** Everything but namespace/service/port that shapes a cluster's behaviour,
+ *  as a string; built by hand because it runs once per route service. */
+function clusterIdentity(c: Cluster): string {
+  let id = `${c.protocol}|${c.loadBalancer.strategy}|${c.connectTimeoutMs}|${c.idleConnectionTimeoutMs}`;
+  const t = c.tls;
+  if (t) {
+    id += `|tls:${t.minVersion}-${t.maxVersion}|sni:${t.sni ?? ''}|cc:${t.clientCertificateId ?? ''}`;
+    if (t.validation) id += `|ca:${t.validation.caBundleId}|san:${JSON.stringify(t.validation.subjectNames)}`;
+  }
+  if (c.loadBalancer.hashPolicies.length > 0) id += `|hash:${JSON.stringify(c.loadBalancer.hashPolicies)}`;
+  if (c.healthCheck) id += `|hc:${JSON.stringify(c.healthCheck)}`;
+  return id;
+}
+
 export class Output {
   #http = new Map<string, VhostDraft>();
   #https = new Map<string, SecureDraft>();
@@ -69,11 +83,7 @@ export class Output {
   /** Register a cluster (its `name` is filled in here) under a name derived
    *  from everything that shapes its behaviour; returns the name. */
   addCluster(c: Cluster): string {
-    // The common case (no TLS, default balancing, no health check) skips JSON.
-    const identity =
-      !c.tls && !c.healthCheck && c.loadBalancer.hashPolicies.length === 0
-        ? `${c.protocol}|${c.loadBalancer.strategy}|${c.connectTimeoutMs}|${c.idleConnectionTimeoutMs}`
-        : JSON.stringify([c.protocol, c.tls ?? null, c.loadBalancer, c.healthCheck ?? null, c.connectTimeoutMs, c.idleConnectionTimeoutMs]);
+    const identity = clusterIdentity(c);
     let hash = this.#hashes.get(identity);
     if (hash === undefined) {
       hash = createHash('sha256').update(identity).digest('hex').slice(0, 10);

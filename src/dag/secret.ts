@@ -38,8 +38,20 @@ function pemBlocks(data: string): Blocks {
   return { ok: true, blocks };
 }
 
+/** Bundles are often shared by many Secrets: check each text once. */
+const bundleMemo = new Map<string, string | null>();
+
 /** A CA bundle: >=1 PEM block, all of type CERTIFICATE (syntax only). */
 export function caBundleError(data: string): string | null {
+  const known = bundleMemo.get(data);
+  if (known !== undefined) return known;
+  const err = caBundleErrorOf(data);
+  if (bundleMemo.size > 1000) bundleMemo.clear();
+  bundleMemo.set(data, err);
+  return err;
+}
+
+function caBundleErrorOf(data: string): string | null {
   if (!data.includes('-----BEGIN')) return 'failed to locate certificate';
   const r = pemBlocks(data);
   if (!r.ok) return r.error;
