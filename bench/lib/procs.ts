@@ -15,6 +15,8 @@ export interface Managed {
 }
 
 const running = new Set<Managed>();
+/** Short-lived clients (wrk, h2load, curl) in flight, killed with the servers. */
+const clients = new Set<ChildProcess>();
 let hooksInstalled = false;
 
 function installHooks(): void {
@@ -22,6 +24,7 @@ function installHooks(): void {
   hooksInstalled = true;
   // Last resort: synchronous, so it also runs on process.exit().
   process.on('exit', () => {
+    for (const c of clients) c.kill('SIGKILL');
     for (const m of running) killGroup(m.pid, 'SIGKILL');
   });
   const onSignal = (sig: NodeJS.Signals) => {
@@ -78,6 +81,7 @@ export async function stop(m: Managed, graceMs = 3000): Promise<void> {
 }
 
 export async function stopAll(): Promise<void> {
+  for (const c of clients) c.kill('SIGKILL');
   await Promise.all([...running].map((m) => stop(m)));
 }
 
@@ -96,16 +100,19 @@ export function run(cmd: string, args: string[], opts: { timeoutMs?: number; env
   installHooks();
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd });
+    clients.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
     child.once('error', (err) => {
+      clients.delete(child);
       if (timer) clearTimeout(timer);
       resolve({ code: 127, stdout, stderr: stderr + err.message });
     });
     child.once('close', (code, signal) => {
+      clients.delete(child);
       if (timer) clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
