@@ -24,6 +24,7 @@ export async function reportFor(dir: string, flags: ReportFlags): Promise<Report
   }
   const configLines = report.configWarnings.map((w) => `${w.file}${w.line !== undefined ? `:${w.line}` : ''}: warning: ${w.message}\n`).join('');
   const storeLines = report.storeProblems.map((p) => `warning: ${p}\n`).join('');
-  process.stderr.write(configLines + storeLines + renderIssues(report.load.errors, report.load.warnings));
+  const empty = report.load.files.length === 0 ? `warning: ${dir} holds no .yaml, .yml or .json files\n` : '';
+  process.stderr.write(configLines + storeLines + empty + renderIssues(report.load.errors, report.load.warnings));
   return report;
 }
