@@ -16,6 +16,8 @@ export const A = {
   proxyProtocol: `${SBK}aws-load-balancer-proxy-protocol`,
   proxyProtocolPerTg: `${SBK}aws-load-balancer-proxy-protocol-per-target-group`,
   tgAttributes: `${SBK}aws-load-balancer-target-group-attributes`,
+  /** + `.<TCP|TLS>-<port>`, e.g. `...-listener-attributes.TLS-443`. */
+  listenerAttributes: `${SBK}aws-load-balancer-listener-attributes`,
   hcProtocol: `${SBK}aws-load-balancer-healthcheck-protocol`,
   hcPort: `${SBK}aws-load-balancer-healthcheck-port`,
   hcPath: `${SBK}aws-load-balancer-healthcheck-path`,

@@ -409,6 +409,21 @@ function buildService(snapshot: Snapshot, svc: Service, targetType: 'ip' | 'inst
     if (ingress && tls && targetProtocol === 'TCP' && targets.some((t) => t.kind === 'proxy-https')) {
       p.warn(`spec.ports`, `port ${sp.port} terminates TLS and sends plain text to the proxy's HTTPS listener; use targetPort "http" (8080) or ${A.backendProtocol}: ssl`);
     }
+    let idleTimeoutMs = IDLE_TIMEOUT_MS;
+    const laKey = `${A.listenerAttributes}.${tls ? 'TLS' : 'TCP'}-${sp.port}`;
+    if (has(laKey)) {
+      const m = parseStringMap(ann[laKey]);
+      if (!m.ok) p.error(laKey, m.message);
+      else {
+        for (const [k, v] of m.value) {
+          if (k === 'tcp.idle_timeout.seconds') {
+            const n = parseInt32(v, 60, 6000);
+            if (n.ok) idleTimeoutMs = n.value * 1000;
+            else p.error(laKey, `tcp.idle_timeout.seconds: ${n.message}`);
+          } else p.warn(laKey, `${k} not applied by isobar (it applies tcp.idle_timeout.seconds)`);
+        }
+      }
+    }
     const listener: BalancerListener = {
       id: `${ns}/${name}:${sp.port}`,
       servicePort: sp.port,
@@ -421,7 +436,7 @@ function buildService(snapshot: Snapshot, svc: Service, targetType: 'ip' | 'inst
       proxyProtocolTlvs: pp ? [...tlvs] : [],
       healthCheck: { ...hc },
       deregistrationDelayMs: delayS * 1000,
-      idleTimeoutMs: IDLE_TIMEOUT_MS,
+      idleTimeoutMs,
       preserveClientIp: attrBool(sp.port, 'preserve_client_ip.enabled', targetType === 'instance'),
       targetSelection,
     };

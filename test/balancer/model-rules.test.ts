@@ -425,3 +425,15 @@ test('certificates in use that expire within 30 days (or have expired) get a war
   assert.deepEqual(protocols(r), ['80/TLS', '443/TLS'], 'still served');
   assert.deepEqual(messages(build([service({ annotations: nlb({ [ann('ssl-cert')]: ARN1 }) })], {}, { certificates: [soon] })), [], 'no time, no warning');
 });
+
+test('listener attributes: tcp.idle_timeout.seconds per protocol-port', () => {
+  const la = `${SBK}aws-load-balancer-listener-attributes`;
+  const r = build([service({ annotations: nlb({ [ann('ssl-cert')]: ARN1, [ann('ssl-ports')]: '443', [`${la}.TLS-443`]: 'tcp.idle_timeout.seconds=600', [`${la}.TCP-443`]: 'tcp.idle_timeout.seconds=61' }) })]);
+  assert.deepEqual(listeners(r).map((l) => l.idleTimeoutMs), [350_000, 600_000], 'TCP-443 does not name the TLS listener');
+  assert.deepEqual(messages(build([service({ annotations: nlb({ [`${la}.TCP-80`]: 'tcp.idle_timeout.seconds=30' }) })])), [
+    `error: ${W}annotation ${la}.TCP-80: tcp.idle_timeout.seconds: 30 is out of range (60-6000)`,
+  ]);
+  assert.deepEqual(messages(build([service({ annotations: nlb({ [`${la}.TCP-80`]: 'x=1' }) })])), [
+    `warning: ${W}annotation ${la}.TCP-80: x not applied by isobar (it applies tcp.idle_timeout.seconds)`,
+  ]);
+});
