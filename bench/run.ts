@@ -224,7 +224,7 @@ async function main(): Promise<void> {
         try {
           await load(sys, c, warm, runDir);
         } catch (err) {
-          log(`bench: warm-up ${c.id} on ${sys.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+          log(`bench: warm-up ${c.id} on ${sys.name} failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`);
         }
       }
     }
