@@ -25,7 +25,7 @@ import {
   parseSuccessCodes,
   splitList,
 } from './annotations.ts';
-import { ALPN_POLICIES, DEFAULT_POLICY, POLICY_NAMES, alpnPolicyName, lookupPolicy } from './policies.ts';
+import { ALPN_POLICIES, DEFAULT_POLICY, POLICY_NAMES, lookupPolicy } from './policies.ts';
 import { numericTargetPort, readyEndpoints } from './endpoints.ts';
 import { loadBalancerHostname, loadBalancerName } from './hostname.ts';
 
@@ -664,5 +664,3 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-// Re-exported for status rendering.
-export { alpnPolicyName };
