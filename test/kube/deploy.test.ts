@@ -103,7 +103,7 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
   // Exercise the real clients and check each request against the rules.
   const { api, kubeconfig } = await startApi();
   api.put('httpproxies', { apiVersion: 'projectcontour.io/v1', kind: 'HTTPProxy', metadata: { name: 'p', namespace: 'default' }, spec: { virtualhost: { fqdn: 'p.example.com', tls: { secretName: 's' } } } });
-  api.put('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' }, type: 'kubernetes.io/tls', data: {} });
+  api.put('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'Q0VSVA==', 'tls.key': 'S0VZ' } });
   api.put('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'envoy', namespace: 'projectcontour' }, spec: { ports: [{ port: 80 }] } });
   api.recordRequests = true;
   const cache = new ObjectCache();

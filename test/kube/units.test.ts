@@ -122,9 +122,9 @@ test('convert: API objects become the cache shapes; status and server fields are
     metadata: { name: 'p', namespace: 'ns', uid: 'u', generation: 3, resourceVersion: '9' },
     spec: { virtualhost: { fqdn: 'a.example.com' } },
   });
-  const s = convert(SECRETS, { metadata: { name: 's', namespace: 'ns' }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from('CERT').toString('base64') } });
+  const s = convert(SECRETS, { metadata: { name: 's', namespace: 'ns' }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from('CERT').toString('base64'), 'tls.key': Buffer.from('KEY').toString('base64') } });
   assert.ok('object' in s);
-  assert.deepEqual((s.object as { data: unknown }).data, { 'tls.crt': 'CERT' });
+  assert.deepEqual((s.object as { data: unknown }).data, { 'tls.crt': 'CERT', 'tls.key': 'KEY' });
   const svc = convert(SERVICES, { metadata: { name: 'v' }, spec: { ports: [{ port: 80 }] }, status: { loadBalancer: {} } });
   assert.ok('object' in svc);
   assert.equal(svc.object.metadata.namespace, 'default');
