@@ -634,7 +634,12 @@ export class HTTPProxyProcessor {
         responseHeaders: sResp.value.ops,
       };
       const svcHost = sReq.value.hostRewrite;
-      if (svcHost !== '' && dynamicHost(svcHost) === null) wc.hostRewrite = svcHost;
+      if (svcHost !== '' && dynamicHost(svcHost) === null) {
+        wc.hostRewrite = svcHost;
+        // Also as a header set, so a runtime applying only header ops still
+        // sends this service's Host.
+        wc.requestHeaders = { set: [...wc.requestHeaders.set, { name: 'Host', value: svcHost }].sort((a, b) => (a.name < b.name ? -1 : 1)), remove: wc.requestHeaders.remove };
+      }
       clusters.push(wc);
     }
 

@@ -263,6 +263,7 @@ const rows: Row[] = [
       const route = r.proxyConfig.httpVirtualHosts[0]!.routes[0]!;
       assert.deepEqual(route.hostRewrite, { literal: 'route.example' });
       assert.equal(route.action.kind === 'forward' && route.action.clusters[0]!.hostRewrite, 'svc.example');
+      assert.deepEqual(route.action.kind === 'forward' && route.action.clusters[0]!.requestHeaders, { set: [{ name: 'Host', value: 'svc.example' }], remove: [] });
     },
   },
   {
