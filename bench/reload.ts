@@ -10,7 +10,7 @@ import { setup, WORK_DIR } from './setup.ts';
 import { startBackend } from './lib/backend.ts';
 import { startServer, stop, stopAll, isRunning, processTree, type Managed } from './lib/procs.ts';
 import { freePorts, waitForPort, LOOPBACK } from './lib/ports.ts';
-import { NODE, ISOBAR, isobarServeAvailable } from './lib/peers/isobar.ts';
+import { NODE, ISOBAR, isobarServeAvailable, isobarVersion } from './lib/peers/isobar.ts';
 import { machineDetails, median } from './lib/report.ts';
 
 const USAGE = `usage: node bench/reload.ts [--counts 100,1000,10000] [--samples N] [--workers N] [--quick] [--out FILE]
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
   const lines = [
     `# isobar reload latency, ${date}`,
     '',
-    ...(await machineDetails(NODE)).map((m) => `- ${m}`),
+    ...[...(await machineDetails(NODE)), `isobar: ${await isobarVersion()}`].map((m) => `- ${m}`),
     '',
     `Method: \`isobar serve --workers ${workers}\` watching a folder with N HTTPProxies (one file) routing to a plain backend. Each edit writes a new file`,
     'with one more HTTPProxy (a new host); the clock runs from just before the write until the first request for that host, on a new',

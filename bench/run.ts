@@ -10,7 +10,7 @@ import { setup, WORK_DIR } from './setup.ts';
 import { startBackend, type Backend } from './lib/backend.ts';
 import { startHaproxy } from './lib/peers/haproxy.ts';
 import { startNginx } from './lib/peers/nginx.ts';
-import { startIsobar, NODE } from './lib/peers/isobar.ts';
+import { startIsobar, NODE, isobarVersion, exportCommit, useIsobarCheckout } from './lib/peers/isobar.ts';
 import { EDGE_HOST } from './lib/pki.ts';
 import { SkipSystem, type StartContext, type SystemUnderTest } from './lib/system.ts';
 import { checkSystem, tlsSummary } from './lib/check.ts';
@@ -34,6 +34,7 @@ const USAGE = `usage: node bench/run.ts [options]
   --cases LIST            case ids (default all: ${CASES.map((c) => c.id).join(',')})
   --profile               write V8 CPU profiles of isobar's processes and add where the time went to the report
                           (best with one case: --systems isobar --cases chain-64)
+  --isobar-commit REF     measure isobar as committed at REF (git archive into bench/work/), not the working tree
   --out FILE              where to write the Markdown report (default bench/results/<date>.md)
   --help`;
 
@@ -48,6 +49,7 @@ interface Options {
   out?: string;
   quick: boolean;
   profile: boolean;
+  isobarCommit?: string;
 }
 
 function fail(msg: string): never {
@@ -81,6 +83,7 @@ function parseOptions(argv: string[]): Options {
         cases: { type: 'string' },
         out: { type: 'string' },
         profile: { type: 'boolean' },
+        'isobar-commit': { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -116,6 +119,7 @@ function parseOptions(argv: string[]): Options {
     out: values.out,
     quick,
     profile: Boolean(values.profile),
+    isobarCommit: values['isobar-commit'],
   };
 }
 
@@ -164,6 +168,11 @@ async function main(): Promise<void> {
   const runDir = path.join(WORK_DIR, 'run');
   mkdirSync(runDir, { recursive: true });
 
+  if (o.isobarCommit && o.systems.includes('isobar')) {
+    const dir = await exportCommit(o.isobarCommit, WORK_DIR);
+    useIsobarCheckout(dir);
+    log(`bench: measuring isobar from ${dir}`);
+  }
   log('bench: installing tools and certificates (idempotent)');
   const pki = await setup();
   log('bench: starting the backend');
@@ -261,7 +270,7 @@ async function main(): Promise<void> {
     systems: measured.map((s) => s.name),
     measurements,
     settings: { ...o.settings, reps: o.reps, warmupS: o.warmupS, workers: o.workers },
-    machine: await machineDetails(NODE),
+    machine: [...(await machineDetails(NODE)), `isobar: ${await isobarVersion()}`],
     excluded,
     notes,
     profile,

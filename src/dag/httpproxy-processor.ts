@@ -814,9 +814,11 @@ export class HTTPProxyProcessor {
       lbp = null;
     }
     if (tcp.services.length > 0) {
+      if (tcp.healthCheckPolicy) {
+        cond.addWarning('SpecError', 'IgnoredField', 'Spec.TCPProxy.HealthCheckPolicy is not supported by isobar and is ignored');
+      }
       const clusters: WeightedCluster[] = [];
       const lb = loadBalancer(lbp, cond);
-      const hcp = tcp.healthCheckPolicy;
       for (const service of tcp.services) {
         const found = this.#view.lookupService(proxy.namespace, service.name, service.port, this.#config.enableExternalNameService);
         if (!found.ok) {
@@ -829,19 +831,9 @@ export class HTTPProxyProcessor {
         const clientCert = this.#clientCertFor(cond, null);
         if (clientCert === null) return null;
         const sni = s.externalName || (upstream.validation ? upstream.validation.subjectNames[0] ?? '' : '');
-        // TCP health checks carry no path; the runtime treats an empty path as a connect check.
-        const healthCheck = hcp
-          ? {
-              path: '',
-              host: '',
-              intervalMs: (hcp.intervalSeconds > 0 ? hcp.intervalSeconds : 10) * 1000,
-              timeoutMs: (hcp.timeoutSeconds > 0 ? hcp.timeoutSeconds : 2) * 1000,
-              unhealthyThreshold: hcp.unhealthyThresholdCount > 0 ? hcp.unhealthyThresholdCount : 3,
-              healthyThreshold: hcp.healthyThresholdCount > 0 ? hcp.healthyThresholdCount : 2,
-              expectedStatuses: [],
-            }
-          : undefined;
-        const name = this.#addCluster(s, upstream, sni, clientCert, lb, healthCheck, DEFAULT_IDLE_CONNECTION_TIMEOUT_MS);
+        // spec.tcpproxy.healthCheckPolicy (a TCP connect check) has no
+        // ProxyConfig form yet: HealthCheck is an HTTP check.
+        const name = this.#addCluster(s, upstream, sni, clientCert, lb, undefined, DEFAULT_IDLE_CONNECTION_TIMEOUT_MS);
         clusters.push({ cluster: name, weight: Math.max(0, service.weight), requestHeaders: emptyOps(), responseHeaders: emptyOps() });
       }
       const total = clusters.reduce((a, c) => a + c.weight, 0);

@@ -450,6 +450,12 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'rule 49: a tcpproxy health check policy is reported as ignored',
+    objects: [tlsRoot({ secretName: 'edge' }, { routes: [], tcpproxy: { services: [{ name: 's', port: 80 }], healthCheckPolicy: { intervalSeconds: 5 } } }), tlsSecret('edge', pair), ...base],
+    expect: { p: { ...VALID, warnings: [['SpecError', 'IgnoredField', 'Spec.TCPProxy.HealthCheckPolicy is not supported by isobar and is ignored']] } },
+    check: (r) => assert.equal(r.proxyConfig.clusters[0]!.healthCheck, undefined),
+  },
+  {
     name: 'rule 49: a tcpproxy service that does not resolve is fatal for the tcpproxy',
     objects: [tlsRoot({ secretName: 'edge' }, { routes: [], tcpproxy: { services: [{ name: 'gone', port: 80 }] } }), tlsSecret('edge', pair), ...base],
     expect: {

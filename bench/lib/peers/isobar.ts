@@ -4,23 +4,55 @@
 // validation, Endpoints pointing at the bench backend), the edge certificate
 // imported into isobar's certificate store under the ARN the Service names.
 
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, stop, isRunning, run } from '../procs.ts';
+import { startServer, stop, isRunning, run, runOk } from '../procs.ts';
 import { freePorts, freeRun, waitForPort, LOOPBACK } from '../ports.ts';
 import { EDGE_HOST, H2_HOST, PLAIN_HOST, WRONG_HOST, BACKEND_NAME, type BenchPki } from '../pki.ts';
 import type { BackendPorts } from '../backend.ts';
 import { SkipSystem, type StartContext, type SystemUnderTest, type SystemTargets } from '../system.ts';
 
-export const REPO = path.resolve(import.meta.dirname, '..', '..', '..');
+const HERE = path.resolve(import.meta.dirname, '..', '..', '..');
+/** The isobar checkout under test: this one, or ISOBAR_BENCH_DIR (for example a
+ *  `git archive` of a commit, so edits in progress do not change the numbers). */
+export let REPO = process.env.ISOBAR_BENCH_DIR ? path.resolve(process.env.ISOBAR_BENCH_DIR) : HERE;
 /** Node 26 from the `node` npm package: the machine's /usr/bin/node is older. */
-export const NODE = path.join(REPO, 'node_modules', '.bin', 'node');
-export const ISOBAR = path.join(REPO, 'bin', 'isobar.js');
-export const EDGE_ARN = 'arn:aws:acm:us-east-2:185309785115:certificate/7610ed7d-5a81-4ea2-a18a-7ba1606cca3e';
+export const NODE = path.join(HERE, 'node_modules', '.bin', 'node');
+export let ISOBAR = path.join(REPO, 'bin', 'isobar.js');
 
-/** The service ports the two load balancer Services declare (plus --lb-port-offset). */
-const CHAIN_SERVICE_PORT = 443;
-const LB_ONLY_SERVICE_PORT = 444;
+/** Measures the isobar in dir instead (see exportCommit). */
+export function useIsobarCheckout(dir: string): void {
+  REPO = path.resolve(dir);
+  ISOBAR = path.join(REPO, 'bin', 'isobar.js');
+}
+
+/** Extracts commit `ref` of this repository into dir (git archive, node_modules
+ *  linked), so that the numbers belong to one commit and not to edits in progress. */
+export async function exportCommit(ref: string, parent: string): Promise<string> {
+  const sha = (await runOk('git', ['-C', HERE, 'rev-parse', '--verify', `${ref}^{commit}`])).trim();
+  const dir = path.join(parent, `isobar-${sha.slice(0, 12)}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const tar = path.join(parent, `isobar-${sha.slice(0, 12)}.tar`);
+  await runOk('git', ['-C', HERE, 'archive', '--format=tar', '-o', tar, sha]);
+  await runOk('tar', ['-xf', tar, '-C', dir]);
+  rmSync(tar, { force: true });
+  symlinkSync(path.join(HERE, 'node_modules'), path.join(dir, 'node_modules'));
+  writeFileSync(path.join(dir, '.bench-commit'), `commit ${sha.slice(0, 12)} (${ref})\n`);
+  return dir;
+}
+
+/** Which isobar was measured: a commit, marked dirty when the tree has uncommitted changes. */
+export async function isobarVersion(): Promise<string> {
+  // An exported commit first: it sits inside this repository's work tree, where git would describe the tree instead.
+  try {
+    return `${REPO} (${readFileSync(path.join(REPO, '.bench-commit'), 'utf8').trim()})`;
+  } catch {
+    /* not an export */
+  }
+  const r = await run('git', ['-C', REPO, 'describe', '--always', '--dirty', '--abbrev=12'], { timeoutMs: 10_000 });
+  return r.code === 0 ? `${REPO} at commit ${r.stdout.trim()}` : `${REPO} (not a git checkout)`;
+}
 
 /** Whether this checkout has `isobar serve` (the command file exists and --help names it). */
 export async function isobarServeAvailable(): Promise<string | undefined> {
