@@ -519,6 +519,9 @@ export class HTTPProxyProcessor {
 
     const path = mergePath(routeConds);
     const pathLabel = path.value;
+    for (const field of route.unsupported) {
+      cond.addWarning('SpecError', 'IgnoredField', `route "${pathLabel}": ${field} is not supported by isobar and is ignored`);
+    }
     const r: Route = {
       path,
       headers: mergeHeaders(routeConds),

@@ -101,6 +101,8 @@ export interface NRoute {
     prefix: string | null;
   } | null;
   directResponsePolicy: { statusCode: number; body: string } | null;
+  /** Recognised but not implemented: reported as warnings. */
+  unsupported: string[];
 }
 
 export interface NInclude {

@@ -16,6 +16,27 @@ import type {
 import { arr, bool, int, optStr, rec, str, strArr, strMap } from './safe.ts';
 
 const IMPLEMENTED_VHOST_FIELDS = new Set(['fqdn', 'tls']);
+const IMPLEMENTED_ROUTE_FIELDS = new Set([
+  'conditions',
+  'services',
+  'enableWebsockets',
+  'permitInsecure',
+  'timeoutPolicy',
+  'retryPolicy',
+  'healthCheckPolicy',
+  'loadBalancerPolicy',
+  'pathRewritePolicy',
+  'requestHeadersPolicy',
+  'responseHeadersPolicy',
+  'requestRedirectPolicy',
+  'directResponsePolicy',
+]);
+
+function unsupportedFields(r: Record<string, unknown>, implemented: Set<string>): string[] {
+  const out: string[] = [];
+  for (const k of Object.keys(r)) if (!implemented.has(k) && r[k] !== undefined && r[k] !== null) out.push(k);
+  return out.sort();
+}
 
 export function readProxy(raw: unknown): NProxy | null {
   const o = rec(raw);
@@ -59,9 +80,7 @@ function readVirtualHost(raw: unknown): NVirtualHost | null {
     jwtProviders: arr(v.jwtProviders).length,
     ipAllow: arr(v.ipAllowPolicy).length,
     ipDeny: arr(v.ipDenyPolicy).length,
-    unsupported: Object.keys(v)
-      .filter((k) => !IMPLEMENTED_VHOST_FIELDS.has(k) && v[k] !== undefined && v[k] !== null)
-      .sort(),
+    unsupported: unsupportedFields(v, IMPLEMENTED_VHOST_FIELDS),
   };
 }
 
@@ -238,6 +257,7 @@ function readRoute(raw: unknown): NRoute {
         }
       : null,
     directResponsePolicy: direct ? { statusCode: int(direct.statusCode), body: str(direct.body) } : null,
+    unsupported: unsupportedFields(r, IMPLEMENTED_ROUTE_FIELDS),
   };
 }
 

@@ -198,6 +198,19 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'rule 35: route features isobar does not implement are warnings',
+    objects: [root('p', FQDN, { routes: [{ conditions: [{ prefix: '/x' }], services: [svc], rateLimitPolicy: { local: {} }, cookieRewritePolicies: [] } as never] }), ...base],
+    expect: {
+      p: {
+        ...VALID,
+        warnings: [
+          ['SpecError', 'IgnoredField', 'route "/x": cookieRewritePolicies is not supported by isobar and is ignored'],
+          ['SpecError', 'IgnoredField', 'route "/x": rateLimitPolicy is not supported by isobar and is ignored'],
+        ],
+      },
+    },
+  },
+  {
     name: 'rule 36: exact and regex conditions are not allowed on includes; the include is skipped',
     objects: [
       root('p', FQDN, { ...routes, includes: [{ name: 'c', conditions: [{ exact: '/a' }] }, { name: 'd', conditions: [{ regex: '/b.*' }] }] }),
