@@ -10,14 +10,16 @@ import { setup, WORK_DIR } from './setup.ts';
 import { startBackend } from './lib/backend.ts';
 import { startServer, stop, stopAll, isRunning, processTree, type Managed } from './lib/procs.ts';
 import { freePorts, waitForPort, LOOPBACK } from './lib/ports.ts';
-import { NODE, ISOBAR, isobarServeAvailable, isobarVersion } from './lib/peers/isobar.ts';
+import * as isobar from './lib/peers/isobar.ts';
+import os from 'node:os';
 import { machineDetails, median } from './lib/report.ts';
 
-const USAGE = `usage: node bench/reload.ts [--counts 100,1000,10000] [--samples N] [--workers N] [--quick] [--out FILE]
+const USAGE = `usage: node bench/reload.ts [--counts 100,1000,10000] [--samples N] [--workers N] [--quick] [--isobar-commit REF] [--out FILE]
   --counts LIST   HTTPProxies loaded before the measured edits (default 100,1000,10000)
   --samples N     measured edits per count (default 10; --quick: 3)
   --workers N     isobar --workers (default 2)
   --quick         counts 100,1000 and 3 samples
+  --isobar-commit REF  measure isobar as committed at REF (git archive into the temp dir), not the working tree
   --out FILE      Markdown report (default bench/results/<date>-reload.md; --quick: bench/work/)`;
 
 const log = (s: string) => process.stderr.write(s + '\n');
@@ -108,11 +110,11 @@ async function measureCount(count: number, samples: number, workers: number, pla
 
   const [httpPort, httpsPort, adminPort] = (await freePorts(3)) as [number, number, number];
   const args = [
-    ISOBAR, 'serve', manifests, '--state-dir', stateDir, '--http-port', String(httpPort), '--https-port', String(httpsPort),
+    isobar.ISOBAR, 'serve', manifests, '--state-dir', stateDir, '--http-port', String(httpPort), '--https-port', String(httpsPort),
     '--admin-port', String(adminPort), '--workers', String(workers), '--no-access-log',
   ];
   const t0 = performance.now();
-  const proc: Managed = startServer('isobar serve', NODE, args, path.join(dir, 'serve.log'));
+  const proc: Managed = startServer('isobar serve', isobar.NODE, args, path.join(dir, 'serve.log'));
   try {
     await waitForPort(httpPort, 300_000, 'isobar serve', () => isRunning(proc));
     if (!(await until200(httpPort, `r${count - 1}.example.test`, 300_000))) throw new Error(`the last of ${count} HTTPProxies never served`);
@@ -153,7 +155,7 @@ async function main(): Promise<void> {
   try {
     ({ values } = parseArgs({
       args: process.argv.slice(2),
-      options: { counts: { type: 'string' }, samples: { type: 'string' }, workers: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean' } },
+      options: { 'isobar-commit': { type: 'string' }, counts: { type: 'string' }, samples: { type: 'string' }, workers: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean' } },
     }));
   } catch (err) {
     process.stderr.write(`reload: ${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
@@ -173,7 +175,8 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
-  const why = await isobarServeAvailable();
+  if (values['isobar-commit']) isobar.useIsobarCheckout(await isobar.exportCommit(values['isobar-commit'], os.tmpdir()));
+  const why = await isobar.isobarServeAvailable();
   if (why) throw new Error(`cannot measure reload latency: ${why}`);
 
   const pki = await setup();
@@ -187,7 +190,7 @@ async function main(): Promise<void> {
   const lines = [
     `# isobar reload latency, ${date}`,
     '',
-    ...[...(await machineDetails(NODE)), `isobar: ${await isobarVersion()}`].map((m) => `- ${m}`),
+    ...[...(await machineDetails(isobar.NODE)), `isobar: ${await isobar.isobarVersion()}`].map((m) => `- ${m}`),
     '',
     `Method: \`isobar serve --workers ${workers}\` watching a folder with N HTTPProxies (one file) routing to a plain backend. Each edit writes a new file`,
     'with one more HTTPProxy (a new host); the clock runs from just before the write until the first request for that host, on a new',

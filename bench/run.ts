@@ -4,6 +4,7 @@
 // bench/results/<date>.md. See bench/README.md.
 
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setup, WORK_DIR } from './setup.ts';
@@ -34,7 +35,7 @@ const USAGE = `usage: node bench/run.ts [options]
   --cases LIST            case ids (default all: ${CASES.map((c) => c.id).join(',')})
   --profile               write V8 CPU profiles of isobar's processes and add where the time went to the report
                           (best with one case: --systems isobar --cases chain-64)
-  --isobar-commit REF     measure isobar as committed at REF (git archive into bench/work/), not the working tree
+  --isobar-commit REF     measure isobar as committed at REF (git archive into the temp dir), not the working tree
   --out FILE              where to write the Markdown report (default bench/results/<date>.md)
   --help`;
 
@@ -169,7 +170,8 @@ async function main(): Promise<void> {
   mkdirSync(runDir, { recursive: true });
 
   if (o.isobarCommit && o.systems.includes('isobar')) {
-    const dir = await exportCommit(o.isobarCommit, WORK_DIR);
+    // Outside the checkout: tsc and the test runner must not see a second copy of the sources.
+    const dir = await exportCommit(o.isobarCommit, os.tmpdir());
     useIsobarCheckout(dir);
     log(`bench: measuring isobar from ${dir}`);
   }

@@ -54,6 +54,12 @@ export async function isobarVersion(): Promise<string> {
   return r.code === 0 ? `${REPO} at commit ${r.stdout.trim()}` : `${REPO} (not a git checkout)`;
 }
 
+export const EDGE_ARN = 'arn:aws:acm:us-east-2:185309785115:certificate/7610ed7d-5a81-4ea2-a18a-7ba1606cca3e';
+
+/** The service ports the two load balancer Services declare (plus --lb-port-offset). */
+const CHAIN_SERVICE_PORT = 443;
+const LB_ONLY_SERVICE_PORT = 444;
+
 /** Whether this checkout has `isobar serve` (the command file exists and --help names it). */
 export async function isobarServeAvailable(): Promise<string | undefined> {
   if (!existsSync(path.join(REPO, 'src', 'cli', 'serve.ts'))) return 'src/cli/serve.ts does not exist yet';
