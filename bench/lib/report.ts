@@ -129,6 +129,20 @@ export function renderReport(r: ReportInput): string {
     );
   }
   lines.push('');
+  if (st.reps > 1) {
+    lines.push('Spread of the runs behind each median, (max - min) / median of the headline number: how much to trust a ratio.', '');
+    lines.push(`| case | ${measured.join(' | ')} |`);
+    lines.push(`|---|${measured.map(() => '---:').join('|')}|`);
+    for (const c of r.cases) {
+      const cells = measured.map((sys) => {
+        const xs = r.measurements.filter((m) => m.caseId === c.id && m.system === sys).map((m) => m.rps);
+        const mid = median(xs);
+        return xs.length > 1 && mid > 0 ? `${((100 * (Math.max(...xs) - Math.min(...xs))) / mid).toFixed(0)}%` : '-';
+      });
+      lines.push(`| ${c.title} | ${cells.join(' | ')} |`);
+    }
+    lines.push('');
+  }
   lines.push('## Latency p50 / p99 in ms (median of runs)', '');
   lines.push(`| case | ${measured.join(' | ')} | p99 isobar / HAProxy | p99 isobar / nginx |`);
   lines.push(`|---|${measured.map(() => '---:').join('|')}|---:|---:|`);
