@@ -9,6 +9,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { readProxyHeader, type ProxyHeader } from '../proxyprotocol/index.ts';
 import { parseClientHello } from './client-hello.ts';
+import { PrefixedStream } from './prefixed-stream.ts';
 import { hostPort, kConn, type ConnInfo } from './conn-info.ts';
 import type { ProxyContext } from './context.ts';
 import { handleRequest } from './exchange.ts';
@@ -27,6 +28,9 @@ export interface ListenerOptions {
 type Sock = net.Socket & { [kConn]?: ConnInfo };
 
 const noop = (): void => {};
+const H2_SETTINGS: http2.Settings = { maxConcurrentStreams: 100 };
+/** The HTTP/2 connection preface a prior-knowledge client starts with. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 export class Listener {
   readonly spec: ProxyListenerSpec;
@@ -35,7 +39,7 @@ export class Listener {
   /** Listens, parses HTTP/1.1; its own 'connection' handling is wrapped. */
   readonly server: http.Server;
   private readonly h1Connection: (socket: net.Socket) => void;
-  private readonly h2: http2.Http2SecureServer | undefined;
+  private readonly h2: http2.Http2SecureServer | http2.Http2Server;
   private readonly tlsServers = new Map<string, tls.Server>();
   readonly sockets = new Set<net.Socket>();
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
@@ -70,19 +74,23 @@ export class Listener {
     this.server.on('connect', (_req: http.IncomingMessage, socket: net.Socket) => {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
     });
-    if (spec.tls) {
-      this.h2 = http2.createSecureServer({ allowHTTP1: false, settings: { maxConcurrentStreams: 100 } });
-      this.h2.on('request', (req, res) => handleRequest(this.ctx, req, res));
-      this.h2.on('session', (session: http2.ServerHttp2Session) => {
-        const conn = (session.socket as unknown as Sock)[kConn];
-        (session as unknown as { [kConn]?: ConnInfo })[kConn] = conn;
-        this.h2Sessions.add(session);
-        session.once('close', () => this.h2Sessions.delete(session));
-        session.on('error', noop);
-        if (this.closing) session.close();
-      });
-      this.h2.on('sessionError', noop);
-    }
+    // HTTP/2 over TLS (ALPN h2) on TLS listeners; HTTP/2 with prior
+    // knowledge (h2c) on plain ones. Neither server listens itself.
+    this.h2 = spec.tls
+      ? http2.createSecureServer({ allowHTTP1: false, settings: H2_SETTINGS })
+      : http2.createServer({ settings: H2_SETTINGS });
+    this.h2.on('request', (req, res) => handleRequest(this.ctx, req, res));
+    this.h2.on('session', (session: http2.ServerHttp2Session) => {
+      // h2c sessions sit on a PrefixedStream, wrapped again by node:http2.
+      const sock = session.socket as unknown as Sock & { stream?: Sock };
+      const conn = sock[kConn] ?? sock.stream?.[kConn];
+      (session as unknown as { [kConn]?: ConnInfo })[kConn] = conn;
+      this.h2Sessions.add(session);
+      session.once('close', () => this.h2Sessions.delete(session));
+      session.on('error', noop);
+      if (this.closing) session.close();
+    });
+    this.h2.on('sessionError', noop);
   }
 
   listen(): Promise<void> {
@@ -155,12 +163,45 @@ export class Listener {
     const conn: ConnInfo = { listener: this.spec.name, clientAddress: address, clientPort: port, https, remote: hostPort(address, port) };
     if (!this.spec.tls) {
       socket[kConn] = conn;
-      if (rest !== undefined && rest.length) socket.unshift(rest);
-      this.h1Connection(socket);
-      socket.resume();
+      this.sniffPlain(socket, rest ?? Buffer.alloc(0));
       return;
     }
     this.inspect(socket, rest ?? Buffer.alloc(0), conn);
+  }
+
+  /** Plain listeners: HTTP/1.x, or HTTP/2 when the client opens with the h2 preface. */
+  private sniffPlain(socket: Sock, initial: Buffer): void {
+    let buf = initial;
+    let timer: NodeJS.Timeout | undefined;
+    const decide = (): boolean => {
+      const n = Math.min(buf.length, H2_PREFACE.length);
+      if (n === 0) return false;
+      const maybeH2 = buf.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (maybeH2 && n < H2_PREFACE.length) return false;
+      if (timer) clearTimeout(timer);
+      socket.off('data', onData);
+      socket.pause();
+      if (maybeH2) {
+        const stream = new PrefixedStream(socket, buf) as PrefixedStream & { [kConn]?: ConnInfo };
+        stream[kConn] = socket[kConn];
+        this.h2.emit('connection', stream);
+      } else {
+        socket.unshift(buf);
+        this.h1Connection(socket);
+      }
+      socket.resume();
+      return true;
+    };
+    const onData = (d: Buffer): void => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      decide();
+    };
+    if (decide()) return;
+    // A connection that never says anything is closed like slow headers.
+    timer = setTimeout(() => socket.destroy(), this.opts.headersTimeoutMs);
+    socket.once('close', () => clearTimeout(timer));
+    socket.on('data', onData);
+    socket.resume();
   }
 
   /** Reads the ClientHello (without consuming it) and picks what to do. */
@@ -273,7 +314,7 @@ export class Listener {
       forwardTcp(this.ctx, tlsSocket, undefined, choice.tcpProxy, conn.clientAddress);
       return;
     }
-    if (tlsSocket.alpnProtocol === 'h2') this.h2!.emit('secureConnection', tlsSocket);
+    if (tlsSocket.alpnProtocol === 'h2') this.h2.emit('secureConnection', tlsSocket);
     else this.h1Connection(tlsSocket);
   }
 

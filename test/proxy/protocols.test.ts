@@ -19,7 +19,7 @@ before(async () => {
   app = await httpBackend('app');
   // An h2c backend answering like gRPC: body, then status in trailers.
   grpcish = http2.createServer();
-  grpcish.on('stream', (stream, headers) => {
+  grpcish.on('stream', (stream: http2.ServerHttp2Stream, headers) => {
     let body = '';
     stream.on('data', (d: Buffer) => (body += d.toString()));
     stream.on('end', () => {
@@ -84,6 +84,39 @@ test('HTTP/2 end to end (h2 downstream, h2c upstream) carries trailers and te: t
   assert.equal(r.body, 'echo:ping');
   assert.equal(r.trailers['grpc-status'], '0');
   assert.equal(r.trailers['grpc-message'], 'te=trailers');
+});
+
+test('HTTP/2 with prior knowledge (h2c) on the plain listener', async () => {
+  const client = http2.connect(`http://127.0.0.1:${p.port('http')}`);
+  try {
+    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = client.request({ ':path': '/h2c-down', ':authority': 'app.example.test' });
+      let status = 0;
+      let body = '';
+      req.on('response', (h) => (status = Number(h[':status'])));
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => resolve({ status, body }));
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(r.status, 200);
+    const seen = JSON.parse(r.body) as { url: string; headers: Record<string, string> };
+    assert.equal(seen.url, '/h2c-down');
+    assert.equal(seen.headers['x-forwarded-proto'], 'http');
+  } finally {
+    client.close();
+  }
+});
+
+test('a plain connection that sends nothing is closed after the headers timeout', async () => {
+  const q = await startProxy(config(), [{}], { headersTimeoutMs: 200 });
+  try {
+    const { raw } = await import('./helpers.ts');
+    const r = await raw(q.port(), [], 3000);
+    assert.equal(r.closed, true);
+  } finally {
+    await q.close();
+  }
 });
 
 test('Expect: 100-continue is answered by the proxy and the body forwarded', async () => {
