@@ -1,7 +1,6 @@
 // Accumulates what the processor produces and assembles the ProxyConfig:
 // virtual hosts (routes de-duplicated by match, Contour order), clusters
 // by stable name, secrets and CA bundles by id.
-import { createHash } from 'node:crypto';
 import type {
   CaBundle,
   Cluster,
@@ -34,6 +33,22 @@ function routeKey(r: Route): string {
   const base = `${r.path.kind}\u0000${r.path.value}`;
   if (r.headers.length === 0 && r.queryParams.length === 0) return base;
   return `${base}\u0000${JSON.stringify(r.headers)}\u0000${JSON.stringify(r.queryParams)}`;
+}
+
+/** A 40-bit hex digest (cyrb53, truncated): names only need to tell apart
+ *  the few variants of one Service port, and this runs per cluster. */
+function hash40(s: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  const n = 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  return n.toString(16).padStart(14, '0').slice(0, 10);
 }
 
 /** Everything but namespace/service/port that shapes a cluster's behaviour,
@@ -86,7 +101,7 @@ export class Output {
     const identity = clusterIdentity(c);
     let hash = this.#hashes.get(identity);
     if (hash === undefined) {
-      hash = createHash('sha256').update(identity).digest('hex').slice(0, 10);
+      hash = hash40(identity);
       this.#hashes.set(identity, hash);
     }
     const name = `${c.namespace}/${c.service}/${c.servicePort}/${hash}`;
