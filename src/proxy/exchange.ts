@@ -34,6 +34,8 @@ type Headers = Record<string, string | string[] | undefined>;
 
 const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 const RETRY_BACKOFF_BASE_MS = 25;
+/** Bodies up to this size are buffered on routes with retries, so they can be resent. */
+const RETRY_BUFFER_LIMIT = 64 * 1024;
 
 class RetrySignal extends Error {}
 class TimeoutSignal extends Error {
@@ -130,7 +132,10 @@ export class Exchange implements RequestView, OpContext, HashInput {
   upstreamHost = '-';
   upstreamHeaders: string[] = [];
   upstreamPath = '/';
+  /** The request body is streamed straight through (so it cannot be replayed). */
   hasBody = false;
+  /** A small body read in full so retries can resend it. */
+  bodyBuffer: Buffer | undefined;
   affinity: string | undefined;
   setAffinity = false;
   private timer: NodeJS.Timeout | undefined;
@@ -335,8 +340,29 @@ export class Exchange implements RequestView, OpContext, HashInput {
       const idle = r.timeouts.idleMs;
       this.idleTimer = setTimeout(() => this.onTimeout(new IdleSignal()), idle);
     }
+    if (this.retry !== undefined && this.hasBody) {
+      const cl = Number(h['content-length']);
+      if (cl > 0 && cl <= RETRY_BUFFER_LIMIT) return this.bufferBody(route.mirror);
+    }
     if (route.mirror !== undefined && !this.hasBody) this.mirror(route.mirror.cluster, route.mirror.percent);
     this.startAttempt();
+  }
+
+  /** Reads a small body in full (as Envoy buffers for retries), then sends. */
+  private bufferBody(mirror: CompiledRoute['mirror']): void {
+    const chunks: Buffer[] = [];
+    const req = this.req;
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => {
+      if (this.done) return;
+      this.bodyBuffer = Buffer.concat(chunks);
+      this.hasBody = false;
+      if (mirror !== undefined) this.mirror(mirror.cluster, mirror.percent);
+      this.startAttempt();
+    });
+    req.once('error', () => {
+      if (!this.done) this.local(400, '', 'DPE');
+    });
   }
 
   private startAttempt(): void {
@@ -359,7 +385,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
           path: this.upstreamPath,
           method: this.req.method as Dispatcher.HttpMethod,
           headers: this.upstreamHeaders,
-          body: this.hasBody ? (this.req as unknown as NodeJS.ReadableStream as never) : null,
+          body: this.bodyBuffer ?? (this.hasBody ? (this.req as unknown as NodeJS.ReadableStream as never) : null),
         },
         a,
       );
@@ -375,7 +401,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
     this.ctx.stats.mirrored++;
     const headers = replaceHeader(this.upstreamHeaders, 'host', `${this.authority.split(':')[0]}-shadow`);
     try {
-      ep.pool.dispatch({ path: this.upstreamPath, method: this.req.method as Dispatcher.HttpMethod, headers, body: null }, MIRROR_HANDLER);
+      ep.pool.dispatch({ path: this.upstreamPath, method: this.req.method as Dispatcher.HttpMethod, headers, body: this.bodyBuffer ?? null }, MIRROR_HANDLER);
     } catch {
       // A mirror never affects the real request.
     }

@@ -231,3 +231,24 @@ test('garbage instead of a ClientHello is closed and counted', async () => {
   assert.equal(r.text, '');
   assert.equal(p.proxy.stats().tlsInspectorRejected, before + 1);
 });
+
+test('downstream TLS sessions resume (tickets) on a new connection', async () => {
+  const connectOnce = (session?: Buffer): Promise<{ reused: boolean; session: Buffer | undefined }> =>
+    new Promise((resolve, reject) => {
+      let saved: Buffer | undefined;
+      let reused = false;
+      const s = tls.connect({ host: '127.0.0.1', port: p.port('https'), servername: 'app.example.test', ca: ca.certPem, ...(session ? { session } : {}) }, () => {
+        reused = s.isSessionReused();
+        s.write('GET / HTTP/1.1\r\nHost: app.example.test\r\nConnection: close\r\n\r\n');
+      });
+      s.on('session', (b: Buffer) => (saved = b));
+      s.on('data', () => {});
+      s.on('close', () => resolve({ reused, session: saved }));
+      s.on('error', reject);
+    });
+  const first = await connectOnce();
+  assert.equal(first.reused, false);
+  assert.ok(first.session);
+  const second = await connectOnce(first.session);
+  assert.equal(second.reused, true);
+});

@@ -111,11 +111,20 @@ test('without a retry policy the 503 is passed through once', async () => {
   assert.equal(flaky.seen.filter((s) => s.url === '/noretry').length, 1);
 });
 
-test('requests with a body are not retried (the body is streamed, not buffered)', async () => {
+test('small request bodies are buffered and resent on retry', async () => {
   failuresLeft.set('/retry5xx/post', 1);
-  const r = await get(p.port(), '/retry5xx/post', H, 'POST', 'payload');
+  const r = await get(p.port(), '/retry5xx/post', { ...H, 'content-type': 'text/plain' }, 'POST', 'payload');
+  assert.equal(r.status, 200);
+  const seen = flaky.seen.filter((s) => s.url === '/retry5xx/post');
+  assert.equal(seen.length, 2);
+  assert.deepEqual(seen.map((s) => s.body), ['payload', 'payload']);
+});
+
+test('large or chunked bodies are streamed, so not retried', async () => {
+  failuresLeft.set('/retry5xx/big', 1);
+  const r = await get(p.port(), '/retry5xx/big', H, 'POST', 'x'.repeat(100_000));
   assert.equal(r.status, 503);
-  assert.equal(flaky.seen.filter((s) => s.url === '/retry5xx/post').length, 1);
+  assert.equal(flaky.seen.filter((s) => s.url === '/retry5xx/big').length, 1);
 });
 
 test('response timeout: 504 upstream request timeout', async () => {

@@ -146,3 +146,33 @@ test('h2 upstream uses TLS with ALPN h2', async () => {
   assert.equal(h2.seen.at(-1)!.httpVersion, '2.0');
   assert.equal(h2.seen.at(-1)!.servername, 'backend.example.test');
 });
+
+test('upstream TLS sessions are resumed on new connections', async () => {
+  const leaf = await ca.issue({ dnsNames: ['backend.example.test'] });
+  const resumed: boolean[] = [];
+  const https = await import('node:https');
+  const server = https.createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
+    resumed.push((req.socket as import('node:tls').TLSSocket).isSessionReused());
+    // Close after each response so every request needs a new connection.
+    res.setHeader('connection', 'close');
+    res.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  const q = await startProxy(
+    config({
+      caBundles: [{ id: 'default/backend-ca', caPem: ca.certPem }],
+      clusters: [cluster('resume', [{ address: '127.0.0.1', port }], { protocol: 'tls', tls: upstreamTls({ sni: 'backend.example.test', validation: V, maxVersion: '1.2' }) })],
+      httpVirtualHosts: [vhost('resume.test', [route({ to: 'resume' })])],
+    }),
+  );
+  try {
+    for (let i = 0; i < 3; i++) assert.equal((await get(q.port(), '/', { host: 'resume.test' })).status, 200);
+    assert.equal(resumed[0], false);
+    assert.ok(resumed.slice(1).some((r) => r), `resumed: ${resumed}`);
+  } finally {
+    await q.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
