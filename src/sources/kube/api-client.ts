@@ -144,7 +144,8 @@ export class ApiClient {
     const d = this.#dispatcher;
     this.#dispatcher = undefined;
     this.#ready = undefined;
-    if (d) await d.close().catch(() => undefined);
+    // destroy, not close: a watch stream would keep close() waiting.
+    if (d) await d.destroy().catch(() => undefined);
   }
 }
 

@@ -147,8 +147,8 @@ export class KubeSource extends EventEmitter {
     this.#secretRetry.clear();
     for (const f of this.#feeds) {
       if (f.retry) clearTimeout(f.retry);
-      await f.informer.stop();
       f.watch.abortAll();
+      await f.informer.stop();
     }
     this.#feeds = [];
     await Promise.allSettled([...this.#secretFetches.values()]);

@@ -22,6 +22,7 @@ export class StreamWatch {
   #client: ApiClient;
   #o: StreamWatchOptions;
   #active = new Set<AbortController>();
+  #closed = false;
 
   constructor(client: ApiClient, o: StreamWatchOptions = {}) {
     this.#client = client;
@@ -30,6 +31,12 @@ export class StreamWatch {
 
   async watch(path: string, queryParams: Record<string, unknown>, callback: WatchCallback, done: DoneCallback): Promise<AbortController> {
     const ac = new AbortController();
+    if (this.#closed) {
+      // Shutting down: an informer finishing a re-list must not open a new stream.
+      ac.abort();
+      queueMicrotask(() => done(null));
+      return ac;
+    }
     this.#active.add(ac);
     let finished = false;
     let timer: NodeJS.Timeout | undefined;
@@ -100,8 +107,9 @@ export class StreamWatch {
     }
   }
 
-  /** Abort every open watch (shutdown). */
+  /** Abort every open watch and refuse new ones (shutdown). */
   abortAll(): void {
+    this.#closed = true;
     for (const ac of [...this.#active]) ac.abort();
   }
 }
