@@ -4,6 +4,7 @@
 
 import { LineCounter, parseAllDocuments, parseDocument, isMap, isSeq, isNode } from 'yaml';
 import type { Document } from 'yaml';
+import { load as loadYaml, CORE_SCHEMA } from 'js-yaml';
 
 export interface RawDocument {
   /** The parsed value (null for an empty document). */
@@ -29,15 +30,120 @@ export interface ParsedText {
 }
 
 /** Parse YAML (possibly multi-document). A document that does not parse is
- *  reported with line and column; the others are still returned. */
+ *  reported with line and column; the others are still returned.
+ *
+ *  Plain documents (no anchors, aliases, tags or directives: nearly every
+ *  Kubernetes manifest) are read by js-yaml, several times faster; the `yaml`
+ *  package reads everything else, every document js-yaml refuses (so its
+ *  messages and positions are the ones users see), and finds field lines on
+ *  demand. */
 export function parseYaml(text: string): ParsedText {
+  if (/^%/m.test(text)) return parseYamlFull(text, 0);
+  const out: ParsedText = { documents: [], failures: [] };
+  for (const chunk of splitDocuments(text)) {
+    if (!/\S/.test(chunk.text)) continue;
+    let value: unknown;
+    let fast = !SPECIAL.test(chunk.text);
+    if (fast) {
+      try {
+        value = loadYaml(chunk.text, { schema: CORE_SCHEMA, json: false });
+      } catch {
+        fast = false;
+      }
+    }
+    if (!fast) {
+      const slow = parseYamlFull(chunk.text, chunk.startLine - 1);
+      out.documents.push(...slow.documents);
+      out.failures.push(...slow.failures);
+      continue;
+    }
+    if (value === undefined || value === null) continue; // only comments / markers
+    out.documents.push({ value, line: contentLine(chunk), lineOf: lazyLineOf(chunk) });
+  }
+  return out;
+}
+
+/** Anchors, aliases, tags, merge keys, explicit and empty keys go the
+ *  careful way (alias-bomb limits, exact semantics). Quoted "*" or "&" do
+ *  not match. */
+const SPECIAL = /(^|[\s,[{:-])[&*!][^\s,[\]{}]|<<|^[\s-]*[?:](\s|$)|[{,]\s*[?:](\s|$)/m;
+
+interface Chunk {
+  text: string;
+  startLine: number; // 1-based line of the chunk's first line
+}
+
+/** Split a stream at document markers (`---`, `...` at column 0). YAML
+ *  forbids those at the start of a line inside content, so this is exact. */
+export function splitDocuments(text: string): Chunk[] {
+  const chunks: Chunk[] = [];
+  let start = 0;
+  let startLine = 1;
+  let line = 1;
+  let pos = 0;
+  while (pos <= text.length) {
+    const nl = text.indexOf('\n', pos);
+    const end = nl === -1 ? text.length : nl;
+    const isStart = text.startsWith('---', pos) && (end === pos + 3 || /\s/.test(text[pos + 3]!));
+    const isEnd = text.startsWith('...', pos) && (end === pos + 3 || /\s/.test(text[pos + 3]!));
+    if (isStart && pos > start) {
+      chunks.push({ text: text.slice(start, pos), startLine });
+      start = pos;
+      startLine = line;
+    }
+    if (isEnd) {
+      chunks.push({ text: text.slice(start, end), startLine });
+      start = end + 1;
+      startLine = line + 1;
+    }
+    if (nl === -1) break;
+    pos = nl + 1;
+    line++;
+  }
+  if (start < text.length) chunks.push({ text: text.slice(start), startLine });
+  return chunks;
+}
+
+/** The line where a chunk's content starts (after markers and comments). */
+function contentLine(chunk: Chunk): number {
+  const lines = chunk.text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    let l = lines[i]!;
+    if (i === 0 && /^---(\s|$)/.test(l)) l = l.slice(3);
+    const t = l.trim();
+    if (t === '' || t.startsWith('#')) continue;
+    return chunk.startLine + i;
+  }
+  return chunk.startLine;
+}
+
+function lazyLineOf(chunk: Chunk): RawDocument['lineOf'] {
+  let located: { doc: Document; lc: LineCounter } | null | undefined;
+  return (p) => {
+    if (located === undefined) {
+      const lc = new LineCounter();
+      try {
+        const doc = parseDocument(chunk.text, { lineCounter: lc });
+        located = doc.errors.length === 0 ? { doc, lc } : null;
+      } catch {
+        located = null;
+      }
+    }
+    if (!located) return undefined;
+    const rel = nodeLine(located.doc, located.lc, p);
+    return rel === undefined ? undefined : rel + chunk.startLine - 1;
+  };
+}
+
+/** The `yaml` package on the whole text (or one chunk, lines shifted). */
+function parseYamlFull(text: string, lineOffset: number): ParsedText {
   const lineCounter = new LineCounter();
   const out: ParsedText = { documents: [], failures: [] };
   let docs: ReturnType<typeof parseAllDocuments>;
   try {
     docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   } catch (err) {
-    out.failures.push({ line: 1, col: 1, message: `YAML could not be parsed: ${errorText(err)}` });
+    out.failures.push({ line: 1 + lineOffset, col: 1, message: `YAML could not be parsed: ${errorText(err)}` });
     return out;
   }
   if (!Array.isArray(docs)) return out; // an empty stream
@@ -47,17 +153,25 @@ export function parseYaml(text: string): ParsedText {
     if (doc.errors.length > 0) {
       const e = doc.errors[0]!;
       const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
-      out.failures.push({ line: pos.line, col: pos.col, message: `invalid YAML: ${firstLine(e.message)}` });
+      out.failures.push({ line: pos.line + lineOffset, col: pos.col, message: `invalid YAML: ${firstLine(e.message)}` });
       continue;
     }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
-      out.failures.push({ line: start.line, col: start.col, message: `invalid YAML: ${errorText(err)}` });
+      out.failures.push({ line: start.line + lineOffset, col: start.col, message: `invalid YAML: ${errorText(err)}` });
       continue;
     }
-    out.documents.push({ value, line: start.line, lineOf: (p) => nodeLine(doc, lineCounter, p) });
+    if (value === null || value === undefined) continue; // empty document
+    out.documents.push({
+      value,
+      line: start.line + lineOffset,
+      lineOf: (p) => {
+        const l = nodeLine(doc, lineCounter, p);
+        return l === undefined ? undefined : l + lineOffset;
+      },
+    });
   }
   return out;
 }
