@@ -156,6 +156,7 @@ export function byNamespaceName(
 }
 
 function sameObject(a: AnyObject, b: AnyObject): boolean {
+  if (a === b) return true; // the folder source re-sends unchanged files' objects as is
   // resourceVersion alone can differ for identical content (a re-list), and
   // identical resourceVersions mean identical content on the API source.
   const ra = a.metadata.resourceVersion;
