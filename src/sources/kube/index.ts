@@ -10,3 +10,7 @@ export type { BackoffOptions } from './backoff.ts';
 export { HTTPPROXIES, SERVICES, objectPath, collectionPath } from './resources.ts';
 export { LeaderElector } from './leader.ts';
 export type { LeaderElectorOptions } from './leader.ts';
+// The status side (src/status/kube-sink.ts), here too so Kubernetes mode has
+// one entry point. kube-sink imports this index; nothing in it runs at load.
+export { StatusWriter, KubeStatusSink } from '../../status/kube-sink.ts';
+export type { StatusWriterOptions, StatusWriterStats, KubeStatusSinkOptions } from '../../status/kube-sink.ts';

@@ -1,0 +1,79 @@
+// KubeStatusSink: the StatusWriter + LeaderElector bundle `isobar serve
+// --kubernetes` plugs into the primary's status sink.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ObjectCache } from '../../src/objects/index.ts';
+import { KubeSource, KubeStatusSink } from '../../src/sources/kube/index.ts';
+import type { StatusReport } from '../../src/status/types.ts';
+import { startApi, waitFor } from './helpers.ts';
+
+const timings = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 100 };
+
+function report(description: string): StatusReport {
+  return {
+    httpproxies: [
+      {
+        namespace: 'default',
+        name: 'a',
+        fqdn: 'a.example.com',
+        currentStatus: 'valid',
+        description,
+        conditions: [{ type: 'Valid', status: 'True', observedGeneration: 1, reason: 'Valid', message: description }],
+      },
+    ],
+    services: [{ namespace: 'projectcontour', name: 'envoy', listeners: [], ingress: [{ hostname: 'lb.example.com' }], problems: [] }],
+  };
+}
+
+test('two replicas: only the leader writes; when it stops, the other takes over writing', async () => {
+  const { api, kubeconfig } = await startApi();
+  api.put('httpproxies', { apiVersion: 'projectcontour.io/v1', kind: 'HTTPProxy', metadata: { name: 'a', namespace: 'default' }, spec: { virtualhost: { fqdn: 'a.example.com' } } } as never);
+  api.put('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'envoy', namespace: 'projectcontour' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] }, status: {} } as never);
+  const le = (identity: string) => ({ namespace: 'projectcontour', name: 'isobar', identity, ...timings });
+  const a = new KubeStatusSink({ kubeconfig, leaderElection: le('a'), ingressService: { namespace: 'projectcontour', name: 'envoy' }, writeServiceStatus: true });
+  await waitFor('a leads', () => a.elector!.isLeader());
+  const b = new KubeStatusSink({ kubeconfig, leaderElection: le('b'), ingressService: { namespace: 'projectcontour', name: 'envoy' }, writeServiceStatus: true });
+  api.recordRequests = true;
+  try {
+    a.write(report('first'));
+    b.write(report('first'));
+    await waitFor('status written', () => (api.get('httpproxies', 'default', 'a')!.status as any)?.description === 'first');
+    await a.writer.idle();
+    await b.writer.idle();
+    const patches = () => api.requests.filter((r) => r.method === 'PATCH');
+    assert.equal(patches().filter((r) => r.path.includes('httpproxies')).length, 1, 'one writer');
+    const st = api.get('httpproxies', 'default', 'a')!.status as any;
+    assert.deepEqual(st.loadBalancer, { ingress: [{ hostname: 'lb.example.com' }] }, 'HTTPProxy status carries the balancer address');
+    assert.deepEqual((api.get('services', 'projectcontour', 'envoy')!.status as any).loadBalancer, { ingress: [{ hostname: 'lb.example.com' }] });
+    assert.equal(b.elector!.isLeader(), false);
+
+    await a.stop(); // releases the Lease
+    await waitFor('b leads', () => b.elector!.isLeader(), 3000);
+    b.write(report('second'));
+    await waitFor('b writes', () => (api.get('httpproxies', 'default', 'a')!.status as any)?.description === 'second');
+  } finally {
+    await a.stop();
+    await b.stop();
+    await api.stop();
+  }
+});
+
+test('statuses wait for the source to finish its initial sync, then the latest report is written', async () => {
+  const { api, kubeconfig } = await startApi();
+  api.put('httpproxies', { apiVersion: 'projectcontour.io/v1', kind: 'HTTPProxy', metadata: { name: 'a', namespace: 'default' }, spec: { virtualhost: { fqdn: 'a.example.com' } } } as never);
+  const cache = new ObjectCache();
+  const source = new KubeSource(cache, { kubeconfig });
+  const sink = new KubeStatusSink({ kubeconfig, source, cache, leaderElection: false });
+  try {
+    sink.write(report('partial'));
+    sink.write(report('latest'));
+    await sink.writer.idle();
+    assert.equal(api.get('httpproxies', 'default', 'a')!.status, undefined, 'nothing written before the source is ready');
+    await source.start();
+    await waitFor('latest report written', () => (api.get('httpproxies', 'default', 'a')!.status as any)?.description === 'latest');
+  } finally {
+    await sink.stop();
+    await source.stop();
+    await api.stop();
+  }
+});
