@@ -149,6 +149,7 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
     }
     statuses.push(toStatus({ namespace: r.namespace, name: r.name, generation: 0, fqdn: '', cond }));
   }
-  statuses.sort(byKey);
+  // Entries were created in namespace/name order; only rejected proxies interleave.
+  if (rejected.size > 0) statuses.sort(byKey);
   return { proxyConfig: out.finish(), statuses };
 }

@@ -40,8 +40,9 @@ export class CacheView {
   #tls = new Map<string, Checked<{ certPem: string; keyPem: string }>>();
   #ca = new Map<string, Checked<string>>();
   #crl = new Map<string, Checked<string>>();
-  #endpointCache = new Map<string, Endpoint[]>();
   #protocols = new Map<Service, Map<string, string>>();
+  #lookups = new Map<string, ServiceLookup>();
+  #endpointsOf = new WeakMap<ResolvedService, Endpoint[]>();
 
   constructor(snap: Snapshot) {
     for (const s of arr(snap.services)) {
@@ -115,6 +116,14 @@ export class CacheView {
 
   /** EnsureService: resolve (namespace, name, port) to a Service port. */
   lookupService(ns: string, name: string, port: number, externalNameEnabled: boolean): ServiceLookup {
+    // Routes often share a Service port: resolve each once per build.
+    const ck = `${ns}/${name}/${port}/${externalNameEnabled ? 1 : 0}`;
+    let r = this.#lookups.get(ck);
+    if (!r) this.#lookups.set(ck, (r = this.#lookupService(ns, name, port, externalNameEnabled)));
+    return r;
+  }
+
+  #lookupService(ns: string, name: string, port: number, externalNameEnabled: boolean): ServiceLookup {
     const svc = this.services.get(key(ns, name));
     if (!svc) return { ok: false, error: `service "${ns}/${name}" not found` };
     const spec = rec(svc.spec) ?? {};
@@ -174,8 +183,7 @@ export class CacheView {
   /** Ready endpoints for a resolved Service port, sorted and de-duplicated. */
   endpointsFor(s: ResolvedService): Endpoint[] {
     if (s.externalName !== '') return [{ address: s.externalName, port: s.port.port }];
-    const ck = `${s.namespace}/${s.name}/${s.port.port}`;
-    const cached = this.#endpointCache.get(ck);
+    const cached = this.#endpointsOf.get(s);
     if (cached) return cached;
     const seen = new Set<string>();
     const list: Endpoint[] = [];
@@ -200,7 +208,7 @@ export class CacheView {
       }
     }
     if (list.length > 1) list.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
-    this.#endpointCache.set(ck, list);
+    this.#endpointsOf.set(s, list);
     return list;
   }
 

@@ -80,6 +80,7 @@ function headerKey(h: Partial<NHeaderCond> & { name: string }): string {
 
 /** headerMatchConditionsValid */
 export function headerConditionsError(conds: NCond[]): string | null {
+  if (!conds.some((c) => c.header)) return null;
   const seen = new Set<string>();
   const exactSeen = new Set<string>();
   for (const c of conds) {
@@ -116,6 +117,7 @@ export function headerConditionsError(conds: NCond[]): string | null {
 
 /** queryParameterMatchConditionsValid */
 export function queryConditionsError(conds: NCond[]): string | null {
+  if (!conds.some((c) => c.queryParameter)) return null;
   const exactSeen = new Set<string>();
   for (const c of conds) {
     const q = c.queryParameter;
@@ -146,7 +148,7 @@ export function mergePath(conds: NCond[]): PathMatch {
       isRegex = true;
     }
   }
-  merged = merged.replace(/\/\/+/g, '/');
+  if (merged.includes('//')) merged = merged.replace(/\/\/+/g, '/');
   if (merged === '' || conds.length === 0) return { kind: 'prefix', value: '/' };
   const last = conds[conds.length - 1]!;
   if (isRegex) return { kind: 'regex', value: merged };

@@ -473,7 +473,7 @@ export class HTTPProxyProcessor {
       cond.addError('RouteError', 'PathMatchConditionsNotValid', `route: ${err}`);
       return null;
     }
-    const routeConds = [...conditions, ...route.conditions];
+    const routeConds = conditions.length === 0 ? route.conditions : [...conditions, ...route.conditions];
     err = headerConditionsError(routeConds);
     if (err) {
       cond.addError('RouteError', 'HeaderMatchConditionsNotValid', err);
@@ -873,6 +873,8 @@ export class HTTPProxyProcessor {
 /** expandPrefixMatches: a prefix rewrite on `/foo` also gets a `/foo/`
  *  twin so neither `/foosball` nor `/foo/v1` rewrite into double slashes. */
 export function expandPrefixMatches(routes: Route[]): Route[] {
+  // Only routes with a prefix rewrite are ever expanded.
+  if (!routes.some((r) => r.prefixRewrite !== undefined)) return routes;
   const groups = new Map<string, Route[]>();
   const out: Route[] = [];
   for (const r of routes) {

@@ -71,7 +71,6 @@ export class Output {
   #clusters = new Map<string, Cluster>();
   #secrets = new Map<string, TlsSecret>();
   #caBundles = new Map<string, CaBundle>();
-  #hashes = new Map<string, string>();
   fallbackCertificateId: string | undefined;
 
   ensureHttp(fqdn: string): VhostDraft {
@@ -99,11 +98,7 @@ export class Output {
    *  from everything that shapes its behaviour; returns the name. */
   addCluster(c: Cluster): string {
     const identity = clusterIdentity(c);
-    let hash = this.#hashes.get(identity);
-    if (hash === undefined) {
-      hash = hash40(identity);
-      this.#hashes.set(identity, hash);
-    }
+    const hash = hash40(identity);
     const name = `${c.namespace}/${c.service}/${c.servicePort}/${hash}`;
     if (!this.#clusters.has(name)) {
       c.name = name;
