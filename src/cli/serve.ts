@@ -6,9 +6,9 @@ import { join, resolve } from 'node:path';
 import { CliError, EXIT_USAGE } from './errors.ts';
 import { parseDurationMs, parseNonNegativeInt, parsePort, parsePortOrZero, parsePositiveInt } from './options.ts';
 import { serve, type Role, type ServeOptions } from '../serve/primary.ts';
-import { loadConfigFile } from '../config/index.ts';
+import { ConfigError, loadConfigFile } from '../config/index.ts';
 import { FolderSource } from '../sources/files/index.ts';
-import { KubeSource } from '../sources/kube/index.ts';
+import { KubeSource, KubeStatusSink } from '../sources/kube/index.ts';
 import type { Source } from '../serve/source.ts';
 
 interface ServeFlags {
@@ -67,12 +67,33 @@ export function register(program: Command, setExitCode: (code: number) => void):
         throw new CliError('--kubeconfig and --namespace need --kubernetes');
       }
       if (flags.lbPortOffset + 1 > 65535) throw new CliError(`--lb-port-offset ${flags.lbPortOffset} leaves no valid port`);
-      const config = await loadConfigFile(flags.config);
+      const config = await loadConfigFile(flags.config, {
+        onWarning: (w) => process.stderr.write(`isobar: warning: ${w.file}${w.line !== undefined ? `:${w.line}` : ''}: ${w.message}\n`),
+      }).catch((err: unknown) => {
+        if (err instanceof ConfigError) throw new CliError(err.message.split('\n').join('; '), EXIT_USAGE);
+        throw err;
+      });
       const absDir = dir === undefined ? undefined : resolve(dir);
-      const createSource = (cache: Parameters<ServeOptions['createSource']>[0], logger: Parameters<ServeOptions['createSource']>[1]): Source =>
-        flags.kubernetes
-          ? (new KubeSource(cache, { kubeconfig: flags.kubeconfig, namespaces: flags.namespace, logger }) as unknown as Source)
-          : (new FolderSource(absDir!, cache, { watch: true }) as unknown as Source);
+      let kube: { source: KubeSource; cache: Parameters<ServeOptions['createSource']>[0] } | undefined;
+      const createSource: ServeOptions['createSource'] = (cache, logger) => {
+        if (!flags.kubernetes) return new FolderSource(absDir!, cache, { watch: true }) as unknown as Source;
+        const source = new KubeSource(cache, { kubeconfig: flags.kubeconfig, namespaces: flags.namespace, logger, config });
+        kube = { source, cache };
+        return source as unknown as Source;
+      };
+      // In a cluster the statuses also go back to the API server, written by
+      // the replica that holds the Lease.
+      const createStatusSink: ServeOptions['createStatusSink'] = flags.kubernetes
+        ? (logger) =>
+            new KubeStatusSink({
+              kubeconfig: flags.kubeconfig,
+              logger,
+              source: kube!.source,
+              cache: kube!.cache,
+              ingressService: config.ingressService,
+              writeServiceStatus: roles.has('balancer'),
+            })
+        : undefined;
       const running = await serve({
         dir: absDir,
         config,
@@ -91,6 +112,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         drainTimeoutMs: flags.drainTimeout,
         accessLog: flags.accessLog,
         createSource,
+        createStatusSink,
       });
       const onSignal = (): void => void running.stop();
       process.once('SIGTERM', onSignal);

@@ -106,11 +106,12 @@ export function httpsGet(o: { host: string; port: number; path?: string; ca: str
         },
       },
       (res) => {
+        // Read the socket now: a keep-alive agent takes it back at 'end'.
+        const socket = res.socket as TLSSocket;
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => (body += d));
         res.on('end', () => {
-          const socket = res.socket as TLSSocket;
           resolve({
             status: res.statusCode ?? 0,
             body,
