@@ -35,7 +35,42 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   const conn = connOf(req);
   const state = ctx.state;
   ctx.stats.requests++;
-  if (!conn) return rawReply(socket, 500);
+  const startTime = Date.now();
+  const startPerf = performance.now();
+  const log = { status: 0, flags: '-', upstreamHost: '-', cluster: '-' };
+  const reply = (status: number, body = '', flags = '-'): void => {
+    log.status = status;
+    log.flags = flags;
+    rawReply(socket, status, body);
+  };
+  socket.once('close', () => {
+    if (log.status) ctx.stats.countStatus(log.status);
+    if (!ctx.onAccessLog) return;
+    try {
+      ctx.onAccessLog({
+        startTime: new Date(startTime).toISOString(),
+        method: req.method ?? 'GET',
+        path: req.url ?? '',
+        protocol: `HTTP/${req.httpVersion}`,
+        status: log.status,
+        responseFlags: log.flags,
+        bytesReceived: (socket as Duplex & { bytesRead?: number }).bytesRead ?? 0,
+        bytesSent: (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0,
+        durationMs: Math.round((performance.now() - startPerf) * 1000) / 1000,
+        upstreamHost: log.upstreamHost,
+        upstreamCluster: log.cluster,
+        xForwardedFor: conn?.clientAddress ?? '-',
+        userAgent: (req.headers['user-agent'] as string | undefined) ?? '-',
+        requestId: (req.headers['x-request-id'] as string | undefined) ?? '-',
+        authority: req.headers.host ?? '',
+        listener: conn?.listener ?? '-',
+        downstreamRemoteAddress: conn?.remote ?? '-',
+      });
+    } catch {
+      // The access log sink must never break a connection.
+    }
+  });
+  if (!conn) return reply(500);
   const upgradeTo = String(req.headers.upgrade ?? '').toLowerCase();
   const authority = req.headers.host ?? '';
   const host = normalizeHost(authority);
@@ -56,18 +91,21 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   };
   const table = conn.tls ? state.tables.https : state.tables.http;
   const vhost = table.lookup(host);
-  if (!vhost || (conn.tls && !conn.tls.fallback && vhost.fqdn !== conn.tls.fqdn)) return rawReply(socket, 404);
+  if (!vhost || (conn.tls && !conn.tls.fallback && vhost.fqdn !== conn.tls.fqdn)) return reply(404, '', 'NR');
   const route = matchRoute(vhost, view);
-  if (!route) return rawReply(socket, 404);
+  if (!route) return reply(404, '', 'NR');
   if (route.route.httpsRedirect) {
+    log.status = 301;
     socket.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: https://${host}${url}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     return;
   }
-  if (upgradeTo !== 'websocket' || !route.route.websocket || route.route.action.kind !== 'forward') return rawReply(socket, 403);
+  if (upgradeTo !== 'websocket' || !route.route.websocket || route.route.action.kind !== 'forward') return reply(403);
   const backend = pickBackend(route.backends, route.totalWeight);
   const cluster = backend?.cluster;
   const ep = cluster?.pick(view, undefined);
-  if (!backend || !cluster || !ep) return rawReply(socket, 503, 'no healthy upstream');
+  if (!backend || !cluster || !ep) return reply(503, 'no healthy upstream', 'UH');
+  log.cluster = cluster.def.name;
+  log.upstreamHost = ep.hostPort;
   view.namespace = cluster.def.namespace;
   view.service = cluster.def.service;
   view.servicePort = cluster.def.servicePort;
@@ -116,6 +154,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     },
     onRequestUpgrade(_c, status, headers, upstream) {
       finished = true;
+      log.status = status;
       socket.write(headerBlock(status, headers as Record<string, string | string[] | undefined>));
       if (head.length) upstream.write(head);
       upstream.on('error', () => socket.destroy());
@@ -131,6 +170,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
       // The upstream refused the upgrade: relay its answer and close.
       finished = true;
       ep.active--;
+      log.status = status;
       const h = { ...(headers as Record<string, string | string[] | undefined>) };
       delete h['transfer-encoding'];
       delete h['connection'];
@@ -147,7 +187,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     onResponseError(_c, err) {
       if (!finished) ep.active--;
       finished = true;
-      if (socket.writable) rawReply(socket, 503, `upstream connect error or disconnect/reset before headers. reset reason: ${err.message}`);
+      if (socket.writable) reply(503, `upstream connect error or disconnect/reset before headers. reset reason: connection failure`, 'UF');
       else socket.destroy();
     },
   };

@@ -83,3 +83,39 @@ test('upgrade for an unknown host is 404', async () => {
   });
   assert.equal(status, 404);
 });
+
+test('wss: websocket over the TLS listener, logged with status 101', async () => {
+  const { createCa } = await import('../support/pki.ts');
+  const { secureVhost } = await import('./helpers.ts');
+  const ca = await createCa();
+  const cert = await ca.issue({ dnsNames: ['ws.test'] });
+  const q = await startProxy(
+    config({
+      clusters: [cluster('ws', [ep({ address: '127.0.0.1', port })])],
+      secrets: [{ id: 'default/ws', ...cert }],
+      httpsVirtualHosts: [secureVhost('ws.test', [route({ to: 'ws', websocket: true })], { secretId: 'default/ws' })],
+    }),
+    [{ name: 'https', tls: true }],
+  );
+  try {
+    const ws = new WebSocket(`wss://127.0.0.1:${q.port()}/secure`, { headers: { host: 'ws.test' }, servername: 'ws.test', ca: ca.certPem });
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.on('open', () => ws.send('tls'));
+      ws.on('message', (m) => resolve(m.toString()));
+      ws.on('error', reject);
+    });
+    assert.equal(reply, 'echo:tls');
+    assert.equal(seenHeaders.at(-1)!['x-forwarded-proto'], 'https');
+    await new Promise<void>((r) => {
+      ws.on('close', () => r());
+      ws.close();
+    });
+    for (let i = 0; i < 100 && !q.logs.some((l) => l.status === 101); i++) await new Promise((r) => setTimeout(r, 10));
+    const entry = q.logs.find((l) => l.status === 101);
+    assert.ok(entry);
+    assert.equal(entry.upstreamCluster, 'ws');
+    assert.equal(entry.path, '/secure');
+  } finally {
+    await q.close();
+  }
+});
