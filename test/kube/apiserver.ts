@@ -227,6 +227,17 @@ current-context: test
     this.#watchers.clear();
   }
 
+  /** Write raw lines (malformed events) to every open watch of a resource. */
+  injectWatchLines(plural: string, lines: string[]): number {
+    let n = 0;
+    for (const w of this.#watchers) {
+      if (w.res.plural !== plural || w.resp.writableEnded) continue;
+      for (const l of lines) w.resp.write(l.endsWith('\n') ? l : l + '\n');
+      n++;
+    }
+    return n;
+  }
+
   /** Fail the next `count` matching writes with 409 Conflict. */
   injectConflicts(rule: ConflictRule): void {
     this.#conflicts.push({ ...rule });

@@ -186,3 +186,34 @@ test('CRDs not installed (404): the problem says to install deploy/crds.yaml', a
     await api.stop();
   }
 });
+
+test('malformed watch events are skipped; the stream and later events still work', async () => {
+  const { api, kubeconfig } = await startApi();
+  const { cache, source } = await setup(api, kubeconfig);
+  try {
+    await waitFor('watches open', () => api.watchCount === 5);
+    const garbage = [
+      'not json at all',
+      '{"type":"ADDED"}',
+      '{"type":"ADDED","object":null}',
+      '{"type":"ADDED","object":[1,2]}',
+      '{"type":"MODIFIED","object":{"kind":"Service"}}',
+      '{"type":"ADDED","object":{"metadata":{"name":""}}}',
+      '{"type":"BOOKMARK","object":{"metadata":{}}}',
+      '{"type":7,"object":{"metadata":{"name":"x"}}}',
+      '{"type":"ADDED","object":{"metadata":{"name":"odd","namespace":"default"},"spec":{"ports":"eighty"}}}',
+      '{"type":"ADDED","object":{"metadata":{"name":"torn"',
+    ];
+    assert.equal(api.injectWatchLines('services', garbage), 1);
+    api.put('services', svc('after', 8080));
+    await waitFor('a valid event after the garbage', () => portOf(cache, 'after') === 8080);
+    // The schema-invalid one is recorded as rejected, naming the field.
+    const rej = cache.snapshot().rejected.find((r) => r.name === 'odd');
+    assert.ok(rej);
+    assert.ok(rej.errors.some((e) => e.path.startsWith('spec.ports')));
+    assert.equal(source.ready(), true);
+  } finally {
+    await source.stop();
+    await api.stop();
+  }
+});

@@ -117,7 +117,14 @@ export class ApiClient {
       throw unreachable(method, path, this.server, err);
     }
     const text = await res.text();
-    if (res.status >= 200 && res.status < 300) return (text ? JSON.parse(text) : undefined) as T;
+    if (res.status >= 200 && res.status < 300) {
+      if (!text) return undefined as T;
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        throw new ApiError(method, path, res.status, 'BadResponse', `${method} ${path}: the API server answered ${res.status} with a body that is not JSON`);
+      }
+    }
     throw statusError(method, path, res.status, text);
   }
 

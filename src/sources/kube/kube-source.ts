@@ -97,6 +97,7 @@ export class KubeSource extends EventEmitter {
   #secretRetry = new Map<SecretKey, NodeJS.Timeout>();
   #statuses = new Map<string, unknown>(); // "Kind/ns/name" -> status as on the server
   #rejectedRv = new Map<string, string>();
+  #proxySig = new Map<string, string>(); // HTTPProxy key -> uid|generation|labels|annotations
 
   constructor(cache: ObjectCache, o: KubeSourceOptions = {}) {
     super();
@@ -279,6 +280,19 @@ export class KubeSource extends EventEmitter {
       if (raw.status !== undefined) this.#statuses.set(key, raw.status);
       else this.#statuses.delete(key);
     }
+    if (f.type === HTTPPROXIES) {
+      // Spec changes bump generation; a new version with the same uid, generation,
+      // labels and annotations is a status write (often our own): nothing to
+      // convert or rebuild.
+      const m = raw.metadata ?? {};
+      const sig = `${m.uid ?? ''}|${m.generation ?? ''}|${JSON.stringify(m.labels ?? null)}|${JSON.stringify(m.annotations ?? null)}`;
+      const same = this.#proxySig.get(key) === sig && m.generation !== undefined;
+      this.#proxySig.set(key, sig);
+      if (same) {
+        slim(raw);
+        return;
+      }
+    }
     const c = convert(f.type, raw);
     if (c.warnings.length) this.#log.debug({ object: key, warnings: c.warnings }, 'fields ignored');
     let changed: boolean;
@@ -313,6 +327,7 @@ export class KubeSource extends EventEmitter {
     }
     const key = `${f.type.kind}/${ns}/${name}`;
     this.#statuses.delete(key);
+    this.#proxySig.delete(key);
     this.#rejectedRv.delete(key);
     if (f.type === HTTPPROXIES) this.#setRefs(key, new Set());
     if (this.#cache.remove(f.type.kind, ns, name)) this.#coalescer.poke();

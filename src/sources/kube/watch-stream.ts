@@ -96,13 +96,19 @@ export class StreamWatch {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
         if (!line) continue;
-        let ev: { type?: string; object?: unknown };
+        let ev: { type?: unknown; object?: unknown };
         try {
           ev = JSON.parse(line);
         } catch {
           continue; // a torn line at a dropped connection; the re-watch resends it
         }
-        if (typeof ev.type === 'string' && ev.object && typeof ev.object === 'object') callback(ev.type, ev.object, ev);
+        if (!wellFormed(ev)) continue; // nothing an informer could key on
+        try {
+          callback(ev.type, ev.object, ev);
+        } catch {
+          // A handler failing on one odd object must not end the stream (it
+          // would be replayed on every re-watch, forever).
+        }
       }
     }
   }
@@ -112,4 +118,15 @@ export class StreamWatch {
     this.#closed = true;
     for (const ac of [...this.#active]) ac.abort();
   }
+}
+
+/** ERROR events carry a Status; every other event an object with metadata
+ *  and a name (BOOKMARK: a resourceVersion). */
+function wellFormed(ev: { type?: unknown; object?: unknown }): ev is { type: string; object: Record<string, any> } {
+  if (typeof ev.type !== 'string' || !ev.object || typeof ev.object !== 'object' || Array.isArray(ev.object)) return false;
+  if (ev.type === 'ERROR') return true;
+  const meta = (ev.object as { metadata?: unknown }).metadata as Record<string, unknown> | undefined;
+  if (!meta || typeof meta !== 'object') return false;
+  if (ev.type === 'BOOKMARK') return typeof meta.resourceVersion === 'string';
+  return typeof meta.name === 'string' && meta.name !== '';
 }
