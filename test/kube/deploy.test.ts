@@ -31,6 +31,7 @@ const FILES = ['crds.yaml', 'namespace.yaml', 'rbac.yaml', 'config.yaml', 'isoba
 test('deploy/ holds the documented files, each a list of well-formed objects', () => {
   const top = readdirSync(DEPLOY).filter((f) => f.endsWith('.yaml')).sort();
   assert.deepEqual(top, ['config.yaml', 'crds.yaml', 'isobar.yaml', 'namespace.yaml', 'rbac.yaml']);
+  assert.ok(readdirSync(DEPLOY).includes('README.md'));
   for (const f of FILES) {
     for (const d of docs(f)) {
       assert.ok(d.apiVersion && d.kind && d.metadata?.name, `${f}: ${JSON.stringify(d).slice(0, 80)}`);
