@@ -16,7 +16,8 @@ export interface ReportFlags {
 export async function reportFor(dir: string, flags: ReportFlags): Promise<Report> {
   let report: Report;
   try {
-    report = await buildReport(dir, { configFile: flags.config, stateDir: flags.stateDir });
+    // Messages name files as the user can open them: DIR/sub/file.yaml:12
+    report = await buildReport(dir, { configFile: flags.config, stateDir: flags.stateDir, displayDir: dir.replace(/\/+$/, '') || '/' });
   } catch (err) {
     if (err instanceof ManifestFolderError) throw new CliError(err.message, EXIT_USAGE);
     if (err instanceof ConfigError) throw new CliError(`bad config file:\n${err.message}`, EXIT_USAGE);

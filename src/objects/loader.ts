@@ -19,6 +19,9 @@ export const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024;
 export interface LoadOptions {
   /** Files larger than this are refused with an error (default 16 MiB). */
   maxFileBytes?: number;
+  /** loadFolder: name files `<displayDir>/<path below DIR>` in messages and
+   *  sources (the CLI passes DIR as the user typed it); default: relative. */
+  displayDir?: string;
 }
 
 /** What one file holds. `ok` is false when the file could not be read or a
@@ -187,10 +190,11 @@ export async function loadFolder(dir: string, opts: LoadOptions = {}): Promise<L
   // Small parallel batches: disk waits overlap; parsing stays sequential.
   for (let i = 0; i < files.length; i += 16) {
     const batch = files.slice(i, i + 16);
-    results.push(...(await Promise.all(batch.map((rel) => loadFile(path.join(dir, ...rel.split('/')), rel, opts)))));
+    results.push(...(await Promise.all(batch.map((rel) => loadFile(path.join(dir, ...rel.split('/')), displayName(rel, opts.displayDir), opts)))));
   }
   const merged = combineFiles(results);
-  merged.errors.unshift(...listIssues);
+  merged.files = files;
+  merged.errors.unshift(...listIssues.map((i) => ({ ...i, file: displayName(i.file, opts.displayDir) })));
   merged.errors.sort(compareIssues);
   return merged;
 }
@@ -226,6 +230,11 @@ export function combineFiles(results: readonly FileLoadResult[]): LoadResult {
   out.errors.sort(compareIssues);
   out.warnings.sort(compareIssues);
   return out;
+}
+
+function displayName(rel: string, displayDir: string | undefined): string {
+  if (displayDir === undefined || displayDir === '' || displayDir === '.') return rel;
+  return path.posix.join(displayDir.split(path.sep).join('/'), rel);
 }
 
 function mib(n: number): string {

@@ -62,7 +62,7 @@ export async function buildReport(dir: string, opts: ReportOptions = {}): Promis
       configWarnings = loaded.warnings;
     } else config = defaultConfig();
   }
-  const load = await loadFolder(dir, opts);
+  const load = await loadFolder(dir, { ...opts, displayDir: opts.displayDir });
   const cache = new ObjectCache();
   cache.replaceAll(load.objects, load.rejected);
   const snapshot = cache.snapshot();

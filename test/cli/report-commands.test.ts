@@ -215,7 +215,10 @@ test('invalid, orphaned, schema-rejected objects and a broken file: exit 1, prob
   assert.equal(by['b-app/aaa']!.currentStatus, 'valid');
   assert.equal(by['c-app/badport']!.currentStatus, 'invalid');
   assert.match(by['c-app/badport']!.description, /spec\.routes\[0\]\.services\[0\]\.port/);
-  const stderr = s.stderr.split('\n').filter(Boolean);
+  // files are named under DIR as given on the command line
+  const lines = s.stderr.split('\n').filter(Boolean);
+  assert.ok(lines.every((l) => l.startsWith(`${dir}/`)), s.stderr);
+  const stderr = lines.map((l) => l.slice(dir.length + 1));
   assert.ok(stderr.some((l) => /^broken\.yaml:\d+:\d+: invalid YAML/.test(l)), s.stderr);
   assert.ok(stderr.includes('sub/bad-port.yaml:9: HTTPProxy c-app/badport: spec.routes[0].services[0].port: must be <= 65535'), s.stderr);
   assert.ok(stderr.some((l) => l.startsWith('secrets.yaml:5: Secret b-app/web-tls: data[tls.crt]: illegal base64 data')), s.stderr);
@@ -231,7 +234,8 @@ test('a load error alone makes check fail', async (t) => {
   const { dir, state } = await workspace(t, { 'a.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 80}]}\n', 'b.json': '{"kind": ' });
   const c = await inProcess(['check', dir, '--state-dir', state]);
   assert.equal(c.code, 1);
-  assert.match(c.stderr, /^b\.json:1:\d+: invalid JSON: [^\n]+\n$/);
+  assert.ok(c.stderr.startsWith(`${dir}/b.json:1:`), c.stderr);
+  assert.match(c.stderr.slice(dir.length + 1), /^b\.json:1:\d+: invalid JSON: [^\n]+\n$/);
   assert.match(c.stdout, /check failed: 0 of 0 HTTPProxies invalid or orphaned, 0 Service error\(s\), 1 load error\(s\)/);
 });
 

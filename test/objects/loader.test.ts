@@ -229,3 +229,12 @@ test('JSON Lists: each item keeps its own line (found without a second parse)', 
   assert.equal(r.errors.length, 1, 'the odd name is rejected by the schema, at its line');
   assert.match(formatIssue(r.errors[0]!), /^l\.json:5: Service default\/b\]"\{: metadata\.name: invalid name/);
 });
+
+test('displayDir names files the way the user typed the folder', async (t) => {
+  const dir = await folder({ 'sub/a.yaml': `${svc('a')}---\n${svc('a')}` });
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const r = await loadFolder(dir, { displayDir: 'manifests' });
+  assert.deepEqual(r.files, ['sub/a.yaml']);
+  assert.equal(r.objects[0]!.source.file, 'manifests/sub/a.yaml');
+  assert.deepEqual(r.errors.map(formatIssue), ['manifests/sub/a.yaml:9: duplicate Service default/a: already defined at manifests/sub/a.yaml:1; this definition is ignored (remove one of them)']);
+});
