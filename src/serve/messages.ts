@@ -32,11 +32,8 @@ export type ToBalancerWorker =
   | { type: 'health'; requestId: number }
   | { type: 'shutdown'; drainTimeoutMs: number };
 
-export interface ListenerHealth {
-  bound: boolean;
-  targets: { address: string; port: number; health: 'healthy' | 'unhealthy' | 'initial' | 'draining' }[];
-  problems: string[];
-}
+export type { ListenerHealth } from '../balancer/index.ts';
+import type { ListenerHealth } from '../balancer/index.ts';
 
 export type FromWorker =
   | { type: 'listening' }

@@ -10,7 +10,7 @@ import { ObjectCache } from '../objects/cache.ts';
 import type { IsobarConfig } from '../config/types.ts';
 import { build } from '../dag/index.ts';
 import type { ProxyConfig } from '../dag/proxy-config.ts';
-import { buildBalancerModel } from '../balancer/index.ts';
+import { buildBalancerModel, withRuntimeHealth } from '../balancer/index.ts';
 import type { BalancerConfig } from '../balancer/balancer-config.ts';
 import { CertificateStore, toEdgeCertificate } from '../certs/index.ts';
 import type { StatusReport, ServiceStatus } from '../status/types.ts';
@@ -97,6 +97,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
       lbAddress: o.lbAddress,
       portOffset: o.lbPortOffset,
       previous: balancerConfig,
+      now: Date.now(),
     });
     version++;
     proxyConfig = dag.proxyConfig;
@@ -254,7 +255,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
         const replies = await balancers.health();
         for (const r of replies) balancerHealth = { ...balancerHealth, ...r.listeners };
       }
-      return withHealth(report, balancerHealth);
+      return withHealth(report, balancerConfig, balancerHealth);
     },
   });
 
@@ -292,7 +293,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     void stop().then(() => resolveDone(1));
   });
 
-  return { done, stop, report: () => withHealth(report, balancerHealth) };
+  return { done, stop, report: () => withHealth(report, balancerConfig, balancerHealth) };
 }
 
 function proxyListeners(o: ServeOptions, internal: { http: number; https: number } | undefined): ListenerSpec[] {
@@ -386,17 +387,9 @@ async function recordUsage(store: CertificateStore, config: BalancerConfig, prev
   }
 }
 
-function withHealth(report: StatusReport, health: Record<string, ListenerHealth>): StatusReport {
-  return {
-    httpproxies: report.httpproxies,
-    services: report.services.map((s) => ({
-      ...s,
-      listeners: s.listeners.map((l) => {
-        const h = health[`${s.namespace}/${s.name}:${l.port}`];
-        return h ? { ...l, targets: h.targets } : l;
-      }),
-    })),
-  };
+function withHealth(report: StatusReport, config: BalancerConfig | undefined, health: Record<string, ListenerHealth>): StatusReport {
+  if (!config) return report;
+  return { httpproxies: report.httpproxies, services: withRuntimeHealth(report.services, config, { listeners: health }) };
 }
 
 function logStatusChanges(logger: pino.Logger, report: StatusReport, previous: Map<string, string>): Map<string, string> {
