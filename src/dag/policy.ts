@@ -40,6 +40,8 @@ export interface HeadersResult {
 
 export type Dynamic = Record<string, string>;
 
+const NO_HEADERS: { ok: true; value: HeadersResult } = { ok: true, value: { ops: { set: [], remove: [] }, hostRewrite: '' } };
+
 /** Static %CONTOUR_*% variables are expanded here; everything else
  *  (%REQ(name)%, proxy variables) is left for the runtime. */
 function expand(value: string, dynamic: Dynamic): string {
@@ -53,10 +55,9 @@ export function headersPolicyRoute(
   allowHost: boolean,
   dynamic: Dynamic,
 ): { ok: true; value: HeadersResult } | { ok: false; error: string } {
-  // Most routes and services set no headers: skip the bookkeeping.
-  if (!policy || (policy.set.length === 0 && policy.remove.length === 0)) {
-    return { ok: true, value: { ops: { set: [], remove: [] }, hostRewrite: '' } };
-  }
+  // Most routes and services set no headers: skip the bookkeeping. The
+  // result is shared; ProxyConfig is immutable data once built.
+  if (!policy || (policy.set.length === 0 && policy.remove.length === 0)) return NO_HEADERS;
   const set = new Map<string, string>();
   let hostRewrite = '';
   const remove = new Set<string>();
@@ -83,10 +84,11 @@ export function headersPolicyRoute(
 }
 
 function toOps(set: Map<string, string>, remove: Set<string>): HeaderOps {
-  return {
-    set: [...set].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([name, value]) => ({ name, value })),
-    remove: [...remove].sort(),
-  };
+  const s = [...set];
+  if (s.length > 1) s.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const r = [...remove];
+  if (r.length > 1) r.sort();
+  return { set: s.map(([name, value]) => ({ name, value })), remove: r };
 }
 
 /** headersPolicyService: the user's policy, then the config's global

@@ -20,5 +20,5 @@ function compare(a: Route, b: Route): number {
 }
 
 export function sortRoutes(routes: Route[]): Route[] {
-  return routes.sort(compare);
+  return routes.length > 1 ? routes.sort(compare) : routes;
 }
