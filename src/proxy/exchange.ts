@@ -3,7 +3,7 @@
 // upstream exchange through undici's dispatch() with retries and timeouts.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import type { RetryPolicyConfig } from '../dag/proxy-config.ts';
 import type { ClusterRuntime, Endpoint } from './cluster.ts';

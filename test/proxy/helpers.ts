@@ -12,7 +12,6 @@ import type {
   Route,
   RouteAction,
   SecureVirtualHost,
-  UpstreamProtocol,
   UpstreamTls,
   VirtualHost,
   WeightedCluster,

@@ -98,7 +98,11 @@ test('wss: websocket over the TLS listener, logged with status 101', async () =>
     [{ name: 'https', tls: true }],
   );
   try {
-    const ws = new WebSocket(`wss://127.0.0.1:${q.port()}/secure`, { headers: { host: 'ws.test' }, servername: 'ws.test', ca: ca.certPem });
+    const ws = new WebSocket(`wss://127.0.0.1:${q.port()}/secure`, {
+      headers: { host: 'ws.test' },
+      servername: 'ws.test',
+      ca: ca.certPem,
+    } as WebSocket.ClientOptions);
     const reply = await new Promise<string>((resolve, reject) => {
       ws.on('open', () => ws.send('tls'));
       ws.on('message', (m) => resolve(m.toString()));
