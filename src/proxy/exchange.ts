@@ -26,7 +26,7 @@ import {
 } from './local-reply.ts';
 import { normalizePath, type RequestView } from './matchers.ts';
 import { authorityPort, httpsRedirectLocation, redirectLocation, type RedirectInput } from './redirect.ts';
-import { matchRoute, pickBackend, type CompiledBackend, type CompiledRoute, type CompiledVhost } from './route-table.ts';
+import { matchRoute, pickBackend, rewrittenHost, type CompiledBackend, type CompiledRoute, type CompiledVhost } from './route-table.ts';
 import { UpstreamConnectError } from './upstream-tls.ts';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
@@ -300,11 +300,8 @@ export class Exchange implements RequestView, OpContext, HashInput {
     // Service-level policies first, so the route-level ones win on conflict.
     list = applyToList(list, backend.requestOps, this);
     list = applyToList(list, route.requestOps, this);
-    const hr = r.hostRewrite;
-    if (hr !== undefined) {
-      const v = hr.literal ?? (route.hostHeader !== undefined ? this.header(route.hostHeader) : undefined);
-      if (v) list = replaceHeader(list, 'host', v);
-    }
+    const host = rewrittenHost(route, backend, (n) => this.header(n));
+    if (host) list = replaceHeader(list, 'host', host);
     this.upstreamHeaders = list;
     let upath = this.path;
     if (r.prefixRewrite !== undefined && route.prefix !== undefined && upath.startsWith(route.prefix)) {
@@ -636,7 +633,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
   }
 }
 
-function replaceHeader(list: string[], name: string, value: string): string[] {
+export function replaceHeader(list: string[], name: string, value: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < list.length; i += 2) if (list[i] !== name) out.push(list[i]!, list[i + 1]!);
   out.push(name, value);

@@ -14,6 +14,8 @@ export interface CompiledBackend {
   upTo: number;
   requestOps: CompiledHeaderOps;
   responseOps: CompiledHeaderOps;
+  /** Service-level literal Host; wins over the route's host rewrite. */
+  hostRewrite?: string;
 }
 
 export interface CompiledRoute {
@@ -52,7 +54,7 @@ function ops(o: HeaderOps | undefined): CompiledHeaderOps {
 }
 
 export function compileBackends(
-  list: { cluster: string; weight: number; requestHeaders?: HeaderOps; responseHeaders?: HeaderOps }[],
+  list: { cluster: string; weight: number; requestHeaders?: HeaderOps; responseHeaders?: HeaderOps; hostRewrite?: string }[],
   clusters: Map<string, ClusterRuntime>,
 ): { backends: CompiledBackend[]; totalWeight: number } {
   let total = 0;
@@ -68,6 +70,7 @@ export function compileBackends(
       upTo: total,
       requestOps: ops(w.requestHeaders),
       responseOps: ops(w.responseHeaders),
+      ...(w.hostRewrite ? { hostRewrite: w.hostRewrite } : {}),
     });
   }
   return { backends, totalWeight: total };
@@ -120,6 +123,14 @@ export function compileTables(config: ProxyConfig, clusters: Map<string, Cluster
 
 export function compileTcp(f: TcpForward, clusters: Map<string, ClusterRuntime>): CompiledTcp {
   return compileBackends(f.clusters, clusters);
+}
+
+/** The Host to send upstream after route and service rewrites, or undefined to keep it. */
+export function rewrittenHost(route: CompiledRoute, backend: CompiledBackend, header: (name: string) => string | undefined): string | undefined {
+  if (backend.hostRewrite) return backend.hostRewrite;
+  const hr = route.route.hostRewrite;
+  if (hr === undefined) return undefined;
+  return hr.literal ?? (route.hostHeader !== undefined ? header(route.hostHeader) : undefined) ?? undefined;
 }
 
 /** The first route whose conditions all hold, in config order. */

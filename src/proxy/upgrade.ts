@@ -5,11 +5,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ProxyContext } from './context.ts';
-import { connOf } from './exchange.ts';
+import { connOf, replaceHeader } from './exchange.ts';
 import { connectionTokens, REQUEST_SKIP } from './hop-by-hop.ts';
 import { normalizeHost } from './host.ts';
 import { normalizePath, type RequestView } from './matchers.ts';
-import { matchRoute, pickBackend } from './route-table.ts';
+import { matchRoute, pickBackend, rewrittenHost } from './route-table.ts';
 import { applyToList, type OpContext } from './header-ops.ts';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
@@ -135,6 +135,8 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   );
   list = applyToList(list, backend.requestOps, view);
   list = applyToList(list, route.requestOps, view);
+  const rewritten = rewrittenHost(route, backend, view.header);
+  if (rewritten) list = replaceHeader(list, 'host', rewritten);
   let path = view.path;
   const r = route.route;
   if (r.prefixRewrite !== undefined && route.prefix !== undefined && path.startsWith(route.prefix)) {

@@ -31,6 +31,8 @@ before(async () => {
             responseHeaders: { set: [{ name: 'X-Resp', value: 'added' }], remove: ['x-backend'] },
             hostRewrite: { literal: 'rewritten.internal' },
           }),
+          route({ path: { kind: 'prefix', value: '/svchost' }, to: [wc('a', 1, { hostRewrite: 'svc.internal' })], hostRewrite: { literal: 'route.internal' } }),
+          route({ path: { kind: 'prefix', value: '/dynhost' }, to: 'a', hostRewrite: { fromHeader: 'X-Target-Host' } }),
           route({ path: { kind: 'prefix', value: '/' }, to: 'a' }),
         ]),
         vhost('*.wild.test', [route({ to: 'b' })]),
@@ -170,4 +172,13 @@ test('stats count requests', () => {
   const s = p.proxy.stats();
   assert.ok(s.requests! > 10);
   assert.ok(s.noRoute! >= 1);
+});
+
+test('host rewrite: service-level literal beats the route; dynamic from a request header', async () => {
+  const r1 = await get(p.port(), '/svchost', { host: 'app.example.test' });
+  assert.equal((JSON.parse(r1.body) as { headers: Record<string, string> }).headers.host, 'svc.internal');
+  const r2 = await get(p.port(), '/dynhost', { host: 'app.example.test', 'x-target-host': 'dyn.internal' });
+  assert.equal((JSON.parse(r2.body) as { headers: Record<string, string> }).headers.host, 'dyn.internal');
+  const r3 = await get(p.port(), '/dynhost', { host: 'app.example.test' });
+  assert.equal((JSON.parse(r3.body) as { headers: Record<string, string> }).headers.host, 'app.example.test');
 });
