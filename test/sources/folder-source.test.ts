@@ -166,3 +166,55 @@ test('a mounted ConfigMap update (the kubelet swaps the ..data symlink) is picke
   await rename(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
   await until(cache, () => ports(cache)['cm']?.[0] === 81);
 });
+
+test('property: after any sequence of edits the watched cache equals a fresh load of the folder', { timeout: 60_000 }, async () => {
+  const { loadFolder } = await import('../../src/objects/index.ts');
+  const fc = (await import('fast-check')).default;
+  const names = ['a.yaml', 'b.yml', 'sub/c.yaml', 'sub/deeper/d.json', 'e.yaml'];
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('write' as const), file: fc.constantFrom(...names), svc: fc.constantFrom('x', 'y', 'z'), port: fc.integer({ min: 1, max: 3 }) }),
+    fc.record({ kind: fc.constant('delete' as const), file: fc.constantFrom(...names) }),
+    fc.record({ kind: fc.constant('rename' as const), file: fc.constantFrom(...names), to: fc.constantFrom(...names) }),
+    fc.record({ kind: fc.constant('rmdir' as const) }),
+  );
+  const content = (file: string, name: string, port: number): string =>
+    file.endsWith('.json')
+      ? JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: file.replace(/[^a-z]/g, '') }, spec: { ports: [{ port }] } })
+      : `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: ${file.replace(/[^a-z]/g, '')}}\nspec: {ports: [{port: ${port}}]}\n`;
+  const view = (objs: { object: { kind: string; metadata: { namespace: string; name: string } }; source: { file?: string } }[]) =>
+    objs.map((o) => `${o.object.kind}/${o.object.metadata.namespace}/${o.object.metadata.name}@${o.source.file}:${JSON.stringify(o.object)}`).sort();
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 10 }), async (ops) => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'isobar-src-prop-'));
+      const cache = new ObjectCache();
+      const src = new FolderSource(dir, cache, { watch: true, debounceMs: 10 });
+      try {
+        await src.start();
+        for (const o of ops) {
+          if (o.kind === 'write') {
+            await mkdir(path.dirname(path.join(dir, o.file)), { recursive: true });
+            await writeFile(path.join(dir, o.file), content(o.file, o.svc, o.port));
+          } else if (o.kind === 'delete') {
+            await rm(path.join(dir, o.file), { force: true });
+          } else if (o.kind === 'rename') {
+            await mkdir(path.dirname(path.join(dir, o.to)), { recursive: true });
+            await rename(path.join(dir, o.file), path.join(dir, o.to)).catch(() => undefined);
+          } else {
+            await rm(path.join(dir, 'sub'), { recursive: true, force: true });
+          }
+        }
+        // A last write; once it is in the cache every earlier event was handled.
+        await writeFile(path.join(dir, 'zz-sentinel.yaml'), content('zz-sentinel.yaml', 'sentinel', 1));
+        await until(cache, () => cache.get('Service', 'zzsentinelyaml', 'sentinel') !== undefined);
+        const fresh = await loadFolder(dir);
+        const got = cache.snapshot();
+        const gotObjects = [...got.services].map((s) => ({ object: s, source: cache.get('Service', s.metadata.namespace, s.metadata.name)!.source }));
+        assert.deepEqual(view(gotObjects), view(fresh.objects));
+      } finally {
+        await src.stop();
+        await rm(dir, { recursive: true, force: true });
+      }
+    }),
+    { numRuns: 25 },
+  );
+});
