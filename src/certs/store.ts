@@ -45,6 +45,8 @@ export interface ImportOptions {
   chainPem?: string;
   arn?: string;
   allowExpired?: boolean;
+  /** Where the PEM texts came from (file names), for error messages. */
+  sources?: { cert?: string; key?: string; chain?: string };
 }
 
 export interface StoreProblem {
@@ -220,13 +222,17 @@ export class CertificateStore {
 
   async importCertificate(o: ImportOptions): Promise<CertificateRecord> {
     const now = new Date();
-    const certBlocks = splitCertificates(o.certPem, 'the certificate');
-    const leaf = parseCertificate(certBlocks[0]!, 'the certificate');
+    const src = o.sources ?? {};
+    const certWhere = src.cert ? `the certificate file ${src.cert}` : 'the certificate';
+    const keyWhere = src.key ? `the private key file ${src.key}` : 'the private key';
+    const chainWhere = src.chain ? `the chain file ${src.chain}` : 'the chain';
+    const certBlocks = splitCertificates(o.certPem, certWhere);
+    const leaf = parseCertificate(certBlocks[0]!, certWhere);
     // A full-chain file (leaf first) carries its chain along.
-    const chainBlocks = [...certBlocks.slice(1), ...(o.chainPem && o.chainPem.trim() !== '' ? splitCertificates(o.chainPem, 'the chain') : [])];
+    const chainBlocks = [...certBlocks.slice(1), ...(o.chainPem && o.chainPem.trim() !== '' ? splitCertificates(o.chainPem, chainWhere) : [])];
     const chain = chainBlocks.map((b, i) => parseCertificate(b, `chain certificate ${i + 1}`));
-    const key = parsePrivateKey(o.keyPem, 'the private key');
-    checkKeyMatches(leaf, key, 'the private key');
+    const key = parsePrivateKey(o.keyPem, keyWhere);
+    checkKeyMatches(leaf, key, keyWhere);
     if (!o.allowExpired) checkNotExpired(leaf, `the certificate "${facts(leaf).subject}"`, now);
     const ordered = verifyChain(leaf, chain, { allowExpired: o.allowExpired ?? false, now });
     const arn = o.arn ?? newArn(this.region, this.account);

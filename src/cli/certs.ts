@@ -67,7 +67,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const keyPem = await readInput(o.key, '--key');
       const chainPem = o.chain === undefined ? undefined : await readInput(o.chain, '--chain');
       const store = await openStore(cmd, { region: o.region, account: o.account });
-      const r = await run(() => store.importCertificate({ certPem, keyPem, chainPem, arn: o.arn, allowExpired: o.allowExpired === true }));
+      const r = await run(() => store.importCertificate({ certPem, keyPem, chainPem, arn: o.arn, allowExpired: o.allowExpired === true, sources: { cert: o.cert, key: o.key, chain: o.chain } }));
       process.stdout.write(`${r.arn}\n`);
     });
 

@@ -147,7 +147,7 @@ describe('isobar certs', { concurrency: true }, () => {
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.stdout, `${EXAMPLE_ARN}\n`);
     assert.equal(wrongKey.code, 1);
-    assert.match(wrongKey.stderr, /the private key does not belong to the certificate/);
+    assert.match(wrongKey.stderr, /^isobar: the private key file .*stranger\.key: the private key does not belong to the certificate/);
     assert.equal(exp.code, 1);
     assert.match(exp.stderr, /expired on .*--allow-expired/);
     assert.equal(expAllowed.code, 0, expAllowed.stderr);
