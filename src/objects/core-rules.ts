@@ -2,6 +2,7 @@
 // the core kinds isobar reads (pkg/apis/core/validation): the rules a
 // manifest most often trips over.
 
+import { isIPv4, isIPv6 } from 'node:net';
 import type { FieldError, Kind } from './types.ts';
 
 const IANA_SVC_NAME = /^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -14,6 +15,10 @@ export function coreRules(kind: Kind, obj: Record<string, unknown>): FieldError[
       return serviceRules(obj);
     case 'Secret':
       return secretRules(obj);
+    case 'Endpoints':
+      return endpointsRules(obj);
+    case 'EndpointSlice':
+      return endpointSliceRules(obj);
     default:
       return [];
   }
@@ -73,6 +78,41 @@ function secretRules(obj: Record<string, unknown>): FieldError[] {
       if (!keys.has(k)) errors.push({ path: `data[${k}]`, message: 'is required for a Secret of type kubernetes.io/tls' });
     }
   }
+  return errors;
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function endpointsRules(obj: Record<string, unknown>): FieldError[] {
+  const errors: FieldError[] = [];
+  const subsets = Array.isArray(obj['subsets']) ? (obj['subsets'] as unknown[]) : [];
+  subsets.forEach((subset, i) => {
+    if (!isMap(subset)) return;
+    for (const field of ['addresses', 'notReadyAddresses']) {
+      const list = Array.isArray(subset[field]) ? (subset[field] as unknown[]) : [];
+      list.forEach((a, j) => {
+        const ip = isMap(a) ? a['ip'] : undefined;
+        if (typeof ip === 'string' && !isIPv4(ip) && !isIPv6(ip)) {
+          errors.push({ path: `subsets[${i}].${field}[${j}].ip`, message: `must be a valid IP address, found ${JSON.stringify(ip)}` });
+        }
+      });
+    }
+  });
+  return errors;
+}
+
+function endpointSliceRules(obj: Record<string, unknown>): FieldError[] {
+  const errors: FieldError[] = [];
+  const type = obj['addressType'];
+  const endpoints = Array.isArray(obj['endpoints']) ? (obj['endpoints'] as unknown[]) : [];
+  endpoints.forEach((e, i) => {
+    const addresses = isMap(e) && Array.isArray(e['addresses']) ? (e['addresses'] as unknown[]) : [];
+    addresses.forEach((a, j) => {
+      if (typeof a !== 'string') return;
+      const ok = type === 'IPv4' ? isIPv4(a) : type === 'IPv6' ? isIPv6(a) : a.length <= 253 && DNS_SUBDOMAIN.test(a);
+      if (!ok) errors.push({ path: `endpoints[${i}].addresses[${j}]`, message: `must be a valid ${type} address, found ${JSON.stringify(a)}` });
+    });
+  });
   return errors;
 }
 

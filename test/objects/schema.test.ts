@@ -228,6 +228,22 @@ const rows: Row[] = [
     ],
   },
   { name: 'Secret: over 1 MiB', kind: 'Secret', obj: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { big: 'x'.repeat(1024 * 1024 + 1) } }, errors: [{ path: 'data', message: 'too long: a Secret holds at most 1048576 bytes, this one 1048577' }] },
+  {
+    name: 'Endpoints: addresses must be IP literals',
+    kind: 'Endpoints',
+    obj: { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 's' }, subsets: [{ addresses: [{ ip: '127.0.0.1' }, { ip: 'backend.example.com' }], notReadyAddresses: [{ ip: '::1' }, { ip: '10.0.0.256' }] }] },
+    errors: [
+      { path: 'subsets[0].addresses[1].ip', message: 'must be a valid IP address, found "backend.example.com"' },
+      { path: 'subsets[0].notReadyAddresses[1].ip', message: 'must be a valid IP address, found "10.0.0.256"' },
+    ],
+  },
+  {
+    name: 'EndpointSlice: addresses match the addressType',
+    kind: 'EndpointSlice',
+    obj: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 's-1' }, addressType: 'IPv4', endpoints: [{ addresses: ['127.0.0.1', '::1'] }] },
+    errors: [{ path: 'endpoints[0].addresses[1]', message: 'must be a valid IPv4 address, found "::1"' }],
+  },
+  { name: 'EndpointSlice: FQDN addresses', kind: 'EndpointSlice', obj: { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 's-1' }, addressType: 'FQDN', endpoints: [{ addresses: ['backend.example.com'] }] }, errors: [] },
   // ---- Endpoints / EndpointSlice
   {
     name: 'Endpoints address ip required, port range',
