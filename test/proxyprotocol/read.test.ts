@@ -107,3 +107,44 @@ test('timeout, garbage, oversized and early close reject with ProxyProtocolError
   await expect((c) => c.end('PROXY TCP4 1.2.3.4 '), 'CLOSED');
   await s.close();
 });
+
+test('any split of header and payload across TCP writes yields the same header and the exact remaining bytes', async () => {
+  const fc = (await import('fast-check')).default;
+  const s = await server({ timeoutMs: 5000 });
+  try {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.uint8Array({ maxLength: 64 }),
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 6 }),
+        async (v2, payload, cuts) => {
+          const header = v2
+            ? encodeV2({ command: 'PROXY', source: { address: '2001:db8::7', port: 1111 }, destination: { address: '::1', port: 443 }, authority: 'a.example', crc32c: true })
+            : encodeV1({ address: '198.51.100.1', port: 2222 }, { address: '127.0.0.1', port: 80 });
+          const bytes = Buffer.concat([header, Buffer.from(payload)]);
+          const c = await connect(s.port);
+          let at = 0;
+          for (const n of cuts) {
+            if (at >= bytes.length) break;
+            c.write(bytes.subarray(at, at + n));
+            at += n;
+            await new Promise((r) => setImmediate(r));
+          }
+          c.end(bytes.subarray(at));
+          const o = await s.next();
+          assert.ok('header' in o, String((o as { error?: unknown }).error));
+          assert.equal(o.header.source?.port, v2 ? 1111 : 2222);
+          const chunks: Buffer[] = [o.rest];
+          o.socket.on('data', (d: Buffer) => chunks.push(d));
+          await once(o.socket, 'end');
+          assert.deepEqual(Buffer.concat(chunks), Buffer.from(payload));
+          o.socket.destroy();
+          c.destroy();
+        },
+      ),
+      { numRuns: 40 },
+    );
+  } finally {
+    await s.close();
+  }
+});
