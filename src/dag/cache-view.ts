@@ -4,6 +4,7 @@
 import type { EndpointSlice, Endpoints, Secret, Service, ServicePort, Snapshot, TLSCertificateDelegation } from '../objects/types.ts';
 import type { Endpoint } from './proxy-config.ts';
 import { arr, int, rec, str, strArr, strMap } from './safe.ts';
+import { sortSmall } from './route-order.ts';
 import { checkCaSecret, checkCrlSecret, checkTlsSecret, type Checked } from './secret.ts';
 
 function key(ns: string, name: string): string {
@@ -207,7 +208,7 @@ export class CacheView {
         for (const a of arr(er.addresses)) addEndpoint(list, seen, str(a), port);
       }
     }
-    if (list.length > 1) list.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+    sortSmall(list, byAddress);
     this.#endpointsOf.set(s, list);
     return list;
   }
@@ -231,6 +232,10 @@ export class CacheView {
     }
     return byTarget;
   }
+}
+
+function byAddress(a: Endpoint, b: Endpoint): number {
+  return a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port;
 }
 
 function addEndpoint(list: Endpoint[], seen: Set<string>, address: string, port: number): void {

@@ -60,8 +60,10 @@ export function parseGoDuration(orig: string): DurationResult {
 /** timeout.Parse: "" -> default, infinity/infinite -> disabled, "0s" -> default. */
 export type Timeout = { kind: 'default' } | { kind: 'disabled' } | { kind: 'duration'; ms: number };
 
+const DEFAULT_TIMEOUT: { ok: true; timeout: Timeout } = { ok: true, timeout: { kind: 'default' } };
+
 export function parseTimeout(v: string): { ok: true; timeout: Timeout } | { ok: false; error: string } {
-  if (v === '') return { ok: true, timeout: { kind: 'default' } };
+  if (v === '') return DEFAULT_TIMEOUT;
   if (v === 'infinity' || v === 'infinite') return { ok: true, timeout: { kind: 'disabled' } };
   const d = parseGoDuration(v);
   if (!d.ok) return { ok: false, error: `unable to parse timeout string ${quote(v)}: ${d.error}` };

@@ -40,6 +40,7 @@ import {
   type HeadersPolicyDefaults,
 } from './policy.ts';
 
+const NO_TIMEOUT_POLICY = { response: '', idle: '', idleConnection: '' };
 const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
 const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 3_600_000;
@@ -74,6 +75,11 @@ function emptyOps(): HeaderOps {
 
 function isBlank(s: string): boolean {
   return s.trim() === '';
+}
+
+/** A Host value usable as SNI: set and not a %REQ()% reference. */
+function literalHost(h: string): string {
+  return h !== '' && dynamicHost(h) === null ? h : '';
 }
 
 function dynamicHost(v: string): string | null {
@@ -495,7 +501,7 @@ export class HTTPProxyProcessor {
       cond.addError('RouteError', 'ResponseHeaderPolicyInvalid', `${respHP.error} on response headers`);
       return null;
     }
-    const tp = route.timeoutPolicy ?? { response: '', idle: '', idleConnection: '' };
+    const tp = route.timeoutPolicy ?? NO_TIMEOUT_POLICY;
     const response = parseTimeout(tp.response);
     const idle = parseTimeout(tp.idle);
     const idleConn = parseTimeout(tp.idleConnection);
@@ -614,7 +620,6 @@ export class HTTPProxyProcessor {
       const clientCert = this.#clientCertFor(cond, ctx);
       if (clientCert === null) return null;
 
-      const literalHost = (h: string) => (h !== '' && dynamicHost(h) === null ? h : '');
       const sni =
         literalHost(sReq.value.hostRewrite) ||
         literalHost(reqHP.value.hostRewrite) ||
@@ -660,9 +665,7 @@ export class HTTPProxyProcessor {
     } else if (clusters.length === 0) {
       action = { kind: 'direct', statusCode: 503 };
     } else {
-      const total = clusters.reduce((a, c) => a + c.weight, 0);
-      const weighted = total === 0 ? clusters.map((c) => ({ ...c, weight: 1 })) : clusters.filter((c) => c.weight > 0);
-      action = { kind: 'forward', clusters: weighted };
+      action = { kind: 'forward', clusters: normaliseWeights(clusters) };
       if (mirror) action.mirror = mirror;
     }
     r.action = action;
@@ -839,8 +842,7 @@ export class HTTPProxyProcessor {
         const name = this.#addCluster(s, upstream, sni, clientCert, lb, undefined, DEFAULT_IDLE_CONNECTION_TIMEOUT_MS);
         clusters.push({ cluster: name, weight: Math.max(0, service.weight), requestHeaders: emptyOps(), responseHeaders: emptyOps() });
       }
-      const total = clusters.reduce((a, c) => a + c.weight, 0);
-      return { clusters: total === 0 ? clusters.map((c) => ({ ...c, weight: 1 })) : clusters.filter((c) => c.weight > 0) };
+      return { clusters: normaliseWeights(clusters) };
     }
     if (!tcp.include) {
       cond.addError('TCPProxyError', 'NothingDefined', 'either services or inclusion must be specified');
@@ -868,6 +870,18 @@ export class HTTPProxyProcessor {
     }
     return this.#processTCPProxy(this.#status.cond(dest), dest, visited, root);
   }
+}
+
+/** Rule 54: all weights zero (or omitted) split equally; otherwise
+ *  zero-weight clusters get no traffic. Mutates the fresh list it is given. */
+function normaliseWeights(clusters: WeightedCluster[]): WeightedCluster[] {
+  let total = 0;
+  for (const c of clusters) total += c.weight;
+  if (total === 0) {
+    for (const c of clusters) c.weight = 1;
+    return clusters;
+  }
+  return clusters.filter((c) => c.weight > 0);
 }
 
 /** expandPrefixMatches: a prefix rewrite on `/foo` also gets a `/foo/`

@@ -20,5 +20,21 @@ function compare(a: Route, b: Route): number {
 }
 
 export function sortRoutes(routes: Route[]): Route[] {
-  return routes.length > 1 ? routes.sort(compare) : routes;
+  return sortSmall(routes, compare);
+}
+
+/** In-place stable sort; insertion sort for the short lists that dominate
+ *  (Array#sort allocates a work array per call). */
+export function sortSmall<T>(list: T[], cmp: (a: T, b: T) => number): T[] {
+  if (list.length > 16) return list.sort(cmp);
+  for (let i = 1; i < list.length; i++) {
+    const x = list[i]!;
+    let j = i - 1;
+    while (j >= 0 && cmp(list[j]!, x) > 0) {
+      list[j + 1] = list[j]!;
+      j--;
+    }
+    list[j + 1] = x;
+  }
+  return list;
 }
