@@ -202,7 +202,9 @@ export class Exchange implements RequestView, OpContext, HashInput {
     if (route === undefined) return this.local(404, '', 'NR');
     this.route = route;
     const r = route.route;
-    if (r.httpsRedirect) {
+    // A client already on TLS (a PROXY v2 SSL TLV from a TLS-terminating load
+    // balancer) is served, not sent round a redirect loop.
+    if (r.httpsRedirect && !conn.https) {
       return this.local(301, '', '-', { location: httpsRedirectLocation(this.redirectInput()) });
     }
     const action = r.action;

@@ -94,7 +94,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   if (!vhost || (conn.tls && !conn.tls.fallback && vhost.fqdn !== conn.tls.fqdn)) return reply(404, '', 'NR');
   const route = matchRoute(vhost, view);
   if (!route) return reply(404, '', 'NR');
-  if (route.route.httpsRedirect) {
+  if (route.route.httpsRedirect && !conn.https) {
     log.status = 301;
     socket.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: https://${host}${url}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     return;

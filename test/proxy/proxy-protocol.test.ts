@@ -22,7 +22,10 @@ before(async () => {
     config({
       clusters: [cluster('app', [ep(app)])],
       secrets: [{ id: 'default/app', ...cert }],
-      httpVirtualHosts: [vhost('app.example.test', [route({ to: 'app' })])],
+      httpVirtualHosts: [
+        vhost('app.example.test', [route({ to: 'app' })]),
+        vhost('tls-only.example.test', [route({ to: 'app', httpsRedirect: true })]),
+      ],
       httpsVirtualHosts: [secureVhost('app.example.test', [route({ to: 'app' })], { secretId: 'default/app' })],
     }),
     [
@@ -141,4 +144,15 @@ test('PROXY header on a TLS listener, then TLS: XFF from the header, proto https
   const h = seenHeaders(text);
   assert.equal(h['x-forwarded-for'], '198.51.100.7');
   assert.equal(h['x-forwarded-proto'], 'https');
+});
+
+test('port-80 redirect of a TLS vhost is skipped when the PROXY SSL TLV says the client used TLS', async () => {
+  const req = 'GET /r HTTP/1.1\r\nHost: tls-only.example.test\r\nConnection: close\r\n\r\n';
+  const viaTls = encodeV2({ command: 'PROXY', source: SRC, destination: DST, ssl: { connectedWithSsl: true, verify: 0 } });
+  const served = await raw(p.port('pp'), Buffer.concat([viaTls, Buffer.from(req)]));
+  assert.match(served.text, /^HTTP\/1\.1 200/);
+  assert.equal(seenHeaders(served.text)['x-forwarded-proto'], 'https');
+  const plain = await raw(p.port('pp'), Buffer.concat([encodeV1(SRC, DST), Buffer.from(req)]));
+  assert.match(plain.text, /^HTTP\/1\.1 301/);
+  assert.match(plain.text, /location: https:\/\/tls-only\.example\.test\/r/i);
 });
