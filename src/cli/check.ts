@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { EXIT_INVALID, EXIT_OK } from './errors.ts';
 import { reportFor } from './report-command.ts';
 import type { ReportFlags } from './report-command.ts';
-import { findings, hasFindings } from '../status/index.ts';
+import { findings, hasFindings, problemText } from '../status/index.ts';
 
 export function register(program: Command, setExitCode: (code: number) => void): void {
   program
@@ -22,7 +22,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
       for (const p of f.orphaned) lines.push(`HTTPProxy ${p.namespace}/${p.name}: orphaned: ${p.description}`);
       for (const s of f.serviceErrors) lines.push(`Service ${s.namespace}/${s.name}: ${s.message}`);
       const warnings = report.status.services.flatMap((s) =>
-        s.problems.filter((p) => p.severity === 'warning').map((p) => `Service ${s.namespace}/${s.name}: warning: ${p.field ? `${p.field}: ` : ''}${p.message}`),
+        s.problems.filter((p) => p.severity === 'warning').map((p) => `Service ${s.namespace}/${s.name}: warning: ${problemText(p, s)}`),
       );
       lines.push(...warnings);
       const total = report.status.httpproxies.length;

@@ -3,7 +3,7 @@
 // `kubectl get httpproxy -A` followed by `kubectl get svc -A`.
 
 import { stringify } from 'yaml';
-import type { HTTPProxyStatus, ServiceStatus, StatusReport } from './types.ts';
+import type { HTTPProxyStatus, ServiceProblem, ServiceStatus, StatusReport } from './types.ts';
 import type { Service } from '../objects/types.ts';
 import type { LoadIssue } from '../objects/issues.ts';
 import { formatIssue } from '../objects/issues.ts';
@@ -93,7 +93,7 @@ export function renderTable(report: StatusReport, ctx: TableContext = {}): strin
         ]),
       );
     }
-    const problems = services.flatMap((s) => s.problems.map((p) => `${s.namespace}/${s.name}: ${p.severity}: ${p.field ? `${p.field}: ` : ''}${p.message}`));
+    const problems = services.flatMap((s) => s.problems.map((p) => `${s.namespace}/${s.name}: ${p.severity}: ${problemText(p, s)}`));
     if (problems.length > 0) {
       out.push('');
       out.push('PROBLEMS');
@@ -110,6 +110,16 @@ function serviceRow(s: ServiceStatus, obj: Service | undefined): string[] {
   const ports = (obj?.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`);
   const listenerPorts = s.listeners.map((l) => `${l.port}/TCP`);
   return [s.namespace, s.name, type, clusterIp, external, (ports.length ? ports : listenerPorts).join(',') || '<none>'];
+}
+
+/** A Service problem as one phrase: the field first unless the message
+ *  already names it. */
+export function problemText(p: ServiceProblem, service?: { namespace: string; name: string }): string {
+  let message = p.message;
+  // printed after the Service's name already
+  const self = service ? `Service ${service.namespace}/${service.name}: ` : undefined;
+  if (self && message.startsWith(self)) message = message.slice(self.length);
+  return p.field && !message.includes(p.field) ? `${p.field}: ${message}` : message;
 }
 
 /** kubectl's tabwriter look: columns padded to the widest cell + 3. */

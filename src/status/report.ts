@@ -18,7 +18,7 @@ import { buildBalancerModel } from '../balancer/index.ts';
 import type { BalancerConfig, EdgeCertificate } from '../balancer/index.ts';
 import { CertificateStore, toEdgeCertificate } from '../certs/index.ts';
 import type { HTTPProxyStatus, ServiceStatus, StatusReport } from './types.ts';
-import { contractReport } from './render.ts';
+import { contractReport, problemText } from './render.ts';
 
 export interface ReportOptions extends LoadOptions {
   /** Path of the config file; defaults when absent. */
@@ -126,7 +126,7 @@ export function findings(r: Report): Findings {
     invalid: r.status.httpproxies.filter((p) => p.currentStatus === 'invalid'),
     orphaned: r.status.httpproxies.filter((p) => p.currentStatus === 'orphaned'),
     serviceErrors: r.status.services.flatMap((s) =>
-      s.problems.filter((p) => p.severity === 'error').map((p) => ({ namespace: s.namespace, name: s.name, message: `${p.field ? `${p.field}: ` : ''}${p.message}` })),
+      s.problems.filter((p) => p.severity === 'error').map((p) => ({ namespace: s.namespace, name: s.name, message: problemText(p, s) })),
     ),
     loadErrors: r.load.errors.length,
   };
