@@ -2,7 +2,7 @@
 // fsync the directory. A reader sees the old file or the new one, never a
 // torn one, and no temp file survives a failed write.
 
-import { open, rename, unlink, mkdir, readFile, link } from 'node:fs/promises';
+import { open, rename, unlink, mkdir, readFile, link, readdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -76,5 +76,22 @@ export async function readIfExists(path: string): Promise<Buffer | undefined> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
+  }
+}
+
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+/** Removes temp files left in `dir` by writers that died mid-write (their
+ *  pid is in the name); call while holding the writer lock. */
+export async function sweepTempFiles(dir: string, alive: (pid: number) => boolean): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (m && !alive(Number(m[1]))) await unlink(join(dir, name)).catch(() => {});
   }
 }

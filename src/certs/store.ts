@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { CertsError } from './errors.ts';
 import { checkAccount, checkRegion, DEFAULT_ACCOUNT, DEFAULT_REGION, newArn, parseArn } from './arn.ts';
-import { ensureDir, fsyncDir, readIfExists, writeFileAtomic } from './atomic-file.ts';
+import { ensureDir, fsyncDir, readIfExists, sweepTempFiles, writeFileAtomic } from './atomic-file.ts';
 import { withLock, pidAlive } from './lock.ts';
 import { loadOrCreateMasterKey, readMasterKey, Sealer, type SealedBlob } from './sealing.ts';
 import { createLocalCa, issueLeaf, type KeyedCertificate } from './local-ca.ts';
@@ -334,6 +334,7 @@ export class CertificateStore {
         if (!existing && ((await this.#hasRecords()) || (await readIfExists(this.#caPath)))) throw this.#missingMasterKey();
         this.#sealer = new Sealer(existing ?? (await loadOrCreateMasterKey(this.#masterKeyPath)));
       }
+      for (const d of [this.stateDir, this.#certsDir, join(this.stateDir, 'ca')]) await sweepTempFiles(d, pidAlive);
       return fn(this.#sealer);
     });
   }

@@ -89,3 +89,40 @@ test('concurrent writers in one process are serialised', async (t) => {
   assert.equal(new Set(results.map((r) => r.arn)).size, 8);
   assert.equal((await store.list()).length, 8);
 });
+
+test('a writer killed mid-stream leaves a readable store; the next writer recovers its lock and temp files', async (t) => {
+  const { readdir } = await import('node:fs/promises');
+  const dir = await tempStateDir(t);
+  const script = `
+    import { CertificateStore } from ${JSON.stringify(STORE)};
+    const store = await CertificateStore.open(process.argv[1]);
+    for (let i = 0; ; i++) await store.request({ domain: 'k' + i + '.example.test' });
+  `;
+  const child = spawn(NODE, ['--input-type=module', '-e', script, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const exited = once(child, 'exit');
+  let gone = false;
+  void exited.then(() => (gone = true));
+  // Wait until it has written a few certificates, then kill it without warning.
+  for (;;) {
+    if (gone) assert.fail(`the writer exited on its own: ${stderr}`);
+    const names = await readdir(join(dir, 'certs')).catch(() => [] as string[]);
+    if (names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).length >= 3) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGKILL');
+  await exited;
+  // Whatever it was doing, plus a temp file as a crash mid-write leaves one.
+  await writeFile(join(dir, 'certs', `.x.json.${child.pid}.0123abcd.tmp`), 'partial');
+
+  const store = await CertificateStore.open(dir, { lockWaitMs: 5000 });
+  const before = await store.scan();
+  assert.deepEqual(before.problems, []);
+  assert.ok(before.records.length >= 3);
+  for (const r of before.records) assert.ok((await store.readPrivateKey(r.arn)).includes('PRIVATE KEY'));
+  await store.request({ domain: 'after.example.test' });
+  assert.equal((await store.list()).length, before.records.length + 1);
+  const leftovers = (await allFiles(dir)).filter((f) => f.endsWith('.tmp') || f.includes('.lock'));
+  assert.deepEqual(leftovers, []);
+});
