@@ -1,9 +1,9 @@
 // build(): Snapshot + IsobarConfig -> ProxyConfig + HTTPProxy statuses.
 // Pure and deterministic: every index is keyed, every output sorted, and
 // roots are processed in namespace/name order.
-import type { IsobarConfig } from '../config/types.ts';
-import type { Snapshot } from '../objects/types.ts';
-import type { HTTPProxyStatus } from '../status/types.ts';
+import type { IsobarConfig } from '../config/index.ts';
+import type { Snapshot } from '../objects/index.ts';
+import type { HTTPProxyStatus } from '../status/index.ts';
 import type { ProxyConfig } from './proxy-config.ts';
 import type { NProxy } from './model.ts';
 import { CacheView } from './cache-view.ts';

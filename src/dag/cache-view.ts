@@ -1,7 +1,7 @@
 // Read-only indexes over a Snapshot, with Contour's lookup rules: secret
 // delegation, memoised secret validation, Service port resolution and
 // endpoints. Built once per build() call.
-import type { EndpointSlice, Endpoints, Secret, Service, ServicePort, Snapshot, TLSCertificateDelegation } from '../objects/types.ts';
+import type { EndpointSlice, Endpoints, Secret, Service, ServicePort, Snapshot } from '../objects/index.ts';
 import type { Endpoint } from './proxy-config.ts';
 import { arr, int, rec, str, strArr, strMap } from './safe.ts';
 import { sortSmall } from './route-order.ts';

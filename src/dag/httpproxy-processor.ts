@@ -2,7 +2,7 @@
 // rule by rule (see contour-semantics.md), plus isobar's deliberate
 // differences (validation needs a TLS protocol, SNI from the subject name,
 // upstream-tls.require-validation).
-import type { IsobarConfig } from '../config/types.ts';
+import type { IsobarConfig } from '../config/index.ts';
 import type {
   Cluster,
   HeaderOps,

@@ -2,7 +2,7 @@
 // 16, 24, 44, 48). Pure: PEM syntax and, for serving certificates, an x509
 // parse of the leaf; nothing is read from disk or the network.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import type { Secret } from '../objects/types.ts';
+import type { Secret } from '../objects/index.ts';
 import { rec, str } from './safe.ts';
 
 interface PemBlock {

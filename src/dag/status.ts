@@ -1,6 +1,6 @@
 // Status as data: errors and warnings accumulate per HTTPProxy while the
 // processor runs (Contour's DetailedCondition), then become HTTPProxyStatus.
-import type { DetailedCondition, HTTPProxyStatus, SubCondition } from '../status/types.ts';
+import type { DetailedCondition, HTTPProxyStatus, SubCondition } from '../status/index.ts';
 
 export const VALID_MESSAGE = 'Valid HTTPProxy';
 export const ERROR_MESSAGE = 'At least one error present, see Errors for details';
