@@ -28,6 +28,8 @@ export interface ListenerOptions {
 type Sock = net.Socket & { [kConn]?: ConnInfo };
 
 const noop = (): void => {};
+/** Downstream idle connection timeout (HTTP/1.1 keep-alive and HTTP/2). */
+const IDLE_CONNECTION_MS = 60_000;
 const H2_SETTINGS: http2.Settings = { maxConcurrentStreams: 100 };
 /** The HTTP/2 connection preface a prior-knowledge client starts with. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -57,7 +59,7 @@ export class Listener {
         requestTimeout: Math.max(300_000, opts.headersTimeoutMs),
         // How often slow-header deadlines are checked.
         connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs),
-        keepAliveTimeout: 60_000,
+        keepAliveTimeout: IDLE_CONNECTION_MS,
         requireHostHeader: true,
         highWaterMark: 64 * 1024,
       },
@@ -88,6 +90,8 @@ export class Listener {
       this.h2Sessions.add(session);
       session.once('close', () => this.h2Sessions.delete(session));
       session.on('error', noop);
+      // Idle HTTP/2 connections are closed like idle HTTP/1.1 keep-alive ones.
+      session.setTimeout(IDLE_CONNECTION_MS, () => session.close());
       if (this.closing) session.close();
     });
     this.h2.on('sessionError', noop);

@@ -17,6 +17,8 @@ export class PrefixedStream extends Duplex {
     sock.once('end', () => this.push(null));
     sock.once('close', () => this.destroy());
     sock.on('error', (e) => this.destroy(e));
+    // The HTTP/2 session that reads this stream reports its own errors.
+    this.on('error', () => {});
   }
   override _read(): void {
     this.sock.resume();
