@@ -279,6 +279,8 @@ export class Exchange implements RequestView, OpContext, HashInput {
     const listed = connectionTokens(h.connection);
     for (const name in h) {
       if (name.charCodeAt(0) === 58 /* : */ || REQUEST_SKIP.has(name)) continue;
+      // x-envoy-* request headers are the edge's to set, never the client's (as Envoy).
+      if (name.charCodeAt(0) === 120 /* x */ && name.startsWith('x-envoy-')) continue;
       if (listed !== undefined && listed.has(name)) continue;
       const v = h[name];
       if (typeof v === 'string') list.push(name, v);

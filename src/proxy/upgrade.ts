@@ -114,7 +114,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   let list: string[] = [];
   const listed = connectionTokens(req.headers.connection);
   for (const name in req.headers) {
-    if (REQUEST_SKIP.has(name) || listed?.has(name)) continue;
+    if (REQUEST_SKIP.has(name) || listed?.has(name) || name.startsWith('x-envoy-')) continue;
     const v = req.headers[name];
     if (typeof v === 'string') list.push(name, v);
     else if (v) for (const x of v) list.push(name, x);

@@ -135,6 +135,8 @@ test('hop-by-hop headers are removed; XFF is appended; client request id kept', 
     'x-forwarded-for': '203.0.113.9',
     'x-forwarded-proto': 'https',
     'x-request-id': 'abc-123',
+    'x-envoy-retry-on': '5xx',
+    'x-envoy-external-address': '6.6.6.6',
   });
   const seen = JSON.parse(r.body) as { headers: Record<string, string> };
   assert.equal(seen.headers['x-secret-hop'], undefined);
@@ -144,6 +146,8 @@ test('hop-by-hop headers are removed; XFF is appended; client request id kept', 
   assert.equal(seen.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
   assert.equal(seen.headers['x-forwarded-proto'], 'http');
   assert.equal(seen.headers['x-request-id'], 'abc-123');
+  assert.equal(seen.headers['x-envoy-retry-on'], undefined);
+  assert.equal(seen.headers['x-envoy-external-address'], '127.0.0.1');
 });
 
 test('request bodies are streamed to the upstream', async () => {
