@@ -9,6 +9,7 @@ import type {
   Route,
   RouteAction,
   TcpForward,
+  TlsSecret,
   TlsVersion,
   UpstreamProtocol,
   UpstreamTls,
@@ -91,6 +92,13 @@ interface ClientCert {
   id: string;
 }
 
+function headerDefaults(p: { set?: Record<string, string>; remove?: string[] } | undefined): HeadersPolicyDefaults | null {
+  if (!p) return null;
+  const set = p.set ?? {};
+  const remove = p.remove ?? [];
+  return Object.keys(set).length > 0 || remove.length > 0 ? { set, remove } : null;
+}
+
 export class HTTPProxyProcessor {
   readonly #view: CacheView;
   readonly #config: IsobarConfig;
@@ -101,8 +109,8 @@ export class HTTPProxyProcessor {
   readonly orphaned = new Set<string>();
   readonly #reqDefaults: HeadersPolicyDefaults | null;
   readonly #respDefaults: HeadersPolicyDefaults | null;
-  /** undefined: not configured; null: configured but invalid. */
-  #clientCert: { ok: true; id: string } | { ok: false; error: string } | undefined;
+  /** The Envoy client certificate (rules 23-26): undefined when not configured. */
+  readonly #clientCert: { ok: true; secret: TlsSecret } | { ok: false; error: string } | undefined;
 
   constructor(
     view: CacheView,
@@ -118,24 +126,14 @@ export class HTTPProxyProcessor {
     this.#rejected = rejected;
     this.#out = out;
     this.#status = status;
-    const rq = config.policy?.requestHeaders;
-    const rs = config.policy?.responseHeaders;
-    this.#reqDefaults = rq && (Object.keys(rq.set ?? {}).length > 0 || (rq.remove ?? []).length > 0) ? { set: rq.set ?? {}, remove: rq.remove ?? [] } : null;
-    this.#respDefaults = rs && (Object.keys(rs.set ?? {}).length > 0 || (rs.remove ?? []).length > 0) ? { set: rs.set ?? {}, remove: rs.remove ?? [] } : null;
+    this.#reqDefaults = headerDefaults(config.policy?.requestHeaders);
+    this.#respDefaults = headerDefaults(config.policy?.responseHeaders);
     const cc = config.tls?.envoyClientCertificate;
     if (cc) {
+      // Admin-configured: no delegation needed, only a valid serving secret.
       const r = view.tlsSecret(cc.namespace, cc.name);
-      this.#clientCert = r.ok ? { ok: true, id: pkey(cc.namespace, cc.name) } : { ok: false, error: r.error };
-      if (r.ok) this.#clientCertPem = r.value;
+      this.#clientCert = r.ok ? { ok: true, secret: { id: pkey(cc.namespace, cc.name), ...r.value } } : { ok: false, error: r.error };
     }
-  }
-
-  #clientCertPem: { certPem: string; keyPem: string } | undefined;
-
-  #useClientCert(): ClientCert | undefined {
-    if (!this.#clientCert || !this.#clientCert.ok || !this.#clientCertPem) return undefined;
-    this.#out.addSecret({ id: this.#clientCert.id, ...this.#clientCertPem });
-    return { id: this.#clientCert.id };
   }
 
   #rootAllowed(ns: string): boolean {
@@ -351,14 +349,14 @@ export class HTTPProxyProcessor {
         cond.addError('TCPProxyError', 'TLSMustBeConfigured', 'Spec.TCPProxy requires that either Spec.TLS.Passthrough or Spec.TLS.SecretName be set');
         return;
       }
-      const fwd = this.#processTCPProxy(cond, proxy, [], proxy);
+      const fwd = this.#processTCPProxy(cond, proxy, []);
       if (!fwd) return;
       secure ??= this.#out.ensureHttps(host);
       if (tls!.passthrough) secure.passthrough = fwd;
       else secure.tcpProxy = fwd;
     }
 
-    const routes = this.#computeRoutes(cond, proxy, proxy, [], [], tlsEnabled);
+    const routes = this.#computeRoutes(cond, proxy, [], [], tlsEnabled);
     const insecure = this.#out.ensureHttp(host);
     for (const r of routes) this.#out.addRoute(insecure, r);
     if (tlsEnabled && !proxy.tcpproxy) {
@@ -390,7 +388,6 @@ export class HTTPProxyProcessor {
 
   #computeRoutes(
     cond: Condition,
-    root: NProxy,
     proxy: NProxy,
     conditions: NCond[],
     visited: NProxy[],
@@ -449,13 +446,13 @@ export class HTTPProxyProcessor {
         continue;
       }
       const incCond = this.#status.cond(target);
-      routes.push(...this.#computeRoutes(incCond, root, target, [...conditions, ...inc.conditions], visited, enforceTLS));
+      routes.push(...this.#computeRoutes(incCond, target, [...conditions, ...inc.conditions], visited, enforceTLS));
       this.orphaned.delete(pkey(target.namespace, target.name));
     }
 
     const own: Route[] = [];
     for (const route of proxy.routes) {
-      const r = this.#computeRoute(cond, root, proxy, route, conditions, enforceTLS);
+      const r = this.#computeRoute(cond, proxy, route, conditions, enforceTLS);
       if (r === null) return [];
       own.push(r);
     }
@@ -464,7 +461,7 @@ export class HTTPProxyProcessor {
   }
 
   /** One route of `proxy`; null when a fatal error was recorded. */
-  #computeRoute(cond: Condition, _root: NProxy, proxy: NProxy, route: NRoute, conditions: NCond[], enforceTLS: boolean): Route | null {
+  #computeRoute(cond: Condition, proxy: NProxy, route: NRoute, conditions: NCond[], enforceTLS: boolean): Route | null {
     const actions = (route.services.length > 0 ? 1 : 0) + (route.requestRedirectPolicy ? 1 : 0) + (route.directResponsePolicy ? 1 : 0);
     if (actions !== 1) {
       cond.addError(
@@ -679,14 +676,16 @@ export class HTTPProxyProcessor {
   /** The Envoy client certificate: undefined when not configured, null
    *  after recording the error when configured but invalid. */
   #clientCertFor(cond: Condition, ctx: ServiceContext | null): ClientCert | undefined | null {
-    const cc = this.#config.tls?.envoyClientCertificate;
-    if (!cc || !this.#clientCert) return undefined;
-    if (!this.#clientCert.ok) {
-      const msg = `tls.envoy-client-certificate Secret "${cc.namespace}/${cc.name}" is invalid: ${this.#clientCert.error}`;
+    const cc = this.#clientCert;
+    if (!cc) return undefined;
+    if (!cc.ok) {
+      const ref = this.#config.tls.envoyClientCertificate!;
+      const msg = `tls.envoy-client-certificate Secret "${ref.namespace}/${ref.name}" is invalid: ${cc.error}`;
       cond.addServiceError('TLSError', 'SecretNotValid', msg, ctx, msg);
       return null;
     }
-    return this.#useClientCert();
+    this.#out.addSecret(cc.secret);
+    return { id: cc.secret.id };
   }
 
   /** Protocol and upstream validation for one service (rules 7, 11-17 and
@@ -801,7 +800,7 @@ export class HTTPProxyProcessor {
 
   /** processHTTPProxyTCPProxy: follows spec.tcpproxy.include; null after a
    *  fatal error (recorded on the proxy where it happened). */
-  #processTCPProxy(cond: Condition, proxy: NProxy, visited: NProxy[], root: NProxy): TcpForward | null {
+  #processTCPProxy(cond: Condition, proxy: NProxy, visited: NProxy[]): TcpForward | null {
     const tcp = proxy.tcpproxy;
     if (!tcp) return null;
     visited = [...visited, proxy];
@@ -868,7 +867,7 @@ export class HTTPProxyProcessor {
         return null;
       }
     }
-    return this.#processTCPProxy(this.#status.cond(dest), dest, visited, root);
+    return this.#processTCPProxy(this.#status.cond(dest), dest, visited);
   }
 }
 
