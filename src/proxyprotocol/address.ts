@@ -1,5 +1,5 @@
 // Conversions between textual IP addresses and their network-order bytes.
-// Node has no public helper for IPv6 text <-> bytes, and the v2 header
+// Node has no public function for IPv6 text <-> bytes, and the v2 header
 // carries raw bytes.
 
 import { isIPv4, isIPv6 } from 'node:net';

@@ -4,7 +4,7 @@ import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CertificateStore } from '../../src/certs/index.ts';
 import { createCa } from '../support/pki.ts';
-import { allFiles, certsError, tempStateDir } from './helpers.ts';
+import { allFiles, certsError, tempStateDir } from './support.ts';
 
 function keyBody(pem: string): string {
   return pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');

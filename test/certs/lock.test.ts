@@ -6,7 +6,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CertificateStore } from '../../src/certs/index.ts';
-import { allFiles, certsError, tempStateDir } from './helpers.ts';
+import { allFiles, certsError, tempStateDir } from './support.ts';
 
 const NODE = process.execPath;
 const STORE = fileURLToPath(new URL('../../src/certs/index.ts', import.meta.url));

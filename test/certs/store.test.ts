@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { CertificateStore, toEdgeCertificate, expiresSoon, daysUntilExpiry } from '../../src/certs/index.ts';
 import { createCa, selfSigned } from '../support/pki.ts';
-import { certsError, tempStateDir } from './helpers.ts';
+import { certsError, tempStateDir } from './support.ts';
 
 const ARN = 'arn:aws:acm:us-east-2:185309785115:certificate/7610ed7d-5a81-4ea2-a18a-7ba1606cca3e';
 

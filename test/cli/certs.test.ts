@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { CertificateStore } from '../../src/certs/index.ts';
 import { createCa } from '../support/pki.ts';
-import { allFiles } from '../certs/helpers.ts';
+import { allFiles } from '../certs/support.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE = join(ROOT, 'node_modules/.bin/node');
