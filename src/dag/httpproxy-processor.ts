@@ -31,6 +31,7 @@ import {
 } from './conditions.ts';
 import { parseTimeout, timeoutMs } from './duration.ts';
 import {
+  corsPolicyError,
   headersPolicyRoute,
   headersPolicyService,
   httpHealthCheck,
@@ -357,6 +358,13 @@ export class HTTPProxyProcessor {
     }
 
     const routes = this.#computeRoutes(cond, proxy, [], [], tlsEnabled);
+    if (vh.corsPolicy) {
+      const err = corsPolicyError(vh.corsPolicy);
+      if (err) {
+        cond.addError('CORSError', 'PolicyDidNotParse', `Spec.VirtualHost.CORSPolicy: ${err}`);
+        return;
+      }
+    }
     const insecure = this.#out.ensureHttp(host);
     for (const r of routes) this.#out.addRoute(insecure, r);
     if (tlsEnabled && !proxy.tcpproxy) {

@@ -144,6 +144,8 @@ export interface NVirtualHost {
   ipDeny: number;
   /** Recognised but not implemented: reported as warnings. */
   unsupported: string[];
+  /** spec.virtualhost.corsPolicy, checked for Contour's errors only. */
+  corsPolicy: { allowOrigin: string[]; allowMethods: string[]; maxAge: string } | null;
 }
 
 export interface NProxy {

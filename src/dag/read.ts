@@ -81,6 +81,10 @@ function readVirtualHost(raw: unknown): NVirtualHost | null {
     ipAllow: arr(v.ipAllowPolicy).length,
     ipDeny: arr(v.ipDenyPolicy).length,
     unsupported: unsupportedFields(v, IMPLEMENTED_VHOST_FIELDS),
+    corsPolicy: (() => {
+      const c = rec(v.corsPolicy);
+      return c ? { allowOrigin: strArr(c.allowOrigin), allowMethods: strArr(c.allowMethods), maxAge: str(c.maxAge) } : null;
+    })(),
   };
 }
 

@@ -186,7 +186,7 @@ const rows: Row[] = [
   },
   {
     name: 'rule 35: virtual host features isobar does not implement are warnings, not errors',
-    objects: [proxy('p', { virtualhost: { fqdn: FQDN, corsPolicy: { allowOrigin: ['*'] }, rateLimitPolicy: {} }, ...routes }), ...base],
+    objects: [proxy('p', { virtualhost: { fqdn: FQDN, corsPolicy: { allowOrigin: ['*'], allowMethods: ['GET'], maxAge: '10m' }, rateLimitPolicy: {} }, ...routes }), ...base],
     expect: {
       p: {
         ...VALID,
@@ -194,6 +194,31 @@ const rows: Row[] = [
           ['SpecError', 'IgnoredField', 'Spec.VirtualHost.corsPolicy is not supported by isobar and is ignored'],
           ['SpecError', 'IgnoredField', 'Spec.VirtualHost.rateLimitPolicy is not supported by isobar and is ignored'],
         ],
+      },
+    },
+  },
+  {
+    name: 'rule 35: a CORS policy Contour cannot parse is an error after the routes; nothing is programmed',
+    objects: [proxy('p', { virtualhost: { fqdn: FQDN, corsPolicy: { allowOrigin: ['*'], allowMethods: [], maxAge: '10m' } }, ...routes }), ...base],
+    expect: {
+      p: {
+        ...invalidSame(['CORSError', 'PolicyDidNotParse', 'Spec.VirtualHost.CORSPolicy: invalid allowed methods configuration with length 0']),
+        warnings: [['SpecError', 'IgnoredField', 'Spec.VirtualHost.corsPolicy is not supported by isobar and is ignored']],
+      },
+    },
+    check: noRoutes,
+  },
+  {
+    name: 'rule 35: CORS origins must be an exact origin or a valid regex',
+    objects: [proxy('p', { virtualhost: { fqdn: FQDN, corsPolicy: { allowOrigin: ['https://ok.example.com', 'https://x.example.com/path(', '*'], allowMethods: ['GET'] } }, ...routes }), ...base],
+    expect: {
+      p: {
+        ...invalidSame([
+          'CORSError',
+          'PolicyDidNotParse',
+          'Spec.VirtualHost.CORSPolicy: invalid allowed origin "https://x.example.com/path(": allowed origin is invalid exact match and invalid regex match',
+        ]),
+        warnings: [['SpecError', 'IgnoredField', 'Spec.VirtualHost.corsPolicy is not supported by isobar and is ignored']],
       },
     },
   },
