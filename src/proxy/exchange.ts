@@ -156,7 +156,11 @@ export class Exchange implements RequestView, OpContext, HashInput {
 
   header(name: string): string | undefined {
     const v = this.reqHeaders[name];
-    if (v === undefined || typeof v === 'string') return v;
+    if (v === undefined) {
+      // Host and :authority are one field in HTTP/1.1 and HTTP/2.
+      return (name === 'host' || name === ':authority') && this.authority !== '' ? this.authority : undefined;
+    }
+    if (typeof v === 'string') return v;
     return v.join(',');
   }
 

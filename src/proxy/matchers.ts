@@ -30,9 +30,18 @@ export function compilePath(m: PathMatch): Predicate {
   }
 }
 
-/** Envoy regexes match the whole value (RE2 full match). */
+/** Envoy regexes match the whole value (RE2 full match). The RE2 spellings
+ *  JavaScript lacks are translated: leading (?flags) and (?P<name>...). */
 export function fullMatch(source: string, ignoreCase: boolean): RegExp {
-  return new RegExp(`^(?:${source})$`, ignoreCase ? 'si' : 's');
+  let src = source;
+  let flags = ignoreCase ? 'si' : 's';
+  const lead = /^\(\?([imsU]+)\)/.exec(src);
+  if (lead) {
+    src = src.slice(lead[0].length);
+    for (const f of lead[1]!) if ((f === 'i' || f === 'm') && !flags.includes(f)) flags += f;
+  }
+  src = src.replace(/\(\?P</g, '(?<');
+  return new RegExp(`^(?:${src})$`, flags);
 }
 
 export function compileHeader(m: HeaderMatch): Predicate {

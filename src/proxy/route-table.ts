@@ -105,16 +105,28 @@ export function compileRoute(route: Route, clusters: Map<string, ClusterRuntime>
   return out;
 }
 
-function compileVhost(v: VirtualHost, clusters: Map<string, ClusterRuntime>): CompiledVhost {
-  return { fqdn: v.fqdn.toLowerCase(), routes: v.routes.map((r) => compileRoute(r, clusters)) };
+function compileVhost(v: VirtualHost, clusters: Map<string, ClusterRuntime>, warn: Warn): CompiledVhost {
+  const routes: CompiledRoute[] = [];
+  for (const r of v.routes) {
+    try {
+      routes.push(compileRoute(r, clusters));
+    } catch (err) {
+      // A route the runtime cannot compile (a regex JavaScript rejects) is
+      // left out; the rest of the virtual host keeps serving.
+      warn(v.fqdn, `route ${JSON.stringify(r.path)} not served: ${(err as Error).message}`);
+    }
+  }
+  return { fqdn: v.fqdn.toLowerCase(), routes };
 }
 
-export function compileTables(config: ProxyConfig, clusters: Map<string, ClusterRuntime>): RouteTables {
+export type Warn = (fqdn: string, message: string) => void;
+
+export function compileTables(config: ProxyConfig, clusters: Map<string, ClusterRuntime>, warn: Warn = () => {}): RouteTables {
   const http = new HostTable<CompiledVhost>();
   const https = new HostTable<CompiledVhost>();
-  for (const v of config.httpVirtualHosts) http.add(v.fqdn.toLowerCase(), compileVhost(v, clusters));
+  for (const v of config.httpVirtualHosts) http.add(v.fqdn.toLowerCase(), compileVhost(v, clusters, warn));
   for (const v of config.httpsVirtualHosts) {
-    const c = compileVhost(v, clusters);
+    const c = compileVhost(v, clusters, warn);
     c.secure = v;
     https.add(c.fqdn, c);
   }

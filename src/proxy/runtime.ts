@@ -75,7 +75,7 @@ export class ProxyRuntime {
   apply(config: ProxyConfig): void {
     if (this.closed) return;
     const clusters = this.registry.apply(config);
-    const tables = compileTables(config, clusters);
+    const tables = compileTables(config, clusters, (fqdn, msg) => this.ctx.warnOnce(`route|${fqdn}|${msg}`, { fqdn }, msg));
     const tls = buildTlsTable(config, clusters, this.opts.ticketKeys, (fqdn, msg) =>
       this.ctx.warnOnce(`vhost|${fqdn}|${msg}`, { fqdn }, `virtual host not served: ${msg}`),
     );

@@ -48,7 +48,7 @@ before(async () => {
       ],
     }),
   );
-  agent = new Agent({ connections: 16 });
+  agent = new Agent({ connections: 8, pipelining: 8 });
 });
 
 after(async () => {
@@ -62,7 +62,7 @@ async function hit(path: string, headers: Record<string, string> = {}): Promise<
   return { body: await r.body.text(), headers: r.headers };
 }
 
-async function counts(path: string, n: number, concurrency = 32): Promise<Record<string, number>> {
+async function counts(path: string, n: number, concurrency = 64): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   let i = 0;
   await Promise.all(

@@ -185,3 +185,35 @@ test('hop-by-hop: Connection-listed names are dropped from responses', () => {
   const out = filterResponseHeaders({ connection: 'x-foo', 'x-foo': '1', 'keep-alive': 't', 'transfer-encoding': 'chunked', 'content-type': 'a' });
   assert.deepEqual(out, { 'content-type': 'a' });
 });
+
+test('RE2 spellings are translated: leading (?i), named groups (?P<n>)', async () => {
+  const { fullMatch } = await import('../../src/proxy/matchers.ts');
+  assert.ok(fullMatch('(?i)/ABC', false).test('/abc'));
+  assert.ok(fullMatch('/(?P<id>[0-9]+)', false).test('/42'));
+  assert.ok(!fullMatch('/a', false).test('/a/b'));
+});
+
+test('a route JavaScript cannot compile is left out; its vhost keeps its other routes', async () => {
+  const { compileTables } = await import('../../src/proxy/route-table.ts');
+  const warnings: string[] = [];
+  const NO = { set: [], remove: [] };
+  const mk = (path: { kind: 'regex' | 'prefix'; value: string }) => ({
+    path,
+    headers: [],
+    queryParams: [],
+    action: { kind: 'direct' as const, statusCode: 200 },
+    requestHeaders: NO,
+    responseHeaders: NO,
+    websocket: false,
+    timeouts: { responseMs: null, idleMs: null },
+    origin: { namespace: 'd', name: 'p' },
+  });
+  const t = compileTables(
+    { httpVirtualHosts: [{ fqdn: 'a.test', routes: [mk({ kind: 'regex', value: '/(unclosed' }), mk({ kind: 'prefix', value: '/' })] }], httpsVirtualHosts: [], clusters: [], secrets: [], caBundles: [] },
+    new Map(),
+    (fqdn, m) => warnings.push(`${fqdn}: ${m}`),
+  );
+  assert.equal(t.http.lookup('a.test')!.routes.length, 1);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /^a\.test: route .*unclosed.* not served: /);
+});
