@@ -89,7 +89,7 @@ test('only the leader writes; losing the lease drops queued writes at once', asy
   const { api, kubeconfig } = await startApi();
   for (let i = 0; i < 40; i++) proxy(api, `p${i}`);
   api.recordRequests = true;
-  const w = new StatusWriter({ kubeconfig, qps: 20, burst: 2, concurrency: 2 });
+  const w = new StatusWriter({ kubeconfig, qps: 50, burst: 2, concurrency: 2 });
   try {
     const all = Array.from({ length: 40 }, (_, i) => status(`p${i}`));
     w.write(all, []);
