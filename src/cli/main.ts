@@ -3,19 +3,22 @@
 
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_USAGE } from './errors.ts';
-import * as serve from './serve.ts';
-import * as status from './status.ts';
-import * as check from './check.ts';
-import * as config from './config.ts';
-import * as certs from './certs.ts';
-import * as demoBackend from './demo-backend.ts';
 
 export interface CommandModule {
   /** Adds the command to the program. The action resolves to the exit code. */
   register(program: Command, setExitCode: (code: number) => void): void;
 }
 
-const COMMANDS: CommandModule[] = [serve, status, check, config, certs, demoBackend];
+// Loaded on demand: `isobar certs list` should not pay for loading the
+// proxy, the balancer and the Kubernetes client.
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  serve: () => import('./serve.ts'),
+  status: () => import('./status.ts'),
+  check: () => import('./check.ts'),
+  config: () => import('./config.ts'),
+  certs: () => import('./certs.ts'),
+  'demo-backend': () => import('./demo-backend.ts'),
+};
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -25,7 +28,9 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) });
-  for (const cmd of COMMANDS) cmd.register(program, (code) => (exitCode = code));
+  const named = argv.find((a) => !a.startsWith('-'));
+  const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+  for (const name of wanted) (await COMMANDS[name]!()).register(program, (code) => (exitCode = code));
   // Subcommands inherit exitOverride() only if set before they are added.
   for (const sub of program.commands) sub.exitOverride();
   try {

@@ -8,7 +8,6 @@ import { parseDurationMs, parseNonNegativeInt, parsePort, parsePortOrZero, parse
 import { serve, type Role, type ServeOptions } from '../serve/primary.ts';
 import { ConfigError, loadConfigFile } from '../config/index.ts';
 import { FolderSource } from '../sources/files/index.ts';
-import { KubeSource, KubeStatusSink } from '../sources/kube/index.ts';
 import type { Source } from '../serve/source.ts';
 
 interface ServeFlags {
@@ -74,7 +73,9 @@ export function register(program: Command, setExitCode: (code: number) => void):
         throw err;
       });
       const absDir = dir === undefined ? undefined : resolve(dir);
-      let kube: { source: KubeSource; cache: Parameters<ServeOptions['createSource']>[0] } | undefined;
+      // The Kubernetes client is only loaded when it is used.
+      const { KubeSource, KubeStatusSink } = flags.kubernetes ? await import('../sources/kube/index.ts') : ({} as typeof import('../sources/kube/index.ts'));
+      let kube: { source: InstanceType<typeof KubeSource>; cache: Parameters<ServeOptions['createSource']>[0] } | undefined;
       const createSource: ServeOptions['createSource'] = (cache, logger) => {
         if (!flags.kubernetes) return new FolderSource(absDir!, cache, { watch: true }) as unknown as Source;
         const source = new KubeSource(cache, { kubeconfig: flags.kubeconfig, namespaces: flags.namespace, logger, config });
