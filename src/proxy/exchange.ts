@@ -18,6 +18,7 @@ import {
   BODY_CONNECT_TIMEOUT,
   BODY_IDLE,
   BODY_NO_HEALTHY,
+  BODY_OVERFLOW,
   BODY_RESET,
   BODY_TIMEOUT,
   sendLocal,
@@ -34,6 +35,7 @@ type Headers = Record<string, string | string[] | undefined>;
 
 const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 const RETRY_BACKOFF_BASE_MS = 25;
+const MAX_REQUESTS_PER_ENDPOINT = 2048;
 /** Bodies up to this size are buffered on routes with retries, so they can be resent. */
 const RETRY_BUFFER_LIMIT = 64 * 1024;
 
@@ -167,6 +169,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
   run(): void {
     const { ctx, req, conn } = this;
     ctx.stats.requests++;
+    ctx.stats.activeRequests++;
     const h2 = req.httpVersionMajor === 2;
     const authority = (h2 ? (this.reqHeaders[':authority'] as string | undefined) : undefined) ?? (this.reqHeaders.host as string | undefined) ?? '';
     this.authority = authority;
@@ -376,6 +379,11 @@ export class Exchange implements RequestView, OpContext, HashInput {
     if (ep === undefined) {
       this.ctx.stats.upstreamNoHealthy++;
       return this.local(503, BODY_NO_HEALTHY, 'UH');
+    }
+    if (ep.active >= MAX_REQUESTS_PER_ENDPOINT) {
+      // Envoy's default circuit breakers (1024 connections + 1024 pending).
+      this.ctx.stats.upstreamOverflow++;
+      return this.local(503, BODY_OVERFLOW, 'UO');
     }
     this.attempts++;
     const a = new Attempt(this, ep);
@@ -610,6 +618,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
 
   private finish(): void {
     const stats = this.ctx.stats;
+    stats.activeRequests--;
     if (this.status) stats.countStatus(this.status);
     const log = this.ctx.onAccessLog;
     if (log === undefined) return;

@@ -9,6 +9,7 @@ export const BODY_TIMEOUT = 'upstream request timeout';
 export const BODY_IDLE = 'stream timeout';
 export const BODY_CONNECT_FAILURE = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
 export const BODY_CONNECT_TIMEOUT = 'upstream connect error or disconnect/reset before headers. reset reason: connection timeout';
+export const BODY_OVERFLOW = 'upstream connect error or disconnect/reset before headers. reset reason: overflow';
 export const BODY_RESET = 'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
 
 export function tlsFailureBody(detail: string): string {

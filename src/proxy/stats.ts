@@ -2,6 +2,8 @@
 // property increment per event.
 export class ProxyStats {
   requests = 0;
+  /** Gauge: requests being handled now. */
+  activeRequests = 0;
   responses2xx = 0;
   responses3xx = 0;
   responses4xx = 0;
@@ -20,6 +22,7 @@ export class ProxyStats {
   upstreamResets = 0;
   upstreamTimeouts = 0;
   upstreamNoHealthy = 0;
+  upstreamOverflow = 0;
   retries = 0;
   mirrored = 0;
   websocketUpgrades = 0;

@@ -65,6 +65,7 @@ test('config swaps under load lose no request', async () => {
   })();
   await swapper;
   await Promise.all(workers);
+  assert.equal(p.proxy.stats().activeRequests, 0);
   await agent.close();
   await p.close();
   assert.deepEqual(failures, []);
