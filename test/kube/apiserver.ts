@@ -73,6 +73,7 @@ export interface RequestRecord {
   path: string;
   query: string;
   status: number;
+  accept: string;
 }
 
 export interface ConflictRule {
@@ -406,7 +407,7 @@ current-context: test
     req.on('end', () => {
       const u = new URL(req.url ?? '/', 'http://x');
       if (this.recordRequests) {
-        const rec: RequestRecord = { method: req.method ?? 'GET', path: u.pathname, query: u.search, status: 0 };
+        const rec: RequestRecord = { method: req.method ?? 'GET', path: u.pathname, query: u.search, status: 0, accept: String(req.headers.accept ?? '') };
         this.requests.push(rec);
         res.on('finish', () => (rec.status = res.statusCode));
       }
