@@ -21,6 +21,7 @@ export interface ProxyContext {
   stats: ProxyStats;
   logger: Logger | undefined;
   onAccessLog: ((e: AccessLogEntry) => void) | undefined;
+  maxRequestsPerEndpoint: number;
   /** Logs at most once per key per 10 s, so a failing upstream cannot flood the log. */
   warnOnce(key: string, obj: Record<string, unknown>, msg: string): void;
 }

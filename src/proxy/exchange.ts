@@ -35,7 +35,6 @@ type Headers = Record<string, string | string[] | undefined>;
 
 const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 const RETRY_BACKOFF_BASE_MS = 25;
-const MAX_REQUESTS_PER_ENDPOINT = 2048;
 /** Bodies up to this size are buffered on routes with retries, so they can be resent. */
 const RETRY_BUFFER_LIMIT = 64 * 1024;
 
@@ -380,8 +379,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
       this.ctx.stats.upstreamNoHealthy++;
       return this.local(503, BODY_NO_HEALTHY, 'UH');
     }
-    if (ep.active >= MAX_REQUESTS_PER_ENDPOINT) {
-      // Envoy's default circuit breakers (1024 connections + 1024 pending).
+    if (ep.active >= this.ctx.maxRequestsPerEndpoint) {
       this.ctx.stats.upstreamOverflow++;
       return this.local(503, BODY_OVERFLOW, 'UO');
     }

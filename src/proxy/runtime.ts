@@ -47,6 +47,7 @@ export class ProxyRuntime {
       stats,
       logger: opts.logger,
       onAccessLog: opts.onAccessLog,
+      maxRequestsPerEndpoint: opts.maxRequestsPerEndpoint ?? 2048,
       warnOnce: rateLimitedWarn(opts.logger),
     };
     this.registry = new ClusterRegistry(stats, (cluster, message) =>

@@ -47,4 +47,7 @@ export interface ProxyRuntimeOptions {
   maxHeaderSize?: number;
   /** Time allowed for a request's headers to arrive (default 30000). */
   headersTimeoutMs?: number;
+  /** In-flight requests per upstream endpoint before 503 "overflow" (default 2048,
+   *  Envoy's default 1024 connections + 1024 pending). */
+  maxRequestsPerEndpoint?: number;
 }

@@ -236,7 +236,7 @@ export interface Started {
 export async function startProxy(
   cfg: ProxyConfig,
   listeners: Partial<ProxyListenerSpec>[] = [{}],
-  extra: { proxyProtocolTimeoutMs?: number; maxHeaderSize?: number; headersTimeoutMs?: number } = {},
+  extra: { proxyProtocolTimeoutMs?: number; maxHeaderSize?: number; headersTimeoutMs?: number; maxRequestsPerEndpoint?: number } = {},
 ): Promise<Started> {
   const logs: AccessLogEntry[] = [];
   const specs: ProxyListenerSpec[] = listeners.map((l, i) => ({

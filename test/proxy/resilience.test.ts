@@ -176,3 +176,20 @@ test('per-try timeout retries onto a healthy endpoint', async () => {
   }
   assert.ok(p.proxy.stats().retries! > before);
 });
+
+test('more in-flight requests than the endpoint limit: 503 overflow (UO), the rest are served', async () => {
+  const q = await startProxy(
+    config({ clusters: [cluster('slow', [ep(slow)])], httpVirtualHosts: [vhost('o.test', [route({ to: 'slow' })])] }),
+    [{}],
+    { maxRequestsPerEndpoint: 2 },
+  );
+  try {
+    const results = await Promise.all([0, 1, 2].map(() => get(q.port(), '/slow', { host: 'o.test' })));
+    const statuses = results.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 200, 503]);
+    assert.match(results.find((r) => r.status === 503)!.body, /reset reason: overflow$/);
+    assert.equal(q.proxy.stats().upstreamOverflow, 1);
+  } finally {
+    await q.close();
+  }
+});
