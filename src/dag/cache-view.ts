@@ -186,7 +186,6 @@ export class CacheView {
     if (s.externalName !== '') return [{ address: s.externalName, port: s.port.port }];
     const cached = this.#endpointsOf.get(s);
     if (cached) return cached;
-    const seen = new Set<string>();
     const list: Endpoint[] = [];
     const ep = this.endpoints.get(key(s.namespace, s.name));
     for (const subset of arr(ep?.subsets)) {
@@ -194,7 +193,7 @@ export class CacheView {
       if (!r) continue;
       const port = this.#endpointPort(s, arr(r.ports));
       if (port < 1 || port > 65535) continue;
-      for (const a of arr(r.addresses)) addEndpoint(list, seen, str(rec(a)?.ip), port);
+      for (const a of arr(r.addresses)) addEndpoint(list, str(rec(a)?.ip), port);
     }
     for (const slice of this.slices.get(key(s.namespace, s.name)) ?? []) {
       const r = rec(slice) ?? {};
@@ -205,10 +204,14 @@ export class CacheView {
         const er = rec(e);
         // A nil ready condition means ready (discovery.k8s.io/v1).
         if (!er || rec(er.conditions)?.ready === false) continue;
-        for (const a of arr(er.addresses)) addEndpoint(list, seen, str(a), port);
+        for (const a of arr(er.addresses)) addEndpoint(list, str(a), port);
       }
     }
     sortSmall(list, byAddress);
+    // The same address may come from Endpoints and a slice: keep one.
+    for (let i = list.length - 1; i > 0; i--) {
+      if (list[i]!.address === list[i - 1]!.address && list[i]!.port === list[i - 1]!.port) list.splice(i, 1);
+    }
     this.#endpointsOf.set(s, list);
     return list;
   }
@@ -238,10 +241,6 @@ function byAddress(a: Endpoint, b: Endpoint): number {
   return a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port;
 }
 
-function addEndpoint(list: Endpoint[], seen: Set<string>, address: string, port: number): void {
-  if (address === '') return;
-  const k = `${address}|${port}`;
-  if (seen.has(k)) return;
-  seen.add(k);
-  list.push({ address, port });
+function addEndpoint(list: Endpoint[], address: string, port: number): void {
+  if (address !== '') list.push({ address, port });
 }

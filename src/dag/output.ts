@@ -51,6 +51,9 @@ function hash40(s: string): string {
   return n.toString(16).padStart(14, '0').slice(0, 10);
 }
 
+/** Identities repeat across builds (every rebuild of an unchanged config). */
+const hashMemo = new Map<string, string>();
+
 /** Everything but namespace/service/port that shapes a cluster's behaviour,
  *  as a string; built by hand because it runs once per route service. */
 function clusterIdentity(c: Cluster): string {
@@ -98,7 +101,12 @@ export class Output {
    *  from everything that shapes its behaviour; returns the name. */
   addCluster(c: Cluster): string {
     const identity = clusterIdentity(c);
-    const hash = hash40(identity);
+    let hash = hashMemo.get(identity);
+    if (hash === undefined) {
+      hash = hash40(identity);
+      if (hashMemo.size > 100_000) hashMemo.clear();
+      hashMemo.set(identity, hash);
+    }
     const name = `${c.namespace}/${c.service}/${c.servicePort}/${hash}`;
     if (!this.#clusters.has(name)) {
       c.name = name;
