@@ -586,6 +586,9 @@ export class HTTPProxyProcessor {
     const idleConnMs = timeoutMs(idleConn.timeout, DEFAULT_IDLE_CONNECTION_TIMEOUT_MS);
     for (const service of route.services) {
       const ctx: ServiceContext = { route: pathLabel, service: service.name };
+      for (const field of service.unsupported) {
+        cond.addWarning('SpecError', 'IgnoredField', `route "${pathLabel}": service "${service.name}": ${field} is not supported by isobar and is ignored`);
+      }
       if (service.port < 1 || service.port > 65535) {
         cond.addServiceError(
           'ServiceError',
@@ -833,6 +836,9 @@ export class HTTPProxyProcessor {
       const clusters: WeightedCluster[] = [];
       const lb = loadBalancer(lbp, cond);
       for (const service of tcp.services) {
+        for (const field of service.unsupported) {
+          cond.addWarning('SpecError', 'IgnoredField', `Spec.TCPProxy service "${service.name}": ${field} is not supported by isobar and is ignored`);
+        }
         const found = this.#view.lookupService(proxy.namespace, service.name, service.port, this.#config.enableExternalNameService);
         if (!found.ok) {
           cond.addError('TCPProxyError', 'ServiceUnresolvedReference', `Spec.TCPProxy unresolved service reference: ${found.error}`);

@@ -56,6 +56,8 @@ export interface NService {
   validation: NValidation | null;
   requestHeadersPolicy: NHeaders | null;
   responseHeadersPolicy: NHeaders | null;
+  /** Recognised but not implemented: reported as warnings. */
+  unsupported: string[];
 }
 
 export interface NHashPolicy {

@@ -32,6 +32,17 @@ const IMPLEMENTED_ROUTE_FIELDS = new Set([
   'directResponsePolicy',
 ]);
 
+const IMPLEMENTED_SERVICE_FIELDS = new Set([
+  'name',
+  'port',
+  'protocol',
+  'weight',
+  'mirror',
+  'validation',
+  'requestHeadersPolicy',
+  'responseHeadersPolicy',
+]);
+
 function unsupportedFields(r: Record<string, unknown>, implemented: Set<string>): string[] {
   const out: string[] = [];
   for (const k of Object.keys(r)) if (!implemented.has(k) && r[k] !== undefined && r[k] !== null) out.push(k);
@@ -180,6 +191,7 @@ export function readService(raw: unknown): NService {
       : null,
     requestHeadersPolicy: readHeaders(s.requestHeadersPolicy),
     responseHeadersPolicy: readHeaders(s.responseHeadersPolicy),
+    unsupported: unsupportedFields(s, IMPLEMENTED_SERVICE_FIELDS),
   };
 }
 

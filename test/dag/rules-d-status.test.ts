@@ -224,13 +224,19 @@ const rows: Row[] = [
   },
   {
     name: 'rule 35: route features isobar does not implement are warnings',
-    objects: [root('p', FQDN, { routes: [{ conditions: [{ prefix: '/x' }], services: [svc], rateLimitPolicy: { local: {} }, cookieRewritePolicies: [] } as never] }), ...base],
+    objects: [
+      root('p', FQDN, {
+        routes: [{ conditions: [{ prefix: '/x' }], services: [{ ...svc, slowStartPolicy: { window: '5s' } }], rateLimitPolicy: { local: {} }, cookieRewritePolicies: [] } as never],
+      }),
+      ...base,
+    ],
     expect: {
       p: {
         ...VALID,
         warnings: [
           ['SpecError', 'IgnoredField', 'route "/x": cookieRewritePolicies is not supported by isobar and is ignored'],
           ['SpecError', 'IgnoredField', 'route "/x": rateLimitPolicy is not supported by isobar and is ignored'],
+          ['SpecError', 'IgnoredField', 'route "/x": service "s": slowStartPolicy is not supported by isobar and is ignored'],
         ],
       },
     },
