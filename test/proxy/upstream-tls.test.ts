@@ -176,3 +176,39 @@ test('upstream TLS sessions are resumed on new connections', async () => {
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test('the warning log names the cluster, upstream and failed check, once per window, and never a key', async () => {
+  const { default: pino } = await import('pino');
+  const { Writable } = await import('node:stream');
+  const { ProxyRuntime } = await import('../../src/proxy/index.ts');
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  const runtime = new ProxyRuntime({ listeners: [{ name: 'http', host: '127.0.0.1', port: 0, tls: false, proxyProtocol: false }], logger: pino(sink) });
+  runtime.apply(
+    config({
+      caBundles: [{ id: 'default/backend-ca', caPem: ca.certPem }],
+      secrets: [{ id: 'projectcontour/envoy-client', ...clientCert }],
+      clusters: [tlsCluster('wrongsan', wrongSan, { tls: upstreamTls({ sni: 'backend.example.test', validation: V, clientCertificateId: 'projectcontour/envoy-client' }) })],
+      httpVirtualHosts: [vhost('log.test', [route({ to: 'wrongsan' })])],
+    }),
+  );
+  await runtime.listen();
+  try {
+    const port = runtime.address('http').port;
+    for (let i = 0; i < 3; i++) assert.equal((await get(port, '/', { host: 'log.test' })).status, 503);
+    const warnings = lines.filter((l) => l.includes('upstream TLS failed'));
+    assert.equal(warnings.length, 1);
+    const w = JSON.parse(warnings[0]!) as { cluster: string; upstream: string; reason: string };
+    assert.equal(w.cluster, 'wrongsan');
+    assert.equal(w.upstream, `127.0.0.1:${wrongSan.port}`);
+    assert.match(w.reason, /SUBJECT_NAME_MISMATCH: certificate DNS SANs \[other\.example\.test\] match none of the subject names \[backend\.example\.test\]/);
+    assert.ok(!lines.join('').includes('PRIVATE KEY'));
+  } finally {
+    await runtime.close(0);
+  }
+});
