@@ -193,3 +193,33 @@ test('more in-flight requests than the endpoint limit: 503 overflow (UO), the re
     await q.close();
   }
 });
+
+test('idle upstream connections close after the cluster idle connection timeout', async () => {
+  const http = await import('node:http');
+  let closed = 0;
+  let opened = 0;
+  const server = http.createServer((_req, res) => res.end('idle'));
+  server.on('connection', (s) => {
+    opened++;
+    s.on('close', () => closed++);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  const q = await startProxy(
+    config({
+      clusters: [cluster('idle', [{ address: '127.0.0.1', port }], { idleConnectionTimeoutMs: 150 })],
+      httpVirtualHosts: [vhost('i.test', [route({ to: 'idle' })])],
+    }),
+  );
+  try {
+    assert.equal((await get(q.port(), '/', { host: 'i.test' })).body, 'idle');
+    for (let i = 0; i < 200 && closed === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(closed, 1);
+    assert.equal((await get(q.port(), '/', { host: 'i.test' })).body, 'idle');
+    assert.equal(opened, 2);
+  } finally {
+    await q.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
