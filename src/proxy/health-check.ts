@@ -1,13 +1,17 @@
 // Active HTTP health checks for one endpoint (Contour's healthCheckPolicy):
-// GET path with the configured Host every interval; unhealthy after N
-// consecutive failures, healthy again after M consecutive successes.
+// GET path with the configured Host every interval; healthy on the first
+// pass, unhealthy after N consecutive failures, healthy again after M
+// consecutive successes.
 import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { HealthCheck } from '../dag/proxy-config.ts';
 import type { Connector } from './upstream-tls.ts';
 
 export class HealthChecker {
-  healthy = true;
+  /** As Envoy: a new endpoint takes traffic once its first check passes
+   *  (the panic threshold still routes to it if nothing is healthy). */
+  healthy = false;
+  private checked = false;
   private failures = 0;
   private successes = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -62,10 +66,13 @@ export class HealthChecker {
 
   private record(ok: boolean): void {
     if (this.stopped) return;
+    const first = !this.checked;
+    this.checked = true;
     if (ok) {
       this.failures = 0;
       this.successes++;
-      if (!this.healthy && this.successes >= this.hc.healthyThreshold) {
+      // The first ever check bypasses the healthy threshold.
+      if (!this.healthy && (first || this.successes >= this.hc.healthyThreshold)) {
         this.healthy = true;
         this.onChange(true);
       }
