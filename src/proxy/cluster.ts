@@ -23,6 +23,8 @@ export class Endpoint {
   readonly hostPort: string;
   readonly pool: Pool;
   readonly connector: Connector;
+  /** Plain TCP to the same endpoint (TLS passthrough). */
+  readonly plainConnector: Connector;
   readonly origin: string;
   active = 0;
   ejectedUntil = 0;
@@ -31,13 +33,14 @@ export class Endpoint {
   checkerKey = '';
   private ejectTimer: NodeJS.Timeout | undefined;
 
-  constructor(key: string, address: string, port: number, origin: string, connector: Connector, pool: Pool) {
+  constructor(key: string, address: string, port: number, origin: string, connector: Connector, plain: Connector, pool: Pool) {
     this.key = key;
     this.address = address;
     this.port = port;
     this.hostPort = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
     this.origin = origin;
     this.connector = connector;
+    this.plainConnector = plain;
     this.pool = pool;
   }
 
@@ -188,7 +191,8 @@ export class ClusterRegistry {
     const secure = t !== undefined;
     const host = address.includes(':') ? `[${address}]` : address;
     const origin = `${secure ? 'https' : 'http'}://${host}:${port}`;
-    const connector = secure ? tlsConnector(t, c.connectTimeoutMs) : plainConnector(c.connectTimeoutMs, c.protocol === 'h2c');
+    const plain = plainConnector(c.connectTimeoutMs, c.protocol === 'h2c');
+    const connector = secure ? tlsConnector(t, c.connectTimeoutMs) : plain;
     const multiplexed = c.protocol === 'h2' || c.protocol === 'h2c';
     const idle = c.idleConnectionTimeoutMs ?? 3_600_000;
     const pool = new Pool(origin, {
@@ -204,7 +208,7 @@ export class ClusterRegistry {
     });
     // Connection errors also reach the request that triggered them.
     pool.on('connectionError', () => {});
-    return new Endpoint(key, address, port, origin, connector, pool);
+    return new Endpoint(key, address, port, origin, connector, secure ? plainConnector(c.connectTimeoutMs) : plain, pool);
   }
 
   private syncHealthCheck(e: Endpoint, c: Cluster): void {

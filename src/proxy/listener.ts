@@ -264,7 +264,7 @@ export class Listener {
     }
     if (choice.passthrough) {
       this.ctx.stats.passthroughConnections++;
-      forwardTcp(this.ctx, socket, hello, choice.passthrough, conn.clientAddress);
+      forwardTcp(this.ctx, socket, hello, choice.passthrough, conn.clientAddress, true);
       return;
     }
     let server = this.tlsServers.get(choice.key);

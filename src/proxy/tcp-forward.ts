@@ -5,7 +5,9 @@ import type { Duplex } from 'node:stream';
 import type { ProxyContext } from './context.ts';
 import { pickBackend, type CompiledTcp } from './route-table.ts';
 
-export function forwardTcp(ctx: ProxyContext, downstream: Duplex, initial: Buffer | undefined, tcp: CompiledTcp, clientAddress: string): void {
+/** `raw`: passthrough, the client's own TLS goes to the backend as is, so
+ *  the connection is plain TCP whatever the cluster's protocol says. */
+export function forwardTcp(ctx: ProxyContext, downstream: Duplex, initial: Buffer | undefined, tcp: CompiledTcp, clientAddress: string, raw = false): void {
   const backend = pickBackend(tcp.backends, tcp.totalWeight);
   const cluster = backend?.cluster;
   const ep = cluster?.pick({ header: () => undefined, query: '', clientAddress }, undefined);
@@ -23,7 +25,8 @@ export function forwardTcp(ctx: ProxyContext, downstream: Duplex, initial: Buffe
     upstream?.destroy();
   });
   ep.active++;
-  ep.connector({ hostname: ep.address, port: ep.port, protocol: 'tcp:' }, (err, sock) => {
+  const connector = raw && ep.connector !== ep.plainConnector ? ep.plainConnector : ep.connector;
+  connector({ hostname: ep.address, port: ep.port, protocol: 'tcp:' }, (err, sock) => {
     if (err || !sock) {
       ep.active--;
       ctx.stats.upstreamConnectFailures++;

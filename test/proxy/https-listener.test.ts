@@ -39,7 +39,12 @@ before(async () => {
   const routes = [route({ to: 'app' })];
   p = await startProxy(
     config({
-      clusters: [cluster('app', [ep(app)]), cluster('pt', [ep(pt)]), cluster('tcp', [ep(app)])],
+      clusters: [
+        cluster('app', [ep(app)]),
+        cluster('pt', [ep(pt)]),
+        cluster('pt-tls', [ep(pt)], { protocol: 'tls', tls: { minVersion: '1.2', maxVersion: '1.3' } }),
+        cluster('tcp', [ep(app)]),
+      ],
       secrets: [
         { id: 'default/app', ...appCert },
         { id: 'default/wild', ...wildCert },
@@ -64,6 +69,7 @@ before(async () => {
           clientValidation: { caBundleId: 'default/client-ca', skipVerification: false, optional: true },
         }),
         secureVhost('pt.example.test', [], { passthrough: { clusters: [{ cluster: 'pt', weight: 1, requestHeaders: { set: [], remove: [] }, responseHeaders: { set: [], remove: [] } }] } }),
+        secureVhost('pt2.example.test', [], { passthrough: { clusters: [{ cluster: 'pt-tls', weight: 1, requestHeaders: { set: [], remove: [] }, responseHeaders: { set: [], remove: [] } }] } }),
         secureVhost('tcp.example.test', [], {
           secretId: 'default/tcp',
           tcpProxy: { clusters: [{ cluster: 'tcp', weight: 1, requestHeaders: { set: [], remove: [] }, responseHeaders: { set: [], remove: [] } }] },
@@ -173,6 +179,17 @@ test('TLS passthrough forwards the raw stream by SNI', async () => {
     s.on('error', reject);
   });
   assert.equal(text, 'passthrough:pt.example.test');
+});
+
+test('passthrough pipes raw bytes even when the cluster is marked tls', async () => {
+  const text = await new Promise<string>((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port: p.port('https'), servername: 'pt2.example.test', rejectUnauthorized: false }, () => {});
+    let out = '';
+    s.on('data', (d: Buffer) => (out += d.toString()));
+    s.on('end', () => resolve(out));
+    s.on('error', reject);
+  });
+  assert.equal(text, 'passthrough:pt2.example.test');
 });
 
 test('TCPProxy terminates TLS and forwards the decrypted stream', async () => {
