@@ -96,6 +96,40 @@ const rows: Row[] = [
     check: (r) => assert.deepEqual(r.proxyConfig.httpsVirtualHosts, []),
   },
   {
+    name: 'rule 11 (isobar difference): upstream-tls.require-validation makes TLS without validation invalid',
+    config: config((c) => {
+      c.upstreamTls.requireValidation = true;
+    }),
+    objects: [
+      root('p', 'a.example.com', {
+        routes: [
+          { services: [{ name: 's', port: 443, validation: { caSecret: 'ca', subjectName: 'backend' } }] },
+          { conditions: [{ prefix: '/plain' }], services: [{ name: 'h', port: 80 }] },
+        ],
+      }),
+      root('q', 'b.example.com', { routes: [{ services: [{ name: 's', port: 443 }] }] }),
+      root('t', 'c.example.com', { tls: { secretName: 'edge' }, tcpproxy: { services: [{ name: 's', port: 443 }] } }),
+      tlsService('s'),
+      service('h'),
+      caSecret('ca', CA),
+      tlsSecret('edge', serving),
+    ],
+    expect: (() => {
+      const msg =
+        'Service [s:443] uses upstream TLS without validation, which upstream-tls.require-validation forbids: ' +
+        'add validation.caSecret and validation.subjectName to this service';
+      return {
+        p: VALID,
+        q: invalid(`route "/": service "s": ${msg}`, ['ServiceError', 'UpstreamValidationRequired', msg]),
+        t: invalid(msg, ['ServiceError', 'UpstreamValidationRequired', msg]),
+      };
+    })(),
+    check: (r) => {
+      assert.deepEqual(r.proxyConfig.httpVirtualHosts.map((v) => v.fqdn), ['a.example.com']);
+      assert.deepEqual(r.proxyConfig.httpsVirtualHosts, []);
+    },
+  },
+  {
     name: 'rule 12: caSecret namespace/name refers to another namespace (delegated)',
     objects: [
       validated({ caSecret: 'certs/ca', subjectName: 'backend' }),
