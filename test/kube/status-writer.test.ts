@@ -228,3 +228,42 @@ test('HTTPProxy status.loadBalancer carries the ingress Service address, as Cont
     await api.stop();
   }
 });
+
+test('whatever the sequence of builds, leadership changes and conflicts, the last build is what ends up on the server (property)', async () => {
+  const fc = (await import('fast-check')).default;
+  const { api, kubeconfig } = await startApi();
+  const names = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'];
+  for (const n of names) proxy(api, n);
+  const observed = (k: string, ns: string, n: string) => (k === 'HTTPProxy' ? statusOn(api, n, ns) : undefined);
+  type Step = { op: 'write'; valid: boolean[] } | { op: 'leader'; on: boolean } | { op: 'conflicts'; count: number } | { op: 'yield' };
+  const step: import('fast-check').Arbitrary<Step> = fc.oneof(
+    fc.record({ op: fc.constant('write' as const), valid: fc.array(fc.boolean(), { minLength: names.length, maxLength: names.length }) }),
+    fc.record({ op: fc.constant('leader' as const), on: fc.boolean() }),
+    fc.record({ op: fc.constant('conflicts' as const), count: fc.integer({ min: 1, max: 4 }) }),
+    fc.constant({ op: 'yield' as const }),
+  );
+  try {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 20 }), fc.array(fc.boolean(), { minLength: names.length, maxLength: names.length }), async (steps, final) => {
+        const w = new StatusWriter({ kubeconfig, observedStatus: observed, concurrency: 3 });
+        try {
+          for (const s of steps) {
+            if (s.op === 'write') w.write(names.map((n, i) => status(n, s.valid[i])), []);
+            else if (s.op === 'leader') w.setLeader(s.on);
+            else if (s.op === 'conflicts') api.injectConflicts({ count: s.count, method: 'PATCH', pathIncludes: '/status' });
+            else await new Promise((r) => setTimeout(r, 1));
+          }
+          w.write(names.map((n, i) => status(n, final[i])), []);
+          w.setLeader(true);
+          await w.idle();
+          for (const [i, n] of names.entries()) assert.equal(statusOn(api, n)?.currentStatus, final[i] ? 'valid' : 'invalid', n);
+        } finally {
+          await w.stop();
+        }
+      }),
+      { numRuns: 25 },
+    );
+  } finally {
+    await api.stop();
+  }
+});
