@@ -3,6 +3,7 @@
 // upstream exchange through undici's dispatch() with retries and timeouts.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PassThrough } from 'node:stream';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import type { RetryPolicyConfig } from '../dag/proxy-config.ts';
@@ -37,6 +38,8 @@ const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 const RETRY_BACKOFF_BASE_MS = 25;
 /** Bodies up to this size are buffered on routes with retries, so they can be resent. */
 const RETRY_BUFFER_LIMIT = 64 * 1024;
+/** A mirror lagging this far behind the real request is dropped. */
+const MIRROR_BUFFER_LIMIT = 1024 * 1024;
 
 class RetrySignal extends Error {}
 class TimeoutSignal extends Error {
@@ -137,6 +140,8 @@ export class Exchange implements RequestView, OpContext, HashInput {
   hasBody = false;
   /** A small body read in full so retries can resend it. */
   bodyBuffer: Buffer | undefined;
+  /** The real request's half of a body shared with a mirror. */
+  bodyStream: PassThrough | undefined;
   affinity: string | undefined;
   setAffinity = false;
   private timer: NodeJS.Timeout | undefined;
@@ -351,7 +356,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
       const cl = Number(h['content-length']);
       if (cl > 0 && cl <= RETRY_BUFFER_LIMIT) return this.bufferBody(route.mirror);
     }
-    if (route.mirror !== undefined && !this.hasBody) this.mirror(route.mirror.cluster, route.mirror.percent);
+    if (route.mirror !== undefined) this.mirror(route.mirror.cluster, route.mirror.percent);
     this.startAttempt();
   }
 
@@ -396,7 +401,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
           path: this.upstreamPath,
           method: this.req.method as Dispatcher.HttpMethod,
           headers: this.upstreamHeaders,
-          body: this.bodyBuffer ?? (this.hasBody ? (this.req as unknown as NodeJS.ReadableStream as never) : null),
+          body: this.bodyBuffer ?? (this.hasBody ? ((this.bodyStream ?? this.req) as unknown as NodeJS.ReadableStream as never) : null),
         },
         a,
       );
@@ -411,11 +416,40 @@ export class Exchange implements RequestView, OpContext, HashInput {
     if (ep === undefined) return;
     this.ctx.stats.mirrored++;
     const headers = replaceHeader(this.upstreamHeaders, 'host', `${this.authority.split(':')[0]}-shadow`);
+    let body: Buffer | PassThrough | null = this.bodyBuffer ?? null;
+    if (body === null && this.hasBody) body = this.teeBody();
     try {
-      ep.pool.dispatch({ path: this.upstreamPath, method: this.req.method as Dispatcher.HttpMethod, headers, body: this.bodyBuffer ?? null }, MIRROR_HANDLER);
+      ep.pool.dispatch({ path: this.upstreamPath, method: this.req.method as Dispatcher.HttpMethod, headers, body }, MIRROR_HANDLER);
     } catch {
       // A mirror never affects the real request.
     }
+  }
+
+  /** Splits a streamed body between the real request and its mirror. The
+   *  real one sets the pace; a mirror that falls behind is cut off. */
+  private teeBody(): PassThrough {
+    const req = this.req;
+    const primary = new PassThrough();
+    const shadow = new PassThrough();
+    shadow.on('error', () => {});
+    req.on('data', (c: Buffer) => {
+      if (!shadow.destroyed) {
+        if (shadow.writableLength > MIRROR_BUFFER_LIMIT) shadow.destroy();
+        else shadow.write(c);
+      }
+      if (!primary.write(c)) req.pause();
+    });
+    primary.on('drain', () => req.resume());
+    req.once('end', () => {
+      primary.end();
+      shadow.end();
+    });
+    req.once('error', (err: Error) => {
+      primary.destroy(err);
+      shadow.destroy();
+    });
+    this.bodyStream = primary;
+    return shadow;
   }
 
   private abortAttempt(reason: Error): void {

@@ -162,3 +162,13 @@ test('mirror sends a copy to the shadow cluster; the client sees only the primar
   assert.equal(copy.length, before + 1);
   assert.equal(copy.at(-1)!.headers.host, 'lb.test-shadow');
 });
+
+test('a mirror gets a copy of a streamed request body too', async () => {
+  const body = 'm'.repeat(150_000);
+  const r = await request(`http://127.0.0.1:${p.port()}/mirror/post`, { method: 'POST', body, headers: { host: 'lb.test' }, dispatcher: agent });
+  assert.equal(await r.body.text(), 'a');
+  assert.equal(a.seen.findLast((s) => s.url === '/mirror/post')!.body.length, body.length);
+  for (let i = 0; i < 200 && !b.seen.some((s) => s.url === '/mirror/post'); i++) await new Promise((res) => setTimeout(res, 10));
+  const copy = b.seen.find((s) => s.url === '/mirror/post')!;
+  assert.equal(copy.body, body);
+});
