@@ -133,7 +133,8 @@ export class CacheView {
       const r = rec(p);
       if (!r) continue;
       if (int(r.port) === port || (str(r.name) !== '' && str(r.name) === String(port))) {
-        match = { ...(r as unknown as ServicePort), port: int(r.port) };
+        match = { port: int(r.port), name: str(r.name), protocol: str(r.protocol), appProtocol: str(r.appProtocol) };
+        if (typeof r.targetPort === 'number' || typeof r.targetPort === 'string') match.targetPort = r.targetPort;
         break;
       }
     }
