@@ -29,6 +29,7 @@ import {
 import { normalizePath, type RequestView } from './matchers.ts';
 import { authorityPort, httpsRedirectLocation, redirectLocation, type RedirectInput } from './redirect.ts';
 import { matchRoute, pickBackend, rewrittenHost, type CompiledBackend, type CompiledRoute, type CompiledVhost } from './route-table.ts';
+import type { TlsChoice } from './tls-choice.ts';
 import { UpstreamConnectError } from './upstream-tls.ts';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
@@ -51,6 +52,13 @@ class TimeoutSignal extends Error {
 }
 class IdleSignal extends Error {}
 class DownstreamGone extends Error {}
+
+/** The Host must name the virtual host the TLS handshake chose; a
+ *  connection on the fallback certificate may reach only vhosts that
+ *  enable it. */
+export function hostFitsTls(vhost: CompiledVhost, chosen: TlsChoice): boolean {
+  return chosen.fqdn === '' ? vhost.secure?.fallbackCertificate === true : vhost.fqdn === chosen.fqdn;
+}
 
 /** Reads the per-connection facts for a request (HTTP/1 socket or HTTP/2 session). */
 export function connOf(req: DownstreamRequest): ConnInfo | undefined {
@@ -199,9 +207,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
     if (conn.tls !== undefined) {
       vhost = tables.https.lookup(this.host);
       if (vhost === undefined) return this.local(404, '', 'NR');
-      // The Host must name the virtual host the TLS handshake chose.
-      const chosen = conn.tls;
-      if (chosen.fallback ? vhost.secure?.fallbackCertificate !== true && vhost.fqdn !== chosen.fqdn : vhost.fqdn !== chosen.fqdn) {
+      if (!hostFitsTls(vhost, conn.tls)) {
         ctx.stats.misdirected++;
         return this.local(421, 'misdirected request', 'NR');
       }

@@ -19,6 +19,7 @@ export interface TlsChoice {
   serverOptions: TlsOptions;
   /** Optional client certificates must still verify when presented. */
   verifyIfPresented: boolean;
+  /** The virtual host enables the fallback certificate (or this is it). */
   fallback: boolean;
 }
 

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ProxyContext } from './context.ts';
-import { connOf, replaceHeader } from './exchange.ts';
+import { connOf, hostFitsTls, replaceHeader } from './exchange.ts';
 import { connectionTokens, REQUEST_SKIP } from './hop-by-hop.ts';
 import { normalizeHost } from './host.ts';
 import { normalizePath, type RequestView } from './matchers.ts';
@@ -91,7 +91,8 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   };
   const table = conn.tls ? state.tables.https : state.tables.http;
   const vhost = table.lookup(host);
-  if (!vhost || (conn.tls && !conn.tls.fallback && vhost.fqdn !== conn.tls.fqdn)) return reply(404, '', 'NR');
+  if (!vhost) return reply(404, '', 'NR');
+  if (conn.tls && !hostFitsTls(vhost, conn.tls)) return reply(421, 'misdirected request', 'NR');
   const route = matchRoute(vhost, view);
   if (!route) return reply(404, '', 'NR');
   if (route.route.httpsRedirect && !conn.https) {

@@ -60,6 +60,7 @@ before(async () => {
         secureVhost('*.wild.test', routes, { secretId: 'default/wild' }),
         secureVhost('app.example.test', routes, { secretId: 'default/app' }),
         secureVhost('fb-enabled.example.test', routes, { secretId: 'default/app', fallbackCertificate: true }),
+        secureVhost('fb2.example.test', routes, { secretId: 'default/app', fallbackCertificate: true }),
         secureVhost('mtls.example.test', routes, {
           secretId: 'default/mtls',
           clientValidation: { caBundleId: 'default/client-ca', skipVerification: false, optional: false },
@@ -168,6 +169,11 @@ test('no SNI gets the fallback certificate; only fallback-enabled vhosts are ser
   assert.equal(r.status, 200);
   const r2 = await hget(undefined, 'app.example.test', '/', noCheck);
   assert.equal(r2.status, 421);
+  // With SNI, only that vhost: another fallback-enabled vhost is still misdirected.
+  const r3 = await hget('fb-enabled.example.test', 'fb2.example.test', '/', { checkServerIdentity: () => undefined });
+  assert.equal(r3.status, 421);
+  const r4 = await hget(undefined, 'fb2.example.test', '/', noCheck);
+  assert.equal(r4.status, 200);
 });
 
 test('TLS passthrough forwards the raw stream by SNI', async () => {
