@@ -42,6 +42,7 @@ import {
   type HeadersPolicyDefaults,
 } from './policy.ts';
 
+const NO_VARIABLES: Dynamic = {};
 const NO_TIMEOUT_POLICY = { response: '', idle: '', idleConnection: '' };
 const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
@@ -411,7 +412,7 @@ export class HTTPProxyProcessor {
     visited = [...visited, proxy];
     const routes: Route[] = [];
 
-    const seenConds = new Set<string>();
+    let seenConds: Set<string> | null = null;
     for (const inc of proxy.includes) {
       const namespace = inc.namespace === '' ? proxy.namespace : inc.namespace;
       let err = includeConditionsError(inc.conditions) ?? pathConditionsError(inc.conditions);
@@ -431,6 +432,7 @@ export class HTTPProxyProcessor {
       }
       const ck = includeConditionsKey(inc.conditions);
       if (ck !== null) {
+        seenConds ??= new Set();
         if (seenConds.has(ck)) {
           cond.addError('IncludeError', 'DuplicateMatchConditions', 'duplicate conditions defined on an include');
           continue;
@@ -495,7 +497,8 @@ export class HTTPProxyProcessor {
       cond.addError('RouteError', 'QueryParameterMatchConditionsNotValid', err);
       return null;
     }
-    const dynamic: Dynamic = { CONTOUR_NAMESPACE: proxy.namespace };
+    // Variables are only read when a header policy sets something.
+    const dynamic: Dynamic = route.requestHeadersPolicy || route.responseHeadersPolicy ? { CONTOUR_NAMESPACE: proxy.namespace } : NO_VARIABLES;
     const reqHP = headersPolicyRoute(route.requestHeadersPolicy, true, dynamic);
     if (!reqHP.ok) {
       cond.addError('RouteError', 'RequestHeadersPolicyInvalid', `${reqHP.error} on request headers`);
@@ -614,7 +617,10 @@ export class HTTPProxyProcessor {
       const upstream = this.#upstream(cond, proxy, service, s, ctx);
       if (!upstream) return null;
 
-      const dyn: Dynamic = { ...dynamic, CONTOUR_SERVICE_NAME: service.name, CONTOUR_SERVICE_PORT: String(service.port) };
+      const dyn: Dynamic =
+        service.requestHeadersPolicy || service.responseHeadersPolicy || this.#reqDefaults || this.#respDefaults
+          ? { CONTOUR_NAMESPACE: proxy.namespace, CONTOUR_SERVICE_NAME: service.name, CONTOUR_SERVICE_PORT: String(service.port) }
+          : NO_VARIABLES;
       const sReq = headersPolicyService(this.#reqDefaults, service.requestHeadersPolicy, true, dyn);
       if (!sReq.ok) {
         cond.addServiceError('ServiceError', 'RequestHeadersPolicyInvalid', `${sReq.error} on request headers`, ctx, `${sReq.error} on request headers`);

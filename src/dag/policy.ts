@@ -144,6 +144,15 @@ export function retryPolicy(rp: NRoute['retryPolicy']): RetryPolicyConfig | unde
   };
 }
 
+/** Shared: a cluster's balancer settings are immutable data. */
+const PLAIN_STRATEGIES: Record<string, { strategy: LoadBalancerStrategy; hashPolicies: HashPolicy[] }> = {
+  RoundRobin: { strategy: 'RoundRobin', hashPolicies: [] },
+  WeightedLeastRequest: { strategy: 'WeightedLeastRequest', hashPolicies: [] },
+  Random: { strategy: 'Random', hashPolicies: [] },
+  Cookie: { strategy: 'Cookie', hashPolicies: [] },
+};
+const NO_HEALTH_CHECK: { ok: true; value: undefined } = { ok: true, value: undefined };
+
 const STRATEGIES = new Set(['WeightedLeastRequest', 'Random', 'Cookie', 'RequestHash']);
 
 /** loadBalancerPolicy: the strategy, or "" for the default. */
@@ -159,7 +168,7 @@ export function loadBalancer(
 ): { strategy: LoadBalancerStrategy; hashPolicies: HashPolicy[] } {
   const strategy = strategyOf(lbp);
   if (strategy !== 'RequestHash' || !lbp) {
-    return { strategy: (strategy || 'RoundRobin') as LoadBalancerStrategy, hashPolicies: [] };
+    return PLAIN_STRATEGIES[strategy || 'RoundRobin']!;
   }
   const out: HashPolicy[] = [];
   let sourceIp = false;
@@ -219,7 +228,7 @@ export function loadBalancer(
 /** An HTTP health check with Envoy/Contour defaults; null with an error
  *  text when the policy cannot be used. */
 export function httpHealthCheck(hc: NHealthCheck | null): { ok: true; value: HealthCheck | undefined } | { ok: false; error: string } {
-  if (!hc) return { ok: true, value: undefined };
+  if (!hc) return NO_HEALTH_CHECK;
   if (hc.path === '') return { ok: false, error: 'route.healthCheckPolicy.path must be specified' };
   const expected = hc.expectedStatuses.length > 0 ? hc.expectedStatuses : [{ start: 200, end: 201 }];
   for (const r of expected) {
