@@ -30,6 +30,8 @@ export interface LoadOptions {
 export interface FileLoadResult {
   file: string;
   ok: boolean;
+  /** Bytes read (0 for an empty file; undefined when it could not be read). */
+  bytes?: number;
   entries: FileEntry[];
   errors: LoadIssue[];
   warnings: LoadIssue[];
@@ -89,6 +91,7 @@ export async function loadFile(filePath: string, relName: string, opts: LoadOpti
     result.errors.push({ file: relName, message: `file is over the ${mib(max)} limit per manifest file: split it into smaller files` });
     return result;
   }
+  result.bytes = buf.length;
   return parseManifestText(buf, relName, result);
 }
 

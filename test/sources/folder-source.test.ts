@@ -218,3 +218,27 @@ test('property: after any sequence of edits the watched cache equals a fresh loa
     { numRuns: 25 },
   );
 });
+
+test('saving by truncate-then-write never drops the file objects; a file left empty does', { timeout: 30_000 }, async (t) => {
+  const dir = await tempFolder(t);
+  const file = path.join(dir, 'proxy.yaml');
+  await writeFile(file, svc('app', 1));
+  const cache = new ObjectCache();
+  const src = new FolderSource(dir, cache, { watch: true, debounceMs: 20 });
+  await src.start();
+  t.after(() => src.stop());
+  let emptied = 0;
+  const off = cache.onChange(() => {
+    if (!('app' in ports(cache))) emptied++;
+  });
+  for (let i = 0; i < 60; i++) {
+    await writeFile(file, svc('app', 2 + (i % 2))); // open(O_TRUNC), then write
+    await new Promise((r) => setImmediate(r));
+  }
+  await writeFile(file, svc('app', 99));
+  await until(cache, () => ports(cache)['app']?.[0] === 99);
+  off();
+  assert.equal(emptied, 0, 'the Service never disappeared while the file was being rewritten');
+  await writeFile(file, '');
+  await until(cache, () => !('app' in ports(cache)));
+});

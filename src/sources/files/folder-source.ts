@@ -15,14 +15,28 @@ import type { FileLoadResult, LoadResult, LoadOptions } from '../../objects/load
 import { combineFiles, isManifestFile, listManifestFiles, loadFile, ManifestFolderError } from '../../objects/loader.ts';
 
 const READ_BATCH = 16;
+/** How long an emptied file must stay empty and untouched to count. */
+const EMPTY_CONFIRM_MS = 300;
 
 const statBig = promisify((p: string, cb: (err: NodeJS.ErrnoException | null, s: BigIntStats) => void) => stat(p, { bigint: true }, cb));
+
+/** Identity + size + times: a change to any means the file changed. */
+async function signatureOf(abs: string): Promise<string> {
+  try {
+    const s = await statBig(abs);
+    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return 'unreadable';
+  }
+}
 
 export interface FolderSourceOptions extends LoadOptions {
   /** Watch the folder and reload changed files (default false). */
   watch?: boolean;
   /** Quiet time after the last file event before reloading (default 50 ms). */
   debounceMs?: number;
+  /** Longest a reload waits while events keep coming (default 250 ms). */
+  maxWaitMs?: number;
   /** Poll interval used when the platform cannot watch (default 1000 ms). */
   pollIntervalMs?: number;
 }
@@ -59,6 +73,11 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
   #poller: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #pending = new Set<string>();
+  #pendingSince: number | undefined;
+  /** Files read empty that had objects, with the stat signature seen then:
+   *  the emptiness counts once a later look finds the file untouched. */
+  #emptyOnce = new Map<string, string>();
+  #recheckTimers = new Set<NodeJS.Timeout>();
   #fullRescan = false;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -103,6 +122,7 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
     this.#watcher = undefined;
     if (this.#poller) clearInterval(this.#poller);
     if (this.#timer) clearTimeout(this.#timer);
+    for (const t of this.#recheckTimers) clearTimeout(t);
     await this.#running;
   }
 
@@ -134,11 +154,21 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
 
   #schedule(): void {
     if (this.#stopped) return;
+    // Wait for a quiet moment, but not forever: a folder written to without
+    // pause still reloads every maxWaitMs.
+    const now = performance.now();
+    this.#pendingSince ??= now;
+    const quiet = this.#opts.debounceMs ?? 50;
+    const left = this.#pendingSince + (this.#opts.maxWaitMs ?? 250) - now;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.#flush();
-    }, this.#opts.debounceMs ?? 50);
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#pendingSince = undefined;
+        void this.#flush();
+      },
+      Math.max(0, Math.min(quiet, left)),
+    );
   }
 
   async #flush(): Promise<void> {
@@ -215,16 +245,28 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
    *  whether anything was re-read. */
   async #readOne(rel: string, force: boolean): Promise<boolean> {
     const abs = path.join(this.dir, ...rel.split('/'));
-    let signature = '';
-    try {
-      const s = await statBig(abs);
-      signature = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-    } catch {
-      signature = 'unreadable';
-    }
+    const signature = await signatureOf(abs);
     const prev = this.#files.get(rel);
     if (prev && prev.signature === signature && !force) return false;
     const result = await loadFile(abs, rel, this.#opts);
+    if (result.bytes === 0 && (prev?.good?.entries.length ?? 0) > 0) {
+      // Most editors save by truncating then writing: an empty read is
+      // probably the moment in between. Drop the objects only when a later
+      // look finds the file still empty and untouched since.
+      const now = await signatureOf(abs);
+      if (this.#emptyOnce.get(rel) !== now) {
+        this.#emptyOnce.set(rel, now);
+        // Long enough for a writer slowed down by a busy machine.
+        const t = setTimeout(() => {
+          this.#recheckTimers.delete(t);
+          this.#pending.add(rel);
+          this.#schedule();
+        }, Math.max(EMPTY_CONFIRM_MS, 5 * (this.#opts.debounceMs ?? 50)));
+        this.#recheckTimers.add(t);
+        return false;
+      }
+    }
+    this.#emptyOnce.delete(rel);
     const state: FileState = { good: prev?.good, errors: result.errors, warnings: result.warnings, signature };
     if (result.ok || !prev?.good) {
       // A first version that partly failed still serves what did load.
