@@ -7,16 +7,31 @@ import { arr, int, rec, str, strArr, strMap } from './safe.ts';
 import { sortSmall } from './route-order.ts';
 import { checkCaSecret, checkCrlSecret, checkTlsSecret, type Checked } from './secret.ts';
 
-function key(ns: string, name: string): string {
-  return `${ns}/${name}`;
-}
-
 function metaOf(o: unknown): { namespace: string; name: string } | null {
   const m = rec(rec(o)?.metadata);
   if (!m) return null;
   const name = str(m.name);
   if (name === '') return null;
   return { namespace: str(m.namespace) || 'default', name };
+}
+
+/** namespace -> name -> value, so lookups build no key strings. */
+export class NsMap<T> {
+  #m = new Map<string, Map<string, T>>();
+
+  get(ns: string, name: string): T | undefined {
+    return this.#m.get(ns)?.get(name);
+  }
+
+  set(ns: string, name: string, v: T): void {
+    let inner = this.#m.get(ns);
+    if (!inner) this.#m.set(ns, (inner = new Map()));
+    inner.set(name, v);
+  }
+
+  *values(): IterableIterator<T> {
+    for (const inner of this.#m.values()) yield* inner.values();
+  }
 }
 
 export interface ResolvedService {
@@ -31,28 +46,28 @@ export interface ResolvedService {
 export type ServiceLookup = { ok: true; value: ResolvedService } | { ok: false; error: string };
 
 export class CacheView {
-  readonly services = new Map<string, Service>();
-  readonly secrets = new Map<string, Secret>();
+  readonly services = new NsMap<Service>();
+  readonly secrets = new NsMap<Secret>();
   /** secret namespace -> delegations */
   readonly delegations = new Map<string, { secretName: string; targetNamespaces: string[] }[]>();
-  readonly endpoints = new Map<string, Endpoints>();
-  /** service key -> slices */
-  readonly slices = new Map<string, EndpointSlice[]>();
-  #tls = new Map<string, Checked<{ certPem: string; keyPem: string }>>();
-  #ca = new Map<string, Checked<string>>();
-  #crl = new Map<string, Checked<string>>();
+  readonly endpoints = new NsMap<Endpoints>();
+  /** namespace, service name -> slices */
+  readonly slices = new NsMap<EndpointSlice[]>();
+  #tls = new NsMap<Checked<{ certPem: string; keyPem: string }>>();
+  #ca = new NsMap<Checked<string>>();
+  #crl = new NsMap<Checked<string>>();
   #protocols = new Map<Service, Map<string, string>>();
-  #lookups = new Map<string, ServiceLookup>();
+  #lookups = new NsMap<Map<number, ServiceLookup>>();
   #endpointsOf = new WeakMap<ResolvedService, Endpoint[]>();
 
   constructor(snap: Snapshot) {
     for (const s of arr(snap.services)) {
       const m = metaOf(s);
-      if (m) this.services.set(key(m.namespace, m.name), s as Service);
+      if (m) this.services.set(m.namespace, m.name, s as Service);
     }
     for (const s of arr(snap.secrets)) {
       const m = metaOf(s);
-      if (m) this.secrets.set(key(m.namespace, m.name), s as Secret);
+      if (m) this.secrets.set(m.namespace, m.name, s as Secret);
     }
     for (const d of arr(snap.delegations)) {
       const m = metaOf(d);
@@ -66,17 +81,16 @@ export class CacheView {
     }
     for (const e of arr(snap.endpoints)) {
       const m = metaOf(e);
-      if (m) this.endpoints.set(key(m.namespace, m.name), e as Endpoints);
+      if (m) this.endpoints.set(m.namespace, m.name, e as Endpoints);
     }
     for (const e of arr(snap.endpointSlices)) {
       const m = metaOf(e);
       if (!m) continue;
       const svc = strMap(rec(rec(e)?.metadata)?.labels)['kubernetes.io/service-name'];
       if (!svc) continue;
-      const k = key(m.namespace, svc);
-      const list = this.slices.get(k) ?? [];
-      list.push(e as EndpointSlice);
-      this.slices.set(k, list);
+      const list = this.slices.get(m.namespace, svc);
+      if (list) list.push(e as EndpointSlice);
+      else this.slices.set(m.namespace, svc, [e as EndpointSlice]);
     }
     // Slices of one Service in a stable order whatever the input order.
     for (const list of this.slices.values()) list.sort((a, b) => (metaOf(a)!.name < metaOf(b)!.name ? -1 : 1));
@@ -95,37 +109,36 @@ export class CacheView {
   }
 
   tlsSecret(ns: string, name: string) {
-    const k = key(ns, name);
-    let r = this.#tls.get(k);
-    if (!r) this.#tls.set(k, (r = checkTlsSecret(this.secrets.get(k))));
+    let r = this.#tls.get(ns, name);
+    if (!r) this.#tls.set(ns, name, (r = checkTlsSecret(this.secrets.get(ns, name))));
     return r;
   }
 
   caSecret(ns: string, name: string) {
-    const k = key(ns, name);
-    let r = this.#ca.get(k);
-    if (!r) this.#ca.set(k, (r = checkCaSecret(this.secrets.get(k))));
+    let r = this.#ca.get(ns, name);
+    if (!r) this.#ca.set(ns, name, (r = checkCaSecret(this.secrets.get(ns, name))));
     return r;
   }
 
   crlSecret(ns: string, name: string) {
-    const k = key(ns, name);
-    let r = this.#crl.get(k);
-    if (!r) this.#crl.set(k, (r = checkCrlSecret(this.secrets.get(k))));
+    let r = this.#crl.get(ns, name);
+    if (!r) this.#crl.set(ns, name, (r = checkCrlSecret(this.secrets.get(ns, name))));
     return r;
   }
 
   /** EnsureService: resolve (namespace, name, port) to a Service port. */
   lookupService(ns: string, name: string, port: number, externalNameEnabled: boolean): ServiceLookup {
-    // Routes often share a Service port: resolve each once per build.
-    const ck = `${ns}/${name}/${port}/${externalNameEnabled ? 1 : 0}`;
-    let r = this.#lookups.get(ck);
-    if (!r) this.#lookups.set(ck, (r = this.#lookupService(ns, name, port, externalNameEnabled)));
+    // Routes often share a Service port: resolve each once per build (the
+    // ExternalName setting is fixed for a build).
+    let ports = this.#lookups.get(ns, name);
+    if (!ports) this.#lookups.set(ns, name, (ports = new Map()));
+    let r = ports.get(port);
+    if (!r) ports.set(port, (r = this.#lookupService(ns, name, port, externalNameEnabled)));
     return r;
   }
 
   #lookupService(ns: string, name: string, port: number, externalNameEnabled: boolean): ServiceLookup {
-    const svc = this.services.get(key(ns, name));
+    const svc = this.services.get(ns, name);
     if (!svc) return { ok: false, error: `service "${ns}/${name}" not found` };
     const spec = rec(svc.spec) ?? {};
     let match: (ServicePort & { port: number }) | null = null;
@@ -188,7 +201,7 @@ export class CacheView {
     const cached = this.#endpointsOf.get(s);
     if (cached) return cached;
     const list: Endpoint[] = [];
-    const ep = this.endpoints.get(key(s.namespace, s.name));
+    const ep = this.endpoints.get(s.namespace, s.name);
     for (const subset of arr(ep?.subsets)) {
       const r = rec(subset);
       if (!r) continue;
@@ -196,7 +209,7 @@ export class CacheView {
       if (port < 1 || port > 65535) continue;
       for (const a of arr(r.addresses)) addEndpoint(list, str(rec(a)?.ip), port);
     }
-    for (const slice of this.slices.get(key(s.namespace, s.name)) ?? []) {
+    for (const slice of this.slices.get(s.namespace, s.name) ?? []) {
       const r = rec(slice) ?? {};
       if (str(r.addressType) === 'FQDN') continue;
       const port = this.#endpointPort(s, arr(r.ports));

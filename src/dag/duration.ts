@@ -62,8 +62,23 @@ export type Timeout = { kind: 'default' } | { kind: 'disabled' } | { kind: 'dura
 
 const DEFAULT_TIMEOUT: { ok: true; timeout: Timeout } = { ok: true, timeout: { kind: 'default' } };
 
-export function parseTimeout(v: string): { ok: true; timeout: Timeout } | { ok: false; error: string } {
+type TimeoutResult = { ok: true; timeout: Timeout } | { ok: false; error: string };
+
+/** Few distinct timeout strings exist in a config: parse each once. */
+const timeoutMemo = new Map<string, TimeoutResult>();
+
+export function parseTimeout(v: string): TimeoutResult {
   if (v === '') return DEFAULT_TIMEOUT;
+  let r = timeoutMemo.get(v);
+  if (!r) {
+    r = parseTimeoutText(v);
+    if (timeoutMemo.size > 10_000) timeoutMemo.clear();
+    timeoutMemo.set(v, r);
+  }
+  return r;
+}
+
+function parseTimeoutText(v: string): TimeoutResult {
   if (v === 'infinity' || v === 'infinite') return { ok: true, timeout: { kind: 'disabled' } };
   const d = parseGoDuration(v);
   if (!d.ok) return { ok: false, error: `unable to parse timeout string ${quote(v)}: ${d.error}` };
