@@ -6,12 +6,18 @@ import type { Snapshot } from '../objects/index.ts';
 import type { HTTPProxyStatus } from '../status/index.ts';
 import type { ProxyConfig } from './proxy-config.ts';
 import type { NProxy } from './model.ts';
-import { CacheView } from './cache-view.ts';
+import { CacheView, NsMap } from './cache-view.ts';
 import { HTTPProxyProcessor } from './httpproxy-processor.ts';
 import { Output } from './output.ts';
 import { readProxy } from './read.ts';
 import { arr, rec, str } from './safe.ts';
 import { Condition, toStatus, ORPHANED_MESSAGE, type StatusEntry } from './status.ts';
+
+interface RejectedProxy {
+  namespace: string;
+  name: string;
+  errors: { path: string; message: string }[];
+}
 
 export interface DagResult {
   proxyConfig: ProxyConfig;
@@ -47,24 +53,26 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
   const view = new CacheView(snap);
   const out = new Output();
 
-  const proxies = new Map<string, NProxy>();
+  const proxies = new NsMap<NProxy>();
+  const proxyList: NProxy[] = [];
   for (const raw of snap.httpproxies) {
     const p = readProxy(raw);
     if (!p || !classMatches(p, config.ingressClassName)) continue;
-    proxies.set(pkey(p.namespace, p.name), p);
+    if (proxies.get(p.namespace, p.name) !== undefined) continue; // one object per identity
+    proxies.set(p.namespace, p.name, p);
+    proxyList.push(p);
   }
-  const rejected = new Map<string, { namespace: string; name: string; errors: { path: string; message: string }[] }>();
+  const rejected = new NsMap<RejectedProxy>();
+  const rejectedList: RejectedProxy[] = [];
   for (const raw of snap.rejected) {
     const r = rec(raw);
     if (!r || str(r.kind) !== 'HTTPProxy' || str(r.name) === '') continue;
     const namespace = str(r.namespace) || 'default';
-    const k = pkey(namespace, str(r.name));
-    if (proxies.has(k)) continue;
-    rejected.set(k, {
-      namespace,
-      name: str(r.name),
-      errors: arr(r.errors).map((e) => ({ path: str(rec(e)?.path), message: str(rec(e)?.message) })),
-    });
+    const name = str(r.name);
+    if (proxies.get(namespace, name) !== undefined || rejected.get(namespace, name) !== undefined) continue;
+    const rp = { namespace, name, errors: arr(r.errors).map((e) => ({ path: str(rec(e)?.path), message: str(rec(e)?.message) })) };
+    rejected.set(namespace, name, rp);
+    rejectedList.push(rp);
   }
 
   // Keyed by the normalised object: one per namespace/name (proxies map).
@@ -79,14 +87,14 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
     return e;
   };
 
-  const processor = new HTTPProxyProcessor(view, config, proxies, new Set(rejected.keys()), out, {
+  const processor = new HTTPProxyProcessor(view, config, proxies, rejected, out, {
     cond: (p) => entry(p).cond,
     setFqdn: (p, fqdn) => {
       entry(p).fqdn = fqdn;
     },
   });
 
-  const sorted = [...proxies.values()].sort(byKey);
+  const sorted = proxyList.sort(byKey);
   for (const p of sorted) entry(p);
 
   // (i) roots grouped by lower-cased fqdn; duplicates are never processed.
@@ -94,7 +102,7 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
   for (const p of sorted) {
     if (!p.virtualhost) {
       // (ii) every non-root is an orphan until an include reaches it.
-      processor.orphaned.add(pkey(p.namespace, p.name));
+      processor.orphaned.add(p);
       continue;
     }
     const f = p.virtualhost.fqdn.toLowerCase();
@@ -133,14 +141,11 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
   }
 
   // (iv) whatever is still unreached is orphaned.
-  for (const k of [...processor.orphaned].sort()) {
-    const p = proxies.get(k);
-    if (p) entry(p).cond.addError('Orphaned', 'Orphaned', ORPHANED_MESSAGE);
-  }
+  for (const p of processor.orphaned) entry(p).cond.addError('Orphaned', 'Orphaned', ORPHANED_MESSAGE);
 
   const statuses: HTTPProxyStatus[] = [];
   for (const e of entries.values()) statuses.push(toStatus(e));
-  for (const r of rejected.values()) {
+  for (const r of rejectedList) {
     const cond = new Condition();
     const errors = r.errors.length > 0 ? r.errors : [{ path: 'spec', message: 'rejected by the schema' }];
     for (const fe of errors) {
@@ -150,6 +155,6 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
     statuses.push(toStatus({ namespace: r.namespace, name: r.name, generation: 0, fqdn: '', cond }));
   }
   // Entries were created in namespace/name order; only rejected proxies interleave.
-  if (rejected.size > 0) statuses.sort(byKey);
+  if (rejectedList.length > 0) statuses.sort(byKey);
   return { proxyConfig: out.finish(), statuses };
 }

@@ -16,7 +16,7 @@ import type {
   WeightedCluster,
 } from './proxy-config.ts';
 import type { NCond, NLoadBalancerPolicy, NProxy, NRoute, NService, NValidation } from './model.ts';
-import type { CacheView, ResolvedService } from './cache-view.ts';
+import type { CacheView, NsMap, ResolvedService } from './cache-view.ts';
 import type { Output, SecureDraft } from './output.ts';
 import { Condition, type ServiceContext } from './status.ts';
 import {
@@ -104,11 +104,12 @@ function headerDefaults(p: { set?: Record<string, string>; remove?: string[] } |
 export class HTTPProxyProcessor {
   readonly #view: CacheView;
   readonly #config: IsobarConfig;
-  readonly #proxies: Map<string, NProxy>;
-  readonly #rejected: Set<string>;
+  readonly #proxies: NsMap<NProxy>;
+  readonly #rejected: NsMap<unknown>;
   readonly #out: Output;
   readonly #status: StatusSink;
-  readonly orphaned = new Set<string>();
+  /** Non-root proxies no include has reached (yet). */
+  readonly orphaned = new Set<NProxy>();
   readonly #reqDefaults: HeadersPolicyDefaults | null;
   readonly #respDefaults: HeadersPolicyDefaults | null;
   /** The Envoy client certificate (rules 23-26): undefined when not configured. */
@@ -117,8 +118,8 @@ export class HTTPProxyProcessor {
   constructor(
     view: CacheView,
     config: IsobarConfig,
-    proxies: Map<string, NProxy>,
-    rejected: Set<string>,
+    proxies: NsMap<NProxy>,
+    rejected: NsMap<unknown>,
     out: Output,
     status: StatusSink,
   ) {
@@ -148,7 +149,7 @@ export class HTTPProxyProcessor {
     const cond = this.#status.cond(proxy);
     const vh = proxy.virtualhost;
     if (!vh) {
-      this.orphaned.add(pkey(proxy.namespace, proxy.name));
+      this.orphaned.add(proxy);
       return;
     }
     const host = vh.fqdn;
@@ -439,9 +440,9 @@ export class HTTPProxyProcessor {
         }
         seenConds.add(ck);
       }
-      const target = this.#proxies.get(pkey(namespace, inc.name));
+      const target = this.#proxies.get(namespace, inc.name);
       if (!target) {
-        if (this.#rejected.has(pkey(namespace, inc.name))) {
+        if (this.#rejected.get(namespace, inc.name) !== undefined) {
           // A child the schema rejected keeps its own status and
           // contributes no routes, like an invalid child.
           continue;
@@ -457,7 +458,7 @@ export class HTTPProxyProcessor {
       }
       const incCond = this.#status.cond(target);
       routes.push(...this.#computeRoutes(incCond, target, [...conditions, ...inc.conditions], visited, enforceTLS));
-      this.orphaned.delete(pkey(target.namespace, target.name));
+      this.orphaned.delete(target);
     }
 
     const own: Route[] = [];
@@ -869,9 +870,9 @@ export class HTTPProxyProcessor {
     }
     const ns = tcp.include.namespace === '' ? proxy.namespace : tcp.include.namespace;
     const k = pkey(ns, tcp.include.name);
-    const dest = this.#proxies.get(k);
+    const dest = this.#proxies.get(ns, tcp.include.name);
     if (!dest) {
-      if (this.#rejected.has(k)) return null;
+      if (this.#rejected.get(ns, tcp.include.name) !== undefined) return null;
       cond.addError('TCPProxyIncludeError', 'IncludeNotFound', `include ${k} not found`);
       return null;
     }
@@ -879,7 +880,7 @@ export class HTTPProxyProcessor {
       cond.addError('TCPProxyIncludeError', 'RootIncludesRoot', `root httpproxy cannot include another root httpproxy (${k})`);
       return null;
     }
-    this.orphaned.delete(k);
+    this.orphaned.delete(dest);
     for (const v of visited) {
       if (v.name === dest.name && v.namespace === dest.namespace) {
         const path = [...visited, dest].map((p) => pkey(p.namespace, p.name));
