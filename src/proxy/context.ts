@@ -12,7 +12,7 @@ export interface ProxyState {
   tables: RouteTables;
   tls: TlsTable;
   clusters: Map<string, ClusterRuntime>;
-  /** Any passthrough vhost: only then must every TLS connection be inspected for it. */
+  /** Counts applies; 0 until the first config arrives. */
   generation: number;
 }
 

@@ -29,6 +29,7 @@ import {
 import { normalizePath, type RequestView } from './matchers.ts';
 import { authorityPort, httpsRedirectLocation, redirectLocation, type RedirectInput } from './redirect.ts';
 import { matchRoute, pickBackend, rewrittenHost, type CompiledBackend, type CompiledRoute, type CompiledVhost } from './route-table.ts';
+import { backoffMs, retriableFailure, retriableStatus } from './retry-policy.ts';
 import type { TlsChoice } from './tls-choice.ts';
 import { UpstreamConnectError } from './upstream-tls.ts';
 
@@ -36,7 +37,6 @@ export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 type Headers = Record<string, string | string[] | undefined>;
 
 const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
-const RETRY_BACKOFF_BASE_MS = 25;
 /** Bodies up to this size are buffered on routes with retries, so they can be resent. */
 const RETRY_BUFFER_LIMIT = 64 * 1024;
 /** A mirror lagging this far behind the real request is dropped. */
@@ -478,7 +478,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
     if (this.done) return;
     if (sig instanceof TimeoutSignal) {
       this.ctx.stats.upstreamTimeouts++;
-      if (sig.perTry && this.canRetry() && this.retryOn('5xx', 'gateway-error', 'reset')) {
+      if (sig.perTry && this.canRetry() && retriableFailure(this.retry, 'per-try-timeout')) {
         this.abortAttempt(new RetrySignal());
         return this.scheduleRetry();
       }
@@ -497,28 +497,11 @@ export class Exchange implements RequestView, OpContext, HashInput {
     return p !== undefined && !this.hasBody && !this.done && !this.res.headersSent && this.attempts <= p.count;
   }
 
-  private retryOn(...names: string[]): boolean {
-    const on = this.retry?.retryOn ?? [];
-    for (const n of names) if (on.includes(n)) return true;
-    return false;
-  }
-
-  private retriableStatus(status: number): boolean {
-    if (this.retry === undefined) return false;
-    if (status >= 500 && this.retryOn('5xx')) return true;
-    if ((status === 502 || status === 503 || status === 504) && this.retryOn('gateway-error')) return true;
-    if (status === 409 && this.retryOn('retriable-4xx')) return true;
-    if (this.retryOn('retriable-status-codes') && this.retry.retriableStatusCodes.includes(status)) return true;
-    return false;
-  }
-
   private scheduleRetry(): void {
     this.ctx.stats.retries++;
-    const n = this.attempts;
-    const delay = Math.floor(Math.random() * RETRY_BACKOFF_BASE_MS * 2 ** Math.min(n - 1, 4));
     const t = setTimeout(() => {
       if (!this.done) this.startAttempt();
-    }, delay);
+    }, backoffMs(this.attempts));
     t.unref();
   }
 
@@ -527,7 +510,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
       controller.abort(new DownstreamGone());
       return;
     }
-    if (this.canRetry() && this.retriableStatus(status)) {
+    if (this.canRetry() && retriableStatus(this.retry, status)) {
       a.discard = true;
       return;
     }
@@ -619,7 +602,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
         const code = (err.cause as { code?: string } | undefined)?.code;
         if (code === 'ECONNREFUSED' || err.kind === 'timeout') a.endpoint.eject(this.cluster!.registry);
       }
-      if (this.canRetry() && this.retryOn('5xx', 'gateway-error', 'connect-failure', 'reset')) return this.scheduleRetry();
+      if (this.canRetry() && retriableFailure(this.retry, 'connect-failure')) return this.scheduleRetry();
       const body = err.kind === 'tls' ? tlsFailureBody(err.detail) : err.kind === 'timeout' ? BODY_CONNECT_TIMEOUT : BODY_CONNECT_FAILURE;
       return this.local(503, body, 'UF');
     }
@@ -630,7 +613,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
     stats.upstreamResets++;
     const code = (err as { code?: string }).code;
     const refused = code === 'ERR_HTTP2_STREAM_ERROR' && /REFUSED_STREAM/.test(err.message);
-    if (this.canRetry() && (this.retryOn('5xx', 'gateway-error', 'reset') || (refused && this.retryOn('refused-stream')))) {
+    if (this.canRetry() && retriableFailure(this.retry, refused ? 'refused-stream' : 'reset')) {
       return this.scheduleRetry();
     }
     if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_ABORTED') {

@@ -217,3 +217,23 @@ test('a route JavaScript cannot compile is left out; its vhost keeps its other r
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /^a\.test: route .*unclosed.* not served: /);
 });
+
+test('retry policy: statuses and failures per retryOn', async () => {
+  const { retriableStatus, retriableFailure, backoffMs } = await import('../../src/proxy/retry-policy.ts');
+  const p = (retryOn: string[], codes: number[] = []) => ({ retryOn, count: 1, perTryTimeoutMs: null, retriableStatusCodes: codes });
+  assert.ok(retriableStatus(p(['5xx']), 500));
+  assert.ok(!retriableStatus(p(['5xx']), 499));
+  assert.ok(retriableStatus(p(['gateway-error']), 503));
+  assert.ok(!retriableStatus(p(['gateway-error']), 500));
+  assert.ok(retriableStatus(p(['retriable-4xx']), 409));
+  assert.ok(!retriableStatus(p(['retriable-4xx']), 404));
+  assert.ok(retriableStatus(p(['retriable-status-codes'], [418]), 418));
+  assert.ok(!retriableStatus(p(['retriable-status-codes'], [418]), 503));
+  assert.ok(!retriableStatus(undefined, 503));
+  assert.ok(retriableFailure(p(['connect-failure']), 'connect-failure'));
+  assert.ok(!retriableFailure(p(['connect-failure']), 'reset'));
+  assert.ok(retriableFailure(p(['5xx']), 'reset'));
+  assert.ok(retriableFailure(p(['refused-stream']), 'refused-stream'));
+  assert.ok(!retriableFailure(p(['retriable-4xx']), 'per-try-timeout'));
+  for (let n = 1; n < 10; n++) assert.ok(backoffMs(n) >= 0 && backoffMs(n) < 25 * 16);
+});
