@@ -86,6 +86,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   /** A retriable response whose body is being drained and dropped. */
   discard = false;
   gotHeaders = false;
+  readonly started = performance.now();
   constructor(ex: Exchange, endpoint: Endpoint) {
     this.ex = ex;
     this.endpoint = endpoint;
@@ -521,6 +522,8 @@ export class Exchange implements RequestView, OpContext, HashInput {
     a.endpoint.succeeded();
     this.status = status;
     const out = filterResponseHeaders(headers);
+    // As Envoy: milliseconds the upstream took to answer.
+    out['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - a.started));
     if (this.backend !== undefined) applyToObject(out, this.backend.responseOps, this);
     if (this.route !== undefined) applyToObject(out, this.route.responseOps, this);
     if (this.setAffinity) {

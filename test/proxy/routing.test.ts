@@ -116,6 +116,7 @@ test('header policies, variables and host rewrite', async () => {
   const r = await get(p.port(), '/ops', { host: 'app.example.test', 'user-agent': 'tester/1', 'x-drop-me': '1' });
   assert.equal(r.status, 200);
   assert.equal(r.headers['x-resp'], 'added');
+  assert.match(String(r.headers['x-envoy-upstream-service-time']), /^\d+$/);
   assert.equal(r.headers['x-backend'], undefined);
   const seen = JSON.parse(r.body) as { headers: Record<string, string> };
   assert.equal(seen.headers['x-svc'], 'default/a:80');
