@@ -170,3 +170,69 @@ test('runtime options are validated with clear errors', () => {
   assert.throws(() => new ProxyRuntime({ listeners: [{ name: 'a', host: '127.0.0.1', port: 70000, tls: false, proxyProtocol: false }] }), /port 70000/);
   assert.throws(() => new ProxyRuntime({ listeners: [], ticketKeys: Buffer.alloc(3) }), /48 bytes/);
 });
+
+test('IPv6: listener on ::1 and an IPv6 upstream endpoint (plain and TLS)', async () => {
+  const http = await import('node:http');
+  const https = await import('node:https');
+  const cert = await ca.issue({ dnsNames: ['v6.example.test'] });
+  const plain6 = http.createServer((req, res) => res.end(`v6 ${req.headers['x-forwarded-for']}`));
+  const tls6 = https.createServer({ cert: cert.certPem, key: cert.keyPem }, (_req, res) => res.end('tls6'));
+  await new Promise<void>((r) => plain6.listen(0, '::1', () => r()));
+  await new Promise<void>((r) => tls6.listen(0, '::1', () => r()));
+  const q = await startProxy(
+    config({
+      caBundles: [{ id: 'd/ca', caPem: ca.certPem }],
+      clusters: [
+        cluster('p6', [{ address: '::1', port: (plain6.address() as net.AddressInfo).port }]),
+        cluster('t6', [{ address: '::1', port: (tls6.address() as net.AddressInfo).port }], {
+          protocol: 'tls',
+          tls: { minVersion: '1.2', maxVersion: '1.3', sni: 'v6.example.test', validation: { caBundleId: 'd/ca', subjectNames: ['v6.example.test'] } },
+        }),
+      ],
+      httpVirtualHosts: [vhost('v6.test', [route({ path: { kind: 'prefix', value: '/tls' }, to: 't6' }), route({ to: 'p6' })])],
+    }),
+    [{ host: '::1' }],
+  );
+  try {
+    const get6 = (path: string) =>
+      new Promise<string>((resolve, reject) => {
+        const req = http.request({ host: '::1', port: q.port(), path, headers: { host: 'v6.test' }, agent: false }, (res) => {
+          let b = '';
+          res.on('data', (d: Buffer) => (b += d.toString()));
+          res.on('end', () => resolve(b));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    assert.equal(await get6('/'), 'v6 ::1');
+    assert.equal(await get6('/tls'), 'tls6');
+    assert.equal(q.logs.at(-1)!.upstreamHost, `[::1]:${(tls6.address() as net.AddressInfo).port}`);
+    assert.match(q.logs.at(-1)!.downstreamRemoteAddress, /^\[::1\]:\d+$/);
+  } finally {
+    await q.close();
+    plain6.closeAllConnections();
+    tls6.closeAllConnections();
+    await new Promise<void>((r) => plain6.close(() => r()));
+    await new Promise<void>((r) => tls6.close(() => r()));
+  }
+});
+
+test('100 concurrent HTTP/2 streams on one connection all complete', async () => {
+  const client = http2.connect(`https://127.0.0.1:${p.port('https')}`, { ca: ca.certPem, servername: 'app.example.test' });
+  try {
+    const one = (i: number) =>
+      new Promise<number>((resolve, reject) => {
+        const req = client.request({ ':path': `/many/${i}`, ':authority': 'app.example.test' });
+        let status = 0;
+        req.on('response', (h) => (status = Number(h[':status'])));
+        req.on('data', () => {});
+        req.on('end', () => resolve(status));
+        req.on('error', reject);
+        req.end();
+      });
+    const statuses = await Promise.all(Array.from({ length: 100 }, (_, i) => one(i)));
+    assert.deepEqual([...new Set(statuses)], [200]);
+  } finally {
+    client.close();
+  }
+});
