@@ -17,7 +17,7 @@ import type {
 } from './proxy-config.ts';
 import type { NCond, NLoadBalancerPolicy, NProxy, NRoute, NService, NValidation } from './model.ts';
 import type { CacheView, NsMap, ResolvedService } from './cache-view.ts';
-import type { Output, SecureDraft } from './output.ts';
+import type { ClusterShape, Output, SecureDraft } from './output.ts';
 import { Condition, type ServiceContext } from './status.ts';
 import {
   headerConditionsError,
@@ -800,20 +800,15 @@ export class HTTPProxyProcessor {
       if (upstream.validation) tls.validation = upstream.validation;
       if (clientCert) tls.clientCertificateId = clientCert.id;
     }
-    const c: Cluster = {
-      name: '',
-      namespace: s.namespace,
-      service: s.name,
-      servicePort: s.port.port,
+    const shape: ClusterShape = {
       protocol: upstream.protocol,
-      endpoints: this.#view.endpointsFor(s),
       loadBalancer: lb,
       connectTimeoutMs: this.#config.timeouts?.connectTimeoutMs ?? 2000,
       idleConnectionTimeoutMs: idleConnMs,
     };
-    if (tls) c.tls = tls;
-    if (healthCheck) c.healthCheck = healthCheck;
-    return this.#out.addCluster(c);
+    if (tls) shape.tls = tls;
+    if (healthCheck) shape.healthCheck = healthCheck;
+    return this.#out.cluster(s.namespace, s.name, s.port.port, shape, () => this.#view.endpointsFor(s));
   }
 
   /** processHTTPProxyTCPProxy: follows spec.tcpproxy.include; null after a

@@ -4,12 +4,15 @@
 import type {
   CaBundle,
   Cluster,
+  Endpoint,
+  HealthCheck,
   ProxyConfig,
   Route,
   SecureVirtualHost,
   TcpForward,
   TlsSecret,
   TlsVersion,
+  UpstreamTls,
   VirtualHost,
 } from './proxy-config.ts';
 import { sortRoutes } from './route-order.ts';
@@ -54,9 +57,18 @@ function hash40(s: string): string {
 /** Identities repeat across builds (every rebuild of an unchanged config). */
 const hashMemo = new Map<string, string>();
 
-/** Everything but namespace/service/port that shapes a cluster's behaviour,
- *  as a string; built by hand because it runs once per route service. */
-function clusterIdentity(c: Cluster): string {
+/** What shapes a cluster's behaviour besides namespace/service/port. */
+export interface ClusterShape {
+  protocol: Cluster['protocol'];
+  tls?: UpstreamTls;
+  loadBalancer: Cluster['loadBalancer'];
+  healthCheck?: HealthCheck;
+  connectTimeoutMs: number;
+  idleConnectionTimeoutMs: number | null;
+}
+
+/** The shape as a string; built by hand because it runs once per route service. */
+function clusterIdentity(c: ClusterShape): string {
   let id = `${c.protocol}|${c.loadBalancer.strategy}|${c.connectTimeoutMs}|${c.idleConnectionTimeoutMs}`;
   const t = c.tls;
   if (t) {
@@ -97,19 +109,31 @@ export class Output {
     v.routes.set(k, r);
   }
 
-  /** Register a cluster (its `name` is filled in here) under a name derived
-   *  from everything that shapes its behaviour; returns the name. */
-  addCluster(c: Cluster): string {
-    const identity = clusterIdentity(c);
+  /** The cluster for a Service port with this shape, created on first use;
+   *  its name is derived from everything that shapes its behaviour. */
+  cluster(namespace: string, service: string, servicePort: number, shape: ClusterShape, endpoints: () => Endpoint[]): string {
+    const identity = clusterIdentity(shape);
     let hash = hashMemo.get(identity);
     if (hash === undefined) {
       hash = hash40(identity);
       if (hashMemo.size > 100_000) hashMemo.clear();
       hashMemo.set(identity, hash);
     }
-    const name = `${c.namespace}/${c.service}/${c.servicePort}/${hash}`;
+    const name = `${namespace}/${service}/${servicePort}/${hash}`;
     if (!this.#clusters.has(name)) {
-      c.name = name;
+      const c: Cluster = {
+        name,
+        namespace,
+        service,
+        servicePort,
+        protocol: shape.protocol,
+        endpoints: endpoints(),
+        loadBalancer: shape.loadBalancer,
+        connectTimeoutMs: shape.connectTimeoutMs,
+        idleConnectionTimeoutMs: shape.idleConnectionTimeoutMs,
+      };
+      if (shape.tls) c.tls = shape.tls;
+      if (shape.healthCheck) c.healthCheck = shape.healthCheck;
       this.#clusters.set(name, c);
     }
     return name;

@@ -43,10 +43,15 @@ const IMPLEMENTED_SERVICE_FIELDS = new Set([
   'responseHeadersPolicy',
 ]);
 
+const NONE: string[] = [];
+
 function unsupportedFields(r: Record<string, unknown>, implemented: Set<string>): string[] {
-  const out: string[] = [];
-  for (const k of Object.keys(r)) if (!implemented.has(k) && r[k] !== undefined && r[k] !== null) out.push(k);
-  return out.sort();
+  let out: string[] | null = null;
+  for (const k in r) {
+    if (!Object.hasOwn(r, k) || implemented.has(k) || r[k] === undefined || r[k] === null) continue;
+    (out ??= []).push(k);
+  }
+  return out ? out.sort() : NONE;
 }
 
 export function readProxy(raw: unknown): NProxy | null {
