@@ -22,6 +22,7 @@ import {
   BODY_OVERFLOW,
   BODY_RESET,
   BODY_TIMEOUT,
+  sendGrpcLocal,
   sendLocal,
   tlsFailureBody,
   type DownstreamResponse,
@@ -260,7 +261,9 @@ export class Exchange implements RequestView, OpContext, HashInput {
       applyToObject(h, this.route.responseOps, this);
     }
     try {
-      this.bytesSent = sendLocal(this.res, status, body, h);
+      const ct = this.reqHeaders['content-type'];
+      if (status >= 400 && typeof ct === 'string' && ct.startsWith('application/grpc')) sendGrpcLocal(this.res, status, body);
+      else this.bytesSent = sendLocal(this.res, status, body, h);
     } catch {
       this.res.destroy();
     }

@@ -36,3 +36,36 @@ export function sendLocal(
   else res.end();
   return len;
 }
+
+/** Envoy's mapping of a local reply's HTTP status to a gRPC status. */
+export function grpcStatusFor(status: number): number {
+  switch (status) {
+    case 400:
+      return 13; // INTERNAL
+    case 401:
+      return 16; // UNAUTHENTICATED
+    case 403:
+      return 7; // PERMISSION_DENIED
+    case 404:
+      return 12; // UNIMPLEMENTED
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return 14; // UNAVAILABLE
+    default:
+      return 2; // UNKNOWN
+  }
+}
+
+/** gRPC clients get local replies as a trailers-only gRPC response (as Envoy). */
+export function sendGrpcLocal(res: DownstreamResponse, status: number, body: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const h: Record<string, string> = { 'content-type': 'application/grpc', 'grpc-status': String(grpcStatusFor(status)) };
+  if (body) h['grpc-message'] = encodeURIComponent(body);
+  (res as ServerResponse).writeHead(200, h);
+  res.end();
+}

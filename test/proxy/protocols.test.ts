@@ -236,3 +236,34 @@ test('100 concurrent HTTP/2 streams on one connection all complete', async () =>
     client.close();
   }
 });
+
+test('gRPC requests get local replies as gRPC status (unknown host, unavailable upstream)', async () => {
+  const q = await startProxy(
+    config({
+      clusters: [cluster('down', [{ address: '127.0.0.1', port: 1 }])],
+      httpVirtualHosts: [vhost('g.test', [route({ to: 'down' })])],
+    }),
+  );
+  const client = http2.connect(`http://127.0.0.1:${q.port()}`);
+  try {
+    const call = (authority: string) =>
+      new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+        const req = client.request({ ':path': '/pkg.Svc/Method', ':method': 'POST', ':authority': authority, 'content-type': 'application/grpc', te: 'trailers' });
+        let headers: http2.IncomingHttpHeaders = {};
+        req.on('response', (h) => (headers = h));
+        req.on('data', () => {});
+        req.on('end', () => resolve(headers));
+        req.on('error', reject);
+        req.end();
+      });
+    const notFound = await call('nope.test');
+    assert.equal(notFound[':status'], 200);
+    assert.equal(notFound['grpc-status'], '12');
+    const unavailable = await call('g.test');
+    assert.equal(unavailable['grpc-status'], '14');
+    assert.match(decodeURIComponent(String(unavailable['grpc-message'])), /^upstream connect error/);
+  } finally {
+    client.close();
+    await q.close();
+  }
+});
