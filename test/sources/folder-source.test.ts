@@ -242,3 +242,25 @@ test('saving by truncate-then-write never drops the file objects; a file left em
   await writeFile(file, '');
   await until(cache, () => !('app' in ports(cache)));
 });
+
+test('the folder removed and created again: reported, then picked up and watched again', { timeout: 20_000 }, async (t) => {
+  const base = await tempFolder(t);
+  const dir = path.join(base, 'manifests');
+  await mkdir(dir);
+  await writeFile(path.join(dir, 'a.yaml'), svc('a'));
+  const cache = new ObjectCache();
+  const src = new FolderSource(dir, cache, { watch: true, debounceMs: 20, pollIntervalMs: 50 });
+  const problems: string[] = [];
+  src.on('problem', (p) => problems.push(p.message));
+  await src.start();
+  t.after(() => src.stop());
+  const gone = nextProblems(src, 1);
+  await rm(dir, { recursive: true });
+  assert.match((await gone)[0]!, /the folder was removed/);
+  await mkdir(dir);
+  await writeFile(path.join(dir, 'b.yaml'), svc('b'));
+  await until(cache, () => 'b' in ports(cache));
+  await writeFile(path.join(dir, 'c.yaml'), svc('c'));
+  await until(cache, () => 'c' in ports(cache));
+  assert.deepEqual(Object.keys(ports(cache)).sort(), ['b', 'c']);
+});

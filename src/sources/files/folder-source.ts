@@ -82,6 +82,8 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
   #running: Promise<void> | undefined;
   #stopped = false;
   #ready = false;
+  /** Watching itself failed (not just a removed folder): keep polling. */
+  #watchBroken = false;
   #lastProblemText = '';
   #last: LoadResult = { objects: [], rejected: [], errors: [], warnings: [], files: [] };
 
@@ -133,18 +135,19 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
         else this.#pending.add(String(filename).split(path.sep).join('/'));
         this.#schedule();
       });
-      this.#watcher.on('error', (err) => this.#watchFailed(err));
+      this.#watcher.on('error', (err) => this.#watchFailed(err, true));
     } catch (err) {
-      this.#watchFailed(err);
+      this.#watchFailed(err, true);
     }
   }
 
-  #watchFailed(err: unknown): void {
+  #watchFailed(err: unknown, broken = false): void {
     this.#watcher?.close();
     this.#watcher = undefined;
+    this.#watchBroken ||= broken;
     if (this.#stopped || this.#poller) return;
     const every = this.#opts.pollIntervalMs ?? 1000;
-    this.#report([{ file: '.', message: `cannot watch the folder (${(err as Error)?.message ?? String(err)}); checking for changes every ${every} ms instead` }], true);
+    this.#report([{ file: this.dir, message: `cannot watch the folder (${(err as Error)?.message ?? String(err)}); checking for changes every ${every} ms instead` }], true);
     this.#poller = setInterval(() => {
       this.#fullRescan = true;
       this.#schedule();
@@ -174,13 +177,13 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
   async #flush(): Promise<void> {
     // One reload at a time; events arriving meanwhile are handled after.
     while (this.#running) await this.#running;
-    if (this.#stopped && this.#pending.size === 0 && !this.#fullRescan) return;
+    if (this.#stopped) return;
     const touched = this.#pending;
     this.#pending = new Set();
     const full = this.#fullRescan;
     this.#fullRescan = false;
     this.#running = (full ? this.#rescan(touched, false) : this.#update(touched)).catch((err: unknown) => {
-      this.#report([{ file: '.', message: err instanceof Error ? err.message : String(err) }], true);
+      this.#report([{ file: this.dir, message: err instanceof Error ? err.message : String(err) }], true);
     });
     try {
       await this.#running;
@@ -239,6 +242,12 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
       if (this.#stopped) return;
     }
     if (changed) this.#publish();
+    // A watch on a folder that was removed sees nothing more, even when the
+    // folder comes back: poll until it is there again.
+    if (this.#watcher && (await signatureOf(this.dir)) === 'unreadable') {
+      this.#watchFailed(new Error('the folder was removed'));
+      this.#fullRescan = true;
+    }
   }
 
   /** Re-read one file if its stat signature changed (or `force`). Returns
@@ -293,11 +302,17 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
       if (initial) throw err;
       // The folder vanished or became unreadable: keep serving what we have.
       const message = err instanceof ManifestFolderError ? err.message : String(err);
-      this.#folderIssues = [{ file: '.', message: `${message}; keeping the objects loaded before` }];
+      this.#folderIssues = [{ file: this.dir, message: `${message}; keeping the objects loaded before` }];
       this.#publish();
       return;
     }
     this.#folderIssues = listIssues;
+    if (this.#poller && this.#opts.watch && !this.#watcher && !this.#stopped && !this.#watchBroken) {
+      // The folder is back: watch it again.
+      clearInterval(this.#poller);
+      this.#poller = undefined;
+      this.#startWatching();
+    }
     const present = new Set(files);
     for (const rel of [...this.#files.keys()]) if (!present.has(rel)) this.#files.delete(rel);
     // Read in small parallel batches: the disk waits overlap, parsing does not.
