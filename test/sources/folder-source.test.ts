@@ -264,3 +264,17 @@ test('the folder removed and created again: reported, then picked up and watched
   await until(cache, () => 'c' in ports(cache));
   assert.deepEqual(Object.keys(ports(cache)).sort(), ['b', 'c']);
 });
+
+test('warnings (unknown kinds, unknown fields) are reported as problems with severity warning', async (t) => {
+  const dir = await tempFolder(t);
+  await writeFile(path.join(dir, 'a.yaml'), `${svc('a')}  prots: 1\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n`);
+  const src = new FolderSource(dir, new ObjectCache());
+  const seen: { severity: string; message: string }[] = [];
+  src.on('problem', (p) => seen.push({ severity: p.severity, message: p.message }));
+  await src.start();
+  await src.stop();
+  assert.deepEqual(seen, [
+    { severity: 'warning', message: 'a.yaml:8: warning: Service default/a: spec.prots: unknown field, ignored (check the spelling and the indentation)' },
+    { severity: 'warning', message: 'a.yaml:10: warning: skipping Deployment (apps/v1): isobar does not read this kind' },
+  ]);
+});

@@ -53,13 +53,15 @@ interface FileState {
 /** One problem, ready to log: `message` is `file:line: what is wrong`. */
 export interface SourceProblem {
   message: string;
+  severity: 'error' | 'warning';
   issue: LoadIssue;
 }
 
 export interface FolderSourceEvents {
   /** The cache changed; the argument is the whole current load result. */
   change: [LoadResult];
-  /** One event per current error, each time the set of errors changes. */
+  /** One event per current error and warning (unknown kinds and fields),
+   *  each time the set of them changes. */
   problem: [SourceProblem];
 }
 
@@ -333,13 +335,14 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
     this.#last = merged;
     const changed = this.#cache.replaceAll(merged.objects, merged.rejected);
     if (changed) this.emit('change', merged);
-    this.#report(merged.errors, false);
+    this.#report(merged.errors, false, merged.warnings);
   }
 
-  #report(errors: LoadIssue[], always: boolean): void {
-    const text = errors.map(formatIssue).join('\n');
+  #report(errors: LoadIssue[], always: boolean, warnings: LoadIssue[] = []): void {
+    const text = [...errors.map(formatIssue), '', ...warnings.map(formatIssue)].join('\n');
     if (!always && text === this.#lastProblemText) return;
-    this.#lastProblemText = text;
-    for (const issue of errors) this.emit('problem', { message: formatIssue(issue), issue });
+    if (!always) this.#lastProblemText = text;
+    for (const issue of errors) this.emit('problem', { message: formatIssue(issue), severity: 'error', issue });
+    for (const issue of warnings) this.emit('problem', { message: formatIssue({ ...issue, message: `warning: ${issue.message}` }), severity: 'warning', issue });
   }
 }
