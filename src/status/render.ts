@@ -43,7 +43,7 @@ export function renderJson(report: StatusReport): string {
 }
 
 export function renderYaml(report: StatusReport): string {
-  return stringify(contractReport(report), { lineWidth: 0 });
+  return stringify(contractReport(report), { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 export interface TableContext {

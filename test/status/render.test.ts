@@ -60,6 +60,12 @@ test('JSON: contract keys only (no tlsSecret), sorted by namespace then name', (
   assert.ok(!renderJson(report).includes('tlsSecret'));
 });
 
+test('YAML never uses anchors, even for shared objects', () => {
+  const shared = [{ type: 'Valid' as const, status: 'True' as const, observedGeneration: 1, reason: 'Valid', message: 'Valid HTTPProxy' }];
+  const text = renderYaml({ httpproxies: [valid('a', 'x', { conditions: shared }), valid('a', 'y', { conditions: shared })], services: [] });
+  assert.ok(!/[&*]a\d/.test(text), text);
+});
+
 test('YAML parses to the same value as JSON', () => {
   assert.deepEqual(parse(renderYaml(report)), JSON.parse(renderJson(report)));
   assert.ok(!renderYaml(report).includes('tlsSecret'));
