@@ -19,7 +19,10 @@ import { sortRoutes } from './route-order.ts';
 
 interface VhostDraft {
   fqdn: string;
-  routes: Map<string, Route>;
+  /** In insertion order; identical matches replaced (see addRoute). */
+  routes: Route[];
+  /** Replaces `routes` once a virtual host has many routes. */
+  byKey?: Map<string, Route>;
 }
 
 export interface SecureDraft extends VhostDraft {
@@ -91,22 +94,36 @@ export class Output {
   ensureHttp(fqdn: string): VhostDraft {
     const k = fqdn.toLowerCase();
     let v = this.#http.get(k);
-    if (!v) this.#http.set(k, (v = { fqdn: k, routes: new Map() }));
+    if (!v) this.#http.set(k, (v = { fqdn: k, routes: [] }));
     return v;
   }
 
   ensureHttps(fqdn: string): SecureDraft {
     const k = fqdn.toLowerCase();
     let v = this.#https.get(k);
-    if (!v) this.#https.set(k, (v = { fqdn: k, routes: new Map(), minVersion: '1.2', maxVersion: '1.3', fallbackCertificate: false }));
+    if (!v) this.#https.set(k, (v = { fqdn: k, routes: [], minVersion: '1.2', maxVersion: '1.3', fallbackCertificate: false }));
     return v;
   }
 
   /** AddRoute: a later route with identical match conditions replaces an earlier one. */
   addRoute(v: VhostDraft, r: Route): void {
-    const k = routeKey(r);
-    v.routes.delete(k);
-    v.routes.set(k, r);
+    if (!v.byKey && v.routes.length >= 32) v.byKey = new Map(v.routes.map((x) => [routeKey(x), x]));
+    if (v.byKey) {
+      const k = routeKey(r);
+      v.byKey.delete(k);
+      v.byKey.set(k, r);
+      return;
+    }
+    // Linear scan: virtual hosts hold few routes, and most differ in path.
+    const list = v.routes;
+    for (let i = 0; i < list.length; i++) {
+      const o = list[i]!;
+      if (o.path.value === r.path.value && o.path.kind === r.path.kind && routeKey(o) === routeKey(r)) {
+        list.splice(i, 1);
+        break;
+      }
+    }
+    list.push(r);
   }
 
   /** The cluster for a Service port with this shape, created on first use;
@@ -151,15 +168,17 @@ export class Output {
     const byFqdn = (a: { fqdn: string }, b: { fqdn: string }) => (a.fqdn < b.fqdn ? -1 : a.fqdn > b.fqdn ? 1 : 0);
     const httpVirtualHosts: VirtualHost[] = [];
     for (const v of this.#http.values()) {
-      if (v.routes.size === 0) continue; // Contour prunes empty virtual hosts
-      httpVirtualHosts.push({ fqdn: v.fqdn, routes: sortRoutes([...v.routes.values()]) });
+      const routes = v.byKey ? [...v.byKey.values()] : v.routes;
+      if (routes.length === 0) continue; // Contour prunes empty virtual hosts
+      httpVirtualHosts.push({ fqdn: v.fqdn, routes: sortRoutes(routes) });
     }
     const httpsVirtualHosts: SecureVirtualHost[] = [];
     for (const v of this.#https.values()) {
-      if (v.routes.size === 0 && !v.passthrough && !v.tcpProxy) continue;
+      const routes = v.byKey ? [...v.byKey.values()] : v.routes;
+      if (routes.length === 0 && !v.passthrough && !v.tcpProxy) continue;
       const s: SecureVirtualHost = {
         fqdn: v.fqdn,
-        routes: sortRoutes([...v.routes.values()]),
+        routes: sortRoutes(routes),
         minVersion: v.minVersion,
         maxVersion: v.maxVersion,
         fallbackCertificate: v.fallbackCertificate,

@@ -423,6 +423,23 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'routes: identical matches keep the last definition in a large virtual host too',
+    objects: [
+      root('p', FQDN, {
+        routes: [
+          ...Array.from({ length: 40 }, (_, i) => ({ conditions: [{ prefix: `/r${i}` }], directResponsePolicy: { statusCode: 200 } })),
+          { conditions: [{ prefix: '/r3' }], directResponsePolicy: { statusCode: 418 } },
+        ],
+      }),
+    ],
+    expect: { p: VALID },
+    check: (r) => {
+      const routes = vhost(r, FQDN)!.routes;
+      assert.equal(routes.length, 40);
+      assert.deepEqual(routes.find((x) => x.path.value === '/r3')!.action, { kind: 'direct', statusCode: 418 });
+    },
+  },
+  {
     name: 'routes: redirect path and prefix together are invalid',
     objects: [root('p', FQDN, { routes: [{ requestRedirectPolicy: { path: '/a', prefix: '/b' } }] })],
     expect: {
