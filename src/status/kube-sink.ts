@@ -151,6 +151,25 @@ export class StatusWriter {
     this.#pump();
   }
 
+  /** The object's status changed on the server (seen by the source's
+   *  watch): if it no longer says what this writer wants, write it again.
+   *  Our own writes echo back equal and cost nothing. */
+  recheck(kind: TargetKind, namespace: string, name: string): void {
+    const key = `${kind}/${namespace}/${name}`;
+    const d = this.#desired.get(key);
+    if (!d || !this.#leader || this.#stopped) return;
+    const observed = this.#o.observedStatus?.(kind, namespace, name);
+    if (observed === undefined) return;
+    if (observedFingerprint(kind, observed, this.#o.proxyIngress !== undefined) === d.fingerprint) {
+      this.#written.set(key, d.fingerprint);
+      return;
+    }
+    this.#written.delete(key);
+    if (this.#inFlight.has(key)) this.#again.add(key);
+    else this.#queue.add(key);
+    this.#pump();
+  }
+
   /** Resolves when nothing is queued or in flight. */
   idle(): Promise<void> {
     if (this.#queue.size === 0 && this.#inFlight.size === 0) return Promise.resolve();
@@ -424,6 +443,9 @@ export class KubeStatusSink {
   #o: KubeStatusSinkOptions;
   #held: StatusReport | undefined;
   #last: StatusReport | undefined;
+  #onStatus = (kind: string, namespace: string, name: string): void => {
+    if (kind === 'HTTPProxy' || (kind === 'Service' && this.#o.writeServiceStatus)) this.writer.recheck(kind, namespace, name);
+  };
   #onReady = (): void => {
     const r = this.#held;
     this.#held = undefined;
@@ -441,6 +463,7 @@ export class KubeStatusSink {
       proxyIngress: o.ingressService ? () => this.#ingress(this.#last) : undefined,
     });
     o.source?.on('ready', this.#onReady);
+    o.source?.on('status', this.#onStatus);
     if (o.leaderElection === false) {
       this.writer.setLeader(true);
     } else {
@@ -472,6 +495,7 @@ export class KubeStatusSink {
 
   async stop(): Promise<void> {
     this.#o.source?.off('ready', this.#onReady);
+    this.#o.source?.off('status', this.#onStatus);
     await this.elector?.stop();
     await this.writer.stop();
   }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { ObjectCache } from '../../src/objects/index.ts';
 import { KubeSource, KubeStatusSink } from '../../src/sources/kube/index.ts';
 import type { StatusReport } from '../../src/status/types.ts';
+import { ApiClient, loadKubeConfig } from '../../src/sources/kube/index.ts';
 import { startApi, waitFor } from './helpers.ts';
 
 const timings = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 100 };
@@ -72,6 +73,38 @@ test('statuses wait for the source to finish its initial sync, then the latest r
     await source.start();
     await waitFor('latest report written', () => (api.get('httpproxies', 'default', 'a')!.status as any)?.description === 'latest');
   } finally {
+    await sink.stop();
+    await source.stop();
+    await api.stop();
+  }
+});
+
+test('a status overwritten by someone else is put back; our own writes echo back without a rewrite', async () => {
+  const { api, kubeconfig } = await startApi();
+  api.put('httpproxies', { apiVersion: 'projectcontour.io/v1', kind: 'HTTPProxy', metadata: { name: 'a', namespace: 'default' }, spec: { virtualhost: { fqdn: 'a.example.com' } } } as never);
+  const cache = new ObjectCache();
+  const source = new KubeSource(cache, { kubeconfig, holdoffMs: 5 });
+  const sink = new KubeStatusSink({ kubeconfig, source, cache, leaderElection: false });
+  const other = new ApiClient(loadKubeConfig(kubeconfig));
+  try {
+    await source.start();
+    await waitFor('ready', () => source.ready());
+    sink.write(report('ours'));
+    await waitFor('written', () => (source.observedStatus('HTTPProxy', 'default', 'a') as any)?.description === 'ours');
+    await sink.writer.idle();
+    const written = sink.writer.stats.written;
+    assert.equal(written, 1);
+    // Someone else (an old leader, a person with kubectl) writes another status.
+    await other.request('PATCH', '/apis/projectcontour.io/v1/namespaces/default/httpproxies/a/status', {
+      body: { status: { currentStatus: 'invalid', description: 'theirs', conditions: [] } },
+      contentType: 'application/merge-patch+json',
+    });
+    await waitFor('ours again', () => (api.get('httpproxies', 'default', 'a')!.status as any)?.description === 'ours');
+    await waitFor('echo seen', () => (source.observedStatus('HTTPProxy', 'default', 'a') as any)?.description === 'ours');
+    await sink.writer.idle();
+    assert.equal(sink.writer.stats.written, 2, 'exactly one repair, no echo loop');
+  } finally {
+    await other.close();
     await sink.stop();
     await source.stop();
     await api.stop();
