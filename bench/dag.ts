@@ -88,7 +88,7 @@ for (const n of [1_000, 10_000, 50_000]) {
   gc();
   const times: number[] = [];
   const cpu: number[] = [];
-  const runs = n >= 50_000 ? 3 : 5;
+  const runs = n >= 50_000 ? 5 : 11;
   let result: ReturnType<typeof build> | undefined;
   let heapAfter = 0;
   let heapBefore = 0;
