@@ -8,7 +8,7 @@ import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { FieldError, Kind } from './types.ts';
 import type { JsonSchema } from './schemas/builders.ts';
-import { DURATION_PATTERN } from './schemas/builders.ts';
+import { DURATION_PATTERN, PATTERN_ADVICE } from './schemas/builders.ts';
 import { coreRules } from './core-rules.ts';
 import { httpProxySchema, tlsCertificateDelegationSchema } from './schemas/httpproxy.ts';
 import { endpointSliceSchema, endpointsSchema, secretSchema, serviceSchema } from './schemas/core.ts';
@@ -162,12 +162,13 @@ function mapErrors(errs: ErrorObject[], root: unknown): FieldError[] {
         break;
       case 'pattern': {
         const pattern = (e.params as { pattern: string }).pattern;
+        const advice = PATTERN_ADVICE[pattern];
         out.push({
           path: pathText(at),
           message:
             pattern === DURATION_PATTERN
-              ? `invalid duration ${JSON.stringify(data)}: use Go duration syntax such as "30s", "1m30s", "500ms" or "infinity"`
-              : `invalid value ${JSON.stringify(data)}: must match ${pattern}`,
+              ? `invalid duration ${JSON.stringify(data)}: ${advice}`
+              : `invalid value ${JSON.stringify(data)}: ${advice ?? `must match ${pattern}`}`,
         });
         break;
       }

@@ -45,7 +45,24 @@ const rows: Row[] = [
       { path: 'spec.routes[0].services[1].port', message: 'is required' },
     ],
   },
-  { name: 'empty service name', kind: 'HTTPProxy', obj: routeWith({ name: '', port: 80 }), errors: [{ path: 'spec.routes[0].services[1].name', message: 'must be at least 1 characters long' }] },
+  { name: 'empty service name passes the CRD (the dag reports it unresolved)', kind: 'HTTPProxy', obj: routeWith({ name: '', port: 80 }), errors: [] },
+  {
+    name: 'fqdn pattern, header value length, absolute redirect paths',
+    kind: 'HTTPProxy',
+    obj: proxy({
+      virtualhost: { fqdn: 'Web.Example.com' },
+      routes: [
+        { requestRedirectPolicy: { path: 'no-slash' }, requestHeadersPolicy: { set: [{ name: 'X-A', value: '' }] } },
+        { directResponsePolicy: { statusCode: 200 } },
+      ],
+    }),
+    errors: [
+      { path: 'spec.virtualhost.fqdn', message: `invalid value "Web.Example.com": a host name in lower case letters, digits, '-' and '.', optionally starting with "*."` },
+      { path: 'spec.routes[0].requestRedirectPolicy.path', message: 'invalid value "no-slash": must start with "/"' },
+      { path: 'spec.routes[0].requestHeadersPolicy.set[0].value', message: 'must be at least 1 characters long' },
+    ],
+  },
+  { name: 'wildcard fqdn is fine', kind: 'HTTPProxy', obj: proxy({ virtualhost: { fqdn: '*.example.com' }, routes: [{ services: [{ name: 's', port: 80 }] }] }), errors: [] },
   { name: 'negative weight', kind: 'HTTPProxy', obj: routeWith({ name: 's', port: 80, weight: -1 }), errors: [{ path: 'spec.routes[0].services[1].weight', message: 'must be >= 0' }] },
   {
     name: 'unknown load balancer strategy is not a schema error',
@@ -121,16 +138,16 @@ const rows: Row[] = [
     obj: routeWith({ name: 's', port: 80 }, { retryPolicy: { count: -2, retryOn: ['5xx', 'sometimes'] } }),
     errors: [
       { path: 'spec.routes[0].retryPolicy.count', message: 'must be >= -1' },
-      { path: 'spec.routes[0].retryPolicy.retryOn[1]', message: 'unsupported value "sometimes": supported values: "5xx", "gateway-error", "reset", "connect-failure", "retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"' },
+      { path: 'spec.routes[0].retryPolicy.retryOn[1]', message: 'unsupported value "sometimes": supported values: "5xx", "gateway-error", "reset", "reset-before-request", "connect-failure", "envoy-ratelimited", "retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers", "http3-post-connect-failure", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"' },
     ],
   },
   {
     name: 'redirect status code enum',
     kind: 'HTTPProxy',
-    obj: proxy({ virtualhost: { fqdn: 'a' }, routes: [{ requestRedirectPolicy: { statusCode: 307, scheme: 'ftp' } }] }),
+    obj: proxy({ virtualhost: { fqdn: 'a' }, routes: [{ requestRedirectPolicy: { statusCode: 304, scheme: 'ftp' } }] }),
     errors: [
       { path: 'spec.routes[0].requestRedirectPolicy.scheme', message: 'unsupported value "ftp": supported values: "http", "https"' },
-      { path: 'spec.routes[0].requestRedirectPolicy.statusCode', message: 'unsupported value 307: supported values: 301, 302' },
+      { path: 'spec.routes[0].requestRedirectPolicy.statusCode', message: 'unsupported value 304: supported values: 301, 302, 303, 307, 308' },
     ],
   },
   {

@@ -29,6 +29,17 @@ export const DURATION_PATTERN =
   '^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+|infinity|infinite)$';
 export const duration = (): JsonSchema => str({ pattern: DURATION_PATTERN });
 
+/** Patterns from Contour's CRD, each with the advice shown when it fails. */
+export const FQDN_PATTERN = '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+export const HOSTNAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+export const ABSOLUTE_PATH_PATTERN = '^\\/.*$';
+export const PATTERN_ADVICE: Readonly<Record<string, string>> = {
+  [DURATION_PATTERN]: 'use Go duration syntax such as "30s", "1m30s", "500ms" or "infinity"',
+  [FQDN_PATTERN]: 'a host name in lower case letters, digits, \'-\' and \'.\', optionally starting with "*."',
+  [HOSTNAME_PATTERN]: "a host name in lower case letters, digits, '-' and '.'",
+  [ABSOLUTE_PATH_PATTERN]: 'must start with "/"',
+};
+
 /** ObjectMeta as a manifest may write it. */
 export const objectMeta = (): JsonSchema =>
   obj({

@@ -5,7 +5,7 @@
 // as free-form objects so manifests that use them still load.
 
 import type { JsonSchema } from './builders.ts';
-import { arr, bool, duration, enumOf, int, kubeObject, obj, open, port, str } from './builders.ts';
+import { ABSOLUTE_PATH_PATTERN, arr, bool, duration, enumOf, FQDN_PATTERN, HOSTNAME_PATTERN, int, kubeObject, obj, open, port, str } from './builders.ts';
 
 const headerMatch = (): JsonSchema =>
   obj(
@@ -44,7 +44,7 @@ const matchCondition = (): JsonSchema =>
 
 const headersPolicy = (): JsonSchema =>
   obj({
-    set: arr(obj({ name: str({ minLength: 1 }), value: str() }, ['name', 'value'])),
+    set: arr(obj({ name: str({ minLength: 1 }), value: str({ minLength: 1 }) }, ['name', 'value'])),
     remove: arr(str()),
   });
 
@@ -65,7 +65,7 @@ const upstreamValidation = (): JsonSchema =>
 const service = (): JsonSchema =>
   obj(
     {
-      name: str({ minLength: 1 }),
+      name: str(),
       port: port(),
       healthPort: port(),
       protocol: enumOf(['h2', 'h2c', 'tls']),
@@ -93,22 +93,26 @@ const loadBalancerPolicy = (): JsonSchema =>
     ),
   });
 
-const healthThresholds = {
-  intervalSeconds: int({ minimum: 0 }),
-  timeoutSeconds: int({ minimum: 0 }),
+// A function, not a shared object: generated CRD YAML stays free of anchors.
+const healthThresholds = () => ({
+  intervalSeconds: int(),
+  timeoutSeconds: int(),
   unhealthyThresholdCount: int({ minimum: 0 }),
   healthyThresholdCount: int({ minimum: 0 }),
-};
+});
 
 export const RETRY_ON = [
   '5xx',
   'gateway-error',
   'reset',
+  'reset-before-request',
   'connect-failure',
+  'envoy-ratelimited',
   'retriable-4xx',
   'refused-stream',
   'retriable-status-codes',
   'retriable-headers',
+  'http3-post-connect-failure',
   'cancelled',
   'deadline-exceeded',
   'internal',
@@ -132,9 +136,9 @@ const route = (): JsonSchema =>
     }),
     healthCheckPolicy: obj(
       {
-        path: str({ minLength: 1 }),
+        path: str(),
         host: str(),
-        ...healthThresholds,
+        ...healthThresholds(),
         expectedStatuses: arr(obj({ start: int({ minimum: 100, maximum: 599 }), end: int({ minimum: 101, maximum: 600 }) }, ['start', 'end'])),
       },
       ['path'],
@@ -149,11 +153,11 @@ const route = (): JsonSchema =>
     rateLimitPolicy: open(),
     requestRedirectPolicy: obj({
       scheme: enumOf(['http', 'https']),
-      hostname: str({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' }),
+      hostname: str({ minLength: 1, maxLength: 253, pattern: HOSTNAME_PATTERN }),
       port: port(),
-      statusCode: enumOf([301, 302], 'integer'),
-      path: str(),
-      prefix: str(),
+      statusCode: enumOf([301, 302, 303, 307, 308], 'integer'),
+      path: str({ pattern: ABSOLUTE_PATH_PATTERN }),
+      prefix: str({ pattern: ABSOLUTE_PATH_PATTERN }),
     }),
     directResponsePolicy: obj({ statusCode: int({ minimum: 200, maximum: 599 }), body: str() }, ['statusCode']),
     internalRedirectPolicy: open(),
@@ -171,9 +175,9 @@ const virtualHostTls = (): JsonSchema =>
     passthrough: bool(),
     enableFallbackCertificate: bool(),
     clientValidation: obj({
-      caSecret: str(),
+      caSecret: str({ minLength: 1 }),
       skipClientCertValidation: bool(),
-      crlSecret: str(),
+      crlSecret: str({ minLength: 1 }),
       crlOnlyVerifyLeafCert: bool(),
       optionalClientCertificate: bool(),
       forwardClientCertificate: obj({ hash: bool(), cert: bool(), chain: bool(), dns: bool(), subject: bool(), uri: bool() }),
@@ -184,7 +188,7 @@ export const httpProxySchema: JsonSchema = kubeObject({
   spec: obj({
     virtualhost: obj(
       {
-        fqdn: str(),
+        fqdn: str({ pattern: FQDN_PATTERN }),
         tls: virtualHostTls(),
         authorization: open(),
         jwtProviders: open('array'),
@@ -202,7 +206,7 @@ export const httpProxySchema: JsonSchema = kubeObject({
       include: obj({ name: str(), namespace: str() }, ['name']),
       includes: obj({ name: str(), namespace: str() }, ['name']),
       loadBalancerPolicy: loadBalancerPolicy(),
-      healthCheckPolicy: obj(healthThresholds),
+      healthCheckPolicy: obj(healthThresholds()),
     }),
     ingressClassName: str(),
   }),
