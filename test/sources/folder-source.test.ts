@@ -182,7 +182,8 @@ test('property: after any sequence of edits the watched cache equals a fresh loa
       ? JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: file.replace(/[^a-z]/g, '') }, spec: { ports: [{ port }] } })
       : `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: ${file.replace(/[^a-z]/g, '')}}\nspec: {ports: [{port: ${port}}]}\n`;
   const view = (objs: { object: { kind: string; metadata: { namespace: string; name: string } }; source: { file?: string } }[]) =>
-    objs.map((o) => `${o.object.kind}/${o.object.metadata.namespace}/${o.object.metadata.name}@${o.source.file}:${JSON.stringify(o.object)}`).sort();
+    // generation counts edits in the watched cache; a fresh load starts at 1
+    objs.map((o) => `${o.object.kind}/${o.object.metadata.namespace}/${o.object.metadata.name}@${o.source.file}:${JSON.stringify({ ...o.object, metadata: { ...o.object.metadata, generation: 0 } })}`).sort();
   await fc.assert(
     fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 10 }), async (ops) => {
       const dir = await mkdtemp(path.join(tmpdir(), 'isobar-src-prop-'));
@@ -277,4 +278,25 @@ test('warnings (unknown kinds, unknown fields) are reported as problems with sev
     { severity: 'warning', message: 'a.yaml:8: warning: Service default/a: spec.prots: unknown field, ignored (check the spelling and the indentation)' },
     { severity: 'warning', message: 'a.yaml:10: warning: skipping Deployment (apps/v1): isobar does not read this kind' },
   ]);
+});
+
+test('metadata.generation follows content edits, not metadata edits, like the API server', { timeout: 10_000 }, async (t) => {
+  const dir = await tempFolder(t);
+  const file = path.join(dir, 's.yaml');
+  await writeFile(file, svc('s', 80));
+  const cache = new ObjectCache();
+  const src = new FolderSource(dir, cache, { watch: true, debounceMs: 20 });
+  await src.start();
+  t.after(() => src.stop());
+  const gen = () => cache.get('Service', 'default', 's')?.object.metadata.generation;
+  assert.equal(gen(), 1);
+  await writeFile(file, svc('s', 81));
+  await until(cache, () => ports(cache)['s']?.[0] === 81);
+  assert.equal(gen(), 2);
+  await writeFile(file, svc('s', 81).replace('  name: s\n', '  name: s\n  labels: {a: b}\n'));
+  await until(cache, () => cache.get('Service', 'default', 's')?.object.metadata.labels?.['a'] === 'b');
+  assert.equal(gen(), 2, 'a label change is not a new generation');
+  await writeFile(file, svc('s', 82));
+  await until(cache, () => ports(cache)['s']?.[0] === 82);
+  assert.equal(gen(), 3);
 });

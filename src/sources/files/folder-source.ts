@@ -8,7 +8,9 @@ import { watch, stat } from 'node:fs';
 import type { FSWatcher, BigIntStats } from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import type { ObjectCache } from '../../objects/cache.ts';
+import type { CachedObject, ObjectCache } from '../../objects/cache.ts';
+import type { AnyObject } from '../../objects/types.ts';
+import { objectKey } from '../../objects/types.ts';
 import type { LoadIssue } from '../../objects/issues.ts';
 import { formatIssue } from '../../objects/issues.ts';
 import type { FileLoadResult, LoadResult, LoadOptions } from '../../objects/loader.ts';
@@ -19,6 +21,18 @@ const READ_BATCH = 16;
 const EMPTY_CONFIRM_MS = 300;
 
 const statBig = promisify((p: string, cb: (err: NodeJS.ErrnoException | null, s: BigIntStats) => void) => stat(p, { bigint: true }, cb));
+
+interface Generation {
+  source: AnyObject; // as the loader produced it
+  published: AnyObject; // as put into the cache (generation set)
+  content: string;
+  generation: number;
+}
+
+function contentOf(o: AnyObject): string {
+  const { metadata: _m, status: _s, ...rest } = o as AnyObject & { status?: unknown };
+  return JSON.stringify(rest);
+}
 
 /** Identity + size + times: a change to any means the file changed. */
 async function signatureOf(abs: string): Promise<string> {
@@ -88,6 +102,7 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
   #watchBroken = false;
   #lastProblemText = '';
   #last: LoadResult = { objects: [], rejected: [], errors: [], warnings: [], files: [] };
+  #gens = new Map<string, Generation>();
 
   constructor(dir: string, cache: ObjectCache, opts: FolderSourceOptions = {}) {
     super();
@@ -332,10 +347,36 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
     }
     const merged = combineFiles(views);
     merged.errors.unshift(...this.#folderIssues);
+    merged.objects = this.#generations(merged.objects);
     this.#last = merged;
     const changed = this.#cache.replaceAll(merged.objects, merged.rejected);
     if (changed) this.emit('change', merged);
     this.#report(merged.errors, false, merged.warnings);
+  }
+
+  /** Like the API server, bump metadata.generation when an object's content
+   *  (everything but metadata and status) changes between loads, so statuses'
+   *  observedGeneration follows the edits. Manifests that set a generation
+   *  other than 1 keep theirs. */
+  #generations(objects: CachedObject[]): CachedObject[] {
+    const next = new Map<string, Generation>();
+    const out = objects.map((entry) => {
+      const o = entry.object;
+      const key = objectKey(o.kind, o.metadata.namespace, o.metadata.name);
+      const prev = this.#gens.get(key);
+      if (prev && prev.source === o) {
+        next.set(key, prev);
+        return prev.published === o ? entry : { ...entry, object: prev.published };
+      }
+      const content = contentOf(o);
+      let generation = o.metadata.generation ?? 1;
+      if (prev && generation === 1) generation = prev.content === content ? prev.generation : prev.generation + 1;
+      const published = generation === (o.metadata.generation ?? 1) ? o : ({ ...o, metadata: { ...o.metadata, generation } } as AnyObject);
+      next.set(key, { source: o, published, content, generation });
+      return published === o ? entry : { ...entry, object: published };
+    });
+    this.#gens = next;
+    return out;
   }
 
   #report(errors: LoadIssue[], always: boolean, warnings: LoadIssue[] = []): void {
