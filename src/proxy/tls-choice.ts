@@ -19,8 +19,6 @@ export interface TlsChoice {
   serverOptions: TlsOptions;
   /** Optional client certificates must still verify when presented. */
   verifyIfPresented: boolean;
-  /** The virtual host enables the fallback certificate (or this is it). */
-  fallback: boolean;
 }
 
 export interface TlsTable {
@@ -87,7 +85,6 @@ export function buildTlsTable(
         key: '',
         serverOptions: {},
         verifyIfPresented: false,
-        fallback: false,
       });
       continue;
     }
@@ -129,7 +126,6 @@ export function buildTlsTable(
       ...(vh.tcpProxy ? { tcpProxy: compileTcp(vh.tcpProxy, clusters) } : {}),
       ...t,
       verifyIfPresented: cv !== undefined && !cv.skipVerification && cv.optional,
-      fallback: vh.fallbackCertificate,
     });
   }
   let fallback: TlsChoice | undefined;
@@ -141,7 +137,7 @@ export function buildTlsTable(
         ticketKeys,
       );
       keys.add(t.key);
-      fallback = { fqdn: '', ...t, verifyIfPresented: false, fallback: true };
+      fallback = { fqdn: '', ...t, verifyIfPresented: false };
     } else warn('(fallback)', `fallback certificate ${config.fallbackCertificateId} missing from config`);
   }
   return fallback ? { byName, fallback, keys } : { byName, keys };
