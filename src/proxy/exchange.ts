@@ -96,6 +96,9 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.controller = controller;
     if (this.ex.attempt !== this || this.ex.done) controller.abort(new DownstreamGone());
   }
+  onBodySent(chunk: Buffer | string): void {
+    if (this.ex.attempt === this) this.ex.bytesReceived += chunk.length;
+  }
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Headers): void {
     this.gotHeaders = true;
     this.ex.onResponseStart(this, controller, status, headers);
@@ -143,6 +146,8 @@ export class Exchange implements RequestView, OpContext, HashInput {
   status = 0;
   flags = '-';
   bytesSent = 0;
+  /** Request body bytes sent upstream by the try that answered. */
+  bytesReceived = 0;
   upstreamHost = '-';
   upstreamHeaders: string[] = [];
   upstreamPath = '/';
@@ -399,6 +404,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
       return this.local(503, BODY_OVERFLOW, 'UO');
     }
     this.attempts++;
+    this.bytesReceived = 0;
     const a = new Attempt(this, ep);
     this.attempt = a;
     this.upstreamHost = ep.hostPort;
@@ -650,7 +656,6 @@ export class Exchange implements RequestView, OpContext, HashInput {
     const log = this.ctx.onAccessLog;
     if (log === undefined) return;
     const h = this.reqHeaders;
-    const cl = h['content-length'];
     try {
       log({
         startTime: new Date(this.startTime).toISOString(),
@@ -659,7 +664,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
         protocol: this.req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${this.req.httpVersion}`,
         status: this.status,
         responseFlags: this.flags,
-        bytesReceived: typeof cl === 'string' ? Number(cl) || 0 : 0,
+        bytesReceived: this.bytesReceived,
         bytesSent: this.bytesSent,
         durationMs: Math.round((performance.now() - this.startPerf) * 1000) / 1000,
         upstreamHost: this.upstreamHost,

@@ -157,6 +157,7 @@ test('request bodies are streamed to the upstream', async () => {
   assert.equal(r.status, 200);
   assert.equal(a.seen.at(-1)!.body.length, body.length);
   assert.equal(a.seen.at(-1)!.method, 'POST');
+  assert.equal(p.logs.findLast((l) => l.path === '/upload')!.bytesReceived, body.length);
 });
 
 test('access log entries carry Envoy fields', async () => {
@@ -186,4 +187,25 @@ test('host rewrite: service-level literal beats the route; dynamic from a reques
   assert.equal((JSON.parse(r2.body) as { headers: Record<string, string> }).headers.host, 'dyn.internal');
   const r3 = await get(p.port(), '/dynhost', { host: 'app.example.test' });
   assert.equal((JSON.parse(r3.body) as { headers: Record<string, string> }).headers.host, 'app.example.test');
+});
+
+test('chunked request bodies stream through and are counted in the access log', async () => {
+  const http = await import('node:http');
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: p.port(), path: '/chunked', method: 'POST', headers: { host: 'app.example.test' }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.write('a'.repeat(1000));
+    setImmediate(() => {
+      req.write('b'.repeat(2000));
+      req.end();
+    });
+  });
+  assert.equal(status, 200);
+  const seen = a.seen.findLast((s) => s.url === '/chunked')!;
+  assert.equal(seen.headers['transfer-encoding'], 'chunked');
+  assert.equal(seen.body.length, 3000);
+  assert.equal(p.logs.findLast((l) => l.path === '/chunked')!.bytesReceived, 3000);
 });
