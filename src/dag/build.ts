@@ -75,14 +75,15 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
     rejectedList.push(rp);
   }
 
-  // Keyed by the normalised object: one per namespace/name (proxies map).
-  const entries = new Map<NProxy, StatusEntry>();
+  // One status entry per normalised proxy, held on the proxy itself.
+  const entries: StatusEntry[] = [];
   const entry = (p: NProxy): StatusEntry => {
-    let e = entries.get(p);
+    let e = p.status;
     if (!e) {
       e = { namespace: p.namespace, name: p.name, generation: p.generation, fqdn: '', cond: new Condition() };
       if (p.virtualhost?.tls && p.virtualhost.tls.secretName !== '') e.tlsSecret = p.virtualhost.tls.secretName;
-      entries.set(p, e);
+      p.status = e;
+      entries.push(e);
     }
     return e;
   };
@@ -124,7 +125,7 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
       e.cond.addError('VirtualHostError', 'DuplicateVhost', msg);
     }
   }
-  roots.sort(byKey);
+  // roots are in namespace/name order: groups were created in that order.
 
   // (iii) roots, each include visited clears the orphan mark.
   for (const root of roots) {
@@ -144,7 +145,7 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
   for (const p of processor.orphaned) entry(p).cond.addError('Orphaned', 'Orphaned', ORPHANED_MESSAGE);
 
   const statuses: HTTPProxyStatus[] = [];
-  for (const e of entries.values()) statuses.push(toStatus(e));
+  for (const e of entries) statuses.push(toStatus(e));
   for (const r of rejectedList) {
     const cond = new Condition();
     const errors = r.errors.length > 0 ? r.errors : [{ path: 'spec', message: 'rejected by the schema' }];

@@ -198,23 +198,26 @@ export class Output {
     const clusters = new Set<string>();
     const secrets = new Set<string>();
     const bundles = new Set<string>();
-    const useForward = (clusterNames: { cluster: string }[]) => {
-      for (const c of clusterNames) clusters.add(c.cluster);
-    };
-    for (const v of [...httpVirtualHosts, ...httpsVirtualHosts]) {
-      for (const r of v.routes) {
-        if (r.action.kind !== 'forward') continue;
-        useForward(r.action.clusters);
-        if (r.action.mirror) clusters.add(r.action.mirror.cluster);
+    for (const list of [httpVirtualHosts, httpsVirtualHosts]) {
+      for (const v of list) {
+        for (const r of v.routes) {
+          const a = r.action;
+          if (a.kind !== 'forward') continue;
+          for (const c of a.clusters) clusters.add(c.cluster);
+          if (a.mirror) clusters.add(a.mirror.cluster);
+        }
       }
     }
+    const useForward = (fwd: TcpForward) => {
+      for (const c of fwd.clusters) clusters.add(c.cluster);
+    };
     let fallbackUsed = false;
     for (const v of httpsVirtualHosts) {
       if (v.secretId !== undefined) secrets.add(v.secretId);
       if (v.clientValidation?.caBundleId !== undefined) bundles.add(v.clientValidation.caBundleId);
       if (v.fallbackCertificate) fallbackUsed = true;
-      if (v.passthrough) useForward(v.passthrough.clusters);
-      if (v.tcpProxy) useForward(v.tcpProxy.clusters);
+      if (v.passthrough) useForward(v.passthrough);
+      if (v.tcpProxy) useForward(v.tcpProxy);
     }
     for (const name of clusters) {
       const tls = this.#clusters.get(name)?.tls;
