@@ -212,12 +212,14 @@ export class Listener {
   private inspect(socket: Sock, initial: Buffer, conn: ConnInfo): void {
     let buf = initial;
     let settled = false;
-    const timer = setTimeout(() => reject('no ClientHello in time'), this.opts.tlsInspectorTimeoutMs);
-    const reject = (reason: string): void => {
-      if (settled) return;
+    const settle = (): void => {
       settled = true;
       clearTimeout(timer);
       socket.off('data', onData);
+    };
+    const reject = (reason: string): void => {
+      if (settled) return;
+      settle();
       this.ctx.stats.tlsInspectorRejected++;
       this.ctx.warnOnce(`tlsi|${this.spec.name}|${reason}`, { listener: this.spec.name, remote: conn.remote, reason }, 'TLS connection closed before handshake');
       socket.destroy();
@@ -225,26 +227,18 @@ export class Listener {
     const attempt = (): void => {
       const r = parseClientHello(buf);
       if (r.kind === 'incomplete') return;
-      settled = true;
-      clearTimeout(timer);
-      socket.off('data', onData);
+      if (r.kind === 'invalid') return reject(r.reason);
+      settle();
       socket.pause();
-      if (r.kind === 'invalid') {
-        settled = false;
-        reject(r.reason);
-        return;
-      }
       this.dispatchTls(socket, buf, r.serverName, conn);
     };
     const onData = (d: Buffer): void => {
       buf = buf.length ? Buffer.concat([buf, d]) : d;
       attempt();
     };
+    const timer = setTimeout(() => reject('no ClientHello in time'), this.opts.tlsInspectorTimeoutMs);
     socket.once('close', () => {
-      if (!settled) {
-        settled = true;
-        clearTimeout(timer);
-      }
+      if (!settled) settle();
     });
     if (buf.length) attempt();
     if (!settled) {

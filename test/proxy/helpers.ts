@@ -236,7 +236,13 @@ export interface Started {
 export async function startProxy(
   cfg: ProxyConfig,
   listeners: Partial<ProxyListenerSpec>[] = [{}],
-  extra: { proxyProtocolTimeoutMs?: number; maxHeaderSize?: number; headersTimeoutMs?: number; maxRequestsPerEndpoint?: number } = {},
+  extra: {
+    proxyProtocolTimeoutMs?: number;
+    tlsInspectorTimeoutMs?: number;
+    maxHeaderSize?: number;
+    headersTimeoutMs?: number;
+    maxRequestsPerEndpoint?: number;
+  } = {},
 ): Promise<Started> {
   const logs: AccessLogEntry[] = [];
   const specs: ProxyListenerSpec[] = listeners.map((l, i) => ({

@@ -275,3 +275,16 @@ test('downstream TLS sessions resume (tickets) on a new connection', async () =>
   const second = await connectOnce(first.session);
   assert.equal(second.reused, true);
 });
+
+test('a ClientHello that never completes is closed after the inspector timeout', async () => {
+  const { raw } = await import('./helpers.ts');
+  const q = await startProxy(config(), [{ name: 'https', tls: true }], { tlsInspectorTimeoutMs: 200 });
+  try {
+    // A handshake record header announcing more bytes than are ever sent.
+    const r = await raw(q.port('https'), Buffer.from([22, 3, 1, 0, 200, 1, 0, 0, 196]), 5000);
+    assert.equal(r.closed, true);
+    assert.equal(q.proxy.stats().tlsInspectorRejected, 1);
+  } finally {
+    await q.close();
+  }
+});
