@@ -20,6 +20,18 @@ function emptyState(): ProxyState {
   };
 }
 
+/** Missing lists read as empty, so a partial config cannot throw mid-apply. */
+function normalize(c: ProxyConfig): ProxyConfig {
+  return {
+    ...c,
+    httpVirtualHosts: c.httpVirtualHosts ?? [],
+    httpsVirtualHosts: c.httpsVirtualHosts ?? [],
+    clusters: (c.clusters ?? []).map((x) => (Array.isArray(x.endpoints) ? x : { ...x, endpoints: [] })),
+    secrets: c.secrets ?? [],
+    caBundles: c.caBundles ?? [],
+  };
+}
+
 export class ProxyRuntime {
   private readonly opts: ProxyRuntimeOptions;
   private readonly ctx: ProxyContext;
@@ -73,8 +85,9 @@ export class ProxyRuntime {
   }
 
   /** Swaps to a complete new config atomically. */
-  apply(config: ProxyConfig): void {
+  apply(input: ProxyConfig): void {
     if (this.closed) return;
+    const config = normalize(input);
     const clusters = this.registry.apply(config);
     const tables = compileTables(config, clusters, (fqdn, msg) => this.ctx.warnOnce(`route|${fqdn}|${msg}`, { fqdn }, msg));
     const tls = buildTlsTable(config, clusters, this.opts.ticketKeys, (fqdn, msg) =>

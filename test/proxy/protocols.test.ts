@@ -267,3 +267,15 @@ test('gRPC requests get local replies as gRPC status (unknown host, unavailable 
     await q.close();
   }
 });
+
+test('apply() tolerates a partial config (missing lists read as empty)', async () => {
+  const q = await startProxy(config());
+  try {
+    q.proxy.apply({ httpVirtualHosts: [{ fqdn: 'x.test', routes: [] }] } as unknown as Parameters<typeof q.proxy.apply>[0]);
+    const { get } = await import('./helpers.ts');
+    assert.equal((await get(q.port(), '/', { host: 'x.test' })).status, 404);
+    assert.equal(q.proxy.stats().configApplies, 2);
+  } finally {
+    await q.close();
+  }
+});
