@@ -808,7 +808,7 @@ export class HTTPProxyProcessor {
     };
     if (tls) shape.tls = tls;
     if (healthCheck) shape.healthCheck = healthCheck;
-    return this.#out.cluster(s.namespace, s.name, s.port.port, shape, () => this.#view.endpointsFor(s));
+    return this.#out.cluster(s.namespace, s.name, s.port.port, shape, () => this.#view.endpointsFor(s), s);
   }
 
   /** processHTTPProxyTCPProxy: follows spec.tcpproxy.include; null after a

@@ -70,8 +70,27 @@ export interface ClusterShape {
   idleConnectionTimeoutMs: number | null;
 }
 
+export function sameShape(a: ClusterShape, b: ClusterShape): boolean {
+  if (a.protocol !== b.protocol || a.connectTimeoutMs !== b.connectTimeoutMs || a.idleConnectionTimeoutMs !== b.idleConnectionTimeoutMs) return false;
+  if (a.loadBalancer !== b.loadBalancer) {
+    if (a.loadBalancer.strategy !== b.loadBalancer.strategy) return false;
+    if (JSON.stringify(a.loadBalancer.hashPolicies) !== JSON.stringify(b.loadBalancer.hashPolicies)) return false;
+  }
+  if (a.healthCheck !== b.healthCheck && JSON.stringify(a.healthCheck) !== JSON.stringify(b.healthCheck)) return false;
+  const x = a.tls;
+  const y = b.tls;
+  if (!x || !y) return x === y;
+  if (x.minVersion !== y.minVersion || x.maxVersion !== y.maxVersion || x.sni !== y.sni || x.clientCertificateId !== y.clientCertificateId) return false;
+  const v = x.validation;
+  const w = y.validation;
+  if (!v || !w) return v === w;
+  if (v.caBundleId !== w.caBundleId || v.subjectNames.length !== w.subjectNames.length) return false;
+  for (let i = 0; i < v.subjectNames.length; i++) if (v.subjectNames[i] !== w.subjectNames[i]) return false;
+  return true;
+}
+
 /** The shape as a string; built by hand because it runs once per route service. */
-function clusterIdentity(c: ClusterShape): string {
+export function clusterIdentity(c: ClusterShape): string {
   let id = `${c.protocol}|${c.loadBalancer.strategy}|${c.connectTimeoutMs}|${c.idleConnectionTimeoutMs}`;
   const t = c.tls;
   if (t) {
@@ -89,6 +108,8 @@ export class Output {
   #clusters = new Map<string, Cluster>();
   #secrets = new Map<string, TlsSecret>();
   #caBundles = new Map<string, CaBundle>();
+  /** Shapes already named, per resolved Service port. */
+  #shapes = new WeakMap<object, [ClusterShape, string][]>();
   fallbackCertificateId: string | undefined;
 
   ensureHttp(fqdn: string): VhostDraft {
@@ -128,7 +149,20 @@ export class Output {
 
   /** The cluster for a Service port with this shape, created on first use;
    *  its name is derived from everything that shapes its behaviour. */
-  cluster(namespace: string, service: string, servicePort: number, shape: ClusterShape, endpoints: () => Endpoint[]): string {
+  cluster(namespace: string, service: string, servicePort: number, shape: ClusterShape, endpoints: () => Endpoint[], owner?: object): string {
+    // Several routes usually reach one Service port with the same shape:
+    // compare shapes field by field before building an identity string.
+    const seen = owner ? this.#shapes.get(owner) : undefined;
+    if (seen) for (const [prev, name] of seen) if (sameShape(prev, shape)) return name;
+    const name = this.#clusterName(namespace, service, servicePort, shape, endpoints);
+    if (owner) {
+      if (seen) seen.push([shape, name]);
+      else this.#shapes.set(owner, [[shape, name]]);
+    }
+    return name;
+  }
+
+  #clusterName(namespace: string, service: string, servicePort: number, shape: ClusterShape, endpoints: () => Endpoint[]): string {
     const identity = clusterIdentity(shape);
     let hash = hashMemo.get(identity);
     if (hash === undefined) {

@@ -129,3 +129,45 @@ test('redactProxyConfig replaces every private key and nothing else', () => {
   assert.deepEqual({ ...red, secrets: [] }, { ...r.proxyConfig, secrets: [] });
   assert.equal(r.proxyConfig.secrets[0]!.keyPem, pair.keyPem, 'the original is untouched');
 });
+
+test('cluster shapes: field-by-field equality agrees with the identity string', async () => {
+  const { sameShape, clusterIdentity } = await import('../../src/dag/output.ts');
+  const shape = fc.record(
+    {
+      protocol: fc.constantFrom('http1', 'tls', 'h2', 'h2c'),
+      connectTimeoutMs: fc.constantFrom(2000, 500),
+      idleConnectionTimeoutMs: fc.constantFrom(3_600_000, null),
+      loadBalancer: fc.record({
+        strategy: fc.constantFrom('RoundRobin', 'Random', 'RequestHash'),
+        hashPolicies: fc.array(fc.record({ header: fc.constantFrom('X-A', 'X-B') }, { requiredKeys: [] }), { maxLength: 2 }),
+      }),
+      healthCheck: fc.record({
+        path: fc.constantFrom('/a', '/b'),
+        host: fc.constant('h'),
+        intervalMs: fc.constant(1),
+        timeoutMs: fc.constant(1),
+        unhealthyThreshold: fc.constant(1),
+        healthyThreshold: fc.constant(1),
+        expectedStatuses: fc.constant([{ start: 200, end: 201 }]),
+      }),
+      tls: fc.record(
+        {
+          minVersion: fc.constantFrom('1.2', '1.3'),
+          maxVersion: fc.constant('1.3'),
+          sni: fc.constantFrom('a', 'b'),
+          clientCertificateId: fc.constant('ns/cc'),
+          validation: fc.record({ caBundleId: fc.constantFrom('ns/a', 'ns/b'), subjectNames: fc.array(fc.constantFrom('x', 'y'), { minLength: 1, maxLength: 2 }) }),
+        },
+        { requiredKeys: ['minVersion', 'maxVersion'] },
+      ),
+    },
+    { requiredKeys: ['protocol', 'connectTimeoutMs', 'idleConnectionTimeoutMs', 'loadBalancer'] },
+  );
+  fc.assert(
+    fc.property(shape, shape, (a, b) => {
+      assert.equal(sameShape(a as never, b as never), clusterIdentity(a as never) === clusterIdentity(b as never));
+      assert.ok(sameShape(a as never, structuredClone(a) as never));
+    }),
+    { numRuns: 2000 },
+  );
+});
