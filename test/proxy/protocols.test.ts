@@ -279,3 +279,20 @@ test('apply() tolerates a partial config (missing lists read as empty)', async (
     await q.close();
   }
 });
+
+test('a DNS-named endpoint (ExternalName) is resolved and used', async () => {
+  const q = await startProxy(
+    config({
+      clusters: [cluster('ext', [{ address: 'localhost', port: app.port }])],
+      httpVirtualHosts: [vhost('ext.test', [route({ to: 'ext' })])],
+    }),
+  );
+  try {
+    const { get } = await import('./helpers.ts');
+    const r = await get(q.port(), '/ext', { host: 'ext.test' });
+    assert.equal(r.status, 200);
+    assert.equal(q.logs.at(-1)!.upstreamHost, `localhost:${app.port}`);
+  } finally {
+    await q.close();
+  }
+});
