@@ -137,7 +137,9 @@ export class TestApiServer {
       ? https.createServer({ cert: this.#o.tls.certPem, key: this.#o.tls.keyPem }, handler)
       : http.createServer(handler);
     this.#server.keepAliveTimeout = 30_000;
-    this.#server.on(this.#o.tls ? 'secureConnection' : 'connection', (s: Socket) => {
+    // Raw TCP sockets (for TLS too): one still in its handshake would keep
+    // close() waiting forever.
+    this.#server.on('connection', (s: Socket) => {
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));
     });

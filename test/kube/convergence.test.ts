@@ -71,7 +71,7 @@ test('the cache converges to the server state under drops, restarts and 410s (pr
         const want = serverState();
         await waitFor(`cache = server (${want})`, () => cacheState() === want, 10_000);
       }),
-      { numRuns: 25 },
+      { numRuns: 25, interruptAfterTimeLimit: 60_000, markInterruptAsFailure: true },
     );
   } finally {
     await source.stop();
