@@ -93,7 +93,7 @@ export interface TestApiServerOptions {
   bookmarkMs?: number;
 }
 
-const hex = (n: number) => n.toString();
+const rvString = (n: number) => n.toString();
 const clone = <T>(v: T): T => structuredClone(v);
 
 function apiVersionOf(r: ResourceDef): string {
@@ -274,7 +274,7 @@ current-context: test
       if (!w.bookmarks) continue;
       this.#writeEvent(w, {
         type: 'BOOKMARK',
-        object: { kind: w.res.kind, apiVersion: apiVersionOf(w.res), metadata: { resourceVersion: hex(this.#rv) } },
+        object: { kind: w.res.kind, apiVersion: apiVersionOf(w.res), metadata: { resourceVersion: rvString(this.#rv) } },
       });
     }
   }
@@ -330,7 +330,7 @@ current-context: test
 
   #nextRv(): string {
     this.#rv++;
-    return hex(this.#rv);
+    return rvString(this.#rv);
   }
 
   #record(type: Event['type'], res: ResourceDef, object: Obj): void {
@@ -593,7 +593,7 @@ current-context: test
     let items = [...this.#store.get(r)!.values()].filter((o) => !namespace || o.metadata.namespace === namespace);
     items = items.filter((o) => matchesSelectors(o, q.get('fieldSelector'), q.get('labelSelector')));
     items.sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
-    let listRv = hex(this.#rv);
+    let listRv = rvString(this.#rv);
     let offset = 0;
     const cont = q.get('continue');
     if (cont) {
