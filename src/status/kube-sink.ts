@@ -480,7 +480,13 @@ export class KubeStatusSink {
       });
       this.elector.on('started-leading', () => this.writer.setLeader(true));
       this.elector.on('stopped-leading', () => this.writer.setLeader(false));
-      this.elector.start();
+      try {
+        this.elector.start();
+      } catch (err) {
+        // A kubeconfig that cannot be loaded: the source's start() reports it
+        // (KubeConfigError) as the one error the user sees; nothing to elect.
+        o.logger?.debug({ err: (err as Error).message }, 'leader election not started');
+      }
     }
   }
 
