@@ -6,7 +6,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { createCa, type Ca } from '../support/pki.ts';
-import { cluster, config, ep, get, httpBackend, route, secureVhost, startProxy, vhost, type Backend, type Started } from './helpers.ts';
+import { cluster, config, ep, get, httpBackend, route, secureVhost, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
 
 let big: Backend; // streams a large body slowly
 let upload: Backend; // reads uploads

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { Agent, request } from 'undici';
 import { after, before, test } from 'node:test';
 import { ProxyRuntime } from '../../src/proxy/index.ts';
-import { cluster, config, ep, get, httpBackend, route, startProxy, vhost, type Backend } from './helpers.ts';
+import { cluster, config, ep, get, httpBackend, route, startProxy, vhost, type Backend } from './fixtures.ts';
 import type { ProxyConfig } from '../../src/dag/proxy-config.ts';
 
 let a: Backend;

@@ -1,4 +1,4 @@
-// Test helpers for the proxy: ProxyConfig builders (so tests do not depend on
+// Shared test code for the proxy: ProxyConfig builders (so tests do not depend on
 // the DAG), real backends on ephemeral ports, and a runtime starter.
 import http from 'node:http';
 import http2 from 'node:http2';

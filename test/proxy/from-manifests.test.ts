@@ -8,7 +8,7 @@ import { defaultConfig } from '../../src/config/types.ts';
 import { build } from '../../src/dag/index.ts';
 import { ObjectCache, combineFiles, loadText } from '../../src/objects/index.ts';
 import { createCa, type Ca } from '../support/pki.ts';
-import { get, httpBackend, httpsBackend, startProxy, type Backend, type Started } from './helpers.ts';
+import { get, httpBackend, httpsBackend, startProxy, type Backend, type Started } from './fixtures.ts';
 
 let backendCa: Ca;
 let edgeCa: Ca;

@@ -4,7 +4,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { createCa, type Ca, type Issued } from '../support/pki.ts';
-import { cluster, config, ep, httpBackend, route, secureVhost, startProxy, vhost, type Backend, type Resp, type Started } from './helpers.ts';
+import { cluster, config, ep, get, httpBackend, raw, route, secureVhost, startProxy, vhost, type Backend, type Resp, type Started } from './fixtures.ts';
 
 let ca: Ca;
 let clientCa: Ca;
@@ -241,13 +241,12 @@ test('unknown SNI without a fallback match closes; the plain listener redirects 
   // fallback exists here, so unknown SNI is served with the fallback cert but routes nowhere
   const r = await hget('unknown.example.test', 'unknown.example.test', '/', { ca: ca.certPem, checkServerIdentity: () => undefined });
   assert.equal(r.status, 404);
-  const plain = await import('./helpers.ts').then((h) => h.get(p.port('http'), '/x', { host: 'app.example.test' }));
+  const plain = await get(p.port('http'), '/x', { host: 'app.example.test' });
   assert.equal(plain.status, 301);
   assert.equal(plain.headers.location, 'https://app.example.test/x');
 });
 
 test('garbage instead of a ClientHello is closed and counted', async () => {
-  const { raw } = await import('./helpers.ts');
   const before = p.proxy.stats().tlsInspectorRejected!;
   const r = await raw(p.port('https'), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   assert.equal(r.closed, true);
@@ -277,7 +276,6 @@ test('downstream TLS sessions resume (tickets) on a new connection', async () =>
 });
 
 test('a ClientHello that never completes is closed after the inspector timeout', async () => {
-  const { raw } = await import('./helpers.ts');
   const q = await startProxy(config(), [{ name: 'https', tls: true }], { tlsInspectorTimeoutMs: 200 });
   try {
     // A handshake record header announcing more bytes than are ever sent.

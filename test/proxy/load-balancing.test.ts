@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
 import { after, before, test } from 'node:test';
-import { cluster, config, ep, h2Backend, httpBackend, route, startProxy, vhost, wc, type Backend, type Started } from './helpers.ts';
+import { cluster, config, ep, h2Backend, httpBackend, route, startProxy, vhost, wc, type Backend, type Started } from './fixtures.ts';
 
 let a: Backend;
 let b: Backend;

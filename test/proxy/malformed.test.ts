@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { cluster, config, ep, httpBackend, raw, route, startProxy, vhost, type Backend, type Started } from './helpers.ts';
+import { cluster, config, ep, httpBackend, raw, route, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
 
 let app: Backend;
 let p: Started;

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
+import https from 'node:https';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { ProxyRuntime } from '../../src/proxy/index.ts';
 import { createCa, type Ca } from '../support/pki.ts';
-import { cluster, config, ep, httpBackend, route, secureVhost, startProxy, vhost, type Backend, type Started } from './helpers.ts';
+import { cluster, config, ep, get, httpBackend, raw, route, secureVhost, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
 
 let ca: Ca;
 let grpcish: http2.Http2Server;
@@ -111,7 +112,6 @@ test('HTTP/2 with prior knowledge (h2c) on the plain listener', async () => {
 test('a plain connection that sends nothing is closed after the headers timeout', async () => {
   const q = await startProxy(config(), [{}], { headersTimeoutMs: 200 });
   try {
-    const { raw } = await import('./helpers.ts');
     const r = await raw(q.port(), [], 3000);
     assert.equal(r.closed, true);
   } finally {
@@ -172,8 +172,6 @@ test('runtime options are validated with clear errors', () => {
 });
 
 test('IPv6: listener on ::1 and an IPv6 upstream endpoint (plain and TLS)', async () => {
-  const http = await import('node:http');
-  const https = await import('node:https');
   const cert = await ca.issue({ dnsNames: ['v6.example.test'] });
   const plain6 = http.createServer((req, res) => res.end(`v6 ${req.headers['x-forwarded-for']}`));
   const tls6 = https.createServer({ cert: cert.certPem, key: cert.keyPem }, (_req, res) => res.end('tls6'));
@@ -272,7 +270,6 @@ test('apply() tolerates a partial config (missing lists read as empty)', async (
   const q = await startProxy(config());
   try {
     q.proxy.apply({ httpVirtualHosts: [{ fqdn: 'x.test', routes: [] }] } as unknown as Parameters<typeof q.proxy.apply>[0]);
-    const { get } = await import('./helpers.ts');
     assert.equal((await get(q.port(), '/', { host: 'x.test' })).status, 404);
     assert.equal(q.proxy.stats().configApplies, 2);
   } finally {
@@ -288,7 +285,6 @@ test('a DNS-named endpoint (ExternalName) is resolved and used', async () => {
     }),
   );
   try {
-    const { get } = await import('./helpers.ts');
     const r = await get(q.port(), '/ext', { host: 'ext.test' });
     assert.equal(r.status, 200);
     assert.equal(q.logs.at(-1)!.upstreamHost, `localhost:${app.port}`);

@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { encodeV1, encodeV2 } from '../../src/proxyprotocol/index.ts';
 import { createCa, type Ca } from '../support/pki.ts';
-import { cluster, config, ep, httpBackend, raw, route, secureVhost, startProxy, vhost, type Backend, type Started } from './helpers.ts';
+import { cluster, config, ep, httpBackend, raw, route, secureVhost, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
 
 let app: Backend;
 let p: Started;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { cluster, config, ep, get, httpBackend, route, startProxy, vhost, type Backend, type Started } from './helpers.ts';
+import { cluster, config, ep, get, httpBackend, route, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
+import http from 'node:http';
 
 let flaky: Backend; // 503 for the first N requests of each path
 let slow: Backend; // never answers /hang, answers /slow after 300 ms
@@ -195,7 +196,6 @@ test('more in-flight requests than the endpoint limit: 503 overflow (UO), the re
 });
 
 test('idle upstream connections close after the cluster idle connection timeout', async () => {
-  const http = await import('node:http');
   let closed = 0;
   let opened = 0;
   const server = http.createServer((_req, res) => res.end('idle'));

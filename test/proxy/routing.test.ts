@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { cluster, config, ep, get, httpBackend, route, startProxy, vhost, wc, type Backend, type Started } from './helpers.ts';
+import { cluster, config, ep, get, httpBackend, route, startProxy, vhost, wc, type Backend, type Started } from './fixtures.ts';
+import http from 'node:http';
 
 let a: Backend;
 let b: Backend;
@@ -190,7 +191,6 @@ test('host rewrite: service-level literal beats the route; dynamic from a reques
 });
 
 test('chunked request bodies pass through and are counted in the access log', async () => {
-  const http = await import('node:http');
   const status = await new Promise<number>((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port: p.port(), path: '/chunked', method: 'POST', headers: { host: 'app.example.test' }, agent: false }, (res) => {
       res.resume();

@@ -4,12 +4,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { HostTable, normalizeHost } from '../../src/proxy/host.ts';
-import { compileHeader, compilePath, compileQuery, normalizePath, queryParam, type RequestView } from '../../src/proxy/matchers.ts';
+import { compileHeader, compilePath, compileQuery, fullMatch, normalizePath, queryParam, type RequestView } from '../../src/proxy/matchers.ts';
 import { applyToList, applyToObject, compileHeaderOps, compileValue, type OpContext } from '../../src/proxy/header-ops.ts';
 import { affinityCookie, hashKey, LoadBalancer, rendezvous } from '../../src/proxy/load-balancer.ts';
 import { dnsSanMatches } from '../../src/proxy/upstream-tls.ts';
 import { redirectLocation, httpsRedirectLocation, authorityPort } from '../../src/proxy/redirect.ts';
 import { connectionTokens, filterResponseHeaders } from '../../src/proxy/hop-by-hop.ts';
+import { compileTables } from '../../src/proxy/route-table.ts';
+import { backoffMs, retriableFailure, retriableStatus } from '../../src/proxy/retry-policy.ts';
 
 function view(path: string, headers: Record<string, string> = {}, query = ''): RequestView {
   return { path, query, header: (n) => headers[n] };
@@ -187,14 +189,12 @@ test('hop-by-hop: Connection-listed names are dropped from responses', () => {
 });
 
 test('RE2 spellings are translated: leading (?i), named groups (?P<n>)', async () => {
-  const { fullMatch } = await import('../../src/proxy/matchers.ts');
   assert.ok(fullMatch('(?i)/ABC', false).test('/abc'));
   assert.ok(fullMatch('/(?P<id>[0-9]+)', false).test('/42'));
   assert.ok(!fullMatch('/a', false).test('/a/b'));
 });
 
 test('a route JavaScript cannot compile is left out; its vhost keeps its other routes', async () => {
-  const { compileTables } = await import('../../src/proxy/route-table.ts');
   const warnings: string[] = [];
   const NO = { set: [], remove: [] };
   const mk = (path: { kind: 'regex' | 'prefix'; value: string }) => ({
@@ -218,8 +218,7 @@ test('a route JavaScript cannot compile is left out; its vhost keeps its other r
   assert.match(warnings[0]!, /^a\.test: route .*unclosed.* not served: /);
 });
 
-test('retry policy: statuses and failures per retryOn', async () => {
-  const { retriableStatus, retriableFailure, backoffMs } = await import('../../src/proxy/retry-policy.ts');
+test('retry policy: statuses and failures per retryOn', () => {
   const p = (retryOn: string[], codes: number[] = []) => ({ retryOn, count: 1, perTryTimeoutMs: null, retriableStatusCodes: codes });
   assert.ok(retriableStatus(p(['5xx']), 500));
   assert.ok(!retriableStatus(p(['5xx']), 499));

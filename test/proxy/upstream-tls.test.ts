@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createCa, selfSigned, type Ca } from '../support/pki.ts';
-import { cluster, config, ep, get, h2Backend, httpsBackend, route, startProxy, upstreamTls, vhost, type Backend, type Started } from './helpers.ts';
+import { cluster, config, ep, get, h2Backend, httpsBackend, route, startProxy, upstreamTls, vhost, type Backend, type Started } from './fixtures.ts';
 import type { Cluster, ProxyConfig } from '../../src/dag/proxy-config.ts';
+import https from 'node:https';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { ProxyRuntime } from '../../src/proxy/index.ts';
 
 let ca: Ca;
 let otherCa: Ca;
@@ -150,7 +154,6 @@ test('h2 upstream uses TLS with ALPN h2', async () => {
 test('upstream TLS sessions are resumed on new connections', async () => {
   const leaf = await ca.issue({ dnsNames: ['backend.example.test'] });
   const resumed: boolean[] = [];
-  const https = await import('node:https');
   const server = https.createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
     resumed.push((req.socket as import('node:tls').TLSSocket).isSessionReused());
     // Close after each response so every request needs a new connection.
@@ -178,9 +181,6 @@ test('upstream TLS sessions are resumed on new connections', async () => {
 });
 
 test('the warning log names the cluster, upstream and failed check, once per window, and never a key', async () => {
-  const { default: pino } = await import('pino');
-  const { Writable } = await import('node:stream');
-  const { ProxyRuntime } = await import('../../src/proxy/index.ts');
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

@@ -3,7 +3,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
-import { cluster, config, ep, route, startProxy, vhost, type Started } from './helpers.ts';
+import { createCa } from '../support/pki.ts';
+import { cluster, config, ep, route, secureVhost, startProxy, vhost, type Started } from './fixtures.ts';
 
 let server: http.Server;
 let wss: WebSocketServer;
@@ -85,8 +86,6 @@ test('upgrade for an unknown host is 404', async () => {
 });
 
 test('wss: websocket over the TLS listener, logged with status 101', async () => {
-  const { createCa } = await import('../support/pki.ts');
-  const { secureVhost } = await import('./helpers.ts');
   const ca = await createCa();
   const cert = await ca.issue({ dnsNames: ['ws.test'] });
   const q = await startProxy(
