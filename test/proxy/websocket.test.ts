@@ -122,3 +122,37 @@ test('wss: websocket over the TLS listener, logged with status 101', async () =>
     await q.close();
   }
 });
+
+test('an upstream that refuses the upgrade: its answer is relayed; an unreachable one: 503', async () => {
+  const refuser = http.createServer((_req, res) => res.end('plain'));
+  refuser.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 6\r\nconnection: close\r\n\r\nno-ws!'));
+  await new Promise<void>((r) => refuser.listen(0, '127.0.0.1', () => r()));
+  const q = await startProxy(
+    config({
+      clusters: [
+        cluster('refuser', [ep({ address: '127.0.0.1', port: (refuser.address() as net.AddressInfo).port })]),
+        cluster('gone', [{ address: '127.0.0.1', port: 1 }]),
+      ],
+      httpVirtualHosts: [
+        vhost('ws.test', [
+          route({ path: { kind: 'prefix', value: '/gone' }, to: 'gone', websocket: true }),
+          route({ to: 'refuser', websocket: true }),
+        ]),
+      ],
+    }),
+  );
+  const statusOf = (path: string) =>
+    new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${q.port()}${path}`, { headers: { host: 'ws.test' } });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('error', () => resolve(-1));
+    });
+  try {
+    assert.equal(await statusOf('/x'), 400);
+    assert.equal(await statusOf('/gone'), 503);
+  } finally {
+    await q.close();
+    refuser.closeAllConnections();
+    await new Promise<void>((r) => refuser.close(() => r()));
+  }
+});
