@@ -10,6 +10,7 @@ import { CacheView, NsMap } from './cache-view.ts';
 import { HTTPProxyProcessor } from './httpproxy-processor.ts';
 import { Output } from './output.ts';
 import { readProxy } from './read.ts';
+import { pkey } from './refs.ts';
 import { arr, rec, str } from './safe.ts';
 import { Condition, toStatus, ORPHANED_MESSAGE, type StatusEntry } from './status.ts';
 
@@ -24,9 +25,6 @@ export interface DagResult {
   statuses: HTTPProxyStatus[];
 }
 
-function pkey(ns: string, name: string): string {
-  return `${ns}/${name}`;
-}
 
 function byKey(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
   if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;

@@ -19,6 +19,9 @@ import type { NCond, NLoadBalancerPolicy, NProxy, NRoute, NService, NValidation 
 import type { CacheView, NsMap, ResolvedService } from './cache-view.ts';
 import type { ClusterShape, Output, SecureDraft } from './output.ts';
 import { Condition, type ServiceContext } from './status.ts';
+import { isBlank, processVirtualHostTls, tlsVersion } from './vhost-tls.ts';
+import { pkey, splitRef } from './refs.ts';
+import { expandPrefixMatches } from './prefix-rewrite.ts';
 import {
   headerConditionsError,
   includeConditionsError,
@@ -57,28 +60,13 @@ export interface StatusSink {
   setFqdn(p: NProxy, fqdn: string): void;
 }
 
-function pkey(ns: string, name: string): string {
-  return `${ns}/${name}`;
-}
 
-/** `name` or `namespace/name`, split at the first `/`. */
-function splitRef(ref: string, defaultNs: string): { namespace: string; name: string } {
-  const i = ref.indexOf('/');
-  if (i < 0) return { namespace: defaultNs, name: ref };
-  return { namespace: ref.slice(0, i), name: ref.slice(i + 1) };
-}
 
-function tlsVersion(v: string, dflt: TlsVersion): TlsVersion {
-  return v === '1.2' || v === '1.3' ? v : dflt;
-}
 
 function emptyOps(): HeaderOps {
   return { set: [], remove: [] };
 }
 
-function isBlank(s: string): boolean {
-  return s.trim() === '';
-}
 
 /** A Host value usable as SNI: set and not a %REQ()% reference. */
 function literalHost(h: string): string {
@@ -192,157 +180,10 @@ export class HTTPProxyProcessor {
       return;
     }
 
-    let tlsEnabled = false;
-    let secure: SecureDraft | null = null;
-    if (tls) {
-      if (tls.passthrough && tls.enableFallbackCertificate) {
-        cond.addError('TLSError', 'TLSIncompatibleFeatures', 'Spec.VirtualHost.TLS: both Passthrough and enableFallbackCertificate were specified');
-      }
-      if (!isBlank(tls.secretName) && tls.passthrough) {
-        cond.addError('TLSError', 'TLSConfigNotValid', 'Spec.VirtualHost.TLS: both Passthrough and SecretName were specified');
-        return;
-      }
-      if (isBlank(tls.secretName) && !tls.passthrough) {
-        cond.addError('TLSError', 'TLSConfigNotValid', 'Spec.VirtualHost.TLS: neither Passthrough nor SecretName were specified');
-        return;
-      }
-      if (tls.passthrough && tls.clientValidation) {
-        cond.addError('TLSError', 'TLSIncompatibleFeatures', 'Spec.VirtualHost.TLS passthrough cannot be combined with tls.clientValidation');
-        return;
-      }
-      tlsEnabled = true;
-      if (!tls.passthrough) {
-        const ref = splitRef(tls.secretName, proxy.namespace);
-        if (!this.#view.delegationPermitted(ref.namespace, ref.name, proxy.namespace)) {
-          cond.addError('TLSError', 'DelegationNotPermitted', `Spec.VirtualHost.TLS Secret "${tls.secretName}" certificate delegation not permitted`);
-          return;
-        }
-        const sec = this.#view.tlsSecret(ref.namespace, ref.name);
-        if (!sec.ok) {
-          cond.addError('TLSError', 'SecretNotValid', `Spec.VirtualHost.TLS Secret "${tls.secretName}" is invalid: ${sec.error}`);
-          return;
-        }
-        const minV = tlsVersion(tls.minimumProtocolVersion, '1.2');
-        const maxV = tlsVersion(tls.maximumProtocolVersion, '1.3');
-        if (maxV < minV) {
-          cond.addError(
-            'TLSError',
-            'TLSConfigNotValid',
-            'Spec.Virtualhost.TLS the minimum protocol version is greater than the maximum protocol version',
-          );
-          return;
-        }
-        const draft: Partial<SecureDraft> = { secretId: pkey(ref.namespace, ref.name), minVersion: minV, maxVersion: maxV, fallbackCertificate: false };
-        if (tls.enableFallbackCertificate && tls.clientValidation) {
-          cond.addError('TLSError', 'TLSIncompatibleFeatures', 'Spec.Virtualhost.TLS fallback & client validation are incompatible');
-          return;
-        }
-        if (tls.enableFallbackCertificate && vh.authorization) {
-          cond.addError('TLSError', 'TLSIncompatibleFeatures', 'Spec.Virtualhost.TLS fallback & client authorization are incompatible');
-          return;
-        }
-        if (tls.enableFallbackCertificate && vh.jwtProviders > 0) {
-          cond.addError('TLSError', 'TLSIncompatibleFeatures', 'Spec.Virtualhost.TLS fallback & JWT providers are incompatible');
-          return;
-        }
-        let fallback: { id: string; certPem: string; keyPem: string } | null = null;
-        if (tls.enableFallbackCertificate) {
-          const fb = this.#config.tls?.fallbackCertificate;
-          if (!fb) {
-            cond.addError(
-              'TLSError',
-              'FallbackNotPresent',
-              'Spec.Virtualhost.TLS enabled fallback but the fallback Certificate Secret is not configured in Contour configuration file',
-            );
-            return;
-          }
-          const id = pkey(fb.namespace, fb.name);
-          if (!this.#view.delegationPermitted(fb.namespace, fb.name, proxy.namespace)) {
-            cond.addError('TLSError', 'FallbackNotDelegated', `Spec.VirtualHost.TLS Secret "${id}" is not configured for certificate delegation`);
-            return;
-          }
-          const fs = this.#view.tlsSecret(fb.namespace, fb.name);
-          if (!fs.ok) {
-            cond.addError('TLSError', 'FallbackNotValid', `Spec.Virtualhost.TLS Secret "${id}" fallback certificate is invalid: ${fs.error}`);
-            return;
-          }
-          fallback = { id, ...fs.value };
-          draft.fallbackCertificate = true;
-        }
-        if (tls.clientValidation) {
-          const cv = tls.clientValidation;
-          let caPem: string | null = null;
-          let caId = '';
-          if (cv.caSecret !== '') {
-            const ref = splitRef(cv.caSecret, proxy.namespace);
-            caId = pkey(ref.namespace, ref.name);
-            if (!this.#view.delegationPermitted(ref.namespace, ref.name, proxy.namespace)) {
-              cond.addError(
-                'TLSError',
-                'DelegationNotPermitted',
-                `Spec.VirtualHost.TLS CA Secret "${cv.caSecret}" is invalid: certificate delegation not permitted`,
-              );
-              return;
-            }
-            const ca = this.#view.caSecret(ref.namespace, ref.name);
-            if (!ca.ok) {
-              cond.addError(
-                'TLSError',
-                'ClientValidationInvalid',
-                `Spec.VirtualHost.TLS client validation is invalid: invalid CA Secret "${caId}": ${ca.error}`,
-              );
-              return;
-            }
-            caPem = ca.value;
-          } else if (!cv.skipClientCertValidation) {
-            cond.addError('TLSError', 'ClientValidationInvalid', 'Spec.VirtualHost.TLS client validation is invalid: CA Secret must be specified');
-          }
-          let crlPem: string | null = null;
-          let crlId = '';
-          if (cv.crlSecret !== '') {
-            const ref = splitRef(cv.crlSecret, proxy.namespace);
-            crlId = pkey(ref.namespace, ref.name);
-            if (!this.#view.delegationPermitted(ref.namespace, ref.name, proxy.namespace)) {
-              cond.addError(
-                'TLSError',
-                'DelegationNotPermitted',
-                `Spec.VirtualHost.TLS CRL Secret "${cv.crlSecret}" is invalid: certificate delegation not permitted`,
-              );
-              return;
-            }
-            const crl = this.#view.crlSecret(ref.namespace, ref.name);
-            if (!crl.ok) {
-              cond.addError(
-                'TLSError',
-                'ClientValidationInvalid',
-                `Spec.VirtualHost.TLS client validation is invalid: invalid CRL Secret "${crlId}": ${crl.error}`,
-              );
-              return;
-            }
-            crlPem = crl.value;
-          }
-          const clientValidation: NonNullable<SecureDraft['clientValidation']> = {
-            skipVerification: cv.skipClientCertValidation,
-            optional: cv.optionalClientCertificate,
-          };
-          if (caPem !== null) {
-            const id = crlPem !== null ? `${caId}+crl:${crlId}` : caId;
-            this.#out.addCaBundle(crlPem !== null ? { id, caPem, crlPem } : { id, caPem });
-            clientValidation.caBundleId = id;
-          }
-          draft.clientValidation = clientValidation;
-        }
-        // Everything the secure virtual host needs checked out: commit it.
-        secure = this.#out.ensureHttps(host);
-        Object.assign(secure, draft);
-        this.#out.addSecret({ id: draft.secretId!, ...sec.value });
-        if (fallback) {
-          this.#out.addSecret({ id: fallback.id, certPem: fallback.certPem, keyPem: fallback.keyPem });
-          this.#out.fallbackCertificateId = fallback.id;
-        }
-      }
-    }
-
+    const tlsResult = processVirtualHostTls({ view: this.#view, config: this.#config, out: this.#out }, cond, proxy, vh);
+    if (!tlsResult) return;
+    const { tlsEnabled } = tlsResult;
+    let secure = tlsResult.secure;
     for (const field of vh.unsupported) {
       cond.addWarning('SpecError', 'IgnoredField', `Spec.VirtualHost.${field} is not supported by isobar and is ignored`);
     }
@@ -897,35 +738,4 @@ function normaliseWeights(clusters: WeightedCluster[]): WeightedCluster[] {
     return clusters;
   }
   return clusters.filter((c) => c.weight > 0);
-}
-
-/** expandPrefixMatches: a prefix rewrite on `/foo` also gets a `/foo/`
- *  twin so neither `/foosball` nor `/foo/v1` rewrite into double slashes. */
-export function expandPrefixMatches(routes: Route[]): Route[] {
-  // Only routes with a prefix rewrite are ever expanded.
-  if (!routes.some((r) => r.prefixRewrite !== undefined)) return routes;
-  const groups = new Map<string, Route[]>();
-  const out: Route[] = [];
-  for (const r of routes) {
-    if (r.path.kind !== 'prefix') {
-      out.push(r);
-      continue;
-    }
-    const p = r.path.value === '/' ? '/' : r.path.value.replace(/\/+$/, '');
-    const g = groups.get(p);
-    if (g) g.push(r);
-    else groups.set(p, [r]);
-  }
-  for (const [prefix, group] of groups) {
-    out.push(...group);
-    if (group.length !== 1) continue;
-    const r = group[0]!;
-    if (r.prefixRewrite === undefined || r.path.value === '/') continue;
-    const trimmed = r.prefixRewrite.replace(/\/+$/, '');
-    const twin: Route = { ...r, path: { kind: 'prefix', value: `${prefix}/` }, prefixRewrite: `${trimmed}/` };
-    r.path = { kind: 'prefix', value: prefix };
-    r.prefixRewrite = trimmed === '' ? '/' : trimmed;
-    out.push(twin);
-  }
-  return out;
 }
