@@ -223,3 +223,39 @@ test('idle upstream connections close after the cluster idle connection timeout'
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test('refused-stream: an HTTP/2 upstream refusing a stream is retried', async () => {
+  const http2 = await import('node:http2');
+  let refused = 0;
+  const h2 = http2.createServer();
+  h2.on('stream', (stream) => {
+    stream.on('error', () => {});
+    // Two refusals: undici retries a refused stream once by itself, the
+    // second one reaches the proxy's retry policy.
+    if (refused < 2) {
+      refused++;
+      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    stream.respond({ ':status': 200 });
+    stream.end('second try');
+  });
+  await new Promise<void>((r) => h2.listen(0, '127.0.0.1', () => r()));
+  const port = (h2.address() as net.AddressInfo).port;
+  const q = await startProxy(
+    config({
+      clusters: [cluster('h2r', [{ address: '127.0.0.1', port }], { protocol: 'h2c' })],
+      httpVirtualHosts: [vhost('rs.test', [route({ to: 'h2r', retry: { retryOn: ['refused-stream'], count: 1, perTryTimeoutMs: null, retriableStatusCodes: [] } })])],
+    }),
+  );
+  try {
+    const r = await get(q.port(), '/', { host: 'rs.test' });
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'second try');
+    assert.equal(refused, 2);
+    assert.equal(q.proxy.stats().retries, 1);
+  } finally {
+    await q.close();
+    await new Promise<void>((r) => h2.close(() => r()));
+  }
+});
