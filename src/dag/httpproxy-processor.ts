@@ -10,14 +10,13 @@ import type {
   RouteAction,
   TcpForward,
   TlsSecret,
-  TlsVersion,
   UpstreamProtocol,
   UpstreamTls,
   WeightedCluster,
 } from './proxy-config.ts';
 import type { NCond, NLoadBalancerPolicy, NProxy, NRoute, NService, NValidation } from './model.ts';
 import type { CacheView, NsMap, ResolvedService } from './cache-view.ts';
-import type { ClusterShape, Output, SecureDraft } from './output.ts';
+import type { ClusterShape, Output } from './output.ts';
 import { Condition, type ServiceContext } from './status.ts';
 import { isBlank, processVirtualHostTls, tlsVersion } from './vhost-tls.ts';
 import { pkey, splitRef } from './refs.ts';
@@ -60,13 +59,9 @@ export interface StatusSink {
   setFqdn(p: NProxy, fqdn: string): void;
 }
 
-
-
-
 function emptyOps(): HeaderOps {
   return { set: [], remove: [] };
 }
-
 
 /** A Host value usable as SNI: set and not a %REQ()% reference. */
 function literalHost(h: string): string {
