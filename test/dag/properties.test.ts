@@ -246,3 +246,19 @@ test('property: schema-shaped HTTPProxies in random combinations never throw and
     { numRuns: 300 },
   );
 });
+
+test('cluster names are stable: adding unrelated objects renames nothing', () => {
+  const objects = richObjects();
+  const before = build(snapshot(objects), config());
+  const after = build(
+    snapshot([
+      ...objects,
+      root('z', 'z.example.com', { routes: [{ services: [{ name: 'zs', port: 80 }] }] }, 'zz'),
+      service('zs', [{ port: 80 }], { namespace: 'zz' }),
+    ]),
+    config(),
+  );
+  const names = new Map(after.proxyConfig.clusters.map((c) => [c.name, c]));
+  for (const c of before.proxyConfig.clusters) assert.deepEqual(names.get(c.name), c, c.name);
+  assert.equal(after.proxyConfig.clusters.length, before.proxyConfig.clusters.length + 1);
+});
