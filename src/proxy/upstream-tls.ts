@@ -183,11 +183,13 @@ export function plainConnector(connectTimeoutMs: number, h2c = false): Connector
 
 export function classify(err: Error & { code?: string }): UpstreamConnectError {
   const code = err.code ?? '';
+  // OpenSSL messages can end in a newline; keep response bodies one line.
+  const message = err.message.trim().replace(/\s*\n\s*/g, ' ');
   if (VERIFY_CODES.has(code)) {
-    return new UpstreamConnectError('tls', `CERTIFICATE_VERIFY_FAILED: ${code}: ${err.message}`, err);
+    return new UpstreamConnectError('tls', `CERTIFICATE_VERIFY_FAILED: ${code}: ${message}`, err);
   }
-  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS/.test(err.message)) {
-    return new UpstreamConnectError('tls', `${code || 'TLS_ERROR'}: ${err.message}`, err);
+  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS/.test(message)) {
+    return new UpstreamConnectError('tls', `${code || 'TLS_ERROR'}: ${message}`, err);
   }
-  return new UpstreamConnectError('connect', `${code || 'ERROR'}: ${err.message}`, err);
+  return new UpstreamConnectError('connect', `${code || 'ERROR'}: ${message}`, err);
 }

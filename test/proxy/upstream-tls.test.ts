@@ -53,6 +53,7 @@ before(async () => {
       }),
       tlsCluster('mtls-nocert', mtls),
       tlsCluster('h2', h2, { protocol: 'h2' }),
+      tlsCluster('h2-on-h1', good, { protocol: 'h2' }),
       tlsCluster('nosni', good, { tls: upstreamTls({ validation: V }) }),
       tlsCluster('two-names', wrongSan, { tls: upstreamTls({ validation: { ...V, subjectNames: ['backend.example.test', 'other.example.test'] } }) }),
     ],
@@ -66,6 +67,7 @@ before(async () => {
         route({ path: { kind: 'prefix', value: '/self' }, to: 'self' }),
         route({ path: { kind: 'prefix', value: '/mtls-nocert' }, to: 'mtls-nocert' }),
         route({ path: { kind: 'prefix', value: '/mtls' }, to: 'mtls' }),
+        route({ path: { kind: 'prefix', value: '/h2-on-h1' }, to: 'h2-on-h1' }),
         route({ path: { kind: 'prefix', value: '/h2' }, to: 'h2' }),
         route({ path: { kind: 'prefix', value: '/nosni' }, to: 'nosni' }),
         route({ path: { kind: 'prefix', value: '/two-names' }, to: 'two-names' }),
@@ -211,4 +213,12 @@ test('the warning log names the cluster, upstream and failed check, once per win
   } finally {
     await runtime.close(0);
   }
+});
+
+test('an h2 cluster whose backend does not speak h2 fails closed (503, ALPN named)', async () => {
+  const before = good.seen.length;
+  const r = await get(p.port(), '/h2-on-h1', H);
+  assert.equal(r.status, 503);
+  assert.match(r.body, /TLS_error: .*(ALPN|NO_APPLICATION_PROTOCOL)/);
+  assert.equal(good.seen.length, before);
 });
