@@ -228,7 +228,7 @@ test('refused-stream: an HTTP/2 upstream refusing a stream is retried', async ()
   const http2 = await import('node:http2');
   let refused = 0;
   const h2 = http2.createServer();
-  h2.on('stream', (stream) => {
+  h2.on('stream', (stream: import('node:http2').ServerHttp2Stream) => {
     stream.on('error', () => {});
     // Two refusals: undici retries a refused stream once by itself, the
     // second one reaches the proxy's retry policy.
