@@ -77,7 +77,17 @@ export function handleRequest(ctx: ProxyContext, req: DownstreamRequest, res: Do
     sendLocal(res, 500, '');
     return;
   }
-  new Exchange(ctx, ctx.state, conn, req, res).run();
+  try {
+    new Exchange(ctx, ctx.state, conn, req, res).run();
+  } catch (err) {
+    // A bug must cost one request, never the process.
+    ctx.warnOnce(`bug|${(err as Error).message}`, { err }, 'request handling failed');
+    try {
+      sendLocal(res, 500, '');
+    } catch {
+      res.destroy();
+    }
+  }
 }
 
 class Attempt implements Dispatcher.DispatchHandler {

@@ -71,7 +71,14 @@ export class Listener {
     this.h1Connection = (socket) => h1.call(this.server, socket);
     this.server.on('connection', (socket: net.Socket) => this.onConnection(socket));
     this.server.on('clientError', (err: Error & { code?: string }, socket: net.Socket) => this.onClientError(err, socket));
-    this.server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => handleUpgrade(this.ctx, req, socket, head));
+    this.server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
+      try {
+        handleUpgrade(this.ctx, req, socket, head);
+      } catch (err) {
+        this.ctx.warnOnce(`bug|upgrade|${(err as Error).message}`, { err }, 'upgrade handling failed');
+        socket.destroy();
+      }
+    });
     // CONNECT is not proxied (as Envoy without an explicit CONNECT route).
     this.server.on('connect', (_req: http.IncomingMessage, socket: net.Socket) => {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
