@@ -517,6 +517,11 @@ export class Exchange implements RequestView, OpContext, HashInput {
     return p !== undefined && !this.hasBody && !this.done && !this.res.headersSent && this.attempts <= p.count;
   }
 
+  private replayable(): boolean {
+    const m = this.req.method;
+    return !this.hasBody && !this.done && !this.res.headersSent && (m === 'GET' || m === 'HEAD' || m === 'OPTIONS');
+  }
+
   private scheduleRetry(): void {
     this.ctx.stats.retries++;
     const t = setTimeout(() => {
@@ -636,6 +641,11 @@ export class Exchange implements RequestView, OpContext, HashInput {
     const code = (err as { code?: string }).code;
     const refused = code === 'ERR_HTTP2_STREAM_ERROR' && /REFUSED_STREAM/.test(err.message);
     if (this.canRetry() && retriableFailure(this.retry, refused ? 'refused-stream' : 'reset')) {
+      return this.scheduleRetry();
+    }
+    // A kept-alive connection the backend closed just as it was reused:
+    // resend a bodyless idempotent request once on a fresh connection.
+    if (code === 'UND_ERR_SOCKET' && this.attempts === 1 && this.retry === undefined && this.replayable()) {
       return this.scheduleRetry();
     }
     if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_ABORTED') {

@@ -76,3 +76,28 @@ test('a backend that resets mid-response never crashes the proxy', async () => {
     await rude.close();
   }
 });
+
+test('a GET whose connection the backend drops before answering is resent once on a fresh connection', async () => {
+  let drops = 0;
+  const once = await httpBackend('once', (req, res) => {
+    if (drops === 0) {
+      drops++;
+      req.socket.destroy();
+      return;
+    }
+    res.end('second');
+  });
+  const q = await startProxy(config({ clusters: [cluster('once', [ep(once)])], httpVirtualHosts: [vhost('o.test', [route({ to: 'once' })])] }));
+  try {
+    const r = await raw(q.port(), 'GET / HTTP/1.1\r\nHost: o.test\r\nConnection: close\r\n\r\n');
+    assert.equal(status(r.text), 200);
+    assert.equal(drops, 1);
+    // A POST is never resent without a retry policy.
+    drops = 0;
+    const post = await raw(q.port(), 'POST / HTTP/1.1\r\nHost: o.test\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi');
+    assert.equal(status(post.text), 503);
+  } finally {
+    await q.close();
+    await once.close();
+  }
+});
