@@ -6,6 +6,9 @@
 //   bulk:   `kubectl apply` of N HTTPProxies -> last one served / all N statuses written
 //   single: with N present, `kubectl apply` of one more -> served / status written
 // and, separately, status write-back alone: N HTTPProxies changing at once.
+// With --serve the system under test is a real `isobar serve --kubernetes`
+// process instead (one proxy worker); statuses are then observed through a
+// watch from this process, and the write-back column is left out.
 // Traffic goes to 127.0.0.1 only.
 
 import http from 'node:http';
@@ -23,6 +26,7 @@ import { StatusWriter } from '../src/status/kube-sink.ts';
 import { build } from '../src/dag/index.ts';
 import { ProxyRuntime } from '../src/proxy/index.ts';
 import { defaultConfig } from '../src/config/index.ts';
+import { freePorts, waitForPort } from './lib/ports.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const run = promisify(execFile);
@@ -34,6 +38,7 @@ const { values: args } = parseArgs({
     'serve-api': { type: 'boolean', default: false },
     qps: { type: 'string' },
     burst: { type: 'string' },
+    serve: { type: 'boolean', default: false },
   },
 });
 
@@ -111,7 +116,8 @@ async function main(): Promise<void> {
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
   ].join('\n');
-  process.stdout.write(`\nTimes in ms from the start of \`kubectl apply\` (write-back only: from StatusWriter.write() of N changed statuses to the last one stored).\nStatus writes at ${args.qps ?? 300} QPS / burst ${args.burst ?? 600}.\n\n${table}\n`);
+  const what = args.serve ? 'isobar serve --kubernetes (one proxy worker)' : 'in-process pipeline (KubeSource -> dag.build -> proxy runtime + StatusWriter)';
+  process.stdout.write(`\n${what}. Times in ms from the start of \`kubectl apply\` (write-back only: from StatusWriter.write() of N changed statuses to the last one stored).\nStatus writes at ${args.serve ? '300' : (args.qps ?? 300)} QPS / burst ${args.serve ? '600' : (args.burst ?? 600)}.\n\n${table}\n`);
 }
 
 async function measure(n: number) {
@@ -120,6 +126,8 @@ async function measure(n: number) {
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
   const backendPort = (backend.address() as AddressInfo).port;
   const cache = new ObjectCache();
+  // In-process: this source feeds the pipeline. With --serve: it only
+  // observes statuses (the serve process has its own).
   const source = new KubeSource(cache, { kubeconfig: api.kubeconfig });
   const client = new ApiClient(loadKubeConfig(api.kubeconfig));
   const writer = new StatusWriter({
@@ -128,22 +136,38 @@ async function measure(n: number) {
     burst: args.burst ? Number(args.burst) : undefined,
     observedStatus: (k, ns, name) => source.observedStatus(k, ns, name),
   });
-  const proxy = new ProxyRuntime({ listeners: [{ name: 'http', host: '127.0.0.1', port: 0, tls: false, proxyProtocol: false }] });
-  await proxy.listen();
-  const port = proxy.address('http').port;
+  let port: number;
+  let proxy: ProxyRuntime | undefined;
+  let serveChild: ReturnType<typeof spawn> | undefined;
   const config = defaultConfig();
   let builds = 0;
   let buildMs = 0;
-  source.on('change', () => {
-    const b0 = performance.now();
-    const out = build(cache.snapshot(), config);
-    buildMs += performance.now() - b0;
-    proxy.apply(out.proxyConfig);
-    writer.write(out.statuses, []);
-    builds++;
-  });
+  if (args.serve) {
+    const [httpPort, httpsPort, adminPort] = await freePorts(3);
+    port = httpPort!;
+    serveChild = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('../bin/isobar.js', import.meta.url)), 'serve', '--kubernetes', '--kubeconfig', api.kubeconfig, '--roles', 'dag,proxy',
+        '--workers', '1', '--http-port', String(httpPort), '--https-port', String(httpsPort), '--admin-port', String(adminPort),
+        '--state-dir', mkdtempSync(join(tmpdir(), 'isobar-bench-state-')), '--no-access-log'],
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ISOBAR_LOG_LEVEL: 'warn' } },
+    );
+    await waitForPort(httpPort!, 30_000, 'isobar serve --kubernetes', () => serveChild!.exitCode === null);
+  } else {
+    proxy = new ProxyRuntime({ listeners: [{ name: 'http', host: '127.0.0.1', port: 0, tls: false, proxyProtocol: false }] });
+    await proxy.listen();
+    port = proxy.address('http').port;
+    source.on('change', () => {
+      const b0 = performance.now();
+      const out = build(cache.snapshot(), config);
+      buildMs += performance.now() - b0;
+      proxy!.apply(out.proxyConfig);
+      writer.write(out.statuses, []);
+      builds++;
+    });
+    writer.setLeader(true);
+  }
   source.on('problem', (m: { message: string }) => log(`problem: ${m.message}`));
-  writer.setLeader(true);
   const dir = mkdtempSync(join(tmpdir(), 'isobar-bench-kube-'));
   const kubectl = async (file: string) => {
     await run('kubectl', ['--kubeconfig', api.kubeconfig, 'apply', '--validate=false', '-f', file], { maxBuffer: 64 << 20, timeout: 600_000 });
@@ -197,12 +221,12 @@ ports: [{port: ${backendPort}, protocol: TCP}]
     const t1 = performance.now();
     await kubectl(one);
     const ts1 = await until('extra served', async () => (await probe(port, 'extra.bench.test')) === 200, 60_000, 2);
-    const tst1 = await until('extra status', async () => {
-      const p = await client.request<{ status?: { currentStatus?: string } }>('GET', '/apis/projectcontour.io/v1/namespaces/bench/httpproxies/extra');
-      return p.status?.currentStatus === 'valid';
-    }, 60_000, 5);
+    const tst1 = await until('extra status', () => (source.observedStatus('HTTPProxy', 'bench', 'extra') as { currentStatus?: string } | undefined)?.currentStatus === 'valid', 60_000, 2);
     log(`single: served ${(ts1 - t1).toFixed(0)} ms, status ${(tst1 - t1).toFixed(0)} ms`);
 
+    if (args.serve) {
+      return { kubectl: (tk - t0).toFixed(0), served: (ts - t0).toFixed(0), status: (tst - t0).toFixed(0), singleServed: (ts1 - t1).toFixed(0), singleStatus: (tst1 - t1).toFixed(0), writeback: '-' };
+    }
     // Write-back alone: every status changes at once (e.g. a Service they all use disappears).
     await writer.idle();
     const statuses = build(cache.snapshot(), config).statuses.map((s) => ({ ...s, description: `${s.description} (bench)` }));
@@ -222,7 +246,11 @@ ports: [{port: ${backendPort}, protocol: TCP}]
   } finally {
     await writer.stop();
     await source.stop();
-    await proxy.close(0);
+    await proxy?.close(0);
+    if (serveChild) {
+      serveChild.kill('SIGTERM');
+      await new Promise((r) => serveChild!.once('exit', r));
+    }
     await client.close();
     backend.close();
     api.stop();
