@@ -49,6 +49,10 @@ const NO_TIMEOUT_POLICY = { response: '', idle: '', idleConnection: '' };
 const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
 const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 3_600_000;
+// Shared, like every default in the ProxyConfig: it is read-only data.
+const DEFAULT_TIMEOUTS = { responseMs: DEFAULT_RESPONSE_TIMEOUT_MS, idleMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS };
+/** A route whose services all failed to resolve answers 503 (Contour). */
+const NO_CLUSTER: RouteAction = { kind: 'direct', statusCode: 503 };
 
 /** The user-facing phrase for a CA secret that cannot be used. */
 const VALIDATION_SECRET_PROBLEM = 'upstreamValidation requested but secret not found or misconfigured';
@@ -377,14 +381,17 @@ export class HTTPProxyProcessor {
       path,
       headers: mergeHeaders(routeConds),
       queryParams: mergeQuery(routeConds),
-      action: { kind: 'direct', statusCode: 503 },
+      action: NO_CLUSTER, // replaced below
       requestHeaders: reqHP.value.ops,
       responseHeaders: respHP.value.ops,
       websocket: route.enableWebsockets,
-      timeouts: {
-        responseMs: timeoutMs(response.timeout, DEFAULT_RESPONSE_TIMEOUT_MS),
-        idleMs: timeoutMs(idle.timeout, DEFAULT_STREAM_IDLE_TIMEOUT_MS),
-      },
+      timeouts:
+        response.timeout.kind === 'default' && idle.timeout.kind === 'default'
+          ? DEFAULT_TIMEOUTS
+          : {
+              responseMs: timeoutMs(response.timeout, DEFAULT_RESPONSE_TIMEOUT_MS),
+              idleMs: timeoutMs(idle.timeout, DEFAULT_STREAM_IDLE_TIMEOUT_MS),
+            },
       origin: { namespace: proxy.namespace, name: proxy.name },
     };
     if (enforceTLS && !(route.permitInsecure && !this.#config.disablePermitInsecure)) r.httpsRedirect = true;
@@ -514,7 +521,7 @@ export class HTTPProxyProcessor {
       action = { kind: 'direct', statusCode: route.directResponsePolicy.statusCode };
       if (route.directResponsePolicy.body !== '') action.body = route.directResponsePolicy.body;
     } else if (clusters.length === 0) {
-      action = { kind: 'direct', statusCode: 503 };
+      action = NO_CLUSTER;
     } else {
       action = { kind: 'forward', clusters: normaliseWeights(clusters) };
       if (mirror) action.mirror = mirror;
