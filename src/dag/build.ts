@@ -97,7 +97,8 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
   for (const p of sorted) entry(p);
 
   // (i) roots grouped by lower-cased fqdn; duplicates are never processed.
-  const byFqdn = new Map<string, NProxy[]>();
+  const byFqdn = new Map<string, NProxy>();
+  const duplicates = new Map<string, NProxy[]>();
   for (const p of sorted) {
     if (!p.virtualhost) {
       // (ii) every non-root is an orphan until an include reaches it.
@@ -105,16 +106,17 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
       continue;
     }
     const f = p.virtualhost.fqdn.toLowerCase();
-    const list = byFqdn.get(f);
-    if (list) list.push(p);
-    else byFqdn.set(f, [p]);
+    const first = byFqdn.get(f);
+    if (!first) byFqdn.set(f, p);
+    else {
+      const list = duplicates.get(f);
+      if (list) list.push(p);
+      else duplicates.set(f, [first, p]);
+    }
   }
   const roots: NProxy[] = [];
-  for (const [fqdn, list] of byFqdn) {
-    if (list.length === 1) {
-      roots.push(list[0]!);
-      continue;
-    }
+  for (const [fqdn, p] of byFqdn) if (!duplicates.has(fqdn)) roots.push(p);
+  for (const [fqdn, list] of duplicates) {
     const names = list.map((p) => pkey(p.namespace, p.name)).sort();
     const msg = `fqdn "${fqdn}" is used in multiple HTTPProxies: ${names.join(', ')}`;
     for (const p of list) {

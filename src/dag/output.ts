@@ -259,11 +259,12 @@ export class Output {
       if (tls?.clientCertificateId !== undefined) secrets.add(tls.clientCertificateId);
     }
     if (fallbackUsed && this.fallbackCertificateId !== undefined) secrets.add(this.fallbackCertificateId);
-    const pick = <T>(m: Map<string, T>, keep: Set<string>): T[] =>
-      [...m.keys()]
-        .filter((k) => keep.has(k))
-        .sort()
-        .map((k) => m.get(k)!);
+    const pick = <T>(m: Map<string, T>, keep: Set<string>): T[] => {
+      // Usually everything registered is reachable: skip the filter then.
+      const keys = keep.size === m.size ? [...m.keys()] : [...m.keys()].filter((k) => keep.has(k));
+      keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      return keys.map((k) => m.get(k)!);
+    };
     const out: ProxyConfig = {
       httpVirtualHosts,
       httpsVirtualHosts,
