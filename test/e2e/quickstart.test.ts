@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import http from 'node:http';
 import https from 'node:https';
-import { prepareQuickstart, FQDN, type QuickstartFiles } from '../../scripts/quickstart-lib.ts';
+import { prepareQuickstart, EDGE_ARN, FQDN, type QuickstartFiles } from '../../scripts/quickstart-lib.ts';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 import { CertificateStore } from '../../src/certs/index.ts';
 import type { StatusReport } from '../../src/status/types.ts';
@@ -137,9 +138,8 @@ test('editing the Service in place keeps open connections and binds no second li
       const r = await getJson<StatusReport>(adminUrl);
       return r.services.find((s) => s.name === 'envoy')?.listeners.some((l) => l.port === 9000) ? true : undefined;
     });
-    const viaNewPort = await fetch(`http://127.0.0.1:${9000 + offset}/`, { headers: { host: FQDN } });
-    assert.equal(viaNewPort.status, 200, 'the new port serves');
-    await viaNewPort.text();
+    const viaNewPort = await httpGet(9000 + offset, FQDN);
+    assert.equal(viaNewPort, 200, 'the new port serves');
 
     const second = await httpsGet({ host: FQDN, port, ca: edgeCa, agent });
     assert.equal(second.status, 200);
@@ -151,7 +151,7 @@ test('editing the Service in place keeps open connections and binds no second li
     // Change the certificate.
     const store = await CertificateStore.open(files.stateDir);
     const next = await store.request({ domain: FQDN });
-    await writeFile(svcFile, (await readFile(svcFile, 'utf8')).replace(/certificate\/[0-9a-f-]+/, next.arn.slice(next.arn.indexOf('certificate/'))));
+    await writeFile(svcFile, (await readFile(svcFile, 'utf8')).replace(EDGE_ARN, next.arn));
     const fresh = await eventually('new certificate served', async () => {
       const r = await httpsGet({ host: FQDN, port, ca: edgeCa });
       return r.peerFingerprint !== first.peerFingerprint ? r : undefined;
@@ -164,6 +164,18 @@ test('editing the Service in place keeps open connections and binds no second li
     agent.destroy();
   }
 });
+
+/** Plain HTTP GET with a Host header (fetch cannot set Host). */
+function httpGet(port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, headers: { host }, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      })
+      .on('error', reject);
+  });
+}
 
 function rogueManifests(port: number): string {
   return `apiVersion: v1
