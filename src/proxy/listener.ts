@@ -44,6 +44,8 @@ export class Listener {
   private readonly h2: http2.Http2SecureServer | http2.Http2Server;
   private readonly tlsServers = new Map<string, tls.Server>();
   readonly sockets = new Set<net.Socket>();
+  /** Accepted connections not yet handed to HTTP/1, HTTP/2 or TCP forwarding. */
+  private readonly pending = new Set<net.Socket>();
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
   private closing = false;
   private sweep: NodeJS.Timeout | undefined;
@@ -141,7 +143,11 @@ export class Listener {
     }
     this.ctx.stats.downstreamConnections++;
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    this.pending.add(socket);
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.pending.delete(socket);
+    });
     // Errors before HTTP takes over must not escape as 'error' events.
     socket.on('error', noop);
     if (!this.spec.proxyProtocol) {
@@ -195,9 +201,11 @@ export class Listener {
       if (maybeH2) {
         const stream = new PrefixedStream(socket, buf) as PrefixedStream & { [kConn]?: ConnInfo };
         stream[kConn] = socket[kConn];
+        this.pending.delete(socket);
         this.h2.emit('connection', stream);
       } else {
         socket.unshift(buf);
+        this.pending.delete(socket);
         this.h1Connection(socket);
       }
       socket.resume();
@@ -211,6 +219,13 @@ export class Listener {
     // A connection that never says anything is closed like slow headers.
     timer = setTimeout(() => socket.destroy(), this.opts.headersTimeoutMs);
     socket.once('close', () => clearTimeout(timer));
+    // A peer that closes before sending anything (a load balancer's TCP
+    // health check after its PROXY LOCAL header) is done: do not leave the
+    // socket half-open until the timer, it would hold up a drain.
+    const onEnd = (): void => {
+      if (buf.length === 0) socket.destroy();
+    };
+    socket.once('end', onEnd);
     socket.on('data', onData);
     socket.resume();
   }
@@ -265,6 +280,7 @@ export class Listener {
     }
     if (choice.passthrough) {
       this.ctx.stats.passthroughConnections++;
+      this.pending.delete(socket);
       forwardTcp(this.ctx, socket, hello, choice.passthrough, conn.clientAddress, true);
       return;
     }
@@ -297,6 +313,8 @@ export class Listener {
   private onSecure(tlsSocket: tls.TLSSocket & Sock): void {
     tlsSocket.on('error', noop);
     const parent = (tlsSocket as unknown as { _parent?: Sock })._parent;
+    // Handshake done: from here the connection belongs to HTTP or TCP forwarding.
+    if (parent) this.pending.delete(parent);
     const conn = parent?.[kConn];
     if (!conn || !conn.tls) {
       tlsSocket.destroy();
@@ -347,6 +365,9 @@ export class Listener {
   /** Stops accepting; idle connections close now, busy ones after their response. */
   stopAccepting(): Promise<void> {
     this.closing = true;
+    // Connections still owing a PROXY header, their first bytes or a TLS
+    // handshake carry no request yet: nothing to drain.
+    for (const s of this.pending) s.destroy();
     // Keep-alive connections become idle as their last response ends.
     this.sweep = setInterval(() => this.server.closeIdleConnections(), 100);
     const closed = new Promise<void>((resolve) =>

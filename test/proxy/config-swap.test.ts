@@ -139,3 +139,20 @@ test('close drains in-flight requests within the timeout', async () => {
   await closing;
   await assert.rejects(get(port, '/x', { host: 'swap.test' }));
 });
+
+test('close does not wait for connections that never sent a request (PROXY header, TLS or first bytes pending)', { timeout: 20_000 }, async () => {
+  const p = await startProxy(cfgTo('a'), [{ name: 'plain' }, { name: 'pp', proxyProtocol: true }, { name: 'tls', tls: true }]);
+  const idle = await Promise.all(
+    ['plain', 'pp', 'tls'].map(
+      (name) =>
+        new Promise<net.Socket>((resolve) => {
+          const s = net.connect(p.port(name), '127.0.0.1', () => resolve(s));
+          s.on('error', () => {});
+        }),
+    ),
+  );
+  const closed = idle.map((s) => new Promise<void>((r) => s.once('close', () => r())));
+  // A drain deadline far beyond the test's own time limit: close() must not need it.
+  await p.proxy.close(60_000);
+  await Promise.all(closed);
+});
