@@ -264,6 +264,13 @@ export class Listener {
     });
     if (buf.length) attempt();
     if (!settled) {
+      // Closed before a whole ClientHello (a TCP health check): done.
+      socket.once('end', () => {
+        if (!settled) {
+          settle();
+          socket.destroy();
+        }
+      });
       socket.on('data', onData);
       socket.resume();
     }
