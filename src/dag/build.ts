@@ -144,6 +144,8 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
   // (iv) whatever is still unreached is orphaned.
   for (const p of processor.orphaned) entry(p).cond.addError('Orphaned', 'Orphaned', ORPHANED_MESSAGE);
 
+  // Any error may have dropped routes after their clusters were registered.
+  if (entries.some((e) => e.cond.errors.length > 0)) out.mayHaveUnreachable = true;
   const statuses: HTTPProxyStatus[] = [];
   for (const e of entries) statuses.push(toStatus(e));
   for (const r of rejectedList) {

@@ -523,7 +523,9 @@ export class HTTPProxyProcessor {
     } else if (clusters.length === 0) {
       action = NO_CLUSTER;
     } else {
-      action = { kind: 'forward', clusters: normaliseWeights(clusters) };
+      const weighted = normaliseWeights(clusters);
+      if (weighted.length !== clusters.length) this.#out.mayHaveUnreachable = true;
+      action = { kind: 'forward', clusters: weighted };
       if (mirror) action.mirror = mirror;
     }
     r.action = action;
@@ -700,7 +702,9 @@ export class HTTPProxyProcessor {
         const name = this.#addCluster(s, upstream, sni, clientCert, lb, undefined, DEFAULT_IDLE_CONNECTION_TIMEOUT_MS);
         clusters.push({ cluster: name, weight: Math.max(0, service.weight), requestHeaders: emptyOps(), responseHeaders: emptyOps() });
       }
-      return { clusters: normaliseWeights(clusters) };
+      const weighted = normaliseWeights(clusters);
+      if (weighted.length !== clusters.length) this.#out.mayHaveUnreachable = true;
+      return { clusters: weighted };
     }
     if (!tcp.include) {
       cond.addError('TCPProxyError', 'NothingDefined', 'either services or inclusion must be specified');

@@ -262,3 +262,34 @@ test('cluster names are stable: adding unrelated objects renames nothing', () =>
   for (const c of before.proxyConfig.clusters) assert.deepEqual(names.get(c.name), c, c.name);
   assert.equal(after.proxyConfig.clusters.length, before.proxyConfig.clusters.length + 1);
 });
+
+test('property: error-free configurations (weight-0 services, replaced routes, empty children) emit only what is referenced', () => {
+  const svcRefs = fc.array(fc.record({ name: fc.constantFrom('s', 't'), port: fc.constant(80), weight: fc.constantFrom(0, 0, 1, 5) }), { minLength: 1, maxLength: 3 });
+  const route = fc.record({ conditions: fc.constantFrom([], [{ prefix: '/a' }], [{ prefix: '/b' }]), services: svcRefs });
+  fc.assert(
+    fc.property(
+      fc.array(route, { maxLength: 4 }),
+      fc.array(route, { maxLength: 3 }),
+      fc.boolean(),
+      fc.boolean(),
+      (rootRoutes, childRoutes, tls, withChild) => {
+        const includeChild = withChild || rootRoutes.length === 0;
+        const objects = [
+          root('r', 'r.example.com', {
+            ...(tls ? { tls: { secretName: 'edge' } } : {}),
+            routes: rootRoutes as never,
+            ...(includeChild ? { includes: [{ name: 'c', conditions: [{ prefix: '/c' }] }] } : {}),
+          }),
+          ...(includeChild ? [proxy('c', { routes: childRoutes as never })] : []),
+          service('s'),
+          service('t'),
+          tlsSecret('edge', pair),
+        ];
+        const r = build(snapshot(objects), config());
+        for (const s of r.statuses) assert.deepEqual(s.conditions[0]!.errors, [], `${s.name} is valid`);
+        assertReferentialIntegrity(r.proxyConfig);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
