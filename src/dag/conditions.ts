@@ -80,7 +80,24 @@ function headerKey(h: Partial<NHeaderCond> & { name: string }): string {
 
 /** headerMatchConditionsValid */
 export function headerConditionsError(conds: NCond[]): string | null {
-  if (!conds.some((c) => c.header)) return null;
+  let count = 0;
+  let only: NHeaderCond | null = null;
+  for (const c of conds) {
+    if (c.header) {
+      count++;
+      only = c.header;
+    }
+  }
+  if (count === 0) return null;
+  if (count === 1) {
+    // Nothing to contradict: only a regex can be wrong (the switch below
+    // checks regex last, after the other kinds).
+    const h = only!;
+    if (!h.present && !h.notpresent && h.exact === '' && h.notexact === '' && h.contains === '' && h.notcontains === '' && h.regex !== '' && regexError(h.regex)) {
+      return "invalid regular expression specified for 'regex' condition";
+    }
+    return null;
+  }
   const seen = new Set<string>();
   const exactSeen = new Set<string>();
   for (const c of conds) {
