@@ -95,7 +95,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
               writeServiceStatus: roles.has('balancer'),
             })
         : undefined;
-      const running = await serve({
+      const running = await startServe({
         dir: absDir,
         config,
         configPath: flags.config,
@@ -120,6 +120,16 @@ export function register(program: Command, setExitCode: (code: number) => void):
       process.once('SIGINT', onSignal);
       setExitCode(await running.done);
     });
+}
+
+/** serve(), with start-up errors the user can fix turned into exit 2. */
+async function startServe(o: ServeOptions): ReturnType<typeof serve> {
+  try {
+    return await serve(o);
+  } catch (err) {
+    if (err instanceof Error && err.name === 'KubeConfigError') throw new CliError(err.message, EXIT_USAGE);
+    throw err;
+  }
 }
 
 function parseRoles(value: string): Set<Role> {

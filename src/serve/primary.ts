@@ -243,7 +243,9 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
       }
     })();
   };
-  cache.onChange(onChange);
+  // Rebuild on the source's own (coalesced) change events, not on every
+  // cache write: a Kubernetes re-list is one rebuild, not thousands.
+  source.on('change', onChange);
   const stopWatchingStore = watchCertificates(o.stateDir, onChange);
 
   const admin: AdminServer = await startAdminServer({
