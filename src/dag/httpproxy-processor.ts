@@ -250,7 +250,8 @@ export class HTTPProxyProcessor {
         return [];
       }
     }
-    visited = [...visited, proxy];
+    // The path to here, for the cycle check of children (only they need it).
+    if (proxy.includes.length > 0) visited = [...visited, proxy];
     const routes: Route[] = [];
 
     let seenConds: Set<string> | null = null;
@@ -301,13 +302,12 @@ export class HTTPProxyProcessor {
       this.orphaned.delete(target);
     }
 
-    const own: Route[] = [];
     for (const route of proxy.routes) {
       const r = this.#computeRoute(cond, proxy, route, conditions, enforceTLS);
+      // Fatal: every route of this proxy, included ones too, is dropped.
       if (r === null) return [];
-      own.push(r);
+      routes.push(r);
     }
-    routes.push(...own);
     return expandPrefixMatches(routes);
   }
 
