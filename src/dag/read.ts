@@ -44,6 +44,14 @@ const IMPLEMENTED_SERVICE_FIELDS = new Set([
 ]);
 
 const NONE: string[] = [];
+// Shared by every empty list: the normalised model is read-only.
+const EMPTY: never[] = [];
+
+/** `arr(v).map(f)`, without allocating for the (common) empty list. */
+function mapList<T>(v: unknown, f: (x: unknown) => T): T[] {
+  const a = arr(v);
+  return a.length === 0 ? EMPTY : a.map((x) => f(x));
+}
 
 function unsupportedFields(r: Record<string, unknown>, implemented: Set<string>): string[] {
   let out: string[] | null = null;
@@ -75,8 +83,8 @@ export function readProxy(raw: unknown): NProxy | null {
     generation: typeof gen === 'number' && Number.isFinite(gen) ? gen : 0,
     ingressClass,
     virtualhost: readVirtualHost(spec.virtualhost),
-    routes: arr(spec.routes).map(readRoute),
-    includes: arr(spec.includes).map((i) => {
+    routes: mapList(spec.routes, readRoute),
+    includes: mapList(spec.includes, (i) => {
       const r = rec(i) ?? {};
       return { name: str(r.name), namespace: str(r.namespace), conditions: readConds(r.conditions) };
     }),
@@ -126,7 +134,7 @@ function readTls(raw: unknown): NTls | null {
 }
 
 export function readConds(raw: unknown): NCond[] {
-  return arr(raw).map((c) => {
+  return mapList(raw, (c) => {
     const r = rec(c) ?? {};
     return {
       prefix: str(r.prefix),
@@ -174,7 +182,7 @@ function readHeaders(raw: unknown): NHeaders | null {
   const h = rec(raw);
   if (!h) return null;
   return {
-    set: arr(h.set).map((e) => {
+    set: mapList(h.set, (e) => {
       const r = rec(e) ?? {};
       return { name: str(r.name), value: str(r.value) };
     }),
@@ -205,7 +213,7 @@ function readLoadBalancer(raw: unknown): NLoadBalancerPolicy | null {
   if (!l) return null;
   return {
     strategy: str(l.strategy),
-    requestHashPolicies: arr(l.requestHashPolicies).map((p) => {
+    requestHashPolicies: mapList(l.requestHashPolicies, (p) => {
       const r = rec(p) ?? {};
       const h = rec(r.headerHashOptions);
       const q = rec(r.queryParameterHashOptions);
@@ -229,7 +237,7 @@ function readHealthCheck(raw: unknown): NHealthCheck | null {
     timeoutSeconds: int(h.timeoutSeconds),
     unhealthyThresholdCount: int(h.unhealthyThresholdCount),
     healthyThresholdCount: int(h.healthyThresholdCount),
-    expectedStatuses: arr(h.expectedStatuses).map((e) => {
+    expectedStatuses: mapList(h.expectedStatuses, (e) => {
       const r = rec(e) ?? {};
       return { start: int(r.start), end: int(r.end) };
     }),
@@ -245,7 +253,7 @@ function readRoute(raw: unknown): NRoute {
   const direct = rec(r.directResponsePolicy);
   return {
     conditions: readConds(r.conditions),
-    services: arr(r.services).map(readService),
+    services: mapList(r.services, readService),
     enableWebsockets: bool(r.enableWebsockets),
     permitInsecure: bool(r.permitInsecure),
     timeoutPolicy: tp ? { response: str(tp.response), idle: str(tp.idle), idleConnection: str(tp.idleConnection) } : null,
@@ -254,13 +262,13 @@ function readRoute(raw: unknown): NRoute {
           count: int(rp.count),
           perTryTimeout: str(rp.perTryTimeout),
           retryOn: strArr(rp.retryOn),
-          retriableStatusCodes: arr(rp.retriableStatusCodes).map(int),
+          retriableStatusCodes: mapList(rp.retriableStatusCodes, int),
         }
       : null,
     healthCheckPolicy: readHealthCheck(r.healthCheckPolicy),
     loadBalancerPolicy: readLoadBalancer(r.loadBalancerPolicy),
     replacePrefix: prp
-      ? arr(prp.replacePrefix).map((e) => {
+      ? mapList(prp.replacePrefix, (e) => {
           const x = rec(e) ?? {};
           return { prefix: str(x.prefix), replacement: str(x.replacement) };
         })
@@ -289,7 +297,7 @@ function readTCPProxy(raw: unknown): NTCPProxy | null {
   const inc = rec(t.include) ?? rec(t.includes);
   const hc = rec(t.healthCheckPolicy);
   return {
-    services: arr(t.services).map(readService),
+    services: mapList(t.services, readService),
     include: inc ? { name: str(inc.name), namespace: str(inc.namespace) } : null,
     loadBalancerPolicy: readLoadBalancer(t.loadBalancerPolicy),
     healthCheckPolicy: hc
