@@ -16,7 +16,16 @@ export interface ListenerSpec {
 }
 
 export type ToProxyWorker =
-  | { type: 'init'; listeners: ListenerSpec[]; logFormat: LogFormat; accessLog: boolean; workerIndex: number }
+  | {
+      type: 'init';
+      listeners: ListenerSpec[];
+      logFormat: LogFormat;
+      accessLog: boolean;
+      workerIndex: number;
+      /** The same 48 bytes in every proxy worker, so a TLS session ticket
+       *  resumes on whichever worker the kernel hands the connection to. */
+      ticketKeys: Buffer;
+    }
   | { type: 'config'; version: number; config: ProxyConfig }
   | { type: 'shutdown'; drainTimeoutMs: number };
 

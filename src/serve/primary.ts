@@ -5,6 +5,7 @@
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import type pino from 'pino';
 import { ObjectCache } from '../objects/cache.ts';
 import type { IsobarConfig } from '../config/types.ts';
@@ -151,6 +152,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     fatal?.(Object.assign(new Error(message), { code }));
   };
 
+  const ticketKeys = randomBytes(48);
   const proxies = runProxy
     ? new WorkerPool<ToProxyWorker, ProxyConfig>({
         role: 'proxy',
@@ -161,6 +163,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
           workerIndex,
           logFormat: o.logFormat,
           accessLog: o.accessLog,
+          ticketKeys,
           listeners: proxyListeners(o, internal),
         }),
         configMessage: (v, config) => ({ type: 'config', version: v, config }),

@@ -38,7 +38,7 @@ async function handle(msg: ToProxyWorker): Promise<void> {
       logger = createLogger(msg.logFormat, { role: 'proxy', worker: msg.workerIndex });
       const log = logger;
       const onAccessLog = msg.accessLog ? (e: AccessLogEntry) => log.info({ access: e }, 'access') : undefined;
-      runtime = new ProxyRuntime({ listeners: msg.listeners, logger: log, onAccessLog });
+      runtime = new ProxyRuntime({ listeners: msg.listeners, logger: log, onAccessLog, ticketKeys: Buffer.from(msg.ticketKeys) });
       await runtime.listen();
       send({ type: 'listening' });
       return;

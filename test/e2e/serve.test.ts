@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { startDemoBackend } from '../../src/demo/backend.ts';
-import { CLI, eventually, freePort, startServe } from './support.ts';
+import { CLI, eventually, freePort, startServe, type ServeProcess } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -84,8 +84,9 @@ function get(port: number, host: string, agent?: http.Agent, path = '/'): Promis
 test('hot reload: a saved change serves, a broken file keeps its last good objects, 100 reloads under load lose nothing', async (t) => {
   const { dir, work, backends } = await setup();
   const httpPort = await freePort();
-  const serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
+  let serve: ServeProcess | undefined;
   try {
+    serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
     const first = await get(httpPort, 'app.example.test');
     assert.equal(first.status, 200);
     assert.equal(JSON.parse(first.body).backend, 'a');
@@ -99,7 +100,7 @@ test('hot reload: a saved change serves, a broken file keeps its last good objec
 
     // A file that stops parsing keeps its last good objects, and says why.
     await writeFile(join(dir, 'proxy.yaml'), 'apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: [unclosed\n');
-    await eventually('parse problem logged', async () => (/proxy\.yaml:\d+/.test(serve.output()) ? true : undefined));
+    await eventually('parse problem logged', async () => (/proxy\.yaml:\d+/.test(serve!.output()) ? true : undefined));
     assert.equal(JSON.parse((await get(httpPort, 'app.example.test')).body).backend, 'b', 'last good version keeps serving');
 
     // 100 reloads under a steady load: every request answered 200.
@@ -129,20 +130,23 @@ test('hot reload: a saved change serves, a broken file keeps its last good objec
     assert.ok(ok > 100, `load was running (${ok} requests)`);
     assert.equal(failed, 0, `no request lost (${failed} of ${ok + failed} failed)`);
   } finally {
-    assert.equal(await serve.stop(), 0);
+    const code = await serve?.stop();
     for (const b of backends) await b.close();
     await rm(work, { recursive: true, force: true });
+    if (serve) assert.equal(code, 0);
   }
 });
 
 test('access log: one JSON line per request with the Envoy default fields', async () => {
   const { dir, work, backends } = await setup();
   const httpPort = await freePort();
-  const serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
+  let serve: ServeProcess | undefined;
   try {
+    serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
+    const running = serve;
     await get(httpPort, 'app.example.test', undefined, '/logged?x=1');
     const line = await eventually('access log line', async () =>
-      serve
+      running
         .output()
         .split('\n')
         .find((l) => l.includes('"access"') && l.includes('/logged')),
@@ -155,7 +159,7 @@ test('access log: one JSON line per request with the Envoy default fields', asyn
     assert.equal(entry.status, 200);
     assert.equal(entry.authority, 'app.example.test');
   } finally {
-    await serve.stop();
+    await serve?.stop();
     for (const b of backends) await b.close();
     await rm(work, { recursive: true, force: true });
   }
@@ -175,8 +179,9 @@ test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
   const slowPort = (slow.address() as { port: number }).port;
   await writeFile(join(dir, 'all.yaml'), serviceYaml('slow', slowPort) + '---\n' + proxyYaml('slow', 'slow.example.test', 'slow'));
   const httpPort = await freePort();
-  const serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
+  let serve: ServeProcess | undefined;
   try {
+    serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
     const pending = get(httpPort, 'slow.example.test');
     await eventually('request reached the backend', async () => (arrived ? true : undefined));
     const exited = serve.stop();
@@ -188,7 +193,7 @@ test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
     assert.equal(res.body, 'finished\n');
     assert.equal(await exited, 0);
   } finally {
-    await serve.stop();
+    await serve?.stop();
     slow.closeAllConnections();
     slow.close();
     await rm(work, { recursive: true, force: true });
@@ -197,6 +202,7 @@ test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
 
 test('bad input: one clear line, exit 2, nothing left running', async () => {
   const work = await mkdtemp(join(tmpdir(), 'isobar-bad-'));
+  const closeLater: (() => void)[] = [];
   try {
     const cases: { args: string[]; expect: RegExp }[] = [
       { args: ['serve', join(work, 'does-not-exist')], expect: /does not exist/ },
@@ -207,6 +213,7 @@ test('bad input: one clear line, exit 2, nothing left running', async () => {
     await writeFile(badConfig, 'tls:\n  envoy-client-certficate:\n    name: x\n    namespace: y\n');
     cases.push({ args: ['serve', dir, '--config', badConfig], expect: /envoy-client-certficate/ });
     const busy = createServer();
+    closeLater.push(() => busy.close());
     await new Promise<void>((r) => busy.listen(0, '0.0.0.0', r));
     const busyPort = (busy.address() as { port: number }).port;
     cases.push({ args: ['serve', dir, '--roles', 'dag,proxy', '--http-port', String(busyPort), '--https-port', String(await freePort()), '--admin-port', '0', '--state-dir', join(work, 'state')], expect: new RegExp(`port ${busyPort}.*already in use`) });
@@ -241,8 +248,8 @@ spec:
       assert.match(res.stderr, c.expect);
       assert.equal(res.stderr.trim().split('\n').filter((l) => l.startsWith('isobar:')).length, 1, 'one line');
     }
-    busy.close();
   } finally {
+    for (const c of closeLater) c();
     await rm(work, { recursive: true, force: true });
   }
 });
