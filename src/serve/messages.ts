@@ -6,14 +6,9 @@ import type { ProxyConfig } from '../dag/proxy-config.ts';
 import type { BalancerConfig } from '../balancer/balancer-config.ts';
 import type { LogFormat } from './logger.ts';
 
-export interface ListenerSpec {
-  name: string;
-  host: string;
-  port: number;
-  tls: boolean;
-  proxyProtocol: boolean;
-  reusePort?: boolean;
-}
+/** A proxy listener, as the proxy runtime takes it. */
+export type { ProxyListenerSpec as ListenerSpec } from '../proxy/index.ts';
+import type { ProxyListenerSpec as ListenerSpec } from '../proxy/index.ts';
 
 export type ToProxyWorker =
   | {
