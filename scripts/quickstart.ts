@@ -85,7 +85,9 @@ if (!(await waitReady(20_000))) {
 
 console.log('\n--- status (isobar status) ---');
 try {
-  execFileSync(process.execPath, [CLI, 'status', files.manifests, '--config', files.config, '--state-dir', files.stateDir], { stdio: 'inherit' });
+  execFileSync(process.execPath, [CLI, 'status', files.manifests, '--config', files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(OFFSET)], {
+    stdio: 'inherit',
+  });
 } catch {
   // status exits 1 when an object is invalid: the quickstart has one on purpose.
 }

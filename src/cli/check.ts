@@ -3,17 +3,16 @@
 
 import type { Command } from 'commander';
 import { EXIT_INVALID, EXIT_OK } from './errors.ts';
-import { reportFor } from './report-command.ts';
+import { addReportOptions, reportFor } from './report-command.ts';
 import type { ReportFlags } from './report-command.ts';
 import { findings, hasFindings, problemText } from '../status/index.ts';
 
 export function register(program: Command, setExitCode: (code: number) => void): void {
-  program
+  const cmd = program
     .command('check')
     .description('check the manifests in DIR; exit 1 if any object is invalid or orphaned, or any file has errors')
-    .argument('<dir>', 'folder of Kubernetes manifests (.yaml, .yml, .json), read recursively')
-    .option('--config <file>', 'isobar config file')
-    .option('--state-dir <dir>', 'certificate store (default: $ISOBAR_STATE_DIR or ~/.isobar)')
+    .argument('<dir>', 'folder of Kubernetes manifests (.yaml, .yml, .json), read recursively');
+  addReportOptions(cmd)
     .action(async (dir: string, flags: ReportFlags) => {
       const report = await reportFor(dir, flags);
       const f = findings(report);

@@ -5,7 +5,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { EXIT_OK } from './errors.ts';
-import { reportFor } from './report-command.ts';
+import { addReportOptions, reportFor } from './report-command.ts';
 import type { ReportFlags } from './report-command.ts';
 import { redactProxyConfig } from '../dag/index.ts';
 
@@ -14,13 +14,12 @@ interface ConfigFlags extends ReportFlags {
 }
 
 export function register(program: Command, setExitCode: (code: number) => void): void {
-  program
+  const cmd = program
     .command('config')
     .description('print the proxy configuration built from DIR as JSON (private keys redacted)')
     .argument('<dir>', 'folder of Kubernetes manifests (.yaml, .yml, .json), read recursively')
-    .addOption(new Option('-o, --output <what>', 'which configuration').choices(['proxy', 'balancer']).default('proxy'))
-    .option('--config <file>', 'isobar config file')
-    .option('--state-dir <dir>', 'certificate store, for -o balancer (default: $ISOBAR_STATE_DIR or ~/.isobar)')
+    .addOption(new Option('-o, --output <what>', 'which configuration').choices(['proxy', 'balancer']).default('proxy'));
+  addReportOptions(cmd)
     .action(async (dir: string, flags: ConfigFlags) => {
       const report = await reportFor(dir, flags);
       const value = flags.output === 'balancer' ? redactKeys(report.balancerConfig) : redactKeys(redactProxyConfig(report.proxyConfig));

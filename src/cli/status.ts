@@ -6,7 +6,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { EXIT_INVALID, EXIT_OK } from './errors.ts';
-import { reportFor } from './report-command.ts';
+import { addReportOptions, reportFor } from './report-command.ts';
 import type { ReportFlags } from './report-command.ts';
 import { findings, hasFindings, renderJson, renderTable, renderYaml, OUTPUT_FORMATS } from '../status/index.ts';
 import type { OutputFormat } from '../status/index.ts';
@@ -16,13 +16,12 @@ interface StatusFlags extends ReportFlags {
 }
 
 export function register(program: Command, setExitCode: (code: number) => void): void {
-  program
+  const cmd = program
     .command('status')
     .description('print the status of every HTTPProxy and load balancer Service in DIR (exit 1 if any is invalid)')
     .argument('<dir>', 'folder of Kubernetes manifests (.yaml, .yml, .json), read recursively')
-    .addOption(new Option('-o, --output <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table'))
-    .option('--config <file>', 'isobar config file (Contour keys: tls.envoy-client-certificate, ...)')
-    .option('--state-dir <dir>', 'certificate store (default: $ISOBAR_STATE_DIR or ~/.isobar)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table'));
+  addReportOptions(cmd)
     .action(async (dir: string, flags: StatusFlags) => {
       const report = await reportFor(dir, flags);
       const text =

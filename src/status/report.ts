@@ -87,6 +87,9 @@ export async function buildReport(dir: string, opts: ReportOptions = {}): Promis
     certificates,
     lbAddress: opts.lbAddress ?? '127.0.0.1',
     portOffset: opts.portOffset ?? 0,
+    // Warn about certificates in use that expire soon: the time is an
+    // input, so the model stays pure.
+    now: Date.now(),
   });
   return {
     load,
