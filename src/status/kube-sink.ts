@@ -158,6 +158,10 @@ export class StatusWriter {
     const key = `${kind}/${namespace}/${name}`;
     const d = this.#desired.get(key);
     if (!d || !this.#leader || this.#stopped) return;
+    if (this.#inFlight.has(key)) {
+      this.#again.add(key);
+      return;
+    }
     const observed = this.#o.observedStatus?.(kind, namespace, name);
     if (observed === undefined) return;
     if (observedFingerprint(kind, observed, this.#o.proxyIngress !== undefined) === d.fingerprint) {
@@ -165,8 +169,7 @@ export class StatusWriter {
       return;
     }
     this.#written.delete(key);
-    if (this.#inFlight.has(key)) this.#again.add(key);
-    else this.#queue.add(key);
+    this.#queue.add(key);
     this.#pump();
   }
 
@@ -222,6 +225,12 @@ export class StatusWriter {
   }
 
   #consider(key: string, d: Desired): void {
+    // A write in flight may still change what the server says (and carry an
+    // older build): look again once it has landed.
+    if (this.#inFlight.has(key)) {
+      this.#again.add(key);
+      return;
+    }
     if (this.#written.get(key) === d.fingerprint) return;
     const observed = this.#o.observedStatus?.(d.kind, d.namespace, d.name);
     if (observed !== undefined && observedFingerprint(d.kind, observed, this.#o.proxyIngress !== undefined) === d.fingerprint) {
