@@ -108,16 +108,27 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     statusSink?.write(report);
   };
 
+  // Every start-up failure ends here: one clear line (exit 2), and nothing
+  // left running: no worker, no watch, no lease.
+  let proxies: WorkerPool<ToProxyWorker, ProxyConfig> | undefined;
+  let balancers: WorkerPool<ToBalancerWorker, BalancerConfig> | undefined;
+  const failStart = async (message: string): Promise<never> => {
+    proxies?.kill();
+    balancers?.kill();
+    await source.stop();
+    await statusSink?.stop();
+    throw new CliError(message, EXIT_USAGE);
+  };
+
   await rebuild();
 
   if (runBalancer) {
-    const missing = missingCertificates(report.services);
+    const known = new Set((await store.list()).map((c) => c.arn));
+    const missing = missingCertificates(report.services, known);
     if (missing.length > 0) {
-      await source.stop();
-      throw new CliError(
+      await failStart(
         `${missing[0]!.service}: certificate ${missing[0]!.arn} (annotation ${SSL_CERT_ANNOTATION}) is not in the certificate store at ${o.stateDir}; ` +
           `issue it with \`isobar certs request --domain NAME --arn ${missing[0]!.arn} --state-dir ${o.stateDir}\` or bring it with \`isobar certs import --arn ${missing[0]!.arn} --cert F --key F\``,
-        EXIT_USAGE,
       );
     }
   }
@@ -139,10 +150,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   portsToCheck.push({ host: o.adminAddress, port: o.adminPort, what: 'the admin listener (--admin-port)' });
   for (const p of portsToCheck) {
     const problem = await bindProblem(p.host, p.port);
-    if (problem) {
-      await source.stop();
-      throw new CliError(`port ${p.port} on ${p.host} for ${p.what} ${problem}`, EXIT_USAGE);
-    }
+    if (problem) await failStart(`port ${p.port} on ${p.host} for ${p.what} ${problem}`);
   }
 
   let fatal: ((err: Error) => void) | undefined;
@@ -153,7 +161,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   };
 
   const ticketKeys = randomBytes(48);
-  const proxies = runProxy
+  proxies = runProxy
     ? new WorkerPool<ToProxyWorker, ProxyConfig>({
         role: 'proxy',
         count: workerCount,
@@ -170,7 +178,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
         onFatal,
       })
     : undefined;
-  const balancers = runBalancer
+  balancers = runBalancer
     ? new WorkerPool<ToBalancerWorker, BalancerConfig>({
         role: 'balancer',
         count: workerCount,
@@ -195,11 +203,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   try {
     await Promise.all([proxies?.start(), balancers?.start()]);
   } catch (err) {
-    proxies?.kill();
-    balancers?.kill();
-    await source.stop();
-    const e = err as NodeJS.ErrnoException;
-    throw new CliError(`cannot start workers: ${e.message}`, EXIT_USAGE);
+    await failStart(`cannot start workers: ${(err as Error).message}`);
   }
 
   const push = async (): Promise<void> => {
@@ -217,10 +221,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   // port in use: say so and leave nothing running.
   const unbound = Object.entries(balancerHealth).filter(([, h]) => !h.bound);
   if (unbound.length > 0) {
-    proxies?.kill();
-    balancers?.kill();
-    await source.stop();
-    throw new CliError(`load balancer listener ${unbound[0]![0]} could not start: ${unbound[0]![1].problems.join('; ') || 'not bound'}`, EXIT_USAGE);
+    await failStart(`load balancer listener ${unbound[0]![0]} could not start: ${unbound[0]![1].problems.join('; ') || 'not bound'}`);
   }
 
   // Changes: rebuild and push, one at a time, always from the newest state.
@@ -362,13 +363,16 @@ function bindProblem(host: string, port: number): Promise<string | undefined> {
   });
 }
 
-function missingCertificates(services: ServiceStatus[]): { service: string; arn: string }[] {
+/** Certificates that Services name in their ssl-cert annotation and the
+ *  store does not hold: a start-up error (at reload time only a problem). */
+function missingCertificates(services: ServiceStatus[], known: Set<string>): { service: string; arn: string }[] {
   const out: { service: string; arn: string }[] = [];
   for (const s of services) {
     for (const p of s.problems) {
       if (p.severity !== 'error' || p.field !== SSL_CERT_ANNOTATION) continue;
-      const m = /arn:[^\s"',]+/.exec(p.message);
-      if (m && /not (in|found)/i.test(p.message)) out.push({ service: `Service ${s.namespace}/${s.name}`, arn: m[0] });
+      for (const m of p.message.matchAll(/arn:[^\s"'`,]+/g)) {
+        if (!known.has(m[0])) out.push({ service: `Service ${s.namespace}/${s.name}`, arn: m[0] });
+      }
     }
   }
   return out;
