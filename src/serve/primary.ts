@@ -153,11 +153,11 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     if (problem) await failStart(`port ${p.port} on ${p.host} for ${p.what} ${problem}`);
   }
 
-  let fatal: ((err: Error) => void) | undefined;
-  const fatalSeen = new Promise<Error>((resolve) => (fatal = resolve));
+  // A worker that fails to apply a config keeps serving the one before
+  // (and /readyz turns red until a later config applies); a worker that
+  // dies is replaced by the pool. Neither stops the others.
   const onFatal = (message: string, code: string | undefined, role: string): void => {
-    logger.error({ role, code }, message);
-    fatal?.(Object.assign(new Error(message), { code }));
+    logger.error({ role, code }, `${role} worker: ${message}; it keeps its previous configuration`);
   };
 
   const ticketKeys = randomBytes(48);
@@ -294,11 +294,6 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     })();
     return stopping;
   };
-  void fatalSeen.then(() => {
-    // A worker that cannot recover: stop everything rather than serve half.
-    void stop().then(() => resolveDone(1));
-  });
-
   return { done, stop, report: () => withHealth(report, balancerConfig, balancerHealth) };
 }
 
