@@ -253,3 +253,47 @@ spec:
     await rm(work, { recursive: true, force: true });
   }
 });
+
+test('a proxy worker that dies is replaced and traffic resumes', async () => {
+  const { dir, work, backends } = await setup();
+  const httpPort = await freePort();
+  let serve: ServeProcess | undefined;
+  try {
+    serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state'), '--no-access-log'], await freePort());
+    assert.equal((await get(httpPort, 'app.example.test')).status, 200);
+    const workerPid = await childPid(serve.child.pid!, 'proxy-worker.ts');
+    process.kill(workerPid, 'SIGKILL');
+    const replaced = await eventually('a new proxy worker', async () => {
+      const pid = await childPid(serve!.child.pid!, 'proxy-worker.ts').catch(() => undefined);
+      return pid !== undefined && pid !== workerPid ? pid : undefined;
+    }, 15_000);
+    assert.notEqual(replaced, workerPid);
+    const answer = await eventually('traffic after the restart', async () => {
+      const r = await get(httpPort, 'app.example.test').catch(() => undefined);
+      return r?.status === 200 ? r : undefined;
+    }, 15_000);
+    assert.equal(JSON.parse(answer.body).backend, 'a', 'the new worker got the current configuration');
+  } finally {
+    await serve?.stop();
+    for (const b of backends) await b.close();
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
+/** The pid of the child of `parent` whose command line contains `name`. */
+async function childPid(parent: number, name: string): Promise<number> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== parent) continue;
+      const cmd = await readFile(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes(name)) return Number(entry);
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  throw new Error(`no child of ${parent} runs ${name}`);
+}
