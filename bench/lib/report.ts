@@ -108,6 +108,7 @@ export function renderReport(r: ReportInput): string {
     `- HTTP/1.1: \`wrk -t${st.threads} -c${st.connections} -d${st.durationS}s --latency\`; HTTP/2: \`h2load -t${st.threads} -c${st.connections} -m${st.h2Streams} -D ${st.durationS}\` (p50/p99 from its per-request log).`,
     `- Each case ${st.reps} time(s) per system, systems alternating within each round; ${st.warmupS}s warm-up per case and system first (not counted). Medians reported.`,
     `- Each system uses ${st.workers} workers/threads (isobar \`--workers ${st.workers}\`, HAProxy \`nbthread ${st.workers}\`, nginx \`worker_processes ${st.workers}\`); the backend (nginx, its own instance) and the load generator share the same 2 cores.`,
+    `- Scheduling priority of the benchmark and everything it started: nice ${os.getPriority()}.`,
     '- CPU s: user + system CPU seconds of the system\'s processes during one run (median); CPU ms/1k req: the same per 1,000 requests.',
     '- Every system first passed the correctness checks (curl gets the exact bodies through each listener with certificates verified; a backend whose certificate comes from another CA is refused).',
     '',
