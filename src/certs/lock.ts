@@ -3,10 +3,10 @@
 // itself is serialised by a second, short-lived O_EXCL file so two writers
 // never both remove the same stale lock and then each other's fresh one.
 
-import { link, open, readFile, unlink } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CertsError } from './errors.ts';
-import { FILE_MODE, tempPath } from './atomic-file.ts';
+import { createFileAtomic } from './atomic-file.ts';
 
 export interface LockOptions {
   /** How long to wait for a live holder before giving up (default 10 s). */
@@ -26,25 +26,10 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-async function tryCreate(path: string): Promise<boolean> {
+function tryCreate(path: string): Promise<boolean> {
   // Written aside and linked into place, so the lock file never exists
   // without its pid (an empty one would look stale to other writers).
-  const tmp = tempPath(path);
-  const fh = await open(tmp, 'wx', FILE_MODE);
-  try {
-    await fh.writeFile(`${process.pid}\n${new Date().toISOString()}\n`);
-  } finally {
-    await fh.close();
-  }
-  try {
-    await link(tmp, path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    await unlink(tmp).catch(() => {});
-  }
+  return createFileAtomic(path, `${process.pid}\n${new Date().toISOString()}\n`);
 }
 
 async function holder(path: string): Promise<{ pid: number; text: string } | undefined> {
