@@ -1,11 +1,11 @@
-// Reads the ALPN offer and signature algorithms out of a TLS ClientHello
-// without consuming it: the bytes go back to the socket (unshift) for the TLS
-// layer to read. Anything that is not a well-formed ClientHello yields "not
-// offered" and is left for OpenSSL to refuse.
+// The balancer's view of a ClientHello: the ALPN offer (answered by the
+// listener's policy) and the signature algorithms (which certificate key
+// type the client can verify). Read without consuming: the bytes go back to
+// the socket for the TLS layer. Anything that is not a well-formed
+// ClientHello yields "not offered" and is left for OpenSSL to refuse.
 
 import type { Socket } from 'node:net';
-
-const MAX_HELLO = 64 * 1024;
+import { readClientHello as readHelloBytes } from '../tls/index.ts';
 
 export interface ClientHelloInfo {
   /** ALPN protocols offered, in the client's order. */
@@ -25,80 +25,14 @@ export function parseClientHelloAlpn(buf: Buffer): HelloParse {
 
 /** Parses the ClientHello from the start of a TLS byte stream. */
 export function parseClientHello(buf: Buffer): ClientHelloParse {
-  // Reassemble handshake bytes across records.
-  const hs: Buffer[] = [];
-  let hsLen = 0;
-  let off = 0;
-  let need = -1;
-  while (true) {
-    if (buf.length < off + 5) return buf.length >= MAX_HELLO ? done() : { kind: 'incomplete' };
-    if (buf[off] !== 0x16 || buf[off + 1] !== 0x03) return done();
-    const recLen = buf.readUInt16BE(off + 3);
-    if (recLen === 0 || recLen > 16384 + 2048) return done();
-    if (buf.length < off + 5 + recLen) return buf.length >= MAX_HELLO ? done() : { kind: 'incomplete' };
-    hs.push(buf.subarray(off + 5, off + 5 + recLen));
-    hsLen += recLen;
-    off += 5 + recLen;
-    const all = Buffer.concat(hs, hsLen);
-    if (need < 0 && all.length >= 4) {
-      if (all[0] !== 0x01) return done();
-      need = 4 + all.readUIntBE(1, 3);
-      if (need > MAX_HELLO) return done();
-    }
-    if (need >= 0 && all.length >= need) return done(extensionsOf(all.subarray(4, need)));
-  }
-}
-
-function done(hello: ClientHelloInfo = {}): ClientHelloParse {
+  const r = readHelloBytes(buf);
+  if (r.kind === 'incomplete') return r;
+  if (r.kind === 'invalid') return { kind: 'done', hello: {} };
+  // Keys only for the extensions the client sent, as the TLS layer sees them.
+  const hello: ClientHelloInfo = {};
+  if ('alpn' in r.hello) hello.alpn = r.hello.alpn;
+  if ('sigalgs' in r.hello) hello.sigalgs = r.hello.sigalgs;
   return { kind: 'done', hello };
-}
-
-function extensionsOf(b: Buffer): ClientHelloInfo {
-  const info: ClientHelloInfo = {};
-  try {
-    let p = 2 + 32; // client_version, random
-    p += 1 + b[p]; // session_id
-    p += 2 + b.readUInt16BE(p); // cipher_suites
-    p += 1 + b[p]; // compression_methods
-    if (p + 2 > b.length) return info;
-    const extEnd = p + 2 + b.readUInt16BE(p);
-    p += 2;
-    if (extEnd > b.length) return info;
-    while (p + 4 <= extEnd) {
-      const type = b.readUInt16BE(p);
-      const len = b.readUInt16BE(p + 2);
-      const body = p + 4;
-      if (body + len > extEnd) return {};
-      if (type === 16) info.alpn = alpnList(b, body, len);
-      else if (type === 13) info.sigalgs = sigalgList(b, body, len);
-      p = body + len;
-    }
-    return info;
-  } catch {
-    return {};
-  }
-}
-
-function alpnList(b: Buffer, body: number, len: number): string[] | undefined {
-  if (len < 2 || 2 + b.readUInt16BE(body) !== len) return undefined;
-  const out: string[] = [];
-  let q = body + 2;
-  while (q < body + len) {
-    const n = b[q];
-    if (n === 0 || q + 1 + n > body + len) return undefined;
-    out.push(b.toString('latin1', q + 1, q + 1 + n));
-    q += 1 + n;
-  }
-  return out;
-}
-
-function sigalgList(b: Buffer, body: number, len: number): number[] | undefined {
-  if (len < 2) return undefined;
-  const n = b.readUInt16BE(body);
-  if (n % 2 !== 0 || 2 + n !== len) return undefined;
-  const out: number[] = [];
-  for (let q = body + 2; q < body + len; q += 2) out.push(b.readUInt16BE(q));
-  return out;
 }
 
 /** Waits for the whole ClientHello, puts the bytes back, and resolves with
