@@ -14,6 +14,7 @@ import https from 'node:https';
 import { prepareQuickstart, EDGE_ARN, FQDN, type QuickstartFiles } from '../../scripts/quickstart-lib.ts';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 import { CertificateStore } from '../../src/certs/index.ts';
+import { buildReport } from '../../src/status/index.ts';
 import type { StatusReport } from '../../src/status/types.ts';
 import { CLI, eventually, freeOffset, freePort, getJson, httpsGet, startServe, type ServeProcess } from './support.ts';
 
@@ -176,6 +177,29 @@ function httpGet(port: number, host: string): Promise<number> {
       .on('error', reject);
   });
 }
+
+test('the edge private key is never in the proxy configuration, the config output or the logs', async () => {
+  const store = await CertificateStore.open(files.stateDir, { readOnly: true });
+  const key = await store.readPrivateKey(EDGE_ARN);
+  // Pieces of the PEM's base64 body past the ASN.1 header every P-256 key
+  // shares, so only this key matches, re-wrapped or not.
+  const body = key.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  const pieces = [body.slice(60, 90), body.slice(120, 150)];
+  const contains = (text: string): boolean => pieces.some((p) => text.replace(/\s+|\\n/g, '').includes(p));
+
+  const report = await buildReport(files.manifests, { configFile: files.config, stateDir: files.stateDir });
+  assert.ok(report.balancerConfig.loadBalancers.length > 0, 'the load balancer is built');
+  assert.equal(contains(JSON.stringify(report.proxyConfig)), false, 'ProxyConfig carries no edge key');
+  assert.equal(contains(JSON.stringify(report.balancerConfig)), false, 'BalancerConfig names keys by ARN only');
+  for (const mode of ['proxy', 'balancer']) {
+    const { stdout } = await run(process.execPath, [CLI, 'config', files.manifests, '-o', mode, '--config', files.config, '--state-dir', files.stateDir]);
+    assert.equal(contains(stdout), false, `isobar config -o ${mode} shows no edge key`);
+  }
+  const status = await run(process.execPath, [CLI, 'status', files.manifests, '-o', 'json', '--config', files.config, '--state-dir', files.stateDir]).catch((e: { stdout: string }) => e);
+  assert.equal(contains(status.stdout), false, 'status shows no edge key');
+  assert.equal(contains(serve.output()), false, 'serve logs no edge key');
+  assert.ok(contains(key), 'the check itself finds the key where it is');
+});
 
 function rogueManifests(port: number): string {
   return `apiVersion: v1
