@@ -115,52 +115,18 @@ export function processVirtualHostTls(
         let caPem: string | null = null;
         let caId = '';
         if (cv.caSecret !== '') {
-          const ref = splitRef(cv.caSecret, proxy.namespace);
-          caId = pkey(ref.namespace, ref.name);
-          if (!env.view.delegationPermitted(ref.namespace, ref.name, proxy.namespace)) {
-            cond.addError(
-              'TLSError',
-              'DelegationNotPermitted',
-              `Spec.VirtualHost.TLS CA Secret "${cv.caSecret}" is invalid: certificate delegation not permitted`,
-            );
-            return null;
-          }
-          const ca = env.view.caSecret(ref.namespace, ref.name);
-          if (!ca.ok) {
-            cond.addError(
-              'TLSError',
-              'ClientValidationInvalid',
-              `Spec.VirtualHost.TLS client validation is invalid: invalid CA Secret "${caId}": ${ca.error}`,
-            );
-            return null;
-          }
-          caPem = ca.value;
+          const ca = clientValidationSecret(env, cond, proxy.namespace, 'CA', cv.caSecret);
+          if (ca === null) return null;
+          ({ id: caId, pem: caPem } = ca);
         } else if (!cv.skipClientCertValidation) {
           cond.addError('TLSError', 'ClientValidationInvalid', 'Spec.VirtualHost.TLS client validation is invalid: CA Secret must be specified');
         }
         let crlPem: string | null = null;
         let crlId = '';
         if (cv.crlSecret !== '') {
-          const ref = splitRef(cv.crlSecret, proxy.namespace);
-          crlId = pkey(ref.namespace, ref.name);
-          if (!env.view.delegationPermitted(ref.namespace, ref.name, proxy.namespace)) {
-            cond.addError(
-              'TLSError',
-              'DelegationNotPermitted',
-              `Spec.VirtualHost.TLS CRL Secret "${cv.crlSecret}" is invalid: certificate delegation not permitted`,
-            );
-            return null;
-          }
-          const crl = env.view.crlSecret(ref.namespace, ref.name);
-          if (!crl.ok) {
-            cond.addError(
-              'TLSError',
-              'ClientValidationInvalid',
-              `Spec.VirtualHost.TLS client validation is invalid: invalid CRL Secret "${crlId}": ${crl.error}`,
-            );
-            return null;
-          }
-          crlPem = crl.value;
+          const crl = clientValidationSecret(env, cond, proxy.namespace, 'CRL', cv.crlSecret);
+          if (crl === null) return null;
+          ({ id: crlId, pem: crlPem } = crl);
         }
         const clientValidation: NonNullable<SecureDraft['clientValidation']> = {
           skipVerification: cv.skipClientCertValidation,
@@ -185,4 +151,27 @@ export function processVirtualHostTls(
   }
 
   return { tlsEnabled, secure };
+}
+
+/** The CA or CRL Secret of clientValidation, delegation first (rule 48);
+ *  null after recording the (fatal) error. */
+function clientValidationSecret(
+  env: TlsEnv,
+  cond: Condition,
+  proxyNamespace: string,
+  what: 'CA' | 'CRL',
+  written: string,
+): { id: string; pem: string } | null {
+  const ref = splitRef(written, proxyNamespace);
+  const id = pkey(ref.namespace, ref.name);
+  if (!env.view.delegationPermitted(ref.namespace, ref.name, proxyNamespace)) {
+    cond.addError('TLSError', 'DelegationNotPermitted', `Spec.VirtualHost.TLS ${what} Secret "${written}" is invalid: certificate delegation not permitted`);
+    return null;
+  }
+  const secret = what === 'CA' ? env.view.caSecret(ref.namespace, ref.name) : env.view.crlSecret(ref.namespace, ref.name);
+  if (!secret.ok) {
+    cond.addError('TLSError', 'ClientValidationInvalid', `Spec.VirtualHost.TLS client validation is invalid: invalid ${what} Secret "${id}": ${secret.error}`);
+    return null;
+  }
+  return { id, pem: secret.value };
 }
