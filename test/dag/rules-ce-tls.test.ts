@@ -408,6 +408,19 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'rule 48: a CRL secret in another namespace needs delegation too',
+    objects: [
+      tlsRoot({ secretName: 'edge', clientValidation: { caSecret: 'ca', crlSecret: 'certs/crl' } }),
+      tlsSecret('edge', pair),
+      caSecret('ca', ca.certPem),
+      secret('crl', { 'crl.pem': '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n' }, 'Opaque', 'certs'),
+      ...base,
+    ],
+    expect: {
+      p: invalidSame(['TLSError', 'DelegationNotPermitted', 'Spec.VirtualHost.TLS CRL Secret "certs/crl" is invalid: certificate delegation not permitted']),
+    },
+  },
+  {
     name: 'rule 49: TLS routes go to both listeners; port 80 redirects unless permitInsecure',
     objects: [
       tlsRoot({ secretName: 'edge' }, { routes: [{ services: [{ name: 's', port: 80 }] }, { conditions: [{ prefix: '/open' }], permitInsecure: true, services: [{ name: 's', port: 80 }] }] }),
