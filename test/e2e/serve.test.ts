@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -120,7 +120,11 @@ test('hot reload: a saved change serves, a broken file keeps its last good objec
       }
     });
     for (let i = 0; i < 100; i++) {
-      await writeFile(join(dir, 'proxy.yaml'), proxyYaml('app', 'app.example.test', i % 2 ? 'svc-a' : 'svc-b'));
+      // Saved the way editors and deploy tools save: a new file renamed over
+      // the old one. (In-place truncate-and-write saves are covered by the
+      // folder source's own tests.)
+      await writeFile(join(dir, '.proxy.yaml.tmp'), proxyYaml('app', 'app.example.test', i % 2 ? 'svc-a' : 'svc-b'));
+      await rename(join(dir, '.proxy.yaml.tmp'), join(dir, 'proxy.yaml'));
       await new Promise((r) => setTimeout(r, 40));
     }
     loading = false;

@@ -275,6 +275,14 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
     const prev = this.#files.get(rel);
     if (prev && prev.signature === signature && !force) return false;
     const result = await loadFile(abs, rel, this.#opts);
+    // A writer that was busy with the file while we read it (truncate, then
+    // write) can leave us an empty or half-written copy: read it again once
+    // the writer is done, and serve what we have meanwhile.
+    if (signature !== 'unreadable' && (await signatureOf(abs)) !== signature) {
+      this.#pending.add(rel);
+      this.#schedule();
+      return false;
+    }
     if (result.bytes === 0 && (prev?.good?.entries.length ?? 0) > 0) {
       // Most editors save by truncating then writing: an empty read is
       // probably the moment in between. Drop the objects only when a later
