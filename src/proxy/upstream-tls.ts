@@ -110,7 +110,6 @@ export function tlsConnector(cfg: ResolvedUpstreamTls, connectTimeoutMs: number)
       }
     : () => undefined;
   return (opts, cb) => {
-    let done = false;
     const host = stripBrackets(opts.hostname);
     const socket = tls.connect({
       host,
@@ -124,61 +123,56 @@ export function tlsConnector(cfg: ResolvedUpstreamTls, connectTimeoutMs: number)
       ...(cfg.alpn.length ? { ALPNProtocols: cfg.alpn } : {}),
       ...(session ? { session } : {}),
     });
-    const timer = setTimeout(() => fail(new UpstreamConnectError('timeout', `connect timeout after ${connectTimeoutMs} ms`)), connectTimeoutMs);
-    const fail = (err: Error): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      cb(err, null);
-    };
     socket.on('session', (s: Buffer) => {
       session = s;
     });
-    socket.once('secureConnect', () => {
-      if (done) return;
-      if (cfg.alpn.length && socket.alpnProtocol !== cfg.alpn[0]) {
-        fail(new UpstreamConnectError('tls', `ALPN: backend did not select ${cfg.alpn[0]}`));
-        return;
-      }
-      done = true;
-      clearTimeout(timer);
-      socket.off('error', onError);
-      socket.setNoDelay(true);
-      socket.setKeepAlive(true, 60_000);
-      cb(null, socket);
-    });
-    const onError = (err: Error & { code?: string }): void => fail(classify(err));
-    socket.on('error', onError);
+    settle(socket, 'secureConnect', connectTimeoutMs, cb, () =>
+      cfg.alpn.length && socket.alpnProtocol !== cfg.alpn[0] ? new UpstreamConnectError('tls', `ALPN: backend did not select ${cfg.alpn[0]}`) : undefined,
+    );
   };
 }
 
 export function plainConnector(connectTimeoutMs: number, h2c = false): Connector {
   return (opts, cb) => {
-    let done = false;
     const socket = net.connect({ host: stripBrackets(opts.hostname), port: Number(opts.port) });
-    const timer = setTimeout(() => fail(new UpstreamConnectError('timeout', `connect timeout after ${connectTimeoutMs} ms`)), connectTimeoutMs);
-    const fail = (err: Error): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      cb(err, null);
-    };
-    const onError = (err: Error & { code?: string }): void => fail(classify(err));
-    socket.on('error', onError);
-    socket.once('connect', () => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.off('error', onError);
-      socket.setNoDelay(true);
-      socket.setKeepAlive(true, 60_000);
-      // HTTP/2 with prior knowledge: undici picks its h2 client from this.
-      if (h2c) (socket as net.Socket & { alpnProtocol?: string }).alpnProtocol = 'h2';
-      cb(null, socket);
-    });
+    // HTTP/2 with prior knowledge: undici picks its h2 client from this.
+    if (h2c) (socket as net.Socket & { alpnProtocol?: string }).alpnProtocol = 'h2';
+    settle(socket, 'connect', connectTimeoutMs, cb);
   };
+}
+
+/** What every connector shares: a connect deadline, errors mapped to
+ *  UpstreamConnectError, and one callback: the socket once `ready` fires and
+ *  `check` finds nothing wrong, otherwise the error (socket destroyed). */
+function settle<S extends net.Socket>(
+  socket: S,
+  ready: 'connect' | 'secureConnect',
+  connectTimeoutMs: number,
+  cb: Parameters<Connector>[1],
+  check?: () => Error | undefined,
+): void {
+  let done = false;
+  const fail = (err: Error): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    socket.destroy();
+    cb(err, null);
+  };
+  const timer = setTimeout(() => fail(new UpstreamConnectError('timeout', `connect timeout after ${connectTimeoutMs} ms`)), connectTimeoutMs);
+  const onError = (err: Error & { code?: string }): void => fail(classify(err));
+  socket.on('error', onError);
+  socket.once(ready, () => {
+    if (done) return;
+    const wrong = check?.();
+    if (wrong) return fail(wrong);
+    done = true;
+    clearTimeout(timer);
+    socket.off('error', onError);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    cb(null, socket);
+  });
 }
 
 export function classify(err: Error & { code?: string }): UpstreamConnectError {
