@@ -271,6 +271,20 @@ export interface Resp {
 }
 
 /** One HTTP/1.1 request with a fresh connection (no agent pooling). */
+/** GET `path` on an open HTTP/2 session; resolves with status and body. */
+export function h2Get(client: http2.ClientHttp2Session, path: string, authority: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = client.request({ ':path': path, ':authority': authority });
+    let status = 0;
+    let body = '';
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => resolve({ status, body }));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 export function get(port: number, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<Resp> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {

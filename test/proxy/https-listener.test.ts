@@ -4,7 +4,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { createCa, type Ca, type Issued } from '../support/pki.ts';
-import { cluster, config, ep, get, httpBackend, raw, route, secureVhost, startProxy, vhost, type Backend, type Resp, type Started } from './fixtures.ts';
+import { cluster, config, ep, get, httpBackend, raw, route, secureVhost, startProxy, vhost, type Backend, type Resp, type Started, h2Get } from './fixtures.ts';
 
 let ca: Ca;
 let clientCa: Ca;
@@ -216,16 +216,7 @@ test('TCPProxy terminates TLS and forwards the decrypted stream', async () => {
 test('HTTP/2 downstream with ALPN h2', async () => {
   const client = http2.connect(`https://127.0.0.1:${p.port('https')}`, { ca: ca.certPem, servername: 'app.example.test' });
   try {
-    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = client.request({ ':path': '/h2?x=1', ':authority': 'app.example.test' });
-      let status = 0;
-      let body = '';
-      req.on('response', (h) => (status = Number(h[':status'])));
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => resolve({ status, body }));
-      req.on('error', reject);
-      req.end();
-    });
+    const res = await h2Get(client, '/h2?x=1', 'app.example.test');
     assert.equal(res.status, 200);
     const seen = JSON.parse(res.body) as { url: string; headers: Record<string, string> };
     assert.equal(seen.url, '/h2?x=1');

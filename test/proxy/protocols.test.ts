@@ -6,7 +6,7 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { ProxyRuntime } from '../../src/proxy/index.ts';
 import { createCa, type Ca } from '../support/pki.ts';
-import { cluster, config, ep, get, httpBackend, raw, route, secureVhost, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
+import { cluster, config, ep, get, httpBackend, raw, route, secureVhost, startProxy, vhost, type Backend, type Started, h2Get } from './fixtures.ts';
 
 let ca: Ca;
 let grpcish: http2.Http2Server;
@@ -90,16 +90,7 @@ test('HTTP/2 end to end (h2 downstream, h2c upstream) carries trailers and te: t
 test('HTTP/2 with prior knowledge (h2c) on the plain listener', async () => {
   const client = http2.connect(`http://127.0.0.1:${p.port('http')}`);
   try {
-    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = client.request({ ':path': '/h2c-down', ':authority': 'app.example.test' });
-      let status = 0;
-      let body = '';
-      req.on('response', (h) => (status = Number(h[':status'])));
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => resolve({ status, body }));
-      req.on('error', reject);
-      req.end();
-    });
+    const r = await h2Get(client, '/h2c-down', 'app.example.test');
     assert.equal(r.status, 200);
     const seen = JSON.parse(r.body) as { url: string; headers: Record<string, string> };
     assert.equal(seen.url, '/h2c-down');
