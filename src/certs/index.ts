@@ -5,3 +5,4 @@ export { toEdgeCertificate, daysUntilExpiry, expiresSoon, EXPIRY_WARNING_DAYS, t
 export { CertsError, REFUSAL_CODES, type CertsErrorCode } from './errors.ts';
 export { parseArn, newArn, DEFAULT_REGION, DEFAULT_ACCOUNT, type ArnParts } from './arn.ts';
 export { LEAF_VALIDITY_DAYS } from './local-ca.ts';
+export { defaultStateDir } from './state-dir.ts';

@@ -6,12 +6,11 @@
 
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import {
   CertificateStore,
   CertsError,
   daysUntilExpiry,
+  defaultStateDir,
   EXPIRY_WARNING_DAYS,
   expiresSoon,
   REFUSAL_CODES,
@@ -23,11 +22,6 @@ import { CliError, EXIT_INVALID, EXIT_USAGE } from './errors.ts';
 interface GlobalOpts {
   stateDir?: string;
   config?: string;
-}
-
-export function defaultStateDir(): string {
-  const env = process.env.ISOBAR_STATE_DIR;
-  return env && env !== '' ? env : join(homedir(), '.isobar');
 }
 
 export function register(program: Command, setExitCode: (code: number) => void): void {

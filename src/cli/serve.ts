@@ -1,8 +1,8 @@
 // `isobar serve DIR`: every part of the edge in one command.
 
 import { Option, type Command } from 'commander';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { defaultStateDir } from '../certs/index.ts';
 import { CliError, EXIT_USAGE } from './errors.ts';
 import { parseDurationMs, parseNonNegativeInt, parsePort, parsePortOrZero, parsePositiveInt } from './options.ts';
 import { serve, type Role, type ServeOptions } from '../serve/primary.ts';
@@ -31,10 +31,6 @@ interface ServeFlags {
 }
 
 const ROLES: readonly Role[] = ['dag', 'proxy', 'balancer'];
-
-export function defaultStateDir(): string {
-  return process.env.ISOBAR_STATE_DIR ?? join(homedir(), '.isobar');
-}
 
 export function register(program: Command, setExitCode: (code: number) => void): void {
   program

@@ -2,8 +2,6 @@
 // file, run the dag and the balancer model, and collect everything the
 // status / check / config commands print.
 
-import { homedir } from 'node:os';
-import path from 'node:path';
 import type { IsobarConfig } from '../config/types.ts';
 import type { ConfigProblem } from '../config/load.ts';
 import { readConfigFile } from '../config/load.ts';
@@ -16,7 +14,7 @@ import { build } from '../dag/index.ts';
 import type { ProxyConfig } from '../dag/index.ts';
 import { buildBalancerModel } from '../balancer/index.ts';
 import type { BalancerConfig, EdgeCertificate } from '../balancer/index.ts';
-import { CertificateStore, toEdgeCertificate } from '../certs/index.ts';
+import { CertificateStore, defaultStateDir, toEdgeCertificate } from '../certs/index.ts';
 import type { HTTPProxyStatus, ServiceStatus, StatusReport } from './types.ts';
 import { contractReport, problemText } from './render.ts';
 
@@ -43,11 +41,6 @@ export interface Report {
   proxyConfig: ProxyConfig;
   balancerConfig: BalancerConfig;
   status: StatusReport;
-}
-
-export function defaultStateDir(): string {
-  const env = process.env['ISOBAR_STATE_DIR'];
-  return env && env !== '' ? env : path.join(homedir(), '.isobar');
 }
 
 /** Throws ManifestFolderError (DIR unreadable) or ConfigError (bad config
