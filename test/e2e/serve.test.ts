@@ -120,11 +120,15 @@ test('hot reload: a saved change serves, a broken file keeps its last good objec
       }
     });
     for (let i = 0; i < 100; i++) {
-      // Saved the way editors and deploy tools save: a new file renamed over
-      // the old one. (In-place truncate-and-write saves are covered by the
-      // folder source's own tests.)
-      await writeFile(join(dir, '.proxy.yaml.tmp'), proxyYaml('app', 'app.example.test', i % 2 ? 'svc-a' : 'svc-b'));
-      await rename(join(dir, '.proxy.yaml.tmp'), join(dir, 'proxy.yaml'));
+      // Both ways editors and tools save: in place (truncate, then write)
+      // and a new file renamed over the old one.
+      const content = proxyYaml('app', 'app.example.test', i % 2 ? 'svc-a' : 'svc-b');
+      if (i % 4 < 2) {
+        await writeFile(join(dir, 'proxy.yaml'), content);
+      } else {
+        await writeFile(join(dir, '.proxy.yaml.tmp'), content);
+        await rename(join(dir, '.proxy.yaml.tmp'), join(dir, 'proxy.yaml'));
+      }
       await new Promise((r) => setTimeout(r, 40));
     }
     loading = false;

@@ -1,7 +1,7 @@
 // FolderSource: a manifests folder feeding an ObjectCache. Loads everything
 // once, then (with watch on) re-reads only the files that changed. A file
-// that stops parsing keeps its last good objects and the problem is reported
-// with file:line; a deleted file takes its objects with it.
+// that stops parsing (or is empty) keeps its last good objects and the
+// problem is reported with file:line; a deleted file takes its objects with it.
 
 import { EventEmitter } from 'node:events';
 import { watch, stat } from 'node:fs';
@@ -17,8 +17,6 @@ import type { FileLoadResult, LoadResult, LoadOptions } from '../../objects/load
 import { combineFiles, isManifestFile, listManifestFiles, loadFile, ManifestFolderError } from '../../objects/loader.ts';
 
 const READ_BATCH = 16;
-/** How long an emptied file must stay empty and untouched to count. */
-const EMPTY_CONFIRM_MS = 300;
 
 const statBig = promisify((p: string, cb: (err: NodeJS.ErrnoException | null, s: BigIntStats) => void) => stat(p, { bigint: true }, cb));
 
@@ -90,10 +88,6 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
   #timer: NodeJS.Timeout | undefined;
   #pending = new Set<string>();
   #pendingSince: number | undefined;
-  /** Files read empty that had objects, with the stat signature seen then:
-   *  the emptiness counts once a later look finds the file untouched. */
-  #emptyOnce = new Map<string, string>();
-  #recheckTimers = new Set<NodeJS.Timeout>();
   #fullRescan = false;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -141,7 +135,6 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
     this.#watcher = undefined;
     if (this.#poller) clearInterval(this.#poller);
     if (this.#timer) clearTimeout(this.#timer);
-    for (const t of this.#recheckTimers) clearTimeout(t);
     await this.#running;
   }
 
@@ -283,26 +276,19 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
       this.#schedule();
       return false;
     }
-    if (result.bytes === 0 && (prev?.good?.entries.length ?? 0) > 0) {
-      // Most editors save by truncating then writing: an empty read is
-      // probably the moment in between. Drop the objects only when a later
-      // look finds the file still empty and untouched since.
-      const now = await signatureOf(abs);
-      if (this.#emptyOnce.get(rel) !== now) {
-        this.#emptyOnce.set(rel, now);
-        // Long enough for a writer slowed down by a busy machine.
-        const t = setTimeout(() => {
-          this.#recheckTimers.delete(t);
-          this.#pending.add(rel);
-          this.#schedule();
-        }, Math.max(EMPTY_CONFIRM_MS, 5 * (this.#opts.debounceMs ?? 50)));
-        this.#recheckTimers.add(t);
-        return false;
-      }
-    }
-    this.#emptyOnce.delete(rel);
     const state: FileState = { good: prev?.good, errors: result.errors, warnings: result.warnings, signature };
-    if (result.ok || !prev?.good) {
+    const kept = prev?.good?.entries.length ?? 0;
+    if (result.bytes === 0 && kept > 0) {
+      // A file saved in place is empty between the writer's truncate and
+      // its write, and that moment can last: a truncate waiting on a busy
+      // disk's journal was seen to take over 800 ms. No wait is long enough
+      // to tell it from a file emptied on purpose, so an empty file never
+      // takes objects away; deleting the file (or leaving only a comment
+      // in it) does.
+      state.warnings = [
+        { file: rel, message: `the file is empty; keeping its last ${kept} object${kept === 1 ? '' : 's'} (delete the file to remove them)` },
+      ];
+    } else if (result.ok || !prev?.good) {
       // A first version that partly failed still serves what did load.
       state.good = result;
     } else {
