@@ -31,7 +31,7 @@ const USAGE = `usage: node bench/run.ts [options]
   --h2-streams N          h2load concurrent streams per connection (default 10)
   --workers N             worker processes/threads per system (default 2)
   --backend-workers N     backend nginx worker processes (default 2)
-  --systems LIST          any of isobar,haproxy,nginx,direct (default all)
+  --systems LIST          any of isobar,isobar-co-located,haproxy,nginx,direct (default all)
   --cases LIST            case ids (default all: ${CASES.map((c) => c.id).join(',')})
   --profile               write V8 CPU profiles of isobar's processes and add where the time went to the report
                           (best with one case: --systems isobar --cases chain-64)
@@ -97,7 +97,7 @@ function parseOptions(argv: string[]): Options {
     process.exit(0);
   }
   const quick = Boolean(values.quick);
-  const allSystems = ['isobar', 'haproxy', 'nginx', 'direct'];
+  const allSystems = ['isobar', 'isobar-co-located', 'haproxy', 'nginx', 'direct'];
   const systems = values.systems ? values.systems.split(',').map((s) => s.trim().toLowerCase()) : allSystems;
   for (const s of systems) if (!allSystems.includes(s)) fail(`--systems: unknown system "${s}" (choose from ${allSystems.join(', ')})`);
   const ids = values.cases ? values.cases.split(',').map((s) => s.trim()) : CASES.map((c) => c.id);
@@ -142,7 +142,7 @@ async function measure(sys: SystemUnderTest, c: BenchCase, s: LoadSettings, tmpD
   const after = cpuSnapshot(allPids);
   // Per role (isobar: primary, balancer-worker, proxy-worker): where the CPU goes.
   const cpuByRole: Record<string, number> = {};
-  if (sys.name === 'isobar') {
+  if (sys.name.startsWith('isobar')) {
     const labels = labelProcesses(allPids);
     for (const [pid, t] of after) {
       const role = labels.get(pid) ?? 'other';
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   const runDir = path.join(WORK_DIR, 'run');
   mkdirSync(runDir, { recursive: true });
 
-  if (o.isobarCommit && o.systems.includes('isobar')) {
+  if (o.isobarCommit && o.systems.some((s) => s.startsWith('isobar'))) {
     // Outside the checkout: tsc and the test runner must not see a second copy of the sources.
     const dir = await exportCommit(o.isobarCommit, os.tmpdir());
     useIsobarCheckout(dir);
@@ -189,7 +189,8 @@ async function main(): Promise<void> {
   const excluded: Record<string, string> = {};
   const systems: SystemUnderTest[] = [];
   const starters: [string, string, (c: StartContext) => Promise<SystemUnderTest>][] = [
-    ['isobar', 'isobar', startIsobar],
+    ['isobar', 'isobar', (c) => startIsobar(c)],
+    ['isobar-co-located', 'isobar co-located', (c) => startIsobar(c, { coLocated: true })],
     ['haproxy', 'HAProxy', startHaproxy],
     ['nginx', 'nginx', startNginx],
   ];
@@ -225,7 +226,7 @@ async function main(): Promise<void> {
   for (const sys of measured) tlsNotes.push(`${sys.name}: ${await tlsSummary(sys.targets.chain, EDGE_HOST)}`);
 
   const labels = new Map<number, string>();
-  for (const sys of measured) if (sys.name === 'isobar' && sys.rootPid) for (const [k, v] of labelProcesses(processTree(sys.rootPid))) labels.set(k, v);
+  for (const sys of measured) if (sys.name.startsWith('isobar') && sys.rootPid) for (const [k, v] of labelProcesses(processTree(sys.rootPid))) labels.set(k, v);
 
   const measurements: Measurement[] = [];
   const warm: LoadSettings = { ...o.settings, durationS: o.warmupS };

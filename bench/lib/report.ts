@@ -93,6 +93,8 @@ export interface ReportInput {
 }
 
 const ISOBAR = 'isobar';
+/** The isobar variants measured: the default and `serve --co-located`. */
+const ISOBARS = [ISOBAR, 'isobar co-located'];
 const HAPROXY = 'HAProxy';
 const NGINX = 'nginx';
 
@@ -119,15 +121,15 @@ export function renderReport(r: ReportInput): string {
   }
 
   const measured = r.systems;
+  const isobars = ISOBARS.filter((v) => measured.includes(v));
+  const ratioHeads = isobars.flatMap((v) => [`${v} / HAProxy`, `${v} / nginx`]);
   lines.push('## Throughput (median)', '');
-  lines.push(`| case | unit | ${measured.join(' | ')} | isobar / HAProxy | isobar / nginx |`);
-  lines.push(`|---|---|${measured.map(() => '---:').join('|')}|---:|---:|`);
+  lines.push(`| case | unit | ${[...measured, ...ratioHeads].join(' | ')} |`);
+  lines.push(`|---|---|${[...measured, ...ratioHeads].map(() => '---:').join('|')}|`);
   for (const c of r.cases) {
-    const vals = measured.map((s) => S(c, s)?.value);
-    const iso = S(c, ISOBAR)?.value;
-    lines.push(
-      `| ${c.title} | ${c.metric === 'MBps' ? 'MiB/s' : 'req/s'} | ${vals.map((v) => fmt(v, c.metric === 'MBps' ? 1 : 0)).join(' | ')} | ${ratio(iso, S(c, HAPROXY)?.value)} | ${ratio(iso, S(c, NGINX)?.value)} |`,
-    );
+    const vals = measured.map((s) => fmt(S(c, s)?.value, c.metric === 'MBps' ? 1 : 0));
+    const ratios = isobars.flatMap((v) => [ratio(S(c, v)?.value, S(c, HAPROXY)?.value), ratio(S(c, v)?.value, S(c, NGINX)?.value)]);
+    lines.push(`| ${c.title} | ${c.metric === 'MBps' ? 'MiB/s' : 'req/s'} | ${[...vals, ...ratios].join(' | ')} |`);
   }
   lines.push('');
   if (st.reps > 1) {
@@ -145,15 +147,16 @@ export function renderReport(r: ReportInput): string {
     lines.push('');
   }
   lines.push('## Latency p50 / p99 in ms (median of runs)', '');
-  lines.push(`| case | ${measured.join(' | ')} | p99 isobar / HAProxy | p99 isobar / nginx |`);
-  lines.push(`|---|${measured.map(() => '---:').join('|')}|---:|---:|`);
+  const p99Heads = isobars.flatMap((v) => [`p99 ${v} / HAProxy`, `p99 ${v} / nginx`]);
+  lines.push(`| case | ${[...measured, ...p99Heads].join(' | ')} |`);
+  lines.push(`|---|${[...measured, ...p99Heads].map(() => '---:').join('|')}|`);
   for (const c of r.cases) {
     const cells = measured.map((s) => {
       const x = S(c, s);
       return x ? `${fmt(x.p50Ms, 2)} / ${fmt(x.p99Ms, 2)}` : '-';
     });
-    const iso = S(c, ISOBAR)?.p99Ms;
-    lines.push(`| ${c.title} | ${cells.join(' | ')} | ${ratio(iso, S(c, HAPROXY)?.p99Ms)} | ${ratio(iso, S(c, NGINX)?.p99Ms)} |`);
+    const ratios = isobars.flatMap((v) => [ratio(S(c, v)?.p99Ms, S(c, HAPROXY)?.p99Ms), ratio(S(c, v)?.p99Ms, S(c, NGINX)?.p99Ms)]);
+    lines.push(`| ${c.title} | ${[...cells, ...ratios].join(' | ')} |`);
   }
   lines.push('');
   const sut = measured.filter((s) => s !== 'direct');
@@ -170,13 +173,14 @@ export function renderReport(r: ReportInput): string {
   lines.push('');
 
   // isobar's CPU split by process role, per 1,000 requests.
-  const roles = [...new Set(r.measurements.filter((m) => m.system === ISOBAR).flatMap((m) => Object.keys(m.cpuByRole ?? {})))].sort();
-  if (roles.length > 0) {
-    lines.push('## isobar CPU by process: ms per 1,000 requests (median)', '');
+  for (const v of isobars) {
+    const roles = [...new Set(r.measurements.filter((m) => m.system === v).flatMap((m) => Object.keys(m.cpuByRole ?? {})))].sort();
+    if (roles.length === 0) continue;
+    lines.push(`## ${v} CPU by process: ms per 1,000 requests (median)`, '');
     lines.push(`| case | ${roles.join(' | ')} |`);
     lines.push(`|---|${roles.map(() => '---:').join('|')}|`);
     for (const c of r.cases) {
-      const mine = r.measurements.filter((m) => m.system === ISOBAR && m.caseId === c.id && m.requests > 0);
+      const mine = r.measurements.filter((m) => m.system === v && m.caseId === c.id && m.requests > 0);
       if (mine.length === 0) continue;
       const cells = roles.map((role) => fmt(median(mine.map((m) => ((m.cpuByRole?.[role] ?? 0) * 1e6) / m.requests)), 1));
       lines.push(`| ${c.title} | ${cells.join(' | ')} |`);
@@ -194,7 +198,10 @@ export function renderReport(r: ReportInput): string {
   if (errs.length > 0) lines.push('## Errors during load', '', ...errs, '');
 
   lines.push('## Targets', '');
-  lines.push(...targets(r.cases, S), '');
+  for (const v of isobars) {
+    if (isobars.length > 1) lines.push(`${v}:`, '');
+    lines.push(...targets(r.cases, S, v), '');
+  }
   if (r.notes.length > 0) lines.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
 
   if (r.profile) lines.push('## isobar CPU profile (self time, whole run incl. start-up and warm-up)', '', r.profile, '');
@@ -208,13 +215,13 @@ export function renderReport(r: ReportInput): string {
   return lines.join('\n');
 }
 
-function targets(cases: BenchCase[], S: (c: BenchCase, s: string) => Summary | undefined): string[] {
+function targets(cases: BenchCase[], S: (c: BenchCase, s: string) => Summary | undefined, isobar: string): string[] {
   const byId = (id: string) => cases.find((c) => c.id === id);
   const out: string[] = [];
   const check = (label: string, id: string, other: string, field: 'value' | 'p99Ms', cmp: 'ge' | 'le', bound: number) => {
     const c = byId(id);
     if (!c) return;
-    const a = S(c, ISOBAR)?.[field];
+    const a = S(c, isobar)?.[field];
     const b = S(c, other)?.[field];
     if (a === undefined || b === undefined || !(b > 0)) {
       out.push(`- ${label}: not measured`);

@@ -12,6 +12,7 @@ export type {
 } from './balancer-config.ts';
 export { buildBalancerModel, handling, IDLE_TIMEOUT_MS, type BalancerModelOptions, type BalancerModelResult, type ProxyTargets } from './model.ts';
 export { BalancerRuntime, type BalancerRuntimeOptions, type ListenerHealth } from './runtime.ts';
+export type { LocalProxy } from './listener-runtime.ts';
 export { withRuntimeHealth } from './status.ts';
 export type { KeyProvider } from './tls-contexts.ts';
 export type { TargetHealth } from './target-pool.ts';

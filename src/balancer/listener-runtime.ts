@@ -21,9 +21,19 @@ export interface ProxyTargetAddresses {
   https: { address: string; port: number };
 }
 
+/** isobar's own proxy in this same process: a flow to one of its
+ *  balancer listeners is handed over as the client stream itself (PROXY
+ *  header still first), with no loopback connection in between. */
+export interface LocalProxy {
+  /** Serve `client` as if it had connected to the proxy's balancer
+   *  listener for `kind`; the stream starts with the PROXY header. */
+  adopt(kind: 'http' | 'https', client: Socket): void;
+}
+
 export interface ListenerDeps {
   logger: Logger;
   proxyTargets?: ProxyTargetAddresses;
+  localProxy?: LocalProxy;
   reusePort: boolean;
 }
 
@@ -275,6 +285,15 @@ export class ListenerRuntime {
     }
   }
 
+  /** Which of the in-process proxy's listeners `t` is, if any. */
+  private localKind(t: PoolTarget): 'http' | 'https' | undefined {
+    const p = this.deps.proxyTargets;
+    if (!this.deps.localProxy || !p) return undefined;
+    if (t.address === p.http.address && t.port === p.http.port) return 'http';
+    if (t.address === p.https.address && t.port === p.https.port) return 'https';
+    return undefined;
+  }
+
   /** Connects to a target (trying the next one on error, before the client
    *  has seen anything) and pipes both ways. */
   private async forward(client: Socket, raw: Socket, h: Handler, tlsSock: TLSSocket | undefined): Promise<void> {
@@ -285,6 +304,13 @@ export class ListenerRuntime {
     let chosen: PoolTarget | undefined;
     for (const t of this.pool.candidates(tuple)) {
       if (client.destroyed) return;
+      const local = this.localKind(t);
+      if (local) {
+        this.pool.track(t, client);
+        if (header) client.unshift(header);
+        this.deps.localProxy!.adopt(local, client);
+        return;
+      }
       try {
         upstream = await dial(t, cfg, header);
         chosen = t;

@@ -6,7 +6,7 @@
 
 import { pino, type Logger } from 'pino';
 import type { BalancerConfig, BalancerListener } from './balancer-config.ts';
-import { ListenerRuntime, type ProxyTargetAddresses } from './listener-runtime.ts';
+import { ListenerRuntime, type LocalProxy, type ProxyTargetAddresses } from './listener-runtime.ts';
 import { buildListenerContexts, type KeyProvider, type ListenerContexts } from './tls-contexts.ts';
 import type { TargetHealth } from './target-pool.ts';
 
@@ -15,6 +15,9 @@ export interface BalancerRuntimeOptions {
   /** Where "proxy-http" / "proxy-https" targets go: the proxy's
    *  PROXY-protocol listeners for balancer traffic. */
   proxyTargets?: ProxyTargetAddresses;
+  /** The proxy runs in this process too (serve --co-located): flows to
+   *  proxyTargets are handed to it in-process. */
+  localProxy?: LocalProxy;
   logger?: Logger;
   /** SO_REUSEPORT, for several balancer workers on the same ports. */
   reusePort?: boolean;
@@ -33,6 +36,7 @@ export interface ListenerHealth {
 export class BalancerRuntime {
   private readonly keys: KeyProvider;
   private readonly proxyTargets: ProxyTargetAddresses | undefined;
+  private readonly localProxy: LocalProxy | undefined;
   private readonly logger: Logger;
   private readonly reusePort: boolean;
   private readonly listeners = new Map<string, ListenerRuntime>();
@@ -42,6 +46,7 @@ export class BalancerRuntime {
   constructor(o: BalancerRuntimeOptions) {
     this.keys = o.keys;
     this.proxyTargets = o.proxyTargets;
+    this.localProxy = o.localProxy;
     this.logger = o.logger ?? pino({ level: 'silent' });
     this.reusePort = o.reusePort ?? false;
   }
@@ -120,7 +125,7 @@ export class BalancerRuntime {
   }
 
   private deps() {
-    return { logger: this.logger, proxyTargets: this.proxyTargets, reusePort: this.reusePort };
+    return { logger: this.logger, proxyTargets: this.proxyTargets, localProxy: this.localProxy, reusePort: this.reusePort };
   }
 
   /** A listener that never started, kept only to report its problem. */

@@ -25,6 +25,7 @@ interface ServeFlags {
   useProxyProtocol?: boolean;
   drainTimeout: number;
   accessLog: boolean;
+  coLocated?: boolean;
   kubernetes?: boolean;
   kubeconfig?: string;
   namespace: string[];
@@ -51,6 +52,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .option('--use-proxy-protocol', "require a PROXY v1/v2 header on the proxy's public listeners (a real NLB in front)")
     .option('--drain-timeout <duration>', 'how long SIGTERM waits for in-flight requests', parseDurationMs, 30_000)
     .option('--no-access-log', 'do not log one line per request')
+    .option('--co-located', 'run the proxy inside the load balancer workers: faster (no loopback hop), but the edge key is then in the processes that serve HTTP')
     .option('--kubernetes', 'watch the Kubernetes API instead of a folder')
     .option('--kubeconfig <file>', 'kubeconfig for --kubernetes (default: in-cluster, then KUBECONFIG, then ~/.kube/config)')
     .option('--namespace <ns>', 'watch only this namespace (repeatable; default all)', (v: string, acc: string[]) => [...acc, v], [] as string[])
@@ -60,6 +62,9 @@ export function register(program: Command, setExitCode: (code: number) => void):
       if (!flags.kubernetes && !dir) throw new CliError('missing DIR: the folder of manifests to serve (or --kubernetes to watch a cluster)');
       if (!flags.kubernetes && (flags.kubeconfig || flags.namespace.length > 0)) {
         throw new CliError('--kubeconfig and --namespace need --kubernetes');
+      }
+      if (flags.coLocated && !(roles.has('proxy') && roles.has('balancer'))) {
+        throw new CliError('--co-located needs both the proxy and balancer roles (--roles dag,proxy,balancer)');
       }
       if (flags.lbPortOffset + 1 > 65535) throw new CliError(`--lb-port-offset ${flags.lbPortOffset} leaves no valid port`);
       const config = await loadConfigFile(flags.config, {
@@ -108,6 +113,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         useProxyProtocol: Boolean(flags.useProxyProtocol),
         drainTimeoutMs: flags.drainTimeout,
         accessLog: flags.accessLog,
+        coLocated: Boolean(flags.coLocated),
         createSource,
         createStatusSink,
       });

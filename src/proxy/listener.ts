@@ -131,6 +131,12 @@ export class Listener {
     return { address: a.address, port: a.port };
   }
 
+  /** Serves a connection accepted elsewhere in this process (the load
+   *  balancer's decrypted client stream) exactly like one accepted here. */
+  adopt(socket: net.Socket): void {
+    this.onConnection(socket);
+  }
+
   /** Drops per-virtual-host TLS servers no longer in the config. */
   prune(keys: Set<string>): void {
     for (const k of this.tlsServers.keys()) if (!keys.has(k)) this.tlsServers.delete(k);

@@ -1,6 +1,7 @@
 // ProxyRuntime: owns the listeners and the current compiled config.
 // apply() builds a complete new state and swaps one reference; requests
 // already running keep the state they started with (DESIGN.md rule 3).
+import type { Socket } from 'node:net';
 import type { ProxyConfig } from '../dag/proxy-config.ts';
 import { ClusterRegistry } from './cluster.ts';
 import { rateLimitedWarn, type ProxyContext, type ProxyState } from './context.ts';
@@ -96,6 +97,17 @@ export class ProxyRuntime {
     this.ctx.state = { tables, tls, clusters, generation: ++this.generation };
     for (const l of this.listeners) l.prune(tls.keys);
     this.ctx.stats.configApplies++;
+  }
+
+  /** Serves `socket` on the listener named `name` as if it had been
+   *  accepted there (used by the load balancer in the same process). */
+  adopt(name: string, socket: Socket): void {
+    const l = this.listeners.find((x) => x.spec.name === name);
+    if (!l) {
+      socket.destroy();
+      return;
+    }
+    l.adopt(socket);
   }
 
   address(name: string): { address: string; port: number } {

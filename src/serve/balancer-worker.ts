@@ -1,30 +1,52 @@
 // A balancer worker process: the only kind of process that reads edge
 // private keys (from the certificate store, by ARN). Applies each
 // BalancerConfig it receives and reports listener and target health.
+// With serve --co-located it also runs the proxy, and flows for the proxy
+// are handed to it in-process instead of over a loopback connection.
 
 import type pino from 'pino';
+import type { BalancerConfig } from '../balancer/balancer-config.ts';
+import type { ProxyConfig } from '../dag/proxy-config.ts';
 import { BalancerRuntime } from '../balancer/index.ts';
 import { CertificateStore } from '../certs/index.ts';
+import { ProxyRuntime } from '../proxy/index.ts';
+import type { AccessLogEntry } from '../proxy/index.ts';
 import { createLogger } from './logger.ts';
 import type { ToBalancerWorker } from './messages.ts';
 import { runWorker, send } from './worker-process.ts';
 
 let runtime: BalancerRuntime | undefined;
+let proxy: ProxyRuntime | undefined;
 let logger: pino.Logger | undefined;
 
 runWorker<ToBalancerWorker>({
   async handle(msg) {
     switch (msg.type) {
       case 'init': {
-        logger = createLogger(msg.logFormat, { role: 'balancer', worker: msg.workerIndex });
+        logger = createLogger(msg.logFormat, { role: msg.proxy ? 'edge' : 'balancer', worker: msg.workerIndex });
+        const log = logger;
         const store = await CertificateStore.open(msg.stateDir, { readOnly: true });
-        runtime = new BalancerRuntime({ keys: store, proxyTargets: msg.proxyTargets, logger, reusePort: true });
+        if (msg.proxy) {
+          const onAccessLog = msg.proxy.accessLog ? (e: AccessLogEntry) => log.info({ access: e }, 'access') : undefined;
+          proxy = new ProxyRuntime({ listeners: msg.proxy.listeners, logger: log, onAccessLog, ticketKeys: Buffer.from(msg.proxy.ticketKeys) });
+          await proxy.listen();
+        }
+        const local = proxy;
+        runtime = new BalancerRuntime({
+          keys: store,
+          proxyTargets: msg.proxyTargets,
+          localProxy: local && { adopt: (kind, client) => local.adopt(kind === 'http' ? 'lb-http' : 'lb-https', client) },
+          logger,
+          reusePort: true,
+        });
         send({ type: 'listening' });
         return;
       }
       case 'config':
         if (!runtime) throw new Error('config before init');
-        await runtime.apply(msg.config);
+        // The proxy first: the balancer may start sending it new hosts.
+        if (msg.proxyConfig) proxy?.apply(JSON.parse(msg.proxyConfig) as ProxyConfig);
+        await runtime.apply(JSON.parse(msg.config) as BalancerConfig);
         send({ type: 'applied', version: msg.version, health: runtime.health().listeners });
         return;
       case 'health':
@@ -33,7 +55,7 @@ runWorker<ToBalancerWorker>({
     }
   },
   async drain(drainTimeoutMs) {
-    await runtime?.close(drainTimeoutMs);
+    await Promise.all([runtime?.close(drainTimeoutMs), proxy?.close(drainTimeoutMs)]);
     logger?.flush();
   },
 });

@@ -1,6 +1,8 @@
 // IPC messages between the primary process and its workers. Configs cross
-// as plain data (DESIGN.md rule 2); edge keys never do: balancer workers
-// read them from the certificate store themselves.
+// as plain data (DESIGN.md rule 2), as JSON text made once per version: a
+// structured clone of a 10,000-HTTPProxy config costs ~60 ms per worker to
+// write and as much to read, a string only a copy. Edge keys never cross:
+// balancer workers read them from the certificate store themselves.
 
 import type { ProxyConfig } from '../dag/proxy-config.ts';
 import type { BalancerConfig } from '../balancer/balancer-config.ts';
@@ -21,7 +23,7 @@ export type ToProxyWorker =
        *  resumes on whichever worker the kernel hands the connection to. */
       ticketKeys: Buffer;
     }
-  | { type: 'config'; version: number; config: ProxyConfig }
+  | { type: 'config'; version: number; /** JSON of a ProxyConfig */ config: string }
   | { type: 'shutdown'; drainTimeoutMs: number };
 
 export type ToBalancerWorker =
@@ -31,8 +33,11 @@ export type ToBalancerWorker =
       proxyTargets?: { http: { address: string; port: number }; https: { address: string; port: number } };
       logFormat: LogFormat;
       workerIndex: number;
+      /** serve --co-located: this worker runs the proxy too (and its
+       *  balancer hands flows for the proxy over in-process). */
+      proxy?: { listeners: ListenerSpec[]; accessLog: boolean; ticketKeys: Buffer };
     }
-  | { type: 'config'; version: number; config: BalancerConfig }
+  | { type: 'config'; version: number; /** JSON of a BalancerConfig */ config: string; /** JSON of a ProxyConfig */ proxyConfig?: string }
   | { type: 'health'; requestId: number }
   | { type: 'shutdown'; drainTimeoutMs: number };
 

@@ -42,6 +42,10 @@ export interface ServeOptions {
   useProxyProtocol: boolean;
   drainTimeoutMs: number;
   accessLog: boolean;
+  /** Run the proxy inside the balancer workers (no separate proxy
+   *  processes, no loopback hop between them; the edge key is then in the
+   *  processes that serve HTTP). Needs both the proxy and balancer roles. */
+  coLocated: boolean;
   /** Creates the object source (folder or Kubernetes) feeding the cache. */
   createSource(cache: ObjectCache, logger: pino.Logger): Source;
   /** Where statuses go besides the log and /status (the Kubernetes API). */
@@ -72,6 +76,12 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   const statusSink = o.createStatusSink?.(logger);
   source.on('problem', (p: { message: string }) => logger.warn({ problem: p }, p.message));
   await source.start();
+  // Changes that land while the workers start are applied once they run.
+  let changedDuringStart = false;
+  const noteEarlyChange = (): void => {
+    changedDuringStart = true;
+  };
+  source.on('change', noteEarlyChange);
 
   const runProxy = o.roles.has('proxy');
   const runBalancer = o.roles.has('balancer');
@@ -104,6 +114,8 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     proxyConfig = dag.proxyConfig;
     balancerConfig = lb.balancerConfig;
     report = { httpproxies: dag.statuses, services: runBalancer ? lb.statuses : [] };
+  };
+  const publishStatuses = (): void => {
     lastStatusLine = logStatusChanges(logger, report, lastStatusLine);
     statusSink?.write(report);
   };
@@ -121,6 +133,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   };
 
   await rebuild();
+  publishStatuses();
 
   if (runBalancer) {
     const known = new Set((await store.list()).map((c) => c.arn));
@@ -161,7 +174,8 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   };
 
   const ticketKeys = randomBytes(48);
-  proxies = runProxy
+  const coLocated = o.coLocated && runProxy && runBalancer;
+  proxies = runProxy && !coLocated
     ? new WorkerPool<ToProxyWorker, ProxyConfig>({
         role: 'proxy',
         count: workerCount,
@@ -174,7 +188,8 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
           ticketKeys,
           listeners: proxyListeners(o, internal),
         }),
-        configMessage: (v, config) => ({ type: 'config', version: v, config }),
+        // Made once per apply, whatever the number of workers.
+        configMessage: (v, config) => ({ type: 'config', version: v, config: JSON.stringify(config) }),
         onFatal,
       })
     : undefined;
@@ -191,8 +206,16 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
           proxyTargets: internal
             ? { http: { address: '127.0.0.1', port: internal.http }, https: { address: '127.0.0.1', port: internal.https } }
             : undefined,
+          proxy: coLocated ? { listeners: proxyListeners(o, internal), accessLog: o.accessLog, ticketKeys } : undefined,
         }),
-        configMessage: (v, config) => ({ type: 'config', version: v, config }),
+        // Co-located workers get the proxy's config in the same message
+        // (always the newest, also for a re-forked worker).
+        configMessage: (v, config) => ({
+          type: 'config',
+          version: v,
+          config: JSON.stringify(config),
+          proxyConfig: coLocated && proxyConfig ? JSON.stringify(proxyConfig) : undefined,
+        }),
         onFatal,
         onApplied: (msg) => {
           if (msg.health) balancerHealth = { ...balancerHealth, ...msg.health };
@@ -240,9 +263,13 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
           const t0 = performance.now();
           await rebuild();
           const t1 = performance.now();
+          // Traffic first: statuses are logged and written once the
+          // workers have the new config.
           await push();
+          const t2 = performance.now();
+          publishStatuses();
           // Where a reload's time goes, for people tuning large installations.
-          logger.debug({ version, buildMs: Math.round(t1 - t0), applyMs: Math.round(performance.now() - t1) }, 'configuration applied');
+          logger.debug({ version, buildMs: Math.round(t1 - t0), applyMs: Math.round(t2 - t1) }, 'configuration applied');
         } while (again);
       } catch (err) {
         logger.error({ err }, 'applying a new configuration failed; the previous one keeps serving');
@@ -253,7 +280,9 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   };
   // Rebuild on the source's own (coalesced) change events, not on every
   // cache write: a Kubernetes re-list is one rebuild, not thousands.
+  source.off('change', noteEarlyChange);
   source.on('change', onChange);
+  if (changedDuringStart) onChange();
   const stopWatchingStore = watchCertificates(o.stateDir, onChange);
 
   const admin: AdminServer = await startAdminServer({

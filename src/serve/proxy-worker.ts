@@ -3,6 +3,7 @@
 // an edge key. All workers share their ports through SO_REUSEPORT.
 
 import type pino from 'pino';
+import type { ProxyConfig } from '../dag/proxy-config.ts';
 import { ProxyRuntime } from '../proxy/index.ts';
 import type { AccessLogEntry } from '../proxy/index.ts';
 import { createLogger } from './logger.ts';
@@ -26,7 +27,11 @@ runWorker<ToProxyWorker>({
       }
       case 'config':
         if (!runtime) throw new Error('config before init');
-        runtime.apply(msg.config);
+        const t0 = performance.now();
+        const config = JSON.parse(msg.config) as ProxyConfig;
+        const t1 = performance.now();
+        runtime.apply(config);
+        logger?.debug({ version: msg.version, parseMs: Math.round(t1 - t0), applyMs: Math.round(performance.now() - t1) }, 'proxy configuration applied');
         send({ type: 'applied', version: msg.version });
         return;
     }

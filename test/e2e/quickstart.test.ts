@@ -16,7 +16,7 @@ import { startDemoBackend } from '../../src/demo/backend.ts';
 import { CertificateStore } from '../../src/certs/index.ts';
 import { buildReport } from '../../src/status/index.ts';
 import type { StatusReport } from '../../src/status/types.ts';
-import { CLI, eventually, freeOffset, freePort, getJson, httpsGet, startServe, type ServeProcess } from './support.ts';
+import { CLI, startSecureBackend, eventually, freeOffset, freePort, getJson, httpsGet, startServe, type ServeProcess } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -35,17 +35,7 @@ before(async () => {
   files = await prepareQuickstart(work, { backendPort });
   edgeCa = await readFile(files.edgeCa, 'utf8');
 
-  const backend = await startDemoBackend({
-    host: '127.0.0.1',
-    port: backendPort,
-    name: 'secure-backend',
-    tls: {
-      certPem: await readFile(files.backendCert, 'utf8'),
-      keyPem: await readFile(files.backendKey, 'utf8'),
-      caPem: await readFile(files.clientCa, 'utf8'),
-      requireClientCert: true,
-    },
-  });
+  const backend = await startSecureBackend(files, backendPort);
   backend.server.on('request', () => backendRequests++);
   backends.push(backend);
 

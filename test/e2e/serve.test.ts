@@ -145,6 +145,34 @@ test('hot reload: a saved change serves, a broken file keeps its last good objec
   }
 });
 
+test('a change saved while the workers are still starting is served once they run', async () => {
+  const { dir, work, backends } = await setup();
+  const httpPort = await freePort();
+  let serve: ServeProcess | undefined;
+  try {
+    // The first statuses are logged before the workers are forked: save a
+    // new HTTPProxy right then, in the middle of start-up.
+    serve = await startServe(
+      [dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')],
+      await freePort(),
+      async (output) => {
+        await eventually('first statuses logged', async () => (output().includes('HTTPProxy default/app valid') ? true : undefined));
+        await writeFile(join(dir, 'late.yaml'), proxyYaml('late', 'late.example.test', 'svc-b'));
+      },
+    );
+    const answer = await eventually('late.example.test served', async () => {
+      const r = await get(httpPort, 'late.example.test');
+      return r.status === 200 ? r : undefined;
+    });
+    assert.equal((JSON.parse(answer.body) as { backend: string }).backend, 'b');
+  } finally {
+    const code = await serve?.stop();
+    for (const b of backends) await b.close();
+    await rm(work, { recursive: true, force: true });
+    if (serve) assert.equal(code, 0);
+  }
+});
+
 test('access log: one JSON line per request with the Envoy default fields', async () => {
   const { dir, work, backends } = await setup();
   const httpPort = await freePort();

@@ -7,6 +7,9 @@ import { createServer, type AddressInfo } from 'node:net';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import type { TLSSocket } from 'node:tls';
+import { readFile } from 'node:fs/promises';
+import type { QuickstartFiles } from '../../scripts/quickstart-lib.ts';
+import { startDemoBackend } from '../../src/demo/backend.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../bin/isobar.js', import.meta.url));
@@ -47,7 +50,9 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startServe(args: string[], adminPort: number): Promise<ServeProcess> {
+/** `whileStarting` runs as soon as the process is spawned, alongside the
+ *  wait for readiness (to act in the middle of start-up). */
+export async function startServe(args: string[], adminPort: number, whileStarting?: (output: () => string) => Promise<void>): Promise<ServeProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', ...args, '--admin-port', String(adminPort)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ISOBAR_LOG_LEVEL: process.env.ISOBAR_LOG_LEVEL ?? 'info' },
@@ -65,12 +70,16 @@ export async function startServe(args: string[], adminPort: number): Promise<Ser
       return exited;
     },
   };
+  const hook = whileStarting?.(() => out);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`isobar serve exited with ${child.exitCode}:\n${out}`);
     try {
       const res = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
-      if (res.status === 200) return proc;
+      if (res.status === 200) {
+        await hook;
+        return proc;
+      }
     } catch {
       // not listening yet
     }
@@ -143,4 +152,20 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** The walkthrough's backend: TLS with the backend certificate, and a
+ *  client certificate from the client CA required. */
+export async function startSecureBackend(files: QuickstartFiles, port: number): ReturnType<typeof startDemoBackend> {
+  return startDemoBackend({
+    host: '127.0.0.1',
+    port,
+    name: 'secure-backend',
+    tls: {
+      certPem: await readFile(files.backendCert, 'utf8'),
+      keyPem: await readFile(files.backendKey, 'utf8'),
+      caPem: await readFile(files.clientCa, 'utf8'),
+      requireClientCert: true,
+    },
+  });
 }

@@ -70,10 +70,12 @@ export async function isobarServeAvailable(): Promise<string | undefined> {
   return undefined;
 }
 
-export async function startIsobar(ctx: StartContext): Promise<SystemUnderTest> {
+/** coLocated: `serve --co-located` (balancer and proxy in the same worker processes). */
+export async function startIsobar(ctx: StartContext, variant: { coLocated?: boolean } = {}): Promise<SystemUnderTest> {
+  const name = variant.coLocated ? 'isobar co-located' : 'isobar';
   const why = await isobarServeAvailable();
   if (why) throw new SkipSystem(`isobar skipped: ${why}`);
-  const dir = path.join(ctx.workDir, 'isobar');
+  const dir = path.join(ctx.workDir, variant.coLocated ? 'isobar-co-located' : 'isobar');
   rmSync(dir, { recursive: true, force: true });
   const manifests = path.join(dir, 'manifests');
   const stateDir = path.join(dir, 'state');
@@ -104,6 +106,7 @@ export async function startIsobar(ctx: StartContext): Promise<SystemUnderTest> {
     // The peers log no requests either.
     '--no-access-log',
     '--drain-timeout', '5s',
+    ...(variant.coLocated ? ['--co-located'] : []),
   ];
   // NODE_OPTIONS reaches the forked workers too; each process writes its
   // profile when it exits normally (workers exit on the primary's shutdown).
@@ -121,7 +124,7 @@ export async function startIsobar(ctx: StartContext): Promise<SystemUnderTest> {
     await stop(proc);
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${log} (last lines) ---\n${tail}`);
   }
-  return { name: 'isobar', targets, rootPid: proc.pid, stop: () => stop(proc, 35_000) };
+  return { name, targets, rootPid: proc.pid, stop: () => stop(proc, 35_000) };
 }
 
 async function waitReady(adminPort: number, timeoutMs: number, alive: () => boolean): Promise<void> {
