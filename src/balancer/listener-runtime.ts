@@ -234,9 +234,15 @@ export class ListenerRuntime {
     const sock = new TLSSocket(raw, {
       isServer: true,
       secureContext: ctx.contexts[0],
-      SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => {
-        cb(null, ctx.contexts[chooseCertificate(ctx.certificates, servername, client)]);
-      },
+      // One certificate needs no choice: without an SNI callback the
+      // handshake runs straight through OpenSSL, with no round trip to JS.
+      ...(ctx.contexts.length > 1
+        ? {
+            SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => {
+              cb(null, ctx.contexts[chooseCertificate(ctx.certificates, servername, client)]);
+            },
+          }
+        : {}),
       ...(offerAlpn && policyAlpn
         ? { ALPNCallback: ({ protocols }: { protocols: string[] }) => selectAlpn(policyAlpn, protocols) }
         : {}),
