@@ -121,7 +121,9 @@ export class ListenerRuntime {
   async bind(): Promise<void> {
     const cfg = this.handler?.config;
     if (!cfg) throw new Error('no config');
-    const server = createServer({ allowHalfOpen: true }, (socket) => this.onConnection(socket));
+    // No Nagle on either side of a flow: a small write (a PROXY header, a
+    // short response) goes out at once instead of waiting for an ACK.
+    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.onConnection(socket));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         reject(new Error(`cannot listen on ${cfg.bindAddress}:${cfg.bindPort}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`));
@@ -360,7 +362,7 @@ export function closeAfterFlush(s: Socket, hadError: boolean): void {
 
 function dial(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: t.address, port: t.port, allowHalfOpen: true });
+    const s = connect({ host: t.address, port: t.port, allowHalfOpen: true, noDelay: true });
     const timer = setTimeout(() => fail(new Error('connect timeout')), TARGET_CONNECT_TIMEOUT_MS);
     timer.unref();
     let done = false;
