@@ -9,8 +9,7 @@ import type { BalancerConfig } from '../balancer/balancer-config.ts';
 import type { ProxyConfig } from '../dag/proxy-config.ts';
 import { BalancerRuntime } from '../balancer/index.ts';
 import { CertificateStore } from '../certs/index.ts';
-import { ProxyRuntime } from '../proxy/index.ts';
-import type { AccessLogEntry } from '../proxy/index.ts';
+import type { AccessLogEntry, ProxyRuntime } from '../proxy/index.ts';
 import { createLogger } from './logger.ts';
 import type { ToBalancerWorker } from './messages.ts';
 import { runWorker, send } from './worker-process.ts';
@@ -27,6 +26,8 @@ runWorker<ToBalancerWorker>({
         const log = logger;
         const store = await CertificateStore.open(msg.stateDir, { readOnly: true });
         if (msg.proxy) {
+          // Only co-located workers load the proxy (and undici).
+          const { ProxyRuntime } = await import('../proxy/index.ts');
           const onAccessLog = msg.proxy.accessLog ? (e: AccessLogEntry) => log.info({ access: e }, 'access') : undefined;
           proxy = new ProxyRuntime({ listeners: msg.proxy.listeners, logger: log, onAccessLog, ticketKeys: Buffer.from(msg.proxy.ticketKeys) });
           await proxy.listen();
