@@ -1,17 +1,23 @@
 // build(): Snapshot + IsobarConfig -> ProxyConfig + HTTPProxy statuses.
 // Pure and deterministic: every index is keyed, every output sorted, and
 // roots are processed in namespace/name order.
+//
+// Each root is computed on its own (its own Output and conditions) and the
+// results are merged, so a DagBuilder can keep a root's result while
+// nothing it read has changed: a reload at 10,000 HTTPProxies recomputes
+// the roots an edit touched, not all of them. `build()` is one fresh
+// builder, so both paths are the same code.
 import type { IsobarConfig } from '../config/index.ts';
 import type { Snapshot } from '../objects/index.ts';
 import type { HTTPProxyStatus } from '../status/index.ts';
-import type { ProxyConfig } from './proxy-config.ts';
+import type { CaBundle, Cluster, ProxyConfig, SecureVirtualHost, TlsSecret, VirtualHost } from './proxy-config.ts';
 import type { NProxy } from './model.ts';
-import { CacheView, NsMap } from './cache-view.ts';
+import { CacheView, NsMap, depKey, type Lookup } from './cache-view.ts';
 import { HTTPProxyProcessor } from './httpproxy-processor.ts';
 import { Output } from './output.ts';
 import { readProxy } from './read.ts';
 import { pkey } from './refs.ts';
-import { arr, rec, str } from './safe.ts';
+import { arr, rec, str, strMap } from './safe.ts';
 import { Condition, toStatus, ORPHANED_MESSAGE, type StatusEntry } from './status.ts';
 
 interface RejectedProxy {
@@ -25,11 +31,31 @@ export interface DagResult {
   statuses: HTTPProxyStatus[];
 }
 
+/** What one root contributed, and what it was computed from. */
+interface RootResult {
+  root: NProxy;
+  /** Dependency keys (cache-view.ts depKey) of every lookup made. */
+  deps: Set<string>;
+  http: VirtualHost | undefined;
+  https: SecureVirtualHost | undefined;
+  clusters: Cluster[];
+  secrets: TlsSecret[];
+  caBundles: CaBundle[];
+  fallbackCertificateId: string | undefined;
+  /** Conditions recorded on each proxy of the tree, in first-touch order. */
+  conditions: { proxy: NProxy; cond: Condition }[];
+  fqdn: string | undefined;
+  /** Non-roots an include reached. */
+  reached: NProxy[];
+}
 
 function byKey(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
   if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
+
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const byFqdn = (a: { fqdn: string }, b: { fqdn: string }): number => byString(a.fqdn, b.fqdn);
 
 /** Ingress class matching: a configured class must match exactly;
  *  without one, proxies with no class or class "contour" are ours. */
@@ -38,116 +64,308 @@ function classMatches(p: NProxy, configured: string | undefined): boolean {
   return p.ingressClass === '' || p.ingressClass === 'contour';
 }
 
-export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
-  const snap: Snapshot = {
-    httpproxies: arr(snapshot?.httpproxies) as Snapshot['httpproxies'],
-    delegations: arr(snapshot?.delegations) as Snapshot['delegations'],
-    services: arr(snapshot?.services) as Snapshot['services'],
-    secrets: arr(snapshot?.secrets) as Snapshot['secrets'],
-    endpoints: arr(snapshot?.endpoints) as Snapshot['endpoints'],
-    endpointSlices: arr(snapshot?.endpointSlices) as Snapshot['endpointSlices'],
-    rejected: arr(snapshot?.rejected) as Snapshot['rejected'],
-  };
-  const view = new CacheView(snap);
-  const out = new Output();
+function metaOf(o: unknown): { namespace: string; name: string } | null {
+  const m = rec(rec(o)?.metadata);
+  const name = str(m?.name);
+  return name === '' ? null : { namespace: str(m?.namespace) || 'default', name };
+}
 
-  const proxies = new NsMap<NProxy>();
-  const proxyList: NProxy[] = [];
-  for (const raw of snap.httpproxies) {
-    const p = readProxy(raw);
-    if (!p || !classMatches(p, config.ingressClassName)) continue;
-    if (proxies.get(p.namespace, p.name) !== undefined) continue; // one object per identity
-    proxies.set(p.namespace, p.name, p);
-    proxyList.push(p);
+/** The dependency key an object of the snapshot answers to. */
+function keyOf(kind: keyof Snapshot, o: unknown): string | null {
+  if (kind === 'rejected') {
+    const r = rec(o);
+    if (!r || str(r.kind) !== 'HTTPProxy' || str(r.name) === '') return null;
+    return depKey.rejected(str(r.namespace) || 'default', str(r.name));
   }
-  const rejected = new NsMap<RejectedProxy>();
-  const rejectedList: RejectedProxy[] = [];
-  for (const raw of snap.rejected) {
-    const r = rec(raw);
-    if (!r || str(r.kind) !== 'HTTPProxy' || str(r.name) === '') continue;
-    const namespace = str(r.namespace) || 'default';
-    const name = str(r.name);
-    if (proxies.get(namespace, name) !== undefined || rejected.get(namespace, name) !== undefined) continue;
-    const rp = { namespace, name, errors: arr(r.errors).map((e) => ({ path: str(rec(e)?.path), message: str(rec(e)?.message) })) };
-    rejected.set(namespace, name, rp);
-    rejectedList.push(rp);
-  }
-
-  // One status entry per normalised proxy, held on the proxy itself.
-  const entries: StatusEntry[] = [];
-  const entry = (p: NProxy): StatusEntry => {
-    let e = p.status;
-    if (!e) {
-      e = { namespace: p.namespace, name: p.name, generation: p.generation, fqdn: '', cond: new Condition() };
-      if (p.virtualhost?.tls && p.virtualhost.tls.secretName !== '') e.tlsSecret = p.virtualhost.tls.secretName;
-      p.status = e;
-      entries.push(e);
+  const m = metaOf(o);
+  if (!m) return null;
+  switch (kind) {
+    case 'httpproxies':
+      return depKey.proxy(m.namespace, m.name);
+    case 'services':
+      return depKey.service(m.namespace, m.name);
+    case 'secrets':
+      return depKey.secret(m.namespace, m.name);
+    case 'endpoints':
+      return depKey.endpoints(m.namespace, m.name);
+    case 'endpointSlices': {
+      const svc = strMap(rec(rec(o)?.metadata)?.labels)['kubernetes.io/service-name'];
+      return svc ? depKey.slices(m.namespace, svc) : null;
     }
-    return e;
-  };
+    case 'delegations':
+      return depKey.delegations(m.namespace);
+  }
+}
 
-  const processor = new HTTPProxyProcessor(view, config, proxies, rejected, out, {
-    cond: (p) => entry(p).cond,
-    setFqdn: (p, fqdn) => {
-      entry(p).fqdn = fqdn;
+const KINDS: (keyof Snapshot)[] = ['httpproxies', 'delegations', 'services', 'secrets', 'endpoints', 'endpointSlices', 'rejected'];
+
+/** A lookup that records what it was asked for. */
+function recording<T>(map: NsMap<T>, key: (ns: string, name: string) => string, deps: Set<string>): Lookup<T> {
+  return {
+    get(ns, name) {
+      deps.add(key(ns, name));
+      return map.get(ns, name);
     },
-  });
+  };
+}
 
-  const sorted = proxyList.sort(byKey);
-  for (const p of sorted) entry(p);
+export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
+  return new DagBuilder().build(snapshot, config);
+}
 
-  // (i) roots grouped by lower-cased fqdn; duplicates are never processed.
-  const byFqdn = new Map<string, NProxy>();
-  const duplicates = new Map<string, NProxy[]>();
-  for (const p of sorted) {
-    if (!p.virtualhost) {
-      // (ii) every non-root is an orphan until an include reaches it.
-      processor.orphaned.add(p);
-      continue;
+/** Builds one snapshot after another, recomputing only the roots whose
+ *  inputs changed. Snapshot objects must be immutable (the object cache
+ *  shares them and replaces, never edits, a changed object). */
+export class DagBuilder {
+  #config: IsobarConfig | undefined;
+  /** Each snapshot object of the last build, with its dependency key. */
+  #seen = new Map<object, string>();
+  /** Results of the roots of the last build. */
+  #roots = new Map<NProxy, RootResult>();
+  #read = new WeakMap<object, NProxy | null>();
+  /** Roots the last build computed afresh (the rest were reused). */
+  recomputed = 0;
+
+  build(snapshot: Snapshot, config: IsobarConfig): DagResult {
+    const snap: Snapshot = {
+      httpproxies: arr(snapshot?.httpproxies) as Snapshot['httpproxies'],
+      delegations: arr(snapshot?.delegations) as Snapshot['delegations'],
+      services: arr(snapshot?.services) as Snapshot['services'],
+      secrets: arr(snapshot?.secrets) as Snapshot['secrets'],
+      endpoints: arr(snapshot?.endpoints) as Snapshot['endpoints'],
+      endpointSlices: arr(snapshot?.endpointSlices) as Snapshot['endpointSlices'],
+      rejected: arr(snapshot?.rejected) as Snapshot['rejected'],
+    };
+    if (config !== this.#config) {
+      this.#config = config;
+      this.#roots.clear();
     }
-    const f = p.virtualhost.fqdn.toLowerCase();
-    const first = byFqdn.get(f);
-    if (!first) byFqdn.set(f, p);
-    else {
-      const list = duplicates.get(f);
-      if (list) list.push(p);
-      else duplicates.set(f, [first, p]);
+    const changed = this.#changedKeys(snap);
+    const view = new CacheView(snap);
+
+    const proxies = new NsMap<NProxy>();
+    const proxyList: NProxy[] = [];
+    for (const raw of snap.httpproxies) {
+      const p = this.#readProxy(raw);
+      if (!p || !classMatches(p, config.ingressClassName)) continue;
+      if (proxies.get(p.namespace, p.name) !== undefined) continue; // one object per identity
+      proxies.set(p.namespace, p.name, p);
+      proxyList.push(p);
     }
+    const rejected = new NsMap<RejectedProxy>();
+    const rejectedList: RejectedProxy[] = [];
+    for (const raw of snap.rejected) {
+      const r = rec(raw);
+      if (!r || str(r.kind) !== 'HTTPProxy' || str(r.name) === '') continue;
+      const namespace = str(r.namespace) || 'default';
+      const name = str(r.name);
+      if (proxies.get(namespace, name) !== undefined || rejected.get(namespace, name) !== undefined) continue;
+      const rp = { namespace, name, errors: arr(r.errors).map((e) => ({ path: str(rec(e)?.path), message: str(rec(e)?.message) })) };
+      rejected.set(namespace, name, rp);
+      rejectedList.push(rp);
+    }
+
+    // One status entry per normalised proxy, in namespace/name order.
+    const sorted = proxyList.sort(byKey);
+    const entries = new Map<NProxy, StatusEntry>();
+    for (const p of sorted) {
+      const e: StatusEntry = { namespace: p.namespace, name: p.name, generation: p.generation, fqdn: '', cond: new Condition() };
+      if (p.virtualhost?.tls && p.virtualhost.tls.secretName !== '') e.tlsSecret = p.virtualhost.tls.secretName;
+      entries.set(p, e);
+    }
+
+    // (i) roots grouped by lower-cased fqdn; duplicates are never processed.
+    const byFqdnMap = new Map<string, NProxy>();
+    const duplicates = new Map<string, NProxy[]>();
+    const nonRoots: NProxy[] = [];
+    for (const p of sorted) {
+      if (!p.virtualhost) {
+        nonRoots.push(p); // (ii) an orphan until an include reaches it
+        continue;
+      }
+      const f = p.virtualhost.fqdn.toLowerCase();
+      const first = byFqdnMap.get(f);
+      if (!first) byFqdnMap.set(f, p);
+      else {
+        const list = duplicates.get(f);
+        if (list) list.push(p);
+        else duplicates.set(f, [first, p]);
+      }
+    }
+    for (const [fqdn, list] of duplicates) {
+      const names = list.map((p) => pkey(p.namespace, p.name)).sort();
+      const msg = `fqdn "${fqdn}" is used in multiple HTTPProxies: ${names.join(', ')}`;
+      for (const p of list) {
+        const e = entries.get(p)!;
+        e.fqdn = fqdn;
+        e.cond.addError('VirtualHostError', 'DuplicateVhost', msg);
+      }
+    }
+
+    // (iii) roots in namespace/name order (groups were created in that
+    // order), each computed afresh unless nothing it read has changed.
+    const results = new Map<NProxy, RootResult>();
+    this.recomputed = 0;
+    for (const [fqdn, root] of byFqdnMap) {
+      if (duplicates.has(fqdn)) continue;
+      // The same NProxy means the same raw object (readProxy is memoised).
+      let r = this.#roots.get(root);
+      if (!r || dependsOn(r, changed)) {
+        r = this.#compute(root, view, config, proxies, rejected);
+        this.recomputed++;
+      }
+      results.set(root, r);
+    }
+    // Only results of this build are kept: a root skipped now (say, a
+    // duplicate) has missed changes and is computed again when it returns.
+    this.#roots = results;
+
+    return assemble(results, entries, nonRoots, rejectedList);
   }
-  const roots: NProxy[] = [];
-  for (const [fqdn, p] of byFqdn) if (!duplicates.has(fqdn)) roots.push(p);
-  for (const [fqdn, list] of duplicates) {
-    const names = list.map((p) => pkey(p.namespace, p.name)).sort();
-    const msg = `fqdn "${fqdn}" is used in multiple HTTPProxies: ${names.join(', ')}`;
-    for (const p of list) {
-      const e = entry(p);
-      e.fqdn = fqdn;
-      e.cond.addError('VirtualHostError', 'DuplicateVhost', msg);
-    }
-  }
-  // roots are in namespace/name order: groups were created in that order.
 
-  // (iii) roots, each include visited clears the orphan mark.
-  for (const root of roots) {
+  #readProxy(raw: unknown): NProxy | null {
+    if (typeof raw !== 'object' || raw === null) return readProxy(raw);
+    let p = this.#read.get(raw);
+    if (p === undefined) this.#read.set(raw, (p = readProxy(raw)));
+    return p;
+  }
+
+  /** Keys whose object was added, replaced or removed since the last build. */
+  #changedKeys(snap: Snapshot): Set<string> {
+    const prev = this.#seen;
+    const next = new Map<object, string>();
+    const changed = new Set<string>();
+    let kept = 0;
+    for (const kind of KINDS) {
+      for (const o of snap[kind] as unknown[]) {
+        if (typeof o !== 'object' || o === null) continue;
+        let key = prev.get(o);
+        if (key !== undefined) kept++;
+        else {
+          const k = keyOf(kind, o);
+          if (k === null) continue;
+          key = k;
+          changed.add(key);
+        }
+        next.set(o, key);
+      }
+    }
+    if (kept < prev.size) for (const [o, key] of prev) if (!next.has(o)) changed.add(key);
+    this.#seen = next;
+    return changed;
+  }
+
+  #compute(
+    root: NProxy,
+    view: CacheView,
+    config: IsobarConfig,
+    proxies: NsMap<NProxy>,
+    rejected: NsMap<RejectedProxy>,
+  ): RootResult {
+    const deps = new Set<string>([depKey.proxy(root.namespace, root.name)]);
+    const out = new Output();
+    const conds = new Map<NProxy, Condition>();
+    const condOf = (p: NProxy): Condition => {
+      let c = conds.get(p);
+      if (!c) conds.set(p, (c = new Condition()));
+      return c;
+    };
+    let fqdn: string | undefined;
+    view.deps = deps;
+    let processor: HTTPProxyProcessor | undefined;
     try {
+      processor = new HTTPProxyProcessor(view, config, recording(proxies, depKey.proxy, deps), recording(rejected, depKey.rejected, deps), out, {
+        cond: condOf,
+        setFqdn: (p, f) => {
+          if (p === root) fqdn = f;
+        },
+      });
       processor.computeHTTPProxy(root);
     } catch (err) {
       // A defect must cost one HTTPProxy, never the whole configuration.
-      entry(root).cond.addError(
+      condOf(root).addError(
         'SpecError',
         'InternalError',
         `isobar could not process this HTTPProxy: ${err instanceof Error ? err.message : String(err)}`,
       );
+    } finally {
+      view.deps = null;
     }
+    // Emit only what this root's surviving virtual hosts reach (as
+    // Contour's DAG walk does): the merge is then a plain union.
+    out.mayHaveUnreachable = true;
+    const c = out.finish();
+    return {
+      root,
+      deps,
+      http: c.httpVirtualHosts[0],
+      https: c.httpsVirtualHosts[0],
+      clusters: c.clusters,
+      secrets: c.secrets,
+      caBundles: c.caBundles,
+      fallbackCertificateId: c.fallbackCertificateId,
+      conditions: [...conds].map(([proxy, cond]) => ({ proxy, cond })),
+      fqdn,
+      reached: processor ? [...processor.reached] : [],
+    };
   }
+}
 
-  // (iv) whatever is still unreached is orphaned.
-  for (const p of processor.orphaned) entry(p).cond.addError('Orphaned', 'Orphaned', ORPHANED_MESSAGE);
+function dependsOn(r: RootResult, changed: Set<string>): boolean {
+  if (changed.size === 0) return false;
+  for (const d of r.deps) if (changed.has(d)) return true;
+  return false;
+}
 
-  // Any error may have dropped routes after their clusters were registered.
-  if (entries.some((e) => e.cond.errors.length > 0)) out.mayHaveUnreachable = true;
+/** The union of the roots' results, and every proxy's status. */
+function assemble(
+  results: Map<NProxy, RootResult>,
+  entries: Map<NProxy, StatusEntry>,
+  nonRoots: NProxy[],
+  rejectedList: RejectedProxy[],
+): DagResult {
+  const httpVirtualHosts: VirtualHost[] = [];
+  const httpsVirtualHosts: SecureVirtualHost[] = [];
+  const clusters = new Map<string, Cluster>();
+  const secrets = new Map<string, TlsSecret>();
+  const caBundles = new Map<string, CaBundle>();
+  let fallbackCertificateId: string | undefined;
+  const reached = new Set<NProxy>();
+  for (const r of results.values()) {
+    if (r.http) httpVirtualHosts.push(r.http);
+    if (r.https) httpsVirtualHosts.push(r.https);
+    // Same name, same content: a cluster's name is derived from all of it.
+    for (const c of r.clusters) if (!clusters.has(c.name)) clusters.set(c.name, c);
+    for (const s of r.secrets) if (!secrets.has(s.id)) secrets.set(s.id, s);
+    for (const b of r.caBundles) if (!caBundles.has(b.id)) caBundles.set(b.id, b);
+    fallbackCertificateId ??= r.fallbackCertificateId;
+    for (const { proxy, cond } of r.conditions) {
+      const e = entries.get(proxy);
+      if (!e) continue;
+      e.cond.errors.push(...cond.errors);
+      e.cond.descriptions.push(...cond.descriptions);
+      e.cond.warnings.push(...cond.warnings);
+    }
+    if (r.fqdn !== undefined) entries.get(r.root)!.fqdn = r.fqdn;
+    for (const p of r.reached) reached.add(p);
+  }
+  httpVirtualHosts.sort(byFqdn);
+  httpsVirtualHosts.sort(byFqdn);
+  const sortedValues = <T>(m: Map<string, T>): T[] => [...m.keys()].sort(byString).map((k) => m.get(k)!);
+  const proxyConfig: ProxyConfig = {
+    httpVirtualHosts,
+    httpsVirtualHosts,
+    clusters: sortedValues(clusters),
+    secrets: sortedValues(secrets),
+    caBundles: sortedValues(caBundles),
+  };
+  if (fallbackCertificateId !== undefined) proxyConfig.fallbackCertificateId = fallbackCertificateId;
+
+  // (iv) whatever no include reached is orphaned.
+  for (const p of nonRoots) if (!reached.has(p)) entries.get(p)!.cond.addError('Orphaned', 'Orphaned', ORPHANED_MESSAGE);
+
   const statuses: HTTPProxyStatus[] = [];
-  for (const e of entries) statuses.push(toStatus(e));
+  for (const e of entries.values()) statuses.push(toStatus(e));
   for (const r of rejectedList) {
     const cond = new Condition();
     const errors = r.errors.length > 0 ? r.errors : [{ path: 'spec', message: 'rejected by the schema' }];
@@ -159,5 +377,5 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
   }
   // Entries were created in namespace/name order; only rejected proxies interleave.
   if (rejectedList.length > 0) statuses.sort(byKey);
-  return { proxyConfig: out.finish(), statuses };
+  return { proxyConfig, statuses };
 }

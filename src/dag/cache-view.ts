@@ -15,6 +15,39 @@ function metaOf(o: unknown): { namespace: string; name: string } | null {
   return { namespace: str(m.namespace) || 'default', name };
 }
 
+/** What the processor reads proxies through (an NsMap, or one that also
+ *  records the lookup as a dependency). */
+export interface Lookup<T> {
+  get(ns: string, name: string): T | undefined;
+}
+
+/** Dependency keys: what a root's result was computed from. A key names
+ *  everything one lookup could have seen, present or absent. */
+export const depKey = {
+  proxy: (ns: string, name: string) => `p|${ns}|${name}`,
+  rejected: (ns: string, name: string) => `r|${ns}|${name}`,
+  service: (ns: string, name: string) => `s|${ns}|${name}`,
+  secret: (ns: string, name: string) => `x|${ns}|${name}`,
+  endpoints: (ns: string, name: string) => `e|${ns}|${name}`,
+  /** The EndpointSlices labelled for one Service. */
+  slices: (ns: string, service: string) => `l|${ns}|${service}`,
+  /** Every TLSCertificateDelegation of one namespace. */
+  delegations: (ns: string) => `d|${ns}`,
+};
+
+/** Secret checks parse certificates: done once per Secret object, however
+ *  many builds see it unchanged. */
+const tlsChecks = new WeakMap<Secret, Checked<{ certPem: string; keyPem: string }>>();
+const caChecks = new WeakMap<Secret, Checked<string>>();
+const crlChecks = new WeakMap<Secret, Checked<string>>();
+
+function checkedOnce<T>(memo: WeakMap<Secret, Checked<T>>, s: Secret | undefined, check: (s: Secret | undefined) => Checked<T>): Checked<T> {
+  if (!s) return check(s);
+  let r = memo.get(s);
+  if (!r) memo.set(s, (r = check(s)));
+  return r;
+}
+
 /** namespace -> name -> value, so lookups build no key strings. */
 export class NsMap<T> {
   #m = new Map<string, Map<string, T>>();
@@ -59,6 +92,8 @@ export class CacheView {
   #protocols = new Map<Service, Map<string, string>>();
   #lookups = new NsMap<Map<number, ServiceLookup>>();
   #endpointsOf = new WeakMap<ResolvedService, Endpoint[]>();
+  /** While set, every lookup adds its dependency key here. */
+  deps: Set<string> | null = null;
 
   constructor(snap: Snapshot) {
     for (const s of arr(snap.services)) {
@@ -100,6 +135,7 @@ export class CacheView {
    *  the secret's namespace naming it for `targetNs` (or exactly ["*"]). */
   delegationPermitted(secretNs: string, secretName: string, targetNs: string): boolean {
     if (secretNs === targetNs) return true;
+    this.deps?.add(depKey.delegations(secretNs));
     for (const d of this.delegations.get(secretNs) ?? []) {
       if (d.secretName !== secretName) continue;
       if (d.targetNamespaces.length === 1 && d.targetNamespaces[0] === '*') return true;
@@ -109,20 +145,23 @@ export class CacheView {
   }
 
   tlsSecret(ns: string, name: string) {
+    this.deps?.add(depKey.secret(ns, name));
     let r = this.#tls.get(ns, name);
-    if (!r) this.#tls.set(ns, name, (r = checkTlsSecret(this.secrets.get(ns, name))));
+    if (!r) this.#tls.set(ns, name, (r = checkedOnce(tlsChecks, this.secrets.get(ns, name), checkTlsSecret)));
     return r;
   }
 
   caSecret(ns: string, name: string) {
+    this.deps?.add(depKey.secret(ns, name));
     let r = this.#ca.get(ns, name);
-    if (!r) this.#ca.set(ns, name, (r = checkCaSecret(this.secrets.get(ns, name))));
+    if (!r) this.#ca.set(ns, name, (r = checkedOnce(caChecks, this.secrets.get(ns, name), checkCaSecret)));
     return r;
   }
 
   crlSecret(ns: string, name: string) {
+    this.deps?.add(depKey.secret(ns, name));
     let r = this.#crl.get(ns, name);
-    if (!r) this.#crl.set(ns, name, (r = checkCrlSecret(this.secrets.get(ns, name))));
+    if (!r) this.#crl.set(ns, name, (r = checkedOnce(crlChecks, this.secrets.get(ns, name), checkCrlSecret)));
     return r;
   }
 
@@ -130,6 +169,7 @@ export class CacheView {
   lookupService(ns: string, name: string, port: number, externalNameEnabled: boolean): ServiceLookup {
     // Routes often share a Service port: resolve each once per build (the
     // ExternalName setting is fixed for a build).
+    this.deps?.add(depKey.service(ns, name));
     let ports = this.#lookups.get(ns, name);
     if (!ports) this.#lookups.set(ns, name, (ports = new Map()));
     let r = ports.get(port);
@@ -198,6 +238,10 @@ export class CacheView {
   /** Ready endpoints for a resolved Service port, sorted and de-duplicated. */
   endpointsFor(s: ResolvedService): Endpoint[] {
     if (s.externalName !== '') return [{ address: s.externalName, port: s.port.port }];
+    if (this.deps) {
+      this.deps.add(depKey.endpoints(s.namespace, s.name));
+      this.deps.add(depKey.slices(s.namespace, s.name));
+    }
     const cached = this.#endpointsOf.get(s);
     if (cached) return cached;
     const list: Endpoint[] = [];

@@ -15,7 +15,7 @@ import type {
   WeightedCluster,
 } from './proxy-config.ts';
 import type { NCond, NLoadBalancerPolicy, NProxy, NRoute, NService, NValidation } from './model.ts';
-import type { CacheView, NsMap, ResolvedService } from './cache-view.ts';
+import type { CacheView, Lookup, ResolvedService } from './cache-view.ts';
 import type { ClusterShape, Output } from './output.ts';
 import { Condition, type ServiceContext } from './status.ts';
 import { isBlank, processVirtualHostTls, tlsVersion } from './vhost-tls.ts';
@@ -91,12 +91,12 @@ function headerDefaults(p: { set?: Record<string, string>; remove?: string[] } |
 export class HTTPProxyProcessor {
   readonly #view: CacheView;
   readonly #config: IsobarConfig;
-  readonly #proxies: NsMap<NProxy>;
-  readonly #rejected: NsMap<unknown>;
+  readonly #proxies: Lookup<NProxy>;
+  readonly #rejected: Lookup<unknown>;
   readonly #out: Output;
   readonly #status: StatusSink;
-  /** Non-root proxies no include has reached (yet). */
-  readonly orphaned = new Set<NProxy>();
+  /** Proxies an include has reached: every other non-root is orphaned. */
+  readonly reached = new Set<NProxy>();
   readonly #reqDefaults: HeadersPolicyDefaults | null;
   readonly #respDefaults: HeadersPolicyDefaults | null;
   /** The Envoy client certificate (rules 23-26): undefined when not configured. */
@@ -105,8 +105,8 @@ export class HTTPProxyProcessor {
   constructor(
     view: CacheView,
     config: IsobarConfig,
-    proxies: NsMap<NProxy>,
-    rejected: NsMap<unknown>,
+    proxies: Lookup<NProxy>,
+    rejected: Lookup<unknown>,
     out: Output,
     status: StatusSink,
   ) {
@@ -135,10 +135,7 @@ export class HTTPProxyProcessor {
   computeHTTPProxy(proxy: NProxy): void {
     const cond = this.#status.cond(proxy);
     const vh = proxy.virtualhost;
-    if (!vh) {
-      this.orphaned.add(proxy);
-      return;
-    }
+    if (!vh) return; // not a root: only an include reaches it
     const host = vh.fqdn;
     if (isBlank(host)) {
       cond.addError('VirtualHostError', 'FQDNNotSpecified', 'Spec.VirtualHost.Fqdn must be specified');
@@ -299,7 +296,7 @@ export class HTTPProxyProcessor {
       }
       const incCond = this.#status.cond(target);
       routes.push(...this.#computeRoutes(incCond, target, [...conditions, ...inc.conditions], visited, enforceTLS));
-      this.orphaned.delete(target);
+      this.reached.add(target);
     }
 
     for (const route of proxy.routes) {
@@ -722,7 +719,7 @@ export class HTTPProxyProcessor {
       cond.addError('TCPProxyIncludeError', 'RootIncludesRoot', `root httpproxy cannot include another root httpproxy (${k})`);
       return null;
     }
-    this.orphaned.delete(dest);
+    this.reached.add(dest);
     for (const v of visited) {
       if (v.name === dest.name && v.namespace === dest.namespace) {
         const path = [...visited, dest].map((p) => pkey(p.namespace, p.name));

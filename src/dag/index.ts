@@ -1,5 +1,5 @@
 // The dag part: Contour's semantics, Snapshot + IsobarConfig -> ProxyConfig
 // and the status of every HTTPProxy.
-export { build, type DagResult } from './build.ts';
+export { build, DagBuilder, type DagResult } from './build.ts';
 export { redactProxyConfig } from './redact.ts';
 export type * from './proxy-config.ts';

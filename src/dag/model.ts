@@ -3,7 +3,6 @@
 // Go structs Contour reads behave, so rules written against Contour's
 // zero-value checks translate directly and mangled input cannot reach the
 // processor as anything but a zero value.
-import type { StatusEntry } from './status.ts';
 
 export interface NHeaderCond {
   name: string;
@@ -152,8 +151,6 @@ export interface NVirtualHost {
 }
 
 export interface NProxy {
-  /** The status being accumulated for this proxy during one build. */
-  status?: StatusEntry;
   namespace: string;
   name: string;
   generation: number;
