@@ -3,7 +3,7 @@
 // (kind, namespace, name) and tells listeners when something changed.
 
 import type { AnyObject, ObjectKey, RejectedObject, Snapshot, SourceRef } from './types.ts';
-import { objectKey } from './types.ts';
+import { keyOf, objectKey } from './types.ts';
 
 export interface CachedObject {
   object: AnyObject;
@@ -38,7 +38,7 @@ export class ObjectCache {
 
   /** Insert or replace one object. Returns false when nothing changed. */
   upsert(object: AnyObject, source: SourceRef): boolean {
-    const key = objectKey(object.kind, object.metadata.namespace, object.metadata.name);
+    const key = keyOf(object);
     const hadRejection = this.#rejected.delete(key);
     const prev = this.#objects.get(key);
     if (!hadRejection && prev && sameObject(prev.object, object)) return false;
@@ -49,7 +49,7 @@ export class ObjectCache {
 
   /** Record an object the schema rejected; any valid version is dropped. */
   reject(rejected: RejectedObject): boolean {
-    const key = objectKey(rejected.kind, rejected.namespace, rejected.name);
+    const key = keyOf(rejected);
     const hadObject = this.#objects.delete(key);
     const prev = this.#rejected.get(key);
     if (!hadObject && prev && JSON.stringify(prev) === JSON.stringify(rejected)) return false;
@@ -71,10 +71,10 @@ export class ObjectCache {
   replaceAll(objects: CachedObject[], rejected: RejectedObject[]): boolean {
     const next = new Map<ObjectKey, CachedObject>();
     for (const o of objects) {
-      next.set(objectKey(o.object.kind, o.object.metadata.namespace, o.object.metadata.name), o);
+      next.set(keyOf(o.object), o);
     }
     const nextRejected = new Map<ObjectKey, RejectedObject>();
-    for (const r of rejected) nextRejected.set(objectKey(r.kind, r.namespace, r.name), r);
+    for (const r of rejected) nextRejected.set(keyOf(r), r);
     let changed = next.size !== this.#objects.size || nextRejected.size !== this.#rejected.size;
     if (!changed) {
       for (const [k, v] of next) {

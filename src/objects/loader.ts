@@ -7,7 +7,7 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CachedObject } from './cache.ts';
 import type { RejectedObject } from './types.ts';
-import { objectKey } from './types.ts';
+import { keyOf } from './types.ts';
 import type { LoadIssue } from './issues.ts';
 import { compareIssues } from './issues.ts';
 import { parseJson, parseYaml } from './parse.ts';
@@ -208,25 +208,25 @@ export async function loadFolder(dir: string, opts: LoadOptions = {}): Promise<L
 export function combineFiles(results: readonly FileLoadResult[]): LoadResult {
   const sorted = [...results].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const out: LoadResult = { objects: [], rejected: [], errors: [], warnings: [], files: sorted.map((r) => r.file) };
-  const firstSeen = new Map<string, string>();
+  const firstSeen = new Map<string, { file: string; line: number }>();
   for (const r of sorted) {
     out.errors.push(...r.errors);
     out.warnings.push(...r.warnings);
     for (const e of r.entries) {
-      const key = objectKey(e.kind, e.namespace, e.name);
-      const where = `${r.file}:${e.line}`;
+      const key = keyOf(e);
       const prev = firstSeen.get(key);
       if (prev !== undefined) {
         out.errors.push({
           file: r.file,
           line: e.line,
-          message: `duplicate ${e.kind} ${e.namespace}/${e.name}: already defined at ${prev}; this definition is ignored (remove one of them)`,
+          message: `duplicate ${e.kind} ${e.namespace}/${e.name}: already defined at ${prev.file}:${prev.line}; this definition is ignored (remove one of them)`,
           object: { kind: e.kind, namespace: e.namespace, name: e.name },
         });
         continue;
       }
-      firstSeen.set(key, where);
-      if (e.object) out.objects.push({ object: e.object, source: { file: r.file, line: e.line } });
+      const source = { file: r.file, line: e.line };
+      firstSeen.set(key, source);
+      if (e.object) out.objects.push({ object: e.object, source });
       else if (e.rejected) out.rejected.push(e.rejected);
     }
   }

@@ -301,6 +301,19 @@ export function objectKey(kind: string, namespace: string, name: string): Object
   return `${kind}/${namespace}/${name}`;
 }
 
+const keys = new WeakMap<object, ObjectKey>();
+
+/** objectKey of an object (or a file entry) that never changes, made once:
+ *  every reload passes each unchanged object through several maps. */
+export function keyOf(o: { kind: string; namespace: string; name: string } | AnyObject): ObjectKey {
+  let k = keys.get(o);
+  if (k === undefined) {
+    k = 'metadata' in o ? objectKey(o.kind, o.metadata.namespace, o.metadata.name) : objectKey(o.kind, o.namespace, o.name);
+    keys.set(o, k);
+  }
+  return k;
+}
+
 /** Where an object came from, for messages. */
 export interface SourceRef {
   file?: string; // path relative to the manifests folder

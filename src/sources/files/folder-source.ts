@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import type { CachedObject, ObjectCache } from '../../objects/cache.ts';
 import type { AnyObject } from '../../objects/types.ts';
-import { objectKey } from '../../objects/types.ts';
+import { keyOf } from '../../objects/types.ts';
 import type { LoadIssue } from '../../objects/issues.ts';
 import { formatIssue } from '../../objects/issues.ts';
 import type { FileLoadResult, LoadResult, LoadOptions } from '../../objects/loader.ts';
@@ -357,7 +357,7 @@ export class FolderSource extends EventEmitter<FolderSourceEvents> {
     const next = new Map<string, Generation>();
     const out = objects.map((entry) => {
       const o = entry.object;
-      const key = objectKey(o.kind, o.metadata.namespace, o.metadata.name);
+      const key = keyOf(o);
       const prev = this.#gens.get(key);
       if (prev && prev.source === o) {
         next.set(key, prev);
