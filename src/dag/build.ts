@@ -118,8 +118,9 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
  *  shares them and replaces, never edits, a changed object). */
 export class DagBuilder {
   #config: IsobarConfig | undefined;
-  /** Each snapshot object of the last build, with its dependency key. */
-  #seen = new Map<object, string>();
+  /** Per kind, the last build's list and each object's dependency key. */
+  #seen = new Map<keyof Snapshot, { list: unknown[]; keys: Map<object, string> }>();
+  #view: CacheView | undefined;
   /** Results of the roots of the last build. */
   #roots = new Map<NProxy, RootResult>();
   #read = new WeakMap<object, NProxy | null>();
@@ -140,8 +141,10 @@ export class DagBuilder {
       this.#config = config;
       this.#roots.clear();
     }
-    const changed = this.#changedKeys(snap);
-    const view = new CacheView(snap);
+    const { changed, viewChanged } = this.#changedKeys(snap);
+    // The view's indexes and memos stay valid while what it indexes does.
+    const view = viewChanged || !this.#view ? new CacheView(snap) : this.#view;
+    this.#view = view;
 
     const proxies = new NsMap<NProxy>();
     const proxyList: NProxy[] = [];
@@ -230,16 +233,23 @@ export class DagBuilder {
     return p;
   }
 
-  /** Keys whose object was added, replaced or removed since the last build. */
-  #changedKeys(snap: Snapshot): Set<string> {
-    const prev = this.#seen;
-    const next = new Map<object, string>();
+  /** Keys whose object was added, replaced or removed since the last
+   *  build, and whether anything the CacheView indexes changed. */
+  #changedKeys(snap: Snapshot): { changed: Set<string>; viewChanged: boolean } {
     const changed = new Set<string>();
-    let kept = 0;
+    let viewChanged = false;
     for (const kind of KINDS) {
-      for (const o of snap[kind] as unknown[]) {
+      const list = snap[kind] as unknown[];
+      const prev = this.#seen.get(kind);
+      // The cache hands out the same objects in the same order while a
+      // kind is untouched: a reference walk proves that without hashing.
+      if (prev && prev.list.length === list.length && list.every((o, i) => o === prev.list[i])) continue;
+      if (kind !== 'httpproxies' && kind !== 'rejected') viewChanged = true;
+      const next = new Map<object, string>();
+      let kept = 0;
+      for (const o of list) {
         if (typeof o !== 'object' || o === null) continue;
-        let key = prev.get(o);
+        let key = prev?.keys.get(o);
         if (key !== undefined) kept++;
         else {
           const k = keyOf(kind, o);
@@ -249,10 +259,10 @@ export class DagBuilder {
         }
         next.set(o, key);
       }
+      if (prev && kept < prev.keys.size) for (const [o, key] of prev.keys) if (!next.has(o)) changed.add(key);
+      this.#seen.set(kind, { list, keys: next });
     }
-    if (kept < prev.size) for (const [o, key] of prev) if (!next.has(o)) changed.add(key);
-    this.#seen = next;
-    return changed;
+    return { changed, viewChanged };
   }
 
   #compute(
