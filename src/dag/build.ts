@@ -140,6 +140,7 @@ export class DagBuilder {
     if (config !== this.#config) {
       this.#config = config;
       this.#roots.clear();
+      this.#view = undefined; // its memos depend on settings (ExternalName)
     }
     const { changed, viewChanged } = this.#changedKeys(snap);
     // The view's indexes and memos stay valid while what it indexes does.

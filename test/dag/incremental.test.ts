@@ -137,3 +137,20 @@ test('an edit recomputes only the roots that read what changed', () => {
   builder.build(snapshot(fixed), config());
   assert.equal(builder.recomputed, 4);
 });
+
+test('a new configuration object drops every memo, the view included', () => {
+  const objects: Obj[] = [
+    service('ext', [{ port: 80 }], { type: 'ExternalName', externalName: 'backend.example.net' }),
+    root('r', 'r.example.com', { routes: [{ services: [{ name: 'ext', port: 80 }] }] }),
+  ];
+  const off = config();
+  const on = config((c) => {
+    c.enableExternalNameService = true;
+  });
+  const builder = new DagBuilder();
+  const snap = snapshot(objects);
+  assert.equal(builder.build(snap, off).statuses[0]!.currentStatus, 'invalid');
+  const enabled = builder.build(snap, on);
+  assert.deepEqual(enabled, build(snap, on));
+  assert.equal(enabled.statuses[0]!.currentStatus, 'valid');
+});
