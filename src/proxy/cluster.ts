@@ -3,7 +3,7 @@
 // stay the same, with active health checks and passive ejection of
 // endpoints that refuse connections.
 import { Pool } from 'undici';
-import type { Cluster, ProxyConfig } from '../dag/proxy-config.ts';
+import type { CaBundle, Cluster, ProxyConfig, TlsSecret } from '../dag/proxy-config.ts';
 import { HealthChecker } from './health-check.ts';
 import { LoadBalancer, type HashInput } from './load-balancer.ts';
 import type { ProxyStats } from './stats.ts';
@@ -116,10 +116,25 @@ function transportKey(c: Cluster, t: ResolvedUpstreamTls | undefined): string {
   return JSON.stringify([c.name, c.protocol, c.connectTimeoutMs, c.idleConnectionTimeoutMs, t ?? null]);
 }
 
+/** A cluster as the last apply built it, with the config objects its
+ *  upstream TLS was read from and the problems it was built with. */
+interface BuiltCluster {
+  runtime: ClusterRuntime;
+  ca: object | undefined;
+  clientCert: object | undefined;
+  problems: string[];
+}
+
 export class ClusterRegistry {
   epoch = 0;
   readonly stats: ProxyStats;
   private endpoints = new Map<string, Endpoint>();
+  private built = new Map<string, BuiltCluster>();
+  /** The last apply's inputs and result: the same objects again (a reload
+   *  that changed no cluster, secret or CA bundle) give the same map back. */
+  private last:
+    | { clusters: Cluster[]; secrets: TlsSecret[]; caBundles: CaBundle[]; out: Map<string, ClusterRuntime>; problems: [string, string][] }
+    | undefined;
   private onTlsWarning: (cluster: string, message: string) => void;
 
   constructor(stats: ProxyStats, onTlsWarning: (cluster: string, message: string) => void) {
@@ -131,35 +146,57 @@ export class ClusterRegistry {
     this.epoch++;
   }
 
-  /** Builds the clusters of a config, reusing pools and health state. */
+  /** Builds the clusters of a config, reusing pools and health state. A
+   *  cluster whose definition is the same object as in the last apply (and
+   *  whose CA and client certificate objects are too) is kept as it was. */
   apply(config: ProxyConfig): Map<string, ClusterRuntime> {
+    const last = this.last;
+    if (last && sameItems(last.clusters, config.clusters) && sameItems(last.secrets, config.secrets) && sameItems(last.caBundles, config.caBundles)) {
+      for (const [name, message] of last.problems) this.onTlsWarning(name, message);
+      this.epoch++;
+      return last.out;
+    }
     const secrets = new Map(config.secrets.map((s) => [s.id, s]));
     const cas = new Map(config.caBundles.map((c) => [c.id, c]));
     const next = new Map<string, Endpoint>();
+    const built = new Map<string, BuiltCluster>();
     const out = new Map<string, ClusterRuntime>();
     for (const c of config.clusters) {
+      const ca = c.tls?.validation ? cas.get(c.tls.validation.caBundleId) : undefined;
+      const clientCert = c.tls?.clientCertificateId ? secrets.get(c.tls.clientCertificateId) : undefined;
+      const previous = this.built.get(c.name);
+      if (previous && previous.runtime.def === c && previous.ca === ca && previous.clientCert === clientCert) {
+        for (const p of previous.problems) this.onTlsWarning(c.name, p);
+        for (const e of previous.runtime.endpoints) next.set(e.key, e);
+        built.set(c.name, previous);
+        out.set(c.name, previous.runtime);
+        continue;
+      }
+      const problems: string[] = [];
+      const problem = (message: string): void => {
+        problems.push(message);
+        this.onTlsWarning(c.name, message);
+      };
       let resolved: ResolvedUpstreamTls | undefined;
       let broken: string | undefined;
       if ((c.protocol === 'tls' || c.protocol === 'h2') && c.tls) {
         resolved = { tls: c.tls, alpn: c.protocol === 'h2' ? ['h2'] : [] };
         if (c.tls.validation) {
-          const ca = cas.get(c.tls.validation.caBundleId);
           // Validation without its CA must not degrade to no validation:
           // trust nothing, so every connection fails verification.
           if (!ca) broken = `CA bundle ${c.tls.validation.caBundleId} missing from config`;
           resolved.caPem = ca?.caPem ?? '';
         }
         if (c.tls.clientCertificateId) {
-          const s = secrets.get(c.tls.clientCertificateId);
-          if (s) {
-            resolved.clientCertPem = s.certPem;
-            resolved.clientKeyPem = s.keyPem;
+          if (clientCert) {
+            resolved.clientCertPem = clientCert.certPem;
+            resolved.clientKeyPem = clientCert.keyPem;
           } else broken = `client certificate ${c.tls.clientCertificateId} missing from config`;
         }
       } else if ((c.protocol === 'tls' || c.protocol === 'h2') && !c.tls) {
         resolved = { tls: { minVersion: '1.2', maxVersion: '1.3' }, alpn: c.protocol === 'h2' ? ['h2'] : [] };
       }
-      if (broken) this.onTlsWarning(c.name, broken);
+      if (broken) problem(broken);
       const tkey = transportKey(c, resolved);
       const eps: Endpoint[] = [];
       for (const ep of c.endpoints) {
@@ -169,7 +206,7 @@ export class ClusterRegistry {
           try {
             e = this.createEndpoint(key, c, ep.address, ep.port, resolved);
           } catch (err) {
-            this.onTlsWarning(c.name, `endpoint ${ep.address}:${ep.port} unusable: ${(err as Error).message}`);
+            problem(`endpoint ${ep.address}:${ep.port} unusable: ${(err as Error).message}`);
             continue;
           }
         }
@@ -177,12 +214,18 @@ export class ClusterRegistry {
         next.set(key, e);
         eps.push(e);
       }
-      out.set(c.name, new ClusterRuntime(c, eps, this));
+      const runtime = new ClusterRuntime(c, eps, this);
+      built.set(c.name, { runtime, ca, clientCert, problems });
+      out.set(c.name, runtime);
     }
     for (const [key, e] of this.endpoints) {
       if (!next.has(key)) e.close(DRAIN_MS);
     }
     this.endpoints = next;
+    this.built = built;
+    const problems: [string, string][] = [];
+    for (const [name, b] of built) for (const p of b.problems) problems.push([name, p]);
+    this.last = { clusters: config.clusters, secrets: config.secrets, caBundles: config.caBundles, out, problems };
     this.epoch++;
     return out;
   }
@@ -231,5 +274,13 @@ export class ClusterRegistry {
   close(): void {
     for (const e of this.endpoints.values()) e.close(0);
     this.endpoints.clear();
+    this.built.clear();
+    this.last = undefined;
   }
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

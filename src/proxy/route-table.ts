@@ -1,11 +1,13 @@
 // ProxyConfig compiled for the hot path: host maps per listener kind, routes
 // as predicate lists in config order, weighted clusters with cumulative
-// weights, header policies as functions.
+// weights, header policies as functions. A virtual host is compiled once per
+// config object and kept while the clusters it names stay the same.
 import type { ProxyConfig, Route, SecureVirtualHost, TcpForward, VirtualHost, HeaderOps } from '../dag/proxy-config.ts';
 import type { ClusterRuntime } from './cluster.ts';
 import { compileHeaderOps, type CompiledHeaderOps } from './header-ops.ts';
 import { HostTable } from './host.ts';
 import { compileHeader, compilePath, compileQuery, type Predicate, type RequestView } from './matchers.ts';
+import { record, stillValid, type ClusterLookup, type Reusable, type Warn } from './reusable.ts';
 
 export interface CompiledBackend {
   name: string;
@@ -55,7 +57,7 @@ function ops(o: HeaderOps | undefined): CompiledHeaderOps {
 
 export function compileBackends(
   list: { cluster: string; weight: number; requestHeaders?: HeaderOps; responseHeaders?: HeaderOps; hostRewrite?: string }[],
-  clusters: Map<string, ClusterRuntime>,
+  clusters: ClusterLookup,
 ): { backends: CompiledBackend[]; totalWeight: number } {
   let total = 0;
   const anyWeight = list.some((w) => w.weight > 0);
@@ -76,7 +78,7 @@ export function compileBackends(
   return { backends, totalWeight: total };
 }
 
-export function compileRoute(route: Route, clusters: Map<string, ClusterRuntime>): CompiledRoute {
+export function compileRoute(route: Route, clusters: ClusterLookup): CompiledRoute {
   const preds: Predicate[] = [compilePath(route.path)];
   for (const h of route.headers) preds.push(compileHeader(h));
   for (const q of route.queryParams) preds.push(compileQuery(q));
@@ -105,7 +107,7 @@ export function compileRoute(route: Route, clusters: Map<string, ClusterRuntime>
   return out;
 }
 
-function compileVhost(v: VirtualHost, clusters: Map<string, ClusterRuntime>, warn: Warn): CompiledVhost {
+function compileVhost(v: VirtualHost, clusters: ClusterLookup, warn: Warn): CompiledVhost {
   const routes: CompiledRoute[] = [];
   for (const r of v.routes) {
     try {
@@ -119,21 +121,42 @@ function compileVhost(v: VirtualHost, clusters: Map<string, ClusterRuntime>, war
   return { fqdn: v.fqdn.toLowerCase(), routes };
 }
 
-export type Warn = (fqdn: string, message: string) => void;
+/** Compiles route tables apply after apply, keeping the compiled virtual
+ *  host of each config object that comes back (a worker keeps the objects
+ *  of the virtual hosts a config delta did not touch). The result is what
+ *  a fresh compile of the same config would give. */
+export class RouteTableCompiler {
+  readonly #http = new WeakMap<VirtualHost, Reusable<CompiledVhost>>();
+  readonly #https = new WeakMap<SecureVirtualHost, Reusable<CompiledVhost>>();
 
-export function compileTables(config: ProxyConfig, clusters: Map<string, ClusterRuntime>, warn: Warn = () => {}): RouteTables {
-  const http = new HostTable<CompiledVhost>();
-  const https = new HostTable<CompiledVhost>();
-  for (const v of config.httpVirtualHosts) http.add(v.fqdn.toLowerCase(), compileVhost(v, clusters, warn));
-  for (const v of config.httpsVirtualHosts) {
-    const c = compileVhost(v, clusters, warn);
-    c.secure = v;
-    https.add(c.fqdn, c);
+  compile(config: ProxyConfig, clusters: ClusterLookup, warn: Warn = () => {}): RouteTables {
+    const http = new HostTable<CompiledVhost>();
+    const https = new HostTable<CompiledVhost>();
+    for (const v of config.httpVirtualHosts) {
+      let kept = this.#http.get(v);
+      if (!stillValid(kept, clusters, warn)) {
+        kept = record(clusters, warn, (cl, w) => compileVhost(v, cl, w));
+        this.#http.set(v, kept);
+      }
+      http.add(kept.value.fqdn, kept.value);
+    }
+    for (const v of config.httpsVirtualHosts) {
+      let kept = this.#https.get(v);
+      if (!stillValid(kept, clusters, warn)) {
+        kept = record(clusters, warn, (cl, w): CompiledVhost => ({ ...compileVhost(v, cl, w), secure: v }));
+        this.#https.set(v, kept);
+      }
+      https.add(kept.value.fqdn, kept.value);
+    }
+    return { http, https };
   }
-  return { http, https };
 }
 
-export function compileTcp(f: TcpForward, clusters: Map<string, ClusterRuntime>): CompiledTcp {
+export function compileTables(config: ProxyConfig, clusters: ClusterLookup, warn: Warn = () => {}): RouteTables {
+  return new RouteTableCompiler().compile(config, clusters, warn);
+}
+
+export function compileTcp(f: TcpForward, clusters: ClusterLookup): CompiledTcp {
   return compileBackends(f.clusters, clusters);
 }
 

@@ -1,15 +1,18 @@
 // ProxyRuntime: owns the listeners and the current compiled config.
 // apply() builds a complete new state and swaps one reference; requests
 // already running keep the state they started with (DESIGN.md rule 3).
+// Parts of the config that are the same objects as in the last apply keep
+// their compiled form (clusters, virtual hosts, TLS choices), so applying a
+// config that differs in one virtual host costs little more than that host.
 import type { Socket } from 'node:net';
 import type { ProxyConfig } from '../dag/proxy-config.ts';
 import { ClusterRegistry } from './cluster.ts';
 import { rateLimitedWarn, type ProxyContext, type ProxyState } from './context.ts';
 import { HostTable } from './host.ts';
 import { Listener } from './listener.ts';
-import { compileTables } from './route-table.ts';
+import { RouteTableCompiler } from './route-table.ts';
 import { ProxyStats } from './stats.ts';
-import { buildTlsTable } from './tls-choice.ts';
+import { TlsTableBuilder } from './tls-choice.ts';
 import type { ProxyRuntimeOptions } from './types.ts';
 
 function emptyState(): ProxyState {
@@ -38,6 +41,8 @@ export class ProxyRuntime {
   private readonly ctx: ProxyContext;
   private readonly listeners: Listener[];
   private readonly registry: ClusterRegistry;
+  private readonly routes = new RouteTableCompiler();
+  private readonly tlsTables: TlsTableBuilder;
   private generation = 0;
   private closed = false;
 
@@ -73,6 +78,7 @@ export class ProxyRuntime {
       headersTimeoutMs: opts.headersTimeoutMs ?? 30_000,
     };
     this.listeners = opts.listeners.map((s) => new Listener(s, this.ctx, lo));
+    this.tlsTables = new TlsTableBuilder(opts.ticketKeys);
   }
 
   /** Binds every listener; on failure closes the ones already bound. */
@@ -85,13 +91,15 @@ export class ProxyRuntime {
     }
   }
 
-  /** Swaps to a complete new config atomically. */
+  /** Swaps to a complete new config atomically. Objects of a config must
+   *  not be changed once applied: the next apply takes an object it saw
+   *  before as unchanged. */
   apply(input: ProxyConfig): void {
     if (this.closed) return;
     const config = normalize(input);
     const clusters = this.registry.apply(config);
-    const tables = compileTables(config, clusters, (fqdn, msg) => this.ctx.warnOnce(`route|${fqdn}|${msg}`, { fqdn }, msg));
-    const tls = buildTlsTable(config, clusters, this.opts.ticketKeys, (fqdn, msg) =>
+    const tables = this.routes.compile(config, clusters, (fqdn, msg) => this.ctx.warnOnce(`route|${fqdn}|${msg}`, { fqdn }, msg));
+    const tls = this.tlsTables.build(config, clusters, (fqdn, msg) =>
       this.ctx.warnOnce(`vhost|${fqdn}|${msg}`, { fqdn }, `virtual host not served: ${msg}`),
     );
     this.ctx.state = { tables, tls, clusters, generation: ++this.generation };

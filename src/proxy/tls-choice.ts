@@ -4,9 +4,9 @@
 // distinct setting becomes one tls.Server (never listening) per listener,
 // so versions and client-certificate checks are exactly per virtual host.
 import type { TlsOptions } from 'node:tls';
-import type { ProxyConfig, TlsVersion } from '../dag/proxy-config.ts';
-import type { ClusterRuntime } from './cluster.ts';
+import type { CaBundle, ProxyConfig, SecureVirtualHost, TlsSecret, TlsVersion } from '../dag/proxy-config.ts';
 import { HostTable } from './host.ts';
+import { record, stillValid, type ClusterLookup, type Reusable, type Warn } from './reusable.ts';
 import { compileTcp, type CompiledTcp } from './route-table.ts';
 
 export interface TlsChoice {
@@ -66,79 +66,114 @@ function terminate(i: TerminateInput, ticketKeys: Buffer | undefined): { key: st
   return { key, serverOptions };
 }
 
-export function buildTlsTable(
-  config: ProxyConfig,
-  clusters: Map<string, ClusterRuntime>,
+/** One virtual host's choice, from the config objects it was made of. */
+function choose(
+  vh: SecureVirtualHost,
+  secret: TlsSecret | undefined,
+  ca: CaBundle | undefined,
+  clusters: ClusterLookup,
   ticketKeys: Buffer | undefined,
-  warn: (fqdn: string, msg: string) => void,
-): TlsTable {
-  const secrets = new Map(config.secrets.map((s) => [s.id, s]));
-  const cas = new Map(config.caBundles.map((c) => [c.id, c]));
-  const byName = new HostTable<TlsChoice>();
-  const keys = new Set<string>();
-  for (const vh of config.httpsVirtualHosts) {
-    const fqdn = vh.fqdn.toLowerCase();
-    if (vh.passthrough) {
-      byName.add(fqdn, {
-        fqdn,
-        passthrough: compileTcp(vh.passthrough, clusters),
-        key: '',
-        serverOptions: {},
-        verifyIfPresented: false,
-      });
-      continue;
+  warn: Warn,
+): TlsChoice | undefined {
+  const fqdn = vh.fqdn.toLowerCase();
+  if (vh.passthrough) {
+    return { fqdn, passthrough: compileTcp(vh.passthrough, clusters), key: '', serverOptions: {}, verifyIfPresented: false };
+  }
+  if (!secret) {
+    // An unusable vhost serves nothing; the others keep serving.
+    warn(fqdn, vh.secretId ? `certificate secret ${vh.secretId} missing from config` : 'no certificate secret');
+    return undefined;
+  }
+  const cv = vh.clientValidation;
+  let caPem: string | undefined;
+  let crlPem: string | undefined;
+  if (cv && !cv.skipVerification) {
+    if (!ca) {
+      warn(fqdn, `client CA bundle ${cv.caBundleId ?? '(none)'} missing from config`);
+      return undefined;
     }
-    const s = vh.secretId ? secrets.get(vh.secretId) : undefined;
-    if (!s) {
-      // An unusable vhost serves nothing; the others keep serving.
-      warn(fqdn, vh.secretId ? `certificate secret ${vh.secretId} missing from config` : 'no certificate secret');
-      continue;
-    }
-    const cv = vh.clientValidation;
-    let caPem: string | undefined;
-    let crlPem: string | undefined;
-    if (cv && !cv.skipVerification) {
-      const ca = cv.caBundleId ? cas.get(cv.caBundleId) : undefined;
-      if (!ca) {
-        warn(fqdn, `client CA bundle ${cv.caBundleId ?? '(none)'} missing from config`);
-        continue;
+    caPem = ca.caPem;
+    crlPem = ca.crlPem;
+  }
+  const t = terminate(
+    {
+      certPem: secret.certPem,
+      keyPem: secret.keyPem,
+      min: vh.minVersion,
+      max: vh.maxVersion,
+      ...(caPem !== undefined ? { caPem } : {}),
+      ...(crlPem !== undefined ? { crlPem } : {}),
+      requestCert: cv !== undefined,
+      rejectUnauthorized: cv !== undefined && !cv.skipVerification && !cv.optional,
+      alpn: vh.tcpProxy ? [] : ALPN_HTTP,
+    },
+    ticketKeys,
+  );
+  return {
+    fqdn,
+    ...(vh.tcpProxy ? { tcpProxy: compileTcp(vh.tcpProxy, clusters) } : {}),
+    ...t,
+    verifyIfPresented: cv !== undefined && !cv.skipVerification && cv.optional,
+  };
+}
+
+interface KeptChoice extends Reusable<TlsChoice | undefined> {
+  secret: TlsSecret | undefined;
+  ca: CaBundle | undefined;
+}
+
+/** Builds TLS tables apply after apply, keeping each virtual host object's
+ *  choice while its secret, CA bundle and clusters are the same objects (its
+ *  key, a JSON text of PEMs, is then not made again). The tls.Servers, and so
+ *  the SecureContexts, are kept by the listeners per key across applies. */
+export class TlsTableBuilder {
+  readonly #ticketKeys: Buffer | undefined;
+  readonly #kept = new WeakMap<SecureVirtualHost, KeptChoice>();
+  #fallback: { secret: TlsSecret; choice: TlsChoice } | undefined;
+
+  constructor(ticketKeys: Buffer | undefined) {
+    this.#ticketKeys = ticketKeys;
+  }
+
+  build(config: ProxyConfig, clusters: ClusterLookup, warn: Warn): TlsTable {
+    const secrets = new Map(config.secrets.map((s) => [s.id, s]));
+    const cas = new Map(config.caBundles.map((c) => [c.id, c]));
+    const byName = new HostTable<TlsChoice>();
+    const keys = new Set<string>();
+    for (const vh of config.httpsVirtualHosts) {
+      const terminates = !vh.passthrough;
+      const secret = terminates && vh.secretId ? secrets.get(vh.secretId) : undefined;
+      const cv = vh.clientValidation;
+      const ca = terminates && cv && !cv.skipVerification && cv.caBundleId ? cas.get(cv.caBundleId) : undefined;
+      let kept = this.#kept.get(vh);
+      if (!(kept !== undefined && kept.secret === secret && kept.ca === ca && stillValid(kept, clusters, warn))) {
+        kept = { ...record(clusters, warn, (cl, w) => choose(vh, secret, ca, cl, this.#ticketKeys, w)), secret, ca };
+        this.#kept.set(vh, kept);
       }
-      caPem = ca.caPem;
-      crlPem = ca.crlPem;
+      const choice = kept.value;
+      if (choice === undefined) continue;
+      if (!choice.passthrough) keys.add(choice.key);
+      byName.add(choice.fqdn, choice);
     }
-    const t = terminate(
-      {
-        certPem: s.certPem,
-        keyPem: s.keyPem,
-        min: vh.minVersion,
-        max: vh.maxVersion,
-        ...(caPem !== undefined ? { caPem } : {}),
-        ...(crlPem !== undefined ? { crlPem } : {}),
-        requestCert: cv !== undefined,
-        rejectUnauthorized: cv !== undefined && !cv.skipVerification && !cv.optional,
-        alpn: vh.tcpProxy ? [] : ALPN_HTTP,
-      },
-      ticketKeys,
-    );
-    keys.add(t.key);
-    byName.add(fqdn, {
-      fqdn,
-      ...(vh.tcpProxy ? { tcpProxy: compileTcp(vh.tcpProxy, clusters) } : {}),
-      ...t,
-      verifyIfPresented: cv !== undefined && !cv.skipVerification && cv.optional,
-    });
+    let fallback: TlsChoice | undefined;
+    if (config.fallbackCertificateId) {
+      const s = secrets.get(config.fallbackCertificateId);
+      if (s) {
+        if (this.#fallback?.secret !== s) {
+          const t = terminate(
+            { certPem: s.certPem, keyPem: s.keyPem, min: '1.2', max: '1.3', requestCert: false, rejectUnauthorized: false, alpn: ALPN_HTTP },
+            this.#ticketKeys,
+          );
+          this.#fallback = { secret: s, choice: { fqdn: '', ...t, verifyIfPresented: false } };
+        }
+        fallback = this.#fallback.choice;
+        keys.add(fallback.key);
+      } else warn('(fallback)', `fallback certificate ${config.fallbackCertificateId} missing from config`);
+    }
+    return fallback ? { byName, fallback, keys } : { byName, keys };
   }
-  let fallback: TlsChoice | undefined;
-  if (config.fallbackCertificateId) {
-    const s = secrets.get(config.fallbackCertificateId);
-    if (s) {
-      const t = terminate(
-        { certPem: s.certPem, keyPem: s.keyPem, min: '1.2', max: '1.3', requestCert: false, rejectUnauthorized: false, alpn: ALPN_HTTP },
-        ticketKeys,
-      );
-      keys.add(t.key);
-      fallback = { fqdn: '', ...t, verifyIfPresented: false };
-    } else warn('(fallback)', `fallback certificate ${config.fallbackCertificateId} missing from config`);
-  }
-  return fallback ? { byName, fallback, keys } : { byName, keys };
+}
+
+export function buildTlsTable(config: ProxyConfig, clusters: ClusterLookup, ticketKeys: Buffer | undefined, warn: Warn): TlsTable {
+  return new TlsTableBuilder(ticketKeys).build(config, clusters, warn);
 }

@@ -6,17 +6,19 @@
 
 import type pino from 'pino';
 import type { BalancerConfig } from '../balancer/balancer-config.ts';
-import type { ProxyConfig } from '../dag/proxy-config.ts';
 import { BalancerRuntime } from '../balancer/index.ts';
 import { CertificateStore } from '../certs/index.ts';
 import type { AccessLogEntry, ProxyRuntime } from '../proxy/index.ts';
+import { ProxyConfigReplica } from './config-delta.ts';
 import { createLogger } from './logger.ts';
 import type { ToBalancerWorker } from './messages.ts';
+import { applyProxyUpdate } from './proxy-apply.ts';
 import { runWorker, send } from './worker-process.ts';
 
 let runtime: BalancerRuntime | undefined;
 let proxy: ProxyRuntime | undefined;
 let logger: pino.Logger | undefined;
+const proxyReplica = new ProxyConfigReplica();
 
 runWorker<ToBalancerWorker>({
   async handle(msg) {
@@ -45,8 +47,16 @@ runWorker<ToBalancerWorker>({
       }
       case 'config':
         if (!runtime) throw new Error('config before init');
-        // The proxy first: the balancer may start sending it new hosts.
-        if (msg.proxyConfig) proxy?.apply(JSON.parse(msg.proxyConfig) as ProxyConfig);
+        // The proxy first: the balancer may start sending it new hosts. A
+        // proxy delta this worker cannot take leaves the whole message
+        // unapplied; the primary then sends both configs whole.
+        if (msg.proxyConfig !== undefined && proxy) {
+          const update = { version: msg.version, text: msg.proxyConfig, ...(msg.proxyBase !== undefined ? { base: msg.proxyBase } : {}) };
+          if (!applyProxyUpdate(proxy, proxyReplica, update, logger)) {
+            send({ type: 'resync', version: msg.version });
+            return;
+          }
+        }
         await runtime.apply(JSON.parse(msg.config) as BalancerConfig);
         send({ type: 'applied', version: msg.version, health: runtime.health().listeners });
         return;

@@ -1,10 +1,14 @@
 // IPC messages between the primary process and its workers. Configs cross
 // as plain data (DESIGN.md rule 2), as JSON text made once per version: a
 // structured clone of a 10,000-HTTPProxy config costs ~60 ms per worker to
-// write and as much to read, a string only a copy. Edge keys never cross:
-// balancer workers read them from the certificate store themselves.
+// write and as much to read, a string only a copy. A proxy config crosses
+// as a delta against the version before (only the items that changed, see
+// config-delta.ts); a worker that does not hold that version answers
+// 'resync' and is sent the whole config. Edge keys never cross: balancer
+// workers read them from the certificate store themselves.
 
 import type { ProxyConfig } from '../dag/proxy-config.ts';
+import type { ProxyConfigDelta } from './config-delta.ts';
 import type { BalancerConfig } from '../balancer/balancer-config.ts';
 import type { LogFormat } from './logger.ts';
 
@@ -23,7 +27,14 @@ export type ToProxyWorker =
        *  resumes on whichever worker the kernel hands the connection to. */
       ticketKeys: Buffer;
     }
-  | { type: 'config'; version: number; /** JSON of a ProxyConfig */ config: string }
+  | {
+      type: 'config';
+      version: number;
+      /** Present: `config` is the JSON of a ProxyConfigDelta against this version. */
+      base?: number;
+      /** JSON of a ProxyConfig, or of a ProxyConfigDelta when `base` is set. */
+      config: string;
+    }
   | { type: 'shutdown'; drainTimeoutMs: number };
 
 export type ToBalancerWorker =
@@ -37,7 +48,15 @@ export type ToBalancerWorker =
        *  balancer hands flows for the proxy over in-process). */
       proxy?: { listeners: ListenerSpec[]; accessLog: boolean; ticketKeys: Buffer };
     }
-  | { type: 'config'; version: number; /** JSON of a BalancerConfig */ config: string; /** JSON of a ProxyConfig */ proxyConfig?: string }
+  | {
+      type: 'config';
+      version: number;
+      /** JSON of a BalancerConfig (always whole). */
+      config: string;
+      /** --co-located: JSON of a ProxyConfig, or of a ProxyConfigDelta when proxyBase is set. */
+      proxyConfig?: string;
+      proxyBase?: number;
+    }
   | { type: 'health'; requestId: number }
   | { type: 'shutdown'; drainTimeoutMs: number };
 
@@ -47,6 +66,10 @@ import type { ListenerHealth } from '../balancer/index.ts';
 export type FromWorker =
   | { type: 'listening' }
   | { type: 'applied'; version: number; health?: Record<string, ListenerHealth> }
+  /** The config of `version` came as a delta on a version this worker does
+   *  not hold (it was just forked, or failed an earlier one): nothing of it
+   *  was applied; send the whole latest config. */
+  | { type: 'resync'; version: number }
   | { type: 'health'; requestId: number; listeners: Record<string, ListenerHealth> }
   | { type: 'fatal'; message: string; code?: string }
   | { type: 'drained' };

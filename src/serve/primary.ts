@@ -1,6 +1,7 @@
 // The primary process of `isobar serve`: owns the sources, the pure
 // builders and status; forks proxy and balancer workers and sends them
-// whole configs. Nothing on the request path waits on this process.
+// configs (the proxy's as deltas on the version before). Nothing on the
+// request path waits on this process.
 
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { stat } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import type { StatusReport, ServiceStatus } from '../status/types.ts';
 import { CliError, EXIT_USAGE } from '../cli/errors.ts';
 import { createLogger, type LogFormat } from './logger.ts';
 import { WorkerPool } from './workers.ts';
+import { ProxyConfigDeltas, type ProxyConfigUpdate } from './config-delta.ts';
 import type { ListenerSpec, ToBalancerWorker, ToProxyWorker, ListenerHealth } from './messages.ts';
 import { startAdminServer, type AdminServer } from '../admin/server.ts';
 import type { Source } from './source.ts';
@@ -175,6 +177,15 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
 
   const ticketKeys = randomBytes(48);
   const coLocated = o.coLocated && runProxy && runBalancer;
+  // What the proxy workers (or co-located balancer workers) were last sent;
+  // each version's update is made once, whatever the number of workers.
+  const proxyDeltas = new ProxyConfigDeltas();
+  let proxyItemsChanged = 0;
+  const nextProxyUpdate = (v: number, config: ProxyConfig): ProxyConfigUpdate => {
+    const update = proxyDeltas.next(v, config);
+    proxyItemsChanged = update.changed;
+    return update;
+  };
   proxies = runProxy && !coLocated
     ? new WorkerPool<ToProxyWorker, ProxyConfig>({
         role: 'proxy',
@@ -188,8 +199,8 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
           ticketKeys,
           listeners: proxyListeners(o, internal),
         }),
-        // Made once per apply, whatever the number of workers.
-        configMessage: (v, config) => ({ type: 'config', version: v, config: JSON.stringify(config) }),
+        configMessage: (v, config) => proxyMessage(nextProxyUpdate(v, config)),
+        wholeConfigMessage: (v) => proxyMessage(proxyDeltas.whole(v)),
         onFatal,
       })
     : undefined;
@@ -208,14 +219,10 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
             : undefined,
           proxy: coLocated ? { listeners: proxyListeners(o, internal), accessLog: o.accessLog, ticketKeys } : undefined,
         }),
-        // Co-located workers get the proxy's config in the same message
-        // (always the newest, also for a re-forked worker).
-        configMessage: (v, config) => ({
-          type: 'config',
-          version: v,
-          config: JSON.stringify(config),
-          proxyConfig: coLocated && proxyConfig ? JSON.stringify(proxyConfig) : undefined,
-        }),
+        // Co-located workers get the proxy's config of the same version in
+        // the same message.
+        configMessage: (v, config) => balancerMessage(v, config, coLocated && proxyConfig ? nextProxyUpdate(v, proxyConfig) : undefined),
+        wholeConfigMessage: (v, config) => balancerMessage(v, config, coLocated && proxyConfig ? proxyDeltas.whole(v) : undefined),
         onFatal,
         onApplied: (msg) => {
           if (msg.health) balancerHealth = { ...balancerHealth, ...msg.health };
@@ -269,7 +276,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
           const t2 = performance.now();
           publishStatuses();
           // Where a reload's time goes, for people tuning large installations.
-          logger.debug({ version, buildMs: Math.round(t1 - t0), applyMs: Math.round(t2 - t1) }, 'configuration applied');
+          logger.debug({ version, buildMs: Math.round(t1 - t0), applyMs: Math.round(t2 - t1), proxyItemsChanged }, 'configuration applied');
         } while (again);
       } catch (err) {
         logger.error({ err }, 'applying a new configuration failed; the previous one keeps serving');
@@ -328,6 +335,19 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     return stopping;
   };
   return { done, stop, report: () => withHealth(report, balancerConfig, balancerHealth) };
+}
+
+function proxyMessage(u: ProxyConfigUpdate): ToProxyWorker {
+  return { type: 'config', version: u.version, ...(u.base !== undefined ? { base: u.base } : {}), config: u.text };
+}
+
+function balancerMessage(version: number, config: BalancerConfig, proxy: ProxyConfigUpdate | undefined): ToBalancerWorker {
+  return {
+    type: 'config',
+    version,
+    config: JSON.stringify(config),
+    ...(proxy ? { proxyConfig: proxy.text, ...(proxy.base !== undefined ? { proxyBase: proxy.base } : {}) } : {}),
+  };
 }
 
 function proxyListeners(o: ServeOptions, internal: { http: number; https: number } | undefined): ListenerSpec[] {

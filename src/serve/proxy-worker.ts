@@ -1,17 +1,20 @@
 // A proxy worker process: runs the proxy runtime with the listeners the
-// primary gives it and applies each ProxyConfig it receives. It never sees
-// an edge key. All workers share their ports through SO_REUSEPORT.
+// primary gives it and applies each ProxyConfig update it receives (whole
+// or a delta). It never sees an edge key. All workers share their ports
+// through SO_REUSEPORT.
 
 import type pino from 'pino';
-import type { ProxyConfig } from '../dag/proxy-config.ts';
 import { ProxyRuntime } from '../proxy/index.ts';
 import type { AccessLogEntry } from '../proxy/index.ts';
+import { ProxyConfigReplica } from './config-delta.ts';
 import { createLogger } from './logger.ts';
 import type { ToProxyWorker } from './messages.ts';
+import { applyProxyUpdate } from './proxy-apply.ts';
 import { runWorker, send } from './worker-process.ts';
 
 let runtime: ProxyRuntime | undefined;
 let logger: pino.Logger | undefined;
+const replica = new ProxyConfigReplica();
 
 runWorker<ToProxyWorker>({
   async handle(msg) {
@@ -25,15 +28,13 @@ runWorker<ToProxyWorker>({
         send({ type: 'listening' });
         return;
       }
-      case 'config':
+      case 'config': {
         if (!runtime) throw new Error('config before init');
-        const t0 = performance.now();
-        const config = JSON.parse(msg.config) as ProxyConfig;
-        const t1 = performance.now();
-        runtime.apply(config);
-        logger?.debug({ version: msg.version, parseMs: Math.round(t1 - t0), applyMs: Math.round(performance.now() - t1) }, 'proxy configuration applied');
-        send({ type: 'applied', version: msg.version });
+        const update = { version: msg.version, text: msg.config, ...(msg.base !== undefined ? { base: msg.base } : {}) };
+        if (applyProxyUpdate(runtime, replica, update, logger)) send({ type: 'applied', version: msg.version });
+        else send({ type: 'resync', version: msg.version });
         return;
+      }
     }
   },
   async drain(drainTimeoutMs) {

@@ -1,5 +1,8 @@
 // A pool of worker processes of one role. Forks them, re-forks one that
-// dies unexpectedly (and hands it the latest config), and fans configs out.
+// dies unexpectedly (and hands it the latest config whole), and fans configs
+// out: each version's message is made once for all workers and may be a
+// delta on the version before; a worker that cannot take it (it answers
+// 'resync') is sent the whole latest config, alone.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +16,9 @@ interface Worker {
   child: ChildProcess;
   appliedVersion: number;
   listening: boolean;
+  /** The version last sent to this worker whole, so that one worker asking
+   *  several times for the same version is sent it once. */
+  wholeSent: number;
 }
 
 export interface WorkerPoolOptions<Init, Config> {
@@ -20,7 +26,11 @@ export interface WorkerPoolOptions<Init, Config> {
   count: number;
   logger: pino.Logger;
   init(index: number): Init;
+  /** The message for every worker: may be a delta on the version before.
+   *  Called exactly once per version, in order. */
   configMessage(version: number, config: Config): unknown;
+  /** The same version whole, for one worker with nothing to build on. */
+  wholeConfigMessage(version: number, config: Config): unknown;
   /** A worker reported an error it cannot recover from (e.g. a port in use
    *  at start): the primary decides what to do. */
   onFatal(message: string, code: string | undefined, role: WorkerRole): void;
@@ -49,12 +59,13 @@ export class WorkerPool<Init, Config> {
     await Promise.all(Array.from({ length: this.#o.count }, (_, i) => this.#spawn(i)));
   }
 
-  /** Send a config to every worker; resolves when all have applied it. */
+  /** Send a config to every worker; resolves when all have applied it. A
+   *  worker still starting gets it whole once it listens. */
   apply(version: number, config: Config): Promise<void> {
     this.#latest = { version, config };
     const msg = this.#o.configMessage(version, config);
     const waits = this.#workers.map((w) => this.#waitApplied(w, version));
-    for (const w of this.#workers) w.child.send(msg as object);
+    for (const w of this.#workers) if (w.listening) w.child.send(msg as object);
     return Promise.all(waits).then(() => undefined);
   }
 
@@ -122,7 +133,7 @@ export class WorkerPool<Init, Config> {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const worker: Worker = { index, child, appliedVersion: 0, listening: false };
+    const worker: Worker = { index, child, appliedVersion: 0, listening: false, wholeSent: 0 };
     this.#workers[index] = worker;
     child.on('message', (raw) => this.#onMessage(worker, raw as FromWorker));
     return new Promise<void>((resolve, reject) => {
@@ -134,11 +145,7 @@ export class WorkerPool<Init, Config> {
         if (this.#stopping) return;
         this.#o.logger.error({ role: this.#o.role, worker: index, code, signal }, 'worker exited unexpectedly; starting a new one');
         this.#spawn(index)
-          .then(() => {
-            const latest = this.#latest;
-            const w = this.#workers[index]!;
-            if (latest) w.child.send(this.#o.configMessage(latest.version, latest.config) as object);
-          })
+          .then(() => this.#sendWhole(this.#workers[index]!))
           .catch((err: Error) => this.#o.onFatal(err.message, undefined, this.#o.role));
       };
       child.once('exit', onExit);
@@ -157,6 +164,20 @@ export class WorkerPool<Init, Config> {
       child.on('message', onListening);
       child.send(this.#o.init(index) as object);
     });
+  }
+
+  /** The latest config, whole, to one worker (unless already on its way). */
+  #sendWhole(w: Worker): void {
+    const latest = this.#latest;
+    if (!latest || w.wholeSent === latest.version || !w.child.connected) return;
+    try {
+      const msg = this.#o.wholeConfigMessage(latest.version, latest.config);
+      w.wholeSent = latest.version;
+      w.child.send(msg as object);
+    } catch (err) {
+      // Called from IPC events: a failure here must not end the primary.
+      this.#o.logger.error({ role: this.#o.role, worker: w.index, err: (err as Error).message }, 'could not make the whole configuration for a worker');
+    }
   }
 
   #waitApplied(w: Worker, version: number): Promise<void> {
@@ -184,6 +205,10 @@ export class WorkerPool<Init, Config> {
       case 'applied':
         w.appliedVersion = Math.max(w.appliedVersion, msg.version);
         this.#o.onApplied?.(msg, w.index);
+        return;
+      case 'resync':
+        this.#o.logger.info({ role: this.#o.role, worker: w.index, version: msg.version }, 'worker has no base for a config delta; sending it the whole configuration');
+        this.#sendWhole(w);
         return;
       case 'health': {
         const waiter = this.#healthWaiters.get(msg.requestId);

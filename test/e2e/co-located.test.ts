@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import https from 'node:https';
 import { prepareQuickstart, FQDN } from '../../scripts/quickstart-lib.ts';
-import { CLI, startSecureBackend, freeOffset, freePort, httpsGet, startServe, type ServeProcess } from './support.ts';
+import { CLI, eventually, startSecureBackend, freeOffset, freePort, httpsGet, startServe, type ServeProcess } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -64,6 +64,23 @@ test('--co-located: the walkthrough through one process per worker', { timeout: 
 
     // The invalid HTTPProxy serves nothing here either.
     assert.equal((await httpsGet({ host: 'missing-ca.example.test', port, ca })).status, 404);
+
+    // A reload reaches the proxy in every worker (as a config delta).
+    const manifest = join(files.manifests, 'httpproxies.yaml');
+    const original = await readFile(manifest, 'utf8');
+    const edited = original.replace(
+      '        - name: secure-backend\n          port: 8443\n',
+      '        - name: secure-backend\n          port: 8443\n          requestHeadersPolicy:\n            set:\n              - name: X-Reloaded\n                value: "yes"\n',
+    );
+    assert.notEqual(edited, original);
+    await writeFile(manifest, edited);
+    const reloaded = async (): Promise<boolean> => {
+      const r = await httpsGet({ host: FQDN, port, ca });
+      return (JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-reloaded'] === 'yes';
+    };
+    await eventually('the edited route served', async () => ((await reloaded()) ? true : undefined), 10_000);
+    await eventually('every worker up to date', async () => ((await fetch(`http://127.0.0.1:${serve!.adminPort}/readyz`)).status === 200 ? true : undefined));
+    for (let i = 0; i < 10; i++) assert.ok(await reloaded(), `request ${i} on a new connection sees the edit`);
   } finally {
     agent.destroy();
     const code = await serve?.stop();
