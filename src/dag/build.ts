@@ -97,13 +97,23 @@ function keyOf(kind: keyof Snapshot, o: unknown): string | null {
   }
 }
 
+function keysOf(kind: keyof Snapshot, list: unknown[]): Map<object, string> {
+  const keys = new Map<object, string>();
+  for (const o of list) {
+    if (typeof o !== 'object' || o === null) continue;
+    const k = keyOf(kind, o);
+    if (k !== null) keys.set(o, k);
+  }
+  return keys;
+}
+
 const KINDS: (keyof Snapshot)[] = ['httpproxies', 'delegations', 'services', 'secrets', 'endpoints', 'endpointSlices', 'rejected'];
 
 /** A lookup that records what it was asked for. */
-function recording<T>(map: NsMap<T>, key: (ns: string, name: string) => string, deps: Set<string>): Lookup<T> {
+function recording<T>(map: NsMap<T>, key: (ns: string, name: string) => string, track: { deps: Set<string> }): Lookup<T> {
   return {
     get(ns, name) {
-      deps.add(key(ns, name));
+      track.deps.add(key(ns, name));
       return map.get(ns, name);
     },
   };
@@ -119,11 +129,13 @@ export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
 export class DagBuilder {
   #config: IsobarConfig | undefined;
   /** Per kind, the last build's list and each object's dependency key. */
-  #seen = new Map<keyof Snapshot, { list: unknown[]; keys: Map<object, string> }>();
+  #seen = new Map<keyof Snapshot, { list: unknown[]; keys?: Map<object, string> }>();
   #view: CacheView | undefined;
   /** Results of the roots of the last build. */
   #roots = new Map<NProxy, RootResult>();
-  #read = new WeakMap<object, NProxy | null>();
+  /** readProxy results of the last build, by raw object (a Map remade
+   *  each build: no weak references for the collector to trace). */
+  #read = new Map<unknown, NProxy | null>();
   /** Roots the last build computed afresh (the rest were reused). */
   recomputed = 0;
 
@@ -149,13 +161,17 @@ export class DagBuilder {
 
     const proxies = new NsMap<NProxy>();
     const proxyList: NProxy[] = [];
+    const read = new Map<unknown, NProxy | null>();
     for (const raw of snap.httpproxies) {
-      const p = this.#readProxy(raw);
+      let p = this.#read.get(raw);
+      if (p === undefined) p = readProxy(raw);
+      read.set(raw, p);
       if (!p || !classMatches(p, config.ingressClassName)) continue;
       if (proxies.get(p.namespace, p.name) !== undefined) continue; // one object per identity
       proxies.set(p.namespace, p.name, p);
       proxyList.push(p);
     }
+    this.#read = read;
     const rejected = new NsMap<RejectedProxy>();
     const rejectedList: RejectedProxy[] = [];
     for (const raw of snap.rejected) {
@@ -210,12 +226,18 @@ export class DagBuilder {
     // order), each computed afresh unless nothing it read has changed.
     const results = new Map<NProxy, RootResult>();
     this.recomputed = 0;
+    // One processor for the roots computed; its proxy lookups record into
+    // the dependencies of the root being computed.
+    const track = { deps: new Set<string>() };
+    const newProcessor = (): HTTPProxyProcessor =>
+      new HTTPProxyProcessor(view, config, recording(proxies, depKey.proxy, track), recording(rejected, depKey.rejected, track));
+    let processor: HTTPProxyProcessor | undefined;
     for (const [fqdn, root] of byFqdnMap) {
       if (duplicates.has(fqdn)) continue;
       // The same NProxy means the same raw object (readProxy is memoised).
       let r = this.#roots.get(root);
       if (!r || dependsOn(r, changed)) {
-        r = this.#compute(root, view, config, proxies, rejected);
+        r = this.#compute(root, (processor ??= newProcessor()), view, track);
         this.recomputed++;
       }
       results.set(root, r);
@@ -227,13 +249,6 @@ export class DagBuilder {
     return assemble(results, entries, nonRoots, rejectedList);
   }
 
-  #readProxy(raw: unknown): NProxy | null {
-    if (typeof raw !== 'object' || raw === null) return readProxy(raw);
-    let p = this.#read.get(raw);
-    if (p === undefined) this.#read.set(raw, (p = readProxy(raw)));
-    return p;
-  }
-
   /** Keys whose object was added, replaced or removed since the last
    *  build, and whether anything the CacheView indexes changed. */
   #changedKeys(snap: Snapshot): { changed: Set<string>; viewChanged: boolean } {
@@ -242,15 +257,23 @@ export class DagBuilder {
     for (const kind of KINDS) {
       const list = snap[kind] as unknown[];
       const prev = this.#seen.get(kind);
+      if (!prev) {
+        // First build: every root is computed; keys are made only if a
+        // later build has to find what changed (a one-shot build never).
+        this.#seen.set(kind, { list });
+        viewChanged = true;
+        continue;
+      }
       // The cache hands out the same objects in the same order while a
       // kind is untouched: a reference walk proves that without hashing.
-      if (prev && prev.list.length === list.length && list.every((o, i) => o === prev.list[i])) continue;
+      if (prev.list.length === list.length && list.every((o, i) => o === prev.list[i])) continue;
       if (kind !== 'httpproxies' && kind !== 'rejected') viewChanged = true;
+      const prevKeys = prev.keys ?? keysOf(kind, prev.list);
       const next = new Map<object, string>();
       let kept = 0;
       for (const o of list) {
         if (typeof o !== 'object' || o === null) continue;
-        let key = prev?.keys.get(o);
+        let key = prevKeys.get(o);
         if (key !== undefined) kept++;
         else {
           const k = keyOf(kind, o);
@@ -260,19 +283,13 @@ export class DagBuilder {
         }
         next.set(o, key);
       }
-      if (prev && kept < prev.keys.size) for (const [o, key] of prev.keys) if (!next.has(o)) changed.add(key);
+      if (kept < prevKeys.size) for (const [o, key] of prevKeys) if (!next.has(o)) changed.add(key);
       this.#seen.set(kind, { list, keys: next });
     }
     return { changed, viewChanged };
   }
 
-  #compute(
-    root: NProxy,
-    view: CacheView,
-    config: IsobarConfig,
-    proxies: NsMap<NProxy>,
-    rejected: NsMap<RejectedProxy>,
-  ): RootResult {
+  #compute(root: NProxy, processor: HTTPProxyProcessor, view: CacheView, track: { deps: Set<string> }): RootResult {
     const deps = new Set<string>([depKey.proxy(root.namespace, root.name)]);
     const out = new Output();
     const conds = new Map<NProxy, Condition>();
@@ -282,10 +299,9 @@ export class DagBuilder {
       return c;
     };
     let fqdn: string | undefined;
-    view.deps = deps;
-    let processor: HTTPProxyProcessor | undefined;
+    view.deps = track.deps = deps;
     try {
-      processor = new HTTPProxyProcessor(view, config, recording(proxies, depKey.proxy, deps), recording(rejected, depKey.rejected, deps), out, {
+      processor.use(out, {
         cond: condOf,
         setFqdn: (p, f) => {
           if (p === root) fqdn = f;
@@ -317,7 +333,7 @@ export class DagBuilder {
       fallbackCertificateId: c.fallbackCertificateId,
       conditions: [...conds].map(([proxy, cond]) => ({ proxy, cond })),
       fqdn,
-      reached: processor ? [...processor.reached] : [],
+      reached: [...processor.reached],
     };
   }
 }

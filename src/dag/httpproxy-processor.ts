@@ -93,8 +93,9 @@ export class HTTPProxyProcessor {
   readonly #config: IsobarConfig;
   readonly #proxies: Lookup<NProxy>;
   readonly #rejected: Lookup<unknown>;
-  readonly #out: Output;
-  readonly #status: StatusSink;
+  // Set by use() before each root.
+  #out!: Output;
+  #status!: StatusSink;
   /** Proxies an include has reached: every other non-root is orphaned. */
   readonly reached = new Set<NProxy>();
   readonly #reqDefaults: HeadersPolicyDefaults | null;
@@ -107,15 +108,11 @@ export class HTTPProxyProcessor {
     config: IsobarConfig,
     proxies: Lookup<NProxy>,
     rejected: Lookup<unknown>,
-    out: Output,
-    status: StatusSink,
   ) {
     this.#view = view;
     this.#config = config;
     this.#proxies = proxies;
     this.#rejected = rejected;
-    this.#out = out;
-    this.#status = status;
     this.#reqDefaults = headerDefaults(config.policy?.requestHeaders);
     this.#respDefaults = headerDefaults(config.policy?.responseHeaders);
     const cc = config.tls?.envoyClientCertificate;
@@ -124,6 +121,14 @@ export class HTTPProxyProcessor {
       const r = view.tlsSecret(cc.namespace, cc.name);
       this.#clientCert = r.ok ? { ok: true, secret: { id: pkey(cc.namespace, cc.name), ...r.value } } : { ok: false, error: r.error };
     }
+  }
+
+  /** Sends what the next computeHTTPProxy produces to `out` and `status`
+   *  (the builder computes each root on its own). */
+  use(out: Output, status: StatusSink): void {
+    this.#out = out;
+    this.#status = status;
+    this.reached.clear();
   }
 
   #rootAllowed(ns: string): boolean {

@@ -109,7 +109,7 @@ export class Output {
   #secrets = new Map<string, TlsSecret>();
   #caBundles = new Map<string, CaBundle>();
   /** Shapes already named, per resolved Service port. */
-  #shapes = new WeakMap<object, [ClusterShape, string][]>();
+  #shapes: Map<object, [ClusterShape, string][]> | undefined; // made on first use: one Output per root
   fallbackCertificateId: string | undefined;
   /** Set when something registered may have become unreachable: an error
    *  dropped routes, a weight-0 service, a replaced route, a pruned vhost.
@@ -157,12 +157,12 @@ export class Output {
   cluster(namespace: string, service: string, servicePort: number, shape: ClusterShape, endpoints: () => Endpoint[], owner?: object): string {
     // Several routes usually reach one Service port with the same shape:
     // compare shapes field by field before building an identity string.
-    const seen = owner ? this.#shapes.get(owner) : undefined;
+    const seen = owner ? this.#shapes?.get(owner) : undefined;
     if (seen) for (const [prev, name] of seen) if (sameShape(prev, shape)) return name;
     const name = this.#clusterName(namespace, service, servicePort, shape, endpoints);
     if (owner) {
       if (seen) seen.push([shape, name]);
-      else this.#shapes.set(owner, [[shape, name]]);
+      else (this.#shapes ??= new Map()).set(owner, [[shape, name]]);
     }
     return name;
   }
