@@ -120,7 +120,7 @@ function recording<T>(map: NsMap<T>, key: (ns: string, name: string) => string, 
 }
 
 export function build(snapshot: Snapshot, config: IsobarConfig): DagResult {
-  return new DagBuilder().build(snapshot, config);
+  return new DagBuilder({ oneShot: true }).build(snapshot, config);
 }
 
 /** Builds one snapshot after another, recomputing only the roots whose
@@ -138,6 +138,12 @@ export class DagBuilder {
   #read = new Map<unknown, NProxy | null>();
   /** Roots the last build computed afresh (the rest were reused). */
   recomputed = 0;
+  /** Whether to record dependencies (not for a builder used once). */
+  readonly #track: boolean;
+
+  constructor(opts: { oneShot?: boolean } = {}) {
+    this.#track = !opts.oneShot;
+  }
 
   build(snapshot: Snapshot, config: IsobarConfig): DagResult {
     const snap: Snapshot = {
@@ -230,7 +236,9 @@ export class DagBuilder {
     // the dependencies of the root being computed.
     const track = { deps: new Set<string>() };
     const newProcessor = (): HTTPProxyProcessor =>
-      new HTTPProxyProcessor(view, config, recording(proxies, depKey.proxy, track), recording(rejected, depKey.rejected, track));
+      this.#track
+        ? new HTTPProxyProcessor(view, config, recording(proxies, depKey.proxy, track), recording(rejected, depKey.rejected, track))
+        : new HTTPProxyProcessor(view, config, proxies, rejected);
     let processor: HTTPProxyProcessor | undefined;
     for (const [fqdn, root] of byFqdnMap) {
       if (duplicates.has(fqdn)) continue;
@@ -290,7 +298,7 @@ export class DagBuilder {
   }
 
   #compute(root: NProxy, processor: HTTPProxyProcessor, view: CacheView, track: { deps: Set<string> }): RootResult {
-    const deps = new Set<string>([depKey.proxy(root.namespace, root.name)]);
+    const deps = new Set<string>();
     const out = new Output();
     const conds = new Map<NProxy, Condition>();
     const condOf = (p: NProxy): Condition => {
@@ -299,7 +307,10 @@ export class DagBuilder {
       return c;
     };
     let fqdn: string | undefined;
-    view.deps = track.deps = deps;
+    if (this.#track) {
+      deps.add(depKey.proxy(root.namespace, root.name));
+      view.deps = track.deps = deps;
+    }
     try {
       processor.use(out, {
         cond: condOf,
