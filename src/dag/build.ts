@@ -268,7 +268,7 @@ export class DagBuilder {
       if (!prev) {
         // First build: every root is computed; keys are made only if a
         // later build has to find what changed (a one-shot build never).
-        this.#seen.set(kind, { list });
+        this.#seen.set(kind, { list: list.slice() }); // a copy: the caller may reuse its array
         viewChanged = true;
         continue;
       }
@@ -292,7 +292,7 @@ export class DagBuilder {
         next.set(o, key);
       }
       if (kept < prevKeys.size) for (const [o, key] of prevKeys) if (!next.has(o)) changed.add(key);
-      this.#seen.set(kind, { list, keys: next });
+      this.#seen.set(kind, { list: list.slice(), keys: next });
     }
     return { changed, viewChanged };
   }

@@ -154,3 +154,22 @@ test('a new configuration object drops every memo, the view included', () => {
   assert.deepEqual(enabled, build(snap, on));
   assert.equal(enabled.statuses[0]!.currentStatus, 'valid');
 });
+
+test('a caller that edits its snapshot arrays between builds still gets fresh results', () => {
+  const cfg = config();
+  const snap = snapshot([service('one', [{ port: 80 }]), root('r1', 'r1.example.com', { routes: [{ services: [{ name: 'one', port: 80 }] }] })]);
+  const builder = new DagBuilder();
+  builder.build(snap, cfg);
+  snap.httpproxies.push(root('r2', 'r2.example.com', { routes: [{ services: [{ name: 'one', port: 80 }] }] }));
+  snap.services[0] = service('one', [{ port: 81 }]);
+  const got = builder.build(snap, cfg);
+  assert.deepEqual(got, build(snap, cfg));
+  // Port 80 is gone from the Service: both roots report it, r2 included.
+  assert.deepEqual(
+    got.statuses.map((s) => [s.name, s.currentStatus]),
+    [
+      ['r1', 'invalid'],
+      ['r2', 'invalid'],
+    ],
+  );
+});
