@@ -209,7 +209,7 @@ export class DagBuilder {
         nonRoots.push(p); // (ii) an orphan until an include reaches it
         continue;
       }
-      const f = p.virtualhost.fqdn.toLowerCase();
+      const f = p.virtualhost.fqdnKey;
       const first = byFqdnMap.get(f);
       if (!first) byFqdnMap.set(f, p);
       else {

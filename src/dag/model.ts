@@ -138,6 +138,8 @@ export interface NTls {
 
 export interface NVirtualHost {
   fqdn: string;
+  /** fqdn lower-cased: roots are told apart by it (made once per object). */
+  fqdnKey: string;
   tls: NTls | null;
   /** authorization.extensionRef.name set */
   authorization: boolean;

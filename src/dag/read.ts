@@ -97,8 +97,10 @@ function readVirtualHost(raw: unknown): NVirtualHost | null {
   if (!v) return null;
   const auth = rec(v.authorization);
   const extRef = rec(auth?.extensionRef);
+  const fqdn = str(v.fqdn);
   return {
-    fqdn: str(v.fqdn),
+    fqdn,
+    fqdnKey: fqdn.toLowerCase(),
     tls: readTls(v.tls),
     authorization: str(extRef?.name) !== '',
     jwtProviders: arr(v.jwtProviders).length,
