@@ -1,15 +1,20 @@
-// The worker pool with real proxy worker processes and config deltas: a
-// re-forked worker, and one that failed to apply a delta, end up serving
-// the latest config (never a delta applied on a version they do not hold).
+// The worker pool with real proxy (and co-located balancer) worker processes
+// and config deltas: a re-forked worker, and one that failed to apply a
+// delta, end up serving the latest config (never a delta applied on a
+// version they do not hold).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { ProxyConfig } from '../../src/dag/proxy-config.ts';
 import { ProxyConfigDeltas, type ProxyConfigUpdate } from '../../src/serve/config-delta.ts';
-import type { ToProxyWorker } from '../../src/serve/messages.ts';
+import type { ToBalancerWorker, ToProxyWorker } from '../../src/serve/messages.ts';
+import type { BalancerConfig } from '../../src/balancer/balancer-config.ts';
 import { WorkerPool } from '../../src/serve/workers.ts';
 import { eventually, freePort } from '../e2e/support.ts';
 import { cluster, config, ep, get, httpBackend, route, vhost } from '../proxy/fixtures.ts';
@@ -120,5 +125,88 @@ test('a re-forked proxy worker, and one that failed a delta, serve the latest co
     await pool.stop(1000);
     await a.close();
     await b.close();
+  }
+});
+
+test('a co-located worker that cannot take a proxy delta asks for, and then serves, the whole latest config', { timeout: 60_000 }, async () => {
+  const a = await httpBackend('a');
+  const b = await httpBackend('b');
+  const port = await freePort();
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'isobar-colocated-'));
+  const logLines: string[] = [];
+  const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => (logLines.push(chunk.toString()), done()) }));
+  const fatal: string[] = [];
+  const deltas = new ProxyConfigDeltas();
+  const sent: ToBalancerWorker[] = [];
+  const breakVersions = new Set<number>();
+  const balancerConfig: BalancerConfig = { loadBalancers: [] };
+  const message = (v: number, u: ProxyConfigUpdate): ToBalancerWorker => ({
+    type: 'config',
+    version: v,
+    config: JSON.stringify(balancerConfig),
+    proxyConfig: breakVersions.has(v) && u.base !== undefined ? '{"upsert": broken' : u.text,
+    ...(u.base !== undefined ? { proxyBase: u.base } : {}),
+  });
+  let cfg: ProxyConfig;
+  const pool = new WorkerPool<ToBalancerWorker, BalancerConfig>({
+    role: 'balancer',
+    count: 1,
+    logger,
+    init: (workerIndex) => ({
+      type: 'init',
+      workerIndex,
+      stateDir,
+      logFormat: 'json',
+      proxy: { listeners: [{ name: 'http', host: '127.0.0.1', port, tls: false, proxyProtocol: false, reusePort: true }], accessLog: false, ticketKeys: randomBytes(48) },
+    }),
+    configMessage: (v) => {
+      const m = message(v, deltas.next(v, cfg));
+      sent.push(m);
+      return m;
+    },
+    wholeConfigMessage: (v) => {
+      const m = message(v, deltas.whole(v));
+      sent.push(m);
+      return m;
+    },
+    onFatal: (m) => fatal.push(m),
+  });
+  let version = 0;
+  const apply = (next: ProxyConfig): Promise<void> => {
+    cfg = next;
+    return pool.apply(++version, balancerConfig);
+  };
+  const served = async (host: string): Promise<string> => {
+    const r = await get(port, '/', { host });
+    return `${r.status} ${r.headers['x-backend'] ?? '-'}`;
+  };
+  const clusters = [cluster('a', [ep(a)]), cluster('b', [ep(b)])];
+  try {
+    await pool.start();
+    await apply(config({ clusters, httpVirtualHosts: [vhost('one.test', [route({ to: 'a' })])] }));
+    assert.equal(await served('one.test'), '200 a');
+
+    // A delta the worker fails: reported, the config before keeps serving.
+    breakVersions.add(version + 1);
+    await apply(config({ clusters, httpVirtualHosts: [vhost('one.test', [route({ to: 'b' })])] }));
+    assert.equal(fatal.length, 1, fatal.join('; '));
+    assert.equal(await served('one.test'), '200 a');
+
+    // The next delta has no base in the worker: it asks, and gets both
+    // configs whole.
+    await apply(config({ clusters, httpVirtualHosts: [vhost('one.test', [route({ to: 'b' })]), vhost('two.test', [route({ to: 'a' })])] }));
+    await eventually(
+      'the co-located worker serves the latest config',
+      async () => (pool.upToDate() && (await served('one.test')) === '200 b' && (await served('two.test')) === '200 a' ? true : undefined),
+      15_000,
+    );
+    const last = sent.at(-1)!;
+    assert.ok(last.type === 'config' && last.proxyBase === undefined && last.version === version, 'answered with the whole config');
+    assert.ok(logLines.some((l) => l.includes('"msg":"worker has no base for a config delta; sending it the whole configuration"')));
+  } finally {
+    await pool.stop(1000);
+    await a.close();
+    await b.close();
+    rmSync(stateDir, { recursive: true, force: true });
   }
 });
