@@ -71,7 +71,7 @@ function metaOf(o: unknown): { namespace: string; name: string } | null {
 }
 
 /** The dependency key an object of the snapshot answers to. */
-function keyOf(kind: keyof Snapshot, o: unknown): string | null {
+function depKeyOf(kind: keyof Snapshot, o: unknown): string | null {
   if (kind === 'rejected') {
     const r = rec(o);
     if (!r || str(r.kind) !== 'HTTPProxy' || str(r.name) === '') return null;
@@ -101,7 +101,7 @@ function keysOf(kind: keyof Snapshot, list: unknown[]): Map<object, string> {
   const keys = new Map<object, string>();
   for (const o of list) {
     if (typeof o !== 'object' || o === null) continue;
-    const k = keyOf(kind, o);
+    const k = depKeyOf(kind, o);
     if (k !== null) keys.set(o, k);
   }
   return keys;
@@ -284,7 +284,7 @@ export class DagBuilder {
         let key = prevKeys.get(o);
         if (key !== undefined) kept++;
         else {
-          const k = keyOf(kind, o);
+          const k = depKeyOf(kind, o);
           if (k === null) continue;
           key = k;
           changed.add(key);
@@ -329,9 +329,8 @@ export class DagBuilder {
     } finally {
       view.deps = null;
     }
-    // Emit only what this root's surviving virtual hosts reach (as
-    // Contour's DAG walk does): the merge is then a plain union.
-    out.mayHaveUnreachable = true;
+    // The Output emits only what this root's surviving virtual hosts reach
+    // (as Contour's DAG walk does): the merge is then a plain union.
     const c = out.finish();
     return {
       root,

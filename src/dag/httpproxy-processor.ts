@@ -526,7 +526,6 @@ export class HTTPProxyProcessor {
       action = NO_CLUSTER;
     } else {
       const weighted = normaliseWeights(clusters);
-      if (weighted.length !== clusters.length) this.#out.mayHaveUnreachable = true;
       action = { kind: 'forward', clusters: weighted };
       if (mirror) action.mirror = mirror;
     }
@@ -705,7 +704,6 @@ export class HTTPProxyProcessor {
         clusters.push({ cluster: name, weight: Math.max(0, service.weight), requestHeaders: emptyOps(), responseHeaders: emptyOps() });
       }
       const weighted = normaliseWeights(clusters);
-      if (weighted.length !== clusters.length) this.#out.mayHaveUnreachable = true;
       return { clusters: weighted };
     }
     if (!tcp.include) {

@@ -111,10 +111,6 @@ export class Output {
   /** Shapes already named, per resolved Service port. */
   #shapes: Map<object, [ClusterShape, string][]> | undefined; // made on first use: one Output per root
   fallbackCertificateId: string | undefined;
-  /** Set when something registered may have become unreachable: an error
-   *  dropped routes, a weight-0 service, a replaced route, a pruned vhost.
-   *  Without it every cluster, secret and CA bundle is known reachable. */
-  mayHaveUnreachable = false;
 
   ensureHttp(fqdn: string): VhostDraft {
     const k = fqdn.toLowerCase();
@@ -135,7 +131,7 @@ export class Output {
     if (!v.byKey && v.routes.length >= 32) v.byKey = new Map(v.routes.map((x) => [routeKey(x), x]));
     if (v.byKey) {
       const k = routeKey(r);
-      if (v.byKey.delete(k)) this.mayHaveUnreachable = true;
+      v.byKey.delete(k); // re-inserted last, as the linear path does
       v.byKey.set(k, r);
       return;
     }
@@ -145,7 +141,6 @@ export class Output {
       const o = list[i]!;
       if (o.path.value === r.path.value && o.path.kind === r.path.kind && routeKey(o) === routeKey(r)) {
         list.splice(i, 1);
-        this.mayHaveUnreachable = true;
         break;
       }
     }
@@ -208,19 +203,13 @@ export class Output {
     const httpVirtualHosts: VirtualHost[] = [];
     for (const v of this.#http.values()) {
       const routes = v.byKey ? [...v.byKey.values()] : v.routes;
-      if (routes.length === 0) {
-        this.mayHaveUnreachable = true;
-        continue; // Contour prunes empty virtual hosts
-      }
+      if (routes.length === 0) continue; // Contour prunes empty virtual hosts
       httpVirtualHosts.push({ fqdn: v.fqdn, routes: sortRoutes(routes) });
     }
     const httpsVirtualHosts: SecureVirtualHost[] = [];
     for (const v of this.#https.values()) {
       const routes = v.byKey ? [...v.byKey.values()] : v.routes;
-      if (routes.length === 0 && !v.passthrough && !v.tcpProxy) {
-        this.mayHaveUnreachable = true;
-        continue;
-      }
+      if (routes.length === 0 && !v.passthrough && !v.tcpProxy) continue;
       const s: SecureVirtualHost = {
         fqdn: v.fqdn,
         routes: sortRoutes(routes),
@@ -236,24 +225,6 @@ export class Output {
     }
     httpVirtualHosts.sort(byFqdn);
     httpsVirtualHosts.sort(byFqdn);
-
-    const byKey = <T>(m: Map<string, T>): T[] => {
-      const keys = [...m.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      return keys.map((k) => m.get(k)!);
-    };
-    if (!this.mayHaveUnreachable) {
-      const out: ProxyConfig = {
-        httpVirtualHosts,
-        httpsVirtualHosts,
-        clusters: byKey(this.#clusters),
-        secrets: byKey(this.#secrets),
-        caBundles: byKey(this.#caBundles),
-      };
-      if (this.fallbackCertificateId !== undefined && httpsVirtualHosts.some((v) => v.fallbackCertificate)) {
-        out.fallbackCertificateId = this.fallbackCertificateId;
-      }
-      return out;
-    }
 
     // Only what a surviving virtual host reaches is emitted, as Contour's
     // DAG walk does: a route dropped by a later fatal error leaves no
