@@ -19,6 +19,20 @@ import { WorkerPool } from '../../src/serve/workers.ts';
 import { eventually, freePort } from '../e2e/support.ts';
 import { cluster, config, ep, get, httpBackend, route, vhost } from '../proxy/fixtures.ts';
 
+/** A logger whose lines the test can read. */
+function capturedLog(): { logger: pino.Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { logger: pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) })), lines };
+}
+
+/** "status backend" of a GET for `host` on the proxy's port. */
+function servedBy(port: number): (host: string) => Promise<string> {
+  return async (host) => {
+    const r = await get(port, '/', { host });
+    return `${r.status} ${r.headers['x-backend'] ?? '-'}`;
+  };
+}
+
 function message(u: ProxyConfigUpdate): ToProxyWorker {
   return { type: 'config', version: u.version, ...(u.base !== undefined ? { base: u.base } : {}), config: u.text };
 }
@@ -27,8 +41,7 @@ test('a re-forked proxy worker, and one that failed a delta, serve the latest co
   const a = await httpBackend('a');
   const b = await httpBackend('b');
   const port = await freePort();
-  const logLines: string[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => (logLines.push(chunk.toString()), done()) }));
+  const { logger, lines: logLines } = capturedLog();
   const fatal: string[] = [];
   const deltas = new ProxyConfigDeltas();
   const sent: ToProxyWorker[] = [];
@@ -66,10 +79,7 @@ test('a re-forked proxy worker, and one that failed a delta, serve the latest co
     cfg = change(cfg);
     return pool.apply(++version, cfg);
   };
-  const served = async (host: string): Promise<string> => {
-    const r = await get(port, '/', { host });
-    return `${r.status} ${r.headers['x-backend'] ?? '-'}`;
-  };
+  const served = servedBy(port);
   const servesLatest = (expect: Record<string, string>) =>
     eventually(
       `the worker serves ${JSON.stringify(expect)}`,
@@ -133,8 +143,7 @@ test('a co-located worker that cannot take a proxy delta asks for, and then serv
   const b = await httpBackend('b');
   const port = await freePort();
   const stateDir = mkdtempSync(path.join(tmpdir(), 'isobar-colocated-'));
-  const logLines: string[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => (logLines.push(chunk.toString()), done()) }));
+  const { logger, lines: logLines } = capturedLog();
   const fatal: string[] = [];
   const deltas = new ProxyConfigDeltas();
   const sent: ToBalancerWorker[] = [];
@@ -176,10 +185,7 @@ test('a co-located worker that cannot take a proxy delta asks for, and then serv
     cfg = next;
     return pool.apply(++version, balancerConfig);
   };
-  const served = async (host: string): Promise<string> => {
-    const r = await get(port, '/', { host });
-    return `${r.status} ${r.headers['x-backend'] ?? '-'}`;
-  };
+  const served = servedBy(port);
   const clusters = [cluster('a', [ep(a)]), cluster('b', [ep(b)])];
   try {
     await pool.start();
