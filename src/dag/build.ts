@@ -8,7 +8,7 @@
 // the roots an edit touched, not all of them. `build()` is one fresh
 // builder, so both paths are the same code.
 import type { IsobarConfig } from '../config/index.ts';
-import type { Snapshot } from '../objects/index.ts';
+import { byNamespaceName, type Snapshot } from '../objects/index.ts';
 import type { HTTPProxyStatus } from '../status/index.ts';
 import type { CaBundle, Cluster, ProxyConfig, SecureVirtualHost, TlsSecret, VirtualHost } from './proxy-config.ts';
 import type { NProxy } from './model.ts';
@@ -49,10 +49,7 @@ interface RootResult {
   reached: NProxy[];
 }
 
-function byKey(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
-  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
+
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const byFqdn = (a: { fqdn: string }, b: { fqdn: string }): number => byString(a.fqdn, b.fqdn);
@@ -192,7 +189,7 @@ export class DagBuilder {
     }
 
     // One status entry per normalised proxy, in namespace/name order.
-    const sorted = proxyList.sort(byKey);
+    const sorted = proxyList.sort(byNamespaceName);
     const entries = new Map<NProxy, StatusEntry>();
     for (const p of sorted) {
       const e: StatusEntry = { namespace: p.namespace, name: p.name, generation: p.generation, fqdn: '', cond: new Condition() };
@@ -413,6 +410,6 @@ function assemble(
     statuses.push(toStatus({ namespace: r.namespace, name: r.name, generation: 0, fqdn: '', cond }));
   }
   // Entries were created in namespace/name order; only rejected proxies interleave.
-  if (rejectedList.length > 0) statuses.sort(byKey);
+  if (rejectedList.length > 0) statuses.sort(byNamespaceName);
   return { proxyConfig, statuses };
 }

@@ -4,23 +4,18 @@
 
 import { stringify } from 'yaml';
 import type { HTTPProxyStatus, ServiceProblem, ServiceStatus, StatusReport } from './types.ts';
-import type { Service } from '../objects/types.ts';
-import type { LoadIssue } from '../objects/issues.ts';
-import { formatIssue } from '../objects/issues.ts';
+import { byNamespaceName, formatIssue, type LoadIssue, type Service } from '../objects/index.ts';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml'];
 
-function byNsName(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
-  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
+
 
 /** The report with exactly the contract's keys, in the contract's order,
  *  both lists sorted by namespace then name. */
 export function contractReport(report: StatusReport): StatusReport {
   return {
-    httpproxies: [...report.httpproxies].sort(byNsName).map((p) => ({
+    httpproxies: [...report.httpproxies].sort(byNamespaceName).map((p) => ({
       namespace: p.namespace,
       name: p.name,
       fqdn: p.fqdn,
@@ -28,7 +23,7 @@ export function contractReport(report: StatusReport): StatusReport {
       description: p.description,
       conditions: p.conditions,
     })),
-    services: [...report.services].sort(byNsName).map((s) => ({
+    services: [...report.services].sort(byNamespaceName).map((s) => ({
       namespace: s.namespace,
       name: s.name,
       listeners: s.listeners,
@@ -53,7 +48,7 @@ export interface TableContext {
 
 export function renderTable(report: StatusReport, ctx: TableContext = {}): string {
   const out: string[] = [];
-  const proxies = [...report.httpproxies].sort(byNsName);
+  const proxies = [...report.httpproxies].sort(byNamespaceName);
   if (proxies.length === 0) out.push('No HTTPProxies found.');
   else {
     out.push(
@@ -64,7 +59,7 @@ export function renderTable(report: StatusReport, ctx: TableContext = {}): strin
     );
   }
   out.push('');
-  const services = [...report.services].sort(byNsName);
+  const services = [...report.services].sort(byNamespaceName);
   if (services.length === 0) out.push('No load balancer Services found.');
   else {
     const objects = new Map<string, Service>();
