@@ -75,7 +75,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
       });
       const absDir = dir === undefined ? undefined : resolve(dir);
       // The Kubernetes client is only loaded when it is used.
-      const { KubeSource, KubeStatusSink } = flags.kubernetes ? await import('../sources/kube/index.ts') : ({} as typeof import('../sources/kube/index.ts'));
+      const { KubeSource, KubeStatusSink } = flags.kubernetes ? await import('../kube/index.ts') : ({} as typeof import('../kube/index.ts'));
       let kube: { source: InstanceType<typeof KubeSource>; cache: Parameters<ServeOptions['createSource']>[0] } | undefined;
       const createSource: ServeOptions['createSource'] = (cache, logger) => {
         if (!flags.kubernetes) return new FolderSource(absDir!, cache, { watch: true }) as unknown as Source;

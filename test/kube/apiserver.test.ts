@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { ApiClient, ApiError, loadKubeConfig } from '../../src/sources/kube/index.ts';
+import { ApiClient, ApiError, loadKubeConfig } from '../../src/kube/index.ts';
 import { kubectl, startApi } from './helpers.ts';
 import { mergePatch } from './apiserver.ts';
 

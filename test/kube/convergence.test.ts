@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ObjectCache } from '../../src/objects/index.ts';
-import { KubeSource } from '../../src/sources/kube/index.ts';
+import { KubeSource } from '../../src/kube/index.ts';
 import { startApi, waitFor } from './helpers.ts';
 
 type Op =

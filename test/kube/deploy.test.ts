@@ -12,8 +12,7 @@ import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { readConfigFile } from '../../src/config/index.ts';
 import { ObjectCache } from '../../src/objects/index.ts';
-import { KubeSource, LeaderElector } from '../../src/sources/kube/index.ts';
-import { StatusWriter } from '../../src/status/kube-sink.ts';
+import { KubeSource, LeaderElector, StatusWriter } from '../../src/kube/index.ts';
 import { CRD_FILE, CRD_KEYWORDS, crdYaml } from './crd-manifests.ts';
 import { startApi, waitFor } from './helpers.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ObjectCache } from '../../src/objects/index.ts';
-import { KubeSource } from '../../src/sources/kube/index.ts';
+import { KubeSource } from '../../src/kube/index.ts';
 import { kubectl, startApi, waitFor } from './helpers.ts';
 
 const PROXY = (name: string, fqdn: string, secret?: string) => `apiVersion: projectcontour.io/v1

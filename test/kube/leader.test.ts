@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LeaderElector } from '../../src/sources/kube/index.ts';
+import { LeaderElector } from '../../src/kube/index.ts';
 import { startApi, waitFor } from './helpers.ts';
 
 // Short, but with room for a loaded test machine's timer delays.

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ObjectCache } from '../../src/objects/index.ts';
-import { KubeSource } from '../../src/sources/kube/index.ts';
+import { KubeSource } from '../../src/kube/index.ts';
 import type { TestApiServer } from './apiserver.ts';
 import { startApi, waitFor } from './helpers.ts';
 

@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ObjectCache } from '../../src/objects/index.ts';
-import { KubeSource, KubeStatusSink } from '../../src/sources/kube/index.ts';
+import { KubeSource, KubeStatusSink } from '../../src/kube/index.ts';
 import type { StatusReport } from '../../src/status/types.ts';
-import { ApiClient, loadKubeConfig } from '../../src/sources/kube/index.ts';
+import { ApiClient, loadKubeConfig } from '../../src/kube/index.ts';
 import { startApi, waitFor } from './helpers.ts';
 
 const timings = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 100 };

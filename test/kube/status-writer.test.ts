@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StatusWriter } from '../../src/status/kube-sink.ts';
+import { StatusWriter } from '../../src/kube/index.ts';
 import type { HTTPProxyStatus, ServiceStatus } from '../../src/status/types.ts';
 import type { TestApiServer } from './apiserver.ts';
 import { startApi, waitFor } from './helpers.ts';

@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Coalescer } from '../../src/sources/kube/coalescer.ts';
-import { RateLimiter } from '../../src/sources/kube/rate-limiter.ts';
-import { Backoff } from '../../src/sources/kube/backoff.ts';
-import { SecretRefs, resolveRef, secretsOfProxy } from '../../src/sources/kube/secret-refs.ts';
-import { convert } from '../../src/sources/kube/convert.ts';
-import { describeFailure } from '../../src/sources/kube/problems.ts';
-import { ApiError } from '../../src/sources/kube/api-client.ts';
-import { HTTPPROXIES, SECRETS, SERVICES, ENDPOINTSLICES, DELEGATIONS } from '../../src/sources/kube/resources.ts';
+import { Coalescer } from '../../src/kube/coalescer.ts';
+import { RateLimiter } from '../../src/kube/rate-limiter.ts';
+import { Backoff } from '../../src/kube/backoff.ts';
+import { SecretRefs, resolveRef, secretsOfProxy } from '../../src/kube/secret-refs.ts';
+import { convert } from '../../src/kube/convert.ts';
+import { describeFailure } from '../../src/kube/problems.ts';
+import { ApiError } from '../../src/kube/api-client.ts';
+import { HTTPPROXIES, SECRETS, SERVICES, ENDPOINTSLICES, DELEGATIONS } from '../../src/kube/resources.ts';
 import type { HTTPProxy } from '../../src/objects/index.ts';
 
 test('coalescer: a burst fires once after the holdoff; a steady stream fires at the max delay', (t) => {

@@ -4,8 +4,8 @@
 // schema validator the manifest loader uses, and Secrets' base64 `data` is
 // decoded. Never throws: a bad object becomes a RejectedObject.
 
-import { validateObject } from '../../objects/index.ts';
-import type { AnyObject, FieldError, RejectedObject } from '../../objects/index.ts';
+import { validateObject } from '../objects/index.ts';
+import type { AnyObject, FieldError, RejectedObject } from '../objects/index.ts';
 import type { ResourceType } from './resources.ts';
 import { apiVersionOf } from './resources.ts';
 

@@ -12,15 +12,14 @@
 // - Only the leader writes; losing the lease drops the queue and aborts
 //   requests in flight at once.
 
-import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import type { HTTPProxyStatus, ServiceStatus, DetailedCondition, StatusReport } from './types.ts';
-import { ApiClient, ApiError, Backoff, HTTPPROXIES, LeaderElector, RateLimiter, SERVICES, loadKubeConfig, objectPath } from '../sources/kube/index.ts';
-import type { KubeSource } from '../sources/kube/index.ts';
-import type { ObjectCache, Service } from '../objects/index.ts';
-import type { NamespacedName } from '../config/types.ts';
+import type { HTTPProxyStatus, ServiceStatus, DetailedCondition } from '../status/index.ts';
+import { ApiClient, ApiError } from './api-client.ts';
+import { Backoff } from './backoff.ts';
+import { loadKubeConfig } from './kubeconfig.ts';
+import { RateLimiter } from './rate-limiter.ts';
+import { HTTPPROXIES, SERVICES, objectPath } from './resources.ts';
 
 export interface StatusWriterOptions {
   kubeconfig?: string;
@@ -415,120 +414,4 @@ function observedFingerprint(kind: TargetKind, observed: unknown, withLb: boolea
   const o = (observed ?? {}) as Record<string, any>;
   if (kind === 'HTTPProxy') return proxyFingerprint(o) + (withLb ? JSON.stringify(normalIngress(o.loadBalancer?.ingress)) : '');
   return JSON.stringify(normalIngress(o.loadBalancer?.ingress));
-}
-
-// ---- the sink `isobar serve --kubernetes` plugs in ---------------------------
-
-
-export interface KubeStatusSinkOptions {
-  kubeconfig?: string;
-  logger?: Logger;
-  /** The API source: statuses wait for its initial sync (a half-listed
-   *  cluster would yield wrong statuses) and its view of current statuses
-   *  keeps a new leader from rewriting them. */
-  source?: KubeSource;
-  /** Where the ingress Service's address is read when the report does not
-   *  carry it (a real NLB's controller writes it). */
-  cache?: ObjectCache;
-  /** The Service in front of the proxy (config ingress.service): its address
-   *  goes into every HTTPProxy's status.loadBalancer, as Contour does. */
-  ingressService?: NamespacedName;
-  /** Write Service status.loadBalancer.ingress: only when this process runs
-   *  the balancer (otherwise the cloud controller owns that field). */
-  writeServiceStatus?: boolean;
-  /** Lease to elect the status writer; false: this process always writes. */
-  leaderElection?:
-    | false
-    | { namespace?: string; name?: string; identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
-  qps?: number;
-  burst?: number;
-}
-
-/** StatusWriter + LeaderElector behind the primary's StatusSink interface
- *  ({ write(report), stop() }). */
-export class KubeStatusSink {
-  readonly writer: StatusWriter;
-  readonly elector: LeaderElector | undefined;
-  #o: KubeStatusSinkOptions;
-  #held: StatusReport | undefined;
-  #last: StatusReport | undefined;
-  #onStatus = (kind: string, namespace: string, name: string): void => {
-    if (kind === 'HTTPProxy' || (kind === 'Service' && this.#o.writeServiceStatus)) this.writer.recheck(kind, namespace, name);
-  };
-  #onReady = (): void => {
-    const r = this.#held;
-    this.#held = undefined;
-    if (r) this.write(r);
-  };
-
-  constructor(o: KubeStatusSinkOptions = {}) {
-    this.#o = o;
-    this.writer = new StatusWriter({
-      kubeconfig: o.kubeconfig,
-      logger: o.logger,
-      qps: o.qps,
-      burst: o.burst,
-      observedStatus: o.source ? (k, ns, n) => o.source!.observedStatus(k, ns, n) : undefined,
-      proxyIngress: o.ingressService ? () => this.#ingress(this.#last) : undefined,
-    });
-    o.source?.on('ready', this.#onReady);
-    o.source?.on('status', this.#onStatus);
-    if (o.leaderElection === false) {
-      this.writer.setLeader(true);
-    } else {
-      const le = o.leaderElection ?? {};
-      this.elector = new LeaderElector({
-        kubeconfig: o.kubeconfig,
-        logger: o.logger,
-        namespace: le.namespace ?? process.env.POD_NAMESPACE ?? inClusterNamespace() ?? 'projectcontour',
-        name: le.name ?? 'isobar',
-        identity: le.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`,
-        leaseDurationMs: le.leaseDurationMs,
-        renewDeadlineMs: le.renewDeadlineMs,
-        retryPeriodMs: le.retryPeriodMs,
-      });
-      this.elector.on('started-leading', () => this.writer.setLeader(true));
-      this.elector.on('stopped-leading', () => this.writer.setLeader(false));
-      try {
-        this.elector.start();
-      } catch (err) {
-        // A kubeconfig that cannot be loaded: the source's start() reports it
-        // (KubeConfigError) as the one error the user sees; nothing to elect.
-        o.logger?.debug({ err: (err as Error).message }, 'leader election not started');
-      }
-    }
-  }
-
-  write(report: StatusReport): void {
-    if (this.#o.source && !this.#o.source.ready()) {
-      this.#held = report; // the latest one is written once the source is ready
-      return;
-    }
-    this.#last = report;
-    this.writer.write(report.httpproxies, this.#o.writeServiceStatus ? report.services : []);
-  }
-
-  async stop(): Promise<void> {
-    this.#o.source?.off('ready', this.#onReady);
-    this.#o.source?.off('status', this.#onStatus);
-    await this.elector?.stop();
-    await this.writer.stop();
-  }
-
-  #ingress(report: StatusReport | undefined) {
-    const svc = this.#o.ingressService!;
-    const own = report?.services.find((s) => s.namespace === svc.namespace && s.name === svc.name);
-    if (own && this.#o.writeServiceStatus) return own.ingress;
-    const obj = this.#o.cache?.get('Service', svc.namespace, svc.name)?.object as Service | undefined;
-    return obj?.status?.loadBalancer?.ingress ?? [];
-  }
-}
-
-/** The namespace of the pod this runs in, from the ServiceAccount mount. */
-function inClusterNamespace(): string | undefined {
-  try {
-    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,5 +1,6 @@
-// Kubernetes mode: the API source, its client, and leader election. The
-// status writer lives in src/status/kube-sink.ts and is re-exported here.
+// Everything that talks to the Kubernetes API server: the source (informers
+// feeding the object cache), its client, the status writer and the Lease
+// election that picks the one replica that writes.
 export { KubeSource } from './kube-source.ts';
 export type { KubeSourceOptions, KubeProblem } from './kube-source.ts';
 export { ApiClient, ApiError } from './api-client.ts';
@@ -10,7 +11,7 @@ export type { BackoffOptions } from './backoff.ts';
 export { HTTPPROXIES, SERVICES, objectPath, collectionPath } from './resources.ts';
 export { LeaderElector } from './leader.ts';
 export type { LeaderElectorOptions } from './leader.ts';
-// The status side (src/status/kube-sink.ts), here too so Kubernetes mode has
-// one entry point. kube-sink imports this index; nothing in it runs at load.
-export { StatusWriter, KubeStatusSink } from '../../status/kube-sink.ts';
-export type { StatusWriterOptions, StatusWriterStats, KubeStatusSinkOptions } from '../../status/kube-sink.ts';
+export { StatusWriter } from './status-writer.ts';
+export type { StatusWriterOptions, StatusWriterStats } from './status-writer.ts';
+export { KubeStatusSink } from './status-sink.ts';
+export type { KubeStatusSinkOptions } from './status-sink.ts';

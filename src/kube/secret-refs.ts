@@ -4,7 +4,7 @@
 // Everything else stays a tiny index entry, so memory follows what is used,
 // not how many Secrets the cluster has.
 
-import type { HTTPProxy, HTTPProxyService } from '../../objects/index.ts';
+import type { HTTPProxy, HTTPProxyService } from '../objects/index.ts';
 
 /** "namespace/name" */
 export type SecretKey = string;
