@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { EXIT_INVALID, EXIT_OK } from './errors.ts';
 import { addReportOptions, reportFor } from './report-command.ts';
 import type { ReportFlags } from './report-command.ts';
-import { findings, hasFindings, problemText } from '../status/index.ts';
+import { findings, hasFindings } from '../edge/index.ts';
+import { problemText } from '../status/index.ts';
 
 export function register(program: Command, setExitCode: (code: number) => void): void {
   const cmd = program

@@ -7,8 +7,8 @@ import { CliError, EXIT_USAGE } from './errors.ts';
 import { parseNonNegativeInt } from './options.ts';
 import { ManifestFolderError } from '../objects/index.ts';
 import { ConfigError } from '../config/index.ts';
-import { buildReport, renderIssues } from '../status/index.ts';
-import type { Report } from '../status/index.ts';
+import { buildReport, type Report } from '../edge/index.ts';
+import { renderIssues } from '../status/index.ts';
 
 export interface ReportFlags {
   config?: string;

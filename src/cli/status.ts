@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { EXIT_INVALID, EXIT_OK } from './errors.ts';
 import { addReportOptions, reportFor } from './report-command.ts';
 import type { ReportFlags } from './report-command.ts';
-import { findings, hasFindings, renderJson, renderTable, renderYaml, OUTPUT_FORMATS } from '../status/index.ts';
+import { findings, hasFindings } from '../edge/index.ts';
+import { renderJson, renderTable, renderYaml, OUTPUT_FORMATS } from '../status/index.ts';
 import type { OutputFormat } from '../status/index.ts';
 
 interface StatusFlags extends ReportFlags {

@@ -10,10 +10,8 @@ import { randomBytes } from 'node:crypto';
 import type pino from 'pino';
 import { ObjectCache } from '../objects/cache.ts';
 import type { IsobarConfig } from '../config/types.ts';
-import { DagBuilder } from '../dag/index.ts';
-import type { ProxyConfig } from '../dag/proxy-config.ts';
-import { buildBalancerModel, withRuntimeHealth } from '../balancer/index.ts';
-import type { BalancerConfig } from '../balancer/balancer-config.ts';
+import { EdgeBuilder, type BalancerConfig, type ProxyConfig } from '../edge/index.ts';
+import { withRuntimeHealth } from '../balancer/index.ts';
 import { CertificateStore, toEdgeCertificate } from '../certs/index.ts';
 import type { StatusReport, ServiceStatus } from '../status/types.ts';
 import { CliError, EXIT_USAGE } from '../cli/errors.ts';
@@ -103,26 +101,22 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   // Keeps each root's result while nothing it read changed: a reload
   // recomputes what an edit touched, and unchanged virtual hosts stay the
   // same objects, which is how the config deltas find them unchanged.
-  const dagBuilder = new DagBuilder();
-  let lastDag = { ms: 0, recomputed: 0 };
+  const edge = new EdgeBuilder();
   const rebuild = async (): Promise<void> => {
     const snapshot = cache.snapshot();
-    const d0 = performance.now();
-    const dag = dagBuilder.build(snapshot, o.config);
-    lastDag = { ms: Math.round(performance.now() - d0), recomputed: dagBuilder.recomputed };
     const certificates = (await store.list()).map(toEdgeCertificate);
-    const lb = buildBalancerModel(snapshot, {
+    const built = edge.build({
+      snapshot,
       config: o.config,
       certificates,
       lbAddress: o.lbAddress,
       portOffset: o.lbPortOffset,
-      previous: balancerConfig,
       now: Date.now(),
     });
     version++;
-    proxyConfig = dag.proxyConfig;
-    balancerConfig = lb.balancerConfig;
-    report = { httpproxies: dag.statuses, services: runBalancer ? lb.statuses : [] };
+    proxyConfig = built.proxyConfig;
+    balancerConfig = built.balancerConfig;
+    report = { httpproxies: built.statuses.httpproxies, services: runBalancer ? built.statuses.services : [] };
   };
   const publishStatuses = (): void => {
     lastStatusLine = logStatusChanges(logger, report, lastStatusLine);
@@ -283,7 +277,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
           const t2 = performance.now();
           publishStatuses();
           // Where a reload's time goes, for people tuning large installations.
-          logger.debug({ version, buildMs: Math.round(t1 - t0), dagMs: lastDag.ms, rootsRecomputed: lastDag.recomputed, applyMs: Math.round(t2 - t1), proxyItemsChanged }, 'configuration applied');
+          logger.debug({ version, buildMs: Math.round(t1 - t0), dagMs: edge.stats.dagMs, rootsRecomputed: edge.stats.rootsRecomputed, applyMs: Math.round(t2 - t1), proxyItemsChanged }, 'configuration applied');
         } while (again);
       } catch (err) {
         logger.error({ err }, 'applying a new configuration failed; the previous one keeps serving');

@@ -14,7 +14,7 @@ import https from 'node:https';
 import { prepareQuickstart, EDGE_ARN, FQDN, type QuickstartFiles } from '../../scripts/quickstart-lib.ts';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 import { CertificateStore } from '../../src/certs/index.ts';
-import { buildReport } from '../../src/status/index.ts';
+import { buildReport } from '../../src/edge/index.ts';
 import type { StatusReport } from '../../src/status/types.ts';
 import { CLI, startSecureBackend, eventually, freeOffset, freePort, getJson, httpsGet, startServe, type ServeProcess } from './support.ts';
 

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { renderJson, renderYaml, renderTable, renderIssues, statusReport, findings, hasFindings } from '../../src/status/index.ts';
-import type { HTTPProxyStatus, ServiceStatus, Report } from '../../src/status/index.ts';
+import { renderJson, renderYaml, renderTable, renderIssues } from '../../src/status/index.ts';
+import type { HTTPProxyStatus, ServiceStatus } from '../../src/status/index.ts';
+import { statusReport, findings, hasFindings, type Report } from '../../src/edge/index.ts';
 import type { Service } from '../../src/objects/index.ts';
 
 const valid = (namespace: string, name: string, extra: Partial<HTTPProxyStatus> = {}): HTTPProxyStatus => ({

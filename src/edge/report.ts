@@ -1,22 +1,16 @@
-// The one path from a manifests folder to statuses: load DIR and the config
-// file, run the dag and the balancer model, and collect everything the
-// status / check / config commands print.
+// The report the `status`, `check` and `config` commands print: load a
+// manifests folder and the config file, read the certificate store, and
+// run the one pipeline (build.ts) on them.
 
-import type { IsobarConfig } from '../config/types.ts';
-import type { ConfigProblem } from '../config/load.ts';
-import { readConfigFile } from '../config/load.ts';
-import { defaultConfig } from '../config/types.ts';
-import { ObjectCache } from '../objects/cache.ts';
-import type { LoadOptions, LoadResult } from '../objects/loader.ts';
-import { loadFolder } from '../objects/loader.ts';
-import type { Snapshot } from '../objects/types.ts';
-import { build } from '../dag/index.ts';
+import type { ConfigProblem, IsobarConfig } from '../config/index.ts';
+import { defaultConfig, readConfigFile } from '../config/index.ts';
+import { ObjectCache, loadFolder, type LoadOptions, type LoadResult, type Snapshot } from '../objects/index.ts';
 import type { ProxyConfig } from '../dag/index.ts';
-import { buildBalancerModel } from '../balancer/index.ts';
 import type { BalancerConfig, EdgeCertificate } from '../balancer/index.ts';
 import { CertificateStore, defaultStateDir, toEdgeCertificate } from '../certs/index.ts';
-import type { HTTPProxyStatus, ServiceStatus, StatusReport } from './types.ts';
-import { contractReport, problemText } from './render.ts';
+import { contractReport } from '../status/index.ts';
+import type { HTTPProxyStatus, ServiceStatus, StatusReport } from '../status/index.ts';
+import { build } from './build.ts';
 
 export interface ReportOptions extends LoadOptions {
   /** Path of the config file; defaults when absent. */
@@ -61,27 +55,15 @@ export async function buildReport(dir: string, opts: ReportOptions = {}): Promis
   const snapshot = cache.snapshot();
 
   const storeProblems: string[] = [];
-  let certificates = opts.certificates;
-  if (!certificates) {
-    const stateDir = opts.stateDir ?? defaultStateDir();
-    try {
-      const store = await CertificateStore.open(stateDir, { readOnly: true, region: config.aws.region, account: config.aws.account });
-      const scan = await store.scan();
-      certificates = scan.records.map(toEdgeCertificate);
-      for (const p of scan.problems) storeProblems.push(`certificate store: ${p.file}: ${p.message}`);
-    } catch (err) {
-      storeProblems.push(`certificate store ${stateDir}: ${err instanceof Error ? err.message : String(err)}`);
-      certificates = [];
-    }
-  }
-  const { proxyConfig, statuses } = build(snapshot, config);
-  const model = buildBalancerModel(snapshot, {
+  const certificates = opts.certificates ?? (await readCertificates(opts.stateDir ?? defaultStateDir(), config, storeProblems));
+  const { proxyConfig, balancerConfig, statuses } = build({
+    snapshot,
     config,
     certificates,
     lbAddress: opts.lbAddress ?? '127.0.0.1',
     portOffset: opts.portOffset ?? 0,
     // Warn about certificates in use that expire soon: the time is an
-    // input, so the model stays pure.
+    // input, so the builders stay pure.
     now: Date.now(),
   });
   return {
@@ -91,9 +73,23 @@ export async function buildReport(dir: string, opts: ReportOptions = {}): Promis
     storeProblems,
     snapshot,
     proxyConfig,
-    balancerConfig: model.balancerConfig,
-    status: statusReport(statuses, model.statuses),
+    balancerConfig,
+    status: statusReport(statuses.httpproxies, statuses.services),
   };
+}
+
+/** The store's certificates; a store that cannot be read is a problem in
+ *  the report, not an error (the statuses then say what is missing). */
+async function readCertificates(stateDir: string, config: IsobarConfig, problems: string[]): Promise<EdgeCertificate[]> {
+  try {
+    const store = await CertificateStore.open(stateDir, { readOnly: true, region: config.aws.region, account: config.aws.account });
+    const scan = await store.scan();
+    for (const p of scan.problems) problems.push(`certificate store: ${p.file}: ${p.message}`);
+    return scan.records.map(toEdgeCertificate);
+  } catch (err) {
+    problems.push(`certificate store ${stateDir}: ${err instanceof Error ? err.message : String(err)}`);
+    return [];
+  }
 }
 
 export function statusReport(httpproxies: HTTPProxyStatus[], services: ServiceStatus[]): StatusReport {
@@ -107,27 +103,4 @@ export function statusReport(httpproxies: HTTPProxyStatus[], services: ServiceSt
     }),
     services: sorted.services,
   };
-}
-
-export interface Findings {
-  invalid: HTTPProxyStatus[];
-  orphaned: HTTPProxyStatus[];
-  serviceErrors: { namespace: string; name: string; message: string }[];
-  loadErrors: number;
-}
-
-/** What makes `check` (and `status`) exit 1. */
-export function findings(r: Report): Findings {
-  return {
-    invalid: r.status.httpproxies.filter((p) => p.currentStatus === 'invalid'),
-    orphaned: r.status.httpproxies.filter((p) => p.currentStatus === 'orphaned'),
-    serviceErrors: r.status.services.flatMap((s) =>
-      s.problems.filter((p) => p.severity === 'error').map((p) => ({ namespace: s.namespace, name: s.name, message: problemText(p, s) })),
-    ),
-    loadErrors: r.load.errors.length,
-  };
-}
-
-export function hasFindings(f: Findings): boolean {
-  return f.invalid.length + f.orphaned.length + f.serviceErrors.length + f.loadErrors > 0;
 }

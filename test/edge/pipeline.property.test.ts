@@ -1,14 +1,14 @@
-// The whole path a manifests folder takes (loader -> cache -> dag.build and
-// the balancer model -> rendering) never throws on mangled input: every
-// failure ends up as a load error, a rejected object or a status.
+// The whole path a manifests folder takes (loader -> cache -> edge.build,
+// which runs the dag and the balancer model -> rendering) never throws on
+// mangled input: every failure ends up as a load error, a rejected object
+// or a status.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { loadText, combineFiles, ObjectCache } from '../../src/objects/index.ts';
 import { defaultConfig } from '../../src/config/index.ts';
-import { build } from '../../src/dag/index.ts';
-import { buildBalancerModel } from '../../src/balancer/index.ts';
-import { statusReport, renderJson, renderTable, renderYaml } from '../../src/status/index.ts';
+import { build, statusReport } from '../../src/edge/index.ts';
+import { renderJson, renderTable, renderYaml } from '../../src/status/index.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -103,9 +103,8 @@ function runPipeline(text: string): void {
   cache.replaceAll(merged.objects, merged.rejected);
   const snapshot = cache.snapshot();
   const config = defaultConfig();
-  const dag = build(snapshot, config);
-  const lb = buildBalancerModel(snapshot, { config, certificates: [], lbAddress: '127.0.0.1', portOffset: 0 });
-  const report = statusReport(dag.statuses, lb.statuses);
+  const edge = build({ snapshot, config, certificates: [], lbAddress: '127.0.0.1', portOffset: 0 });
+  const report = statusReport(edge.statuses.httpproxies, edge.statuses.services);
   const json = JSON.parse(renderJson(report)) as { httpproxies: { namespace: string; name: string }[] };
   const keys = json.httpproxies.map((p) => `${p.namespace}/${p.name}`);
   assert.deepEqual(keys, [...keys].sort(), 'sorted');
@@ -114,8 +113,8 @@ function runPipeline(text: string): void {
   assert.deepEqual(new Set(keys), expected);
   renderYaml(report);
   renderTable(report, { services: snapshot.services });
-  JSON.stringify(dag.proxyConfig);
-  JSON.stringify(lb.balancerConfig);
+  JSON.stringify(edge.proxyConfig);
+  JSON.stringify(edge.balancerConfig);
 }
 
 test('the unmangled manifests go through cleanly', () => {

@@ -1,0 +1,28 @@
+// What makes `check` (and `status`) exit 1: load errors, invalid or
+// orphaned HTTPProxies, and Service errors.
+
+import { problemText } from '../status/index.ts';
+import type { HTTPProxyStatus } from '../status/index.ts';
+import type { Report } from './report.ts';
+
+export interface Findings {
+  invalid: HTTPProxyStatus[];
+  orphaned: HTTPProxyStatus[];
+  serviceErrors: { namespace: string; name: string; message: string }[];
+  loadErrors: number;
+}
+
+export function findings(r: Report): Findings {
+  return {
+    invalid: r.status.httpproxies.filter((p) => p.currentStatus === 'invalid'),
+    orphaned: r.status.httpproxies.filter((p) => p.currentStatus === 'orphaned'),
+    serviceErrors: r.status.services.flatMap((s) =>
+      s.problems.filter((p) => p.severity === 'error').map((p) => ({ namespace: s.namespace, name: s.name, message: problemText(p, s) })),
+    ),
+    loadErrors: r.load.errors.length,
+  };
+}
+
+export function hasFindings(f: Findings): boolean {
+  return f.invalid.length + f.orphaned.length + f.serviceErrors.length + f.loadErrors > 0;
+}
