@@ -5,10 +5,9 @@ import { resolve } from 'node:path';
 import { defaultStateDir } from '../certs/index.ts';
 import { CliError, EXIT_USAGE } from './errors.ts';
 import { parseDurationMs, parseNonNegativeInt, parsePort, parsePortOrZero, parsePositiveInt } from './options.ts';
-import { serve, type Role, type ServeOptions } from '../serve/primary.ts';
+import { serve, StartError, type Role, type ServeOptions, type Source } from '../serve/index.ts';
 import { ConfigError, loadConfigFile } from '../config/index.ts';
 import { FolderSource } from '../sources/files/index.ts';
-import type { Source } from '../serve/source.ts';
 
 interface ServeFlags {
   config?: string;
@@ -112,7 +111,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         logFormat: flags.logFormat,
         useProxyProtocol: Boolean(flags.useProxyProtocol),
         drainTimeoutMs: flags.drainTimeout,
-        accessLog: flags.accessLog,
+        proxy: { accessLog: flags.accessLog },
         coLocated: Boolean(flags.coLocated),
         createSource,
         createStatusSink,
@@ -129,6 +128,7 @@ async function startServe(o: ServeOptions): ReturnType<typeof serve> {
   try {
     return await serve(o);
   } catch (err) {
+    if (err instanceof StartError) throw new CliError(err.message, EXIT_USAGE);
     if (err instanceof Error && err.name === 'KubeConfigError') throw new CliError(err.message, EXIT_USAGE);
     throw err;
   }

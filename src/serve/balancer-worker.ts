@@ -5,10 +5,9 @@
 // are handed to it in-process instead of over a loopback connection.
 
 import type pino from 'pino';
-import type { BalancerConfig } from '../balancer/balancer-config.ts';
-import { BalancerRuntime } from '../balancer/index.ts';
+import { BalancerRuntime, type BalancerConfig } from '../balancer/index.ts';
 import { CertificateStore } from '../certs/index.ts';
-import type { AccessLogEntry, ProxyRuntime } from '../proxy/index.ts';
+import type { ProxyRuntime } from '../proxy/index.ts';
 import { ProxyConfigReplica } from './config-delta.ts';
 import { createLogger } from './logger.ts';
 import type { ToBalancerWorker } from './messages.ts';
@@ -25,14 +24,11 @@ runWorker<ToBalancerWorker>({
     switch (msg.type) {
       case 'init': {
         logger = createLogger(msg.logFormat, { role: msg.proxy ? 'edge' : 'balancer', worker: msg.workerIndex });
-        const log = logger;
         const store = await CertificateStore.open(msg.stateDir, { readOnly: true });
         if (msg.proxy) {
           // Only co-located workers load the proxy (and undici).
-          const { ProxyRuntime } = await import('../proxy/index.ts');
-          const onAccessLog = msg.proxy.accessLog ? (e: AccessLogEntry) => log.info({ access: e }, 'access') : undefined;
-          proxy = new ProxyRuntime({ listeners: msg.proxy.listeners, logger: log, onAccessLog, ticketKeys: Buffer.from(msg.proxy.ticketKeys) });
-          await proxy.listen();
+          const { startProxy } = await import('./start-proxy.ts');
+          proxy = await startProxy(msg.proxy, logger);
         }
         const local = proxy;
         runtime = new BalancerRuntime({

@@ -6,7 +6,7 @@
 // applies a delta only on top of the version it was made against; any other
 // worker refuses it and is sent the whole config instead.
 
-import type { ProxyConfig } from '../dag/proxy-config.ts';
+import type { ProxyConfig } from '../edge/index.ts';
 
 /** The lists of a ProxyConfig. */
 type Section = { [K in keyof ProxyConfig]-?: NonNullable<ProxyConfig[K]> extends readonly unknown[] ? K : never }[keyof ProxyConfig];

@@ -7,26 +7,18 @@
 // 'resync' and is sent the whole config. Edge keys never cross: balancer
 // workers read them from the certificate store themselves.
 
-import type { ProxyConfig } from '../dag/proxy-config.ts';
-import type { ProxyConfigDelta } from './config-delta.ts';
-import type { BalancerConfig } from '../balancer/balancer-config.ts';
 import type { LogFormat } from './logger.ts';
+import type { ProxyStart } from './start-proxy.ts';
 
 /** A proxy listener, as the proxy runtime takes it. */
 export type { ProxyListenerSpec as ListenerSpec } from '../proxy/index.ts';
-import type { ProxyListenerSpec as ListenerSpec } from '../proxy/index.ts';
 
 export type ToProxyWorker =
-  | {
+  | ({
       type: 'init';
-      listeners: ListenerSpec[];
       logFormat: LogFormat;
-      accessLog: boolean;
       workerIndex: number;
-      /** The same 48 bytes in every proxy worker, so a TLS session ticket
-       *  resumes on whichever worker the kernel hands the connection to. */
-      ticketKeys: Buffer;
-    }
+    } & ProxyStart)
   | {
       type: 'config';
       version: number;
@@ -46,7 +38,7 @@ export type ToBalancerWorker =
       workerIndex: number;
       /** serve --co-located: this worker runs the proxy too (and its
        *  balancer hands flows for the proxy over in-process). */
-      proxy?: { listeners: ListenerSpec[]; accessLog: boolean; ticketKeys: Buffer };
+      proxy?: ProxyStart;
     }
   | {
       type: 'config';

@@ -4,12 +4,12 @@
 // through SO_REUSEPORT.
 
 import type pino from 'pino';
-import { ProxyRuntime } from '../proxy/index.ts';
-import type { AccessLogEntry } from '../proxy/index.ts';
+import type { ProxyRuntime } from '../proxy/index.ts';
 import { ProxyConfigReplica } from './config-delta.ts';
 import { createLogger } from './logger.ts';
 import type { ToProxyWorker } from './messages.ts';
 import { applyProxyUpdate } from './proxy-apply.ts';
+import { startProxy } from './start-proxy.ts';
 import { runWorker, send } from './worker-process.ts';
 
 let runtime: ProxyRuntime | undefined;
@@ -20,11 +20,9 @@ runWorker<ToProxyWorker>({
   async handle(msg) {
     switch (msg.type) {
       case 'init': {
-        logger = createLogger(msg.logFormat, { role: 'proxy', worker: msg.workerIndex });
-        const log = logger;
-        const onAccessLog = msg.accessLog ? (e: AccessLogEntry) => log.info({ access: e }, 'access') : undefined;
-        runtime = new ProxyRuntime({ listeners: msg.listeners, logger: log, onAccessLog, ticketKeys: Buffer.from(msg.ticketKeys) });
-        await runtime.listen();
+        const { type: _, logFormat, workerIndex, ...start } = msg;
+        logger = createLogger(logFormat, { role: 'proxy', worker: workerIndex });
+        runtime = await startProxy(start, logger);
         send({ type: 'listening' });
         return;
       }

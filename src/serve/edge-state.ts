@@ -1,0 +1,76 @@
+// What the primary last built from its sources: the configs the workers
+// are sent and the statuses the log, the status sink and /status show.
+// One EdgeBuilder is kept across reloads: each root's result is reused
+// while nothing it read changed, so a reload recomputes what an edit
+// touched, and unchanged virtual hosts stay the same objects, which is how
+// the config deltas find them unchanged.
+
+import type pino from 'pino';
+import { withRuntimeHealth, type ListenerHealth } from '../balancer/index.ts';
+import { toEdgeCertificate, type CertificateStore } from '../certs/index.ts';
+import { EdgeBuilder, type BalancerConfig, type EdgeBuildStats, type ProxyConfig } from '../edge/index.ts';
+import type { ObjectCache } from '../objects/index.ts';
+import type { StatusReport } from '../status/index.ts';
+import type { ServeOptions, StatusSink } from './options.ts';
+import { logStatusChanges } from './status-log.ts';
+
+export interface EdgeStateOptions {
+  serve: ServeOptions;
+  cache: ObjectCache;
+  store: CertificateStore;
+  /** Service statuses are this server's only when it runs the balancer. */
+  runBalancer: boolean;
+  logger: pino.Logger;
+  statusSink: StatusSink | undefined;
+}
+
+export class EdgeState {
+  /** Bumped by every build; the workers apply versions in order. */
+  version = 0;
+  proxyConfig: ProxyConfig | undefined;
+  balancerConfig: BalancerConfig | undefined;
+  report: StatusReport = { httpproxies: [], services: [] };
+  readonly #o: EdgeStateOptions;
+  readonly #edge = new EdgeBuilder();
+  #lastStatusLine = new Map<string, string>();
+
+  constructor(o: EdgeStateOptions) {
+    this.#o = o;
+  }
+
+  /** What the last build cost. */
+  get stats(): EdgeBuildStats {
+    return this.#edge.stats;
+  }
+
+  /** Builds the cache's current objects with the store's certificates. */
+  async rebuild(): Promise<void> {
+    const { serve: o, cache, store } = this.#o;
+    const snapshot = cache.snapshot();
+    const certificates = (await store.list()).map(toEdgeCertificate);
+    const built = this.#edge.build({
+      snapshot,
+      config: o.config,
+      certificates,
+      lbAddress: o.lbAddress,
+      portOffset: o.lbPortOffset,
+      now: Date.now(),
+    });
+    this.version++;
+    this.proxyConfig = built.proxyConfig;
+    this.balancerConfig = built.balancerConfig;
+    this.report = { httpproxies: built.statuses.httpproxies, services: this.#o.runBalancer ? built.statuses.services : [] };
+  }
+
+  /** Logs what changed and hands the statuses to the sink. */
+  publishStatuses(): void {
+    this.#lastStatusLine = logStatusChanges(this.#o.logger, this.report, this.#lastStatusLine);
+    this.#o.statusSink?.write(this.report);
+  }
+
+  /** The statuses with the load balancer listeners' health as the workers report it. */
+  reportWithHealth(health: Record<string, ListenerHealth>): StatusReport {
+    if (!this.balancerConfig) return this.report;
+    return { httpproxies: this.report.httpproxies, services: withRuntimeHealth(this.report.services, this.balancerConfig, { listeners: health }) };
+  }
+}

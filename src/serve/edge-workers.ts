@@ -1,0 +1,167 @@
+// The primary's worker processes: a pool of proxy workers and a pool of
+// balancer workers (or only balancer workers that run the proxy too, with
+// --co-located). Each version's proxy update is made once, whatever the
+// number of workers, as a delta on the version before.
+
+import { randomBytes } from 'node:crypto';
+import type pino from 'pino';
+import type { BalancerConfig, ProxyConfig } from '../edge/index.ts';
+import { ProxyConfigDeltas, type ProxyConfigUpdate } from './config-delta.ts';
+import type { ListenerHealth, ListenerSpec, ToBalancerWorker, ToProxyWorker } from './messages.ts';
+import type { ServeOptions } from './options.ts';
+import type { ProxyStart } from './start-proxy.ts';
+import { WorkerPool } from './workers.ts';
+
+/** Loopback ports where the proxy takes flows from the balancer. */
+export interface InternalPorts {
+  http: number;
+  https: number;
+}
+
+export interface EdgeWorkersOptions {
+  serve: ServeOptions;
+  runProxy: boolean;
+  runBalancer: boolean;
+  coLocated: boolean;
+  /** Workers of each kind. */
+  count: number;
+  /** Present when both the proxy and the balancer run. */
+  internal: InternalPorts | undefined;
+  logger: pino.Logger;
+}
+
+export class EdgeWorkers {
+  readonly proxies: WorkerPool<ToProxyWorker, ProxyConfig> | undefined;
+  readonly balancers: WorkerPool<ToBalancerWorker, BalancerConfig> | undefined;
+  /** Items of the last proxy update that changed (for the reload debug log). */
+  proxyItemsChanged = 0;
+  readonly #deltas = new ProxyConfigDeltas();
+  #proxyConfig: ProxyConfig | undefined;
+  #health: Record<string, ListenerHealth> = {};
+
+  constructor(w: EdgeWorkersOptions) {
+    const o = w.serve;
+    // A worker that fails to apply a config keeps serving the one before
+    // (and /readyz turns red until a later config applies); a worker that
+    // dies is replaced by the pool. Neither stops the others.
+    const onFatal = (message: string, code: string | undefined, role: string): void => {
+      w.logger.error({ role, code }, `${role} worker: ${message}; it keeps its previous configuration`);
+    };
+    const proxyStart: ProxyStart = { ...o.proxy, listeners: proxyListeners(o, w.internal), ticketKeys: randomBytes(48) };
+    this.proxies =
+      w.runProxy && !w.coLocated
+        ? new WorkerPool<ToProxyWorker, ProxyConfig>({
+            role: 'proxy',
+            count: w.count,
+            logger: w.logger,
+            init: (workerIndex) => ({ type: 'init', workerIndex, logFormat: o.logFormat, ...proxyStart }),
+            configMessage: (v, config) => proxyMessage(this.#nextProxyUpdate(v, config)),
+            wholeConfigMessage: (v) => proxyMessage(this.#deltas.whole(v)),
+            onFatal,
+          })
+        : undefined;
+    const internal = w.internal;
+    this.balancers = w.runBalancer
+      ? new WorkerPool<ToBalancerWorker, BalancerConfig>({
+          role: 'balancer',
+          count: w.count,
+          logger: w.logger,
+          init: (workerIndex) => ({
+            type: 'init',
+            workerIndex,
+            stateDir: o.stateDir,
+            logFormat: o.logFormat,
+            proxyTargets: internal
+              ? { http: { address: '127.0.0.1', port: internal.http }, https: { address: '127.0.0.1', port: internal.https } }
+              : undefined,
+            proxy: w.coLocated ? proxyStart : undefined,
+          }),
+          // Co-located workers get the proxy's config of the same version in
+          // the same message.
+          configMessage: (v, config) => balancerMessage(v, config, w.coLocated && this.#proxyConfig ? this.#nextProxyUpdate(v, this.#proxyConfig) : undefined),
+          wholeConfigMessage: (v, config) => balancerMessage(v, config, w.coLocated && this.#proxyConfig ? this.#deltas.whole(v) : undefined),
+          onFatal,
+          onApplied: (msg) => {
+            if (msg.health) this.#health = { ...this.#health, ...msg.health };
+          },
+        })
+      : undefined;
+  }
+
+  /** Forks every worker; resolves once each has bound its listeners. */
+  async start(): Promise<void> {
+    await Promise.all([this.proxies?.start(), this.balancers?.start()]);
+  }
+
+  /** Sends one version's configs; resolves once every worker applied them. */
+  async apply(version: number, proxyConfig: ProxyConfig | undefined, balancerConfig: BalancerConfig | undefined): Promise<void> {
+    this.#proxyConfig = proxyConfig;
+    await Promise.all([proxyConfig && this.proxies?.apply(version, proxyConfig), balancerConfig && this.balancers?.apply(version, balancerConfig)]);
+  }
+
+  /** True when every worker has applied the latest configs. */
+  upToDate(): boolean {
+    return (this.proxies?.upToDate() ?? true) && (this.balancers?.upToDate() ?? true);
+  }
+
+  /** Load balancer listener health as last reported. */
+  get listenerHealth(): Record<string, ListenerHealth> {
+    return this.#health;
+  }
+
+  /** Asks the balancer workers for their health now. */
+  async refreshHealth(): Promise<Record<string, ListenerHealth>> {
+    if (this.balancers) {
+      const replies = await this.balancers.health();
+      for (const r of replies) this.#health = { ...this.#health, ...r.listeners };
+    }
+    return this.#health;
+  }
+
+  /** Drains every worker (in-flight requests get drainTimeoutMs). */
+  async stop(drainTimeoutMs: number): Promise<void> {
+    await Promise.all([this.proxies?.stop(drainTimeoutMs), this.balancers?.stop(drainTimeoutMs)]);
+  }
+
+  /** Kills every worker at once (start-up failures). */
+  kill(): void {
+    this.proxies?.kill();
+    this.balancers?.kill();
+  }
+
+  #nextProxyUpdate(version: number, config: ProxyConfig): ProxyConfigUpdate {
+    const update = this.#deltas.next(version, config);
+    this.proxyItemsChanged = update.changed;
+    return update;
+  }
+}
+
+function proxyMessage(u: ProxyConfigUpdate): ToProxyWorker {
+  return { type: 'config', version: u.version, ...(u.base !== undefined ? { base: u.base } : {}), config: u.text };
+}
+
+function balancerMessage(version: number, config: BalancerConfig, proxy: ProxyConfigUpdate | undefined): ToBalancerWorker {
+  return {
+    type: 'config',
+    version,
+    config: JSON.stringify(config),
+    ...(proxy ? { proxyConfig: proxy.text, ...(proxy.base !== undefined ? { proxyBase: proxy.base } : {}) } : {}),
+  };
+}
+
+/** The public listeners, and with the balancer the internal ones it hands
+ *  flows to: those carry PROXY v2 on listeners of their own, so the public
+ *  ones need PROXY only when --use-proxy-protocol says so. */
+function proxyListeners(o: ServeOptions, internal: InternalPorts | undefined): ListenerSpec[] {
+  const listeners: ListenerSpec[] = [
+    { name: 'http', host: '0.0.0.0', port: o.httpPort, tls: false, proxyProtocol: o.useProxyProtocol, reusePort: true },
+    { name: 'https', host: '0.0.0.0', port: o.httpsPort, tls: true, proxyProtocol: o.useProxyProtocol, reusePort: true },
+  ];
+  if (internal) {
+    listeners.push(
+      { name: 'lb-http', host: '127.0.0.1', port: internal.http, tls: false, proxyProtocol: true, reusePort: true },
+      { name: 'lb-https', host: '127.0.0.1', port: internal.https, tls: true, proxyProtocol: true, reusePort: true },
+    );
+  }
+  return listeners;
+}

@@ -1,0 +1,52 @@
+// What `serve` is given (the CLI's flags, parsed and checked) and what it
+// hands back.
+
+import type pino from 'pino';
+import type { IsobarConfig } from '../config/index.ts';
+import type { ObjectCache } from '../objects/index.ts';
+import type { StatusReport } from '../status/index.ts';
+import type { LogFormat } from './logger.ts';
+import type { Source } from './source.ts';
+import type { ProxySettings } from './start-proxy.ts';
+
+export type Role = 'dag' | 'proxy' | 'balancer';
+
+export interface ServeOptions {
+  dir?: string;
+  config: IsobarConfig;
+  configPath?: string;
+  stateDir: string;
+  roles: Set<Role>;
+  workers: number | undefined;
+  httpPort: number;
+  httpsPort: number;
+  lbAddress: string;
+  lbPortOffset: number;
+  adminPort: number;
+  adminAddress: string;
+  logFormat: LogFormat;
+  useProxyProtocol: boolean;
+  drainTimeoutMs: number;
+  /** Runtime-wide proxy settings, passed to every process that runs the proxy as they are. */
+  proxy: ProxySettings;
+  /** Run the proxy inside the balancer workers (no separate proxy
+   *  processes, no loopback hop between them; the edge key is then in the
+   *  processes that serve HTTP). Needs both the proxy and balancer roles. */
+  coLocated: boolean;
+  /** Creates the object source (folder or Kubernetes) feeding the cache. */
+  createSource(cache: ObjectCache, logger: pino.Logger): Source;
+  /** Where statuses go besides the log and /status (the Kubernetes API). */
+  createStatusSink?(logger: pino.Logger): StatusSink;
+}
+
+export interface StatusSink {
+  write(report: StatusReport): void;
+  stop(): Promise<void>;
+}
+
+export interface RunningServer {
+  /** Resolves with the exit code once the server has stopped. */
+  done: Promise<number>;
+  stop(): Promise<void>;
+  report(): StatusReport;
+}

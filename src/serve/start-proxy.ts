@@ -1,0 +1,37 @@
+// The one way a worker starts the proxy runtime, whether it is a proxy
+// worker or a co-located balancer worker: the same settings, logger,
+// access log and TLS ticket keys in every process that serves HTTP.
+//
+// Runtime-wide settings are every ProxyRuntimeOptions field except the ones
+// a process makes itself (logger, access log callback) or the primary
+// decides (listeners, ticket keys). They are plain data that cross to the
+// workers in the init message as they are, so a new runtime-wide option
+// needs a ProxyRuntimeOptions field and a flag, and nothing here.
+
+import type pino from 'pino';
+import { ProxyRuntime, type AccessLogEntry, type ProxyListenerSpec, type ProxyRuntimeOptions } from '../proxy/index.ts';
+
+/** Set once for the whole edge (serve's flags); a new field must be plain data. */
+export type ProxySettings = Omit<ProxyRuntimeOptions, 'listeners' | 'logger' | 'onAccessLog' | 'ticketKeys'> & {
+  /** Log one line per request. */
+  accessLog: boolean;
+};
+
+/** What a worker needs to start the proxy, as the primary sends it. */
+export type ProxyStart = ProxySettings & {
+  listeners: ProxyListenerSpec[];
+  /** The same 48 bytes in every process that runs the proxy, so a TLS
+   *  session ticket resumes on whichever one the kernel hands the
+   *  connection to. */
+  ticketKeys: Buffer;
+};
+
+/** Creates the runtime and binds its listeners. */
+export async function startProxy(start: ProxyStart, logger: pino.Logger): Promise<ProxyRuntime> {
+  const { accessLog, listeners, ticketKeys, ...settings } = start;
+  const onAccessLog = accessLog ? (e: AccessLogEntry) => logger.info({ access: e }, 'access') : undefined;
+  // Structured clone (IPC) turns a Buffer into a plain Uint8Array.
+  const runtime = new ProxyRuntime({ ...settings, listeners, logger, onAccessLog, ticketKeys: Buffer.from(ticketKeys) });
+  await runtime.listen();
+  return runtime;
+}
