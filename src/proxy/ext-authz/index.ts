@@ -1,0 +1,12 @@
+// External authorization (Envoy's ext_authz filter over the
+// envoy.service.auth.v3.Authorization gRPC API): what the request path and
+// the runtime use.
+export { AuthzClient, authorityOf, type CheckResult } from './authz-client.ts';
+export { AuthzClientRegistry } from './client-registry.ts';
+export { authorize, newAuthzStats, type AuthzStats } from './authorize.ts';
+export { collectBody, type CollectedBody } from './body-buffer.ts';
+export { buildCheckRequest, PARTIAL_BODY_HEADER } from './check-request.ts';
+export { decideFailure, decideResponse, STATUS_ON_ERROR } from './decision.ts';
+export { mutateHeaderList, mutateHeaderObject, mutateQuery } from './mutations.ts';
+export { authorizationService, CHECK_METHOD, type CheckRequestMsg, type CheckResponseMsg } from './proto.ts';
+export type * from './types.ts';
