@@ -33,6 +33,16 @@ export const A = {
 
 export const NLB_CLASS = 'service.k8s.aws/nlb';
 
+/** A Service's annotations as the model builders read them. */
+export type Annotations = Record<string, string>;
+
+/** The value of an annotation when it is set to a string (a hand-written
+ *  manifest may put anything there; anything else counts as unset). */
+export function annotation(ann: Annotations, key: string): string | undefined {
+  const v = ann[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const bad = <T>(message: string): Parsed<T> => ({ ok: false, message });

@@ -10,7 +10,11 @@ export type {
   TargetKind,
   TlsPolicy,
 } from './balancer-config.ts';
-export { buildBalancerModel, handling, IDLE_TIMEOUT_MS, type BalancerModelOptions, type BalancerModelResult, type ProxyTargets } from './model.ts';
+export { buildBalancerModel } from './model.ts';
+export type { BalancerModelOptions, BalancerModelResult } from './model-options.ts';
+export type { ProxyTargets } from './model-build-targets.ts';
+export { handling } from './model-handling.ts';
+export { IDLE_TIMEOUT_MS } from './model-build-listener.ts';
 export { BalancerRuntime, type BalancerRuntimeOptions, type ListenerHealth } from './runtime.ts';
 export type { LocalProxy } from './listener-runtime.ts';
 export { withRuntimeHealth } from './status.ts';

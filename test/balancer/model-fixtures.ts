@@ -3,6 +3,7 @@
 import type { EndpointSlice, Endpoints, Secret, Service, Snapshot } from '../../src/objects/types.ts';
 import type { EdgeCertificate } from '../../src/balancer/index.ts';
 import { defaultConfig } from '../../src/config/types.ts';
+import { Problems } from '../../src/balancer/model-problems.ts';
 
 export const SBK = 'service.beta.kubernetes.io/';
 export const ARN1 = 'arn:aws:acm:us-east-2:185309785115:certificate/7610ed7d-5a81-4ea2-a18a-7ba1606cca3e';
@@ -72,4 +73,13 @@ export function snapshot(o: Partial<Snapshot>): Snapshot {
 
 export function options(over: Record<string, unknown> = {}) {
   return { config: defaultConfig(), certificates: CERTS, lbAddress: '127.0.0.1', portOffset: 10000, ...over };
+}
+
+/** A problems collector for the default/web Service, and what it collected
+ *  as "severity: message" lines, for tests of one builder. */
+export function problems(): Problems {
+  return new Problems(service({}));
+}
+export function said(p: Problems): string[] {
+  return p.list.map((x) => `${x.severity}: ${x.message}`);
 }

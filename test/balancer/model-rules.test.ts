@@ -289,7 +289,10 @@ test('scheme: default internal, annotation, deprecated internal flag, errors; th
   assert.equal(lb({ [ann('internal')]: 'false' }).balancerConfig.loadBalancers[0].scheme, 'internet-facing');
   assert.deepEqual(messages(lb({ [ann('scheme')]: 'public' })), [`error: ${W}annotation ${ann('scheme')}: "public" is not a scheme (use internal or internet-facing)`]);
   assert.deepEqual(messages(lb({ [ann('scheme')]: 'internal', [ann('internal')]: 'true' })), [`warning: ${W}annotation ${ann('internal')}: ignored: ${ann('scheme')} takes precedence`]);
-  // Load balancer name annotation.
+});
+
+test('load balancer name: annotation, bad value; the generated name is deterministic, in the controller\'s form', () => {
+  const lb = (a: Record<string, string>) => build([service({ annotations: nlb(a) })]);
   assert.equal(lb({ [ann('name')]: 'my-edge' }).balancerConfig.loadBalancers[0].hostname.startsWith('my-edge-'), true);
   assert.match(messages(lb({ [ann('name')]: 'x'.repeat(33) }))[0], /is not a load balancer name \(1-32 letters, digits and hyphens/);
   // Deterministic, in the controller's form.
@@ -359,16 +362,20 @@ test('ports: out of range with the offset, duplicates, UDP, one socket per addre
   assert.deepEqual(eph.balancerConfig.loadBalancers.map((lb) => lb.listeners[0].bindPort), [0, 0]);
 });
 
-test('opt-in TLVs and target selection', () => {
+test('opt-in TLVs: a trimmed list, duplicates once; unknown ones are errors; no effect without PROXY protocol', () => {
   const r = build([service({ annotations: nlb({ [ann('proxy-protocol')]: '*', 'isobar.dev/proxy-protocol-tlvs': 'ssl, authority,alpn,ssl', 'isobar.dev/target-selection': 'round-robin' }) })]);
   assert.deepEqual(listeners(r)[0].proxyProtocolTlvs, ['ssl', 'authority', 'alpn']);
-  assert.equal(listeners(r)[0].targetSelection, 'round-robin');
   assert.deepEqual(messages(build([service({ annotations: nlb({ [ann('proxy-protocol')]: '*', 'isobar.dev/proxy-protocol-tlvs': 'sni' }) })])), [
     `error: ${W}annotation isobar.dev/proxy-protocol-tlvs: unknown TLV "sni" (use ssl, authority, alpn)`,
   ]);
   const noPp = build([service({ annotations: nlb({ 'isobar.dev/proxy-protocol-tlvs': 'ssl' }) })]);
   assert.deepEqual(listeners(noPp)[0].proxyProtocolTlvs, []);
   assert.deepEqual(messages(noPp), [`warning: ${W}annotation isobar.dev/proxy-protocol-tlvs: has no effect without PROXY protocol (${ann('proxy-protocol')}: "*")`]);
+});
+
+test('target selection: round-robin; an unknown one is an error', () => {
+  const r = build([service({ annotations: nlb({ [ann('proxy-protocol')]: '*', 'isobar.dev/proxy-protocol-tlvs': 'ssl, authority,alpn,ssl', 'isobar.dev/target-selection': 'round-robin' }) })]);
+  assert.equal(listeners(r)[0].targetSelection, 'round-robin');
   assert.deepEqual(messages(build([service({ annotations: nlb({ 'isobar.dev/target-selection': 'random' }) })])), [
     `error: ${W}annotation isobar.dev/target-selection: "random" is not a target selection (use flow-hash or round-robin)`,
   ]);

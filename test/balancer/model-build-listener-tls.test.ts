@@ -1,0 +1,63 @@
+// The listener TLS builders, one row per behaviour the whole-model tables in
+// model-rules leave out: which ports terminate TLS, the default policy for an
+// empty name, ALPN said to be unused without a TLS port.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ServicePort } from '../../src/objects/types.ts';
+import { buildListenerTls, isTlsPort, listenerTlsConfig, warnUnusedAlpn } from '../../src/balancer/model-build-listener-tls.ts';
+import { ARN1, CERTS, SBK, problems, said } from './model-fixtures.ts';
+
+const W = 'Service default/web: ';
+const CERT = `${SBK}aws-load-balancer-ssl-cert`;
+const PORTS = `${SBK}aws-load-balancer-ssl-ports`;
+const POLICY = `${SBK}aws-load-balancer-ssl-negotiation-policy`;
+const ALPN = `${SBK}aws-load-balancer-alpn-policy`;
+const tcpPorts: ServicePort[] = [{ name: 'http', port: 80 }, { name: 'https', port: 443 }, { port: 8443 }];
+const tlsPortsOf = (ann: Record<string, string>) => {
+  const tls = buildListenerTls(ann, tcpPorts, CERTS, undefined, problems());
+  return tcpPorts.filter((sp) => isTlsPort(tls, sp)).map((sp) => sp.port);
+};
+
+const tlsPorts: { name: string; ann: Record<string, string>; want: number[] }[] = [
+  { name: 'no certificate: no TLS port', ann: { [PORTS]: '443' }, want: [] },
+  { name: 'an empty certificate list: no TLS port', ann: { [CERT]: ' , ' }, want: [] },
+  { name: 'a certificate alone: every port', ann: { [CERT]: ARN1 }, want: [80, 443, 8443] },
+  { name: 'an empty ssl-ports: every port', ann: { [CERT]: ARN1, [PORTS]: '' }, want: [80, 443, 8443] },
+  { name: '"*" among items: every port', ann: { [CERT]: ARN1, [PORTS]: '443,*' }, want: [80, 443, 8443] },
+  { name: 'by name and by number', ann: { [CERT]: ARN1, [PORTS]: 'https, 8443' }, want: [443, 8443] },
+  { name: 'an unknown certificate still asks for TLS (the error blocks the build)', ann: { [CERT]: 'arn:aws:acm:x', [PORTS]: '80' }, want: [80] },
+];
+for (const row of tlsPorts) {
+  test(`isTlsPort: ${row.name}`, () => assert.deepEqual(tlsPortsOf(row.ann), row.want));
+}
+
+test('buildListenerTls: an empty negotiation policy name means the default, without a problem', () => {
+  const p = problems();
+  const tls = buildListenerTls({ [CERT]: ARN1, [POLICY]: '  ' }, tcpPorts, CERTS, undefined, p);
+  assert.equal(tls.policy?.name, 'ELBSecurityPolicy-TLS13-1-2-2021-06');
+  assert.deepEqual(said(p), []);
+});
+
+const alpnUse: { name: string; ann: Record<string, string>; said: string[] }[] = [
+  { name: 'an ALPN policy without a TLS port is said to be ignored', ann: { [ALPN]: 'HTTP2Preferred' }, said: [`warning: ${W}annotation ${ALPN}: ignored: the Service has no TLS listener`] },
+  { name: 'policy None without a TLS port says nothing', ann: { [ALPN]: 'None' }, said: [] },
+  { name: 'an ALPN policy with a TLS port says nothing', ann: { [CERT]: ARN1, [ALPN]: 'HTTP2Preferred' }, said: [] },
+];
+for (const row of alpnUse) {
+  test(`warnUnusedAlpn: ${row.name}`, () => {
+    const p = problems();
+    warnUnusedAlpn(buildListenerTls(row.ann, tcpPorts, CERTS, undefined, p), p);
+    assert.deepEqual(said(p), row.said);
+  });
+}
+
+test('listenerTlsConfig: only for a TLS port; lists are copies', () => {
+  const tls = buildListenerTls({ [CERT]: ARN1, [ALPN]: 'HTTP2Only' }, tcpPorts, CERTS, undefined, problems());
+  assert.equal(listenerTlsConfig(tls, false), undefined);
+  const config = listenerTlsConfig(tls, true);
+  assert.deepEqual(config?.certificates.map((c) => c.arn), [ARN1]);
+  assert.deepEqual(config?.alpn, ['h2']);
+  assert.notEqual(config?.certificates, tls.certificates);
+  assert.notEqual(config?.alpn, tls.alpn);
+});
