@@ -2,7 +2,7 @@
 // exist for the Service) or the Endpoints object, as ip:port targets.
 
 import { isIP } from 'node:net';
-import type { Service, ServicePort, Snapshot } from '../objects/types.ts';
+import type { Service, ServicePort, Snapshot } from '../objects/index.ts';
 
 export interface EndpointTarget {
   address: string;
