@@ -440,3 +440,33 @@ describe('remote JWKS', () => {
     assert.equal(await verdict(at('auto')), hasV6Localhost ? 'Jwks remote fetch is failed' : 'ok');
   });
 });
+
+describe('key store across config swaps', () => {
+  test('unchanged JWKS settings keep their cached keys; changed ones fetch again; providers sharing a JWKS share one source', async () => {
+    const { JwtKeyStore } = await import('../../src/proxy/jwt/index.ts');
+    const server = await startJwksServer();
+    server.serve({ keys: [rsa.jwk] });
+    try {
+      const store = new JwtKeyStore();
+      const a = provider(remote(server.url()), { name: 'a' });
+      const b = provider(remote(server.url()), { name: 'b', issuer: '' });
+      const token = await signToken(rsa, good());
+      const [first] = store.apply([[a, b]]);
+      assert.equal((await first!.get('a')!.verify(request(token))).ok, true);
+      assert.equal((await first!.get('b')!.verify(request(token))).ok, true);
+      assert.equal(server.requests, 1);
+      assert.equal(store.size, 1);
+      // The same providers again (a reload): no new fetch.
+      const [second] = store.apply([[{ ...a }], [{ ...b }]]);
+      assert.equal((await second!.get('a')!.verify(request(token))).ok, true);
+      assert.equal(server.requests, 1);
+      // A changed cache duration is another source.
+      const [third] = store.apply([[provider(remote(server.url(), { cacheDurationMs: 1000 }), { name: 'a' })]]);
+      assert.equal((await third!.get('a')!.verify(request(token))).ok, true);
+      assert.equal(server.requests, 2);
+      assert.equal(store.size, 1);
+    } finally {
+      await server.close();
+    }
+  });
+});
