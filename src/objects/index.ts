@@ -20,11 +20,13 @@ export {
   validateObject,
   SCHEMAS,
   httpProxySchema,
+  httpProxySpecSchema,
   tlsCertificateDelegationSchema,
   serviceSchema,
   secretSchema,
   endpointsSchema,
   endpointSliceSchema,
 } from './schema.ts';
-export type { SchemaResult, JsonSchema } from './schema.ts';
+export { isNotImplemented } from './schema.ts';
+export type { SchemaResult, JsonSchema, ShapeOf } from './schema.ts';
 export { API_VERSIONS } from './kinds.ts';

@@ -13,9 +13,10 @@ import { coreRules } from './core-rules.ts';
 import { httpProxySchema, tlsCertificateDelegationSchema } from './schemas/httpproxy.ts';
 import { endpointSliceSchema, endpointsSchema, secretSchema, serviceSchema } from './schemas/core.ts';
 
-export { httpProxySchema, tlsCertificateDelegationSchema, RETRY_ON } from './schemas/httpproxy.ts';
+export { httpProxySchema, httpProxySpecSchema, tlsCertificateDelegationSchema } from './schemas/httpproxy.ts';
 export { endpointSliceSchema, endpointsSchema, secretSchema, serviceSchema } from './schemas/core.ts';
-export type { JsonSchema } from './schemas/builders.ts';
+export type { JsonSchema, ShapeOf } from './schemas/builders.ts';
+export { isNotImplemented } from './schemas/builders.ts';
 
 /** The JSON schema of each kind (OpenAPI v3, structural, CRD-ready). */
 export const SCHEMAS: Readonly<Record<Kind, JsonSchema>> = {

@@ -1,6 +1,11 @@
-// Kubernetes object shapes isobar reads. Only the fields isobar uses are
-// typed; everything arrives from YAML/JSON or the API server, so every field
-// is optional until the schema validator (schema.ts) has checked it.
+// Kubernetes object shapes isobar reads. Core objects type only the fields
+// isobar uses; the projectcontour.io kinds are typed from their schemas
+// (every field). Everything arrives from YAML/JSON or the API server, so
+// every field is optional until the schema validator (schema.ts) has
+// checked it.
+
+import type { ValueOf } from './schemas/builders.ts';
+import type { httpProxySpecSchema, tlsCertificateDelegationSpecSchema } from './schemas/httpproxy.ts';
 
 export interface ObjectMeta {
   name: string;
@@ -96,183 +101,20 @@ export interface EndpointSlice extends KubeObject {
 
 // ---- projectcontour.io/v1 -----------------------------------------------
 
-export interface HeaderMatchCondition {
-  name: string;
-  present?: boolean;
-  notpresent?: boolean;
-  contains?: string;
-  notcontains?: string;
-  exact?: string;
-  notexact?: string;
-  regex?: string;
-  ignoreCase?: boolean;
-  treatMissingAsEmpty?: boolean;
-}
+/** An HTTPProxy's spec as the CRD schema accepts it: derived from the
+ *  schema (schemas/httpproxy.ts), so a field is described once. */
+export type HTTPProxySpec = ValueOf<typeof httpProxySpecSchema>;
 
-export interface QueryParameterMatchCondition {
-  name: string;
-  exact?: string;
-  prefix?: string;
-  suffix?: string;
-  regex?: string;
-  contains?: string;
-  present?: boolean;
-  ignoreCase?: boolean;
-}
-
-export interface MatchCondition {
-  prefix?: string;
-  exact?: string;
-  regex?: string;
-  header?: HeaderMatchCondition;
-  queryParameter?: QueryParameterMatchCondition;
-}
-
-export interface HeaderValue {
-  name: string;
-  value: string;
-}
-
-export interface HeadersPolicy {
-  set?: HeaderValue[];
-  remove?: string[];
-}
-
-export interface UpstreamValidation {
-  caSecret: string;
-  subjectName: string;
-  subjectNames?: string[];
-}
-
-export interface HTTPHealthCheckPolicy {
-  path: string;
-  host?: string;
-  intervalSeconds?: number;
-  timeoutSeconds?: number;
-  unhealthyThresholdCount?: number;
-  healthyThresholdCount?: number;
-  expectedStatuses?: { start: number; end: number }[];
-}
-
-export interface TCPHealthCheckPolicy {
-  intervalSeconds?: number;
-  timeoutSeconds?: number;
-  unhealthyThresholdCount?: number;
-  healthyThresholdCount?: number;
-}
-
-export interface HTTPProxyService {
-  name: string;
-  port: number;
-  protocol?: string; // h2 | h2c | tls
-  weight?: number;
-  mirror?: boolean;
-  validation?: UpstreamValidation;
-  requestHeadersPolicy?: HeadersPolicy;
-  responseHeadersPolicy?: HeadersPolicy;
-}
-
-export interface LoadBalancerPolicy {
-  strategy?: string;
-  requestHashPolicies?: {
-    headerHashOptions?: { headerName: string };
-    queryParameterHashOptions?: { parameterName: string };
-    hashSourceIP?: boolean;
-    terminal?: boolean;
-  }[];
-}
-
-export interface TimeoutPolicy {
-  response?: string;
-  idle?: string;
-  idleConnection?: string;
-}
-
-export interface RetryPolicy {
-  count?: number;
-  perTryTimeout?: string;
-  retryOn?: string[];
-  retriableStatusCodes?: number[];
-}
-
-export interface PathRewritePolicy {
-  replacePrefix?: { prefix?: string; replacement: string }[];
-}
-
-export interface HTTPProxyRoute {
-  conditions?: MatchCondition[];
-  services?: HTTPProxyService[];
-  enableWebsockets?: boolean;
-  permitInsecure?: boolean;
-  timeoutPolicy?: TimeoutPolicy;
-  retryPolicy?: RetryPolicy;
-  healthCheckPolicy?: HTTPHealthCheckPolicy;
-  loadBalancerPolicy?: LoadBalancerPolicy;
-  pathRewritePolicy?: PathRewritePolicy;
-  requestHeadersPolicy?: HeadersPolicy;
-  responseHeadersPolicy?: HeadersPolicy;
-  requestRedirectPolicy?: {
-    scheme?: string;
-    hostname?: string;
-    port?: number;
-    statusCode?: number;
-    path?: string;
-    prefix?: string;
-  };
-  directResponsePolicy?: { statusCode: number; body?: string };
-}
-
-export interface HTTPProxyInclude {
-  name: string;
-  namespace?: string;
-  conditions?: MatchCondition[];
-}
-
-export interface TCPProxySpec {
-  services?: HTTPProxyService[];
-  include?: { name: string; namespace?: string };
-  loadBalancerPolicy?: LoadBalancerPolicy;
-  healthCheckPolicy?: TCPHealthCheckPolicy;
-}
-
-export interface VirtualHostTLS {
-  secretName?: string;
-  minimumProtocolVersion?: string;
-  maximumProtocolVersion?: string;
-  passthrough?: boolean;
-  enableFallbackCertificate?: boolean;
-  clientValidation?: {
-    caSecret?: string;
-    skipClientCertValidation?: boolean;
-    crlSecret?: string;
-    crlOnlyVerifyLeafCert?: boolean;
-    forwardClientCertificate?: Record<string, boolean>;
-    optionalClientCertificate?: boolean;
-  };
-}
+export type HTTPProxyService = NonNullable<NonNullable<HTTPProxySpec['routes']>[number]['services']>[number];
 
 export interface HTTPProxy extends KubeObject {
   kind: 'HTTPProxy';
-  spec: {
-    virtualhost?: {
-      fqdn: string;
-      tls?: VirtualHostTLS;
-      // Fields isobar recognises but does not implement are still accepted
-      // by the schema (authorization, jwtProviders, corsPolicy, rateLimit...).
-      [field: string]: unknown;
-    };
-    routes?: HTTPProxyRoute[];
-    includes?: HTTPProxyInclude[];
-    tcpproxy?: TCPProxySpec;
-    ingressClassName?: string;
-  };
+  spec: HTTPProxySpec;
 }
 
 export interface TLSCertificateDelegation extends KubeObject {
   kind: 'TLSCertificateDelegation';
-  spec: {
-    delegations: { secretName: string; targetNamespaces: string[] }[];
-  };
+  spec: ValueOf<typeof tlsCertificateDelegationSpecSchema>;
 }
 
 export type AnyObject =

@@ -1,13 +1,32 @@
 // HTTPProxy (projectcontour.io/v1) and TLSCertificateDelegation, written
 // from Contour's CRDs: the same types, enums, bounds and required fields.
 // Features isobar does not implement (authorization, JWT, CORS, rate limits,
-// IP filters, cookie rewriting, slow start, internal redirects) are accepted
-// as free-form objects so manifests that use them still load.
+// IP filters, cookie rewriting, slow start, internal redirects) are accepted,
+// mostly as free-form objects, so manifests that use them still load; each
+// is marked notImplemented, and the dag warns where one is set. This file is
+// the one description of an HTTPProxy: its TypeScript type (objects/types.ts)
+// and the dag's model of it (dag/model.ts) are derived from it.
 
 import type { JsonSchema } from './builders.ts';
-import { ABSOLUTE_PATH_PATTERN, arr, bool, duration, enumOf, FQDN_PATTERN, HOSTNAME_PATTERN, int, kubeObject, obj, open, port, str } from './builders.ts';
+import {
+  ABSOLUTE_PATH_PATTERN,
+  arr,
+  bool,
+  duration,
+  enumOf,
+  FQDN_PATTERN,
+  HOSTNAME_PATTERN,
+  int,
+  kubeObject,
+  notImplemented,
+  nullWhenUnset,
+  obj,
+  open,
+  port,
+  str,
+} from './builders.ts';
 
-const headerMatch = (): JsonSchema =>
+const headerMatch = () =>
   obj(
     {
       name: str(),
@@ -24,7 +43,7 @@ const headerMatch = (): JsonSchema =>
     ['name'],
   );
 
-const queryMatch = (): JsonSchema =>
+const queryMatch = () =>
   obj(
     {
       name: str(),
@@ -39,19 +58,17 @@ const queryMatch = (): JsonSchema =>
     ['name'],
   );
 
-const matchCondition = (): JsonSchema =>
+const matchCondition = () =>
   obj({ prefix: str(), exact: str(), regex: str(), header: headerMatch(), queryParameter: queryMatch() });
 
-const headersPolicy = (): JsonSchema =>
+const headersPolicy = () =>
   obj({
     set: arr(obj({ name: str({ minLength: 1 }), value: str({ minLength: 1 }) }, ['name', 'value'])),
     remove: arr(str()),
   });
 
-/** CRD CEL rule on UpstreamValidation, checked by hand in schema.ts. */
-export const SUBJECT_NAMES_RULE = 'subjectNames[0] must equal subjectName if set';
-
-const upstreamValidation = (): JsonSchema =>
+// The CEL rule is checked by hand in schema.ts (keyed by its text).
+const upstreamValidation = () =>
   obj(
     {
       caSecret: str({ minLength: 1, maxLength: 317 }),
@@ -62,25 +79,25 @@ const upstreamValidation = (): JsonSchema =>
     { 'x-kubernetes-validations': [{ rule: 'has(self.subjectNames) ? self.subjectNames[0] == self.subjectName : true', message: 'subjectNames[0] must equal subjectName if set' }] },
   );
 
-const service = (): JsonSchema =>
+const service = () =>
   obj(
     {
       name: str(),
       port: port(),
-      healthPort: port(),
-      protocol: enumOf(['h2', 'h2c', 'tls']),
+      healthPort: notImplemented(port()),
+      protocol: nullWhenUnset(enumOf(['h2', 'h2c', 'tls'])),
       weight: int({ minimum: 0 }),
       mirror: bool(),
       validation: upstreamValidation(),
       requestHeadersPolicy: headersPolicy(),
       responseHeadersPolicy: headersPolicy(),
-      cookieRewritePolicies: open('array'),
-      slowStartPolicy: open(),
+      cookieRewritePolicies: notImplemented(open('array')),
+      slowStartPolicy: notImplemented(open()),
     },
     ['name', 'port'],
   );
 
-const loadBalancerPolicy = (): JsonSchema =>
+const loadBalancerPolicy = () =>
   obj({
     strategy: str(),
     requestHashPolicies: arr(
@@ -101,7 +118,7 @@ const healthThresholds = () => ({
   healthyThresholdCount: int({ minimum: 0 }),
 });
 
-export const RETRY_ON = [
+const RETRY_ON = [
   '5xx',
   'gateway-error',
   'reset',
@@ -120,13 +137,13 @@ export const RETRY_ON = [
   'unavailable',
 ] as const;
 
-const route = (): JsonSchema =>
+const route = () =>
   obj({
     conditions: arr(matchCondition()),
     services: arr(service()),
     enableWebsockets: bool(),
     permitInsecure: bool(),
-    authPolicy: open(),
+    authPolicy: notImplemented(open()),
     timeoutPolicy: obj({ response: duration(), idle: duration(), idleConnection: duration() }),
     retryPolicy: obj({
       count: int({ minimum: -1 }),
@@ -149,25 +166,25 @@ const route = (): JsonSchema =>
     }),
     requestHeadersPolicy: headersPolicy(),
     responseHeadersPolicy: headersPolicy(),
-    cookieRewritePolicies: open('array'),
-    rateLimitPolicy: open(),
+    cookieRewritePolicies: notImplemented(open('array')),
+    rateLimitPolicy: notImplemented(open()),
     requestRedirectPolicy: obj({
       scheme: enumOf(['http', 'https']),
       hostname: str({ minLength: 1, maxLength: 253, pattern: HOSTNAME_PATTERN }),
       port: port(),
       statusCode: enumOf([301, 302, 303, 307, 308], 'integer'),
-      path: str({ pattern: ABSOLUTE_PATH_PATTERN }),
-      prefix: str({ pattern: ABSOLUTE_PATH_PATTERN }),
+      path: nullWhenUnset(str({ pattern: ABSOLUTE_PATH_PATTERN })),
+      prefix: nullWhenUnset(str({ pattern: ABSOLUTE_PATH_PATTERN })),
     }),
     directResponsePolicy: obj({ statusCode: int({ minimum: 200, maximum: 599 }), body: str() }, ['statusCode']),
-    internalRedirectPolicy: open(),
-    jwtVerificationPolicy: open(),
-    ipAllowPolicy: open('array'),
-    ipDenyPolicy: open('array'),
-    slowStartPolicy: open(),
+    internalRedirectPolicy: notImplemented(open()),
+    jwtVerificationPolicy: notImplemented(open()),
+    ipAllowPolicy: notImplemented(open('array')),
+    ipDenyPolicy: notImplemented(open('array')),
+    slowStartPolicy: notImplemented(open()),
   });
 
-const virtualHostTls = (): JsonSchema =>
+const virtualHostTls = () =>
   obj({
     secretName: str(),
     minimumProtocolVersion: str(),
@@ -184,42 +201,39 @@ const virtualHostTls = (): JsonSchema =>
     }),
   });
 
-export const httpProxySchema: JsonSchema = kubeObject({
-  spec: obj({
-    virtualhost: obj(
-      {
-        fqdn: str({ pattern: FQDN_PATTERN }),
-        tls: virtualHostTls(),
-        authorization: open(),
-        jwtProviders: open('array'),
-        corsPolicy: open(),
-        rateLimitPolicy: open(),
-        ipAllowPolicy: open('array'),
-        ipDenyPolicy: open('array'),
-      },
-      ['fqdn'],
-    ),
-    routes: arr(route()),
-    includes: arr(obj({ name: str(), namespace: str(), conditions: arr(matchCondition()) }, ['name'])),
-    tcpproxy: obj({
-      services: arr(service()),
-      include: obj({ name: str(), namespace: str() }, ['name']),
-      includes: obj({ name: str(), namespace: str() }, ['name']),
-      loadBalancerPolicy: loadBalancerPolicy(),
-      healthCheckPolicy: obj(healthThresholds()),
-    }),
-    ingressClassName: str(),
+export const httpProxySpecSchema = obj({
+  virtualhost: obj(
+    {
+      fqdn: str({ pattern: FQDN_PATTERN }),
+      tls: virtualHostTls(),
+      authorization: notImplemented(open()),
+      jwtProviders: notImplemented(open('array')),
+      corsPolicy: notImplemented(open()),
+      rateLimitPolicy: notImplemented(open()),
+      ipAllowPolicy: notImplemented(open('array')),
+      ipDenyPolicy: notImplemented(open('array')),
+    },
+    ['fqdn'],
+  ),
+  routes: arr(route()),
+  includes: arr(obj({ name: str(), namespace: str(), conditions: arr(matchCondition()) }, ['name'])),
+  tcpproxy: obj({
+    services: arr(service()),
+    include: obj({ name: str(), namespace: str() }, ['name']),
+    includes: obj({ name: str(), namespace: str() }, ['name']),
+    loadBalancerPolicy: loadBalancerPolicy(),
+    healthCheckPolicy: obj(healthThresholds()),
   }),
-}, ['spec']);
+  ingressClassName: str(),
+});
 
-export const tlsCertificateDelegationSchema: JsonSchema = kubeObject(
+export const httpProxySchema: JsonSchema = kubeObject({ spec: httpProxySpecSchema }, ['spec']);
+
+export const tlsCertificateDelegationSpecSchema = obj(
   {
-    spec: obj(
-      {
-        delegations: arr(obj({ secretName: str(), targetNamespaces: arr(str()) }, ['secretName', 'targetNamespaces'])),
-      },
-      ['delegations'],
-    ),
+    delegations: arr(obj({ secretName: str(), targetNamespaces: arr(str()) }, ['secretName', 'targetNamespaces'])),
   },
-  ['spec'],
+  ['delegations'],
 );
+
+export const tlsCertificateDelegationSchema: JsonSchema = kubeObject({ spec: tlsCertificateDelegationSpecSchema }, ['spec']);
