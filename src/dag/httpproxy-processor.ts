@@ -21,6 +21,7 @@ import { Condition, type ServiceContext } from './status.ts';
 import { isBlank, processVirtualHostTls, tlsVersion } from './vhost-tls.ts';
 import { pkey, splitRef } from './refs.ts';
 import { expandPrefixMatches } from './prefix-rewrite.ts';
+import { reportIgnoredFields } from './ignored-fields.ts';
 import {
   headerConditionsError,
   includeConditionsError,
@@ -185,9 +186,7 @@ export class HTTPProxyProcessor {
     if (!tlsResult) return;
     const { tlsEnabled } = tlsResult;
     let secure = tlsResult.secure;
-    for (const field of vh.unsupported) {
-      cond.addWarning('SpecError', 'IgnoredField', `Spec.VirtualHost.${field} is not supported by isobar and is ignored`);
-    }
+    reportIgnoredFields(cond, 'Spec.VirtualHost.', vh.unsupported);
 
     if (proxy.tcpproxy) {
       if (!tlsEnabled) {
@@ -376,9 +375,7 @@ export class HTTPProxyProcessor {
 
     const path = mergePath(routeConds);
     const pathLabel = path.value;
-    for (const field of route.unsupported) {
-      cond.addWarning('SpecError', 'IgnoredField', `route "${pathLabel}": ${field} is not supported by isobar and is ignored`);
-    }
+    reportIgnoredFields(cond, `route "${pathLabel}": `, route.unsupported);
     const r: Route = {
       path,
       headers: mergeHeaders(routeConds),
@@ -404,13 +401,14 @@ export class HTTPProxyProcessor {
       r.hostRewrite = from !== null ? { fromHeader: from } : { literal: reqHP.value.hostRewrite };
     }
 
-    if (route.replacePrefix.length > 0) {
+    const replacePrefix = route.pathRewritePolicy?.replacePrefix ?? [];
+    if (replacePrefix.length > 0) {
       if (path.kind !== 'prefix') {
         cond.addError('PrefixReplaceError', 'MustHavePrefix', 'cannot specify prefix replacements without a prefix condition');
         return null;
       }
       const seen = new Set<string>();
-      for (const rep of route.replacePrefix) {
+      for (const rep of replacePrefix) {
         if (seen.has(rep.prefix)) {
           if (rep.prefix !== '') cond.addError('PrefixReplaceError', 'DuplicateReplacement', `duplicate replacement prefix '${rep.prefix}'`);
           else cond.addError('PrefixReplaceError', 'AmbiguousReplacement', 'ambiguous prefix replacement');
@@ -418,8 +416,8 @@ export class HTTPProxyProcessor {
         }
         seen.add(rep.prefix);
       }
-      const exact = route.replacePrefix.find((x) => x.prefix !== '' && x.prefix === path.value);
-      const dflt = route.replacePrefix.find((x) => x.prefix === '');
+      const exact = replacePrefix.find((x) => x.prefix !== '' && x.prefix === path.value);
+      const dflt = replacePrefix.find((x) => x.prefix === '');
       const chosen = exact ?? dflt;
       if (chosen) r.prefixRewrite = chosen.replacement;
     }
@@ -435,9 +433,7 @@ export class HTTPProxyProcessor {
     const idleConnMs = timeoutMs(idleConn.timeout, DEFAULT_IDLE_CONNECTION_TIMEOUT_MS);
     for (const service of route.services) {
       const ctx: ServiceContext = { route: pathLabel, service: service.name };
-      for (const field of service.unsupported) {
-        cond.addWarning('SpecError', 'IgnoredField', `route "${pathLabel}": service "${service.name}": ${field} is not supported by isobar and is ignored`);
-      }
+      reportIgnoredFields(cond, `route "${pathLabel}": service "${service.name}": `, service.unsupported);
       if (service.port < 1 || service.port > 65535) {
         cond.addServiceError(
           'ServiceError',
@@ -684,9 +680,7 @@ export class HTTPProxyProcessor {
       const clusters: WeightedCluster[] = [];
       const lb = loadBalancer(lbp, cond);
       for (const service of tcp.services) {
-        for (const field of service.unsupported) {
-          cond.addWarning('SpecError', 'IgnoredField', `Spec.TCPProxy service "${service.name}": ${field} is not supported by isobar and is ignored`);
-        }
+        reportIgnoredFields(cond, `Spec.TCPProxy service "${service.name}": `, service.unsupported);
         const found = this.#view.lookupService(proxy.namespace, service.name, service.port, this.#config.enableExternalNameService);
         if (!found.ok) {
           cond.addError('TCPProxyError', 'ServiceUnresolvedReference', `Spec.TCPProxy unresolved service reference: ${found.error}`);

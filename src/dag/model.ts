@@ -1,164 +1,73 @@
-// Normalised HTTPProxy shapes the processor works on. Every field has a
-// definite type with a zero value ("" / 0 / false / null / []), the way the
-// Go structs Contour reads behave, so rules written against Contour's
-// zero-value checks translate directly and mangled input cannot reach the
-// processor as anything but a zero value.
+// The HTTPProxy as the processor reads it, derived from the schema
+// (objects' schemas/httpproxy.ts): every field the schema has, present with
+// a definite type and Contour's zero value ("" / 0 / false / null / []), the
+// way the Go structs Contour reads behave, so rules written against
+// Contour's zero-value checks translate directly and mangled input cannot
+// reach the processor as anything but a zero value. Fields marked
+// notImplemented are left out; an object that has such fields lists the
+// ones set under `unsupported`. read.ts fills these shapes, and the compiler
+// holds it to them: a field added to the schema is missing there until it
+// is read.
+import type { httpProxySpecSchema, ShapeOf } from '../objects/index.ts';
 
-export interface NHeaderCond {
-  name: string;
-  present: boolean;
-  notpresent: boolean;
-  contains: string;
-  notcontains: string;
-  exact: string;
-  notexact: string;
-  regex: string;
-  ignoreCase: boolean;
-  treatMissingAsEmpty: boolean;
-}
+/** A value of schema node N as the dag reads it. */
+export type Normal<N> = NormalShape<ShapeOf<N>>;
+type NormalShape<S> = S extends { nullWhenUnset: true; value: infer V }
+  ? V | null
+  : S extends { kind: 'scalar'; value: infer V }
+    ? V
+    : S extends { kind: 'open'; value: infer V }
+      ? V | null
+      : S extends { kind: 'array'; items: infer I }
+        ? NonNullable<Normal<I>>[]
+        : S extends { kind: 'object'; props: infer P }
+          ? Flat<Implemented<P> & (true extends AnyNotImplemented<P> ? Unsupported : unknown)> | null
+          : never;
+type IsNotImplemented<N> = ShapeOf<N> extends { notImplemented: true } ? true : false;
+type Implemented<P> = { [K in keyof P as IsNotImplemented<P[K]> extends true ? never : K]: Normal<P[K]> };
+type AnyNotImplemented<P> = { [K in keyof P]: IsNotImplemented<P[K]> }[keyof P];
+type Flat<T> = { [K in keyof T]: T[K] } & {};
 
-export interface NQueryCond {
-  name: string;
-  exact: string;
-  prefix: string;
-  suffix: string;
-  regex: string;
-  contains: string;
-  present: boolean;
-  ignoreCase: boolean;
-}
-
-export interface NCond {
-  prefix: string;
-  exact: string;
-  regex: string;
-  header: NHeaderCond | null;
-  queryParameter: NQueryCond | null;
-}
-
-export interface NHeaders {
-  set: { name: string; value: string }[];
-  remove: string[];
-}
-
-export interface NValidation {
-  caSecret: string;
-  subjectName: string;
-  subjectNames: string[];
-}
-
-export interface NService {
-  name: string;
-  port: number;
-  protocol: string | null; // null: not set
-  weight: number;
-  mirror: boolean;
-  validation: NValidation | null;
-  requestHeadersPolicy: NHeaders | null;
-  responseHeadersPolicy: NHeaders | null;
-  /** Recognised but not implemented: reported as warnings. */
+interface Unsupported {
+  /** Fields set that isobar does not implement (or the schema does not
+   *  know: a caller of build() may skip the validator), sorted. */
   unsupported: string[];
 }
 
-export interface NHashPolicy {
-  headerName: string | null;
-  queryParameterName: string | null;
-  hashSourceIP: boolean;
-  terminal: boolean;
-}
+type Spec = NonNullable<Normal<typeof httpProxySpecSchema>>;
 
-export interface NLoadBalancerPolicy {
-  strategy: string;
-  requestHashPolicies: NHashPolicy[];
-}
-
-export interface NHealthCheck {
-  path: string;
-  host: string;
-  intervalSeconds: number;
-  timeoutSeconds: number;
-  unhealthyThresholdCount: number;
-  healthyThresholdCount: number;
-  expectedStatuses: { start: number; end: number }[];
-}
-
-export interface NRoute {
-  conditions: NCond[];
-  services: NService[];
-  enableWebsockets: boolean;
-  permitInsecure: boolean;
-  timeoutPolicy: { response: string; idle: string; idleConnection: string } | null;
-  retryPolicy: { count: number; perTryTimeout: string; retryOn: string[]; retriableStatusCodes: number[] } | null;
-  healthCheckPolicy: NHealthCheck | null;
-  loadBalancerPolicy: NLoadBalancerPolicy | null;
-  replacePrefix: { prefix: string; replacement: string }[];
-  requestHeadersPolicy: NHeaders | null;
-  responseHeadersPolicy: NHeaders | null;
-  requestRedirectPolicy: {
-    scheme: string;
-    hostname: string;
-    port: number;
-    statusCode: number;
-    path: string | null;
-    prefix: string | null;
-  } | null;
-  directResponsePolicy: { statusCode: number; body: string } | null;
-  /** Recognised but not implemented: reported as warnings. */
-  unsupported: string[];
-}
-
-export interface NInclude {
-  name: string;
-  namespace: string;
-  conditions: NCond[];
-}
-
-export interface NTCPProxy {
-  services: NService[];
-  include: { name: string; namespace: string } | null;
-  loadBalancerPolicy: NLoadBalancerPolicy | null;
-  healthCheckPolicy: { intervalSeconds: number; timeoutSeconds: number; unhealthyThresholdCount: number; healthyThresholdCount: number } | null;
-}
-
-export interface NClientValidation {
-  caSecret: string;
-  skipClientCertValidation: boolean;
-  crlSecret: string;
-  optionalClientCertificate: boolean;
-}
-
-export interface NTls {
-  secretName: string;
-  minimumProtocolVersion: string;
-  maximumProtocolVersion: string;
-  passthrough: boolean;
-  enableFallbackCertificate: boolean;
-  clientValidation: NClientValidation | null;
-}
-
-export interface NVirtualHost {
-  fqdn: string;
+/** What Contour's checks read from virtual host fields isobar accepts but
+ *  does not implement (they are also listed in `unsupported`). */
+export interface VirtualHostFacts {
   /** fqdn lower-cased: roots are told apart by it (made once per object). */
   fqdnKey: string;
-  tls: NTls | null;
   /** authorization.extensionRef.name set */
   authorization: boolean;
   jwtProviders: number;
   ipAllow: number;
   ipDeny: number;
-  /** Recognised but not implemented: reported as warnings. */
-  unsupported: string[];
   /** spec.virtualhost.corsPolicy, checked for Contour's errors only. */
   corsPolicy: { allowOrigin: string[]; allowMethods: string[]; maxAge: string } | null;
 }
 
-export interface NProxy {
+export type NVirtualHost = NonNullable<Spec['virtualhost']> & VirtualHostFacts;
+export type NTls = NonNullable<NVirtualHost['tls']>;
+export type NRoute = Spec['routes'][number];
+export type NService = NRoute['services'][number];
+export type NValidation = NonNullable<NService['validation']>;
+export type NCond = NRoute['conditions'][number];
+export type NHeaderCond = NonNullable<NCond['header']>;
+export type NQueryCond = NonNullable<NCond['queryParameter']>;
+export type NHeaders = NonNullable<NRoute['requestHeadersPolicy']>;
+export type NLoadBalancerPolicy = NonNullable<NRoute['loadBalancerPolicy']>;
+export type NHealthCheck = NonNullable<NRoute['healthCheckPolicy']>;
+export type NTCPProxy = NonNullable<Spec['tcpproxy']>;
+
+export type NProxy = Omit<Spec, 'virtualhost' | 'ingressClassName'> & {
   namespace: string;
   name: string;
   generation: number;
+  /** spec.ingressClassName, else the ingress class annotations. */
   ingressClass: string;
   virtualhost: NVirtualHost | null;
-  routes: NRoute[];
-  includes: NInclude[];
-  tcpproxy: NTCPProxy | null;
-}
+};

@@ -175,7 +175,7 @@ export function loadBalancer(
   const headers = new Set<string>();
   const params = new Set<string>();
   for (const hp of lbp.requestHashPolicies) {
-    const attrs = (hp.hashSourceIP ? 1 : 0) + (hp.headerName !== null ? 1 : 0) + (hp.queryParameterName !== null ? 1 : 0);
+    const attrs = (hp.hashSourceIP ? 1 : 0) + (hp.headerHashOptions !== null ? 1 : 0) + (hp.queryParameterHashOptions !== null ? 1 : 0);
     if (attrs !== 1) {
       cond.addWarning('SpecError', 'IgnoredField', 'ignoring invalid request hash policy, must set exactly one of hashSourceIP or headerHashOptions or queryParameterHashOptions');
       continue;
@@ -190,8 +190,8 @@ export function loadBalancer(
       sourceIp = true;
       p.sourceIp = true;
     }
-    if (hp.headerName !== null) {
-      const name = canonicalHeaderKey(hp.headerName);
+    if (hp.headerHashOptions !== null) {
+      const name = canonicalHeaderKey(hp.headerHashOptions.headerName);
       if (!validHeaderName(name)) {
         cond.addWarning('SpecError', 'IgnoredField', `ignoring invalid header hash policy options with invalid header name "${name}": ${HEADER_NAME_MSG}`);
         continue;
@@ -203,8 +203,8 @@ export function loadBalancer(
       headers.add(name);
       p.header = name;
     }
-    if (hp.queryParameterName !== null) {
-      const name = hp.queryParameterName.toLowerCase();
+    if (hp.queryParameterHashOptions !== null) {
+      const name = hp.queryParameterHashOptions.parameterName.toLowerCase();
       if (name === '') {
         cond.addWarning('SpecError', 'IgnoredField', 'ignoring invalid query parameter hash policy options with an invalid empty query parameter name');
         continue;

@@ -1,4 +1,8 @@
-// Raw HTTPProxy objects -> the normalised model (model.ts).
+// Raw HTTPProxy objects -> the normalised model (model.ts), whose shapes
+// are derived from the schema: the compiler checks that every field the
+// schema has is read here, and which fields are reported as not
+// implemented comes from the schema too (notImplemented), not from a list.
+import { httpProxySpecSchema, isNotImplemented, type JsonSchema } from '../objects/index.ts';
 import type {
   NCond,
   NHeaderCond,
@@ -13,35 +17,23 @@ import type {
   NTls,
   NVirtualHost,
 } from './model.ts';
-import { arr, bool, int, optStr, rec, str, strArr, strMap } from './safe.ts';
+import { arr, bool, int, optStr, rec, str, strArr, strMap, type Rec } from './safe.ts';
 
-const IMPLEMENTED_VHOST_FIELDS = new Set(['fqdn', 'tls']);
-const IMPLEMENTED_ROUTE_FIELDS = new Set([
-  'conditions',
-  'services',
-  'enableWebsockets',
-  'permitInsecure',
-  'timeoutPolicy',
-  'retryPolicy',
-  'healthCheckPolicy',
-  'loadBalancerPolicy',
-  'pathRewritePolicy',
-  'requestHeadersPolicy',
-  'responseHeadersPolicy',
-  'requestRedirectPolicy',
-  'directResponsePolicy',
-]);
+/** The fields of an object node isobar reads: any other that is set is
+ *  reported as not implemented. */
+function implementedFields(node: JsonSchema, path: readonly string[]): ReadonlySet<string> {
+  let n = node;
+  for (const seg of path) {
+    n = (n['properties'] as Record<string, JsonSchema>)[seg]!;
+    if (n['type'] === 'array') n = n['items'] as JsonSchema;
+  }
+  const props = n['properties'] as Record<string, JsonSchema>;
+  return new Set(Object.keys(props).filter((k) => !isNotImplemented(props[k]!)));
+}
 
-const IMPLEMENTED_SERVICE_FIELDS = new Set([
-  'name',
-  'port',
-  'protocol',
-  'weight',
-  'mirror',
-  'validation',
-  'requestHeadersPolicy',
-  'responseHeadersPolicy',
-]);
+const VHOST_FIELDS = implementedFields(httpProxySpecSchema, ['virtualhost']);
+const ROUTE_FIELDS = implementedFields(httpProxySpecSchema, ['routes']);
+const SERVICE_FIELDS = implementedFields(httpProxySpecSchema, ['routes', 'services']);
 
 const NONE: string[] = [];
 // Shared by every empty list: the normalised model is read-only.
@@ -53,7 +45,7 @@ function mapList<T>(v: unknown, f: (x: unknown) => T): T[] {
   return a.length === 0 ? EMPTY : a.map((x) => f(x));
 }
 
-function unsupportedFields(r: Record<string, unknown>, implemented: Set<string>): string[] {
+function unsupportedFields(r: Rec, implemented: ReadonlySet<string>): string[] {
   let out: string[] | null = null;
   for (const k in r) {
     if (!Object.hasOwn(r, k) || implemented.has(k) || r[k] === undefined || r[k] === null) continue;
@@ -97,6 +89,7 @@ function readVirtualHost(raw: unknown): NVirtualHost | null {
   if (!v) return null;
   const auth = rec(v.authorization);
   const extRef = rec(auth?.extensionRef);
+  const cors = rec(v.corsPolicy);
   const fqdn = str(v.fqdn);
   return {
     fqdn,
@@ -106,11 +99,8 @@ function readVirtualHost(raw: unknown): NVirtualHost | null {
     jwtProviders: arr(v.jwtProviders).length,
     ipAllow: arr(v.ipAllowPolicy).length,
     ipDeny: arr(v.ipDenyPolicy).length,
-    unsupported: unsupportedFields(v, IMPLEMENTED_VHOST_FIELDS),
-    corsPolicy: (() => {
-      const c = rec(v.corsPolicy);
-      return c ? { allowOrigin: strArr(c.allowOrigin), allowMethods: strArr(c.allowMethods), maxAge: str(c.maxAge) } : null;
-    })(),
+    unsupported: unsupportedFields(v, VHOST_FIELDS),
+    corsPolicy: cors ? { allowOrigin: strArr(cors.allowOrigin), allowMethods: strArr(cors.allowMethods), maxAge: str(cors.maxAge) } : null,
   };
 }
 
@@ -118,6 +108,7 @@ function readTls(raw: unknown): NTls | null {
   const t = rec(raw);
   if (!t) return null;
   const cv = rec(t.clientValidation);
+  const fwd = rec(cv?.forwardClientCertificate);
   return {
     secretName: str(t.secretName),
     minimumProtocolVersion: str(t.minimumProtocolVersion),
@@ -129,7 +120,11 @@ function readTls(raw: unknown): NTls | null {
           caSecret: str(cv.caSecret),
           skipClientCertValidation: bool(cv.skipClientCertValidation),
           crlSecret: str(cv.crlSecret),
+          crlOnlyVerifyLeafCert: bool(cv.crlOnlyVerifyLeafCert),
           optionalClientCertificate: bool(cv.optionalClientCertificate),
+          forwardClientCertificate: fwd
+            ? { hash: bool(fwd.hash), cert: bool(fwd.cert), chain: bool(fwd.chain), dns: bool(fwd.dns), subject: bool(fwd.subject), uri: bool(fwd.uri) }
+            : null,
         }
       : null,
   };
@@ -206,7 +201,7 @@ export function readService(raw: unknown): NService {
       : null,
     requestHeadersPolicy: readHeaders(s.requestHeadersPolicy),
     responseHeadersPolicy: readHeaders(s.responseHeadersPolicy),
-    unsupported: unsupportedFields(s, IMPLEMENTED_SERVICE_FIELDS),
+    unsupported: unsupportedFields(s, SERVICE_FIELDS),
   };
 }
 
@@ -220,10 +215,10 @@ function readLoadBalancer(raw: unknown): NLoadBalancerPolicy | null {
       const h = rec(r.headerHashOptions);
       const q = rec(r.queryParameterHashOptions);
       return {
-        headerName: h ? str(h.headerName) : null,
-        queryParameterName: q ? str(q.parameterName) : null,
-        hashSourceIP: bool(r.hashSourceIP),
         terminal: bool(r.terminal),
+        headerHashOptions: h ? { headerName: str(h.headerName) } : null,
+        queryParameterHashOptions: q ? { parameterName: str(q.parameterName) } : null,
+        hashSourceIP: bool(r.hashSourceIP),
       };
     }),
   };
@@ -269,12 +264,14 @@ function readRoute(raw: unknown): NRoute {
       : null,
     healthCheckPolicy: readHealthCheck(r.healthCheckPolicy),
     loadBalancerPolicy: readLoadBalancer(r.loadBalancerPolicy),
-    replacePrefix: prp
-      ? mapList(prp.replacePrefix, (e) => {
-          const x = rec(e) ?? {};
-          return { prefix: str(x.prefix), replacement: str(x.replacement) };
-        })
-      : [],
+    pathRewritePolicy: prp
+      ? {
+          replacePrefix: mapList(prp.replacePrefix, (e) => {
+            const x = rec(e) ?? {};
+            return { prefix: str(x.prefix), replacement: str(x.replacement) };
+          }),
+        }
+      : null,
     requestHeadersPolicy: readHeaders(r.requestHeadersPolicy),
     responseHeadersPolicy: readHeaders(r.responseHeadersPolicy),
     requestRedirectPolicy: redirect
@@ -288,19 +285,21 @@ function readRoute(raw: unknown): NRoute {
         }
       : null,
     directResponsePolicy: direct ? { statusCode: int(direct.statusCode), body: str(direct.body) } : null,
-    unsupported: unsupportedFields(r, IMPLEMENTED_ROUTE_FIELDS),
+    unsupported: unsupportedFields(r, ROUTE_FIELDS),
   };
 }
 
 function readTCPProxy(raw: unknown): NTCPProxy | null {
   const t = rec(raw);
   if (!t) return null;
-  // The deprecated plural `includes` is honoured when the singular is absent.
-  const inc = rec(t.include) ?? rec(t.includes);
+  const include = readRef(t.include);
+  const includes = readRef(t.includes);
   const hc = rec(t.healthCheckPolicy);
   return {
     services: mapList(t.services, readService),
-    include: inc ? { name: str(inc.name), namespace: str(inc.namespace) } : null,
+    // The deprecated plural `includes` is honoured when the singular is absent.
+    include: include ?? includes,
+    includes,
     loadBalancerPolicy: readLoadBalancer(t.loadBalancerPolicy),
     healthCheckPolicy: hc
       ? {
@@ -311,4 +310,9 @@ function readTCPProxy(raw: unknown): NTCPProxy | null {
         }
       : null,
   };
+}
+
+function readRef(raw: unknown): { name: string; namespace: string } | null {
+  const r = rec(raw);
+  return r ? { name: str(r.name), namespace: str(r.namespace) } : null;
 }

@@ -505,6 +505,17 @@ const rows: Row[] = [
       assert.equal(firstClusterOf(r, fwd.clusters[0]!.cluster).endpoints[0]!.address, '10.0.0.1');
     },
   },
+  {
+    name: 'rule 49: the deprecated tcpproxy.includes is followed when include is not set',
+    objects: [
+      tlsRoot({ secretName: 'edge' }, { routes: [], tcpproxy: { includes: { name: 'c' } } }),
+      proxy('c', { tcpproxy: { services: [{ name: 's', port: 80 }] } }),
+      tlsSecret('edge', pair),
+      ...base,
+    ],
+    expect: { p: VALID, c: VALID },
+    check: (r) => assert.equal(vhost(r, FQDN, true)!.tcpProxy!.clusters.length, 1),
+  },
 ];
 
 function firstClusterOf(r: ReturnType<typeof run>, name: string) {
