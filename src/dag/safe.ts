@@ -15,10 +15,6 @@ export function optStr(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
 }
 
-export function num(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
-}
-
 export function int(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : 0;
 }

@@ -145,13 +145,17 @@ export async function listManifestFiles(dir: string, issues: LoadIssue[] = []): 
   if (!st.isDirectory()) throw new ManifestFolderError(dir, `${dir} is not a folder: pass the folder that holds the manifests`);
   const files: string[] = [];
   const seen = new Set<string>();
+  /** Fatal for the manifests folder itself; below it, an issue on that folder. */
+  const unreadableFolder = (err: unknown, rel: string, top: boolean): void => {
+    if (top) throw new ManifestFolderError(dir, `cannot read manifests folder ${dir}: ${fsMessage(err)}`);
+    issues.push({ file: rel, message: `cannot read folder: ${fsMessage(err)}` });
+  };
   const walk = async (abs: string, rel: string, top: boolean): Promise<void> => {
     let real: string;
     try {
       real = await realpath(abs);
     } catch (err) {
-      if (top) throw new ManifestFolderError(dir, `cannot read manifests folder ${dir}: ${fsMessage(err)}`);
-      issues.push({ file: rel, message: `cannot read folder: ${fsMessage(err)}` });
+      unreadableFolder(err, rel, top);
       return;
     }
     if (seen.has(real)) return; // a symlink loop or a folder linked twice
@@ -160,8 +164,7 @@ export async function listManifestFiles(dir: string, issues: LoadIssue[] = []): 
     try {
       names = await readdir(abs);
     } catch (err) {
-      if (top) throw new ManifestFolderError(dir, `cannot read manifests folder ${dir}: ${fsMessage(err)}`);
-      issues.push({ file: rel, message: `cannot read folder: ${fsMessage(err)}` });
+      unreadableFolder(err, rel, top);
       return;
     }
     names.sort();
