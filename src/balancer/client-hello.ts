@@ -5,7 +5,7 @@
 // ClientHello yields "not offered" and is left for OpenSSL to refuse.
 
 import type { Socket } from 'node:net';
-import { readClientHello as readHelloBytes } from '../tls/index.ts';
+import { peekClientHello, readClientHello } from '../tls/index.ts';
 
 export interface ClientHelloInfo {
   /** ALPN protocols offered, in the client's order. */
@@ -25,7 +25,7 @@ export function parseClientHelloAlpn(buf: Buffer): HelloParse {
 
 /** Parses the ClientHello from the start of a TLS byte stream. */
 export function parseClientHello(buf: Buffer): ClientHelloParse {
-  const r = readHelloBytes(buf);
+  const r = readClientHello(buf);
   if (r.kind === 'incomplete') return r;
   if (r.kind === 'invalid') return { kind: 'done', hello: {} };
   // Keys only for the extensions the client sent, as the TLS layer sees them.
@@ -38,40 +38,9 @@ export function parseClientHello(buf: Buffer): ClientHelloParse {
 /** Waits for the whole ClientHello, puts the bytes back, and resolves with
  *  what the client offered (fields absent: not offered or not parseable).
  *  Rejects when the peer closes first or the timeout passes. */
-export function readClientHello(socket: Socket, timeoutMs: number): Promise<ClientHelloInfo> {
-  return new Promise((resolve, reject) => {
-    let acc: Buffer = Buffer.alloc(0);
-    let settled = false;
-    const timer = setTimeout(() => finish(new Error('no ClientHello in time')), timeoutMs);
-    timer.unref();
-    const finish = (err: Error | null, hello: ClientHelloInfo = {}) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.off('readable', onReadable);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-      if (err) reject(err);
-      else {
-        if (acc.length > 0) socket.unshift(acc);
-        resolve(hello);
-      }
-    };
-    const onEnd = () => finish(new Error('closed before the ClientHello'));
-    const onReadable = () => {
-      let chunk: Buffer | null;
-      while ((chunk = socket.read() as Buffer | null) !== null) {
-        acc = acc.length === 0 ? chunk : Buffer.concat([acc, chunk]);
-        const r = parseClientHello(acc);
-        if (r.kind === 'done') {
-          finish(null, r.hello);
-          return;
-        }
-      }
-    };
-    socket.on('readable', onReadable);
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
-    onReadable();
-  });
+export async function peekClientOffer(socket: Socket, timeoutMs: number): Promise<ClientHelloInfo> {
+  const peeked = await peekClientHello(socket, parseClientHello, { timeoutMs });
+  if (peeked.kind === 'timeout') throw new Error('no ClientHello in time');
+  if (peeked.kind === 'closed') throw new Error('closed before the ClientHello');
+  return peeked.result.hello;
 }

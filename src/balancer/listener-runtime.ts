@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { encodeV2 } from '../proxyprotocol/index.ts';
 import type { BalancerListener } from './balancer-config.ts';
 import { chooseCertificate } from './certificate-match.ts';
-import { readClientHello, type ClientHelloInfo } from './client-hello.ts';
+import { peekClientOffer, type ClientHelloInfo } from './client-hello.ts';
 import { selectAlpn } from './policies.ts';
 import { TargetPool, type PoolTarget } from './target-pool.ts';
 import type { ListenerContexts } from './tls-contexts.ts';
@@ -224,7 +224,7 @@ export class ListenerRuntime {
     let hello: ClientHelloInfo = {};
     if (policyAlpn || ctx.certificates.length > 1) {
       try {
-        hello = await readClientHello(raw, TLS_HANDSHAKE_TIMEOUT_MS);
+        hello = await peekClientOffer(raw, TLS_HANDSHAKE_TIMEOUT_MS);
       } catch {
         raw.destroy();
         return;

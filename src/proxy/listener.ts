@@ -8,6 +8,7 @@ import http2 from 'node:http2';
 import type net from 'node:net';
 import tls from 'node:tls';
 import { readProxyHeader, type ProxyHeader } from '../proxyprotocol/index.ts';
+import { peekClientHello } from '../tls/index.ts';
 import { parseClientHello } from './client-hello.ts';
 import { PrefixedStream } from './prefixed-stream.ts';
 import { hostPort, kConn, type ConnInfo } from './conn-info.ts';
@@ -238,51 +239,25 @@ export class Listener {
 
   /** Reads the ClientHello (without consuming it) and picks what to do. */
   private inspect(socket: Sock, initial: Buffer, conn: ConnInfo): void {
-    let buf = initial;
-    let settled = false;
-    const settle = (): void => {
-      settled = true;
-      clearTimeout(timer);
-      socket.off('data', onData);
-    };
     const reject = (reason: string): void => {
-      if (settled) return;
-      settle();
       this.ctx.stats.tlsInspectorRejected++;
       this.ctx.warnOnce(`tlsi|${this.spec.name}|${reason}`, { listener: this.spec.name, remote: conn.remote, reason }, 'TLS connection closed before handshake');
       socket.destroy();
     };
-    const attempt = (): void => {
-      const r = parseClientHello(buf);
-      if (r.kind === 'incomplete') return;
-      if (r.kind === 'invalid') return reject(r.reason);
-      settle();
-      socket.pause();
-      this.dispatchTls(socket, buf, r.serverName, conn);
-    };
-    const onData = (d: Buffer): void => {
-      buf = buf.length ? Buffer.concat([buf, d]) : d;
-      attempt();
-    };
-    const timer = setTimeout(() => reject('no ClientHello in time'), this.opts.tlsInspectorTimeoutMs);
-    socket.once('close', () => {
-      if (!settled) settle();
-    });
-    if (buf.length) attempt();
-    if (!settled) {
+    void peekClientHello(socket, parseClientHello, { timeoutMs: this.opts.tlsInspectorTimeoutMs, initial }).then((peeked) => {
       // Closed before a whole ClientHello (a TCP health check): done.
-      socket.once('end', () => {
-        if (!settled) {
-          settle();
-          socket.destroy();
-        }
-      });
-      socket.on('data', onData);
-      socket.resume();
-    }
+      if (peeked.kind === 'closed') return socket.destroy();
+      if (peeked.kind === 'timeout') return reject('no ClientHello in time');
+      const r = peeked.result;
+      if (r.kind === 'invalid') return reject(r.reason);
+      socket.pause();
+      this.dispatchTls(socket, r.serverName, conn);
+    });
   }
 
-  private dispatchTls(socket: Sock, hello: Buffer, sni: string | undefined, conn: ConnInfo): void {
+  /** The ClientHello is back on the socket: the TLS server or the
+   *  passthrough pipe reads it first. */
+  private dispatchTls(socket: Sock, sni: string | undefined, conn: ConnInfo): void {
     const table = this.ctx.state.tls;
     const choice: TlsChoice | undefined = (sni !== undefined ? table.byName.lookup(sni) : undefined) ?? table.fallback;
     if (choice === undefined) {
@@ -294,7 +269,7 @@ export class Listener {
     if (choice.passthrough) {
       this.ctx.stats.passthroughConnections++;
       this.pending.delete(socket);
-      forwardTcp(this.ctx, socket, hello, choice.passthrough, conn.clientAddress, true);
+      forwardTcp(this.ctx, socket, choice.passthrough, conn.clientAddress, true);
       return;
     }
     let server = this.tlsServers.get(choice.key);
@@ -310,7 +285,6 @@ export class Listener {
     }
     conn.tls = choice;
     socket[kConn] = conn;
-    socket.unshift(hello);
     server.emit('connection', socket);
   }
 
@@ -347,7 +321,7 @@ export class Listener {
     tlsSocket.once('close', () => this.sockets.delete(tlsSocket));
     if (choice.tcpProxy) {
       this.ctx.stats.tcpProxyConnections++;
-      forwardTcp(this.ctx, tlsSocket, undefined, choice.tcpProxy, conn.clientAddress);
+      forwardTcp(this.ctx, tlsSocket, choice.tcpProxy, conn.clientAddress);
       return;
     }
     if (tlsSocket.alpnProtocol === 'h2') this.h2.emit('secureConnection', tlsSocket);

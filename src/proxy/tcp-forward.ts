@@ -5,9 +5,10 @@ import type { Duplex } from 'node:stream';
 import type { ProxyContext } from './context.ts';
 import { pickBackend, type CompiledTcp } from './route-table.ts';
 
-/** `raw`: passthrough, the client's own TLS goes to the backend as is, so
- *  the connection is plain TCP whatever the cluster's protocol says. */
-export function forwardTcp(ctx: ProxyContext, downstream: Duplex, initial: Buffer | undefined, tcp: CompiledTcp, clientAddress: string, raw = false): void {
+/** `raw`: passthrough, the client's own TLS goes to the backend as is (its
+ *  ClientHello still unread on `downstream`), so the connection is plain TCP
+ *  whatever the cluster's protocol says. */
+export function forwardTcp(ctx: ProxyContext, downstream: Duplex, tcp: CompiledTcp, clientAddress: string, raw = false): void {
   const backend = pickBackend(tcp.backends, tcp.totalWeight);
   const cluster = backend?.cluster;
   const ep = cluster?.pick({ header: () => undefined, query: '', clientAddress }, undefined);
@@ -45,7 +46,6 @@ export function forwardTcp(ctx: ProxyContext, downstream: Duplex, initial: Buffe
       ep.active--;
       downstream.destroy();
     });
-    if (initial && initial.length) sock.write(initial);
     downstream.pipe(sock);
     sock.pipe(downstream);
     downstream.resume();

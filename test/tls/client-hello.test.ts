@@ -5,34 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { readClientHello } from '../../src/tls/index.ts';
-
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-}
-
-function ext(type: number, body: Buffer): Buffer {
-  return Buffer.concat([u16(type), u16(body.length), body]);
-}
-
-function hello(exts: Buffer[]): Buffer {
-  const extBytes = Buffer.concat(exts);
-  const body = Buffer.concat([Buffer.from([3, 3]), Buffer.alloc(32, 1), Buffer.from([0]), u16(2), Buffer.from([0x13, 0x01]), Buffer.from([1, 0]), u16(extBytes.length), extBytes]);
-  const hs = Buffer.concat([Buffer.from([1, 0, body.length >> 8, body.length & 0xff]), body]);
-  return Buffer.concat([Buffer.from([0x16, 3, 1]), u16(hs.length), hs]);
-}
-
-function sni(name: string): Buffer {
-  const n = Buffer.from(name, 'latin1');
-  const entry = Buffer.concat([Buffer.from([0]), u16(n.length), n]);
-  return ext(0, Buffer.concat([u16(entry.length), entry]));
-}
-
-function alpn(list: string[]): Buffer {
-  const l = Buffer.concat(list.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')])));
-  return ext(16, Buffer.concat([u16(l.length), l]));
-}
+import { alpn, ext, hello, sni, u16 } from './hello-bytes.ts';
 
 test('server name, ALPN and signature algorithms', () => {
   const r = readClientHello(hello([sni('App.Example.Test.'), alpn(['h2', 'http/1.1']), ext(13, Buffer.concat([u16(4), u16(0x0804), u16(0x0403)]))]));
