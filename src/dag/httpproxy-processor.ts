@@ -47,7 +47,7 @@ import {
 
 const NO_VARIABLES: Dynamic = {};
 const NO_TIMEOUT_POLICY = { response: '', idle: '', idleConnection: '' };
-const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
+import { DEFAULT_RESPONSE_TIMEOUT_MS } from './proxy-config.ts';
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
 const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 3_600_000;
 // Shared, like every default in the ProxyConfig: it is read-only data.

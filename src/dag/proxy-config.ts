@@ -4,6 +4,10 @@
 // allowed to read (virtual host certificates, the Envoy client certificate).
 // Durations are milliseconds; `null` means "disabled / infinite".
 
+/** A route's response timeout when its HTTPProxy sets none (Envoy's and
+ *  Contour's 15 s). */
+export const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
+
 export type UpstreamProtocol = 'http1' | 'tls' | 'h2' | 'h2c';
 
 export type TlsVersion = '1.2' | '1.3';

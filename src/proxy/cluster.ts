@@ -3,7 +3,7 @@
 // stay the same, with active health checks and passive ejection of
 // endpoints that refuse connections.
 import { Pool } from 'undici';
-import type { CaBundle, Cluster, ProxyConfig, TlsSecret } from '../dag/proxy-config.ts';
+import type { CaBundle, Cluster, ProxyConfig, TlsSecret } from '../dag/index.ts';
 import { HealthChecker } from './health-check.ts';
 import { LoadBalancer, type HashInput } from './load-balancer.ts';
 import type { ProxyStats } from './stats.ts';

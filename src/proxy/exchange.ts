@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Dispatcher } from 'undici';
-import type { RetryPolicyConfig } from '../dag/proxy-config.ts';
+import type { RetryPolicyConfig } from '../dag/index.ts';
 import type { ClusterRuntime, Endpoint } from './cluster.ts';
 import { kConn, type ConnInfo } from './conn-info.ts';
 import type { ProxyContext, ProxyState } from './context.ts';
@@ -37,7 +37,6 @@ import { UpstreamConnectError } from './upstream-tls.ts';
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 type Headers = Record<string, string | string[] | undefined>;
 
-const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 /** Bodies up to this size are buffered on routes with retries, so they can be resent. */
 const RETRY_BUFFER_LIMIT = 64 * 1024;
 /** A mirror lagging this far behind the real request is dropped. */
@@ -369,7 +368,7 @@ export class Exchange implements RequestView, OpContext, HashInput {
       }
     });
 
-    const responseMs = r.timeouts.responseMs === undefined ? DEFAULT_RESPONSE_TIMEOUT_MS : r.timeouts.responseMs;
+    const responseMs = r.timeouts.responseMs;
     if (responseMs !== null && responseMs > 0) {
       this.timer = setTimeout(() => this.onTimeout(new TimeoutSignal(false)), responseMs);
     }

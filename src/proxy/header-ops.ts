@@ -1,7 +1,7 @@
 // Request/response header policies, compiled once per config. Values may
 // carry %REQ(name)%, %CONTOUR_NAMESPACE%, %CONTOUR_SERVICE_NAME%,
 // %CONTOUR_SERVICE_PORT% and %DOWNSTREAM_REMOTE_ADDRESS[_WITHOUT_PORT]%.
-import type { HeaderOps } from '../dag/proxy-config.ts';
+import type { HeaderOps } from '../dag/index.ts';
 
 export interface OpContext {
   /** Downstream request header (lower-case name). */

@@ -4,7 +4,7 @@
 // consecutive successes.
 import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
-import type { HealthCheck } from '../dag/proxy-config.ts';
+import type { HealthCheck } from '../dag/index.ts';
 import type { Connector } from './upstream-tls.ts';
 
 export class HealthChecker {

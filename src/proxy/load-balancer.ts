@@ -2,7 +2,7 @@
 // of two choices on in-flight requests), Random, and the hashing strategies
 // (Cookie, RequestHash) via rendezvous hashing, so an endpoint leaving moves
 // only its own keys.
-import type { HashPolicy, LoadBalancerStrategy } from '../dag/proxy-config.ts';
+import type { HashPolicy, LoadBalancerStrategy } from '../dag/index.ts';
 import { queryParam } from './matchers.ts';
 
 export const AFFINITY_COOKIE = 'X-Contour-Session-Affinity';

@@ -1,7 +1,7 @@
 // Precompiled route conditions (path, headers, query parameters), evaluated
 // in ProxyConfig order on every request: no allocation unless a route asks
 // for query parameters.
-import type { HeaderMatch, PathMatch, QueryMatch } from '../dag/proxy-config.ts';
+import type { HeaderMatch, PathMatch, QueryMatch } from '../dag/index.ts';
 
 /** What a matcher may look at in a request. */
 export interface RequestView {

@@ -1,6 +1,6 @@
 // Location headers for redirect routes and for the port-80 side of TLS
 // virtual hosts (301 to https).
-import type { RouteAction } from '../dag/proxy-config.ts';
+import type { RouteAction } from '../dag/index.ts';
 
 type Redirect = Extract<RouteAction, { kind: 'redirect' }>;
 

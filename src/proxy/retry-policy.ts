@@ -1,6 +1,6 @@
 // Envoy's retry conditions for a route's retryPolicy: which responses and
 // failures may be retried, and the jittered backoff between tries.
-import type { RetryPolicyConfig } from '../dag/proxy-config.ts';
+import type { RetryPolicyConfig } from '../dag/index.ts';
 
 export const RETRY_BACKOFF_BASE_MS = 25;
 

@@ -2,7 +2,7 @@
 // as predicate lists in config order, weighted clusters with cumulative
 // weights, header policies as functions. A virtual host is compiled once per
 // config object and kept while the clusters it names stay the same.
-import type { ProxyConfig, Route, SecureVirtualHost, TcpForward, VirtualHost, HeaderOps } from '../dag/proxy-config.ts';
+import type { ProxyConfig, Route, SecureVirtualHost, TcpForward, VirtualHost, HeaderOps } from '../dag/index.ts';
 import type { ClusterRuntime } from './cluster.ts';
 import { compileHeaderOps, type CompiledHeaderOps } from './header-ops.ts';
 import { HostTable } from './host.ts';
@@ -150,10 +150,6 @@ export class RouteTableCompiler {
     }
     return { http, https };
   }
-}
-
-export function compileTables(config: ProxyConfig, clusters: ClusterLookup, warn: Warn = () => {}): RouteTables {
-  return new RouteTableCompiler().compile(config, clusters, warn);
 }
 
 export function compileTcp(f: TcpForward, clusters: ClusterLookup): CompiledTcp {

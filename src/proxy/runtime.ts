@@ -5,7 +5,7 @@
 // their compiled form (clusters, virtual hosts, TLS choices), so applying a
 // config that differs in one virtual host costs little more than that host.
 import type { Socket } from 'node:net';
-import type { ProxyConfig } from '../dag/proxy-config.ts';
+import type { ProxyConfig } from '../dag/index.ts';
 import { ClusterRegistry } from './cluster.ts';
 import { rateLimitedWarn, type ProxyContext, type ProxyState } from './context.ts';
 import { HostTable } from './host.ts';

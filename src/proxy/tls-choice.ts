@@ -4,7 +4,7 @@
 // distinct setting becomes one tls.Server (never listening) per listener,
 // so versions and client-certificate checks are exactly per virtual host.
 import type { TlsOptions } from 'node:tls';
-import type { CaBundle, ProxyConfig, SecureVirtualHost, TlsSecret, TlsVersion } from '../dag/proxy-config.ts';
+import type { CaBundle, ProxyConfig, SecureVirtualHost, TlsSecret, TlsVersion } from '../dag/index.ts';
 import { HostTable } from './host.ts';
 import { record, stillValid, type ClusterLookup, type Reusable, type Warn } from './reusable.ts';
 import { compileTcp, type CompiledTcp } from './route-table.ts';
@@ -172,8 +172,4 @@ export class TlsTableBuilder {
     }
     return fallback ? { byName, fallback, keys } : { byName, keys };
   }
-}
-
-export function buildTlsTable(config: ProxyConfig, clusters: ClusterLookup, ticketKeys: Buffer | undefined, warn: Warn): TlsTable {
-  return new TlsTableBuilder(ticketKeys).build(config, clusters, warn);
 }

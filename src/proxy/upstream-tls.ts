@@ -6,7 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { PeerCertificate } from 'node:tls';
-import type { UpstreamTls } from '../dag/proxy-config.ts';
+import type { UpstreamTls } from '../dag/index.ts';
 
 export interface ResolvedUpstreamTls {
   tls: UpstreamTls;

@@ -10,7 +10,7 @@ import { affinityCookie, hashKey, LoadBalancer, rendezvous } from '../../src/pro
 import { dnsSanMatches } from '../../src/proxy/upstream-tls.ts';
 import { redirectLocation, httpsRedirectLocation, authorityPort } from '../../src/proxy/redirect.ts';
 import { connectionTokens, filterResponseHeaders } from '../../src/proxy/hop-by-hop.ts';
-import { compileTables } from '../../src/proxy/route-table.ts';
+import { RouteTableCompiler } from '../../src/proxy/route-table.ts';
 import { backoffMs, retriableFailure, retriableStatus } from '../../src/proxy/retry-policy.ts';
 
 function view(path: string, headers: Record<string, string> = {}, query = ''): RequestView {
@@ -208,7 +208,7 @@ test('a route JavaScript cannot compile is left out; its vhost keeps its other r
     timeouts: { responseMs: null, idleMs: null },
     origin: { namespace: 'd', name: 'p' },
   });
-  const t = compileTables(
+  const t = new RouteTableCompiler().compile(
     { httpVirtualHosts: [{ fqdn: 'a.test', routes: [mk({ kind: 'regex', value: '/(unclosed' }), mk({ kind: 'prefix', value: '/' })] }], httpsVirtualHosts: [], clusters: [], secrets: [], caBundles: [] },
     new Map(),
     (fqdn, m) => warnings.push(`${fqdn}: ${m}`),
