@@ -26,6 +26,8 @@ export const A = {
   hcHealthy: `${SBK}aws-load-balancer-healthcheck-healthy-threshold`,
   hcUnhealthy: `${SBK}aws-load-balancer-healthcheck-unhealthy-threshold`,
   hcSuccessCodes: `${SBK}aws-load-balancer-healthcheck-success-codes`,
+  /** Not an aws-load-balancer-* key: the cloud-provider-wide one. */
+  sourceRanges: `${SBK}load-balancer-source-ranges`,
   backendCaSecret: 'isobar.dev/backend-ca-secret',
   proxyProtocolTlvs: 'isobar.dev/proxy-protocol-tlvs',
   targetSelection: 'isobar.dev/target-selection',

@@ -81,6 +81,11 @@ export interface BalancerListener {
   /** deregistration_delay.connection_termination.enabled: close a removed
    *  target's connections when the delay ends (default: they continue). */
   drainTerminatesConnections?: boolean;
+  /** Client ranges (CIDR) allowed to connect, the load balancer's own
+   *  (spec.loadBalancerSourceRanges or its annotation); everyone is
+   *  ["0.0.0.0/0", "::/0"]. A connection from elsewhere is closed before
+   *  any byte is read. An empty list lets nobody in. */
+  sourceRanges: string[];
 }
 
 export interface LoadBalancer {

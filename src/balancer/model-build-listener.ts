@@ -83,6 +83,8 @@ export interface ListenerInputs {
   ingress: boolean;
   proxyTargets: ProxyTargets | undefined;
   bindAddress: string;
+  /** The load balancer's allowed client ranges, the same on every listener. */
+  sourceRanges: string[];
   portOffset: number;
   ephemeralPorts: boolean;
   tls: ListenerTls;
@@ -130,6 +132,7 @@ export function buildListener(sp: ServicePort, x: ListenerInputs, p: Problems): 
     idleTimeoutMs,
     preserveClientIp,
     targetSelection: tg.targetSelection,
+    sourceRanges: [...x.sourceRanges],
   };
   if (deregistration.terminatesConnections) listener.drainTerminatesConnections = true;
   const tlsConfig = listenerTlsConfig(x.tls, tls);

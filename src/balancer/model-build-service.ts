@@ -16,6 +16,7 @@ import { buildListeners, buildTcpPorts } from './model-build-listener.ts';
 import { isIngressService } from './model-build-targets.ts';
 import { DEFAULT_LB_ADDRESS, type BalancerModelOptions } from './model-options.ts';
 import { Problems } from './model-problems.ts';
+import { buildSourceRanges } from './model-build-source-ranges.ts';
 
 export interface Built {
   lb?: LoadBalancer;
@@ -25,12 +26,14 @@ export interface Built {
 }
 
 // The order of the builders is the order of the problems in the Service's
-// status: load balancer, ports, TLS, re-encryption, target group, listeners.
+// status: load balancer (scheme, name, source ranges), ports, TLS,
+// re-encryption, target group, listeners.
 export function buildService(snapshot: Snapshot, svc: Service, targetType: 'ip' | 'instance', o: BalancerModelOptions, previous?: LoadBalancer): Built {
   const ann: Annotations = svc.metadata.annotations ?? {};
   const p = new Problems(svc);
   const scheme = buildScheme(ann, previous?.scheme ?? 'internal', p);
   const name = buildLoadBalancerName(ann, o.config.aws.clusterName, svc, scheme, p);
+  const sourceRanges = buildSourceRanges(svc, ann, p);
   const tcpPorts = buildTcpPorts(svc, p);
   const tls = buildListenerTls(ann, tcpPorts, o.certificates, o.now, p);
   const targetTls = buildTargetTls(ann, snapshot.secrets, svc.metadata.namespace, tls.anyTls, p);
@@ -45,6 +48,7 @@ export function buildService(snapshot: Snapshot, svc: Service, targetType: 'ip' 
       ingress: isIngressService(svc, o.config),
       proxyTargets: o.proxyTargets,
       bindAddress: bindAddressFor(scheme, o.lbAddress ?? DEFAULT_LB_ADDRESS),
+      sourceRanges,
       portOffset: o.portOffset,
       ephemeralPorts: o.ephemeralPorts ?? false,
       tls,

@@ -37,6 +37,7 @@ export function buildListenerStatus(l: BalancerListener): ServiceListenerStatus 
     certificates: l.tls ? l.tls.certificates.map((c) => c.arn) : [],
     targetProtocol: l.targetProtocol,
     proxyProtocol: l.proxyProtocol,
+    sourceRanges: [...l.sourceRanges],
     targets: l.targets.map((t) => ({
       address: t.address === '' ? t.kind : t.address,
       port: t.port,

@@ -7,7 +7,8 @@
 // files: model-build-load-balancer, -listener, -listener-tls, -target-tls,
 // -target-group (with -target-group-attributes, -proxy-protocol,
 // -health-check), -targets. model-build-service runs them for one Service;
-// this file runs that across Services, then gives each socket one owner.
+// this file runs that across Services, then gives each socket one owner
+// (model-claim-sockets).
 
 import { byNamespaceName, type Service, type Snapshot } from '../objects/index.ts';
 import type { ServiceProblem } from '../status/index.ts';
@@ -16,6 +17,7 @@ import { handling } from './model-handling.ts';
 import { buildService, type Built } from './model-build-service.ts';
 import { buildServiceStatus } from './model-build-status.ts';
 import { keepPrevious } from './model-keep-previous.ts';
+import { claimSockets } from './model-claim-sockets.ts';
 import { DEFAULT_LB_ADDRESS, type BalancerModelOptions, type BalancerModelResult } from './model-options.ts';
 
 interface Entry {
@@ -31,7 +33,7 @@ export function buildBalancerModel(snapshot: Snapshot, o: BalancerModelOptions):
     const e = buildEntry(snapshot, svc, o);
     if (e) entries.push(e);
   }
-  claimSockets(entries);
+  claimSockets(entries, o.previous);
   const loadBalancers = entries.flatMap((e) => (e.lb ? [e.lb] : []));
   const statuses = entries.map((e) => buildServiceStatus(e.svc, e.lb, e.problems, o.lbAddress ?? DEFAULT_LB_ADDRESS));
   return { balancerConfig: { loadBalancers }, statuses };
@@ -63,27 +65,4 @@ function buildEntry(snapshot: Snapshot, svc: Service, o: BalancerModelOptions): 
   if (!built.blocked) return { svc, lb: built.lb, problems: built.problems };
   if (!prev) return { svc, problems: built.problems };
   return { svc, lb: keepPrevious(snapshot, svc, prev, built.problems, o), problems: built.problems };
-}
-
-/** One socket per address:port: the first Service in order keeps it. */
-function claimSockets(entries: Entry[]): void {
-  const claimed = new Map<string, string>();
-  for (const e of entries) {
-    if (!e.lb) continue;
-    e.lb.listeners = e.lb.listeners.filter((l) => {
-      if (l.bindPort === 0) return true;
-      const key = `${l.bindAddress}:${l.bindPort}`;
-      const owner = claimed.get(key);
-      if (owner === undefined) {
-        claimed.set(key, l.id);
-        return true;
-      }
-      e.problems.push({
-        severity: 'error',
-        field: 'spec.ports',
-        message: `Service ${e.svc.metadata.namespace}/${e.svc.metadata.name}: port ${l.servicePort} would listen on ${key}, already used by ${owner}; this listener is not created`,
-      });
-      return false;
-    });
-  }
 }

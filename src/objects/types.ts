@@ -13,6 +13,7 @@ export interface ObjectMeta {
   uid?: string;
   generation?: number;
   resourceVersion?: string;
+  creationTimestamp?: string; // RFC 3339, set by the API server
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
@@ -45,6 +46,7 @@ export interface Service extends KubeObject {
     loadBalancerClass?: string;
     healthCheckNodePort?: number;
     clusterIP?: string;
+    loadBalancerSourceRanges?: string[];
   };
   status?: {
     loadBalancer?: { ingress?: LoadBalancerIngress[] };

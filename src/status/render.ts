@@ -75,7 +75,7 @@ export function renderTable(report: StatusReport, ctx: TableContext = {}): strin
       out.push('');
       out.push(
         ...columns([
-          ['NAMESPACE', 'NAME', 'PORT', 'LISTENER', 'PROTOCOL', 'CERTIFICATE', 'TARGETS'],
+          ['NAMESPACE', 'NAME', 'PORT', 'LISTENER', 'PROTOCOL', 'CERTIFICATE', 'SOURCE RANGES', 'TARGETS'],
           ...listeners.map(({ s, l }) => [
             s.namespace,
             s.name,
@@ -83,6 +83,7 @@ export function renderTable(report: StatusReport, ctx: TableContext = {}): strin
             l.address,
             `${l.protocol}->${l.targetProtocol}${l.proxyProtocol ? '+PROXYv2' : ''}`,
             l.certificates[0] ?? '<none>',
+            l.sourceRanges.length === 0 ? '<none>' : l.sourceRanges.join(','),
             l.targets.length === 0 ? '<none>' : l.targets.map((t) => `${t.address}:${t.port}(${t.health})`).join(','),
           ]),
         ]),

@@ -41,6 +41,10 @@ export interface ServiceListenerStatus {
   alpn?: string[]; // offered ALPN protocols, TLS only
   targetProtocol: 'TCP' | 'TLS';
   proxyProtocol: boolean;
+  /** Client ranges (CIDR) allowed to connect; everyone is 0.0.0.0/0 and ::/0. */
+  sourceRanges: string[];
+  /** While serving: connections refused for coming from outside sourceRanges. */
+  refusedConnections?: number;
   targets: { address: string; port: number; health: 'healthy' | 'unhealthy' | 'initial' | 'draining' | 'unknown' }[];
 }
 

@@ -356,7 +356,7 @@ test('ports: out of range with the offset, duplicates, UDP, one socket per addre
   assert.deepEqual(messages(range), [`error: ${W}spec.ports[0].port: port 0 is out of range (1-65535)`]);
   const two = build([service({ name: 'a', ports: [{ port: 80 }] }), service({ name: 'b', ports: [{ port: 80 }, { port: 81 }] })]);
   assert.deepEqual(two.balancerConfig.loadBalancers.map((lb) => lb.listeners.map((l) => l.servicePort)), [[80], [81]]);
-  assert.deepEqual(messages(two, 1), ['error: Service default/b: port 80 would listen on 127.0.0.1:10080, already used by default/a:80; this listener is not created']);
+  assert.deepEqual(messages(two, 1), ['error: Service default/b: port 80 would listen on 127.0.0.1:10080, which default/a:80 holds (Service default/a comes first by namespace/name); this listener is not created']);
   // Ephemeral ports never conflict.
   const eph = build([service({ name: 'a', ports: [{ port: 80 }] }), service({ name: 'b', ports: [{ port: 80 }] })], {}, { ephemeralPorts: true });
   assert.deepEqual(eph.balancerConfig.loadBalancers.map((lb) => lb.listeners[0].bindPort), [0, 0]);
@@ -400,6 +400,7 @@ test('status: listeners with address, certificates, policy and targets; sorted b
       alpn: ['h2', 'http/1.1', 'http/1.0'],
       targetProtocol: 'TCP',
       proxyProtocol: false,
+      sourceRanges: ['0.0.0.0/0', '::/0'],
       targets: [{ address: '10.0.0.1', port: 8443, health: 'unknown' }],
     },
   ]);

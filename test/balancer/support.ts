@@ -70,6 +70,7 @@ export function listener(over: Partial<BalancerListener> & { targets: BalancerLi
     idleTimeoutMs: 350_000,
     preserveClientIp: false,
     targetSelection: 'flow-hash',
+    sourceRanges: ['0.0.0.0/0', '::/0'],
     ...over,
   };
 }
