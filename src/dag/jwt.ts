@@ -3,44 +3,18 @@
 // with Contour's condition types, reasons and messages
 // (httpproxy_processor.go computeHTTPProxy / computeRoutes). Pure: Secrets
 // come through the lookup the caller passes. The result is plain JSON for
-// the proxy, with CA and JWKS data inline.
+// the proxy (jwt-config.ts), plus the CA bundles it references.
 import type { Secret } from '../objects/index.ts';
+import type { CaBundle } from './proxy-config.ts';
+import type { DnsLookupFamily, JwtConfig, JwtProvider, JwtRequirement, LocalJwks, RemoteJwks } from './jwt-config.ts';
+import type { NJwtProvider, NJwtVerificationPolicy } from './model.ts';
 import type { Checked } from './secret.ts';
 import type { Condition } from './status.ts';
 import { parseGoDuration } from './duration.ts';
 import { goAtoiPort, goQuote, parseGoUrl } from './go-url.ts';
 import { goJsonSyntaxError } from './go-json.ts';
 import { pkey, splitRef } from './refs.ts';
-import { arr, bool, rec, str, strArr, type Rec } from './safe.ts';
-
-export type DnsLookupFamily = 'auto' | 'v4' | 'v6' | 'all';
-
-export interface RemoteJwks {
-  kind: 'remote';
-  uri: string;
-  timeoutMs: number;
-  /** null: Envoy's default (10 minutes). */
-  cacheDurationMs: number | null;
-  dnsLookupFamily: DnsLookupFamily;
-  /** Verify the JWKS server: trust caPem only, require a DNS SAN in subjectNames. */
-  validation?: { caPem: string; subjectNames: string[] };
-  minTlsVersion: '1.2' | '1.3';
-  maxTlsVersion: '1.2' | '1.3';
-}
-
-export interface LocalJwks {
-  kind: 'local';
-  json: string;
-}
-
-/** One provider of a secure virtual host, as the proxy verifies with it. */
-export interface JwtProvider {
-  name: string;
-  issuer: string; // "" = not checked
-  audiences: string[]; // [] = not checked
-  forwardJWT: boolean;
-  jwks: RemoteJwks | LocalJwks;
-}
+import { arr, bool, rec, str, strArr } from './safe.ts';
 
 /** What the reader needs from the cache (CacheView has these). */
 export interface JwtSecretLookup {
@@ -65,11 +39,8 @@ const TYPE = 'JWTVerificationError';
 
 /** `Spec.VirtualHost.JWTProviders can only be defined for root HTTPProxies
  *  that terminate TLS` applies (checked before the TLS block in Contour). */
-export function jwtProvidersNeedTls(rawVirtualHost: unknown): boolean {
-  const v = rec(rawVirtualHost);
-  if (!v || arr(v.jwtProviders).length === 0) return false;
-  const tls = rec(v.tls);
-  return !tls || str(tls.secretName) === '';
+export function jwtProvidersNeedTls(vh: { jwtProviders: unknown[]; tls: { secretName: string } | null }): boolean {
+  return vh.jwtProviders.length > 0 && (!vh.tls || vh.tls.secretName === '');
 }
 
 export function addJwtNeedsTlsError(cond: Condition): void {
@@ -80,37 +51,37 @@ export interface JwtProviders {
   providers: JwtProvider[];
   /** The provider every route requires unless it says otherwise; "" for none. */
   defaultProvider: string;
+  /** CA bundles the providers' validation references, for ProxyConfig.caBundles. */
+  caBundles: CaBundle[];
 }
 
-const NO_PROVIDERS: JwtProviders = { providers: [], defaultProvider: '' };
+const NO_PROVIDERS: JwtProviders = { providers: [], defaultProvider: '', caBundles: [] };
 
 /** The providers of `spec.virtualhost.jwtProviders` of a TLS-terminating
  *  root in `namespace`; null after recording the (fatal) error. */
-export function readJwtProviders(env: JwtEnv, cond: Condition, namespace: string, rawProviders: unknown): JwtProviders | null {
-  const list = arr(rawProviders);
+export function readJwtProviders(env: JwtEnv, cond: Condition, namespace: string, list: readonly NJwtProvider[]): JwtProviders | null {
   if (list.length === 0) return NO_PROVIDERS;
   const names = new Set<string>();
   let defaultProvider = '';
   const providers: JwtProvider[] = [];
-  for (const raw of list) {
-    const p = rec(raw) ?? {};
-    const name = str(p.name);
+  const caBundles: CaBundle[] = [];
+  for (const p of list) {
+    const name = p.name;
     if (names.has(name)) {
       cond.addError(TYPE, 'DuplicateProviderName', `Spec.VirtualHost.JWTProviders is invalid: duplicate name ${name}`);
       return null;
     }
     names.add(name);
-    if (bool(p.default)) {
+    if (p.default) {
       if (defaultProvider !== '') {
         cond.addError(TYPE, 'MultipleDefaultProvidersSpecified', 'Spec.VirtualHost.JWTProviders is invalid: at most one provider can be set as the default');
         return null;
       }
       defaultProvider = name;
     }
-    const remote = rec(p.remoteJWKS) ?? {};
-    const local = rec(p.localJWKS) ?? {};
-    const uri = str(remote.uri);
-    const secretName = str(local.secretName);
+    // Contour's remoteJWKS and localJWKS are structs, not pointers: absent reads as empty.
+    const uri = p.remoteJWKS?.uri ?? '';
+    const secretName = p.localJWKS?.secretName ?? '';
     if (uri !== '' && secretName !== '') {
       cond.addError(TYPE, 'JWKSSourceConflict', `Spec.VirtualHost.JWTProviders for provider ${goQuote(name)} is invalid: at most one of remoteJWKS or localJWKS may be set`);
       return null;
@@ -119,11 +90,11 @@ export function readJwtProviders(env: JwtEnv, cond: Condition, namespace: string
       cond.addError(TYPE, 'JWKSSourceMissing', `Spec.VirtualHost.JWTProviders for provider ${goQuote(name)} is invalid: exactly one of remoteJWKS or localJWKS must be set`);
       return null;
     }
-    const jwks = secretName !== '' ? localJwks(env, cond, namespace, name, secretName, str(local.key)) : remoteJwks(env, cond, namespace, remote, uri);
+    const jwks = secretName !== '' ? localJwks(env, cond, namespace, name, secretName, p.localJWKS?.key ?? '') : remoteJwks(env, cond, namespace, p.remoteJWKS!, caBundles);
     if (!jwks) return null;
-    providers.push({ name, issuer: str(p.issuer), audiences: strArr(p.audiences), forwardJWT: bool(p.forwardJWT), jwks });
+    providers.push({ name, issuer: p.issuer, audiences: p.audiences, forwardJWT: p.forwardJWT, jwks });
   }
-  return { providers, defaultProvider };
+  return { providers, defaultProvider, caBundles };
 }
 
 /** LookupJWKSFromSecret + validJWKSSecret: an Opaque Secret in the proxy's
@@ -154,7 +125,10 @@ function jwksSecretProblem(secret: Secret | undefined, key: string): string | { 
   return { json: trimmed };
 }
 
-function remoteJwks(env: JwtEnv, cond: Condition, namespace: string, remote: Rec, uri: string): RemoteJwks | null {
+type NRemoteJwks = NonNullable<NJwtProvider['remoteJWKS']>;
+
+function remoteJwks(env: JwtEnv, cond: Condition, namespace: string, remote: NRemoteJwks, caBundles: CaBundle[]): RemoteJwks | null {
+  const uri = remote.uri;
   const url = parseGoUrl(uri);
   if (!url.ok) {
     cond.addError(TYPE, 'RemoteJWKSURIInvalid', `Spec.VirtualHost.JWTProviders.RemoteJWKS.URI is invalid: ${url.error}`);
@@ -165,13 +139,13 @@ function remoteJwks(env: JwtEnv, cond: Condition, namespace: string, remote: Rec
     return null;
   }
   let validation: RemoteJwks['validation'];
-  const uv = rec(remote.validation);
+  const uv = remote.validation;
   if (uv) {
     if (url.scheme === 'http') {
       cond.addError(TYPE, 'RemoteJWKSUpstreamValidationInvalid', 'Spec.VirtualHost.JWTProviders.RemoteJWKS.UpstreamValidation must not be specified when URI scheme is http.');
       return null;
     }
-    const ref = splitRef(str(uv.caSecret), namespace);
+    const ref = splitRef(uv.caSecret, namespace);
     const id = pkey(ref.namespace, ref.name);
     if (!env.secrets.delegationPermitted(ref.namespace, ref.name, namespace)) {
       cond.addError(
@@ -187,16 +161,17 @@ function remoteJwks(env: JwtEnv, cond: Condition, namespace: string, remote: Rec
     };
     const ca = env.secrets.caSecret(ref.namespace, ref.name);
     if (!ca.ok) return invalid(`invalid CA Secret ${goQuote(id)}: ${ca.error}`);
-    const subjectName = str(uv.subjectName);
+    const subjectName = uv.subjectName;
     if (subjectName === '') return invalid('missing subject alternative name');
-    const subjectNames = strArr(uv.subjectNames);
+    const subjectNames = uv.subjectNames;
     if (subjectNames.length > 0 && subjectNames[0] !== subjectName) {
       return invalid(`first entry of SubjectNames (${subjectNames[0]}) does not match SubjectName (${subjectName})`);
     }
-    validation = { caPem: ca.value, subjectNames: subjectNames.length > 0 ? subjectNames : [subjectName] };
+    caBundles.push({ id, caPem: ca.value });
+    validation = { caBundleId: id, subjectNames: subjectNames.length > 0 ? subjectNames : [subjectName] };
   }
   let timeoutMs = DEFAULT_JWKS_TIMEOUT_MS;
-  const timeout = str(remote.timeout);
+  const timeout = remote.timeout;
   if (timeout !== '') {
     const d = parseGoDuration(timeout);
     if (!d.ok) {
@@ -206,7 +181,7 @@ function remoteJwks(env: JwtEnv, cond: Condition, namespace: string, remote: Rec
     timeoutMs = d.ms;
   }
   let cacheDurationMs: number | null = null;
-  const cacheDuration = str(remote.cacheDuration);
+  const cacheDuration = remote.cacheDuration;
   if (cacheDuration !== '') {
     const d = parseGoDuration(cacheDuration);
     if (!d.ok) {
@@ -222,7 +197,7 @@ function remoteJwks(env: JwtEnv, cond: Condition, namespace: string, remote: Rec
       return null;
     }
   }
-  const family = str(remote.dnsLookupFamily);
+  const family = remote.dnsLookupFamily;
   let dnsLookupFamily: DnsLookupFamily;
   if (family === 'auto' || family === 'v4' || family === 'v6' || family === 'all') dnsLookupFamily = family;
   else if (family === '') dnsLookupFamily = env.dnsLookupFamily;
@@ -249,11 +224,9 @@ function remoteJwks(env: JwtEnv, cond: Condition, namespace: string, remote: Rec
 
 /** The provider a route requires (its jwtVerificationPolicy, else the
  *  default); "" for none; null after recording the (fatal) error. */
-export function routeJwtProvider(cond: Condition, rawPolicy: unknown, defaultProvider: string): string | null {
-  const policy = rec(rawPolicy);
+export function routeJwtProvider(cond: Condition, policy: NJwtVerificationPolicy | null, defaultProvider: string): string | null {
   if (!policy) return defaultProvider;
-  const require = str(policy.require);
-  const disabled = bool(policy.disabled);
+  const { require, disabled } = policy;
   if (require !== '' && disabled) {
     cond.addError(TYPE, 'InvalidJWTVerificationPolicy', "route's JWT verification policy cannot specify both require and disabled");
     return null;
@@ -268,12 +241,66 @@ export function routeJwtProvider(cond: Condition, rawPolicy: unknown, defaultPro
  *  virtual hosts and otherwise serves such a route unverified; isobar
  *  reports it on every virtual host (nothing asked to be protected is
  *  served unprotected). false after recording the (fatal) error. */
-export function checkRouteProviders(cond: Condition, providers: JwtProvider[], routeProviders: Iterable<string>): boolean {
+export function checkRouteProviders(cond: Condition, providers: readonly JwtProvider[], routes: Iterable<{ jwt?: JwtRequirement }>): boolean {
   const names = new Set(providers.map((p) => p.name));
-  for (const required of routeProviders) {
+  for (const r of routes) {
+    const required = r.jwt?.provider ?? '';
     if (required === '' || names.has(required)) continue;
     cond.addError(TYPE, 'JWTProviderNotDefined', `Route references an undefined JWT provider ${goQuote(required)}`);
     return false;
   }
   return true;
+}
+
+/** A TCPProxy forwards a byte stream: no request to verify. Contour accepts
+ *  the providers and verifies nothing; isobar refuses (fail closed). */
+export function jwtTcpProxyError(cond: Condition, jwt: JwtProviders): boolean {
+  if (jwt.providers.length === 0) return false;
+  cond.addError(
+    TYPE,
+    'JWTVerificationNotSupported',
+    'Spec.VirtualHost.JWTProviders is not supported by isobar on a virtual host with Spec.TCPProxy: JWTs are verified on HTTP requests only',
+  );
+  return true;
+}
+
+/** The virtual host's JWT config (undefined without providers), after
+ *  handing the CA bundles it references to `addCaBundle`. */
+export function vhostJwtConfig(jwt: JwtProviders, addCaBundle: (b: CaBundle) => void): JwtConfig | undefined {
+  if (jwt.providers.length === 0) return undefined;
+  for (const b of jwt.caBundles) addCaBundle(b);
+  return { providers: jwt.providers };
+}
+
+/** read.ts: spec.virtualhost.jwtProviders into the model. */
+export function readJwtProviderList(raw: unknown): NJwtProvider[] {
+  return arr(raw).map((x) => {
+    const p = rec(x) ?? {};
+    const remote = rec(p.remoteJWKS);
+    const local = rec(p.localJWKS);
+    const v = rec(remote?.validation);
+    return {
+      name: str(p.name),
+      default: bool(p.default),
+      issuer: str(p.issuer),
+      audiences: strArr(p.audiences),
+      remoteJWKS: remote
+        ? {
+            uri: str(remote.uri),
+            validation: v ? { caSecret: str(v.caSecret), subjectName: str(v.subjectName), subjectNames: strArr(v.subjectNames) } : null,
+            timeout: str(remote.timeout),
+            cacheDuration: str(remote.cacheDuration),
+            dnsLookupFamily: str(remote.dnsLookupFamily),
+          }
+        : null,
+      localJWKS: local ? { secretName: str(local.secretName), key: str(local.key) } : null,
+      forwardJWT: bool(p.forwardJWT),
+    };
+  });
+}
+
+/** read.ts: a route's jwtVerificationPolicy into the model. */
+export function readJwtVerificationPolicy(raw: unknown): NJwtVerificationPolicy | null {
+  const p = rec(raw);
+  return p ? { require: str(p.require), disabled: bool(p.disabled) } : null;
 }

@@ -10,7 +10,9 @@ import { Condition } from '../../src/dag/status.ts';
 import {
   checkRouteProviders,
   jwtProvidersNeedTls,
+  readJwtProviderList,
   readJwtProviders,
+  readJwtVerificationPolicy,
   routeJwtProvider,
   type JwtEnv,
   type JwtProviders,
@@ -26,11 +28,7 @@ let CA = '';
 function env(objects: AnyObject[]): JwtEnv {
   const view = new CacheView(snapshot(objects));
   return {
-    secrets: {
-      delegationPermitted: (ns, name, target) => view.delegationPermitted(ns, name, target),
-      caSecret: (ns, name) => view.caSecret(ns, name),
-      secret: (ns, name) => view.secrets.get(ns, name),
-    },
+    secrets: view,
     upstreamTls: { minimumProtocolVersion: '1.2', maximumProtocolVersion: '1.3' },
     dnsLookupFamily: 'auto',
   };
@@ -38,7 +36,7 @@ function env(objects: AnyObject[]): JwtEnv {
 
 function read(providers: unknown[], objects: AnyObject[] = []): { result: JwtProviders | null; errors: Err[] } {
   const cond = new Condition();
-  const result = readJwtProviders(env(objects), cond, 'default', providers);
+  const result = readJwtProviders(env(objects), cond, 'default', readJwtProviderList(providers));
   return { result, errors: cond.errors.map((e) => [e.type, e.reason, e.message]) };
 }
 
@@ -257,12 +255,13 @@ describe('jwtProviders: what valid providers become', () => {
             timeoutMs: 250,
             cacheDurationMs: 300_000,
             dnsLookupFamily: 'v4',
-            validation: { caPem: CA, subjectNames: ['idp.test'] },
+            validation: { caBundleId: 'certs/ca', subjectNames: ['idp.test'] },
             minTlsVersion: '1.2',
             maxTlsVersion: '1.3',
           },
         },
       ],
+      caBundles: [{ id: 'certs/ca', caPem: CA }],
     });
   });
 
@@ -294,14 +293,15 @@ describe('jwtProviders: what valid providers become', () => {
   });
 
   test('no providers: nothing to verify', () => {
-    assert.deepEqual(read([]), { result: { providers: [], defaultProvider: '' }, errors: [] });
+    assert.deepEqual(read([]), { result: { providers: [], defaultProvider: '', caBundles: [] }, errors: [] });
   });
 
   test('JWT providers need a virtual host that terminates TLS', () => {
-    assert.equal(jwtProvidersNeedTls({ fqdn: 'a', jwtProviders: [{ name: 'x' }] }), true);
-    assert.equal(jwtProvidersNeedTls({ fqdn: 'a', tls: { passthrough: true }, jwtProviders: [{ name: 'x' }] }), true);
-    assert.equal(jwtProvidersNeedTls({ fqdn: 'a', tls: { secretName: 's' }, jwtProviders: [{ name: 'x' }] }), false);
-    assert.equal(jwtProvidersNeedTls({ fqdn: 'a' }), false);
+    const x = [{ name: 'x' }];
+    assert.equal(jwtProvidersNeedTls({ jwtProviders: x, tls: null }), true);
+    assert.equal(jwtProvidersNeedTls({ jwtProviders: x, tls: { secretName: '' } }), true);
+    assert.equal(jwtProvidersNeedTls({ jwtProviders: x, tls: { secretName: 's' } }), false);
+    assert.equal(jwtProvidersNeedTls({ jwtProviders: [], tls: null }), false);
   });
 });
 
@@ -323,7 +323,7 @@ describe('jwtVerificationPolicy on routes', () => {
   for (const row of rows) {
     test(row.name, () => {
       const cond = new Condition();
-      assert.equal(routeJwtProvider(cond, row.policy, row.dflt), row.want);
+      assert.equal(routeJwtProvider(cond, readJwtVerificationPolicy(row.policy), row.dflt), row.want);
       assert.deepEqual(cond.errors.map((e) => [e.type, e.reason, e.message]), row.error ? [row.error] : []);
     });
   }
@@ -331,12 +331,13 @@ describe('jwtVerificationPolicy on routes', () => {
   test('a route requiring a provider the virtual host does not define', () => {
     const { result } = read([{ name: 'idp', remoteJWKS: remote() }]);
     const cond = new Condition();
-    assert.equal(checkRouteProviders(cond, result!.providers, ['idp', '', 'missing']), false);
+    const routes = (...names: string[]) => names.map((n) => (n === '' ? {} : { jwt: { provider: n } }));
+    assert.equal(checkRouteProviders(cond, result!.providers, routes('idp', '', 'missing')), false);
     assert.deepEqual(cond.errors.map((e) => [e.type, e.reason, e.message]), [[T, 'JWTProviderNotDefined', 'Route references an undefined JWT provider "missing"']]);
-    assert.equal(checkRouteProviders(new Condition(), result!.providers, ['idp', '']), true);
+    assert.equal(checkRouteProviders(new Condition(), result!.providers, routes('idp', '')), true);
     // No providers at all (a virtual host without TLS): any requirement is undefined.
     const none = new Condition();
-    assert.equal(checkRouteProviders(none, [], ['idp']), false);
+    assert.equal(checkRouteProviders(none, [], routes('idp')), false);
     assert.equal(none.errors[0]?.message, 'Route references an undefined JWT provider "idp"');
   });
 });
@@ -376,5 +377,151 @@ describe('Go parsers the messages quote', () => {
     assert.equal(goJsonSyntaxError('1.x'), "invalid character 'x' after decimal point in numeric literal");
     assert.equal(goJsonSyntaxError('1ex'), "invalid character 'x' in exponent of numeric literal");
     assert.equal(goJsonSyntaxError('01'), "invalid character '1' after top-level value");
+  });
+});
+
+describe('through the HTTPProxy processor', () => {
+  // Imported here so the rows above stay about the reader alone.
+  const load = () => import('./fixtures.ts');
+  const FQDN = 'app.example.com';
+  let certPem = '';
+  let keyPem = '';
+  before(async () => {
+    const ca = await createCa('vhost CA');
+    ({ certPem, keyPem } = await ca.issue({ dnsNames: [FQDN] }));
+  });
+  const idp = { name: 'idp', default: true, issuer: 'https://idp.test', remoteJWKS: { uri: 'https://idp.test/jwks.json' } };
+
+  function rootOf(spec: Record<string, unknown>) {
+    const { virtualhost, ...rest } = spec;
+    return { virtualhost: { fqdn: FQDN, tls: { secretName: 'tls' }, ...(virtualhost as object) }, ...rest };
+  }
+
+  async function build(spec: Record<string, unknown>, extra: AnyObject[] = []) {
+    const f = await load();
+    const objs: AnyObject[] = [f.proxy('root', rootOf(spec) as never), f.tlsSecret('tls', { certPem, keyPem }), f.service('s'), f.endpoints('s', ['10.0.0.1'], 80), ...extra];
+    return { f, result: f.run(objs) };
+  }
+
+  test('the default provider applies to every route, included ones too; disabled opts out; both listeners carry the providers', async () => {
+    const { f, result } = await build(
+      {
+        virtualhost: { jwtProviders: [idp, { name: 'other', remoteJWKS: { uri: 'http://other.test/jwks' } }] },
+        routes: [
+          { conditions: [{ prefix: '/' }], services: [{ name: 's', port: 80 }] },
+          { conditions: [{ prefix: '/public' }], services: [{ name: 's', port: 80 }], jwtVerificationPolicy: { disabled: true } },
+          { conditions: [{ prefix: '/admin' }], services: [{ name: 's', port: 80 }], permitInsecure: true, jwtVerificationPolicy: { require: 'other' } },
+        ],
+        includes: [{ name: 'child', conditions: [{ prefix: '/blog' }] }],
+      },
+      [(await load()).proxy('child', { routes: [{ services: [{ name: 's', port: 80 }] }] })],
+    );
+    f.assertStatuses(result, { root: f.VALID, child: f.VALID });
+    const secure = f.vhost(result, FQDN, true)!;
+    const plain = f.vhost(result, FQDN)!;
+    assert.deepEqual(secure.jwt?.providers.map((p) => p.name), ['idp', 'other']);
+    assert.deepEqual(plain.jwt, secure.jwt);
+    const required = (v: typeof secure) => Object.fromEntries(v.routes.map((r) => [r.path.value, r.jwt?.provider ?? '-']));
+    assert.deepEqual(required(secure), { '/admin': 'other', '/blog': 'idp', '/public': '-', '/': 'idp' });
+  });
+
+  test('a validation CA Secret reaches ProxyConfig.caBundles, referenced by id', async () => {
+    const ca = (await createCa('idp CA')).certPem;
+    const f = await load();
+    const { result } = await build(
+      {
+        virtualhost: { jwtProviders: [{ ...idp, remoteJWKS: { uri: 'https://idp.test/jwks.json', validation: { caSecret: 'idp-ca', subjectName: 'idp.test' } } }] },
+        routes: [{ services: [{ name: 's', port: 80 }] }],
+      },
+      [f.caSecret('idp-ca', ca)],
+    );
+    f.assertStatuses(result, { root: f.VALID });
+    const p = f.vhost(result, FQDN, true)!.jwt!.providers[0]!;
+    assert.deepEqual(p.jwks.kind === 'remote' && p.jwks.validation, { caBundleId: 'default/idp-ca', subjectNames: ['idp.test'] });
+    assert.deepEqual(result.proxyConfig.caBundles.find((b) => b.id === 'default/idp-ca')?.caPem, ca);
+  });
+
+  const rows: { name: string; spec: Record<string, unknown>; child?: Record<string, unknown>; expect: Record<string, (f: Awaited<ReturnType<typeof load>>) => unknown> }[] = [
+    {
+      name: 'a route requiring an undefined provider makes the root invalid and serves nothing',
+      spec: { virtualhost: { jwtProviders: [idp] }, routes: [{ services: [{ name: 's', port: 80 }], jwtVerificationPolicy: { require: 'nope' } }] },
+      expect: { root: (f) => f.invalidSame([T, 'JWTProviderNotDefined', 'Route references an undefined JWT provider "nope"']) },
+    },
+    {
+      name: 'an included route requiring an undefined provider: the error is on the root',
+      spec: { virtualhost: { jwtProviders: [idp] }, includes: [{ name: 'child' }] },
+      child: { routes: [{ services: [{ name: 's', port: 80 }], jwtVerificationPolicy: { require: 'nope' } }] },
+      expect: { root: (f) => f.invalidSame([T, 'JWTProviderNotDefined', 'Route references an undefined JWT provider "nope"']), child: (f) => f.VALID },
+    },
+    {
+      name: 'require and disabled together: the route\'s own HTTPProxy is invalid',
+      spec: { virtualhost: { jwtProviders: [idp] }, includes: [{ name: 'child' }] },
+      child: { routes: [{ services: [{ name: 's', port: 80 }], jwtVerificationPolicy: { require: 'idp', disabled: true } }] },
+      expect: {
+        root: (f) => f.VALID,
+        child: (f) => f.invalidSame([T, 'InvalidJWTVerificationPolicy', "route's JWT verification policy cannot specify both require and disabled"]),
+      },
+    },
+    {
+      name: 'duplicate provider names (the reader\'s errors end the root)',
+      spec: { virtualhost: { jwtProviders: [idp, idp] }, routes: [{ services: [{ name: 's', port: 80 }] }] },
+      expect: { root: (f) => f.invalidSame([T, 'DuplicateProviderName', 'Spec.VirtualHost.JWTProviders is invalid: duplicate name idp']) },
+    },
+    {
+      name: 'providers on a TLS-terminating TCPProxy cannot be enforced (isobar; Contour verifies nothing there)',
+      spec: { virtualhost: { jwtProviders: [idp] }, tcpproxy: { services: [{ name: 's', port: 80 }] } },
+      expect: {
+        root: (f) =>
+          f.invalidSame([
+            T,
+            'JWTVerificationNotSupported',
+            'Spec.VirtualHost.JWTProviders is not supported by isobar on a virtual host with Spec.TCPProxy: JWTs are verified on HTTP requests only',
+          ]),
+      },
+    },
+  ];
+  for (const row of rows) {
+    test(row.name, async () => {
+      const f = await load();
+      const extra = row.child ? [f.proxy('child', row.child as never)] : [];
+      const { result } = await build(row.spec, extra);
+      f.assertStatuses(result, Object.fromEntries(Object.entries(row.expect).map(([k, e]) => [k, e(f)])) as never);
+      if (Object.values(row.expect).some((e) => (e(f) as { currentStatus: string }).currentStatus === 'invalid') && row.expect.root!(f) !== f.VALID) {
+        assert.equal(f.vhost(result, FQDN, true), undefined, 'an invalid root serves nothing');
+      }
+    });
+  }
+
+  test('a route requiring a provider on a virtual host without TLS is invalid (Contour serves it unverified)', async () => {
+    const f = await load();
+    const result = f.run([
+      f.proxy('plain', { virtualhost: { fqdn: FQDN }, routes: [{ services: [{ name: 's', port: 80 }], jwtVerificationPolicy: { require: 'idp' } }] }),
+      f.service('s'),
+      f.endpoints('s', ['10.0.0.1'], 80),
+    ]);
+    f.assertStatuses(result, { plain: f.invalidSame([T, 'JWTProviderNotDefined', 'Route references an undefined JWT provider "idp"']) });
+    assert.deepEqual(result.proxyConfig.httpVirtualHosts, []);
+  });
+});
+
+describe('the schema (Contour\'s CRD)', () => {
+  test('exactly one of remoteJWKS or localJWKS, durations in Go syntax, a known DNS family', async () => {
+    const { validateObject } = await import('../../src/objects/schema.ts');
+    const errors = (provider: Record<string, unknown>) =>
+      validateObject('HTTPProxy', {
+        apiVersion: 'projectcontour.io/v1',
+        kind: 'HTTPProxy',
+        metadata: { name: 'p', namespace: 'default' },
+        spec: { virtualhost: { fqdn: 'a.example.com', jwtProviders: [provider] }, routes: [{ jwtVerificationPolicy: { require: 'x', disabled: false } }] },
+      }).errors.map((e) => `${e.path}: ${e.message}`);
+    assert.deepEqual(errors({ name: 'x', remoteJWKS: { uri: 'https://a/jwks' } }), []);
+    assert.deepEqual(errors({ name: 'x', localJWKS: { secretName: 's', key: 'k' } }), []);
+    assert.deepEqual(errors({ name: 'x' }), ['spec.virtualhost.jwtProviders[0]: exactly one of remoteJWKS or localJWKS must be set']);
+    assert.deepEqual(errors({ name: 'x', remoteJWKS: { uri: 'https://a/jwks' }, localJWKS: { secretName: 's', key: 'k' } }), [
+      'spec.virtualhost.jwtProviders[0]: exactly one of remoteJWKS or localJWKS must be set',
+    ]);
+    assert.equal(errors({ name: 'x', remoteJWKS: { uri: 'https://a/jwks', timeout: 'infinity' } }).length, 1);
+    assert.equal(errors({ name: 'x', remoteJWKS: { uri: 'https://a/jwks', dnsLookupFamily: 'v5' } }).length, 1);
+    assert.equal(errors({ name: '', remoteJWKS: { uri: 'https://a/jwks' } }).length, 1);
   });
 });
