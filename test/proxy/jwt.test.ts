@@ -470,3 +470,26 @@ describe('key store across config swaps', () => {
     }
   });
 });
+
+describe('resolving ProxyConfig providers', () => {
+  test('the validation CA comes from the config\'s bundles; a missing bundle leaves the provider without keys', async () => {
+    const { resolveProvider } = await import('../../src/proxy/jwt/index.ts');
+    const p = {
+      name: 'p',
+      issuer: ISSUER,
+      audiences: ['api.test'],
+      forwardJWT: false,
+      jwks: { ...remote(secure.url()), validation: { caBundleId: 'default/ca', subjectNames: ['jwks.test'] } },
+    };
+    const resolved = resolveProvider(p, (id) => (id === 'default/ca' ? ca.certPem : undefined));
+    assert.deepEqual(resolved.jwks, { ...remote(secure.url()), validation: { caPem: ca.certPem, subjectNames: ['jwks.test'] } });
+    const verdict = async (spec: JwtProviderSpec) => {
+      const keys = spec.jwks.kind === 'remote' ? new RemoteKeys(spec.jwks) : new LocalKeys(spec.jwks);
+      const v = await new JwtVerifier(spec, keys).verify(request(await signToken(rsa, good())));
+      return v.ok ? 'ok' : v.body;
+    };
+    assert.equal(await verdict(resolved), 'ok');
+    const orphan = resolveProvider(p, () => undefined);
+    assert.equal(await verdict(orphan), "Jwks doesn't have any valid public key");
+  });
+});

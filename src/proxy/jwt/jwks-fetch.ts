@@ -53,6 +53,8 @@ export function fetchJwks(spec: RemoteJwksSpec): Promise<string> {
   const secure = url.protocol === 'https:';
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const v = spec.validation;
+  // An empty bundle would let Node fall back to its default roots.
+  if (v && v.caPem.trim() === '') return Promise.reject(new JwksFetchError('tls', 'no CA bundle to verify the JWKS server with'));
   const options: https.RequestOptions = {
     method: 'GET',
     host,

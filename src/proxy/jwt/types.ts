@@ -1,32 +1,18 @@
 // The shapes JWT verification works on: a provider as the DAG hands it over
-// (plain JSON, like the rest of ProxyConfig) and the verdict on one request.
+// (ProxyConfig's, with the validation CA resolved) and the verdict on one request.
+import type { DnsLookupFamily, LocalJwks, RemoteJwks } from '../../dag/index.ts';
 import type { JwtStatus } from './status.ts';
 
-/** Envoy's dns_lookup_family names, as Contour writes them. */
-export type DnsLookupFamily = 'auto' | 'v4' | 'v6' | 'all';
+export type { DnsLookupFamily };
+export type LocalJwksSpec = LocalJwks;
 
-export interface RemoteJwksSpec {
-  kind: 'remote';
-  /** http or https URL of the JWKS. */
-  uri: string;
-  /** Deadline for one fetch, whole response included (Contour's default 1 s). */
-  timeoutMs: number;
-  /** How long a fetched JWKS is used; null means Envoy's default, 10 minutes. */
-  cacheDurationMs: number | null;
-  dnsLookupFamily: DnsLookupFamily;
+/** A remote JWKS with its validation CA resolved to PEM. */
+export type RemoteJwksSpec = Omit<RemoteJwks, 'validation'> & {
   /** When present, the server certificate must chain to caPem and carry a
    *  DNS SAN equal to one of subjectNames; absent, https is not verified
    *  (Contour's documented default). */
   validation?: { caPem: string; subjectNames: string[] };
-  minTlsVersion: '1.2' | '1.3';
-  maxTlsVersion: '1.2' | '1.3';
-}
-
-export interface LocalJwksSpec {
-  kind: 'local';
-  /** The JWKS document, as the Secret holds it. */
-  json: string;
-}
+};
 
 export interface JwtProviderSpec {
   name: string;
