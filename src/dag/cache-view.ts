@@ -6,6 +6,7 @@ import type { Endpoint } from './proxy-config.ts';
 import { arr, int, rec, str, strArr, strMap } from './safe.ts';
 import { sortSmall } from './route-order.ts';
 import { checkCaSecret, checkCrlSecret, checkTlsSecret, type Checked } from './secret.ts';
+import { unenforcedLimitAnnotations } from './service-limits.ts';
 
 function metaOf(o: unknown): { namespace: string; name: string } | null {
   const m = rec(rec(o)?.metadata);
@@ -74,6 +75,8 @@ export interface ResolvedService {
   externalName: string; // "" unless type ExternalName
   /** Protocol from annotations / appProtocol: "" | "h2" | "h2c" | "tls". */
   protocol: string;
+  /** Circuit-breaker annotations it sets, which isobar does not enforce. */
+  unenforcedLimits: string[];
 }
 
 export type ServiceLookup = { ok: true; value: ResolvedService } | { ok: false; error: string };
@@ -201,7 +204,10 @@ export class CacheView {
         error: `${ns}/${name} is an ExternalName service, these are not currently enabled. See the config.enableExternalNameService config file setting`,
       };
     }
-    return { ok: true, value: { namespace: ns, name, port: match, externalName, protocol: this.#protocolFor(svc, match) } };
+    return {
+      ok: true,
+      value: { namespace: ns, name, port: match, externalName, protocol: this.#protocolFor(svc, match), unenforcedLimits: unenforcedLimitAnnotations(svc) },
+    };
   }
 
   /** Upstream protocol from appProtocol, else the upstream-protocol annotations. */

@@ -21,7 +21,7 @@ import { Condition, type ServiceContext } from './status.ts';
 import { isBlank, processVirtualHostTls, tlsVersion } from './vhost-tls.ts';
 import { pkey, splitRef } from './refs.ts';
 import { expandPrefixMatches } from './prefix-rewrite.ts';
-import { reportIgnoredFields } from './ignored-fields.ts';
+import { reportIgnoredFields, reportUnenforcedFields } from './ignored-fields.ts';
 import {
   headerConditionsError,
   includeConditionsError,
@@ -33,8 +33,10 @@ import {
   queryConditionsError,
 } from './conditions.ts';
 import { parseTimeout, timeoutMs } from './duration.ts';
+import { vhostCorsPolicy } from './cors.ts';
+import { routeIpFilter, tcpProxyIpFilterError, vhostIpFilter } from './ip-filter.ts';
+import { unenforcedLimitsMessage } from './service-limits.ts';
 import {
-  corsPolicyError,
   headersPolicyRoute,
   headersPolicyService,
   httpHealthCheck,
@@ -173,7 +175,7 @@ export class HTTPProxyProcessor {
       );
       return;
     }
-    if (vh.ipAllow > 0 && vh.ipDeny > 0) {
+    if (vh.ipAllowPolicy.length > 0 && vh.ipDenyPolicy.length > 0) {
       cond.addError(
         'IPFilterError',
         'IncompatibleIPAddressFilters',
@@ -187,8 +189,10 @@ export class HTTPProxyProcessor {
     const { tlsEnabled } = tlsResult;
     let secure = tlsResult.secure;
     reportIgnoredFields(cond, 'Spec.VirtualHost.', vh.unsupported);
+    if (reportUnenforcedFields(cond, 'Spec.VirtualHost.', vh.unenforced)) return;
 
     if (proxy.tcpproxy) {
+      if (tcpProxyIpFilterError(cond, vh)) return;
       if (!tlsEnabled) {
         cond.addError('TCPProxyError', 'TLSMustBeConfigured', 'Spec.TCPProxy requires that either Spec.TLS.Passthrough or Spec.TLS.SecretName be set');
         return;
@@ -201,17 +205,18 @@ export class HTTPProxyProcessor {
     }
 
     const routes = this.#computeRoutes(cond, proxy, [], [], tlsEnabled);
-    if (vh.corsPolicy) {
-      const err = corsPolicyError(vh.corsPolicy);
-      if (err) {
-        cond.addError('CORSError', 'PolicyDidNotParse', `Spec.VirtualHost.CORSPolicy: ${err}`);
-        return;
-      }
-    }
+    const cors = vhostCorsPolicy(cond, vh.corsPolicy);
+    if (cors === null) return;
+    const ipFilter = vhostIpFilter(cond, vh);
+    if (ipFilter === null) return;
     const insecure = this.#out.ensureHttp(host);
+    if (cors) insecure.cors = cors;
+    if (ipFilter) insecure.ipFilter = ipFilter;
     for (const r of routes) this.#out.addRoute(insecure, r);
     if (tlsEnabled && !proxy.tcpproxy) {
       secure ??= this.#out.ensureHttps(host);
+      if (cors) secure.cors = cors;
+      if (ipFilter) secure.ipFilter = ipFilter;
       for (const r of routes) {
         if (r.httpsRedirect) {
           const { httpsRedirect: _, ...rest } = r;
@@ -376,6 +381,7 @@ export class HTTPProxyProcessor {
     const path = mergePath(routeConds);
     const pathLabel = path.value;
     reportIgnoredFields(cond, `route "${pathLabel}": `, route.unsupported);
+    if (reportUnenforcedFields(cond, `route "${pathLabel}": `, route.unenforced)) return null;
     const r: Route = {
       path,
       headers: mergeHeaders(routeConds),
@@ -434,6 +440,7 @@ export class HTTPProxyProcessor {
     for (const service of route.services) {
       const ctx: ServiceContext = { route: pathLabel, service: service.name };
       reportIgnoredFields(cond, `route "${pathLabel}": service "${service.name}": `, service.unsupported);
+      if (reportUnenforcedFields(cond, `route "${pathLabel}": service "${service.name}": `, service.unenforced)) return null;
       if (service.port < 1 || service.port > 65535) {
         cond.addServiceError(
           'ServiceError',
@@ -526,6 +533,9 @@ export class HTTPProxyProcessor {
       if (mirror) action.mirror = mirror;
     }
     r.action = action;
+    const ipFilter = routeIpFilter(cond, route);
+    if (ipFilter === null) return null;
+    if (ipFilter) r.ipFilter = ipFilter;
 
     // Wildcard fqdns (rule 53): Contour adds an :authority regex because
     // Envoy's `*.` matches several labels; the proxy's host table matches
@@ -557,6 +567,11 @@ export class HTTPProxyProcessor {
     s: ResolvedService,
     ctx: ServiceContext | null,
   ): { protocol: UpstreamProtocol; validation: { caBundleId: string; subjectNames: string[] } | null } | null {
+    if (s.unenforcedLimits.length > 0) {
+      const msg = unenforcedLimitsMessage(s.namespace, s.name, s.unenforcedLimits);
+      cond.addServiceError('ServiceError', 'NotSupported', msg, ctx, msg);
+      return null;
+    }
     let protocol = s.protocol;
     if (service.protocol !== null) {
       protocol = service.protocol;
@@ -681,6 +696,7 @@ export class HTTPProxyProcessor {
       const lb = loadBalancer(lbp, cond);
       for (const service of tcp.services) {
         reportIgnoredFields(cond, `Spec.TCPProxy service "${service.name}": `, service.unsupported);
+        if (reportUnenforcedFields(cond, `Spec.TCPProxy service "${service.name}": `, service.unenforced)) return null;
         const found = this.#view.lookupService(proxy.namespace, service.name, service.port, this.#config.enableExternalNameService);
         if (!found.ok) {
           cond.addError('TCPProxyError', 'ServiceUnresolvedReference', `Spec.TCPProxy unresolved service reference: ${found.error}`);

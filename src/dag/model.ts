@@ -32,6 +32,9 @@ interface Unsupported {
   /** Fields set that isobar does not implement (or the schema does not
    *  know: a caller of build() may skip the validator), sorted. */
   unsupported: string[];
+  /** Fields set that restrict access and that isobar does not enforce
+   *  (notEnforced in the schema), sorted: the object is invalid. */
+  unenforced: string[];
 }
 
 type Spec = NonNullable<Normal<typeof httpProxySpecSchema>>;
@@ -44,10 +47,6 @@ export interface VirtualHostFacts {
   /** authorization.extensionRef.name set */
   authorization: boolean;
   jwtProviders: number;
-  ipAllow: number;
-  ipDeny: number;
-  /** spec.virtualhost.corsPolicy, checked for Contour's errors only. */
-  corsPolicy: { allowOrigin: string[]; allowMethods: string[]; maxAge: string } | null;
 }
 
 export type NVirtualHost = NonNullable<Spec['virtualhost']> & VirtualHostFacts;
@@ -62,6 +61,8 @@ export type NHeaders = NonNullable<NRoute['requestHeadersPolicy']>;
 export type NLoadBalancerPolicy = NonNullable<NRoute['loadBalancerPolicy']>;
 export type NHealthCheck = NonNullable<NRoute['healthCheckPolicy']>;
 export type NTCPProxy = NonNullable<Spec['tcpproxy']>;
+export type NIpFilterPolicy = NRoute['ipAllowPolicy'][number];
+export type NCorsPolicy = NonNullable<NVirtualHost['corsPolicy']>;
 
 export type NProxy = Omit<Spec, 'virtualhost' | 'ingressClassName'> & {
   namespace: string;

@@ -4,8 +4,10 @@
 import type {
   CaBundle,
   Cluster,
+  CorsConfig,
   Endpoint,
   HealthCheck,
+  IpFilterConfig,
   ProxyConfig,
   Route,
   SecureVirtualHost,
@@ -23,6 +25,8 @@ interface VhostDraft {
   routes: Route[];
   /** Replaces `routes` once a virtual host has many routes. */
   byKey?: Map<string, Route>;
+  cors?: CorsConfig;
+  ipFilter?: IpFilterConfig;
 }
 
 export interface SecureDraft extends VhostDraft {
@@ -204,7 +208,10 @@ export class Output {
     for (const v of this.#http.values()) {
       const routes = v.byKey ? [...v.byKey.values()] : v.routes;
       if (routes.length === 0) continue; // Contour prunes empty virtual hosts
-      httpVirtualHosts.push({ fqdn: v.fqdn, routes: sortRoutes(routes) });
+      const h: VirtualHost = { fqdn: v.fqdn, routes: sortRoutes(routes) };
+      if (v.cors) h.cors = v.cors;
+      if (v.ipFilter) h.ipFilter = v.ipFilter;
+      httpVirtualHosts.push(h);
     }
     const httpsVirtualHosts: SecureVirtualHost[] = [];
     for (const v of this.#https.values()) {
@@ -219,6 +226,8 @@ export class Output {
       };
       if (v.secretId !== undefined) s.secretId = v.secretId;
       if (v.clientValidation) s.clientValidation = v.clientValidation;
+      if (v.cors) s.cors = v.cors;
+      if (v.ipFilter) s.ipFilter = v.ipFilter;
       if (v.passthrough) s.passthrough = v.passthrough;
       if (v.tcpProxy) s.tcpProxy = v.tcpProxy;
       httpsVirtualHosts.push(s);

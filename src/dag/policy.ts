@@ -4,7 +4,6 @@ import type { HashPolicy, HealthCheck, HeaderOps, LoadBalancerStrategy, RetryPol
 import type { NHeaders, NHealthCheck, NLoadBalancerPolicy, NRoute } from './model.ts';
 import type { Condition } from './status.ts';
 import { parseGoDuration } from './duration.ts';
-import { regexError } from './conditions.ts';
 
 /** The config file's global header policy (policy.request-headers ...). */
 export interface HeadersPolicyDefaults {
@@ -248,31 +247,4 @@ export function httpHealthCheck(hc: NHealthCheck | null): { ok: true; value: Hea
       expectedStatuses: expected.map((r) => ({ start: r.start, end: r.end })),
     },
   };
-}
-
-/** toCORSPolicy's checks (isobar does not apply CORS, but a policy Contour
- *  rejects is rejected here too). null when valid. */
-export function corsPolicyError(c: { allowOrigin: string[]; allowMethods: string[]; maxAge: string }): string | null {
-  if (c.allowOrigin.length === 0) return 'invalid allowed origin configuration with length 0';
-  for (const ao of c.allowOrigin) {
-    if (ao === '*' || isExactOrigin(ao)) continue;
-    if (regexError(ao) !== null) return `invalid allowed origin "${ao}": allowed origin is invalid exact match and invalid regex match`;
-  }
-  if (c.allowMethods.length === 0) return 'invalid allowed methods configuration with length 0';
-  if (c.maxAge !== '') {
-    const d = parseGoDuration(c.maxAge);
-    if (!d.ok) return `unable to parse max age string "${c.maxAge}": ${d.error}`;
-    if (d.ms < 0) return `invalid max age value "${c.maxAge}"`;
-  }
-  return null;
-}
-
-/** scheme://host[:port] and nothing else. */
-function isExactOrigin(ao: string): boolean {
-  try {
-    const u = new URL(ao);
-    return u.protocol !== '' && u.host !== '' && `${u.protocol}//${u.host}` === ao;
-  } catch {
-    return false;
-  }
 }

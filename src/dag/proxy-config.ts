@@ -8,6 +8,12 @@
  *  Contour's 15 s). */
 export const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 
+import type { CorsConfig } from './cors-config.ts';
+import type { IpFilterConfig } from './ip-filter-config.ts';
+
+export type * from './cors-config.ts';
+export type * from './ip-filter-config.ts';
+
 export type UpstreamProtocol = 'http1' | 'tls' | 'h2' | 'h2c';
 
 export type TlsVersion = '1.2' | '1.3';
@@ -164,12 +170,18 @@ export interface Route {
   retry?: RetryPolicyConfig;
   /** The HTTPProxy that defined this route, for access logs and variables. */
   origin: { namespace: string; name: string };
+  /** This route's own IP filters: they replace the virtual host's. */
+  ipFilter?: IpFilterConfig;
 }
 
 export interface VirtualHost {
   fqdn: string; // lower-case; may start with "*."
   /** Routes in Contour precedence order: the first match wins. */
   routes: Route[];
+  /** spec.virtualhost.corsPolicy */
+  cors?: CorsConfig;
+  /** spec.virtualhost.ipAllowPolicy / ipDenyPolicy, for routes without their own. */
+  ipFilter?: IpFilterConfig;
 }
 
 export interface TcpForward {

@@ -2,7 +2,7 @@
 // are derived from the schema: the compiler checks that every field the
 // schema has is read here, and which fields are reported as not
 // implemented comes from the schema too (notImplemented), not from a list.
-import { httpProxySpecSchema, isNotImplemented, type JsonSchema } from '../objects/index.ts';
+import { httpProxySpecSchema, isNotEnforced, isNotImplemented, type JsonSchema } from '../objects/index.ts';
 import type {
   NCond,
   NHeaderCond,
@@ -18,22 +18,43 @@ import type {
   NVirtualHost,
 } from './model.ts';
 import { arr, bool, int, optStr, rec, str, strArr, strMap, type Rec } from './safe.ts';
+import { readIpFilterPolicy } from './ip-filter.ts';
+import { readCorsPolicy } from './cors.ts';
 
-/** The fields of an object node isobar reads: any other that is set is
- *  reported as not implemented. */
-function implementedFields(node: JsonSchema, path: readonly string[]): ReadonlySet<string> {
+function propsAt(node: JsonSchema, path: readonly string[]): Record<string, JsonSchema> {
   let n = node;
   for (const seg of path) {
     n = (n['properties'] as Record<string, JsonSchema>)[seg]!;
     if (n['type'] === 'array') n = n['items'] as JsonSchema;
   }
-  const props = n['properties'] as Record<string, JsonSchema>;
+  return n['properties'] as Record<string, JsonSchema>;
+}
+
+/** The fields of an object node isobar reads: any other that is set is
+ *  reported as not implemented, or as not enforced (see fieldsOf). */
+function implementedFields(node: JsonSchema, path: readonly string[]): ReadonlySet<string> {
+  const props = propsAt(node, path);
   return new Set(Object.keys(props).filter((k) => !isNotImplemented(props[k]!)));
 }
 
-const VHOST_FIELDS = implementedFields(httpProxySpecSchema, ['virtualhost']);
-const ROUTE_FIELDS = implementedFields(httpProxySpecSchema, ['routes']);
-const SERVICE_FIELDS = implementedFields(httpProxySpecSchema, ['routes', 'services']);
+/** The fields of an object node that restrict access and are not enforced. */
+function unenforcedFields(node: JsonSchema, path: readonly string[]): ReadonlySet<string> {
+  const props = propsAt(node, path);
+  return new Set(Object.keys(props).filter((k) => isNotEnforced(props[k]!)));
+}
+
+interface Fields {
+  implemented: ReadonlySet<string>;
+  unenforced: ReadonlySet<string>;
+}
+
+function fieldsOf(path: readonly string[]): Fields {
+  return { implemented: implementedFields(httpProxySpecSchema, path), unenforced: unenforcedFields(httpProxySpecSchema, path) };
+}
+
+const VHOST_FIELDS = fieldsOf(['virtualhost']);
+const ROUTE_FIELDS = fieldsOf(['routes']);
+const SERVICE_FIELDS = fieldsOf(['routes', 'services']);
 
 const NONE: string[] = [];
 // Shared by every empty list: the normalised model is read-only.
@@ -45,12 +66,19 @@ function mapList<T>(v: unknown, f: (x: unknown) => T): T[] {
   return a.length === 0 ? EMPTY : a.map((x) => f(x));
 }
 
-function unsupportedFields(r: Rec, implemented: ReadonlySet<string>): string[] {
+/** Set fields that are neither implemented nor (unenforced) restricting. */
+function unsupportedFields(r: Rec, fields: Fields): string[] {
   let out: string[] | null = null;
   for (const k in r) {
-    if (!Object.hasOwn(r, k) || implemented.has(k) || r[k] === undefined || r[k] === null) continue;
+    if (!Object.hasOwn(r, k) || fields.implemented.has(k) || fields.unenforced.has(k) || r[k] === undefined || r[k] === null) continue;
     (out ??= []).push(k);
   }
+  return out ? out.sort() : NONE;
+}
+
+function setUnenforcedFields(r: Rec, fields: Fields): string[] {
+  let out: string[] | null = null;
+  for (const k of fields.unenforced) if (r[k] !== undefined && r[k] !== null) (out ??= []).push(k);
   return out ? out.sort() : NONE;
 }
 
@@ -89,7 +117,6 @@ function readVirtualHost(raw: unknown): NVirtualHost | null {
   if (!v) return null;
   const auth = rec(v.authorization);
   const extRef = rec(auth?.extensionRef);
-  const cors = rec(v.corsPolicy);
   const fqdn = str(v.fqdn);
   return {
     fqdn,
@@ -97,10 +124,11 @@ function readVirtualHost(raw: unknown): NVirtualHost | null {
     tls: readTls(v.tls),
     authorization: str(extRef?.name) !== '',
     jwtProviders: arr(v.jwtProviders).length,
-    ipAllow: arr(v.ipAllowPolicy).length,
-    ipDeny: arr(v.ipDenyPolicy).length,
+    ipAllowPolicy: readIpFilterPolicy(v.ipAllowPolicy),
+    ipDenyPolicy: readIpFilterPolicy(v.ipDenyPolicy),
+    corsPolicy: readCorsPolicy(v.corsPolicy),
     unsupported: unsupportedFields(v, VHOST_FIELDS),
-    corsPolicy: cors ? { allowOrigin: strArr(cors.allowOrigin), allowMethods: strArr(cors.allowMethods), maxAge: str(cors.maxAge) } : null,
+    unenforced: setUnenforcedFields(v, VHOST_FIELDS),
   };
 }
 
@@ -123,7 +151,7 @@ function readTls(raw: unknown): NTls | null {
           crlOnlyVerifyLeafCert: bool(cv.crlOnlyVerifyLeafCert),
           optionalClientCertificate: bool(cv.optionalClientCertificate),
           forwardClientCertificate: fwd
-            ? { hash: bool(fwd.hash), cert: bool(fwd.cert), chain: bool(fwd.chain), dns: bool(fwd.dns), subject: bool(fwd.subject), uri: bool(fwd.uri) }
+            ? { cert: bool(fwd.cert), chain: bool(fwd.chain), dns: bool(fwd.dns), subject: bool(fwd.subject), uri: bool(fwd.uri) }
             : null,
         }
       : null,
@@ -202,6 +230,7 @@ export function readService(raw: unknown): NService {
     requestHeadersPolicy: readHeaders(s.requestHeadersPolicy),
     responseHeadersPolicy: readHeaders(s.responseHeadersPolicy),
     unsupported: unsupportedFields(s, SERVICE_FIELDS),
+    unenforced: setUnenforcedFields(s, SERVICE_FIELDS),
   };
 }
 
@@ -285,7 +314,10 @@ function readRoute(raw: unknown): NRoute {
         }
       : null,
     directResponsePolicy: direct ? { statusCode: int(direct.statusCode), body: str(direct.body) } : null,
+    ipAllowPolicy: readIpFilterPolicy(r.ipAllowPolicy),
+    ipDenyPolicy: readIpFilterPolicy(r.ipDenyPolicy),
     unsupported: unsupportedFields(r, ROUTE_FIELDS),
+    unenforced: setUnenforcedFields(r, ROUTE_FIELDS),
   };
 }
 

@@ -27,6 +27,6 @@ export {
   endpointsSchema,
   endpointSliceSchema,
 } from './schema.ts';
-export { isNotImplemented } from './schema.ts';
+export { isNotEnforced, isNotImplemented } from './schema.ts';
 export type { SchemaResult, JsonSchema, ShapeOf } from './schema.ts';
 export { API_VERSIONS } from './kinds.ts';

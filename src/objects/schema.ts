@@ -16,7 +16,7 @@ import { endpointSliceSchema, endpointsSchema, secretSchema, serviceSchema } fro
 export { httpProxySchema, httpProxySpecSchema, tlsCertificateDelegationSchema } from './schemas/httpproxy.ts';
 export { endpointSliceSchema, endpointsSchema, secretSchema, serviceSchema } from './schemas/core.ts';
 export type { JsonSchema, ShapeOf } from './schemas/builders.ts';
-export { isNotImplemented } from './schemas/builders.ts';
+export { isNotEnforced, isNotImplemented } from './schemas/builders.ts';
 
 /** The JSON schema of each kind (OpenAPI v3, structural, CRD-ready). */
 export const SCHEMAS: Readonly<Record<Kind, JsonSchema>> = {
@@ -146,7 +146,7 @@ function mapErrors(errs: ErrorObject[], root: unknown): FieldError[] {
         break;
       case 'enum': {
         const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');
-        out.push({ path: pathText(at), message: `unsupported value ${JSON.stringify(data)}: supported values: ${allowed}` });
+        out.push({ path: pathText(at), message: `unsupported value ${quoted(data)}: supported values: ${allowed}` });
         break;
       }
       case 'minLength':
@@ -168,8 +168,8 @@ function mapErrors(errs: ErrorObject[], root: unknown): FieldError[] {
           path: pathText(at),
           message:
             pattern === DURATION_PATTERN
-              ? `invalid duration ${JSON.stringify(data)}: ${advice}`
-              : `invalid value ${JSON.stringify(data)}: ${advice ?? `must match ${pattern}`}`,
+              ? `invalid duration ${quoted(data)}: ${advice}`
+              : `invalid value ${quoted(data)}: ${advice ?? `must match ${pattern}`}`,
         });
         break;
       }
@@ -219,13 +219,13 @@ function nameErrors(kind: Kind, obj: Record<string, unknown>): FieldError[] {
       if (name.length > 63 || !LABEL_1035.test(name)) {
         errors.push({
           path: 'metadata.name',
-          message: `invalid name ${JSON.stringify(name)}: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with a letter, end with an alphanumeric character and be at most 63 characters`,
+          message: `invalid name ${quoted(name)}: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with a letter, end with an alphanumeric character and be at most 63 characters`,
         });
       }
     } else if (name.length > 253 || !SUBDOMAIN.test(name)) {
       errors.push({
         path: 'metadata.name',
-        message: `invalid name ${JSON.stringify(name)}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', start and end with an alphanumeric character and be at most 253 characters`,
+        message: `invalid name ${quoted(name)}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', start and end with an alphanumeric character and be at most 253 characters`,
       });
     }
   }
@@ -233,7 +233,7 @@ function nameErrors(kind: Kind, obj: Record<string, unknown>): FieldError[] {
   if (typeof ns === 'string' && ns !== '' && (ns.length > 63 || !LABEL_1123.test(ns))) {
     errors.push({
       path: 'metadata.namespace',
-      message: `invalid namespace ${JSON.stringify(ns)}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', start and end with an alphanumeric character and be at most 63 characters`,
+      message: `invalid namespace ${quoted(ns)}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', start and end with an alphanumeric character and be at most 63 characters`,
     });
   }
   return errors;
@@ -247,6 +247,13 @@ function dedupe(errors: FieldError[]): FieldError[] {
     seen.add(k);
     return true;
   });
+}
+
+/** A value quoted in a message: a long one is cut, so a megabyte of input
+ *  never becomes a megabyte of status and log. */
+function quoted(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 100 ? `${text.slice(0, 80)}..." (${typeof v === 'string' ? v.length : text.length} characters)` : text;
 }
 
 function describeValue(v: unknown): string {

@@ -179,32 +179,16 @@ const rows: Row[] = [
   },
   {
     name: 'rule 35: ipAllowPolicy and ipDenyPolicy together',
-    objects: [proxy('p', { virtualhost: { fqdn: FQDN, ipAllowPolicy: [{ cidr: '10.0.0.0/8' }], ipDenyPolicy: [{ cidr: '10.1.0.0/16' }] }, ...routes }), ...base],
+    objects: [proxy('p', { virtualhost: { fqdn: FQDN, ipAllowPolicy: [{ cidr: '10.0.0.0/8', source: 'Peer' }], ipDenyPolicy: [{ cidr: '10.1.0.0/16', source: 'Peer' }] }, ...routes }), ...base],
     expect: {
       p: invalidSame(['IPFilterError', 'IncompatibleIPAddressFilters', 'Spec.VirtualHost.IPAllowFilterPolicy and Spec.VirtualHost.IPDepnyFilterPolicy cannot both be defined.']),
-    },
-  },
-  {
-    name: 'rule 35: virtual host features isobar does not implement are warnings, not errors',
-    objects: [proxy('p', { virtualhost: { fqdn: FQDN, corsPolicy: { allowOrigin: ['*'], allowMethods: ['GET'], maxAge: '10m' }, rateLimitPolicy: {} }, ...routes }), ...base],
-    expect: {
-      p: {
-        ...VALID,
-        warnings: [
-          ['SpecError', 'IgnoredField', 'Spec.VirtualHost.corsPolicy is not supported by isobar and is ignored'],
-          ['SpecError', 'IgnoredField', 'Spec.VirtualHost.rateLimitPolicy is not supported by isobar and is ignored'],
-        ],
-      },
     },
   },
   {
     name: 'rule 35: a CORS policy Contour cannot parse is an error after the routes; nothing is programmed',
     objects: [proxy('p', { virtualhost: { fqdn: FQDN, corsPolicy: { allowOrigin: ['*'], allowMethods: [], maxAge: '10m' } }, ...routes }), ...base],
     expect: {
-      p: {
-        ...invalidSame(['CORSError', 'PolicyDidNotParse', 'Spec.VirtualHost.CORSPolicy: invalid allowed methods configuration with length 0']),
-        warnings: [['SpecError', 'IgnoredField', 'Spec.VirtualHost.corsPolicy is not supported by isobar and is ignored']],
-      },
+      p: invalidSame(['CORSError', 'PolicyDidNotParse', 'Spec.VirtualHost.CORSPolicy: invalid allowed methods configuration with length 0']),
     },
     check: noRoutes,
   },
@@ -218,7 +202,6 @@ const rows: Row[] = [
           'PolicyDidNotParse',
           'Spec.VirtualHost.CORSPolicy: invalid allowed origin "https://x.example.com/path(": allowed origin is invalid exact match and invalid regex match',
         ]),
-        warnings: [['SpecError', 'IgnoredField', 'Spec.VirtualHost.corsPolicy is not supported by isobar and is ignored']],
       },
     },
   },
@@ -226,7 +209,7 @@ const rows: Row[] = [
     name: 'rule 35: route features isobar does not implement are warnings',
     objects: [
       root('p', FQDN, {
-        routes: [{ conditions: [{ prefix: '/x' }], services: [{ ...svc, slowStartPolicy: { window: '5s' } }], rateLimitPolicy: { local: {} }, cookieRewritePolicies: [] } as never],
+        routes: [{ conditions: [{ prefix: '/x' }], services: [{ ...svc, slowStartPolicy: { window: '5s' } }], cookieRewritePolicies: [] } as never],
       }),
       ...base,
     ],
@@ -235,7 +218,6 @@ const rows: Row[] = [
         ...VALID,
         warnings: [
           ['SpecError', 'IgnoredField', 'route "/x": cookieRewritePolicies is not supported by isobar and is ignored'],
-          ['SpecError', 'IgnoredField', 'route "/x": rateLimitPolicy is not supported by isobar and is ignored'],
           ['SpecError', 'IgnoredField', 'route "/x": service "s": slowStartPolicy is not supported by isobar and is ignored'],
         ],
       },

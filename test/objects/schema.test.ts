@@ -45,6 +45,54 @@ const rows: Row[] = [
       { path: 'spec.routes[0].services[1].port', message: 'is required' },
     ],
   },
+  {
+    name: 'fqdn: a DNS name of at most 253 characters, labels of at most 63; a long value is not echoed whole',
+    kind: 'HTTPProxy',
+    obj: proxy({ virtualhost: { fqdn: 'a'.repeat(1 << 20) }, routes: [{ services: [{ name: 's', port: 80 }] }] }),
+    errors: [
+      { path: 'spec.virtualhost.fqdn', message: 'must be at most 253 characters long' },
+      { path: 'spec.virtualhost.fqdn', message: `invalid value "${'a'.repeat(79)}..." (1048576 characters): a DNS name: labels of lower case letters, digits and '-' (at most 63 characters each) joined by '.', optionally starting with "*."` },
+    ],
+  },
+  {
+    name: 'fqdn: a label of 64 characters; 253 characters of 63-character labels and a wildcard are fine',
+    kind: 'HTTPProxy',
+    obj: proxy({ virtualhost: { fqdn: `${'b'.repeat(64)}.example.com` }, routes: [{ services: [{ name: 's', port: 80 }] }] }),
+    errors: [{ path: 'spec.virtualhost.fqdn', message: `invalid value "${'b'.repeat(64)}.example.com": a DNS name: labels of lower case letters, digits and '-' (at most 63 characters each) joined by '.', optionally starting with "*."` }],
+  },
+  {
+    name: 'fqdn: the longest DNS name',
+    kind: 'HTTPProxy',
+    obj: proxy({ virtualhost: { fqdn: `*.${['c'.repeat(63), 'd'.repeat(63), 'e'.repeat(63), 'f'.repeat(59)].join('.')}` }, routes: [{ services: [{ name: 's', port: 80 }] }] }),
+    errors: [],
+  },
+  {
+    name: 'IP filters: source is Peer or Remote, both fields required',
+    kind: 'HTTPProxy',
+    obj: proxy({
+      virtualhost: { fqdn: 'a', ipAllowPolicy: [{ cidr: '10.0.0.0/8', source: 'peer' }, { source: 'Remote' }] },
+      routes: [{ services: [{ name: 's', port: 80 }], ipDenyPolicy: [{ cidr: '10.0.0.1' }] }],
+    }),
+    errors: [
+      { path: 'spec.routes[0].ipDenyPolicy[0].source', message: 'is required' },
+      { path: 'spec.virtualhost.ipAllowPolicy[0].source', message: 'unsupported value "peer": supported values: "Peer", "Remote"' },
+      { path: 'spec.virtualhost.ipAllowPolicy[1].cidr', message: 'is required' },
+    ],
+  },
+  {
+    name: 'CORS policy: origins and methods required, header tokens, max age syntax',
+    kind: 'HTTPProxy',
+    obj: proxy({
+      virtualhost: { fqdn: 'a', corsPolicy: { allowMethods: [], allowHeaders: ['X Bad'], exposeHeaders: ['ok'], maxAge: '10 minutes' } },
+      routes: [{ services: [{ name: 's', port: 80 }] }],
+    }),
+    errors: [
+      { path: 'spec.virtualhost.corsPolicy.allowHeaders[0]', message: `invalid value "X Bad": a header name or method: letters, digits and !#$%&'*+.^_\`|~-` },
+      { path: 'spec.virtualhost.corsPolicy.allowMethods', message: 'must have at least 1 item(s)' },
+      { path: 'spec.virtualhost.corsPolicy.allowOrigin', message: 'is required' },
+      { path: 'spec.virtualhost.corsPolicy.maxAge', message: 'invalid value "10 minutes": use Go duration syntax such as "10m", "1h30m" or "0"' },
+    ],
+  },
   { name: 'empty service name passes the CRD (the dag reports it unresolved)', kind: 'HTTPProxy', obj: routeWith({ name: '', port: 80 }), errors: [] },
   {
     name: 'fqdn pattern, header value length, absolute redirect paths',
@@ -57,7 +105,7 @@ const rows: Row[] = [
       ],
     }),
     errors: [
-      { path: 'spec.virtualhost.fqdn', message: `invalid value "Web.Example.com": a host name in lower case letters, digits, '-' and '.', optionally starting with "*."` },
+      { path: 'spec.virtualhost.fqdn', message: `invalid value "Web.Example.com": a DNS name: labels of lower case letters, digits and '-' (at most 63 characters each) joined by '.', optionally starting with "*."` },
       { path: 'spec.routes[0].requestRedirectPolicy.path', message: 'invalid value "no-slash": must start with "/"' },
       { path: 'spec.routes[0].requestHeadersPolicy.set[0].value', message: 'must be at least 1 characters long' },
     ],
@@ -187,7 +235,7 @@ const rows: Row[] = [
   {
     name: 'unimplemented Contour features are accepted without warnings',
     kind: 'HTTPProxy',
-    obj: proxy({ virtualhost: { fqdn: 'a', corsPolicy: { allowOrigin: ['*'] }, authorization: { extensionRef: { name: 'x' } }, ipAllowPolicy: [{ cidr: '10.0.0.0/8', source: 'Peer' }] }, routes: [{ services: [{ name: 's', port: 80 }], rateLimitPolicy: { local: { requests: 1 } } }] }),
+    obj: proxy({ virtualhost: { fqdn: 'a', corsPolicy: { allowOrigin: ['*'], allowMethods: ['GET'] }, authorization: { extensionRef: { name: 'x' } }, ipAllowPolicy: [{ cidr: '10.0.0.0/8', source: 'Peer' }] }, routes: [{ services: [{ name: 's', port: 80 }], rateLimitPolicy: { local: { requests: 1 } } }] }),
     errors: [],
   },
   { name: 'bad name', kind: 'HTTPProxy', obj: { ...proxy({}), metadata: { name: 'Bad_Name', namespace: 'ns' } }, errors: [{ path: 'metadata.name', message: `invalid name "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', start and end with an alphanumeric character and be at most 253 characters` }] },

@@ -85,6 +85,20 @@ export function isNotImplemented(node: JsonSchema): boolean {
   return notImplementedNodes.has(node);
 }
 
+const notEnforcedNodes = new WeakSet<object>();
+
+/** A field isobar does not act on yet that restricts who may reach what,
+ *  or how much (a rate limit): the dag fails closed, making an object that
+ *  sets it invalid rather than serving it unrestricted. */
+export function notEnforced<N extends Schema>(node: N): Schema<ShapeOf<N> & { notImplemented: true }> {
+  notEnforcedNodes.add(node);
+  return notImplemented(node);
+}
+
+export function isNotEnforced(node: JsonSchema): boolean {
+  return notEnforcedNodes.has(node);
+}
+
 /** A field whose absence means something other than its zero value
  *  (Contour's pointer fields, such as a service's protocol): read as null
  *  when unset. It marks the type only; the JSON is unchanged. */
@@ -98,15 +112,23 @@ export const DURATION_PATTERN =
   '^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+|infinity|infinite)$';
 export const duration = () => str({ pattern: DURATION_PATTERN });
 
-/** Patterns from Contour's CRD, each with the advice shown when it fails. */
-export const FQDN_PATTERN = '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+/** Patterns from Contour's CRD, each with the advice shown when it fails.
+ *  The fqdn's also bounds each label to 63 characters, as DNS does (with the
+ *  schema's 253-character limit, a fqdn is a DNS name; Contour's pattern
+ *  alone accepts labels of any length). */
+export const FQDN_PATTERN = '^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$';
 export const HOSTNAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 export const ABSOLUTE_PATH_PATTERN = '^\\/.*$';
+export const CORS_HEADER_PATTERN = "^[a-zA-Z0-9!#$%&'*+.^_`|~-]+$";
+export const CORS_MAX_AGE_PATTERN =
+  '^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+|0)$';
 export const PATTERN_ADVICE: Readonly<Record<string, string>> = {
   [DURATION_PATTERN]: 'use Go duration syntax such as "30s", "1m30s", "500ms" or "infinity"',
-  [FQDN_PATTERN]: 'a host name in lower case letters, digits, \'-\' and \'.\', optionally starting with "*."',
+  [FQDN_PATTERN]: 'a DNS name: labels of lower case letters, digits and \'-\' (at most 63 characters each) joined by \'.\', optionally starting with "*."',
   [HOSTNAME_PATTERN]: "a host name in lower case letters, digits, '-' and '.'",
   [ABSOLUTE_PATH_PATTERN]: 'must start with "/"',
+  [CORS_HEADER_PATTERN]: 'a header name or method: letters, digits and !#$%&\'*+.^_`|~-',
+  [CORS_MAX_AGE_PATTERN]: 'use Go duration syntax such as "10m", "1h30m" or "0"',
 };
 
 /** ObjectMeta as a manifest may write it. */

@@ -1,16 +1,19 @@
 // HTTPProxy (projectcontour.io/v1) and TLSCertificateDelegation, written
 // from Contour's CRDs: the same types, enums, bounds and required fields.
-// Features isobar does not implement (authorization, JWT, CORS, rate limits,
-// IP filters, cookie rewriting, slow start, internal redirects) are accepted,
+// Features isobar does not implement (authorization, JWT, rate limits,
+// cookie rewriting, slow start, internal redirects) are accepted,
 // mostly as free-form objects, so manifests that use them still load; each
-// is marked notImplemented, and the dag warns where one is set. This file is
-// the one description of an HTTPProxy: its TypeScript type (objects/types.ts)
+// is marked notImplemented, and the dag warns where one is set or, for a
+// field that restricts access (notEnforced), makes the HTTPProxy invalid.
+// This file is the one description of an HTTPProxy: its TypeScript type (objects/types.ts)
 // and the dag's model of it (dag/model.ts) are derived from it.
 
 import type { JsonSchema } from './builders.ts';
 import {
   ABSOLUTE_PATH_PATTERN,
   arr,
+  CORS_HEADER_PATTERN,
+  CORS_MAX_AGE_PATTERN,
   bool,
   duration,
   enumOf,
@@ -18,6 +21,7 @@ import {
   HOSTNAME_PATTERN,
   int,
   kubeObject,
+  notEnforced,
   notImplemented,
   nullWhenUnset,
   obj,
@@ -77,6 +81,25 @@ const upstreamValidation = () =>
     },
     ['caSecret', 'subjectName'],
     { 'x-kubernetes-validations': [{ rule: 'has(self.subjectNames) ? self.subjectNames[0] == self.subjectName : true', message: 'subjectNames[0] must equal subjectName if set' }] },
+  );
+
+// A route's filters replace the virtual host's (Contour's IPFilterPolicy).
+const ipFilterPolicy = () => arr(obj({ source: enumOf(['Peer', 'Remote']), cidr: str() }, ['source', 'cidr']));
+
+const corsHeaderValues = () => arr(str({ pattern: CORS_HEADER_PATTERN }), { minItems: 1 });
+
+const corsPolicy = () =>
+  obj(
+    {
+      allowCredentials: bool(),
+      allowOrigin: arr(str(), { minItems: 1 }),
+      allowMethods: corsHeaderValues(),
+      allowHeaders: corsHeaderValues(),
+      exposeHeaders: corsHeaderValues(),
+      maxAge: str({ pattern: CORS_MAX_AGE_PATTERN }),
+      allowPrivateNetwork: bool(),
+    },
+    ['allowOrigin', 'allowMethods'],
   );
 
 const service = () =>
@@ -167,7 +190,7 @@ const route = () =>
     requestHeadersPolicy: headersPolicy(),
     responseHeadersPolicy: headersPolicy(),
     cookieRewritePolicies: notImplemented(open('array')),
-    rateLimitPolicy: notImplemented(open()),
+    rateLimitPolicy: notEnforced(open()),
     requestRedirectPolicy: obj({
       scheme: enumOf(['http', 'https']),
       hostname: str({ minLength: 1, maxLength: 253, pattern: HOSTNAME_PATTERN }),
@@ -179,8 +202,8 @@ const route = () =>
     directResponsePolicy: obj({ statusCode: int({ minimum: 200, maximum: 599 }), body: str() }, ['statusCode']),
     internalRedirectPolicy: notImplemented(open()),
     jwtVerificationPolicy: notImplemented(open()),
-    ipAllowPolicy: notImplemented(open('array')),
-    ipDenyPolicy: notImplemented(open('array')),
+    ipAllowPolicy: ipFilterPolicy(),
+    ipDenyPolicy: ipFilterPolicy(),
     slowStartPolicy: notImplemented(open()),
   });
 
@@ -197,21 +220,21 @@ const virtualHostTls = () =>
       crlSecret: str({ minLength: 1 }),
       crlOnlyVerifyLeafCert: bool(),
       optionalClientCertificate: bool(),
-      forwardClientCertificate: obj({ hash: bool(), cert: bool(), chain: bool(), dns: bool(), subject: bool(), uri: bool() }),
+      forwardClientCertificate: obj({ cert: bool(), chain: bool(), dns: bool(), subject: bool(), uri: bool() }),
     }),
   });
 
 export const httpProxySpecSchema = obj({
   virtualhost: obj(
     {
-      fqdn: str({ pattern: FQDN_PATTERN }),
+      fqdn: str({ maxLength: 253, pattern: FQDN_PATTERN }),
       tls: virtualHostTls(),
       authorization: notImplemented(open()),
       jwtProviders: notImplemented(open('array')),
-      corsPolicy: notImplemented(open()),
-      rateLimitPolicy: notImplemented(open()),
-      ipAllowPolicy: notImplemented(open('array')),
-      ipDenyPolicy: notImplemented(open('array')),
+      corsPolicy: corsPolicy(),
+      rateLimitPolicy: notEnforced(open()),
+      ipAllowPolicy: ipFilterPolicy(),
+      ipDenyPolicy: ipFilterPolicy(),
     },
     ['fqdn'],
   ),
