@@ -2,8 +2,9 @@
 // each accepted connection is handled by the listener's current handler
 // (TCP, or TLS with the certificate chosen by SNI), so a config change swaps
 // the handler without rebinding and open connections keep the handler they
-// started with. Flows go to a target chosen by the pool, with a PROXY v2
-// header first when configured.
+// started with. A client outside the load balancer's source ranges is
+// closed as it is accepted. Flows go to a target chosen by the pool, with a
+// PROXY v2 header first when configured.
 
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { TLSSocket, connect as tlsConnect, type SecureContext } from 'node:tls';
@@ -13,6 +14,8 @@ import type { BalancerListener } from './balancer-config.ts';
 import { chooseCertificate } from './certificate-match.ts';
 import { peekClientOffer, type ClientHelloInfo } from './client-hello.ts';
 import { selectAlpn } from './policies.ts';
+import { RefusalLog } from './refusal-log.ts';
+import { SourceFilter } from './source-filter.ts';
 import { TargetPool, type PoolTarget } from './target-pool.ts';
 import type { ListenerContexts } from './tls-contexts.ts';
 
@@ -41,6 +44,7 @@ export interface ListenerDeps {
 interface Handler {
   config: BalancerListener;
   contexts?: ListenerContexts;
+  sources: SourceFilter;
 }
 
 const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -66,10 +70,17 @@ export class ListenerRuntime {
    *  previous state). */
   applyProblems: string[] = [];
   private retired = false;
+  private readonly refusals: RefusalLog;
 
   constructor(id: string, deps: ListenerDeps) {
     this.id = id;
     this.deps = deps;
+    this.refusals = new RefusalLog(deps.logger, id);
+  }
+
+  /** Connections refused for coming from outside the source ranges. */
+  get refusedCount(): number {
+    return this.refusals.total;
   }
 
   get config(): BalancerListener | undefined {
@@ -93,7 +104,7 @@ export class ListenerRuntime {
 
   /** Swap to a new config. TLS contexts are already built. */
   activate(config: BalancerListener, contexts: ListenerContexts | undefined): void {
-    this.handler = { config, contexts };
+    this.handler = { config, contexts, sources: new SourceFilter(config.sourceRanges) };
     const problems: string[] = [];
     const targets: { address: string; port: number }[] = [];
     for (const t of config.targets) {
@@ -154,6 +165,7 @@ export class ListenerRuntime {
     this.retired = true;
     this.unbind();
     this.pool.stop();
+    this.refusals.stop();
     const delay = this.handler?.config.deregistrationDelayMs ?? 0;
     if (this.flows.size === 0) return;
     const t = setTimeout(() => {
@@ -167,6 +179,7 @@ export class ListenerRuntime {
     this.retired = true;
     this.unbind();
     this.pool.stop();
+    this.refusals.stop();
     if (this.flows.size === 0) return;
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {
@@ -193,6 +206,15 @@ export class ListenerRuntime {
     const h = this.handler;
     raw.on('error', () => raw.destroy());
     if (!h || this.retired) {
+      raw.destroy();
+      return;
+    }
+    if (!h.sources.allows(raw.remoteAddress)) {
+      // As a security group would: nothing of it is read, no handshake,
+      // no target connection, no PROXY header. (A security group drops
+      // the packets and the client times out; closing at once is kinder
+      // to clients and costs the same.)
+      this.refusals.note(raw.remoteAddress);
       raw.destroy();
       return;
     }

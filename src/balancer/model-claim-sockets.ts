@@ -30,7 +30,8 @@ export function claimSockets(claimants: Claimant[], previous: BalancerConfig | u
   for (const lb of previous?.loadBalancers ?? []) for (const l of lb.listeners) if (l.bindPort !== 0) running.set(socketOf(l), l.id);
   for (const c of claimants) {
     for (const l of c.lb?.listeners ?? []) {
-      if (l.bindPort !== 0 && running.get(socketOf(l)) === l.id) holders.set(socketOf(l), { listenerId: l.id, claimant: c, running: true });
+      const socket = socketOf(l);
+      if (l.bindPort !== 0 && running.get(socket) === l.id && !holders.has(socket)) holders.set(socket, { listenerId: l.id, claimant: c, running: true });
     }
   }
   // 2. The rest, oldest Service first.
@@ -44,7 +45,7 @@ export function claimSockets(claimants: Claimant[], previous: BalancerConfig | u
         holders.set(socket, { listenerId: l.id, claimant: c, running: false });
         return true;
       }
-      if (holder.listenerId === l.id) return true;
+      if (holder.claimant === c && holder.listenerId === l.id) return true;
       const { namespace, name } = c.svc.metadata;
       c.problems.push({
         severity: 'error',

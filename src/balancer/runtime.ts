@@ -31,6 +31,8 @@ export interface ListenerHealth {
   problems: string[];
   /** Client connections open through this listener. */
   connections: number;
+  /** Connections refused for coming from outside the source ranges. */
+  refused: number;
 }
 
 export class BalancerRuntime {
@@ -143,6 +145,7 @@ export class BalancerRuntime {
         targets: rt.pool.list(),
         problems: [...rt.problems, ...rt.applyProblems],
         connections: rt.flowCount,
+        refused: rt.refusedCount,
       };
       const a = rt.address();
       if (a) h.address = a;

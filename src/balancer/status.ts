@@ -21,6 +21,7 @@ export function withRuntimeHealth(
       if (!l || !h) continue;
       if (h.address) ls.address = `${h.address.address.includes(':') ? `[${h.address.address}]` : h.address.address}:${h.address.port}`;
       ls.targets = h.targets.map((t) => ({ address: t.address, port: t.port, health: t.health }));
+      ls.refusedConnections = h.refused;
       for (const p of h.problems) out.problems.push({ severity: 'error', message: `Service ${st.namespace}/${st.name}: ${p}` });
       if (!h.bound && h.problems.length === 0) {
         out.problems.push({ severity: 'error', message: `Service ${st.namespace}/${st.name}: listener for port ${ls.port} is not listening` });

@@ -113,7 +113,15 @@ export class EdgeWorkers {
   async refreshHealth(): Promise<Record<string, ListenerHealth>> {
     if (this.balancers) {
       const replies = await this.balancers.health();
-      for (const r of replies) this.#health = { ...this.#health, ...r.listeners };
+      const fresh: Record<string, ListenerHealth> = {};
+      for (const r of replies) {
+        for (const [id, h] of Object.entries(r.listeners)) {
+          // Every worker accepts on the same sockets: its counts add up.
+          const seen = fresh[id];
+          fresh[id] = seen ? { ...h, connections: seen.connections + h.connections, refused: seen.refused + h.refused } : h;
+        }
+      }
+      this.#health = { ...this.#health, ...fresh };
     }
     return this.#health;
   }
