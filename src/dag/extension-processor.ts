@@ -174,7 +174,7 @@ function build(ext: NExtension, view: CacheView, config: IsobarConfig, cond: Con
 
   if (ext.circuitBreakerPolicy) {
     // Fail closed: a budget isobar does not enforce is never silently dropped.
-    cond.addError('SpecError', 'NotSupported', 'Spec.CircuitBreakerPolicy is not supported by isobar');
+    cond.addError('SpecError', 'NotSupported', 'Spec.CircuitBreakerPolicy is not supported by isobar; this ExtensionService is not served, rather than served without it');
   }
 
   let loadBalancer: ExtensionLoadBalancer = 'RoundRobin';
