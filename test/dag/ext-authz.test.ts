@@ -263,7 +263,7 @@ const EXT_ROWS: ExtRow[] = [
   {
     name: 'a circuit breaker budget is not enforced yet: invalid, never ignored',
     spec: { protocol: 'h2c', services: [{ name: 'authz', port: 9443 }], circuitBreakerPolicy: { maxConnections: 10 } },
-    expect: { valid: false, errors: [['SpecError', 'NotSupported', 'Spec.CircuitBreakerPolicy is not supported by isobar']] },
+    expect: { valid: false, errors: [['SpecError', 'NotSupported', 'Spec.CircuitBreakerPolicy is not supported by isobar; this ExtensionService is not served, rather than served without it']] },
   },
   {
     name: 'upstream-tls.require-validation refuses h2 without validation',
