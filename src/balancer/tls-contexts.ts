@@ -1,10 +1,12 @@
 // Secure contexts for a TLS listener: one per certificate, each carrying the
 // listener's negotiation policy (versions, ciphers in the policy's order,
-// TLS 1.3 suites, OpenSSL security level). Built before a listener swaps to
-// a new config, so a TLS listener never accepts without a certificate.
+// TLS 1.3 suites, OpenSSL security level), and no renegotiation, as the NLB
+// (a client-initiated TLS 1.2 renegotiation costs the server a handshake
+// each time). Built before a listener swaps to a new config, so a TLS
+// listener never accepts without a certificate.
 
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, constants } from 'node:crypto';
 import type { EdgeCertificate, TlsPolicy } from './balancer-config.ts';
 
 export interface KeyProvider {
@@ -16,6 +18,7 @@ export function policyContextOptions(policy: TlsPolicy): SecureContextOptions {
     minVersion: policy.minVersion,
     maxVersion: policy.maxVersion,
     honorCipherOrder: true,
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
   };
   // Node splits one list into TLS 1.3 suites (TLS_*) and the TLS <= 1.2
   // cipher string; a TLS 1.3-only policy still needs a valid TLS <= 1.2
