@@ -5,6 +5,7 @@
 import { LineCounter, parseAllDocuments, parseDocument, isMap, isSeq, isNode } from 'yaml';
 import type { Document } from 'yaml';
 import { load as loadYaml, CORE_SCHEMA } from 'js-yaml';
+import { jsonTooDeep, yamlTooDeep } from './nesting.ts';
 
 export interface RawDocument {
   /** The parsed value (null for an empty document). */
@@ -38,10 +39,19 @@ export interface ParsedText {
  *  messages and positions are the ones users see), and finds field lines on
  *  demand. */
 export function parseYaml(text: string): ParsedText {
-  if (/^%/m.test(text)) return parseYamlFull(text, 0);
+  if (/^%/m.test(text)) {
+    const deep = yamlTooDeep(text);
+    return deep ? { documents: [], failures: [deep] } : parseYamlFull(text, 0);
+  }
   const out: ParsedText = { documents: [], failures: [] };
   for (const chunk of splitDocuments(text)) {
     if (!/\S/.test(chunk.text)) continue;
+    // Refused before any parser recurses into it.
+    const deep = yamlTooDeep(chunk.text);
+    if (deep) {
+      out.failures.push({ ...deep, line: deep.line + chunk.startLine - 1 });
+      continue;
+    }
     let value: unknown;
     let fast = !SPECIAL.test(chunk.text);
     if (fast) {
@@ -179,6 +189,8 @@ function parseYamlFull(text: string, lineOffset: number): ParsedText {
 /** Parse a JSON file: JSON.parse is the judge of validity; the YAML parser
  *  (JSON is YAML) is used only to find lines of fields. */
 export function parseJson(text: string): ParsedText {
+  const deep = jsonTooDeep(text);
+  if (deep) return { documents: [], failures: [deep] };
   let value: unknown;
   try {
     value = JSON.parse(text);
