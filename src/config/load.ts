@@ -92,9 +92,20 @@ const CONTOUR_IGNORED = new Set([
   'server.xds-server-type',
   'gateway',
   'leaderelection',
-  'network',
-  'listener',
-  'rateLimitService',
+  'network.admin-port',
+  'network.strip-trailing-host-dot',
+  'listener.connection-balancer',
+  'listener.max-requests-per-connection',
+  'listener.per-connection-buffer-limit-bytes',
+  'listener.socket-options',
+  'listener.max-requests-per-io-cycle',
+  'listener.http2-max-concurrent-streams',
+  'listener.max-connections-to-accept-per-socket-event',
+  'rateLimitService.extensionService',
+  'rateLimitService.domain',
+  'rateLimitService.failOpen',
+  'rateLimitService.enableXRateLimitHeaders',
+  'rateLimitService.enableResourceExhaustedCode',
   'globalExtAuth',
   'tracing',
   'metrics',
@@ -109,7 +120,6 @@ const CONTOUR_IGNORED = new Set([
   'cluster.dns-lookup-family',
   'cluster.max-requests-per-connection',
   'cluster.per-connection-buffer-limit-bytes',
-  'cluster.circuit-breakers',
   'cluster.upstream-tls.cipher-suites',
   'cluster.upstream-tls.ecdh-curves',
   'timeouts.request-timeout',
@@ -121,7 +131,31 @@ const CONTOUR_IGNORED = new Set([
   'policy.applyToIngress',
 ]);
 
+/** Contour settings that restrict who may reach what, or how much, and
+ *  that isobar does not enforce: refused (fail closed), never ignored. */
+const notEnforced =
+  (what: string): Handler =>
+  (v, c) => {
+    if (!setsSomething(v)) return;
+    c.fail(`${what} is not supported by isobar; remove the setting rather than run without it`);
+  };
+
+/** A value that sets something: not 0, false, "", an empty list or only
+ *  such values (a mapping as a value, even {}, is set: a descriptor). */
+function setsSomething(v: unknown): boolean {
+  if (v === null || v === undefined || v === 0 || v === false || v === '' || v === '0') return false;
+  if (Array.isArray(v)) return v.some(setsSomething);
+  if (typeof v === 'object') return Object.values(v).some((x) => setsSomething(x) || (typeof x === 'object' && x !== null && !Array.isArray(x)));
+  return true;
+}
+
 const HANDLERS: Record<string, Handler> = {
+  'cluster.circuit-breakers': notEnforced('a circuit breaker (it limits how much reaches each upstream)'),
+  'network.num-trusted-hops': notEnforced(
+    'trusting X-Forwarded-For hops (the client address is the PROXY protocol source or the peer; source: Remote IP filters would judge a different address than Contour does)',
+  ),
+  'listener.max-connections-per-listener': notEnforced('a listener connection limit'),
+  'rateLimitService.defaultGlobalRateLimitPolicy': notEnforced('a default global rate limit'),
   'tls.envoy-client-certificate': (v, c) => {
     const n = namespacedName(v, c, 'invalid TLS client certificate');
     if (n) c.config.tls.envoyClientCertificate = n;

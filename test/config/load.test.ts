@@ -160,3 +160,33 @@ test('property: arbitrary config text never throws anything but ConfigError', ()
     { numRuns: 300 },
   );
 });
+
+test('fail closed: Contour settings that restrict access and that isobar does not enforce are errors; harmless neighbours are warnings', () => {
+  const text = [
+    'cluster:',
+    '  circuit-breakers:',
+    '    max-connections: 10',
+    'network:',
+    '  num-trusted-hops: 1',
+    '  admin-port: 9001',
+    'listener:',
+    '  max-connections-per-listener: 100',
+    'rateLimitService:',
+    '  extensionService: projectcontour/ratelimit',
+    '  defaultGlobalRateLimitPolicy:',
+    '    descriptors: [{entries: [{remoteAddress: {}}]}]',
+  ].join('\n');
+  const tail = 'is not supported by isobar; remove the setting rather than run without it';
+  assert.deepEqual(problems(text), [
+    `isobar.yaml:3: cluster.circuit-breakers: a circuit breaker (it limits how much reaches each upstream) ${tail}`,
+    `isobar.yaml:5: network.num-trusted-hops: trusting X-Forwarded-For hops (the client address is the PROXY protocol source or the peer; source: Remote IP filters would judge a different address than Contour does) ${tail}`,
+    `isobar.yaml:8: listener.max-connections-per-listener: a listener connection limit ${tail}`,
+    `isobar.yaml:12: rateLimitService.defaultGlobalRateLimitPolicy: a default global rate limit ${tail}`,
+  ]);
+  const unset = ['cluster:', '  circuit-breakers: {max-connections: 0}', 'network:', '  num-trusted-hops: 0', '  admin-port: 9001', 'listener:', '  connection-balancer: exact', 'rateLimitService:', '  domain: contour', '  defaultGlobalRateLimitPolicy: {descriptors: []}'].join('\n');
+  assert.deepEqual(parseConfig(unset, 'c.yaml').warnings.map(formatProblem), [
+    'c.yaml:5: network.admin-port: a Contour setting isobar does not use; ignored',
+    'c.yaml:7: listener.connection-balancer: a Contour setting isobar does not use; ignored',
+    'c.yaml:9: rateLimitService.domain: a Contour setting isobar does not use; ignored',
+  ]);
+});
