@@ -11,7 +11,7 @@ export type {
   TlsPolicy,
 } from './balancer-config.ts';
 export { buildBalancerModel } from './model.ts';
-export type { BalancerModelOptions, BalancerModelResult } from './model-options.ts';
+export type { BalancerModelOptions, BalancerModelResult, CertificateStoreProblem } from './model-options.ts';
 export type { ProxyTargets } from './model-build-targets.ts';
 export { handling } from './model-handling.ts';
 export { IDLE_TIMEOUT_MS } from './model-build-listener.ts';

@@ -7,6 +7,7 @@ import type { BalancerListener, EdgeCertificate, TlsPolicy } from './balancer-co
 import { A, annotation, isCertificateArn, splitList, type Annotations } from './annotations.ts';
 import { ALPN_POLICIES, DEFAULT_POLICY, POLICY_NAMES, lookupPolicy } from './policies.ts';
 import type { Problems } from './model-problems.ts';
+import type { CertificateStoreProblem } from './model-options.ts';
 
 const EXPIRY_WARNING_MS = 30 * 86_400_000;
 const DAY_MS = 86_400_000;
@@ -24,8 +25,15 @@ export interface ListenerTls {
   alpn: string[] | null;
 }
 
-export function buildListenerTls(ann: Annotations, tcpPorts: ServicePort[], store: EdgeCertificate[], now: string | number | undefined, p: Problems): ListenerTls {
-  const certificates = buildCertificates(ann, store, p);
+export function buildListenerTls(
+  ann: Annotations,
+  tcpPorts: ServicePort[],
+  store: EdgeCertificate[],
+  now: string | number | undefined,
+  p: Problems,
+  storeProblems: readonly CertificateStoreProblem[] = [],
+): ListenerTls {
+  const certificates = buildCertificates(ann, store, p, storeProblems);
   const certNamed = splitList(annotation(ann, A.sslCert) ?? '').length > 0;
   warnExpiringCertificates(certificates, now, p);
   const sslPorts = buildSslPorts(ann, tcpPorts, certNamed, p);
@@ -48,8 +56,10 @@ export function listenerTlsConfig(tls: ListenerTls, tlsPort: boolean): BalancerL
 }
 
 /** ssl-cert: ARNs of certificates in the store, first is the default,
- *  duplicates once. */
-export function buildCertificates(ann: Annotations, store: EdgeCertificate[], p: Problems): EdgeCertificate[] {
+ *  duplicates once. A certificate the store cannot read is said to be
+ *  damaged (with the store's own words, naming the file), not missing:
+ *  adding it again would not help. */
+export function buildCertificates(ann: Annotations, store: EdgeCertificate[], p: Problems, storeProblems: readonly CertificateStoreProblem[] = []): EdgeCertificate[] {
   const certificates: EdgeCertificate[] = [];
   for (const arn of splitList(annotation(ann, A.sslCert) ?? '')) {
     if (!isCertificateArn(arn)) {
@@ -57,6 +67,11 @@ export function buildCertificates(ann: Annotations, store: EdgeCertificate[], p:
       continue;
     }
     const cert = store.find((c) => c.arn === arn);
+    const unreadable = cert ? undefined : storeProblems.find((x) => x.wholeStore) ?? storeProblems.find((x) => x.certificateId !== undefined && arn.endsWith(`certificate/${x.certificateId}`));
+    if (unreadable) {
+      p.error(A.sslCert, `certificate ${arn} cannot be read from the certificate store: ${unreadable.message}`);
+      continue;
+    }
     if (!cert) {
       p.error(A.sslCert, `certificate ${arn} is not in the certificate store (add it with \`isobar certs import --arn ${arn} ...\` or \`isobar certs request --arn ${arn} ...\`)`);
       continue;

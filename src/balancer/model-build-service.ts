@@ -35,7 +35,7 @@ export function buildService(snapshot: Snapshot, svc: Service, targetType: 'ip' 
   const name = buildLoadBalancerName(ann, o.config.aws.clusterName, svc, scheme, p);
   const sourceRanges = buildSourceRanges(svc, ann, p);
   const tcpPorts = buildTcpPorts(svc, p);
-  const tls = buildListenerTls(ann, tcpPorts, o.certificates, o.now, p);
+  const tls = buildListenerTls(ann, tcpPorts, o.certificates, o.now, p, o.storeProblems);
   const targetTls = buildTargetTls(ann, snapshot.secrets, svc.metadata.namespace, tls.anyTls, p);
   const targetGroup = buildTargetGroup(ann, tcpPorts, p);
   const listeners = buildListeners(

@@ -5,9 +5,23 @@ import type { ServiceStatus } from '../status/index.ts';
 import type { BalancerConfig, EdgeCertificate } from './balancer-config.ts';
 import type { ProxyTargets } from './model-build-targets.ts';
 
+/** A certificate store file that could not be read, so a certificate it
+ *  holds is missing from `certificates` (metadata only, never key material). */
+export interface CertificateStoreProblem {
+  file: string;
+  message: string;
+  /** The id part of the ARN the file is stored under. */
+  certificateId?: string;
+  /** Nothing in the store could be read (master.key missing or damaged). */
+  wholeStore?: boolean;
+}
+
 export interface BalancerModelOptions {
   config: IsobarConfig;
   certificates: EdgeCertificate[];
+  /** Why certificates may be missing: a Service that names one is told
+   *  the store is damaged rather than to add the certificate. */
+  storeProblems?: CertificateStoreProblem[];
   /** Where internet-facing listeners bind; default 127.0.0.1. Internal
    *  ones bind loopback whatever this says. */
   lbAddress?: string;

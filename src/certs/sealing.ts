@@ -86,7 +86,10 @@ export async function readMasterKey(path: string): Promise<Buffer | undefined> {
   }
   if (bytes === undefined) return undefined;
   if (bytes.length !== MASTER_KEY_BYTES) {
-    throw new CertsError('CORRUPT', `${path}: the master key must be exactly ${MASTER_KEY_BYTES} bytes, found ${bytes.length}; restore it from a backup (without it the stored private keys cannot be decrypted)`);
+    throw new CertsError(
+      'CORRUPT',
+      `${path}: the master key is damaged (it must be exactly ${MASTER_KEY_BYTES} bytes, found ${bytes.length}); restore it from a backup (without it the stored private keys cannot be decrypted)`,
+    );
   }
   const mode = (await stat(path)).mode & 0o777;
   if (mode & 0o077) {

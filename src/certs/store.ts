@@ -52,6 +52,10 @@ export interface ImportOptions {
 export interface StoreProblem {
   file: string;
   message: string;
+  /** The id part of the ARN a certificate file is stored under (its name). */
+  certificateId?: string;
+  /** Nothing in the store can be read (the master key is missing or damaged). */
+  wholeStore?: boolean;
 }
 
 interface RecordFile {
@@ -153,14 +157,25 @@ export class CertificateStore {
     }
     const records: CertificateRecord[] = [];
     const problems: StoreProblem[] = [];
-    for (const name of names.filter((n) => RECORD_FILE.test(n)).sort()) {
+    const files = names.filter((n) => RECORD_FILE.test(n)).sort();
+    // Without the master key no file can be trusted: one problem, naming
+    // master.key, rather than the same one for every certificate.
+    if (files.length > 0) {
+      try {
+        await this.#readSealer(join(this.#certsDir, files[0]!));
+      } catch (err) {
+        if (!(err instanceof CertsError)) throw err;
+        return { records: [], problems: [{ file: this.#masterKeyPath, message: err.message, wholeStore: true }] };
+      }
+    }
+    for (const name of files) {
       const file = join(this.#certsDir, name);
       try {
         const f = await this.#readRecordFile(file);
         if (f) records.push(f.record);
       } catch (err) {
         if (!(err instanceof CertsError)) throw err;
-        problems.push({ file, message: err.message });
+        problems.push({ file, message: err.message, certificateId: name.slice(0, -'.json'.length) });
       }
     }
     records.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.arn.localeCompare(b.arn));

@@ -9,7 +9,7 @@
 import type { IsobarConfig } from '../config/index.ts';
 import type { Snapshot } from '../objects/index.ts';
 import { DagBuilder, type ProxyConfig } from '../dag/index.ts';
-import { buildBalancerModel, type BalancerConfig, type EdgeCertificate } from '../balancer/index.ts';
+import { buildBalancerModel, type BalancerConfig, type CertificateStoreProblem, type EdgeCertificate } from '../balancer/index.ts';
 import type { StatusReport } from '../status/index.ts';
 
 export interface EdgeInput {
@@ -17,6 +17,8 @@ export interface EdgeInput {
   config: IsobarConfig;
   /** What the certificate store holds (metadata only, never a key). */
   certificates: EdgeCertificate[];
+  /** Store files that could not be read (a damaged master.key, a damaged record). */
+  storeProblems?: CertificateStoreProblem[];
   /** Where internet-facing load balancer listeners bind (serve --lb-address); default 127.0.0.1. */
   lbAddress?: string;
   /** A Service port P listens on P + portOffset (serve --lb-port-offset). */
@@ -59,6 +61,7 @@ export class EdgeBuilder {
     const lb = buildBalancerModel(input.snapshot, {
       config: input.config,
       certificates: input.certificates,
+      storeProblems: input.storeProblems,
       lbAddress: input.lbAddress,
       portOffset: input.portOffset,
       previous: this.#previous,

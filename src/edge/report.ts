@@ -6,7 +6,7 @@ import type { ConfigProblem, IsobarConfig } from '../config/index.ts';
 import { defaultConfig, readConfigFile } from '../config/index.ts';
 import { ObjectCache, loadFolder, type LoadOptions, type LoadResult, type Snapshot } from '../objects/index.ts';
 import type { ProxyConfig } from '../dag/index.ts';
-import type { BalancerConfig, EdgeCertificate } from '../balancer/index.ts';
+import type { BalancerConfig, CertificateStoreProblem, EdgeCertificate } from '../balancer/index.ts';
 import { CertificateStore, defaultStateDir, toEdgeCertificate } from '../certs/index.ts';
 import { contractReport } from '../status/index.ts';
 import type { HTTPProxyStatus, ServiceStatus, StatusReport } from '../status/index.ts';
@@ -55,11 +55,13 @@ export async function buildReport(dir: string, opts: ReportOptions = {}): Promis
   const snapshot = cache.snapshot();
 
   const storeProblems: string[] = [];
-  const certificates = opts.certificates ?? (await readCertificates(opts.stateDir ?? defaultStateDir(), config, storeProblems));
+  const unreadable: CertificateStoreProblem[] = [];
+  const certificates = opts.certificates ?? (await readCertificates(opts.stateDir ?? defaultStateDir(), config, storeProblems, unreadable));
   const { proxyConfig, balancerConfig, statuses } = build({
     snapshot,
     config,
     certificates,
+    storeProblems: unreadable,
     lbAddress: opts.lbAddress ?? '127.0.0.1',
     portOffset: opts.portOffset ?? 0,
     // Warn about certificates in use that expire soon: the time is an
@@ -80,11 +82,12 @@ export async function buildReport(dir: string, opts: ReportOptions = {}): Promis
 
 /** The store's certificates; a store that cannot be read is a problem in
  *  the report, not an error (the statuses then say what is missing). */
-async function readCertificates(stateDir: string, config: IsobarConfig, problems: string[]): Promise<EdgeCertificate[]> {
+async function readCertificates(stateDir: string, config: IsobarConfig, problems: string[], unreadable: CertificateStoreProblem[]): Promise<EdgeCertificate[]> {
   try {
     const store = await CertificateStore.open(stateDir, { readOnly: true, region: config.aws.region, account: config.aws.account });
     const scan = await store.scan();
-    for (const p of scan.problems) problems.push(`certificate store: ${p.file}: ${p.message}`);
+    unreadable.push(...scan.problems);
+    for (const p of scan.problems) problems.push(`certificate store: ${p.message.startsWith(p.file) ? p.message : `${p.file}: ${p.message}`}`);
     return scan.records.map(toEdgeCertificate);
   } catch (err) {
     problems.push(`certificate store ${stateDir}: ${err instanceof Error ? err.message : String(err)}`);

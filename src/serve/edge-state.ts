@@ -47,11 +47,14 @@ export class EdgeState {
   async rebuild(): Promise<void> {
     const { serve: o, cache, store } = this.#o;
     const snapshot = cache.snapshot();
-    const certificates = (await store.list()).map(toEdgeCertificate);
+    // The store's problems too: a Service whose certificate cannot be read
+    // (a damaged master.key) is told so, not to add the certificate.
+    const scan = await store.scan();
     const built = this.#edge.build({
       snapshot,
       config: o.config,
-      certificates,
+      certificates: scan.records.map(toEdgeCertificate),
+      storeProblems: scan.problems,
       lbAddress: o.lbAddress,
       portOffset: o.lbPortOffset,
       now: Date.now(),

@@ -4,7 +4,7 @@
 // port it will bind.
 
 import { stat } from 'node:fs/promises';
-import { CertificateStore } from '../certs/index.ts';
+import { CertificateStore, CertsError } from '../certs/index.ts';
 import type { BalancerConfig } from '../edge/index.ts';
 import type { ServiceStatus } from '../status/index.ts';
 import { StartError } from './errors.ts';
@@ -36,7 +36,9 @@ export async function openStore(stateDir: string): Promise<CertificateStore> {
 }
 
 /** A certificate a Service names in its ssl-cert annotation and the store
- *  does not hold: a start-up error (at reload time only a problem). */
+ *  does not hold, or cannot read (a damaged master.key or record file, in
+ *  the store's words, which name the file): a start-up error (at reload
+ *  time only a problem). */
 export async function missingCertificate(services: ServiceStatus[], store: CertificateStore, stateDir: string): Promise<StartError | undefined> {
   const known = new Set((await store.list()).map((c) => c.arn));
   for (const s of services) {
@@ -45,6 +47,13 @@ export async function missingCertificate(services: ServiceStatus[], store: Certi
       for (const m of p.message.matchAll(/arn:[^\s"'`,]+/g)) {
         const arn = m[0];
         if (known.has(arn)) continue;
+        const unreadable = await readProblem(store, arn);
+        if (unreadable) {
+          return new StartError(
+            'CERTIFICATE_STORE',
+            `Service ${s.namespace}/${s.name}: certificate ${arn} (annotation ${SSL_CERT_ANNOTATION}) cannot be read from the certificate store at ${stateDir}: ${unreadable}`,
+          );
+        }
         return new StartError(
           'MISSING_CERTIFICATE',
           `Service ${s.namespace}/${s.name}: certificate ${arn} (annotation ${SSL_CERT_ANNOTATION}) is not in the certificate store at ${stateDir}; ` +
@@ -54,6 +63,17 @@ export async function missingCertificate(services: ServiceStatus[], store: Certi
     }
   }
   return undefined;
+}
+
+/** Why the store cannot read `arn`, if it is damaged rather than absent. */
+async function readProblem(store: CertificateStore, arn: string): Promise<string | undefined> {
+  try {
+    await store.get(arn);
+    return undefined;
+  } catch (err) {
+    if (err instanceof CertsError) return err.message;
+    throw err;
+  }
 }
 
 /** The first port that cannot be bound, of every port this server will

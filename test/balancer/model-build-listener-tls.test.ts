@@ -61,3 +61,34 @@ test('listenerTlsConfig: only for a TLS port; lists are copies', () => {
   assert.notEqual(config?.certificates, tls.certificates);
   assert.notEqual(config?.alpn, tls.alpn);
 });
+
+const MISSING = 'arn:aws:acm:local:000000000000:certificate/99999999-2222-4333-8444-555555555555';
+const storeRows: { name: string; storeProblems: { file: string; message: string; certificateId?: string; wholeStore?: boolean }[]; said: string }[] = [
+  {
+    name: 'not in the store: how to add it',
+    storeProblems: [],
+    said: `error: ${W}annotation ${CERT}: certificate ${MISSING} is not in the certificate store (add it with \`isobar certs import --arn ${MISSING} ...\` or \`isobar certs request --arn ${MISSING} ...\`)`,
+  },
+  {
+    name: 'a damaged master.key: the store says why, naming the file',
+    storeProblems: [{ file: '/s/master.key', message: '/s/master.key: the master key is damaged', wholeStore: true }],
+    said: `error: ${W}annotation ${CERT}: certificate ${MISSING} cannot be read from the certificate store: /s/master.key: the master key is damaged`,
+  },
+  {
+    name: "the certificate's own file is damaged",
+    storeProblems: [{ file: '/s/certs/99999999-2222-4333-8444-555555555555.json', message: '/s/certs/9….json is not valid JSON', certificateId: '99999999-2222-4333-8444-555555555555' }],
+    said: `error: ${W}annotation ${CERT}: certificate ${MISSING} cannot be read from the certificate store: /s/certs/9….json is not valid JSON`,
+  },
+  {
+    name: "another certificate's damaged file does not count",
+    storeProblems: [{ file: '/s/certs/other.json', message: 'other is damaged', certificateId: '11111111-2222-4333-8444-555555555555' }],
+    said: `error: ${W}annotation ${CERT}: certificate ${MISSING} is not in the certificate store (add it with \`isobar certs import --arn ${MISSING} ...\` or \`isobar certs request --arn ${MISSING} ...\`)`,
+  },
+];
+for (const row of storeRows) {
+  test(`buildListenerTls: a certificate the store does not give: ${row.name}`, () => {
+    const p = problems();
+    buildListenerTls({ [CERT]: MISSING }, tcpPorts, CERTS, undefined, p, row.storeProblems);
+    assert.deepEqual(said(p), [row.said]);
+  });
+}
