@@ -7,6 +7,7 @@ import { arr, int, rec, str, strArr, strMap } from './safe.ts';
 import { sortSmall } from './route-order.ts';
 import { checkCaSecret, checkCrlSecret, checkTlsSecret, type Checked } from './secret.ts';
 import { unenforcedLimitAnnotations } from './service-limits.ts';
+import { serviceClientCertificate, type ServiceClientCert } from './upstream-client-cert.ts';
 
 function metaOf(o: unknown): { namespace: string; name: string } | null {
   const m = rec(rec(o)?.metadata);
@@ -77,6 +78,8 @@ export interface ResolvedService {
   protocol: string;
   /** Circuit-breaker annotations it sets, which isobar does not enforce. */
   unenforcedLimits: string[];
+  /** Its isobar.dev/upstream-client-certificate annotation. */
+  clientCertificate: ServiceClientCert;
 }
 
 export type ServiceLookup = { ok: true; value: ResolvedService } | { ok: false; error: string };
@@ -206,7 +209,15 @@ export class CacheView {
     }
     return {
       ok: true,
-      value: { namespace: ns, name, port: match, externalName, protocol: this.#protocolFor(svc, match), unenforcedLimits: unenforcedLimitAnnotations(svc) },
+      value: {
+        namespace: ns,
+        name,
+        port: match,
+        externalName,
+        protocol: this.#protocolFor(svc, match),
+        unenforcedLimits: unenforcedLimitAnnotations(svc),
+        clientCertificate: serviceClientCertificate(svc),
+      },
     };
   }
 

@@ -36,6 +36,7 @@ import { parseTimeout, timeoutMs } from './duration.ts';
 import { vhostCorsPolicy } from './cors.ts';
 import { routeIpFilter, tcpProxyIpFilterError, vhostIpFilter } from './ip-filter.ts';
 import { unenforcedLimitsMessage } from './service-limits.ts';
+import { resolveServiceClientCert } from './upstream-client-cert.ts';
 import {
   headersPolicyRoute,
   headersPolicyService,
@@ -480,7 +481,7 @@ export class HTTPProxyProcessor {
         cond.addServiceError('ServiceError', 'ResponseHeadersPolicyInvalid', `${sResp.error} on response headers`, ctx, `${sResp.error} on response headers`);
         return null;
       }
-      const clientCert = this.#clientCertFor(cond, ctx);
+      const clientCert = this.#clientCertFor(cond, ctx, s);
       if (clientCert === null) return null;
 
       const sni =
@@ -543,9 +544,20 @@ export class HTTPProxyProcessor {
     return r;
   }
 
-  /** The Envoy client certificate: undefined when not configured, null
-   *  after recording the error when configured but invalid. */
-  #clientCertFor(cond: Condition, ctx: ServiceContext | null): ClientCert | undefined | null {
+  /** The client certificate for a Service's TLS endpoints: its own
+   *  (annotation), else the Envoy client certificate; undefined when none,
+   *  null after recording the error when the chosen one is invalid. */
+  #clientCertFor(cond: Condition, ctx: ServiceContext | null, s: ResolvedService): ClientCert | undefined | null {
+    const own = resolveServiceClientCert(this.#view, s);
+    if (own === 'none') return undefined;
+    if (own !== 'global') {
+      if (!own.ok) {
+        cond.addServiceError('TLSError', 'SecretNotValid', own.error, ctx, own.error);
+        return null;
+      }
+      this.#out.addSecret(own.secret);
+      return { id: own.secret.id };
+    }
     const cc = this.#clientCert;
     if (!cc) return undefined;
     if (!cc.ok) {
@@ -705,7 +717,7 @@ export class HTTPProxyProcessor {
         const s = found.value;
         const upstream = this.#upstream(cond, proxy, service, s, null);
         if (!upstream) return null;
-        const clientCert = this.#clientCertFor(cond, null);
+        const clientCert = this.#clientCertFor(cond, null, s);
         if (clientCert === null) return null;
         const sni = s.externalName || (upstream.validation ? upstream.validation.subjectNames[0] ?? '' : '');
         // spec.tcpproxy.healthCheckPolicy (a TCP connect check) has no

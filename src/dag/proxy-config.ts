@@ -10,9 +10,11 @@ export const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 
 import type { CorsConfig } from './cors-config.ts';
 import type { IpFilterConfig } from './ip-filter-config.ts';
+import type { ForwardClientCertificate } from './client-cert-config.ts';
 
 export type * from './cors-config.ts';
 export type * from './ip-filter-config.ts';
+export type * from './client-cert-config.ts';
 
 export type UpstreamProtocol = 'http1' | 'tls' | 'h2' | 'h2c';
 
@@ -197,6 +199,10 @@ export interface SecureVirtualHost extends VirtualHost {
     caBundleId?: string;
     skipVerification: boolean;
     optional: boolean;
+    /** Check only the client's leaf certificate against the CRLs of caBundleId. */
+    crlOnlyVerifyLeafCert?: boolean;
+    /** Set X-Forwarded-Client-Cert from the client's certificate. */
+    forwardClientCertificate?: ForwardClientCertificate;
   };
   /** Use the configured fallback certificate for clients without SNI. */
   fallbackCertificate: boolean;

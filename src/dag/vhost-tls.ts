@@ -137,6 +137,9 @@ export function processVirtualHostTls(
           env.out.addCaBundle(crlPem !== null ? { id, caPem, crlPem } : { id, caPem });
           clientValidation.caBundleId = id;
         }
+        // As Contour: the leaf-only CRL check matters only with a CRL.
+        if (crlPem !== null && cv.crlOnlyVerifyLeafCert) clientValidation.crlOnlyVerifyLeafCert = true;
+        if (cv.forwardClientCertificate) clientValidation.forwardClientCertificate = { ...cv.forwardClientCertificate };
         draft.clientValidation = clientValidation;
       }
       // Everything the secure virtual host needs checked out: commit it.
