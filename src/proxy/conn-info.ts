@@ -1,7 +1,11 @@
 // Per-connection facts the request path needs (client address from the
 // PROXY header or the socket, scheme, the TLS choice made from SNI), stored
 // on the socket under a symbol so requests find them with one property read.
+import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { TlsChoice } from './tls-choice.ts';
+
+export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 
 export const kConn = Symbol('isobar.conn');
 
@@ -19,4 +23,13 @@ export interface ConnInfo {
 
 export function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** Reads the per-connection facts for a request (HTTP/1 socket or HTTP/2 session). */
+export function connOf(req: DownstreamRequest): ConnInfo | undefined {
+  if (req.httpVersionMajor === 2) {
+    const session = (req as Http2ServerRequest).stream.session as unknown as { [kConn]?: ConnInfo } | undefined;
+    return session?.[kConn];
+  }
+  return (req.socket as unknown as { [kConn]?: ConnInfo })[kConn];
 }

@@ -8,6 +8,7 @@ import { compileHeaderOps, type CompiledHeaderOps } from './header-ops.ts';
 import { HostTable } from './host.ts';
 import { compileHeader, compilePath, compileQuery, type Predicate, type RequestView } from './matchers.ts';
 import { record, stillValid, type ClusterLookup, type Reusable, type Warn } from './reusable.ts';
+import type { TlsChoice } from './tls-choice.ts';
 
 export interface CompiledBackend {
   name: string;
@@ -162,6 +163,17 @@ export function rewrittenHost(route: CompiledRoute, backend: CompiledBackend, he
   const hr = route.route.hostRewrite;
   if (hr === undefined) return undefined;
   return hr.literal ?? (route.hostHeader !== undefined ? header(route.hostHeader) : undefined) ?? undefined;
+}
+
+/** The virtual host the Host names on a connection, or why none serves it:
+ *  no such host, or (on TLS) not the one the handshake chose. A connection
+ *  on the fallback certificate may reach only virtual hosts that enable it. */
+export function findVhost(tables: RouteTables, tls: TlsChoice | undefined, host: string): CompiledVhost | 'no-route' | 'misdirected' {
+  if (tls === undefined) return tables.http.lookup(host) ?? 'no-route';
+  const vhost = tables.https.lookup(host);
+  if (vhost === undefined) return 'no-route';
+  const fits = tls.fqdn === '' ? vhost.secure?.fallbackCertificate === true : vhost.fqdn === tls.fqdn;
+  return fits ? vhost : 'misdirected';
 }
 
 /** The first route whose conditions all hold, in config order. */

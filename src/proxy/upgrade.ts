@@ -1,18 +1,20 @@
 // WebSocket (HTTP/1.1 Upgrade) through the proxy on routes that enable it:
 // route as usual, ask the upstream to upgrade via undici, then splice the
 // two sockets. Routes without websockets answer 403, as Envoy does.
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { writeAccessLog } from './access-log.ts';
+import { connOf } from './conn-info.ts';
 import type { ProxyContext } from './context.ts';
-import { connOf, hostFitsTls, replaceHeader } from './exchange.ts';
-import { connectionTokens, REQUEST_SKIP } from './hop-by-hop.ts';
+import { FAILURES, type AnsweredFailure, type ResponseFlag } from './failure.ts';
+import type { OpContext } from './header-ops.ts';
 import { normalizeHost } from './host.ts';
 import { normalizePath, type RequestView } from './matchers.ts';
-import { matchRoute, pickBackend, rewrittenHost } from './route-table.ts';
-import { applyToList, type OpContext } from './header-ops.ts';
-import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { findVhost, matchRoute, pickBackend } from './route-table.ts';
+import { upstreamRequestHead } from './upstream-request.ts';
 
 function rawReply(socket: Duplex, status: number, body = ''): void {
   const len = Buffer.byteLength(body);
@@ -37,38 +39,32 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   ctx.stats.requests++;
   const startTime = Date.now();
   const startPerf = performance.now();
-  const log = { status: 0, flags: '-', upstreamHost: '-', cluster: '-' };
-  const reply = (status: number, body = '', flags = '-'): void => {
+  const log: { status: number; flags: ResponseFlag; upstreamHost: string; cluster: string } = { status: 0, flags: '-', upstreamHost: '-', cluster: '-' };
+  const reply = (status: number, body = '', flags: ResponseFlag = '-'): void => {
     log.status = status;
     log.flags = flags;
     rawReply(socket, status, body);
   };
+  const fail = (code: AnsweredFailure): void => {
+    const f = FAILURES[code];
+    reply(f.status, f.body, f.flag);
+  };
   socket.once('close', () => {
     if (log.status) ctx.stats.countStatus(log.status);
     if (!ctx.onAccessLog) return;
-    try {
-      ctx.onAccessLog({
-        startTime: new Date(startTime).toISOString(),
-        method: req.method ?? 'GET',
-        path: req.url ?? '',
-        protocol: `HTTP/${req.httpVersion}`,
-        status: log.status,
-        responseFlags: log.flags,
-        bytesReceived: (socket as Duplex & { bytesRead?: number }).bytesRead ?? 0,
-        bytesSent: (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0,
-        durationMs: Math.round((performance.now() - startPerf) * 1000) / 1000,
-        upstreamHost: log.upstreamHost,
-        upstreamCluster: log.cluster,
-        xForwardedFor: conn?.clientAddress ?? '-',
-        userAgent: (req.headers['user-agent'] as string | undefined) ?? '-',
-        requestId: (req.headers['x-request-id'] as string | undefined) ?? '-',
-        authority: req.headers.host ?? '',
-        listener: conn?.listener ?? '-',
-        downstreamRemoteAddress: conn?.remote ?? '-',
-      });
-    } catch {
-      // The access log sink must never break a connection.
-    }
+    writeAccessLog(ctx.onAccessLog, req, conn, {
+      startTime,
+      startPerf,
+      status: log.status,
+      flags: log.flags,
+      bytesReceived: (socket as Duplex & { bytesRead?: number }).bytesRead ?? 0,
+      bytesSent: (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0,
+      upstreamHost: log.upstreamHost,
+      upstreamCluster: log.cluster,
+      xForwardedFor: conn?.clientAddress ?? '-',
+      requestId: (req.headers['x-request-id'] as string | undefined) ?? '-',
+      authority: req.headers.host ?? '',
+    });
   });
   if (!conn) return reply(500);
   const upgradeTo = String(req.headers.upgrade ?? '').toLowerCase();
@@ -89,12 +85,10 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     service: '',
     servicePort: 0,
   };
-  const table = conn.tls ? state.tables.https : state.tables.http;
-  const vhost = table.lookup(host);
-  if (!vhost) return reply(404, '', 'NR');
-  if (conn.tls && !hostFitsTls(vhost, conn.tls)) return reply(421, 'misdirected request', 'NR');
+  const vhost = findVhost(state.tables, conn.tls, host);
+  if (typeof vhost === 'string') return fail(vhost);
   const route = matchRoute(vhost, view);
-  if (!route) return reply(404, '', 'NR');
+  if (!route) return fail('no-route');
   if (route.route.httpsRedirect && !conn.https) {
     log.status = 301;
     socket.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: https://${host}${url}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
@@ -104,7 +98,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   const backend = pickBackend(route.backends, route.totalWeight);
   const cluster = backend?.cluster;
   const ep = cluster?.pick(view, undefined);
-  if (!backend || !cluster || !ep) return reply(503, 'no healthy upstream', 'UH');
+  if (!backend || !cluster || !ep) return fail('no-healthy-upstream');
   log.cluster = cluster.def.name;
   log.upstreamHost = ep.hostPort;
   view.namespace = cluster.def.namespace;
@@ -112,38 +106,18 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   view.servicePort = cluster.def.servicePort;
   ctx.stats.websocketUpgrades++;
 
-  let list: string[] = [];
-  const listed = connectionTokens(req.headers.connection);
-  for (const name in req.headers) {
-    if (REQUEST_SKIP.has(name) || listed?.has(name) || name.startsWith('x-envoy-')) continue;
-    const v = req.headers[name];
-    if (typeof v === 'string') list.push(name, v);
-    else if (v) for (const x of v) list.push(name, x);
-  }
-  const prior = req.headers['x-forwarded-for'];
-  const xff = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${conn.clientAddress}` : conn.clientAddress;
-  list.push(
-    'host',
+  const upstreamReq = upstreamRequestHead({
+    headers: req.headers,
     authority,
-    'x-forwarded-for',
-    xff,
-    'x-forwarded-proto',
-    conn.https ? 'https' : 'http',
-    'x-envoy-external-address',
-    conn.clientAddress,
-    'x-request-id',
-    (req.headers['x-request-id'] as string | undefined) || randomUUID(),
-  );
-  list = applyToList(list, backend.requestOps, view);
-  list = applyToList(list, route.requestOps, view);
-  const rewritten = rewrittenHost(route, backend, view.header);
-  if (rewritten) list = replaceHeader(list, 'host', rewritten);
-  let path = view.path;
-  const r = route.route;
-  if (r.prefixRewrite !== undefined && route.prefix !== undefined && path.startsWith(route.prefix)) {
-    path = r.prefixRewrite + path.slice(route.prefix.length) || '/';
-  }
-  if (view.query) path += '?' + view.query;
+    path: view.path,
+    query: view.query,
+    https: conn.https,
+    requestId: (req.headers['x-request-id'] as string | undefined) || randomUUID(),
+    teTrailers: false,
+    route,
+    backend,
+    ops: view,
+  });
 
   let finished = false;
   socket.once('close', () => {
@@ -190,12 +164,12 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     onResponseError(_c, err) {
       if (!finished) ep.active--;
       finished = true;
-      if (socket.writable) reply(503, `upstream connect error or disconnect/reset before headers. reset reason: connection failure`, 'UF');
+      if (socket.writable) fail('connect-failure');
       else socket.destroy();
     },
   };
   try {
-    ep.pool.dispatch({ path, method: 'GET', headers: list, upgrade: 'websocket', body: null }, handler);
+    ep.pool.dispatch({ path: upstreamReq.path, method: 'GET', headers: upstreamReq.headers, upgrade: 'websocket', body: null }, handler);
   } catch (err) {
     handler.onResponseError!(undefined as never, err as Error);
   }
