@@ -24,7 +24,7 @@ export interface CompiledHeaderOps {
 
 const VAR = /%(REQ\(([^)]+)\)|CONTOUR_NAMESPACE|CONTOUR_SERVICE_NAME|CONTOUR_SERVICE_PORT|DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT|DOWNSTREAM_REMOTE_ADDRESS)%/g;
 
-export function compileValue(value: string): ValueFn {
+function compileValue(value: string): ValueFn {
   if (value.indexOf('%') < 0) return () => value;
   const parts: (string | ValueFn)[] = [];
   let last = 0;

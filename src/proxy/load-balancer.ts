@@ -31,7 +31,7 @@ export function fnv1a(s: string): number {
   return h >>> 0;
 }
 
-export function rendezvous<T extends Pickable>(list: T[], key: string): T {
+function rendezvous<T extends Pickable>(list: T[], key: string): T {
   let best = list[0]!;
   let bestScore = -1;
   for (const e of list) {
