@@ -157,6 +157,12 @@ export class CacheView {
     return r;
   }
 
+  /** A Secret as stored, for readers that check it themselves (a local JWKS). */
+  secret(ns: string, name: string): Secret | undefined {
+    this.deps?.add(depKey.secret(ns, name));
+    return this.secrets.get(ns, name);
+  }
+
   caSecret(ns: string, name: string) {
     this.deps?.add(depKey.secret(ns, name));
     let r = this.#ca.get(ns, name);

@@ -38,6 +38,16 @@ import { routeIpFilter, tcpProxyIpFilterError, vhostIpFilter } from './ip-filter
 import { unenforcedLimitsMessage } from './service-limits.ts';
 import { resolveServiceClientCert } from './upstream-client-cert.ts';
 import {
+  addJwtNeedsTlsError,
+  checkRouteProviders,
+  jwtProvidersNeedTls,
+  jwtTcpProxyError,
+  readJwtProviders,
+  routeJwtProvider,
+  vhostJwtConfig,
+  type JwtEnv,
+} from './jwt.ts';
+import {
   headersPolicyRoute,
   headersPolicyService,
   httpHealthCheck,
@@ -106,6 +116,9 @@ export class HTTPProxyProcessor {
   readonly #respDefaults: HeadersPolicyDefaults | null;
   /** The Envoy client certificate (rules 23-26): undefined when not configured. */
   readonly #clientCert: { ok: true; secret: TlsSecret } | { ok: false; error: string } | undefined;
+  readonly #jwtEnv: JwtEnv;
+  /** The current root's default JWT provider, for the routes it reaches. */
+  #defaultJwtProvider = '';
 
   constructor(
     view: CacheView,
@@ -119,6 +132,8 @@ export class HTTPProxyProcessor {
     this.#rejected = rejected;
     this.#reqDefaults = headerDefaults(config.policy?.requestHeaders);
     this.#respDefaults = headerDefaults(config.policy?.responseHeaders);
+    // Contour's cluster.dns-lookup-family defaults to auto; isobar has no such key.
+    this.#jwtEnv = { secrets: view, upstreamTls: config.upstreamTls, dnsLookupFamily: 'auto' };
     const cc = config.tls?.envoyClientCertificate;
     if (cc) {
       // Admin-configured: no delegation needed, only a valid serving secret.
@@ -160,12 +175,8 @@ export class HTTPProxyProcessor {
       return;
     }
     const tls = vh.tls;
-    if (vh.jwtProviders > 0 && (!tls || tls.secretName === '')) {
-      cond.addError(
-        'JWTVerificationError',
-        'JWTVerificationNotPermitted',
-        'Spec.VirtualHost.JWTProviders can only be defined for root HTTPProxies that terminate TLS',
-      );
+    if (jwtProvidersNeedTls(vh)) {
+      addJwtNeedsTlsError(cond);
       return;
     }
     if (!tls && vh.authorization) {
@@ -189,11 +200,14 @@ export class HTTPProxyProcessor {
     if (!tlsResult) return;
     const { tlsEnabled } = tlsResult;
     let secure = tlsResult.secure;
+    const jwt = readJwtProviders(this.#jwtEnv, cond, proxy.namespace, vh.jwtProviders);
+    if (!jwt) return;
     reportIgnoredFields(cond, 'Spec.VirtualHost.', vh.unsupported);
     if (reportUnenforcedFields(cond, 'Spec.VirtualHost.', vh.unenforced)) return;
 
     if (proxy.tcpproxy) {
       if (tcpProxyIpFilterError(cond, vh)) return;
+      if (jwtTcpProxyError(cond, jwt)) return;
       if (!tlsEnabled) {
         cond.addError('TCPProxyError', 'TLSMustBeConfigured', 'Spec.TCPProxy requires that either Spec.TLS.Passthrough or Spec.TLS.SecretName be set');
         return;
@@ -205,19 +219,25 @@ export class HTTPProxyProcessor {
       else secure.tcpProxy = fwd;
     }
 
+    this.#defaultJwtProvider = jwt.defaultProvider;
     const routes = this.#computeRoutes(cond, proxy, [], [], tlsEnabled);
     const cors = vhostCorsPolicy(cond, vh.corsPolicy);
     if (cors === null) return;
     const ipFilter = vhostIpFilter(cond, vh);
     if (ipFilter === null) return;
+    if (!checkRouteProviders(cond, jwt.providers, routes)) return;
+    const jwtConfig = vhostJwtConfig(jwt, (b) => this.#out.addCaBundle(b));
     const insecure = this.#out.ensureHttp(host);
     if (cors) insecure.cors = cors;
     if (ipFilter) insecure.ipFilter = ipFilter;
+    // Verified on both listeners: a permitInsecure route is not served unverified over plain HTTP.
+    if (jwtConfig) insecure.jwt = jwtConfig;
     for (const r of routes) this.#out.addRoute(insecure, r);
     if (tlsEnabled && !proxy.tcpproxy) {
       secure ??= this.#out.ensureHttps(host);
       if (cors) secure.cors = cors;
       if (ipFilter) secure.ipFilter = ipFilter;
+      if (jwtConfig) secure.jwt = jwtConfig;
       for (const r of routes) {
         if (r.httpsRedirect) {
           const { httpsRedirect: _, ...rest } = r;
@@ -534,6 +554,9 @@ export class HTTPProxyProcessor {
       if (mirror) action.mirror = mirror;
     }
     r.action = action;
+    const jwtProvider = routeJwtProvider(cond, route.jwtVerificationPolicy, this.#defaultJwtProvider);
+    if (jwtProvider === null) return null;
+    if (jwtProvider !== '') r.jwt = { provider: jwtProvider };
     const ipFilter = routeIpFilter(cond, route);
     if (ipFilter === null) return null;
     if (ipFilter) r.ipFilter = ipFilter;

@@ -46,7 +46,6 @@ export interface VirtualHostFacts {
   fqdnKey: string;
   /** authorization.extensionRef.name set */
   authorization: boolean;
-  jwtProviders: number;
 }
 
 export type NVirtualHost = NonNullable<Spec['virtualhost']> & VirtualHostFacts;
@@ -63,6 +62,8 @@ export type NHealthCheck = NonNullable<NRoute['healthCheckPolicy']>;
 export type NTCPProxy = NonNullable<Spec['tcpproxy']>;
 export type NIpFilterPolicy = NRoute['ipAllowPolicy'][number];
 export type NCorsPolicy = NonNullable<NVirtualHost['corsPolicy']>;
+export type NJwtProvider = NVirtualHost['jwtProviders'][number];
+export type NJwtVerificationPolicy = NonNullable<NRoute['jwtVerificationPolicy']>;
 
 export type NProxy = Omit<Spec, 'virtualhost' | 'ingressClassName'> & {
   namespace: string;

@@ -8,6 +8,7 @@ import type {
   Endpoint,
   HealthCheck,
   IpFilterConfig,
+  JwtConfig,
   ProxyConfig,
   Route,
   SecureVirtualHost,
@@ -27,6 +28,7 @@ interface VhostDraft {
   byKey?: Map<string, Route>;
   cors?: CorsConfig;
   ipFilter?: IpFilterConfig;
+  jwt?: JwtConfig;
 }
 
 export interface SecureDraft extends VhostDraft {
@@ -211,6 +213,7 @@ export class Output {
       const h: VirtualHost = { fqdn: v.fqdn, routes: sortRoutes(routes) };
       if (v.cors) h.cors = v.cors;
       if (v.ipFilter) h.ipFilter = v.ipFilter;
+      if (v.jwt) h.jwt = v.jwt;
       httpVirtualHosts.push(h);
     }
     const httpsVirtualHosts: SecureVirtualHost[] = [];
@@ -228,6 +231,7 @@ export class Output {
       if (v.clientValidation) s.clientValidation = v.clientValidation;
       if (v.cors) s.cors = v.cors;
       if (v.ipFilter) s.ipFilter = v.ipFilter;
+      if (v.jwt) s.jwt = v.jwt;
       if (v.passthrough) s.passthrough = v.passthrough;
       if (v.tcpProxy) s.tcpProxy = v.tcpProxy;
       httpsVirtualHosts.push(s);
@@ -243,6 +247,7 @@ export class Output {
     const bundles = new Set<string>();
     for (const list of [httpVirtualHosts, httpsVirtualHosts]) {
       for (const v of list) {
+        for (const p of v.jwt?.providers ?? []) if (p.jwks.kind === 'remote' && p.jwks.validation) bundles.add(p.jwks.validation.caBundleId);
         for (const r of v.routes) {
           const a = r.action;
           if (a.kind !== 'forward') continue;

@@ -11,10 +11,12 @@ export const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 import type { CorsConfig } from './cors-config.ts';
 import type { IpFilterConfig } from './ip-filter-config.ts';
 import type { ForwardClientCertificate } from './client-cert-config.ts';
+import type { JwtConfig, JwtRequirement } from './jwt-config.ts';
 
 export type * from './cors-config.ts';
 export type * from './ip-filter-config.ts';
 export type * from './client-cert-config.ts';
+export type * from './jwt-config.ts';
 
 export type UpstreamProtocol = 'http1' | 'tls' | 'h2' | 'h2c';
 
@@ -174,6 +176,8 @@ export interface Route {
   origin: { namespace: string; name: string };
   /** This route's own IP filters: they replace the virtual host's. */
   ipFilter?: IpFilterConfig;
+  /** Requests must carry a JWT this provider of the virtual host verifies. */
+  jwt?: JwtRequirement;
 }
 
 export interface VirtualHost {
@@ -184,6 +188,8 @@ export interface VirtualHost {
   cors?: CorsConfig;
   /** spec.virtualhost.ipAllowPolicy / ipDenyPolicy, for routes without their own. */
   ipFilter?: IpFilterConfig;
+  /** spec.virtualhost.jwtProviders: the providers routes require by name. */
+  jwt?: JwtConfig;
 }
 
 export interface TcpForward {

@@ -20,6 +20,7 @@ import type {
 import { arr, bool, int, optStr, rec, str, strArr, strMap, type Rec } from './safe.ts';
 import { readIpFilterPolicy } from './ip-filter.ts';
 import { readCorsPolicy } from './cors.ts';
+import { readJwtProviderList, readJwtVerificationPolicy } from './jwt.ts';
 
 function propsAt(node: JsonSchema, path: readonly string[]): Record<string, JsonSchema> {
   let n = node;
@@ -123,7 +124,7 @@ function readVirtualHost(raw: unknown): NVirtualHost | null {
     fqdnKey: fqdn.toLowerCase(),
     tls: readTls(v.tls),
     authorization: str(extRef?.name) !== '',
-    jwtProviders: arr(v.jwtProviders).length,
+    jwtProviders: readJwtProviderList(v.jwtProviders),
     ipAllowPolicy: readIpFilterPolicy(v.ipAllowPolicy),
     ipDenyPolicy: readIpFilterPolicy(v.ipDenyPolicy),
     corsPolicy: readCorsPolicy(v.corsPolicy),
@@ -316,6 +317,7 @@ function readRoute(raw: unknown): NRoute {
     directResponsePolicy: direct ? { statusCode: int(direct.statusCode), body: str(direct.body) } : null,
     ipAllowPolicy: readIpFilterPolicy(r.ipAllowPolicy),
     ipDenyPolicy: readIpFilterPolicy(r.ipDenyPolicy),
+    jwtVerificationPolicy: readJwtVerificationPolicy(r.jwtVerificationPolicy),
     unsupported: unsupportedFields(r, ROUTE_FIELDS),
     unenforced: setUnenforcedFields(r, ROUTE_FIELDS),
   };

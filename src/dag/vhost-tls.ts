@@ -82,7 +82,7 @@ export function processVirtualHostTls(
         cond.addError('TLSError', 'TLSIncompatibleFeatures', 'Spec.Virtualhost.TLS fallback & client authorization are incompatible');
         return null;
       }
-      if (tls.enableFallbackCertificate && vh.jwtProviders > 0) {
+      if (tls.enableFallbackCertificate && vh.jwtProviders.length > 0) {
         cond.addError('TLSError', 'TLSIncompatibleFeatures', 'Spec.Virtualhost.TLS fallback & JWT providers are incompatible');
         return null;
       }

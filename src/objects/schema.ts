@@ -42,6 +42,8 @@ const CEL_RULES: Record<string, (self: Record<string, unknown>) => boolean> = {
     if (!Array.isArray(names) || names.length === 0) return true;
     return names[0] === self['subjectName'];
   },
+  '(has(self.remoteJWKS) && !has(self.localJWKS)) || (!has(self.remoteJWKS) && has(self.localJWKS))': (self) =>
+    (self['remoteJWKS'] !== undefined) !== (self['localJWKS'] !== undefined),
 };
 
 let ajv: Ajv | undefined;

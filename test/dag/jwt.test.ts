@@ -525,3 +525,21 @@ describe('the schema (Contour\'s CRD)', () => {
     assert.equal(errors({ name: '', remoteJWKS: { uri: 'https://a/jwks' } }).length, 1);
   });
 });
+
+describe('printing the config', () => {
+  test('isobar config redacts the HMAC keys of a local JWKS, and only those', async () => {
+    const { redactProxyConfig } = await import('../../src/dag/index.ts');
+    const json = JSON.stringify({ keys: [{ kty: 'oct', kid: 'h', k: 'c2VjcmV0' }, { kty: 'EC', kid: 'e', crv: 'P-256', x: 'x', y: 'y' }] });
+    const vhost = {
+      fqdn: 'a.test',
+      routes: [],
+      jwt: { providers: [{ name: 'l', issuer: '', audiences: [], forwardJWT: false, jwks: { kind: 'local' as const, json } }] },
+    };
+    const printed = redactProxyConfig({ httpVirtualHosts: [vhost], httpsVirtualHosts: [], clusters: [], secrets: [], caBundles: [] });
+    const out = printed.httpVirtualHosts[0]!.jwt!.providers[0]!.jwks;
+    assert.deepEqual(out.kind === 'local' && JSON.parse(out.json), {
+      keys: [{ kty: 'oct', kid: 'h', k: '[redacted]' }, { kty: 'EC', kid: 'e', crv: 'P-256', x: 'x', y: 'y' }],
+    });
+    assert.equal(vhost.jwt.providers[0]!.jwks.json, json, 'the config itself is untouched');
+  });
+});

@@ -111,6 +111,10 @@ export function nullWhenUnset<N extends Schema<Scalar<unknown>>>(node: N): Schem
 export const DURATION_PATTERN =
   '^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+|infinity|infinite)$';
 export const duration = () => str({ pattern: DURATION_PATTERN });
+/** Go duration syntax without "infinity" (the JWKS timeout and cache duration). */
+export const GO_DURATION_PATTERN =
+  '^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+)$';
+export const goDuration = () => str({ pattern: GO_DURATION_PATTERN });
 
 /** Patterns from Contour's CRD, each with the advice shown when it fails.
  *  The fqdn's also bounds each label to 63 characters, as DNS does (with the
@@ -124,6 +128,7 @@ export const CORS_MAX_AGE_PATTERN =
   '^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+|0)$';
 export const PATTERN_ADVICE: Readonly<Record<string, string>> = {
   [DURATION_PATTERN]: 'use Go duration syntax such as "30s", "1m30s", "500ms" or "infinity"',
+  [GO_DURATION_PATTERN]: 'use Go duration syntax such as "1s", "500ms" or "5m"',
   [FQDN_PATTERN]: 'a DNS name: labels of lower case letters, digits and \'-\' (at most 63 characters each) joined by \'.\', optionally starting with "*."',
   [HOSTNAME_PATTERN]: "a host name in lower case letters, digits, '-' and '.'",
   [ABSOLUTE_PATH_PATTERN]: 'must start with "/"',

@@ -1,6 +1,6 @@
 // HTTPProxy (projectcontour.io/v1) and TLSCertificateDelegation, written
 // from Contour's CRDs: the same types, enums, bounds and required fields.
-// Features isobar does not implement (authorization, JWT, rate limits,
+// Features isobar does not implement (authorization, rate limits,
 // cookie rewriting, slow start, internal redirects) are accepted,
 // mostly as free-form objects, so manifests that use them still load; each
 // is marked notImplemented, and the dag warns where one is set or, for a
@@ -18,6 +18,7 @@ import {
   duration,
   enumOf,
   FQDN_PATTERN,
+  goDuration,
   HOSTNAME_PATTERN,
   int,
   kubeObject,
@@ -100,6 +101,38 @@ const corsPolicy = () =>
       allowPrivateNetwork: bool(),
     },
     ['allowOrigin', 'allowMethods'],
+  );
+
+// Exactly one JWKS source; the CEL rule is checked by hand in schema.ts.
+const jwtProvider = () =>
+  obj(
+    {
+      name: str({ minLength: 1 }),
+      default: bool(),
+      issuer: str(),
+      audiences: arr(str()),
+      remoteJWKS: obj(
+        {
+          uri: str({ minLength: 1 }),
+          validation: upstreamValidation(),
+          timeout: goDuration(),
+          cacheDuration: goDuration(),
+          dnsLookupFamily: enumOf(['auto', 'v4', 'v6']),
+        },
+        ['uri'],
+      ),
+      localJWKS: obj({ secretName: str({ minLength: 1 }), key: str({ minLength: 1 }) }, ['key', 'secretName']),
+      forwardJWT: bool(),
+    },
+    ['name'],
+    {
+      'x-kubernetes-validations': [
+        {
+          rule: '(has(self.remoteJWKS) && !has(self.localJWKS)) || (!has(self.remoteJWKS) && has(self.localJWKS))',
+          message: 'exactly one of remoteJWKS or localJWKS must be set',
+        },
+      ],
+    },
   );
 
 const service = () =>
@@ -201,7 +234,7 @@ const route = () =>
     }),
     directResponsePolicy: obj({ statusCode: int({ minimum: 200, maximum: 599 }), body: str() }, ['statusCode']),
     internalRedirectPolicy: notImplemented(open()),
-    jwtVerificationPolicy: notImplemented(open()),
+    jwtVerificationPolicy: obj({ require: str(), disabled: bool() }),
     ipAllowPolicy: ipFilterPolicy(),
     ipDenyPolicy: ipFilterPolicy(),
     slowStartPolicy: notImplemented(open()),
@@ -230,7 +263,7 @@ export const httpProxySpecSchema = obj({
       fqdn: str({ maxLength: 253, pattern: FQDN_PATTERN }),
       tls: virtualHostTls(),
       authorization: notImplemented(open()),
-      jwtProviders: notImplemented(open('array')),
+      jwtProviders: arr(jwtProvider()),
       corsPolicy: corsPolicy(),
       rateLimitPolicy: notEnforced(open()),
       ipAllowPolicy: ipFilterPolicy(),
