@@ -25,8 +25,8 @@ async function start(t: { after(fn: () => Promise<void>): void }) {
     await rt.close(0);
     await target.close();
   });
-  // The default policy (ELBSecurityPolicy-2016-08) tops out at TLS 1.2,
-  // the last version with renegotiation.
+  // The default policy allows TLS 1.2, the last version with
+  // renegotiation; the clients below stop there.
   await rt.apply(configOf(listener({ protocol: 'TLS', tls: tlsOf([cert]), targets: [target.target] })));
   return rt.address('default/web:443')!.port;
 }
