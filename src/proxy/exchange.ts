@@ -24,7 +24,9 @@ import { normalizePath, type RequestView } from './matchers.ts';
 import { sendMirror } from './mirror.ts';
 import { authorityPort, httpsRedirectLocation, redirectLocation, type RedirectInput } from './redirect.ts';
 import { backoffMs, retriableFailure, retriableStatus } from './retry-policy.ts';
-import { findVhost, matchRoute, pickBackend, type CompiledBackend, type CompiledRoute } from './route-table.ts';
+import { runFilters } from './filter-chain.ts';
+import type { FilterRequest, FilterVerdict, RequestFilter } from './request-filter.ts';
+import { findVhost, matchRoute, pickBackend, type CompiledBackend, type CompiledRoute, type CompiledVhost } from './route-table.ts';
 import { upstreamRequestHead, type RequestHeaders } from './upstream-request.ts';
 import type { UpstreamConnectError } from './upstream-tls.ts';
 
@@ -110,6 +112,11 @@ class Exchange implements RequestView, OpContext, HashInput {
   requestId = '';
   xff = '';
   route: CompiledRoute | undefined;
+  vhost: CompiledVhost | undefined;
+  /** How many of the route's request filters have run, and whether the
+   *  last of them answered the request itself. */
+  filtersRan = 0;
+  filterAnswered = false;
   backend: CompiledBackend | undefined;
   cluster: ClusterRuntime | undefined;
   attempt: Attempt | undefined;
@@ -129,6 +136,9 @@ class Exchange implements RequestView, OpContext, HashInput {
   bodyBuffer: Buffer | undefined;
   /** The real request's half of a body shared with a mirror. */
   bodyStream: Readable | undefined;
+  /** A request filter's stream of the whole body, once it read the request's. */
+  bodySource: Readable | undefined;
+  private watchingClient = false;
   affinity: string | undefined;
   setAffinity = false;
   private timer: NodeJS.Timeout | undefined;
@@ -189,6 +199,89 @@ class Exchange implements RequestView, OpContext, HashInput {
     const route = matchRoute(vhost, this);
     if (route === undefined) return this.fail('no-route');
     this.route = route;
+    this.vhost = vhost;
+    if (route.filters.length > 0) return this.filter(route.filters);
+    this.act();
+  }
+
+  // ---- request filters ----
+
+  /** Runs the route's request filters; an answer from one ends the request
+   *  there, and an error in one answers 500: never a pass. */
+  private filter(filters: readonly RequestFilter[]): void {
+    this.watchClient();
+    const view = this.filterRequest();
+    let verdict: FilterVerdict | Promise<FilterVerdict>;
+    try {
+      verdict = runFilters(filters, view, (n) => (this.filtersRan = n));
+    } catch (err) {
+      return this.filterFailed(err);
+    }
+    if (verdict instanceof Promise) {
+      verdict.then(
+        (v) => {
+          if (!this.done) this.afterFilters(v);
+        },
+        (err: unknown) => this.filterFailed(err),
+      );
+    } else this.afterFilters(verdict);
+  }
+
+  private afterFilters(v: FilterVerdict): void {
+    if (v === undefined) return this.act();
+    this.filterAnswered = true;
+    this.local(v.status, v.body ?? '', v.flag ?? '-', v.headers);
+  }
+
+  private filterFailed(err: unknown): void {
+    if (this.done) return;
+    this.ctx.warnOnce(`filter|${(err as Error)?.message}`, { err }, 'a request filter failed; the request is refused');
+    this.filterAnswered = false;
+    this.local(500, '', '-');
+  }
+
+  /** The response hooks of the filters that ran before the one that
+   *  answered (or of all that ran, when the route's action answered). */
+  private filterResponse(status: number, headers: RequestHeaders): void {
+    const filters = this.route?.filters;
+    if (filters === undefined || this.filtersRan === 0) return;
+    const n = this.filterAnswered ? this.filtersRan - 1 : this.filtersRan;
+    const view = this.filterRequest();
+    for (let i = 0; i < n; i++) filters[i]!.onResponse?.(view, status, headers);
+  }
+
+  private filterView: FilterRequest | undefined;
+  private filterRequest(): FilterRequest {
+    if (this.filterView !== undefined) return this.filterView;
+    const ex = this;
+    this.filterView = {
+      method: this.req.method ?? 'GET',
+      path: this.path,
+      query: this.query,
+      host: this.host,
+      authority: this.authority,
+      scheme: this.conn.https ? 'https' : 'http',
+      httpVersion: this.req.httpVersion,
+      headers: this.reqHeaders,
+      conn: this.conn,
+      requestId: this.requestId,
+      vhost: this.vhost!.config,
+      route: this.route!.route,
+      get body(): Readable | undefined {
+        return ex.requestHasBody() ? (ex.bodySource ?? (ex.req as unknown as Readable)) : undefined;
+      },
+      replaceBody(stream: Readable): void {
+        ex.bodySource = stream;
+      },
+    };
+    return this.filterView;
+  }
+
+  // ---- the route's action ----
+
+  private act(): void {
+    const { conn } = this;
+    const route = this.route!;
     const r = route.route;
     // A client already on TLS (a PROXY v2 SSL TLV from a TLS-terminating load
     // balancer) is served, not sent round a redirect loop.
@@ -229,6 +322,10 @@ class Exchange implements RequestView, OpContext, HashInput {
       h = { ...(headers ?? {}) };
       applyToObject(h, this.route.responseOps, this);
     }
+    if (this.filtersRan > 0) {
+      h = { ...(h ?? {}) };
+      this.filterResponse(status, h);
+    }
     try {
       const ct = this.reqHeaders['content-type'];
       if (status >= 400 && typeof ct === 'string' && ct.startsWith('application/grpc')) sendGrpcLocal(this.res, status, body);
@@ -268,12 +365,8 @@ class Exchange implements RequestView, OpContext, HashInput {
     const r = route.route;
     this.retry = r.retry;
 
-    const req = this.req;
     const h = this.reqHeaders;
-    this.hasBody =
-      req.httpVersionMajor === 2
-        ? !(req as Http2ServerRequest).stream.endAfterHeaders
-        : h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+    this.hasBody = this.requestHasBody();
     const head = upstreamRequestHead({
       headers: h,
       authority: this.authority,
@@ -297,15 +390,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       }
     }
 
-    this.res.on('close', () => {
-      if (!this.done) {
-        this.flags = 'DC';
-        this.abortAttempt(new TryAbandoned('the client went away'));
-        this.done = true;
-        this.clearTimers();
-        this.finish();
-      }
-    });
+    this.watchClient();
 
     const responseMs = r.timeouts.responseMs;
     if (responseMs !== null && responseMs > 0) {
@@ -323,10 +408,33 @@ class Exchange implements RequestView, OpContext, HashInput {
     this.startAttempt();
   }
 
+  private requestHasBody(): boolean {
+    const req = this.req;
+    const h = this.reqHeaders;
+    return req.httpVersionMajor === 2
+      ? !(req as Http2ServerRequest).stream.endAfterHeaders
+      : h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+  }
+
+  /** A client that goes away ends the exchange (once, whatever its stage). */
+  private watchClient(): void {
+    if (this.watchingClient) return;
+    this.watchingClient = true;
+    this.res.on('close', () => {
+      if (!this.done) {
+        this.flags = 'DC';
+        this.abortAttempt(new TryAbandoned('the client went away'));
+        this.done = true;
+        this.clearTimers();
+        this.finish();
+      }
+    });
+  }
+
   /** Reads a small body in full (as Envoy buffers for retries), then sends. */
   private bufferBody(mirror: CompiledRoute['mirror']): void {
     const chunks: Buffer[] = [];
-    const req = this.req;
+    const req = this.bodySource ?? this.req;
     req.on('data', (c: Buffer) => chunks.push(c));
     req.once('end', () => {
       if (this.done) return;
@@ -341,7 +449,7 @@ class Exchange implements RequestView, OpContext, HashInput {
   }
 
   private mirror(mirror: NonNullable<CompiledRoute['mirror']>): void {
-    const body = this.bodyBuffer ?? (this.hasBody ? this.req : undefined);
+    const body = this.bodyBuffer ?? (this.hasBody ? (this.bodySource ?? this.req) : undefined);
     const request = { method: this.req.method, path: this.upstreamPath, headers: this.upstreamHeaders, authority: this.authority, pick: this };
     const primary = sendMirror(mirror, request, body, this.ctx.stats);
     if (primary !== undefined) this.bodyStream = primary;
@@ -372,7 +480,7 @@ class Exchange implements RequestView, OpContext, HashInput {
           path: this.upstreamPath,
           method: this.req.method as Dispatcher.HttpMethod,
           headers: this.upstreamHeaders,
-          body: this.bodyBuffer ?? (this.hasBody ? ((this.bodyStream ?? this.req) as unknown as NodeJS.ReadableStream as never) : null),
+          body: this.bodyBuffer ?? (this.hasBody ? ((this.bodyStream ?? this.bodySource ?? this.req) as unknown as NodeJS.ReadableStream as never) : null),
         },
         a,
       );
@@ -400,6 +508,7 @@ class Exchange implements RequestView, OpContext, HashInput {
     out['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - a.started));
     if (this.backend !== undefined) applyToObject(out, this.backend.responseOps, this);
     if (this.route !== undefined) applyToObject(out, this.route.responseOps, this);
+    this.filterResponse(status, out);
     if (this.setAffinity) {
       const cookie = `${AFFINITY_COOKIE}=${this.affinity}; Path=/; HttpOnly`;
       const prev = out['set-cookie'];

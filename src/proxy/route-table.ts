@@ -8,6 +8,7 @@ import { compileHeaderOps, type CompiledHeaderOps } from './header-ops.ts';
 import { HostTable } from './host.ts';
 import { compileHeader, compilePath, compileQuery, type Predicate, type RequestView } from './matchers.ts';
 import { record, stillValid, type ClusterLookup, type Reusable, type Warn } from './reusable.ts';
+import type { RequestFilter } from './request-filter.ts';
 import type { TlsChoice } from './tls-choice.ts';
 
 export interface CompiledBackend {
@@ -32,10 +33,14 @@ export interface CompiledRoute {
   /** The path prefix this route matched on, for prefixRewrite. */
   prefix?: string;
   hostHeader?: string; // lower-case header name for a dynamic host rewrite
+  /** The request filters of this route, in filter order (often none). */
+  filters: readonly RequestFilter[];
 }
 
 export interface CompiledVhost {
   fqdn: string;
+  /** The virtual host this was compiled from (request filters see it). */
+  config: VirtualHost | SecureVirtualHost;
   routes: CompiledRoute[];
   secure?: SecureVirtualHost;
 }
@@ -51,6 +56,11 @@ export interface RouteTables {
 }
 
 const NO_OPS = compileHeaderOps(undefined);
+const NO_FILTERS: readonly RequestFilter[] = Object.freeze([]);
+
+/** Gives a route its request filters (the runtime's FilterChain). */
+export type FiltersFor = (vhost: VirtualHost | SecureVirtualHost, route: Route, secure: boolean) => readonly RequestFilter[];
+const noFilters: FiltersFor = () => NO_FILTERS;
 
 function ops(o: HeaderOps | undefined): CompiledHeaderOps {
   return o && (o.set.length || o.remove.length) ? compileHeaderOps(o) : NO_OPS;
@@ -79,7 +89,7 @@ export function compileBackends(
   return { backends, totalWeight: total };
 }
 
-export function compileRoute(route: Route, clusters: ClusterLookup): CompiledRoute {
+export function compileRoute(route: Route, clusters: ClusterLookup, filters: readonly RequestFilter[] = NO_FILTERS): CompiledRoute {
   const preds: Predicate[] = [compilePath(route.path)];
   for (const h of route.headers) preds.push(compileHeader(h));
   for (const q of route.queryParams) preds.push(compileQuery(q));
@@ -90,6 +100,7 @@ export function compileRoute(route: Route, clusters: ClusterLookup): CompiledRou
     responseOps: ops(route.responseHeaders),
     backends: [],
     totalWeight: 0,
+    filters,
   };
   if (route.path.kind === 'prefix') out.prefix = route.path.value;
   if (route.hostRewrite?.fromHeader) out.hostHeader = route.hostRewrite.fromHeader.toLowerCase();
@@ -108,18 +119,18 @@ export function compileRoute(route: Route, clusters: ClusterLookup): CompiledRou
   return out;
 }
 
-function compileVhost(v: VirtualHost, clusters: ClusterLookup, warn: Warn): CompiledVhost {
+function compileVhost(v: VirtualHost, clusters: ClusterLookup, warn: Warn, filtersFor: FiltersFor, secure: boolean): CompiledVhost {
   const routes: CompiledRoute[] = [];
   for (const r of v.routes) {
     try {
-      routes.push(compileRoute(r, clusters));
+      routes.push(compileRoute(r, clusters, filtersFor(v, r, secure)));
     } catch (err) {
       // A route the runtime cannot compile (a regex JavaScript rejects) is
       // left out; the rest of the virtual host keeps serving.
       warn(v.fqdn, `route ${JSON.stringify(r.path)} not served: ${(err as Error).message}`);
     }
   }
-  return { fqdn: v.fqdn.toLowerCase(), routes };
+  return { fqdn: v.fqdn.toLowerCase(), config: v, routes };
 }
 
 /** Compiles route tables apply after apply, keeping the compiled virtual
@@ -130,13 +141,13 @@ export class RouteTableCompiler {
   readonly #http = new WeakMap<VirtualHost, Reusable<CompiledVhost>>();
   readonly #https = new WeakMap<SecureVirtualHost, Reusable<CompiledVhost>>();
 
-  compile(config: ProxyConfig, clusters: ClusterLookup, warn: Warn = () => {}): RouteTables {
+  compile(config: ProxyConfig, clusters: ClusterLookup, warn: Warn = () => {}, filtersFor: FiltersFor = noFilters): RouteTables {
     const http = new HostTable<CompiledVhost>();
     const https = new HostTable<CompiledVhost>();
     for (const v of config.httpVirtualHosts) {
       let kept = this.#http.get(v);
       if (!stillValid(kept, clusters, warn)) {
-        kept = record(clusters, warn, (cl, w) => compileVhost(v, cl, w));
+        kept = record(clusters, warn, (cl, w) => compileVhost(v, cl, w, filtersFor, false));
         this.#http.set(v, kept);
       }
       http.add(kept.value.fqdn, kept.value);
@@ -144,7 +155,7 @@ export class RouteTableCompiler {
     for (const v of config.httpsVirtualHosts) {
       let kept = this.#https.get(v);
       if (!stillValid(kept, clusters, warn)) {
-        kept = record(clusters, warn, (cl, w): CompiledVhost => ({ ...compileVhost(v, cl, w), secure: v }));
+        kept = record(clusters, warn, (cl, w): CompiledVhost => ({ ...compileVhost(v, cl, w, filtersFor, true), secure: v }));
         this.#https.set(v, kept);
       }
       https.add(kept.value.fqdn, kept.value);

@@ -11,6 +11,7 @@ import { rateLimitedWarn, type ProxyContext, type ProxyState } from './context.t
 import { HostTable } from './host.ts';
 import { Listener } from './listener.ts';
 import { RouteTableCompiler } from './route-table.ts';
+import { FilterChain, createFilterFeatures } from './filter-chain.ts';
 import { ProxyStats } from './stats.ts';
 import { TlsTableBuilder } from './tls-choice.ts';
 import type { ProxyRuntimeOptions } from './types.ts';
@@ -42,6 +43,7 @@ export class ProxyRuntime {
   private readonly listeners: Listener[];
   private readonly registry: ClusterRegistry;
   private readonly routes = new RouteTableCompiler();
+  private readonly filters: FilterChain;
   private readonly tlsTables: TlsTableBuilder;
   private generation = 0;
   private closed = false;
@@ -77,6 +79,7 @@ export class ProxyRuntime {
       maxHeaderSize: opts.maxHeaderSize ?? 60 * 1024,
       headersTimeoutMs: opts.headersTimeoutMs ?? 30_000,
     };
+    this.filters = new FilterChain(createFilterFeatures(this.ctx));
     this.listeners = opts.listeners.map((s) => new Listener(s, this.ctx, lo));
     this.tlsTables = new TlsTableBuilder(opts.ticketKeys);
   }
@@ -98,7 +101,13 @@ export class ProxyRuntime {
     if (this.closed) return;
     const config = normalize(input);
     const clusters = this.registry.apply(config);
-    const tables = this.routes.compile(config, clusters, (fqdn, msg) => this.ctx.warnOnce(`route|${fqdn}|${msg}`, { fqdn }, msg));
+    this.filters.apply(config);
+    const tables = this.routes.compile(
+      config,
+      clusters,
+      (fqdn, msg) => this.ctx.warnOnce(`route|${fqdn}|${msg}`, { fqdn }, msg),
+      (vhost, route, secure) => this.filters.forRoute(vhost, route, secure),
+    );
     const tls = this.tlsTables.build(config, clusters, (fqdn, msg) =>
       this.ctx.warnOnce(`vhost|${fqdn}|${msg}`, { fqdn }, `virtual host not served: ${msg}`),
     );
@@ -134,6 +143,7 @@ export class ProxyRuntime {
     if (timer) clearTimeout(timer);
     for (const l of this.listeners) l.destroyAll();
     this.registry.close();
+    this.filters.close();
   }
 
   stats(): Record<string, number> {
