@@ -3,7 +3,7 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { StatusReport } from '../status/types.ts';
+import type { StatusReport } from '../status/index.ts';
 
 export interface AdminOptions {
   host: string;

@@ -2,7 +2,7 @@
 // into the model's Service statuses, for `isobar status` and the status
 // sinks while `serve` runs.
 
-import type { ServiceStatus } from '../status/types.ts';
+import type { ServiceStatus } from '../status/index.ts';
 import type { BalancerConfig } from './balancer-config.ts';
 import type { ListenerHealth } from './runtime.ts';
 

@@ -1,7 +1,7 @@
 // The public description of a stored certificate, and what the balancer
 // model needs of it.
 
-import type { EdgeCertificate } from '../balancer/balancer-config.ts';
+import type { EdgeCertificate } from '../balancer/index.ts';
 
 export interface CertificateRecord {
   arn: string;

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { CliError } from './errors.ts';
-import { startDemoBackend } from '../demo/backend.ts';
+import { startDemoBackend } from '../demo/index.ts';
 import { parsePort } from './options.ts';
 
 export function register(program: Command, _setExitCode: (code: number) => void): void {

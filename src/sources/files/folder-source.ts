@@ -8,13 +8,22 @@ import { watch, stat } from 'node:fs';
 import type { FSWatcher, BigIntStats } from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import type { CachedObject, ObjectCache } from '../../objects/cache.ts';
-import type { AnyObject } from '../../objects/types.ts';
-import { keyOf } from '../../objects/types.ts';
-import type { LoadIssue } from '../../objects/issues.ts';
-import { formatIssue } from '../../objects/issues.ts';
-import type { FileLoadResult, LoadResult, LoadOptions } from '../../objects/loader.ts';
-import { combineFiles, isManifestFile, listManifestFiles, loadFile, ManifestFolderError } from '../../objects/loader.ts';
+import {
+  combineFiles,
+  formatIssue,
+  isManifestFile,
+  keyOf,
+  listManifestFiles,
+  loadFile,
+  ManifestFolderError,
+  type AnyObject,
+  type CachedObject,
+  type FileLoadResult,
+  type LoadIssue,
+  type LoadOptions,
+  type LoadResult,
+  type ObjectCache,
+} from '../../objects/index.ts';
 
 const READ_BATCH = 16;
 
