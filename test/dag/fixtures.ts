@@ -1,5 +1,6 @@
 // Builders for dag tests: Kubernetes objects, a snapshot from a list of
 // them, and assertions on whole statuses.
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { build, type DagResult, type SecureVirtualHost, type VirtualHost } from '../../src/dag/index.ts';
 import { defaultConfig, type IsobarConfig } from '../../src/config/types.ts';
@@ -221,4 +222,16 @@ export interface Row {
   config?: IsobarConfig;
   expect: Record<string, Expect>;
   check?: (r: DagResult) => void;
+}
+
+/** One test per row: build the row's objects, check every status in full,
+ *  then the row's own check. */
+export function runRows(rows: readonly Row[], prefix = ''): void {
+  for (const row of rows) {
+    test(prefix + row.name, () => {
+      const r = run(row.objects, row.config);
+      assertStatuses(r, row.expect);
+      row.check?.(r);
+    });
+  }
 }

@@ -1,7 +1,6 @@
 // contour-semantics.md section (a): upstream protocol selection, rules 1-9.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertStatuses, endpoints, firstCluster, invalid, root, run, service, VALID, proxy, type Row } from './fixtures.ts';
+import { endpoints, firstCluster, invalid, root, run, service, VALID, proxy, runRows, type Row } from './fixtures.ts';
 
 const ANN = 'projectcontour.io/upstream-protocol';
 const routeTo = (name: string, port: number, extra: Record<string, unknown> = {}) => ({
@@ -187,10 +186,4 @@ const rows: Row[] = [
   },
 ];
 
-for (const row of rows) {
-  test(row.name, () => {
-    const r = run(row.objects, row.config);
-    assertStatuses(r, row.expect);
-    row.check?.(r);
-  });
-}
+runRows(rows);

@@ -1,9 +1,7 @@
 // contour-semantics.md section (b): upstream validation, rules 10-22.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCa } from '../support/pki.ts';
 import {
-  assertStatuses,
   caSecret,
   config,
   delegation,
@@ -11,13 +9,13 @@ import {
   invalid,
   proxy,
   root,
-  run,
   secret,
   service,
   tlsService,
   tlsSecret,
   VALID,
   type Row,
+  runRows,
 } from './fixtures.ts';
 
 const ca = await createCa('upstream CA');
@@ -405,10 +403,4 @@ const rows: Row[] = [
   },
 ];
 
-for (const row of rows) {
-  test(row.name, () => {
-    const r = run(row.objects, row.config);
-    assertStatuses(r, row.expect);
-    row.check?.(r);
-  });
-}
+runRows(rows);

@@ -7,7 +7,6 @@ import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
 import { createCa } from '../support/pki.ts';
 import {
-  assertStatuses,
   caSecret,
   config,
   delegation,
@@ -25,6 +24,7 @@ import {
   vhost,
   VALID,
   type Row,
+  runRows,
 } from './fixtures.ts';
 
 const ca = await createCa('edge CA');
@@ -522,13 +522,7 @@ function firstClusterOf(r: ReturnType<typeof run>, name: string) {
   return r.proxyConfig.clusters.find((c) => c.name === name)!;
 }
 
-for (const row of rows) {
-  test(row.name, () => {
-    const r = run(row.objects, row.config);
-    assertStatuses(r, row.expect);
-    row.check?.(r);
-  });
-}
+runRows(rows);
 
 test('rule 25: the plain-HTTP cluster of a TLS vhost is unaffected by the client certificate', () => {
   const r = run([tlsRoot({ secretName: 'edge' }), tlsSecret('edge', pair), ...base, tlsSecret('envoy', client, 'certs')], withClientCert);

@@ -17,6 +17,7 @@ import {
   vhost,
   VALID,
   type Row,
+  runRows,
 } from './fixtures.ts';
 
 const FQDN = 'a.example.com';
@@ -571,13 +572,7 @@ const rows: Row[] = [
   },
 ];
 
-for (const row of rows) {
-  test(row.name, () => {
-    const r = run(row.objects, row.config);
-    assertStatuses(r, row.expect);
-    row.check?.(r);
-  });
-}
+runRows(rows);
 
 test('rule 27: one Valid condition whose observedGeneration is metadata.generation', () => {
   const r = run([proxy('p', { virtualhost: { fqdn: FQDN }, ...routes }, 'default', { generation: 7 }), ...base]);

@@ -1,10 +1,8 @@
 // contour-semantics.md section (f): routing essentials, rules 50-62, and
 // the route order of a virtual host.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Route } from '../../src/dag/index.ts';
 import {
-  assertStatuses,
   clusterOf,
   config,
   endpoints,
@@ -18,6 +16,7 @@ import {
   vhost,
   VALID,
   type Row,
+  runRows,
 } from './fixtures.ts';
 
 const FQDN = 'a.example.com';
@@ -448,10 +447,4 @@ const rows: Row[] = [
   },
 ];
 
-for (const row of rows) {
-  test(row.name, () => {
-    const r = run(row.objects, row.config);
-    assertStatuses(r, row.expect);
-    row.check?.(r);
-  });
-}
+runRows(rows);
