@@ -25,6 +25,7 @@ import { sendMirror } from './mirror.ts';
 import { authorityPort, httpsRedirectLocation, redirectLocation, type RedirectInput } from './redirect.ts';
 import { backoffMs, retriableFailure, retriableStatus } from './retry-policy.ts';
 import { runFilters } from './filter-chain.ts';
+import { applyClientCertHeader } from './client-certificate.ts';
 import type { FilterRequest, FilterVerdict, RequestFilter } from './request-filter.ts';
 import { findVhost, matchRoute, pickBackend, type CompiledBackend, type CompiledRoute, type CompiledVhost } from './route-table.ts';
 import { upstreamRequestHead, type RequestHeaders } from './upstream-request.ts';
@@ -192,6 +193,7 @@ class Exchange implements RequestView, OpContext, HashInput {
     this.path = normalizePath(path);
     this.host = normalizeHost(authority);
     this.requestId = this.header('x-request-id') || randomUUID();
+    applyClientCertHeader(this.reqHeaders, conn);
 
     const vhost = findVhost(this.state.tables, conn.tls, this.host);
     if (vhost === 'misdirected') ctx.stats.misdirected++;
@@ -257,7 +259,9 @@ class Exchange implements RequestView, OpContext, HashInput {
     this.filterView = {
       method: this.req.method ?? 'GET',
       path: this.path,
-      query: this.query,
+      get query(): string {
+        return ex.query;
+      },
       host: this.host,
       authority: this.authority,
       scheme: this.conn.https ? 'https' : 'http',
@@ -272,6 +276,9 @@ class Exchange implements RequestView, OpContext, HashInput {
       },
       replaceBody(stream: Readable): void {
         ex.bodySource = stream;
+      },
+      replaceQuery(query: string): void {
+        ex.query = query;
       },
     };
     return this.filterView;

@@ -7,13 +7,20 @@
 import type { Route, SecureVirtualHost, VirtualHost, ProxyConfig } from '../dag/index.ts';
 import type { ProxyContext } from './context.ts';
 import type { FilterFeature, FilterRequest, FilterVerdict, RequestFilter } from './request-filter.ts';
+import { JwtFeature } from './jwt-filter.ts';
+import { CorsFeature } from './cors-feature.ts';
+import { IpFilterFeature } from './ip-filter-feature.ts';
 
 /** What features may use of the runtime. */
 export type FilterEnv = Pick<ProxyContext, 'logger' | 'warnOnce' | 'stats'>;
 
 /** The features in filter order. */
-export function createFilterFeatures(_env: FilterEnv): FilterFeature[] {
-  return [];
+export function createFilterFeatures(env: FilterEnv): FilterFeature[] {
+  return [
+    new CorsFeature(),
+    new IpFilterFeature(),
+    new JwtFeature(env),
+  ];
 }
 
 const NONE: readonly RequestFilter[] = Object.freeze([]);

@@ -38,6 +38,9 @@ export interface FilterRequest {
    *  whole body again (replaceBody), or answer the request itself. */
   readonly body: Readable | undefined;
   replaceBody(stream: Readable): void;
+  /** Sends this query string (without "?") upstream instead: `query` reads
+   *  it from then on (JWT removes an access_token parameter it verified). */
+  replaceQuery(query: string): void;
 }
 
 /** A local answer that ends the request; the upstream never sees it. */
