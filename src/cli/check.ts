@@ -20,6 +20,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const lines: string[] = [];
       for (const p of f.invalid) lines.push(`HTTPProxy ${p.namespace}/${p.name}: invalid: ${p.description}`);
       for (const p of f.orphaned) lines.push(`HTTPProxy ${p.namespace}/${p.name}: orphaned: ${p.description}`);
+      for (const e of f.invalidExtensions) lines.push(`ExtensionService ${e.namespace}/${e.name}: invalid: ${e.conditions[0]?.errors?.[0]?.message ?? ''}`);
       for (const s of f.serviceErrors) lines.push(`Service ${s.namespace}/${s.name}: ${s.message}`);
       const warnings = report.status.services.flatMap((s) =>
         s.problems.filter((p) => p.severity === 'warning').map((p) => `Service ${s.namespace}/${s.name}: warning: ${problemText(p, s)}`),

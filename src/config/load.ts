@@ -10,6 +10,7 @@ import type { Document } from 'yaml';
 import type { IsobarConfig, NamespacedName } from './types.ts';
 import { defaultConfig } from './types.ts';
 import { parseDuration } from './duration.ts';
+import { parseGlobalExtAuth } from './global-ext-auth.ts';
 
 export interface ConfigProblem {
   file: string;
@@ -106,7 +107,6 @@ const CONTOUR_IGNORED = new Set([
   'rateLimitService.failOpen',
   'rateLimitService.enableXRateLimitHeaders',
   'rateLimitService.enableResourceExhaustedCode',
-  'globalExtAuth',
   'tracing',
   'metrics',
   'health',
@@ -235,6 +235,10 @@ const HANDLERS: Record<string, Handler> = {
   'policy.response-headers.remove': (v, c) => {
     const l = stringList(v, c);
     if (l) c.config.policy.responseHeaders.remove = l;
+  },
+  globalExtAuth: (v, c) => {
+    const g = parseGlobalExtAuth(v, c.fail);
+    if (g) c.config.globalExtAuth = g;
   },
   'root-namespaces': (v, c) => {
     // Contour takes a comma-separated flag; accept that spelling too.

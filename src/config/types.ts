@@ -3,6 +3,8 @@
 // `timeouts.connect-timeout`, `enableExternalNameService`, ...); this is the
 // parsed, defaulted form the rest of the program reads.
 
+import type { GlobalExtAuth } from './global-ext-auth.ts';
+
 export interface NamespacedName {
   namespace: string;
   name: string;
@@ -45,6 +47,9 @@ export interface IsobarConfig {
     requestHeaders: { set: Record<string, string>; remove: string[] };
     responseHeaders: { set: Record<string, string>; remove: string[] };
   };
+  /** globalExtAuth: the authorization server of every virtual host that
+   *  names none of its own; absent: none. */
+  globalExtAuth?: GlobalExtAuth;
 }
 
 export function defaultConfig(): IsobarConfig {

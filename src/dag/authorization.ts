@@ -13,11 +13,15 @@
 // Contour silently leaves unprotected) is an error; and a virtual host's
 // own authorization also guards its permitInsecure routes on the plain
 // listener (Contour's plain listener has only the global filter).
-import type { ExtensionCluster } from './extension-processor.ts';
+import type { GlobalExtAuth } from '../config/index.ts';
+import type { ExtensionCluster, ExternalAuthorization, RouteAuthorization } from './authorization-config.ts';
+import type { NRoute, NVirtualHost } from './model.ts';
 import { extensionClusterName, EXTENSION_API_VERSION } from './extension-processor.ts';
 import { parseTimeout, timeoutMs } from './duration.ts';
 import { bool, int, rec, str, strMap } from './safe.ts';
 import { Condition } from './status.ts';
+
+export type { ExternalAuthorization, RouteAuthorization } from './authorization-config.ts';
 
 /** Contour's default maxRequestBytes. */
 export const DEFAULT_MAX_REQUEST_BYTES = 1024;
@@ -25,62 +29,27 @@ export const DEFAULT_MAX_REQUEST_BYTES = 1024;
  *  ExtensionService sets one. */
 export const DEFAULT_AUTHZ_TIMEOUT_MS = 200;
 
-export interface NAuthPolicy {
-  disabled: boolean;
-  context: Record<string, string>;
-}
+/** virtualhost.authorization (AuthorizationServer) as the model reads it. */
+export type NAuthorization = NonNullable<NVirtualHost['authorization']>;
+/** A route's authPolicy (AuthorizationPolicy). */
+export type NAuthPolicy = NonNullable<NRoute['authPolicy']>;
 
-/** virtualhost.authorization (AuthorizationServer), normalised. */
-export interface NAuthorization {
-  extensionRef: { apiVersion: string; namespace: string; name: string };
-  serviceType: string;
-  authPolicy: NAuthPolicy | null;
-  responseTimeout: string;
-  failOpen: boolean;
-  withRequestBody: { maxRequestBytes: number; allowPartialMessage: boolean; packAsBytes: boolean } | null;
-}
-
-/** The config file's globalExtAuth (Contour's GlobalExternalAuthorization). */
-export interface GlobalExtAuth {
-  /** "namespace/name"; a bare name is in the HTTPProxy's namespace. */
-  extensionService: string;
-  serviceType?: string;
-  authPolicy?: { disabled?: boolean; context?: Record<string, string> };
-  responseTimeout?: string;
-  failOpen?: boolean;
-  withRequestBody?: { maxRequestBytes?: number; allowPartialMessage?: boolean; packAsBytes?: boolean };
-}
-
-/** What the proxy runs for a virtual host (plain data). */
-export interface ExternalAuthorization {
-  /** ExtensionCluster.name, "extension/<namespace>/<name>". */
-  extensionCluster: string;
-  /** Deadline of one Check; null: none. */
-  responseTimeoutMs: number | null;
-  failOpen: boolean;
-  withRequestBody?: { maxRequestBytes: number; allowPartialMessage: boolean; packAsBytes: boolean };
-}
-
-/** A route's authorization under a virtual host that has it. */
-export interface RouteAuthorization {
-  disabled: boolean;
-  /** Context extensions sent with each Check (route over virtual host). */
-  context: Record<string, string>;
-}
-
+/** A route's authPolicy into the model (read.ts). */
 export function readAuthPolicy(raw: unknown): NAuthPolicy | null {
   const r = rec(raw);
-  return r ? { disabled: bool(r.disabled), context: strMap(r.context) } : null;
+  return r ? { disabled: bool(r.disabled), context: rec(r.context) ? strMap(r.context) : null } : null;
 }
 
+/** virtualhost.authorization into the model (read.ts). */
 export function readAuthorization(raw: unknown): NAuthorization | null {
   const a = rec(raw);
   if (!a) return null;
-  const ref = rec(a.extensionRef) ?? {};
+  const ref = rec(a.extensionRef);
   const wb = rec(a.withRequestBody);
   return {
-    extensionRef: { apiVersion: str(ref.apiVersion), namespace: str(ref.namespace), name: str(ref.name) },
+    extensionRef: ref ? { apiVersion: str(ref.apiVersion), namespace: str(ref.namespace), name: str(ref.name) } : null,
     serviceType: str(a.serviceType),
+    httpSettings: rec(a.httpSettings),
     authPolicy: readAuthPolicy(a.authPolicy),
     responseTimeout: str(a.responseTimeout),
     failOpen: bool(a.failOpen),
@@ -96,6 +65,7 @@ export function globalAuthorization(g: GlobalExtAuth | undefined): NAuthorizatio
   return {
     extensionRef: { apiVersion: '', namespace: i < 0 ? '' : g.extensionService.slice(0, i), name: i < 0 ? g.extensionService : g.extensionService.slice(i + 1) },
     serviceType: g.serviceType ?? '',
+    httpSettings: g.httpSettings ? {} : null,
     authPolicy: g.authPolicy ? { disabled: g.authPolicy.disabled === true, context: { ...(g.authPolicy.context ?? {}) } } : null,
     responseTimeout: g.responseTimeout ?? '',
     failOpen: g.failOpen === true,
@@ -111,15 +81,16 @@ export type ExtensionLookup = (clusterName: string) => ExtensionCluster | undefi
  *  null after recording an error. */
 export function computeAuthorization(auth: NAuthorization, proxyNamespace: string, lookup: ExtensionLookup, cond: Condition): ExternalAuthorization | null {
   // validateExternalAuthExtensionService
-  const apiVersion = auth.extensionRef.apiVersion || EXTENSION_API_VERSION;
+  const ref = auth.extensionRef ?? { apiVersion: '', namespace: '', name: '' };
+  const apiVersion = ref.apiVersion || EXTENSION_API_VERSION;
   if (apiVersion !== EXTENSION_API_VERSION) {
     cond.addError('AuthError', 'AuthBadResourceVersion', `Spec.Virtualhost.Authorization.extensionRef specifies an unsupported resource version "${apiVersion}"`);
     return null;
   }
-  const namespace = auth.extensionRef.namespace || proxyNamespace;
-  const ext = lookup(extensionClusterName(namespace, auth.extensionRef.name));
+  const namespace = ref.namespace || proxyNamespace;
+  const ext = lookup(extensionClusterName(namespace, ref.name));
   if (!ext) {
-    cond.addError('AuthError', 'ExtensionServiceNotFound', `Spec.Virtualhost.Authorization.ServiceRef extension service "${namespace}/${auth.extensionRef.name}" not found`);
+    cond.addError('AuthError', 'ExtensionServiceNotFound', `Spec.Virtualhost.Authorization.ServiceRef extension service "${namespace}/${ref.name}" not found`);
     return null;
   }
   // NewExternalAuthorization
@@ -129,7 +100,7 @@ export function computeAuthorization(auth: NAuthorization, proxyNamespace: strin
     return null;
   }
   if (auth.serviceType === 'http') {
-    if (auth.authPolicy && Object.keys(auth.authPolicy.context).length > 0) {
+    if (auth.authPolicy?.context && Object.keys(auth.authPolicy.context).length > 0) {
       cond.addError('AuthError', 'AuthContextForHTTP', 'Spec.Virtualhost.Authorization.AuthPolicy.Context are only applied to grpc service type');
       return null;
     }
@@ -159,7 +130,7 @@ export function computeAuthorization(auth: NAuthorization, proxyNamespace: strin
 
 /** authorization.extensionRef.name is set (ExtensionServiceRef.IsConfigured). */
 export function hasExtensionRef(auth: NAuthorization | null): boolean {
-  return auth !== null && auth.extensionRef.name !== '';
+  return auth !== null && (auth.extensionRef?.name ?? '') !== '';
 }
 
 /** The authorization of a TLS virtual host: its own, else the global one
@@ -201,7 +172,7 @@ export function insecureVirtualHostAuthorization(
   return {
     ok: true,
     authorization: {
-      extensionCluster: extensionClusterName(global.extensionRef.namespace || proxyNamespace, global.extensionRef.name),
+      extensionCluster: extensionClusterName(global.extensionRef?.namespace || proxyNamespace, global.extensionRef?.name ?? ''),
       responseTimeoutMs: DEFAULT_AUTHZ_TIMEOUT_MS,
       failOpen: global.failOpen,
     },
@@ -223,7 +194,7 @@ export function routeAuthorization(
   let disabled = global?.authPolicy?.disabled === true;
   if (vhostAuth) disabled = vhostAuth.authPolicy?.disabled === true;
   if (route) disabled = route.disabled;
-  const parent = vhostAuth ? (vhostAuth.authPolicy?.context ?? {}) : (global?.authPolicy?.context ?? {});
+  const parent = (vhostAuth ? vhostAuth.authPolicy?.context : global?.authPolicy?.context) ?? {};
   return { disabled, context: { ...parent, ...(route?.context ?? {}) } };
 }
 
@@ -234,4 +205,38 @@ export function unenforceableAuthorization(auth: NAuthorization | null, tls: { p
   if (tls?.passthrough) return 'Spec.VirtualHost.Authorization cannot be enforced on a TLS passthrough virtual host: isobar does not see its requests';
   if (tcpproxy) return 'Spec.VirtualHost.Authorization cannot be enforced on a TCPProxy: isobar does not see its requests';
   return null;
+}
+
+export interface VirtualHostAuthorizations {
+  /** For the HTTPS listener's virtual host. */
+  secure: ExternalAuthorization | null;
+  /** For the plain listener's virtual host. */
+  insecure: ExternalAuthorization | null;
+}
+
+/** Both listeners' authorization of one root (the processor's one call per
+ *  virtual host); null after recording an error: nothing is served. */
+export function virtualHostAuthorization(
+  cond: Condition,
+  vh: { authorization: NAuthorization | null; tls: { passthrough: boolean } | null },
+  tcpproxy: boolean,
+  tlsEnabled: boolean,
+  proxyNamespace: string,
+  global: NAuthorization | null,
+  lookup: ExtensionLookup,
+): VirtualHostAuthorizations | null {
+  const unenforceable = unenforceableAuthorization(vh.authorization, vh.tls, tcpproxy);
+  if (unenforceable !== null) {
+    cond.addError('AuthError', 'AuthNotSupported', unenforceable);
+    return null;
+  }
+  let secure: ExternalAuthorization | null = null;
+  if (tlsEnabled && !tcpproxy && !vh.tls?.passthrough) {
+    const s = secureVirtualHostAuthorization(vh.authorization, global, proxyNamespace, lookup, cond);
+    if (!s.ok) return null;
+    secure = s.authorization;
+  }
+  const i = insecureVirtualHostAuthorization(vh.authorization, global, secure, proxyNamespace, lookup, cond);
+  if (!i.ok) return null;
+  return { secure, insecure: i.authorization };
 }

@@ -16,6 +16,7 @@ import { CacheView, NsMap, depKey, type Lookup } from './cache-view.ts';
 import { HTTPProxyProcessor } from './httpproxy-processor.ts';
 import { Output } from './output.ts';
 import { readProxy } from './read.ts';
+import { processExtensionServices, type ExtensionCluster, type ExtensionResult, type ExtensionServiceStatus } from './extension-processor.ts';
 import { pkey } from './refs.ts';
 import { arr, rec, str, strMap } from './safe.ts';
 import { Condition, toStatus, ORPHANED_MESSAGE, type StatusEntry } from './status.ts';
@@ -29,6 +30,8 @@ interface RejectedProxy {
 export interface DagResult {
   proxyConfig: ProxyConfig;
   statuses: HTTPProxyStatus[];
+  /** Every ExtensionService's status, sorted by namespace then name. */
+  extensionServices: ExtensionServiceStatus[];
 }
 
 /** What one root contributed, and what it was computed from. */
@@ -91,6 +94,9 @@ function depKeyOf(kind: keyof Snapshot, o: unknown): string | null {
     }
     case 'delegations':
       return depKey.delegations(m.namespace);
+    case 'extensionServices':
+      // Roots depend on the extension cluster built from it (compared per build).
+      return null;
   }
 }
 
@@ -133,6 +139,8 @@ export class DagBuilder {
   /** readProxy results of the last build, by raw object (a Map remade
    *  each build: no weak references for the collector to trace). */
   #read = new Map<unknown, NProxy | null>();
+  /** Each extension cluster of the last build, as JSON, by name. */
+  #extensions = new Map<string, string>();
   /** Roots the last build computed afresh (the rest were reused). */
   recomputed = 0;
   /** Whether to record dependencies (not for a builder used once). */
@@ -150,6 +158,7 @@ export class DagBuilder {
       secrets: arr(snapshot?.secrets) as Snapshot['secrets'],
       endpoints: arr(snapshot?.endpoints) as Snapshot['endpoints'],
       endpointSlices: arr(snapshot?.endpointSlices) as Snapshot['endpointSlices'],
+      extensionServices: arr(snapshot?.extensionServices) as NonNullable<Snapshot['extensionServices']>,
       rejected: arr(snapshot?.rejected) as Snapshot['rejected'],
     };
     if (config !== this.#config) {
@@ -161,6 +170,9 @@ export class DagBuilder {
     // The view's indexes and memos stay valid while what it indexes does.
     const view = viewChanged || !this.#view ? new CacheView(snap) : this.#view;
     this.#view = view;
+    // ExtensionServices first: authorization on the roots names their clusters.
+    const ext = processExtensionServices(snap.extensionServices!, view, config);
+    this.#extensionChanges(ext.clusters, changed);
 
     const proxies = new NsMap<NProxy>();
     const proxyList: NProxy[] = [];
@@ -234,8 +246,11 @@ export class DagBuilder {
     const track = { deps: new Set<string>() };
     const newProcessor = (): HTTPProxyProcessor =>
       this.#track
-        ? new HTTPProxyProcessor(view, config, recording(proxies, depKey.proxy, track), recording(rejected, depKey.rejected, track))
-        : new HTTPProxyProcessor(view, config, proxies, rejected);
+        ? new HTTPProxyProcessor(view, config, recording(proxies, depKey.proxy, track), recording(rejected, depKey.rejected, track), (name) => {
+            track.deps.add(depKey.extension(name));
+            return ext.clusters.get(name);
+          })
+        : new HTTPProxyProcessor(view, config, proxies, rejected, (name) => ext.clusters.get(name));
     let processor: HTTPProxyProcessor | undefined;
     for (const [fqdn, root] of byFqdnMap) {
       if (duplicates.has(fqdn)) continue;
@@ -251,7 +266,19 @@ export class DagBuilder {
     // duplicate) has missed changes and is computed again when it returns.
     this.#roots = results;
 
-    return assemble(results, entries, nonRoots, rejectedList);
+    return assemble(results, entries, nonRoots, rejectedList, ext.results, snap.rejected);
+  }
+
+  /** Marks the extension clusters that appeared, went or changed. */
+  #extensionChanges(clusters: Map<string, ExtensionCluster>, changed: Set<string>): void {
+    const next = new Map<string, string>();
+    for (const [name, c] of clusters) {
+      const json = JSON.stringify(c);
+      next.set(name, json);
+      if (this.#extensions.get(name) !== json) changed.add(depKey.extension(name));
+    }
+    for (const name of this.#extensions.keys()) if (!next.has(name)) changed.add(depKey.extension(name));
+    this.#extensions = next;
   }
 
   /** Keys whose object was added, replaced or removed since the last
@@ -357,6 +384,8 @@ function assemble(
   entries: Map<NProxy, StatusEntry>,
   nonRoots: NProxy[],
   rejectedList: RejectedProxy[],
+  extensions: ExtensionResult[],
+  rejectedObjects: Snapshot['rejected'],
 ): DagResult {
   const httpVirtualHosts: VirtualHost[] = [];
   const httpsVirtualHosts: SecureVirtualHost[] = [];
@@ -383,6 +412,13 @@ function assemble(
     if (r.fqdn !== undefined) entries.get(r.root)!.fqdn = r.fqdn;
     for (const p of r.reached) reached.add(p);
   }
+  const extensionClusters: ExtensionCluster[] = [];
+  for (const e of extensions) {
+    if (!e.cluster) continue;
+    extensionClusters.push(e.cluster);
+    for (const s of e.secrets) if (!secrets.has(s.id)) secrets.set(s.id, s);
+    for (const b of e.caBundles) if (!caBundles.has(b.id)) caBundles.set(b.id, b);
+  }
   httpVirtualHosts.sort(byFqdn);
   httpsVirtualHosts.sort(byFqdn);
   const sortedValues = <T>(m: Map<string, T>): T[] => [...m.keys()].sort(byString).map((k) => m.get(k)!);
@@ -394,6 +430,7 @@ function assemble(
     caBundles: sortedValues(caBundles),
   };
   if (fallbackCertificateId !== undefined) proxyConfig.fallbackCertificateId = fallbackCertificateId;
+  if (extensionClusters.length > 0) proxyConfig.extensionClusters = extensionClusters.sort((a, b) => byString(a.name, b.name));
 
   // (iv) whatever no include reached is orphaned.
   for (const p of nonRoots) if (!reached.has(p)) entries.get(p)!.cond.addError('Orphaned', 'Orphaned', ORPHANED_MESSAGE);
@@ -411,5 +448,33 @@ function assemble(
   }
   // Entries were created in namespace/name order; only rejected proxies interleave.
   if (rejectedList.length > 0) statuses.sort(byNamespaceName);
-  return { proxyConfig, statuses };
+  return { proxyConfig, statuses, extensionServices: extensionStatuses(extensions, rejectedObjects) };
+}
+
+/** ExtensionService statuses, the schema-rejected ones included (they have
+ *  no cluster, so authorization naming them is "not found"). */
+function extensionStatuses(extensions: ExtensionResult[], rejected: Snapshot['rejected']): ExtensionServiceStatus[] {
+  const out = extensions.map((e) => e.status);
+  const seen = new Set(out.map((s) => pkey(s.namespace, s.name)));
+  for (const raw of rejected) {
+    const r = rec(raw);
+    if (!r || str(r.kind) !== 'ExtensionService' || str(r.name) === '') continue;
+    const namespace = str(r.namespace) || 'default';
+    const name = str(r.name);
+    if (seen.has(pkey(namespace, name))) continue;
+    seen.add(pkey(namespace, name));
+    const cond = new Condition();
+    const errors = arr(r.errors).map((e) => ({ path: str(rec(e)?.path), message: str(rec(e)?.message) }));
+    for (const fe of errors.length > 0 ? errors : [{ path: 'spec', message: 'rejected by the schema' }]) {
+      cond.addError('SpecError', 'SchemaInvalid', fe.path !== '' ? `${fe.path}: ${fe.message}` : fe.message);
+    }
+    out.push({
+      namespace,
+      name,
+      conditions: [
+        { type: 'Valid', status: 'False', observedGeneration: 0, reason: 'ErrorPresent', message: 'At least one error present, see Errors for details', errors: cond.errors, warnings: [] },
+      ],
+    });
+  }
+  return out.sort(byNamespaceName);
 }

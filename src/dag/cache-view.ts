@@ -35,6 +35,8 @@ export const depKey = {
   slices: (ns: string, service: string) => `l|${ns}|${service}`,
   /** Every TLSCertificateDelegation of one namespace. */
   delegations: (ns: string) => `d|${ns}`,
+  /** The extension cluster of one ExtensionService, by cluster name. */
+  extension: (clusterName: string) => `n|${clusterName}`,
 };
 
 /** Secret checks parse certificates: done once per Secret object, however

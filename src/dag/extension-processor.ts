@@ -7,44 +7,22 @@
 // they make it invalid; gRPC needs h2 or h2c, so http/1.1 is an error;
 // upstream-tls.require-validation applies to h2 without validation.
 import type { IsobarConfig } from '../config/index.ts';
-import type { DetailedCondition } from '../status/index.ts';
+import type { ExtensionServiceStatus } from '../status/index.ts';
 import type { CacheView } from './cache-view.ts';
-import type { CaBundle, Endpoint, TlsSecret, UpstreamTls } from './proxy-config.ts';
+import type { CaBundle, TlsSecret, UpstreamTls } from './proxy-config.ts';
+import type { ExtensionCluster, ExtensionLoadBalancer } from './authorization-config.ts';
 import { parseTimeout, timeoutMs, type Timeout } from './duration.ts';
 import { pkey, splitRef } from './refs.ts';
 import { arr, int, rec, str } from './safe.ts';
 import { Condition } from './status.ts';
 import { tlsVersion } from './vhost-tls.ts';
 
+export type { ExtensionCluster } from './authorization-config.ts';
+export type { ExtensionServiceStatus } from '../status/index.ts';
+
 export const EXTENSION_API_VERSION = 'projectcontour.io/v1alpha1';
 export const VALID_EXTENSION_MESSAGE = 'Valid ExtensionService';
 const ERROR_MESSAGE = 'At least one error present, see Errors for details';
-
-export type ExtensionLoadBalancer = 'RoundRobin' | 'WeightedLeastRequest' | 'Random';
-
-/** What the proxy dials for an ExtensionService (plain data). */
-export interface ExtensionCluster {
-  /** "extension/<namespace>/<name>" (Contour's ExtensionClusterName). */
-  name: string;
-  namespace: string;
-  extensionService: string;
-  protocol: 'h2' | 'h2c';
-  /** services[] in order, each with its ready endpoints. */
-  services: { service: string; port: number; weight: number; endpoints: Endpoint[] }[];
-  /** Present iff protocol is h2 (TLS). */
-  tls?: UpstreamTls;
-  loadBalancer: ExtensionLoadBalancer;
-  /** timeoutPolicy.response: absent = not set, null = infinity. */
-  responseTimeoutMs?: number | null;
-  connectTimeoutMs: number;
-  idleConnectionTimeoutMs: number | null;
-}
-
-export interface ExtensionServiceStatus {
-  namespace: string;
-  name: string;
-  conditions: DetailedCondition[];
-}
 
 export interface ExtensionResult {
   namespace: string;

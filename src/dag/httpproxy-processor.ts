@@ -36,6 +36,7 @@ import { parseTimeout, timeoutMs } from './duration.ts';
 import { vhostCorsPolicy } from './cors.ts';
 import { routeIpFilter, tcpProxyIpFilterError, vhostIpFilter } from './ip-filter.ts';
 import { unenforcedLimitsMessage } from './service-limits.ts';
+import { globalAuthorization, hasExtensionRef, routeAuthorization, virtualHostAuthorization, type ExtensionLookup, type NAuthorization } from './authorization.ts';
 import { resolveServiceClientCert } from './upstream-client-cert.ts';
 import {
   addJwtNeedsTlsError,
@@ -119,14 +120,22 @@ export class HTTPProxyProcessor {
   readonly #jwtEnv: JwtEnv;
   /** The current root's default JWT provider, for the routes it reaches. */
   #defaultJwtProvider = '';
+  /** globalExtAuth, and the ExtensionServices authorization may name. */
+  readonly #globalAuth: NAuthorization | null;
+  readonly #extensions: ExtensionLookup;
+  /** The current root's virtual host authorization, for the routes it reaches. */
+  #rootAuth: NAuthorization | null = null;
 
   constructor(
     view: CacheView,
     config: IsobarConfig,
     proxies: Lookup<NProxy>,
     rejected: Lookup<unknown>,
+    extensions: ExtensionLookup = () => undefined,
   ) {
     this.#view = view;
+    this.#extensions = extensions;
+    this.#globalAuth = globalAuthorization(config.globalExtAuth);
     this.#config = config;
     this.#proxies = proxies;
     this.#rejected = rejected;
@@ -179,7 +188,7 @@ export class HTTPProxyProcessor {
       addJwtNeedsTlsError(cond);
       return;
     }
-    if (!tls && vh.authorization) {
+    if (!tls && hasExtensionRef(vh.authorization)) {
       cond.addError(
         'AuthError',
         'AuthNotPermitted',
@@ -200,6 +209,8 @@ export class HTTPProxyProcessor {
     if (!tlsResult) return;
     const { tlsEnabled } = tlsResult;
     let secure = tlsResult.secure;
+    const authz = virtualHostAuthorization(cond, vh, proxy.tcpproxy !== null, tlsEnabled, proxy.namespace, this.#globalAuth, this.#extensions);
+    if (!authz) return;
     const jwt = readJwtProviders(this.#jwtEnv, cond, proxy.namespace, vh.jwtProviders);
     if (!jwt) return;
     reportIgnoredFields(cond, 'Spec.VirtualHost.', vh.unsupported);
@@ -220,6 +231,7 @@ export class HTTPProxyProcessor {
     }
 
     this.#defaultJwtProvider = jwt.defaultProvider;
+    this.#rootAuth = vh.authorization;
     const routes = this.#computeRoutes(cond, proxy, [], [], tlsEnabled);
     const cors = vhostCorsPolicy(cond, vh.corsPolicy);
     if (cors === null) return;
@@ -232,12 +244,14 @@ export class HTTPProxyProcessor {
     if (ipFilter) insecure.ipFilter = ipFilter;
     // Verified on both listeners: a permitInsecure route is not served unverified over plain HTTP.
     if (jwtConfig) insecure.jwt = jwtConfig;
+    if (authz.insecure) insecure.authorization = authz.insecure;
     for (const r of routes) this.#out.addRoute(insecure, r);
     if (tlsEnabled && !proxy.tcpproxy) {
       secure ??= this.#out.ensureHttps(host);
       if (cors) secure.cors = cors;
       if (ipFilter) secure.ipFilter = ipFilter;
       if (jwtConfig) secure.jwt = jwtConfig;
+      if (authz.secure) secure.authorization = authz.secure;
       for (const r of routes) {
         if (r.httpsRedirect) {
           const { httpsRedirect: _, ...rest } = r;
@@ -560,6 +574,8 @@ export class HTTPProxyProcessor {
     const ipFilter = routeIpFilter(cond, route);
     if (ipFilter === null) return null;
     if (ipFilter) r.ipFilter = ipFilter;
+    const authorization = routeAuthorization(this.#rootAuth, this.#globalAuth, route.authPolicy, action.kind);
+    if (authorization) r.authorization = authorization;
 
     // Wildcard fqdns (rule 53): Contour adds an :authority regex because
     // Envoy's `*.` matches several labels; the proxy's host table matches

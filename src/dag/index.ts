@@ -4,3 +4,4 @@ export { build, DagBuilder, type DagResult } from './build.ts';
 export { redactProxyConfig } from './redact.ts';
 export type * from './proxy-config.ts';
 export { DEFAULT_RESPONSE_TIMEOUT_MS } from './proxy-config.ts';
+export type { ExtensionServiceStatus } from './extension-processor.ts';

@@ -44,8 +44,6 @@ type Spec = NonNullable<Normal<typeof httpProxySpecSchema>>;
 export interface VirtualHostFacts {
   /** fqdn lower-cased: roots are told apart by it (made once per object). */
   fqdnKey: string;
-  /** authorization.extensionRef.name set */
-  authorization: boolean;
 }
 
 export type NVirtualHost = NonNullable<Spec['virtualhost']> & VirtualHostFacts;

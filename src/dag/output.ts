@@ -9,6 +9,7 @@ import type {
   HealthCheck,
   IpFilterConfig,
   JwtConfig,
+  ExternalAuthorization,
   ProxyConfig,
   Route,
   SecureVirtualHost,
@@ -29,6 +30,7 @@ interface VhostDraft {
   cors?: CorsConfig;
   ipFilter?: IpFilterConfig;
   jwt?: JwtConfig;
+  authorization?: ExternalAuthorization;
 }
 
 export interface SecureDraft extends VhostDraft {
@@ -214,6 +216,7 @@ export class Output {
       if (v.cors) h.cors = v.cors;
       if (v.ipFilter) h.ipFilter = v.ipFilter;
       if (v.jwt) h.jwt = v.jwt;
+      if (v.authorization) h.authorization = v.authorization;
       httpVirtualHosts.push(h);
     }
     const httpsVirtualHosts: SecureVirtualHost[] = [];
@@ -232,6 +235,7 @@ export class Output {
       if (v.cors) s.cors = v.cors;
       if (v.ipFilter) s.ipFilter = v.ipFilter;
       if (v.jwt) s.jwt = v.jwt;
+      if (v.authorization) s.authorization = v.authorization;
       if (v.passthrough) s.passthrough = v.passthrough;
       if (v.tcpProxy) s.tcpProxy = v.tcpProxy;
       httpsVirtualHosts.push(s);

@@ -12,11 +12,13 @@ import type { CorsConfig } from './cors-config.ts';
 import type { IpFilterConfig } from './ip-filter-config.ts';
 import type { ForwardClientCertificate } from './client-cert-config.ts';
 import type { JwtConfig, JwtRequirement } from './jwt-config.ts';
+import type { ExtensionCluster, ExternalAuthorization, RouteAuthorization } from './authorization-config.ts';
 
 export type * from './cors-config.ts';
 export type * from './ip-filter-config.ts';
 export type * from './client-cert-config.ts';
 export type * from './jwt-config.ts';
+export type * from './authorization-config.ts';
 
 export type UpstreamProtocol = 'http1' | 'tls' | 'h2' | 'h2c';
 
@@ -178,6 +180,8 @@ export interface Route {
   ipFilter?: IpFilterConfig;
   /** Requests must carry a JWT this provider of the virtual host verifies. */
   jwt?: JwtRequirement;
+  /** Under a virtual host with authorization: this route's policy. */
+  authorization?: RouteAuthorization;
 }
 
 export interface VirtualHost {
@@ -190,6 +194,8 @@ export interface VirtualHost {
   ipFilter?: IpFilterConfig;
   /** spec.virtualhost.jwtProviders: the providers routes require by name. */
   jwt?: JwtConfig;
+  /** spec.virtualhost.authorization, else globalExtAuth: the ext_authz server. */
+  authorization?: ExternalAuthorization;
 }
 
 export interface TcpForward {
@@ -227,4 +233,6 @@ export interface ProxyConfig {
   secrets: TlsSecret[]; // sorted by id
   caBundles: CaBundle[]; // sorted by id
   fallbackCertificateId?: string;
+  /** Valid ExtensionServices, sorted by name; absent: none. */
+  extensionClusters?: ExtensionCluster[];
 }

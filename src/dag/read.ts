@@ -21,6 +21,7 @@ import { arr, bool, int, optStr, rec, str, strArr, strMap, type Rec } from './sa
 import { readIpFilterPolicy } from './ip-filter.ts';
 import { readCorsPolicy } from './cors.ts';
 import { readJwtProviderList, readJwtVerificationPolicy } from './jwt.ts';
+import { readAuthorization, readAuthPolicy } from './authorization.ts';
 
 function propsAt(node: JsonSchema, path: readonly string[]): Record<string, JsonSchema> {
   let n = node;
@@ -116,14 +117,12 @@ export function readProxy(raw: unknown): NProxy | null {
 function readVirtualHost(raw: unknown): NVirtualHost | null {
   const v = rec(raw);
   if (!v) return null;
-  const auth = rec(v.authorization);
-  const extRef = rec(auth?.extensionRef);
   const fqdn = str(v.fqdn);
   return {
     fqdn,
     fqdnKey: fqdn.toLowerCase(),
     tls: readTls(v.tls),
-    authorization: str(extRef?.name) !== '',
+    authorization: readAuthorization(v.authorization),
     jwtProviders: readJwtProviderList(v.jwtProviders),
     ipAllowPolicy: readIpFilterPolicy(v.ipAllowPolicy),
     ipDenyPolicy: readIpFilterPolicy(v.ipDenyPolicy),
@@ -318,6 +317,7 @@ function readRoute(raw: unknown): NRoute {
     ipAllowPolicy: readIpFilterPolicy(r.ipAllowPolicy),
     ipDenyPolicy: readIpFilterPolicy(r.ipDenyPolicy),
     jwtVerificationPolicy: readJwtVerificationPolicy(r.jwtVerificationPolicy),
+    authPolicy: readAuthPolicy(r.authPolicy),
     unsupported: unsupportedFields(r, ROUTE_FIELDS),
     unenforced: setUnenforcedFields(r, ROUTE_FIELDS),
   };

@@ -2,11 +2,13 @@
 // orphaned HTTPProxies, and Service errors.
 
 import { problemText } from '../status/index.ts';
-import type { HTTPProxyStatus } from '../status/index.ts';
+import type { ExtensionServiceStatus, HTTPProxyStatus } from '../status/index.ts';
 import type { Report } from './report.ts';
 
 export interface Findings {
   invalid: HTTPProxyStatus[];
+  /** ExtensionServices whose Valid condition is False. */
+  invalidExtensions: ExtensionServiceStatus[];
   orphaned: HTTPProxyStatus[];
   serviceErrors: { namespace: string; name: string; message: string }[];
   loadErrors: number;
@@ -15,6 +17,7 @@ export interface Findings {
 export function findings(r: Report): Findings {
   return {
     invalid: r.status.httpproxies.filter((p) => p.currentStatus === 'invalid'),
+    invalidExtensions: (r.status.extensionservices ?? []).filter((e) => e.conditions[0]?.status !== 'True'),
     orphaned: r.status.httpproxies.filter((p) => p.currentStatus === 'orphaned'),
     serviceErrors: r.status.services.flatMap((s) =>
       s.problems.filter((p) => p.severity === 'error').map((p) => ({ namespace: s.namespace, name: s.name, message: problemText(p, s) })),
@@ -24,5 +27,5 @@ export function findings(r: Report): Findings {
 }
 
 export function hasFindings(f: Findings): boolean {
-  return f.invalid.length + f.orphaned.length + f.serviceErrors.length + f.loadErrors > 0;
+  return f.invalid.length + f.invalidExtensions.length + f.orphaned.length + f.serviceErrors.length + f.loadErrors > 0;
 }

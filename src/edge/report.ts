@@ -9,7 +9,7 @@ import type { ProxyConfig } from '../dag/index.ts';
 import type { BalancerConfig, CertificateStoreProblem, EdgeCertificate } from '../balancer/index.ts';
 import { CertificateStore, defaultStateDir, toEdgeCertificate } from '../certs/index.ts';
 import { contractReport } from '../status/index.ts';
-import type { HTTPProxyStatus, ServiceStatus, StatusReport } from '../status/index.ts';
+import type { ExtensionServiceStatus, HTTPProxyStatus, ServiceStatus, StatusReport } from '../status/index.ts';
 import { build } from './build.ts';
 
 export interface ReportOptions extends LoadOptions {
@@ -76,7 +76,7 @@ export async function buildReport(dir: string, opts: ReportOptions = {}): Promis
     snapshot,
     proxyConfig,
     balancerConfig,
-    status: statusReport(statuses.httpproxies, statuses.services),
+    status: statusReport(statuses.httpproxies, statuses.services, statuses.extensionservices),
   };
 }
 
@@ -95,9 +95,9 @@ async function readCertificates(stateDir: string, config: IsobarConfig, problems
   }
 }
 
-export function statusReport(httpproxies: HTTPProxyStatus[], services: ServiceStatus[]): StatusReport {
+export function statusReport(httpproxies: HTTPProxyStatus[], services: ServiceStatus[], extensionservices: ExtensionServiceStatus[] = []): StatusReport {
   // keep tlsSecret for the table; contractReport() drops it for JSON/YAML
-  const sorted = contractReport({ httpproxies, services });
+  const sorted = contractReport({ httpproxies, services, extensionservices });
   const tls = new Map(httpproxies.map((p) => [`${p.namespace}/${p.name}`, p.tlsSecret]));
   return {
     httpproxies: sorted.httpproxies.map((p) => {
@@ -105,5 +105,6 @@ export function statusReport(httpproxies: HTTPProxyStatus[], services: ServiceSt
       return t === undefined ? p : { ...p, tlsSecret: t };
     }),
     services: sorted.services,
+    ...(sorted.extensionservices ? { extensionservices: sorted.extensionservices } : {}),
   };
 }

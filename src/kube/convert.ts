@@ -18,6 +18,7 @@ const META_FIELDS = ['name', 'namespace', 'uid', 'generation', 'resourceVersion'
 const KEEP: Record<ResourceType['kind'], readonly string[]> = {
   HTTPProxy: ['spec'],
   TLSCertificateDelegation: ['spec'],
+  ExtensionService: ['spec'],
   Service: ['spec', 'status'],
   Secret: ['type', 'data'],
   EndpointSlice: ['addressType', 'endpoints', 'ports'],

@@ -31,7 +31,7 @@ import type { BackoffOptions } from './backoff.ts';
 import { Coalescer } from './coalescer.ts';
 import { convert } from './convert.ts';
 import { describeFailure } from './problems.ts';
-import { DELEGATIONS, ENDPOINTS, ENDPOINTSLICES, HTTPPROXIES, SECRETS, SERVICES, collectionPath, objectPath, resourceName } from './resources.ts';
+import { DELEGATIONS, ENDPOINTS, ENDPOINTSLICES, EXTENSIONSERVICES, HTTPPROXIES, SECRETS, SERVICES, collectionPath, objectPath, resourceName } from './resources.ts';
 import type { ResourceType } from './resources.ts';
 import { SecretRefs, secretsOfProxy } from './secret-refs.ts';
 import type { SecretKey } from './secret-refs.ts';
@@ -135,7 +135,7 @@ export class KubeSource extends EventEmitter {
     const kc = loadKubeConfig(this.#o.kubeconfig);
     this.#stopping = false;
     this.#client = new ApiClient(kc);
-    const types = [HTTPPROXIES, DELEGATIONS, SERVICES, SECRETS, ENDPOINTSLICES];
+    const types = [HTTPPROXIES, DELEGATIONS, EXTENSIONSERVICES, SERVICES, SECRETS, ENDPOINTSLICES];
     if (this.#o.endpoints) types.push(ENDPOINTS);
     const namespaces = this.#o.namespaces?.length ? [...new Set(this.#o.namespaces)] : [undefined];
     for (const type of types) for (const ns of namespaces) this.#feeds.push(this.#makeFeed(type, ns));

@@ -1,7 +1,7 @@
 // The API resources isobar watches, and how their REST paths are built.
 
 export interface ResourceType {
-  kind: 'HTTPProxy' | 'TLSCertificateDelegation' | 'Service' | 'Secret' | 'EndpointSlice' | 'Endpoints';
+  kind: 'HTTPProxy' | 'TLSCertificateDelegation' | 'ExtensionService' | 'Service' | 'Secret' | 'EndpointSlice' | 'Endpoints';
   group: string; // "" for core/v1
   version: string;
   plural: string;
@@ -14,6 +14,7 @@ export const DELEGATIONS: ResourceType = {
   version: 'v1',
   plural: 'tlscertificatedelegations',
 };
+export const EXTENSIONSERVICES: ResourceType = { kind: 'ExtensionService', group: 'projectcontour.io', version: 'v1alpha1', plural: 'extensionservices' };
 export const SERVICES: ResourceType = { kind: 'Service', group: '', version: 'v1', plural: 'services' };
 export const SECRETS: ResourceType = { kind: 'Secret', group: '', version: 'v1', plural: 'secrets' };
 export const ENDPOINTSLICES: ResourceType = { kind: 'EndpointSlice', group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' };

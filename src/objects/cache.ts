@@ -110,6 +110,7 @@ export class ObjectCache {
       secrets: [],
       endpoints: [],
       endpointSlices: [],
+      extensionServices: [],
       rejected: [...this.#rejected.values()].sort(byNamespaceName),
     };
     for (const { object } of this.#objects.values()) {
@@ -132,9 +133,12 @@ export class ObjectCache {
         case 'EndpointSlice':
           snap.endpointSlices.push(object);
           break;
+        case 'ExtensionService':
+          snap.extensionServices!.push(object);
+          break;
       }
     }
-    for (const list of [snap.httpproxies, snap.delegations, snap.services, snap.secrets, snap.endpoints, snap.endpointSlices]) {
+    for (const list of [snap.httpproxies, snap.delegations, snap.services, snap.secrets, snap.endpoints, snap.endpointSlices, snap.extensionServices!]) {
       list.sort((a, b) => byNamespaceName(a.metadata, b.metadata));
     }
     return snap;

@@ -22,6 +22,8 @@ export {
   httpProxySchema,
   httpProxySpecSchema,
   tlsCertificateDelegationSchema,
+  extensionServiceSchema,
+  extensionServiceSpecSchema,
   serviceSchema,
   secretSchema,
   endpointsSchema,

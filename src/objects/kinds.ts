@@ -6,6 +6,7 @@ import type { Kind } from './types.ts';
 export const API_VERSIONS: Readonly<Record<Kind, string>> = {
   HTTPProxy: 'projectcontour.io/v1',
   TLSCertificateDelegation: 'projectcontour.io/v1',
+  ExtensionService: 'projectcontour.io/v1alpha1',
   Service: 'v1',
   Secret: 'v1',
   Endpoints: 'v1',

@@ -11,9 +11,11 @@ import type { JsonSchema } from './schemas/builders.ts';
 import { DURATION_PATTERN, PATTERN_ADVICE } from './schemas/builders.ts';
 import { coreRules } from './core-rules.ts';
 import { httpProxySchema, tlsCertificateDelegationSchema } from './schemas/httpproxy.ts';
+import { extensionServiceSchema } from './schemas/extensionservice.ts';
 import { endpointSliceSchema, endpointsSchema, secretSchema, serviceSchema } from './schemas/core.ts';
 
 export { httpProxySchema, httpProxySpecSchema, tlsCertificateDelegationSchema } from './schemas/httpproxy.ts';
+export { extensionServiceSchema, extensionServiceSpecSchema } from './schemas/extensionservice.ts';
 export { endpointSliceSchema, endpointsSchema, secretSchema, serviceSchema } from './schemas/core.ts';
 export type { JsonSchema, ShapeOf } from './schemas/builders.ts';
 export { isNotEnforced, isNotImplemented } from './schemas/builders.ts';
@@ -22,6 +24,7 @@ export { isNotEnforced, isNotImplemented } from './schemas/builders.ts';
 export const SCHEMAS: Readonly<Record<Kind, JsonSchema>> = {
   HTTPProxy: httpProxySchema,
   TLSCertificateDelegation: tlsCertificateDelegationSchema,
+  ExtensionService: extensionServiceSchema,
   Service: serviceSchema,
   Secret: secretSchema,
   Endpoints: endpointsSchema,
@@ -42,6 +45,7 @@ const CEL_RULES: Record<string, (self: Record<string, unknown>) => boolean> = {
     if (!Array.isArray(names) || names.length === 0) return true;
     return names[0] === self['subjectName'];
   },
+  "!has(self.httpSettings) || self.serviceType == 'http'": (self) => self['httpSettings'] === undefined || self['serviceType'] === 'http',
   '(has(self.remoteJWKS) && !has(self.localJWKS)) || (!has(self.remoteJWKS) && has(self.localJWKS))': (self) =>
     (self['remoteJWKS'] !== undefined) !== (self['localJWKS'] !== undefined),
 };

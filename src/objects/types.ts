@@ -6,6 +6,7 @@
 
 import type { ValueOf } from './schemas/builders.ts';
 import type { httpProxySpecSchema, tlsCertificateDelegationSpecSchema } from './schemas/httpproxy.ts';
+import type { extensionServiceSpecSchema } from './schemas/extensionservice.ts';
 
 export interface ObjectMeta {
   name: string;
@@ -119,9 +120,18 @@ export interface TLSCertificateDelegation extends KubeObject {
   spec: ValueOf<typeof tlsCertificateDelegationSpecSchema>;
 }
 
+// ---- projectcontour.io/v1alpha1 -------------------------------------------
+
+/** An authorization server for HTTPProxies (external authorization). */
+export interface ExtensionService extends KubeObject {
+  kind: 'ExtensionService';
+  spec: ValueOf<typeof extensionServiceSpecSchema>;
+}
+
 export type AnyObject =
   | HTTPProxy
   | TLSCertificateDelegation
+  | ExtensionService
   | Service
   | Secret
   | Endpoints
@@ -132,6 +142,7 @@ export type Kind = AnyObject['kind'];
 export const KINDS: readonly Kind[] = [
   'HTTPProxy',
   'TLSCertificateDelegation',
+  'ExtensionService',
   'Service',
   'Secret',
   'Endpoints',
@@ -192,5 +203,7 @@ export interface Snapshot {
   secrets: Secret[];
   endpoints: Endpoints[];
   endpointSlices: EndpointSlice[];
+  /** Absent: none (callers that build snapshots by hand may leave it out). */
+  extensionServices?: ExtensionService[];
   rejected: RejectedObject[];
 }

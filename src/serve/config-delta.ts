@@ -19,6 +19,7 @@ const KEY_FIELD: Record<Section, string> = {
   clusters: 'name',
   secrets: 'id',
   caBundles: 'id',
+  extensionClusters: 'name',
 };
 const SECTIONS = Object.keys(KEY_FIELD) as Section[];
 
@@ -193,6 +194,7 @@ export class ProxyConfigReplica {
       caBundles: [...this.#items.caBundles.values()] as ProxyConfig['caBundles'],
     };
     if (this.#fallback !== undefined) c.fallbackCertificateId = this.#fallback;
+    if (this.#items.extensionClusters.size > 0) c.extensionClusters = [...this.#items.extensionClusters.values()] as NonNullable<ProxyConfig['extensionClusters']>;
     return c;
   }
 
@@ -237,7 +239,7 @@ export class ProxyConfigReplica {
 }
 
 function emptySections<T>(): Record<Section, Map<string, T>> {
-  return { httpVirtualHosts: new Map(), httpsVirtualHosts: new Map(), clusters: new Map(), secrets: new Map(), caBundles: new Map() };
+  return { httpVirtualHosts: new Map(), httpsVirtualHosts: new Map(), clusters: new Map(), secrets: new Map(), caBundles: new Map(), extensionClusters: new Map() };
 }
 
 function asRecord(v: unknown, what: string): Record<string, unknown> {

@@ -14,7 +14,7 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml']
 /** The report with exactly the contract's keys, in the contract's order,
  *  both lists sorted by namespace then name. */
 export function contractReport(report: StatusReport): StatusReport {
-  return {
+  const out: StatusReport = {
     httpproxies: [...report.httpproxies].sort(byNamespaceName).map((p) => ({
       namespace: p.namespace,
       name: p.name,
@@ -31,6 +31,9 @@ export function contractReport(report: StatusReport): StatusReport {
       problems: s.problems,
     })),
   };
+  const ext = report.extensionservices ?? [];
+  if (ext.length > 0) out.extensionservices = [...ext].sort(byNamespaceName).map((e) => ({ namespace: e.namespace, name: e.name, conditions: e.conditions }));
+  return out;
 }
 
 export function renderJson(report: StatusReport): string {
@@ -55,6 +58,20 @@ export function renderTable(report: StatusReport, ctx: TableContext = {}): strin
       ...columns([
         ['NAMESPACE', 'NAME', 'FQDN', 'TLS SECRET', 'STATUS', 'STATUS DESCRIPTION'],
         ...proxies.map((p: HTTPProxyStatus) => [p.namespace, p.name, p.fqdn, p.tlsSecret ?? '', p.currentStatus, p.description]),
+      ]),
+    );
+  }
+  const extensions = [...(report.extensionservices ?? [])].sort(byNamespaceName);
+  if (extensions.length > 0) {
+    out.push('');
+    out.push(
+      ...columns([
+        ['NAMESPACE', 'NAME', 'STATUS', 'STATUS DESCRIPTION'],
+        ...extensions.map((e) => {
+          const c = e.conditions[0];
+          const valid = c?.status === 'True';
+          return [e.namespace, e.name, valid ? 'valid' : 'invalid', valid ? (c?.message ?? '') : (c?.errors?.[0]?.message ?? c?.message ?? '')];
+        }),
       ]),
     );
   }

@@ -64,9 +64,17 @@ export interface ServiceStatus {
   problems: ServiceProblem[];
 }
 
+/** An ExtensionService's status: one `Valid` condition (Contour's). */
+export interface ExtensionServiceStatus {
+  namespace: string;
+  name: string;
+  conditions: DetailedCondition[];
+}
+
 /** `isobar status -o json` prints exactly this, both arrays sorted by
- *  namespace then name. */
+ *  namespace then name; extensionservices only when there is one. */
 export interface StatusReport {
   httpproxies: HTTPProxyStatus[];
   services: ServiceStatus[];
+  extensionservices?: ExtensionServiceStatus[];
 }

@@ -34,6 +34,7 @@ export const RESOURCES: ResourceDef[] = [
   { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', namespaced: true, statusSubresource: false, custom: false },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', singular: 'lease', kind: 'Lease', namespaced: true, statusSubresource: false, custom: false },
   { group: 'projectcontour.io', version: 'v1', plural: 'httpproxies', singular: 'httpproxy', kind: 'HTTPProxy', namespaced: true, shortNames: ['proxy', 'proxies'], statusSubresource: true, custom: true },
+  { group: 'projectcontour.io', version: 'v1alpha1', plural: 'extensionservices', singular: 'extensionservice', kind: 'ExtensionService', namespaced: true, shortNames: ['extensionservice', 'extensionservices'], statusSubresource: true, custom: true },
   { group: 'projectcontour.io', version: 'v1', plural: 'tlscertificatedelegations', singular: 'tlscertificatedelegation', kind: 'TLSCertificateDelegation', namespaced: true, shortNames: ['tlscerts'], statusSubresource: false, custom: true },
 ];
 

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { httpProxySchema, tlsCertificateDelegationSchema } from '../../src/objects/schema.ts';
+import { extensionServiceSchema, httpProxySchema, tlsCertificateDelegationSchema } from '../../src/objects/schema.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -26,7 +26,7 @@ export function crdSchema(schema: Schema): Schema {
   return s as Schema;
 }
 
-function crd(o: { kind: string; plural: string; singular: string; shortNames: string[]; schema: Schema; status: boolean; columns?: unknown[] }) {
+function crd(o: { kind: string; plural: string; singular: string; shortNames: string[]; schema: Schema; status: boolean; columns?: unknown[]; version?: string }) {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -37,7 +37,7 @@ function crd(o: { kind: string; plural: string; singular: string; shortNames: st
       names: { kind: o.kind, listKind: `${o.kind}List`, plural: o.plural, singular: o.singular, shortNames: o.shortNames },
       versions: [
         {
-          name: 'v1',
+          name: o.version ?? 'v1',
           served: true,
           storage: true,
           schema: { openAPIV3Schema: crdSchema(o.schema) },
@@ -72,6 +72,15 @@ export function crdDocuments(): unknown[] {
       shortNames: ['tlscerts'],
       schema: tlsCertificateDelegationSchema,
       status: false,
+    }),
+    crd({
+      kind: 'ExtensionService',
+      plural: 'extensionservices',
+      singular: 'extensionservice',
+      shortNames: ['extensionservice', 'extensionservices'],
+      schema: extensionServiceSchema,
+      status: true,
+      version: 'v1alpha1',
     }),
   ];
 }

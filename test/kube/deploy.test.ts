@@ -47,11 +47,11 @@ test('deploy/crds.yaml is generated from the current schemas', () => {
 
 test('the CRDs are structural apiextensions.k8s.io/v1 with a status subresource on HTTPProxy', () => {
   const crds = docs('crds.yaml');
-  assert.deepEqual(crds.map((c) => c.metadata.name), ['httpproxies.projectcontour.io', 'tlscertificatedelegations.projectcontour.io']);
+  assert.deepEqual(crds.map((c) => c.metadata.name), ['httpproxies.projectcontour.io', 'tlscertificatedelegations.projectcontour.io', 'extensionservices.projectcontour.io']);
   for (const c of crds) {
     assert.equal(c.apiVersion, 'apiextensions.k8s.io/v1');
     const [v] = c.spec.versions;
-    assert.equal(v.name, 'v1');
+    assert.equal(v.name, c.spec.names.kind === 'ExtensionService' ? 'v1alpha1' : 'v1');
     assert.ok(v.served && v.storage);
     const schema = v.schema.openAPIV3Schema;
     assert.deepEqual(schema.properties.metadata, { type: 'object' }, 'metadata may only be type: object');
@@ -129,7 +129,7 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
   }
   const verbs = new Set<string>();
   for (const r of api.requests) {
-    const m = /^\/(?:api\/v1|apis\/([^/]+)\/v1)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/(status))?$/.exec(r.path);
+    const m = /^\/(?:api\/v1|apis\/([^/]+)\/v1(?:alpha1)?)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/(status))?$/.exec(r.path);
     assert.ok(m, r.path);
     const [, group = '', ns, resource, name, sub] = m;
     const verb = r.method === 'GET' ? (r.query.includes('watch=true') ? 'watch' : name ? 'get' : 'list') : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[r.method]!;

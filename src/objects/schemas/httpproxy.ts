@@ -1,6 +1,6 @@
 // HTTPProxy (projectcontour.io/v1) and TLSCertificateDelegation, written
 // from Contour's CRDs: the same types, enums, bounds and required fields.
-// Features isobar does not implement (authorization, rate limits,
+// Features isobar does not implement (rate limits,
 // cookie rewriting, slow start, internal redirects) are accepted,
 // mostly as free-form objects, so manifests that use them still load; each
 // is marked notImplemented, and the dag warns where one is set or, for a
@@ -30,6 +30,7 @@ import {
   port,
   str,
 } from './builders.ts';
+import { authorizationPolicy, authorizationServer } from './extensionservice.ts';
 
 const headerMatch = () =>
   obj(
@@ -199,7 +200,7 @@ const route = () =>
     services: arr(service()),
     enableWebsockets: bool(),
     permitInsecure: bool(),
-    authPolicy: notImplemented(open()),
+    authPolicy: authorizationPolicy(),
     timeoutPolicy: obj({ response: duration(), idle: duration(), idleConnection: duration() }),
     retryPolicy: obj({
       count: int({ minimum: -1 }),
@@ -262,7 +263,7 @@ export const httpProxySpecSchema = obj({
     {
       fqdn: str({ maxLength: 253, pattern: FQDN_PATTERN }),
       tls: virtualHostTls(),
-      authorization: notImplemented(open()),
+      authorization: authorizationServer(),
       jwtProviders: arr(jwtProvider()),
       corsPolicy: corsPolicy(),
       rateLimitPolicy: notEnforced(open()),
