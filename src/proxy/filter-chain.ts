@@ -10,6 +10,7 @@ import type { FilterFeature, FilterRequest, FilterVerdict, RequestFilter } from 
 import { JwtFeature } from './jwt-filter.ts';
 import { CorsFeature } from './cors-feature.ts';
 import { IpFilterFeature } from './ip-filter-feature.ts';
+import { ExtAuthzFeature } from './ext-authz/index.ts';
 
 /** What features may use of the runtime. */
 export type FilterEnv = Pick<ProxyContext, 'logger' | 'warnOnce' | 'stats'>;
@@ -20,6 +21,7 @@ export function createFilterFeatures(env: FilterEnv): FilterFeature[] {
     new CorsFeature(),
     new IpFilterFeature(),
     new JwtFeature(env),
+    new ExtAuthzFeature(env),
   ];
 }
 

@@ -150,3 +150,20 @@ export function mutateQuery(query: string, set: UpstreamMutations['queryToSet'],
   }
   return out.map((p) => p.raw).join('&');
 }
+
+/** Headers the edge sets on the upstream request itself: a server cannot
+ *  choose them (Host is the request's authority). */
+const EDGE_SET = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-envoy-external-address', 'x-request-id']);
+
+/** Applies an OK Check's mutations to the request headers the upstream
+ *  request head is built from (lower-case keys), in place. */
+export function mutateRequestHeaders(h: HeaderObject, mutations: HeaderMutation[], remove: string[]): void {
+  mutateHeaderObject(
+    h,
+    mutations.filter((m) => !EDGE_SET.has(m.key === ':authority' ? 'host' : m.key)),
+  );
+  for (const r of remove) {
+    const key = r.toLowerCase();
+    if (removable(key) && !EDGE_SET.has(key)) delete h[key];
+  }
+}

@@ -2,22 +2,11 @@
 // CA bundle and client certificate ids replaced by their PEMs. A cluster
 // whose validation CA is missing from the config yields no target (every
 // Check then fails closed), never one that skips validation.
-import type { AuthzTarget, TlsVersion } from './types.ts';
+import type { ExtensionCluster } from '../../dag/index.ts';
+import type { AuthzTarget } from './types.ts';
 
 /** The config's extension cluster, as the DAG writes it. */
-export interface ExtensionClusterConfig {
-  name: string;
-  protocol: 'h2' | 'h2c';
-  services: { weight: number; endpoints: { address: string; port: number }[] }[];
-  tls?: {
-    sni?: string;
-    validation?: { caBundleId: string; subjectNames: string[] };
-    clientCertificateId?: string;
-    minVersion: TlsVersion;
-    maxVersion: TlsVersion;
-  };
-  loadBalancer: AuthzTarget['loadBalancer'];
-}
+export type ExtensionClusterConfig = Pick<ExtensionCluster, 'name' | 'protocol' | 'services' | 'tls' | 'loadBalancer'>;
 
 export function resolveTarget(
   c: ExtensionClusterConfig,
