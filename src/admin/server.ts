@@ -1,9 +1,12 @@
 // The admin listener: liveness (/healthz), readiness (/readyz) and the
-// current status report (/status), for people and for orchestrators.
+// current status report (/status), for people and for orchestrators; and
+// the web page of the edge with the JSON it reads (page-routes.ts).
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StatusReport } from '../status/index.ts';
+import type { EdgeView } from './edge-view.ts';
+import { PageRoutes } from './page-routes.ts';
 
 export interface AdminOptions {
   host: string;
@@ -12,6 +15,10 @@ export interface AdminOptions {
    *  the latest one (and, in Kubernetes mode, the caches are synced). */
   ready(): boolean;
   report(): Promise<StatusReport>;
+  /** What the page and /api/* show: the running configs (absent: an empty edge). */
+  edge?(): EdgeView;
+  /** How often open pages are checked for a change (default 1000 ms). */
+  eventIntervalMs?: number;
 }
 
 export interface AdminServer {
@@ -20,10 +27,15 @@ export interface AdminServer {
 }
 
 export async function startAdminServer(o: AdminOptions): Promise<AdminServer> {
+  const page = new PageRoutes({
+    edge: o.edge ?? (() => ({ version: 0, proxyConfig: undefined, balancerConfig: undefined, proxyListeners: [] })),
+    report: o.report,
+    eventIntervalMs: o.eventIntervalMs ?? 1000,
+  });
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const reply = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
-      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    const [path = '/', search = ''] = (req.url ?? '/').split('?');
+    const reply = (status: number, body: string | Buffer, type = 'text/plain; charset=utf-8', headers: Record<string, string> = {}): void => {
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'method not allowed\n');
@@ -39,7 +51,8 @@ export async function startAdminServer(o: AdminOptions): Promise<AdminServer> {
         );
         return;
       default:
-        return reply(404, 'not found: try /healthz, /readyz or /status\n');
+        if (page.handle(path, new URLSearchParams(search), req, res, reply)) return;
+        return reply(404, 'not found: try /, /healthz, /readyz or /status\n');
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -53,6 +66,7 @@ export async function startAdminServer(o: AdminOptions): Promise<AdminServer> {
     port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve) => {
+        page.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -72,6 +72,18 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     port: o.adminPort,
     ready: () => source.ready() && workers.upToDate(),
     report: async () => state.reportWithHealth(await workers.refreshHealth()),
+    // The page and `explain --admin` see what the workers run.
+    edge: () => ({
+      version: state.version,
+      proxyConfig: state.proxyConfig,
+      balancerConfig: runs.balancer ? state.balancerConfig : undefined,
+      proxyListeners: runs.proxy
+        ? [
+            { name: 'http', address: '0.0.0.0', port: o.httpPort, tls: false, proxyProtocol: o.useProxyProtocol },
+            { name: 'https', address: '0.0.0.0', port: o.httpsPort, tls: true, proxyProtocol: o.useProxyProtocol },
+          ]
+        : [],
+    }),
   });
   logServing(logger, o, runs, admin, state);
 
