@@ -11,6 +11,9 @@ export const kConn = Symbol('isobar.conn');
 
 export interface ConnInfo {
   listener: string;
+  /** The address of the connection the proxy accepted (Envoy's direct
+   *  remote address): the load balancer's when a PROXY header followed. */
+  peerAddress: string;
   clientAddress: string;
   clientPort: number;
   /** X-Forwarded-Proto: TLS listener, or a PROXY v2 SSL TLV with the client-SSL bit. */
@@ -19,6 +22,9 @@ export interface ConnInfo {
   remote: string;
   /** Set on TLS listeners: what the ClientHello selected. */
   tls?: TlsChoice;
+  /** X-Forwarded-Client-Cert for this connection's requests, when its
+   *  virtual host forwards client certificates and the client sent one. */
+  xfcc?: string;
 }
 
 export function hostPort(address: string, port: number): string {

@@ -13,6 +13,7 @@ import { parseClientHello } from './client-hello.ts';
 import { PrefixedStream } from './prefixed-stream.ts';
 import { hostPort, kConn, type ConnInfo } from './conn-info.ts';
 import type { ProxyContext } from './context.ts';
+import { admitClientCertificate } from './client-certificate.ts';
 import { handleRequest } from './exchange.ts';
 import { forwardTcp } from './tcp-forward.ts';
 import type { TlsChoice } from './tls-choice.ts';
@@ -175,6 +176,7 @@ export class Listener {
     let address = socket.remoteAddress ?? '';
     let port = socket.remotePort ?? 0;
     if (address.startsWith('::ffff:') && address.includes('.')) address = address.slice(7);
+    const peerAddress = address;
     let https = this.spec.tls;
     if (header !== undefined) {
       if (header.command === 'LOCAL') this.ctx.stats.proxyProtocolLocal++;
@@ -184,7 +186,7 @@ export class Listener {
       }
       if (header.ssl?.connectedWithSsl) https = true;
     }
-    const conn: ConnInfo = { listener: this.spec.name, clientAddress: address, clientPort: port, https, remote: hostPort(address, port) };
+    const conn: ConnInfo = { listener: this.spec.name, peerAddress, clientAddress: address, clientPort: port, https, remote: hostPort(address, port) };
     if (!this.spec.tls) {
       socket[kConn] = conn;
       this.sniffPlain(socket, rest ?? Buffer.alloc(0));
@@ -319,13 +321,21 @@ export class Listener {
     tlsSocket[kConn] = conn;
     this.sockets.add(tlsSocket);
     tlsSocket.once('close', () => this.sockets.delete(tlsSocket));
-    if (choice.tcpProxy) {
-      this.ctx.stats.tcpProxyConnections++;
-      forwardTcp(this.ctx, tlsSocket, choice.tcpProxy, conn.clientAddress);
-      return;
-    }
-    if (tlsSocket.alpnProtocol === 'h2') this.h2.emit('secureConnection', tlsSocket);
-    else this.h1Connection(tlsSocket);
+    const serve = (): void => {
+      if (tlsSocket.destroyed) return;
+      if (choice.tcpProxy) {
+        this.ctx.stats.tcpProxyConnections++;
+        forwardTcp(this.ctx, tlsSocket, choice.tcpProxy, conn.clientAddress);
+        return;
+      }
+      if (tlsSocket.alpnProtocol === 'h2') this.h2.emit('secureConnection', tlsSocket);
+      else this.h1Connection(tlsSocket);
+    };
+    admitClientCertificate(tlsSocket, conn, choice, serve, (why) => {
+      this.ctx.stats.clientCertRejected++;
+      this.ctx.warnOnce(`crl|${choice.fqdn}|${why}`, { fqdn: choice.fqdn, remote: conn.remote, reason: why }, 'client certificate refused; connection closed');
+      tlsSocket.destroy();
+    });
   }
 
   private onClientError(err: Error & { code?: string }, socket: net.Socket): void {

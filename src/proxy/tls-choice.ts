@@ -5,7 +5,8 @@
 // so versions and client-certificate checks are exactly per virtual host.
 import type { TlsOptions } from 'node:tls';
 import { constants } from 'node:crypto';
-import type { CaBundle, ProxyConfig, SecureVirtualHost, TlsSecret, TlsVersion } from '../dag/index.ts';
+import type { CaBundle, ForwardClientCertificate, ProxyConfig, SecureVirtualHost, TlsSecret, TlsVersion } from '../dag/index.ts';
+import { LeafCrlCheck } from './client-crl.ts';
 import { HostTable } from './host.ts';
 import { record, stillValid, type ClusterLookup, type Reusable, type Warn } from './reusable.ts';
 import { compileTcp, type CompiledTcp } from './route-table.ts';
@@ -20,6 +21,11 @@ export interface TlsChoice {
   serverOptions: TlsOptions;
   /** Optional client certificates must still verify when presented. */
   verifyIfPresented: boolean;
+  /** crlOnlyVerifyLeafCert: the handshake checks the chain against the CA
+   *  only, this checks the leaf against the CRLs right after it. */
+  leafCrl?: LeafCrlCheck;
+  /** Requests on this virtual host carry X-Forwarded-Client-Cert. */
+  forwardClientCertificate?: ForwardClientCertificate;
 }
 
 export interface TlsTable {
@@ -99,6 +105,11 @@ function choose(
     caPem = ca.caPem;
     crlPem = ca.crlPem;
   }
+  let leafCrl: LeafCrlCheck | undefined;
+  if (caPem !== undefined && crlPem !== undefined && cv?.crlOnlyVerifyLeafCert) {
+    leafCrl = new LeafCrlCheck(caPem, crlPem);
+    crlPem = undefined;
+  }
   const t = terminate(
     {
       certPem: secret.certPem,
@@ -118,6 +129,8 @@ function choose(
     ...(vh.tcpProxy ? { tcpProxy: compileTcp(vh.tcpProxy, clusters) } : {}),
     ...t,
     verifyIfPresented: cv !== undefined && !cv.skipVerification && cv.optional,
+    ...(leafCrl ? { leafCrl } : {}),
+    ...(cv?.forwardClientCertificate ? { forwardClientCertificate: cv.forwardClientCertificate } : {}),
   };
 }
 

@@ -15,10 +15,14 @@ import { normalizeHost } from './host.ts';
 import { normalizePath, type RequestView } from './matchers.ts';
 import { findVhost, matchRoute, pickBackend } from './route-table.ts';
 import { upstreamRequestHead } from './upstream-request.ts';
+import { applyClientCertHeader } from './client-certificate.ts';
+import { runUpgradeFilters } from './upgrade-filters.ts';
 
-function rawReply(socket: Duplex, status: number, body = ''): void {
+function rawReply(socket: Duplex, status: number, body = '', headers: Record<string, string | string[]> = {}): void {
   const len = Buffer.byteLength(body);
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-length: ${len}\r\nconnection: close\r\n${len ? 'content-type: text/plain\r\n' : ''}\r\n${body}`);
+  let extra = '';
+  for (const k in headers) for (const v of ([] as string[]).concat(headers[k]!)) extra += `${k}: ${v}\r\n`;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-length: ${len}\r\nconnection: close\r\n${len ? 'content-type: text/plain\r\n' : ''}${extra}\r\n${body}`);
 }
 
 function headerBlock(status: number, headers: Record<string, string | string[] | undefined>): string {
@@ -40,10 +44,10 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   const startTime = Date.now();
   const startPerf = performance.now();
   const log: { status: number; flags: ResponseFlag; upstreamHost: string; cluster: string } = { status: 0, flags: '-', upstreamHost: '-', cluster: '-' };
-  const reply = (status: number, body = '', flags: ResponseFlag = '-'): void => {
+  const reply = (status: number, body = '', flags: ResponseFlag = '-', headers?: Record<string, string | string[]>): void => {
     log.status = status;
     log.flags = flags;
-    rawReply(socket, status, body);
+    rawReply(socket, status, body, headers);
   };
   const fail = (code: AnsweredFailure): void => {
     const f = FAILURES[code];
@@ -89,88 +93,99 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   if (typeof vhost === 'string') return fail(vhost);
   const route = matchRoute(vhost, view);
   if (!route) return fail('no-route');
-  if (route.route.httpsRedirect && !conn.https) {
-    log.status = 301;
-    socket.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: https://${host}${url}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
-    return;
-  }
-  if (upgradeTo !== 'websocket' || !route.route.websocket || route.route.action.kind !== 'forward') return reply(403);
-  const backend = pickBackend(route.backends, route.totalWeight);
-  const cluster = backend?.cluster;
-  const ep = cluster?.pick(view, undefined);
-  if (!backend || !cluster || !ep) return fail('no-healthy-upstream');
-  log.cluster = cluster.def.name;
-  log.upstreamHost = ep.hostPort;
-  view.namespace = cluster.def.namespace;
-  view.service = cluster.def.service;
-  view.servicePort = cluster.def.servicePort;
-  ctx.stats.websocketUpgrades++;
+  applyClientCertHeader(req.headers, conn);
+  const requestId = (req.headers['x-request-id'] as string | undefined) || randomUUID();
+  const forward = (): void => {
+    if (route.route.httpsRedirect && !conn.https) {
+      log.status = 301;
+      socket.end(`HTTP/1.1 301 Moved Permanently\r\nlocation: https://${host}${url}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      return;
+    }
+    if (upgradeTo !== 'websocket' || !route.route.websocket || route.route.action.kind !== 'forward') return reply(403);
+    const backend = pickBackend(route.backends, route.totalWeight);
+    const cluster = backend?.cluster;
+    const ep = cluster?.pick(view, undefined);
+    if (!backend || !cluster || !ep) return fail('no-healthy-upstream');
+    log.cluster = cluster.def.name;
+    log.upstreamHost = ep.hostPort;
+    view.namespace = cluster.def.namespace;
+    view.service = cluster.def.service;
+    view.servicePort = cluster.def.servicePort;
+    ctx.stats.websocketUpgrades++;
 
-  const upstreamReq = upstreamRequestHead({
-    headers: req.headers,
-    authority,
-    path: view.path,
-    query: view.query,
-    https: conn.https,
-    requestId: (req.headers['x-request-id'] as string | undefined) || randomUUID(),
-    teTrailers: false,
-    route,
-    backend,
-    ops: view,
-  });
+    const upstreamReq = upstreamRequestHead({
+      headers: req.headers,
+      authority,
+      path: view.path,
+      query: view.query,
+      https: conn.https,
+      requestId,
+      teTrailers: false,
+      route,
+      backend,
+      ops: view,
+    });
 
-  let finished = false;
-  socket.once('close', () => {
-    if (!finished) controller?.abort(new Error('downstream closed'));
-  });
-  let controller: Dispatcher.DispatchController | undefined;
-  ep.active++;
-  const handler: Dispatcher.DispatchHandler = {
-    onRequestStart(c) {
-      controller = c;
-    },
-    onRequestUpgrade(_c, status, headers, upstream) {
-      finished = true;
-      log.status = status;
-      socket.write(headerBlock(status, headers as Record<string, string | string[] | undefined>));
-      if (head.length) upstream.write(head);
-      upstream.on('error', () => socket.destroy());
-      upstream.once('close', () => {
+    let finished = false;
+    socket.once('close', () => {
+      if (!finished) controller?.abort(new Error('downstream closed'));
+    });
+    let controller: Dispatcher.DispatchController | undefined;
+    ep.active++;
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+      },
+      onRequestUpgrade(_c, status, headers, upstream) {
+        finished = true;
+        log.status = status;
+        socket.write(headerBlock(status, headers as Record<string, string | string[] | undefined>));
+        if (head.length) upstream.write(head);
+        upstream.on('error', () => socket.destroy());
+        upstream.once('close', () => {
+          ep.active--;
+          socket.destroy();
+        });
+        socket.once('close', () => upstream.destroy());
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      },
+      onResponseStart(_c, status, headers) {
+        // The upstream refused the upgrade: relay its answer and close.
+        finished = true;
         ep.active--;
-        socket.destroy();
-      });
-      socket.once('close', () => upstream.destroy());
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-    },
-    onResponseStart(_c, status, headers) {
-      // The upstream refused the upgrade: relay its answer and close.
-      finished = true;
-      ep.active--;
-      log.status = status;
-      const h = { ...(headers as Record<string, string | string[] | undefined>) };
-      delete h['transfer-encoding'];
-      delete h['connection'];
-      delete h['keep-alive'];
-      h['connection'] = 'close';
-      socket.write(headerBlock(status, h));
-    },
-    onResponseData(_c, chunk) {
-      socket.write(chunk);
-    },
-    onResponseEnd() {
-      socket.end();
-    },
-    onResponseError(_c, err) {
-      if (!finished) ep.active--;
-      finished = true;
-      if (socket.writable) fail('connect-failure');
-      else socket.destroy();
-    },
+        log.status = status;
+        const h = { ...(headers as Record<string, string | string[] | undefined>) };
+        delete h['transfer-encoding'];
+        delete h['connection'];
+        delete h['keep-alive'];
+        h['connection'] = 'close';
+        socket.write(headerBlock(status, h));
+      },
+      onResponseData(_c, chunk) {
+        socket.write(chunk);
+      },
+      onResponseEnd() {
+        socket.end();
+      },
+      onResponseError(_c, err) {
+        if (!finished) ep.active--;
+        finished = true;
+        if (socket.writable) fail('connect-failure');
+        else socket.destroy();
+      },
+    };
+    try {
+      ep.pool.dispatch({ path: upstreamReq.path, method: 'GET', headers: upstreamReq.headers, upgrade: 'websocket', body: null }, handler);
+    } catch (err) {
+      handler.onResponseError!(undefined as never, err as Error);
+    }
   };
-  try {
-    ep.pool.dispatch({ path: upstreamReq.path, method: 'GET', headers: upstreamReq.headers, upgrade: 'websocket', body: null }, handler);
-  } catch (err) {
-    handler.onResponseError!(undefined as never, err as Error);
-  }
+  if (route.filters.length === 0) return forward();
+  const u = { req, conn, vhost, route, host, authority, path: view.path, query: view.query, requestId };
+  runUpgradeFilters(u, (answer) => {
+    if (answer !== undefined) return reply(answer.status, answer.body ?? '', answer.flag ?? '-', answer.headers);
+    view.query = u.query;
+    forward();
+  });
 }
