@@ -15,6 +15,8 @@ import { hostPort, kConn, type ConnInfo } from './conn-info.ts';
 import type { ProxyContext } from './context.ts';
 import { admitClientCertificate } from './client-certificate.ts';
 import { handleRequest } from './exchange.ts';
+import { guardHttp2 } from './http2-guard.ts';
+import { http2ServerOptions } from './http2-limits.ts';
 import { forwardTcp } from './tcp-forward.ts';
 import type { TlsChoice } from './tls-choice.ts';
 import type { ProxyListenerSpec } from './types.ts';
@@ -32,7 +34,6 @@ type Sock = net.Socket & { [kConn]?: ConnInfo };
 const noop = (): void => {};
 /** Downstream idle connection timeout (HTTP/1.1 keep-alive and HTTP/2). */
 const IDLE_CONNECTION_MS = 60_000;
-const H2_SETTINGS: http2.Settings = { maxConcurrentStreams: 100 };
 /** The HTTP/2 connection preface a prior-knowledge client starts with. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -89,9 +90,9 @@ export class Listener {
     });
     // HTTP/2 over TLS (ALPN h2) on TLS listeners; HTTP/2 with prior
     // knowledge (h2c) on plain ones. Neither server listens itself.
-    this.h2 = spec.tls
-      ? http2.createSecureServer({ allowHTTP1: false, settings: H2_SETTINGS })
-      : http2.createServer({ settings: H2_SETTINGS });
+    const h2Options = http2ServerOptions(opts.maxHeaderSize);
+    this.h2 = spec.tls ? http2.createSecureServer({ ...h2Options, allowHTTP1: false }) : http2.createServer(h2Options);
+    guardHttp2(this.h2, this.ctx);
     this.h2.on('request', (req, res) => handleRequest(this.ctx, req, res));
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
       // h2c sessions sit on a PrefixedStream, wrapped again by node:http2.
