@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { JwtProvider, Route } from '../../src/dag/index.ts';
 import { createCa, type Ca } from '../support/pki.ts';
 import { nowS, signingKey, signToken, startJwksServer, type JwksServer, type SigningKey } from '../support/jwks-server.ts';
-import { cluster, config, ep, get, httpBackend, route, secureVhost, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
+import { cluster, config, ep, get, httpBackend, raw, route, secureVhost, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
 
 const FQDN = 'app.test';
 const ISSUER = 'https://issuer.test';
@@ -35,6 +35,7 @@ const claims = () => ({ iss: ISSUER, aud: 'api', sub: 'alice', exp: nowS() + 600
 function routes(): Route[] {
   return [
     route({ path: { kind: 'prefix', value: '/open' }, to: 'b' }),
+    route({ path: { kind: 'prefix', value: '/ws' }, to: 'b', websocket: true, jwt: { provider: 'idp' } }),
     route({ path: { kind: 'prefix', value: '/fwd' }, to: 'b', jwt: { provider: 'fwd' } }),
     route({ path: { kind: 'prefix', value: '/' }, to: 'b', jwt: { provider: 'idp' } }),
   ];
@@ -132,6 +133,17 @@ describe('on the plain listener', () => {
 
   test('a route without a requirement needs no token', async () => {
     assert.equal((await get(proxy.port('http'), '/open', host)).status, 200);
+  });
+
+  test('a WebSocket upgrade without a token is refused before the upstream is asked', async () => {
+    const before = backend.seen.length;
+    const r = await raw(
+      proxy.port('http'),
+      `GET /ws HTTP/1.1\r\nHost: ${FQDN}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
+    assert.match(r.text, /^HTTP\/1\.1 401 /);
+    assert.match(r.text, /Jwt is missing/);
+    assert.equal(backend.seen.length, before);
   });
 
   test('gRPC clients get the denial as a trailers-only gRPC response (UNAUTHENTICATED)', async () => {
