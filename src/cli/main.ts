@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   status: () => import('./status.ts'),
   check: () => import('./check.ts'),
   config: () => import('./config.ts'),
+  explain: () => import('./explain.ts'),
   certs: () => import('./certs.ts'),
   'demo-backend': () => import('./demo-backend.ts'),
 };
