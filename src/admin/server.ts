@@ -4,6 +4,7 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CONTENT_TYPE } from '../metrics/index.ts';
 import type { StatusReport } from '../status/index.ts';
 import type { EdgeView } from './edge-view.ts';
 import { PageRoutes } from './page-routes.ts';
@@ -15,6 +16,8 @@ export interface AdminOptions {
    *  the latest one (and, in Kubernetes mode, the caches are synced). */
   ready(): boolean;
   report(): Promise<StatusReport>;
+  /** The Prometheus text exposition of one scrape (/metrics). */
+  metrics?(): Promise<string>;
   /** What the page and /api/* show: the running configs (absent: an empty edge). */
   edge?(): EdgeView;
   /** How often open pages are checked for a change (default 1000 ms). */
@@ -48,6 +51,13 @@ export async function startAdminServer(o: AdminOptions): Promise<AdminServer> {
         o.report().then(
           (r) => reply(200, JSON.stringify(r, null, 2) + '\n', 'application/json'),
           (err: Error) => reply(500, `status unavailable: ${err.message}\n`),
+        );
+        return;
+      case '/metrics':
+        if (!o.metrics) return reply(404, 'not found: this server has no metrics\n');
+        o.metrics().then(
+          (text) => reply(200, text, CONTENT_TYPE),
+          (err: Error) => reply(500, `metrics unavailable: ${err.message}\n`),
         );
         return;
       default:

@@ -9,6 +9,7 @@
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { TLSSocket, connect as tlsConnect, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
+import { BalancerCounters } from '../metrics/index.ts';
 import { encodeV2 } from '../proxyprotocol/index.ts';
 import type { BalancerListener } from './balancer-config.ts';
 import { chooseCertificate } from './certificate-match.ts';
@@ -64,6 +65,8 @@ export class ListenerRuntime {
   private boundAt: { address: string; port: number } | undefined;
   private handler: Handler | undefined;
   readonly pool = new TargetPool();
+  /** Flow counters for the metrics (isobar_lb_*). */
+  readonly counters = new BalancerCounters();
   private readonly flows = new Set<Socket>();
   problems: string[] = [];
   /** Problems of the last apply that did not take (the listener kept its
@@ -219,7 +222,11 @@ export class ListenerRuntime {
       return;
     }
     this.flows.add(raw);
-    raw.once('close', () => this.flows.delete(raw));
+    this.counters.newFlows++;
+    raw.once('close', () => {
+      this.flows.delete(raw);
+      this.counters.processedBytes += raw.bytesRead + raw.bytesWritten;
+    });
     if (h.config.protocol === 'TLS') {
       if (!h.contexts || h.contexts.contexts.length === 0) {
         raw.destroy(); // never accept TLS without a certificate
@@ -248,6 +255,7 @@ export class ListenerRuntime {
       try {
         hello = await peekClientOffer(raw, TLS_HANDSHAKE_TIMEOUT_MS);
       } catch {
+        this.counters.clientTlsNegotiationErrors++;
         raw.destroy();
         return;
       }
@@ -271,12 +279,16 @@ export class ListenerRuntime {
         ? { ALPNCallback: ({ protocols }: { protocols: string[] }) => selectAlpn(policyAlpn, protocols) }
         : {}),
     });
+    let secured = false;
     sock.on('error', (err) => {
+      if (!secured) this.counters.clientTlsNegotiationErrors++;
+      secured = true;
       this.deps.logger.debug({ listener: this.id, err: err.message }, 'TLS connection error');
       sock.destroy();
       raw.destroy();
     });
     sock.once('secure', () => {
+      secured = true;
       clearTimeout(handshakeTimer);
       sock.pause();
       sock.setTimeout(cfg.idleTimeoutMs, () => sock.destroy());
@@ -337,7 +349,10 @@ export class ListenerRuntime {
       const local = this.localKind(t);
       if (local) {
         this.pool.track(t, client);
-        if (header) client.unshift(header);
+        if (header) {
+          client.unshift(header);
+          this.counters.proxyHeadersSent++;
+        }
         this.deps.localProxy!.adopt(local, client);
         return;
       }
@@ -346,13 +361,16 @@ export class ListenerRuntime {
         chosen = t;
         break;
       } catch (err) {
+        if ((err as { targetTls?: boolean }).targetTls) this.counters.targetTlsNegotiationErrors++;
         this.deps.logger.debug({ listener: this.id, target: `${t.address}:${t.port}`, err: (err as Error).message }, 'target connect failed');
       }
     }
     if (!upstream || !chosen) {
+      if (!client.destroyed) this.counters.targetConnectErrors++;
       client.destroy();
       return;
     }
+    if (header) this.counters.proxyHeadersSent++;
     if (client.destroyed) {
       upstream.destroy();
       return;
@@ -364,7 +382,10 @@ export class ListenerRuntime {
     client.on('error', () => client.destroy());
     // One side fully closed: the other gets what is still queued for it,
     // then closes (an error closes it at once).
-    up.once('close', (hadError: boolean) => closeAfterFlush(client, hadError));
+    up.once('close', (hadError: boolean) => {
+      if (hadError) this.counters.targetResets++;
+      closeAfterFlush(client, hadError);
+    });
     client.once('close', (hadError: boolean) => closeAfterFlush(up, hadError));
     client.pipe(up);
     up.pipe(client);
@@ -417,7 +438,7 @@ function dial(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined):
         servername,
         checkServerIdentity: servername ? undefined : () => undefined,
       });
-      ts.once('error', fail);
+      ts.once('error', (err) => fail(Object.assign(err, { targetTls: true })));
       ts.once('secureConnect', () => {
         if (done) return;
         done = true;

@@ -5,6 +5,7 @@
 // keeps its previous state and reports why.
 
 import { pino, type Logger } from 'pino';
+import type { BalancerListenerMetrics } from '../metrics/index.ts';
 import type { BalancerConfig, BalancerListener } from './balancer-config.ts';
 import { ListenerRuntime, type LocalProxy, type ProxyTargetAddresses } from './listener-runtime.ts';
 import { buildListenerContexts, type KeyProvider, type ListenerContexts } from './tls-contexts.ts';
@@ -152,6 +153,30 @@ export class BalancerRuntime {
       listeners[id] = h;
     }
     return { listeners };
+  }
+
+  /** What the metrics read at scrape time (isobar_lb_*). */
+  metrics(): BalancerListenerMetrics[] {
+    const out: BalancerListenerMetrics[] = [];
+    for (const [id, rt] of this.listeners) {
+      const config = rt.config;
+      if (!config) continue;
+      const targets = rt.pool.list();
+      // As HealthyHostCount / UnHealthyHostCount: targets still in their
+      // initial checks or draining are neither.
+      const healthy = targets.filter((t) => t.health === 'healthy').length;
+      const unhealthy = targets.filter((t) => t.health === 'unhealthy').length;
+      out.push({
+        id,
+        protocol: config.protocol,
+        counters: rt.counters,
+        activeFlows: rt.flowCount,
+        refused: rt.refusedCount,
+        healthyTargets: healthy,
+        unhealthyTargets: unhealthy,
+      });
+    }
+    return out;
   }
 
   /** Where a listener is bound (the real port when bindPort is 0). */

@@ -85,8 +85,9 @@ export function register(program: Command, setExitCode: (code: number) => void):
       // In a cluster the statuses also go back to the API server, written by
       // the replica that holds the Lease.
       const createStatusSink: ServeOptions['createStatusSink'] = flags.kubernetes
-        ? (logger) =>
+        ? (logger, hooks) =>
             new KubeStatusSink({
+              onStatusUpdate: hooks.onStatusUpdate,
               kubeconfig: flags.kubeconfig,
               logger,
               source: kube!.source,

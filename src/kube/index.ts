@@ -12,6 +12,6 @@ export { HTTPPROXIES, SERVICES, objectPath, collectionPath } from './resources.t
 export { LeaderElector } from './leader.ts';
 export type { LeaderElectorOptions } from './leader.ts';
 export { StatusWriter } from './status-writer.ts';
-export type { StatusWriterOptions, StatusWriterStats } from './status-writer.ts';
+export type { StatusWriterOptions, StatusWriterStats, StatusUpdateEvent } from './status-writer.ts';
 export { KubeStatusSink } from './status-sink.ts';
 export type { KubeStatusSinkOptions } from './status-sink.ts';

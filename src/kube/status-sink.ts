@@ -12,7 +12,7 @@ import type { ObjectCache, Service } from '../objects/index.ts';
 import type { NamespacedName } from '../config/index.ts';
 import type { KubeSource } from './kube-source.ts';
 import { LeaderElector } from './leader.ts';
-import { StatusWriter } from './status-writer.ts';
+import { StatusWriter, type StatusWriterOptions } from './status-writer.ts';
 
 export interface KubeStatusSinkOptions {
   kubeconfig?: string;
@@ -36,6 +36,8 @@ export interface KubeStatusSinkOptions {
     | { namespace?: string; name?: string; identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   qps?: number;
   burst?: number;
+  /** Every status update, for the metrics (contour_status_update_*). */
+  onStatusUpdate?: StatusWriterOptions['onUpdate'];
 }
 
 /** StatusWriter + LeaderElector behind the primary's StatusSink interface
@@ -62,6 +64,7 @@ export class KubeStatusSink {
       logger: o.logger,
       qps: o.qps,
       burst: o.burst,
+      onUpdate: o.onStatusUpdate,
       observedStatus: o.source ? (k, ns, n) => o.source!.observedStatus(k, ns, n) : undefined,
       proxyIngress: o.ingressService ? () => this.#ingress(this.#last) : undefined,
     });

@@ -37,6 +37,10 @@ export interface StatusWriterOptions {
   client?: ApiClient;
   /** attempts per write on 409 before the object goes to the back of the queue */
   conflictRetries?: number;
+  /** Told of every status update as Contour's metrics count them: a write
+   *  that succeeded or failed (with its duration), a 409 conflict (the
+   *  write retries), or a no-op (the server already shows the status). */
+  onUpdate?: (u: StatusUpdateEvent) => void;
   /** The address HTTPProxies are reachable at (the ingress Service's
    *  status.loadBalancer.ingress), written into every HTTPProxy's
    *  status.loadBalancer as Contour does. Absent: that field is left alone. */
@@ -44,6 +48,12 @@ export interface StatusWriterOptions {
 }
 
 type TargetKind = 'HTTPProxy' | 'Service';
+
+export interface StatusUpdateEvent {
+  kind: TargetKind;
+  outcome: 'success' | 'noop' | 'failed' | 'conflict';
+  seconds?: number;
+}
 
 interface Desired {
   kind: TargetKind;
@@ -230,10 +240,14 @@ export class StatusWriter {
       this.#again.add(key);
       return;
     }
-    if (this.#written.get(key) === d.fingerprint) return;
+    if (this.#written.get(key) === d.fingerprint) {
+      this.#o.onUpdate?.({ kind: d.kind, outcome: 'noop' });
+      return;
+    }
     const observed = this.#o.observedStatus?.(d.kind, d.namespace, d.name);
     if (observed !== undefined && observedFingerprint(d.kind, observed, this.#o.proxyIngress !== undefined) === d.fingerprint) {
       this.#written.set(key, d.fingerprint);
+      this.#o.onUpdate?.({ kind: d.kind, outcome: 'noop' });
       return;
     }
     if (this.#inFlight.has(key)) this.#again.add(key);
@@ -300,11 +314,14 @@ export class StatusWriter {
       const status = d.kind === 'Service' && isEmptyLb(d.status) ? { loadBalancer: { ingress: null } } : d.status;
       const body: Record<string, unknown> = { status };
       if (resourceVersion) body.metadata = { resourceVersion };
+      const t0 = performance.now();
+      const seconds = (): number => (performance.now() - t0) / 1000;
       try {
         await this.#clientOrLoad().request('PATCH', path, { body, contentType: 'application/merge-patch+json', signal });
         if (!this.#leader) return;
         this.#written.set(key, d.fingerprint);
         this.#stats.written++;
+        this.#o.onUpdate?.({ kind: d.kind, outcome: 'success', seconds: seconds() });
         this.#backoff.reset();
         return;
       } catch (err) {
@@ -312,6 +329,7 @@ export class StatusWriter {
         if (err instanceof ApiError && err.statusCode === 409) {
           // Someone wrote in between: read the latest version and retry on it.
           this.#stats.conflicts++;
+          this.#o.onUpdate?.({ kind: d.kind, outcome: 'conflict' });
           try {
             await this.#limiter.take();
             const latest = await this.#clientOrLoad().request<{ metadata?: { resourceVersion?: string } }>('GET', objectPath(type, d.namespace, d.name), { signal });
@@ -319,11 +337,13 @@ export class StatusWriter {
           } catch (e) {
             if (e instanceof ApiError && e.statusCode === 404) return; // deleted meanwhile
             if (signal.aborted) return;
+            this.#o.onUpdate?.({ kind: d.kind, outcome: 'failed', seconds: seconds() });
             return this.#failed(key, e);
           }
           continue;
         }
         if (err instanceof ApiError && err.statusCode === 404) return; // deleted: a later build drops it
+        this.#o.onUpdate?.({ kind: d.kind, outcome: 'failed', seconds: seconds() });
         return this.#failed(key, err);
       }
     }

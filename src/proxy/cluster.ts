@@ -6,8 +6,9 @@ import { Pool } from 'undici';
 import type { CaBundle, Cluster, ProxyConfig, TlsSecret } from '../dag/index.ts';
 import { HealthChecker } from './health-check.ts';
 import { LoadBalancer, type HashInput } from './load-balancer.ts';
+import type { UpstreamCounters } from '../metrics/index.ts';
 import type { ProxyStats } from './stats.ts';
-import { plainConnector, tlsConnector, type Connector, type ResolvedUpstreamTls } from './upstream-tls.ts';
+import { plainConnector, tlsConnector, UpstreamConnectError, type Connector, type ResolvedUpstreamTls } from './upstream-tls.ts';
 
 /** Below this share of available endpoints, use all of them (Envoy's panic threshold). */
 const PANIC_THRESHOLD = 0.5;
@@ -79,8 +80,15 @@ export class Endpoint {
   }
 }
 
+/** The cluster's name in Envoy's stats: Contour's alt_stat_name,
+ *  namespace_service_port (clusters of one Service port share it). */
+export function statName(c: Cluster): string {
+  return `${c.namespace}_${c.service}_${c.servicePort}`;
+}
+
 export class ClusterRuntime {
   readonly def: Cluster;
+  readonly counters: UpstreamCounters;
   readonly endpoints: Endpoint[];
   readonly lb: LoadBalancer<Endpoint>;
   readonly cookieAffinity: boolean;
@@ -92,6 +100,7 @@ export class ClusterRuntime {
     this.def = def;
     this.endpoints = endpoints;
     this.registry = registry;
+    this.counters = registry.stats.cluster(statName(def));
     this.lb = new LoadBalancer(def.loadBalancer.strategy, def.loadBalancer.hashPolicies);
     this.cookieAffinity = def.loadBalancer.strategy === 'Cookie';
   }
@@ -221,6 +230,7 @@ export class ClusterRegistry {
     for (const [key, e] of this.endpoints) {
       if (!next.has(key)) e.close(DRAIN_MS);
     }
+    this.stats.retainClusters(new Set(config.clusters.map(statName)));
     this.endpoints = next;
     this.built = built;
     const problems: [string, string][] = [];
@@ -249,8 +259,7 @@ export class ClusterRegistry {
       bodyTimeout: 0,
       maxHeaderSize: 96 * 1024,
     });
-    // Connection errors also reach the request that triggered them.
-    pool.on('connectionError', () => {});
+    countConnections(pool, this.stats.cluster(statName(c)), secure);
     return new Endpoint(key, address, port, origin, connector, secure ? plainConnector(c.connectTimeoutMs) : plain, pool);
   }
 
@@ -277,6 +286,27 @@ export class ClusterRegistry {
     this.built.clear();
     this.last = undefined;
   }
+}
+
+/** Envoy's upstream connection counters from the pool's events (connection
+ *  errors also reach the request that triggered them). */
+function countConnections(pool: Pool, c: UpstreamCounters, secure: boolean): void {
+  pool.on('connect', () => {
+    c.cxTotal++;
+    c.cxActive++;
+    if (secure) c.sslHandshake++;
+  });
+  pool.on('disconnect', () => c.cxActive--);
+  pool.on('connectionError', (_origin, _targets, err) => {
+    if (!(err instanceof UpstreamConnectError) || err.kind !== 'tls') {
+      c.cxConnectFail++;
+      if (err instanceof UpstreamConnectError && err.kind === 'timeout') c.cxConnectTimeout++;
+      return;
+    }
+    c.sslConnectionError++;
+    if (/^CERTIFICATE_VERIFY_FAILED: (SUBJECT_NAME_MISMATCH|ERR_TLS_CERT_ALTNAME_INVALID)\b/.test(err.detail)) c.sslFailVerifySan++;
+    else if (err.detail.startsWith('CERTIFICATE_VERIFY_FAILED: ')) c.sslFailVerifyError++;
+  });
 }
 
 function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {

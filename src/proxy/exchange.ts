@@ -174,6 +174,7 @@ class Exchange implements RequestView, OpContext, HashInput {
     const { ctx, req, conn } = this;
     ctx.stats.requests++;
     ctx.stats.activeRequests++;
+    ctx.stats.listener(conn.listener).start();
     const h2 = req.httpVersionMajor === 2;
     const authority = (h2 ? (this.reqHeaders[':authority'] as string | undefined) : undefined) ?? (this.reqHeaders.host as string | undefined) ?? '';
     this.authority = authority;
@@ -474,6 +475,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       return this.fail('overflow');
     }
     this.attempts++;
+    cluster.counters.rqTotal++;
     this.bytesReceived = 0;
     const a = new Attempt(this, ep);
     this.attempt = a;
@@ -503,6 +505,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       controller.abort(new TryAbandoned('not the current try'));
       return;
     }
+    this.cluster?.counters.response(status);
     if (this.canRetry() && retriableStatus(this.retry, status)) {
       a.discard = true;
       return;
@@ -545,6 +548,7 @@ class Exchange implements RequestView, OpContext, HashInput {
 
   onResponseEnd(a: Attempt, trailers?: RequestHeaders): void {
     if (a !== this.attempt) return;
+    this.cluster?.counters.rqTime.observe(performance.now() - a.started);
     this.detach(a);
     if (this.done) return;
     if (a.discard) return this.scheduleRetry();
@@ -599,6 +603,8 @@ class Exchange implements RequestView, OpContext, HashInput {
   private onTimeout(code: 'response-timeout' | 'per-try-timeout' | 'stream-idle'): void {
     if (this.done) return;
     if (code !== 'stream-idle') this.ctx.stats.upstreamTimeouts++;
+    if (code === 'response-timeout' && this.cluster) this.cluster.counters.rqTimeout++;
+    else if (code === 'per-try-timeout' && this.cluster) this.cluster.counters.rqPerTryTimeout++;
     this.abortAttempt(new TryAbandoned(code));
     this.fail(code);
   }
@@ -615,6 +621,7 @@ class Exchange implements RequestView, OpContext, HashInput {
 
   private scheduleRetry(): void {
     this.ctx.stats.retries++;
+    if (this.cluster) this.cluster.counters.rqRetry++;
     const t = setTimeout(() => {
       if (!this.done) this.startAttempt();
     }, backoffMs(this.attempts));
@@ -667,6 +674,10 @@ class Exchange implements RequestView, OpContext, HashInput {
     const stats = this.ctx.stats;
     stats.activeRequests--;
     if (this.status) stats.countStatus(this.status);
+    const ms = performance.now() - this.startPerf;
+    stats.listener(this.conn.listener).end(this.status, ms);
+    if (this.vhost !== undefined) stats.series.vhost(this.vhost.config).record(this.status, ms);
+    if (this.route !== undefined) stats.series.route(this.route.route).record(this.status, ms);
     const sink = this.ctx.onAccessLog;
     if (sink === undefined) return;
     writeAccessLog(sink, this.req, this.conn, {

@@ -6,7 +6,8 @@
 // config that differs in one virtual host costs little more than that host.
 import type { Socket } from 'node:net';
 import type { ProxyConfig } from '../dag/index.ts';
-import { ClusterRegistry } from './cluster.ts';
+import { RequestCounters, type ProxyMetricsSource } from '../metrics/index.ts';
+import { ClusterRegistry, statName } from './cluster.ts';
 import { rateLimitedWarn, type ProxyContext, type ProxyState } from './context.ts';
 import { HostTable } from './host.ts';
 import { Listener } from './listener.ts';
@@ -15,6 +16,19 @@ import { FilterChain, createFilterFeatures } from './filter-chain.ts';
 import { ProxyStats } from './stats.ts';
 import { TlsTableBuilder } from './tls-choice.ts';
 import type { ProxyRuntimeOptions } from './types.ts';
+
+/** ProxyStats fields that Envoy's series already show (per listener or cluster). */
+const COVERED_BY_ENVOY_SERIES = new Set([
+  'requests',
+  'activeRequests',
+  'responses2xx',
+  'responses3xx',
+  'responses4xx',
+  'responses5xx',
+  'downstreamConnections',
+  'configApplies',
+  'configRejected',
+]);
 
 function emptyState(): ProxyState {
   return {
@@ -47,6 +61,8 @@ export class ProxyRuntime {
   private readonly tlsTables: TlsTableBuilder;
   private generation = 0;
   private closed = false;
+  /** Connections each listener took (accepted or adopted), for the metrics. */
+  private readonly accepted = new Map<string, number>();
 
   constructor(opts: ProxyRuntimeOptions) {
     this.opts = opts;
@@ -62,6 +78,7 @@ export class ProxyRuntime {
       throw new Error(`proxy ticketKeys must be 48 bytes, got ${opts.ticketKeys.length}`);
     }
     const stats = new ProxyStats();
+    for (const l of opts.listeners) stats.downstream.set(l.name, new RequestCounters());
     this.ctx = {
       state: emptyState(),
       stats,
@@ -81,6 +98,10 @@ export class ProxyRuntime {
     };
     this.filters = new FilterChain(createFilterFeatures(this.ctx));
     this.listeners = opts.listeners.map((s) => new Listener(s, this.ctx, lo));
+    for (const l of this.listeners) {
+      this.accepted.set(l.spec.name, 0);
+      l.server.on('connection', () => this.accepted.set(l.spec.name, this.accepted.get(l.spec.name)! + 1));
+    }
     this.tlsTables = new TlsTableBuilder(opts.ticketKeys);
   }
 
@@ -99,7 +120,15 @@ export class ProxyRuntime {
    *  before as unchanged. */
   apply(input: ProxyConfig): void {
     if (this.closed) return;
-    const config = normalize(input);
+    try {
+      this.applyNow(normalize(input));
+    } catch (err) {
+      this.ctx.stats.configRejected++;
+      throw err;
+    }
+  }
+
+  private applyNow(config: ProxyConfig): void {
     const clusters = this.registry.apply(config);
     this.filters.apply(config);
     const tables = this.routes.compile(
@@ -111,6 +140,7 @@ export class ProxyRuntime {
     const tls = this.tlsTables.build(config, clusters, (fqdn, msg) =>
       this.ctx.warnOnce(`vhost|${fqdn}|${msg}`, { fqdn }, `virtual host not served: ${msg}`),
     );
+    this.ctx.stats.series.apply(config);
     this.ctx.state = { tables, tls, clusters, generation: ++this.generation };
     for (const l of this.listeners) l.prune(tls.keys);
     this.ctx.stats.configApplies++;
@@ -124,6 +154,7 @@ export class ProxyRuntime {
       socket.destroy();
       return;
     }
+    this.accepted.set(name, this.accepted.get(name)! + 1);
     l.adopt(socket);
   }
 
@@ -137,13 +168,53 @@ export class ProxyRuntime {
   async close(drainTimeoutMs: number): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const drained = Promise.all(this.listeners.map((l) => l.stopAccepting()));
+    const grace = Math.min(this.opts.drainGraceMs ?? 1000, drainTimeoutMs);
+    const drained = Promise.all(this.listeners.map((l) => l.stopAccepting(grace)));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, drainTimeoutMs))))]);
     if (timer) clearTimeout(timer);
     for (const l of this.listeners) l.destroyAll();
     this.registry.close();
     this.filters.close();
+  }
+
+  /** What the metrics read at scrape time (never on the request path).
+   *  `deltasRefused`: updates the worker could not take (it asked for the
+   *  whole config), which only the worker knows. */
+  metricsSource(deltasRefused: number): ProxyMetricsSource {
+    const s = this.ctx.stats;
+    const membership = new Map<string, { healthy: number; total: number }>();
+    for (const c of this.ctx.state.clusters.values()) {
+      const name = statName(c.def);
+      const healthy = c.endpoints.filter((e) => e.available).length;
+      const seen = membership.get(name);
+      // Clusters sharing a stat name are one Service port: the same endpoints.
+      if (!seen || c.endpoints.length > seen.total) membership.set(name, { healthy, total: c.endpoints.length });
+    }
+    const events: Record<string, number> = {};
+    for (const [k, v] of Object.entries(s.snapshot())) {
+      if (!COVERED_BY_ENVOY_SERIES.has(k)) events[k.replace(/[A-Z0-9]+/g, (m) => `_${m.toLowerCase()}`)] = v;
+    }
+    const memory = process.memoryUsage();
+    return {
+      listeners: this.listeners.map((l) => ({
+        name: l.spec.name,
+        tls: l.spec.tls,
+        address: l.server.listening ? l.address() : undefined,
+        cxTotal: this.accepted.get(l.spec.name) ?? 0,
+        cxActive: l.sockets.size,
+        requests: s.listener(l.spec.name),
+      })),
+      clusters: s.clusters.entries(),
+      membership: [...membership].map(([cluster, m]) => ({ cluster, ...m })),
+      vhosts: s.series.vhosts.entries(),
+      routes: [...s.series.routes.entries()].map(([, e]) => [e.key, e.counters] as const),
+      updates: { success: s.configApplies, failure: deltasRefused, rejected: s.configRejected },
+      warming: this.generation === 0,
+      draining: this.closed,
+      events,
+      memory: { heapUsed: memory.heapUsed, heapTotal: memory.heapTotal },
+    };
   }
 
   stats(): Record<string, number> {

@@ -7,6 +7,7 @@
 import type pino from 'pino';
 import { BalancerRuntime, type BalancerConfig } from '../balancer/index.ts';
 import { CertificateStore } from '../certs/index.ts';
+import { balancerSeries, mergeWorkerMetrics, proxySeries } from '../metrics/index.ts';
 import type { ProxyRuntime } from '../proxy/index.ts';
 import { ProxyConfigReplica } from './config-delta.ts';
 import { createLogger } from './logger.ts';
@@ -18,6 +19,8 @@ let runtime: BalancerRuntime | undefined;
 let proxy: ProxyRuntime | undefined;
 let logger: pino.Logger | undefined;
 const proxyReplica = new ProxyConfigReplica();
+/** Proxy deltas this worker could not take (co-located: it asked for the whole config). */
+let proxyDeltasRefused = 0;
 
 runWorker<ToBalancerWorker>({
   async handle(msg) {
@@ -49,6 +52,7 @@ runWorker<ToBalancerWorker>({
         if (msg.proxyConfig !== undefined && proxy) {
           const update = { version: msg.version, text: msg.proxyConfig, ...(msg.proxyBase !== undefined ? { base: msg.proxyBase } : {}) };
           if (!applyProxyUpdate(proxy, proxyReplica, update, logger)) {
+            proxyDeltasRefused++;
             send({ type: 'resync', version: msg.version });
             return;
           }
@@ -59,6 +63,12 @@ runWorker<ToBalancerWorker>({
       case 'health':
         send({ type: 'health', requestId: msg.requestId, listeners: runtime?.health().listeners ?? {} });
         return;
+      case 'metrics': {
+        if (!runtime) return;
+        const lb = balancerSeries(runtime.metrics());
+        send({ type: 'metrics', requestId: msg.requestId, metrics: proxy ? mergeWorkerMetrics(lb, proxySeries(proxy.metricsSource(proxyDeltasRefused))) : lb });
+        return;
+      }
     }
   },
   async drain(drainTimeoutMs) {

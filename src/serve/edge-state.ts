@@ -9,6 +9,7 @@ import type pino from 'pino';
 import { withRuntimeHealth, type ListenerHealth } from '../balancer/index.ts';
 import { toEdgeCertificate, type CertificateStore } from '../certs/index.ts';
 import { EdgeBuilder, type BalancerConfig, type EdgeBuildStats, type ProxyConfig } from '../edge/index.ts';
+import type { ControlPlaneMetrics } from '../metrics/index.ts';
 import type { ObjectCache } from '../objects/index.ts';
 import type { StatusReport } from '../status/index.ts';
 import type { ServeOptions, StatusSink } from './options.ts';
@@ -22,6 +23,7 @@ export interface EdgeStateOptions {
   runBalancer: boolean;
   logger: pino.Logger;
   statusSink: StatusSink | undefined;
+  metrics: ControlPlaneMetrics;
 }
 
 export class EdgeState {
@@ -50,6 +52,7 @@ export class EdgeState {
     // The store's problems too: a Service whose certificate cannot be read
     // (a damaged master.key) is told so, not to add the certificate.
     const scan = await store.scan();
+    const t0 = performance.now();
     const built = this.#edge.build({
       snapshot,
       config: o.config,
@@ -59,6 +62,8 @@ export class EdgeState {
       portOffset: o.lbPortOffset,
       now: Date.now(),
     });
+    this.#o.metrics.rebuilt(snapshot, (performance.now() - t0) / 1000, Date.now());
+    this.#o.metrics.certificates(scan.records);
     this.version++;
     this.proxyConfig = built.proxyConfig;
     this.balancerConfig = built.balancerConfig;
@@ -68,6 +73,7 @@ export class EdgeState {
   /** Logs what changed and hands the statuses to the sink. */
   publishStatuses(): void {
     this.#lastStatusLine = logStatusChanges(this.#o.logger, this.report, this.#lastStatusLine);
+    this.#o.metrics.statuses(this.report.httpproxies);
     this.#o.statusSink?.write(this.report);
   }
 

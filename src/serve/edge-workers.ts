@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type pino from 'pino';
 import type { BalancerConfig, ProxyConfig } from '../edge/index.ts';
+import type { MetricsAggregator } from '../metrics/index.ts';
 import { ProxyConfigDeltas, type ProxyConfigUpdate } from './config-delta.ts';
 import type { ListenerHealth, ListenerSpec, ToBalancerWorker, ToProxyWorker } from './messages.ts';
 import type { ServeOptions } from './options.ts';
@@ -124,6 +125,13 @@ export class EdgeWorkers {
       this.#health = { ...this.#health, ...fresh };
     }
     return this.#health;
+  }
+
+  /** Asks every worker what it counted and hands the answers to `into`
+   *  (a worker that does not answer in time keeps its last report there). */
+  async collectMetrics(into: MetricsAggregator): Promise<void> {
+    const replies = await Promise.all([this.proxies?.metrics() ?? [], this.balancers?.metrics() ?? []]);
+    for (const r of replies.flat()) into.report(r.slot, r.pid, r.metrics);
   }
 
   /** Drains every worker (in-flight requests get drainTimeoutMs). */

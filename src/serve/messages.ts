@@ -7,6 +7,7 @@
 // 'resync' and is sent the whole config. Edge keys never cross: balancer
 // workers read them from the certificate store themselves.
 
+import type { WorkerMetrics } from '../metrics/index.ts';
 import type { LogFormat } from './logger.ts';
 import type { ProxyStart } from './start-proxy.ts';
 
@@ -27,6 +28,8 @@ export type ToProxyWorker =
       /** JSON of a ProxyConfig, or of a ProxyConfigDelta when `base` is set. */
       config: string;
     }
+  /** Report what this process counted (a scrape is running). */
+  | { type: 'metrics'; requestId: number }
   | { type: 'shutdown'; drainTimeoutMs: number };
 
 export type ToBalancerWorker =
@@ -50,6 +53,7 @@ export type ToBalancerWorker =
       proxyBase?: number;
     }
   | { type: 'health'; requestId: number }
+  | { type: 'metrics'; requestId: number }
   | { type: 'shutdown'; drainTimeoutMs: number };
 
 export type { ListenerHealth } from '../balancer/index.ts';
@@ -63,5 +67,6 @@ export type FromWorker =
    *  was applied; send the whole latest config. */
   | { type: 'resync'; version: number }
   | { type: 'health'; requestId: number; listeners: Record<string, ListenerHealth> }
+  | { type: 'metrics'; requestId: number; metrics: WorkerMetrics }
   | { type: 'fatal'; message: string; code?: string }
   | { type: 'drained' };

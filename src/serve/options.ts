@@ -3,6 +3,7 @@
 
 import type pino from 'pino';
 import type { IsobarConfig } from '../config/index.ts';
+import type { StatusUpdate } from '../metrics/index.ts';
 import type { ObjectCache } from '../objects/index.ts';
 import type { StatusReport } from '../status/index.ts';
 import type { LogFormat } from './logger.ts';
@@ -35,8 +36,13 @@ export interface ServeOptions {
   coLocated: boolean;
   /** Creates the object source (folder or Kubernetes) feeding the cache. */
   createSource(cache: ObjectCache, logger: pino.Logger): Source;
-  /** Where statuses go besides the log and /status (the Kubernetes API). */
-  createStatusSink?(logger: pino.Logger): StatusSink;
+  /** Where statuses go besides the log and /status (the Kubernetes API);
+   *  it reports each status update it makes for the metrics. */
+  createStatusSink?(logger: pino.Logger, hooks: StatusSinkHooks): StatusSink;
+}
+
+export interface StatusSinkHooks {
+  onStatusUpdate(u: StatusUpdate): void;
 }
 
 export interface StatusSink {

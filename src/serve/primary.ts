@@ -10,7 +10,9 @@
 
 import { availableParallelism } from 'node:os';
 import type pino from 'pino';
+import { readFileSync } from 'node:fs';
 import { startAdminServer, type AdminServer } from '../admin/index.ts';
+import { ControlPlaneMetrics, exposition, MetricsAggregator } from '../metrics/index.ts';
 import type { CertificateStore } from '../certs/index.ts';
 import { ObjectCache } from '../objects/index.ts';
 import { EdgeState } from './edge-state.ts';
@@ -25,12 +27,13 @@ import { assertDirectory, missingCertificate, openStore, portInUse } from './sta
 
 export async function serve(o: ServeOptions): Promise<RunningServer> {
   const logger = createLogger(o.logFormat, { role: 'primary' });
-  const { store, cache, source, statusSink } = await openInputs(o, logger);
+  const metrics = new ControlPlaneMetrics({ version: packageVersion() });
+  const { store, cache, source, statusSink } = await openInputs(o, logger, metrics);
   const held = holdChanges(source);
 
   const runs = rolesToRun(o);
   const internal = runs.proxy && runs.balancer ? await internalPorts() : undefined;
-  const state = new EdgeState({ serve: o, cache, store, runBalancer: runs.balancer, logger, statusSink });
+  const state = new EdgeState({ serve: o, cache, store, runBalancer: runs.balancer, logger, statusSink, metrics });
   let started: EdgeWorkers | undefined;
   const failStart = async (err: StartError): Promise<never> => {
     started?.kill();
@@ -61,7 +64,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   } catch (err) {
     await failStart(new StartError('WORKERS', `cannot start workers: ${(err as Error).message}`));
   }
-  const loop = new ReloadLoop(state, workers, store, logger);
+  const loop = new ReloadLoop(state, workers, store, logger, metrics);
   await loop.push();
   const unbound = unboundListener(workers);
   if (unbound) await failStart(unbound);
@@ -72,6 +75,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     port: o.adminPort,
     ready: () => source.ready() && workers.upToDate(),
     report: async () => state.reportWithHealth(await workers.refreshHealth()),
+    metrics: scrape(workers, metrics),
     // The page and `explain --admin` see what the workers run.
     edge: () => ({
       version: state.version,
@@ -110,15 +114,30 @@ interface Inputs {
 
 /** The manifests folder (checked), the certificate store, the object cache
  *  and its source (started), and where statuses go besides the log. */
-async function openInputs(o: ServeOptions, logger: pino.Logger): Promise<Inputs> {
+async function openInputs(o: ServeOptions, logger: pino.Logger, metrics: ControlPlaneMetrics): Promise<Inputs> {
   if (o.dir !== undefined) await assertDirectory(o.dir);
   const store = await openStore(o.stateDir);
   const cache = new ObjectCache();
   const source = o.createSource(cache, logger);
-  const statusSink = o.createStatusSink?.(logger);
+  const statusSink = o.createStatusSink?.(logger, { onStatusUpdate: metrics.statusUpdate });
   source.on('problem', (p: { message: string }) => logger.warn({ problem: p }, p.message));
   await source.start();
   return { store, cache, source, statusSink };
+}
+
+/** One /metrics scrape: every worker's counts (aggregated so that a
+ *  replaced worker never makes a counter go backwards), then the primary's
+ *  own series. */
+function scrape(workers: EdgeWorkers, metrics: ControlPlaneMetrics): () => Promise<string> {
+  const aggregator = new MetricsAggregator();
+  return async () => {
+    await workers.collectMetrics(aggregator);
+    return exposition(aggregator.total(), [metrics.registry]);
+  };
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** stop() runs stopAll once (a second signal waits for the same stop);

@@ -4,6 +4,7 @@
 // through SO_REUSEPORT.
 
 import type pino from 'pino';
+import { proxySeries } from '../metrics/index.ts';
 import type { ProxyRuntime } from '../proxy/index.ts';
 import { ProxyConfigReplica } from './config-delta.ts';
 import { createLogger } from './logger.ts';
@@ -15,6 +16,8 @@ import { runWorker, send } from './worker-process.ts';
 let runtime: ProxyRuntime | undefined;
 let logger: pino.Logger | undefined;
 const replica = new ProxyConfigReplica();
+/** Deltas this worker could not take (it asked for the whole config). */
+let deltasRefused = 0;
 
 runWorker<ToProxyWorker>({
   async handle(msg) {
@@ -30,9 +33,15 @@ runWorker<ToProxyWorker>({
         if (!runtime) throw new Error('config before init');
         const update = { version: msg.version, text: msg.config, ...(msg.base !== undefined ? { base: msg.base } : {}) };
         if (applyProxyUpdate(runtime, replica, update, logger)) send({ type: 'applied', version: msg.version });
-        else send({ type: 'resync', version: msg.version });
+        else {
+          deltasRefused++;
+          send({ type: 'resync', version: msg.version });
+        }
         return;
       }
+      case 'metrics':
+        if (runtime) send({ type: 'metrics', requestId: msg.requestId, metrics: proxySeries(runtime.metricsSource(deltasRefused)) });
+        return;
     }
   },
   async drain(drainTimeoutMs) {

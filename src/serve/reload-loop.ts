@@ -5,6 +5,7 @@
 
 import type pino from 'pino';
 import type { CertificateStore } from '../certs/index.ts';
+import type { ControlPlaneMetrics } from '../metrics/index.ts';
 import { recordUsage } from './certificate-usage.ts';
 import type { EdgeState } from './edge-state.ts';
 import type { EdgeWorkers } from './edge-workers.ts';
@@ -32,11 +33,13 @@ export class ReloadLoop {
   readonly #workers: EdgeWorkers;
   readonly #store: CertificateStore;
   readonly #logger: pino.Logger;
+  readonly #metrics: ControlPlaneMetrics;
   #building = false;
   #again = false;
   #lastUsage = '';
 
-  constructor(state: EdgeState, workers: EdgeWorkers, store: CertificateStore, logger: pino.Logger) {
+  constructor(state: EdgeState, workers: EdgeWorkers, store: CertificateStore, logger: pino.Logger, metrics: ControlPlaneMetrics) {
+    this.#metrics = metrics;
     this.#state = state;
     this.#workers = workers;
     this.#store = store;
@@ -46,7 +49,9 @@ export class ReloadLoop {
   /** Sends the latest build to the workers and records certificate usage. */
   async push(): Promise<void> {
     const s = this.#state;
+    const t0 = performance.now();
     await this.#workers.apply(s.version, s.proxyConfig, s.balancerConfig);
+    this.#metrics.applied((performance.now() - t0) / 1000);
     if (s.balancerConfig) this.#lastUsage = await recordUsage(this.#store, s.balancerConfig, this.#lastUsage, this.#logger);
   }
 

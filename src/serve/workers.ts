@@ -47,7 +47,7 @@ export class WorkerPool<Init, Config> {
   #workers: Worker[] = [];
   #latest: { version: number; config: Config } | undefined;
   #stopping = false;
-  #healthWaiters = new Map<number, (msg: Extract<FromWorker, { type: 'health' }>) => void>();
+  #waiters = new Map<number, (msg: Extract<FromWorker, { type: 'health' | 'metrics' }>) => void>();
   #nextRequest = 1;
 
   constructor(o: WorkerPoolOptions<Init, Config>) {
@@ -78,22 +78,38 @@ export class WorkerPool<Init, Config> {
 
   /** Ask each worker for its health report (balancer workers). */
   async health(timeoutMs = 2000): Promise<Extract<FromWorker, { type: 'health' }>[]> {
+    const replies = await this.#ask<'health'>('health', timeoutMs);
+    return replies.map((r) => r.reply);
+  }
+
+  /** Ask each worker what it has counted; with the slot and the process
+   *  that answered, so a replaced process can be told from its successor. */
+  async metrics(timeoutMs = 2000): Promise<{ slot: string; pid: number; metrics: Extract<FromWorker, { type: 'metrics' }>['metrics'] }[]> {
+    const replies = await this.#ask<'metrics'>('metrics', timeoutMs);
+    return replies.map((r) => ({ slot: `${this.#o.role}/${r.index}`, pid: r.pid, metrics: r.reply.metrics }));
+  }
+
+  /** Sends `type` to every connected worker and collects the answers that
+   *  come within timeoutMs (a worker starting or dying is left out). */
+  async #ask<T extends 'health' | 'metrics'>(type: T, timeoutMs: number): Promise<{ index: number; pid: number; reply: Extract<FromWorker, { type: T }> }[]> {
     const asks = this.#workers.map(
       (w) =>
-        new Promise<Extract<FromWorker, { type: 'health' }> | undefined>((resolve) => {
+        new Promise<{ index: number; pid: number; reply: Extract<FromWorker, { type: T }> } | undefined>((resolve) => {
+          if (!w.child.connected) return resolve(undefined);
           const requestId = this.#nextRequest++;
+          const pid = w.child.pid ?? 0;
           const timer = setTimeout(() => {
-            this.#healthWaiters.delete(requestId);
+            this.#waiters.delete(requestId);
             resolve(undefined);
           }, timeoutMs);
-          this.#healthWaiters.set(requestId, (m) => {
+          this.#waiters.set(requestId, (m) => {
             clearTimeout(timer);
-            resolve(m);
+            resolve({ index: w.index, pid, reply: m as Extract<FromWorker, { type: T }> });
           });
-          w.child.send({ type: 'health', requestId });
+          w.child.send({ type, requestId });
         }),
     );
-    return (await Promise.all(asks)).filter((m): m is Extract<FromWorker, { type: 'health' }> => m !== undefined);
+    return (await Promise.all(asks)).filter((m) => m !== undefined);
   }
 
   /** Tell every worker to drain and wait for them to exit. */
@@ -210,9 +226,10 @@ export class WorkerPool<Init, Config> {
         this.#o.logger.info({ role: this.#o.role, worker: w.index, version: msg.version }, 'worker has no base for a config delta; sending it the whole configuration');
         this.#sendWhole(w);
         return;
-      case 'health': {
-        const waiter = this.#healthWaiters.get(msg.requestId);
-        this.#healthWaiters.delete(msg.requestId);
+      case 'health':
+      case 'metrics': {
+        const waiter = this.#waiters.get(msg.requestId);
+        this.#waiters.delete(msg.requestId);
         waiter?.(msg);
         return;
       }

@@ -1,0 +1,33 @@
+// Counters for one upstream cluster, in Envoy's terms (cluster.<name>.*):
+// requests sent upstream and their answers, connections, TLS. Plain
+// fields: the hot path only increments them.
+
+import { LatencyHistogram } from './histogram.ts';
+import { countClass } from './request-counters.ts';
+
+export class UpstreamCounters {
+  rqTotal = 0;
+  /** Upstream responses by status class: index 0 is 1xx, 4 is 5xx. */
+  readonly rqByClass = [0, 0, 0, 0, 0];
+  /** Milliseconds from sending the request to the response's end. */
+  readonly rqTime = new LatencyHistogram();
+  rqRetry = 0;
+  rqTimeout = 0;
+  rqPerTryTimeout = 0;
+  cxTotal = 0;
+  /** Gauge: upstream connections open now. */
+  cxActive = 0;
+  cxConnectFail = 0;
+  cxConnectTimeout = 0;
+  sslHandshake = 0;
+  /** Upstream TLS that failed (handshake or validation). */
+  sslConnectionError = 0;
+  /** ...of which the certificate did not verify against the CA. */
+  sslFailVerifyError = 0;
+  /** ...of which no subject name matched. */
+  sslFailVerifySan = 0;
+
+  response(status: number): void {
+    countClass(this.rqByClass, status);
+  }
+}
