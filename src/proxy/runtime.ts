@@ -168,8 +168,7 @@ export class ProxyRuntime {
   async close(drainTimeoutMs: number): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const grace = Math.min(this.opts.drainGraceMs ?? 1000, drainTimeoutMs);
-    const drained = Promise.all(this.listeners.map((l) => l.stopAccepting(grace)));
+    const drained = Promise.all(this.listeners.map((l) => l.stopAccepting()));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, drainTimeoutMs))))]);
     if (timer) clearTimeout(timer);
