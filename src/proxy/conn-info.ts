@@ -33,7 +33,9 @@ export function hostPort(address: string, port: number): string {
 
 /** Reads the per-connection facts for a request (HTTP/1 socket or HTTP/2 session). */
 export function connOf(req: DownstreamRequest): ConnInfo | undefined {
-  if (req.httpVersionMajor === 2) {
+  // By the request's kind, not its version: an HTTP/1 request line may
+  // claim any version.
+  if ('stream' in req) {
     const session = (req as Http2ServerRequest).stream.session as unknown as { [kConn]?: ConnInfo } | undefined;
     return session?.[kConn];
   }

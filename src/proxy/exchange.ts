@@ -29,23 +29,28 @@ import { applyClientCertHeader } from './client-certificate.ts';
 import type { FilterRequest, FilterVerdict, RequestFilter } from './request-filter.ts';
 import { findVhost, matchRoute, pickBackend, type CompiledBackend, type CompiledRoute, type CompiledVhost } from './route-table.ts';
 import { upstreamRequestHead, type RequestHeaders } from './upstream-request.ts';
+import { requestIdFor } from './request-id.ts';
+import { parseRequestTarget } from './request-target.ts';
 import type { UpstreamConnectError } from './upstream-tls.ts';
 
 /** Bodies up to this size are buffered on routes with retries, so they can be resent. */
 const RETRY_BUFFER_LIMIT = 64 * 1024;
 
 export function handleRequest(ctx: ProxyContext, req: DownstreamRequest, res: DownstreamResponse): void {
-  const conn = connOf(req);
-  if (conn === undefined) {
-    // Cannot happen for connections accepted by a listener; answer rather than throw.
-    sendLocal(res, 500, '');
-    return;
-  }
+  let ex: Exchange | undefined;
   try {
-    new Exchange(ctx, ctx.state, conn, req, res).run();
+    const conn = connOf(req);
+    if (conn === undefined) {
+      // Cannot happen for connections accepted by a listener; answer rather than throw.
+      sendLocal(res, 500, '');
+      return;
+    }
+    ex = new Exchange(ctx, ctx.state, conn, req, res);
+    ex.run();
   } catch (err) {
     // A bug must cost one request, never the process.
-    ctx.warnOnce(`bug|${(err as Error).message}`, { err }, 'request handling failed');
+    if (ex !== undefined) return ex.crashed(err);
+    ctx.warnOnce(`bug|${(err as Error)?.message}`, { err }, 'request handling failed');
     try {
       sendLocal(res, 500, '');
     } catch {
@@ -67,6 +72,8 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.ex = ex;
     this.endpoint = endpoint;
   }
+  // Each event is a per-request boundary: a thrown error costs this
+  // request (crashed()), never undici's connection or the process.
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.ex.attempt !== this || this.ex.done) controller.abort(new TryAbandoned('the exchange is over'));
@@ -76,16 +83,32 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: RequestHeaders): void {
     this.gotHeaders = true;
-    this.ex.onResponseStart(this, controller, status, headers);
+    try {
+      this.ex.onResponseStart(this, controller, status, headers);
+    } catch (err) {
+      this.ex.crashed(err);
+    }
   }
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.ex.onResponseData(this, controller, chunk);
+    try {
+      this.ex.onResponseData(this, controller, chunk);
+    } catch (err) {
+      this.ex.crashed(err);
+    }
   }
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers: RequestHeaders): void {
-    this.ex.onResponseEnd(this, trailers);
+    try {
+      this.ex.onResponseEnd(this, trailers);
+    } catch (err) {
+      this.ex.crashed(err);
+    }
   }
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    this.ex.onResponseError(this, err);
+    try {
+      this.ex.onResponseError(this, err);
+    } catch (e) {
+      this.ex.crashed(e);
+    }
   }
 }
 
@@ -178,22 +201,18 @@ class Exchange implements RequestView, OpContext, HashInput {
     const h2 = req.httpVersionMajor === 2;
     const authority = (h2 ? (this.reqHeaders[':authority'] as string | undefined) : undefined) ?? (this.reqHeaders.host as string | undefined) ?? '';
     this.authority = authority;
-    let url = req.url ?? '/';
-    if (url.charCodeAt(0) !== 47 /* / */) {
-      // absolute-form (RFC 9112 3.2.2): use its path; the Host header still routes.
-      const m = /^https?:\/\/[^/?#]*(.*)$/i.exec(url);
-      if (!m) return this.fail('bad-request');
-      url = m[1] || '/';
-      if (url.charCodeAt(0) !== 47) url = '/' + url;
+    const target = parseRequestTarget(req.url ?? '/', !h2);
+    if (!target.ok) return this.fail('bad-request');
+    if (target.authority !== undefined) {
+      // Absolute form: the target's authority is the host (RFC 9112
+      // §3.2.2); it routes the request and replaces Host, as in Envoy.
+      this.authority = target.authority;
+      this.reqHeaders.host = target.authority;
     }
-    const q = url.indexOf('?');
-    let path = q < 0 ? url : url.slice(0, q);
-    this.query = q < 0 ? '' : url.slice(q + 1);
-    const hash = path.indexOf('#');
-    if (hash >= 0) path = path.slice(0, hash);
-    this.path = normalizePath(path);
-    this.host = normalizeHost(authority);
-    this.requestId = this.header('x-request-id') || randomUUID();
+    this.query = target.query;
+    this.path = normalizePath(target.path);
+    this.host = normalizeHost(this.authority);
+    this.requestId = requestIdFor(this.reqHeaders['x-request-id'], conn.clientAddress, ctx.preserveExternalRequestId);
     applyClientCertHeader(this.reqHeaders, conn);
 
     const vhost = findVhost(this.state.tables, conn.tls, this.host);
@@ -647,6 +666,19 @@ class Exchange implements RequestView, OpContext, HashInput {
   }
 
   // ---- the end ----
+
+  /** A bug in this exchange: it costs this request only. */
+  crashed(err: unknown): void {
+    this.ctx.warnOnce(`bug|${(err as Error)?.message}`, { err }, 'request handling failed');
+    if (this.done) return;
+    try {
+      this.abortAttempt(new TryAbandoned('request handling failed'));
+      if (this.res.headersSent) return this.resetDownstream('-');
+      this.local(500, '', '-');
+    } catch {
+      this.res.destroy();
+    }
+  }
 
   private resetDownstream(flags: ResponseFlag): void {
     this.done = true;

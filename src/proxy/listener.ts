@@ -5,7 +5,7 @@
 // HTTP/1.1 server or the HTTP/2 server by ALPN.
 import http from 'node:http';
 import http2 from 'node:http2';
-import type net from 'node:net';
+import net from 'node:net';
 import tls from 'node:tls';
 import { readProxyHeader, type ProxyHeader } from '../proxyprotocol/index.ts';
 import { peekClientHello } from '../tls/index.ts';
@@ -15,6 +15,9 @@ import { hostPort, kConn, type ConnInfo } from './conn-info.ts';
 import type { ProxyContext } from './context.ts';
 import { admitClientCertificate } from './client-certificate.ts';
 import { handleRequest } from './exchange.ts';
+import { Http1Pipeline } from './http1-pipeline.ts';
+import { checkHttp1Request } from './http1-request.ts';
+import { sendLocal } from './local-reply.ts';
 import { guardHttp2 } from './http2-guard.ts';
 import { http2ServerOptions } from './http2-limits.ts';
 import { forwardTcp } from './tcp-forward.ts';
@@ -51,6 +54,9 @@ export class Listener {
   private readonly pending = new Set<net.Socket>();
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
   private closing = false;
+  /** Draining, and connections still owing a request may no longer send one. */
+  private graceOver = false;
+  private grace: NodeJS.Timeout | undefined;
   private sweep: NodeJS.Timeout | undefined;
 
   constructor(spec: ProxyListenerSpec, ctx: ProxyContext, opts: ListenerOptions) {
@@ -65,10 +71,12 @@ export class Listener {
         // How often slow-header deadlines are checked.
         connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs),
         keepAliveTimeout: IDLE_CONNECTION_MS,
-        requireHostHeader: true,
+        // checkHttp1Request() does, in the request's turn: node:http would
+        // answer a request without Host ahead of the pipeline before it.
+        requireHostHeader: false,
         highWaterMark: 64 * 1024,
       },
-      (req, res) => handleRequest(this.ctx, req, res),
+      (req, res) => this.onRequest(req, res),
     );
     const original = this.server.listeners('connection');
     this.server.removeAllListeners('connection');
@@ -76,17 +84,14 @@ export class Listener {
     this.h1Connection = (socket) => h1.call(this.server, socket);
     this.server.on('connection', (socket: net.Socket) => this.onConnection(socket));
     this.server.on('clientError', (err: Error & { code?: string }, socket: net.Socket) => this.onClientError(err, socket));
-    this.server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
-      try {
-        handleUpgrade(this.ctx, req, socket, head);
-      } catch (err) {
-        this.ctx.warnOnce(`bug|upgrade|${(err as Error).message}`, { err }, 'upgrade handling failed');
-        socket.destroy();
-      }
+    // node:http hands over an upgrade (or CONNECT) as soon as it is parsed,
+    // even behind a pipelined request still being answered: it waits its turn.
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      Http1Pipeline.of(socket).afterResponses(() => this.onUpgrade(req, socket, head));
     });
     // CONNECT is not proxied (as Envoy without an explicit CONNECT route).
     this.server.on('connect', (_req: http.IncomingMessage, socket: net.Socket) => {
-      socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      Http1Pipeline.of(socket).afterResponses(() => socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'));
     });
     // HTTP/2 over TLS (ALPN h2) on TLS listeners; HTTP/2 with prior
     // knowledge (h2c) on plain ones. Neither server listens itself.
@@ -145,8 +150,57 @@ export class Listener {
     for (const k of this.tlsServers.keys()) if (!keys.has(k)) this.tlsServers.delete(k);
   }
 
+  /** Every HTTP/1.x request node:http parses, served in its connection's order. */
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const pipeline = Http1Pipeline.of(req.socket);
+    // Draining: what the connection still sends is answered, with Connection: close.
+    if (this.closing) pipeline.end();
+    pipeline.push(req, res, () => this.serveHttp1(req, res));
+  }
+
+  private serveHttp1(req: http.IncomingMessage, res: http.ServerResponse): void {
+    let refused = false;
+    try {
+      const refusal = checkHttp1Request(req);
+      if (refusal !== undefined) {
+        refused = true;
+        this.refused(refusal.reason, req);
+        res.shouldKeepAlive = false;
+        sendLocal(res, refusal.status, '');
+      }
+    } catch (err) {
+      // A bug costs this request only, never the process.
+      this.ctx.warnOnce(`bug|http1|${(err as Error).message}`, { err }, 'request handling failed');
+      if (refused || res.headersSent) res.destroy();
+      else sendLocal(res, 500, '');
+      return;
+    }
+    if (!refused) handleRequest(this.ctx, req, res);
+  }
+
+  private onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    try {
+      const refusal = checkHttp1Request(req);
+      if (refusal !== undefined) {
+        this.refused(refusal.reason, req);
+        socket.end(`HTTP/1.1 ${refusal.status} ${http.STATUS_CODES[refusal.status]}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+        return;
+      }
+      handleUpgrade(this.ctx, req, socket, head);
+    } catch (err) {
+      this.ctx.warnOnce(`bug|upgrade|${(err as Error).message}`, { err }, 'upgrade handling failed');
+      socket.destroy();
+    }
+  }
+
+  private refused(reason: string, req: http.IncomingMessage): void {
+    this.ctx.stats.badRequests++;
+    const conn = (req.socket as Sock)[kConn];
+    this.ctx.warnOnce(`h1|${this.spec.name}|${reason}`, { listener: this.spec.name, remote: conn?.remote, reason }, 'request refused; connection closed');
+  }
+
   private onConnection(socket: Sock): void {
-    if (this.closing) {
+    if (this.graceOver) {
       socket.destroy();
       return;
     }
@@ -345,7 +399,16 @@ export class Listener {
       socket.destroy();
       return;
     }
+    const pipeline = Http1Pipeline.peek(socket);
+    // The parser stays failed and says so again for every later read: those
+    // bytes are read and dropped until the connection closes (reading on
+    // keeps the close a FIN, not a reset that could lose the response).
+    if (pipeline?.ended && pipeline.busy) return;
     this.ctx.stats.badRequests++;
+    // Bytes after a request received whole: its response, and those of the
+    // whole requests before the bytes, are delivered first; then the
+    // connection closes. A 400 written now would land inside them.
+    if (pipeline?.absorbError()) return;
     // A request already answering (its headers sent) can only be cut off.
     const msg = (socket as net.Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (!socket.writable || msg?.headersSent) {
@@ -360,27 +423,44 @@ export class Listener {
     socket.destroySoon?.();
   }
 
-  /** Stops accepting; idle connections close now, busy ones after their response. */
-  stopAccepting(): Promise<void> {
+  /** Stops accepting. Every connection accepted before is still served, as
+   *  Envoy drains: each response from now on says Connection: close and
+   *  ends its connection. For graceMs a connection that still owes its
+   *  PROXY header, TLS handshake or first request, or sits idle between
+   *  requests, may still send one (the load balancer in front accepted it
+   *  and may be passing a request on right now); after that such
+   *  connections are closed. Resolves once every connection is gone. */
+  stopAccepting(graceMs: number): Promise<void> {
     this.closing = true;
-    // Connections still owing a PROXY header, their first bytes or a TLS
-    // handshake carry no request yet: nothing to drain.
-    for (const s of this.pending) s.destroy();
-    // Keep-alive connections become idle as their last response ends.
-    this.sweep = setInterval(() => this.server.closeIdleConnections(), 100);
-    const closed = new Promise<void>((resolve) =>
-      this.server.close(() => {
-        clearInterval(this.sweep);
-        resolve();
-      }),
-    );
-    this.server.closeIdleConnections();
+    for (const s of this.sockets) Http1Pipeline.peek(s)?.end();
     for (const s of this.h2Sessions) s.close();
-    return closed;
+    let stopped = false;
+    // net.Server's close, not node:http's: that one would also close idle
+    // keep-alive connections at once, resetting a request on its way.
+    net.Server.prototype.close.call(this.server, () => (stopped = true));
+    this.grace = setTimeout(() => {
+      this.graceOver = true;
+      for (const s of this.pending) s.destroy();
+      this.server.closeIdleConnections();
+    }, graceMs);
+    return new Promise<void>((resolve) => {
+      this.sweep = setInterval(() => {
+        // Keep-alive connections become idle as their last response ends.
+        if (this.graceOver) this.server.closeIdleConnections();
+        if (stopped && this.sockets.size === 0) {
+          clearInterval(this.sweep);
+          clearTimeout(this.grace);
+          resolve();
+        }
+      }, 50);
+    });
   }
 
   destroyAll(): void {
+    clearTimeout(this.grace);
     clearInterval(this.sweep);
+    // node:http's close: stops its header-timeout checks.
+    this.server.close();
     for (const s of this.h2Sessions) s.destroy();
     for (const s of this.sockets) s.destroy();
     this.server.closeAllConnections();

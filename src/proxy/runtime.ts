@@ -85,6 +85,7 @@ export class ProxyRuntime {
       logger: opts.logger,
       onAccessLog: opts.onAccessLog,
       maxRequestsPerEndpoint: opts.maxRequestsPerEndpoint ?? 2048,
+      preserveExternalRequestId: opts.preserveExternalRequestId ?? false,
       warnOnce: rateLimitedWarn(opts.logger),
     };
     this.registry = new ClusterRegistry(stats, (cluster, message) =>
@@ -110,7 +111,7 @@ export class ProxyRuntime {
     const results = await Promise.allSettled(this.listeners.map((l) => l.listen()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      await Promise.all(this.listeners.map((l) => (l.server.listening ? l.stopAccepting() : undefined)));
+      await Promise.all(this.listeners.map((l) => (l.server.listening ? l.stopAccepting(0) : undefined)));
       throw failed.reason;
     }
   }
@@ -168,7 +169,8 @@ export class ProxyRuntime {
   async close(drainTimeoutMs: number): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const drained = Promise.all(this.listeners.map((l) => l.stopAccepting()));
+    const grace = Math.min(this.opts.drainGraceMs ?? 1000, drainTimeoutMs);
+    const drained = Promise.all(this.listeners.map((l) => l.stopAccepting(grace)));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, drainTimeoutMs))))]);
     if (timer) clearTimeout(timer);

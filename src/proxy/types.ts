@@ -50,4 +50,10 @@ export interface ProxyRuntimeOptions {
   /** In-flight requests per upstream endpoint before 503 "overflow" (default 2048,
    *  Envoy's default 1024 connections + 1024 pending). */
   maxRequestsPerEndpoint?: number;
+  /** On drain, how long a connection that has not sent its (next) request
+   *  yet may still send one, answered with Connection: close (default 1000). */
+  drainGraceMs?: number;
+  /** Keep the X-Request-Id of clients outside the internal ranges (Envoy's
+   *  preserve_external_request_id; default false: they get a new one). */
+  preserveExternalRequestId?: boolean;
 }

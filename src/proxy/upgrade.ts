@@ -1,7 +1,6 @@
 // WebSocket (HTTP/1.1 Upgrade) through the proxy on routes that enable it:
 // route as usual, ask the upstream to upgrade via undici, then splice the
 // two sockets. Routes without websockets answer 403, as Envoy does.
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -15,6 +14,7 @@ import { normalizeHost } from './host.ts';
 import { normalizePath, type RequestView } from './matchers.ts';
 import { findVhost, matchRoute, pickBackend } from './route-table.ts';
 import { upstreamRequestHead } from './upstream-request.ts';
+import { requestIdFor } from './request-id.ts';
 import { applyClientCertHeader } from './client-certificate.ts';
 import { runUpgradeFilters } from './upgrade-filters.ts';
 
@@ -94,7 +94,8 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   const route = matchRoute(vhost, view);
   if (!route) return fail('no-route');
   applyClientCertHeader(req.headers, conn);
-  const requestId = (req.headers['x-request-id'] as string | undefined) || randomUUID();
+  const requestId = requestIdFor(req.headers['x-request-id'], conn.clientAddress, ctx.preserveExternalRequestId);
+  req.headers['x-request-id'] = requestId;
   const forward = (): void => {
     if (route.route.httpsRedirect && !conn.https) {
       log.status = 301;
