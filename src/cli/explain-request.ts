@@ -17,6 +17,7 @@ import {
   compileIpFilter,
   corsDecision,
   findVhost,
+  matchRoute,
   httpsRedirectLocation,
   ipFilterAllows,
   normalizeHost,
@@ -173,20 +174,20 @@ export function explainRequest(input: ExplainInput, req: ExplainRequest): Explan
     httpproxies: [...new Set([...rootsOf(input, vhost.fqdn), ...vhost.routes.map((r) => `${r.origin.namespace}/${r.origin.name}`)])],
   };
 
-  // ---- routes, in the proxy's order; the first whose conditions all hold wins ----
-  let matched: CompiledRoute | undefined;
-  for (let i = 0; i < found.routes.length; i++) {
+  // ---- routes: the proxy's matchRoute picks; each route before its pick
+  // is asked, predicate by predicate, which condition did not hold ----
+  const matched: CompiledRoute | undefined = matchRoute(found, view);
+  const until = matched === undefined ? found.routes.length : found.routes.indexOf(matched);
+  for (let i = 0; i < until; i++) {
     const r = found.routes[i]!;
     const failed = r.preds.findIndex((p) => !p(view));
-    if (failed < 0) {
-      matched = r;
-      out.route = { index: i + 1, conditions: conditionsText(r.route), from: origin(r.route), action: actionText(r.route), settings: routeSettings(r.route) };
-      break;
-    }
     const cond = routeConditions(r.route)[failed]!;
     out.passedOver.push({ index: i + 1, conditions: conditionsText(r.route), from: origin(r.route), failed: whyNot(cond, path, view.header, (n) => queryParam(query, n)) });
   }
-  if (matched === undefined) {
+  if (matched !== undefined) {
+    const r = matched.route;
+    out.route = { index: until + 1, conditions: conditionsText(r), from: origin(r), action: actionText(r), settings: routeSettings(r) };
+  } else {
     out.reply = local('no-route', `no route of ${vhost.fqdn} matches`);
     noteInvalid(input, vhost.fqdn, out);
     return finish(out, warnings);
