@@ -37,6 +37,11 @@ export interface WorkerPoolOptions<Init, Config> {
   onApplied?(msg: Extract<FromWorker, { type: 'applied' }>, index: number): void;
 }
 
+// node:http2 limits request headers to the process-wide
+// --max-http-header-size (16 KiB by default), whatever its server asks: give
+// workers the proxy's HTTP/1 limit (60 KiB, as Envoy), so both protocols hold the same.
+const MAX_HEADER_FLAG = `--max-http-header-size=${60 * 1024}`;
+
 const ENTRY: Record<WorkerRole, string> = {
   proxy: fileURLToPath(new URL('./proxy-worker.ts', import.meta.url)),
   balancer: fileURLToPath(new URL('./balancer-worker.ts', import.meta.url)),
@@ -145,7 +150,7 @@ export class WorkerPool<Init, Config> {
   #spawn(index: number): Promise<void> {
     const child = fork(ENTRY[this.#o.role], [], {
       execPath: process.execPath,
-      execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect') && !a.startsWith('--test')),
+      execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect') && !a.startsWith('--test')), MAX_HEADER_FLAG],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
