@@ -25,6 +25,12 @@ export interface ConnInfo {
   /** X-Forwarded-Client-Cert for this connection's requests, when its
    *  virtual host forwards client certificates and the client sent one. */
   xfcc?: string;
+  /** Where the client connected (Envoy's local address): the PROXY
+   *  header's destination, else the accepted socket's own address. */
+  localAddress?: string;
+  localPort?: number;
+  /** PEM of the certificate the client presented in the TLS handshake. */
+  clientCertPem?: string;
 }
 
 export function hostPort(address: string, port: number): string {

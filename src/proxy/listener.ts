@@ -232,16 +232,23 @@ export class Listener {
     let port = socket.remotePort ?? 0;
     if (address.startsWith('::ffff:') && address.includes('.')) address = address.slice(7);
     const peerAddress = address;
+    let localAddress = socket.localAddress ?? '';
+    let localPort = socket.localPort ?? 0;
+    if (localAddress.startsWith('::ffff:') && localAddress.includes('.')) localAddress = localAddress.slice(7);
     let https = this.spec.tls;
     if (header !== undefined) {
       if (header.command === 'LOCAL') this.ctx.stats.proxyProtocolLocal++;
       else if (header.source) {
         address = header.source.address;
         port = header.source.port;
+        if (header.destination) {
+          localAddress = header.destination.address;
+          localPort = header.destination.port;
+        }
       }
       if (header.ssl?.connectedWithSsl) https = true;
     }
-    const conn: ConnInfo = { listener: this.spec.name, peerAddress, clientAddress: address, clientPort: port, https, remote: hostPort(address, port) };
+    const conn: ConnInfo = { listener: this.spec.name, peerAddress, clientAddress: address, clientPort: port, https, remote: hostPort(address, port), localAddress, localPort };
     if (!this.spec.tls) {
       socket[kConn] = conn;
       this.sniffPlain(socket, rest ?? Buffer.alloc(0));
@@ -373,6 +380,9 @@ export class Listener {
         return;
       }
     }
+    // For ext_authz's source peer (its principal and certificate).
+    const presented = tlsSocket.getPeerX509Certificate();
+    if (presented) conn.clientCertPem = presented.toString();
     tlsSocket[kConn] = conn;
     this.sockets.add(tlsSocket);
     tlsSocket.once('close', () => this.sockets.delete(tlsSocket));

@@ -9,10 +9,12 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net from 'node:net';
 import http from 'node:http';
+import https from 'node:https';
+import { createCa } from '../support/pki.ts';
 import { encodeV2 } from '../../src/proxyprotocol/index.ts';
 import type { ExtensionCluster, ExternalAuthorization, Route } from '../../src/dag/index.ts';
 import type { CheckRequestMsg, CheckResponseMsg } from '../../src/proxy/ext-authz/index.ts';
-import { cluster, config, ep, get, h2Get, httpBackend, route, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
+import { cluster, config, ep, get, h2Get, httpBackend, route, secureVhost as secureVhostWith, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
 import { OK, startAuthzServer, type AuthzServer } from './ext-authz-server.ts';
 
 let app: Backend;
@@ -191,8 +193,9 @@ test('the Check names the client the PROXY header names', async () => {
   });
   socket.destroy();
   assert.equal(status, 200);
-  const src = authz.requests.at(-1)!.attributes.source.address.socket_address;
-  assert.deepEqual([src.address, src.port_value], ['198.51.100.7', 40001]);
+  const { source, destination } = authz.requests.at(-1)!.attributes;
+  assert.deepEqual([source.address.socket_address.address, source.address.socket_address.port_value], ['198.51.100.7', 40001]);
+  assert.deepEqual([destination.address.socket_address.address, destination.address.socket_address.port_value], ['10.0.0.9', 80], 'the PROXY header destination');
 });
 
 test('a config swap keeps the authorization client; a changed server takes effect', async () => {
@@ -209,5 +212,51 @@ test('a config swap keeps the authorization client; a changed server takes effec
     assert.equal(other.requests.length, 1);
   } finally {
     await other.close();
+  }
+});
+
+test('over TLS with a client certificate: the Check names the client by its certificate and carries it URL-encoded', async () => {
+  const edge = await createCa('edge CA');
+  const clients = await createCa('client CA');
+  const alice = await clients.issue({ commonName: 'alice', dnsNames: ['alice.clients.test'], client: true });
+  const serving = await edge.issue({ dnsNames: ['tls.test'] });
+  const t = await startProxy(
+    config({
+      clusters: [cluster('app', [ep(app)])],
+      secrets: [{ id: 'd/tls.test', ...serving }],
+      caBundles: [{ id: 'd/clients', caPem: clients.certPem }],
+      httpsVirtualHosts: [
+        {
+          ...secureVhostWith('tls.test', [r('/')]),
+          secretId: 'd/tls.test',
+          clientValidation: { caBundleId: 'd/clients', skipVerification: false, optional: false },
+          authorization: AUTH,
+        },
+      ],
+      extensionClusters: [extension('extension/auth/authz', authz.port)],
+    }),
+    [{ name: 'https', tls: true }],
+  );
+  try {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = https.request(
+        { host: '127.0.0.1', port: t.port('https'), servername: 'tls.test', headers: { host: 'tls.test' }, ca: edge.certPem, cert: alice.certPem, key: alice.keyPem, agent: false },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 200);
+    const a = authz.requests.at(-1)!.attributes;
+    assert.equal(a.request.http.scheme, 'https');
+    assert.equal(a.source.principal, 'alice.clients.test', 'the DNS SAN, as Envoy names a peer without a URI SAN');
+    assert.equal(decodeURIComponent(a.source.certificate!), alice.certPem);
+    assert.equal(a.destination.address.socket_address.address, '127.0.0.1');
+    assert.equal(a.destination.address.socket_address.port_value, t.port('https'));
+  } finally {
+    await t.close();
   }
 });

@@ -119,8 +119,10 @@ export class ExtAuthzFeature implements FilterFeature {
       scheme: req.scheme,
       protocol: protocolOf(req.httpVersion),
       headers: checkHeaders(req),
-      source: { address: req.conn.clientAddress, port: req.conn.clientPort },
-      destination: destinationOf(req),
+      source: req.conn.clientCertPem
+        ? { address: req.conn.clientAddress, port: req.conn.clientPort, certificatePem: req.conn.clientCertPem }
+        : { address: req.conn.clientAddress, port: req.conn.clientPort },
+      destination: { address: req.conn.localAddress ?? '', port: req.conn.localPort ?? 0 },
       startTimeMs,
       contextExtensions: context,
     };
@@ -164,10 +166,4 @@ export class ExtAuthzFeature implements FilterFeature {
   close(): void {
     this.#clients.close();
   }
-}
-
-/** The address the client connected to, when the connection knows it. */
-function destinationOf(req: FilterRequest): RequestFacts['destination'] {
-  const c = req.conn as { localAddress?: string; localPort?: number };
-  return { address: c.localAddress ?? '', port: c.localPort ?? 0 };
 }
