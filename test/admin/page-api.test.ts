@@ -54,12 +54,12 @@ spec:
   routes: [{services: [{name: web, port: 80}]}]
 `;
 
-async function build(t: { after(fn: () => Promise<void>): void }, extra = ''): Promise<{ report: Report; keyPem: string; dir: string; state: string }> {
+async function build(t: { after(fn: () => Promise<void>): void }, extra = '', notAfterDays = 90): Promise<{ report: Report; keyPem: string; dir: string; state: string }> {
   const base = await mkdtemp(join(tmpdir(), 'isobar-admin-'));
   t.after(() => rm(base, { recursive: true, force: true }));
   const dir = join(base, 'm');
   await mkdir(dir);
-  const leaf = await (await createCa()).issue({ dnsNames: ['shop.example.test'] });
+  const leaf = await (await createCa()).issue({ dnsNames: ['shop.example.test'], notAfterDays });
   const secret = `apiVersion: v1\nkind: Secret\nmetadata: {name: shop-tls, namespace: apps}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: ${b64(leaf.certPem)}\n  tls.key: ${b64(leaf.keyPem)}\n`;
   await writeFile(join(dir, 'all.yaml'), `${MANIFESTS}---\n${secret}${extra}`);
   const state = join(base, 'state');
@@ -113,8 +113,20 @@ test('the graph: every object with its status, shares on the edges, red for inva
   const cert = node('cert:secret/apps/shop-tls')!;
   assert.equal(cert.kind, 'certificate');
   assert.equal(cert.label, 'shop.example.test');
-  assert.ok(typeof cert.daysToExpiry === 'number' && cert.daysToExpiry > 30, `days to expiry: ${cert.daysToExpiry}`);
+  assert.ok(cert.daysToExpiry === 89 || cert.daysToExpiry === 90, `days to expiry: ${cert.daysToExpiry}`);
+  assert.equal(cert.status, 'ok');
   assert.ok(g.edges.some((e) => e.from === 'vh:https/shop.example.test' && e.to === cert.id));
+});
+
+test('a certificate that expires within 30 days is amber, and counted', async (t) => {
+  const { report } = await build(t, '', 10);
+  const admin = await startAdminServer({ host: '127.0.0.1', port: 0, ready: () => true, report: async () => report.status, edge: () => view(report) });
+  t.after(() => admin.close());
+  const g = JSON.parse((await get(admin.port, '/api/graph')).body) as EdgeGraph;
+  const cert = g.nodes.find((n) => n.id === 'cert:secret/apps/shop-tls')!;
+  assert.equal(cert.status, 'warning');
+  assert.match(cert.message ?? '', /^expires in (9|10) days$/);
+  assert.equal(g.summary.certificatesExpiring, 1);
 });
 
 test("a node's detail: its HTTPProxy's conditions and its config, without any private key", async (t) => {
