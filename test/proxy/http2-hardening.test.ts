@@ -19,7 +19,7 @@ import { data, ERR, frame, FLAG, FRAME, H2Wire, headerBlock, headers, ping, requ
 /** Live heap + external memory may grow this much across one attack. */
 const MEMORY_BOUND = 24 * 1024 * 1024;
 /** A bystander request may take this long while an attack runs (measured
- *  worst: 0.85 s, at a load of 5 on 2 shared cores). */
+ *  worst: 1.3 s, at a load of 13 on 2 shared cores). */
 const LATENCY_BOUND_MS = 3000;
 const PROXY_MAX_HEADER = 60 * 1024;
 const HOST = 'h2.test';
@@ -578,7 +578,7 @@ async function waitUntil(check: () => boolean, what: string, timeoutMs = 5000): 
   }
 }
 
-test('no false alarm: resets the proxy sends itself, client cancels within the burst and 1000 requests on one connection keep it open', async () => {
+test('no false alarm: resets the proxy sends itself, client cancels within the burst and 500 requests on one connection keep it open', async () => {
   const client = http2.connect(`https://127.0.0.1:${p.port('https')}`, { ca: ca.certPem, servername: HOST });
   let goaway: number | undefined;
   client.on('goaway', (code) => (goaway = code));
@@ -600,7 +600,7 @@ test('no false alarm: resets the proxy sends itself, client cancels within the b
     for (let at = 0; at < cancels; at += MAX_CONCURRENT_STREAMS / 2) {
       await Promise.all(Array.from({ length: MAX_CONCURRENT_STREAMS / 2 }, (_, i) => exchange(`/hold/cancel/${at + i}`, 20)));
     }
-    for (let i = 0; i < 1000; i++) await exchange(`/normal/${i % 10}`);
+    for (let i = 0; i < 500; i++) await exchange(`/normal/${i % 10}`);
     assert.equal(goaway, undefined);
     assert.ok(!client.destroyed && !client.closed);
   } finally {
