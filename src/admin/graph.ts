@@ -244,7 +244,8 @@ function addCluster(g: GraphBuilder, c: Cluster): void {
     detail: [c.protocol, tls, c.loadBalancer.strategy, c.healthCheck ? `health check ${c.healthCheck.path}` : ''].filter(Boolean).join(' · '),
     status: c.endpoints.length === 0 ? 'error' : 'ok',
     ...(c.endpoints.length === 0 ? { message: 'no ready endpoint: requests routed here get 503 (no healthy upstream)' } : {}),
-    metrics: { cluster: c.name },
+    // Envoy's stats name a cluster by Contour's alt_stat_name.
+    metrics: { cluster: `${c.namespace}_${c.service}_${c.servicePort}` },
   });
   for (const e of c.endpoints) {
     const eid = ids.endpoint(e.address, e.port);

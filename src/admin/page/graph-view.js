@@ -72,6 +72,13 @@ export function connected(graph, seeds) {
   return out;
 }
 
+/** "2/3 endpoints healthy" on a cluster, from the proxy's health checks. */
+function membership(n, state) {
+  const m = state.rates.membershipOf(n);
+  if (!m || m.total === 0) return null;
+  return h('span', { class: `health ${m.healthy < m.total ? 'health-unhealthy' : 'health-healthy'}`, 'data-health': `${m.healthy}/${m.total}` }, `${m.healthy}/${m.total} endpoints healthy`);
+}
+
 function card(n, state, onSelect) {
   const rates = state.rates.forNode(n);
   return h(
@@ -91,6 +98,7 @@ function card(n, state, onSelect) {
       ? h('span', { class: 'targets' }, n.targets.map((t) => h('span', { class: `target health-${t.health}`, 'data-health': t.health, title: `${t.address}:${t.port} ${t.health}` }, `${t.address}:${t.port} ${t.health}`)))
       : null,
     rates ? h('span', { class: 'rate' }, rateText(rates)) : null,
+    membership(n, state),
     n.message && n.status !== 'ok' ? h('span', { class: 'message' }, n.message) : null,
   );
 }

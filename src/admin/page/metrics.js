@@ -3,15 +3,18 @@
 // seconds apart give per-second rates, summed per virtual host, cluster and
 // load balancer listener. Without /metrics the page says so and goes on.
 
-/** Which series count requests and errors, and the label that names each
- *  object. One table, so a renamed series is one line here. */
+/** Which series count requests and errors, and how each names its object.
+ *  One table, so a renamed series is one line here. */
 const SERIES = {
-  total: { requests: 'envoy_http_downstream_rq_total', classes: 'envoy_http_downstream_rq_xx' },
-  cluster: { requests: 'envoy_cluster_upstream_rq_total', classes: 'envoy_cluster_upstream_rq_xx', label: 'envoy_cluster_name' },
-  vhost: { requests: 'isobar_vhost_rq_total', classes: 'isobar_vhost_rq_xx', label: 'vhost' },
-  listener: { requests: 'isobar_lb_new_flow_count_total', label: 'listener' },
+  total: { requests: 'envoy_http_downstream_rq_total', errors: ['envoy_http_downstream_rq_xx', 'envoy_response_code_class', '5'] },
+  cluster: { key: (l) => l.envoy_cluster_name, requests: 'envoy_cluster_upstream_rq_total', errors: ['envoy_cluster_upstream_rq_xx', 'envoy_response_code_class', '5'] },
+  vhost: { key: (l) => l.vhost, requests: 'isobar_vhost_requests_total', errors: ['isobar_vhost_responses_total', 'code_class', '5xx'] },
+  // isobar_lb_* label a listener by load balancer and "PROTOCOL:port".
+  listener: { key: (l) => (l.load_balancer && l.listener ? `${l.load_balancer}:${l.listener.split(':')[1]}` : undefined), requests: 'isobar_lb_new_flows_total', unit: 'flows/s' },
 };
-const CLASS_LABEL = 'envoy_response_code_class';
+const KINDS = ['cluster', 'vhost', 'listener'];
+/** Healthy and total endpoints per cluster, as the proxy's health checks see them. */
+const MEMBERSHIP = { healthy: 'envoy_cluster_membership_healthy', total: 'envoy_cluster_membership_total' };
 
 /** Parses the text exposition format into [name, labels, value] rows. */
 export function parseMetrics(text) {
@@ -30,20 +33,25 @@ export function parseMetrics(text) {
 
 /** Sums of each counter per object: { total: {rq, err}, cluster: {name: {rq, err}}, ... } */
 function totals(rows) {
-  const out = { total: { rq: 0, err: 0 }, cluster: {}, vhost: {}, listener: {} };
+  const out = { total: { rq: 0, err: 0 }, cluster: {}, vhost: {}, listener: {}, membership: {} };
   const add = (bucket, key, field, v) => {
     const b = (bucket[key] ??= { rq: 0, err: 0 });
     b[field] += v;
   };
+  const isError = (s, name, labels) => s.errors !== undefined && name === s.errors[0] && labels[s.errors[1]] === s.errors[2];
   for (const [name, labels, value] of rows) {
     if (name === SERIES.total.requests) out.total.rq += value;
-    if (name === SERIES.total.classes && labels[CLASS_LABEL] === '5') out.total.err += value;
-    for (const kind of ['cluster', 'vhost', 'listener']) {
+    if (isError(SERIES.total, name, labels)) out.total.err += value;
+    for (const kind of KINDS) {
       const s = SERIES[kind];
-      const key = labels[s.label];
+      if (name !== s.requests && !isError(s, name, labels)) continue;
+      const key = s.key(labels);
       if (key === undefined) continue;
-      if (name === s.requests) add(out[kind], key, 'rq', value);
-      if (s.classes && name === s.classes && labels[CLASS_LABEL] === '5') add(out[kind], key, 'err', value);
+      add(out[kind], key, name === s.requests ? 'rq' : 'err', value);
+    }
+    if (name === MEMBERSHIP.healthy || name === MEMBERSHIP.total) {
+      const m = (out.membership[labels.envoy_cluster_name] ??= { healthy: 0, total: 0 });
+      m[name === MEMBERSHIP.healthy ? 'healthy' : 'total'] += value;
     }
   }
   return out;
@@ -61,7 +69,7 @@ export class Rates {
     this.onChange = onChange;
     this.intervalMs = intervalMs;
     this.available = undefined;
-    this.current = { total: { rq: 0, err: 0 }, cluster: {}, vhost: {}, listener: {} };
+    this.current = { total: { rq: 0, err: 0 }, cluster: {}, vhost: {}, listener: {}, membership: {} };
     this.last = undefined;
   }
 
@@ -74,9 +82,10 @@ export class Rates {
         if (this.last) {
           const s = Math.max(0.001, (sample.at - this.last.at) / 1000);
           const next = { total: rate(this.last.totals.total, sample.totals.total, s), cluster: {}, vhost: {}, listener: {} };
-          for (const kind of ['cluster', 'vhost', 'listener']) {
-            for (const [k, v] of Object.entries(sample.totals[kind])) next[kind][k] = rate(this.last.totals[kind][k] ?? v, v, s);
+          for (const kind of KINDS) {
+            for (const [k, v] of Object.entries(sample.totals[kind])) next[kind][k] = { ...rate(this.last.totals[kind][k] ?? v, v, s), unit: SERIES[kind].unit };
           }
+          next.membership = sample.totals.membership;
           this.current = next;
         }
         this.last = sample;
@@ -88,6 +97,12 @@ export class Rates {
     };
     void tick();
     this.timer = setInterval(tick, this.intervalMs);
+  }
+
+  /** A cluster's endpoint health from the proxy's health checks, or undefined. */
+  membershipOf(node) {
+    const c = node.metrics?.cluster;
+    return c === undefined ? undefined : this.current.membership?.[c];
   }
 
   /** The rates of one graph node (by its metrics names), or undefined. */
@@ -106,5 +121,5 @@ export function rateText(r) {
   if (!r) return '';
   const rq = r.rq >= 10 ? Math.round(r.rq) : Math.round(r.rq * 10) / 10;
   const pct = r.rq > 0 ? Math.round((r.err / r.rq) * 1000) / 10 : 0;
-  return `${rq} req/s${r.err > 0 ? ` · ${pct}% 5xx` : ''}`;
+  return `${rq} ${r.unit ?? 'req/s'}${r.err > 0 ? ` · ${pct}% 5xx` : ''}`;
 }
