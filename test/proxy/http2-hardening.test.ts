@@ -445,6 +445,16 @@ test('concurrency: streams over SETTINGS_MAX_CONCURRENT_STREAMS are refused unti
   } finally {
     early.destroy();
   }
+  // A client that keeps opening refused streams is cut off after 100 of them.
+  const persistent = await wire({ ackSettings: false });
+  try {
+    await persistent.send(...Array.from({ length: MAX_CONCURRENT_STREAMS + 150 }, (_, i) => headers(2 * i + 1, request(HOST, `/hold/persistent/${i}`))));
+    assert.ok(await persistent.waitClosed(5000), 'closed');
+    const refused = persistent.frames.filter((f) => f.type === FRAME.RST_STREAM && f.payload.readUInt32BE(0) === ERR.REFUSED_STREAM).length;
+    assert.ok(refused > 0 && refused <= 102, `${refused} streams refused before the close`);
+  } finally {
+    persistent.destroy();
+  }
   const late = await wire();
   try {
     assert.ok(await late.waitSettings(5000));
