@@ -21,6 +21,8 @@ const envoy: Record<string, Family> = {
   envoy_http_downstream_cx_total: { type: 'counter', help: 'Total downstream connections.' },
   envoy_http_downstream_cx_active: { type: 'gauge', help: 'Open downstream connections.' },
   envoy_http_rds_update_success: { type: 'counter', help: 'Route configurations applied.' },
+  envoy_http_rds_update_failure: { type: 'counter', help: 'Route configuration deltas a worker could not take (it asked for the whole configuration).' },
+  envoy_http_rds_update_rejected: { type: 'counter', help: 'Route configurations a worker failed to apply (it kept the one before).' },
   envoy_listener_downstream_cx_total: { type: 'counter', help: 'Connections accepted by the listener.' },
   envoy_listener_downstream_cx_active: { type: 'gauge', help: 'Open connections of the listener.' },
   envoy_listener_manager_total_listeners_active: { type: 'gauge', help: 'Listeners serving, as each worker sees them.' },

@@ -53,7 +53,10 @@ export function proxySeries(p: ProxyMetricsSource): WorkerMetrics {
   const w = new SeriesWriter();
   for (const l of p.listeners) listenerSeries(w, l);
   for (const prefix of [HTTP_PREFIX, HTTPS_PREFIX]) {
-    w.counter('envoy_http_rds_update_success', { envoy_http_conn_manager_prefix: prefix, envoy_rds_route_config: prefix }, p.updates.success);
+    const rds = { envoy_http_conn_manager_prefix: prefix, envoy_rds_route_config: prefix };
+    w.counter('envoy_http_rds_update_success', rds, p.updates.success);
+    w.counter('envoy_http_rds_update_failure', rds, p.updates.failure);
+    w.counter('envoy_http_rds_update_rejected', rds, p.updates.rejected);
   }
   const bound = p.listeners.filter((l) => l.address !== undefined).length;
   w.view('envoy_listener_manager_total_listeners_active', {}, p.warming || p.draining ? 0 : bound);
