@@ -61,7 +61,7 @@ const rows: { title: string; panels: Panel[] }[] = [
   },
   {
     title: 'Certificates',
-    panels: [{ title: 'Days to expiry (DaysToExpiry)', unit: 'd', targets: [{ expr: 'min(isobar_certificate_days_to_expiry) by (arn)', legend: '{{arn}}' }] }],
+    panels: [{ title: 'Days to expiry (DaysToExpiry)', unit: 'd', targets: [{ expr: 'min(isobar_certificate_daystoexpiry) by (arn)', legend: '{{arn}}' }] }],
   },
   {
     title: 'Virtual hosts and routes',

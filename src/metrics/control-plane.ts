@@ -80,6 +80,9 @@ export class ControlPlaneMetrics {
       failed: counter('contour_status_update_failed_total', 'Number of status updates that failed by object kind.'),
       conflict: counter('contour_status_update_conflict_total', 'Number of status update conflicts encountered by object kind.'),
     };
+    // Zero until the first update, as Contour's series read after its
+    // first sync: a scrape (and a dashboard) sees the series either way.
+    for (const kind of ['HTTPProxy', 'Service']) for (const c of Object.values(this.#status)) c.inc({ kind }, 0);
     this.#statusSeconds = new Summary({
       name: 'contour_status_update_duration_seconds',
       help: 'How long a status update takes to finish.',
@@ -109,7 +112,8 @@ export class ControlPlaneMetrics {
       },
     });
     new Gauge({
-      name: 'isobar_certificate_days_to_expiry',
+      name: 'isobar_certificate_daystoexpiry',
+      // ACM's DaysToExpiry, as one word: Prometheus' lint takes "_days" for a non-base unit.
       help: "Whole days until the certificate expires, negative once it has (ACM's DaysToExpiry).",
       labelNames: ['arn'],
       registers,

@@ -89,5 +89,5 @@ test('rebuilds, status updates and certificate expiry', async () => {
   assert.match(text, /^envoy_server_uptime 10$/m);
   const arn = 'arn="arn:aws:acm:us-east-1:000000000000:certificate/x"';
   assert.match(text, new RegExp(`^isobar_certificate_expiry_timestamp_seconds\\{${arn}\\} ${Date.parse('2026-01-31T12:00:00Z') / 1000}$`, 'm'));
-  assert.match(text, new RegExp(`^isobar_certificate_days_to_expiry\\{${arn}\\} 30$`, 'm'));
+  assert.match(text, new RegExp(`^isobar_certificate_daystoexpiry\\{${arn}\\} 30$`, 'm'));
 });
