@@ -14,7 +14,7 @@ function exported(): Set<string> {
     if (type === 'summary') for (const s of ['_sum', '_count']) names.add(name + s);
   };
   for (const [name, f] of Object.entries(FAMILIES)) add(name, f.type);
-  for (const m of new ControlPlaneMetrics({ version: 'test' }).registry.getMetricsAsArray()) add(m.name, m.type);
+  for (const m of new ControlPlaneMetrics({ version: 'test' }).registry.getMetricsAsArray()) add(m.name, String(m.type));
   return names;
 }
 
