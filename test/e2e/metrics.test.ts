@@ -225,3 +225,34 @@ test('/metrics counts the chain across workers, survives a worker restart, and a
     if (serve) assert.equal(code, 0, 'SIGTERM drains and exits 0');
   }
 });
+
+test('--co-located: each worker reports its balancer and its proxy in one answer', { timeout: 90_000 }, async () => {
+  const work = await mkdtemp(join(tmpdir(), 'isobar-metrics-coloc-'));
+  const backendPort = await freePort();
+  const files = await prepareQuickstart(work, { backendPort });
+  const backend = await startSecureBackend(files, backendPort);
+  const offset = await freeOffset([80, 443]);
+  let serve: ServeProcess | undefined;
+  try {
+    serve = await startServe(
+      [files.manifests, '--config', files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(offset), '--http-port', String(await freePort()), '--https-port', String(await freePort()), '--workers', '2', '--co-located', '--no-access-log'],
+      await freePort(),
+    );
+    const ca = await readFile(files.edgeCa, 'utf8');
+    for (let i = 0; i < 6; i++) assert.equal((await httpsGet({ host: FQDN, port: 443 + offset, ca })).status, 200);
+    const text = await eventually('the closed flows counted', async () => {
+      const t = await (await fetch(`http://127.0.0.1:${serve!.adminPort}/metrics`)).text();
+      return value(t, `isobar_lb_active_flows{${LB}}`) === 0 ? t : undefined;
+    });
+    assert.equal(value(text, `envoy_cluster_upstream_rq_total{${CLUSTER}}`), 6);
+    assert.equal(value(text, `isobar_lb_new_flows_total{${LB}}`), 6);
+    assert.equal(value(text, `isobar_lb_proxy_headers_sent_total{${LB}}`), 6, 'handed to the proxy in-process, PROXY header first');
+    assert.equal(value(text, 'envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix="ingress_http"}'), 6);
+    assert.equal(value(text, 'envoy_listener_manager_total_listeners_active'), 4, 'each worker runs the four proxy listeners');
+  } finally {
+    const code = await serve?.stop();
+    await backend.close();
+    await rm(work, { recursive: true, force: true });
+    if (serve) assert.equal(code, 0);
+  }
+});
