@@ -1,8 +1,10 @@
 // What an HTTP/1.x request head must satisfy before anything acts on it,
 // beyond what node:http's parser (llhttp, strict) refuses on its own: the
-// version, Host, the singleton fields Node would silently deduplicate, and
-// the transfer codings. Pure: a function of the parsed head.
+// version, the request target, Host, the number of field lines, the
+// singleton fields Node would silently deduplicate, and the transfer
+// codings. Pure: a function of the parsed head.
 import type { IncomingMessage } from 'node:http';
+import { parseRequestTarget, validAuthority } from './request-target.ts';
 
 export interface Http1Refusal {
   /** 400; 431 (too many field lines); 501 (a transfer coding the proxy
@@ -37,18 +39,10 @@ export const SINGLETON_FIELDS: ReadonlySet<string> = new Set([
   'user-agent',
 ]);
 
-/** uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2): a reg-name or an
- *  IP literal; no userinfo, path or whitespace. Empty is allowed (RFC 9112
- *  §3.2 for a target without authority) and routes nowhere. */
-const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
-
 /** Envoy's default max_headers_count: a request with more field lines is
  *  refused with 431 (node:http alone would drop those past 2000). */
 export const MAX_FIELD_LINES = 100;
 
-export function validAuthority(value: string): boolean {
-  return AUTHORITY.test(value);
-}
 
 export function checkHttp1Request(req: IncomingMessage): Http1Refusal | undefined {
   const major = req.httpVersionMajor;
@@ -59,6 +53,8 @@ export function checkHttp1Request(req: IncomingMessage): Http1Refusal | undefine
   // llhttp accepts any one-digit version (HTTP/2.0 among them) on the
   // HTTP/1 listener; only 1.0 and 1.1 are spoken there.
   if (major !== 1 || minor > 1) return { status: 505, reason: `HTTP/${major}.${minor} on an HTTP/1 connection` };
+  const target = parseRequestTarget(req.url ?? '', true);
+  if (!target.ok) return { status: 400, reason: target.reason };
   const raw = req.rawHeaders;
   if (raw.length > 2 * MAX_FIELD_LINES) return { status: 431, reason: `more than ${MAX_FIELD_LINES} header fields` };
   let seen: Set<string> | undefined;

@@ -2,7 +2,15 @@
 // form (/path?query) or absolute form (http://authority/path?query). An
 // absolute-form target's authority is the request's host: it routes the
 // request and replaces Host (RFC 9112 §3.2.2, as Envoy). Pure.
-import { validAuthority } from './http1-request.ts';
+
+/** uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2): a reg-name or an
+ *  IP literal; no userinfo, path or whitespace. Empty is allowed (RFC 9112
+ *  §3.2 for a target without authority) and routes nowhere. */
+const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
+
+export function validAuthority(value: string): boolean {
+  return AUTHORITY.test(value);
+}
 
 export type RequestTarget =
   | {
