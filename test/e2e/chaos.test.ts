@@ -20,11 +20,12 @@ import { CLI, eventually, freeOffset, freePort, startServe, type ServeProcess } 
 /** Client connections, each with one request in flight at a time. */
 const CONNECTIONS = 6;
 /** How long a request may take before it counts as failed. */
-const REQUEST_TIMEOUT_MS = 5000;
-/** After a worker is killed, every connection is answered again within this (2 shared cores). */
-const RECOVERY_BOUND_MS = 3000;
+const REQUEST_TIMEOUT_MS = 10_000;
+/** After a worker is killed, every connection is answered again within this
+ *  (measured: under 1 s at loads up to 12 on 2 shared cores). */
+const RECOVERY_BOUND_MS = 5000;
 /** After the backend is back, requests succeed again within this. */
-const BACKEND_RECOVERY_BOUND_MS = 3000;
+const BACKEND_RECOVERY_BOUND_MS = 5000;
 
 interface Outcome {
   start: number;
@@ -155,7 +156,7 @@ function describe(r: EventReport): string {
   return `${r.failed.length} of ${r.total} failed (${[...kinds].map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'}), recovered in ${r.recoveredMs.toFixed(0)} ms`;
 }
 
-test('chaos under load: worker kills, a backend restart, manifest rewrites and SIGTERM cost at most the stated requests', { timeout: 120_000 }, async (t) => {
+test('chaos under load: worker kills, a backend restart, manifest rewrites and SIGTERM cost at most the stated requests', { timeout: 180_000 }, async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'isobar-chaos-'));
   const backendPort = await freePort();
   const files = await prepareQuickstart(work, { backendPort });
@@ -168,6 +169,9 @@ test('chaos under load: worker kills, a backend restart, manifest rewrites and S
     serve = await startServe(
       [files.manifests, '--config', files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(offset), '--http-port', String(await freePort()), '--https-port', String(await freePort()), '--workers', '2', '--no-access-log', '--drain-timeout', '10s'],
       await freePort(),
+      undefined,
+      // Four workers start at once; with the whole suite on 2 cores that has taken over 30 s.
+      90_000,
     );
     const primary = serve.child.pid!;
     assert.equal(children(primary, 'proxy-worker').length, 2);

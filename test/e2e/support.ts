@@ -52,7 +52,7 @@ export interface ServeProcess {
 
 /** `whileStarting` runs as soon as the process is spawned, alongside the
  *  wait for readiness (to act in the middle of start-up). */
-export async function startServe(args: string[], adminPort: number, whileStarting?: (output: () => string) => Promise<void>): Promise<ServeProcess> {
+export async function startServe(args: string[], adminPort: number, whileStarting?: (output: () => string) => Promise<void>, readyWithinMs = 30_000): Promise<ServeProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', ...args, '--admin-port', String(adminPort)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ISOBAR_LOG_LEVEL: process.env.ISOBAR_LOG_LEVEL ?? 'info' },
@@ -71,7 +71,7 @@ export async function startServe(args: string[], adminPort: number, whileStartin
     },
   };
   const hook = whileStarting?.(() => out);
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + readyWithinMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`isobar serve exited with ${child.exitCode}:\n${out}`);
     try {
@@ -86,7 +86,7 @@ export async function startServe(args: string[], adminPort: number, whileStartin
     await new Promise((r) => setTimeout(r, 100));
   }
   await proc.stop();
-  throw new Error(`isobar serve not ready within 30 s:\n${out}`);
+  throw new Error(`isobar serve not ready within ${readyWithinMs / 1000} s:\n${out}`);
 }
 
 export interface HttpsAnswer {
