@@ -5,10 +5,11 @@
 // certificate expiry (ACM's DaysToExpiry). Fed by the primary as it
 // rebuilds, publishes statuses and writes them to the API server.
 
-import { Counter, Gauge, Registry, Summary } from 'prom-client';
+import type { Counter, Gauge, Registry, Summary } from 'prom-client';
 import type { Snapshot } from '../objects/index.ts';
 import type { HTTPProxyStatus } from '../status/index.ts';
 import { indexSnapshot, objectChanges, type ObjectIndex } from './object-changes.ts';
+import { promClient } from './prom-client.ts';
 
 const WIDE_OBJECTIVES = [0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1];
 
@@ -26,7 +27,7 @@ export interface CertificateExpiry {
 }
 
 export class ControlPlaneMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly #startedAt: number;
   #objects: ObjectIndex | undefined;
   #certificates: CertificateExpiry[] = [];
@@ -41,6 +42,8 @@ export class ControlPlaneMetrics {
   readonly #statusSeconds: Summary<string>;
 
   constructor(o: { version: string; now?: () => number }) {
+    const { Counter, Gauge, Registry, Summary } = promClient();
+    this.registry = new Registry();
     const now = o.now ?? Date.now;
     this.#startedAt = now();
     const registers = [this.registry];

@@ -4,12 +4,11 @@
 // written into a registry made for this scrape; the primary's own live
 // registries (control plane, certificates, server) are merged in.
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Histogram, Registry } from 'prom-client';
 import { familyOf, type Family } from './catalog.ts';
 import { ENVOY_BUCKETS_MS, type HistogramData } from './histogram.ts';
+import { promClient } from './prom-client.ts';
 import { parseSeriesKey, type Labels, type WorkerMetrics } from './series.ts';
-
-export const CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
 interface Grouped {
   family: Family;
@@ -17,46 +16,57 @@ interface Grouped {
   histograms: { labels: Labels; data: HistogramData }[];
 }
 
+type Series = { labels: Labels; data: HistogramData }[];
+type CountedHistogramClass = new (name: string, help: string, labelNames: string[], series: Series, scale: number) => Histogram<string>;
+let countedHistogram: CountedHistogramClass | undefined;
+
 /** A histogram whose buckets were counted elsewhere (in the workers):
- *  prom-client formats it like one it observed itself. */
-class CountedHistogram extends Histogram<string> {
-  readonly #name: string;
-  readonly #help: string;
-  readonly #series: { labels: Labels; data: HistogramData }[];
-  readonly #bounds: number[];
-  readonly #scale: number;
+ *  prom-client formats it like one it observed itself. The class is made
+ *  once prom-client is loaded. */
+function countedHistogramClass(): CountedHistogramClass {
+  if (countedHistogram) return countedHistogram;
+  const { Histogram } = promClient();
+  class CountedHistogram extends Histogram<string> {
+    readonly #name: string;
+    readonly #help: string;
+    readonly #series: Series;
+    readonly #bounds: number[];
+    readonly #scale: number;
 
-  constructor(name: string, help: string, labelNames: string[], series: { labels: Labels; data: HistogramData }[], scale: number) {
-    const bounds = ENVOY_BUCKETS_MS.map((b) => b * scale);
-    super({ name, help, labelNames, buckets: bounds, registers: [] });
-    this.#name = name;
-    this.#help = help;
-    this.#series = series;
-    this.#bounds = bounds;
-    this.#scale = scale;
-  }
-
-  override async get(): ReturnType<Histogram<string>['get']> {
-    const name = this.#name;
-    const values = [];
-    for (const { labels, data } of this.#series) {
-      let cumulative = 0;
-      for (let i = 0; i < this.#bounds.length; i++) {
-        cumulative += data.counts[i] ?? 0;
-        values.push({ labels: { ...labels, le: this.#bounds[i]! }, value: cumulative, metricName: `${name}_bucket` });
-      }
-      values.push({ labels: { ...labels, le: '+Inf' }, value: data.count, metricName: `${name}_bucket` });
-      values.push({ labels, value: data.sum * this.#scale, metricName: `${name}_sum` });
-      values.push({ labels, value: data.count, metricName: `${name}_count` });
+    constructor(name: string, help: string, labelNames: string[], series: Series, scale: number) {
+      const bounds = ENVOY_BUCKETS_MS.map((b) => b * scale);
+      super({ name, help, labelNames, buckets: bounds, registers: [] });
+      this.#name = name;
+      this.#help = help;
+      this.#series = series;
+      this.#bounds = bounds;
+      this.#scale = scale;
     }
-    return { name, help: this.#help, type: 'histogram', values, aggregator: 'sum' } as unknown as Awaited<ReturnType<Histogram<string>['get']>>;
-  }
 
-  /** What the registry reads when formatting text (prom-client's own
-   *  histograms answer it from their observations). */
-  getForPromString(): ReturnType<Histogram<string>['get']> {
-    return this.get();
+    override async get(): ReturnType<Histogram<string>['get']> {
+      const name = this.#name;
+      const values = [];
+      for (const { labels, data } of this.#series) {
+        let cumulative = 0;
+        for (let i = 0; i < this.#bounds.length; i++) {
+          cumulative += data.counts[i] ?? 0;
+          values.push({ labels: { ...labels, le: this.#bounds[i]! }, value: cumulative, metricName: `${name}_bucket` });
+        }
+        values.push({ labels: { ...labels, le: '+Inf' }, value: data.count, metricName: `${name}_bucket` });
+        values.push({ labels, value: data.sum * this.#scale, metricName: `${name}_sum` });
+        values.push({ labels, value: data.count, metricName: `${name}_count` });
+      }
+      return { name, help: this.#help, type: 'histogram', values, aggregator: 'sum' } as unknown as Awaited<ReturnType<Histogram<string>['get']>>;
+    }
+
+    /** What the registry reads when formatting text (prom-client's own
+     *  histograms answer it from their observations). */
+    getForPromString(): ReturnType<Histogram<string>['get']> {
+      return this.get();
+    }
   }
+  countedHistogram = CountedHistogram;
+  return CountedHistogram;
 }
 
 /** The registry of one scrape's worker series (unknown families are left out). */
@@ -83,6 +93,8 @@ export function workerRegistry(total: WorkerMetrics): Registry {
     const found = group(key);
     found?.g.histograms.push({ labels: found.labels, data });
   }
+  const { Counter, Gauge, Registry } = promClient();
+  const CountedHistogram = countedHistogramClass();
   const registry = new Registry();
   for (const name of [...groups.keys()].sort()) {
     const g = groups.get(name)!;
@@ -103,5 +115,5 @@ export function workerRegistry(total: WorkerMetrics): Registry {
 
 /** The whole scrape: the workers' series, then each of `others`. */
 export async function exposition(total: WorkerMetrics, others: Registry[]): Promise<string> {
-  return Registry.merge([workerRegistry(total), ...others]).metrics();
+  return promClient().Registry.merge([workerRegistry(total), ...others]).metrics();
 }

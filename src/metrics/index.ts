@@ -11,7 +11,8 @@ export { proxySeries, HTTP_PREFIX, HTTPS_PREFIX, type ProxyMetricsSource, type P
 export { balancerSeries, type BalancerListenerMetrics } from './balancer-series.ts';
 export { MetricsAggregator } from './aggregator.ts';
 export { FAMILIES, familyOf, type Family, type FamilyType } from './catalog.ts';
-export { exposition, workerRegistry, CONTENT_TYPE } from './exposition.ts';
+export { exposition, workerRegistry } from './exposition.ts';
+export { CONTENT_TYPE } from './prom-client.ts';
 export { ControlPlaneMetrics, type StatusUpdate, type CertificateExpiry } from './control-plane.ts';
 export { objectChanges, indexSnapshot, type ObjectChange, type ObjectIndex } from './object-changes.ts';
 export { mergeWorkerMetrics } from './merge.ts';
