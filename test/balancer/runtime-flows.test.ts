@@ -49,7 +49,7 @@ test('idle connections are closed after the idle timeout; connections are counte
   await readUntil(c, (x) => x.includes('hello'));
   assert.equal(rt.health().listeners.tls.connections, 1);
   await once(c, 'close');
-  await waitFor(() => rt.health().listeners.tls.connections === 0 && rt.health().listeners.tcp.connections === 0, 'connections released');
+  await waitFor('connections released', () => rt.health().listeners.tls.connections === 0 && rt.health().listeners.tcp.connections === 0);
 });
 
 test('close() stops accepting and lets open flows finish within the drain time', async (t) => {
@@ -63,7 +63,7 @@ test('close() stops accepting and lets open flows finish within the drain time',
   await readUntil(s, (x) => x.includes('hello'));
   const closing = rt.close(30_000);
   // New connections are refused at once; the open flow still works.
-  await waitFor(() => rt.address(l.id) === undefined, 'unbound');
+  await waitFor('unbound', () => rt.address(l.id) === undefined);
   await assert.rejects(tcpConnect(port));
   s.write('bye\n');
   await readUntil(s, (x) => x.includes('bye\n'));
@@ -170,7 +170,7 @@ test('a target that sends a large reply and closes: the client still gets every 
   const count = async (s: import('node:net').Socket) => {
     s.pause();
     // The target finishes and closes while the client is not reading.
-    await waitFor(() => closed.length > 0, 'target connection');
+    await waitFor('target connection', () => closed.length > 0);
     await closed.shift();
     await new Promise((r) => setTimeout(r, 50));
     let n = 0;

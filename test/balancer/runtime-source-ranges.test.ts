@@ -167,7 +167,7 @@ test('refusals are counted and logged at most once a second, with the count of t
     s.on('error', () => {});
     await once(s, 'close');
   }
-  await waitFor(() => log.refusals().reduce((n, l) => n + 1 + Number(l['suppressed']), 0) === N, 'every refusal accounted for in the log', 5000);
+  await waitFor('every refusal accounted for in the log', () => log.refusals().reduce((n, l) => n + 1 + Number(l['suppressed']), 0) === N, 5000);
   const elapsedS = (Date.now() - start) / 1000;
   const lines = log.refusals();
   assert.ok(lines.length >= 2 && lines.length <= Math.ceil(elapsedS) + 1, `${lines.length} lines in ${elapsedS} s`);

@@ -49,15 +49,15 @@ test('TCP health checks eject a dead target and take it back when it recovers', 
   const l = listener({ targets: [t1.target, t2.target], healthCheck: fastHealthCheck, targetSelection: 'round-robin' });
   await rt.apply(configOf(l));
   const port = rt.address(l.id)!.port;
-  await waitFor(() => healthOf(rt, l.id, t1.port) === 'healthy' && healthOf(rt, l.id, t2port) === 'healthy', 'both healthy');
+  await waitFor('both healthy', () => healthOf(rt, l.id, t1.port) === 'healthy' && healthOf(rt, l.id, t2port) === 'healthy');
 
   await t2.close();
-  await waitFor(() => healthOf(rt, l.id, t2port) === 'unhealthy', 't2 unhealthy');
+  await waitFor('t2 unhealthy', () => healthOf(rt, l.id, t2port) === 'unhealthy');
   for (let i = 0; i < 6; i++) assert.equal(await greeting(port), 'hello from t1');
 
   // Back on the same port.
   t2 = await startTarget('t2-again', { port: t2port });
-  await waitFor(() => healthOf(rt, l.id, t2port) === 'healthy', 't2 healthy again');
+  await waitFor('t2 healthy again', () => healthOf(rt, l.id, t2port) === 'healthy');
   const seen = new Set<string>();
   for (let i = 0; i < 6; i++) seen.add(await greeting(port));
   assert.deepEqual([...seen].sort(), ['hello from t1', 'hello from t2-again']);
@@ -106,12 +106,12 @@ test('HTTP health checks: path, success codes, PROXY v2 LOCAL header first; all 
     healthCheck: { ...fastHealthCheck, protocol: 'HTTP', path: '/healthz', successCodes: '200-299' },
   });
   await rt.apply(configOf(l));
-  await waitFor(() => healthOf(rt, l.id, h.port) === 'healthy', 'healthy');
+  await waitFor('healthy', () => healthOf(rt, l.id, h.port) === 'healthy');
   assert.equal(h.paths[0], '/healthz');
   assert.equal(h.headers[0].command, 'LOCAL');
   assert.equal(h.headers[0].source, undefined);
   h.state.status = 302; // outside 200-299
-  await waitFor(() => healthOf(rt, l.id, h.port) === 'unhealthy', 'unhealthy on 302');
+  await waitFor('unhealthy on 302', () => healthOf(rt, l.id, h.port) === 'unhealthy');
   // Every target unhealthy: traffic still flows (the NLB fails open).
   const s = await tcpConnect(rt.address(l.id)!.port);
   s.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
@@ -164,7 +164,7 @@ test('deregistration: a removed target drains (open flows go on, new flows go el
   await readUntil(open2, (x) => x.includes('hello from t1'));
   await rt.apply(configOf({ ...l2, targets: [t2.target] }));
   await once(open2, 'close');
-  await waitFor(() => healthOf(rt, l.id, t1.port) === undefined, 'drained target gone');
+  await waitFor('drained target gone', () => healthOf(rt, l.id, t1.port) === undefined);
 });
 
 /** A TLS target behind PROXY v2 (header first, then the handshake). */
@@ -288,8 +288,8 @@ test('HTTPS health checks speak TLS to the target (unverified, as the NLB) and r
   });
   const l = listener({ targets: [{ kind: 'endpoint', address: '127.0.0.1', port }], healthCheck: { ...fastHealthCheck, protocol: 'HTTPS', path: '/ready?x=1' } });
   await rt.apply(configOf(l));
-  await waitFor(() => healthOf(rt, l.id, port) === 'healthy', 'healthy over HTTPS');
+  await waitFor('healthy over HTTPS', () => healthOf(rt, l.id, port) === 'healthy');
   assert.equal(paths[0], '/ready?x=1');
   state.status = 503;
-  await waitFor(() => healthOf(rt, l.id, port) === 'unhealthy', 'unhealthy on 503');
+  await waitFor('unhealthy on 503', () => healthOf(rt, l.id, port) === 'unhealthy');
 });

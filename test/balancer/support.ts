@@ -181,11 +181,4 @@ export async function tcpConnect(port: number): Promise<Socket> {
   return s;
 }
 
-/** Polls `cond` until it holds (a state wait, not a timing assertion). */
-export async function waitFor(cond: () => boolean, what: string, limitMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > limitMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { waitFor } from '../support/wait.ts';

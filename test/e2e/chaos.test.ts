@@ -15,7 +15,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FQDN, prepareQuickstart, type QuickstartFiles } from '../../scripts/quickstart-lib.ts';
-import { CLI, eventually, freeOffset, freePort, startServe, type ServeProcess } from './support.ts';
+import { CLI, waitFor, freeOffset, freePort, startServe, type ServeProcess } from './support.ts';
 
 /** Client connections, each with one request in flight at a time. */
 const CONNECTIONS = 6;
@@ -178,9 +178,9 @@ test('chaos under load: worker kills, a backend restart, manifest rewrites and S
     assert.equal(children(primary, 'balancer-worker').length, 2);
     load = new Load(443 + offset, ca);
     const l = load;
-    await eventually('the load running', async () => (l.outcomes.filter((o) => o.ok).length >= 100 ? true : undefined), 15_000);
+    await waitFor('the load running', async () => (l.outcomes.filter((o) => o.ok).length >= 100 ? true : undefined), 15_000);
     const workersBack = (name: string, killed: number) => () =>
-      eventually(`${name} replaced`, async () => {
+      waitFor(`${name} replaced`, async () => {
         const now = children(primary, name);
         return now.length === 2 && !now.includes(killed) ? true : undefined;
       }, 15_000).then(() => undefined);

@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import https from 'node:https';
 import { prepareQuickstart, FQDN } from '../../scripts/quickstart-lib.ts';
-import { CLI, eventually, startSecureBackend, freeOffset, freePort, httpsGet, startServe, type ServeProcess } from './support.ts';
+import { CLI, waitFor, startSecureBackend, freeOffset, freePort, httpsGet, startServe, type ServeProcess } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -78,8 +78,8 @@ test('--co-located: the walkthrough through one process per worker', { timeout: 
       const r = await httpsGet({ host: FQDN, port, ca });
       return (JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-reloaded'] === 'yes';
     };
-    await eventually('the edited route served', async () => ((await reloaded()) ? true : undefined), 10_000);
-    await eventually('every worker up to date', async () => ((await fetch(`http://127.0.0.1:${serve!.adminPort}/readyz`)).status === 200 ? true : undefined));
+    await waitFor('the edited route served', async () => ((await reloaded()) ? true : undefined), 10_000);
+    await waitFor('every worker up to date', async () => ((await fetch(`http://127.0.0.1:${serve!.adminPort}/readyz`)).status === 200 ? true : undefined));
     for (let i = 0; i < 10; i++) assert.ok(await reloaded(), `request ${i} on a new connection sees the edit`);
   } finally {
     agent.destroy();

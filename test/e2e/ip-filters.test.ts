@@ -15,7 +15,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { prepareQuickstart, FQDN } from '../../scripts/quickstart-lib.ts';
 import type { StatusReport } from '../../src/status/types.ts';
-import { eventually, freeOffset, freePort, getJson, startSecureBackend, startServe, type ServeProcess } from './support.ts';
+import { waitFor, freeOffset, freePort, getJson, startSecureBackend, startServe, type ServeProcess } from './support.ts';
 
 interface Answer {
   status: number;
@@ -104,7 +104,7 @@ test('ip filters through the chain: Remote from the PROXY header, spoofed X-Forw
       await freePort(),
     );
     const statusUrl = `http://127.0.0.1:${serve.adminPort}/status`;
-    await eventually('tls-demo served', async () => ((await call({ from: '127.0.0.2', port, ca })).status === 200) || undefined, 10_000);
+    await waitFor('tls-demo served', async () => ((await call({ from: '127.0.0.2', port, ca })).status === 200) || undefined, 10_000);
 
     // Allowed, with the client's own address reaching the backend.
     const ok = await call({ from: '127.0.0.2', port, ca });

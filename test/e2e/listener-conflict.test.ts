@@ -14,7 +14,7 @@ import https from 'node:https';
 import { prepareQuickstart, FQDN } from '../../scripts/quickstart-lib.ts';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 import type { StatusReport } from '../../src/status/types.ts';
-import { eventually, freeOffset, freePort, getJson, httpsGet, startSecureBackend, startServe, type ServeProcess } from './support.ts';
+import { waitFor, freeOffset, freePort, getJson, httpsGet, startSecureBackend, startServe, type ServeProcess } from './support.ts';
 
 function newcomer(backendPort: number): string {
   return `apiVersion: v1
@@ -82,10 +82,10 @@ test('a colliding Service added under load: zero failed requests, the newcomer g
       }
     };
     const load = Promise.all([client(agents[0]), client(agents[1]), client(undefined)]);
-    await eventually('load flowing', async () => (ok >= 20 ? true : undefined), 10_000);
+    await waitFor('load flowing', async () => (ok >= 20 ? true : undefined), 10_000);
 
     await writeFile(join(files.manifests, 'aaa.yaml'), newcomer(plain.port));
-    const conflict = await eventually(
+    const conflict = await waitFor(
       "the newcomer's status",
       async () => {
         const report = await getJson<StatusReport>(statusUrl);
@@ -94,7 +94,7 @@ test('a colliding Service added under load: zero failed requests, the newcomer g
       10_000,
     );
     const before = ok;
-    await eventually('more load after the change', async () => (ok >= before + 30 ? true : undefined), 10_000);
+    await waitFor('more load after the change', async () => (ok >= before + 30 ? true : undefined), 10_000);
     running = false;
     await load;
 

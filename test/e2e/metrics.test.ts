@@ -17,7 +17,7 @@ import https from 'node:https';
 import { parse } from 'yaml';
 import { EDGE_ARN, FQDN, prepareQuickstart } from '../../scripts/quickstart-lib.ts';
 import { dashboardQueries, withAllVariables } from '../metrics/dashboard-queries.ts';
-import { eventually, freeOffset, freePort, httpsGet, ROOT, startSecureBackend, startServe, type ServeProcess } from './support.ts';
+import { waitFor, freeOffset, freePort, httpsGet, ROOT, startSecureBackend, startServe, type ServeProcess } from './support.ts';
 
 const CLUSTER = 'envoy_cluster_name="demo_secure-backend_8443"';
 const LB = 'load_balancer="projectcontour/envoy",listener="TLS:443"';
@@ -94,7 +94,7 @@ test('/metrics counts the chain across workers, survives a worker restart, and a
     for (let i = 0; i < 3; i++) assert.equal((await httpsGet({ host: 'missing-ca.example.test', port, ca })).status, 404);
     assert.equal(backendRequests, 20);
     agent.destroy();
-    const after = await eventually('the closed flows counted', async () => {
+    const after = await waitFor('the closed flows counted', async () => {
       const t = await scrape();
       return value(t, `isobar_lb_active_flows{${LB}}`) === 0 ? t : undefined;
     });
@@ -135,7 +135,7 @@ test('/metrics counts the chain across workers, survives a worker restart, and a
     assert.equal(proxies.length, 2);
     const settled = await scrape();
     process.kill(proxies[0]!, 'SIGKILL');
-    await eventually(
+    await waitFor(
       'a new proxy worker',
       async () => {
         const now = workers(serve!.child.pid!, 'proxy-worker.ts');
@@ -197,12 +197,12 @@ test('/metrics counts the chain across workers, survives a worker restart, and a
       assert.equal(body.status, 'success', `${expr}: ${body.error}`);
       return body.data.result;
     };
-    await eventually('Prometheus scraping isobar', async () => ((await query('up{job="isobar"} == 1')).length === 1 ? true : undefined), 60_000).catch((err: Error) => {
+    await waitFor('Prometheus scraping isobar', async () => ((await query('up{job="isobar"} == 1')).length === 1 ? true : undefined), 60_000).catch((err: Error) => {
       throw new Error(`${err.message}\n${promOutput.slice(-2000)}`);
     });
     // Traffic while Prometheus watches, so the dashboards' rates have something to show.
     for (let i = 0; i < 10; i++) await httpsGet({ host: FQDN, port, ca, path: `/watched/${i}` });
-    await eventually('five scrapes in Prometheus', async () => ((await query('count_over_time(up{job="isobar"}[1m]) >= 5')).length === 1 ? true : undefined), 60_000);
+    await waitFor('five scrapes in Prometheus', async () => ((await query('count_over_time(up{job="isobar"}[1m]) >= 5')).length === 1 ? true : undefined), 60_000);
     const relabelled = await query('envoy_cluster_upstream_rq_total{namespace="demo",service="secure-backend",port="8443"}');
     assert.equal(relabelled.length, 1, 'namespace, service and port split from envoy_cluster_name as Contour relabels it');
     assert.ok(Number(relabelled[0]!.value[1]) >= 35);
@@ -240,7 +240,7 @@ test('--co-located: each worker reports its balancer and its proxy in one answer
     );
     const ca = await readFile(files.edgeCa, 'utf8');
     for (let i = 0; i < 6; i++) assert.equal((await httpsGet({ host: FQDN, port: 443 + offset, ca })).status, 200);
-    const text = await eventually('the closed flows counted', async () => {
+    const text = await waitFor('the closed flows counted', async () => {
       const t = await (await fetch(`http://127.0.0.1:${serve!.adminPort}/metrics`)).text();
       return value(t, `isobar_lb_active_flows{${LB}}`) === 0 ? t : undefined;
     });

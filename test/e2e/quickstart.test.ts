@@ -16,7 +16,7 @@ import { startDemoBackend } from '../../src/demo/backend.ts';
 import { CertificateStore } from '../../src/certs/index.ts';
 import { buildReport } from '../../src/edge/index.ts';
 import type { StatusReport } from '../../src/status/types.ts';
-import { CLI, startSecureBackend, eventually, freeOffset, freePort, getJson, httpsGet, startServe, type ServeProcess } from './support.ts';
+import { CLI, startSecureBackend, waitFor, freeOffset, freePort, getJson, httpsGet, startServe, type ServeProcess } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -125,7 +125,7 @@ test('editing the Service in place keeps open connections and binds no second li
     const original = await readFile(svcFile, 'utf8');
     await writeFile(svcFile, original + '    - name: extra\n      port: 9000\n      targetPort: 8080\n      protocol: TCP\n');
     const adminUrl = `http://127.0.0.1:${serve.adminPort}/status`;
-    await eventually('listener on 9000', async () => {
+    await waitFor('listener on 9000', async () => {
       const r = await getJson<StatusReport>(adminUrl);
       return r.services.find((s) => s.name === 'envoy')?.listeners.some((l) => l.port === 9000) ? true : undefined;
     });
@@ -143,7 +143,7 @@ test('editing the Service in place keeps open connections and binds no second li
     const store = await CertificateStore.open(files.stateDir);
     const next = await store.request({ domain: FQDN });
     await writeFile(svcFile, (await readFile(svcFile, 'utf8')).replace(EDGE_ARN, next.arn));
-    const fresh = await eventually('new certificate served', async () => {
+    const fresh = await waitFor('new certificate served', async () => {
       const r = await httpsGet({ host: FQDN, port, ca: edgeCa });
       return r.peerFingerprint !== first.peerFingerprint ? r : undefined;
     });

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { startDemoBackend } from '../../src/demo/backend.ts';
-import { CLI, eventually, freePort, startServe, type ServeProcess } from './support.ts';
+import { CLI, waitFor, freePort, startServe, type ServeProcess } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -94,13 +94,13 @@ test('hot reload: a saved change serves, a broken file keeps its last good objec
     // A saved change is served.
     const t0 = Date.now();
     await writeFile(join(dir, 'proxy.yaml'), proxyYaml('app', 'app.example.test', 'svc-b'));
-    await eventually('route to b', async () => ((JSON.parse((await get(httpPort, 'app.example.test')).body) as { backend: string }).backend === 'b' ? true : undefined));
+    await waitFor('route to b', async () => ((JSON.parse((await get(httpPort, 'app.example.test')).body) as { backend: string }).backend === 'b' ? true : undefined));
     const reloadMs = Date.now() - t0;
     t.diagnostic(`reload observed after ${reloadMs} ms`);
 
     // A file that stops parsing keeps its last good objects, and says why.
     await writeFile(join(dir, 'proxy.yaml'), 'apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: [unclosed\n');
-    await eventually('parse problem logged', async () => (/proxy\.yaml:\d+/.test(serve!.output()) ? true : undefined));
+    await waitFor('parse problem logged', async () => (/proxy\.yaml:\d+/.test(serve!.output()) ? true : undefined));
     assert.equal(JSON.parse((await get(httpPort, 'app.example.test')).body).backend, 'b', 'last good version keeps serving');
 
     // 100 reloads under a steady load: every request answered 200.
@@ -156,11 +156,11 @@ test('a change saved while the workers are still starting is served once they ru
       [dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')],
       await freePort(),
       async (output) => {
-        await eventually('first statuses logged', async () => (output().includes('HTTPProxy default/app valid') ? true : undefined));
+        await waitFor('first statuses logged', async () => (output().includes('HTTPProxy default/app valid') ? true : undefined));
         await writeFile(join(dir, 'late.yaml'), proxyYaml('late', 'late.example.test', 'svc-b'));
       },
     );
-    const answer = await eventually('late.example.test served', async () => {
+    const answer = await waitFor('late.example.test served', async () => {
       const r = await get(httpPort, 'late.example.test');
       return r.status === 200 ? r : undefined;
     });
@@ -181,7 +181,7 @@ test('access log: one JSON line per request with the Envoy default fields', asyn
     serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
     const running = serve;
     await get(httpPort, 'app.example.test', undefined, '/logged?x=1');
-    const line = await eventually('access log line', async () =>
+    const line = await waitFor('access log line', async () =>
       running
         .output()
         .split('\n')
@@ -219,7 +219,7 @@ test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
   try {
     serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
     const pending = get(httpPort, 'slow.example.test');
-    await eventually('request reached the backend', async () => (arrived ? true : undefined));
+    await waitFor('request reached the backend', async () => (arrived ? true : undefined));
     const exited = serve.stop();
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(serve.child.exitCode, null, 'still draining while the request is in flight');
@@ -299,12 +299,12 @@ test('a proxy worker that dies is replaced and traffic resumes', async () => {
     assert.equal((await get(httpPort, 'app.example.test')).status, 200);
     const workerPid = await childPid(serve.child.pid!, 'proxy-worker.ts');
     process.kill(workerPid, 'SIGKILL');
-    const replaced = await eventually('a new proxy worker', async () => {
+    const replaced = await waitFor('a new proxy worker', async () => {
       const pid = await childPid(serve!.child.pid!, 'proxy-worker.ts').catch(() => undefined);
       return pid !== undefined && pid !== workerPid ? pid : undefined;
     }, 15_000);
     assert.notEqual(replaced, workerPid);
-    const answer = await eventually('traffic after the restart', async () => {
+    const answer = await waitFor('traffic after the restart', async () => {
       const r = await get(httpPort, 'app.example.test').catch(() => undefined);
       return r?.status === 200 ? r : undefined;
     }, 15_000);

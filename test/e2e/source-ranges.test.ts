@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import https from 'node:https';
 import { prepareQuickstart, FQDN } from '../../scripts/quickstart-lib.ts';
 import type { ServiceStatus, StatusReport } from '../../src/status/types.ts';
-import { CLI, eventually, freeOffset, freePort, getJson, startSecureBackend, startServe, type ServeProcess } from './support.ts';
+import { CLI, waitFor, freeOffset, freePort, getJson, startSecureBackend, startServe, type ServeProcess } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -112,7 +112,7 @@ test('source ranges: allowed clients served, others closed with zero bytes; stat
     // A malformed range: an error naming the field and the item; the last
     // good listeners, with their ranges, keep serving.
     await writeFile(servicePath, withSpec(['127.0.0.2/32', '127.0.0.3/33']));
-    const held = await eventually(
+    const held = await waitFor(
       'the bad range reported',
       async () => envoyOf(await getJson<StatusReport>(statusUrl)).problems.find((p) => p.severity === 'error'),
       10_000,
@@ -129,7 +129,7 @@ test('source ranges: allowed clients served, others closed with zero bytes; stat
       servicePath,
       original.replace('  annotations:\n', '  annotations:\n    service.beta.kubernetes.io/load-balancer-source-ranges: "127.0.0.3/32"\n'),
     );
-    await eventually(
+    await waitFor(
       'the annotation applied',
       async () => ((await getFrom('127.0.0.3', port, ca)) as { status?: number }).status === 200 || undefined,
       10_000,

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { prepareQuickstart, FQDN } from '../../scripts/quickstart-lib.ts';
-import { eventually, freeOffset, freePort, httpsGet, startSecureBackend, startServe, type ServeProcess } from './support.ts';
+import { waitFor, freeOffset, freePort, httpsGet, startSecureBackend, startServe, type ServeProcess } from './support.ts';
 
 test('upstream client certificate per Service: global by default, the Service\'s own Secret, or none', { timeout: 90_000 }, async () => {
   const work = await mkdtemp(join(tmpdir(), 'isobar-upstream-cert-'));
@@ -42,23 +42,23 @@ test('upstream client certificate per Service: global by default, the Service\'s
       [files.manifests, '--config', files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(offset), '--http-port', String(await freePort()), '--https-port', String(await freePort()), '--workers', '1'],
       await freePort(),
     );
-    await eventually('served with the global client certificate', async () => ((await statusOf()) === 200) || undefined, 10_000);
+    await waitFor('served with the global client certificate', async () => ((await statusOf()) === 200) || undefined, 10_000);
 
     await annotate('none');
-    const refused = await eventually('no client certificate presented', async () => {
+    const refused = await waitFor('no client certificate presented', async () => {
       const r = await httpsGet({ host: FQDN, port, ca });
       return r.status === 503 ? r : undefined;
     }, 10_000);
     assert.match(refused.body, /^upstream connect error or disconnect\/reset before headers/);
 
     await annotate('own-client');
-    await eventually('the Service\'s own certificate presented', async () => ((await statusOf()) === 200) || undefined, 10_000);
+    await waitFor('the Service\'s own certificate presented', async () => ((await statusOf()) === 200) || undefined, 10_000);
 
     await annotate('untrusted-client');
-    await eventually('a certificate the backend does not trust', async () => ((await statusOf()) === 503) || undefined, 10_000);
+    await waitFor('a certificate the backend does not trust', async () => ((await statusOf()) === 503) || undefined, 10_000);
 
     await writeFile(servicePath, original);
-    await eventually('back to the global certificate', async () => ((await statusOf()) === 200) || undefined, 10_000);
+    await waitFor('back to the global certificate', async () => ((await statusOf()) === 200) || undefined, 10_000);
   } finally {
     const code = await serve?.stop();
     await backend.close();

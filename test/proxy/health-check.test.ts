@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { waitFor } from '../support/wait.ts';
 import { after, before, test } from 'node:test';
 import { cluster, config, ep, get, httpBackend, route, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
 
@@ -46,13 +47,6 @@ after(async () => {
   await Promise.all([good.close(), sick.close()]);
 });
 
-async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 async function spread(n: number): Promise<Set<string>> {
   const s = new Set<string>();
@@ -61,10 +55,10 @@ async function spread(n: number): Promise<Set<string>> {
 }
 
 test('an endpoint failing active health checks gets no traffic, and returns when healthy', async () => {
-  await until(async () => p.proxy.stats().healthCheckFailures! >= 2, 'health check failures');
-  await until(async () => (await spread(6)).size === 1, 'sick endpoint removed');
+  await waitFor('health check failures', async () => p.proxy.stats().healthCheckFailures! >= 2);
+  await waitFor('sick endpoint removed', async () => (await spread(6)).size === 1);
   assert.deepEqual([...(await spread(10))], ['good']);
   assert.equal(checks.at(-1)!.host, 'contour-envoy-healthcheck');
   sickHealthy = true;
-  await until(async () => (await spread(6)).has('sick'), 'sick endpoint restored');
+  await waitFor('sick endpoint restored', async () => (await spread(6)).has('sick'));
 });

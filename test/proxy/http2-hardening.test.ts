@@ -4,6 +4,7 @@
 // through each attack the process's memory stays bounded while a bystander
 // connection keeps being answered.
 import assert from 'node:assert/strict';
+import { waitFor } from '../support/wait.ts';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
@@ -440,7 +441,7 @@ test('concurrency: streams over SETTINGS_MAX_CONCURRENT_STREAMS are refused unti
     await measured(t, 'streams before SETTINGS', () => early.send(...Array.from({ length: n }, (_, i) => headers(2 * i + 1, request(HOST, `/hold/early/${i}`)))));
     const over = await Promise.all(Array.from({ length: 50 }, (_, i) => early.outcome(2 * (MAX_CONCURRENT_STREAMS + i) + 1, 5000)));
     for (const o of over) assert.deepEqual(o, { reset: ERR.REFUSED_STREAM });
-    await waitUntil(() => seen.filter((s) => s.startsWith('/hold/early/')).length === MAX_CONCURRENT_STREAMS, 'the streams within the limit upstream');
+    await waitFor('the streams within the limit upstream', () => seen.filter((s) => s.startsWith('/hold/early/')).length === MAX_CONCURRENT_STREAMS);
     assert.equal(early.goaway(), undefined);
   } finally {
     early.destroy();
@@ -544,11 +545,11 @@ test('process budget: streams open over every connection beyond the budget are r
     const second = await wire();
     try {
       await first.send(...Array.from({ length: 100 }, (_, i) => headers(2 * i + 1, request(HOST, `/hold/budget/a/${i}`))));
-      await waitUntil(() => seen.filter((s) => s.startsWith('/hold/budget/a/')).length === 100, 'the first 100 streams upstream');
+      await waitFor('the first 100 streams upstream', () => seen.filter((s) => s.startsWith('/hold/budget/a/')).length === 100);
       await second.send(...Array.from({ length: 60 }, (_, i) => headers(2 * i + 1, request(HOST, `/hold/budget/b/${i}`))));
       const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => second.outcome(2 * (50 + i) + 1, 5000)));
       for (const o of outcomes) assert.deepEqual(o, { reset: ERR.REFUSED_STREAM });
-      await waitUntil(() => seen.filter((s) => s.startsWith('/hold/budget/b/')).length === 50, 'the 50 streams within the budget upstream');
+      await waitFor('the 50 streams within the budget upstream', () => seen.filter((s) => s.startsWith('/hold/budget/b/')).length === 50);
       await new Promise((r) => setTimeout(r, 100));
       const b = seen.filter((s) => s.startsWith('/hold/budget/b/'));
       assert.equal(b.length, 50);
@@ -560,7 +561,7 @@ test('process budget: streams open over every connection beyond the budget are r
     }
   });
   // Their streams closed with the connections: the budget is free again.
-  await waitUntil(() => http2Process.openStreams === 0, 'open stream count back to 0');
+  await waitFor('open stream count back to 0', () => http2Process.openStreams === 0);
 });
 
 test('a client that goes away frees its streams: the requests it left waiting upstream are cancelled', async () => {
@@ -570,23 +571,16 @@ test('a client that goes away frees its streams: the requests it left waiting up
     const w = await wire({ plain });
     await w.send(...Array.from({ length: 20 }, (_, i) => headers(2 * i + 1, request(HOST, `/hold/vanish/${tag}/${i}`))));
     const paths = Array.from({ length: 20 }, (_, i) => `/hold/vanish/${tag}/${i}`);
-    await waitUntil(() => paths.every((x) => seen.includes(x)), `${tag}: 20 requests upstream`);
+    await waitFor(`${tag}: 20 requests upstream`, () => paths.every((x) => seen.includes(x)));
     assert.equal(http2Process.openStreams, base + 20);
     // A FIN, as any client that closes its socket sends.
     w.socket.end();
-    await waitUntil(() => paths.every((x) => heldClosed.has(x)), `${tag}: the 20 upstream requests cancelled`);
-    await waitUntil(() => http2Process.openStreams === base, `${tag}: open streams back to ${base}`);
+    await waitFor(`${tag}: the 20 upstream requests cancelled`, () => paths.every((x) => heldClosed.has(x)));
+    await waitFor(`${tag}: open streams back to ${base}`, () => http2Process.openStreams === base);
     w.destroy();
   }
 });
 
-async function waitUntil(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('no false alarm: resets the proxy sends itself, client cancels within the burst and 500 requests on one connection keep it open', async () => {
   const client = http2.connect(`https://127.0.0.1:${p.port('https')}`, { ca: ca.certPem, servername: HOST });

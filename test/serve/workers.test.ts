@@ -16,7 +16,7 @@ import { ProxyConfigDeltas, type ProxyConfigUpdate } from '../../src/serve/confi
 import type { ToBalancerWorker, ToProxyWorker } from '../../src/serve/messages.ts';
 import type { BalancerConfig } from '../../src/balancer/balancer-config.ts';
 import { WorkerPool } from '../../src/serve/workers.ts';
-import { eventually, freePort } from '../e2e/support.ts';
+import { waitFor, freePort } from '../e2e/support.ts';
 import { cluster, config, ep, get, httpBackend, route, vhost } from '../proxy/fixtures.ts';
 
 /** A logger whose lines the test can read. */
@@ -81,7 +81,7 @@ test('a re-forked proxy worker, and one that failed a delta, serve the latest co
   };
   const served = servedBy(port);
   const servesLatest = (expect: Record<string, string>) =>
-    eventually(
+    waitFor(
       `the worker serves ${JSON.stringify(expect)}`,
       async () => {
         if (!pool.upToDate()) return undefined;
@@ -109,7 +109,7 @@ test('a re-forked proxy worker, and one that failed a delta, serve the latest co
     // The worker dies; deltas are made while its replacement starts.
     const [pid] = pool.pids();
     process.kill(pid!, 'SIGKILL');
-    await eventually('the worker is gone', async () => (pool.pids()[0] !== pid ? true : undefined), 10_000);
+    await waitFor('the worker is gone', async () => (pool.pids()[0] !== pid ? true : undefined), 10_000);
     await Promise.all([apply(addHost('three.test', 'a')), apply(addHost('one.test', 'b'))]);
     await servesLatest({ 'one.test': '200 b', 'two.test': '200 b', 'three.test': '200 a' });
     const afterFork = sent.slice(2);
@@ -201,7 +201,7 @@ test('a co-located worker that cannot take a proxy delta asks for, and then serv
     // The next delta has no base in the worker: it asks, and gets both
     // configs whole.
     await apply(config({ clusters, httpVirtualHosts: [vhost('one.test', [route({ to: 'b' })]), vhost('two.test', [route({ to: 'a' })])] }));
-    await eventually(
+    await waitFor(
       'the co-located worker serves the latest config',
       async () => (pool.upToDate() && (await served('one.test')) === '200 b' && (await served('two.test')) === '200 a' ? true : undefined),
       15_000,
