@@ -35,6 +35,7 @@ import {
 import { parseTimeout, timeoutMs } from './duration.ts';
 import { vhostCorsPolicy } from './cors.ts';
 import { routeIpFilter, tcpProxyIpFilterError, vhostIpFilter } from './ip-filter.ts';
+import { routeLocalRateLimit, vhostLocalRateLimit } from './local-rate-limit.ts';
 import { unenforcedLimitsMessage } from './service-limits.ts';
 import { globalAuthorization, hasExtensionRef, routeAuthorization, virtualHostAuthorization, type ExtensionLookup, type NAuthorization } from './authorization.ts';
 import { resolveServiceClientCert } from './upstream-client-cert.ts';
@@ -215,6 +216,8 @@ export class HTTPProxyProcessor {
     if (!jwt) return;
     reportIgnoredFields(cond, 'Spec.VirtualHost.', vh.unsupported);
     if (reportUnenforcedFields(cond, 'Spec.VirtualHost.', vh.unenforced)) return;
+    const rateLimit = vhostLocalRateLimit(cond, vh, proxy.tcpproxy !== null);
+    if (rateLimit === null) return;
 
     if (proxy.tcpproxy) {
       if (tcpProxyIpFilterError(cond, vh)) return;
@@ -242,6 +245,7 @@ export class HTTPProxyProcessor {
     const insecure = this.#out.ensureHttp(host);
     if (cors) insecure.cors = cors;
     if (ipFilter) insecure.ipFilter = ipFilter;
+    if (rateLimit) insecure.localRateLimit = rateLimit;
     // Verified on both listeners: a permitInsecure route is not served unverified over plain HTTP.
     if (jwtConfig) insecure.jwt = jwtConfig;
     if (authz.insecure) insecure.authorization = authz.insecure;
@@ -250,6 +254,7 @@ export class HTTPProxyProcessor {
       secure ??= this.#out.ensureHttps(host);
       if (cors) secure.cors = cors;
       if (ipFilter) secure.ipFilter = ipFilter;
+      if (rateLimit) secure.localRateLimit = rateLimit;
       if (jwtConfig) secure.jwt = jwtConfig;
       if (authz.secure) secure.authorization = authz.secure;
       for (const r of routes) {
@@ -417,6 +422,8 @@ export class HTTPProxyProcessor {
     const pathLabel = path.value;
     reportIgnoredFields(cond, `route "${pathLabel}": `, route.unsupported);
     if (reportUnenforcedFields(cond, `route "${pathLabel}": `, route.unenforced)) return null;
+    const rateLimit = routeLocalRateLimit(cond, pathLabel, route.rateLimitPolicy);
+    if (rateLimit === null) return null;
     const r: Route = {
       path,
       headers: mergeHeaders(routeConds),
@@ -574,6 +581,7 @@ export class HTTPProxyProcessor {
     const ipFilter = routeIpFilter(cond, route);
     if (ipFilter === null) return null;
     if (ipFilter) r.ipFilter = ipFilter;
+    if (rateLimit) r.localRateLimit = rateLimit;
     const authorization = routeAuthorization(this.#rootAuth, this.#globalAuth, route.authPolicy, action.kind);
     if (authorization) r.authorization = authorization;
 

@@ -46,7 +46,8 @@ export interface VirtualHostFacts {
   fqdnKey: string;
 }
 
-export type NVirtualHost = NonNullable<Spec['virtualhost']> & VirtualHostFacts;
+// Unknown fields are still listed when the schema marks none notImplemented.
+export type NVirtualHost = NonNullable<Spec['virtualhost']> & VirtualHostFacts & Unsupported;
 export type NTls = NonNullable<NVirtualHost['tls']>;
 export type NRoute = Spec['routes'][number];
 export type NService = NRoute['services'][number];

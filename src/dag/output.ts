@@ -8,6 +8,7 @@ import type {
   Endpoint,
   HealthCheck,
   IpFilterConfig,
+  LocalRateLimitConfig,
   JwtConfig,
   ExternalAuthorization,
   ProxyConfig,
@@ -29,6 +30,7 @@ interface VhostDraft {
   byKey?: Map<string, Route>;
   cors?: CorsConfig;
   ipFilter?: IpFilterConfig;
+  localRateLimit?: LocalRateLimitConfig;
   jwt?: JwtConfig;
   authorization?: ExternalAuthorization;
 }
@@ -215,6 +217,7 @@ export class Output {
       const h: VirtualHost = { fqdn: v.fqdn, routes: sortRoutes(routes) };
       if (v.cors) h.cors = v.cors;
       if (v.ipFilter) h.ipFilter = v.ipFilter;
+      if (v.localRateLimit) h.localRateLimit = v.localRateLimit;
       if (v.jwt) h.jwt = v.jwt;
       if (v.authorization) h.authorization = v.authorization;
       httpVirtualHosts.push(h);
@@ -234,6 +237,7 @@ export class Output {
       if (v.clientValidation) s.clientValidation = v.clientValidation;
       if (v.cors) s.cors = v.cors;
       if (v.ipFilter) s.ipFilter = v.ipFilter;
+      if (v.localRateLimit) s.localRateLimit = v.localRateLimit;
       if (v.jwt) s.jwt = v.jwt;
       if (v.authorization) s.authorization = v.authorization;
       if (v.passthrough) s.passthrough = v.passthrough;

@@ -26,10 +26,10 @@ export function canonicalHeaderKey(s: string): string {
   return out;
 }
 
-const HEADER_NAME_MSG =
+export const HEADER_NAME_MSG =
   "[a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')]";
 
-function validHeaderName(k: string): boolean {
+export function validHeaderName(k: string): boolean {
   return /^[-A-Za-z0-9]+$/.test(k);
 }
 

@@ -10,12 +10,14 @@ export const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 
 import type { CorsConfig } from './cors-config.ts';
 import type { IpFilterConfig } from './ip-filter-config.ts';
+import type { LocalRateLimitConfig } from './local-rate-limit-config.ts';
 import type { ForwardClientCertificate } from './client-cert-config.ts';
 import type { JwtConfig, JwtRequirement } from './jwt-config.ts';
 import type { ExtensionCluster, ExternalAuthorization, RouteAuthorization } from './authorization-config.ts';
 
 export type * from './cors-config.ts';
 export type * from './ip-filter-config.ts';
+export type * from './local-rate-limit-config.ts';
 export type * from './client-cert-config.ts';
 export type * from './jwt-config.ts';
 export type * from './authorization-config.ts';
@@ -178,6 +180,8 @@ export interface Route {
   origin: { namespace: string; name: string };
   /** This route's own IP filters: they replace the virtual host's. */
   ipFilter?: IpFilterConfig;
+  /** This route's own local rate limit (its own bucket): it replaces the virtual host's. */
+  localRateLimit?: LocalRateLimitConfig;
   /** Requests must carry a JWT this provider of the virtual host verifies. */
   jwt?: JwtRequirement;
   /** Under a virtual host with authorization: this route's policy. */
@@ -192,6 +196,8 @@ export interface VirtualHost {
   cors?: CorsConfig;
   /** spec.virtualhost.ipAllowPolicy / ipDenyPolicy, for routes without their own. */
   ipFilter?: IpFilterConfig;
+  /** spec.virtualhost.rateLimitPolicy.local: one bucket for the routes without their own. */
+  localRateLimit?: LocalRateLimitConfig;
   /** spec.virtualhost.jwtProviders: the providers routes require by name. */
   jwt?: JwtConfig;
   /** spec.virtualhost.authorization, else globalExtAuth: the ext_authz server. */

@@ -22,6 +22,7 @@ import { readIpFilterPolicy } from './ip-filter.ts';
 import { readCorsPolicy } from './cors.ts';
 import { readJwtProviderList, readJwtVerificationPolicy } from './jwt.ts';
 import { readAuthorization, readAuthPolicy } from './authorization.ts';
+import { readLocalRateLimit, type NRateLimitPolicy } from './local-rate-limit.ts';
 
 function propsAt(node: JsonSchema, path: readonly string[]): Record<string, JsonSchema> {
   let n = node;
@@ -57,6 +58,8 @@ function fieldsOf(path: readonly string[]): Fields {
 const VHOST_FIELDS = fieldsOf(['virtualhost']);
 const ROUTE_FIELDS = fieldsOf(['routes']);
 const SERVICE_FIELDS = fieldsOf(['routes', 'services']);
+// The same node on virtual hosts and routes.
+const RATE_LIMIT_FIELDS = fieldsOf(['virtualhost', 'rateLimitPolicy']);
 
 const NONE: string[] = [];
 // Shared by every empty list: the normalised model is read-only.
@@ -127,6 +130,7 @@ function readVirtualHost(raw: unknown): NVirtualHost | null {
     ipAllowPolicy: readIpFilterPolicy(v.ipAllowPolicy),
     ipDenyPolicy: readIpFilterPolicy(v.ipDenyPolicy),
     corsPolicy: readCorsPolicy(v.corsPolicy),
+    rateLimitPolicy: readRateLimitPolicy(v.rateLimitPolicy),
     unsupported: unsupportedFields(v, VHOST_FIELDS),
     unenforced: setUnenforcedFields(v, VHOST_FIELDS),
   };
@@ -318,9 +322,16 @@ function readRoute(raw: unknown): NRoute {
     ipDenyPolicy: readIpFilterPolicy(r.ipDenyPolicy),
     jwtVerificationPolicy: readJwtVerificationPolicy(r.jwtVerificationPolicy),
     authPolicy: readAuthPolicy(r.authPolicy),
+    rateLimitPolicy: readRateLimitPolicy(r.rateLimitPolicy),
     unsupported: unsupportedFields(r, ROUTE_FIELDS),
     unenforced: setUnenforcedFields(r, ROUTE_FIELDS),
   };
+}
+
+function readRateLimitPolicy(raw: unknown): NRateLimitPolicy | null {
+  const r = rec(raw);
+  if (!r) return null;
+  return { local: readLocalRateLimit(r.local), unsupported: unsupportedFields(r, RATE_LIMIT_FIELDS), unenforced: setUnenforcedFields(r, RATE_LIMIT_FIELDS) };
 }
 
 function readTCPProxy(raw: unknown): NTCPProxy | null {

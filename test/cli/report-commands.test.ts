@@ -292,14 +292,14 @@ test('config prints the ProxyConfig with private keys redacted; -o balancer prin
 test('check fails closed: a rate limit isobar does not enforce and a 1 MiB fqdn make it exit 1, naming the field', async (t) => {
   const { dir, state } = await workspace(t, {
     'limited.yaml':
-      'apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: limited, namespace: a-app}\nspec:\n  virtualhost:\n    fqdn: limited.example.com\n    rateLimitPolicy: {local: {requests: 10, unit: second}}\n  routes:\n  - services: [{name: web, port: 80}]\n',
+      'apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: limited, namespace: a-app}\nspec:\n  virtualhost:\n    fqdn: limited.example.com\n    rateLimitPolicy: {global: {descriptors: [{entries: [{genericKey: {value: a}}]}]}}\n  routes:\n  - services: [{name: web, port: 80}]\n',
     'huge.yaml': `apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: huge, namespace: a-app}\nspec:\n  virtualhost:\n    fqdn: ${'a'.repeat(1 << 20)}\n  routes:\n  - services: [{name: web, port: 80}]\n`,
   });
   const c = await inProcess(['check', dir, '--state-dir', state]);
   assert.equal(c.code, 1);
   const out = c.stdout.split('\n');
   assert.ok(
-    out.includes('HTTPProxy a-app/limited: invalid: Spec.VirtualHost.rateLimitPolicy is not supported by isobar; this HTTPProxy is not served, rather than served without it'),
+    out.includes('HTTPProxy a-app/limited: invalid: Spec.VirtualHost.rateLimitPolicy.global is not supported by isobar; this HTTPProxy is not served, rather than served without it'),
     c.stdout,
   );
   assert.ok(out.some((l) => l.startsWith('HTTPProxy a-app/huge: invalid: spec.virtualhost.fqdn: must be at most 253 characters long')), c.stdout);

@@ -27,9 +27,9 @@ const noHttp = (r: ReturnType<typeof run>) => assert.deepEqual(r.proxyConfig.htt
 
 const rows: Row[] = [
   {
-    name: 'a virtual host rate limit: invalid, nothing served',
-    objects: [proxy('p', { virtualhost: { fqdn: FQDN, rateLimitPolicy: { local: { requests: 10, unit: 'second' } } }, routes: [{ services: [svc] }] }), ...base],
-    expect: { p: invalidSame(notServed('Spec.VirtualHost.', 'rateLimitPolicy')) },
+    name: 'a virtual host global rate limit: invalid, nothing served',
+    objects: [proxy('p', { virtualhost: { fqdn: FQDN, rateLimitPolicy: { global: { descriptors: [] } } }, routes: [{ services: [svc] }] }), ...base],
+    expect: { p: invalidSame(notServed('Spec.VirtualHost.', 'rateLimitPolicy.global')) },
     check: noHttp,
   },
   {
@@ -39,7 +39,7 @@ const rows: Row[] = [
       tlsSecret('edge', pair),
       ...base,
     ],
-    expect: { p: { ...invalidSame(notServed('Spec.VirtualHost.', 'rateLimitPolicy')), fqdn: FQDN } },
+    expect: { p: { ...invalidSame(notServed('Spec.VirtualHost.', 'rateLimitPolicy.global')), fqdn: FQDN } },
     check: (r) => {
       noHttp(r);
       assert.deepEqual(r.proxyConfig.httpsVirtualHosts, []);
@@ -51,14 +51,14 @@ const rows: Row[] = [
       root('p', FQDN, {
         routes: [
           { services: [svc] },
-          { conditions: [{ prefix: '/x' }], services: [svc], rateLimitPolicy: { local: { requests: 1, unit: 'minute' } }, cookieRewritePolicies: [] } as never,
+          { conditions: [{ prefix: '/x' }], services: [svc], rateLimitPolicy: { global: { descriptors: [] } }, cookieRewritePolicies: [] } as never,
         ],
       }),
       ...base,
     ],
     expect: {
       p: {
-        ...invalidSame(notServed('route "/x": ', 'rateLimitPolicy')),
+        ...invalidSame(notServed('route "/x": ', 'rateLimitPolicy.global')),
         warnings: [['SpecError', 'IgnoredField', 'route "/x": cookieRewritePolicies is not supported by isobar and is ignored']],
       },
     },
@@ -68,10 +68,10 @@ const rows: Row[] = [
     name: 'a rate limit in an included proxy: that proxy is invalid and serves nothing; the root serves the rest',
     objects: [
       root('p', FQDN, { routes: [{ services: [svc] }], includes: [{ name: 'c', conditions: [{ prefix: '/c' }] }] }),
-      proxy('c', { routes: [{ services: [svc], rateLimitPolicy: { local: { requests: 1, unit: 'second' } } } as never] }),
+      proxy('c', { routes: [{ services: [svc], rateLimitPolicy: { global: { descriptors: [] } } } as never] }),
       ...base,
     ],
-    expect: { p: VALID, c: invalidSame(notServed('route "/c": ', 'rateLimitPolicy')) },
+    expect: { p: VALID, c: invalidSame(notServed('route "/c": ', 'rateLimitPolicy.global')) },
     check: (r) => assert.deepEqual(vhost(r, FQDN)!.routes.map((x) => x.path.value), ['/']),
   },
   {

@@ -1,6 +1,6 @@
 // HTTPProxy (projectcontour.io/v1) and TLSCertificateDelegation, written
 // from Contour's CRDs: the same types, enums, bounds and required fields.
-// Features isobar does not implement (rate limits,
+// Features isobar does not implement (global rate limits,
 // cookie rewriting, slow start, internal redirects) are accepted,
 // mostly as free-form objects, so manifests that use them still load; each
 // is marked notImplemented, and the dag warns where one is set or, for a
@@ -87,6 +87,23 @@ const upstreamValidation = () =>
 
 // A route's filters replace the virtual host's (Contour's IPFilterPolicy).
 const ipFilterPolicy = () => arr(obj({ source: enumOf(['Peer', 'Remote']), cidr: str() }, ['source', 'cidr']));
+
+// Contour's RateLimitPolicy; a route's local limit replaces the virtual
+// host's. Global limits need a rate limit service isobar does not call yet.
+const rateLimitPolicy = () =>
+  obj({
+    local: obj(
+      {
+        requests: int({ minimum: 1, maximum: 4294967295 }),
+        unit: enumOf(['second', 'minute', 'hour']),
+        burst: int({ minimum: 0, maximum: 4294967295 }),
+        responseStatusCode: int({ minimum: 400, maximum: 599 }),
+        responseHeadersToAdd: arr(obj({ name: str({ minLength: 1 }), value: str({ minLength: 1 }) }, ['name', 'value'])),
+      },
+      ['requests', 'unit'],
+    ),
+    global: notEnforced(open()),
+  });
 
 const corsHeaderValues = () => arr(str({ pattern: CORS_HEADER_PATTERN }), { minItems: 1 });
 
@@ -224,7 +241,7 @@ const route = () =>
     requestHeadersPolicy: headersPolicy(),
     responseHeadersPolicy: headersPolicy(),
     cookieRewritePolicies: notImplemented(open('array')),
-    rateLimitPolicy: notEnforced(open()),
+    rateLimitPolicy: rateLimitPolicy(),
     requestRedirectPolicy: obj({
       scheme: enumOf(['http', 'https']),
       hostname: str({ minLength: 1, maxLength: 253, pattern: HOSTNAME_PATTERN }),
@@ -266,7 +283,7 @@ export const httpProxySpecSchema = obj({
       authorization: authorizationServer(),
       jwtProviders: arr(jwtProvider()),
       corsPolicy: corsPolicy(),
-      rateLimitPolicy: notEnforced(open()),
+      rateLimitPolicy: rateLimitPolicy(),
       ipAllowPolicy: ipFilterPolicy(),
       ipDenyPolicy: ipFilterPolicy(),
     },
