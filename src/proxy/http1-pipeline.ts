@@ -94,12 +94,22 @@ export class Http1Pipeline {
   /** Runs `fn` once no response is owed (an upgrade or CONNECT parsed
    *  behind a pending response must not write in the middle of it). */
   afterResponses(fn: () => void): void {
+    if (this.gone()) return;
     if (this.active === undefined) fn();
     else this.whenIdle = fn;
   }
 
   private next(): void {
     for (;;) {
+      // node:http goes on parsing what arrives after a response that
+      // closed the connection (it only knows the request's own framing):
+      // such a request is never served.
+      if (this.gone()) {
+        this.queue.length = 0;
+        this.whenIdle = undefined;
+        this.active = undefined;
+        return;
+      }
       const turn = this.queue.shift();
       if (turn === undefined) break;
       if (turn.res.destroyed) continue;

@@ -81,3 +81,13 @@ export function checkHttp1Request(req: IncomingMessage): Http1Refusal | undefine
   }
   return undefined;
 }
+
+/** The request asks for the connection to close after its response (RFC
+ *  9112 §9.6): a `close` option on any Connection line. llhttp lets an
+ *  HTTP/1.0 request's `keep-alive` outweigh its `close`; it never does. */
+export function asksToClose(req: IncomingMessage): boolean {
+  const c = req.headers.connection;
+  if (c === undefined) return false;
+  for (const t of c.split(',')) if (t.trim().toLowerCase() === 'close') return true;
+  return false;
+}

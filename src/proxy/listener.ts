@@ -16,7 +16,7 @@ import type { ProxyContext } from './context.ts';
 import { admitClientCertificate } from './client-certificate.ts';
 import { handleRequest } from './exchange.ts';
 import { Http1Pipeline } from './http1-pipeline.ts';
-import { checkHttp1Request } from './http1-request.ts';
+import { asksToClose, checkHttp1Request } from './http1-request.ts';
 import { sendLocal } from './local-reply.ts';
 import { guardHttp2 } from './http2-guard.ts';
 import { http2ServerOptions } from './http2-limits.ts';
@@ -155,6 +155,7 @@ export class Listener {
     const pipeline = Http1Pipeline.of(req.socket);
     // Draining: what the connection still sends is answered, with Connection: close.
     if (this.closing) pipeline.end();
+    if (asksToClose(req)) res.shouldKeepAlive = false;
     pipeline.push(req, res, () => this.serveHttp1(req, res));
   }
 

@@ -311,6 +311,8 @@ for (const [name, first] of [
   ['Connection: CLOSE', get('/c', 'Connection: CLOSE\r\n')],
   ['Connection: keep-alive, close', get('/c', 'Connection: keep-alive, close\r\n')],
   ['HTTP/1.0 without keep-alive', `GET /c HTTP/1.0\r\nHost: ${HOST}\r\n\r\n`],
+  ['HTTP/1.0 with close and keep-alive on two lines', `GET /c HTTP/1.0\r\nHost: ${HOST}\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n`],
+  ['close and keep-alive on two lines', get('/c', 'Connection: keep-alive\r\nConnection: close\r\n')],
 ] as const) {
   for (const [after, tail] of [
     ['a request', get('/never')],

@@ -39,6 +39,15 @@ test('HTTP/1.0 keep-alive with Transfer-Encoding and a second request behind it:
   assert.deepEqual(targets(), []);
 });
 
+test('the same, the second request written after the refusal went out: never read', async () => {
+  upstream.reset();
+  const head = 'POST /first HTTP/1.0\r\nHost: app.test\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n';
+  const r = await wire(p.port(), [head, `0\r\n\r\n${SECOND}`], { gapMs: 50 });
+  assert.deepEqual(r.responses.map((x) => x.status), [400]);
+  assert.equal(r.closed, true);
+  assert.deepEqual(targets(), []);
+});
+
 for (const [name, first, tail] of [
   ['garbage after a keep-alive POST', 'POST /slow HTTP/1.1\r\nHost: app.test\r\nContent-Length: 2\r\n\r\nhi', 'GARBAGE\r\n\r\n'],
   ['a request after Connection: close', 'POST /slow HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi', SECOND],

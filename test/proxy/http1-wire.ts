@@ -35,6 +35,8 @@ export interface WireOptions {
   gapMs?: number;
   /** Connect with a PROXY header first (the load balancer's listener). */
   prefix?: Buffer;
+  /** Half-close this many milliseconds after the last write. */
+  endAfterMs?: number;
 }
 
 /** Parses whole responses at the start of `buf`; returns them and the rest. */
@@ -139,6 +141,7 @@ export function wire(port: number, data: string | Buffer | (string | Buffer)[], 
       }
       written = true;
       step();
+      if (o.endAfterMs !== undefined) setTimeout(() => s.end(), o.endAfterMs);
     });
   });
 }
