@@ -9,6 +9,7 @@ import type { ProxyContext } from './context.ts';
 import type { FilterFeature, FilterRequest, FilterVerdict, RequestFilter } from './request-filter.ts';
 import { JwtFeature } from './jwt-filter.ts';
 import { CorsFeature } from './cors-feature.ts';
+import { LocalRateLimitFeature } from './local-rate-limit.ts';
 import { IpFilterFeature } from './ip-filter-feature.ts';
 import { ExtAuthzFeature } from './ext-authz/index.ts';
 
@@ -19,6 +20,7 @@ export type FilterEnv = Pick<ProxyContext, 'logger' | 'warnOnce' | 'stats'>;
 export function createFilterFeatures(env: FilterEnv): FilterFeature[] {
   return [
     new CorsFeature(),
+    new LocalRateLimitFeature(),
     new IpFilterFeature(),
     new JwtFeature(env),
     new ExtAuthzFeature(env),
