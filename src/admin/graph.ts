@@ -186,7 +186,7 @@ function addVhost(
   const root = [...proxies.values()].find((p) => p.fqdn.toLowerCase() === v.fqdn);
   const related = [...(root ? [root] : []), ...origins.map((o) => proxies.get(o)).filter((p): p is HTTPProxyStatus => p !== undefined && p !== root)];
   const worst = related.find((p) => p.currentStatus !== 'valid') ?? related.find(hasWarnings);
-  const policies = [v.cors ? 'CORS' : '', v.ipFilter ? 'IP filter' : '', v.jwt ? 'JWT' : ''].filter(Boolean);
+  const policies = [v.cors ? 'CORS' : '', v.localRateLimit ? 'rate limit' : '', v.ipFilter ? 'IP filter' : '', v.jwt ? 'JWT' : ''].filter(Boolean);
   const mode = listener === 'http' ? 'plain HTTP' : s.passthrough ? 'TLS passthrough' : s.tcpProxy ? 'TLS → TCP proxy' : `TLS ${s.minVersion}–${s.maxVersion}${s.clientValidation ? ', client certificates' : ''}`;
   g.node({
     id,
@@ -218,7 +218,7 @@ function addRoute(g: GraphBuilder, listener: string, fqdn: string, r: Route, ind
           ? 'no service: 503'
           : `→ ${a.clusters.length} cluster${a.clusters.length === 1 ? '' : 's'}`;
   const empty = a.kind === 'forward' && !r.httpsRedirect && a.clusters.every((c) => (clusters.get(c.cluster)?.endpoints.length ?? 0) === 0);
-  const policies = [r.ipFilter ? 'IP filter' : '', r.jwt ? `JWT ${r.jwt.provider}` : '', r.websocket ? 'websocket' : ''].filter(Boolean);
+  const policies = [r.localRateLimit ? 'rate limit' : '', r.ipFilter ? 'IP filter' : '', r.jwt ? `JWT ${r.jwt.provider}` : '', r.websocket ? 'websocket' : ''].filter(Boolean);
   g.node({
     id,
     kind: 'route',

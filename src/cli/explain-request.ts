@@ -194,7 +194,7 @@ export function explainRequest(input: ExplainInput, req: ExplainRequest): Explan
   }
   const route = matched.route;
 
-  // ---- request filters, in Envoy's order (filter-chain.ts): cors, rbac, jwt_authn, ext_authz ----
+  // ---- request filters, in Envoy's order (filter-chain.ts): cors, local_ratelimit, rbac, jwt_authn, ext_authz ----
   const answered = runFilters(vhost, route, req, https, headers, entry.peer, out);
   if (answered) return finish(out, warnings);
 
@@ -305,6 +305,12 @@ function runFilters(vhost: VirtualHost, route: Route, req: ExplainRequest, https
       return true;
     }
     out.filters.push({ name: 'cors', config: `origins ${origins}`, verdict: d.kind === 'response' ? 'allowed origin: CORS headers added to the response' : 'not a CORS request from an allowed origin: nothing added' });
+  }
+  const rl = route.localRateLimit ?? vhost.localRateLimit;
+  if (rl) {
+    // The bucket's state lives in each proxy worker: say what passes, not whether this one would.
+    const config = `${rl.maxTokens} tokens, ${rl.tokensPerFill} more every ${rl.fillIntervalMs / 1000} s (${route.localRateLimit ? 'the route' : 'the virtual host'}'s, per proxy worker)`;
+    out.filters.push({ name: 'local_ratelimit', config, verdict: `passes while the bucket has a token, else ${rl.statusCode} local_rate_limited` });
   }
   const ip = route.ipFilter ?? vhost.ipFilter;
   if (ip) {

@@ -92,6 +92,9 @@ spec:
     ipAllowPolicy: [{source: Remote, cidr: 10.0.0.0/8}]
     corsPolicy: {allowOrigin: [https://ui.example.test], allowMethods: [GET, POST]}
   routes:
+  - conditions: [{prefix: /limited}]
+    rateLimitPolicy: {local: {requests: 5, burst: 1, unit: minute, responseStatusCode: 503}}
+    services: [{name: web, port: 80}]
   - services: [{name: web, port: 80}]
 ---
 apiVersion: projectcontour.io/v1
@@ -312,6 +315,16 @@ const rows: Row[] = [
       assert.equal(e.filters[1]!.verdict, 'client 10.20.30.40 allowed');
       assert.equal(e.reply, undefined);
       assert.equal(e.upstream?.clusters[0]?.service, 'apps/web:80');
+    },
+  },
+  {
+    name: "a route's local rate limit runs after CORS and before the IP filter",
+    args: ['--host', 'office.example.test', '--path', '/limited', '--client-ip', '10.0.0.1'],
+    check(e) {
+      assert.deepEqual(e.filters.map((f) => f.name), ['cors', 'local_ratelimit', 'rbac']);
+      assert.equal(e.filters[1]!.config, "6 tokens, 5 more every 60 s (the route's, per proxy worker)");
+      assert.equal(e.filters[1]!.verdict, 'passes while the bucket has a token, else 503 local_rate_limited');
+      assert.equal(e.reply, undefined);
     },
   },
   {
