@@ -156,14 +156,18 @@ test('a change saved while the workers are still starting is served once they ru
       [dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')],
       await freePort(),
       async (output) => {
-        await waitFor('first statuses logged', async () => (output().includes('HTTPProxy default/app valid') ? true : undefined));
+        await waitFor('first statuses logged', async () => (output().includes('HTTPProxy default/app valid') ? true : undefined), 20_000);
         await writeFile(join(dir, 'late.yaml'), proxyYaml('late', 'late.example.test', 'svc-b'));
       },
     );
-    const answer = await waitFor('late.example.test served', async () => {
-      const r = await get(httpPort, 'late.example.test');
-      return r.status === 200 ? r : undefined;
-    });
+    const answer = await waitFor(
+      'late.example.test served',
+      async () => {
+        const r = await get(httpPort, 'late.example.test');
+        return r.status === 200 ? r : undefined;
+      },
+      20_000,
+    );
     assert.equal((JSON.parse(answer.body) as { backend: string }).backend, 'b');
   } finally {
     const code = await serve?.stop();
