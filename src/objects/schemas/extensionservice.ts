@@ -5,6 +5,7 @@
 
 import type { JsonSchema } from './builders.ts';
 import { arr, bool, duration, enumOf, int, kubeObject, nullWhenUnset, obj, open, str, strMap } from './builders.ts';
+import { upstreamValidation } from './upstream-validation.ts';
 
 /** AuthorizationPolicy: routes' authPolicy and the virtual host's default. */
 export const authorizationPolicy = () => obj({ disabled: bool(), context: strMap() });
@@ -32,17 +33,6 @@ export const authorizationServer = () =>
     },
   );
 
-// The CEL rule is checked by hand in schema.ts (keyed by its text).
-const upstreamValidation = () =>
-  obj(
-    {
-      caSecret: str({ minLength: 1, maxLength: 317 }),
-      subjectName: str({ minLength: 1, maxLength: 250 }),
-      subjectNames: arr(str(), { minItems: 1, maxItems: 8 }),
-    },
-    ['caSecret', 'subjectName'],
-    { 'x-kubernetes-validations': [{ rule: 'has(self.subjectNames) ? self.subjectNames[0] == self.subjectName : true', message: 'subjectNames[0] must equal subjectName if set' }] },
-  );
 
 const int32 = () => int({ minimum: -2147483648, maximum: 2147483647 });
 

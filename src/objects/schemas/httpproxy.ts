@@ -31,6 +31,7 @@ import {
   str,
 } from './builders.ts';
 import { authorizationPolicy, authorizationServer } from './extensionservice.ts';
+import { upstreamValidation } from './upstream-validation.ts';
 
 const headerMatch = () =>
   obj(
@@ -73,17 +74,6 @@ const headersPolicy = () =>
     remove: arr(str()),
   });
 
-// The CEL rule is checked by hand in schema.ts (keyed by its text).
-const upstreamValidation = () =>
-  obj(
-    {
-      caSecret: str({ minLength: 1, maxLength: 317 }),
-      subjectName: str({ minLength: 1, maxLength: 250 }),
-      subjectNames: arr(str(), { minItems: 1, maxItems: 8 }),
-    },
-    ['caSecret', 'subjectName'],
-    { 'x-kubernetes-validations': [{ rule: 'has(self.subjectNames) ? self.subjectNames[0] == self.subjectName : true', message: 'subjectNames[0] must equal subjectName if set' }] },
-  );
 
 // A route's filters replace the virtual host's (Contour's IPFilterPolicy).
 const ipFilterPolicy = () => arr(obj({ source: enumOf(['Peer', 'Remote']), cidr: str() }, ['source', 'cidr']));
