@@ -129,7 +129,9 @@ test('editing the Service in place keeps open connections and binds no second li
       const r = await getJson<StatusReport>(adminUrl);
       return r.services.find((s) => s.name === 'envoy')?.listeners.some((l) => l.port === 9000) ? true : undefined;
     });
-    const viaNewPort = await httpGet(9000 + offset, FQDN);
+    // The model lists the listener before every worker has bound it: wait
+    // for the port itself.
+    const viaNewPort = await waitFor('the new port serving', async () => ((await httpGet(9000 + offset, FQDN)) === 200 ? 200 : undefined), 10_000);
     assert.equal(viaNewPort, 200, 'the new port serves');
 
     const second = await httpsGet({ host: FQDN, port, ca: edgeCa, agent });
