@@ -24,6 +24,7 @@ interface ServeFlags {
   useProxyProtocol?: boolean;
   drainTimeout: number;
   accessLog: boolean;
+  preserveExternalRequestId?: boolean;
   coLocated?: boolean;
   kubernetes?: boolean;
   kubeconfig?: string;
@@ -51,6 +52,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .option('--use-proxy-protocol', "require a PROXY v1/v2 header on the proxy's public listeners (a real NLB in front)")
     .option('--drain-timeout <duration>', 'how long SIGTERM waits for in-flight requests', parseDurationMs, 30_000)
     .option('--no-access-log', 'do not log one line per request')
+    .option('--preserve-external-request-id', "keep the X-Request-Id of clients outside the internal address ranges (Envoy's preserve_external_request_id; default: replace it)")
     .option('--co-located', 'run the proxy inside the load balancer workers: faster (no loopback hop), but the edge key is then in the processes that serve HTTP')
     .option('--kubernetes', 'watch the Kubernetes API instead of a folder')
     .option('--kubeconfig <file>', 'kubeconfig for --kubernetes (default: in-cluster, then KUBECONFIG, then ~/.kube/config)')
@@ -112,7 +114,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         logFormat: flags.logFormat,
         useProxyProtocol: Boolean(flags.useProxyProtocol),
         drainTimeoutMs: flags.drainTimeout,
-        proxy: { accessLog: flags.accessLog },
+        proxy: { accessLog: flags.accessLog, preserveExternalRequestId: Boolean(flags.preserveExternalRequestId) },
         coLocated: Boolean(flags.coLocated),
         createSource,
         createStatusSink,
