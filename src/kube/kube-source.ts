@@ -13,8 +13,9 @@
 // Events: 'change' (coalesced, after the initial sync), 'ready' (every kind
 // listed, referenced Secrets fetched, nothing failing), 'problem' (a
 // KubeProblem: what failed and how to fix it; retried with backoff), 'status'
-// (kind, namespace, name: an HTTPProxy's or Service's status changed on the
-// server, so a status writer can repair what someone else overwrote).
+// (kind, namespace, name: an HTTPProxy's, ExtensionService's or Service's
+// status changed on the server, so a status writer can repair what someone
+// else overwrote).
 
 import { EventEmitter } from 'node:events';
 import { ListWatch } from '@kubernetes/client-node';
@@ -278,7 +279,7 @@ export class KubeSource extends EventEmitter {
   #upsert(f: Feed, raw: Raw): void {
     if (f.type === SECRETS) return this.#secretSeen(raw);
     const key = `${f.type.kind}/${raw.metadata?.namespace ?? 'default'}/${raw.metadata?.name ?? ''}`;
-    if (f.type === HTTPPROXIES || f.type === SERVICES) {
+    if (f.type === HTTPPROXIES || f.type === EXTENSIONSERVICES || f.type === SERVICES) {
       const before = this.#statuses.get(key);
       if (raw.status !== undefined) this.#statuses.set(key, raw.status);
       else this.#statuses.delete(key);

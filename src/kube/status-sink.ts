@@ -49,7 +49,7 @@ export class KubeStatusSink {
   #held: StatusReport | undefined;
   #last: StatusReport | undefined;
   #onStatus = (kind: string, namespace: string, name: string): void => {
-    if (kind === 'HTTPProxy' || (kind === 'Service' && this.#o.writeServiceStatus)) this.writer.recheck(kind, namespace, name);
+    if (kind === 'HTTPProxy' || kind === 'ExtensionService' || (kind === 'Service' && this.#o.writeServiceStatus)) this.writer.recheck(kind, namespace, name);
   };
   #onReady = (): void => {
     const r = this.#held;
@@ -102,7 +102,7 @@ export class KubeStatusSink {
       return;
     }
     this.#last = report;
-    this.writer.write(report.httpproxies, this.#o.writeServiceStatus ? report.services : []);
+    this.writer.write(report.httpproxies, this.#o.writeServiceStatus ? report.services : [], report.extensionservices ?? []);
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,5 @@
-// StatusWriter: writes HTTPProxy status (status subresource) and Service
-// status.loadBalancer.ingress back to the API server.
+// StatusWriter: writes HTTPProxy and ExtensionService status (status
+// subresource) and Service status.loadBalancer.ingress back to the API server.
 //
 // - Only changes are written: each object's desired status is fingerprinted
 //   (without lastTransitionTime) and compared with what this writer last
@@ -14,12 +14,12 @@
 
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import type { HTTPProxyStatus, ServiceStatus, DetailedCondition } from '../status/index.ts';
+import type { ExtensionServiceStatus, HTTPProxyStatus, ServiceStatus, DetailedCondition } from '../status/index.ts';
 import { ApiClient, ApiError } from './api-client.ts';
 import { Backoff } from './backoff.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
 import { RateLimiter } from './rate-limiter.ts';
-import { HTTPPROXIES, SERVICES, objectPath } from './resources.ts';
+import { EXTENSIONSERVICES, HTTPPROXIES, SERVICES, objectPath, type ResourceType } from './resources.ts';
 
 export interface StatusWriterOptions {
   kubeconfig?: string;
@@ -32,7 +32,7 @@ export interface StatusWriterOptions {
   concurrency?: number;
   /** the status an object has on the server (KubeSource.observedStatus),
    *  so a new leader does not rewrite what is already there */
-  observedStatus?: (kind: 'HTTPProxy' | 'Service', namespace: string, name: string) => unknown;
+  observedStatus?: (kind: TargetKind, namespace: string, name: string) => unknown;
   /** share a client instead of loading the kubeconfig */
   client?: ApiClient;
   /** attempts per write on 409 before the object goes to the back of the queue */
@@ -47,7 +47,11 @@ export interface StatusWriterOptions {
   proxyIngress?: () => { ip?: string; hostname?: string; ports?: { port: number; protocol: string }[] }[] | undefined;
 }
 
-type TargetKind = 'HTTPProxy' | 'Service';
+type TargetKind = 'HTTPProxy' | 'Service' | 'ExtensionService';
+
+const RESOURCES: Record<TargetKind, ResourceType> = { HTTPProxy: HTTPPROXIES, Service: SERVICES, ExtensionService: EXTENSIONSERVICES };
+
+type Transitions = Map<string, { status: string; time: string }>;
 
 export interface StatusUpdateEvent {
   kind: TargetKind;
@@ -82,7 +86,7 @@ export class StatusWriter {
   #stopped = false;
   #desired = new Map<string, Desired>();
   #written = new Map<string, string>(); // key -> fingerprint on the server
-  #transitions = new Map<string, Map<string, { status: string; time: string }>>();
+  #transitions = new Map<string, Transitions>();
   #queue = new Set<string>();
   #inFlight = new Map<string, AbortController>();
   #again = new Set<string>(); // changed while in flight
@@ -108,7 +112,7 @@ export class StatusWriter {
   /** The statuses of the latest build. Objects absent from the lists are
    *  no longer tracked (a Service the balancer stopped serving gets its
    *  ingress cleared, if this writer had set it). */
-  write(statuses: HTTPProxyStatus[], services: ServiceStatus[]): void {
+  write(statuses: HTTPProxyStatus[], services: ServiceStatus[], extensions: ExtensionServiceStatus[] = []): void {
     if (this.#stopped) return;
     const next = new Map<string, Desired>();
     const lb = this.#o.proxyIngress ? normalIngress(this.#o.proxyIngress() ?? []) : undefined;
@@ -130,6 +134,18 @@ export class StatusWriter {
         status: { loadBalancer: ingress.length ? { ingress } : {} },
         fingerprint: JSON.stringify(ingress),
       });
+    }
+    for (const s of extensions) {
+      // Contour's ExtensionServiceStatus is its conditions alone.
+      const key = `ExtensionService/${s.namespace}/${s.name}`;
+      const fp = extensionFingerprint(s);
+      const prev = this.#desired.get(key);
+      next.set(
+        key,
+        prev && prev.fingerprint === fp
+          ? prev
+          : { kind: 'ExtensionService', namespace: s.namespace, name: s.name, status: { conditions: this.#conditions(key, 'ExtensionService', s) }, fingerprint: fp },
+      );
     }
     for (const [key, d] of this.#desired) {
       if (d.kind === 'Service' && !next.has(key) && this.#written.has(key) && !isEmptyLb(d.status)) {
@@ -202,9 +218,20 @@ export class StatusWriter {
   // ---- desired state ------------------------------------------------------
 
   #desiredProxy(key: string, s: HTTPProxyStatus, fp: string, lb: Record<string, unknown>[] | undefined): Desired {
-    const observed = this.#o.observedStatus?.('HTTPProxy', s.namespace, s.name) as { conditions?: { type?: string; status?: string; lastTransitionTime?: string }[] } | undefined;
-    const prev = this.#transitions.get(key) ?? new Map<string, { status: string; time: string }>();
-    const next = new Map<string, { status: string; time: string }>();
+    const conditions = this.#conditions(key, 'HTTPProxy', s);
+    const status: Record<string, unknown> = { currentStatus: s.currentStatus, description: s.description, conditions };
+    // An empty ingress list is removed with null (merge patch semantics).
+    if (lb) status.loadBalancer = { ingress: lb.length ? lb : null };
+    return { kind: 'HTTPProxy', namespace: s.namespace, name: s.name, status, fingerprint: fp };
+  }
+
+  /** The conditions as written: lastTransitionTime is kept while a
+   *  condition's status stays the same (from this writer's last build, else
+   *  from what the server shows), and is now when it changes. */
+  #conditions(key: string, kind: TargetKind, s: { namespace: string; name: string; conditions: DetailedCondition[] }): Record<string, unknown>[] {
+    const observed = this.#o.observedStatus?.(kind, s.namespace, s.name) as { conditions?: { type?: string; status?: string; lastTransitionTime?: string }[] } | undefined;
+    const prev = this.#transitions.get(key) ?? new Map();
+    const next: Transitions = new Map();
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const conditions = s.conditions.map((c: DetailedCondition) => {
       let time = prev.get(c.type)?.status === c.status ? prev.get(c.type)!.time : undefined;
@@ -227,10 +254,7 @@ export class StatusWriter {
       return out;
     });
     this.#transitions.set(key, next);
-    const status: Record<string, unknown> = { currentStatus: s.currentStatus, description: s.description, conditions };
-    // An empty ingress list is removed with null (merge patch semantics).
-    if (lb) status.loadBalancer = { ingress: lb.length ? lb : null };
-    return { kind: 'HTTPProxy', namespace: s.namespace, name: s.name, status, fingerprint: fp };
+    return conditions;
   }
 
   #consider(key: string, d: Desired): void {
@@ -308,7 +332,7 @@ export class StatusWriter {
       if (signal.aborted || !this.#leader) return;
       const d = this.#desired.get(key);
       if (!d || this.#written.get(key) === d.fingerprint) return;
-      const type = d.kind === 'HTTPProxy' ? HTTPPROXIES : SERVICES;
+      const type = RESOURCES[d.kind];
       const path = objectPath(type, d.namespace, d.name, 'status');
       // A merge patch only removes a field by naming it with null.
       const status = d.kind === 'Service' && isEmptyLb(d.status) ? { loadBalancer: { ingress: null } } : d.status;
@@ -362,7 +386,7 @@ export class StatusWriter {
       this.#lastErrorLog.set(klass, now);
       const hint =
         e?.statusCode === 403
-          ? ': RBAC must allow patch on httpproxies/status and services/status (see deploy/rbac.yaml)'
+          ? ': RBAC must allow patch on httpproxies/status, extensionservices/status and services/status (see deploy/rbac.yaml)'
           : e?.statusCode === 401
             ? ': the credentials are expired or invalid'
             : '';
@@ -401,17 +425,16 @@ function subs(list: SubLike[] | undefined): unknown[] {
   return (Array.isArray(list) ? list : []).map((e) => [e.type, e.status, e.reason, e.message]);
 }
 
+function conditionsKey(list: CondLike[] | undefined): unknown[] {
+  return (Array.isArray(list) ? list : []).map((c) => [c.type, c.status, c.observedGeneration, c.reason, c.message, subs(c.errors), subs(c.warnings)]);
+}
+
 function proxyFingerprint(s: { currentStatus?: unknown; description?: unknown; conditions?: CondLike[] }): string {
-  const conds = (Array.isArray(s.conditions) ? s.conditions : []).map((c) => [
-    c.type,
-    c.status,
-    c.observedGeneration,
-    c.reason,
-    c.message,
-    subs(c.errors),
-    subs(c.warnings),
-  ]);
-  return JSON.stringify([s.currentStatus ?? null, s.description ?? null, conds]);
+  return JSON.stringify([s.currentStatus ?? null, s.description ?? null, conditionsKey(s.conditions)]);
+}
+
+function extensionFingerprint(s: { conditions?: CondLike[] }): string {
+  return JSON.stringify(conditionsKey(s.conditions));
 }
 
 interface IngressLike {
@@ -433,5 +456,6 @@ function normalIngress(list: IngressLike[] | undefined): Record<string, unknown>
 function observedFingerprint(kind: TargetKind, observed: unknown, withLb: boolean): string {
   const o = (observed ?? {}) as Record<string, any>;
   if (kind === 'HTTPProxy') return proxyFingerprint(o) + (withLb ? JSON.stringify(normalIngress(o.loadBalancer?.ingress)) : '');
+  if (kind === 'ExtensionService') return extensionFingerprint(o);
   return JSON.stringify(normalIngress(o.loadBalancer?.ingress));
 }

@@ -441,7 +441,7 @@ current-context: test
         const group = this.#groupList().groups.find((g) => g.name === gm[1]);
         if (!group) throw new HttpFailure(404, 'NotFound', `the server could not find the requested resource`);
         if (!gm[2]) return sendJson(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...group });
-        if (gm[2] !== 'v1') throw new HttpFailure(404, 'NotFound', 'the server could not find the requested resource');
+        if (!group.versions.some((v) => v.version === gm[2])) throw new HttpFailure(404, 'NotFound', 'the server could not find the requested resource');
         return sendJson(res, 200, this.#resourceList(gm[1]!, gm[2]));
       }
       if (path.startsWith('/openapi/')) throw new HttpFailure(404, 'NotFound', 'the server could not find the requested resource');
@@ -562,11 +562,11 @@ current-context: test
     return {
       kind: 'APIGroupList',
       apiVersion: 'v1',
-      groups: groups.map((g) => ({
-        name: g,
-        versions: [{ groupVersion: `${g}/v1`, version: 'v1' }],
-        preferredVersion: { groupVersion: `${g}/v1`, version: 'v1' },
-      })),
+      groups: groups.map((g) => {
+        // projectcontour.io serves v1 and v1alpha1 (ExtensionService).
+        const versions = [...new Set(RESOURCES.filter((r) => r.group === g).map((r) => r.version))].sort().map((v) => ({ groupVersion: `${g}/${v}`, version: v }));
+        return { name: g, versions, preferredVersion: versions[0]! };
+      }),
     };
   }
 

@@ -105,6 +105,7 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
   api.put('httpproxies', { apiVersion: 'projectcontour.io/v1', kind: 'HTTPProxy', metadata: { name: 'p', namespace: 'default' }, spec: { virtualhost: { fqdn: 'p.example.com', tls: { secretName: 's' } } } });
   api.put('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'Q0VSVA==', 'tls.key': 'S0VZ' } });
   api.put('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'envoy', namespace: 'projectcontour' }, spec: { ports: [{ port: 80 }] } });
+  api.put('extensionservices', { apiVersion: 'projectcontour.io/v1alpha1', kind: 'ExtensionService', metadata: { name: 'authz', namespace: 'default' }, spec: { services: [{ name: 'authz', port: 9443 }] } });
   api.recordRequests = true;
   const cache = new ObjectCache();
   const source = new KubeSource(cache, { kubeconfig });
@@ -119,6 +120,7 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
     writer.write(
       [{ namespace: 'default', name: 'p', fqdn: 'p.example.com', currentStatus: 'valid', description: 'Valid HTTPProxy', conditions: [{ type: 'Valid', status: 'True', observedGeneration: 1, reason: 'Valid', message: 'Valid HTTPProxy' }] }],
       [{ namespace: 'projectcontour', name: 'envoy', listeners: [], ingress: [{ hostname: 'lb.example.com' }], problems: [] }],
+      [{ namespace: 'default', name: 'authz', conditions: [{ type: 'Valid', status: 'True', observedGeneration: 1, reason: 'Valid', message: 'Valid ExtensionService' }] }],
     );
     await writer.idle();
     await elector.stop();
@@ -139,7 +141,7 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
     verbs.add(`${verb} ${group}/${res}`);
   }
   // The exercise did reach every kind of request.
-  for (const v of ['list projectcontour.io/httpproxies', 'watch /secrets', 'get /secrets', 'patch projectcontour.io/httpproxies/status', 'patch /services/status', 'create coordination.k8s.io/leases', 'update coordination.k8s.io/leases']) {
+  for (const v of ['list projectcontour.io/httpproxies', 'watch /secrets', 'get /secrets', 'patch projectcontour.io/httpproxies/status', 'patch projectcontour.io/extensionservices/status', 'patch /services/status', 'create coordination.k8s.io/leases', 'update coordination.k8s.io/leases']) {
     assert.ok(verbs.has(v), `not exercised: ${v}`);
   }
 });

@@ -61,6 +61,17 @@ endpoints:
 ports:
 - port: 8080
   protocol: TCP
+---
+apiVersion: projectcontour.io/v1alpha1
+kind: ExtensionService
+metadata:
+  name: authz
+  namespace: default
+spec:
+  protocol: h2c
+  services:
+  - name: web
+    port: 80
 `;
 
 test('objects created with kubectl become routes, and their statuses show in kubectl get -o yaml', async () => {
@@ -72,7 +83,7 @@ test('objects created with kubectl become routes, and their statuses show in kub
   let last: ReturnType<typeof build> | undefined;
   source.on('change', () => {
     last = build(cache.snapshot(), config);
-    writer.write(last.statuses, []);
+    writer.write(last.statuses, [], last.extensionServices);
   });
   writer.setLeader(true);
   try {
@@ -99,6 +110,15 @@ test('objects created with kubectl become routes, and their statuses show in kub
       return s?.currentStatus === 'invalid' ? s : undefined;
     });
     assert.match(JSON.stringify(bad.conditions), /missing/);
+    const extension = await waitFor('valid status on the ExtensionService', async () => {
+      const { stdout } = await kubectl(kubeconfig, ['get', 'extensionservice', 'authz', '-o', 'json']);
+      const s = JSON.parse(stdout).status;
+      return s?.conditions?.[0]?.status === 'True' ? s : undefined;
+    });
+    assert.deepEqual(
+      { ...extension.conditions[0], lastTransitionTime: undefined },
+      { type: 'Valid', status: 'True', observedGeneration: 1, reason: 'Valid', message: 'Valid ExtensionService', lastTransitionTime: undefined },
+    );
 
     // Editing the spec bumps generation; the status follows with the new observedGeneration.
     await kubectl(kubeconfig, ['replace', '--validate=false', '-f', '-'], MANIFESTS.replace('name: missing', 'name: web'));
@@ -111,7 +131,8 @@ test('objects created with kubectl become routes, and their statuses show in kub
     // No rewrite when nothing changed: another build writes nothing.
     await writer.idle();
     const before = writer.stats.written;
-    writer.write(build(cache.snapshot(), config).statuses, []);
+    const again = build(cache.snapshot(), config);
+    writer.write(again.statuses, [], again.extensionServices);
     await writer.idle();
     assert.equal(writer.stats.written, before);
   } finally {

@@ -110,3 +110,37 @@ test('a status overwritten by someone else is put back; our own writes echo back
     await api.stop();
   }
 });
+
+test('ExtensionService status: written by the sink from the report, put back when someone else overwrites it', async () => {
+  const { api, kubeconfig } = await startApi();
+  api.put('extensionservices', { apiVersion: 'projectcontour.io/v1alpha1', kind: 'ExtensionService', metadata: { name: 'authz', namespace: 'default' }, spec: { services: [{ name: 'authz', port: 9443 }] } } as never);
+  const cache = new ObjectCache();
+  const source = new KubeSource(cache, { kubeconfig, holdoffMs: 5 });
+  const sink = new KubeStatusSink({ kubeconfig, source, cache, leaderElection: false });
+  const other = new ApiClient(loadKubeConfig(kubeconfig));
+  const valid = { type: 'Valid' as const, status: 'True' as const, observedGeneration: 1, reason: 'Valid', message: 'Valid ExtensionService' };
+  const conditionOn = () => (api.get('extensionservices', 'default', 'authz')!.status as any)?.conditions?.[0];
+  try {
+    await source.start();
+    await waitFor('ready', () => source.ready());
+    sink.write({ httpproxies: [], services: [], extensionservices: [{ namespace: 'default', name: 'authz', conditions: [valid] }] });
+    await waitFor('written', () => (source.observedStatus('ExtensionService', 'default', 'authz') as any)?.conditions?.[0]?.status === 'True');
+    await sink.writer.idle();
+    assert.equal(sink.writer.stats.written, 1);
+    const t = conditionOn().lastTransitionTime;
+    await other.request('PATCH', '/apis/projectcontour.io/v1alpha1/namespaces/default/extensionservices/authz/status', {
+      body: { status: { conditions: [{ ...valid, status: 'False', reason: 'Theirs', lastTransitionTime: '2020-01-01T00:00:00Z' }] } },
+      contentType: 'application/merge-patch+json',
+    });
+    await waitFor('ours again', () => conditionOn()?.reason === 'Valid');
+    await waitFor('echo seen', () => (source.observedStatus('ExtensionService', 'default', 'authz') as any)?.conditions?.[0]?.reason === 'Valid');
+    await sink.writer.idle();
+    assert.equal(sink.writer.stats.written, 2, 'exactly one repair, no echo loop');
+    assert.equal(conditionOn().lastTransitionTime, t, 'the condition never changed in our view');
+  } finally {
+    await other.close();
+    await sink.stop();
+    await source.stop();
+    await api.stop();
+  }
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusWriter } from '../../src/kube/index.ts';
-import type { HTTPProxyStatus, ServiceStatus } from '../../src/status/types.ts';
+import type { ExtensionServiceStatus, HTTPProxyStatus, ServiceStatus } from '../../src/status/types.ts';
 import type { TestApiServer } from './apiserver.ts';
 import { startApi, waitFor } from './helpers.ts';
 
@@ -29,6 +29,28 @@ function status(name: string, valid = true, namespace = 'default', generation = 
   };
 }
 
+function extension(api: TestApiServer, name: string, namespace = 'default') {
+  api.put('extensionservices', { apiVersion: 'projectcontour.io/v1alpha1', kind: 'ExtensionService', metadata: { name, namespace }, spec: { services: [{ name: 'authz', port: 9443 }] } });
+}
+
+function extensionStatus(name: string, valid = true, generation = 1, namespace = 'default'): ExtensionServiceStatus {
+  return {
+    namespace,
+    name,
+    conditions: [
+      {
+        type: 'Valid',
+        status: valid ? 'True' : 'False',
+        observedGeneration: generation,
+        reason: valid ? 'Valid' : 'ErrorPresent',
+        message: valid ? 'Valid ExtensionService' : 'At least one error present, see Errors for details',
+        ...(valid ? {} : { errors: [{ type: 'ServiceError', status: 'True' as const, reason: 'ServiceUnresolvedReference', message: 'unresolved service "default/authz"' }] }),
+      },
+    ],
+  };
+}
+
+const extensionStatusOn = (api: TestApiServer, name: string, namespace = 'default') => api.get('extensionservices', namespace, name)?.status as Record<string, any> | undefined;
 const statusOn = (api: TestApiServer, name: string, namespace = 'default') => api.get('httpproxies', namespace, name)?.status as Record<string, any> | undefined;
 const patches = (api: TestApiServer) => api.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/status'));
 
@@ -264,6 +286,89 @@ test('whatever the sequence of builds, leadership changes and conflicts, the las
       { numRuns: 25 },
     );
   } finally {
+    await api.stop();
+  }
+});
+
+test('ExtensionService status is written through its status subresource: conditions only, lastTransitionTime kept while the status holds', async () => {
+  const { api, kubeconfig } = await startApi();
+  extension(api, 'authz');
+  const w = new StatusWriter({ kubeconfig });
+  api.recordRequests = true;
+  try {
+    w.write([], [], [extensionStatus('authz', false)]);
+    await w.idle();
+    assert.equal(patches(api).length, 0, 'a follower writes nothing');
+    assert.equal(extensionStatusOn(api, 'authz'), undefined);
+    w.setLeader(true);
+    await w.idle();
+    const s = extensionStatusOn(api, 'authz')!;
+    assert.deepEqual(Object.keys(s), ['conditions']);
+    assert.equal(s.conditions[0].status, 'False');
+    assert.equal(s.conditions[0].reason, 'ErrorPresent');
+    assert.equal(s.conditions[0].errors[0].reason, 'ServiceUnresolvedReference');
+    assert.equal(s.conditions[0].observedGeneration, 1);
+    const t1 = s.conditions[0].lastTransitionTime as string;
+    assert.match(t1, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.deepEqual(patches(api).map((r) => r.path), ['/apis/projectcontour.io/v1alpha1/namespaces/default/extensionservices/authz/status']);
+    assert.deepEqual(api.get('extensionservices', 'default', 'authz')!.spec, { services: [{ name: 'authz', port: 9443 }] }, 'the spec is untouched');
+    // The same status again: nothing is sent.
+    w.write([], [], [extensionStatus('authz', false)]);
+    await w.idle();
+    assert.equal(patches(api).length, 1);
+    // A new generation with the same condition status: written, the transition time kept.
+    await new Promise((r) => setTimeout(r, 1100));
+    w.write([], [], [extensionStatus('authz', false, 2)]);
+    await w.idle();
+    assert.equal(patches(api).length, 2);
+    assert.equal(extensionStatusOn(api, 'authz')!.conditions[0].observedGeneration, 2);
+    assert.equal(extensionStatusOn(api, 'authz')!.conditions[0].lastTransitionTime, t1);
+    // Valid now: the status flips, so does the transition time; errors go.
+    w.write([], [], [extensionStatus('authz', true, 2)]);
+    await w.idle();
+    const s3 = extensionStatusOn(api, 'authz')!;
+    assert.equal(s3.conditions[0].status, 'True');
+    assert.equal(s3.conditions[0].errors, undefined);
+    assert.ok(s3.conditions[0].lastTransitionTime > t1);
+    // Losing the lease: a changed status is not written.
+    w.setLeader(false);
+    w.write([], [], [extensionStatus('authz', false, 3)]);
+    await w.idle();
+    assert.equal(patches(api).length, 3);
+    assert.equal(extensionStatusOn(api, 'authz')!.conditions[0].status, 'True');
+  } finally {
+    await w.stop();
+    await api.stop();
+  }
+});
+
+test('ExtensionService statuses: a new leader leaves what the server shows, and retries on 409', async () => {
+  const { api, kubeconfig } = await startApi();
+  extension(api, 'a');
+  extension(api, 'b');
+  // Same namespace and name as an ExtensionService: tracked apart.
+  proxy(api, 'a');
+  const first = new StatusWriter({ kubeconfig });
+  first.setLeader(true);
+  first.write([status('a')], [], [extensionStatus('a'), extensionStatus('b')]);
+  await first.idle();
+  await first.stop();
+  const t = extensionStatusOn(api, 'a')!.conditions[0].lastTransitionTime;
+  const observed = (k: string, ns: string, n: string) => (k === 'ExtensionService' ? extensionStatusOn(api, n, ns) : k === 'HTTPProxy' ? statusOn(api, n, ns) : undefined);
+  api.recordRequests = true;
+  api.injectConflicts({ count: 2, method: 'PATCH', pathIncludes: '/extensionservices/' });
+  const second = new StatusWriter({ kubeconfig, observedStatus: observed });
+  try {
+    second.write([status('a')], [], [extensionStatus('a'), extensionStatus('b', false)]);
+    second.setLeader(true);
+    await second.idle();
+    assert.deepEqual([...new Set(patches(api).map((r) => r.path))], ['/apis/projectcontour.io/v1alpha1/namespaces/default/extensionservices/b/status'], 'only the changed one is written');
+    assert.equal(second.stats.conflicts, 2);
+    assert.equal(second.stats.written, 1);
+    assert.equal(extensionStatusOn(api, 'b')!.conditions[0].status, 'False');
+    assert.equal(extensionStatusOn(api, 'a')!.conditions[0].lastTransitionTime, t);
+  } finally {
+    await second.stop();
     await api.stop();
   }
 });
