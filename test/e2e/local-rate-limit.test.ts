@@ -10,34 +10,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import http from 'node:http';
-import https from 'node:https';
-import { prepareQuickstart, FQDN } from '../../scripts/quickstart-lib.ts';
+import { prepareQuickstart } from '../../scripts/quickstart-lib.ts';
 import type { StatusReport } from '../../src/status/types.ts';
-import { waitFor, freeOffset, freePort, getJson, startSecureBackend, startServe, type ServeProcess } from './support.ts';
+import { waitFor, freeOffset, freePort, getJson, startSecureBackend, startServe, edgeCall, type ServeProcess } from './support.ts';
 
-interface Answer {
-  status: number;
-  body: string;
-  headers: http.IncomingHttpHeaders;
-}
-
-/** GET `path` of `host` through the balancer: HTTPS on `port`, or plain HTTP with `plain`. */
-function call(o: { port: number; ca: string; host?: string; path?: string; plain?: boolean }): Promise<Answer> {
-  const host = o.host ?? FQDN;
-  return new Promise((resolve, reject) => {
-    const opts = { host: '127.0.0.1', port: o.port, path: o.path ?? '/', headers: { host }, agent: false };
-    const done = (res: http.IncomingMessage): void => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    };
-    const req = o.plain ? http.request(opts, done) : https.request({ ...opts, servername: host, ca: o.ca }, done);
-    req.on('error', reject);
-    req.end();
-  });
-}
+const call = edgeCall;
 
 const GLOBAL = `
 ---

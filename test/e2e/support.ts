@@ -4,11 +4,13 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
+import http from 'node:http';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import type { TLSSocket } from 'node:tls';
 import { readFile } from 'node:fs/promises';
 import type { QuickstartFiles } from '../../scripts/quickstart-lib.ts';
+import { FQDN } from '../../scripts/quickstart-lib.ts';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -154,5 +156,30 @@ export async function startSecureBackend(files: QuickstartFiles, port: number): 
       caPem: await readFile(files.clientCa, 'utf8'),
       requireClientCert: true,
     },
+  });
+}
+
+export interface EdgeAnswer {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** One request through the balancer to `host` (the quickstart's by
+ *  default): HTTPS on `port` trusting `ca`, or plain HTTP with `plain`;
+ *  from the loopback address `from` when given. A connection of its own. */
+export function edgeCall(o: { port: number; ca: string; from?: string; host?: string; path?: string; method?: string; headers?: Record<string, string>; plain?: boolean }): Promise<EdgeAnswer> {
+  const host = o.host ?? FQDN;
+  return new Promise((resolve, reject) => {
+    const opts = { host: '127.0.0.1', port: o.port, localAddress: o.from, path: o.path ?? '/', method: o.method ?? 'GET', headers: { host, ...o.headers }, agent: false };
+    const done = (res: http.IncomingMessage): void => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    };
+    const req = o.plain ? http.request(opts, done) : https.request({ ...opts, servername: host, ca: o.ca }, done);
+    req.on('error', reject);
+    req.end();
   });
 }
