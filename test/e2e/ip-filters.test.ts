@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareQuickstart } from '../../scripts/quickstart-lib.ts';
 import type { StatusReport } from '../../src/status/types.ts';
-import { waitFor, freeOffset, freePort, getJson, startSecureBackend, startServe, edgeCall, type ServeProcess } from './support.ts';
+import { waitFor, freeOffset, freePort, getJson, startSecureBackend, edgeCall, startQuickstartServe, type ServeProcess } from './support.ts';
 
 const call = edgeCall;
 
@@ -76,10 +76,7 @@ test('ip filters through the chain: Remote from the PROXY header, spoofed X-Forw
   const ca = await readFile(files.edgeCa, 'utf8');
   let serve: ServeProcess | undefined;
   try {
-    serve = await startServe(
-      [files.manifests, '--config', files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(offset), '--http-port', String(await freePort()), '--https-port', String(await freePort()), '--workers', '1'],
-      await freePort(),
-    );
+    serve = await startQuickstartServe(files, offset);
     const statusUrl = `http://127.0.0.1:${serve.adminPort}/status`;
     await waitFor('tls-demo served', async () => ((await call({ from: '127.0.0.2', port, ca })).status === 200) || undefined, 10_000);
 

@@ -14,7 +14,7 @@ import https from 'node:https';
 import { prepareQuickstart, FQDN } from '../../scripts/quickstart-lib.ts';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 import type { StatusReport } from '../../src/status/types.ts';
-import { waitFor, freeOffset, freePort, getJson, httpsGet, startSecureBackend, startServe, type ServeProcess } from './support.ts';
+import { waitFor, freeOffset, freePort, getJson, httpsGet, startSecureBackend, startQuickstartServe, type ServeProcess } from './support.ts';
 
 function newcomer(backendPort: number): string {
   return `apiVersion: v1
@@ -60,10 +60,7 @@ test('a colliding Service added under load: zero failed requests, the newcomer g
   let running = true;
   const agents = [0, 1].map(() => new https.Agent({ keepAlive: true, maxSockets: 1 }));
   try {
-    serve = await startServe(
-      [files.manifests, '--config', files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(offset), '--http-port', String(await freePort()), '--https-port', String(await freePort()), '--workers', '1'],
-      await freePort(),
-    );
+    serve = await startQuickstartServe(files, offset);
     const statusUrl = `http://127.0.0.1:${serve.adminPort}/status`;
 
     // Steady load: two kept-alive clients and one that opens a new

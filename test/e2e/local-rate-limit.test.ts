@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareQuickstart } from '../../scripts/quickstart-lib.ts';
 import type { StatusReport } from '../../src/status/types.ts';
-import { waitFor, freeOffset, freePort, getJson, startSecureBackend, startServe, edgeCall, type ServeProcess } from './support.ts';
+import { waitFor, freeOffset, freePort, getJson, startSecureBackend, edgeCall, startQuickstartServe, type ServeProcess } from './support.ts';
 
 const call = edgeCall;
 
@@ -75,10 +75,7 @@ test('local rate limit through the chain: requests + burst, 429 before the backe
   const get = (path = '/') => call({ port, ca, path });
   let serve: ServeProcess | undefined;
   try {
-    serve = await startServe(
-      [files.manifests, '--config', files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(offset), '--http-port', String(await freePort()), '--https-port', String(await freePort()), '--workers', '1'],
-      await freePort(),
-    );
+    serve = await startQuickstartServe(files, offset);
     // Every answer from the virtual host spends one of its 4 tokens
     // (requests 2 + burst 2); before it is served there is none (404, or no
     // certificate for its name).

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import https from 'node:https';
 import { prepareQuickstart, FQDN } from '../../scripts/quickstart-lib.ts';
 import type { ServiceStatus, StatusReport } from '../../src/status/types.ts';
-import { CLI, waitFor, freeOffset, freePort, getJson, startSecureBackend, startServe, type ServeProcess } from './support.ts';
+import { CLI, waitFor, freeOffset, freePort, getJson, startSecureBackend, startQuickstartServe, type ServeProcess } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -76,10 +76,7 @@ test('source ranges: allowed clients served, others closed with zero bytes; stat
   const ca = await readFile(files.edgeCa, 'utf8');
   let serve: ServeProcess | undefined;
   try {
-    serve = await startServe(
-      [files.manifests, '--config', files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(offset), '--http-port', String(await freePort()), '--https-port', String(await freePort()), '--workers', '1'],
-      await freePort(),
-    );
+    serve = await startQuickstartServe(files, offset);
     const statusUrl = `http://127.0.0.1:${serve.adminPort}/status`;
 
     // Allowed: TLS, the proxy, the backend, with the client's own address.

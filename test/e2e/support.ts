@@ -183,3 +183,13 @@ export function edgeCall(o: { port: number; ca: string; from?: string; host?: st
     req.end();
   });
 }
+
+/** `isobar serve` of prepared (and possibly edited) quickstart files with one
+ *  worker of each kind, load balancer ports offset by `offset`, every other
+ *  port free. */
+export async function startQuickstartServe(files: QuickstartFiles, offset: number): Promise<ServeProcess> {
+  return startServe(
+    [files.manifests, '--config', files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(offset), '--http-port', String(await freePort()), '--https-port', String(await freePort()), '--workers', '1'],
+    await freePort(),
+  );
+}

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { prepareQuickstart, FQDN } from '../../scripts/quickstart-lib.ts';
-import { waitFor, freeOffset, freePort, httpsGet, startSecureBackend, startServe, type ServeProcess } from './support.ts';
+import { waitFor, freeOffset, freePort, httpsGet, startSecureBackend, startQuickstartServe, type ServeProcess } from './support.ts';
 
 test('upstream client certificate per Service: global by default, the Service\'s own Secret, or none', { timeout: 90_000 }, async () => {
   const work = await mkdtemp(join(tmpdir(), 'isobar-upstream-cert-'));
@@ -38,10 +38,7 @@ test('upstream client certificate per Service: global by default, the Service\'s
   const statusOf = async () => (await httpsGet({ host: FQDN, port, ca })).status;
   let serve: ServeProcess | undefined;
   try {
-    serve = await startServe(
-      [files.manifests, '--config', files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(offset), '--http-port', String(await freePort()), '--https-port', String(await freePort()), '--workers', '1'],
-      await freePort(),
-    );
+    serve = await startQuickstartServe(files, offset);
     await waitFor('served with the global client certificate', async () => ((await statusOf()) === 200) || undefined, 10_000);
 
     await annotate('none');
