@@ -11,6 +11,8 @@ import type { IsobarConfig, NamespacedName } from './types.ts';
 import { defaultConfig } from './types.ts';
 import { parseDuration } from './duration.ts';
 import { parseGlobalExtAuth } from './global-ext-auth.ts';
+import { CONTOUR_IGNORED, ignoredWarning } from './contour-ignored.ts';
+import { configMapContent } from './configmap.ts';
 
 export interface ConfigProblem {
   file: string;
@@ -76,60 +78,6 @@ interface Ctx {
   path: string;
   fail(message: string): void;
 }
-
-/** Keys Contour's config file has that isobar accepts and ignores. */
-const CONTOUR_IGNORED = new Set([
-  'accesslog-format',
-  'accesslog-format-string',
-  'accesslog-level',
-  'json-fields',
-  'debug',
-  'kubeconfig',
-  'incluster',
-  'disableAllowChunkedLength',
-  'disableMergeSlashes',
-  'serverHeaderTransformation',
-  'server',
-  'server.xds-server-type',
-  'gateway',
-  'leaderelection',
-  'network.admin-port',
-  'network.strip-trailing-host-dot',
-  'listener.connection-balancer',
-  'listener.max-requests-per-connection',
-  'listener.per-connection-buffer-limit-bytes',
-  'listener.socket-options',
-  'listener.max-requests-per-io-cycle',
-  'listener.http2-max-concurrent-streams',
-  'listener.max-connections-to-accept-per-socket-event',
-  'rateLimitService.extensionService',
-  'rateLimitService.domain',
-  'rateLimitService.failOpen',
-  'rateLimitService.enableXRateLimitHeaders',
-  'rateLimitService.enableResourceExhaustedCode',
-  'tracing',
-  'metrics',
-  'health',
-  'envoy-service-name',
-  'envoy-service-namespace',
-  'omEnforcedHealth',
-  'featureFlags',
-  'tls.minimum-protocol-version',
-  'tls.maximum-protocol-version',
-  'tls.cipher-suites',
-  'cluster.dns-lookup-family',
-  'cluster.max-requests-per-connection',
-  'cluster.per-connection-buffer-limit-bytes',
-  'cluster.upstream-tls.cipher-suites',
-  'cluster.upstream-tls.ecdh-curves',
-  'timeouts.request-timeout',
-  'timeouts.connection-idle-timeout',
-  'timeouts.stream-idle-timeout',
-  'timeouts.max-connection-duration',
-  'timeouts.delayed-close-timeout',
-  'timeouts.connection-shutdown-grace-period',
-  'policy.applyToIngress',
-]);
 
 /** Contour settings that restrict who may reach what, or how much, and
  *  that isobar does not enforce: refused (fail closed), never ignored. */
@@ -199,6 +147,16 @@ const HANDLERS: Record<string, Handler> = {
     if (typeof v !== 'string') return c.fail(`must be a string, found ${describe(v)}`);
     if (v !== '') c.config.ingressClassName = v;
   },
+  // Contour's flags for the Service whose addresses go into Ingress status:
+  // in isobar that Service is the ingress Service (ingress.service).
+  'envoy-service-namespace': (v, c) => {
+    const s = dnsLabel(v, c);
+    if (s) c.config.ingressService = { ...c.config.ingressService, namespace: s };
+  },
+  'envoy-service-name': (v, c) => {
+    const s = dnsLabel(v, c);
+    if (s) c.config.ingressService = { ...c.config.ingressService, name: s };
+  },
   'ingress.service': (v, c) => {
     if (typeof v !== 'string') return c.fail(`must be "namespace/name", found ${describe(v)}`);
     const i = v.indexOf('/');
@@ -249,7 +207,7 @@ const HANDLERS: Record<string, Handler> = {
 
 /** Sections: keys whose value is a mapping of further keys. */
 const SECTIONS = new Set<string>();
-for (const key of [...Object.keys(HANDLERS), ...CONTOUR_IGNORED]) {
+for (const key of [...Object.keys(HANDLERS), ...CONTOUR_IGNORED.keys()]) {
   const parts = key.split('.');
   for (let i = 1; i < parts.length; i++) SECTIONS.add(parts.slice(0, i).join('.'));
 }
@@ -258,6 +216,10 @@ export const CONFIG_KEYS: readonly string[] = Object.keys(HANDLERS);
 
 /** Parse config file text. Throws ConfigError listing every problem. */
 export function parseConfig(text: string, file: string): LoadedConfig {
+  return parseText(text, file, 0, true);
+}
+
+function parseText(text: string, file: string, lineOffset: number, mayBeConfigMap: boolean): LoadedConfig {
   const config = defaultConfig();
   const warnings: ConfigProblem[] = [];
   const problems: ConfigProblem[] = [];
@@ -271,12 +233,19 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-    throw new ConfigError(file, [{ file, line: pos.line, message: `config file is not valid YAML (column ${pos.col}): ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` }]);
+    throw new ConfigError(file, [{ file, line: pos.line + lineOffset, message: `config file is not valid YAML (column ${pos.col}): ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` }]);
   }
-  const lineOf = (node: unknown): number | undefined => (isNode(node) && node.range ? lc.linePos(node.range[0]).line : undefined);
+  const lineOf = (node: unknown): number | undefined => (isNode(node) && node.range ? lc.linePos(node.range[0]).line + lineOffset : undefined);
   const root = doc.contents;
   if (root === null || (isScalar(root) && (root.value === null || root.value === undefined))) return { config, warnings };
   if (!isMap(root)) throw new ConfigError(file, [{ file, line: lineOf(root), message: 'config file must be a mapping of keys (for example "tls:" or "timeouts:")' }]);
+  // Contour's config usually ships as a ConfigMap holding contour.yaml.
+  const inner = mayBeConfigMap ? configMapContent(root, lineOf) : undefined;
+  if (inner !== undefined) {
+    if ('problem' in inner) throw new ConfigError(file, [{ file, line: inner.line, message: inner.problem }]);
+    return parseText(inner.text, file, inner.line, false);
+  }
+  const seen = new Set<string>();
 
   const walk = (map: typeof root, prefix: string): void => {
     for (const pair of map.items) {
@@ -288,6 +257,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
       if (Object.hasOwn(HANDLERS, key)) {
         const value = isNode(valueNode) ? valueNode.toJSON() : valueNode;
         if (value === null || value === undefined) continue; // "key:" with nothing = default
+        seen.add(key);
         HANDLERS[key]!(value, {
           config,
           path: key,
@@ -298,9 +268,9 @@ export function parseConfig(text: string, file: string): LoadedConfig {
         else if (!(isScalar(valueNode) && valueNode.value === null) && valueNode !== null) {
           problems.push({ file, line, message: `${key}: must be a mapping of keys (${childKeys(key).join(', ')})` });
         }
-      } else if (CONTOUR_IGNORED.has(key) || [...CONTOUR_IGNORED].some((k) => key.startsWith(`${k}.`))) {
+      } else if (CONTOUR_IGNORED.has(key) || [...CONTOUR_IGNORED.keys()].some((k) => key.startsWith(`${k}.`))) {
         if (!CONTOUR_IGNORED.has(key)) continue; // inside an ignored section: already warned
-        warnings.push({ file, line, message: `${key}: a Contour setting isobar does not use; ignored` });
+        warnings.push({ file, line, message: ignoredWarning(key) });
       } else {
         const hint = closest(key);
         problems.push({ file, line, message: `unknown key "${key}"${hint ? `: did you mean "${hint}"?` : ''}` });
@@ -308,6 +278,10 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     }
   };
   walk(root, '');
+
+  if (seen.has('ingress.service') && (seen.has('envoy-service-name') || seen.has('envoy-service-namespace'))) {
+    problems.push({ file, message: 'ingress.service and envoy-service-name/envoy-service-namespace name the same Service: set one of them' });
+  }
 
   const t = config.upstreamTls;
   if (t.minimumProtocolVersion > t.maximumProtocolVersion) {
@@ -322,7 +296,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
 
 function childKeys(section: string): string[] {
   const out = new Set<string>();
-  for (const k of [...Object.keys(HANDLERS), ...CONTOUR_IGNORED]) {
+  for (const k of [...Object.keys(HANDLERS), ...CONTOUR_IGNORED.keys()]) {
     if (k.startsWith(`${section}.`)) out.add(k.slice(section.length + 1).split('.')[0]!);
   }
   return [...out];
@@ -357,6 +331,12 @@ function namespacedName(v: unknown, c: Ctx, what: string): NamespacedName | unde
     return undefined;
   }
   return { namespace, name };
+}
+
+function dnsLabel(v: unknown, c: Ctx): string | undefined {
+  if (typeof v === 'string' && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v)) return v;
+  c.fail(`must be a Kubernetes name (lower case letters, digits and '-'), found ${describe(v)}`);
+  return undefined;
 }
 
 function tlsVersion(v: unknown, c: Ctx): '1.2' | '1.3' | undefined {

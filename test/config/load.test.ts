@@ -85,9 +85,9 @@ test('Contour settings isobar does not use are warnings, not errors', () => {
   const { warnings, config } = parseConfig('accesslog-format: json\ntimeouts:\n  request-timeout: 10s\n  connect-timeout: 3s\nleaderelection:\n  configmap-name: x\n', 'c.yaml');
   assert.equal(config.timeouts.connectTimeoutMs, 3000);
   assert.deepEqual(warnings.map(formatProblem), [
-    'c.yaml:1: accesslog-format: a Contour setting isobar does not use; ignored',
+    'c.yaml:1: accesslog-format: a Contour setting isobar does not use; ignored (the access log is one JSON object per request; serve --no-access-log turns it off)',
     'c.yaml:3: timeouts.request-timeout: a Contour setting isobar does not use; ignored',
-    'c.yaml:5: leaderelection: a Contour setting isobar does not use; ignored',
+    'c.yaml:5: leaderelection: a Contour setting isobar does not use; ignored (Kubernetes mode elects its leader with a Lease of its own)',
   ]);
 });
 
@@ -114,7 +114,7 @@ test('bad values: durations, TLS versions, booleans, ingress.service, account; a
   assert.deepEqual(problems('cluster:\n  upstream-tls:\n    minimum-protocol-version: "1.3"\n    maximum-protocol-version: "1.2"\n'), [
     'isobar.yaml: cluster.upstream-tls: minimum-protocol-version 1.3 is greater than maximum-protocol-version 1.2',
   ]);
-  assert.deepEqual(problems('tls: 5\n'), ['isobar.yaml:1: tls: must be a mapping of keys (envoy-client-certificate, fallback-certificate, minimum-protocol-version, maximum-protocol-version, cipher-suites)']);
+  assert.deepEqual(problems('tls: 5\n'), ['isobar.yaml:1: tls: must be a mapping of keys (envoy-client-certificate, fallback-certificate, minimum-protocol-version, maximum-protocol-version, cipher-suites, ecdh-curves, fingerprint)']);
 });
 
 test('malformed YAML and non-mapping files', () => {
@@ -134,7 +134,7 @@ test('loadConfigFile: missing file and folder are ConfigErrors', async (t) => {
   await writeFile(path.join(dir, 'contour.yaml'), 'accesslog-format: json\n');
   const seen: string[] = [];
   await loadConfigFile(path.join(dir, 'contour.yaml'), { onWarning: (w) => seen.push(w.message) });
-  assert.deepEqual(seen, ['accesslog-format: a Contour setting isobar does not use; ignored']);
+  assert.deepEqual(seen, ['accesslog-format: a Contour setting isobar does not use; ignored (the access log is one JSON object per request; serve --no-access-log turns it off)']);
   assert.equal((await readConfigFile(path.join(dir, 'contour.yaml'))).warnings.length, 1);
 });
 
@@ -185,8 +185,8 @@ test('fail closed: Contour settings that restrict access and that isobar does no
   ]);
   const unset = ['cluster:', '  circuit-breakers: {max-connections: 0}', 'network:', '  num-trusted-hops: 0', '  admin-port: 9001', 'listener:', '  connection-balancer: exact', 'rateLimitService:', '  domain: contour', '  defaultGlobalRateLimitPolicy: {descriptors: []}'].join('\n');
   assert.deepEqual(parseConfig(unset, 'c.yaml').warnings.map(formatProblem), [
-    'c.yaml:5: network.admin-port: a Contour setting isobar does not use; ignored',
-    'c.yaml:7: listener.connection-balancer: a Contour setting isobar does not use; ignored',
+    'c.yaml:5: network.admin-port: a Contour setting isobar does not use; ignored (use serve --admin-port)',
+    'c.yaml:7: listener.connection-balancer: a Contour setting isobar does not use; ignored (workers share their ports with SO_REUSEPORT)',
     'c.yaml:9: rateLimitService.domain: a Contour setting isobar does not use; ignored',
   ]);
 });

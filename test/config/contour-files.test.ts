@@ -1,0 +1,126 @@
+// Contour's own config files load unchanged (test/config/fixtures/README.md
+// says where each came from), and every key of Contour's
+// pkg/config/parameters.go is either honoured or named in a warning.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { parseConfig, ConfigError, formatProblem, defaultConfig } from '../../src/config/index.ts';
+
+const fixture = (name: string): Promise<string> => readFile(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+
+function problems(text: string): string[] {
+  try {
+    parseConfig(text, 'c.yaml');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.problems.map(formatProblem);
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test("Contour's examples/contour/01-contour-config.yaml (a ConfigMap) loads unchanged; warnings name lines of the file", async () => {
+  const { config, warnings } = parseConfig(await fixture('contour-01-contour-config.yaml'), '01-contour-config.yaml');
+  assert.deepEqual(config, defaultConfig());
+  assert.deepEqual(warnings.map(formatProblem), [
+    '01-contour-config.yaml:68: accesslog-format: a Contour setting isobar does not use; ignored (the access log is one JSON object per request; serve --no-access-log turns it off)',
+  ]);
+});
+
+test("the configuration example of Contour's configuration.md loads unchanged", async () => {
+  const { config, warnings } = parseConfig(await fixture('contour-configuration-md-example.yaml'), 'configuration.md.yaml');
+  assert.deepEqual(config, defaultConfig());
+  assert.deepEqual(warnings.map((w) => w.message.split(':')[0]), ['accesslog-format']);
+  assert.equal(warnings[0]!.line, 51);
+});
+
+test('every key of Contour parameters.go loads: honoured, or a warning that names it', async () => {
+  const { config, warnings } = parseConfig(await fixture('contour-every-key.yaml'), 'every.yaml');
+  assert.deepEqual(config.tls, {
+    fallbackCertificate: { namespace: 'projectcontour', name: 'fallback-secret-name' },
+    envoyClientCertificate: { namespace: 'projectcontour', name: 'envoy-client-cert-secret-name' },
+  });
+  assert.deepEqual(config.ingressService, { namespace: 'projectcontour', name: 'envoy' });
+  assert.equal(config.timeouts.connectTimeoutMs, 2000);
+  assert.deepEqual(config.policy.requestHeaders.remove, ['X-Internal']);
+  const warned = warnings.map((w) => w.message.slice(0, w.message.indexOf(':')));
+  // Each ignored key once, at its own line; keys inside it are not repeated.
+  assert.deepEqual(warned, [
+    'debug',
+    'incluster',
+    'kubeconfig',
+    'kubernetesClientQPS',
+    'kubernetesClientBurst',
+    'server.xds-server-type',
+    'gateway',
+    'ingress-status-address',
+    'accesslog-format',
+    'accesslog-format-string',
+    'json-fields',
+    'accesslog-level',
+    'tls.minimum-protocol-version',
+    'tls.maximum-protocol-version',
+    'tls.cipher-suites',
+    'tls.ecdh-curves',
+    'tls.fingerprint',
+    'disableAllowChunkedLength',
+    'disableMergeSlashes',
+    'compression',
+    'serverHeaderTransformation',
+    'timeouts.request-timeout',
+    'timeouts.connection-idle-timeout',
+    'timeouts.stream-idle-timeout',
+    'timeouts.max-connection-duration',
+    'timeouts.delayed-close-timeout',
+    'timeouts.connection-shutdown-grace-period',
+    'policy.applyToIngress',
+    'default-http-versions',
+    'cluster.dns-lookup-family',
+    'cluster.max-requests-per-connection',
+    'cluster.per-connection-buffer-limit-bytes',
+    'cluster.upstream-tls.cipher-suites',
+    'cluster.upstream-tls.ecdh-curves',
+    'network.admin-port',
+    'network.strip-trailing-host-dot',
+    'listener.connection-balancer',
+    'listener.max-requests-per-connection',
+    'listener.per-connection-buffer-limit-bytes',
+    'listener.socket-options',
+    'listener.max-requests-per-io-cycle',
+    'listener.http2-max-concurrent-streams',
+    'listener.max-connections-to-accept-per-socket-event',
+    'rateLimitService.extensionService',
+    'rateLimitService.domain',
+    'rateLimitService.failOpen',
+    'rateLimitService.enableXRateLimitHeaders',
+    'rateLimitService.enableResourceExhaustedCode',
+    'metrics',
+    'tracing',
+    'featureFlags',
+    'omEnforcedHealthListener',
+    'runtime-settings',
+  ]);
+  for (const w of warnings) assert.match(w.message, /^[\w.-]+: a Contour setting isobar does not use; ignored/);
+  assert.ok(warnings.every((w) => typeof w.line === 'number'));
+});
+
+test('envoy-service-name/-namespace name the ingress Service; with ingress.service too it is an error', () => {
+  assert.deepEqual(parseConfig('envoy-service-namespace: edge\nenvoy-service-name: proxy\n', 'c').config.ingressService, { namespace: 'edge', name: 'proxy' });
+  assert.deepEqual(parseConfig('envoy-service-name: proxy\n', 'c').config.ingressService, { namespace: 'projectcontour', name: 'proxy' });
+  assert.deepEqual(problems('envoy-service-name: Proxy_1\n'), ["c.yaml:1: envoy-service-name: must be a Kubernetes name (lower case letters, digits and '-'), found a string (\"Proxy_1\")"]);
+  assert.deepEqual(problems('envoy-service-namespace: [a]\n'), ["c.yaml:1: envoy-service-namespace: must be a Kubernetes name (lower case letters, digits and '-'), found a list"]);
+  assert.deepEqual(problems('ingress:\n  service: a/b\nenvoy-service-name: b\n'), ['c.yaml: ingress.service and envoy-service-name/envoy-service-namespace name the same Service: set one of them']);
+});
+
+test('a ConfigMap as config file: contour.yaml or its only key; problems name lines of the outer file', () => {
+  const cm = (data: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: contour\ndata:\n${data}`;
+  assert.equal(parseConfig(cm('  contour.yaml: |\n    disablePermitInsecure: true\n'), 'c').config.disablePermitInsecure, true);
+  assert.equal(parseConfig(cm('  other.yaml: |\n    disablePermitInsecure: true\n'), 'c').config.disablePermitInsecure, true);
+  assert.equal(parseConfig(cm('  contour.yaml: "disablePermitInsecure: true"\n'), 'c').config.disablePermitInsecure, true);
+  assert.deepEqual(problems(cm('  contour.yaml: |\n    tls:\n      bogus: 1\n')), ['c.yaml:8: unknown key "tls.bogus"']);
+  assert.deepEqual(problems(cm('  contour.yaml: |\n    a: [\n')), ['c.yaml:8: config file is not valid YAML (column 1): Flow sequence in block collection must be sufficiently indented and end with a ]']);
+  assert.deepEqual(problems(cm('  a: x\n  b: y\n')), ['c.yaml:6: a ConfigMap as config file needs data with a contour.yaml key (found a, b)']);
+  assert.deepEqual(problems(cm('  contour.yaml: 5\n')), ['c.yaml:6: data.contour.yaml: must be the config file\'s text']);
+  assert.deepEqual(problems('apiVersion: v1\nkind: ConfigMap\n'), ['c.yaml:1: a ConfigMap as config file needs data with a contour.yaml key']);
+  // Not a ConfigMap: its keys are config keys like any other.
+  assert.deepEqual(problems('kind: Secret\n'), ['c.yaml:1: unknown key "kind"']);
+});
