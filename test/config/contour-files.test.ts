@@ -4,19 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { parseConfig, ConfigError, formatProblem, defaultConfig } from '../../src/config/index.ts';
+import { configProblems } from './support.ts';
+import { parseConfig, formatProblem, defaultConfig } from '../../src/config/index.ts';
 
 const fixture = (name: string): Promise<string> => readFile(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'c.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems.map(formatProblem);
-  }
-  assert.fail('expected a ConfigError');
-}
+const problems = (text: string): string[] => configProblems(text, 'c.yaml');
 
 test("Contour's examples/contour/01-contour-config.yaml (a ConfigMap) loads unchanged; warnings name lines of the file", async () => {
   const { config, warnings } = parseConfig(await fixture('contour-01-contour-config.yaml'), '01-contour-config.yaml');

@@ -4,17 +4,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
+import { configProblems } from './support.ts';
 import { parseConfig, loadConfigFile, readConfigFile, ConfigError, defaultConfig, parseDuration, formatProblem } from '../../src/config/index.ts';
 
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'isobar.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems.map(formatProblem);
-  }
-  assert.fail('expected a ConfigError');
-}
+const problems = (text: string): string[] => configProblems(text);
 
 test('empty file and comments only give the defaults', () => {
   assert.deepEqual(parseConfig('', 'c.yaml').config, defaultConfig());
