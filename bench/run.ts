@@ -12,6 +12,7 @@ import { startBackend, type Backend } from './lib/backend.ts';
 import { startHaproxy } from './lib/peers/haproxy.ts';
 import { startNginx } from './lib/peers/nginx.ts';
 import { startIsobar, NODE, isobarVersion, exportCommit, useIsobarCheckout } from './lib/peers/isobar.ts';
+import { startFloor, FLOOR } from './lib/peers/floor.ts';
 import { EDGE_HOST } from './lib/pki.ts';
 import { SkipSystem, type StartContext, type SystemUnderTest } from './lib/system.ts';
 import { checkSystem, tlsSummary } from './lib/check.ts';
@@ -31,7 +32,11 @@ const USAGE = `usage: node bench/run.ts [options]
   --h2-streams N          h2load concurrent streams per connection (default 10)
   --workers N             worker processes/threads per system (default 2)
   --backend-workers N     backend nginx worker processes (default 2)
-  --systems LIST          any of isobar,isobar-co-located,haproxy,nginx,direct (default all)
+  --systems LIST          any of isobar,isobar-co-located,isobar-base,floor,haproxy,nginx,direct
+                          (default all; isobar-base only with --base-commit)
+  --base-commit REF       also measure isobar as committed at REF ("isobar base", default mode) in the same
+                          rounds: an A/B of the working tree (or --isobar-commit) against REF
+  --scrape-metrics SECONDS  during every run, GET each isobar's /metrics every SECONDS (what metrics cost)
   --cases LIST            case ids (default all: ${CASES.map((c) => c.id).join(',')})
   --profile               write V8 CPU profiles of isobar's processes and add where the time went to the report
                           (best with one case: --systems isobar --cases chain-64)
@@ -51,6 +56,8 @@ interface Options {
   quick: boolean;
   profile: boolean;
   isobarCommit?: string;
+  baseCommit?: string;
+  scrapeS?: number;
 }
 
 function fail(msg: string): never {
@@ -85,6 +92,8 @@ function parseOptions(argv: string[]): Options {
         out: { type: 'string' },
         profile: { type: 'boolean' },
         'isobar-commit': { type: 'string' },
+        'base-commit': { type: 'string' },
+        'scrape-metrics': { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -97,9 +106,15 @@ function parseOptions(argv: string[]): Options {
     process.exit(0);
   }
   const quick = Boolean(values.quick);
-  const allSystems = ['isobar', 'isobar-co-located', 'haproxy', 'nginx', 'direct'];
-  const systems = values.systems ? values.systems.split(',').map((s) => s.trim().toLowerCase()) : allSystems;
+  const allSystems = ['isobar', 'isobar-co-located', 'isobar-base', 'floor', 'haproxy', 'nginx', 'direct'];
+  const baseCommit = values['base-commit'];
+  const systems = values.systems
+    ? values.systems.split(',').map((s) => s.trim().toLowerCase())
+    : allSystems.filter((s) => s !== 'isobar-base' || baseCommit !== undefined);
   for (const s of systems) if (!allSystems.includes(s)) fail(`--systems: unknown system "${s}" (choose from ${allSystems.join(', ')})`);
+  if (systems.includes('isobar-base') && baseCommit === undefined) fail('--systems isobar-base needs --base-commit REF');
+  const scrape = values['scrape-metrics'] === undefined ? undefined : Number(values['scrape-metrics']);
+  if (scrape !== undefined && !(scrape > 0)) fail(`--scrape-metrics must be a positive number of seconds, got "${values['scrape-metrics']}"`);
   const ids = values.cases ? values.cases.split(',').map((s) => s.trim()) : CASES.map((c) => c.id);
   for (const id of ids) if (!CASES.some((c) => c.id === id)) fail(`--cases: unknown case "${id}" (choose from ${CASES.map((c) => c.id).join(', ')})`);
   const warmup = values.warmup === undefined ? (quick ? 1 : 2) : Number(values.warmup);
@@ -121,22 +136,56 @@ function parseOptions(argv: string[]): Options {
     quick,
     profile: Boolean(values.profile),
     isobarCommit: values['isobar-commit'],
+    baseCommit,
+    scrapeS: scrape,
   };
 }
 
 const log = (s: string) => process.stderr.write(s + '\n');
+const ISOBAR_BASE = 'isobar base';
+
+/** Whether `sys` serves what case `c` loads (the node floor has no HTTP/2). */
+function serves(sys: SystemUnderTest, c: BenchCase): boolean {
+  return sys.targets[c.target] !== undefined;
+}
 
 async function load(sys: SystemUnderTest, c: BenchCase, s: LoadSettings, tmpDir: string): Promise<LoadResult> {
   const port = sys.targets[c.target];
+  if (port === undefined) throw new Error(`${sys.name} does not serve ${c.id}`);
   const { url, headers, connectTo } = caseUrl(c, port);
   if (c.client === 'h2load') return runH2load(url, connectTo!, s, path.join(tmpDir, `h2load-${sys.name}.log`));
   return runWrk(url, s, headers);
 }
 
-async function measure(sys: SystemUnderTest, c: BenchCase, s: LoadSettings, tmpDir: string, rep: number): Promise<Measurement> {
+/** GETs `url` every `seconds` until stopped, as a Prometheus would; returns the scrapes made and failed. */
+function scrapeEvery(url: string, seconds: number): () => { ok: number; failed: number } {
+  const n = { ok: 0, failed: 0 };
+  const t = setInterval(() => {
+    fetch(url)
+      .then(async (res) => {
+        await res.arrayBuffer();
+        if (res.ok) n.ok++;
+        else n.failed++;
+      })
+      .catch(() => n.failed++);
+  }, seconds * 1000);
+  return () => {
+    clearInterval(t);
+    return n;
+  };
+}
+
+async function measure(sys: SystemUnderTest, c: BenchCase, s: LoadSettings, tmpDir: string, rep: number, scrapeS: number | undefined): Promise<Measurement> {
   const pids = sys.rootPid ? processTree(sys.rootPid) : [];
   const before = cpuSnapshot(pids);
-  const r = await load(sys, c, s, tmpDir);
+  const stopScrape = scrapeS !== undefined && sys.metricsUrl ? scrapeEvery(sys.metricsUrl, scrapeS) : undefined;
+  let r: LoadResult;
+  try {
+    r = await load(sys, c, s, tmpDir);
+  } finally {
+    const n = stopScrape?.();
+    if (n && n.failed > 0) log(`bench: ${sys.name}: ${n.failed} of ${n.ok + n.failed} scrapes of ${sys.metricsUrl} failed`);
+  }
   // Workers that started during the run count from zero.
   const allPids = sys.rootPid ? [...new Set([...pids, ...processTree(sys.rootPid)])] : [];
   const after = cpuSnapshot(allPids);
@@ -169,12 +218,14 @@ async function main(): Promise<void> {
   const runDir = path.join(WORK_DIR, 'run');
   mkdirSync(runDir, { recursive: true });
 
-  if (o.isobarCommit && o.systems.some((s) => s.startsWith('isobar'))) {
+  if (o.isobarCommit && o.systems.some((s) => s === 'isobar' || s === 'isobar-co-located')) {
     // Outside the checkout: tsc and the test runner must not see a second copy of the sources.
     const dir = await exportCommit(o.isobarCommit, os.tmpdir());
     useIsobarCheckout(dir);
     log(`bench: measuring isobar from ${dir}`);
   }
+  const baseDir = o.baseCommit && o.systems.includes('isobar-base') ? await exportCommit(o.baseCommit, os.tmpdir()) : undefined;
+  if (baseDir) log(`bench: measuring isobar base from ${baseDir}`);
   log('bench: installing tools and certificates (idempotent)');
   const pki = await setup();
   log('bench: starting the backend');
@@ -191,6 +242,8 @@ async function main(): Promise<void> {
   const starters: [string, string, (c: StartContext) => Promise<SystemUnderTest>][] = [
     ['isobar', 'isobar', (c) => startIsobar(c)],
     ['isobar-co-located', 'isobar co-located', (c) => startIsobar(c, { coLocated: true })],
+    ['isobar-base', ISOBAR_BASE, (c) => startIsobar(c, { repo: baseDir, name: ISOBAR_BASE })],
+    ['floor', FLOOR, startFloor],
     ['haproxy', 'HAProxy', startHaproxy],
     ['nginx', 'nginx', startNginx],
   ];
@@ -233,6 +286,7 @@ async function main(): Promise<void> {
   for (const c of o.cases) {
     if (o.warmupS > 0) {
       for (const sys of measured) {
+        if (!serves(sys, c)) continue;
         try {
           await load(sys, c, warm, runDir);
         } catch (err) {
@@ -242,8 +296,9 @@ async function main(): Promise<void> {
     }
     for (let rep = 1; rep <= o.reps; rep++) {
       for (const sys of measured) {
+        if (!serves(sys, c)) continue;
         try {
-          const m = await measure(sys, c, o.settings, runDir, rep);
+          const m = await measure(sys, c, o.settings, runDir, rep, o.scrapeS);
           measurements.push(m);
           log(
             `bench: ${c.id.padEnd(16)} ${sys.name.padEnd(8)} run ${rep}: ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms` +
@@ -265,6 +320,13 @@ async function main(): Promise<void> {
     '"direct" is the load generator talking straight to the backend (TLS cases: its TLS port that does not ask for a client certificate): the ceiling of this machine, not a competitor.',
     'The new-connection case sends `Connection: close`: every request is a new TCP connection and a full TLS handshake at the load balancer (wrk does not resume sessions), plus a new connection from the load balancer to the proxy; upstream connections to the backend stay pooled.',
   ];
+  if (measured.some((m) => m.name === FLOOR)) {
+    notes.push(
+      '"node floor" (bench/floor/): the smallest honest Node programs for each case, with isobar\'s process count: a TLS terminator (Node\'s tls server, PROXY v2, pipe) and a raw-socket HTTP/1.1 forwarder (reads to the end of the head, routes by Host, drops Connection, appends X-Forwarded-For, frames by Content-Length, one upstream connection per downstream, re-encrypting with validation and the client certificate for the chain), `--workers` processes of each sharing ports with SO_REUSEPORT. It is what Node allows, a ceiling for isobar, not a product; it has no HTTP/2.',
+    );
+  }
+  if (baseDir) notes.push(`"isobar base" is isobar (default mode) as committed at ${o.baseCommit}, measured in the same rounds as the working tree: an A/B.`);
+  if (o.scrapeS !== undefined) notes.push(`Every isobar's /metrics was scraped every ${o.scrapeS} s during every run (as a Prometheus would).`);
   notes.push(`TLS negotiated at the chain's first listener (openssl s_client): ${tlsNotes.join('; ')}.`);
   if (o.quick) notes.unshift('QUICK smoke run: short runs, one per case; not for comparison.');
   const report = renderReport({
@@ -273,7 +335,7 @@ async function main(): Promise<void> {
     systems: measured.map((s) => s.name),
     measurements,
     settings: { ...o.settings, reps: o.reps, warmupS: o.warmupS, workers: o.workers },
-    machine: [...(await machineDetails(NODE)), `isobar: ${await isobarVersion()}`],
+    machine: [...(await machineDetails(NODE)), `isobar: ${await isobarVersion()}`, ...(baseDir ? [`isobar base: ${await isobarVersion(baseDir)}`] : [])],
     excluded,
     notes,
     profile,

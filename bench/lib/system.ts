@@ -13,8 +13,9 @@ export interface SystemTargets {
   /** The load balancer alone: TLS terminated, plain TCP to the backend's plain port. */
   lbOnly: number;
   /** HTTP/2 over TLS terminated by the proxy itself (Host h2.example.test),
-   *  upstream TLS with validation to the backend. */
-  h2: number;
+   *  upstream TLS with validation to the backend. Absent: not served (the
+   *  node floor has no HTTP/2), the case is not measured for this system. */
+  h2?: number;
 }
 
 export interface SystemUnderTest {
@@ -22,6 +23,8 @@ export interface SystemUnderTest {
   targets: SystemTargets;
   /** Root pid of the system's processes (its CPU is summed over the tree). */
   rootPid?: number;
+  /** Prometheus endpoint (isobar's admin /metrics), scraped during runs with --scrape-metrics */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 

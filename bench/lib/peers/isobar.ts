@@ -43,15 +43,15 @@ export async function exportCommit(ref: string, parent: string): Promise<string>
 }
 
 /** Which isobar was measured: a commit, marked dirty when the tree has uncommitted changes. */
-export async function isobarVersion(): Promise<string> {
+export async function isobarVersion(repo = REPO): Promise<string> {
   // An exported commit first: it sits inside this repository's work tree, where git would describe the tree instead.
   try {
-    return `${REPO} (${readFileSync(path.join(REPO, '.bench-commit'), 'utf8').trim()})`;
+    return `${repo} (${readFileSync(path.join(repo, '.bench-commit'), 'utf8').trim()})`;
   } catch {
     /* not an export */
   }
-  const r = await run('git', ['-C', REPO, 'describe', '--always', '--dirty', '--abbrev=12'], { timeoutMs: 10_000 });
-  return r.code === 0 ? `${REPO} at commit ${r.stdout.trim()}` : `${REPO} (not a git checkout)`;
+  const r = await run('git', ['-C', repo, 'describe', '--always', '--dirty', '--abbrev=12'], { timeoutMs: 10_000 });
+  return r.code === 0 ? `${repo} at commit ${r.stdout.trim()}` : `${repo} (not a git checkout)`;
 }
 
 export const EDGE_ARN = 'arn:aws:acm:us-east-2:185309785115:certificate/7610ed7d-5a81-4ea2-a18a-7ba1606cca3e';
@@ -61,21 +61,30 @@ const CHAIN_SERVICE_PORT = 443;
 const LB_ONLY_SERVICE_PORT = 444;
 
 /** Whether this checkout has `isobar serve` (the command file exists and --help names it). */
-export async function isobarServeAvailable(): Promise<string | undefined> {
-  if (!existsSync(path.join(REPO, 'src', 'cli', 'serve.ts'))) return 'src/cli/serve.ts does not exist yet';
-  const r = await run(NODE, [ISOBAR, 'serve', '--help'], { timeoutMs: 20_000 });
+export async function isobarServeAvailable(repo = REPO): Promise<string | undefined> {
+  if (!existsSync(path.join(repo, 'src', 'cli', 'serve.ts'))) return 'src/cli/serve.ts does not exist yet';
+  const r = await run(NODE, [path.join(repo, 'bin', 'isobar.js'), 'serve', '--help'], { timeoutMs: 20_000 });
   if (r.code !== 0 || !/--lb-port-offset/.test(r.stdout + r.stderr)) {
     return `\`isobar serve --help\` did not work (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(0, 3).join(' / ')}`;
   }
   return undefined;
 }
 
-/** coLocated: `serve --co-located` (balancer and proxy in the same worker processes). */
-export async function startIsobar(ctx: StartContext, variant: { coLocated?: boolean } = {}): Promise<SystemUnderTest> {
-  const name = variant.coLocated ? 'isobar co-located' : 'isobar';
-  const why = await isobarServeAvailable();
-  if (why) throw new SkipSystem(`isobar skipped: ${why}`);
-  const dir = path.join(ctx.workDir, variant.coLocated ? 'isobar-co-located' : 'isobar');
+export interface IsobarVariant {
+  /** `serve --co-located` (balancer and proxy in the same worker processes) */
+  coLocated?: boolean;
+  /** another checkout to run (an exported commit: the A/B baseline), and the name it is reported under */
+  repo?: string;
+  name?: string;
+}
+
+export async function startIsobar(ctx: StartContext, variant: IsobarVariant = {}): Promise<SystemUnderTest> {
+  const name = variant.name ?? (variant.coLocated ? 'isobar co-located' : 'isobar');
+  const repo = variant.repo ?? REPO;
+  const isobar = path.join(repo, 'bin', 'isobar.js');
+  const why = await isobarServeAvailable(repo);
+  if (why) throw new SkipSystem(`${name} skipped: ${why}`);
+  const dir = path.join(ctx.workDir, name.replace(/[^a-z0-9]+/gi, '-'));
   rmSync(dir, { recursive: true, force: true });
   const manifests = path.join(dir, 'manifests');
   const stateDir = path.join(dir, 'state');
@@ -84,7 +93,7 @@ export async function startIsobar(ctx: StartContext, variant: { coLocated?: bool
 
   const imported = await run(
     NODE,
-    [ISOBAR, 'certs', 'import', '--cert', ctx.pki.edgeCert, '--key', ctx.pki.edgeKey, '--chain', ctx.pki.edgeCa, '--arn', EDGE_ARN, '--state-dir', stateDir],
+    [isobar, 'certs', 'import', '--cert', ctx.pki.edgeCert, '--key', ctx.pki.edgeKey, '--chain', ctx.pki.edgeCa, '--arn', EDGE_ARN, '--state-dir', stateDir],
     { timeoutMs: 30_000 },
   );
   if (imported.code !== 0) throw new Error(`isobar certs import failed (exit ${imported.code}): ${(imported.stderr || imported.stdout).trim()}`);
@@ -100,7 +109,7 @@ export async function startIsobar(ctx: StartContext, variant: { coLocated?: bool
 
   const log = path.join(dir, 'serve.log');
   const args = [
-    ISOBAR, 'serve', manifests, '--config', config, '--state-dir', stateDir,
+    isobar, 'serve', manifests, '--config', config, '--state-dir', stateDir,
     '--lb-port-offset', String(offset), '--http-port', String(httpPort), '--https-port', String(httpsPort),
     '--admin-port', String(adminPort), '--workers', String(ctx.workers),
     // The peers log no requests either.
@@ -113,9 +122,9 @@ export async function startIsobar(ctx: StartContext, variant: { coLocated?: bool
   const env = ctx.profileDir
     ? { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${ctx.profileDir}`.trim() }
     : process.env;
-  const proc = startServer('isobar serve', NODE, args, log, { cwd: REPO, env });
+  const proc = startServer(`${name} serve`, NODE, args, log, { cwd: repo, env });
   try {
-    for (const port of [adminPort, targets.chain, targets.lbOnly, targets.proxyPlain, targets.h2]) {
+    for (const port of [adminPort, targets.chain, targets.lbOnly, targets.proxyPlain, httpsPort]) {
       await waitForPort(port, 60_000, 'isobar serve', () => isRunning(proc));
     }
     await waitReady(adminPort, 60_000, () => isRunning(proc));
@@ -124,7 +133,7 @@ export async function startIsobar(ctx: StartContext, variant: { coLocated?: bool
     await stop(proc);
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- ${log} (last lines) ---\n${tail}`);
   }
-  return { name, targets, rootPid: proc.pid, stop: () => stop(proc, 35_000) };
+  return { name, targets, rootPid: proc.pid, metricsUrl: `http://${LOOPBACK}:${adminPort}/metrics`, stop: () => stop(proc, 35_000) };
 }
 
 async function waitReady(adminPort: number, timeoutMs: number, alive: () => boolean): Promise<void> {
