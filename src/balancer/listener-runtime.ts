@@ -18,7 +18,7 @@ import { selectAlpn } from './policies.ts';
 import { RefusalLog } from './refusal-log.ts';
 import { SourceFilter } from './source-filter.ts';
 import { TargetPool, type PoolTarget } from './target-pool.ts';
-import type { ListenerContexts } from './tls-contexts.ts';
+import { setTicketKeys, type ListenerContexts } from './tls-contexts.ts';
 
 export interface ProxyTargetAddresses {
   http: { address: string; port: number };
@@ -129,6 +129,11 @@ export class ListenerRuntime {
       drainTerminatesConnections: config.drainTerminatesConnections ?? false,
       targetSelection: config.targetSelection,
     });
+  }
+
+  /** New TLS session ticket keys for the contexts in use. */
+  setTicketKeys(keys: Buffer): void {
+    if (this.handler?.contexts) setTicketKeys(this.handler.contexts, keys);
   }
 
   /** Binds the handler's address:port; rejects with a readable message. */

@@ -22,6 +22,15 @@ export interface BalancerRuntimeOptions {
   logger?: Logger;
   /** SO_REUSEPORT, for several balancer workers on the same ports. */
   reusePort?: boolean;
+  /** TLS session ticket keys (48 bytes), the same in every balancer worker
+   *  so that resumption works whichever worker a client reaches; without
+   *  them each context makes its own. */
+  ticketKeys?: Buffer;
+}
+
+function checkTicketKeys(keys: Buffer): Buffer {
+  if (keys.length !== 48) throw new Error(`balancer ticketKeys must be 48 bytes, got ${keys.length}`);
+  return keys;
 }
 
 export interface ListenerHealth {
@@ -42,6 +51,7 @@ export class BalancerRuntime {
   private readonly localProxy: LocalProxy | undefined;
   private readonly logger: Logger;
   private readonly reusePort: boolean;
+  private ticketKeys: Buffer | undefined;
   private readonly listeners = new Map<string, ListenerRuntime>();
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
@@ -52,6 +62,13 @@ export class BalancerRuntime {
     this.localProxy = o.localProxy;
     this.logger = o.logger ?? pino({ level: 'silent' });
     this.reusePort = o.reusePort ?? false;
+    this.ticketKeys = o.ticketKeys && checkTicketKeys(o.ticketKeys);
+  }
+
+  /** Rotates the TLS session ticket keys of every listener, serving or built later. */
+  setTicketKeys(keys: Buffer): void {
+    this.ticketKeys = checkTicketKeys(keys);
+    for (const rt of this.listeners.values()) rt.setTicketKeys(keys);
   }
 
   /** Reconciles to `config`. Never rejects for a listener that cannot be
@@ -80,7 +97,7 @@ export class BalancerRuntime {
       if (l.protocol === 'TLS') {
         try {
           if (!l.tls) throw new Error('TLS listener without certificates or policy');
-          contexts = await buildListenerContexts(l.tls.certificates, l.tls.policy, this.keys, keyCache);
+          contexts = await buildListenerContexts(l.tls.certificates, l.tls.policy, this.keys, keyCache, this.ticketKeys);
         } catch (err) {
           const msg = `listener ${id}: ${(err as Error).message}; ${rt?.bound ? 'it keeps its previous configuration' : 'it is not started'}`;
           this.logger.warn({ listener: id }, msg);
@@ -110,6 +127,8 @@ export class BalancerRuntime {
       this.listeners.set(c.l.id, rt);
       try {
         rt.activate(c.l, c.contexts);
+        // Keys rotated while the contexts were being built.
+        if (this.ticketKeys) rt.setTicketKeys(this.ticketKeys);
       } catch (err) {
         rt.applyProblems = [`listener ${c.l.id}: cannot apply: ${(err as Error).message}`];
       }

@@ -41,11 +41,14 @@ export interface ListenerContexts {
 
 /** Reads each key once per apply and builds the contexts; rejects with a
  *  message naming the certificate (never the key) when one cannot be used. */
+/** ticketKeys: the 48 bytes every balancer process shares, so a session
+ *  ticket (TLS 1.2) or PSK (TLS 1.3) issued by one resumes on another. */
 export async function buildListenerContexts(
   certificates: EdgeCertificate[],
   policy: TlsPolicy,
   keys: KeyProvider,
   keyCache: Map<string, Promise<string>>,
+  ticketKeys?: Buffer,
 ): Promise<ListenerContexts> {
   if (certificates.length === 0) throw new Error('no certificate: a TLS listener needs at least one');
   const base = policyContextOptions(policy);
@@ -65,7 +68,7 @@ export async function buildListenerContexts(
     }
     try {
       const cert = c.chainPem ? `${c.certPem.trimEnd()}\n${c.chainPem}` : c.certPem;
-      contexts.push(createSecureContext({ ...base, cert, key }));
+      contexts.push(createSecureContext({ ...base, cert, key, ...(ticketKeys ? { ticketKeys } : {}) }));
       keyTypes.push(new X509Certificate(c.certPem).publicKey.asymmetricKeyType);
     } catch (err) {
       // OpenSSL messages name no key material.
@@ -73,4 +76,11 @@ export async function buildListenerContexts(
     }
   }
   return { certificates, contexts, keyTypes };
+}
+
+/** Replaces the ticket keys of contexts already serving (a rotation): new
+ *  tickets use the new keys; a ticket made with the previous ones gets a
+ *  full handshake (Node's contexts hold one key set). */
+export function setTicketKeys(ctx: ListenerContexts, ticketKeys: Buffer): void {
+  for (const c of ctx.contexts) (c.context as { setTicketKeys(keys: Buffer): void }).setTicketKeys(ticketKeys);
 }

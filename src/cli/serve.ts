@@ -1,13 +1,20 @@
 // `isobar serve DIR`: every part of the edge in one command.
 
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { defaultStateDir } from '../certs/index.ts';
 import { CliError, EXIT_USAGE } from './errors.ts';
 import { parseDurationMs, parseNonNegativeInt, parsePort, parsePortOrZero, parsePositiveInt } from './options.ts';
-import { serve, StartError, type Role, type ServeOptions, type Source } from '../serve/index.ts';
+import { serve, StartError, ROTATION_LIMITS_MS, type Role, type ServeOptions, type Source } from '../serve/index.ts';
 import { ConfigError, loadConfigFile } from '../config/index.ts';
 import { FolderSource } from '../sources/files/index.ts';
+
+/** --tls-ticket-key-rotation: a duration from 1s to 24h. */
+function parseRotation(value: string): number {
+  const ms = parseDurationMs(value);
+  if (ms < ROTATION_LIMITS_MS.min || ms > ROTATION_LIMITS_MS.max) throw new InvalidArgumentError(`"${value}" is outside 1s to 24h`);
+  return ms;
+}
 
 interface ServeFlags {
   config?: string;
@@ -23,6 +30,7 @@ interface ServeFlags {
   logFormat: 'json' | 'text';
   useProxyProtocol?: boolean;
   drainTimeout: number;
+  tlsTicketKeyRotation: number;
   accessLog: boolean;
   preserveExternalRequestId?: boolean;
   coLocated?: boolean;
@@ -51,6 +59,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'text']).default('json'))
     .option('--use-proxy-protocol', "require a PROXY v1/v2 header on the proxy's public listeners (a real NLB in front)")
     .option('--drain-timeout <duration>', 'how long SIGTERM waits for in-flight requests', parseDurationMs, 30_000)
+    .option('--tls-ticket-key-rotation <duration>', "how often the load balancer's TLS session ticket keys (shared by its workers) are replaced, 1s to 24h", parseRotation, 3_600_000)
     .option('--no-access-log', 'do not log one line per request')
     .option('--preserve-external-request-id', "keep the X-Request-Id of clients outside the internal address ranges (Envoy's preserve_external_request_id; default: replace it)")
     .option('--co-located', 'run the proxy inside the load balancer workers: faster (no loopback hop), but the edge key is then in the processes that serve HTTP')
@@ -114,6 +123,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         logFormat: flags.logFormat,
         useProxyProtocol: Boolean(flags.useProxyProtocol),
         drainTimeoutMs: flags.drainTimeout,
+        ticketKeyRotationMs: flags.tlsTicketKeyRotation,
         proxy: { accessLog: flags.accessLog, preserveExternalRequestId: Boolean(flags.preserveExternalRequestId) },
         coLocated: Boolean(flags.coLocated),
         createSource,

@@ -18,6 +18,8 @@ import { runWorker, send } from './worker-process.ts';
 let runtime: BalancerRuntime | undefined;
 let proxy: ProxyRuntime | undefined;
 let logger: pino.Logger | undefined;
+/** The latest ticket keys: a rotation may arrive while init is still running. */
+let ticketKeys: Buffer | undefined;
 const proxyReplica = new ProxyConfigReplica();
 /** Proxy deltas this worker could not take (co-located: it asked for the whole config). */
 let proxyDeltasRefused = 0;
@@ -26,6 +28,8 @@ runWorker<ToBalancerWorker>({
   async handle(msg) {
     switch (msg.type) {
       case 'init': {
+        // Structured clone (IPC) turns a Buffer into a plain Uint8Array.
+        ticketKeys = Buffer.from(msg.ticketKeys);
         logger = createLogger(msg.logFormat, { role: msg.proxy ? 'edge' : 'balancer', worker: msg.workerIndex });
         const store = await CertificateStore.open(msg.stateDir, { readOnly: true });
         if (msg.proxy) {
@@ -40,6 +44,7 @@ runWorker<ToBalancerWorker>({
           localProxy: local && { adopt: (kind, client) => local.adopt(kind === 'http' ? 'lb-http' : 'lb-https', client) },
           logger,
           reusePort: true,
+          ticketKeys,
         });
         send({ type: 'listening' });
         return;
@@ -59,6 +64,10 @@ runWorker<ToBalancerWorker>({
         }
         await runtime.apply(JSON.parse(msg.config) as BalancerConfig);
         send({ type: 'applied', version: msg.version, health: runtime.health().listeners });
+        return;
+      case 'ticket-keys':
+        ticketKeys = Buffer.from(msg.keys);
+        runtime?.setTicketKeys(ticketKeys);
         return;
       case 'health':
         send({ type: 'health', requestId: msg.requestId, listeners: runtime?.health().listeners ?? {} });

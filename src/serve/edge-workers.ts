@@ -11,6 +11,7 @@ import { ProxyConfigDeltas, type ProxyConfigUpdate } from './config-delta.ts';
 import type { ListenerHealth, ListenerSpec, ToBalancerWorker, ToProxyWorker } from './messages.ts';
 import type { ServeOptions } from './options.ts';
 import type { ProxyStart } from './start-proxy.ts';
+import { TicketKeys, TICKET_KEY_ROTATION_MS } from './ticket-keys.ts';
 import { WorkerPool } from './workers.ts';
 
 /** Loopback ports where the proxy takes flows from the balancer. */
@@ -39,6 +40,7 @@ export class EdgeWorkers {
   readonly #deltas = new ProxyConfigDeltas();
   #proxyConfig: ProxyConfig | undefined;
   #health: Record<string, ListenerHealth> = {};
+  readonly #ticketKeys: TicketKeys | undefined;
 
   constructor(w: EdgeWorkersOptions) {
     const o = w.serve;
@@ -62,7 +64,11 @@ export class EdgeWorkers {
           })
         : undefined;
     const internal = w.internal;
-    this.balancers = w.runBalancer
+    const ticketKeys = w.runBalancer
+      ? new TicketKeys(o.ticketKeyRotationMs ?? TICKET_KEY_ROTATION_MS, (keys) => this.balancers?.broadcast({ type: 'ticket-keys', keys }))
+      : undefined;
+    this.#ticketKeys = ticketKeys;
+    this.balancers = ticketKeys
       ? new WorkerPool<ToBalancerWorker, BalancerConfig>({
           role: 'balancer',
           count: w.count,
@@ -76,6 +82,7 @@ export class EdgeWorkers {
               ? { http: { address: '127.0.0.1', port: internal.http }, https: { address: '127.0.0.1', port: internal.https } }
               : undefined,
             proxy: w.coLocated ? proxyStart : undefined,
+            ticketKeys: ticketKeys.current,
           }),
           // Co-located workers get the proxy's config of the same version in
           // the same message.
@@ -136,11 +143,13 @@ export class EdgeWorkers {
 
   /** Drains every worker (in-flight requests get drainTimeoutMs). */
   async stop(drainTimeoutMs: number): Promise<void> {
+    this.#ticketKeys?.stop();
     await Promise.all([this.proxies?.stop(drainTimeoutMs), this.balancers?.stop(drainTimeoutMs)]);
   }
 
   /** Kills every worker at once (start-up failures). */
   kill(): void {
+    this.#ticketKeys?.stop();
     this.proxies?.kill();
     this.balancers?.kill();
   }

@@ -5,3 +5,4 @@ export type { Role, ServeOptions, StatusSink, RunningServer } from './options.ts
 export type { Source } from './source.ts';
 export type { ProxySettings } from './start-proxy.ts';
 export { StartError, type StartErrorCode } from './errors.ts';
+export { ROTATION_LIMITS_MS } from './ticket-keys.ts';

@@ -42,7 +42,11 @@ export type ToBalancerWorker =
       /** serve --co-located: this worker runs the proxy too (and its
        *  balancer hands flows for the proxy over in-process). */
       proxy?: ProxyStart;
+      /** TLS session ticket keys, the same in every balancer worker (ticket-keys.ts). */
+      ticketKeys: Uint8Array;
     }
+  /** The primary rotated the TLS session ticket keys. */
+  | { type: 'ticket-keys'; keys: Uint8Array }
   | {
       type: 'config';
       version: number;

@@ -28,6 +28,8 @@ export interface ServeOptions {
   logFormat: LogFormat;
   useProxyProtocol: boolean;
   drainTimeoutMs: number;
+  /** How often the primary makes new TLS session ticket keys for the load balancer (default 1 h). */
+  ticketKeyRotationMs?: number;
   /** Runtime-wide proxy settings, passed to every process that runs the proxy as they are. */
   proxy: ProxySettings;
   /** Run the proxy inside the balancer workers (no separate proxy

@@ -74,6 +74,11 @@ export class WorkerPool<Init, Config> {
     return Promise.all(waits).then(() => undefined);
   }
 
+  /** Sends `msg` to every worker, started or starting (its init went first). */
+  broadcast(msg: Init): void {
+    for (const w of this.#workers) if (w.child.connected) w.child.send(msg as object);
+  }
+
   /** True when every worker has applied the latest config. */
   upToDate(): boolean {
     if (!this.#latest) return false;

@@ -136,6 +136,7 @@ describe('co-located: a real worker process, load balancer in front', { timeout:
         logFormat: 'json',
         proxyTargets: { http: { address: '127.0.0.1', port: proxyPort }, https: { address: '127.0.0.1', port: 1 } },
         proxy: { listeners: [{ name: 'lb-http', host: '127.0.0.1', port: proxyPort, tls: false, proxyProtocol: true, reusePort: true }], accessLog: false, ticketKeys: randomBytes(48) },
+        ticketKeys: randomBytes(48),
       }),
       configMessage: (v) => {
         const u = deltas.next(v, cfg);

@@ -167,6 +167,7 @@ test('a co-located worker that cannot take a proxy delta asks for, and then serv
       stateDir,
       logFormat: 'json',
       proxy: { listeners: [{ name: 'http', host: '127.0.0.1', port, tls: false, proxyProtocol: false, reusePort: true }], accessLog: false, ticketKeys: randomBytes(48) },
+      ticketKeys: randomBytes(48),
     }),
     configMessage: (v) => {
       const m = message(v, deltas.next(v, cfg));
