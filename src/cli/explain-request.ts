@@ -114,7 +114,7 @@ export function explainRequest(input: ExplainInput, req: ExplainRequest): Explan
     path,
     query,
     // Host and :authority are one field, as in the exchange.
-    header: (name) => headers.get(name) ?? (name === 'host' || name === ':authority' ? req.host : undefined),
+    header: (name) => headers.get(name) ?? (name === 'host' || name === ':authority' ? req.host : name === ':method' ? req.method : undefined),
   };
   const out: Explanation = {
     request: { method: req.method, scheme: 'http', authority: req.host, host, path, query, clientIp: req.clientIp },

@@ -9,7 +9,7 @@
 // builder, so both paths are the same code.
 import type { IsobarConfig } from '../config/index.ts';
 import { byNamespaceName, type Snapshot } from '../objects/index.ts';
-import type { HTTPProxyStatus } from '../status/index.ts';
+import type { GatewayClassStatus, GatewayStatus, HTTPProxyStatus, RouteStatus } from '../status/index.ts';
 import type { CaBundle, Cluster, ProxyConfig, SecureVirtualHost, TlsSecret, VirtualHost } from './proxy-config.ts';
 import type { NProxy } from './model.ts';
 import { CacheView, NsMap, depKey, type Lookup } from './cache-view.ts';
@@ -17,6 +17,8 @@ import { HTTPProxyProcessor } from './httpproxy-processor.ts';
 import { Output } from './output.ts';
 import { readProxy } from './read.ts';
 import { processExtensionServices, type ExtensionCluster, type ExtensionResult, type ExtensionServiceStatus } from './extension-processor.ts';
+import { processGatewayApi } from './gateway-processor.ts';
+import { mergeProxyConfigs } from './merge-config.ts';
 import { pkey } from './refs.ts';
 import { arr, rec, str, strMap } from './safe.ts';
 import { Condition, toStatus, ORPHANED_MESSAGE, type StatusEntry } from './status.ts';
@@ -32,6 +34,8 @@ export interface DagResult {
   statuses: HTTPProxyStatus[];
   /** Every ExtensionService's status, sorted by namespace then name. */
   extensionServices: ExtensionServiceStatus[];
+  /** Gateway API statuses; absent when the snapshot holds no Gateway API object. */
+  gatewayApi?: { gatewayclasses: GatewayClassStatus[]; gateways: GatewayStatus[]; httproutes: RouteStatus[] };
 }
 
 /** What one root contributed, and what it was computed from. */
@@ -97,6 +101,13 @@ function depKeyOf(kind: keyof Snapshot, o: unknown): string | null {
     case 'extensionServices':
       // Roots depend on the extension cluster built from it (compared per build).
       return null;
+    case 'gatewayClasses':
+    case 'gateways':
+    case 'httpRoutes':
+    case 'referenceGrants':
+    case 'namespaces':
+      // The Gateway API processor runs whole on every build: no root reads them.
+      return null;
   }
 }
 
@@ -159,6 +170,11 @@ export class DagBuilder {
       endpoints: arr(snapshot?.endpoints) as Snapshot['endpoints'],
       endpointSlices: arr(snapshot?.endpointSlices) as Snapshot['endpointSlices'],
       extensionServices: arr(snapshot?.extensionServices) as NonNullable<Snapshot['extensionServices']>,
+      gatewayClasses: arr(snapshot?.gatewayClasses) as NonNullable<Snapshot['gatewayClasses']>,
+      gateways: arr(snapshot?.gateways) as NonNullable<Snapshot['gateways']>,
+      httpRoutes: arr(snapshot?.httpRoutes) as NonNullable<Snapshot['httpRoutes']>,
+      referenceGrants: arr(snapshot?.referenceGrants) as NonNullable<Snapshot['referenceGrants']>,
+      namespaces: arr(snapshot?.namespaces) as NonNullable<Snapshot['namespaces']>,
       rejected: arr(snapshot?.rejected) as Snapshot['rejected'],
     };
     if (config !== this.#config) {
@@ -266,7 +282,13 @@ export class DagBuilder {
     // duplicate) has missed changes and is computed again when it returns.
     this.#roots = results;
 
-    return assemble(results, entries, nonRoots, rejectedList, ext.results, snap.rejected);
+    const result = assemble(results, entries, nonRoots, rejectedList, ext.results, snap.rejected);
+    // The Gateway API processor beside the HTTPProxy one, into the same config.
+    const gw = processGatewayApi(snap, view, config);
+    if (!gw.present) return result;
+    result.proxyConfig = mergeProxyConfigs(result.proxyConfig, gw.proxyConfig);
+    result.gatewayApi = { gatewayclasses: gw.gatewayClasses, gateways: gw.gateways, httproutes: gw.httpRoutes };
+    return result;
   }
 
   /** Marks the extension clusters that appeared, went or changed. */

@@ -123,6 +123,8 @@ export interface HeaderOps {
    *  %CONTOUR_SERVICE_NAME%, %CONTOUR_SERVICE_PORT% and %REQ(name)%. */
   set: { name: string; value: string }[];
   remove: string[];
+  /** Values appended to a header already present (Gateway API `add`); absent: none. */
+  add?: { name: string; value: string }[];
 }
 
 export interface WeightedCluster {
@@ -133,6 +135,9 @@ export interface WeightedCluster {
   /** Literal Host rewrite from this service's requestHeadersPolicy; it
    *  takes precedence over the route's hostRewrite for this cluster. */
   hostRewrite?: string;
+  /** Set for a backend that cannot be reached (a Gateway API backendRef
+   *  that does not resolve): its share of requests gets this local answer. */
+  directStatus?: number;
 }
 
 export interface RetryPolicyConfig {
@@ -173,6 +178,8 @@ export interface Route {
   hostRewrite?: { literal?: string; fromHeader?: string };
   /** Replace the matched prefix with this value. */
   prefixRewrite?: string;
+  /** Replace the whole path with this value (Gateway API ReplaceFullPath). */
+  pathRewrite?: string;
   websocket: boolean;
   timeouts: { responseMs: number | null; idleMs: number | null };
   retry?: RetryPolicyConfig;

@@ -68,7 +68,11 @@ export class EdgeBuilder {
       now: input.now,
     });
     this.#previous = lb.balancerConfig;
-    return { proxyConfig: dag.proxyConfig, balancerConfig: lb.balancerConfig, statuses: { httpproxies: dag.statuses, services: lb.statuses, extensionservices: dag.extensionServices } };
+    return {
+      proxyConfig: dag.proxyConfig,
+      balancerConfig: lb.balancerConfig,
+      statuses: { httpproxies: dag.statuses, services: lb.statuses, extensionservices: dag.extensionServices, ...dag.gatewayApi },
+    };
   }
 }
 

@@ -76,7 +76,7 @@ export async function buildReport(dir: string, opts: ReportOptions = {}): Promis
     snapshot,
     proxyConfig,
     balancerConfig,
-    status: statusReport(statuses.httpproxies, statuses.services, statuses.extensionservices),
+    status: { ...statusReport(statuses.httpproxies, statuses.services, statuses.extensionservices), ...gatewayApiReport(statuses) },
   };
 }
 
@@ -93,6 +93,16 @@ async function readCertificates(stateDir: string, config: IsobarConfig, problems
     problems.push(`certificate store ${stateDir}: ${err instanceof Error ? err.message : String(err)}`);
     return [];
   }
+}
+
+/** The Gateway API arrays of a report, each sorted, when it has them. */
+export function gatewayApiReport(r: StatusReport): Pick<StatusReport, 'gatewayclasses' | 'gateways' | 'httproutes'> {
+  const c = contractReport({ ...r, httpproxies: [], services: [] });
+  const out: Pick<StatusReport, 'gatewayclasses' | 'gateways' | 'httproutes'> = {};
+  if (c.gatewayclasses) out.gatewayclasses = c.gatewayclasses;
+  if (c.gateways) out.gateways = c.gateways;
+  if (c.httproutes) out.httproutes = c.httproutes;
+  return out;
 }
 
 export function statusReport(httpproxies: HTTPProxyStatus[], services: ServiceStatus[], extensionservices: ExtensionServiceStatus[] = []): StatusReport {

@@ -111,6 +111,11 @@ export class ObjectCache {
       endpoints: [],
       endpointSlices: [],
       extensionServices: [],
+      gatewayClasses: [],
+      gateways: [],
+      httpRoutes: [],
+      referenceGrants: [],
+      namespaces: [],
       rejected: [...this.#rejected.values()].sort(byNamespaceName),
     };
     for (const { object } of this.#objects.values()) {
@@ -136,9 +141,24 @@ export class ObjectCache {
         case 'ExtensionService':
           snap.extensionServices!.push(object);
           break;
+        case 'GatewayClass':
+          snap.gatewayClasses!.push(object);
+          break;
+        case 'Gateway':
+          snap.gateways!.push(object);
+          break;
+        case 'HTTPRoute':
+          snap.httpRoutes!.push(object);
+          break;
+        case 'ReferenceGrant':
+          snap.referenceGrants!.push(object);
+          break;
+        case 'Namespace':
+          snap.namespaces!.push(object);
+          break;
       }
     }
-    for (const list of [snap.httpproxies, snap.delegations, snap.services, snap.secrets, snap.endpoints, snap.endpointSlices, snap.extensionServices!]) {
+    for (const list of [snap.httpproxies, snap.delegations, snap.services, snap.secrets, snap.endpoints, snap.endpointSlices, snap.extensionServices!, snap.gatewayClasses!, snap.gateways!, snap.httpRoutes!, snap.referenceGrants!, snap.namespaces!]) {
       list.sort((a, b) => byNamespaceName(a.metadata, b.metadata));
     }
     return snap;

@@ -7,10 +7,15 @@ export const API_VERSIONS: Readonly<Record<Kind, string>> = {
   HTTPProxy: 'projectcontour.io/v1',
   TLSCertificateDelegation: 'projectcontour.io/v1',
   ExtensionService: 'projectcontour.io/v1alpha1',
+  GatewayClass: 'gateway.networking.k8s.io/v1',
+  Gateway: 'gateway.networking.k8s.io/v1',
+  HTTPRoute: 'gateway.networking.k8s.io/v1',
+  ReferenceGrant: 'gateway.networking.k8s.io/v1',
   Service: 'v1',
   Secret: 'v1',
   Endpoints: 'v1',
   EndpointSlice: 'discovery.k8s.io/v1',
+  Namespace: 'v1',
 };
 
 export function knownKind(apiVersion: string, kind: string): Kind | undefined {

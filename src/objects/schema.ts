@@ -12,11 +12,13 @@ import { DURATION_PATTERN, PATTERN_ADVICE } from './schemas/builders.ts';
 import { coreRules } from './core-rules.ts';
 import { httpProxySchema, tlsCertificateDelegationSchema } from './schemas/httpproxy.ts';
 import { extensionServiceSchema } from './schemas/extensionservice.ts';
-import { endpointSliceSchema, endpointsSchema, secretSchema, serviceSchema } from './schemas/core.ts';
+import { gatewayClassSchema, gatewaySchema, httpRouteSchema, referenceGrantSchema } from './schemas/gateway.ts';
+import { endpointSliceSchema, endpointsSchema, namespaceSchema, secretSchema, serviceSchema } from './schemas/core.ts';
 
 export { httpProxySchema, httpProxySpecSchema, tlsCertificateDelegationSchema } from './schemas/httpproxy.ts';
 export { extensionServiceSchema, extensionServiceSpecSchema } from './schemas/extensionservice.ts';
-export { endpointSliceSchema, endpointsSchema, secretSchema, serviceSchema } from './schemas/core.ts';
+export { gatewayClassSchema, gatewaySchema, httpRouteSchema, referenceGrantSchema } from './schemas/gateway.ts';
+export { endpointSliceSchema, endpointsSchema, namespaceSchema, secretSchema, serviceSchema } from './schemas/core.ts';
 export type { JsonSchema, ShapeOf } from './schemas/builders.ts';
 export { isNotEnforced, isNotImplemented } from './schemas/builders.ts';
 
@@ -25,10 +27,15 @@ export const SCHEMAS: Readonly<Record<Kind, JsonSchema>> = {
   HTTPProxy: httpProxySchema,
   TLSCertificateDelegation: tlsCertificateDelegationSchema,
   ExtensionService: extensionServiceSchema,
+  GatewayClass: gatewayClassSchema,
+  Gateway: gatewaySchema,
+  HTTPRoute: httpRouteSchema,
+  ReferenceGrant: referenceGrantSchema,
   Service: serviceSchema,
   Secret: secretSchema,
   Endpoints: endpointsSchema,
   EndpointSlice: endpointSliceSchema,
+  Namespace: namespaceSchema,
 };
 
 export interface SchemaResult {

@@ -7,6 +7,7 @@
 import type { ValueOf } from './schemas/builders.ts';
 import type { httpProxySpecSchema, tlsCertificateDelegationSpecSchema } from './schemas/httpproxy.ts';
 import type { extensionServiceSpecSchema } from './schemas/extensionservice.ts';
+import type { gatewayClassSpecSchema, gatewaySpecSchema, httpRouteSpecSchema, referenceGrantSpecSchema } from './schemas/gateway.ts';
 
 export interface ObjectMeta {
   name: string;
@@ -89,6 +90,11 @@ export interface Endpoints extends KubeObject {
   }[];
 }
 
+/** Read for its labels: Gateway listeners select route namespaces by them. */
+export interface Namespace extends KubeObject {
+  kind: 'Namespace';
+}
+
 // ---- discovery.k8s.io/v1 ------------------------------------------------
 
 export interface EndpointSlice extends KubeObject {
@@ -128,14 +134,42 @@ export interface ExtensionService extends KubeObject {
   spec: ValueOf<typeof extensionServiceSpecSchema>;
 }
 
+// ---- gateway.networking.k8s.io/v1 ------------------------------------------
+
+/** Cluster-scoped: its namespace is whatever the loader defaulted (unused). */
+export interface GatewayClass extends KubeObject {
+  kind: 'GatewayClass';
+  spec: ValueOf<typeof gatewayClassSpecSchema>;
+}
+
+export interface Gateway extends KubeObject {
+  kind: 'Gateway';
+  spec: ValueOf<typeof gatewaySpecSchema>;
+}
+
+export interface HTTPRoute extends KubeObject {
+  kind: 'HTTPRoute';
+  spec: ValueOf<typeof httpRouteSpecSchema>;
+}
+
+export interface ReferenceGrant extends KubeObject {
+  kind: 'ReferenceGrant';
+  spec: ValueOf<typeof referenceGrantSpecSchema>;
+}
+
 export type AnyObject =
   | HTTPProxy
   | TLSCertificateDelegation
   | ExtensionService
+  | GatewayClass
+  | Gateway
+  | HTTPRoute
+  | ReferenceGrant
   | Service
   | Secret
   | Endpoints
-  | EndpointSlice;
+  | EndpointSlice
+  | Namespace;
 
 export type Kind = AnyObject['kind'];
 
@@ -143,10 +177,15 @@ export const KINDS: readonly Kind[] = [
   'HTTPProxy',
   'TLSCertificateDelegation',
   'ExtensionService',
+  'GatewayClass',
+  'Gateway',
+  'HTTPRoute',
+  'ReferenceGrant',
   'Service',
   'Secret',
   'Endpoints',
   'EndpointSlice',
+  'Namespace',
 ];
 
 /** "Kind/namespace/name": the identity of an object across sources. */
@@ -205,5 +244,12 @@ export interface Snapshot {
   endpointSlices: EndpointSlice[];
   /** Absent: none (callers that build snapshots by hand may leave it out). */
   extensionServices?: ExtensionService[];
+  /** Gateway API objects; absent: none. */
+  gatewayClasses?: GatewayClass[];
+  gateways?: Gateway[];
+  httpRoutes?: HTTPRoute[];
+  referenceGrants?: ReferenceGrant[];
+  /** Namespaces (cluster-scoped: read for their labels); absent: none. */
+  namespaces?: Namespace[];
   rejected: RejectedObject[];
 }

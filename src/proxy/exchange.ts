@@ -184,7 +184,9 @@ class Exchange implements RequestView, OpContext, HashInput {
   header(name: string): string | undefined {
     const v = this.reqHeaders[name];
     if (v === undefined) {
-      // Host and :authority are one field in HTTP/1.1 and HTTP/2.
+      // Host and :authority are one field in HTTP/1.1 and HTTP/2; :method
+      // is matched as a header (Gateway API method matches) on both.
+      if (name === ':method') return this.req.method;
       return (name === 'host' || name === ':authority') && this.authority !== '' ? this.authority : undefined;
     }
     if (typeof v === 'string') return v;
@@ -378,6 +380,7 @@ class Exchange implements RequestView, OpContext, HashInput {
   private forward(): void {
     const route = this.route!;
     const backend = pickBackend(route.backends, route.totalWeight);
+    if (backend?.directStatus !== undefined) return this.local(backend.directStatus, '', '-', undefined, true);
     if (backend === undefined || backend.cluster === undefined) {
       this.ctx.stats.upstreamNoHealthy++;
       return this.fail('no-healthy-upstream');

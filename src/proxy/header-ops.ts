@@ -19,6 +19,8 @@ export interface CompiledHeaderOps {
   /** [lower-case name, value fn] */
   set: [string, ValueFn][];
   remove: string[];
+  /** [lower-case name, literal value] appended to what is there. */
+  add: [string, string][];
   empty: boolean;
 }
 
@@ -56,7 +58,8 @@ function compileValue(value: string): ValueFn {
 export function compileHeaderOps(ops: HeaderOps | undefined): CompiledHeaderOps {
   const set: [string, ValueFn][] = (ops?.set ?? []).map((s) => [s.name.toLowerCase(), compileValue(s.value)]);
   const remove = (ops?.remove ?? []).map((n) => n.toLowerCase());
-  return { set, remove, empty: set.length === 0 && remove.length === 0 };
+  const add: [string, string][] = (ops?.add ?? []).map((a) => [a.name.toLowerCase(), a.value]);
+  return { set, remove, add, empty: set.length === 0 && remove.length === 0 && add.length === 0 };
 }
 
 /** Applies ops to a flat [name, value, ...] list with lower-case names. */
@@ -76,6 +79,10 @@ export function applyToList(list: string[], ops: CompiledHeaderOps, ctx: OpConte
     const v = fn(ctx);
     if (isValidHeaderValue(v)) out.push(n, v);
   }
+  if (ops.add.length > 0) {
+    if (out === list) out = list.slice();
+    for (const [n, v] of ops.add) if (isValidHeaderValue(v)) out.push(n, v);
+  }
   return out;
 }
 
@@ -87,6 +94,11 @@ export function applyToObject(obj: Record<string, string | string[] | undefined>
     const v = fn(ctx);
     if (isValidHeaderValue(v)) obj[n] = v;
     else delete obj[n];
+  }
+  for (const [n, v] of ops.add) {
+    if (!isValidHeaderValue(v)) continue;
+    const had = obj[n];
+    obj[n] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
   }
 }
 

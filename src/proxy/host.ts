@@ -20,9 +20,12 @@ export function normalizeHost(raw: string | undefined): string {
 export class HostTable<V> {
   readonly exact = new Map<string, V>();
   readonly wildcard = new Map<string, V>(); // key: ".example.com"
+  /** "*": every host no other entry names (a Gateway listener and route without hostnames). */
+  any: V | undefined;
 
   add(fqdn: string, value: V): void {
-    if (fqdn.startsWith('*.')) this.wildcard.set(fqdn.slice(1), value);
+    if (fqdn === '*') this.any = value;
+    else if (fqdn.startsWith('*.')) this.wildcard.set(fqdn.slice(1), value);
     else this.exact.set(fqdn, value);
   }
 
@@ -30,14 +33,14 @@ export class HostTable<V> {
   lookup(host: string): V | undefined {
     const hit = this.exact.get(host);
     if (hit !== undefined) return hit;
-    if (this.wildcard.size === 0) return undefined;
+    if (this.wildcard.size === 0) return this.any;
     const dot = host.indexOf('.');
     // The wildcard covers exactly one non-empty label.
-    if (dot <= 0) return undefined;
-    return this.wildcard.get(host.slice(dot));
+    if (dot <= 0) return this.any;
+    return this.wildcard.get(host.slice(dot)) ?? this.any;
   }
 
   get size(): number {
-    return this.exact.size + this.wildcard.size;
+    return this.exact.size + this.wildcard.size + (this.any === undefined ? 0 : 1);
   }
 }

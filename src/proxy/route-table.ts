@@ -20,6 +20,8 @@ export interface CompiledBackend {
   responseOps: CompiledHeaderOps;
   /** Service-level literal Host; wins over the route's host rewrite. */
   hostRewrite?: string;
+  /** A backend that answers locally with this status (an unresolved Gateway API backendRef). */
+  directStatus?: number;
 }
 
 export interface CompiledRoute {
@@ -63,11 +65,11 @@ export type FiltersFor = (vhost: VirtualHost | SecureVirtualHost, route: Route, 
 const noFilters: FiltersFor = () => NO_FILTERS;
 
 function ops(o: HeaderOps | undefined): CompiledHeaderOps {
-  return o && (o.set.length || o.remove.length) ? compileHeaderOps(o) : NO_OPS;
+  return o && (o.set.length || o.remove.length || o.add?.length) ? compileHeaderOps(o) : NO_OPS;
 }
 
 export function compileBackends(
-  list: { cluster: string; weight: number; requestHeaders?: HeaderOps; responseHeaders?: HeaderOps; hostRewrite?: string }[],
+  list: { cluster: string; weight: number; requestHeaders?: HeaderOps; responseHeaders?: HeaderOps; hostRewrite?: string; directStatus?: number }[],
   clusters: ClusterLookup,
 ): { backends: CompiledBackend[]; totalWeight: number } {
   let total = 0;
@@ -79,11 +81,12 @@ export function compileBackends(
     total += weight;
     backends.push({
       name: w.cluster,
-      cluster: clusters.get(w.cluster),
+      cluster: w.directStatus === undefined ? clusters.get(w.cluster) : undefined,
       upTo: total,
       requestOps: ops(w.requestHeaders),
       responseOps: ops(w.responseHeaders),
       ...(w.hostRewrite ? { hostRewrite: w.hostRewrite } : {}),
+      ...(w.directStatus !== undefined ? { directStatus: w.directStatus } : {}),
     });
   }
   return { backends, totalWeight: total };

@@ -81,6 +81,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     query: q < 0 ? '' : url.slice(q + 1),
     header: (n) => {
       const v = req.headers[n];
+      if (v === undefined && n === ':method') return req.method;
       return Array.isArray(v) ? v.join(',') : v;
     },
     clientAddress: conn.clientAddress,

@@ -77,7 +77,8 @@ export function upstreamRequestHead(i: UpstreamRequestInput): UpstreamRequestHea
   let path = i.path;
   const prefixRewrite = i.route.route.prefixRewrite;
   const prefix = i.route.prefix;
-  if (prefixRewrite !== undefined && prefix !== undefined && path.startsWith(prefix)) {
+  if (i.route.route.pathRewrite !== undefined) path = i.route.route.pathRewrite;
+  else if (prefixRewrite !== undefined && prefix !== undefined && path.startsWith(prefix)) {
     path = prefixRewrite + path.slice(prefix.length);
     if (path === '') path = '/';
   }

@@ -67,7 +67,14 @@ export class EdgeState {
     this.version++;
     this.proxyConfig = built.proxyConfig;
     this.balancerConfig = built.balancerConfig;
-    this.report = { httpproxies: built.statuses.httpproxies, services: this.#o.runBalancer ? built.statuses.services : [] };
+    const { gatewayclasses, gateways, httproutes } = built.statuses;
+    this.report = {
+      httpproxies: built.statuses.httpproxies,
+      services: this.#o.runBalancer ? built.statuses.services : [],
+      ...(gatewayclasses ? { gatewayclasses } : {}),
+      ...(gateways ? { gateways } : {}),
+      ...(httproutes ? { httproutes } : {}),
+    };
   }
 
   /** Logs what changed and hands the statuses to the sink. */

@@ -33,6 +33,10 @@ export function contractReport(report: StatusReport): StatusReport {
   };
   const ext = report.extensionservices ?? [];
   if (ext.length > 0) out.extensionservices = [...ext].sort(byNamespaceName).map((e) => ({ namespace: e.namespace, name: e.name, conditions: e.conditions }));
+  // The Gateway API arrays are there whenever the snapshot held Gateway API objects.
+  if (report.gatewayclasses) out.gatewayclasses = [...report.gatewayclasses].sort(byNamespaceName);
+  if (report.gateways) out.gateways = [...report.gateways].sort(byNamespaceName);
+  if (report.httproutes) out.httproutes = [...report.httproutes].sort(byNamespaceName);
   return out;
 }
 

@@ -71,10 +71,70 @@ export interface ExtensionServiceStatus {
   conditions: DetailedCondition[];
 }
 
+// ---- Gateway API: the status shapes of gateway.networking.k8s.io/v1 ----------
+
+/** A metav1.Condition as the Gateway API writes it (lastTransitionTime is
+ *  the writer's to add: the builders read no clock). */
+export interface ApiCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration: number;
+}
+
+export interface GatewayClassStatus {
+  /** "" : GatewayClass is cluster-scoped. */
+  namespace: string;
+  name: string;
+  conditions: ApiCondition[];
+}
+
+export interface ListenerStatus {
+  name: string;
+  supportedKinds: { group: string; kind: string }[];
+  attachedRoutes: number;
+  conditions: ApiCondition[];
+}
+
+export interface GatewayStatus {
+  namespace: string;
+  name: string;
+  addresses: { type: string; value: string }[];
+  conditions: ApiCondition[];
+  listeners: ListenerStatus[];
+}
+
+export interface ParentReference {
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  sectionName?: string;
+  port?: number;
+}
+
+export interface RouteParentStatus {
+  parentRef: ParentReference;
+  controllerName: string;
+  conditions: ApiCondition[];
+}
+
+/** A route's status: one entry per parentRef this controller serves. */
+export interface RouteStatus {
+  namespace: string;
+  name: string;
+  parents: RouteParentStatus[];
+}
+
 /** `isobar status -o json` prints exactly this, both arrays sorted by
  *  namespace then name; extensionservices only when there is one. */
 export interface StatusReport {
   httpproxies: HTTPProxyStatus[];
   services: ServiceStatus[];
   extensionservices?: ExtensionServiceStatus[];
+  /** Gateway API kinds: only when the snapshot holds one of them. */
+  gatewayclasses?: GatewayClassStatus[];
+  gateways?: GatewayStatus[];
+  httproutes?: RouteStatus[];
 }

@@ -87,3 +87,5 @@ export const endpointSliceSchema: JsonSchema = kubeObject(
   },
   ['addressType'],
 );
+
+export const namespaceSchema: JsonSchema = kubeObject({ spec: obj({ finalizers: arr(str()) }) });

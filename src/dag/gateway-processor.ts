@@ -1,0 +1,160 @@
+// The Gateway API processor (Contour's gatewayapi_processor.go): the
+// GatewayClasses whose controllerName is Contour's, their Gateways and the
+// HTTPRoutes attached to them -> virtual hosts, clusters and secrets of the
+// same ProxyConfig the HTTPProxy processor fills, and the status of every
+// one of those objects in the Gateway API's shape. Pure, like the rest of
+// the dag; it runs whole on every build (Gateway API objects are few).
+import type { IsobarConfig } from '../config/index.ts';
+import type { Snapshot } from '../objects/index.ts';
+import type { GatewayClassStatus, GatewayStatus, RouteStatus } from '../status/index.ts';
+import type { CacheView } from './cache-view.ts';
+import { CONTROLLER_NAME, condition } from './gateway-conditions.ts';
+import { processHTTPRoute, type Placement } from './gateway-httproute.ts';
+import { gatewayStatus, readGateway, type GatewayContext, type GatewayState } from './gateway-listeners.ts';
+import { comparePlacements, matchKey } from './gateway-precedence.ts';
+import { ReferenceGrants } from './gateway-refs.ts';
+import { Output } from './output.ts';
+import type { ProxyConfig, Route } from './proxy-config.ts';
+import { arr, int, rec, str, strMap } from './safe.ts';
+
+export interface GatewayApiResult {
+  proxyConfig: ProxyConfig;
+  gatewayClasses: GatewayClassStatus[];
+  gateways: GatewayStatus[];
+  httpRoutes: RouteStatus[];
+  /** Whether the snapshot holds any Gateway API object (the report lists the arrays then). */
+  present: boolean;
+}
+
+interface Meta {
+  namespace: string;
+  name: string;
+  creation: string;
+  generation: number;
+}
+
+function metaOf(o: unknown): Meta {
+  const m = rec(rec(o)?.metadata) ?? {};
+  return { namespace: str(m.namespace) || 'default', name: str(m.name), creation: str(m.creationTimestamp), generation: int(m.generation) };
+}
+
+/** Oldest first, then namespace/name: the spec's tie-break for Gateways and routes. */
+function byAge(a: unknown, b: unknown): number {
+  const x = metaOf(a);
+  const y = metaOf(b);
+  if (x.creation !== y.creation) return x.creation === '' ? 1 : y.creation === '' ? -1 : x.creation < y.creation ? -1 : 1;
+  const kx = `${x.namespace}/${x.name}`;
+  const ky = `${y.namespace}/${y.name}`;
+  return kx < ky ? -1 : kx > ky ? 1 : 0;
+}
+
+const byKey = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) => {
+  const x = `${a.namespace}/${a.name}`;
+  const y = `${b.namespace}/${b.name}`;
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+export function processGatewayApi(snap: Snapshot, view: CacheView, config: IsobarConfig): GatewayApiResult {
+  const classesRaw = arr(snap.gatewayClasses);
+  const gatewaysRaw = arr(snap.gateways);
+  const routesRaw = arr(snap.httpRoutes);
+  const out = new Output();
+  const present = classesRaw.length + gatewaysRaw.length + routesRaw.length + arr(snap.referenceGrants).length > 0;
+
+  // GatewayClasses naming Contour's controller.
+  const classes = new Map<string, boolean>(); // name -> accepted
+  const gatewayClasses: GatewayClassStatus[] = [];
+  for (const c of classesRaw) {
+    const spec = rec(rec(c)?.spec);
+    if (str(spec?.controllerName) !== CONTROLLER_NAME) continue;
+    const m = metaOf(c);
+    const params = spec?.parametersRef !== undefined;
+    classes.set(m.name, !params);
+    gatewayClasses.push({
+      namespace: '',
+      name: m.name,
+      conditions: [
+        params
+          ? condition('Accepted', false, 'InvalidParameters', 'parametersRef is not supported: isobar takes no GatewayClass parameters', m.generation)
+          : condition('Accepted', true, 'Accepted', 'GatewayClass accepted', m.generation),
+        condition('SupportedVersion', true, 'SupportedVersion', 'Gateway API v1 (Standard channel) is supported', m.generation),
+      ],
+    });
+  }
+  gatewayClasses.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  const namespaceLabels = new Map<string, Record<string, string>>();
+  for (const n of arr(snap.namespaces)) {
+    const m = rec(rec(n)?.metadata);
+    const name = str(m?.name);
+    if (name !== '') namespaceLabels.set(name, { 'kubernetes.io/metadata.name': name, ...strMap(m?.labels) });
+  }
+  const grants = new ReferenceGrants(arr(snap.referenceGrants));
+  const gctx: GatewayContext = {
+    view,
+    grants,
+    namespaceLabels,
+    addSecret: (id, certPem, keyPem) => out.addSecret({ id, certPem, keyPem }),
+    ports: new Map(),
+  };
+
+  const gateways = new Map<string, GatewayState>();
+  const gatewayStatuses: GatewayStatus[] = [];
+  for (const g of [...gatewaysRaw].sort(byAge)) {
+    const className = str(rec(rec(g)?.spec)?.gatewayClassName);
+    const accepted = classes.get(className);
+    if (accepted === undefined) continue; // another controller's Gateway
+    const m = metaOf(g);
+    if (!accepted) {
+      gatewayStatuses.push({
+        namespace: m.namespace,
+        name: m.name,
+        addresses: [],
+        conditions: [
+          condition('Accepted', false, 'InvalidParameters', `GatewayClass ${className} is not accepted`, m.generation),
+          condition('Programmed', false, 'Invalid', 'Gateway is not programmed: see its Accepted condition', m.generation),
+        ],
+        listeners: [],
+      });
+      continue;
+    }
+    gateways.set(`${m.namespace}/${m.name}`, readGateway(g, gctx));
+  }
+
+  const bctx = { view, grants, config, out };
+  const placements: Placement[] = [];
+  const httpRoutes: RouteStatus[] = [];
+  for (const r of [...routesRaw].sort(byAge)) {
+    const res = processHTTPRoute(r, gateways, bctx);
+    if (res.status.parents.length === 0) continue; // attached to no Gateway of ours
+    httpRoutes.push(res.status);
+    placements.push(...res.placements);
+  }
+  for (const gw of gateways.values()) gatewayStatuses.push(gatewayStatus(gw));
+  gatewayStatuses.sort(byKey);
+  httpRoutes.sort(byKey);
+
+  // Each host's routes in the spec's precedence; of routes with the same
+  // match, the one that comes first wins.
+  placements.sort(comparePlacements);
+  const rank = new Map<Route, number>();
+  const taken = new Set<string>();
+  for (const p of placements) {
+    const k = `${p.secure ? 's' : 'p'}\u0000${p.fqdn}\u0000${matchKey(p.route)}`;
+    if (taken.has(k)) continue;
+    taken.add(k);
+    rank.set(p.route, rank.size);
+    if (p.secure) {
+      const v = out.ensureHttps(p.fqdn);
+      if (v.secretId === undefined && p.secretId !== undefined) v.secretId = p.secretId;
+      out.addRoute(v, p.route);
+    } else out.addRoute(out.ensureHttp(p.fqdn), p.route);
+  }
+  const proxyConfig = out.finish();
+  const byRank = (a: Route, b: Route) => rank.get(a)! - rank.get(b)!;
+  for (const v of proxyConfig.httpVirtualHosts) v.routes.sort(byRank);
+  for (const v of proxyConfig.httpsVirtualHosts) v.routes.sort(byRank);
+  // A TLS host without a certificate cannot be served.
+  proxyConfig.httpsVirtualHosts = proxyConfig.httpsVirtualHosts.filter((v) => v.secretId !== undefined);
+  return { proxyConfig, gatewayClasses, gateways: gatewayStatuses, httpRoutes, present };
+}
