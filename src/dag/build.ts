@@ -9,7 +9,7 @@
 // builder, so both paths are the same code.
 import type { IsobarConfig } from '../config/index.ts';
 import { byNamespaceName, type Snapshot } from '../objects/index.ts';
-import type { GatewayClassStatus, GatewayStatus, HTTPProxyStatus, RouteStatus } from '../status/index.ts';
+import type { GatewayClassStatus, GatewayStatus, HTTPProxyStatus, IngressStatus, RouteStatus } from '../status/index.ts';
 import type { CaBundle, Cluster, ProxyConfig, SecureVirtualHost, TlsSecret, VirtualHost } from './proxy-config.ts';
 import type { NProxy } from './model.ts';
 import { CacheView, NsMap, depKey, type Lookup } from './cache-view.ts';
@@ -20,6 +20,10 @@ import { processExtensionServices, type ExtensionCluster, type ExtensionResult, 
 import { processGatewayApi } from './gateway-processor.ts';
 import { mergeProxyConfigs } from './merge-config.ts';
 import { pkey } from './refs.ts';
+import { IngressProcessor, type IngressResult } from './ingress-processor.ts';
+import { readIngress, type NIngress } from './ingress-read.ts';
+import { classIsOurs, indexClasses, ingressClassOf } from './ingress-class.ts';
+import { mergeIngresses } from './ingress-merge.ts';
 import { arr, rec, str, strMap } from './safe.ts';
 import { Condition, toStatus, ORPHANED_MESSAGE, type StatusEntry } from './status.ts';
 
@@ -36,6 +40,15 @@ export interface DagResult {
   extensionServices: ExtensionServiceStatus[];
   /** Gateway API statuses; absent when the snapshot holds no Gateway API object. */
   gatewayApi?: { gatewayclasses: GatewayClassStatus[]; gateways: GatewayStatus[]; httproutes: RouteStatus[] };
+  /** Every Ingress's status, sorted by namespace then name; loadBalancer
+   *  is empty here (the edge fills it from the ingress Service). */
+  ingresses: IngressStatus[];
+}
+
+/** One Ingress's result, and what it was computed from. */
+interface IngressEntry {
+  result: IngressResult;
+  deps: Set<string>;
 }
 
 /** What one root contributed, and what it was computed from. */
@@ -107,6 +120,9 @@ function depKeyOf(kind: keyof Snapshot, o: unknown): string | null {
     case 'referenceGrants':
     case 'namespaces':
       // The Gateway API processor runs whole on every build: no root reads them.
+    case 'ingresses':
+    case 'ingressClasses':
+      // Read afresh each build: an Ingress's result is kept by object identity.
       return null;
   }
 }
@@ -150,6 +166,12 @@ export class DagBuilder {
   /** readProxy results of the last build, by raw object (a Map remade
    *  each build: no weak references for the collector to trace). */
   #read = new Map<unknown, NProxy | null>();
+  /** Each served Ingress's result of the last build, by raw object. */
+  #ingresses = new Map<unknown, IngressEntry>();
+  /** readIngress results of the last build, by raw object. */
+  #readIngresses = new Map<unknown, NIngress | null>();
+  /** Ingresses the last build computed afresh. */
+  ingressesRecomputed = 0;
   /** Each extension cluster of the last build, as JSON, by name. */
   #extensions = new Map<string, string>();
   /** Roots the last build computed afresh (the rest were reused). */
@@ -175,11 +197,14 @@ export class DagBuilder {
       httpRoutes: arr(snapshot?.httpRoutes) as NonNullable<Snapshot['httpRoutes']>,
       referenceGrants: arr(snapshot?.referenceGrants) as NonNullable<Snapshot['referenceGrants']>,
       namespaces: arr(snapshot?.namespaces) as NonNullable<Snapshot['namespaces']>,
+      ingresses: arr(snapshot?.ingresses) as NonNullable<Snapshot['ingresses']>,
+      ingressClasses: arr(snapshot?.ingressClasses) as NonNullable<Snapshot['ingressClasses']>,
       rejected: arr(snapshot?.rejected) as Snapshot['rejected'],
     };
     if (config !== this.#config) {
       this.#config = config;
       this.#roots.clear();
+      this.#ingresses.clear();
       this.#view = undefined; // its memos depend on settings (ExternalName)
     }
     const { changed, viewChanged } = this.#changedKeys(snap);
@@ -282,13 +307,59 @@ export class DagBuilder {
     // duplicate) has missed changes and is computed again when it returns.
     this.#roots = results;
 
-    const result = assemble(results, entries, nonRoots, rejectedList, ext.results, snap.rejected);
+    const ingresses = this.#buildIngresses(snap, config, view, changed);
+    const out = assemble(results, entries, nonRoots, rejectedList, ext.results, snap.rejected, ingresses.served);
+    const result: DagResult = { ...out, ingresses: ingressStatuses(ingresses, out.shared, snap.rejected) };
     // The Gateway API processor beside the HTTPProxy one, into the same config.
     const gw = processGatewayApi(snap, view, config);
     if (!gw.present) return result;
     result.proxyConfig = mergeProxyConfigs(result.proxyConfig, gw.proxyConfig);
     result.gatewayApi = { gatewayclasses: gw.gatewayClasses, gateways: gw.gateways, httproutes: gw.httpRoutes };
     return result;
+  }
+
+  /** Every Ingress: whether it is isobar's, and the result of each that is
+   *  (kept while nothing it read has changed). */
+  #buildIngresses(snap: Snapshot, config: IsobarConfig, view: CacheView, changed: Set<string>): IngressRun {
+    const classes = indexClasses(snap.ingressClasses ?? []);
+    const read = new Map<unknown, NIngress | null>();
+    const next = new Map<unknown, IngressEntry>();
+    const run: IngressRun = { all: [], served: [] };
+    const seen = new Set<string>();
+    let processor: IngressProcessor | undefined;
+    this.ingressesRecomputed = 0;
+    const cc = config.tls?.envoyClientCertificate;
+    for (const raw of snap.ingresses ?? []) {
+      let n = this.#readIngresses.get(raw);
+      if (n === undefined) n = readIngress(raw);
+      read.set(raw, n);
+      if (!n || seen.has(pkey(n.namespace, n.name))) continue; // one object per identity
+      seen.add(pkey(n.namespace, n.name));
+      const className = ingressClassOf(raw);
+      const served = classIsOurs(className, config.ingressClassName, classes);
+      let entry: IngressEntry | undefined;
+      if (served) {
+        entry = this.#ingresses.get(raw);
+        if (!entry || (changed.size > 0 && [...entry.deps].some((d) => changed.has(d)))) {
+          const deps = new Set<string>();
+          if (cc) deps.add(depKey.secret(cc.namespace, cc.name));
+          processor ??= new IngressProcessor(view, config);
+          if (this.#track) view.deps = deps;
+          try {
+            entry = { result: computeIngress(processor, n), deps };
+          } finally {
+            view.deps = null;
+          }
+          this.ingressesRecomputed++;
+        }
+        next.set(raw, entry);
+        run.served.push(entry.result);
+      }
+      run.all.push({ ingress: n, className, served, result: entry?.result });
+    }
+    this.#readIngresses = read;
+    this.#ingresses = next;
+    return run;
   }
 
   /** Marks the extension clusters that appeared, went or changed. */
@@ -394,6 +465,89 @@ export class DagBuilder {
   }
 }
 
+interface IngressRun {
+  all: { ingress: NIngress; className: string; served: boolean; result: IngressResult | undefined }[];
+  served: IngressResult[];
+}
+
+/** One Ingress; a defect costs that Ingress, never the configuration. */
+function computeIngress(processor: IngressProcessor, n: NIngress): IngressResult {
+  try {
+    return processor.compute(n);
+  } catch (err) {
+    return {
+      tls: [],
+      routes: [],
+      clusters: [],
+      secrets: [],
+      problems: [{ severity: 'error', message: `isobar could not process this Ingress: ${err instanceof Error ? err.message : String(err)}` }],
+    };
+  }
+}
+
+function ingressStatuses(run: IngressRun, shared: Map<IngressResult, { host: string; proxy: string }[]>, rejected: Snapshot['rejected']): IngressStatus[] {
+  const out: IngressStatus[] = [];
+  const seen = new Set<string>();
+  for (const { ingress: n, className, served, result } of run.all) {
+    seen.add(pkey(n.namespace, n.name));
+    const hosts = [...new Set(n.rules.map((r) => (r.host === '' ? '*' : r.host)))];
+    const problems = result ? [...result.problems] : [];
+    if (!served) {
+      problems.push({
+        severity: 'warning',
+        message:
+          className === ''
+            ? 'not served: it names no class and a class is configured (ingress-class-name), or the default IngressClass is not isobar\'s'
+            : `not served: class "${className}" is not isobar's (isobar serves its configured ingress-class-name, else no class or "contour", and IngressClasses whose controller is projectcontour.io/ingress-controller)`,
+      });
+    }
+    for (const { host, proxy } of (result && shared.get(result)) ?? []) {
+      problems.push({
+        severity: 'warning',
+        field: 'spec.rules',
+        message: `host "${host}" is also the fqdn of HTTPProxy ${proxy}: one virtual host serves the routes of both (the HTTPProxy's where both match the same requests) with the HTTPProxy's TLS and virtual host settings`,
+      });
+    }
+    out.push({
+      namespace: n.namespace,
+      name: n.name,
+      className,
+      served,
+      hosts,
+      ports: n.tls.length > 0 ? [80, 443] : [80],
+      loadBalancer: { ingress: [] },
+      problems,
+    });
+  }
+  let added = false;
+  for (const raw of rejected) {
+    const r = rec(raw);
+    if (!r || str(r.kind) !== 'Ingress' || str(r.name) === '') continue;
+    const namespace = str(r.namespace) || 'default';
+    const name = str(r.name);
+    if (seen.has(pkey(namespace, name))) continue;
+    seen.add(pkey(namespace, name));
+    const errors = arr(r.errors).map((e) => ({ path: str(rec(e)?.path), message: str(rec(e)?.message) }));
+    out.push({
+      namespace,
+      name,
+      className: '',
+      served: false,
+      hosts: [],
+      ports: [],
+      loadBalancer: { ingress: [] },
+      problems: (errors.length > 0 ? errors : [{ path: 'spec', message: 'rejected by the schema' }]).map((e) => ({
+        severity: 'error' as const,
+        ...(e.path !== '' ? { field: e.path } : {}),
+        message: `${e.message} (the API server would refuse this Ingress; isobar serves none of it)`,
+      })),
+    });
+    added = true;
+  }
+  if (added) out.sort(byNamespaceName);
+  return out;
+}
+
 function dependsOn(r: RootResult, changed: Set<string>): boolean {
   if (changed.size === 0) return false;
   for (const d of r.deps) if (changed.has(d)) return true;
@@ -408,7 +562,8 @@ function assemble(
   rejectedList: RejectedProxy[],
   extensions: ExtensionResult[],
   rejectedObjects: Snapshot['rejected'],
-): DagResult {
+  ingresses: IngressResult[],
+): Omit<DagResult, 'ingresses'> & { shared: Map<IngressResult, { host: string; proxy: string }[]> } {
   const httpVirtualHosts: VirtualHost[] = [];
   const httpsVirtualHosts: SecureVirtualHost[] = [];
   const clusters = new Map<string, Cluster>();
@@ -441,6 +596,19 @@ function assemble(
     for (const s of e.secrets) if (!secrets.has(s.id)) secrets.set(s.id, s);
     for (const b of e.caBundles) if (!caBundles.has(b.id)) caBundles.set(b.id, b);
   }
+  let shared = new Map<IngressResult, { host: string; proxy: string }[]>();
+  if (ingresses.length > 0) {
+    const owners = new Map<string, string>();
+    for (const r of results.values()) if (r.http || r.https) owners.set((r.http ?? r.https)!.fqdn, pkey(r.root.namespace, r.root.name));
+    const m = mergeIngresses(httpVirtualHosts, httpsVirtualHosts, owners, ingresses);
+    httpVirtualHosts.length = 0;
+    httpVirtualHosts.push(...m.httpVirtualHosts);
+    httpsVirtualHosts.length = 0;
+    httpsVirtualHosts.push(...m.httpsVirtualHosts);
+    for (const c of m.clusters) if (!clusters.has(c.name)) clusters.set(c.name, c);
+    for (const s of m.secrets) if (!secrets.has(s.id)) secrets.set(s.id, s);
+    shared = m.shared;
+  }
   httpVirtualHosts.sort(byFqdn);
   httpsVirtualHosts.sort(byFqdn);
   const sortedValues = <T>(m: Map<string, T>): T[] => [...m.keys()].sort(byString).map((k) => m.get(k)!);
@@ -470,7 +638,7 @@ function assemble(
   }
   // Entries were created in namespace/name order; only rejected proxies interleave.
   if (rejectedList.length > 0) statuses.sort(byNamespaceName);
-  return { proxyConfig, statuses, extensionServices: extensionStatuses(extensions, rejectedObjects) };
+  return { proxyConfig, statuses, extensionServices: extensionStatuses(extensions, rejectedObjects), shared };
 }
 
 /** ExtensionService statuses, the schema-rejected ones included (they have

@@ -179,6 +179,18 @@ export class CacheView {
     return r;
   }
 
+  /** The number of a Service's port with this name (an Ingress backend may
+   *  name its port); undefined when the Service or the port is missing. */
+  servicePortNumber(ns: string, name: string, portName: string): number | undefined {
+    this.deps?.add(depKey.service(ns, name));
+    const svc = this.services.get(ns, name);
+    for (const p of arr(rec(svc?.spec)?.ports)) {
+      const r = rec(p);
+      if (r && str(r.name) === portName && int(r.port) > 0) return int(r.port);
+    }
+    return undefined;
+  }
+
   /** EnsureService: resolve (namespace, name, port) to a Service port. */
   lookupService(ns: string, name: string, port: number, externalNameEnabled: boolean): ServiceLookup {
     // Routes often share a Service port: resolve each once per build (the

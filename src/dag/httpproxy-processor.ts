@@ -38,7 +38,14 @@ import { routeIpFilter, tcpProxyIpFilterError, vhostIpFilter } from './ip-filter
 import { routeLocalRateLimit, vhostLocalRateLimit } from './local-rate-limit.ts';
 import { unenforcedLimitsMessage } from './service-limits.ts';
 import { globalAuthorization, hasExtensionRef, routeAuthorization, virtualHostAuthorization, type ExtensionLookup, type NAuthorization } from './authorization.ts';
-import { resolveServiceClientCert } from './upstream-client-cert.ts';
+import {
+  addServiceCluster,
+  DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
+  DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  globalClientCert,
+  serviceClientCert,
+  type GlobalClientCert,
+} from './service-cluster.ts';
 import {
   addJwtNeedsTlsError,
   checkRouteProviders,
@@ -51,6 +58,7 @@ import {
 } from './jwt.ts';
 import {
   headersPolicyRoute,
+  headerDefaults,
   headersPolicyService,
   httpHealthCheck,
   loadBalancer,
@@ -63,8 +71,6 @@ import {
 const NO_VARIABLES: Dynamic = {};
 const NO_TIMEOUT_POLICY = { response: '', idle: '', idleConnection: '' };
 import { DEFAULT_RESPONSE_TIMEOUT_MS } from './proxy-config.ts';
-const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
-const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 3_600_000;
 // Shared, like every default in the ProxyConfig: it is read-only data.
 const DEFAULT_TIMEOUTS = { responseMs: DEFAULT_RESPONSE_TIMEOUT_MS, idleMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS };
 /** A route whose services all failed to resolve answers 503 (Contour). */
@@ -97,12 +103,6 @@ interface ClientCert {
   id: string;
 }
 
-function headerDefaults(p: { set?: Record<string, string>; remove?: string[] } | undefined): HeadersPolicyDefaults | null {
-  if (!p) return null;
-  const set = p.set ?? {};
-  const remove = p.remove ?? [];
-  return Object.keys(set).length > 0 || remove.length > 0 ? { set, remove } : null;
-}
 
 export class HTTPProxyProcessor {
   readonly #view: CacheView;
@@ -117,7 +117,7 @@ export class HTTPProxyProcessor {
   readonly #reqDefaults: HeadersPolicyDefaults | null;
   readonly #respDefaults: HeadersPolicyDefaults | null;
   /** The Envoy client certificate (rules 23-26): undefined when not configured. */
-  readonly #clientCert: { ok: true; secret: TlsSecret } | { ok: false; error: string } | undefined;
+  readonly #clientCert: GlobalClientCert;
   readonly #jwtEnv: JwtEnv;
   /** The current root's default JWT provider, for the routes it reaches. */
   #defaultJwtProvider = '';
@@ -144,12 +144,7 @@ export class HTTPProxyProcessor {
     this.#respDefaults = headerDefaults(config.policy?.responseHeaders);
     // Contour's cluster.dns-lookup-family defaults to auto; isobar has no such key.
     this.#jwtEnv = { secrets: view, upstreamTls: config.upstreamTls, dnsLookupFamily: 'auto' };
-    const cc = config.tls?.envoyClientCertificate;
-    if (cc) {
-      // Admin-configured: no delegation needed, only a valid serving secret.
-      const r = view.tlsSecret(cc.namespace, cc.name);
-      this.#clientCert = r.ok ? { ok: true, secret: { id: pkey(cc.namespace, cc.name), ...r.value } } : { ok: false, error: r.error };
-    }
+    this.#clientCert = globalClientCert(view, config);
   }
 
   /** Sends what the next computeHTTPProxy produces to `out` and `status`
@@ -595,26 +590,12 @@ export class HTTPProxyProcessor {
    *  (annotation), else the Envoy client certificate; undefined when none,
    *  null after recording the error when the chosen one is invalid. */
   #clientCertFor(cond: Condition, ctx: ServiceContext | null, s: ResolvedService): ClientCert | undefined | null {
-    const own = resolveServiceClientCert(this.#view, s);
-    if (own === 'none') return undefined;
-    if (own !== 'global') {
-      if (!own.ok) {
-        cond.addServiceError('TLSError', 'SecretNotValid', own.error, ctx, own.error);
-        return null;
-      }
-      this.#out.addSecret(own.secret);
-      return { id: own.secret.id };
-    }
-    const cc = this.#clientCert;
-    if (!cc) return undefined;
-    if (!cc.ok) {
-      const ref = this.#config.tls.envoyClientCertificate!;
-      const msg = `tls.envoy-client-certificate Secret "${ref.namespace}/${ref.name}" is invalid: ${cc.error}`;
-      cond.addServiceError('TLSError', 'SecretNotValid', msg, ctx, msg);
+    const r = serviceClientCert(this.#view, this.#config, this.#clientCert, this.#out, s);
+    if (!r.ok) {
+      cond.addServiceError('TLSError', 'SecretNotValid', r.error, ctx, r.error);
       return null;
     }
-    this.#out.addSecret(cc.secret);
-    return { id: cc.secret.id };
+    return r.id === undefined ? undefined : { id: r.id };
   }
 
   /** Protocol and upstream validation for one service (rules 7, 11-17 and
@@ -706,25 +687,15 @@ export class HTTPProxyProcessor {
     healthCheck: Cluster['healthCheck'],
     idleConnMs: number | null,
   ): string {
-    let tls: UpstreamTls | undefined;
-    if (upstream.protocol === 'tls' || upstream.protocol === 'h2') {
-      tls = {
-        minVersion: tlsVersion(this.#config.upstreamTls?.minimumProtocolVersion ?? '1.2', '1.2'),
-        maxVersion: tlsVersion(this.#config.upstreamTls?.maximumProtocolVersion ?? '1.3', '1.3'),
-      };
-      if (sni !== '') tls.sni = sni;
-      if (upstream.validation) tls.validation = upstream.validation;
-      if (clientCert) tls.clientCertificateId = clientCert.id;
-    }
-    const shape: ClusterShape = {
+    return addServiceCluster(this.#view, this.#config, this.#out, s, {
       protocol: upstream.protocol,
+      validation: upstream.validation,
+      sni,
+      clientCertificateId: clientCert?.id,
       loadBalancer: lb,
-      connectTimeoutMs: this.#config.timeouts?.connectTimeoutMs ?? 2000,
+      healthCheck,
       idleConnectionTimeoutMs: idleConnMs,
-    };
-    if (tls) shape.tls = tls;
-    if (healthCheck) shape.healthCheck = healthCheck;
-    return this.#out.cluster(s.namespace, s.name, s.port.port, shape, () => this.#view.endpointsFor(s), s);
+    });
   }
 
   /** processHTTPProxyTCPProxy: follows spec.tcpproxy.include; null after a

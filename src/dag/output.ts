@@ -45,8 +45,9 @@ export interface SecureDraft extends VhostDraft {
   tcpProxy?: TcpForward;
 }
 
-function routeKey(r: Route): string {
-  const base = `${r.path.kind}\u0000${r.path.value}`;
+/** Contour's conditionsToString: routes with equal keys have identical matches. */
+export function routeKey(r: Route): string {
+  const base = r.path.segment ? `segment\u0000${r.path.value}` : `${r.path.kind}\u0000${r.path.value}`;
   if (r.headers.length === 0 && r.queryParams.length === 0) return base;
   return `${base}\u0000${JSON.stringify(r.headers)}\u0000${JSON.stringify(r.queryParams)}`;
 }
@@ -198,6 +199,13 @@ export class Output {
       this.#clusters.set(name, c);
     }
     return name;
+  }
+
+  /** Every cluster and secret registered, for a processor that assembles
+   *  its virtual hosts itself (Ingress: which listener a host is on depends
+   *  on every Ingress). */
+  registered(): { clusters: Cluster[]; secrets: TlsSecret[] } {
+    return { clusters: [...this.#clusters.values()], secrets: [...this.#secrets.values()] };
   }
 
   addSecret(s: TlsSecret): void {

@@ -40,6 +40,14 @@ export interface HeadersResult {
 
 export type Dynamic = Record<string, string>;
 
+/** The config file's policy.request-headers / response-headers; null when they do nothing. */
+export function headerDefaults(p: { set?: Record<string, string>; remove?: string[] } | undefined): HeadersPolicyDefaults | null {
+  if (!p) return null;
+  const set = p.set ?? {};
+  const remove = p.remove ?? [];
+  return Object.keys(set).length > 0 || remove.length > 0 ? { set, remove } : null;
+}
+
 const NO_HEADERS: { ok: true; value: HeadersResult } = { ok: true, value: { ops: { set: [], remove: [] }, hostRewrite: '' } };
 
 /** Static %CONTOUR_*% variables are expanded here; everything else

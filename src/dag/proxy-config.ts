@@ -116,6 +116,10 @@ export interface QueryMatch {
 export interface PathMatch {
   kind: 'prefix' | 'exact' | 'regex';
   value: string;
+  /** A prefix that matches whole path segments only (an Ingress `Prefix`
+   *  path, Contour's PrefixMatchSegment): "/foo" matches "/foo" and
+   *  "/foo/bar", never "/foobar". */
+  segment?: true;
 }
 
 export interface HeaderOps {

@@ -10,7 +10,7 @@ import type { IsobarConfig } from '../config/index.ts';
 import type { Snapshot } from '../objects/index.ts';
 import { DagBuilder, type ProxyConfig } from '../dag/index.ts';
 import { buildBalancerModel, type BalancerConfig, type CertificateStoreProblem, type EdgeCertificate } from '../balancer/index.ts';
-import type { StatusReport } from '../status/index.ts';
+import type { IngressStatus, LoadBalancerIngressStatus, ServiceStatus, StatusReport } from '../status/index.ts';
 
 export interface EdgeInput {
   snapshot: Snapshot;
@@ -68,12 +68,33 @@ export class EdgeBuilder {
       now: input.now,
     });
     this.#previous = lb.balancerConfig;
+    const ingresses = withLoadBalancer(dag.ingresses, lb.statuses, input);
     return {
       proxyConfig: dag.proxyConfig,
       balancerConfig: lb.balancerConfig,
-      statuses: { httpproxies: dag.statuses, services: lb.statuses, extensionservices: dag.extensionServices, ...dag.gatewayApi },
+      statuses: { httpproxies: dag.statuses, services: lb.statuses, extensionservices: dag.extensionServices, ingresses, ...dag.gatewayApi },
     };
   }
+}
+
+/** status.loadBalancer of each served Ingress, as Contour writes it: the
+ *  address of the Service in front of the proxy (config ingress.service),
+ *  from the balancer model when it serves that Service, else from the
+ *  Service's own status (a real NLB's controller wrote it). */
+function withLoadBalancer(ingresses: IngressStatus[], services: ServiceStatus[], input: EdgeInput): IngressStatus[] {
+  if (ingresses.length === 0) return ingresses;
+  const ref = input.config.ingressService;
+  const own = services.find((s) => s.namespace === ref.namespace && s.name === ref.name);
+  const svc = input.snapshot.services.find((s) => s.metadata.namespace === ref.namespace && s.metadata.name === ref.name);
+  const from = own && own.ingress.length > 0 ? own.ingress : (svc?.status?.loadBalancer?.ingress ?? []);
+  const lb = from.map((i) => {
+    const e: LoadBalancerIngressStatus = {};
+    if (i.hostname) e.hostname = i.hostname;
+    if (i.ip) e.ip = i.ip;
+    if (i.ports && i.ports.length > 0) e.ports = i.ports.map((p) => ({ port: p.port, protocol: p.protocol }));
+    return e;
+  });
+  return ingresses.map((i) => (i.served ? { ...i, loadBalancer: { ingress: lb } } : i));
 }
 
 /** One build, from nothing: what `edge.build()` in DESIGN.md means. */

@@ -1,5 +1,6 @@
 // What makes `check` (and `status`) exit 1: load errors, invalid or
-// orphaned HTTPProxies, and Service errors.
+// orphaned HTTPProxies, Service errors, and errors in served Ingresses
+// (each means part of the Ingress is not served).
 
 import { problemText } from '../status/index.ts';
 import type { ExtensionServiceStatus, HTTPProxyStatus } from '../status/index.ts';
@@ -11,6 +12,7 @@ export interface Findings {
   invalidExtensions: ExtensionServiceStatus[];
   orphaned: HTTPProxyStatus[];
   serviceErrors: { namespace: string; name: string; message: string }[];
+  ingressErrors: { namespace: string; name: string; message: string }[];
   loadErrors: number;
 }
 
@@ -22,10 +24,13 @@ export function findings(r: Report): Findings {
     serviceErrors: r.status.services.flatMap((s) =>
       s.problems.filter((p) => p.severity === 'error').map((p) => ({ namespace: s.namespace, name: s.name, message: problemText(p, s) })),
     ),
+    ingressErrors: (r.status.ingresses ?? []).flatMap((i) =>
+      i.served ? i.problems.filter((p) => p.severity === 'error').map((p) => ({ namespace: i.namespace, name: i.name, message: p.field && !p.message.includes(p.field) ? `${p.field}: ${p.message}` : p.message })) : [],
+    ),
     loadErrors: r.load.errors.length,
   };
 }
 
 export function hasFindings(f: Findings): boolean {
-  return f.invalid.length + f.invalidExtensions.length + f.orphaned.length + f.serviceErrors.length + f.loadErrors > 0;
+  return f.invalid.length + f.invalidExtensions.length + f.orphaned.length + f.serviceErrors.length + f.ingressErrors.length + f.loadErrors > 0;
 }

@@ -9,7 +9,7 @@ import type { ProxyConfig } from '../dag/index.ts';
 import type { BalancerConfig, CertificateStoreProblem, EdgeCertificate } from '../balancer/index.ts';
 import { CertificateStore, defaultStateDir, toEdgeCertificate } from '../certs/index.ts';
 import { contractReport } from '../status/index.ts';
-import type { ExtensionServiceStatus, HTTPProxyStatus, ServiceStatus, StatusReport } from '../status/index.ts';
+import type { ExtensionServiceStatus, HTTPProxyStatus, IngressStatus, ServiceStatus, StatusReport } from '../status/index.ts';
 import { build } from './build.ts';
 
 export interface ReportOptions extends LoadOptions {
@@ -76,7 +76,7 @@ export async function buildReport(dir: string, opts: ReportOptions = {}): Promis
     snapshot,
     proxyConfig,
     balancerConfig,
-    status: { ...statusReport(statuses.httpproxies, statuses.services, statuses.extensionservices), ...gatewayApiReport(statuses) },
+    status: { ...statusReport(statuses.httpproxies, statuses.services, statuses.extensionservices, statuses.ingresses), ...gatewayApiReport(statuses) },
   };
 }
 
@@ -105,9 +105,14 @@ export function gatewayApiReport(r: StatusReport): Pick<StatusReport, 'gatewaycl
   return out;
 }
 
-export function statusReport(httpproxies: HTTPProxyStatus[], services: ServiceStatus[], extensionservices: ExtensionServiceStatus[] = []): StatusReport {
+export function statusReport(
+  httpproxies: HTTPProxyStatus[],
+  services: ServiceStatus[],
+  extensionservices: ExtensionServiceStatus[] = [],
+  ingresses: IngressStatus[] = [],
+): StatusReport {
   // keep tlsSecret for the table; contractReport() drops it for JSON/YAML
-  const sorted = contractReport({ httpproxies, services, extensionservices });
+  const sorted = contractReport({ httpproxies, services, extensionservices, ingresses });
   const tls = new Map(httpproxies.map((p) => [`${p.namespace}/${p.name}`, p.tlsSecret]));
   return {
     httpproxies: sorted.httpproxies.map((p) => {
@@ -116,5 +121,6 @@ export function statusReport(httpproxies: HTTPProxyStatus[], services: ServiceSt
     }),
     services: sorted.services,
     ...(sorted.extensionservices ? { extensionservices: sorted.extensionservices } : {}),
+    ...(sorted.ingresses ? { ingresses: sorted.ingresses } : {}),
   };
 }

@@ -116,6 +116,8 @@ export class ObjectCache {
       httpRoutes: [],
       referenceGrants: [],
       namespaces: [],
+      ingresses: [],
+      ingressClasses: [],
       rejected: [...this.#rejected.values()].sort(byNamespaceName),
     };
     for (const { object } of this.#objects.values()) {
@@ -156,9 +158,15 @@ export class ObjectCache {
         case 'Namespace':
           snap.namespaces!.push(object);
           break;
+        case 'Ingress':
+          snap.ingresses!.push(object);
+          break;
+        case 'IngressClass':
+          snap.ingressClasses!.push(object);
+          break;
       }
     }
-    for (const list of [snap.httpproxies, snap.delegations, snap.services, snap.secrets, snap.endpoints, snap.endpointSlices, snap.extensionServices!, snap.gatewayClasses!, snap.gateways!, snap.httpRoutes!, snap.referenceGrants!, snap.namespaces!]) {
+    for (const list of [snap.httpproxies, snap.delegations, snap.services, snap.secrets, snap.endpoints, snap.endpointSlices, snap.extensionServices!, snap.gatewayClasses!, snap.gateways!, snap.httpRoutes!, snap.referenceGrants!, snap.namespaces!, snap.ingresses!, snap.ingressClasses!]) {
       list.sort((a, b) => byNamespaceName(a.metadata, b.metadata));
     }
     return snap;

@@ -19,6 +19,8 @@ export function coreRules(kind: Kind, obj: Record<string, unknown>): FieldError[
       return endpointsRules(obj);
     case 'EndpointSlice':
       return endpointSliceRules(obj);
+    case 'Ingress':
+      return ingressRules(obj);
     default:
       return [];
   }
@@ -114,6 +116,71 @@ function endpointSliceRules(obj: Record<string, unknown>): FieldError[] {
     });
   });
   return errors;
+}
+
+const WILDCARD_HOST = /^\*\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Segments the API server refuses in Exact and Prefix paths. */
+const INVALID_PATH_PARTS = ['//', '/./', '/../', '%2f', '%2F'];
+
+/** pkg/apis/networking/validation: ValidateIngressSpec's rules that a schema cannot say. */
+function ingressRules(obj: Record<string, unknown>): FieldError[] {
+  const errors: FieldError[] = [];
+  const spec = isMap(obj['spec']) ? obj['spec'] : {};
+  const rules = Array.isArray(spec['rules']) ? (spec['rules'] as unknown[]) : [];
+  if (spec['defaultBackend'] === undefined && rules.length === 0) {
+    errors.push({ path: 'spec', message: 'either `defaultBackend` or `rules` must be specified' });
+  }
+  if (spec['defaultBackend'] !== undefined) errors.push(...backendRules(spec['defaultBackend'], 'spec.defaultBackend'));
+  const tls = Array.isArray(spec['tls']) ? (spec['tls'] as unknown[]) : [];
+  tls.forEach((t, i) => {
+    const hosts = isMap(t) && Array.isArray(t['hosts']) ? (t['hosts'] as unknown[]) : [];
+    hosts.forEach((h, j) => {
+      if (typeof h === 'string') errors.push(...hostRules(h, `spec.tls[${i}].hosts[${j}]`));
+    });
+  });
+  rules.forEach((r, i) => {
+    if (!isMap(r)) return;
+    const at = `spec.rules[${i}]`;
+    if (typeof r['host'] === 'string' && r['host'] !== '') errors.push(...hostRules(r['host'], `${at}.host`));
+    const paths = isMap(r['http']) && Array.isArray(r['http']['paths']) ? (r['http']['paths'] as unknown[]) : [];
+    paths.forEach((p, j) => {
+      if (!isMap(p)) return;
+      const pat = `${at}.http.paths[${j}]`;
+      const path = typeof p['path'] === 'string' ? p['path'] : '';
+      const type = p['pathType'];
+      if (type === 'Exact' || type === 'Prefix') {
+        if (!path.startsWith('/')) errors.push({ path: `${pat}.path`, message: `must be an absolute path, found ${JSON.stringify(path)}` });
+        else {
+          const bad = INVALID_PATH_PARTS.find((x) => path.includes(x)) ?? (path.endsWith('/..') ? '/..' : path.endsWith('/.') ? '/.' : undefined);
+          if (bad) errors.push({ path: `${pat}.path`, message: `must not contain '${bad}'` });
+        }
+      } else if (path !== '' && !path.startsWith('/')) {
+        errors.push({ path: `${pat}.path`, message: `must be an absolute path, found ${JSON.stringify(path)}` });
+      }
+      errors.push(...backendRules(p['backend'], `${pat}.backend`));
+    });
+  });
+  return errors;
+}
+
+function hostRules(host: string, at: string): FieldError[] {
+  if (isIPv4(host) || isIPv6(host)) return [{ path: at, message: `must be a DNS name, not an IP address: ${JSON.stringify(host)}` }];
+  const ok = host.length <= 253 && (host.startsWith('*') ? WILDCARD_HOST.test(host) : DNS_SUBDOMAIN.test(host));
+  return ok ? [] : [{ path: at, message: `invalid host ${JSON.stringify(host)}: a lowercase DNS name, optionally starting with "*."` }];
+}
+
+function backendRules(b: unknown, at: string): FieldError[] {
+  if (!isMap(b)) return [];
+  const svc = b['service'];
+  if (svc !== undefined && b['resource'] !== undefined) return [{ path: at, message: 'cannot set both service and resource backends' }];
+  if (svc === undefined && b['resource'] === undefined) return [{ path: at, message: 'one backend type (service or resource) must be specified' }];
+  if (!isMap(svc)) return [];
+  const port = isMap(svc['port']) ? svc['port'] : {};
+  const hasName = typeof port['name'] === 'string' && port['name'] !== '';
+  const hasNumber = port['number'] !== undefined && port['number'] !== 0;
+  if (hasName && hasNumber) return [{ path: `${at}.service.port`, message: 'cannot set both port name & port number' }];
+  if (!hasName && !hasNumber) return [{ path: `${at}.service.port`, message: 'port name or number is required' }];
+  return [];
 }
 
 function isMap(v: unknown): v is Record<string, unknown> {

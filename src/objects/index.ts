@@ -22,13 +22,16 @@ export {
   httpProxySchema,
   httpProxySpecSchema,
   tlsCertificateDelegationSchema,
+  RETRY_ON,
   extensionServiceSchema,
   extensionServiceSpecSchema,
   serviceSchema,
   secretSchema,
   endpointsSchema,
   endpointSliceSchema,
+  ingressSchema,
+  ingressClassSchema,
 } from './schema.ts';
 export { isNotEnforced, isNotImplemented } from './schema.ts';
 export type { SchemaResult, JsonSchema, ShapeOf } from './schema.ts';
-export { API_VERSIONS } from './kinds.ts';
+export { API_VERSIONS, CLUSTER_SCOPED } from './kinds.ts';

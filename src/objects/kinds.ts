@@ -3,28 +3,36 @@
 
 import type { Kind } from './types.ts';
 
-export const API_VERSIONS: Readonly<Record<Kind, string>> = {
-  HTTPProxy: 'projectcontour.io/v1',
-  TLSCertificateDelegation: 'projectcontour.io/v1',
-  ExtensionService: 'projectcontour.io/v1alpha1',
-  GatewayClass: 'gateway.networking.k8s.io/v1',
-  Gateway: 'gateway.networking.k8s.io/v1',
-  HTTPRoute: 'gateway.networking.k8s.io/v1',
-  ReferenceGrant: 'gateway.networking.k8s.io/v1',
-  Service: 'v1',
-  Secret: 'v1',
-  Endpoints: 'v1',
-  EndpointSlice: 'discovery.k8s.io/v1',
-  Namespace: 'v1',
+/** Every apiVersion a kind is read in, the preferred (storage) one first:
+ *  an API that serves a kind in several versions (the Gateway API's v1 and
+ *  v1beta1) lists them all. */
+export const API_VERSIONS: Readonly<Record<Kind, readonly [string, ...string[]]>> = {
+  HTTPProxy: ['projectcontour.io/v1'],
+  TLSCertificateDelegation: ['projectcontour.io/v1'],
+  ExtensionService: ['projectcontour.io/v1alpha1'],
+  GatewayClass: ['gateway.networking.k8s.io/v1'],
+  Gateway: ['gateway.networking.k8s.io/v1'],
+  HTTPRoute: ['gateway.networking.k8s.io/v1'],
+  ReferenceGrant: ['gateway.networking.k8s.io/v1'],
+  Service: ['v1'],
+  Secret: ['v1'],
+  Endpoints: ['v1'],
+  EndpointSlice: ['discovery.k8s.io/v1'],
+  Namespace: ['v1'],
+  Ingress: ['networking.k8s.io/v1'],
+  IngressClass: ['networking.k8s.io/v1'],
 };
 
 export function knownKind(apiVersion: string, kind: string): Kind | undefined {
   if (!Object.hasOwn(API_VERSIONS, kind)) return undefined;
   const k = kind as Kind;
-  return API_VERSIONS[k] === apiVersion ? k : undefined;
+  return API_VERSIONS[k].includes(apiVersion) ? k : undefined;
 }
 
 /** `List` and `<Kind>List` (what `kubectl get -o yaml` writes) hold `items`. */
 export function isListKind(kind: string): boolean {
   return kind === 'List' || (kind.endsWith('List') && kind.length > 4);
 }
+
+/** Kinds without a namespace: their metadata.namespace is "". */
+export const CLUSTER_SCOPED: ReadonlySet<Kind> = new Set<Kind>(['IngressClass']);

@@ -6,7 +6,7 @@
 import type { AnyObject, FieldError, Kind, RejectedObject } from './types.ts';
 import type { LoadIssue } from './issues.ts';
 import type { RawDocument } from './parse.ts';
-import { isListKind, knownKind } from './kinds.ts';
+import { CLUSTER_SCOPED, isListKind, knownKind } from './kinds.ts';
 import { pathText, validateObject } from './schema.ts';
 
 /** One object found in a file: valid or rejected. */
@@ -100,9 +100,9 @@ function normalizeValue(
     });
     return;
   }
-  const namespace = typeof nsRaw === 'string' && nsRaw !== '' ? nsRaw : 'default';
+  const namespace = CLUSTER_SCOPED.has(known) ? '' : typeof nsRaw === 'string' && nsRaw !== '' ? nsRaw : 'default';
   const ident = { kind: known, namespace, name };
-  const label = `${known} ${namespace}/${name}`;
+  const label = namespace === "" ? `${known} ${name}` : `${known} ${namespace}/${name}`;
 
   const reject = (errors: FieldError[]): void => {
     const firstLine = errors.length ? (doc.lineOf([...at, ...splitPath(errors[0]!.path)]) ?? line) : line;

@@ -14,11 +14,13 @@ import { httpProxySchema, tlsCertificateDelegationSchema } from './schemas/httpp
 import { extensionServiceSchema } from './schemas/extensionservice.ts';
 import { gatewayClassSchema, gatewaySchema, httpRouteSchema, referenceGrantSchema } from './schemas/gateway.ts';
 import { endpointSliceSchema, endpointsSchema, namespaceSchema, secretSchema, serviceSchema } from './schemas/core.ts';
+import { ingressClassSchema, ingressSchema } from './schemas/ingress.ts';
 
-export { httpProxySchema, httpProxySpecSchema, tlsCertificateDelegationSchema } from './schemas/httpproxy.ts';
+export { httpProxySchema, httpProxySpecSchema, tlsCertificateDelegationSchema, RETRY_ON } from './schemas/httpproxy.ts';
 export { extensionServiceSchema, extensionServiceSpecSchema } from './schemas/extensionservice.ts';
 export { gatewayClassSchema, gatewaySchema, httpRouteSchema, referenceGrantSchema } from './schemas/gateway.ts';
 export { endpointSliceSchema, endpointsSchema, namespaceSchema, secretSchema, serviceSchema } from './schemas/core.ts';
+export { ingressClassSchema, ingressSchema } from './schemas/ingress.ts';
 export type { JsonSchema, ShapeOf } from './schemas/builders.ts';
 export { isNotEnforced, isNotImplemented } from './schemas/builders.ts';
 
@@ -36,6 +38,8 @@ export const SCHEMAS: Readonly<Record<Kind, JsonSchema>> = {
   Endpoints: endpointsSchema,
   EndpointSlice: endpointSliceSchema,
   Namespace: namespaceSchema,
+  Ingress: ingressSchema,
+  IngressClass: ingressClassSchema,
 };
 
 export interface SchemaResult {

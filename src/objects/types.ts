@@ -108,6 +108,36 @@ export interface EndpointSlice extends KubeObject {
   // metadata.labels["kubernetes.io/service-name"] names the owning Service.
 }
 
+// ---- networking.k8s.io/v1 ------------------------------------------------
+
+export interface IngressBackend {
+  service?: { name: string; port?: { name?: string; number?: number } };
+  resource?: { apiGroup?: string; kind: string; name: string };
+}
+
+export interface IngressPath {
+  path?: string;
+  pathType: string; // Exact | Prefix | ImplementationSpecific
+  backend: IngressBackend;
+}
+
+export interface Ingress extends KubeObject {
+  kind: 'Ingress';
+  spec: {
+    ingressClassName?: string;
+    defaultBackend?: IngressBackend;
+    tls?: { hosts?: string[]; secretName?: string }[];
+    rules?: { host?: string; http?: { paths: IngressPath[] } }[];
+  };
+  status?: { loadBalancer?: { ingress?: LoadBalancerIngress[] } };
+}
+
+/** Cluster-scoped: metadata.namespace is "". */
+export interface IngressClass extends KubeObject {
+  kind: 'IngressClass';
+  spec: { controller?: string; parameters?: Record<string, unknown> };
+}
+
 // ---- projectcontour.io/v1 -----------------------------------------------
 
 /** An HTTPProxy's spec as the CRD schema accepts it: derived from the
@@ -169,7 +199,9 @@ export type AnyObject =
   | Secret
   | Endpoints
   | EndpointSlice
-  | Namespace;
+  | Namespace
+  | Ingress
+  | IngressClass;
 
 export type Kind = AnyObject['kind'];
 
@@ -186,6 +218,8 @@ export const KINDS: readonly Kind[] = [
   'Endpoints',
   'EndpointSlice',
   'Namespace',
+  'Ingress',
+  'IngressClass',
 ];
 
 /** "Kind/namespace/name": the identity of an object across sources. */
@@ -251,5 +285,9 @@ export interface Snapshot {
   referenceGrants?: ReferenceGrant[];
   /** Namespaces (cluster-scoped: read for their labels); absent: none. */
   namespaces?: Namespace[];
+  /** Absent: none. */
+  ingresses?: Ingress[];
+  /** Absent: none. Cluster-scoped, sorted by name. */
+  ingressClasses?: IngressClass[];
   rejected: RejectedObject[];
 }

@@ -18,9 +18,12 @@ export type Predicate = (r: RequestView) => boolean;
 export function compilePath(m: PathMatch): Predicate {
   const v = m.value;
   switch (m.kind) {
-    case 'prefix':
+    case 'prefix': {
       if (v === '/' || v === '') return () => true;
-      return (r) => r.path.startsWith(v);
+      if (!m.segment) return (r) => r.path.startsWith(v);
+      const dir = v.endsWith('/') ? v : `${v}/`;
+      return (r) => r.path === v || r.path.startsWith(dir);
+    }
     case 'exact':
       return (r) => r.path === v;
     case 'regex': {

@@ -37,6 +37,19 @@ export function contractReport(report: StatusReport): StatusReport {
   if (report.gatewayclasses) out.gatewayclasses = [...report.gatewayclasses].sort(byNamespaceName);
   if (report.gateways) out.gateways = [...report.gateways].sort(byNamespaceName);
   if (report.httproutes) out.httproutes = [...report.httproutes].sort(byNamespaceName);
+  const ing = report.ingresses ?? [];
+  if (ing.length > 0) {
+    out.ingresses = [...ing].sort(byNamespaceName).map((i) => ({
+      namespace: i.namespace,
+      name: i.name,
+      className: i.className,
+      served: i.served,
+      hosts: i.hosts,
+      ports: i.ports,
+      loadBalancer: i.loadBalancer,
+      problems: i.problems,
+    }));
+  }
   return out;
 }
 
@@ -78,6 +91,30 @@ export function renderTable(report: StatusReport, ctx: TableContext = {}): strin
         }),
       ]),
     );
+  }
+  const ingresses = [...(report.ingresses ?? [])].sort(byNamespaceName);
+  if (ingresses.length > 0) {
+    out.push('');
+    // kubectl get ingress -A, without AGE (a folder has no creation times)
+    out.push(
+      ...columns([
+        ['NAMESPACE', 'NAME', 'CLASS', 'HOSTS', 'ADDRESS', 'PORTS'],
+        ...ingresses.map((i) => [
+          i.namespace,
+          i.name,
+          i.className || '<none>',
+          i.hosts.join(','),
+          i.loadBalancer.ingress.map((e) => e.hostname || e.ip || '').filter(Boolean).join(','),
+          i.ports.join(', '),
+        ]),
+      ]),
+    );
+    const problems = ingresses.flatMap((i) => i.problems.map((p) => `${i.namespace}/${i.name}: ${p.severity}: ${p.field && !p.message.includes(p.field) ? `${p.field}: ` : ''}${p.message}`));
+    if (problems.length > 0) {
+      out.push('');
+      out.push('INGRESS PROBLEMS');
+      out.push(...problems);
+    }
   }
   out.push('');
   const services = [...report.services].sort(byNamespaceName);

@@ -127,8 +127,43 @@ export interface RouteStatus {
   parents: RouteParentStatus[];
 }
 
-/** `isobar status -o json` prints exactly this, both arrays sorted by
- *  namespace then name; extensionservices only when there is one. */
+/** Something about an Ingress the user should know: an error means part of
+ *  it is not served (it names what), a warning that a value was replaced by
+ *  Contour's default. Kubernetes has no condition for either. */
+export interface IngressProblem {
+  severity: 'error' | 'warning';
+  /** The annotation or field it concerns, e.g. "spec.rules[0].http.paths[1].backend". */
+  field?: string;
+  message: string;
+}
+
+/** An Ingress's status as Contour writes it (status.loadBalancer: the
+ *  address of the Service in front of the proxy, config ingress.service),
+ *  with what `kubectl get ingress` shows and the problems found. */
+export interface IngressStatus {
+  namespace: string;
+  name: string;
+  /** The class it names (annotation first, as Contour), "" for none. */
+  className: string;
+  /** Whether isobar serves it (its class is isobar's); others get no status. */
+  served: boolean;
+  /** Rule hosts, "*" for a rule without one (the default backend's too). */
+  hosts: string[];
+  /** 80, and 443 when it has tls. */
+  ports: number[];
+  loadBalancer: { ingress: LoadBalancerIngressStatus[] };
+  problems: IngressProblem[];
+}
+
+export interface LoadBalancerIngressStatus {
+  hostname?: string;
+  ip?: string;
+  ports?: { port: number; protocol: string }[];
+}
+
+/** `isobar status -o json` prints exactly this, every array sorted by
+ *  namespace then name; extensionservices and ingresses only when there
+ *  is one. */
 export interface StatusReport {
   httpproxies: HTTPProxyStatus[];
   services: ServiceStatus[];
@@ -137,4 +172,5 @@ export interface StatusReport {
   gatewayclasses?: GatewayClassStatus[];
   gateways?: GatewayStatus[];
   httproutes?: RouteStatus[];
+  ingresses?: IngressStatus[];
 }

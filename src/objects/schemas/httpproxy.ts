@@ -182,7 +182,7 @@ const healthThresholds = () => ({
   healthyThresholdCount: int({ minimum: 0 }),
 });
 
-const RETRY_ON = [
+export const RETRY_ON = [
   '5xx',
   'gateway-error',
   'reset',

@@ -1,0 +1,127 @@
+// One DAG from two processors, as Contour builds it: the Ingress processor
+// runs first, then the HTTPProxy one writes into the same virtual hosts.
+// So a host that an Ingress and a root HTTPProxy both name is one virtual
+// host: the routes of both, an HTTPProxy route replacing an Ingress route
+// with identical match conditions (AddRoute), and the virtual host's own
+// settings (TLS secret and versions, CORS, filters, authorization) from
+// the HTTPProxy, which sets them last. An Ingress's routes are on the
+// secure listener only for hosts some Ingress's tls section names with a
+// usable Secret (computeSecureVirtualhosts runs over every Ingress first).
+import type { Cluster, Route, SecureVirtualHost, TlsSecret, VirtualHost } from './proxy-config.ts';
+import type { IngressResult, IngressTlsHost } from './ingress-processor.ts';
+import { routeKey } from './output.ts';
+import { sortRoutes } from './route-order.ts';
+
+export interface MergedHosts {
+  httpVirtualHosts: VirtualHost[];
+  httpsVirtualHosts: SecureVirtualHost[];
+  /** What the Ingress routes that survived need. */
+  clusters: Cluster[];
+  secrets: TlsSecret[];
+  /** Per Ingress (same order as the input), hosts it shares with a root HTTPProxy. */
+  shared: Map<IngressResult, { host: string; proxy: string }[]>;
+}
+
+/** Routes in AddRoute order: a later route with an identical match replaces an earlier one. */
+class RouteSet {
+  readonly #m = new Map<string, Route>();
+  add(r: Route): void {
+    const k = routeKey(r);
+    this.#m.delete(k);
+    this.#m.set(k, r);
+  }
+  routes(): Route[] {
+    return sortRoutes([...this.#m.values()]);
+  }
+}
+
+/** The HTTPProxies' virtual hosts (keyed by lower-case fqdn, with the
+ *  root that made each) merged with every Ingress's. */
+export function mergeIngresses(
+  proxyHttp: VirtualHost[],
+  proxyHttps: SecureVirtualHost[],
+  owners: Map<string, string>,
+  ingresses: IngressResult[],
+): MergedHosts {
+  const secure = new Map<string, IngressTlsHost>();
+  for (const r of ingresses) for (const t of r.tls) secure.set(t.host, t); // a later Ingress's Secret wins
+  const http = new Map<string, RouteSet>();
+  const https = new Map<string, RouteSet>();
+  const setOf = (m: Map<string, RouteSet>, host: string): RouteSet => {
+    let s = m.get(host);
+    if (!s) m.set(host, (s = new RouteSet()));
+    return s;
+  };
+  for (const r of ingresses) {
+    for (const { host, route, http: plain } of r.routes) {
+      if (plain) setOf(http, host).add(route);
+      if (host !== '*' && secure.has(host)) {
+        if (route.httpsRedirect) {
+          const { httpsRedirect: _, ...rest } = route;
+          setOf(https, host).add(rest);
+        } else setOf(https, host).add(route);
+      }
+    }
+  }
+  const httpOut: VirtualHost[] = [];
+  for (const v of proxyHttp) {
+    const own = http.get(v.fqdn);
+    if (!own) {
+      httpOut.push(v);
+      continue;
+    }
+    http.delete(v.fqdn);
+    for (const r of v.routes) own.add(r);
+    httpOut.push({ ...v, routes: own.routes() });
+  }
+  for (const [fqdn, set] of http) httpOut.push({ fqdn, routes: set.routes() });
+  const httpsOut: SecureVirtualHost[] = [];
+  for (const v of proxyHttps) {
+    const own = https.get(v.fqdn);
+    if (!own) {
+      httpsOut.push(v);
+      continue;
+    }
+    https.delete(v.fqdn);
+    for (const r of v.routes) own.add(r);
+    httpsOut.push({ ...v, routes: own.routes() });
+  }
+  const secretsUsed = new Set<string>();
+  for (const [fqdn, set] of https) {
+    const t = secure.get(fqdn)!;
+    const routes = set.routes();
+    if (routes.length === 0) continue;
+    secretsUsed.add(t.secretId);
+    httpsOut.push({ fqdn, routes, secretId: t.secretId, minVersion: t.minVersion, maxVersion: t.maxVersion, fallbackCertificate: false });
+  }
+
+  // What the Ingress routes still in a virtual host reach.
+  const clusterNames = new Set<string>();
+  for (const list of [httpOut, httpsOut]) {
+    for (const v of list) {
+      for (const r of v.routes) if (r.action.kind === 'forward') for (const c of r.action.clusters) clusterNames.add(c.cluster);
+    }
+  }
+  const clusters = new Map<string, Cluster>();
+  const secrets = new Map<string, TlsSecret>();
+  for (const r of ingresses) {
+    for (const c of r.clusters) {
+      if (!clusterNames.has(c.name) || clusters.has(c.name)) continue;
+      clusters.set(c.name, c);
+      if (c.tls?.clientCertificateId !== undefined) secretsUsed.add(c.tls.clientCertificateId);
+    }
+  }
+  for (const r of ingresses) for (const s of r.secrets) if (secretsUsed.has(s.id)) secrets.set(s.id, s);
+
+  const shared = new Map<IngressResult, { host: string; proxy: string }[]>();
+  for (const r of ingresses) {
+    const hosts = new Set([...r.routes.map((x) => x.host), ...r.tls.map((t) => t.host)]);
+    const list: { host: string; proxy: string }[] = [];
+    for (const h of [...hosts].sort()) {
+      const proxy = owners.get(h);
+      if (proxy !== undefined) list.push({ host: h, proxy });
+    }
+    if (list.length > 0) shared.set(r, list);
+  }
+  return { httpVirtualHosts: httpOut, httpsVirtualHosts: httpsOut, clusters: [...clusters.values()], secrets: [...secrets.values()], shared };
+}

@@ -1,0 +1,84 @@
+// What every processor does with a resolved Service port: choose the client
+// certificate it is presented (its own annotation, else the config file's
+// tls.envoy-client-certificate) and register the cluster, so HTTPProxy and
+// Ingress routes to one Service port with one shape share one cluster.
+import type { IsobarConfig } from '../config/index.ts';
+import type { Cluster, TlsSecret, UpstreamProtocol, UpstreamTls } from './proxy-config.ts';
+import type { CacheView, ResolvedService } from './cache-view.ts';
+import type { ClusterShape, Output } from './output.ts';
+import { resolveServiceClientCert } from './upstream-client-cert.ts';
+import { tlsVersion } from './vhost-tls.ts';
+import { pkey } from './refs.ts';
+
+/** Contour's cluster idle connection timeout when a route sets none. */
+export const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 3_600_000;
+/** Envoy's stream idle timeout when a route sets none. */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
+
+export type GlobalClientCert = { ok: true; secret: TlsSecret } | { ok: false; error: string } | undefined;
+
+/** tls.envoy-client-certificate, read once per build (admin-configured: no delegation needed). */
+export function globalClientCert(view: CacheView, config: IsobarConfig): GlobalClientCert {
+  const cc = config.tls?.envoyClientCertificate;
+  if (!cc) return undefined;
+  const r = view.tlsSecret(cc.namespace, cc.name);
+  return r.ok ? { ok: true, secret: { id: pkey(cc.namespace, cc.name), ...r.value } } : { ok: false, error: r.error };
+}
+
+/** The certificate presented to a Service's TLS endpoints: none (undefined),
+ *  a secret (registered in `out`), or the error that makes it unusable. */
+export function serviceClientCert(
+  view: CacheView,
+  config: IsobarConfig,
+  global: GlobalClientCert,
+  out: Output,
+  s: ResolvedService,
+): { ok: true; id: string | undefined } | { ok: false; error: string } {
+  const own = resolveServiceClientCert(view, s);
+  if (own === 'none') return { ok: true, id: undefined };
+  if (own !== 'global') {
+    if (!own.ok) return own;
+    out.addSecret(own.secret);
+    return { ok: true, id: own.secret.id };
+  }
+  if (!global) return { ok: true, id: undefined };
+  if (!global.ok) {
+    const ref = config.tls.envoyClientCertificate!;
+    return { ok: false, error: `tls.envoy-client-certificate Secret "${ref.namespace}/${ref.name}" is invalid: ${global.error}` };
+  }
+  out.addSecret(global.secret);
+  return { ok: true, id: global.secret.id };
+}
+
+export interface ClusterRequest {
+  protocol: UpstreamProtocol;
+  validation: { caBundleId: string; subjectNames: string[] } | null;
+  sni: string;
+  clientCertificateId: string | undefined;
+  loadBalancer: Cluster['loadBalancer'];
+  healthCheck: Cluster['healthCheck'];
+  idleConnectionTimeoutMs: number | null;
+}
+
+/** Registers the cluster of one Service port and returns its name. */
+export function addServiceCluster(view: CacheView, config: IsobarConfig, out: Output, s: ResolvedService, c: ClusterRequest): string {
+  let tls: UpstreamTls | undefined;
+  if (c.protocol === 'tls' || c.protocol === 'h2') {
+    tls = {
+      minVersion: tlsVersion(config.upstreamTls?.minimumProtocolVersion ?? '1.2', '1.2'),
+      maxVersion: tlsVersion(config.upstreamTls?.maximumProtocolVersion ?? '1.3', '1.3'),
+    };
+    if (c.sni !== '') tls.sni = c.sni;
+    if (c.validation) tls.validation = c.validation;
+    if (c.clientCertificateId !== undefined) tls.clientCertificateId = c.clientCertificateId;
+  }
+  const shape: ClusterShape = {
+    protocol: c.protocol,
+    loadBalancer: c.loadBalancer,
+    connectTimeoutMs: config.timeouts?.connectTimeoutMs ?? 2000,
+    idleConnectionTimeoutMs: c.idleConnectionTimeoutMs,
+  };
+  if (tls) shape.tls = tls;
+  if (c.healthCheck) shape.healthCheck = c.healthCheck;
+  return out.cluster(s.namespace, s.name, s.port.port, shape, () => view.endpointsFor(s), s);
+}
