@@ -9,6 +9,8 @@ import type {
   EndpointSlice,
   Endpoints,
   HTTPProxy,
+  Ingress,
+  IngressClass,
   RejectedObject,
   Secret,
   Service,
@@ -80,12 +82,38 @@ export function delegation(name: string, namespace: string, delegations: { secre
   return { apiVersion: 'projectcontour.io/v1', kind: 'TLSCertificateDelegation', metadata: { name, namespace }, spec: { delegations } };
 }
 
+export function ingress(name: string, spec: Ingress['spec'], opts: { namespace?: string; annotations?: Record<string, string> } = {}): Ingress {
+  const metadata: Ingress['metadata'] = { name, namespace: opts.namespace ?? 'default' };
+  if (opts.annotations) metadata.annotations = opts.annotations;
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata, spec };
+}
+
+/** One rule: host, then [path, pathType, service, port] per path. */
+export function rule(host: string, ...paths: [path: string, pathType: string, service: string, port: number | string][]): NonNullable<Ingress['spec']['rules']>[number] {
+  return {
+    ...(host !== '' ? { host } : {}),
+    http: {
+      paths: paths.map(([path, pathType, name, port]) => ({
+        ...(path !== '' ? { path } : {}),
+        pathType,
+        backend: { service: { name, port: typeof port === 'number' ? { number: port } : { name: port } } },
+      })),
+    },
+  };
+}
+
+export function ingressClass(name: string, controller: string, isDefault = false): IngressClass {
+  const metadata: IngressClass['metadata'] = { name, namespace: '' };
+  if (isDefault) metadata.annotations = { 'ingressclass.kubernetes.io/is-default-class': 'true' };
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata, spec: { controller } };
+}
+
 export function rejected(name: string, errors: { path: string; message: string }[], namespace = 'default'): RejectedObject {
   return { kind: 'HTTPProxy', namespace, name, source: { file: 'x.yaml', line: 1 }, errors };
 }
 
 export function snapshot(objects: (AnyObject | RejectedObject)[]): Snapshot {
-  const s: Snapshot = { httpproxies: [], delegations: [], services: [], secrets: [], endpoints: [], endpointSlices: [], rejected: [] };
+  const s: Snapshot = { httpproxies: [], delegations: [], services: [], secrets: [], endpoints: [], endpointSlices: [], ingresses: [], ingressClasses: [], rejected: [] };
   for (const o of objects) {
     if (!('apiVersion' in o)) {
       s.rejected.push(o);
@@ -109,6 +137,12 @@ export function snapshot(objects: (AnyObject | RejectedObject)[]): Snapshot {
         break;
       case 'TLSCertificateDelegation':
         s.delegations.push(o);
+        break;
+      case 'Ingress':
+        s.ingresses!.push(o);
+        break;
+      case 'IngressClass':
+        s.ingressClasses!.push(o);
         break;
     }
   }

@@ -7,7 +7,24 @@ import fc from 'fast-check';
 import { createCa } from '../support/pki.ts';
 import { build, DagBuilder } from '../../src/dag/index.ts';
 import type { AnyObject, RejectedObject } from '../../src/objects/types.ts';
-import { caSecret, config, delegation, endpoints, proxy, rejected, root, secret, service, slice, snapshot, tlsSecret, tlsService } from './fixtures.ts';
+import {
+  caSecret,
+  config,
+  delegation,
+  endpoints,
+  ingress,
+  ingressClass,
+  proxy,
+  rejected,
+  root,
+  rule,
+  secret,
+  service,
+  slice,
+  snapshot,
+  tlsSecret,
+  tlsService,
+} from './fixtures.ts';
 
 const ca = await createCa('incremental CA');
 const pair = await ca.issue({ dnsNames: ['a.example.com'] });
@@ -57,6 +74,18 @@ const slots: Obj[][] = [
   [caSecret('ca', ca.certPem, 'other')],
   [delegation('d', 'default', [{ secretName: 'edge', targetNamespaces: ['other'] }]), delegation('d', 'default', [{ secretName: 'edge', targetNamespaces: ['*'] }])],
   [delegation('d', 'other', [{ secretName: 'ca', targetNamespaces: ['default'] }])],
+  // Ingresses: on their own hosts, on a root's host, with TLS, of another class.
+  [
+    ingress('web', { rules: [rule('ing.example.com', ['/', 'Prefix', 's', 80], ['/t', 'Exact', 't', 443])] }),
+    ingress('web', { tls: [{ hosts: ['shared.example.com'], secretName: 'edge' }], rules: [rule('shared.example.com', ['/ing', 'Prefix', 's', 80], ['/', 'Prefix', 'u', 80])] }),
+    ingress('web', { defaultBackend: { service: { name: 's', port: { number: 80 } } } }, { annotations: { 'ingress.kubernetes.io/force-ssl-redirect': 'true' } }),
+    ingress('web', { ingressClassName: 'mine', rules: [rule('a.example.com', ['/ing', 'ImplementationSpecific', 'missing', 80])] }),
+  ],
+  [
+    ingress('tls', { tls: [{ hosts: ['secure.example.com'], secretName: 'edge' }], rules: [rule('secure.example.com', ['/', 'Prefix', 't', 443])] }, { namespace: 'other' }),
+    ingress('tls', { tls: [{ hosts: ['a.example.com'], secretName: 'default/edge' }], rules: [rule('a.example.com', ['/', 'Prefix', 's', 80])] }, { namespace: 'other' }),
+  ],
+  [ingressClass('mine', 'projectcontour.io/ingress-controller'), ingressClass('mine', 'example.com/other', true)],
 ];
 
 /** One version index per slot; -1 leaves the slot empty. */
@@ -171,5 +200,29 @@ test('a caller that edits its snapshot arrays between builds still gets fresh re
       ['r1', 'invalid'],
       ['r2', 'invalid'],
     ],
+  );
+});
+
+test('an Ingress is recomputed only when it, or what it read, changed', () => {
+  const cfg = config();
+  const objects: Obj[] = [
+    service('one', [{ port: 80 }]),
+    service('two', [{ port: 80 }]),
+    endpoints('two', ['10.0.0.2'], 80),
+    ingress('i1', { rules: [rule('i1.example.com', ['/', 'Prefix', 'one', 80])] }),
+    ingress('i2', { rules: [rule('i2.example.com', ['/', 'Prefix', 'two', 80])] }),
+  ];
+  const builder = new DagBuilder();
+  builder.build(snapshot(objects), cfg);
+  assert.equal(builder.ingressesRecomputed, 2);
+  builder.build(snapshot(objects), cfg);
+  assert.equal(builder.ingressesRecomputed, 0);
+  const edited = objects.map((o) => (o === objects[2] ? endpoints('two', ['10.0.0.3'], 80) : o));
+  const got = builder.build(snapshot(edited), cfg);
+  assert.equal(builder.ingressesRecomputed, 1);
+  assert.deepEqual(got, build(snapshot(edited), cfg));
+  assert.deepEqual(
+    got.proxyConfig.clusters.find((c) => c.service === 'two')?.endpoints,
+    [{ address: '10.0.0.3', port: 80 }],
   );
 });
