@@ -520,14 +520,7 @@ function ingressStatuses(run: IngressRun, shared: Map<IngressResult, { host: str
     });
   }
   let added = false;
-  for (const raw of rejected) {
-    const r = rec(raw);
-    if (!r || str(r.kind) !== 'Ingress' || str(r.name) === '') continue;
-    const namespace = str(r.namespace) || 'default';
-    const name = str(r.name);
-    if (seen.has(pkey(namespace, name))) continue;
-    seen.add(pkey(namespace, name));
-    const errors = arr(r.errors).map((e) => ({ path: str(rec(e)?.path), message: str(rec(e)?.message) }));
+  for (const { namespace, name, errors } of rejectedOfKind(rejected, 'Ingress', seen)) {
     out.push({
       namespace,
       name,
@@ -536,7 +529,7 @@ function ingressStatuses(run: IngressRun, shared: Map<IngressResult, { host: str
       hosts: [],
       ports: [],
       loadBalancer: { ingress: [] },
-      problems: (errors.length > 0 ? errors : [{ path: 'spec', message: 'rejected by the schema' }]).map((e) => ({
+      problems: errors.map((e) => ({
         severity: 'error' as const,
         ...(e.path !== '' ? { field: e.path } : {}),
         message: `${e.message} (the API server would refuse this Ingress; isobar serves none of it)`,
@@ -641,21 +634,31 @@ function assemble(
   return { proxyConfig, statuses, extensionServices: extensionStatuses(extensions, rejectedObjects), shared };
 }
 
+/** The schema-rejected objects of one kind not in `seen` (which they are
+ *  added to), each with at least one error. */
+function rejectedOfKind(rejected: Snapshot['rejected'], kind: string, seen: Set<string>): { namespace: string; name: string; errors: { path: string; message: string }[] }[] {
+  const out: { namespace: string; name: string; errors: { path: string; message: string }[] }[] = [];
+  for (const raw of rejected) {
+    const r = rec(raw);
+    if (!r || str(r.kind) !== kind || str(r.name) === '') continue;
+    const namespace = str(r.namespace) || 'default';
+    const name = str(r.name);
+    if (seen.has(pkey(namespace, name))) continue;
+    seen.add(pkey(namespace, name));
+    const errors = arr(r.errors).map((e) => ({ path: str(rec(e)?.path), message: str(rec(e)?.message) }));
+    out.push({ namespace, name, errors: errors.length > 0 ? errors : [{ path: 'spec', message: 'rejected by the schema' }] });
+  }
+  return out;
+}
+
 /** ExtensionService statuses, the schema-rejected ones included (they have
  *  no cluster, so authorization naming them is "not found"). */
 function extensionStatuses(extensions: ExtensionResult[], rejected: Snapshot['rejected']): ExtensionServiceStatus[] {
   const out = extensions.map((e) => e.status);
   const seen = new Set(out.map((s) => pkey(s.namespace, s.name)));
-  for (const raw of rejected) {
-    const r = rec(raw);
-    if (!r || str(r.kind) !== 'ExtensionService' || str(r.name) === '') continue;
-    const namespace = str(r.namespace) || 'default';
-    const name = str(r.name);
-    if (seen.has(pkey(namespace, name))) continue;
-    seen.add(pkey(namespace, name));
+  for (const { namespace, name, errors } of rejectedOfKind(rejected, 'ExtensionService', seen)) {
     const cond = new Condition();
-    const errors = arr(r.errors).map((e) => ({ path: str(rec(e)?.path), message: str(rec(e)?.message) }));
-    for (const fe of errors.length > 0 ? errors : [{ path: 'spec', message: 'rejected by the schema' }]) {
+    for (const fe of errors) {
       cond.addError('SpecError', 'SchemaInvalid', fe.path !== '' ? `${fe.path}: ${fe.message}` : fe.message);
     }
     out.push({

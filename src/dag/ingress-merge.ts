@@ -35,6 +35,23 @@ class RouteSet {
   }
 }
 
+/** The HTTPProxies' virtual hosts with the Ingress routes of their host
+ *  underneath (taken out of `own`, which keeps the hosts no root has). */
+function overlay<V extends VirtualHost>(proxy: V[], own: Map<string, RouteSet>): V[] {
+  const out: V[] = [];
+  for (const v of proxy) {
+    const set = own.get(v.fqdn);
+    if (!set) {
+      out.push(v);
+      continue;
+    }
+    own.delete(v.fqdn);
+    for (const r of v.routes) set.add(r);
+    out.push({ ...v, routes: set.routes() });
+  }
+  return out;
+}
+
 /** The HTTPProxies' virtual hosts (keyed by lower-case fqdn, with the
  *  root that made each) merged with every Ingress's. */
 export function mergeIngresses(
@@ -63,29 +80,9 @@ export function mergeIngresses(
       }
     }
   }
-  const httpOut: VirtualHost[] = [];
-  for (const v of proxyHttp) {
-    const own = http.get(v.fqdn);
-    if (!own) {
-      httpOut.push(v);
-      continue;
-    }
-    http.delete(v.fqdn);
-    for (const r of v.routes) own.add(r);
-    httpOut.push({ ...v, routes: own.routes() });
-  }
+  const httpOut = overlay(proxyHttp, http);
   for (const [fqdn, set] of http) httpOut.push({ fqdn, routes: set.routes() });
-  const httpsOut: SecureVirtualHost[] = [];
-  for (const v of proxyHttps) {
-    const own = https.get(v.fqdn);
-    if (!own) {
-      httpsOut.push(v);
-      continue;
-    }
-    https.delete(v.fqdn);
-    for (const r of v.routes) own.add(r);
-    httpsOut.push({ ...v, routes: own.routes() });
-  }
+  const httpsOut = overlay(proxyHttps, https);
   const secretsUsed = new Set<string>();
   for (const [fqdn, set] of https) {
     const t = secure.get(fqdn)!;
