@@ -308,8 +308,8 @@ export class DagBuilder {
     this.#roots = results;
 
     const ingresses = this.#buildIngresses(snap, config, view, changed);
-    const out = assemble(results, entries, nonRoots, rejectedList, ext.results, snap.rejected, ingresses.served);
-    const result: DagResult = { ...out, ingresses: ingressStatuses(ingresses, out.shared, snap.rejected) };
+    const { shared, ...out } = assemble(results, entries, nonRoots, rejectedList, ext.results, snap.rejected, ingresses.served);
+    const result: DagResult = { ...out, ingresses: ingressStatuses(ingresses, shared, snap.rejected) };
     // The Gateway API processor beside the HTTPProxy one, into the same config.
     const gw = processGatewayApi(snap, view, config);
     if (!gw.present) return result;
@@ -329,11 +329,18 @@ export class DagBuilder {
     let processor: IngressProcessor | undefined;
     this.ingressesRecomputed = 0;
     const cc = config.tls?.envoyClientCertificate;
+    // In namespace/name order whatever order the caller used: where two
+    // Ingresses set the same thing, the later one wins.
+    const list: { raw: unknown; n: NIngress }[] = [];
     for (const raw of snap.ingresses ?? []) {
       let n = this.#readIngresses.get(raw);
       if (n === undefined) n = readIngress(raw);
       read.set(raw, n);
-      if (!n || seen.has(pkey(n.namespace, n.name))) continue; // one object per identity
+      if (n) list.push({ raw, n });
+    }
+    list.sort((a, b) => byNamespaceName(a.n, b.n));
+    for (const { raw, n } of list) {
+      if (seen.has(pkey(n.namespace, n.name))) continue; // one object per identity
       seen.add(pkey(n.namespace, n.name));
       const className = ingressClassOf(raw);
       const served = classIsOurs(className, config.ingressClassName, classes);

@@ -7,7 +7,7 @@ import { createCa } from '../support/pki.ts';
 import { build } from '../../src/dag/index.ts';
 import type { Snapshot } from '../../src/objects/types.ts';
 import type { ProxyConfig } from '../../src/dag/index.ts';
-import { caSecret, config, delegation, endpoints, proxy, rejected, root, service, slice, snapshot, tlsSecret, tlsService } from './fixtures.ts';
+import { caSecret, config, delegation, endpoints, ingress, ingressClass, proxy, rejected, root, rule, service, slice, snapshot, tlsSecret, tlsService } from './fixtures.ts';
 
 const ca = await createCa('property CA');
 const pair = await ca.issue({ dnsNames: ['a.example.com'] });
@@ -30,6 +30,9 @@ function richObjects() {
     root('wild', '*.w.example.com', { routes: [{ services: [{ name: 's', port: 80 }] }] }),
     root('tcp', 'tcp.example.com', { tls: { passthrough: true }, tcpproxy: { services: [{ name: 't', port: 443 }] } }),
     rejected('bad', [{ path: 'spec.virtualhost.fqdn', message: 'must be a string' }]),
+    ingress('ing', { tls: [{ hosts: ['a.example.com', 'i.example.com'], secretName: 'edge' }], rules: [rule('i.example.com', ['/', 'Prefix', 's', 80], ['/re[0-9]', 'ImplementationSpecific', 't', 443]), rule('a.example.com', ['/ing', 'Exact', 's', 80])] }, { annotations: { 'projectcontour.io/retry-on': '5xx', 'ingress.kubernetes.io/force-ssl-redirect': 'true' } }),
+    ingress('ing-default', { defaultBackend: { service: { name: 's', port: { number: 80 } } } }, { namespace: 'other' }),
+    ingressClass('contour', 'projectcontour.io/ingress-controller', true),
     service('s', [{ port: 80, targetPort: 8080 }]),
     tlsService('t'),
     service('s', [{ port: 80 }], { namespace: 'other' }),
@@ -127,6 +130,7 @@ const noInternalErrors = (snap: Snapshot) => {
   for (const s of r.statuses) {
     for (const e of s.conditions[0]!.errors ?? []) assert.notEqual(e.reason, 'InternalError', `${s.namespace}/${s.name}: ${e.message}`);
   }
+  for (const i of r.ingresses) for (const p of i.problems) assert.doesNotMatch(p.message, /could not process/, `${i.namespace}/${i.name}: ${p.message}`);
   assert.deepEqual(JSON.parse(JSON.stringify(r)), r);
 };
 
@@ -157,6 +161,8 @@ test('property: arbitrary values in every snapshot array never make build() thro
         secrets: fc.array(fc.anything(), { maxLength: 3 }),
         endpoints: fc.array(fc.anything(), { maxLength: 3 }),
         endpointSlices: fc.array(fc.anything(), { maxLength: 3 }),
+        ingresses: fc.array(fc.anything(), { maxLength: 3 }),
+        ingressClasses: fc.array(fc.anything(), { maxLength: 2 }),
         delegations: fc.array(fc.anything(), { maxLength: 3 }),
         rejected: fc.array(fc.anything(), { maxLength: 3 }),
       }),
