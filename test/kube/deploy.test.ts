@@ -15,6 +15,7 @@ import { ObjectCache } from '../../src/objects/index.ts';
 import { KubeSource, LeaderElector, StatusWriter } from '../../src/kube/index.ts';
 import { CRD_FILE, CRD_KEYWORDS, crdYaml } from './crd-manifests.ts';
 import { startApi, waitFor } from './helpers.ts';
+import { defaultTag } from '../../scripts/image-lib.ts';
 
 const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
 type Doc = Record<string, any>;
@@ -178,4 +179,51 @@ test('both workloads run `isobar serve --kubernetes` with flags serve has, and t
     assert.equal(svc.metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-proxy-protocol'], '*');
   }
   assert.deepEqual(roles, { 'isobar.yaml': '--roles=dag,proxy', 'with-balancer/isobar.yaml': '--roles=dag,proxy,balancer' });
+});
+
+test('both workloads run the image `npm run image` tags, hardened: non-root, read-only root, no capabilities, requests, probes, a PodDisruptionBudget', () => {
+  for (const f of ['isobar.yaml', 'with-balancer/isobar.yaml']) {
+    const all = docs(f);
+    const wl = all.find((d) => d.kind === 'Deployment' || d.kind === 'DaemonSet')!;
+    const pod = wl.spec.template.spec;
+    const c = pod.containers[0];
+    assert.equal(c.image, defaultTag(), `${f}: the image name the build tags`);
+    assert.equal(c.imagePullPolicy, 'IfNotPresent');
+    assert.deepEqual({ ...pod.securityContext, seccompProfile: undefined }, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: undefined }, f);
+    assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
+    assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } }, f);
+    // A non-root process gets no effective capability in Kubernetes (no
+    // ambient set; no_new_privs ignores file capabilities), so nothing may
+    // need one: every port the container binds is 1024 or above.
+    assert.notEqual(pod.hostNetwork, true, `${f}: on the host network the balancer would bind the Service ports themselves`);
+    const arg = (name: string): string | undefined => c.args.find((a: string) => a.startsWith(`--${name}=`))?.split('=')[1];
+    const bound = [Number(arg('http-port')), Number(arg('https-port')), Number(arg('admin-port'))];
+    const svc = all.find((d) => d.kind === 'Service')!;
+    if (arg('roles')!.includes('balancer')) {
+      const offset = Number(arg('lb-port-offset') ?? 0);
+      for (const sp of svc.spec.ports) {
+        bound.push(sp.port + offset);
+        // The node's Service port reaches the balancer's listener.
+        assert.ok(c.ports.some((p: Doc) => p.containerPort === sp.port + offset && p.hostPort === sp.port), `${f}: hostPort ${sp.port} -> ${sp.port + offset}`);
+      }
+    }
+    for (const p of bound) {
+      assert.ok(p >= 1024, `${f}: binds port ${p}`);
+      assert.ok(c.ports.some((cp: Doc) => cp.containerPort === p), `${f}: containerPort ${p}`);
+    }
+    // Writable: the state dir and /tmp, as the image's volumes; the config read-only.
+    const mounts = new Map<string, Doc>(c.volumeMounts.map((m: Doc) => [m.mountPath, m]));
+    const stateDir = arg('state-dir') ?? '/var/lib/isobar';
+    for (const at of [stateDir, '/tmp']) assert.ok(mounts.has(at) && mounts.get(at)!.readOnly !== true, `${f}: writable volume at ${at}`);
+    assert.equal(mounts.get('/etc/isobar')?.readOnly, true);
+    assert.ok(c.resources.requests.cpu && c.resources.requests.memory, `${f}: resource requests`);
+    assert.ok(c.resources.limits.memory, `${f}: memory limit`);
+    assert.deepEqual([c.livenessProbe.httpGet.path, c.livenessProbe.httpGet.port], ['/healthz', 'admin']);
+    assert.deepEqual([c.readinessProbe.httpGet.path, c.readinessProbe.httpGet.port], ['/readyz', 'admin']);
+    assert.ok(c.ports.some((p: Doc) => p.name === 'admin' && p.containerPort === Number(arg('admin-port'))));
+    const pdb = all.find((d) => d.kind === 'PodDisruptionBudget');
+    assert.ok(pdb, `${f}: a PodDisruptionBudget`);
+    assert.equal(pdb.apiVersion, 'policy/v1');
+    for (const [k, v] of Object.entries(pdb.spec.selector.matchLabels)) assert.equal(wl.spec.template.metadata.labels[k], v, `${f}: the budget selects the pods`);
+  }
 });
