@@ -99,7 +99,15 @@ export async function buildImage(o: BuildOptions): Promise<void> {
   const ca = o.caFile ?? process.env.NODE_EXTRA_CA_CERTS;
   if (ca !== undefined && ca !== '') args.push('--secret', `id=npm-ca,src=${ca}`);
   args.push(ROOT);
-  await run(o.engine, args, { quiet: o.quiet });
+  try {
+    await run(o.engine, args, { quiet: o.quiet });
+  } catch (err) {
+    // podman's OCI runtime cannot start RUN steps in some sandboxes (cgroups v1 hybrid, no user namespaces).
+    if (o.engine === 'podman' && process.env.BUILDAH_ISOLATION === undefined && /error running container|creating container/.test((err as Error).message)) {
+      throw new Error(`${(err as Error).message}\npodman could not start a container for a RUN step; as root, chroot isolation works: BUILDAH_ISOLATION=chroot npm run image ...`);
+    }
+    throw err;
+  }
 }
 
 export interface ImageConfig {
