@@ -9,7 +9,7 @@
 // builder, so both paths are the same code.
 import type { IsobarConfig } from '../config/index.ts';
 import { byNamespaceName, type Snapshot } from '../objects/index.ts';
-import type { GatewayClassStatus, GatewayStatus, HTTPProxyStatus, IngressStatus, RouteStatus } from '../status/index.ts';
+import type { GatewayClassStatus, GatewayStatus, HTTPProxyStatus, IngressStatus, PolicyStatus, RouteStatus } from '../status/index.ts';
 import type { CaBundle, Cluster, ProxyConfig, SecureVirtualHost, TlsSecret, VirtualHost } from './proxy-config.ts';
 import type { NProxy } from './model.ts';
 import { CacheView, NsMap, depKey, type Lookup } from './cache-view.ts';
@@ -39,7 +39,7 @@ export interface DagResult {
   /** Every ExtensionService's status, sorted by namespace then name. */
   extensionServices: ExtensionServiceStatus[];
   /** Gateway API statuses; absent when the snapshot holds no Gateway API object. */
-  gatewayApi?: { gatewayclasses: GatewayClassStatus[]; gateways: GatewayStatus[]; httproutes: RouteStatus[] };
+  gatewayApi?: { gatewayclasses: GatewayClassStatus[]; gateways: GatewayStatus[]; httproutes: RouteStatus[]; backendtlspolicies: PolicyStatus[] };
   /** Every Ingress's status, sorted by namespace then name; loadBalancer
    *  is empty here (the edge fills it from the ingress Service). */
   ingresses: IngressStatus[];
@@ -119,6 +119,8 @@ function depKeyOf(kind: keyof Snapshot, o: unknown): string | null {
     case 'httpRoutes':
     case 'referenceGrants':
     case 'namespaces':
+    case 'backendTLSPolicies':
+    case 'configMaps':
       // The Gateway API processor runs whole on every build: no root reads them.
     case 'ingresses':
     case 'ingressClasses':
@@ -199,6 +201,8 @@ export class DagBuilder {
       namespaces: arr(snapshot?.namespaces) as NonNullable<Snapshot['namespaces']>,
       ingresses: arr(snapshot?.ingresses) as NonNullable<Snapshot['ingresses']>,
       ingressClasses: arr(snapshot?.ingressClasses) as NonNullable<Snapshot['ingressClasses']>,
+      backendTLSPolicies: arr(snapshot?.backendTLSPolicies) as NonNullable<Snapshot['backendTLSPolicies']>,
+      configMaps: arr(snapshot?.configMaps) as NonNullable<Snapshot['configMaps']>,
       rejected: arr(snapshot?.rejected) as Snapshot['rejected'],
     };
     if (config !== this.#config) {
@@ -314,7 +318,7 @@ export class DagBuilder {
     const gw = processGatewayApi(snap, view, config);
     if (!gw.present) return result;
     result.proxyConfig = mergeProxyConfigs(result.proxyConfig, gw.proxyConfig);
-    result.gatewayApi = { gatewayclasses: gw.gatewayClasses, gateways: gw.gateways, httproutes: gw.httpRoutes };
+    result.gatewayApi = { gatewayclasses: gw.gatewayClasses, gateways: gw.gateways, httproutes: gw.httpRoutes, backendtlspolicies: gw.backendTLSPolicies };
     return result;
   }
 

@@ -5,10 +5,11 @@
 // RefNotPermitted, BackendNotFound) and gets no cluster.
 import type { IsobarConfig } from '../config/index.ts';
 import type { CacheView } from './cache-view.ts';
+import type { BackendTLSPolicies } from './gateway-backend-tls.ts';
 import { GATEWAY_GROUP } from './gateway-conditions.ts';
 import type { ReferenceGrants } from './gateway-refs.ts';
 import type { ClusterShape, Output } from './output.ts';
-import type { UpstreamProtocol } from './proxy-config.ts';
+import type { TlsVersion, UpstreamProtocol, UpstreamTls } from './proxy-config.ts';
 import { int, rec, str } from './safe.ts';
 
 export interface RefProblem {
@@ -21,10 +22,22 @@ export interface BackendContext {
   grants: ReferenceGrants;
   config: IsobarConfig;
   out: Output;
+  policies: BackendTLSPolicies;
+  /** The Gateway ("ns/name") the route is attached to: a BackendTLSPolicy's ancestor. */
+  gateway: string;
+  /** Its spec.backendTLS.clientCertificateRef, as a TlsSecret id. */
+  clientCertificateId?: string;
 }
 
+/** A backend that must not be reached (its BackendTLSPolicy is not valid): it answers 500. */
+export interface Unreachable {
+  unreachable: true;
+}
+
+const version = (v: string | undefined, d: TlsVersion): TlsVersion => (v === '1.2' || v === '1.3' ? v : d);
+
 /** The cluster name for a backendRef of a route in `routeNs`, or why none. */
-export function resolveBackend(ctx: BackendContext, raw: unknown, routeNs: string, routeKind: string): { cluster: string } | RefProblem {
+export function resolveBackend(ctx: BackendContext, raw: unknown, routeNs: string, routeKind: string): { cluster: string } | RefProblem | Unreachable {
   const ref = rec(raw) ?? {};
   const group = str(ref.group);
   const kind = typeof ref.kind === 'string' ? ref.kind : 'Service';
@@ -41,10 +54,24 @@ export function resolveBackend(ctx: BackendContext, raw: unknown, routeNs: strin
   const found = ctx.view.lookupService(namespace, name, port, ctx.config.enableExternalNameService === true);
   if (!found.ok) return { reason: 'BackendNotFound', message: `backendRef ${found.error}` };
   const s = found.value;
-  const protocol: UpstreamProtocol = s.protocol === '' ? 'http1' : (s.protocol as UpstreamProtocol);
-  if (protocol !== 'http1' && protocol !== 'h2c') {
-    // TLS to a backend belongs with a BackendTLSPolicy (not read yet): never unvalidated by accident.
-    return { reason: 'UnsupportedProtocol', message: `Service ${namespace}/${name} port ${port} asks for TLS (${s.protocol}); TLS to backends of HTTPRoutes is not supported yet` };
+  let protocol: UpstreamProtocol = s.protocol === '' ? 'http1' : (s.protocol as UpstreamProtocol);
+  let tls: UpstreamTls | undefined;
+  const policy = ctx.policies.forService(namespace, name, str(s.port.name));
+  if (policy) {
+    policy.policy.ancestors.add(ctx.gateway);
+    if (!policy.ok) return { unreachable: true };
+    protocol = protocol === 'h2' || protocol === 'h2c' ? 'h2' : 'tls';
+    tls = {
+      sni: policy.sni,
+      validation: { caBundleId: policy.caBundleId, subjectNames: policy.subjectNames },
+      minVersion: version(ctx.config.upstreamTls?.minimumProtocolVersion, '1.2'),
+      maxVersion: version(ctx.config.upstreamTls?.maximumProtocolVersion, '1.3'),
+    };
+    if (ctx.clientCertificateId !== undefined) tls.clientCertificateId = ctx.clientCertificateId;
+    ctx.out.addCaBundle({ id: policy.caBundleId, caPem: policy.caPem });
+  } else if (protocol !== 'http1' && protocol !== 'h2c') {
+    // TLS to a backend of a route is what a BackendTLSPolicy asks for: never unvalidated by accident.
+    return { reason: 'UnsupportedProtocol', message: `Service ${namespace}/${name} port ${port} asks for TLS (${s.protocol}) but no BackendTLSPolicy targets it` };
   }
   const shape: ClusterShape = {
     protocol,
@@ -52,5 +79,6 @@ export function resolveBackend(ctx: BackendContext, raw: unknown, routeNs: strin
     connectTimeoutMs: ctx.config.timeouts?.connectTimeoutMs ?? 2000,
     idleConnectionTimeoutMs: 60 * 60 * 1000,
   };
+  if (tls) shape.tls = tls;
   return { cluster: ctx.out.cluster(namespace, name, port, shape, () => ctx.view.endpointsFor(s), s) };
 }

@@ -29,7 +29,7 @@ export interface RouteResult {
   placements: Placement[];
 }
 
-export function processHTTPRoute(raw: unknown, gateways: Map<string, GatewayState>, ctx: BackendContext): RouteResult {
+export function processHTTPRoute(raw: unknown, gateways: Map<string, GatewayState>, ctx: Omit<BackendContext, 'gateway' | 'clientCertificateId'>): RouteResult {
   const r = rec(raw) ?? {};
   const meta = rec(r.metadata) ?? {};
   const namespace = str(meta.namespace) || 'default';
@@ -41,15 +41,20 @@ export function processHTTPRoute(raw: unknown, gateways: Map<string, GatewayStat
   const status: RouteStatus = { namespace, name, parents: [] };
   const placements: Placement[] = [];
 
-  // Rules once: their proxy routes are the same on every listener.
-  let rules: ReturnType<typeof ruleRoutes>['routes'] | undefined;
+  // Rules once per Gateway: their proxy routes are the same on every
+  // listener of it (a Gateway's backend client certificate shapes its clusters).
+  const rulesBy = new Map<GatewayState, ReturnType<typeof ruleRoutes>['routes']>();
   const problems: RuleProblems = {};
-  const computeRules = () => {
+  const computeRules = (gw: GatewayState) => {
+    let rules = rulesBy.get(gw);
     if (rules) return rules;
     rules = [];
+    const gctx: BackendContext = { ...ctx, gateway: `${gw.namespace}/${gw.name}` };
+    if (gw.clientCertificateId !== undefined) gctx.clientCertificateId = gw.clientCertificateId;
     for (const [ruleIndex, rule] of arr(spec.rules).entries()) {
-      rules.push(...ruleRoutes({ rule: rec(rule) ?? {}, ruleIndex, routeNs: namespace, routeName: name }, ctx, problems).routes);
+      rules.push(...ruleRoutes({ rule: rec(rule) ?? {}, ruleIndex, routeNs: namespace, routeName: name }, gctx, problems).routes);
     }
+    rulesBy.set(gw, rules);
     return rules;
   };
 
@@ -69,7 +74,7 @@ export function processHTTPRoute(raw: unknown, gateways: Map<string, GatewayStat
     const parent: RouteParentStatus = { parentRef, controllerName: CONTROLLER_NAME, conditions: [] };
     status.parents.push(parent);
 
-    const rulesOut = computeRules();
+    const rulesOut = computeRules(gw);
     const refs = problems.refs;
     const resolved = refs
       ? condition('ResolvedRefs', false, refs.reason, refs.message, generation)

@@ -42,6 +42,8 @@ export interface GatewayState {
   generation: number;
   conds: ConditionSet;
   listeners: ListenerState[];
+  /** spec.backendTLS.clientCertificateRef, as a TlsSecret id. */
+  clientCertificateId?: string;
 }
 
 export interface GatewayContext {
@@ -208,6 +210,31 @@ function readTls(l: ListenerState, tls: Rec | null, ctx: GatewayContext): void {
   l.secretId = id;
 }
 
+/** spec.backendTLS.clientCertificateRef: the certificate the proxy shows
+ *  backends that a BackendTLSPolicy validates (Contour's envoy-client-certificate). */
+function readClientCertificate(gw: GatewayState, ref: Rec, ctx: GatewayContext): void {
+  const group = str(ref.group);
+  const kind = typeof ref.kind === 'string' ? ref.kind : 'Secret';
+  const name = str(ref.name);
+  const namespace = typeof ref.namespace === 'string' && ref.namespace !== '' ? ref.namespace : gw.namespace;
+  if (group !== '' || kind !== 'Secret') {
+    gw.conds.set('ResolvedRefs', 'InvalidClientCertificateRef', `spec.backendTLS.clientCertificateRef names ${group === '' ? 'core' : group}/${kind}: only core Secrets are supported`);
+    return;
+  }
+  if (!ctx.grants.permitted({ group: GATEWAY_GROUP, kind: 'Gateway', namespace: gw.namespace }, { group: '', kind: 'Secret', namespace, name })) {
+    gw.conds.set('ResolvedRefs', 'RefNotPermitted', `client certificate Secret ${namespace}/${name} is in another namespace and no ReferenceGrant there allows this Gateway to use it`);
+    return;
+  }
+  const secret = ctx.view.tlsSecret(namespace, name);
+  if (!secret.ok) {
+    gw.conds.set('ResolvedRefs', 'InvalidClientCertificateRef', `client certificate Secret ${namespace}/${name}: ${secret.error}`);
+    return;
+  }
+  const id = pkey(namespace, name);
+  ctx.addSecret(id, secret.value.certPem, secret.value.keyPem);
+  gw.clientCertificateId = id;
+}
+
 /** Conflicts inside one Gateway: two listeners on one port with different
  *  protocols, or with the same protocol and hostname. */
 function markConflicts(listeners: ListenerState[]): void {
@@ -252,9 +279,8 @@ export function readGateway(raw: unknown, ctx: GatewayContext): GatewayState {
   if (arr(spec.addresses).length > 0) gw.conds.set('Accepted', 'UnsupportedAddress', 'spec.addresses is not supported: isobar does not assign addresses to Gateways');
   if (rec(rec(spec.infrastructure)?.parametersRef)) gw.conds.set('Accepted', 'InvalidParameters', 'spec.infrastructure.parametersRef is not supported');
   if (spec.tls !== undefined) gw.conds.set('Accepted', 'ListenersNotValid', 'spec.tls (client certificate validation and TLS settings) is not supported');
-  if (rec(spec.backendTLS)?.clientCertificateRef !== undefined) {
-    gw.conds.set('ResolvedRefs', 'InvalidClientCertificateRef', 'spec.backendTLS.clientCertificateRef is not supported yet: backends asking for a client certificate would refuse the proxy');
-  }
+  const clientRef = rec(rec(spec.backendTLS)?.clientCertificateRef);
+  if (clientRef) readClientCertificate(gw, clientRef, ctx);
   const gatewayOk = !gw.conds.has('Accepted');
   for (const l of gw.listeners) {
     l.usable = gatewayOk && !l.conds.has('Accepted') && !l.conds.has('Conflicted') && l.conds.reason('ResolvedRefs') !== 'InvalidCertificateRef' && l.conds.reason('ResolvedRefs') !== 'RefNotPermitted';
@@ -290,6 +316,6 @@ export function gatewayStatus(gw: GatewayState): GatewayStatus {
       ? condition('Programmed', true, 'Programmed', 'Gateway programmed', gen)
       : condition('Programmed', false, 'Invalid', 'Gateway is not programmed: see its Accepted condition', gen);
   const conditions = [accepted, programmed];
-  if (gw.conds.has('ResolvedRefs')) conditions.push(gw.conds.get('ResolvedRefs', 'ResolvedRefs', '', gen));
+  if (gw.conds.has('ResolvedRefs') || gw.clientCertificateId !== undefined) conditions.push(gw.conds.get('ResolvedRefs', 'ResolvedRefs', 'All references resolved', gen));
   return { namespace: gw.namespace, name: gw.name, addresses: [], conditions, listeners: gw.listeners.map((l) => listenerStatus(l, gen)) };
 }

@@ -6,8 +6,9 @@
 // the dag; it runs whole on every build (Gateway API objects are few).
 import type { IsobarConfig } from '../config/index.ts';
 import type { Snapshot } from '../objects/index.ts';
-import type { GatewayClassStatus, GatewayStatus, RouteStatus } from '../status/index.ts';
+import type { GatewayClassStatus, GatewayStatus, PolicyStatus, RouteStatus } from '../status/index.ts';
 import type { CacheView } from './cache-view.ts';
+import { BackendTLSPolicies } from './gateway-backend-tls.ts';
 import { CONTROLLER_NAME, condition } from './gateway-conditions.ts';
 import { processHTTPRoute, type Placement } from './gateway-httproute.ts';
 import { gatewayStatus, readGateway, type GatewayContext, type GatewayState } from './gateway-listeners.ts';
@@ -22,6 +23,7 @@ export interface GatewayApiResult {
   gatewayClasses: GatewayClassStatus[];
   gateways: GatewayStatus[];
   httpRoutes: RouteStatus[];
+  backendTLSPolicies: PolicyStatus[];
   /** Whether the snapshot holds any Gateway API object (the report lists the arrays then). */
   present: boolean;
 }
@@ -59,7 +61,7 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   const gatewaysRaw = arr(snap.gateways);
   const routesRaw = arr(snap.httpRoutes);
   const out = new Output();
-  const present = classesRaw.length + gatewaysRaw.length + routesRaw.length + arr(snap.referenceGrants).length > 0;
+  const present = classesRaw.length + gatewaysRaw.length + routesRaw.length + arr(snap.referenceGrants).length + arr(snap.backendTLSPolicies).length > 0;
 
   // GatewayClasses naming Contour's controller.
   const classes = new Map<string, boolean>(); // name -> accepted
@@ -121,7 +123,8 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
     gateways.set(`${m.namespace}/${m.name}`, readGateway(g, gctx));
   }
 
-  const bctx = { view, grants, config, out };
+  const policies = new BackendTLSPolicies(arr(snap.backendTLSPolicies), arr(snap.configMaps), view);
+  const bctx = { view, grants, config, out, policies };
   const placements: Placement[] = [];
   const httpRoutes: RouteStatus[] = [];
   for (const r of [...routesRaw].sort(byAge)) {
@@ -156,5 +159,5 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   for (const v of proxyConfig.httpsVirtualHosts) v.routes.sort(byRank);
   // A TLS host without a certificate cannot be served.
   proxyConfig.httpsVirtualHosts = proxyConfig.httpsVirtualHosts.filter((v) => v.secretId !== undefined);
-  return { proxyConfig, gatewayClasses, gateways: gatewayStatuses, httpRoutes, present };
+  return { proxyConfig, gatewayClasses, gateways: gatewayStatuses, httpRoutes, backendTLSPolicies: policies.statuses(), present };
 }

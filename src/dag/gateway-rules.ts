@@ -121,6 +121,7 @@ function readFilters(list: unknown[], ctx: BackendContext, routeNs: string, prob
           problems.refs ??= b;
           break;
         }
+        if ('unreachable' in b) break; // never mirrored unvalidated
         let percent = 100;
         const frac = rec(m.fraction);
         if (typeof m.percent === 'number') percent = int(m.percent);
@@ -190,8 +191,8 @@ export function ruleRoutes(input: RuleInput, ctx: BackendContext, problems: Rule
     const weight = typeof b.weight === 'number' ? int(b.weight) : 1;
     const bf = readFilters(arr(b.filters), ctx, routeNs, problems, BACKEND_FILTERS, `${where}backendRefs[${i}]: `);
     const resolved = resolveBackend(ctx, b, routeNs, 'HTTPRoute');
-    if ('reason' in resolved) {
-      problems.refs ??= resolved;
+    if ('reason' in resolved || 'unreachable' in resolved) {
+      if ('reason' in resolved) problems.refs ??= resolved;
       if (weight > 0) clusters.push({ cluster: '', weight, requestHeaders: { set: [], remove: [] }, responseHeaders: { set: [], remove: [] }, directStatus: 500 });
       continue;
     }

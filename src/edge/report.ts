@@ -96,12 +96,13 @@ async function readCertificates(stateDir: string, config: IsobarConfig, problems
 }
 
 /** The Gateway API arrays of a report, each sorted, when it has them. */
-export function gatewayApiReport(r: StatusReport): Pick<StatusReport, 'gatewayclasses' | 'gateways' | 'httproutes'> {
+export function gatewayApiReport(r: StatusReport): Pick<StatusReport, 'gatewayclasses' | 'gateways' | 'httproutes' | 'backendtlspolicies'> {
   const c = contractReport({ ...r, httpproxies: [], services: [] });
-  const out: Pick<StatusReport, 'gatewayclasses' | 'gateways' | 'httproutes'> = {};
+  const out: Pick<StatusReport, 'gatewayclasses' | 'gateways' | 'httproutes' | 'backendtlspolicies'> = {};
   if (c.gatewayclasses) out.gatewayclasses = c.gatewayclasses;
   if (c.gateways) out.gateways = c.gateways;
   if (c.httproutes) out.httproutes = c.httproutes;
+  if (c.backendtlspolicies) out.backendtlspolicies = c.backendtlspolicies;
   return out;
 }
 

@@ -118,6 +118,8 @@ export class ObjectCache {
       namespaces: [],
       ingresses: [],
       ingressClasses: [],
+      backendTLSPolicies: [],
+      configMaps: [],
       rejected: [...this.#rejected.values()].sort(byNamespaceName),
     };
     for (const { object } of this.#objects.values()) {
@@ -164,9 +166,15 @@ export class ObjectCache {
         case 'IngressClass':
           snap.ingressClasses!.push(object);
           break;
+        case 'BackendTLSPolicy':
+          snap.backendTLSPolicies!.push(object);
+          break;
+        case 'ConfigMap':
+          snap.configMaps!.push(object);
+          break;
       }
     }
-    for (const list of [snap.httpproxies, snap.delegations, snap.services, snap.secrets, snap.endpoints, snap.endpointSlices, snap.extensionServices!, snap.gatewayClasses!, snap.gateways!, snap.httpRoutes!, snap.referenceGrants!, snap.namespaces!, snap.ingresses!, snap.ingressClasses!]) {
+    for (const list of [snap.httpproxies, snap.delegations, snap.services, snap.secrets, snap.endpoints, snap.endpointSlices, snap.extensionServices!, snap.gatewayClasses!, snap.gateways!, snap.httpRoutes!, snap.referenceGrants!, snap.namespaces!, snap.ingresses!, snap.ingressClasses!, snap.backendTLSPolicies!, snap.configMaps!]) {
       list.sort((a, b) => byNamespaceName(a.metadata, b.metadata));
     }
     return snap;

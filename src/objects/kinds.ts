@@ -14,11 +14,13 @@ export const API_VERSIONS: Readonly<Record<Kind, readonly [string, ...string[]]>
   Gateway: ['gateway.networking.k8s.io/v1'],
   HTTPRoute: ['gateway.networking.k8s.io/v1'],
   ReferenceGrant: ['gateway.networking.k8s.io/v1'],
+  BackendTLSPolicy: ['gateway.networking.k8s.io/v1'],
   Service: ['v1'],
   Secret: ['v1'],
   Endpoints: ['v1'],
   EndpointSlice: ['discovery.k8s.io/v1'],
   Namespace: ['v1'],
+  ConfigMap: ['v1'],
   Ingress: ['networking.k8s.io/v1'],
   IngressClass: ['networking.k8s.io/v1'],
 };
@@ -35,4 +37,4 @@ export function isListKind(kind: string): boolean {
 }
 
 /** Kinds without a namespace: their metadata.namespace is "". */
-export const CLUSTER_SCOPED: ReadonlySet<Kind> = new Set<Kind>(['IngressClass']);
+export const CLUSTER_SCOPED: ReadonlySet<Kind> = new Set<Kind>(['IngressClass', 'GatewayClass', 'Namespace']);

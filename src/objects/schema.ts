@@ -12,14 +12,14 @@ import { DURATION_PATTERN, PATTERN_ADVICE } from './schemas/builders.ts';
 import { coreRules } from './core-rules.ts';
 import { httpProxySchema, tlsCertificateDelegationSchema } from './schemas/httpproxy.ts';
 import { extensionServiceSchema } from './schemas/extensionservice.ts';
-import { gatewayClassSchema, gatewaySchema, httpRouteSchema, referenceGrantSchema } from './schemas/gateway.ts';
-import { endpointSliceSchema, endpointsSchema, namespaceSchema, secretSchema, serviceSchema } from './schemas/core.ts';
+import { backendTLSPolicySchema, gatewayClassSchema, gatewaySchema, httpRouteSchema, referenceGrantSchema } from './schemas/gateway.ts';
+import { configMapSchema, endpointSliceSchema, endpointsSchema, namespaceSchema, secretSchema, serviceSchema } from './schemas/core.ts';
 import { ingressClassSchema, ingressSchema } from './schemas/ingress.ts';
 
 export { httpProxySchema, httpProxySpecSchema, tlsCertificateDelegationSchema, RETRY_ON } from './schemas/httpproxy.ts';
 export { extensionServiceSchema, extensionServiceSpecSchema } from './schemas/extensionservice.ts';
-export { gatewayClassSchema, gatewaySchema, httpRouteSchema, referenceGrantSchema } from './schemas/gateway.ts';
-export { endpointSliceSchema, endpointsSchema, namespaceSchema, secretSchema, serviceSchema } from './schemas/core.ts';
+export { backendTLSPolicySchema, gatewayClassSchema, gatewaySchema, httpRouteSchema, referenceGrantSchema } from './schemas/gateway.ts';
+export { configMapSchema, endpointSliceSchema, endpointsSchema, namespaceSchema, secretSchema, serviceSchema } from './schemas/core.ts';
 export { ingressClassSchema, ingressSchema } from './schemas/ingress.ts';
 export type { JsonSchema, ShapeOf } from './schemas/builders.ts';
 export { isNotEnforced, isNotImplemented } from './schemas/builders.ts';
@@ -33,6 +33,7 @@ export const SCHEMAS: Readonly<Record<Kind, JsonSchema>> = {
   Gateway: gatewaySchema,
   HTTPRoute: httpRouteSchema,
   ReferenceGrant: referenceGrantSchema,
+  BackendTLSPolicy: backendTLSPolicySchema,
   Service: serviceSchema,
   Secret: secretSchema,
   Endpoints: endpointsSchema,
@@ -40,6 +41,7 @@ export const SCHEMAS: Readonly<Record<Kind, JsonSchema>> = {
   Namespace: namespaceSchema,
   Ingress: ingressSchema,
   IngressClass: ingressClassSchema,
+  ConfigMap: configMapSchema,
 };
 
 export interface SchemaResult {

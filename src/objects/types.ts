@@ -7,7 +7,7 @@
 import type { ValueOf } from './schemas/builders.ts';
 import type { httpProxySpecSchema, tlsCertificateDelegationSpecSchema } from './schemas/httpproxy.ts';
 import type { extensionServiceSpecSchema } from './schemas/extensionservice.ts';
-import type { gatewayClassSpecSchema, gatewaySpecSchema, httpRouteSpecSchema, referenceGrantSpecSchema } from './schemas/gateway.ts';
+import type { backendTLSPolicySpecSchema, gatewayClassSpecSchema, gatewaySpecSchema, httpRouteSpecSchema, referenceGrantSpecSchema } from './schemas/gateway.ts';
 
 export interface ObjectMeta {
   name: string;
@@ -187,6 +187,17 @@ export interface ReferenceGrant extends KubeObject {
   spec: ValueOf<typeof referenceGrantSpecSchema>;
 }
 
+export interface BackendTLSPolicy extends KubeObject {
+  kind: 'BackendTLSPolicy';
+  spec: ValueOf<typeof backendTLSPolicySpecSchema>;
+}
+
+/** Read for the CA bundles BackendTLSPolicies name. */
+export interface ConfigMap extends KubeObject {
+  kind: 'ConfigMap';
+  data?: Record<string, string>;
+}
+
 export type AnyObject =
   | HTTPProxy
   | TLSCertificateDelegation
@@ -195,6 +206,8 @@ export type AnyObject =
   | Gateway
   | HTTPRoute
   | ReferenceGrant
+  | BackendTLSPolicy
+  | ConfigMap
   | Service
   | Secret
   | Endpoints
@@ -213,6 +226,7 @@ export const KINDS: readonly Kind[] = [
   'Gateway',
   'HTTPRoute',
   'ReferenceGrant',
+  'BackendTLSPolicy',
   'Service',
   'Secret',
   'Endpoints',
@@ -220,6 +234,7 @@ export const KINDS: readonly Kind[] = [
   'Namespace',
   'Ingress',
   'IngressClass',
+  'ConfigMap',
 ];
 
 /** "Kind/namespace/name": the identity of an object across sources. */
@@ -283,6 +298,8 @@ export interface Snapshot {
   gateways?: Gateway[];
   httpRoutes?: HTTPRoute[];
   referenceGrants?: ReferenceGrant[];
+  backendTLSPolicies?: BackendTLSPolicy[];
+  configMaps?: ConfigMap[];
   /** Namespaces (cluster-scoped: read for their labels); absent: none. */
   namespaces?: Namespace[];
   /** Absent: none. */

@@ -67,13 +67,14 @@ export class EdgeState {
     this.version++;
     this.proxyConfig = built.proxyConfig;
     this.balancerConfig = built.balancerConfig;
-    const { gatewayclasses, gateways, httproutes } = built.statuses;
+    const { gatewayclasses, gateways, httproutes, backendtlspolicies } = built.statuses;
     this.report = {
       httpproxies: built.statuses.httpproxies,
       services: this.#o.runBalancer ? built.statuses.services : [],
       ...(gatewayclasses ? { gatewayclasses } : {}),
       ...(gateways ? { gateways } : {}),
       ...(httproutes ? { httproutes } : {}),
+      ...(backendtlspolicies ? { backendtlspolicies } : {}),
     };
   }
 

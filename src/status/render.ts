@@ -50,6 +50,7 @@ export function contractReport(report: StatusReport): StatusReport {
       problems: i.problems,
     }));
   }
+  if (report.backendtlspolicies) out.backendtlspolicies = [...report.backendtlspolicies].sort(byNamespaceName);
   return out;
 }
 

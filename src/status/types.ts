@@ -127,6 +127,13 @@ export interface RouteStatus {
   parents: RouteParentStatus[];
 }
 
+/** A policy's status (BackendTLSPolicy): one entry per ancestor (Gateway). */
+export interface PolicyStatus {
+  namespace: string;
+  name: string;
+  ancestors: { ancestorRef: ParentReference; controllerName: string; conditions: ApiCondition[] }[];
+}
+
 /** Something about an Ingress the user should know: an error means part of
  *  it is not served (it names what), a warning that a value was replaced by
  *  Contour's default. Kubernetes has no condition for either. */
@@ -173,4 +180,5 @@ export interface StatusReport {
   gateways?: GatewayStatus[];
   httproutes?: RouteStatus[];
   ingresses?: IngressStatus[];
+  backendtlspolicies?: PolicyStatus[];
 }

@@ -89,3 +89,6 @@ export const endpointSliceSchema: JsonSchema = kubeObject(
 );
 
 export const namespaceSchema: JsonSchema = kubeObject({ spec: obj({ finalizers: arr(str()) }) });
+
+/** Read for the CA bundles BackendTLSPolicies name (`ca.crt`). */
+export const configMapSchema: JsonSchema = kubeObject({ data: strMap(), binaryData: strMap(), immutable: bool() });

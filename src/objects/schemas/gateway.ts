@@ -151,3 +151,21 @@ export const referenceGrantSpecSchema = obj(
   ['from', 'to'],
 );
 export const referenceGrantSchema: JsonSchema = kubeObject({ spec: referenceGrantSpecSchema }, ['spec']);
+
+export const backendTLSPolicySpecSchema = obj(
+  {
+    targetRefs: arr(obj({ group: group(), kind: kind(), name: objectName(), sectionName: sectionName() }, ['group', 'kind', 'name']), { minItems: 1, maxItems: 16 }),
+    validation: obj(
+      {
+        caCertificateRefs: arr(obj({ group: group(), kind: kind(), name: objectName() }, ['group', 'kind', 'name']), { maxItems: 8 }),
+        wellKnownCACertificates: str(),
+        hostname: preciseHostname(),
+        subjectAltNames: arr(obj({ type: enumOf(['Hostname', 'URI']), hostname: hostname(), uri: str() }, ['type']), { maxItems: 5 }),
+      },
+      ['hostname'],
+    ),
+    options: strMap(),
+  },
+  ['targetRefs', 'validation'],
+);
+export const backendTLSPolicySchema: JsonSchema = kubeObject({ spec: backendTLSPolicySpecSchema }, ['spec']);

@@ -1,0 +1,194 @@
+// BackendTLSPolicy: TLS from the proxy to a Service's pods, validated
+// against the policy's CA (a ConfigMap's or Secret's `ca.crt`, or the
+// system's well-known CAs) and its hostname / subjectAltNames, the hostname
+// sent as SNI. The standard form of HTTPProxy's upstream validation, and
+// it reuses the same proxy TLS (UpstreamTls). A policy that cannot be
+// applied as written makes its targets answer 500: a backend that asked for
+// validation is never reached unvalidated.
+import { rootCertificates } from 'node:tls';
+import type { PolicyStatus } from '../status/index.ts';
+import type { CacheView } from './cache-view.ts';
+import { CONTROLLER_NAME, GATEWAY_GROUP, condition } from './gateway-conditions.ts';
+import { caBundleError } from './secret.ts';
+import { arr, int, rec, str } from './safe.ts';
+
+/** The id of the system CA bundle in the ProxyConfig. */
+export const SYSTEM_CA_ID = 'isobar/system-ca';
+
+export type PolicyVerdict =
+  | { ok: true; caBundleId: string; caPem: string; sni: string; subjectNames: string[]; policy: PolicyEntry }
+  | { ok: false; policy: PolicyEntry };
+
+export interface PolicyEntry {
+  namespace: string;
+  name: string;
+  generation: number;
+  accepted: { ok: boolean; reason: string; message: string };
+  resolved: { ok: boolean; reason: string; message: string };
+  /** Gateways whose routes reach a target ("ns/name"), for the ancestors. */
+  ancestors: Set<string>;
+  verdict?: PolicyVerdict;
+}
+
+interface Target {
+  service: string;
+  sectionName: string;
+}
+
+/** The Secret or ConfigMap data a CA reference names, if any. */
+function caData(view: CacheView, configMaps: Map<string, Record<string, string>>, ns: string, kind: string, name: string): string | undefined {
+  if (kind === 'ConfigMap') return configMaps.get(`${ns}/${name}`)?.['ca.crt'];
+  return view.secret(ns, name)?.data?.['ca.crt'];
+}
+
+export class BackendTLSPolicies {
+  readonly #entries: PolicyEntry[] = [];
+  /** "ns/service/sectionName" -> the policy that wins ("" section: every port). */
+  readonly #byTarget = new Map<string, PolicyEntry>();
+  readonly #view: CacheView;
+
+  constructor(policies: unknown[], configMapsRaw: unknown[], view: CacheView) {
+    this.#view = view;
+    const configMaps = new Map<string, Record<string, string>>();
+    for (const c of configMapsRaw) {
+      const r = rec(c);
+      const m = rec(r?.metadata);
+      const data: Record<string, string> = {};
+      for (const [k, v] of Object.entries(rec(r?.data) ?? {})) if (typeof v === 'string') data[k] = v;
+      configMaps.set(`${str(m?.namespace) || 'default'}/${str(m?.name)}`, data);
+    }
+    // Oldest first, then namespace/name: the older policy wins a conflict (spec).
+    const sorted = [...policies].sort((a, b) => {
+      const x = rec(rec(a)?.metadata) ?? {};
+      const y = rec(rec(b)?.metadata) ?? {};
+      const cx = str(x.creationTimestamp);
+      const cy = str(y.creationTimestamp);
+      if (cx !== cy) return cx === '' ? 1 : cy === '' ? -1 : cx < cy ? -1 : 1;
+      const kx = `${str(x.namespace)}/${str(x.name)}`;
+      const ky = `${str(y.namespace)}/${str(y.name)}`;
+      return kx < ky ? -1 : kx > ky ? 1 : 0;
+    });
+    for (const p of sorted) this.#read(p, configMaps);
+  }
+
+  #read(raw: unknown, configMaps: Map<string, Record<string, string>>): void {
+    const r = rec(raw) ?? {};
+    const m = rec(r.metadata) ?? {};
+    const ns = str(m.namespace) || 'default';
+    const e: PolicyEntry = {
+      namespace: ns,
+      name: str(m.name),
+      generation: int(m.generation),
+      accepted: { ok: true, reason: 'Accepted', message: 'Policy accepted' },
+      resolved: { ok: true, reason: 'ResolvedRefs', message: 'All references resolved' },
+      ancestors: new Set(),
+    };
+    this.#entries.push(e);
+    const spec = rec(r.spec) ?? {};
+    const v = rec(spec.validation) ?? {};
+    const reject = (reason: string, message: string) => {
+      if (e.accepted.ok) e.accepted = { ok: false, reason, message };
+    };
+    const unresolved = (reason: string, message: string) => {
+      if (e.resolved.ok) e.resolved = { ok: false, reason, message };
+    };
+    const hostname = str(v.hostname);
+    if (hostname === '') reject('Invalid', 'validation.hostname is required');
+    if (Object.keys(rec(spec.options) ?? {}).length > 0) reject('Invalid', 'options are not supported: isobar would not apply them');
+    const subjectNames: string[] = [];
+    for (const san of arr(v.subjectAltNames)) {
+      const s = rec(san) ?? {};
+      if (str(s.type) === 'Hostname' && str(s.hostname) !== '') subjectNames.push(str(s.hostname));
+      else reject('Invalid', `subjectAltNames of type ${str(s.type) || '(none)'} are not supported: only Hostname`);
+    }
+    const refs = arr(v.caCertificateRefs).map((x) => rec(x) ?? {});
+    const wellKnown = str(v.wellKnownCACertificates);
+    let caPem = '';
+    let caId = '';
+    if (refs.length > 0 && wellKnown !== '') reject('Invalid', 'validation names both caCertificateRefs and wellKnownCACertificates');
+    else if (wellKnown !== '') {
+      if (wellKnown !== 'System') reject('Invalid', `wellKnownCACertificates "${wellKnown}" is not supported: only System`);
+      else {
+        caPem = rootCertificates.join('\n');
+        caId = SYSTEM_CA_ID;
+      }
+    } else if (refs.length === 0) reject('Invalid', 'validation needs caCertificateRefs or wellKnownCACertificates');
+    else {
+      const good: { id: string; pem: string }[] = [];
+      for (const ref of refs) {
+        const group = str(ref.group);
+        const kind = str(ref.kind);
+        const name = str(ref.name);
+        if (group !== '' || (kind !== 'ConfigMap' && kind !== 'Secret')) {
+          unresolved('InvalidKind', `caCertificateRefs names ${group === '' ? 'core' : group}/${kind} "${name}": only ConfigMaps and Secrets are supported`);
+          continue;
+        }
+        const data = caData(this.#view, configMaps, ns, kind, name);
+        if (data === undefined) {
+          unresolved('InvalidCACertificateRef', `${kind} ${ns}/${name} ${kind === 'ConfigMap' && !configMaps.has(`${ns}/${name}`) ? 'not found' : 'has no ca.crt'}`);
+          continue;
+        }
+        const bad = caBundleError(data);
+        if (bad) {
+          unresolved('InvalidCACertificateRef', `${kind} ${ns}/${name}: ca.crt ${bad}`);
+          continue;
+        }
+        good.push({ id: `${ns}/${kind.toLowerCase()}/${name}`, pem: data });
+      }
+      if (good.length === 0) reject('NoValidCACertificate', 'no caCertificateRef names a valid CA certificate');
+      else {
+        caPem = good.map((g) => g.pem.trim()).join('\n') + '\n';
+        caId = `backendtlspolicy:${good.map((g) => g.id).join('+')}`;
+      }
+    }
+    const targets: Target[] = [];
+    for (const t of arr(spec.targetRefs)) {
+      const tr = rec(t) ?? {};
+      if (str(tr.group) !== '' || str(tr.kind) !== 'Service') {
+        reject('Invalid', `targetRefs names ${str(tr.group) || 'core'}/${str(tr.kind)}: only core Services are supported`);
+        continue;
+      }
+      targets.push({ service: str(tr.name), sectionName: str(tr.sectionName) });
+    }
+    e.verdict = e.accepted.ok ? { ok: true, caBundleId: caId, caPem, sni: hostname, subjectNames: subjectNames.length > 0 ? subjectNames : [hostname], policy: e } : { ok: false, policy: e };
+    for (const t of targets) {
+      const key = `${ns}/${t.service}/${t.sectionName}`;
+      const holder = this.#byTarget.get(key);
+      if (holder) {
+        // The older policy keeps the target; this one is conflicted.
+        if (e.accepted.ok) e.accepted = { ok: false, reason: 'Conflicted', message: `BackendTLSPolicy ${holder.namespace}/${holder.name} already targets Service ${t.service}${t.sectionName ? ` port ${t.sectionName}` : ''}` };
+        continue;
+      }
+      this.#byTarget.set(key, e);
+    }
+    // A conflicted policy applies to none of its targets: everything it
+    // targets is held by the older one.
+  }
+
+  /** The policy for a Service port (by port name, else for every port). */
+  forService(ns: string, service: string, portName: string): PolicyVerdict | undefined {
+    const e = (portName !== '' ? this.#byTarget.get(`${ns}/${service}/${portName}`) : undefined) ?? this.#byTarget.get(`${ns}/${service}/`);
+    return e?.verdict;
+  }
+
+  statuses(): PolicyStatus[] {
+    return this.#entries
+      .map((e) => ({
+        namespace: e.namespace,
+        name: e.name,
+        ancestors: [...e.ancestors].sort().map((a) => {
+          const [namespace, name] = a.split('/') as [string, string];
+          return {
+            ancestorRef: { group: GATEWAY_GROUP, kind: 'Gateway', namespace, name },
+            controllerName: CONTROLLER_NAME,
+            conditions: [condition('Accepted', e.accepted.ok, e.accepted.reason, e.accepted.message, e.generation), condition('ResolvedRefs', e.resolved.ok, e.resolved.reason, e.resolved.message, e.generation)],
+          };
+        }),
+      }))
+      .sort((a, b) => {
+        const x = `${a.namespace}/${a.name}`;
+        const y = `${b.namespace}/${b.name}`;
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+  }
+}
