@@ -1,5 +1,5 @@
 // What other parts may use from src/config.
-export type { IsobarConfig, NamespacedName } from './types.ts';
+export type { CircuitBreakerDefaults, IsobarConfig, NamespacedName } from './types.ts';
 export type { GlobalExtAuth } from './global-ext-auth.ts';
 export { defaultConfig } from './types.ts';
 export { loadConfigFile, readConfigFile, parseConfig, ConfigError, formatProblem, CONFIG_KEYS } from './load.ts';

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
 import type { Document } from 'yaml';
-import type { IsobarConfig, NamespacedName } from './types.ts';
+import type { CircuitBreakerDefaults, IsobarConfig, NamespacedName } from './types.ts';
 import { defaultConfig } from './types.ts';
 import { parseDuration } from './duration.ts';
 import { parseGlobalExtAuth } from './global-ext-auth.ts';
@@ -98,7 +98,10 @@ function setsSomething(v: unknown): boolean {
 }
 
 const HANDLERS: Record<string, Handler> = {
-  'cluster.circuit-breakers': notEnforced('a circuit breaker (it limits how much reaches each upstream)'),
+  'cluster.circuit-breakers': (v, c) => {
+    const cb = circuitBreakers(v, c);
+    if (cb) c.config.circuitBreakers = cb;
+  },
   'network.num-trusted-hops': notEnforced(
     'trusting X-Forwarded-For hops (the client address is the PROXY protocol source or the peer; source: Remote IP filters would judge a different address than Contour does)',
   ),
@@ -331,6 +334,37 @@ function namespacedName(v: unknown, c: Ctx, what: string): NamespacedName | unde
     return undefined;
   }
   return { namespace, name };
+}
+
+const CIRCUIT_BREAKER_KEYS: Record<string, keyof CircuitBreakerDefaults> = {
+  'max-connections': 'maxConnections',
+  'max-pending-requests': 'maxPendingRequests',
+  'max-requests': 'maxRequests',
+  'max-retries': 'maxRetries',
+  'per-host-max-connections': 'perHostMaxConnections',
+};
+
+/** Contour's v1alpha1.CircuitBreakers in the config file's spelling: each a
+ *  uint32, 0 meaning unset. */
+function circuitBreakers(v: unknown, c: Ctx): Partial<CircuitBreakerDefaults> | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    c.fail(`must be a mapping of ${Object.keys(CIRCUIT_BREAKER_KEYS).join(', ')}, found ${describe(v)}`);
+    return undefined;
+  }
+  const out: Partial<CircuitBreakerDefaults> = {};
+  let ok = true;
+  for (const [k, n] of Object.entries(v as Record<string, unknown>)) {
+    const field = CIRCUIT_BREAKER_KEYS[k];
+    if (field === undefined || !Object.hasOwn(CIRCUIT_BREAKER_KEYS, k)) {
+      c.fail(`unknown key "${c.path}.${k}": the keys are ${Object.keys(CIRCUIT_BREAKER_KEYS).join(', ')}`);
+      ok = false;
+    } else if (n === null) continue;
+    else if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0xffff_ffff) {
+      c.fail(`${k}: must be a whole number from 0 to 4294967295, found ${describe(n)}`);
+      ok = false;
+    } else if (n > 0) out[field] = n;
+  }
+  return ok ? out : undefined;
 }
 
 function dnsLabel(v: unknown, c: Ctx): string | undefined {

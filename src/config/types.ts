@@ -10,6 +10,14 @@ export interface NamespacedName {
   name: string;
 }
 
+export interface CircuitBreakerDefaults {
+  maxConnections: number;
+  maxPendingRequests: number;
+  maxRequests: number;
+  maxRetries: number;
+  perHostMaxConnections: number;
+}
+
 export interface IsobarConfig {
   tls: {
     /** tls.envoy-client-certificate: presented to upstreams that ask. */
@@ -47,6 +55,9 @@ export interface IsobarConfig {
     requestHeaders: { set: Record<string, string>; remove: string[] };
     responseHeaders: { set: Record<string, string>; remove: string[] };
   };
+  /** cluster.circuit-breakers: thresholds for Services whose annotations
+   *  set none (absent or 0: Envoy's default). */
+  circuitBreakers?: Partial<CircuitBreakerDefaults>;
   /** globalExtAuth: the authorization server of every virtual host that
    *  names none of its own; absent: none. */
   globalExtAuth?: GlobalExtAuth;

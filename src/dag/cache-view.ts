@@ -6,7 +6,8 @@ import type { Endpoint } from './proxy-config.ts';
 import { arr, int, rec, str, strArr, strMap } from './safe.ts';
 import { sortSmall } from './route-order.ts';
 import { checkCaSecret, checkCrlSecret, checkTlsSecret, type Checked } from './secret.ts';
-import { unenforcedLimitAnnotations } from './service-limits.ts';
+import { annotatedCircuitBreakers } from './service-limits.ts';
+import type { CircuitBreakers } from './proxy-config.ts';
 import { serviceClientCertificate, type ServiceClientCert } from './upstream-client-cert.ts';
 
 function metaOf(o: unknown): { namespace: string; name: string } | null {
@@ -78,8 +79,8 @@ export interface ResolvedService {
   externalName: string; // "" unless type ExternalName
   /** Protocol from annotations / appProtocol: "" | "h2" | "h2c" | "tls". */
   protocol: string;
-  /** Circuit-breaker annotations it sets, which isobar does not enforce. */
-  unenforcedLimits: string[];
+  /** The circuit-breaker thresholds its annotations set (0: not set). */
+  circuitBreakers: CircuitBreakers;
   /** Its isobar.dev/upstream-client-certificate annotation. */
   clientCertificate: ServiceClientCert;
 }
@@ -235,7 +236,7 @@ export class CacheView {
         port: match,
         externalName,
         protocol: this.#protocolFor(svc, match),
-        unenforcedLimits: unenforcedLimitAnnotations(svc),
+        circuitBreakers: annotatedCircuitBreakers(svc),
         clientCertificate: serviceClientCertificate(svc),
       },
     };

@@ -36,7 +36,6 @@ import { parseTimeout, timeoutMs } from './duration.ts';
 import { vhostCorsPolicy } from './cors.ts';
 import { routeIpFilter, tcpProxyIpFilterError, vhostIpFilter } from './ip-filter.ts';
 import { routeLocalRateLimit, vhostLocalRateLimit } from './local-rate-limit.ts';
-import { unenforcedLimitsMessage } from './service-limits.ts';
 import { globalAuthorization, hasExtensionRef, routeAuthorization, virtualHostAuthorization, type ExtensionLookup, type NAuthorization } from './authorization.ts';
 import {
   addServiceCluster,
@@ -607,11 +606,6 @@ export class HTTPProxyProcessor {
     s: ResolvedService,
     ctx: ServiceContext | null,
   ): { protocol: UpstreamProtocol; validation: { caBundleId: string; subjectNames: string[] } | null } | null {
-    if (s.unenforcedLimits.length > 0) {
-      const msg = unenforcedLimitsMessage(s.namespace, s.name, s.unenforcedLimits);
-      cond.addServiceError('ServiceError', 'NotSupported', msg, ctx, msg);
-      return null;
-    }
     let protocol = s.protocol;
     if (service.protocol !== null) {
       protocol = service.protocol;

@@ -13,7 +13,6 @@ import { pkey, splitRef } from './refs.ts';
 import { regexError } from './conditions.ts';
 import { headerDefaults, headersPolicyService, type HeadersPolicyDefaults } from './policy.ts';
 import { readIngressSettings, type IngressSettings } from './ingress-annotations.ts';
-import { unenforcedLimitsMessage } from './service-limits.ts';
 import {
   addServiceCluster,
   DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
@@ -212,10 +211,6 @@ export class IngressProcessor {
       return null;
     }
     const s = found.value;
-    if (s.unenforcedLimits.length > 0) {
-      problems.push({ severity: 'error', field: `${field}.service`, message: `${unenforcedLimitsMessage(s.namespace, s.name, s.unenforcedLimits)}: this path is not served` });
-      return null;
-    }
     const protocol: UpstreamProtocol = s.protocol === '' ? 'http1' : (s.protocol as UpstreamProtocol);
     const isTls = protocol === 'tls' || protocol === 'h2';
     if (isTls && this.#config.upstreamTls?.requireValidation) {

@@ -3,6 +3,7 @@
 // by stable name, secrets and CA bundles by id.
 import type {
   CaBundle,
+  CircuitBreakers,
   Cluster,
   CorsConfig,
   Endpoint,
@@ -79,6 +80,18 @@ export interface ClusterShape {
   healthCheck?: HealthCheck;
   connectTimeoutMs: number;
   idleConnectionTimeoutMs: number | null;
+  circuitBreakers?: CircuitBreakers;
+}
+
+function sameBreakers(a: CircuitBreakers | undefined, b: CircuitBreakers | undefined): boolean {
+  if (!a || !b) return a === b;
+  return (
+    a.maxConnections === b.maxConnections &&
+    a.maxPendingRequests === b.maxPendingRequests &&
+    a.maxRequests === b.maxRequests &&
+    a.maxRetries === b.maxRetries &&
+    a.perHostMaxConnections === b.perHostMaxConnections
+  );
 }
 
 export function sameShape(a: ClusterShape, b: ClusterShape): boolean {
@@ -88,6 +101,7 @@ export function sameShape(a: ClusterShape, b: ClusterShape): boolean {
     if (JSON.stringify(a.loadBalancer.hashPolicies) !== JSON.stringify(b.loadBalancer.hashPolicies)) return false;
   }
   if (a.healthCheck !== b.healthCheck && JSON.stringify(a.healthCheck) !== JSON.stringify(b.healthCheck)) return false;
+  if (!sameBreakers(a.circuitBreakers, b.circuitBreakers)) return false;
   const x = a.tls;
   const y = b.tls;
   if (!x || !y) return x === y;
@@ -110,6 +124,8 @@ export function clusterIdentity(c: ClusterShape): string {
   }
   if (c.loadBalancer.hashPolicies.length > 0) id += `|hash:${JSON.stringify(c.loadBalancer.hashPolicies)}`;
   if (c.healthCheck) id += `|hc:${JSON.stringify(c.healthCheck)}`;
+  const cb = c.circuitBreakers;
+  if (cb) id += `|cb:${cb.maxConnections},${cb.maxPendingRequests},${cb.maxRequests},${cb.maxRetries},${cb.perHostMaxConnections}`;
   return id;
 }
 
@@ -196,6 +212,7 @@ export class Output {
       };
       if (shape.tls) c.tls = shape.tls;
       if (shape.healthCheck) c.healthCheck = shape.healthCheck;
+      if (shape.circuitBreakers) c.circuitBreakers = shape.circuitBreakers;
       this.#clusters.set(name, c);
     }
     return name;

@@ -96,6 +96,19 @@ export interface Cluster {
   healthCheck?: HealthCheck;
   connectTimeoutMs: number;
   idleConnectionTimeoutMs: number | null;
+  /** Budgets of each proxy worker toward this cluster (Envoy's circuit
+   *  breakers); absent: Envoy's defaults. */
+  circuitBreakers?: CircuitBreakers;
+}
+
+/** Envoy's circuit-breaker thresholds; 0: Envoy's default (1024, retries
+ *  3, no per-host limit). */
+export interface CircuitBreakers {
+  maxConnections: number;
+  maxPendingRequests: number;
+  maxRequests: number;
+  maxRetries: number;
+  perHostMaxConnections: number;
 }
 
 export interface HeaderMatch {

@@ -1,6 +1,7 @@
 // What every processor does with a resolved Service port: choose the client
 // certificate it is presented (its own annotation, else the config file's
-// tls.envoy-client-certificate) and register the cluster, so HTTPProxy and
+// tls.envoy-client-certificate) and register the cluster with its circuit
+// breakers (annotations, else the config file's), so HTTPProxy and
 // Ingress routes to one Service port with one shape share one cluster.
 import type { IsobarConfig } from '../config/index.ts';
 import type { Cluster, TlsSecret, UpstreamProtocol, UpstreamTls } from './proxy-config.ts';
@@ -9,6 +10,7 @@ import type { ClusterShape, Output } from './output.ts';
 import { resolveServiceClientCert } from './upstream-client-cert.ts';
 import { tlsVersion } from './vhost-tls.ts';
 import { pkey } from './refs.ts';
+import { serviceCircuitBreakers } from './service-limits.ts';
 
 /** Contour's cluster idle connection timeout when a route sets none. */
 export const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 3_600_000;
@@ -80,5 +82,7 @@ export function addServiceCluster(view: CacheView, config: IsobarConfig, out: Ou
   };
   if (tls) shape.tls = tls;
   if (c.healthCheck) shape.healthCheck = c.healthCheck;
+  const breakers = serviceCircuitBreakers(s.circuitBreakers, config.circuitBreakers);
+  if (breakers) shape.circuitBreakers = breakers;
   return out.cluster(s.namespace, s.name, s.port.port, shape, () => view.endpointsFor(s), s);
 }

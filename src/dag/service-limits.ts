@@ -1,35 +1,49 @@
-// Contour's circuit-breaker annotations on a Service
-// (projectcontour.io/max-connections and friends, internal/annotation):
-// isobar does not enforce them yet, so a route to a Service that sets one
-// fails closed instead of reaching it without the limit. As in Contour, a
-// value that does not parse as a uint32, or 0, sets no limit.
+// Contour's circuit breakers for a Service: the projectcontour.io/max-*
+// annotations (internal/annotation), else the config file's
+// cluster.circuit-breakers, else Envoy's defaults (internal/dag/policy.go
+// serviceCircuitBreakerPolicy; internal/envoy/v3 applyCircuitBreakers). As
+// in Contour, a value that does not parse as a uint32, or 0, sets nothing.
 import type { Service } from '../objects/index.ts';
+import type { CircuitBreakers } from './proxy-config.ts';
 import { rec, strMap } from './safe.ts';
 
-const LIMIT_ANNOTATIONS = [
-  'projectcontour.io/max-connections',
-  'projectcontour.io/max-pending-requests',
-  'projectcontour.io/max-requests',
-  'projectcontour.io/max-retries',
-  'projectcontour.io/per-host-max-connections',
-] as const;
+const UNSET: Readonly<CircuitBreakers> = { maxConnections: 0, maxPendingRequests: 0, maxRequests: 0, maxRetries: 0, perHostMaxConnections: 0 };
 
-/** strconv.ParseUint(s, 10, 32) > 0 */
-function setsLimit(v: string): boolean {
-  if (!/^[0-9]+$/.test(v)) return false;
+const ANNOTATIONS: readonly [keyof CircuitBreakers, string][] = [
+  ['maxConnections', 'projectcontour.io/max-connections'],
+  ['maxPendingRequests', 'projectcontour.io/max-pending-requests'],
+  ['maxRequests', 'projectcontour.io/max-requests'],
+  ['maxRetries', 'projectcontour.io/max-retries'],
+  ['perHostMaxConnections', 'projectcontour.io/per-host-max-connections'],
+];
+
+/** strconv.ParseUint(s, 10, 32), 0 when it fails. */
+function uint32(v: string | undefined): number {
+  if (v === undefined || !/^[0-9]+$/.test(v)) return 0;
   const n = Number(v);
-  return n > 0 && n <= 0xffff_ffff;
+  return n <= 0xffff_ffff ? n : 0;
 }
 
-/** The limit annotations a Service sets, in Contour's order. */
-export function unenforcedLimitAnnotations(svc: Service): string[] {
+/** The thresholds a Service's annotations set (0: not set). */
+export function annotatedCircuitBreakers(svc: Service): CircuitBreakers {
   const ann = strMap(rec(svc.metadata)?.annotations);
-  return LIMIT_ANNOTATIONS.filter((k) => ann[k] !== undefined && setsLimit(ann[k]));
+  const out = { ...UNSET };
+  for (const [field, key] of ANNOTATIONS) out[field] = uint32(ann[key]);
+  return out;
 }
 
-export function unenforcedLimitsMessage(ns: string, name: string, annotations: readonly string[]): string {
-  return (
-    `Service "${ns}/${name}" sets ${annotations.join(', ')}: circuit breakers are not supported by isobar, ` +
-    'so routes to it are not served rather than served without the limit'
-  );
+/** A Service's thresholds over the config defaults (0 where neither sets
+ *  one: Envoy's default); undefined when neither sets any, as Contour then
+ *  leaves the cluster's circuit_breakers out. */
+export function serviceCircuitBreakers(annotated: CircuitBreakers, defaults: Partial<CircuitBreakers> | undefined): CircuitBreakers | undefined {
+  let any = false;
+  const out = { ...UNSET };
+  for (const [field] of ANNOTATIONS) {
+    const v = annotated[field] || defaults?.[field] || 0;
+    if (v > 0) {
+      out[field] = v;
+      any = true;
+    }
+  }
+  return any ? out : undefined;
 }

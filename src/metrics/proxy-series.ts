@@ -104,6 +104,10 @@ function clusterSeries(w: SeriesWriter, name: string, c: UpstreamCounters): void
   w.counter('envoy_cluster_upstream_rq_retry', cl, c.rqRetry);
   w.counter('envoy_cluster_upstream_rq_timeout', cl, c.rqTimeout);
   w.counter('envoy_cluster_upstream_rq_per_try_timeout', cl, c.rqPerTryTimeout);
+  w.gauge('envoy_cluster_upstream_rq_pending_active', cl, c.rqPendingActive);
+  w.counter('envoy_cluster_upstream_rq_pending_overflow', cl, c.rqPendingOverflow);
+  w.counter('envoy_cluster_upstream_rq_retry_overflow', cl, c.rqRetryOverflow);
+  w.counter('envoy_cluster_upstream_cx_overflow', cl, c.cxOverflow);
   w.counter('envoy_cluster_upstream_cx_total', cl, c.cxTotal);
   w.gauge('envoy_cluster_upstream_cx_active', cl, c.cxActive);
   w.counter('envoy_cluster_upstream_cx_connect_fail', cl, c.cxConnectFail);

@@ -14,6 +14,14 @@ export class UpstreamCounters {
   rqRetry = 0;
   rqTimeout = 0;
   rqPerTryTimeout = 0;
+  /** Gauge: requests waiting for a connection within max_pending_requests. */
+  rqPendingActive = 0;
+  /** Requests refused by the circuit breakers (max_requests or max_pending_requests full). */
+  rqPendingOverflow = 0;
+  /** Retries not made because max_retries were in progress. */
+  rqRetryOverflow = 0;
+  /** TCP flows refused by max_connections or per_host_max_connections. */
+  cxOverflow = 0;
   cxTotal = 0;
   /** Gauge: upstream connections open now. */
   cxActive = 0;

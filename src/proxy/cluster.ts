@@ -6,6 +6,7 @@ import { Pool } from 'undici';
 import type { CaBundle, Cluster, ProxyConfig, TlsSecret } from '../dag/index.ts';
 import { HealthChecker } from './health-check.ts';
 import { LoadBalancer, type HashInput } from './load-balancer.ts';
+import { ClusterBudget, H2_STREAMS_PER_CONNECTION, poolConnections, withEnvoyDefaults } from './circuit-breakers.ts';
 import type { UpstreamCounters } from '../metrics/index.ts';
 import type { ProxyStats } from './stats.ts';
 import { plainConnector, tlsConnector, UpstreamConnectError, type Connector, type ResolvedUpstreamTls } from './upstream-tls.ts';
@@ -93,6 +94,8 @@ export class ClusterRuntime {
   readonly lb: LoadBalancer<Endpoint>;
   readonly cookieAffinity: boolean;
   readonly registry: ClusterRegistry;
+  /** This worker's circuit breakers toward the cluster. */
+  readonly budget: ClusterBudget;
   private availableList: Endpoint[] = [];
   private epoch = -1;
 
@@ -103,6 +106,8 @@ export class ClusterRuntime {
     this.counters = registry.stats.cluster(statName(def));
     this.lb = new LoadBalancer(def.loadBalancer.strategy, def.loadBalancer.hashPolicies);
     this.cookieAffinity = def.loadBalancer.strategy === 'Cookie';
+    const counters = this.counters;
+    this.budget = new ClusterBudget(def.circuitBreakers, def.protocol === 'h2' || def.protocol === 'h2c', (d) => (counters.rqPendingActive += d));
   }
 
   /** undefined when the cluster has no endpoints at all. */
@@ -250,8 +255,9 @@ export class ClusterRegistry {
     const idle = c.idleConnectionTimeoutMs ?? 3_600_000;
     const pool = new Pool(origin, {
       connect: connector as unknown as Pool.Options['connect'],
-      connections: multiplexed ? 8 : 1024,
-      pipelining: multiplexed ? 100 : 1,
+      // The circuit breakers bound what is sent; the pool never opens more.
+      connections: poolConnections(withEnvoyDefaults(c.circuitBreakers), multiplexed),
+      pipelining: multiplexed ? H2_STREAMS_PER_CONNECTION : 1,
       allowH2: multiplexed,
       keepAliveTimeout: Math.min(idle, 60_000),
       keepAliveMaxTimeout: idle,

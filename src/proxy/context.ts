@@ -21,7 +21,6 @@ export interface ProxyContext {
   stats: ProxyStats;
   logger: Logger | undefined;
   onAccessLog: ((e: AccessLogEntry) => void) | undefined;
-  maxRequestsPerEndpoint: number;
   /** Envoy's preserve_external_request_id. */
   preserveExternalRequestId: boolean;
   /** Logs at most once per key per 10 s, so a failing upstream cannot flood the log. */

@@ -67,6 +67,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   /** A retriable response whose body is being drained and dropped. */
   discard = false;
   gotHeaders = false;
+  /** This try is a retry counted against the cluster's max_retries. */
+  holdsRetry = false;
   readonly started = performance.now();
   constructor(ex: Exchange, endpoint: Endpoint) {
     this.ex = ex;
@@ -169,6 +171,10 @@ class Exchange implements RequestView, OpContext, HashInput {
   private tryTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private retry: RetryPolicyConfig | undefined;
+  /** Waiting for a connection within the cluster's max_pending_requests. */
+  private waiting: object | undefined;
+  /** A retry was decided (and counted against max_retries) and its try has not started. */
+  private retryHeld = false;
 
   constructor(ctx: ProxyContext, state: ProxyState, conn: ConnInfo, req: DownstreamRequest, res: DownstreamResponse) {
     this.ctx = ctx;
@@ -370,7 +376,7 @@ class Exchange implements RequestView, OpContext, HashInput {
    *  off once the response has started. */
   private fail(code: FailureCode, detail?: string): void {
     const f: Failure = FAILURES[code];
-    if (f.retryOn !== undefined && this.canRetry() && retriableFailure(this.retry, f.retryOn)) return this.scheduleRetry();
+    if (f.retryOn !== undefined && this.canRetry() && retriableFailure(this.retry, f.retryOn) && this.takeRetry()) return this.scheduleRetry();
     if (f.status === undefined || this.res.headersSent) return this.resetDownstream(f.flag);
     this.local(f.status, failureBody(code, detail), f.flag);
   }
@@ -492,14 +498,37 @@ class Exchange implements RequestView, OpContext, HashInput {
       this.ctx.stats.upstreamNoHealthy++;
       return this.fail('no-healthy-upstream');
     }
-    if (ep.active >= this.ctx.maxRequestsPerEndpoint) {
-      this.ctx.stats.upstreamOverflow++;
-      return this.fail('overflow');
+    const budget = cluster.budget;
+    if (budget.requestsFull()) return this.overflow();
+    if (!budget.canSend(ep)) {
+      this.waiting = budget.wait(ep, () => {
+        this.waiting = undefined;
+        if (!this.done) this.send(ep);
+      });
+      if (this.waiting === undefined) return this.overflow();
+      return;
     }
+    this.send(ep);
+  }
+
+  /** The circuit breakers refused the request: Envoy's 503 overflow. */
+  private overflow(): void {
+    this.ctx.stats.upstreamOverflow++;
+    this.cluster!.counters.rqPendingOverflow++;
+    const f = FAILURES.overflow;
+    if (this.res.headersSent) return this.resetDownstream(f.flag);
+    this.local(f.status!, f.body, f.flag, { 'x-envoy-overloaded': 'true' });
+  }
+
+  private send(ep: Endpoint): void {
+    const cluster = this.cluster!;
+    cluster.budget.sent();
     this.attempts++;
     cluster.counters.rqTotal++;
     this.bytesReceived = 0;
     const a = new Attempt(this, ep);
+    a.holdsRetry = this.retryHeld;
+    this.retryHeld = false;
     this.attempt = a;
     this.upstreamHost = ep.hostPort;
     ep.active++;
@@ -528,7 +557,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       return;
     }
     this.cluster?.counters.response(status);
-    if (this.canRetry() && retriableStatus(this.retry, status)) {
+    if (this.canRetry() && retriableStatus(this.retry, status) && this.takeRetry()) {
       a.discard = true;
       return;
     }
@@ -636,6 +665,19 @@ class Exchange implements RequestView, OpContext, HashInput {
     return p !== undefined && !this.hasBody && !this.done && !this.res.headersSent && this.attempts <= p.count;
   }
 
+  /** Counts a retry against the cluster's max_retries; over it, no retry
+   *  (the try's own answer stands), as Envoy's retry_overflow. */
+  private takeRetry(): boolean {
+    const cluster = this.cluster;
+    if (cluster === undefined) return true;
+    if (!cluster.budget.startRetry()) {
+      cluster.counters.rqRetryOverflow++;
+      return false;
+    }
+    this.retryHeld = true;
+    return true;
+  }
+
   private replayable(): boolean {
     const m = this.req.method;
     return !this.hasBody && !this.done && !this.res.headersSent && (m === 'GET' || m === 'HEAD' || m === 'OPTIONS');
@@ -654,10 +696,14 @@ class Exchange implements RequestView, OpContext, HashInput {
   private detach(a: Attempt): void {
     this.attempt = undefined;
     a.endpoint.active--;
+    const budget = this.cluster!.budget;
+    if (a.holdsRetry) budget.endRetry();
     this.clearTryTimer();
+    budget.ended();
   }
 
   private abortAttempt(reason: Error): void {
+    this.leaveQueue();
     const a = this.attempt;
     if (a === undefined) return;
     this.detach(a);
@@ -705,7 +751,22 @@ class Exchange implements RequestView, OpContext, HashInput {
     this.timer = this.tryTimer = this.idleTimer = undefined;
   }
 
+  /** Gives up a place among the pending requests and a retry not started. */
+  private leaveQueue(): void {
+    const budget = this.cluster?.budget;
+    if (budget === undefined) return;
+    if (this.waiting !== undefined) {
+      budget.leave(this.waiting);
+      this.waiting = undefined;
+    }
+    if (this.retryHeld) {
+      this.retryHeld = false;
+      budget.endRetry();
+    }
+  }
+
   private finish(): void {
+    this.leaveQueue();
     const stats = this.ctx.stats;
     stats.activeRequests--;
     if (this.status) stats.countStatus(this.status);

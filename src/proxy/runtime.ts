@@ -84,7 +84,6 @@ export class ProxyRuntime {
       stats,
       logger: opts.logger,
       onAccessLog: opts.onAccessLog,
-      maxRequestsPerEndpoint: opts.maxRequestsPerEndpoint ?? 2048,
       preserveExternalRequestId: opts.preserveExternalRequestId ?? false,
       warnOnce: rateLimitedWarn(opts.logger),
     };

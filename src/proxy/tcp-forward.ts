@@ -17,6 +17,21 @@ export function forwardTcp(ctx: ProxyContext, downstream: Duplex, tcp: CompiledT
     downstream.destroy();
     return;
   }
+  // Envoy's tcp_proxy: over max_connections (or the host's
+  // per_host_max_connections) the connection is closed (UO).
+  if (!cluster.budget.openConnection(ep)) {
+    ctx.stats.upstreamOverflow++;
+    cluster.counters.cxOverflow++;
+    downstream.destroy();
+    return;
+  }
+  let held = true;
+  const release = (): void => {
+    if (!held) return;
+    held = false;
+    ep.active--;
+    cluster.budget.closeConnection();
+  };
   downstream.pause();
   downstream.on('error', () => upstream?.destroy());
   let upstream: Duplex | undefined;
@@ -29,21 +44,21 @@ export function forwardTcp(ctx: ProxyContext, downstream: Duplex, tcp: CompiledT
   const connector = raw && ep.connector !== ep.plainConnector ? ep.plainConnector : ep.connector;
   connector({ hostname: ep.address, port: ep.port, protocol: 'tcp:' }, (err, sock) => {
     if (err || !sock) {
-      ep.active--;
+      release();
       ctx.stats.upstreamConnectFailures++;
       ctx.warnOnce(`tcp|${cluster.def.name}|${ep.hostPort}`, { cluster: cluster.def.name, upstream: ep.hostPort, reason: err?.message }, 'TCP upstream connect failed');
       downstream.destroy();
       return;
     }
     if (closed) {
-      ep.active--;
+      release();
       sock.destroy();
       return;
     }
     upstream = sock;
     sock.on('error', () => downstream.destroy());
     sock.once('close', () => {
-      ep.active--;
+      release();
       downstream.destroy();
     });
     downstream.pipe(sock);

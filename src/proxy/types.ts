@@ -47,9 +47,6 @@ export interface ProxyRuntimeOptions {
   maxHeaderSize?: number;
   /** Time allowed for a request's headers to arrive (default 30000). */
   headersTimeoutMs?: number;
-  /** In-flight requests per upstream endpoint before 503 "overflow" (default 2048,
-   *  Envoy's default 1024 connections + 1024 pending). */
-  maxRequestsPerEndpoint?: number;
   /** On drain, how long a connection that has not sent its (next) request
    *  yet may still send one, answered with Connection: close (default 1000). */
   drainGraceMs?: number;

@@ -133,7 +133,23 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
       if (!finished) controller?.abort(new Error('downstream closed'));
     });
     let controller: Dispatcher.DispatchController | undefined;
+    // The circuit breakers: a websocket holds its request and connection
+    // for its lifetime; one that finds them full is refused (no waiting).
+    const budget = cluster.budget;
+    if (budget.requestsFull() || !budget.canSend(ep)) {
+      ctx.stats.upstreamOverflow++;
+      cluster.counters.rqPendingOverflow++;
+      return reply(503, FAILURES.overflow.body, 'UO', { 'x-envoy-overloaded': 'true' });
+    }
     ep.active++;
+    budget.sent();
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      ep.active--;
+      budget.ended();
+    };
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
         controller = c;
@@ -145,7 +161,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
         if (head.length) upstream.write(head);
         upstream.on('error', () => socket.destroy());
         upstream.once('close', () => {
-          ep.active--;
+          release();
           socket.destroy();
         });
         socket.once('close', () => upstream.destroy());
@@ -155,7 +171,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
       onResponseStart(_c, status, headers) {
         // The upstream refused the upgrade: relay its answer and close.
         finished = true;
-        ep.active--;
+        release();
         log.status = status;
         const h = { ...(headers as Record<string, string | string[] | undefined>) };
         delete h['transfer-encoding'];
@@ -171,7 +187,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
         socket.end();
       },
       onResponseError(_c, err) {
-        if (!finished) ep.active--;
+        if (!finished) release();
         finished = true;
         if (socket.writable) fail('connect-failure');
         else socket.destroy();

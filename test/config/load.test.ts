@@ -156,9 +156,6 @@ test('property: arbitrary config text never throws anything but ConfigError', ()
 
 test('fail closed: Contour settings that restrict access and that isobar does not enforce are errors; harmless neighbours are warnings', () => {
   const text = [
-    'cluster:',
-    '  circuit-breakers:',
-    '    max-connections: 10',
     'network:',
     '  num-trusted-hops: 1',
     '  admin-port: 9001',
@@ -171,15 +168,29 @@ test('fail closed: Contour settings that restrict access and that isobar does no
   ].join('\n');
   const tail = 'is not supported by isobar; remove the setting rather than run without it';
   assert.deepEqual(problems(text), [
-    `isobar.yaml:3: cluster.circuit-breakers: a circuit breaker (it limits how much reaches each upstream) ${tail}`,
-    `isobar.yaml:5: network.num-trusted-hops: trusting X-Forwarded-For hops (the client address is the PROXY protocol source or the peer; source: Remote IP filters would judge a different address than Contour does) ${tail}`,
-    `isobar.yaml:8: listener.max-connections-per-listener: a listener connection limit ${tail}`,
-    `isobar.yaml:12: rateLimitService.defaultGlobalRateLimitPolicy: a default global rate limit ${tail}`,
+    `isobar.yaml:2: network.num-trusted-hops: trusting X-Forwarded-For hops (the client address is the PROXY protocol source or the peer; source: Remote IP filters would judge a different address than Contour does) ${tail}`,
+    `isobar.yaml:5: listener.max-connections-per-listener: a listener connection limit ${tail}`,
+    `isobar.yaml:9: rateLimitService.defaultGlobalRateLimitPolicy: a default global rate limit ${tail}`,
   ]);
   const unset = ['cluster:', '  circuit-breakers: {max-connections: 0}', 'network:', '  num-trusted-hops: 0', '  admin-port: 9001', 'listener:', '  connection-balancer: exact', 'rateLimitService:', '  domain: contour', '  defaultGlobalRateLimitPolicy: {descriptors: []}'].join('\n');
   assert.deepEqual(parseConfig(unset, 'c.yaml').warnings.map(formatProblem), [
     'c.yaml:5: network.admin-port: a Contour setting isobar does not use; ignored (use serve --admin-port)',
     'c.yaml:7: listener.connection-balancer: a Contour setting isobar does not use; ignored (workers share their ports with SO_REUSEPORT)',
     'c.yaml:9: rateLimitService.domain: a Contour setting isobar does not use; ignored',
+  ]);
+});
+
+test('cluster.circuit-breakers: the defaults for Services whose annotations set none; 0 is unset; bad keys and values are errors', () => {
+  const { config } = parseConfig('cluster:\n  circuit-breakers:\n    max-connections: 10\n    max-pending-requests: 0\n    max-requests: 4294967295\n    max-retries: 2\n    per-host-max-connections: 1\n', 'c.yaml');
+  assert.deepEqual(config.circuitBreakers, { maxConnections: 10, maxRequests: 4294967295, maxRetries: 2, perHostMaxConnections: 1 });
+  assert.deepEqual(parseConfig('cluster:\n  circuit-breakers: {}\n', 'c.yaml').config.circuitBreakers, {});
+  assert.deepEqual(problems('cluster:\n  circuit-breakers:\n    max-connection: 1\n    max-retries: -1\n    max-requests: 1.5\n    max-pending-requests: "5"\n'), [
+    'isobar.yaml:3: cluster.circuit-breakers: unknown key "cluster.circuit-breakers.max-connection": the keys are max-connections, max-pending-requests, max-requests, max-retries, per-host-max-connections',
+    'isobar.yaml:3: cluster.circuit-breakers: max-retries: must be a whole number from 0 to 4294967295, found number -1',
+    'isobar.yaml:3: cluster.circuit-breakers: max-requests: must be a whole number from 0 to 4294967295, found number 1.5',
+    'isobar.yaml:3: cluster.circuit-breakers: max-pending-requests: must be a whole number from 0 to 4294967295, found a string ("5")',
+  ]);
+  assert.deepEqual(problems('cluster:\n  circuit-breakers: 5\n'), [
+    'isobar.yaml:2: cluster.circuit-breakers: must be a mapping of max-connections, max-pending-requests, max-requests, max-retries, per-host-max-connections, found number 5',
   ]);
 });

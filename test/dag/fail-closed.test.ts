@@ -15,14 +15,6 @@ const notServed = (where: string, field: string): Err => [
   'NotSupported',
   `${where}${field} is not supported by isobar; this HTTPProxy is not served, rather than served without it`,
 ];
-const limits = (annotations: Record<string, string>) => [service('s', [{ port: 80 }], { annotations }), endpoints('s', ['10.0.0.1'], 80)];
-const limitsErr = (list: string): Err => [
-  'ServiceError',
-  'NotSupported',
-  `Service "default/s" sets ${list}: circuit breakers are not supported by isobar, so routes to it are not served rather than served without the limit`,
-];
-const ALL_LIMITS =
-  'projectcontour.io/max-connections, projectcontour.io/max-pending-requests, projectcontour.io/max-requests, projectcontour.io/max-retries, projectcontour.io/per-host-max-connections';
 const noHttp = (r: ReturnType<typeof run>) => assert.deepEqual(r.proxyConfig.httpVirtualHosts, []);
 
 const rows: Row[] = [
@@ -73,57 +65,6 @@ const rows: Row[] = [
     ],
     expect: { p: VALID, c: invalidSame(notServed('route "/c": ', 'rateLimitPolicy.global')) },
     check: (r) => assert.deepEqual(vhost(r, FQDN)!.routes.map((x) => x.path.value), ['/']),
-  },
-  {
-    name: 'a Service with a circuit-breaker annotation: the route\'s proxy is invalid, nothing served',
-    objects: [root('p', FQDN, { routes: [{ services: [svc] }] }), ...limits({ 'projectcontour.io/max-connections': '10' })],
-    expect: { p: invalid(`route "/": service "s": ${limitsErr('projectcontour.io/max-connections')[2]}`, limitsErr('projectcontour.io/max-connections')) },
-    check: noHttp,
-  },
-  {
-    name: 'every circuit-breaker annotation is named, in Contour\'s order',
-    objects: [
-      root('p', FQDN, { routes: [{ services: [svc] }] }),
-      ...limits({
-        'projectcontour.io/per-host-max-connections': '1',
-        'projectcontour.io/max-retries': '3',
-        'projectcontour.io/max-requests': '100',
-        'projectcontour.io/max-pending-requests': '4294967295',
-        'projectcontour.io/max-connections': '7',
-      }),
-    ],
-    expect: {
-      p: invalid(
-        `route "/": service "s": ${limitsErr(ALL_LIMITS)[2]}`,
-        limitsErr(ALL_LIMITS),
-      ),
-    },
-    check: noHttp,
-  },
-  {
-    name: 'annotations Contour reads as no limit (0, not a uint32, signed, other prefixes) restrict nothing',
-    objects: [
-      root('p', FQDN, { routes: [{ services: [svc] }] }),
-      ...limits({
-        'projectcontour.io/max-connections': '0',
-        'projectcontour.io/max-pending-requests': 'ten',
-        'projectcontour.io/max-requests': '4294967296',
-        'projectcontour.io/max-retries': '+3',
-        'contour.heptio.com/max-connections': '5',
-      }),
-    ],
-    expect: { p: VALID },
-    check: (r) => assert.equal(vhost(r, FQDN)!.routes.length, 1),
-  },
-  {
-    name: 'a TCPProxy to a Service with a circuit-breaker annotation is invalid too',
-    objects: [
-      proxy('p', { virtualhost: { fqdn: FQDN, tls: { secretName: 'edge' } }, tcpproxy: { services: [svc] } }),
-      tlsSecret('edge', pair),
-      ...limits({ 'projectcontour.io/max-requests': '5' }),
-    ],
-    expect: { p: { ...invalidSame(limitsErr('projectcontour.io/max-requests')), fqdn: FQDN } },
-    check: (r) => assert.deepEqual(r.proxyConfig.httpsVirtualHosts, []),
   },
   {
     name: 'an orphan with a rate limit is only orphaned (it is never processed)',

@@ -106,10 +106,15 @@ const rows: IngressRow[] = [
     check: (r) => assert.equal(r.proxyConfig.clusters[0]!.protocol, 'tls'),
   },
   {
-    name: 'circuit-breaker annotations isobar does not enforce make the path unservable (fail closed), as they make an HTTPProxy invalid',
-    objects: [ingress('i', { rules: [rule('a.example.com', ['/', 'Prefix', 'cb', 80])] }), service('cb', [{ port: 80 }], { annotations: { 'projectcontour.io/max-connections': '10' } })],
-    expect: { i: { problems: [['error', 'spec.rules[0].http.paths[0].backend.service', /max-connections.*: this path is not served$/]] } },
-    check: (r) => assert.equal(r.proxyConfig.httpVirtualHosts.length, 0),
+    name: "circuit-breaker annotations reach the path's cluster, as an HTTPProxy's",
+    objects: [
+      ingress('i', { rules: [rule('a.example.com', ['/', 'Prefix', 'cb', 80])] }),
+      service('cb', [{ port: 80 }], { annotations: { 'projectcontour.io/max-connections': '10' } }),
+      endpoints('cb', ['10.0.0.3'], 80),
+    ],
+    expect: { i: SERVED },
+    check: (r) =>
+      assert.deepEqual(r.proxyConfig.clusters[0]!.circuitBreakers, { maxConnections: 10, maxPendingRequests: 0, maxRequests: 0, maxRetries: 0, perHostMaxConnections: 0 }),
   },
 ];
 

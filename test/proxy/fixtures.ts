@@ -241,7 +241,6 @@ export async function startProxy(
     tlsInspectorTimeoutMs?: number;
     maxHeaderSize?: number;
     headersTimeoutMs?: number;
-    maxRequestsPerEndpoint?: number;
   } = {},
 ): Promise<Started> {
   const logs: AccessLogEntry[] = [];

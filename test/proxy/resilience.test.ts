@@ -178,11 +178,10 @@ test('per-try timeout retries onto a healthy endpoint', async () => {
   assert.ok(p.proxy.stats().retries! > before);
 });
 
-test('more in-flight requests than the endpoint limit: 503 overflow (UO), the rest are served', async () => {
+test('more in-flight requests than the cluster max_requests: 503 overflow (UO), the rest are served', async () => {
+  const breakers = { maxConnections: 0, maxPendingRequests: 0, maxRequests: 2, maxRetries: 0, perHostMaxConnections: 0 };
   const q = await startProxy(
-    config({ clusters: [cluster('slow', [ep(slow)])], httpVirtualHosts: [vhost('o.test', [route({ to: 'slow' })])] }),
-    [{}],
-    { maxRequestsPerEndpoint: 2 },
+    config({ clusters: [cluster('slow', [ep(slow)], { circuitBreakers: breakers })], httpVirtualHosts: [vhost('o.test', [route({ to: 'slow' })])] }),
   );
   try {
     const results = await Promise.all([0, 1, 2].map(() => get(q.port(), '/slow', { host: 'o.test' })));
