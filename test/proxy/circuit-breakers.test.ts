@@ -69,6 +69,11 @@ async function fresh(name: string, answerNow?: (req: http.IncomingMessage) => nu
   return b;
 }
 
+/** A proxy with one cluster `name` of the given backends and limits, served as `name`.test. */
+function startLimited(name: string, backends: Backend[], cb: Partial<CircuitBreakers>): Promise<Started> {
+  return startProxy(config({ clusters: [cluster(name, backends.map(ep), { circuitBreakers: limits(cb) })], httpVirtualHosts: [vhost(`${name}.test`, [route({ to: name })])] }));
+}
+
 function counters(p: Started, stat: string): UpstreamCounters {
   const found = [...p.proxy.metricsSource(0).clusters].find(([n]) => n === stat);
   assert.ok(found, `cluster stats ${stat}`);
@@ -83,7 +88,7 @@ function assertOverflow(r: Resp): void {
 
 test('max-requests: requests over it get 503 overflow with x-envoy-overloaded and UO at once; the backend never sees them', async () => {
   const b = await fresh('mr');
-  const p = await startProxy(config({ clusters: [cluster('mr', [ep(b)], { circuitBreakers: limits({ maxRequests: 2 }) })], httpVirtualHosts: [vhost('mr.test', [route({ to: 'mr' })])] }));
+  const p = await startLimited('mr', [b], { maxRequests: 2 });
   try {
     const first = [get(p.port(), '/a', H('mr.test')), get(p.port(), '/b', H('mr.test'))];
     await waitFor('two requests held', () => b.held.length === 2);
@@ -108,19 +113,14 @@ test('max-requests: requests over it get 503 overflow with x-envoy-overloaded an
 
 test('max-connections + max-pending-requests: one in flight, one waits and is sent when the first ends, the third overflows', async () => {
   const b = await fresh('mc');
-  const p = await startProxy(
-    config({ clusters: [cluster('mc', [ep(b)], { circuitBreakers: limits({ maxConnections: 1, maxPendingRequests: 1 }) })], httpVirtualHosts: [vhost('mc.test', [route({ to: 'mc' })])] }),
-  );
+  const p = await startLimited('mc', [b], { maxConnections: 1, maxPendingRequests: 1 });
   try {
     const a = get(p.port(), '/a', H('mc.test'));
     await waitFor('the first held', () => b.held.length === 1);
     const waiting = get(p.port(), '/b', H('mc.test'));
     // The second is pending, not sent: the third finds the queue full.
-    await waitFor('the third overflows', async () => {
-      const r = await get(p.port(), '/c', H('mc.test'));
-      assertOverflow(r);
-      return true;
-    });
+    await waitFor('the second pending', () => counters(p, 'default_mc_80').rqPendingActive === 1);
+    assertOverflow(await get(p.port(), '/c', H('mc.test')));
     assert.deepEqual(b.seen.map((s) => s.url), ['/a']);
     b.release();
     assert.equal((await a).status, 200);
@@ -136,22 +136,19 @@ test('max-connections + max-pending-requests: one in flight, one waits and is se
 
 test('a waiting request whose client leaves gives its place back', async () => {
   const b = await fresh('leave');
-  const p = await startProxy(
-    config({ clusters: [cluster('leave', [ep(b)], { circuitBreakers: limits({ maxConnections: 1, maxPendingRequests: 1 }) })], httpVirtualHosts: [vhost('l.test', [route({ to: 'leave' })])] }),
-  );
+  const p = await startLimited('leave', [b], { maxConnections: 1, maxPendingRequests: 1 });
   try {
-    const a = get(p.port(), '/a', H('l.test'));
+    const a = get(p.port(), '/a', H('leave.test'));
     await waitFor('the first held', () => b.held.length === 1);
-    const gone = http.request({ host: '127.0.0.1', port: p.port(), path: '/gone', headers: H('l.test'), agent: false });
+    const gone = http.request({ host: '127.0.0.1', port: p.port(), path: '/gone', headers: H('leave.test'), agent: false });
     gone.on('error', () => {});
     gone.end();
-    await waitFor('the second is waiting (a third overflows)', async () => {
-      assertOverflow(await get(p.port(), '/probe', H('l.test')));
-      return true;
-    });
+    await waitFor('the second pending', () => counters(p, 'default_leave_80').rqPendingActive === 1);
+    assertOverflow(await get(p.port(), '/probe', H('leave.test')));
     gone.destroy();
     await waitFor('the access log has the client that left', () => p.logs.some((l) => l.path === '/gone' && l.responseFlags === 'DC'));
-    const next = get(p.port(), '/next', H('l.test'));
+    assert.equal(counters(p, 'default_leave_80').rqPendingActive, 0);
+    const next = get(p.port(), '/next', H('leave.test'));
     b.release();
     assert.equal((await a).status, 200);
     await waitFor('the next request sent', () => b.held.length === 1);
@@ -166,9 +163,7 @@ test('a waiting request whose client leaves gives its place back', async () => {
 test('per-host-max-connections: each endpoint has at most that many requests in flight; the others wait', async () => {
   const b1 = await fresh('h1');
   const b2 = await fresh('h2');
-  const p = await startProxy(
-    config({ clusters: [cluster('ph', [ep(b1), ep(b2)], { circuitBreakers: limits({ perHostMaxConnections: 1 }) })], httpVirtualHosts: [vhost('ph.test', [route({ to: 'ph' })])] }),
-  );
+  const p = await startLimited('ph', [b1, b2], { perHostMaxConnections: 1 });
   try {
     const all = [0, 1, 2, 3].map((i) => get(p.port(), `/${i}`, H('ph.test')));
     await waitFor('one held on each endpoint', () => b1.held.length === 1 && b2.held.length === 1);
