@@ -23,12 +23,15 @@ const KEEP: Record<ResourceType['kind'], readonly string[]> = {
   Secret: ['type', 'data'],
   EndpointSlice: ['addressType', 'endpoints', 'ports'],
   Endpoints: ['subsets'],
+  // Not status: the writer's own status writes must not look like changes.
+  Ingress: ['spec'],
+  IngressClass: ['spec'],
 };
 
 export function convert(type: ResourceType, raw: Record<string, any>): Converted {
   const meta = (raw?.metadata ?? {}) as Record<string, unknown>;
   const name = typeof meta.name === 'string' ? meta.name : '';
-  const namespace = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : 'default';
+  const namespace = type.clusterScoped ? '' : typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : 'default';
   const metadata: Record<string, unknown> = {};
   for (const f of META_FIELDS) if (meta[f] !== undefined && meta[f] !== null) metadata[f] = meta[f];
   metadata.namespace = namespace;

@@ -22,7 +22,7 @@ import { ListWatch } from '@kubernetes/client-node';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import type { ObjectCache, HTTPProxy } from '../objects/index.ts';
+import type { ObjectCache, HTTPProxy, Ingress } from '../objects/index.ts';
 import type { IsobarConfig, NamespacedName } from '../config/index.ts';
 import { ApiClient, ApiError } from './api-client.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
@@ -32,9 +32,22 @@ import type { BackoffOptions } from './backoff.ts';
 import { Coalescer } from './coalescer.ts';
 import { convert } from './convert.ts';
 import { describeFailure } from './problems.ts';
-import { DELEGATIONS, ENDPOINTS, ENDPOINTSLICES, EXTENSIONSERVICES, HTTPPROXIES, SECRETS, SERVICES, collectionPath, objectPath, resourceName } from './resources.ts';
+import {
+  DELEGATIONS,
+  ENDPOINTS,
+  ENDPOINTSLICES,
+  EXTENSIONSERVICES,
+  HTTPPROXIES,
+  INGRESSCLASSES,
+  INGRESSES,
+  SECRETS,
+  SERVICES,
+  collectionPath,
+  objectPath,
+  resourceName,
+} from './resources.ts';
 import type { ResourceType } from './resources.ts';
-import { SecretRefs, secretsOfProxy } from './secret-refs.ts';
+import { SecretRefs, secretsOfIngress, secretsOfProxy } from './secret-refs.ts';
 import type { SecretKey } from './secret-refs.ts';
 
 export interface KubeSourceOptions {
@@ -136,10 +149,11 @@ export class KubeSource extends EventEmitter {
     const kc = loadKubeConfig(this.#o.kubeconfig);
     this.#stopping = false;
     this.#client = new ApiClient(kc);
-    const types = [HTTPPROXIES, DELEGATIONS, EXTENSIONSERVICES, SERVICES, SECRETS, ENDPOINTSLICES];
+    const types = [HTTPPROXIES, DELEGATIONS, EXTENSIONSERVICES, SERVICES, SECRETS, ENDPOINTSLICES, INGRESSES];
     if (this.#o.endpoints) types.push(ENDPOINTS);
     const namespaces = this.#o.namespaces?.length ? [...new Set(this.#o.namespaces)] : [undefined];
     for (const type of types) for (const ns of namespaces) this.#feeds.push(this.#makeFeed(type, ns));
+    this.#feeds.push(this.#makeFeed(INGRESSCLASSES, undefined));
     this.#log.info({ server: this.#client.server, namespaces: this.#o.namespaces?.length ? this.#o.namespaces : 'all' }, 'watching the Kubernetes API');
     await Promise.all(this.#feeds.map((f) => this.#startFeed(f)));
   }
@@ -278,8 +292,8 @@ export class KubeSource extends EventEmitter {
 
   #upsert(f: Feed, raw: Raw): void {
     if (f.type === SECRETS) return this.#secretSeen(raw);
-    const key = `${f.type.kind}/${raw.metadata?.namespace ?? 'default'}/${raw.metadata?.name ?? ''}`;
-    if (f.type === HTTPPROXIES || f.type === EXTENSIONSERVICES || f.type === SERVICES) {
+    const key = `${f.type.kind}/${f.type.clusterScoped ? '' : (raw.metadata?.namespace ?? 'default')}/${raw.metadata?.name ?? ''}`;
+    if (f.type === HTTPPROXIES || f.type === EXTENSIONSERVICES || f.type === SERVICES || f.type === INGRESSES) {
       const before = this.#statuses.get(key);
       if (raw.status !== undefined) this.#statuses.set(key, raw.status);
       else this.#statuses.delete(key);
@@ -307,6 +321,7 @@ export class KubeSource extends EventEmitter {
       changed = this.#cache.upsert(c.object, ORIGIN);
       this.#rejectedRv.delete(key);
       if (f.type === HTTPPROXIES) this.#setRefs(key, secretsOfProxy(c.object as HTTPProxy));
+      if (f.type === INGRESSES) this.#setRefs(key, secretsOfIngress(c.object as Ingress));
     } else {
       changed = this.#cache.reject(c.rejected);
       const rv = raw.metadata?.resourceVersion ?? '';
@@ -315,7 +330,7 @@ export class KubeSource extends EventEmitter {
         const fields = c.rejected.errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; ');
         this.#log.warn({ object: key }, `${key} rejected by the schema: ${fields}; fix the object (kubectl edit) and it will be picked up`);
       }
-      if (f.type === HTTPPROXIES) this.#setRefs(key, new Set());
+      if (f.type === HTTPPROXIES || f.type === INGRESSES) this.#setRefs(key, new Set());
     }
     // The informer keeps its own copy of every object; it needs only the
     // identity and version, so drop the rest to keep memory at one copy.
@@ -324,7 +339,7 @@ export class KubeSource extends EventEmitter {
   }
 
   #delete(f: Feed, raw: Raw): void {
-    const ns = raw.metadata?.namespace ?? 'default';
+    const ns = f.type.clusterScoped ? '' : (raw.metadata?.namespace ?? 'default');
     const name = raw.metadata?.name ?? '';
     if (f.type === SECRETS) {
       const key = `${ns}/${name}`;
@@ -336,7 +351,7 @@ export class KubeSource extends EventEmitter {
     this.#statuses.delete(key);
     this.#proxySig.delete(key);
     this.#rejectedRv.delete(key);
-    if (f.type === HTTPPROXIES) this.#setRefs(key, new Set());
+    if (f.type === HTTPPROXIES || f.type === INGRESSES) this.#setRefs(key, new Set());
     if (this.#cache.remove(f.type.kind, ns, name)) this.#coalescer.poke();
   }
 

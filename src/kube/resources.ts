@@ -1,10 +1,12 @@
 // The API resources isobar watches, and how their REST paths are built.
 
 export interface ResourceType {
-  kind: 'HTTPProxy' | 'TLSCertificateDelegation' | 'ExtensionService' | 'Service' | 'Secret' | 'EndpointSlice' | 'Endpoints';
+  kind: 'HTTPProxy' | 'TLSCertificateDelegation' | 'ExtensionService' | 'Service' | 'Secret' | 'EndpointSlice' | 'Endpoints' | 'Ingress' | 'IngressClass';
   group: string; // "" for core/v1
   version: string;
   plural: string;
+  /** Cluster-scoped: watched once, whatever namespaces are watched. */
+  clusterScoped?: true;
 }
 
 export const HTTPPROXIES: ResourceType = { kind: 'HTTPProxy', group: 'projectcontour.io', version: 'v1', plural: 'httpproxies' };
@@ -19,6 +21,8 @@ export const SERVICES: ResourceType = { kind: 'Service', group: '', version: 'v1
 export const SECRETS: ResourceType = { kind: 'Secret', group: '', version: 'v1', plural: 'secrets' };
 export const ENDPOINTSLICES: ResourceType = { kind: 'EndpointSlice', group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices' };
 export const ENDPOINTS: ResourceType = { kind: 'Endpoints', group: '', version: 'v1', plural: 'endpoints' };
+export const INGRESSES: ResourceType = { kind: 'Ingress', group: 'networking.k8s.io', version: 'v1', plural: 'ingresses' };
+export const INGRESSCLASSES: ResourceType = { kind: 'IngressClass', group: 'networking.k8s.io', version: 'v1', plural: 'ingressclasses', clusterScoped: true };
 
 export function apiVersionOf(r: { group: string; version: string }): string {
   return r.group ? `${r.group}/${r.version}` : r.version;

@@ -1,10 +1,11 @@
 // Which Secrets isobar must hold in memory: those an HTTPProxy names (TLS
-// certificate, client-validation CA and CRL, upstream validation CA) plus
+// certificate, client-validation CA and CRL, upstream validation CA) or an
+// Ingress names (TLS certificates), plus
 // the config's client and fallback certificates and any the caller adds.
 // Everything else stays a tiny index entry, so memory follows what is used,
 // not how many Secrets the cluster has.
 
-import type { HTTPProxy, HTTPProxyService } from '../objects/index.ts';
+import type { HTTPProxy, HTTPProxyService, Ingress } from '../objects/index.ts';
 
 /** "namespace/name" */
 export type SecretKey = string;
@@ -33,6 +34,18 @@ export function secretsOfProxy(p: HTTPProxy): Set<SecretKey> {
   for (const r of p.spec?.routes ?? []) services.push(...(r.services ?? []));
   services.push(...(p.spec?.tcpproxy?.services ?? []));
   for (const s of services) add(s.validation?.caSecret);
+  return out;
+}
+
+/** The TLS Secrets of an Ingress: "name" in its own namespace, or in the
+ *  one projectcontour.io/tls-cert-namespace names, or "ns/name". */
+export function secretsOfIngress(i: Ingress): Set<SecretKey> {
+  const ns = i.metadata.annotations?.['projectcontour.io/tls-cert-namespace'] || i.metadata.namespace;
+  const out = new Set<SecretKey>();
+  for (const t of i.spec?.tls ?? []) {
+    const k = resolveRef(t.secretName, ns);
+    if (k) out.add(k);
+  }
   return out;
 }
 

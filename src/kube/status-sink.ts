@@ -49,7 +49,7 @@ export class KubeStatusSink {
   #held: StatusReport | undefined;
   #last: StatusReport | undefined;
   #onStatus = (kind: string, namespace: string, name: string): void => {
-    if (kind === 'HTTPProxy' || kind === 'ExtensionService' || (kind === 'Service' && this.#o.writeServiceStatus)) this.writer.recheck(kind, namespace, name);
+    if (kind === 'HTTPProxy' || kind === 'ExtensionService' || kind === 'Ingress' || (kind === 'Service' && this.#o.writeServiceStatus)) this.writer.recheck(kind, namespace, name);
   };
   #onReady = (): void => {
     const r = this.#held;
@@ -102,7 +102,7 @@ export class KubeStatusSink {
       return;
     }
     this.#last = report;
-    this.writer.write(report.httpproxies, this.#o.writeServiceStatus ? report.services : [], report.extensionservices ?? []);
+    this.writer.write(report.httpproxies, this.#o.writeServiceStatus ? report.services : [], report.extensionservices ?? [], this.#ingresses(report));
   }
 
   async stop(): Promise<void> {
@@ -110,6 +110,15 @@ export class KubeStatusSink {
     this.#o.source?.off('status', this.#onStatus);
     await this.elector?.stop();
     await this.writer.stop();
+  }
+
+  /** Ingress statuses with the same address as the HTTPProxies' (the edge
+   *  fills it from the snapshot, which can lag the Service's own status). */
+  #ingresses(report: StatusReport) {
+    const list = report.ingresses ?? [];
+    if (list.length === 0 || !this.#o.ingressService) return list;
+    const ingress = this.#ingress(report);
+    return list.map((i) => (i.served ? { ...i, loadBalancer: { ingress } } : i));
   }
 
   #ingress(report: StatusReport | undefined) {

@@ -1,5 +1,6 @@
 // StatusWriter: writes HTTPProxy and ExtensionService status (status
-// subresource) and Service status.loadBalancer.ingress back to the API server.
+// subresource), Service status.loadBalancer.ingress and the status.loadBalancer
+// of the Ingresses isobar serves back to the API server.
 //
 // - Only changes are written: each object's desired status is fingerprinted
 //   (without lastTransitionTime) and compared with what this writer last
@@ -14,12 +15,12 @@
 
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import type { ExtensionServiceStatus, HTTPProxyStatus, ServiceStatus, DetailedCondition } from '../status/index.ts';
+import type { ExtensionServiceStatus, HTTPProxyStatus, IngressStatus, ServiceStatus, DetailedCondition } from '../status/index.ts';
 import { ApiClient, ApiError } from './api-client.ts';
 import { Backoff } from './backoff.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
 import { RateLimiter } from './rate-limiter.ts';
-import { EXTENSIONSERVICES, HTTPPROXIES, SERVICES, objectPath, type ResourceType } from './resources.ts';
+import { EXTENSIONSERVICES, HTTPPROXIES, INGRESSES, SERVICES, objectPath, type ResourceType } from './resources.ts';
 
 export interface StatusWriterOptions {
   kubeconfig?: string;
@@ -47,9 +48,9 @@ export interface StatusWriterOptions {
   proxyIngress?: () => { ip?: string; hostname?: string; ports?: { port: number; protocol: string }[] }[] | undefined;
 }
 
-type TargetKind = 'HTTPProxy' | 'Service' | 'ExtensionService';
+type TargetKind = 'HTTPProxy' | 'Service' | 'ExtensionService' | 'Ingress';
 
-const RESOURCES: Record<TargetKind, ResourceType> = { HTTPProxy: HTTPPROXIES, Service: SERVICES, ExtensionService: EXTENSIONSERVICES };
+const RESOURCES: Record<TargetKind, ResourceType> = { HTTPProxy: HTTPPROXIES, Service: SERVICES, ExtensionService: EXTENSIONSERVICES, Ingress: INGRESSES };
 
 type Transitions = Map<string, { status: string; time: string }>;
 
@@ -111,8 +112,9 @@ export class StatusWriter {
 
   /** The statuses of the latest build. Objects absent from the lists are
    *  no longer tracked (a Service the balancer stopped serving gets its
-   *  ingress cleared, if this writer had set it). */
-  write(statuses: HTTPProxyStatus[], services: ServiceStatus[], extensions: ExtensionServiceStatus[] = []): void {
+   *  ingress cleared, if this writer had set it). Only the Ingresses isobar
+   *  serves get a status (Contour's status.loadBalancer, nothing else). */
+  write(statuses: HTTPProxyStatus[], services: ServiceStatus[], extensions: ExtensionServiceStatus[] = [], ingresses: IngressStatus[] = []): void {
     if (this.#stopped) return;
     const next = new Map<string, Desired>();
     const lb = this.#o.proxyIngress ? normalIngress(this.#o.proxyIngress() ?? []) : undefined;
@@ -146,6 +148,17 @@ export class StatusWriter {
           ? prev
           : { kind: 'ExtensionService', namespace: s.namespace, name: s.name, status: { conditions: this.#conditions(key, 'ExtensionService', s) }, fingerprint: fp },
       );
+    }
+    for (const s of ingresses) {
+      if (!s.served) continue;
+      const ingress = normalIngress(s.loadBalancer.ingress);
+      next.set(`Ingress/${s.namespace}/${s.name}`, {
+        kind: 'Ingress',
+        namespace: s.namespace,
+        name: s.name,
+        status: { loadBalancer: ingress.length ? { ingress } : {} },
+        fingerprint: JSON.stringify(ingress),
+      });
     }
     for (const [key, d] of this.#desired) {
       if (d.kind === 'Service' && !next.has(key) && this.#written.has(key) && !isEmptyLb(d.status)) {
@@ -335,7 +348,7 @@ export class StatusWriter {
       const type = RESOURCES[d.kind];
       const path = objectPath(type, d.namespace, d.name, 'status');
       // A merge patch only removes a field by naming it with null.
-      const status = d.kind === 'Service' && isEmptyLb(d.status) ? { loadBalancer: { ingress: null } } : d.status;
+      const status = (d.kind === 'Service' || d.kind === 'Ingress') && isEmptyLb(d.status) ? { loadBalancer: { ingress: null } } : d.status;
       const body: Record<string, unknown> = { status };
       if (resourceVersion) body.metadata = { resourceVersion };
       const t0 = performance.now();
@@ -386,7 +399,7 @@ export class StatusWriter {
       this.#lastErrorLog.set(klass, now);
       const hint =
         e?.statusCode === 403
-          ? ': RBAC must allow patch on httpproxies/status, extensionservices/status and services/status (see deploy/rbac.yaml)'
+          ? ': RBAC must allow patch on httpproxies/status, extensionservices/status, services/status and ingresses/status (see deploy/rbac.yaml)'
           : e?.statusCode === 401
             ? ': the credentials are expired or invalid'
             : '';

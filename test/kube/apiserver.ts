@@ -32,6 +32,8 @@ export const RESOURCES: ResourceDef[] = [
   { group: '', version: 'v1', plural: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true, statusSubresource: false, custom: false },
   { group: '', version: 'v1', plural: 'endpoints', singular: 'endpoints', kind: 'Endpoints', namespaced: true, shortNames: ['ep'], statusSubresource: false, custom: false },
   { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', namespaced: true, statusSubresource: false, custom: false },
+  { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', singular: 'ingress', kind: 'Ingress', namespaced: true, shortNames: ['ing'], statusSubresource: true, custom: false },
+  { group: 'networking.k8s.io', version: 'v1', plural: 'ingressclasses', singular: 'ingressclass', kind: 'IngressClass', namespaced: false, statusSubresource: false, custom: false },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', singular: 'lease', kind: 'Lease', namespaced: true, statusSubresource: false, custom: false },
   { group: 'projectcontour.io', version: 'v1', plural: 'httpproxies', singular: 'httpproxy', kind: 'HTTPProxy', namespaced: true, shortNames: ['proxy', 'proxies'], statusSubresource: true, custom: true },
   { group: 'projectcontour.io', version: 'v1alpha1', plural: 'extensionservices', singular: 'extensionservice', kind: 'ExtensionService', namespaced: true, shortNames: ['extensionservice', 'extensionservices'], statusSubresource: true, custom: true },

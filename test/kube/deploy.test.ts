@@ -107,6 +107,8 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
   api.put('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'Q0VSVA==', 'tls.key': 'S0VZ' } });
   api.put('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'envoy', namespace: 'projectcontour' }, spec: { ports: [{ port: 80 }] } });
   api.put('extensionservices', { apiVersion: 'projectcontour.io/v1alpha1', kind: 'ExtensionService', metadata: { name: 'authz', namespace: 'default' }, spec: { services: [{ name: 'authz', port: 9443 }] } });
+  api.put('ingresses', { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'i', namespace: 'default' }, spec: { tls: [{ hosts: ['i.example.com'], secretName: 'is' }], defaultBackend: { service: { name: 'web', port: { number: 80 } } } } });
+  api.put('ingressclasses', { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'contour' }, spec: { controller: 'projectcontour.io/ingress-controller' } });
   api.recordRequests = true;
   const cache = new ObjectCache();
   const source = new KubeSource(cache, { kubeconfig });
@@ -114,7 +116,7 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
   const elector = new LeaderElector({ kubeconfig, namespace: 'projectcontour', name: 'isobar', identity: 'x', leaseDurationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 100 });
   try {
     await source.start();
-    await waitFor('ready', () => source.ready() && cache.get('Secret', 'default', 's'));
+    await waitFor('ready', () => source.ready() && cache.get('Secret', 'default', 's') && cache.get('IngressClass', '', 'contour'));
     elector.start();
     await waitFor('leader', () => elector.isLeader());
     writer.setLeader(true);
@@ -122,6 +124,7 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
       [{ namespace: 'default', name: 'p', fqdn: 'p.example.com', currentStatus: 'valid', description: 'Valid HTTPProxy', conditions: [{ type: 'Valid', status: 'True', observedGeneration: 1, reason: 'Valid', message: 'Valid HTTPProxy' }] }],
       [{ namespace: 'projectcontour', name: 'envoy', listeners: [], ingress: [{ hostname: 'lb.example.com' }], problems: [] }],
       [{ namespace: 'default', name: 'authz', conditions: [{ type: 'Valid', status: 'True', observedGeneration: 1, reason: 'Valid', message: 'Valid ExtensionService' }] }],
+      [{ namespace: 'default', name: 'i', className: '', served: true, hosts: ['*'], ports: [80, 443], loadBalancer: { ingress: [{ hostname: 'lb.example.com' }] }, problems: [] }],
     );
     await writer.idle();
     await elector.stop();
@@ -142,7 +145,7 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
     verbs.add(`${verb} ${group}/${res}`);
   }
   // The exercise did reach every kind of request.
-  for (const v of ['list projectcontour.io/httpproxies', 'watch /secrets', 'get /secrets', 'patch projectcontour.io/httpproxies/status', 'patch projectcontour.io/extensionservices/status', 'patch /services/status', 'create coordination.k8s.io/leases', 'update coordination.k8s.io/leases']) {
+  for (const v of ['list projectcontour.io/httpproxies', 'watch /secrets', 'get /secrets', 'patch projectcontour.io/httpproxies/status', 'patch projectcontour.io/extensionservices/status', 'patch /services/status', 'list networking.k8s.io/ingresses', 'watch networking.k8s.io/ingressclasses', 'get /secrets', 'patch networking.k8s.io/ingresses/status', 'create coordination.k8s.io/leases', 'update coordination.k8s.io/leases']) {
     assert.ok(verbs.has(v), `not exercised: ${v}`);
   }
 });
