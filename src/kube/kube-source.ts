@@ -153,7 +153,9 @@ export class KubeSource extends EventEmitter {
     if (this.#o.endpoints) types.push(ENDPOINTS);
     const namespaces = this.#o.namespaces?.length ? [...new Set(this.#o.namespaces)] : [undefined];
     for (const type of types) for (const ns of namespaces) this.#feeds.push(this.#makeFeed(type, ns));
-    this.#feeds.push(this.#makeFeed(INGRESSCLASSES, undefined));
+    // IngressClasses are cluster-scoped: a source limited to namespaces (a
+    // namespaced Role) does not read them, and classes match by name only.
+    if (namespaces[0] === undefined) this.#feeds.push(this.#makeFeed(INGRESSCLASSES, undefined));
     this.#log.info({ server: this.#client.server, namespaces: this.#o.namespaces?.length ? this.#o.namespaces : 'all' }, 'watching the Kubernetes API');
     await Promise.all(this.#feeds.map((f) => this.#startFeed(f)));
   }
