@@ -8,23 +8,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import http from 'node:http';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 import { createCa } from '../support/pki.ts';
-import { freePort, startServe, waitFor, type ServeProcess } from './support.ts';
+import { edgeCall, freePort, startServe, waitFor, type ServeProcess } from './support.ts';
 
-function get(port: number, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (port: number, host: string) => edgeCall({ port, ca: '', host, plain: true });
 
 const indent = (pem: string) => pem.replace(/^/gm, '    ');
 

@@ -1,5 +1,5 @@
-// The Gateway API through `isobar serve` with real requests: an HTTPProxy
-// and HTTPRoutes for different hosts in one folder, served side by side by
+// The Gateway API through `isobar serve` with real requests: an HTTPProxy,
+// an Ingress and HTTPRoutes for different hosts in one folder, served side by side by
 // the proxy (a Gateway's HTTP listeners on --http-port, its HTTPS listeners
 // on --https-port), with matches, header modifiers, a redirect, a rewrite,
 // weights, an unresolved backend answering 500, HTTPS with the listener's
@@ -11,25 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import http from 'node:http';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 import { createCa } from '../support/pki.ts';
-import { CLI, freePort, httpsGet, startServe, waitFor, type ServeProcess } from './support.ts';
+import { CLI, edgeCall, freePort, httpsGet, startServe, waitFor, type ServeProcess } from './support.ts';
 
 const run = promisify(execFile);
 
-function get(port: number, host: string, path = '/', headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method, headers: { host, ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (port: number, host: string, path = '/', headers: Record<string, string> = {}, method = 'GET') => edgeCall({ port, ca: '', host, path, headers, method, plain: true });
 
 const backendOf = (body: string): string => (JSON.parse(body) as { backend: string }).backend;
 
@@ -123,6 +111,15 @@ spec:
   - backendRefs: [{name: b, port: 80, namespace: apps}]
 `;
 
+const INGRESS = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: ing, namespace: apps}
+spec:
+  rules:
+  - host: ingress.example.test
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: c, port: {number: 80}}}}]}
+`;
+
 const PROXY = `apiVersion: projectcontour.io/v1
 kind: HTTPProxy
 metadata: {name: app, namespace: apps}
@@ -132,7 +129,7 @@ spec:
   - services: [{name: a, port: 80}]
 `;
 
-test('an HTTPProxy and HTTPRoutes for different hosts in one folder, through the proxy with real requests', async (t) => {
+test('an HTTPProxy, an Ingress and HTTPRoutes for different hosts in one folder, through the proxy with real requests', async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'isobar-gateway-'));
   const dir = join(work, 'manifests');
   await mkdir(dir);
@@ -151,14 +148,16 @@ test('an HTTPProxy and HTTPRoutes for different hosts in one folder, through the
     );
     await writeFile(join(dir, 'routes.yaml'), ROUTES);
     await writeFile(join(dir, 'proxy.yaml'), PROXY);
+    await writeFile(join(dir, 'ingress.yaml'), INGRESS);
 
     const httpPort = await freePort();
     const httpsPort = await freePort();
     serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(httpsPort), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
     await waitFor('the HTTPRoute served', async () => ((await get(httpPort, 'route.example.test', '/b')).status === 200 ? true : undefined));
 
-    // The HTTPProxy's host and the HTTPRoute's host, side by side.
+    // The HTTPProxy's, the Ingress's and the HTTPRoute's hosts, side by side.
     assert.equal(backendOf((await get(httpPort, 'app.example.test')).body), 'a');
+    assert.equal(backendOf((await get(httpPort, 'ingress.example.test')).body), 'c');
     const mod = await get(httpPort, 'route.example.test', '/b/x', { 'X-Remove': 'gone', 'X-Add': 'first' });
     assert.equal(mod.status, 200);
     const seen = JSON.parse(mod.body) as { backend: string; headers: Record<string, string | string[]> };
