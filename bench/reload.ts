@@ -11,6 +11,7 @@ import { startBackend } from './lib/backend.ts';
 import { startServer, stop, stopAll, isRunning, processTree, type Managed } from './lib/procs.ts';
 import { freePorts, waitForPort, LOOPBACK } from './lib/ports.ts';
 import * as isobar from './lib/peers/isobar.ts';
+import { backendYaml, manyProxies, proxyYaml } from './lib/httpproxies.ts';
 import os from 'node:os';
 import { machineDetails, median } from './lib/report.ts';
 
@@ -58,35 +59,6 @@ function rssMiB(root: number): number {
   return kb / 1024;
 }
 
-function backendYaml(plainPort: number): string {
-  return `apiVersion: v1
-kind: Service
-metadata: { name: backend-plain, namespace: bench }
-spec:
-  ports: [{ name: http, port: 80, targetPort: ${plainPort} }]
----
-apiVersion: v1
-kind: Endpoints
-metadata: { name: backend-plain, namespace: bench }
-subsets:
-  - addresses: [{ ip: ${LOOPBACK} }]
-    ports: [{ name: http, port: ${plainPort} }]
-`;
-}
-
-function proxyYaml(name: string, fqdn: string): string {
-  return `---
-apiVersion: projectcontour.io/v1
-kind: HTTPProxy
-metadata: { name: ${name}, namespace: bench }
-spec:
-  virtualhost: { fqdn: ${fqdn} }
-  routes:
-    - conditions: [{ prefix: / }]
-      services: [{ name: backend-plain, port: 80 }]
-`;
-}
-
 interface CountResult {
   count: number;
   startupMs: number;
@@ -104,9 +76,7 @@ async function measureCount(count: number, samples: number, workers: number, pla
   mkdirSync(manifests, { recursive: true });
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   writeFileSync(path.join(manifests, 'backend.yaml'), backendYaml(plainPort));
-  const docs: string[] = [];
-  for (let i = 0; i < count; i++) docs.push(proxyYaml(`r${i}`, `r${i}.example.test`));
-  writeFileSync(path.join(manifests, 'proxies.yaml'), docs.join(''));
+  writeFileSync(path.join(manifests, 'proxies.yaml'), manyProxies(count));
 
   const [httpPort, httpsPort, adminPort] = (await freePorts(3)) as [number, number, number];
   const args = [

@@ -36,7 +36,7 @@ const USAGE = `usage: node bench/run.ts [options]
                           (default all; isobar-base only with --base-commit)
   --base-commit REF       also measure isobar as committed at REF ("isobar base", default mode) in the same
                           rounds: an A/B of the working tree (or --isobar-commit) against REF
-  --scrape-metrics SECONDS  during every run, GET each isobar's /metrics every SECONDS (what metrics cost)
+  --scrape-metrics SECONDS  during every run, GET the /metrics of each isobar but the base every SECONDS
   --cases LIST            case ids (default all: ${CASES.map((c) => c.id).join(',')})
   --profile               write V8 CPU profiles of isobar's processes and add where the time went to the report
                           (best with one case: --systems isobar --cases chain-64)
@@ -178,7 +178,8 @@ function scrapeEvery(url: string, seconds: number): () => { ok: number; failed: 
 async function measure(sys: SystemUnderTest, c: BenchCase, s: LoadSettings, tmpDir: string, rep: number, scrapeS: number | undefined): Promise<Measurement> {
   const pids = sys.rootPid ? processTree(sys.rootPid) : [];
   const before = cpuSnapshot(pids);
-  const stopScrape = scrapeS !== undefined && sys.metricsUrl ? scrapeEvery(sys.metricsUrl, scrapeS) : undefined;
+  // Not the A/B baseline: `--base-commit HEAD` then measures what scraping costs.
+  const stopScrape = scrapeS !== undefined && sys.metricsUrl && sys.name !== ISOBAR_BASE ? scrapeEvery(sys.metricsUrl, scrapeS) : undefined;
   let r: LoadResult;
   try {
     r = await load(sys, c, s, tmpDir);
@@ -326,7 +327,7 @@ async function main(): Promise<void> {
     );
   }
   if (baseDir) notes.push(`"isobar base" is isobar (default mode) as committed at ${o.baseCommit}, measured in the same rounds as the working tree: an A/B.`);
-  if (o.scrapeS !== undefined) notes.push(`Every isobar's /metrics was scraped every ${o.scrapeS} s during every run (as a Prometheus would).`);
+  if (o.scrapeS !== undefined) notes.push(`The /metrics of every isobar but the base was scraped every ${o.scrapeS} s during every run (as a Prometheus would).`);
   notes.push(`TLS negotiated at the chain's first listener (openssl s_client): ${tlsNotes.join('; ')}.`);
   if (o.quick) notes.unshift('QUICK smoke run: short runs, one per case; not for comparison.');
   const report = renderReport({

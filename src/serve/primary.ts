@@ -65,7 +65,10 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     await failStart(new StartError('WORKERS', `cannot start workers: ${(err as Error).message}`));
   }
   const loop = new ReloadLoop(state, workers, store, logger, metrics);
+  const pushStart = performance.now();
   await loop.push();
+  // The whole first configuration to every worker (bench/fanout.ts reads it).
+  logger.debug({ version: state.version, applyMs: Math.round(performance.now() - pushStart) }, 'first configuration applied');
   const unbound = unboundListener(workers);
   if (unbound) await failStart(unbound);
 
