@@ -11,6 +11,9 @@ export interface EdgeCertificate {
   /** DNS names the certificate covers (CN + SANs, wildcards kept). */
   domains: string[];
   notAfter: string; // ISO 8601
+  /** Set while the certificate manager has no certificate under this ARN
+   *  yet (ACME: being validated, or the request failed): certPem is "". */
+  unissued?: { status: 'PENDING_VALIDATION' | 'FAILED'; reason?: string };
 }
 
 export interface TlsPolicy {
@@ -63,6 +66,10 @@ export interface BalancerListener {
   protocol: 'TCP' | 'TLS';
   tls?: {
     certificates: EdgeCertificate[]; // default first; all offered by SNI
+    /** ARNs named by the Service whose certificate is still being issued
+     *  (ACME, PENDING_VALIDATION): with no certificate yet the listener
+     *  answers TLS-ALPN-01 only and closes every other handshake. */
+    pending?: string[];
     policy: TlsPolicy;
     alpn: string[] | null; // null = do not negotiate (policy "None")
   };

@@ -12,6 +12,8 @@ export interface ClientHelloInfo {
   alpn?: string[];
   /** signature_algorithms (TLS SignatureScheme codes). */
   sigalgs?: number[];
+  /** server_name (SNI), when well-formed: a TLS-ALPN-01 challenge is chosen by it. */
+  serverName?: string;
 }
 
 export type HelloParse = { kind: 'incomplete' } | { kind: 'done'; alpn: string[] | undefined };
@@ -32,6 +34,7 @@ export function parseClientHello(buf: Buffer): ClientHelloParse {
   const hello: ClientHelloInfo = {};
   if ('alpn' in r.hello) hello.alpn = r.hello.alpn;
   if ('sigalgs' in r.hello) hello.sigalgs = r.hello.sigalgs;
+  if (r.hello.serverName !== undefined) hello.serverName = r.hello.serverName;
   return { kind: 'done', hello };
 }
 

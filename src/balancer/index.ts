@@ -22,3 +22,4 @@ export type { KeyProvider } from './tls-contexts.ts';
 export type { TargetHealth } from './target-pool.ts';
 export { DEFAULT_POLICY, POLICY_NAMES, ALPN_POLICIES, lookupPolicy, alpnPolicyName } from './policies.ts';
 export { A as ANNOTATIONS, isCertificateArn } from './annotations.ts';
+export { AcmeChallengeTable, ACME_TLS_ALPN, type AcmeChallenge } from './acme-challenges.ts';

@@ -11,14 +11,17 @@ import { TLSSocket, connect as tlsConnect, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { BalancerCounters } from '../metrics/index.ts';
 import { encodeV2 } from '../proxyprotocol/index.ts';
+import { ACME_TLS_ALPN, type AcmeChallengeTable } from './acme-challenges.ts';
 import type { BalancerListener } from './balancer-config.ts';
 import { chooseCertificate } from './certificate-match.ts';
 import { peekClientOffer, type ClientHelloInfo } from './client-hello.ts';
+import { answerHttp01 } from './http01-answer.ts';
 import { selectAlpn } from './policies.ts';
 import { RefusalLog } from './refusal-log.ts';
 import { SourceFilter } from './source-filter.ts';
 import { TargetPool, type PoolTarget } from './target-pool.ts';
 import { setTicketKeys, type ListenerContexts } from './tls-contexts.ts';
+import { answerTlsAlpn } from './tls-alpn-answer.ts';
 
 export interface ProxyTargetAddresses {
   http: { address: string; port: number };
@@ -39,6 +42,8 @@ export interface ListenerDeps {
   proxyTargets?: ProxyTargetAddresses;
   localProxy?: LocalProxy;
   reusePort: boolean;
+  /** ACME challenges the certificate manager is being validated for. */
+  challenges?: AcmeChallengeTable;
 }
 
 /** What a connection is served with; replaced whole on a config change. */
@@ -50,6 +55,9 @@ interface Handler {
 
 const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 const TARGET_CONNECT_TIMEOUT_MS = 10_000;
+/** How long a port-80 client may stay silent, while an HTTP-01 challenge
+ *  is pending, before its flow goes to the target unread. */
+const HTTP01_WAIT_MS = 2_000;
 
 /** "::ffff:127.0.0.1" -> "127.0.0.1", so v4 clients get a TCP4 header. */
 function plainAddress(a: string | undefined): string {
@@ -233,16 +241,26 @@ export class ListenerRuntime {
       this.counters.processedBytes += raw.bytesRead + raw.bytesWritten;
     });
     if (h.config.protocol === 'TLS') {
-      if (!h.contexts || h.contexts.contexts.length === 0) {
-        raw.destroy(); // never accept TLS without a certificate
+      const ctx = h.contexts ?? { certificates: [], contexts: [], keyTypes: [] };
+      // Never accept TLS without a certificate; a listener whose
+      // certificate is still being issued answers only TLS-ALPN-01.
+      if (ctx.contexts.length === 0 && !this.deps.challenges?.alpnActive) {
+        raw.destroy();
         return;
       }
-      void this.startTls(raw, h, h.contexts);
+      void this.startTls(raw, h, ctx);
     } else {
       raw.pause();
       raw.setTimeout(h.config.idleTimeoutMs, () => raw.destroy());
-      void this.forward(raw, raw, h, undefined);
+      // HTTP-01 validation always comes to port 80 (RFC 8555 section 8.3).
+      if (h.config.servicePort === 80 && this.deps.challenges?.httpActive) void this.plainAfterHttp01(raw, h, this.deps.challenges);
+      else void this.forward(raw, raw, h, undefined);
     }
+  }
+
+  private async plainAfterHttp01(raw: Socket, h: Handler, table: AcmeChallengeTable): Promise<void> {
+    const outcome = await answerHttp01(raw, table, HTTP01_WAIT_MS);
+    if (outcome === 'forward' && !raw.destroyed) await this.forward(raw, raw, h, undefined);
   }
 
   private async startTls(raw: Socket, h: Handler, ctx: ListenerContexts): Promise<void> {
@@ -256,7 +274,8 @@ export class ListenerRuntime {
     // only when there is something to agree on, and pick among several
     // certificates for a name by what the client can verify.
     let hello: ClientHelloInfo = {};
-    if (policyAlpn || ctx.certificates.length > 1) {
+    const challenges = this.deps.challenges?.alpnActive ? this.deps.challenges : undefined;
+    if (policyAlpn || ctx.certificates.length > 1 || challenges) {
       try {
         hello = await peekClientOffer(raw, TLS_HANDSHAKE_TIMEOUT_MS);
       } catch {
@@ -265,8 +284,20 @@ export class ListenerRuntime {
         return;
       }
     }
-    const offerAlpn = policyAlpn !== null && hello.alpn !== undefined && selectAlpn(policyAlpn, hello.alpn) !== undefined;
     if (raw.destroyed) return;
+    if (challenges && hello.alpn?.includes(ACME_TLS_ALPN)) {
+      // A validation server, never a client: it gets the challenge
+      // certificate for its name or nothing.
+      const context = challenges.alpnContext(hello.serverName);
+      if (context) answerTlsAlpn(raw, context);
+      else raw.destroy();
+      return;
+    }
+    if (ctx.contexts.length === 0) {
+      raw.destroy();
+      return;
+    }
+    const offerAlpn = policyAlpn !== null && hello.alpn !== undefined && selectAlpn(policyAlpn, hello.alpn) !== undefined;
     const client = { sigalgs: hello.sigalgs, keyTypes: ctx.keyTypes };
     const sock = new TLSSocket(raw, {
       isServer: true,

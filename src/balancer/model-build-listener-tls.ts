@@ -14,6 +14,8 @@ const DAY_MS = 86_400_000;
 
 export interface ListenerTls {
   certificates: EdgeCertificate[];
+  /** ARNs named whose certificate is still being issued. */
+  pending: string[];
   /** ssl-cert names at least one ARN (valid or not): the Service asks for TLS. */
   certNamed: boolean;
   /** The ssl-ports items (numbers or names); null: every TCP port. */
@@ -33,14 +35,15 @@ export function buildListenerTls(
   p: Problems,
   storeProblems: readonly CertificateStoreProblem[] = [],
 ): ListenerTls {
-  const certificates = buildCertificates(ann, store, p, storeProblems);
+  const pending: string[] = [];
+  const certificates = buildCertificates(ann, store, p, storeProblems, pending);
   const certNamed = splitList(annotation(ann, A.sslCert) ?? '').length > 0;
   warnExpiringCertificates(certificates, now, p);
   const sslPorts = buildSslPorts(ann, tcpPorts, certNamed, p);
   const anyTls = tcpPorts.some((sp) => isTlsPort({ certNamed, sslPorts }, sp));
   const policy = buildSslPolicy(ann, anyTls, p);
   const alpn = buildAlpnPolicy(ann, p);
-  return { certificates, certNamed, sslPorts, anyTls, policy, alpn };
+  return { certificates, pending, certNamed, sslPorts, anyTls, policy, alpn };
 }
 
 export function isTlsPort(tls: Pick<ListenerTls, 'certNamed' | 'sslPorts'>, sp: ServicePort): boolean {
@@ -52,14 +55,22 @@ export function isTlsPort(tls: Pick<ListenerTls, 'certNamed' | 'sslPorts'>, sp: 
 /** The tls part of a listener whose port terminates TLS. */
 export function listenerTlsConfig(tls: ListenerTls, tlsPort: boolean): BalancerListener['tls'] {
   if (!tlsPort || !tls.policy) return undefined;
-  return { certificates: [...tls.certificates], policy: tls.policy, alpn: tls.alpn ? [...tls.alpn] : null };
+  const config: NonNullable<BalancerListener['tls']> = { certificates: [...tls.certificates], policy: tls.policy, alpn: tls.alpn ? [...tls.alpn] : null };
+  if (tls.pending.length > 0) config.pending = [...tls.pending];
+  return config;
 }
 
 /** ssl-cert: ARNs of certificates in the store, first is the default,
  *  duplicates once. A certificate the store cannot read is said to be
  *  damaged (with the store's own words, naming the file), not missing:
  *  adding it again would not help. */
-export function buildCertificates(ann: Annotations, store: EdgeCertificate[], p: Problems, storeProblems: readonly CertificateStoreProblem[] = []): EdgeCertificate[] {
+export function buildCertificates(
+  ann: Annotations,
+  store: EdgeCertificate[],
+  p: Problems,
+  storeProblems: readonly CertificateStoreProblem[] = [],
+  pending: string[] = [],
+): EdgeCertificate[] {
   const certificates: EdgeCertificate[] = [];
   for (const arn of splitList(annotation(ann, A.sslCert) ?? '')) {
     if (!isCertificateArn(arn)) {
@@ -74,6 +85,17 @@ export function buildCertificates(ann: Annotations, store: EdgeCertificate[], p:
     }
     if (!cert) {
       p.error(A.sslCert, `certificate ${arn} is not in the certificate store (add it with \`isobar certs import --arn ${arn} ...\` or \`isobar certs request --arn ${arn} ...\`)`);
+      continue;
+    }
+    if (cert.unissued?.status === 'FAILED') {
+      p.error(A.sslCert, `certificate ${arn} could not be issued: ${cert.unissued.reason ?? 'the request failed'}; request it again (\`isobar certs request --acme --arn ${arn} ...\`)`);
+      continue;
+    }
+    if (cert.unissued) {
+      // Served without it meanwhile (port 80 and TLS-ALPN-01 must answer
+      // for it to be issued at all); it is added the moment it arrives.
+      p.warn(A.sslCert, `certificate ${arn} not yet issued (PENDING_VALIDATION): the listener closes TLS handshakes until the certificate manager has it`);
+      if (!pending.includes(arn)) pending.push(arn);
       continue;
     }
     if (!certificates.some((c) => c.arn === arn)) certificates.push(cert);

@@ -34,7 +34,7 @@ function refreshPrevious(snapshot: Snapshot, svc: Service, prev: LoadBalancer, o
     if (!rangeProblems.hasErrors) l.sourceRanges = [...sourceRanges];
     const sp = (svc.spec.ports ?? []).find((x) => x && x.port === l.servicePort && (x.protocol ?? 'TCP') === 'TCP');
     if (sp) l.targets = targetsFor(snapshot, svc, sp, isIngressService(svc, o.config), o.proxyTargets);
-    if (l.tls) l.tls.certificates = l.tls.certificates.map((c) => o.certificates.find((n) => n.arn === c.arn) ?? c);
+    if (l.tls) l.tls.certificates = l.tls.certificates.map((c) => o.certificates.find((n) => n.arn === c.arn && !n.unissued) ?? c);
   }
   return lb;
 }

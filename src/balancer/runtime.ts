@@ -7,6 +7,7 @@
 import { pino, type Logger } from 'pino';
 import type { BalancerListenerMetrics } from '../metrics/index.ts';
 import type { BalancerConfig, BalancerListener } from './balancer-config.ts';
+import { AcmeChallengeTable, type AcmeChallenge } from './acme-challenges.ts';
 import { ListenerRuntime, type LocalProxy, type ProxyTargetAddresses } from './listener-runtime.ts';
 import { buildListenerContexts, type KeyProvider, type ListenerContexts } from './tls-contexts.ts';
 import type { TargetHealth } from './target-pool.ts';
@@ -52,6 +53,7 @@ export class BalancerRuntime {
   private readonly logger: Logger;
   private readonly reusePort: boolean;
   private ticketKeys: Buffer | undefined;
+  private readonly challenges = new AcmeChallengeTable();
   private readonly listeners = new Map<string, ListenerRuntime>();
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
@@ -97,7 +99,9 @@ export class BalancerRuntime {
       if (l.protocol === 'TLS') {
         try {
           if (!l.tls) throw new Error('TLS listener without certificates or policy');
-          contexts = await buildListenerContexts(l.tls.certificates, l.tls.policy, this.keys, keyCache, this.ticketKeys);
+          // Only certificates still being issued: it answers TLS-ALPN-01 until one arrives.
+          if (l.tls.certificates.length === 0 && (l.tls.pending?.length ?? 0) > 0) contexts = { certificates: [], contexts: [], keyTypes: [] };
+          else contexts = await buildListenerContexts(l.tls.certificates, l.tls.policy, this.keys, keyCache, this.ticketKeys);
         } catch (err) {
           const msg = `listener ${id}: ${(err as Error).message}; ${rt?.bound ? 'it keeps its previous configuration' : 'it is not started'}`;
           this.logger.warn({ listener: id }, msg);
@@ -147,7 +151,12 @@ export class BalancerRuntime {
   }
 
   private deps() {
-    return { logger: this.logger, proxyTargets: this.proxyTargets, localProxy: this.localProxy, reusePort: this.reusePort };
+    return { logger: this.logger, proxyTargets: this.proxyTargets, localProxy: this.localProxy, reusePort: this.reusePort, challenges: this.challenges };
+  }
+
+  /** The ACME challenges to answer from now on (the whole set; empty: none). */
+  setChallenges(list: readonly AcmeChallenge[]): void {
+    this.challenges.replace(list);
   }
 
   /** A listener that never started, kept only to report its problem. */

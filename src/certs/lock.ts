@@ -82,3 +82,17 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, opts: Lock
     await unlink(path).catch(() => {});
   }
 }
+
+/** A long-held lock (the one renewer on this machine): taken when free or
+ *  left by a dead process, else undefined. Returns what releases it. */
+export async function tryHoldLock(path: string): Promise<(() => Promise<void>) | undefined> {
+  for (let i = 0; i < 3; i++) {
+    if (await tryCreate(path)) return () => unlink(path).catch(() => {});
+    const h = await holder(path);
+    if (h === undefined) continue;
+    if (h.pid === process.pid) return undefined;
+    if (pidAlive(h.pid)) return undefined;
+    await takeOver(path, h.text);
+  }
+  return undefined;
+}

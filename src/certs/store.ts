@@ -15,12 +15,16 @@ import { X509Certificate } from 'node:crypto';
 import { CertsError } from './errors.ts';
 import { checkAccount, checkRegion, DEFAULT_ACCOUNT, DEFAULT_REGION, newArn, parseArn } from './arn.ts';
 import { ensureDir, fsyncDir, readIfExists, sweepTempFiles, writeFileAtomic } from './atomic-file.ts';
-import { withLock, pidAlive } from './lock.ts';
+import { withLock, pidAlive, tryHoldLock } from './lock.ts';
 import { loadOrCreateMasterKey, readMasterKey, Sealer, type SealedBlob } from './sealing.ts';
 import { createLocalCa, issueLeaf, type KeyedCertificate } from './local-ca.ts';
 import { normalizeDomains } from './names.ts';
 import { checkKeyMatches, checkNotExpired, facts, keyToPem, parseCertificate, parsePrivateKey, splitCertificates, verifyChain } from './x509-info.ts';
 import type { CertificateRecord } from './record.ts';
+import type { AcmeSettings } from './acme-settings.ts';
+import { FAILURE_REASONS } from './acme-problem.ts';
+import { createHash } from 'node:crypto';
+import { newPrivateKeyPem } from './acme-keys.ts';
 
 export interface OpenOptions {
   /** Never create the state dir, master key or CA; refuse certificate writes.
@@ -37,6 +41,27 @@ export interface RequestOptions {
   domain: string;
   sans?: string[];
   arn?: string;
+}
+
+export interface AcmeRequestOptions extends RequestOptions {
+  acme: AcmeSettings;
+}
+
+/** An ACME account: its key (sealed at rest), its URL once registered, and
+ *  the external account binding the CA asked for, if any. */
+export interface AcmeAccount {
+  directory: string;
+  email?: string;
+  keyPem: string;
+  url?: string;
+  eab?: { kid: string; hmacKey: string };
+}
+
+/** What an ACME order produced. */
+export interface IssuedCertificate {
+  certPem: string;
+  chainPem: string;
+  keyPem: string;
 }
 
 export interface ImportOptions {
@@ -70,6 +95,16 @@ interface CaFile {
   certPem: string;
   key: SealedBlob;
   createdAt: string;
+  mac: string;
+}
+
+interface AccountFile {
+  version: 1;
+  directory: string;
+  email?: string;
+  url?: string;
+  key: SealedBlob;
+  eab?: { kid: string; hmacKey: SealedBlob };
   mac: string;
 }
 
@@ -130,6 +165,10 @@ export class CertificateStore {
   }
   get #caPath(): string {
     return join(this.stateDir, 'ca', 'ca.json');
+  }
+  #accountPath(directory: string, email: string | undefined): string {
+    const id = createHash('sha256').update(`${directory}\n${email ?? ''}`).digest('hex').slice(0, 32);
+    return join(this.stateDir, 'acme', `${id}.json`);
   }
   get #usagePath(): string {
     return join(this.stateDir, 'usage.json');
@@ -235,6 +274,125 @@ export class CertificateStore {
     });
   }
 
+  /** An ACME certificate, requested: PENDING_VALIDATION with no
+   *  certificate or key yet, until an issuer completes (or fails) it. */
+  async requestAcme(o: AcmeRequestOptions): Promise<CertificateRecord> {
+    const domains = normalizeDomains([o.domain, ...(o.sans ?? [])]);
+    const arn = o.arn ?? newArn(this.region, this.account);
+    parseArn(arn);
+    return this.#write(async (sealer) => {
+      const existing = await this.#readRecordFile(this.#recordPath(arn));
+      // A request that failed is asked again under its ARN; anything else is taken.
+      const again = existing?.record.arn === arn && existing.record.type === 'acme' && existing.record.status === 'FAILED';
+      if (!again) await this.#refuseTaken(arn);
+      const record: CertificateRecord = {
+        arn,
+        domains,
+        subject: `CN=${domains[0]!}`,
+        issuer: '',
+        notBefore: '',
+        notAfter: '',
+        fingerprint: '',
+        type: 'acme',
+        status: 'PENDING_VALIDATION',
+        acme: { ...o.acme, challenges: [...o.acme.challenges] },
+        certPem: '',
+        chainPem: '',
+        createdAt: again ? existing.record.createdAt : new Date().toISOString(),
+      };
+      await this.#writeRecord(sealer, record, '');
+      return record;
+    });
+  }
+
+  /** An issuer's result under the ARN: the new certificate and key replace
+   *  the old ones in one atomic write (the old one serves until then). */
+  async completeIssue(arn: string, issued: IssuedCertificate, patch: Partial<CertificateRecord> = {}): Promise<CertificateRecord> {
+    const leaf = parseCertificate(issued.certPem, 'the issued certificate');
+    checkKeyMatches(leaf, parsePrivateKey(issued.keyPem, 'the issued key'), 'the issued key');
+    return this.#write(async (sealer) => {
+      const f = await this.#readRecordFile(this.#recordPath(arn));
+      if (!f || f.record.arn !== arn) throw notFound(arn);
+      const now = new Date().toISOString();
+      const record: CertificateRecord = { ...f.record, ...recordFor(arn, f.record.type, issued.certPem, issued.chainPem, f.record.createdAt), ...patch, status: 'ISSUED' };
+      delete record.failureReason;
+      delete record.failureDetail;
+      if (f.record.certPem !== '') record.updatedAt = now;
+      await this.#writeRecord(sealer, record, issued.keyPem);
+      return record;
+    });
+  }
+
+  /** Changes a record's metadata (status, failure, renewal summary); the key stays as it is. */
+  async updateRecord(arn: string, change: (r: CertificateRecord) => CertificateRecord): Promise<CertificateRecord> {
+    return this.#write(async (sealer) => {
+      const file = this.#recordPath(arn);
+      const f = await this.#readRecordFile(file);
+      if (!f || f.record.arn !== arn) throw notFound(arn);
+      const record = change(structuredClone(f.record));
+      if (record.arn !== arn || record.certPem !== f.record.certPem) throw new Error('updateRecord changes metadata only');
+      const body = { version: 1 as const, record, key: f.key };
+      await writeFileAtomic(file, JSON.stringify({ ...body, mac: sealer.mac(body) }, null, 2) + '\n');
+      return record;
+    });
+  }
+
+  /** The ACME account for a directory and contact, with a new key (sealed)
+   *  on first use; `eab` is kept (sealed) for the registration. */
+  async acmeAccount(directory: string, email: string | undefined, eab?: { kid: string; hmacKey: string }): Promise<AcmeAccount> {
+    const file = this.#accountPath(directory, email);
+    const aad = `isobar acme account ${directory}`;
+    return this.#write(async (sealer) => {
+      const existing = await this.#readAccountFile(file, sealer);
+      // A registered account keeps its binding: it is needed only to register.
+      if (existing && (!eab || existing.url !== undefined)) {
+        const a: AcmeAccount = { directory, keyPem: sealer.open(existing.key, aad, file) };
+        if (existing.email !== undefined) a.email = existing.email;
+        if (existing.url !== undefined) a.url = existing.url;
+        if (existing.eab) a.eab = { kid: existing.eab.kid, hmacKey: sealer.open(existing.eab.hmacKey, `${aad} eab`, file) };
+        return a;
+      }
+      const keyPem = existing ? sealer.open(existing.key, aad, file) : await newPrivateKeyPem('ec256');
+      const body: Omit<AccountFile, 'mac'> = { version: 1, directory, key: sealer.seal(keyPem, aad) };
+      if (email !== undefined) body.email = email;
+      if (eab) body.eab = { kid: eab.kid, hmacKey: sealer.seal(eab.hmacKey, `${aad} eab`) };
+      await ensureDir(join(this.stateDir, 'acme'));
+      await writeFileAtomic(file, JSON.stringify({ ...body, mac: sealer.mac(body) }, null, 2) + '\n');
+      const a: AcmeAccount = { directory, keyPem };
+      if (email !== undefined) a.email = email;
+      if (body.url !== undefined) a.url = body.url;
+      if (eab) a.eab = eab;
+      return a;
+    });
+  }
+
+  /** Becomes this machine's one renewer of managed certificates (several
+   *  `serve` on one store renew nothing twice); undefined while another
+   *  live process is. Returns what gives the role up. */
+  async tryBecomeRenewer(): Promise<(() => Promise<void>) | undefined> {
+    await ensureDir(this.stateDir);
+    return tryHoldLock(join(this.stateDir, 'renewer.lock'));
+  }
+
+  /** The pid of the live renewer (an \`isobar serve\`) on this store, if any. */
+  async renewerPid(): Promise<number | undefined> {
+    const bytes = await readIfExists(join(this.stateDir, 'renewer.lock')).catch(() => undefined);
+    const pid = bytes ? Number(bytes.toString('utf8').split('\n')[0]) : NaN;
+    return pidAlive(pid) && pid !== process.pid ? pid : undefined;
+  }
+
+  /** Remembers the account URL the CA registered the key under. */
+  async saveAcmeAccountUrl(directory: string, email: string | undefined, url: string): Promise<void> {
+    const file = this.#accountPath(directory, email);
+    await this.#write(async (sealer) => {
+      const existing = await this.#readAccountFile(file, sealer);
+      if (!existing || existing.url === url) return;
+      const { mac: _mac, ...rest } = existing;
+      const body = { ...rest, url };
+      await writeFileAtomic(file, JSON.stringify({ ...body, mac: sealer.mac(body) }, null, 2) + '\n');
+    });
+  }
+
   async importCertificate(o: ImportOptions): Promise<CertificateRecord> {
     const now = new Date();
     const src = o.sources ?? {};
@@ -278,6 +436,7 @@ export class CertificateStore {
       const f = await this.#readRecordFile(this.#recordPath(arn));
       if (!f || f.record.arn !== arn) throw notFound(arn);
       if (f.record.type !== 'local-ca') {
+        if (f.record.type === 'acme') throw new CertsError('NOT_RENEWABLE', `${arn} is an ACME certificate: \`isobar serve\` renews it when a third of its lifetime is left (or when the CA suggests); \`isobar certs describe ${arn}\` shows when`);
         throw new CertsError('NOT_RENEWABLE', `${arn} is an imported certificate; only the local CA's certificates renew here. Import its successor with \`isobar certs import --arn ${arn} --cert F --key F\``);
       }
       const ca = await this.#caUnlocked(sealer);
@@ -392,6 +551,18 @@ export class CertificateStore {
     return f;
   }
 
+  async #readAccountFile(file: string, sealer: Sealer): Promise<AccountFile | undefined> {
+    const bytes = await readOrCorrupt(file);
+    if (bytes === undefined) return undefined;
+    const f = parseJson(bytes, file) as AccountFile;
+    if (f?.version !== 1 || typeof f.directory !== 'string' || typeof f.key !== 'object' || f.key === null || typeof f.mac !== 'string') {
+      throw new CertsError('CORRUPT', `${file} is not an ACME account file (unexpected structure); remove it to register a new account`);
+    }
+    const { mac, ...body } = f;
+    if (!sealer.verifyMac(body, mac)) throw new CertsError('CORRUPT', `${file} was modified outside isobar (its authentication code does not match); remove it to register a new account`);
+    return f;
+  }
+
   async #writeRecord(sealer: Sealer, record: CertificateRecord, keyPem: string): Promise<void> {
     const key = sealer.seal(keyPem, record.arn);
     const body = { version: 1 as const, record, key };
@@ -448,8 +619,14 @@ function isRecord(r: unknown): r is CertificateRecord {
     strings.every((k) => typeof o[k] === 'string') &&
     Array.isArray(o.domains) &&
     o.domains.every((d) => typeof d === 'string') &&
-    (o.type === 'local-ca' || o.type === 'imported') &&
-    (o.updatedAt === undefined || typeof o.updatedAt === 'string')
+    (o.type === 'local-ca' || o.type === 'imported' || o.type === 'acme') &&
+    (o.updatedAt === undefined || typeof o.updatedAt === 'string') &&
+    (o.status === undefined || o.status === 'PENDING_VALIDATION' || o.status === 'ISSUED' || o.status === 'FAILED') &&
+    (o.failureReason === undefined || (FAILURE_REASONS as readonly unknown[]).includes(o.failureReason)) &&
+    (o.failureDetail === undefined || typeof o.failureDetail === 'string') &&
+    (o.renewAt === undefined || typeof o.renewAt === 'string') &&
+    (o.acme === undefined || (typeof o.acme === 'object' && o.acme !== null && typeof (o.acme as Record<string, unknown>).directory === 'string')) &&
+    (o.renewal === undefined || (typeof o.renewal === 'object' && o.renewal !== null))
   );
 }
 

@@ -14,9 +14,12 @@ import {
   EXPIRY_WARNING_DAYS,
   expiresSoon,
   REFUSAL_CODES,
+  renewalDueAt,
+  statusOf,
   type CertificateRecord,
 } from '../certs/index.ts';
-import { ConfigError, formatProblem, loadConfigFile } from '../config/index.ts';
+import { ConfigError, defaultConfig, formatProblem, loadConfigFile, type IsobarConfig } from '../config/index.ts';
+import { requestAcme, type AcmeRequestFlags } from './certs-acme.ts';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from './errors.ts';
 
 interface GlobalOpts {
@@ -35,14 +38,30 @@ export function register(program: Command, setExitCode: (code: number) => void):
   const sub = (name: string) => certs.command(name).exitOverride();
 
   sub('request')
-    .description('issue a certificate from the local CA (created on first use) and print its ARN')
+    .description('issue a certificate from the local CA (created on first use), or with --acme from an ACME CA, and print its ARN')
     .requiredOption('--domain <name>', 'primary domain name (subject CN); wildcards like *.example.com allowed')
     .option('--san <name>', 'additional domain name (repeatable)', collect)
     .option('--arn <arn>', 'store it under this ARN instead of a new one (so manifests that carry an ARN work unchanged)')
     .option('--region <region>', 'region for a new ARN (default: aws.region from --config, else local)')
     .option('--account <account>', 'account for a new ARN (default: aws.account from --config, else 000000000000)')
-    .action(async (o: { domain: string; san?: string[]; arn?: string; region?: string; account?: string }, cmd: Command) => {
+    .option('--acme [directory]', 'from an ACME CA: its directory URL, letsencrypt-staging or letsencrypt (default: acme.directory from --config)')
+    .option('--email <address>', 'ACME account contact (default: acme.email)')
+    .option('--eab-kid <kid>', 'ACME external account binding key id (CAs such as ZeroSSL)')
+    .option('--eab-hmac-key <key>', 'ACME external account binding HMAC key (base64url)')
+    .option('--key-type <type>', 'certificate key: ec256 (default), ec384, rsa2048, rsa4096')
+    .option('--challenge <type>', 'ACME challenge type to use, in order (repeatable): http-01, tls-alpn-01, dns-01', collect)
+    .option('--ca-bundle <file>', 'PEM CA certificates the ACME server itself chains to (a private CA; default: acme.caBundle)')
+    .option('--http-01-port <port>', 'without serve: where this command answers HTTP-01 (default 80)')
+    .option('--tls-alpn-01-port <port>', 'without serve: where this command answers TLS-ALPN-01 (default 443)')
+    .option('--challenge-address <addr>', 'without serve: the address the challenge ports bind (default 0.0.0.0)')
+    .action(async (o: AcmeRequestFlags & { acme?: string | true; region?: string; account?: string }, cmd: Command) => {
       const store = await openStore(cmd, { region: o.region, account: o.account });
+      if (o.acme !== undefined) {
+        const { config, file } = await loadConfig(cmd);
+        const code = await run(() => requestAcme(store, { ...o, acme: o.acme! }, config, file, (l) => process.stdout.write(`${l}\n`), (l) => process.stderr.write(`isobar: ${l}\n`)));
+        if (code !== 0) setExitCode(code);
+        return;
+      }
       const r = await run(() => store.request({ domain: o.domain, sans: o.san ?? [], arn: o.arn }));
       process.stdout.write(`${r.arn}\n`);
     });
@@ -78,8 +97,8 @@ export function register(program: Command, setExitCode: (code: number) => void):
       } else {
         process.stdout.write(
           table(
-            ['ARN', 'DOMAIN', 'TYPE', 'NOT AFTER', 'IN USE'],
-            records.map((r) => [r.arn, r.domains[0] ?? r.subject, r.type, r.notAfter, String((usage[r.arn] ?? []).length)]),
+            ['ARN', 'DOMAIN', 'TYPE', 'STATUS', 'NOT AFTER', 'IN USE'],
+            records.map((r) => [r.arn, r.domains[0] ?? r.subject, r.type, statusOf(r), r.notAfter || '-', String((usage[r.arn] ?? []).length)]),
           ),
         );
       }
@@ -102,17 +121,29 @@ export function register(program: Command, setExitCode: (code: number) => void):
       }
       const rows: [string, string][] = [
         ['ARN', r.arn],
-        ['Type', r.type === 'local-ca' ? 'issued by the local CA' : 'imported'],
-        ['Domains', r.domains.join(', ') || '(none)'],
-        ['Subject', r.subject],
-        ['Issuer', r.issuer],
-        ['Not before', r.notBefore],
-        ['Not after', `${r.notAfter} (${daysUntilExpiry(r)} days left)`],
-        ['Fingerprint', `SHA256 ${r.fingerprint}`],
-        ['Chain', `${countCerts(r.chainPem)} certificate(s)`],
-        ['Created', r.createdAt],
+        ['Type', r.type === 'local-ca' ? 'issued by the local CA' : r.type === 'acme' ? `ACME (${r.acme?.directory ?? '?'})` : 'imported'],
+        ['Status', statusOf(r)],
       ];
-      if (r.updatedAt) rows.push([r.type === 'local-ca' ? 'Renewed' : 'Re-imported', r.updatedAt]);
+      if (r.failureReason) rows.push(['Failure reason', `${r.failureReason}: ${r.failureDetail ?? ''}`]);
+      rows.push(['Domains', r.domains.join(', ') || '(none)'], ['Subject', r.subject]);
+      if (r.certPem !== '') {
+        rows.push(
+          ['Issuer', r.issuer],
+          ['Not before', r.notBefore],
+          ['Not after', `${r.notAfter} (${daysUntilExpiry(r)} days left)`],
+          ['Fingerprint', `SHA256 ${r.fingerprint}`],
+          ['Chain', `${countCerts(r.chainPem)} certificate(s)`],
+        );
+      }
+      if (r.acme) rows.push(['Challenges', r.acme.challenges.join(', ')], ['Key type', r.acme.keyType]);
+      rows.push(['Created', r.createdAt]);
+      if (r.updatedAt) rows.push([r.type === 'imported' ? 'Re-imported' : 'Renewed', r.updatedAt]);
+      const due = renewalDueAt(r);
+      if (due !== undefined) rows.push(['Renewal', `managed by serve, due ${new Date(due).toISOString()}${r.renewAt ? ' (the CA suggested it, RFC 9773)' : ''}`]);
+      if (r.renewal) {
+        const rn = r.renewal;
+        rows.push(['Renewal status', `${rn.status}${rn.reason ? ` (${rn.reason}): ${rn.detail ?? ''}` : ''}${rn.status === 'FAILED' ? `; ${rn.attempts} failed attempt(s), next at ${rn.nextAttemptAt ?? '?'}` : ''}`]);
+      }
       rows.push(['In use by', users.length ? users.join(', ') : '(no listener)']);
       const width = Math.max(...rows.map(([k]) => k.length)) + 1;
       let text = rows.map(([k, v]) => `${(k + ':').padEnd(width)} ${v}\n`).join('');
@@ -178,6 +209,17 @@ async function openStore(cmd: Command, o: { readOnly?: boolean; region?: string;
   return run(() => CertificateStore.open(dir, { readOnly: o.readOnly, region, account }));
 }
 
+async function loadConfig(cmd: Command): Promise<{ config: IsobarConfig; file: string | undefined }> {
+  const g = cmd.optsWithGlobals() as GlobalOpts;
+  if (g.config === undefined) return { config: defaultConfig(), file: undefined };
+  try {
+    return { config: await loadConfigFile(g.config, { onWarning: (p) => process.stderr.write(`isobar: warning: ${formatProblem(p)}\n`) }), file: g.config };
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, EXIT_USAGE);
+    throw err;
+  }
+}
+
 /** Maps store errors to one-line CLI errors with the documented exit codes. */
 async function run<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -214,13 +256,18 @@ function summary(r: CertificateRecord) {
     notBefore: r.notBefore,
     notAfter: r.notAfter,
     fingerprint: r.fingerprint,
+    status: statusOf(r),
+    ...(r.failureReason ? { failureReason: r.failureReason, failureDetail: r.failureDetail } : {}),
+    ...(r.acme ? { acme: r.acme } : {}),
+    ...(r.renewal ? { renewalSummary: r.renewal } : {}),
+    ...(r.renewAt ? { renewAt: r.renewAt } : {}),
     createdAt: r.createdAt,
     ...(r.updatedAt ? { updatedAt: r.updatedAt } : {}),
   };
 }
 
 function expiryWarnings(r: CertificateRecord, users: string[]): string[] {
-  if (!expiresSoon(r)) return [];
+  if (r.certPem === '' || !expiresSoon(r)) return [];
   const days = daysUntilExpiry(r);
   const when = days < 0 ? `expired on ${r.notAfter}` : `expires in ${days} day(s), on ${r.notAfter} (less than ${EXPIRY_WARNING_DAYS} days)`;
   const use = users.length ? `; used by ${users.join(', ')}` : '';

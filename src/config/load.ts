@@ -10,6 +10,7 @@ import type { Document } from 'yaml';
 import type { CircuitBreakerDefaults, IsobarConfig, NamespacedName } from './types.ts';
 import { defaultConfig } from './types.ts';
 import { parseDuration } from './duration.ts';
+import { acmeBinding, acmeString } from './acme.ts';
 import { parseGlobalExtAuth } from './global-ext-auth.ts';
 import { CONTOUR_IGNORED, ignoredWarning } from './contour-ignored.ts';
 import { configMapContent } from './configmap.ts';
@@ -200,6 +201,30 @@ const HANDLERS: Record<string, Handler> = {
   globalExtAuth: (v, c) => {
     const g = parseGlobalExtAuth(v, c.fail);
     if (g) c.config.globalExtAuth = g;
+  },
+  'acme.directory': (v, c) => {
+    const s = acmeString(v, c.fail);
+    if (s) c.config.acme.directory = s;
+  },
+  'acme.email': (v, c) => {
+    const s = acmeString(v, c.fail);
+    if (s) c.config.acme.email = s;
+  },
+  'acme.keyType': (v, c) => {
+    const s = acmeString(v, c.fail);
+    if (s) c.config.acme.keyType = s;
+  },
+  'acme.caBundle': (v, c) => {
+    const s = acmeString(v, c.fail);
+    if (s) c.config.acme.caBundle = s;
+  },
+  'acme.challenges': (v, c) => {
+    const l = stringList(v, c);
+    if (l) c.config.acme.challenges = l;
+  },
+  'acme.externalAccountBinding': (v, c) => {
+    const b = acmeBinding(v, c.fail);
+    if (b) c.config.acme.externalAccountBinding = b;
   },
   'root-namespaces': (v, c) => {
     // Contour takes a comma-separated flag; accept that spelling too.

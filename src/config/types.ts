@@ -3,6 +3,7 @@
 // `timeouts.connect-timeout`, `enableExternalNameService`, ...); this is the
 // parsed, defaulted form the rest of the program reads.
 
+import type { AcmeConfig } from './acme.ts';
 import type { GlobalExtAuth } from './global-ext-auth.ts';
 
 export interface NamespacedName {
@@ -61,6 +62,8 @@ export interface IsobarConfig {
   /** globalExtAuth: the authorization server of every virtual host that
    *  names none of its own; absent: none. */
   globalExtAuth?: GlobalExtAuth;
+  /** acme.* (isobar): the ACME CA for `certs request --acme` and renewal. */
+  acme: AcmeConfig;
 }
 
 export function defaultConfig(): IsobarConfig {
@@ -77,5 +80,6 @@ export function defaultConfig(): IsobarConfig {
       requestHeaders: { set: {}, remove: [] },
       responseHeaders: { set: {}, remove: [] },
     },
+    acme: {},
   };
 }

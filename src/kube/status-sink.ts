@@ -105,6 +105,11 @@ export class KubeStatusSink {
     this.writer.write(report.httpproxies, this.#o.writeServiceStatus ? report.services : [], report.extensionservices ?? [], this.#ingresses(report));
   }
 
+  /** This replica holds the Lease (or runs without election): it is the one that renews certificates. */
+  isLeader(): boolean {
+    return this.elector ? this.elector.isLeader() : this.#o.leaderElection === false;
+  }
+
   async stop(): Promise<void> {
     this.#o.source?.off('ready', this.#onReady);
     this.#o.source?.off('status', this.#onStatus);

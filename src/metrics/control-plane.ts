@@ -40,6 +40,8 @@ export class ControlPlaneMetrics {
   readonly #cacheObjects: Gauge<string>;
   readonly #status: Record<'total' | 'success' | 'failed' | 'conflict' | 'noop', Counter<string>>;
   readonly #statusSeconds: Summary<string>;
+  readonly #issuances: Counter<string>;
+  #renewalFailures = new Map<string, number>();
 
   constructor(o: { version: string; now?: () => number }) {
     const { Counter, Gauge, Registry, Summary } = promClient();
@@ -125,6 +127,33 @@ export class ControlPlaneMetrics {
         for (const c of certificates()) this.set({ arn: c.arn }, Math.floor((Date.parse(c.notAfter) - now()) / 86_400_000));
       },
     });
+    this.#issuances = new Counter({
+      name: 'isobar_certificate_issuances_total',
+      help: 'Certificate issuances and managed renewals attempted by serve, by kind (issue, renew) and result (success, failure).',
+      labelNames: ['kind', 'result'],
+      registers,
+    });
+    const failing = (): Map<string, number> => this.#renewalFailures;
+    new Gauge({
+      name: 'isobar_certificate_renewal_failures',
+      help: 'Failed managed-renewal attempts in a row for the certificate (0 once one succeeds); the old certificate keeps serving meanwhile.',
+      labelNames: ['arn'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [arn, n] of failing()) this.set({ arn }, n);
+      },
+    });
+  }
+
+  /** One issuance or renewal attempt ended. */
+  issuance(kind: 'issue' | 'renew', ok: boolean): void {
+    this.#issuances.inc({ kind, result: ok ? 'success' : 'failure' });
+  }
+
+  /** Failed renewal attempts in a row, per managed certificate. */
+  renewalFailures(byArn: Map<string, number>): void {
+    this.#renewalFailures = new Map(byArn);
   }
 
   /** A rebuild of `snapshot` took `seconds` (the DAG, as Contour times it). */

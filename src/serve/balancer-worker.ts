@@ -72,6 +72,10 @@ runWorker<ToBalancerWorker>({
       case 'health':
         send({ type: 'health', requestId: msg.requestId, listeners: runtime?.health().listeners ?? {} });
         return;
+      case 'challenges':
+        runtime?.setChallenges(msg.challenges);
+        send({ type: 'challenges', requestId: msg.requestId });
+        return;
       case 'metrics': {
         if (!runtime) return;
         const lb = balancerSeries(runtime.metrics());

@@ -7,7 +7,7 @@
 
 import type pino from 'pino';
 import { withRuntimeHealth, type ListenerHealth } from '../balancer/index.ts';
-import { toEdgeCertificate, type CertificateStore } from '../certs/index.ts';
+import { hasCertificate, toEdgeCertificate, type CertificateStore } from '../certs/index.ts';
 import { EdgeBuilder, type BalancerConfig, type EdgeBuildStats, type ProxyConfig } from '../edge/index.ts';
 import type { ControlPlaneMetrics } from '../metrics/index.ts';
 import type { ObjectCache } from '../objects/index.ts';
@@ -63,7 +63,7 @@ export class EdgeState {
       now: Date.now(),
     });
     this.#o.metrics.rebuilt(snapshot, (performance.now() - t0) / 1000, Date.now());
-    this.#o.metrics.certificates(scan.records);
+    this.#o.metrics.certificates(scan.records.filter(hasCertificate));
     this.version++;
     this.proxyConfig = built.proxyConfig;
     this.balancerConfig = built.balancerConfig;

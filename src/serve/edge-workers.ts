@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type pino from 'pino';
+import type { AcmeChallenge } from '../balancer/index.ts';
 import type { BalancerConfig, ProxyConfig } from '../edge/index.ts';
 import type { MetricsAggregator } from '../metrics/index.ts';
 import { ProxyConfigDeltas, type ProxyConfigUpdate } from './config-delta.ts';
@@ -139,6 +140,11 @@ export class EdgeWorkers {
   async collectMetrics(into: MetricsAggregator): Promise<void> {
     const replies = await Promise.all([this.proxies?.metrics() ?? [], this.balancers?.metrics() ?? []]);
     for (const r of replies.flat()) into.report(r.slot, r.pid, r.metrics);
+  }
+
+  /** The ACME challenges the balancer workers answer (the whole set). */
+  async setChallenges(challenges: AcmeChallenge[]): Promise<void> {
+    await this.balancers?.setChallenges(challenges);
   }
 
   /** Drains every worker (in-flight requests get drainTimeoutMs). */

@@ -58,10 +58,12 @@ export type ToBalancerWorker =
     }
   | { type: 'health'; requestId: number }
   | { type: 'metrics'; requestId: number }
+  /** The ACME challenges to answer from now on (the whole set). */
+  | { type: 'challenges'; requestId: number; challenges: AcmeChallenge[] }
   | { type: 'shutdown'; drainTimeoutMs: number };
 
 export type { ListenerHealth } from '../balancer/index.ts';
-import type { ListenerHealth } from '../balancer/index.ts';
+import type { AcmeChallenge, ListenerHealth } from '../balancer/index.ts';
 
 export type FromWorker =
   | { type: 'listening' }
@@ -72,5 +74,7 @@ export type FromWorker =
   | { type: 'resync'; version: number }
   | { type: 'health'; requestId: number; listeners: Record<string, ListenerHealth> }
   | { type: 'metrics'; requestId: number; metrics: WorkerMetrics }
+  /** The challenges of that request are answered. */
+  | { type: 'challenges'; requestId: number }
   | { type: 'fatal'; message: string; code?: string }
   | { type: 'drained' };

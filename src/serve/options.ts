@@ -36,7 +36,10 @@ export interface ServeOptions {
    *  processes, no loopback hop between them; the edge key is then in the
    *  processes that serve HTTP). Needs both the proxy and balancer roles. */
   coLocated: boolean;
+  /** Managed renewal's retry backoff after a failure (default 1 min doubling to 6 h). */
+  renewalBackoff?: { baseMs: number; maxMs: number };
   /** Creates the object source (folder or Kubernetes) feeding the cache. */
+
   createSource(cache: ObjectCache, logger: pino.Logger): Source;
   /** Where statuses go besides the log and /status (the Kubernetes API);
    *  it reports each status update it makes for the metrics. */
@@ -50,6 +53,8 @@ export interface StatusSinkHooks {
 export interface StatusSink {
   write(report: StatusReport): void;
   stop(): Promise<void>;
+  /** Present where replicas elect a leader: only the leader renews certificates. */
+  isLeader?(): boolean;
 }
 
 export interface RunningServer {

@@ -24,6 +24,8 @@ import { freePort } from './ports.ts';
 import { holdChanges, ReloadLoop } from './reload-loop.ts';
 import type { Source } from './source.ts';
 import { assertDirectory, missingCertificate, openStore, portInUse } from './start-checks.ts';
+import { CertificateRenewer } from './certificate-renewer.ts';
+import { watchCertificates } from './store-watch.ts';
 
 export async function serve(o: ServeOptions): Promise<RunningServer> {
   const logger = createLogger(o.logFormat, { role: 'primary' });
@@ -73,6 +75,21 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   if (unbound) await failStart(unbound);
 
   const stopWatchingStore = loop.follow(held, o.stateDir);
+  // Certificates this server issues and renews (ACME, the local CA): only
+  // where the balancer runs, since its workers answer the challenges.
+  const renewer = runs.balancer
+    ? new CertificateRenewer({
+        stateDir: o.stateDir,
+        config: o.config,
+        setChallenges: (list) => workers.setChallenges(list),
+        logger,
+        metrics,
+        ...(statusSink?.isLeader ? { isLeader: () => statusSink.isLeader!() } : {}),
+        ...(o.renewalBackoff ? { backoff: o.renewalBackoff } : {}),
+      })
+    : undefined;
+  const stopWatchingForRenewer = renewer ? watchCertificates(o.stateDir, renewer.poke) : () => {};
+  renewer?.poke();
   const admin = await startAdminServer({
     host: o.adminAddress,
     port: o.adminPort,
@@ -98,6 +115,8 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   const stopAll = async (): Promise<void> => {
     logger.info({ drainTimeoutMs: o.drainTimeoutMs }, 'stopping: draining connections');
     stopWatchingStore();
+    stopWatchingForRenewer();
+    await renewer?.stop();
     await source.stop();
     await statusSink?.stop();
     await workers.stop(o.drainTimeoutMs);

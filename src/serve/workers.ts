@@ -52,7 +52,10 @@ export class WorkerPool<Init, Config> {
   #workers: Worker[] = [];
   #latest: { version: number; config: Config } | undefined;
   #stopping = false;
-  #waiters = new Map<number, (msg: Extract<FromWorker, { type: 'health' | 'metrics' }>) => void>();
+  #waiters = new Map<number, (msg: Extract<FromWorker, { type: 'health' | 'metrics' | 'challenges' }>) => void>();
+  /** ACME challenges every worker answers (balancer workers); a worker
+   *  started later is sent them as it starts listening. */
+  #challenges: unknown[] = [];
   #nextRequest = 1;
 
   constructor(o: WorkerPoolOptions<Init, Config>) {
@@ -99,9 +102,16 @@ export class WorkerPool<Init, Config> {
     return replies.map((r) => ({ slot: `${this.#o.role}/${r.index}`, pid: r.pid, metrics: r.reply.metrics }));
   }
 
+  /** Every worker answers these ACME challenges from now on; resolves once
+   *  each connected worker has them. */
+  async setChallenges(challenges: unknown[], timeoutMs = 5000): Promise<void> {
+    this.#challenges = challenges;
+    await this.#ask('challenges', timeoutMs, { challenges });
+  }
+
   /** Sends `type` to every connected worker and collects the answers that
    *  come within timeoutMs (a worker starting or dying is left out). */
-  async #ask<T extends 'health' | 'metrics'>(type: T, timeoutMs: number): Promise<{ index: number; pid: number; reply: Extract<FromWorker, { type: T }> }[]> {
+  async #ask<T extends 'health' | 'metrics' | 'challenges'>(type: T, timeoutMs: number, extra: object = {}): Promise<{ index: number; pid: number; reply: Extract<FromWorker, { type: T }> }[]> {
     const asks = this.#workers.map(
       (w) =>
         new Promise<{ index: number; pid: number; reply: Extract<FromWorker, { type: T }> } | undefined>((resolve) => {
@@ -116,7 +126,7 @@ export class WorkerPool<Init, Config> {
             clearTimeout(timer);
             resolve({ index: w.index, pid, reply: m as Extract<FromWorker, { type: T }> });
           });
-          w.child.send({ type, requestId });
+          w.child.send({ ...extra, type, requestId });
         }),
     );
     return (await Promise.all(asks)).filter((m) => m !== undefined);
@@ -181,6 +191,7 @@ export class WorkerPool<Init, Config> {
         if (msg.type === 'listening') {
           worker.listening = true;
           child.off('message', onListening);
+          if (this.#challenges.length > 0) child.send({ type: 'challenges', requestId: 0, challenges: this.#challenges });
           resolve();
         } else if (msg.type === 'fatal' && !worker.listening) {
           child.off('message', onListening);
@@ -237,7 +248,8 @@ export class WorkerPool<Init, Config> {
         this.#sendWhole(w);
         return;
       case 'health':
-      case 'metrics': {
+      case 'metrics':
+      case 'challenges': {
         const waiter = this.#waiters.get(msg.requestId);
         this.#waiters.delete(msg.requestId);
         waiter?.(msg);

@@ -92,3 +92,25 @@ for (const row of storeRows) {
     assert.deepEqual(said(p), [row.said]);
   });
 }
+
+test('buildListenerTls: an ACME certificate not yet issued is a warning and pending; a failed one an error naming why', () => {
+  const pendingArn = 'arn:aws:acm:local:000000000000:certificate/22222222-2222-4333-8444-555555555555';
+  const store = [...CERTS, { arn: pendingArn, certPem: '', chainPem: '', domains: ['new.example.com'], notAfter: '', unissued: { status: 'PENDING_VALIDATION' as const } }];
+  const p = problems();
+  const tls = buildListenerTls({ [CERT]: pendingArn }, tcpPorts, store, undefined, p);
+  assert.deepEqual(said(p), [
+    `warning: ${W}annotation ${CERT}: certificate ${pendingArn} not yet issued (PENDING_VALIDATION): the listener closes TLS handshakes until the certificate manager has it`,
+  ]);
+  assert.deepEqual(tls.certificates, []);
+  assert.deepEqual(listenerTlsConfig(tls, true)?.pending, [pendingArn]);
+  // With an issued certificate beside it, that one serves meanwhile.
+  const both = buildListenerTls({ [CERT]: `${pendingArn},${ARN1}` }, tcpPorts, store, undefined, problems());
+  assert.deepEqual(both.certificates.map((c) => c.arn), [ARN1]);
+
+  const failed = [{ ...store.at(-1)!, unissued: { status: 'FAILED' as const, reason: 'DOMAIN_VALIDATION_DENIED: http-01 for new.example.com failed: acme error connection: refused' } }];
+  const pf = problems();
+  buildListenerTls({ [CERT]: pendingArn }, tcpPorts, failed, undefined, pf);
+  assert.deepEqual(said(pf), [
+    `error: ${W}annotation ${CERT}: certificate ${pendingArn} could not be issued: DOMAIN_VALIDATION_DENIED: http-01 for new.example.com failed: acme error connection: refused; request it again (\`isobar certs request --acme --arn ${pendingArn} ...\`)`,
+  ]);
+});

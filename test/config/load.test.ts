@@ -43,6 +43,13 @@ policy:
   response-headers:
     set: {Strict-Transport-Security: max-age=31536000}
 root-namespaces: [roots, more]
+acme:
+  directory: https://acme-staging-v02.api.letsencrypt.org/directory
+  email: ops@example.org
+  keyType: ec384
+  challenges: [tls-alpn-01, http-01]
+  caBundle: /etc/isobar/acme-ca.pem
+  externalAccountBinding: {keyId: kid-1, hmacKey: c2VjcmV0}
 `,
     'c.yaml',
   );
@@ -63,6 +70,14 @@ root-namespaces: [roots, more]
     policy: {
       requestHeaders: { set: { 'X-Env': 'prod' }, remove: ['X-Internal'] },
       responseHeaders: { set: { 'Strict-Transport-Security': 'max-age=31536000' }, remove: [] },
+    },
+    acme: {
+      directory: 'https://acme-staging-v02.api.letsencrypt.org/directory',
+      email: 'ops@example.org',
+      keyType: 'ec384',
+      challenges: ['tls-alpn-01', 'http-01'],
+      caBundle: '/etc/isobar/acme-ca.pem',
+      externalAccountBinding: { keyId: 'kid-1', hmacKey: 'c2VjcmV0' },
     },
   });
 });

@@ -1,0 +1,115 @@
+// ACME issuance against a real Pebble whose validation authority really
+// connects: HTTP-01 and TLS-ALPN-01 answered by the standalone challenge
+// server (what `certs request --acme` runs without serve), the certificate
+// chaining to Pebble's root, and the failure paths ending FAILED with
+// ACM's reason and the CA's words, once, with no retry loop.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { attemptIssue, CertificateStore, ChallengeServer } from '../../src/certs/index.ts';
+import { freePort } from '../e2e/support.ts';
+import { startKnot, startPebble, ZONE, type Pebble } from '../support/acme-servers.ts';
+import { tempStateDir } from './support.ts';
+
+async function servers(t: import('node:test').TestContext, extra: { externalAccountMACKeys?: Record<string, string> } = {}) {
+  const knot = await startKnot(await freePort());
+  t.after(() => knot.stop());
+  const ports = { http: await freePort(), tls: await freePort() };
+  const pebble = await startPebble({ port: await freePort(), managementPort: await freePort(), dnsPort: knot.port, httpPort: ports.http, tlsPort: ports.tls, ...extra });
+  t.after(() => pebble.stop());
+  return { knot, pebble, ports };
+}
+
+function chainsTo(certPem: string, chainPem: string, rootPem: string): boolean {
+  const certs = [certPem, ...chainPem.split(/(?<=-----END CERTIFICATE-----)\s*/).filter((b) => b.includes('BEGIN'))].map((p) => new X509Certificate(p));
+  const root = new X509Certificate(rootPem);
+  for (let i = 0; i < certs.length - 1; i++) if (!certs[i]!.verify(certs[i + 1]!.publicKey)) return false;
+  return certs.at(-1)!.verify(root.publicKey);
+}
+
+async function request(store: CertificateStore, pebble: Pebble, domain: string, challenges: ('http-01' | 'tls-alpn-01')[]) {
+  return store.requestAcme({ domain, acme: { directory: pebble.directory, email: 'ops@example.org', keyType: 'ec256', challenges } });
+}
+
+test('HTTP-01 and TLS-ALPN-01 against Pebble: PENDING_VALIDATION, then ISSUED, chaining to Pebble’s root; the account key is sealed', async (t) => {
+  const { pebble, ports } = await servers(t);
+  const stateDir = await tempStateDir(t);
+  const store = await CertificateStore.open(stateDir);
+  const server = await ChallengeServer.start({ address: '127.0.0.1', httpPort: ports.http, tlsPort: ports.tls });
+  t.after(() => server.close());
+  const root = await pebble.root();
+
+  for (const type of ['http-01', 'tls-alpn-01'] as const) {
+    const domain = `${type.replace(/-/g, '')}.${ZONE}`;
+    const pending = await request(store, pebble, domain, [type]);
+    assert.equal(pending.status, 'PENDING_VALIDATION');
+    assert.equal(pending.certPem, '');
+    const t0 = performance.now();
+    const result = await attemptIssue(store, pending.arn, { responder: server, caBundle: pebble.caBundle });
+    assert.ok(result.ok, `${type}: ${!result.ok ? result.failure.message : ''}`);
+    t.diagnostic(`${type}: request -> issued in ${Math.round(performance.now() - t0)} ms`);
+    const r = (await store.get(pending.arn))!;
+    assert.equal(r.status, 'ISSUED');
+    assert.deepEqual(r.domains, [domain]);
+    assert.ok(new X509Certificate(r.certPem).checkHost(domain));
+    assert.ok(chainsTo(r.certPem, r.chainPem, root), 'chains to Pebble’s root');
+    const key = await store.readPrivateKey(r.arn);
+    assert.ok(new X509Certificate(r.certPem).checkPrivateKey(await import('node:crypto').then((c) => c.createPrivateKey(key))));
+  }
+  // The account key and certificate keys never appear in clear at rest.
+  const { allFiles } = await import('./support.ts');
+  for (const f of await allFiles(stateDir)) {
+    const text = await readFile(f, 'utf8');
+    assert.ok(!text.includes('PRIVATE KEY'), `${f} holds a key in clear`);
+  }
+  assert.ok((await allFiles(join(stateDir, 'acme'))).length === 1, 'one account for the directory and contact');
+});
+
+test('failures end FAILED with a reason and no loop: challenge unreachable, CA down, account rejected', async (t) => {
+  const { pebble } = await servers(t);
+  const stateDir = await tempStateDir(t);
+  const store = await CertificateStore.open(stateDir);
+  // Nothing answers on the ports Pebble connects to.
+  const silent = { publish: async () => {}, withdraw: async () => {} };
+  const unreachable = await request(store, pebble, `nobody.${ZONE}`, ['http-01']);
+  const r1 = await attemptIssue(store, unreachable.arn, { responder: silent, caBundle: pebble.caBundle });
+  assert.equal(r1.ok, false);
+  const f1 = (await store.get(unreachable.arn))!;
+  assert.equal(f1.status, 'FAILED');
+  assert.equal(f1.failureReason, 'DOMAIN_VALIDATION_DENIED');
+  assert.match(f1.failureDetail!, /^http-01 for nobody\.acme\.test failed: acme error connection: /);
+  assert.ok(!f1.failureDetail!.includes('\n'));
+
+  // A CA that does not answer at all.
+  const closed = await freePort();
+  const down = await store.requestAcme({ domain: `down.${ZONE}`, acme: { directory: `https://127.0.0.1:${closed}/dir`, keyType: 'ec256', challenges: ['http-01'] } });
+  const t0 = performance.now();
+  const r2 = await attemptIssue(store, down.arn, { responder: silent });
+  assert.equal(r2.ok, false);
+  assert.ok(performance.now() - t0 < 15_000, 'gives up without a long retry loop');
+  const f2 = (await store.get(down.arn))!;
+  assert.equal(f2.status, 'FAILED');
+  assert.equal(f2.failureReason, 'OTHER');
+  assert.match(f2.failureDetail!, /^the ACME directory https:\/\/127\.0\.0\.1:\d+\/dir cannot be reached \(ECONNREFUSED\)$/);
+
+  // Its account refused: this Pebble wants an external account binding.
+  const eabPebble = await startPebble({ port: await freePort(), managementPort: await freePort(), dnsPort: 53, httpPort: await freePort(), tlsPort: await freePort(), externalAccountMACKeys: { kid1: 'zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W' } });
+  t.after(() => eabPebble.stop());
+  const rejected = await store.requestAcme({ domain: `eab.${ZONE}`, acme: { directory: eabPebble.directory, keyType: 'ec256', challenges: ['http-01'] } });
+  const r3 = await attemptIssue(store, rejected.arn, { responder: silent, caBundle: eabPebble.caBundle });
+  assert.equal(r3.ok, false);
+  const f3 = (await store.get(rejected.arn))!;
+  assert.equal(f3.status, 'FAILED');
+  assert.equal(f3.failureReason, 'ADDITIONAL_VERIFICATION_REQUIRED');
+  assert.match(f3.failureDetail!, /^account registration: acme error externalAccountRequired: /);
+
+  // With the binding the same CA registers the account and validation proceeds.
+  const bound = await store.requestAcme({ domain: `eab2.${ZONE}`, acme: { directory: eabPebble.directory, keyType: 'ec256', challenges: ['http-01'] } });
+  const r4 = await attemptIssue(store, bound.arn, { responder: silent, caBundle: eabPebble.caBundle, eab: { kid: 'kid1', hmacKey: 'zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W' } });
+  assert.equal(r4.ok, false);
+  // Registered: it failed later, at validation (port 53 is no DNS server here).
+  assert.doesNotMatch((await store.get(bound.arn))!.failureDetail!, /account registration/);
+});

@@ -1,0 +1,181 @@
+// Real ACME and DNS servers on loopback for the ACME tests: Pebble (Let's
+// Encrypt's test CA, Debian package `pebble`) with its validation authority
+// resolving through Knot DNS (Debian package `knot`), which serves a test
+// zone whose names all point at 127.0.0.1 and takes RFC 2136 updates signed
+// with TSIG. Never PEBBLE_VA_ALWAYS_VALID: Pebble really connects to the
+// ports isobar answers on.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Agent, fetch } from 'undici';
+import { createCa } from './pki.ts';
+import { waitFor } from './wait.ts';
+
+export const ZONE = 'acme.test';
+
+function need(tool: string, pkg: string): void {
+  const r = spawnSync('sh', ['-c', `command -v ${tool}`]);
+  if (r.status !== 0) throw new Error(`${tool} is not installed: apt-get install -y ${pkg} (.ci/run installs it)`);
+}
+
+interface Proc {
+  child: ChildProcess;
+  output: () => string;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out };
+}
+
+async function stopProc(p: Proc): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    p.child.once('exit', () => resolve());
+    p.child.kill('SIGTERM');
+  });
+}
+
+export interface Knot {
+  port: number;
+  tsig: { name: string; algorithm: 'hmac-sha256'; secret: string };
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Knot serving ZONE on 127.0.0.1:port, every name A 127.0.0.1. */
+export async function startKnot(port: number): Promise<Knot> {
+  need('knotd', 'knot');
+  const dir = await mkdtemp(join(tmpdir(), 'isobar-knot-'));
+  const secret = randomBytes(32).toString('base64');
+  await writeFile(
+    join(dir, 'knot.conf'),
+    `server:
+    rundir: "${dir}"
+    listen: 127.0.0.1@${port}
+database:
+    storage: "${dir}"
+log:
+  - target: stderr
+    any: info
+key:
+  - id: isobar-update
+    algorithm: hmac-sha256
+    secret: ${secret}
+acl:
+  - id: update
+    key: isobar-update
+    action: update
+template:
+  - id: default
+    storage: "${dir}"
+    zonefile-sync: -1
+    journal-content: changes
+zone:
+  - domain: ${ZONE}
+    file: "${ZONE}.zone"
+    acl: update
+`,
+  );
+  await writeFile(
+    join(dir, `${ZONE}.zone`),
+    `$ORIGIN ${ZONE}.
+$TTL 5
+@ IN SOA ns.${ZONE}. hostmaster.${ZONE}. 1 60 60 600 5
+@ IN NS ns.${ZONE}.
+ns IN A 127.0.0.1
+@ IN A 127.0.0.1
+* IN A 127.0.0.1
+`,
+  );
+  const p = run('knotd', ['-c', join(dir, 'knot.conf')]);
+  await waitFor('knotd to serve the zone', () => p.output().includes('server started') || (p.child.exitCode !== null ? Promise.reject(new Error(p.output())) : false), 10_000);
+  return {
+    port,
+    tsig: { name: 'isobar-update', algorithm: 'hmac-sha256', secret },
+    output: p.output,
+    async stop() {
+      await stopProc(p);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Pebble {
+  directory: string;
+  /** PEM of the CA Pebble's own HTTPS listener chains to (acme.caBundle). */
+  caBundle: string;
+  caBundleFile: string;
+  /** Pebble's current root, from its management endpoint. */
+  root(): Promise<string>;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+export interface PebbleOptions {
+  port: number;
+  managementPort: number;
+  dnsPort: number;
+  /** Where the VA connects for HTTP-01 and TLS-ALPN-01. */
+  httpPort: number;
+  tlsPort: number;
+  /** Lifetime of the certificates it issues (seconds). */
+  validitySeconds?: number;
+  externalAccountMACKeys?: Record<string, string>;
+}
+
+export async function startPebble(o: PebbleOptions): Promise<Pebble> {
+  need('pebble', 'pebble');
+  const dir = await mkdtemp(join(tmpdir(), 'isobar-pebble-'));
+  const ca = await createCa('pebble listener test CA');
+  const leaf = await ca.issue({ commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  await writeFile(join(dir, 'cert.pem'), leaf.certPem);
+  await writeFile(join(dir, 'key.pem'), leaf.keyPem);
+  const caBundleFile = join(dir, 'ca.pem');
+  await writeFile(caBundleFile, ca.certPem);
+  const config = {
+    pebble: {
+      listenAddress: `127.0.0.1:${o.port}`,
+      managementListenAddress: `127.0.0.1:${o.managementPort}`,
+      certificate: join(dir, 'cert.pem'),
+      privateKey: join(dir, 'key.pem'),
+      httpPort: o.httpPort,
+      tlsPort: o.tlsPort,
+      ocspResponderURL: '',
+      externalAccountBindingRequired: o.externalAccountMACKeys !== undefined,
+      ...(o.externalAccountMACKeys ? { externalAccountMACKeys: o.externalAccountMACKeys } : {}),
+      ...(o.validitySeconds ? { certificateValidityPeriod: o.validitySeconds } : {}),
+    },
+  };
+  await writeFile(join(dir, 'pebble.json'), JSON.stringify(config));
+  // Validation is real (no PEBBLE_VA_ALWAYS_VALID); no random sleeps or
+  // nonce rejections, so a test's timing is the edge's.
+  const p = run('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${o.dnsPort}`], { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' });
+  const dispatcher = new Agent({ connect: { ca: ca.certPem } });
+  const directory = `https://127.0.0.1:${o.port}/dir`;
+  await waitFor('pebble to listen', async () => {
+    if (p.child.exitCode !== null) throw new Error(`pebble exited: ${p.output()}`);
+    return (await fetch(directory, { dispatcher })).ok;
+  }, 15_000, 100);
+  return {
+    directory,
+    caBundle: ca.certPem,
+    caBundleFile,
+    async root() {
+      const res = await fetch(`https://127.0.0.1:${o.managementPort}/roots/0`, { dispatcher });
+      return res.text();
+    },
+    output: p.output,
+    async stop() {
+      await stopProc(p);
+      await dispatcher.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
