@@ -4,19 +4,32 @@
 // on TLS listeners (normal handshakes undisturbed), and a TLS listener whose
 // only certificate is still being issued answering nothing else.
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
 import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
 import fc from 'fast-check';
-import { BalancerRuntime } from '../../src/balancer/index.ts';
+import { BalancerRuntime, type BalancerListener } from '../../src/balancer/index.ts';
 import { createCa, selfSigned } from '../support/pki.ts';
-import { configOf, edgeCertificate, keyProvider, listener, readUntil, startTarget, tcpConnect, tlsOf } from './support.ts';
+import { configOf, edgeCertificate, keyProvider, listener, readUntil, startTarget, tcpConnect, tlsOf, type TestCert } from './support.ts';
 
 const ca = await createCa();
 const cert = edgeCertificate(await ca.issue({ dnsNames: ['a.test'] }), ['a.test']);
 const challengeCert = await selfSigned(['a.test']);
+
+/** A runtime serving one listener to a fresh echo target, closed after the test. */
+async function serving(t: TestContext, make: (target: BalancerListener['targets'][number]) => BalancerListener, certs: TestCert[] = []) {
+  const target = await startTarget('web');
+  const l = make(target.target);
+  const rt = new BalancerRuntime({ keys: keyProvider(certs) });
+  t.after(async () => {
+    await rt.close(0);
+    await target.close();
+  });
+  await rt.apply(configOf(l));
+  return { rt, target, port: rt.address(l.id)!.port };
+}
 
 function exchange(port: number, bytes: string | Buffer, until: (s: string) => boolean) {
   return (async () => {
@@ -31,14 +44,7 @@ function exchange(port: number, bytes: string | Buffer, until: (s: string) => bo
 }
 
 test('HTTP-01 on a port-80 listener: the token answered before the target; everything else reaches it byte for byte', async (t) => {
-  const target = await startTarget('web');
-  const rt = new BalancerRuntime({ keys: keyProvider([]) });
-  t.after(async () => {
-    await rt.close(0);
-    await target.close();
-  });
-  await rt.apply(configOf(listener({ id: 'default/web:80', servicePort: 80, targets: [target.target] })));
-  const port = rt.address('default/web:80')!.port;
+  const { rt, port } = await serving(t, (target) => listener({ id: 'default/web:80', servicePort: 80, targets: [target] }));
   rt.setChallenges([{ type: 'http-01', token: 'tok_EN-1', keyAuthorization: 'tok_EN-1.thumbprint' }]);
 
   const answer = await exchange(port, 'GET /.well-known/acme-challenge/tok_EN-1 HTTP/1.1\r\nHost: a.test\r\n\r\n', (s) => s.includes('thumbprint'));
@@ -68,14 +74,7 @@ test('HTTP-01 on a port-80 listener: the token answered before the target; every
 });
 
 test('property: with a challenge pending, any first bytes that are not its request reach the target unchanged', async (t) => {
-  const target = await startTarget('web');
-  const rt = new BalancerRuntime({ keys: keyProvider([]) });
-  t.after(async () => {
-    await rt.close(0);
-    await target.close();
-  });
-  await rt.apply(configOf(listener({ id: 'default/web:80', servicePort: 80, targets: [target.target] })));
-  const port = rt.address('default/web:80')!.port;
+  const { rt, port } = await serving(t, (target) => listener({ id: 'default/web:80', servicePort: 80, targets: [target] }));
   rt.setChallenges([{ type: 'http-01', token: 'tok', keyAuthorization: 'tok.x' }]);
   await fc.assert(
     fc.asyncProperty(
@@ -91,14 +90,7 @@ test('property: with a challenge pending, any first bytes that are not its reque
 });
 
 test('TLS-ALPN-01 by acme-tls/1: the challenge certificate for the name, no application data; other handshakes as before', async (t) => {
-  const target = await startTarget('web');
-  const rt = new BalancerRuntime({ keys: keyProvider([cert]) });
-  t.after(async () => {
-    await rt.close(0);
-    await target.close();
-  });
-  await rt.apply(configOf(listener({ protocol: 'TLS', tls: tlsOf([cert], undefined, ['h2', 'http/1.1']), targets: [target.target] })));
-  const port = rt.address('default/web:443')!.port;
+  const { rt, port } = await serving(t, (target) => listener({ protocol: 'TLS', tls: tlsOf([cert], undefined, ['h2', 'http/1.1']), targets: [target] }), [cert]);
   rt.setChallenges([{ type: 'tls-alpn-01', domain: 'a.test', certPem: challengeCert.certPem, keyPem: challengeCert.keyPem }]);
 
   const v = tlsConnect({ host: '127.0.0.1', port, servername: 'a.test', ALPNProtocols: ['acme-tls/1'], rejectUnauthorized: false });
@@ -122,18 +114,11 @@ test('TLS-ALPN-01 by acme-tls/1: the challenge certificate for the name, no appl
 });
 
 test('a TLS listener whose certificate is still being issued: bound, answers TLS-ALPN-01 only', async (t) => {
-  const target = await startTarget('web');
-  const rt = new BalancerRuntime({ keys: keyProvider([]) });
-  t.after(async () => {
-    await rt.close(0);
-    await target.close();
-  });
   const tls = { ...tlsOf([])!, pending: ['arn:aws:acm:local:000000000000:certificate/00000000-0000-4000-8000-0000000000ff'] };
-  await rt.apply(configOf(listener({ protocol: 'TLS', tls, targets: [target.target] })));
+  const { rt, port } = await serving(t, (target) => listener({ protocol: 'TLS', tls, targets: [target] }));
   const h = rt.health().listeners['default/web:443']!;
   assert.equal(h.bound, true);
   assert.deepEqual(h.problems, []);
-  const port = rt.address('default/web:443')!.port;
   const early = tlsConnect({ host: '127.0.0.1', port, servername: 'a.test', rejectUnauthorized: false });
   await assert.rejects(once(early, 'secureConnect'), 'no certificate: the handshake is closed');
   rt.setChallenges([{ type: 'tls-alpn-01', domain: 'a.test', certPem: challengeCert.certPem, keyPem: challengeCert.keyPem }]);
