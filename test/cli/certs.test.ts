@@ -74,8 +74,8 @@ describe('isobar certs', { concurrency: true }, () => {
       w.certs('ca'),
     ]);
     for (const r of [list, describeText, describeJson, exported, ca]) assert.equal(r.code, 0, r.stderr);
-    assert.match(list.stdout, /^ARN +DOMAIN +TYPE +NOT AFTER +IN USE\n/);
-    assert.match(list.stdout, new RegExp(`\\n${arn} +www\\.example\\.test +local-ca +\\d{4}-\\d\\d-\\d\\dT[^ ]+ +0\\n$`));
+    assert.match(list.stdout, /^ARN +DOMAIN +TYPE +STATUS +NOT AFTER +IN USE\n/);
+    assert.match(list.stdout, new RegExp(`\\n${arn} +www\\.example\\.test +local-ca +ISSUED +\\d{4}-\\d\\d-\\d\\dT[^ ]+ +0\\n$`));
     assert.match(describeText.stdout, /^ARN: +arn:aws:acm:eu-central-1:/);
     assert.match(describeText.stdout, /\nDomains: +www\.example\.test, \*\.example\.test\n/);
     assert.match(describeText.stdout, /\nIssuer: +CN=isobar local CA 123456789012, O=isobar\n/);
