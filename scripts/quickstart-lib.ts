@@ -12,6 +12,8 @@ import { createCa } from '../src/demo/pki.ts';
 import { CertificateStore } from '../src/certs/index.ts';
 
 export const EXAMPLE_DIR = fileURLToPath(new URL('../examples/quickstart/', import.meta.url));
+/** The same walkthrough written in Gateway API objects. */
+export const GATEWAY_API_EXAMPLE_DIR = fileURLToPath(new URL('../examples/gateway-api/', import.meta.url));
 export const EDGE_ARN = 'arn:aws:acm:us-east-2:185309785115:certificate/7610ed7d-5a81-4ea2-a18a-7ba1606cca3e';
 export const FQDN = 'tls-demo.example.test';
 export const BACKEND_NAME = 'secure-backend.example.test';
@@ -31,7 +33,8 @@ export interface QuickstartFiles {
   rogueKey: string;
 }
 
-export async function prepareQuickstart(workDir: string, o: { backendPort: number }): Promise<QuickstartFiles> {
+export async function prepareQuickstart(workDir: string, o: { backendPort: number; exampleDir?: string }): Promise<QuickstartFiles> {
+  const exampleDir = o.exampleDir ?? EXAMPLE_DIR;
   const manifests = join(workDir, 'manifests');
   const pki = join(workDir, 'pki');
   const stateDir = join(workDir, 'state');
@@ -40,7 +43,7 @@ export async function prepareQuickstart(workDir: string, o: { backendPort: numbe
 
   // Copy the walkthrough's manifests, pointing the backend's Endpoints at
   // the port the demo backend listens on.
-  const srcDir = join(EXAMPLE_DIR, 'manifests');
+  const srcDir = join(exampleDir, 'manifests');
   for (const name of (await readdir(srcDir)).filter((n) => n.endsWith('.yaml')).sort()) {
     let text = await readFile(join(srcDir, name), 'utf8');
     if (o.backendPort !== 9443) text = retargetEndpoints(text, o.backendPort);
@@ -57,7 +60,7 @@ export async function prepareQuickstart(workDir: string, o: { backendPort: numbe
   const files: QuickstartFiles = {
     manifests,
     stateDir,
-    config: join(EXAMPLE_DIR, 'isobar.yaml'),
+    config: join(exampleDir, 'isobar.yaml'),
     edgeCa: join(pki, 'edge-ca.pem'),
     backendCert: join(pki, 'backend.crt'),
     backendKey: join(pki, 'backend.key'),

@@ -45,7 +45,7 @@ export function buildService(snapshot: Snapshot, svc: Service, targetType: 'ip' 
       svc,
       ann,
       targetType,
-      ingress: isIngressService(svc, o.config),
+      ingress: isIngressService(svc, o.config, o.proxyServices),
       proxyTargets: o.proxyTargets,
       bindAddress: bindAddressFor(scheme, o.lbAddress ?? DEFAULT_LB_ADDRESS),
       sourceRanges,

@@ -13,7 +13,8 @@ export interface ProxyTargets {
   https: { address: string; port: number };
 }
 
-export function isIngressService(svc: Service, config: IsobarConfig): boolean {
+export function isIngressService(svc: Service, config: IsobarConfig, proxyServices?: ReadonlySet<string>): boolean {
+  if (proxyServices?.has(`${svc.metadata.namespace}/${svc.metadata.name}`)) return true;
   return svc.metadata.namespace === config.ingressService.namespace && svc.metadata.name === config.ingressService.name;
 }
 

@@ -33,6 +33,9 @@ export interface BalancerModelOptions {
   /** Where isobar's own proxy listens (shown in status; the runtime resolves
    *  proxy targets itself). */
   proxyTargets?: ProxyTargets;
+  /** Services ("namespace/name") that front isobar's own proxy besides
+   *  config ingress.service: the load balancers Gateways ask for. */
+  proxyServices?: ReadonlySet<string>;
   /** Bind every listener on an ephemeral port (bindPort 0), for tests. */
   ephemeralPorts?: boolean;
   /** The current time (ISO 8601 or ms), passed in to keep the model pure:

@@ -8,7 +8,7 @@
 // the roots an edit touched, not all of them. `build()` is one fresh
 // builder, so both paths are the same code.
 import type { IsobarConfig } from '../config/index.ts';
-import { byNamespaceName, type Snapshot } from '../objects/index.ts';
+import { byNamespaceName, type Service, type Snapshot } from '../objects/index.ts';
 import type { GatewayClassStatus, GatewayStatus, HTTPProxyStatus, IngressStatus, PolicyStatus, RouteStatus } from '../status/index.ts';
 import type { CaBundle, Cluster, ProxyConfig, SecureVirtualHost, TlsSecret, VirtualHost } from './proxy-config.ts';
 import type { NProxy } from './model.ts';
@@ -40,6 +40,9 @@ export interface DagResult {
   extensionServices: ExtensionServiceStatus[];
   /** Gateway API statuses; absent when the snapshot holds no Gateway API object. */
   gatewayApi?: { gatewayclasses: GatewayClassStatus[]; gateways: GatewayStatus[]; httproutes: RouteStatus[]; backendtlspolicies: PolicyStatus[] };
+  /** Load balancer Services that Gateways ask for: the balancer serves them
+   *  as Services in front of isobar's proxy. */
+  gatewayLoadBalancers?: Service[];
   /** Every Ingress's status, sorted by namespace then name; loadBalancer
    *  is empty here (the edge fills it from the ingress Service). */
   ingresses: IngressStatus[];
@@ -319,6 +322,7 @@ export class DagBuilder {
     if (!gw.present) return result;
     result.proxyConfig = mergeProxyConfigs(result.proxyConfig, gw.proxyConfig);
     result.gatewayApi = { gatewayclasses: gw.gatewayClasses, gateways: gw.gateways, httproutes: gw.httpRoutes, backendtlspolicies: gw.backendTLSPolicies };
+    if (gw.loadBalancers.length > 0) result.gatewayLoadBalancers = gw.loadBalancers;
     return result;
   }
 

@@ -312,9 +312,11 @@ export function gatewayStatus(gw: GatewayState): GatewayStatus {
   const gen = gw.generation;
   const accepted = gw.conds.get('Accepted', 'Accepted', 'Gateway accepted', gen);
   const programmed =
-    accepted.status === 'True'
-      ? condition('Programmed', true, 'Programmed', 'Gateway programmed', gen)
-      : condition('Programmed', false, 'Invalid', 'Gateway is not programmed: see its Accepted condition', gen);
+    accepted.status !== 'True'
+      ? condition('Programmed', false, 'Invalid', 'Gateway is not programmed: see its Accepted condition', gen)
+      : gw.conds.has('Programmed')
+        ? gw.conds.get('Programmed', '', '', gen)
+        : condition('Programmed', true, 'Programmed', 'Gateway programmed', gen);
   const conditions = [accepted, programmed];
   if (gw.conds.has('ResolvedRefs') || gw.clientCertificateId !== undefined) conditions.push(gw.conds.get('ResolvedRefs', 'ResolvedRefs', 'All references resolved', gen));
   return { namespace: gw.namespace, name: gw.name, addresses: [], conditions, listeners: gw.listeners.map((l) => listenerStatus(l, gen)) };

@@ -5,13 +5,14 @@
 // one of those objects in the Gateway API's shape. Pure, like the rest of
 // the dag; it runs whole on every build (Gateway API objects are few).
 import type { IsobarConfig } from '../config/index.ts';
-import type { Snapshot } from '../objects/index.ts';
+import type { Service, Snapshot } from '../objects/index.ts';
 import type { GatewayClassStatus, GatewayStatus, PolicyStatus, RouteStatus } from '../status/index.ts';
 import type { CacheView } from './cache-view.ts';
 import { BackendTLSPolicies } from './gateway-backend-tls.ts';
 import { CONTROLLER_NAME, condition } from './gateway-conditions.ts';
 import { processHTTPRoute, type Placement } from './gateway-httproute.ts';
 import { gatewayStatus, readGateway, type GatewayContext, type GatewayState } from './gateway-listeners.ts';
+import { gatewayLoadBalancer } from './gateway-load-balancer.ts';
 import { comparePlacements, matchKey } from './gateway-precedence.ts';
 import { ReferenceGrants } from './gateway-refs.ts';
 import { Output } from './output.ts';
@@ -24,6 +25,8 @@ export interface GatewayApiResult {
   gateways: GatewayStatus[];
   httpRoutes: RouteStatus[];
   backendTLSPolicies: PolicyStatus[];
+  /** The load balancer Services Gateways ask for (gateway-load-balancer.ts). */
+  loadBalancers: Service[];
   /** Whether the snapshot holds any Gateway API object (the report lists the arrays then). */
   present: boolean;
 }
@@ -102,6 +105,7 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
 
   const gateways = new Map<string, GatewayState>();
   const gatewayStatuses: GatewayStatus[] = [];
+  const loadBalancers: Service[] = [];
   for (const g of [...gatewaysRaw].sort(byAge)) {
     const className = str(rec(rec(g)?.spec)?.gatewayClassName);
     const accepted = classes.get(className);
@@ -120,7 +124,13 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
       });
       continue;
     }
-    gateways.set(`${m.namespace}/${m.name}`, readGateway(g, gctx));
+    const state = readGateway(g, gctx);
+    gateways.set(`${m.namespace}/${m.name}`, state);
+    const lb = gatewayLoadBalancer(state, g);
+    if (!lb) continue;
+    if (view.services.get(lb.metadata.namespace, lb.metadata.name)) {
+      state.conds.set('Programmed', 'AddressNotAssigned', `Service ${lb.metadata.namespace}/${lb.metadata.name} already exists: isobar does not replace it with this Gateway's load balancer`);
+    } else loadBalancers.push(lb);
   }
 
   const policies = new BackendTLSPolicies(arr(snap.backendTLSPolicies), arr(snap.configMaps), view);
@@ -159,5 +169,5 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   for (const v of proxyConfig.httpsVirtualHosts) v.routes.sort(byRank);
   // A TLS host without a certificate cannot be served.
   proxyConfig.httpsVirtualHosts = proxyConfig.httpsVirtualHosts.filter((v) => v.secretId !== undefined);
-  return { proxyConfig, gatewayClasses, gateways: gatewayStatuses, httpRoutes, backendTLSPolicies: policies.statuses(), present };
+  return { proxyConfig, gatewayClasses, gateways: gatewayStatuses, httpRoutes, backendTLSPolicies: policies.statuses(), loadBalancers, present };
 }

@@ -5,3 +5,4 @@ export { redactProxyConfig } from './redact.ts';
 export type * from './proxy-config.ts';
 export { DEFAULT_RESPONSE_TIMEOUT_MS } from './proxy-config.ts';
 export type { ExtensionServiceStatus } from './extension-processor.ts';
+export { loadBalancerName } from './gateway-load-balancer.ts';

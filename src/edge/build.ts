@@ -8,7 +8,7 @@
 // warnings), and the only clock read times the dag for the debug log.
 import type { IsobarConfig } from '../config/index.ts';
 import type { Snapshot } from '../objects/index.ts';
-import { DagBuilder, type ProxyConfig } from '../dag/index.ts';
+import { DagBuilder, loadBalancerName, type DagResult, type ProxyConfig } from '../dag/index.ts';
 import { buildBalancerModel, type BalancerConfig, type CertificateStoreProblem, type EdgeCertificate } from '../balancer/index.ts';
 import type { IngressStatus, LoadBalancerIngressStatus, ServiceStatus, StatusReport } from '../status/index.ts';
 
@@ -58,7 +58,11 @@ export class EdgeBuilder {
     const d0 = performance.now();
     const dag = this.#dag.build(input.snapshot, input.config);
     this.stats = { dagMs: Math.round(performance.now() - d0), rootsRecomputed: this.#dag.recomputed };
-    const lb = buildBalancerModel(input.snapshot, {
+    // Load balancers Gateways ask for are Services like any other to the balancer.
+    const gatewayLbs = dag.gatewayLoadBalancers ?? [];
+    const lbSnapshot = gatewayLbs.length > 0 ? { ...input.snapshot, services: [...input.snapshot.services, ...gatewayLbs] } : input.snapshot;
+    const lb = buildBalancerModel(lbSnapshot, {
+      ...(gatewayLbs.length > 0 ? { proxyServices: new Set(gatewayLbs.map((s) => `${s.metadata.namespace}/${s.metadata.name}`)) } : {}),
       config: input.config,
       certificates: input.certificates,
       storeProblems: input.storeProblems,
@@ -72,7 +76,7 @@ export class EdgeBuilder {
     return {
       proxyConfig: dag.proxyConfig,
       balancerConfig: lb.balancerConfig,
-      statuses: { httpproxies: dag.statuses, services: lb.statuses, extensionservices: dag.extensionServices, ingresses, ...dag.gatewayApi },
+      statuses: { httpproxies: dag.statuses, services: lb.statuses, extensionservices: dag.extensionServices, ingresses, ...withGatewayAddresses(dag.gatewayApi, lb.statuses) },
     };
   }
 }
@@ -95,6 +99,23 @@ function withLoadBalancer(ingresses: IngressStatus[], services: ServiceStatus[],
     return e;
   });
   return ingresses.map((i) => (i.served ? { ...i, loadBalancer: { ingress: lb } } : i));
+}
+
+/** status.addresses of each Gateway with a load balancer: its hostname
+ *  (and IP) as the balancer model reports them. */
+function withGatewayAddresses(api: DagResult['gatewayApi'], services: ServiceStatus[]): DagResult['gatewayApi'] {
+  if (!api) return api;
+  const gateways = api.gateways.map((g) => {
+    const svc = services.find((s) => s.namespace === g.namespace && s.name === loadBalancerName(g.name));
+    if (!svc || svc.ingress.length === 0) return g;
+    const addresses: { type: string; value: string }[] = [];
+    for (const i of svc.ingress) {
+      if (i.hostname) addresses.push({ type: 'Hostname', value: i.hostname });
+      if (i.ip) addresses.push({ type: 'IPAddress', value: i.ip });
+    }
+    return { ...g, addresses };
+  });
+  return { ...api, gateways };
 }
 
 /** One build, from nothing: what `edge.build()` in DESIGN.md means. */
