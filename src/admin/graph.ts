@@ -223,7 +223,7 @@ function addRoute(g: GraphBuilder, listener: string, fqdn: string, r: Route, ind
     id,
     kind: 'route',
     label: matchText(r),
-    detail: [action, ...policies, `from ${r.origin.namespace}/${r.origin.name}`].join(' · '),
+    detail: [action, ...policies, `from ${r.origin.kind ? `${r.origin.kind} ` : ''}${r.origin.namespace}/${r.origin.name}`].join(' · '),
     status: empty ? 'warning' : 'ok',
     ...(empty ? { message: 'no cluster of this route has a ready endpoint: requests get 503' } : {}),
   });

@@ -41,7 +41,7 @@ function find(id: string, view: EdgeView, report: StatusReport): ObjectDetail | 
     ...(proxy?.httpsVirtualHosts ?? []).map((v) => ({ listener: 'https' as const, v })),
   ];
   const proxiesOf = (v: VirtualHost): HTTPProxyStatus[] => {
-    const names = new Set(v.routes.map((r) => `${r.origin.namespace}/${r.origin.name}`));
+    const names = new Set(v.routes.filter((r) => !r.origin.kind).map((r) => `${r.origin.namespace}/${r.origin.name}`));
     return report.httpproxies.filter((p) => p.fqdn.toLowerCase() === v.fqdn || names.has(`${p.namespace}/${p.name}`));
   };
 
@@ -58,7 +58,7 @@ function find(id: string, view: EdgeView, report: StatusReport): ObjectDetail | 
     for (let i = 0; i < v.routes.length; i++) {
       if (ids.route(listener, v.fqdn, i) !== id) continue;
       const r = v.routes[i]!;
-      const origin = statusOf(r.origin.namespace, r.origin.name);
+      const origin = r.origin.kind ? undefined : statusOf(r.origin.namespace, r.origin.name);
       return { id, httpproxies: origin ? [origin] : [], config: r };
     }
   }

@@ -171,7 +171,7 @@ export function explainRequest(input: ExplainInput, req: ExplainRequest): Explan
   out.virtualHost = {
     fqdn: vhost.fqdn,
     listener: listener.name,
-    httpproxies: [...new Set([...rootsOf(input, vhost.fqdn), ...vhost.routes.map((r) => `${r.origin.namespace}/${r.origin.name}`)])],
+    httpproxies: [...new Set([...rootsOf(input, vhost.fqdn), ...vhost.routes.filter((r) => !r.origin.kind).map((r) => `${r.origin.namespace}/${r.origin.name}`)])],
   };
 
   // ---- routes: the proxy's matchRoute picks; each route before its pick
@@ -418,7 +418,7 @@ function routeSettings(r: Route): string[] {
 }
 
 function origin(r: Route): string {
-  return `${r.origin.namespace}/${r.origin.name}`;
+  return `${r.origin.kind ? `${r.origin.kind} ` : ''}${r.origin.namespace}/${r.origin.name}`;
 }
 
 function rootsOf(input: ExplainInput, fqdn: string): string[] {
@@ -427,7 +427,7 @@ function rootsOf(input: ExplainInput, fqdn: string): string[] {
 
 /** Contour answers 503 on a route whose services it could not use. */
 function directReason(input: ExplainInput, r: Route): string {
-  const p = input.httpproxies.find((x) => x.namespace === r.origin.namespace && x.name === r.origin.name);
+  const p = r.origin.kind ? undefined : input.httpproxies.find((x) => x.namespace === r.origin.namespace && x.name === r.origin.name);
   if (p && p.currentStatus !== 'valid' && r.action.kind === 'direct' && r.action.statusCode === 503) return `HTTPProxy ${origin(r)} is ${p.currentStatus}: ${p.description}`;
   return 'the route answers directly (directResponsePolicy)';
 }

@@ -174,7 +174,7 @@ export class IngressProcessor {
       responseHeaders: { set: [], remove: [] },
       websocket: settings.websocketRoutes.has(path),
       timeouts: { responseMs: settings.responseMs, idleMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS },
-      origin: { namespace: ing.namespace, name: ing.name },
+      origin: { namespace: ing.namespace, name: ing.name, kind: 'Ingress' },
     };
     if (req.value.hostRewrite !== '') r.hostRewrite = { literal: req.value.hostRewrite };
     if (settings.tlsRequired) r.httpsRedirect = true;

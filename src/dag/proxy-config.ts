@@ -200,8 +200,9 @@ export interface Route {
   websocket: boolean;
   timeouts: { responseMs: number | null; idleMs: number | null };
   retry?: RetryPolicyConfig;
-  /** The HTTPProxy that defined this route, for access logs and variables. */
-  origin: { namespace: string; name: string };
+  /** The object that defined this route, for access logs and variables:
+   *  an HTTPProxy unless `kind` names another ("Ingress"). */
+  origin: { namespace: string; name: string; kind?: string };
   /** This route's own IP filters: they replace the virtual host's. */
   ipFilter?: IpFilterConfig;
   /** This route's own local rate limit (its own bucket): it replaces the virtual host's. */

@@ -112,6 +112,14 @@ spec:
   virtualhost: {fqdn: other.example.test, tls: {secretName: other-tls}}
   routes:
   - services: [{name: web, port: 80}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop, namespace: apps}
+spec:
+  rules:
+  - host: ing.example.test
+    http: {paths: [{path: /api, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
 `;
 
 async function folder(): Promise<{ dir: string; state: string; cleanup(): Promise<void> }> {
@@ -334,6 +342,14 @@ const rows: Row[] = [
       assert.equal(e.request.method, 'OPTIONS');
       assert.equal(e.filters[0]!.verdict, 'preflight from an allowed origin: answered here');
       assert.equal(e.reply?.status, 200);
+    },
+  },
+  {
+    name: 'an Ingress route says it comes from the Ingress, not from the HTTPProxy of the same name',
+    args: ['--host', 'ing.example.test', '--path', '/api/items'],
+    check(e) {
+      assert.equal(e.route?.from, 'Ingress apps/shop');
+      assert.deepEqual(e.virtualHost?.httpproxies, []);
     },
   },
   {

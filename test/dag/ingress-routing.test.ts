@@ -110,7 +110,7 @@ const rows: IngressRow[] = [
     expect: { i: SERVED },
     check: (r) => {
       const route = vhost(r, 'a.example.com')!.routes[0]!;
-      assert.deepEqual(route.origin, { namespace: 'default', name: 'i' });
+      assert.deepEqual(route.origin, { namespace: 'default', name: 'i', kind: 'Ingress' });
       assert.deepEqual(route.timeouts, { responseMs: 15000, idleMs: 300000 });
       assert.equal(route.websocket, false);
       assert.deepEqual(r.proxyConfig.clusters.map((c) => [c.service, c.servicePort, c.protocol, c.endpoints]), [['s', 80, 'http1', [{ address: '10.0.0.1', port: 80 }]]]);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { renderJson, renderYaml, renderTable, renderIssues } from '../../src/status/index.ts';
-import type { HTTPProxyStatus, ServiceStatus } from '../../src/status/index.ts';
+import type { HTTPProxyStatus, IngressStatus, ServiceStatus } from '../../src/status/index.ts';
 import { statusReport, findings, hasFindings, type Report } from '../../src/edge/index.ts';
 import type { Service } from '../../src/objects/index.ts';
 
@@ -124,4 +124,49 @@ test('findings: invalid, orphaned, Service errors and load errors each fail a ch
   assert.equal(hasFindings(findings(mk([valid('a', 'b', { currentStatus: 'orphaned' })], []))), true);
   assert.equal(hasFindings(findings(mk([], [svcStatus('a', 'b', { problems: [{ severity: 'error', message: 'e' }] })]))), true);
   assert.equal(hasFindings(findings(mk([], [], 1))), true);
+});
+
+test('Ingresses: JSON carries the contract keys sorted, the table is kubectl get ingress with the problems, and served errors fail a check', () => {
+  const ing = (namespace: string, name: string, extra: Partial<IngressStatus> = {}): IngressStatus => ({
+    namespace,
+    name,
+    className: '',
+    served: true,
+    hosts: [`${name}.example.com`],
+    ports: [80],
+    loadBalancer: { ingress: [{ hostname: 'lb.example.com' }] },
+    problems: [],
+    ...extra,
+  });
+  const r = statusReport([], [], [], [
+    ing('b', 'web', { ports: [80, 443], problems: [{ severity: 'error', field: 'spec.tls[0].secretName', message: 'Secret "b/x": Secret not found' }] }),
+    ing('a', 'other', { className: 'nginx', served: false, loadBalancer: { ingress: [] }, problems: [{ severity: 'warning', message: 'not served' }] }),
+  ]);
+  const json = JSON.parse(renderJson(r)) as { ingresses: Record<string, unknown>[] };
+  assert.deepEqual(Object.keys(json), ['httpproxies', 'services', 'ingresses']);
+  assert.deepEqual(json.ingresses.map((i) => i.name), ['other', 'web']);
+  assert.deepEqual(Object.keys(json.ingresses[0]!), ['namespace', 'name', 'className', 'served', 'hosts', 'ports', 'loadBalancer', 'problems']);
+  assert.deepEqual(parse(renderYaml(r)), json);
+  const table = renderTable(r);
+  assert.equal(
+    table,
+    [
+      'No HTTPProxies found.',
+      '',
+      'NAMESPACE   NAME    CLASS    HOSTS               ADDRESS          PORTS',
+      'a           other   nginx    other.example.com                    80',
+      'b           web     <none>   web.example.com     lb.example.com   80, 443',
+      '',
+      'INGRESS PROBLEMS',
+      'a/other: warning: not served',
+      'b/web: error: spec.tls[0].secretName: Secret "b/x": Secret not found',
+      '',
+      'No load balancer Services found.',
+      '',
+    ].join('\n'),
+  );
+  const base = { load: { objects: [], rejected: [], errors: [], warnings: [], files: [] } } as unknown as Report;
+  assert.equal(hasFindings(findings({ ...base, status: r })), true, 'an error of a served Ingress');
+  assert.equal(hasFindings(findings({ ...base, status: { ...r, ingresses: r.ingresses!.filter((i) => !i.served) } })), false, 'warnings, and Ingresses not served, do not');
+  assert.equal(renderJson(statusReport([], [])).includes('ingresses'), false, 'no ingresses key without one');
 });
