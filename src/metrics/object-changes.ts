@@ -20,7 +20,7 @@ export interface ObjectChange {
 
 export function indexSnapshot(s: Snapshot): ObjectIndex {
   const index: ObjectIndex = new Map();
-  const lists: Meta[][] = [s.httpproxies, s.delegations, s.services, s.secrets, s.endpoints, s.endpointSlices, s.extensionServices ?? []];
+  const lists: Meta[][] = [s.httpproxies, s.delegations, s.services, s.secrets, s.endpoints, s.endpointSlices, s.extensionServices ?? [], s.ingresses ?? [], s.ingressClasses ?? []];
   for (const list of lists) for (const o of list) index.set(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, o);
   return index;
 }

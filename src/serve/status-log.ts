@@ -1,5 +1,6 @@
 // Status changes in the primary's log: one line when an HTTPProxy's status
-// changes, one when a Service problem appears. Unchanged statuses are not
+// changes, one when a Service problem or a problem of an Ingress isobar
+// serves appears. Unchanged statuses are not
 // logged again on every reload.
 
 import type pino from 'pino';
@@ -22,6 +23,16 @@ export function logStatusChanges(logger: pino.Logger, report: StatusReport, prev
       const key = `service ${s.namespace}/${s.name} ${prob.field ?? ''} ${prob.message}`;
       next.set(key, prob.severity);
       if (!previous.has(key)) logger[prob.severity === 'error' ? 'error' : 'warn']({ service: `${s.namespace}/${s.name}`, field: prob.field }, prob.message);
+    }
+  }
+  for (const i of report.ingresses ?? []) {
+    if (!i.served) continue;
+    for (const prob of i.problems) {
+      const key = `ingress ${i.namespace}/${i.name} ${prob.field ?? ''} ${prob.message}`;
+      next.set(key, prob.severity);
+      if (!previous.has(key)) {
+        logger[prob.severity === 'error' ? 'error' : 'warn']({ ingress: `${i.namespace}/${i.name}`, field: prob.field }, `Ingress ${i.namespace}/${i.name}: ${prob.field ? `${prob.field}: ` : ''}${prob.message}`);
+      }
     }
   }
   return next;
