@@ -5,7 +5,7 @@
 // honour that isobar does not is an error.
 import { RETRY_ON } from '../objects/index.ts';
 import type { RetryPolicyConfig, TlsVersion } from './proxy-config.ts';
-import { parseGoDuration, parseTimeout, timeoutMs } from './duration.ts';
+import { parseTimeout, timeoutMs } from './duration.ts';
 import { DEFAULT_RESPONSE_TIMEOUT_MS } from './proxy-config.ts';
 import type { IngressProblem } from '../status/index.ts';
 
@@ -118,9 +118,10 @@ export function readIngressSettings(annotations: Record<string, string>): { sett
     let perTryTimeoutMs: number | null = null;
     const pt = annotations[tryKey] ?? '';
     if (pt !== '') {
-      const d = parseGoDuration(pt);
-      if (d.ok) perTryTimeoutMs = d.ms > 0 ? d.ms : null;
-      else problems.push({ severity: 'error', field: tryKey, message: `${d.error}; no per-try timeout applies` });
+      // timeout.Parse, as Contour reads it: "infinity" (and zero) is none.
+      const t = parseTimeout(pt);
+      if (t.ok) perTryTimeoutMs = timeoutMs(t.timeout, null);
+      else problems.push({ severity: 'error', field: tryKey, message: `${t.error}; no per-try timeout applies` });
     }
     const known = names.filter((n) => RETRY_NAMES.has(n));
     if (known.length > 0) retry = { retryOn: known, count, perTryTimeoutMs, retriableStatusCodes: [] };

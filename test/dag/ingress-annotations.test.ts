@@ -45,6 +45,19 @@ const rows: IngressRow[] = [
     check: (r) => assert.deepEqual(route(r).retry, { retryOn: ['5xx', 'gateway-error'], count: 3, perTryTimeoutMs: 250, retriableStatusCodes: [] }),
   },
   {
+    name: 'per-try-timeout "infinity" is none; an unparsable one is an error and none',
+    objects: [
+      annotated({ 'projectcontour.io/retry-on': '5xx', 'projectcontour.io/per-try-timeout': 'infinity' }),
+      ingress('j', { rules: [rule('b.example.com', ['/', 'Prefix', 's', 80])] }, { annotations: { 'projectcontour.io/retry-on': '5xx', 'projectcontour.io/per-try-timeout': 'later' } }),
+      ...base,
+    ],
+    expect: { i: SERVED, j: { problems: [['error', 'projectcontour.io/per-try-timeout', 'unable to parse timeout string "later": time: invalid duration "later"; no per-try timeout applies']] } },
+    check: (r) => {
+      assert.equal(route(r).retry!.perTryTimeoutMs, null);
+      assert.equal(vhost(r, 'b.example.com')!.routes[0]!.retry!.perTryTimeoutMs, null);
+    },
+  },
+  {
     name: 'num-retries -1 disables retries, 0 is Envoy\'s 1',
     objects: [annotated({ 'projectcontour.io/retry-on': 'reset', 'projectcontour.io/num-retries': '-1' }), ...base],
     expect: { i: SERVED },
