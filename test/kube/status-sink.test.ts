@@ -23,6 +23,11 @@ function report(description: string): StatusReport {
       },
     ],
     services: [{ namespace: 'projectcontour', name: 'envoy', listeners: [], ingress: [{ hostname: 'lb.example.com' }], problems: [] }],
+    ingresses: [
+      // The edge had no address yet: the sink gives served Ingresses the HTTPProxies' one.
+      { namespace: 'default', name: 'web', className: '', served: true, hosts: ['*'], ports: [80], loadBalancer: { ingress: [] }, problems: [] },
+      { namespace: 'default', name: 'theirs', className: 'nginx', served: false, hosts: ['*'], ports: [80], loadBalancer: { ingress: [] }, problems: [] },
+    ],
   };
 }
 
@@ -30,6 +35,9 @@ test('two replicas: only the leader writes; when it stops, the other takes over 
   const { api, kubeconfig } = await startApi();
   api.put('httpproxies', { apiVersion: 'projectcontour.io/v1', kind: 'HTTPProxy', metadata: { name: 'a', namespace: 'default' }, spec: { virtualhost: { fqdn: 'a.example.com' } } } as never);
   api.put('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'envoy', namespace: 'projectcontour' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] }, status: {} } as never);
+  for (const name of ['web', 'theirs']) {
+    api.put('ingresses', { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: 'default' }, spec: { defaultBackend: { service: { name: 'web', port: { number: 80 } } } } } as never);
+  }
   const le = (identity: string) => ({ namespace: 'projectcontour', name: 'isobar', identity, ...timings });
   const a = new KubeStatusSink({ kubeconfig, leaderElection: le('a'), ingressService: { namespace: 'projectcontour', name: 'envoy' }, writeServiceStatus: true });
   await waitFor('a leads', () => a.elector!.isLeader());
@@ -46,6 +54,9 @@ test('two replicas: only the leader writes; when it stops, the other takes over 
     const st = api.get('httpproxies', 'default', 'a')!.status as any;
     assert.deepEqual(st.loadBalancer, { ingress: [{ hostname: 'lb.example.com' }] }, 'HTTPProxy status carries the balancer address');
     assert.deepEqual((api.get('services', 'projectcontour', 'envoy')!.status as any).loadBalancer, { ingress: [{ hostname: 'lb.example.com' }] });
+    assert.deepEqual((api.get('ingresses', 'default', 'web')!.status as any)?.loadBalancer, { ingress: [{ hostname: 'lb.example.com' }] }, 'a served Ingress too');
+    assert.equal(api.get('ingresses', 'default', 'theirs')!.status, undefined, 'an Ingress of another class is left alone');
+    assert.equal(patches().filter((r) => r.path.includes('ingresses')).length, 1, 'one writer, one Ingress');
     assert.equal(b.elector!.isLeader(), false);
 
     await a.stop(); // releases the Lease
