@@ -19,7 +19,7 @@ import { applyToObject, type OpContext } from './header-ops.ts';
 import { filterResponseHeaders } from './hop-by-hop.ts';
 import { normalizeHost } from './host.ts';
 import { AFFINITY_COOKIE, affinityCookie, type HashInput } from './load-balancer.ts';
-import { sendGrpcLocal, sendLocal, type DownstreamResponse } from './local-reply.ts';
+import { abortResponse, sendGrpcLocal, sendLocal, type DownstreamResponse } from './local-reply.ts';
 import { normalizePath, type RequestView } from './matchers.ts';
 import { sendMirror } from './mirror.ts';
 import { authorityPort, httpsRedirectLocation, redirectLocation, type RedirectInput } from './redirect.ts';
@@ -54,7 +54,7 @@ export function handleRequest(ctx: ProxyContext, req: DownstreamRequest, res: Do
     try {
       sendLocal(res, 500, '');
     } catch {
-      res.destroy();
+      abortResponse(res);
     }
   }
 }
@@ -366,7 +366,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       if (status >= 400 && typeof ct === 'string' && ct.startsWith('application/grpc')) sendGrpcLocal(this.res, status, body);
       else this.bytesSent = sendLocal(this.res, status, body, h);
     } catch {
-      this.res.destroy();
+      abortResponse(this.res);
     }
     this.finish();
   }
@@ -725,7 +725,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       if (this.res.headersSent) return this.resetDownstream('-');
       this.local(500, '', '-');
     } catch {
-      this.res.destroy();
+      abortResponse(this.res);
     }
   }
 
@@ -733,7 +733,7 @@ class Exchange implements RequestView, OpContext, HashInput {
     this.done = true;
     this.flags = flags;
     this.clearTimers();
-    this.res.destroy();
+    abortResponse(this.res);
     this.finish();
   }
 

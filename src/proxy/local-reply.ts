@@ -6,6 +6,25 @@ import type { Http2ServerResponse } from 'node:http2';
 
 export type DownstreamResponse = ServerResponse<IncomingMessage> | Http2ServerResponse;
 
+/** Ends a response that cannot be completed so the client sees it cut
+ *  short. HTTP/1.1 loses the connection (no last chunk, short of any
+ *  Content-Length). An HTTP/2 stream is reset with INTERNAL_ERROR, as
+ *  Envoy resets it: destroy() without an error sends RST_STREAM NO_ERROR,
+ *  which after a response has started reads as a complete body. With an
+ *  error node:http2 sends INTERNAL_ERROR, and the stream is destroyed
+ *  before it closes, so the HTTP/2 guard does not count the reset as the
+ *  client's. */
+export function abortResponse(res: DownstreamResponse): void {
+  if ('stream' in res) res.stream.destroy(new ResponseAborted());
+  else res.destroy();
+}
+
+class ResponseAborted extends Error {
+  constructor() {
+    super('response cut short');
+  }
+}
+
 /** Writes a complete local response; returns the body length. */
 export function sendLocal(
   res: DownstreamResponse,
@@ -14,7 +33,7 @@ export function sendLocal(
   headers?: Record<string, string | string[] | undefined>,
 ): number {
   if (res.headersSent) {
-    res.destroy();
+    abortResponse(res);
     return 0;
   }
   const len = Buffer.byteLength(body);
@@ -51,7 +70,7 @@ export function grpcStatusFor(status: number): number {
 /** gRPC clients get local replies as a trailers-only gRPC response (as Envoy). */
 export function sendGrpcLocal(res: DownstreamResponse, status: number, body: string): void {
   if (res.headersSent) {
-    res.destroy();
+    abortResponse(res);
     return;
   }
   const h: Record<string, string> = { 'content-type': 'application/grpc', 'grpc-status': String(grpcStatusFor(status)) };
