@@ -8,6 +8,7 @@
 // store watch, as any other certificate change: the old one serves until
 // the new one is applied, and open connections keep theirs.
 
+import { existsSync } from 'node:fs';
 import type pino from 'pino';
 import type { AcmeChallenge } from '../balancer/index.ts';
 import { attemptIssue, CertificateStore, readCaBundle, renewalDueAt, type Backoff, type CertificateRecord, type ChallengeResponder } from '../certs/index.ts';
@@ -39,6 +40,7 @@ export class CertificateRenewer {
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
+  #disabled = false;
   readonly #challenges: AcmeChallenge[] = [];
 
   constructor(o: RenewerOptions) {
@@ -82,13 +84,26 @@ export class CertificateRenewer {
 
   /** Does what is due; returns how long until the next thing is. */
   async #check(): Promise<number> {
-    if (this.#o.isLeader && !this.#o.isLeader()) return STANDBY_MS;
-    this.#store ??= await CertificateStore.open(this.#o.stateDir);
+    if (this.#disabled || (this.#o.isLeader && !this.#o.isLeader())) return STANDBY_MS;
+    // A store that does not exist yet is not created by serve (it runs the
+    // store read-only): nothing to renew until a certificate is added.
+    if (!existsSync(this.#o.stateDir)) return MAX_SLEEP_MS;
     if (!this.#release) {
-      this.#release = await this.#store.tryBecomeRenewer();
+      try {
+        this.#store ??= await CertificateStore.open(this.#o.stateDir);
+        this.#release = await this.#store.tryBecomeRenewer();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? ((err as { cause?: NodeJS.ErrnoException }).cause?.code);
+        if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') {
+          this.#disabled = true;
+          this.#o.logger.warn({ stateDir: this.#o.stateDir }, `managed certificate renewal is off: the state dir is not writable (${code}); certificates are served as they are`);
+          return MAX_SLEEP_MS;
+        }
+        throw err;
+      }
       if (!this.#release) return STANDBY_MS;
     }
-    const { records } = await this.#store.scan();
+    const { records } = await this.#store!.scan();
     this.#o.metrics.renewalFailures(new Map(records.filter((r) => r.renewal).map((r) => [r.arn, r.renewal!.status === 'FAILED' ? r.renewal!.attempts : 0])));
     let next = MAX_SLEEP_MS;
     for (const r of records) {
