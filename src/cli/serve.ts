@@ -59,7 +59,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'text']).default('json'))
     .option('--use-proxy-protocol', "require a PROXY v1/v2 header on the proxy's public listeners (a real NLB in front)")
     .option('--drain-timeout <duration>', 'how long SIGTERM waits for in-flight requests', parseDurationMs, 30_000)
-    .option('--tls-ticket-key-rotation <duration>', "how often the load balancer's TLS session ticket keys (shared by its workers) are replaced, 1s to 24h", parseRotation, 3_600_000)
+    .option('--tls-ticket-key-rotation <duration>', "how often the TLS session ticket keys (the load balancer's and the proxy's, each shared by its workers) are replaced, 1s to 24h", parseRotation, 3_600_000)
     .option('--no-access-log', 'do not log one line per request')
     .option('--preserve-external-request-id', "keep the X-Request-Id of clients outside the internal address ranges (Envoy's preserve_external_request_id; default: replace it)")
     .option('--co-located', 'run the proxy inside the load balancer workers: faster (no loopback hop), but the edge key is then in the processes that serve HTTP')

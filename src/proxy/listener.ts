@@ -353,8 +353,19 @@ export class Listener {
     server.emit('connection', socket);
   }
 
+  /** TLS session ticket keys after a rotation (before one, the servers
+   *  carry the runtime's start-up keys in their options). */
+  private ticketKeys: Buffer | undefined;
+
+  /** Rotates the ticket keys of every TLS server of this listener, and of those made later. */
+  setTicketKeys(keys: Buffer): void {
+    this.ticketKeys = keys;
+    for (const s of this.tlsServers.values()) s.setTicketKeys(keys);
+  }
+
   private createTlsServer(choice: TlsChoice): tls.Server {
     const server = tls.createServer(choice.serverOptions);
+    if (this.ticketKeys) server.setTicketKeys(this.ticketKeys);
     server.on('tlsClientError', () => {
       this.ctx.stats.tlsHandshakeFailures++;
     });

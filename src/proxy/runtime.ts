@@ -105,6 +105,12 @@ export class ProxyRuntime {
     this.tlsTables = new TlsTableBuilder(opts.ticketKeys);
   }
 
+  /** Rotates the TLS session ticket keys of every listener (the primary sends new ones). */
+  setTicketKeys(keys: Buffer): void {
+    if (keys.length !== 48) throw new Error(`proxy ticketKeys must be 48 bytes, got ${keys.length}`);
+    for (const l of this.listeners) l.setTicketKeys(keys);
+  }
+
   /** Binds every listener; on failure closes the ones already bound. */
   async listen(): Promise<void> {
     const results = await Promise.allSettled(this.listeners.map((l) => l.listen()));

@@ -20,6 +20,8 @@ let proxy: ProxyRuntime | undefined;
 let logger: pino.Logger | undefined;
 /** The latest ticket keys: a rotation may arrive while init is still running. */
 let ticketKeys: Buffer | undefined;
+/** --co-located: the proxy's, rotated apart from the balancer's. */
+let proxyTicketKeys: Buffer | undefined;
 const proxyReplica = new ProxyConfigReplica();
 /** Proxy deltas this worker could not take (co-located: it asked for the whole config). */
 let proxyDeltasRefused = 0;
@@ -36,6 +38,8 @@ runWorker<ToBalancerWorker>({
           // Only co-located workers load the proxy (and undici).
           const { startProxy } = await import('./start-proxy.ts');
           proxy = await startProxy(msg.proxy, logger);
+          // Keys rotated while the proxy was starting.
+          if (proxyTicketKeys) proxy.setTicketKeys(proxyTicketKeys);
         }
         const local = proxy;
         runtime = new BalancerRuntime({
@@ -66,6 +70,11 @@ runWorker<ToBalancerWorker>({
         send({ type: 'applied', version: msg.version, health: runtime.health().listeners });
         return;
       case 'ticket-keys':
+        if (msg.of === 'proxy') {
+          proxyTicketKeys = Buffer.from(msg.keys);
+          proxy?.setTicketKeys(proxyTicketKeys);
+          return;
+        }
         ticketKeys = Buffer.from(msg.keys);
         runtime?.setTicketKeys(ticketKeys);
         return;

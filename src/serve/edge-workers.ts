@@ -42,6 +42,7 @@ export class EdgeWorkers {
   #proxyConfig: ProxyConfig | undefined;
   #health: Record<string, ListenerHealth> = {};
   readonly #ticketKeys: TicketKeys | undefined;
+  readonly #proxyTicketKeys: TicketKeys | undefined;
 
   constructor(w: EdgeWorkersOptions) {
     const o = w.serve;
@@ -51,14 +52,24 @@ export class EdgeWorkers {
     const onFatal = (message: string, code: string | undefined, role: string): void => {
       w.logger.error({ role, code }, `${role} worker: ${message}; it keeps its previous configuration`);
     };
-    const proxyStart: ProxyStart = { ...o.proxy, listeners: proxyListeners(o, w.internal), ticketKeys: randomBytes(48) };
+    const period = o.ticketKeyRotationMs ?? TICKET_KEY_ROTATION_MS;
+    // The proxy's HTTPS listeners have keys of their own, rotated on the same period.
+    const proxyKeys = w.runProxy
+      ? new TicketKeys(period, (keys) => {
+          this.proxies?.broadcast({ type: 'ticket-keys', keys });
+          if (w.coLocated) this.balancers?.broadcast({ type: 'ticket-keys', keys, of: 'proxy' });
+        })
+      : undefined;
+    this.#proxyTicketKeys = proxyKeys;
+    // A worker forked later (a replacement) starts with the keys of the moment.
+    const proxyStart = (): ProxyStart => ({ ...o.proxy, listeners: proxyListeners(o, w.internal), ticketKeys: proxyKeys?.current ?? randomBytes(48) });
     this.proxies =
       w.runProxy && !w.coLocated
         ? new WorkerPool<ToProxyWorker, ProxyConfig>({
             role: 'proxy',
             count: w.count,
             logger: w.logger,
-            init: (workerIndex) => ({ type: 'init', workerIndex, logFormat: o.logFormat, ...proxyStart }),
+            init: (workerIndex) => ({ type: 'init', workerIndex, logFormat: o.logFormat, ...proxyStart() }),
             configMessage: (v, config) => proxyMessage(this.#nextProxyUpdate(v, config)),
             wholeConfigMessage: (v) => proxyMessage(this.#deltas.whole(v)),
             onFatal,
@@ -66,7 +77,7 @@ export class EdgeWorkers {
         : undefined;
     const internal = w.internal;
     const ticketKeys = w.runBalancer
-      ? new TicketKeys(o.ticketKeyRotationMs ?? TICKET_KEY_ROTATION_MS, (keys) => this.balancers?.broadcast({ type: 'ticket-keys', keys }))
+      ? new TicketKeys(period, (keys) => this.balancers?.broadcast({ type: 'ticket-keys', keys, of: 'balancer' }))
       : undefined;
     this.#ticketKeys = ticketKeys;
     this.balancers = ticketKeys
@@ -82,7 +93,7 @@ export class EdgeWorkers {
             proxyTargets: internal
               ? { http: { address: '127.0.0.1', port: internal.http }, https: { address: '127.0.0.1', port: internal.https } }
               : undefined,
-            proxy: w.coLocated ? proxyStart : undefined,
+            proxy: w.coLocated ? proxyStart() : undefined,
             ticketKeys: ticketKeys.current,
           }),
           // Co-located workers get the proxy's config of the same version in
@@ -150,12 +161,14 @@ export class EdgeWorkers {
   /** Drains every worker (in-flight requests get drainTimeoutMs). */
   async stop(drainTimeoutMs: number): Promise<void> {
     this.#ticketKeys?.stop();
+    this.#proxyTicketKeys?.stop();
     await Promise.all([this.proxies?.stop(drainTimeoutMs), this.balancers?.stop(drainTimeoutMs)]);
   }
 
   /** Kills every worker at once (start-up failures). */
   kill(): void {
     this.#ticketKeys?.stop();
+    this.#proxyTicketKeys?.stop();
     this.proxies?.kill();
     this.balancers?.kill();
   }

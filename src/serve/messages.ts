@@ -30,6 +30,8 @@ export type ToProxyWorker =
     }
   /** Report what this process counted (a scrape is running). */
   | { type: 'metrics'; requestId: number }
+  /** The primary rotated the proxy's TLS session ticket keys. */
+  | { type: 'ticket-keys'; keys: Uint8Array }
   | { type: 'shutdown'; drainTimeoutMs: number };
 
 export type ToBalancerWorker =
@@ -45,8 +47,9 @@ export type ToBalancerWorker =
       /** TLS session ticket keys, the same in every balancer worker (ticket-keys.ts). */
       ticketKeys: Uint8Array;
     }
-  /** The primary rotated the TLS session ticket keys. */
-  | { type: 'ticket-keys'; keys: Uint8Array }
+  /** The primary rotated the TLS session ticket keys of the load
+   *  balancer, or (--co-located) of the proxy in this worker. */
+  | { type: 'ticket-keys'; keys: Uint8Array; of: 'balancer' | 'proxy' }
   | {
       type: 'config';
       version: number;

@@ -28,7 +28,7 @@ export interface ServeOptions {
   logFormat: LogFormat;
   useProxyProtocol: boolean;
   drainTimeoutMs: number;
-  /** How often the primary makes new TLS session ticket keys for the load balancer (default 1 h). */
+  /** How often the primary makes new TLS session ticket keys for the load balancer and the proxy (default 1 h). */
   ticketKeyRotationMs?: number;
   /** Runtime-wide proxy settings, passed to every process that runs the proxy as they are. */
   proxy: ProxySettings;

@@ -18,6 +18,8 @@ let logger: pino.Logger | undefined;
 const replica = new ProxyConfigReplica();
 /** Deltas this worker could not take (it asked for the whole config). */
 let deltasRefused = 0;
+/** Keys of a rotation that arrived while the runtime was starting. */
+let rotatedKeys: Buffer | undefined;
 
 runWorker<ToProxyWorker>({
   async handle(msg) {
@@ -26,6 +28,7 @@ runWorker<ToProxyWorker>({
         const { type: _, logFormat, workerIndex, ...start } = msg;
         logger = createLogger(logFormat, { role: 'proxy', worker: workerIndex });
         runtime = await startProxy(start, logger);
+        if (rotatedKeys) runtime.setTicketKeys(rotatedKeys);
         send({ type: 'listening' });
         return;
       }
@@ -39,6 +42,10 @@ runWorker<ToProxyWorker>({
         }
         return;
       }
+      case 'ticket-keys':
+        rotatedKeys = Buffer.from(msg.keys);
+        runtime?.setTicketKeys(rotatedKeys);
+        return;
       case 'metrics':
         if (runtime) send({ type: 'metrics', requestId: msg.requestId, metrics: proxySeries(runtime.metricsSource(deltasRefused)) });
         return;

@@ -22,7 +22,7 @@ export type ProxyStart = ProxySettings & {
   listeners: ProxyListenerSpec[];
   /** The same 48 bytes in every process that runs the proxy, so a TLS
    *  session ticket resumes on whichever one the kernel hands the
-   *  connection to. */
+   *  connection to (rotated later by 'ticket-keys' messages). */
   ticketKeys: Buffer;
 };
 

@@ -1,8 +1,8 @@
-// TLS session ticket keys of the load balancer: made by the primary and sent
-// to every balancer worker (in its init message, and again at each
-// rotation), so a session ticket (TLS 1.2) or PSK (TLS 1.3) that one worker
-// issued resumes on whichever worker the kernel hands the next connection
-// to. They live in memory only and are never logged. Rotated on a timer, so
+// TLS session ticket keys, one set for the load balancer and one for the
+// proxy's HTTPS listeners: made by the primary and sent to every worker that
+// uses them (in its init message, and again at each rotation), so a session
+// ticket (TLS 1.2) or PSK (TLS 1.3) that one worker issued resumes on
+// whichever worker the kernel hands the next connection to. They live in memory only and are never logged. Rotated on a timer, so
 // a leaked key opens at most one period of resumed sessions; a client still
 // holding a ticket of the previous key gets one full handshake.
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import http2 from 'node:http2';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -245,25 +246,38 @@ test('garbage instead of a ClientHello is closed and counted', async () => {
   assert.equal(p.proxy.stats().tlsInspectorRejected, before + 1);
 });
 
-test('downstream TLS sessions resume (tickets) on a new connection', async () => {
-  const connectOnce = (session?: Buffer): Promise<{ reused: boolean; session: Buffer | undefined }> =>
-    new Promise((resolve, reject) => {
-      let saved: Buffer | undefined;
-      let reused = false;
-      const s = tls.connect({ host: '127.0.0.1', port: p.port('https'), servername: 'app.example.test', ca: ca.certPem, ...(session ? { session } : {}) }, () => {
-        reused = s.isSessionReused();
-        s.write('GET / HTTP/1.1\r\nHost: app.example.test\r\nConnection: close\r\n\r\n');
-      });
-      s.on('session', (b: Buffer) => (saved = b));
-      s.on('data', () => {});
-      s.on('close', () => resolve({ reused, session: saved }));
-      s.on('error', reject);
+/** One request on a new TLS connection to app.example.test; whether it resumed and the ticket it got. */
+function connectOnce(session?: Buffer): Promise<{ reused: boolean; session: Buffer | undefined }> {
+  return new Promise((resolve, reject) => {
+    let saved: Buffer | undefined;
+    let reused = false;
+    const s = tls.connect({ host: '127.0.0.1', port: p.port('https'), servername: 'app.example.test', ca: ca.certPem, ...(session ? { session } : {}) }, () => {
+      reused = s.isSessionReused();
+      s.write('GET / HTTP/1.1\r\nHost: app.example.test\r\nConnection: close\r\n\r\n');
     });
+    s.on('session', (b: Buffer) => (saved = b));
+    s.on('data', () => {});
+    s.on('close', () => resolve({ reused, session: saved }));
+    s.on('error', reject);
+  });
+}
+
+test('downstream TLS sessions resume (tickets) on a new connection', async () => {
   const first = await connectOnce();
   assert.equal(first.reused, false);
   assert.ok(first.session);
   const second = await connectOnce(first.session);
   assert.equal(second.reused, true);
+});
+
+test('after a ticket key rotation an old ticket gets a full handshake and a new one resumes', async () => {
+  const old = await connectOnce();
+  assert.equal((await connectOnce(old.session)).reused, true);
+  p.proxy.setTicketKeys(randomBytes(48));
+  assert.equal((await connectOnce(old.session)).reused, false);
+  const fresh = await connectOnce();
+  assert.equal((await connectOnce(fresh.session)).reused, true);
+  assert.throws(() => p.proxy.setTicketKeys(randomBytes(47)), /48 bytes, got 47/);
 });
 
 test('a ClientHello that never completes is closed after the inspector timeout', async () => {
