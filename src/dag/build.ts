@@ -23,7 +23,7 @@ import { pkey } from './refs.ts';
 import { IngressProcessor, type IngressResult } from './ingress-processor.ts';
 import { readIngress, type NIngress } from './ingress-read.ts';
 import { classIsOurs, indexClasses, ingressClassOf } from './ingress-class.ts';
-import { mergeIngresses } from './ingress-merge.ts';
+import { IngressMerger } from './ingress-merge.ts';
 import { arr, rec, str, strMap } from './safe.ts';
 import { Condition, toStatus, ORPHANED_MESSAGE, type StatusEntry } from './status.ts';
 
@@ -175,6 +175,8 @@ export class DagBuilder {
   #ingresses = new Map<unknown, IngressEntry>();
   /** readIngress results of the last build, by raw object. */
   #readIngresses = new Map<unknown, NIngress | null>();
+  /** The last merge of Ingress and HTTPProxy virtual hosts. */
+  readonly #merger = new IngressMerger();
   /** Ingresses the last build computed afresh. */
   ingressesRecomputed = 0;
   /** Each extension cluster of the last build, as JSON, by name. */
@@ -315,7 +317,7 @@ export class DagBuilder {
     this.#roots = results;
 
     const ingresses = this.#buildIngresses(snap, config, view, changed);
-    const { shared, ...out } = assemble(results, entries, nonRoots, rejectedList, ext.results, snap.rejected, ingresses.served);
+    const { shared, ...out } = assemble(results, entries, nonRoots, rejectedList, ext.results, snap.rejected, ingresses.served, this.#merger);
     const result: DagResult = { ...out, ingresses: ingressStatuses(ingresses, shared, snap.rejected) };
     // The Gateway API processor beside the HTTPProxy one, into the same config.
     const gw = processGatewayApi(snap, view, config);
@@ -571,6 +573,7 @@ function assemble(
   extensions: ExtensionResult[],
   rejectedObjects: Snapshot['rejected'],
   ingresses: IngressResult[],
+  merger: IngressMerger,
 ): Omit<DagResult, 'ingresses'> & { shared: Map<IngressResult, { host: string; proxy: string }[]> } {
   const httpVirtualHosts: VirtualHost[] = [];
   const httpsVirtualHosts: SecureVirtualHost[] = [];
@@ -608,7 +611,7 @@ function assemble(
   if (ingresses.length > 0) {
     const owners = new Map<string, string>();
     for (const r of results.values()) if (r.http || r.https) owners.set((r.http ?? r.https)!.fqdn, pkey(r.root.namespace, r.root.name));
-    const m = mergeIngresses(httpVirtualHosts, httpsVirtualHosts, owners, ingresses);
+    const m = merger.merge(httpVirtualHosts, httpsVirtualHosts, owners, ingresses);
     httpVirtualHosts.length = 0;
     httpVirtualHosts.push(...m.httpVirtualHosts);
     httpsVirtualHosts.length = 0;

@@ -122,3 +122,29 @@ export function mergeIngresses(
   }
   return { httpVirtualHosts: httpOut, httpsVirtualHosts: httpsOut, clusters: [...clusters.values()], secrets: [...secrets.values()], shared };
 }
+
+const sameList = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** mergeIngresses, giving back the very same result while its inputs are
+ *  the same objects (a reload that touched neither an Ingress nor a root
+ *  sharing a host), so unchanged virtual hosts stay the same objects. */
+export class IngressMerger {
+  #last: { http: VirtualHost[]; https: SecureVirtualHost[]; owners: Map<string, string>; ingresses: IngressResult[]; out: MergedHosts } | undefined;
+
+  merge(proxyHttp: VirtualHost[], proxyHttps: SecureVirtualHost[], owners: Map<string, string>, ingresses: IngressResult[]): MergedHosts {
+    const l = this.#last;
+    if (
+      l &&
+      sameList(l.ingresses, ingresses) &&
+      sameList(l.http, proxyHttp) &&
+      sameList(l.https, proxyHttps) &&
+      l.owners.size === owners.size &&
+      [...owners].every(([k, v]) => l.owners.get(k) === v)
+    ) {
+      return l.out;
+    }
+    const out = mergeIngresses(proxyHttp, proxyHttps, owners, ingresses);
+    this.#last = { http: [...proxyHttp], https: [...proxyHttps], owners, ingresses: [...ingresses], out };
+    return out;
+  }
+}

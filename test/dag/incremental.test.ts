@@ -213,10 +213,11 @@ test('an Ingress is recomputed only when it, or what it read, changed', () => {
     ingress('i2', { rules: [rule('i2.example.com', ['/', 'Prefix', 'two', 80])] }),
   ];
   const builder = new DagBuilder();
-  builder.build(snapshot(objects), cfg);
+  const first = builder.build(snapshot(objects), cfg);
   assert.equal(builder.ingressesRecomputed, 2);
-  builder.build(snapshot(objects), cfg);
+  const same = builder.build(snapshot(objects), cfg);
   assert.equal(builder.ingressesRecomputed, 0);
+  assert.equal(same.proxyConfig.httpVirtualHosts[0], first.proxyConfig.httpVirtualHosts[0], 'the very same virtual host object');
   const edited = objects.map((o) => (o === objects[2] ? endpoints('two', ['10.0.0.3'], 80) : o));
   const got = builder.build(snapshot(edited), cfg);
   assert.equal(builder.ingressesRecomputed, 1);
