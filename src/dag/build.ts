@@ -39,7 +39,14 @@ export interface DagResult {
   /** Every ExtensionService's status, sorted by namespace then name. */
   extensionServices: ExtensionServiceStatus[];
   /** Gateway API statuses; absent when the snapshot holds no Gateway API object. */
-  gatewayApi?: { gatewayclasses: GatewayClassStatus[]; gateways: GatewayStatus[]; httproutes: RouteStatus[]; backendtlspolicies: PolicyStatus[] };
+  gatewayApi?: {
+    gatewayclasses: GatewayClassStatus[];
+    gateways: GatewayStatus[];
+    httproutes: RouteStatus[];
+    grpcroutes: RouteStatus[];
+    tlsroutes: RouteStatus[];
+    backendtlspolicies: PolicyStatus[];
+  };
   /** Load balancer Services that Gateways ask for: the balancer serves them
    *  as Services in front of isobar's proxy. */
   gatewayLoadBalancers?: Service[];
@@ -124,6 +131,8 @@ function depKeyOf(kind: keyof Snapshot, o: unknown): string | null {
     case 'namespaces':
     case 'backendTLSPolicies':
     case 'configMaps':
+    case 'grpcRoutes':
+    case 'tlsRoutes':
       // The Gateway API processor runs whole on every build: no root reads them.
     case 'ingresses':
     case 'ingressClasses':
@@ -208,6 +217,8 @@ export class DagBuilder {
       ingressClasses: arr(snapshot?.ingressClasses) as NonNullable<Snapshot['ingressClasses']>,
       backendTLSPolicies: arr(snapshot?.backendTLSPolicies) as NonNullable<Snapshot['backendTLSPolicies']>,
       configMaps: arr(snapshot?.configMaps) as NonNullable<Snapshot['configMaps']>,
+      grpcRoutes: arr(snapshot?.grpcRoutes) as NonNullable<Snapshot['grpcRoutes']>,
+      tlsRoutes: arr(snapshot?.tlsRoutes) as NonNullable<Snapshot['tlsRoutes']>,
       rejected: arr(snapshot?.rejected) as Snapshot['rejected'],
     };
     if (config !== this.#config) {
@@ -323,7 +334,14 @@ export class DagBuilder {
     const gw = processGatewayApi(snap, view, config);
     if (!gw.present) return result;
     result.proxyConfig = mergeProxyConfigs(result.proxyConfig, gw.proxyConfig);
-    result.gatewayApi = { gatewayclasses: gw.gatewayClasses, gateways: gw.gateways, httproutes: gw.httpRoutes, backendtlspolicies: gw.backendTLSPolicies };
+    result.gatewayApi = {
+      gatewayclasses: gw.gatewayClasses,
+      gateways: gw.gateways,
+      httproutes: gw.httpRoutes,
+      grpcroutes: gw.grpcRoutes,
+      tlsroutes: gw.tlsRoutes,
+      backendtlspolicies: gw.backendTLSPolicies,
+    };
     if (gw.loadBalancers.length > 0) result.gatewayLoadBalancers = gw.loadBalancers;
     return result;
   }

@@ -36,8 +36,10 @@ export interface Unreachable {
 
 const version = (v: string | undefined, d: TlsVersion): TlsVersion => (v === '1.2' || v === '1.3' ? v : d);
 
-/** The cluster name for a backendRef of a route in `routeNs`, or why none. */
-export function resolveBackend(ctx: BackendContext, raw: unknown, routeNs: string, routeKind: string): { cluster: string } | RefProblem | Unreachable {
+/** The cluster name for a backendRef of a route in `routeNs`, or why none.
+ *  `mode`: h2c for GRPCRoute backends (h2 with a BackendTLSPolicy);
+ *  passthrough for TLSRoute backends (the client's TLS goes through whole). */
+export function resolveBackend(ctx: BackendContext, raw: unknown, routeNs: string, routeKind: string, mode?: 'h2c' | 'passthrough'): { cluster: string } | RefProblem | Unreachable {
   const ref = rec(raw) ?? {};
   const group = str(ref.group);
   const kind = typeof ref.kind === 'string' ? ref.kind : 'Service';
@@ -54,10 +56,11 @@ export function resolveBackend(ctx: BackendContext, raw: unknown, routeNs: strin
   const found = ctx.view.lookupService(namespace, name, port, ctx.config.enableExternalNameService === true);
   if (!found.ok) return { reason: 'BackendNotFound', message: `backendRef ${found.error}` };
   const s = found.value;
-  let protocol: UpstreamProtocol = s.protocol === '' ? 'http1' : (s.protocol as UpstreamProtocol);
+  let protocol: UpstreamProtocol = s.protocol === '' ? (mode === 'h2c' ? 'h2c' : 'http1') : (s.protocol as UpstreamProtocol);
   let tls: UpstreamTls | undefined;
-  const policy = ctx.policies.forService(namespace, name, str(s.port.name));
-  if (policy) {
+  const policy = mode === 'passthrough' ? undefined : ctx.policies.forService(namespace, name, str(s.port.name));
+  if (mode === 'passthrough') protocol = 'http1'; // bytes through: the cluster only names the endpoints
+  else if (policy) {
     policy.policy.ancestors.add(ctx.gateway);
     if (!policy.ok) return { unreachable: true };
     protocol = protocol === 'h2' || protocol === 'h2c' ? 'h2' : 'tls';

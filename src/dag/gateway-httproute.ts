@@ -1,24 +1,30 @@
-// HTTPRoutes attached to the Gateways isobar serves: for each parentRef,
-// which listeners take the route (sectionName, port, allowedRoutes,
-// hostname intersection), the parent's Accepted and ResolvedRefs
-// conditions with the spec's reasons, and the proxy routes per host name.
+// Routes attached to the Gateways isobar serves (HTTPRoute, GRPCRoute,
+// TLSRoute): for each parentRef, which listeners take the route
+// (sectionName, port, allowedRoutes, hostname intersection), the parent's
+// Accepted and ResolvedRefs conditions with the spec's reasons, and what
+// the route becomes per host name: proxy routes (HTTP and gRPC) or a TLS
+// passthrough forward (TLSRoute).
 import type { RouteParentStatus, RouteStatus } from '../status/index.ts';
-import type { BackendContext } from './gateway-backends.ts';
+import { resolveBackend, type BackendContext } from './gateway-backends.ts';
 import { CONTROLLER_NAME, GATEWAY_GROUP, condition } from './gateway-conditions.ts';
+import { grpcRuleAsHttp } from './gateway-grpc.ts';
 import { routeHostnames } from './gateway-hostnames.ts';
-import type { GatewayState, ListenerState } from './gateway-listeners.ts';
+import type { GatewayState, ListenerState, RouteKind } from './gateway-listeners.ts';
 import { ruleRoutes, type RouteRank, type RuleProblems } from './gateway-rules.ts';
-import type { Route } from './proxy-config.ts';
-import { arr, int, rec, str } from './safe.ts';
+import type { Route, TcpForward, WeightedCluster } from './proxy-config.ts';
+import { arr, int, rec, str, type Rec } from './safe.ts';
 
-/** A proxy route placed on one host of one listener kind. */
+/** What a route puts on one host of one proxy listener. */
 export interface Placement {
   secure: boolean;
   fqdn: string;
   /** HTTPS: the listener's certificate. */
   secretId?: string;
-  route: Route;
-  rank: RouteRank;
+  /** A proxy route (HTTPRoute, GRPCRoute), with its precedence facts... */
+  route?: Route;
+  rank?: RouteRank;
+  /** ...or the TLS passthrough forward of a TLSRoute. */
+  passthrough?: TcpForward;
   /** Orders routes of equal rank: the older route, then namespace/name. */
   creation: string;
   key: string;
@@ -29,7 +35,42 @@ export interface RouteResult {
   placements: Placement[];
 }
 
-export function processHTTPRoute(raw: unknown, gateways: Map<string, GatewayState>, ctx: Omit<BackendContext, 'gateway' | 'clientCertificateId'>): RouteResult {
+type Ctx = Omit<BackendContext, 'gateway' | 'clientCertificateId'>;
+
+/** What a route of one kind becomes on the listeners of one Gateway. */
+type Content = { routes: { route: Route; rank: RouteRank }[] } | { forward: TcpForward | null };
+
+function contentFor(kind: RouteKind, spec: Rec, namespace: string, name: string, ctx: BackendContext, problems: RuleProblems): Content {
+  if (kind === 'TLSRoute') return { forward: tlsForward(spec, namespace, ctx, problems) };
+  const routes: { route: Route; rank: RouteRank }[] = [];
+  for (const [ruleIndex, raw] of arr(spec.rules).entries()) {
+    const rule = kind === 'GRPCRoute' ? grpcRuleAsHttp(rec(raw) ?? {}, ruleIndex, problems) : (rec(raw) ?? {});
+    routes.push(...ruleRoutes({ rule, ruleIndex, routeNs: namespace, routeName: name, routeKind: kind }, ctx, problems).routes);
+  }
+  return { routes };
+}
+
+/** A TLSRoute's backends (the first rule's; the spec allows one). */
+function tlsForward(spec: Rec, namespace: string, ctx: BackendContext, problems: RuleProblems): TcpForward | null {
+  const rules = arr(spec.rules);
+  if (rules.length > 1) problems.accepted ??= { reason: 'UnsupportedValue', message: 'a TLSRoute has one rule' };
+  const clusters: WeightedCluster[] = [];
+  for (const raw of arr(rec(rules[0])?.backendRefs)) {
+    const b = rec(raw) ?? {};
+    const weight = typeof b.weight === 'number' ? int(b.weight) : 1;
+    const r = resolveBackend(ctx, b, namespace, 'TLSRoute', 'passthrough');
+    if ('reason' in r) {
+      problems.refs ??= r;
+      continue;
+    }
+    if ('unreachable' in r || weight === 0) continue;
+    clusters.push({ cluster: r.cluster, weight, requestHeaders: { set: [], remove: [] }, responseHeaders: { set: [], remove: [] } });
+  }
+  // No backend that resolves: the connection is refused (no passthrough).
+  return clusters.length > 0 ? { clusters } : null;
+}
+
+export function processRoute(kind: RouteKind, raw: unknown, gateways: Map<string, GatewayState>, ctx: Ctx): RouteResult {
   const r = rec(raw) ?? {};
   const meta = rec(r.metadata) ?? {};
   const namespace = str(meta.namespace) || 'default';
@@ -41,32 +82,29 @@ export function processHTTPRoute(raw: unknown, gateways: Map<string, GatewayStat
   const status: RouteStatus = { namespace, name, parents: [] };
   const placements: Placement[] = [];
 
-  // Rules once per Gateway: their proxy routes are the same on every
-  // listener of it (a Gateway's backend client certificate shapes its clusters).
-  const rulesBy = new Map<GatewayState, ReturnType<typeof ruleRoutes>['routes']>();
+  // Content once per Gateway: it is the same on every listener of it (a
+  // Gateway's backend client certificate shapes its clusters).
+  const contentBy = new Map<GatewayState, Content>();
   const problems: RuleProblems = {};
-  const computeRules = (gw: GatewayState) => {
-    let rules = rulesBy.get(gw);
-    if (rules) return rules;
-    rules = [];
+  const computeContent = (gw: GatewayState): Content => {
+    let c = contentBy.get(gw);
+    if (c) return c;
     const gctx: BackendContext = { ...ctx, gateway: `${gw.namespace}/${gw.name}` };
     if (gw.clientCertificateId !== undefined) gctx.clientCertificateId = gw.clientCertificateId;
-    for (const [ruleIndex, rule] of arr(spec.rules).entries()) {
-      rules.push(...ruleRoutes({ rule: rec(rule) ?? {}, ruleIndex, routeNs: namespace, routeName: name }, gctx, problems).routes);
-    }
-    rulesBy.set(gw, rules);
-    return rules;
+    c = contentFor(kind, spec, namespace, name, gctx, problems);
+    contentBy.set(gw, c);
+    return c;
   };
 
   for (const pr of arr(spec.parentRefs)) {
     const ref = rec(pr) ?? {};
     const group = typeof ref.group === 'string' ? ref.group : GATEWAY_GROUP;
-    const kind = typeof ref.kind === 'string' ? ref.kind : 'Gateway';
-    if (group !== GATEWAY_GROUP || kind !== 'Gateway') continue; // another controller's parent kind
+    const parentKind = typeof ref.kind === 'string' ? ref.kind : 'Gateway';
+    if (group !== GATEWAY_GROUP || parentKind !== 'Gateway') continue; // another controller's parent kind
     const gwNs = typeof ref.namespace === 'string' && ref.namespace !== '' ? ref.namespace : namespace;
     const gw = gateways.get(`${gwNs}/${str(ref.name)}`);
     if (!gw) continue; // not a Gateway isobar serves
-    const parentRef: RouteParentStatus['parentRef'] = { group, kind, namespace: gwNs, name: str(ref.name) };
+    const parentRef: RouteParentStatus['parentRef'] = { group, kind: parentKind, namespace: gwNs, name: str(ref.name) };
     const section = typeof ref.sectionName === 'string' ? ref.sectionName : undefined;
     const port = typeof ref.port === 'number' ? int(ref.port) : undefined;
     if (section !== undefined) parentRef.sectionName = section;
@@ -74,7 +112,7 @@ export function processHTTPRoute(raw: unknown, gateways: Map<string, GatewayStat
     const parent: RouteParentStatus = { parentRef, controllerName: CONTROLLER_NAME, conditions: [] };
     status.parents.push(parent);
 
-    const rulesOut = computeRules(gw);
+    const content = computeContent(gw);
     const refs = problems.refs;
     const resolved = refs
       ? condition('ResolvedRefs', false, refs.reason, refs.message, generation)
@@ -89,9 +127,9 @@ export function processHTTPRoute(raw: unknown, gateways: Map<string, GatewayStat
       reject('NoMatchingParent', `Gateway ${gwNs}/${gw.name} has no listener ${what}`);
       continue;
     }
-    const allowed = candidates.filter((l) => l.usable && l.supportedKinds.includes('HTTPRoute') && l.allows(namespace));
+    const allowed = candidates.filter((l) => l.usable && l.supportedKinds.includes(kind) && l.allows(namespace));
     if (allowed.length === 0) {
-      reject('NotAllowedByListeners', `no listener of Gateway ${gwNs}/${gw.name} that this parentRef names accepts HTTPRoutes from namespace ${namespace}`);
+      reject('NotAllowedByListeners', `no listener of Gateway ${gwNs}/${gw.name} that this parentRef names accepts ${kind}s from namespace ${namespace}`);
       continue;
     }
     const hosts = new Map<ListenerState, string[]>();
@@ -100,20 +138,25 @@ export function processHTTPRoute(raw: unknown, gateways: Map<string, GatewayStat
       if (names.length > 0) hosts.set(l, names);
     }
     if (hosts.size === 0) {
-      reject('NoMatchingListenerHostname', `no hostname of this HTTPRoute matches a listener hostname of Gateway ${gwNs}/${gw.name}`);
+      reject('NoMatchingListenerHostname', `no hostname of this ${kind} matches a listener hostname of Gateway ${gwNs}/${gw.name}`);
       continue;
     }
     if (problems.accepted) {
       reject(problems.accepted.reason, problems.accepted.message);
       continue;
     }
-    parent.conditions = [condition('Accepted', true, 'Accepted', 'Accepted HTTPRoute', generation), resolved];
+    parent.conditions = [condition('Accepted', true, 'Accepted', `Accepted ${kind}`, generation), resolved];
     for (const [l, names] of hosts) {
       l.attachedRoutes++;
-      const secure = l.protocol === 'HTTPS';
+      const secure = l.protocol !== 'HTTP';
       for (const fqdn of names) {
-        for (const { route, rank } of rulesOut) {
-          const p: Placement = { secure, fqdn, route: { ...route }, rank, creation, key: `${namespace}/${name}` };
+        const base = { secure, fqdn, creation, key: `${namespace}/${name}` };
+        if ('forward' in content) {
+          if (content.forward) placements.push({ ...base, passthrough: content.forward });
+          continue;
+        }
+        for (const { route, rank } of content.routes) {
+          const p: Placement = { ...base, route: { ...route }, rank };
           if (secure && l.secretId !== undefined) p.secretId = l.secretId;
           placements.push(p);
         }

@@ -14,8 +14,11 @@ import type { ReferenceGrants } from './gateway-refs.ts';
 import { pkey } from './refs.ts';
 import { arr, int, rec, str, strMap, type Rec } from './safe.ts';
 
-export type RouteKind = 'HTTPRoute';
-const ROUTE_KINDS_FOR: Record<string, RouteKind[]> = { HTTP: ['HTTPRoute'], HTTPS: ['HTTPRoute'] };
+export type RouteKind = 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute';
+const ROUTE_KINDS_FOR: Record<string, RouteKind[]> = { HTTP: ['HTTPRoute', 'GRPCRoute'], HTTPS: ['HTTPRoute', 'GRPCRoute'], TLS: ['TLSRoute'] };
+/** The proxy listener a protocol is served on: TLS passthrough shares the
+ *  TLS listener with HTTPS (told apart by SNI). */
+const PROXY_LISTENER: Record<string, string> = { HTTP: 'HTTP', HTTPS: 'HTTPS', TLS: 'HTTPS' };
 /** Protocols the Gateway API defines that isobar does not serve yet. */
 const KNOWN_PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP']);
 
@@ -112,7 +115,7 @@ function readListener(gw: GatewayState, raw: Rec, ctx: GatewayContext): Listener
   const kinds = ROUTE_KINDS_FOR[protocol];
   if (!kinds) {
     const why = KNOWN_PROTOCOLS.has(protocol) ? `isobar does not serve ${protocol} listeners yet` : `protocol "${protocol}" is not one isobar knows`;
-    conds.set('Accepted', 'UnsupportedProtocol', `${why}; use HTTP or HTTPS`);
+    conds.set('Accepted', 'UnsupportedProtocol', `${why}; use HTTP, HTTPS or TLS (passthrough)`);
     return l;
   }
 
@@ -157,7 +160,10 @@ function readListener(gw: GatewayState, raw: Rec, ctx: GatewayContext): Listener
 
   const tls = rec(raw.tls);
   if (protocol === 'HTTPS') readTls(l, tls, ctx);
-  else if (tls) conds.set('Accepted', 'UnsupportedValue', 'tls is set on an HTTP listener: use protocol HTTPS to terminate TLS');
+  else if (protocol === 'TLS') {
+    const mode = typeof tls?.mode === 'string' ? tls.mode : 'Terminate';
+    if (mode !== 'Passthrough') conds.set('Accepted', 'UnsupportedValue', `tls.mode "${mode}" on a TLS listener is not supported: isobar serves TLSRoutes as passthrough (tls.mode: Passthrough)`);
+  } else if (tls) conds.set('Accepted', 'UnsupportedValue', 'tls is set on an HTTP listener: use protocol HTTPS to terminate TLS');
   return l;
 }
 
@@ -243,7 +249,7 @@ function markConflicts(listeners: ListenerState[]): void {
       const a = listeners[i]!;
       const b = listeners[j]!;
       if (a.port !== b.port) continue;
-      if (a.protocol !== b.protocol) {
+      if (PROXY_LISTENER[a.protocol] !== PROXY_LISTENER[b.protocol]) {
         for (const l of [a, b]) l.conds.set('Conflicted', 'ProtocolConflict', `port ${a.port} is used by listeners of protocols ${a.protocol} and ${b.protocol}`, true);
       } else if (a.hostname === b.hostname) {
         const h = a.hostname === '' ? 'no hostname' : `hostname "${a.hostname}"`;
@@ -269,10 +275,12 @@ export function readGateway(raw: unknown, ctx: GatewayContext): GatewayState {
   markConflicts(gw.listeners);
   for (const l of gw.listeners) {
     if (l.conds.has('Accepted')) continue;
-    const served = ctx.ports.get(l.protocol);
-    if (served === undefined) ctx.ports.set(l.protocol, l.port);
+    const proxyListener = PROXY_LISTENER[l.protocol] ?? l.protocol;
+    const served = ctx.ports.get(proxyListener);
+    if (served === undefined) ctx.ports.set(proxyListener, l.port);
     else if (served !== l.port) {
-      l.conds.set('Accepted', 'PortUnavailable', `isobar serves every ${l.protocol} listener on one port, ${served}; move this listener to port ${served}`);
+      const which = proxyListener === 'HTTP' ? 'HTTP' : 'HTTPS and TLS';
+      l.conds.set('Accepted', 'PortUnavailable', `isobar serves every ${which} listener on one port, ${served}; move this listener to port ${served}`);
     }
   }
 
@@ -292,7 +300,11 @@ export function readGateway(raw: unknown, ctx: GatewayContext): GatewayState {
   return gw;
 }
 
-const KIND_REFS: Record<RouteKind, { group: string; kind: string }> = { HTTPRoute: { group: GATEWAY_GROUP, kind: 'HTTPRoute' } };
+const KIND_REFS: Record<RouteKind, { group: string; kind: string }> = {
+  HTTPRoute: { group: GATEWAY_GROUP, kind: 'HTTPRoute' },
+  GRPCRoute: { group: GATEWAY_GROUP, kind: 'GRPCRoute' },
+  TLSRoute: { group: GATEWAY_GROUP, kind: 'TLSRoute' },
+};
 
 function listenerStatus(l: ListenerState, gen: number): ListenerStatus {
   const c = l.conds;

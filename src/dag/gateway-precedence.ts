@@ -3,9 +3,13 @@
 // method match, then more header matches, then more query matches; ties go
 // to the oldest route, then namespace/name, then rule and match order.
 import type { Placement } from './gateway-httproute.ts';
+import type { RouteRank } from './gateway-rules.ts';
 import type { Route } from './proxy-config.ts';
 
-export function comparePlacements(a: Placement, b: Placement): number {
+/** A placement of a proxy route (not a passthrough). */
+export type RoutePlacement = Placement & { route: Route; rank: RouteRank };
+
+export function comparePlacements(a: RoutePlacement, b: RoutePlacement): number {
   if (a.secure !== b.secure) return a.secure ? 1 : -1;
   if (a.fqdn !== b.fqdn) return a.fqdn < b.fqdn ? -1 : 1;
   const x = a.rank;

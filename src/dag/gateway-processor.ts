@@ -10,10 +10,10 @@ import type { GatewayClassStatus, GatewayStatus, PolicyStatus, RouteStatus } fro
 import type { CacheView } from './cache-view.ts';
 import { BackendTLSPolicies } from './gateway-backend-tls.ts';
 import { CONTROLLER_NAME, condition } from './gateway-conditions.ts';
-import { processHTTPRoute, type Placement } from './gateway-httproute.ts';
+import { processRoute, type Placement } from './gateway-httproute.ts';
 import { gatewayStatus, readGateway, type GatewayContext, type GatewayState } from './gateway-listeners.ts';
 import { gatewayLoadBalancer } from './gateway-load-balancer.ts';
-import { comparePlacements, matchKey } from './gateway-precedence.ts';
+import { comparePlacements, matchKey, type RoutePlacement } from './gateway-precedence.ts';
 import { ReferenceGrants } from './gateway-refs.ts';
 import { Output } from './output.ts';
 import type { ProxyConfig, Route } from './proxy-config.ts';
@@ -24,6 +24,8 @@ export interface GatewayApiResult {
   gatewayClasses: GatewayClassStatus[];
   gateways: GatewayStatus[];
   httpRoutes: RouteStatus[];
+  grpcRoutes: RouteStatus[];
+  tlsRoutes: RouteStatus[];
   backendTLSPolicies: PolicyStatus[];
   /** The load balancer Services Gateways ask for (gateway-load-balancer.ts). */
   loadBalancers: Service[];
@@ -64,7 +66,8 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   const gatewaysRaw = arr(snap.gateways);
   const routesRaw = arr(snap.httpRoutes);
   const out = new Output();
-  const present = classesRaw.length + gatewaysRaw.length + routesRaw.length + arr(snap.referenceGrants).length + arr(snap.backendTLSPolicies).length > 0;
+  const present =
+    classesRaw.length + gatewaysRaw.length + routesRaw.length + arr(snap.grpcRoutes).length + arr(snap.tlsRoutes).length + arr(snap.referenceGrants).length + arr(snap.backendTLSPolicies).length > 0;
 
   // GatewayClasses naming Contour's controller.
   const classes = new Map<string, boolean>(); // name -> accepted
@@ -135,17 +138,32 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
 
   const policies = new BackendTLSPolicies(arr(snap.backendTLSPolicies), arr(snap.configMaps), view);
   const bctx = { view, grants, config, out, policies };
-  const placements: Placement[] = [];
-  const httpRoutes: RouteStatus[] = [];
-  for (const r of [...routesRaw].sort(byAge)) {
-    const res = processHTTPRoute(r, gateways, bctx);
-    if (res.status.parents.length === 0) continue; // attached to no Gateway of ours
-    httpRoutes.push(res.status);
-    placements.push(...res.placements);
-  }
+  const placements: RoutePlacement[] = [];
+  const passthrough: Placement[] = [];
+  const routeStatuses = (kind: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute', list: unknown[]): RouteStatus[] => {
+    const out: RouteStatus[] = [];
+    for (const r of [...list].sort(byAge)) {
+      const res = processRoute(kind, r, gateways, bctx);
+      if (res.status.parents.length === 0) continue; // attached to no Gateway of ours
+      out.push(res.status);
+      for (const p of res.placements) {
+        if (p.route && p.rank) placements.push(p as RoutePlacement);
+        else if (p.passthrough) passthrough.push(p);
+      }
+    }
+    return out.sort(byKey);
+  };
+  const httpRoutes = routeStatuses('HTTPRoute', routesRaw);
+  const grpcRoutes = routeStatuses('GRPCRoute', arr(snap.grpcRoutes));
+  const tlsRoutes = routeStatuses('TLSRoute', arr(snap.tlsRoutes));
   for (const gw of gateways.values()) gatewayStatuses.push(gatewayStatus(gw));
   gatewayStatuses.sort(byKey);
-  httpRoutes.sort(byKey);
+
+  // TLS passthrough by SNI: of TLSRoutes naming one host, the oldest wins.
+  for (const p of passthrough) {
+    const v = out.ensureHttps(p.fqdn);
+    if (!v.passthrough && v.routes.length === 0 && v.secretId === undefined) v.passthrough = p.passthrough;
+  }
 
   // Each host's routes in the spec's precedence; of routes with the same
   // match, the one that comes first wins.
@@ -159,6 +177,7 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
     rank.set(p.route, rank.size);
     if (p.secure) {
       const v = out.ensureHttps(p.fqdn);
+      if (v.passthrough) continue; // the host is a TLSRoute's: its TLS is not ours to end
       if (v.secretId === undefined && p.secretId !== undefined) v.secretId = p.secretId;
       out.addRoute(v, p.route);
     } else out.addRoute(out.ensureHttp(p.fqdn), p.route);
@@ -167,7 +186,7 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   const byRank = (a: Route, b: Route) => rank.get(a)! - rank.get(b)!;
   for (const v of proxyConfig.httpVirtualHosts) v.routes.sort(byRank);
   for (const v of proxyConfig.httpsVirtualHosts) v.routes.sort(byRank);
-  // A TLS host without a certificate cannot be served.
-  proxyConfig.httpsVirtualHosts = proxyConfig.httpsVirtualHosts.filter((v) => v.secretId !== undefined);
-  return { proxyConfig, gatewayClasses, gateways: gatewayStatuses, httpRoutes, backendTLSPolicies: policies.statuses(), loadBalancers, present };
+  // A TLS host without a certificate (and not passed through) cannot be served.
+  proxyConfig.httpsVirtualHosts = proxyConfig.httpsVirtualHosts.filter((v) => v.secretId !== undefined || v.passthrough !== undefined);
+  return { proxyConfig, gatewayClasses, gateways: gatewayStatuses, httpRoutes, grpcRoutes, tlsRoutes, backendTLSPolicies: policies.statuses(), loadBalancers, present };
 }

@@ -82,7 +82,7 @@ interface Filters {
   mirror?: { cluster: string; percent: number };
 }
 
-function readFilters(list: unknown[], ctx: BackendContext, routeNs: string, problems: RuleProblems, allowed: Set<string>, where: string): Filters {
+function readFilters(list: unknown[], ctx: BackendContext, routeNs: string, problems: RuleProblems, allowed: Set<string>, where: string, routeKind: 'HTTPRoute' | 'GRPCRoute'): Filters {
   const f: Filters = { requestHeaders: { set: [], remove: [] }, responseHeaders: { set: [], remove: [] } };
   const seen = new Set<string>();
   for (const raw of list) {
@@ -116,7 +116,7 @@ function readFilters(list: unknown[], ctx: BackendContext, routeNs: string, prob
           break;
         }
         const m = rec(r.requestMirror) ?? {};
-        const b = resolveBackend(ctx, m.backendRef, routeNs, 'HTTPRoute');
+        const b = resolveBackend(ctx, m.backendRef, routeNs, routeKind, routeKind === 'GRPCRoute' ? 'h2c' : undefined);
         if ('reason' in b) {
           problems.refs ??= b;
           break;
@@ -163,15 +163,18 @@ export interface RuleInput {
   ruleIndex: number;
   routeNs: string;
   routeName: string;
+  /** HTTPRoute, or GRPCRoute (its backends speak h2c). */
+  routeKind: 'HTTPRoute' | 'GRPCRoute';
 }
 
 /** The proxy routes of one rule; problems are added to `problems`. */
 export function ruleRoutes(input: RuleInput, ctx: BackendContext, problems: RuleProblems): RuleRoutes {
-  const { rule, ruleIndex, routeNs, routeName } = input;
+  const { rule, ruleIndex, routeNs, routeName, routeKind } = input;
+  const mode = routeKind === 'GRPCRoute' ? 'h2c' : undefined;
   const where = `rules[${ruleIndex}]: `;
   if (rule.retry !== undefined) problems.accepted ??= { reason: 'UnsupportedValue', message: `${where}retry is not supported` };
   if (rule.sessionPersistence !== undefined) problems.accepted ??= { reason: 'UnsupportedValue', message: `${where}sessionPersistence is not supported` };
-  const filters = readFilters(arr(rule.filters), ctx, routeNs, problems, SUPPORTED_FILTERS, where);
+  const filters = readFilters(arr(rule.filters), ctx, routeNs, problems, SUPPORTED_FILTERS, where, routeKind);
 
   // Timeouts: the route timeout is the backend request's when set (isobar
   // sends one request per attempt), else the request's; "0s" disables it.
@@ -189,8 +192,8 @@ export function ruleRoutes(input: RuleInput, ctx: BackendContext, problems: Rule
   for (const [i, raw] of arr(rule.backendRefs).entries()) {
     const b = rec(raw) ?? {};
     const weight = typeof b.weight === 'number' ? int(b.weight) : 1;
-    const bf = readFilters(arr(b.filters), ctx, routeNs, problems, BACKEND_FILTERS, `${where}backendRefs[${i}]: `);
-    const resolved = resolveBackend(ctx, b, routeNs, 'HTTPRoute');
+    const bf = readFilters(arr(b.filters), ctx, routeNs, problems, BACKEND_FILTERS, `${where}backendRefs[${i}]: `, routeKind);
+    const resolved = resolveBackend(ctx, b, routeNs, routeKind, mode);
     if ('reason' in resolved || 'unreachable' in resolved) {
       if ('reason' in resolved) problems.refs ??= resolved;
       if (weight > 0) clusters.push({ cluster: '', weight, requestHeaders: { set: [], remove: [] }, responseHeaders: { set: [], remove: [] }, directStatus: 500 });

@@ -95,14 +95,14 @@ async function readCertificates(stateDir: string, config: IsobarConfig, problems
   }
 }
 
+const GATEWAY_API_KEYS = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'tlsroutes', 'backendtlspolicies'] as const;
+type GatewayApiReport = Pick<StatusReport, (typeof GATEWAY_API_KEYS)[number]>;
+
 /** The Gateway API arrays of a report, each sorted, when it has them. */
-export function gatewayApiReport(r: StatusReport): Pick<StatusReport, 'gatewayclasses' | 'gateways' | 'httproutes' | 'backendtlspolicies'> {
+export function gatewayApiReport(r: StatusReport): GatewayApiReport {
   const c = contractReport({ ...r, httpproxies: [], services: [] });
-  const out: Pick<StatusReport, 'gatewayclasses' | 'gateways' | 'httproutes' | 'backendtlspolicies'> = {};
-  if (c.gatewayclasses) out.gatewayclasses = c.gatewayclasses;
-  if (c.gateways) out.gateways = c.gateways;
-  if (c.httproutes) out.httproutes = c.httproutes;
-  if (c.backendtlspolicies) out.backendtlspolicies = c.backendtlspolicies;
+  const out: GatewayApiReport = {};
+  for (const k of GATEWAY_API_KEYS) if (c[k]) (out as Record<string, unknown>)[k] = c[k];
   return out;
 }
 

@@ -120,6 +120,8 @@ export class ObjectCache {
       ingressClasses: [],
       backendTLSPolicies: [],
       configMaps: [],
+      grpcRoutes: [],
+      tlsRoutes: [],
       rejected: [...this.#rejected.values()].sort(byNamespaceName),
     };
     for (const { object } of this.#objects.values()) {
@@ -169,12 +171,18 @@ export class ObjectCache {
         case 'BackendTLSPolicy':
           snap.backendTLSPolicies!.push(object);
           break;
+        case 'GRPCRoute':
+          snap.grpcRoutes!.push(object);
+          break;
+        case 'TLSRoute':
+          snap.tlsRoutes!.push(object);
+          break;
         case 'ConfigMap':
           snap.configMaps!.push(object);
           break;
       }
     }
-    for (const list of [snap.httpproxies, snap.delegations, snap.services, snap.secrets, snap.endpoints, snap.endpointSlices, snap.extensionServices!, snap.gatewayClasses!, snap.gateways!, snap.httpRoutes!, snap.referenceGrants!, snap.namespaces!, snap.ingresses!, snap.ingressClasses!, snap.backendTLSPolicies!, snap.configMaps!]) {
+    for (const list of [snap.httpproxies, snap.delegations, snap.services, snap.secrets, snap.endpoints, snap.endpointSlices, snap.extensionServices!, snap.gatewayClasses!, snap.gateways!, snap.httpRoutes!, snap.referenceGrants!, snap.namespaces!, snap.ingresses!, snap.ingressClasses!, snap.backendTLSPolicies!, snap.configMaps!, snap.grpcRoutes!, snap.tlsRoutes!]) {
       list.sort((a, b) => byNamespaceName(a.metadata, b.metadata));
     }
     return snap;

@@ -15,6 +15,8 @@ export const API_VERSIONS: Readonly<Record<Kind, readonly [string, ...string[]]>
   HTTPRoute: ['gateway.networking.k8s.io/v1'],
   ReferenceGrant: ['gateway.networking.k8s.io/v1'],
   BackendTLSPolicy: ['gateway.networking.k8s.io/v1'],
+  GRPCRoute: ['gateway.networking.k8s.io/v1'],
+  TLSRoute: ['gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1alpha3', 'gateway.networking.k8s.io/v1alpha2'],
   Service: ['v1'],
   Secret: ['v1'],
   Endpoints: ['v1'],

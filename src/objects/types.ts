@@ -7,7 +7,7 @@
 import type { ValueOf } from './schemas/builders.ts';
 import type { httpProxySpecSchema, tlsCertificateDelegationSpecSchema } from './schemas/httpproxy.ts';
 import type { extensionServiceSpecSchema } from './schemas/extensionservice.ts';
-import type { backendTLSPolicySpecSchema, gatewayClassSpecSchema, gatewaySpecSchema, httpRouteSpecSchema, referenceGrantSpecSchema } from './schemas/gateway.ts';
+import type { backendTLSPolicySpecSchema, gatewayClassSpecSchema, gatewaySpecSchema, grpcRouteSpecSchema, httpRouteSpecSchema, referenceGrantSpecSchema, tlsRouteSpecSchema } from './schemas/gateway.ts';
 
 export interface ObjectMeta {
   name: string;
@@ -182,6 +182,16 @@ export interface HTTPRoute extends KubeObject {
   spec: ValueOf<typeof httpRouteSpecSchema>;
 }
 
+export interface GRPCRoute extends KubeObject {
+  kind: 'GRPCRoute';
+  spec: ValueOf<typeof grpcRouteSpecSchema>;
+}
+
+export interface TLSRoute extends KubeObject {
+  kind: 'TLSRoute';
+  spec: ValueOf<typeof tlsRouteSpecSchema>;
+}
+
 export interface ReferenceGrant extends KubeObject {
   kind: 'ReferenceGrant';
   spec: ValueOf<typeof referenceGrantSpecSchema>;
@@ -206,6 +216,8 @@ export type AnyObject =
   | Gateway
   | HTTPRoute
   | ReferenceGrant
+  | GRPCRoute
+  | TLSRoute
   | BackendTLSPolicy
   | ConfigMap
   | Service
@@ -226,6 +238,8 @@ export const KINDS: readonly Kind[] = [
   'Gateway',
   'HTTPRoute',
   'ReferenceGrant',
+  'GRPCRoute',
+  'TLSRoute',
   'BackendTLSPolicy',
   'Service',
   'Secret',
@@ -298,6 +312,8 @@ export interface Snapshot {
   gateways?: Gateway[];
   httpRoutes?: HTTPRoute[];
   referenceGrants?: ReferenceGrant[];
+  grpcRoutes?: GRPCRoute[];
+  tlsRoutes?: TLSRoute[];
   backendTLSPolicies?: BackendTLSPolicy[];
   configMaps?: ConfigMap[];
   /** Namespaces (cluster-scoped: read for their labels); absent: none. */

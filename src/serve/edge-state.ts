@@ -67,14 +67,12 @@ export class EdgeState {
     this.version++;
     this.proxyConfig = built.proxyConfig;
     this.balancerConfig = built.balancerConfig;
-    const { gatewayclasses, gateways, httproutes, backendtlspolicies } = built.statuses;
+    const { gatewayclasses, gateways, httproutes, grpcroutes, tlsroutes, backendtlspolicies } = built.statuses;
     this.report = {
       httpproxies: built.statuses.httpproxies,
       services: this.#o.runBalancer ? built.statuses.services : [],
-      ...(gatewayclasses ? { gatewayclasses } : {}),
-      ...(gateways ? { gateways } : {}),
-      ...(httproutes ? { httproutes } : {}),
-      ...(backendtlspolicies ? { backendtlspolicies } : {}),
+      // The Gateway API arrays when the snapshot had Gateway API objects.
+      ...(gateways ? { gatewayclasses, gateways, httproutes, grpcroutes, tlsroutes, backendtlspolicies } : {}),
     };
   }
 

@@ -37,6 +37,8 @@ export function contractReport(report: StatusReport): StatusReport {
   if (report.gatewayclasses) out.gatewayclasses = [...report.gatewayclasses].sort(byNamespaceName);
   if (report.gateways) out.gateways = [...report.gateways].sort(byNamespaceName);
   if (report.httproutes) out.httproutes = [...report.httproutes].sort(byNamespaceName);
+  if (report.grpcroutes) out.grpcroutes = [...report.grpcroutes].sort(byNamespaceName);
+  if (report.tlsroutes) out.tlsroutes = [...report.tlsroutes].sort(byNamespaceName);
   const ing = report.ingresses ?? [];
   if (ing.length > 0) {
     out.ingresses = [...ing].sort(byNamespaceName).map((i) => ({

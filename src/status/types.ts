@@ -179,6 +179,8 @@ export interface StatusReport {
   gatewayclasses?: GatewayClassStatus[];
   gateways?: GatewayStatus[];
   httproutes?: RouteStatus[];
+  grpcroutes?: RouteStatus[];
+  tlsroutes?: RouteStatus[];
   ingresses?: IngressStatus[];
   backendtlspolicies?: PolicyStatus[];
 }

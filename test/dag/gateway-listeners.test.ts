@@ -68,7 +68,11 @@ const rows: GwRow[] = [
     name: 'an HTTP listener: accepted, programmed, its routes counted',
     objects: [gatewayClass(), gateway('gw', [http()]), route, httpRoute('r2', { parentRefs: [toGw()] }), ...backend],
     expect: { gateways: { 'infra/gw': GW_OK }, listeners: { 'infra/gw/http': OK_LISTENER(2) } },
-    check: (r) => assert.deepEqual(r.gatewayApi!.gateways[0]!.listeners[0]!.supportedKinds, [{ group: GROUP, kind: 'HTTPRoute' }]),
+    check: (r) =>
+      assert.deepEqual(r.gatewayApi!.gateways[0]!.listeners[0]!.supportedKinds, [
+        { group: GROUP, kind: 'HTTPRoute' },
+        { group: GROUP, kind: 'GRPCRoute' },
+      ]),
   },
   {
     name: 'an HTTPS listener with a valid kubernetes.io/tls Secret in its namespace',
@@ -162,12 +166,12 @@ const rows: GwRow[] = [
     check: (r) => assert.deepEqual(r.gatewayApi!.gateways[0]!.listeners[0]!.supportedKinds, []),
   },
   {
-    name: 'TLS, TCP, UDP and unknown protocols: Accepted False UnsupportedProtocol',
+    name: 'TCP, UDP and unknown protocols: Accepted False UnsupportedProtocol; TLS without Passthrough: UnsupportedValue',
     objects: [gatewayClass(), gateway('gw', [{ name: 'tls', port: 443, protocol: 'TLS' }, { name: 'tcp', port: 9000, protocol: 'TCP' }, { name: 'odd', port: 9001, protocol: 'example.com/odd' }])],
     expect: {
       gateways: { 'infra/gw': GW_ALL_INVALID },
       listeners: {
-        'infra/gw/tls': `0 Accepted=False/UnsupportedProtocol ${NOT_PROGRAMMED} ResolvedRefs=True/ResolvedRefs Conflicted=False/NoConflicts`,
+        'infra/gw/tls': `0 Accepted=False/UnsupportedValue ${NOT_PROGRAMMED} ResolvedRefs=True/ResolvedRefs Conflicted=False/NoConflicts`,
         'infra/gw/tcp': `0 Accepted=False/UnsupportedProtocol ${NOT_PROGRAMMED} ResolvedRefs=True/ResolvedRefs Conflicted=False/NoConflicts`,
         'infra/gw/odd': `0 Accepted=False/UnsupportedProtocol ${NOT_PROGRAMMED} ResolvedRefs=True/ResolvedRefs Conflicted=False/NoConflicts`,
       },

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 import { createCa } from '../support/pki.ts';
 import { edgeCall, freePort, startServe, waitFor, type ServeProcess } from './support.ts';
+import { GATEWAY_CLASS, serviceAt } from './gateway-manifests.ts';
 
 const get = (port: number, host: string) => edgeCall({ port, ca: '', host, plain: true });
 
@@ -34,16 +35,7 @@ test('BackendTLSPolicy: validated TLS to the backend with the Gateway client cer
   for (const [i, name] of (['good', 'wrong', 'invalid'] as const).entries()) backends[i]!.server.on('request', () => requests[name]++);
   let serve: ServeProcess | undefined;
   try {
-    const svc = (name: string, port: number) => `apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: apps}
-spec: {ports: [{name: https, port: 443, targetPort: ${port}}]}
----
-apiVersion: v1
-kind: Endpoints
-metadata: {name: ${name}, namespace: apps}
-subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{name: https, port: ${port}}]}]
-`;
+    const svc = (name: string, port: number) => serviceAt(name, port, { portName: 'https', servicePort: 443 });
     const route = (name: string) => `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: ${name}, namespace: apps}
@@ -64,11 +56,7 @@ spec:
     await writeFile(
       join(dir, 'all.yaml'),
       [
-        `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: contour}
-spec: {controllerName: projectcontour.io/gateway-controller}
-`,
+        GATEWAY_CLASS,
         `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: edge, namespace: apps}

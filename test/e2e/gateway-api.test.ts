@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 import { createCa } from '../support/pki.ts';
 import { CLI, edgeCall, freePort, httpsGet, startServe, waitFor, type ServeProcess } from './support.ts';
+import { GATEWAY_CLASS, serviceAt } from './gateway-manifests.ts';
 
 const run = promisify(execFile);
 
@@ -21,28 +22,9 @@ const get = (port: number, host: string, path = '/', headers: Record<string, str
 
 const backendOf = (body: string): string => (JSON.parse(body) as { backend: string }).backend;
 
-function services(entries: [name: string, port: number][]): string {
-  return entries
-    .map(
-      ([name, port]) => `apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: apps}
-spec: {ports: [{port: 80, targetPort: ${port}}]}
----
-apiVersion: v1
-kind: Endpoints
-metadata: {name: ${name}, namespace: apps}
-subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{port: ${port}}]}]
-`,
-    )
-    .join('---\n');
-}
+const services = (entries: [name: string, port: number][]): string => entries.map(([name, port]) => serviceAt(name, port)).join('---\n');
 
-const GATEWAY = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: contour}
-spec: {controllerName: projectcontour.io/gateway-controller}
----
+const GATEWAY = `${GATEWAY_CLASS}---
 apiVersion: v1
 kind: Namespace
 metadata: {name: apps, labels: {edge: "yes"}}

@@ -82,20 +82,23 @@ const pathModifier = () =>
   obj({ type: enumOf(['ReplaceFullPath', 'ReplacePrefixMatch']), replaceFullPath: str({ maxLength: 1024 }), replacePrefixMatch: str({ maxLength: 1024 }) }, ['type']);
 const backendObjectReference = () => obj({ group: group(), kind: kind(), name: objectName(), namespace: str(), port: port() }, ['name']);
 
+const requestMirror = () =>
+  obj(
+    {
+      backendRef: backendObjectReference(),
+      percent: int({ minimum: 0, maximum: 100 }),
+      fraction: obj({ numerator: int({ minimum: 0 }), denominator: int({ minimum: 1 }) }, ['numerator']),
+    },
+    ['backendRef'],
+  );
+
 const httpRouteFilter = () =>
   obj(
     {
       type: str({ minLength: 1 }),
       requestHeaderModifier: headerFilter(),
       responseHeaderModifier: headerFilter(),
-      requestMirror: obj(
-        {
-          backendRef: backendObjectReference(),
-          percent: int({ minimum: 0, maximum: 100 }),
-          fraction: obj({ numerator: int({ minimum: 0 }), denominator: int({ minimum: 1 }) }, ['numerator']),
-        },
-        ['backendRef'],
-      ),
+      requestMirror: requestMirror(),
       requestRedirect: obj({
         scheme: enumOf(['http', 'https']),
         hostname: preciseHostname(),
@@ -169,3 +172,55 @@ export const backendTLSPolicySpecSchema = obj(
   ['targetRefs', 'validation'],
 );
 export const backendTLSPolicySchema: JsonSchema = kubeObject({ spec: backendTLSPolicySpecSchema }, ['spec']);
+
+const grpcHeaderMatch = () => obj({ type: enumOf(['Exact', 'RegularExpression']), name: headerName(), value: str({ minLength: 1, maxLength: 4096 }) }, ['name', 'value']);
+const grpcRouteFilter = () =>
+  obj(
+    {
+      type: str({ minLength: 1 }),
+      requestHeaderModifier: headerFilter(),
+      responseHeaderModifier: headerFilter(),
+      requestMirror: requestMirror(),
+      extensionRef: open(),
+    },
+    ['type'],
+  );
+
+export const grpcRouteSpecSchema = obj({
+  parentRefs: arr(parentRef(), { maxItems: 32 }),
+  hostnames: arr(hostname(), { maxItems: 16 }),
+  rules: arr(
+    obj({
+      name: sectionName(),
+      matches: arr(
+        obj({
+          method: obj({ type: enumOf(['Exact', 'RegularExpression']), service: str({ maxLength: 1024 }), method: str({ maxLength: 1024 }) }),
+          headers: arr(grpcHeaderMatch(), { maxItems: 16 }),
+        }),
+        { maxItems: 64 },
+      ),
+      filters: arr(grpcRouteFilter(), { maxItems: 16 }),
+      backendRefs: arr(
+        obj({ group: group(), kind: kind(), name: objectName(), namespace: str(), port: port(), weight: int({ minimum: 0, maximum: 1000000 }), filters: arr(grpcRouteFilter(), { maxItems: 16 }) }, ['name']),
+        { maxItems: 16 },
+      ),
+      sessionPersistence: open(),
+    }),
+    { maxItems: 16 },
+  ),
+});
+export const grpcRouteSchema: JsonSchema = kubeObject({ spec: grpcRouteSpecSchema });
+
+export const tlsRouteSpecSchema = obj({
+  parentRefs: arr(parentRef(), { maxItems: 32 }),
+  hostnames: arr(hostname(), { maxItems: 16 }),
+  rules: arr(
+    obj({
+      name: sectionName(),
+      backendRefs: arr(obj({ group: group(), kind: kind(), name: objectName(), namespace: str(), port: port(), weight: int({ minimum: 0, maximum: 1000000 }) }, ['name']), { maxItems: 16 }),
+    }),
+    { maxItems: 16 },
+  ),
+  useDefaultGateways: str(),
+});
+export const tlsRouteSchema: JsonSchema = kubeObject({ spec: tlsRouteSpecSchema });

@@ -1,0 +1,24 @@
+// Manifest text the Gateway API end-to-end tests share.
+
+/** Contour's GatewayClass: the Gateways of these tests name it. */
+export const GATEWAY_CLASS = `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: contour}
+spec: {controllerName: projectcontour.io/gateway-controller}
+`;
+
+/** A Service in namespace apps (port 80, or the named port given) and its
+ *  Endpoints: one address, 127.0.0.1, on `port`. */
+export function serviceAt(name: string, port: number, o: { portName?: string; servicePort?: number } = {}): string {
+  const named = o.portName ? `name: ${o.portName}, ` : '';
+  return `apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: apps}
+spec: {ports: [{${named}port: ${o.servicePort ?? 80}, targetPort: ${port}}]}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: ${name}, namespace: apps}
+subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{${named}port: ${port}}]}]
+`;
+}
