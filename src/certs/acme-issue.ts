@@ -186,7 +186,11 @@ async function validate(client: acme.Client, authz: Authz, order: readonly AcmeC
 async function publish(ch: Challenge, authz: Authz, keyAuthorization: string, o: IssueOptions): Promise<{ withdraw(): Promise<void> }> {
   if (ch.type === 'dns-01') {
     const name = `_acme-challenge.${authz.identifier.value}`;
-    await o.dns!.setTxt(name, keyAuthorization);
+    try {
+      await o.dns!.setTxt(name, keyAuthorization);
+    } catch (err) {
+      throw new AcmeFailure('OTHER', `dns-01 for ${authz.identifier.value}: ${(err as Error).message}`, { cause: err });
+    }
     return { withdraw: () => o.dns!.removeTxt(name, keyAuthorization) };
   }
   let c: AcmeChallenge;

@@ -4,7 +4,7 @@
 // answers the challenges) or, with no serve, this command answers them
 // itself on the challenge ports and ends with ISSUED or FAILED.
 
-import { acmeSettingsFrom, attemptIssue, ChallengeServer, readCaBundle, type CertificateStore } from '../certs/index.ts';
+import { acmeSettingsFrom, attemptIssue, ChallengeServer, checkWildcards, readCaBundle, Rfc2136Publisher, rfc2136From, type CertificateStore } from '../certs/index.ts';
 import type { IsobarConfig } from '../config/index.ts';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from './errors.ts';
 
@@ -31,6 +31,9 @@ export async function requestAcme(store: CertificateStore, f: AcmeRequestFlags, 
   const caBundle = await readCaBundle(f.caBundle ?? config.acme.caBundle, f.caBundle !== undefined ? '--ca-bundle' : 'acme.caBundle');
   const httpPort = port(f.http01Port, '--http-01-port', 80);
   const tlsPort = port(f.tlsAlpn01Port, '--tls-alpn-01-port', 443);
+  checkWildcards([f.domain, ...(f.san ?? [])].map((d) => d.trim().toLowerCase()), settings.challenges);
+  const dns = config.acme.dns ? new Rfc2136Publisher(await rfc2136From(config.acme.dns)) : undefined;
+  if (settings.challenges.includes('dns-01') && !dns && settings.challenges.length === 1) throw new CliError('--challenge dns-01 needs acme.dns in the config file (the zone\'s server and TSIG key)', EXIT_USAGE);
   const renewer = await store.renewerPid();
   if (eab) await store.acmeAccount(settings.directory, settings.email, eab);
   const record = await store.requestAcme({ domain: f.domain, sans: f.san ?? [], arn: f.arn, acme: settings });
@@ -49,7 +52,7 @@ export async function requestAcme(store: CertificateStore, f: AcmeRequestFlags, 
   });
   try {
     const t0 = performance.now();
-    const result = await attemptIssue(store, record.arn, { responder: server, ...(caBundle ? { caBundle } : {}) });
+    const result = await attemptIssue(store, record.arn, { responder: server, ...(caBundle ? { caBundle } : {}), ...(dns ? { dns } : {}) });
     const seconds = ((performance.now() - t0) / 1000).toFixed(1);
     if (result.ok) {
       err(`${record.arn} is ISSUED (in ${seconds} s), valid until ${result.record.notAfter}`);

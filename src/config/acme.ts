@@ -13,6 +13,44 @@ export interface AcmeConfig {
   caBundle?: string;
   /** RFC 8555 section 7.3.4; the HMAC key is base64url, as CAs hand it out. */
   externalAccountBinding?: { keyId: string; hmacKey: string };
+  /** DNS-01 through RFC 2136: the zone's primary server and its TSIG key. */
+  dns?: AcmeDnsConfig;
+}
+
+export interface AcmeDnsConfig {
+  server: string;
+  zone: string;
+  tsigKeyName: string;
+  tsigAlgorithm?: string;
+  /** File holding the base64 TSIG secret (never the config file itself). */
+  tsigSecretFile: string;
+}
+
+const DNS_KEYS = ['server', 'zone', 'tsigKeyName', 'tsigAlgorithm', 'tsigSecretFile'];
+
+export function acmeDns(v: unknown, fail: Fail): AcmeDnsConfig | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    fail(`must be a mapping (${DNS_KEYS.join(', ')})`);
+    return undefined;
+  }
+  const o = v as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !DNS_KEYS.includes(k));
+  if (unknown.length > 0) {
+    fail(`unknown key "${unknown[0]}": allowed are ${DNS_KEYS.join(', ')}`);
+    return undefined;
+  }
+  const missing = ['server', 'zone', 'tsigKeyName', 'tsigSecretFile'].filter((k) => typeof o[k] !== 'string' || o[k] === '');
+  if (missing.length > 0) {
+    fail(`needs ${missing.join(', ')} as non-empty strings`);
+    return undefined;
+  }
+  if (o.tsigAlgorithm !== undefined && typeof o.tsigAlgorithm !== 'string') {
+    fail('tsigAlgorithm must be a string such as hmac-sha256');
+    return undefined;
+  }
+  const d: AcmeDnsConfig = { server: o.server as string, zone: o.zone as string, tsigKeyName: o.tsigKeyName as string, tsigSecretFile: o.tsigSecretFile as string };
+  if (typeof o.tsigAlgorithm === 'string') d.tsigAlgorithm = o.tsigAlgorithm;
+  return d;
 }
 
 type Fail = (message: string) => void;

@@ -10,7 +10,7 @@ import type { Document } from 'yaml';
 import type { CircuitBreakerDefaults, IsobarConfig, NamespacedName } from './types.ts';
 import { defaultConfig } from './types.ts';
 import { parseDuration } from './duration.ts';
-import { acmeBinding, acmeString } from './acme.ts';
+import { acmeBinding, acmeDns, acmeString } from './acme.ts';
 import { parseGlobalExtAuth } from './global-ext-auth.ts';
 import { CONTOUR_IGNORED, ignoredWarning } from './contour-ignored.ts';
 import { configMapContent } from './configmap.ts';
@@ -221,6 +221,10 @@ const HANDLERS: Record<string, Handler> = {
   'acme.challenges': (v, c) => {
     const l = stringList(v, c);
     if (l) c.config.acme.challenges = l;
+  },
+  'acme.dns': (v, c) => {
+    const d = acmeDns(v, c.fail);
+    if (d) c.config.acme.dns = d;
   },
   'acme.externalAccountBinding': (v, c) => {
     const b = acmeBinding(v, c.fail);

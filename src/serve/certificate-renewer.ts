@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import type pino from 'pino';
 import type { AcmeChallenge } from '../balancer/index.ts';
-import { attemptIssue, CertificateStore, readCaBundle, renewalDueAt, type Backoff, type CertificateRecord, type ChallengeResponder } from '../certs/index.ts';
+import { attemptIssue, CertificateStore, readCaBundle, renewalDueAt, Rfc2136Publisher, rfc2136From, type Backoff, type CertificateRecord, type ChallengeResponder } from '../certs/index.ts';
 import type { IsobarConfig } from '../config/index.ts';
 import type { ControlPlaneMetrics } from '../metrics/index.ts';
 
@@ -127,12 +127,15 @@ export class CertificateRenewer {
     const kind = r.certPem === '' ? 'issue' : 'renew';
     const caBundle = await readCaBundle(this.#o.config.acme.caBundle, 'acme.caBundle');
     const eab = this.#o.config.acme.externalAccountBinding;
+    const dnsConfig = this.#o.config.acme.dns;
+    const dns = dnsConfig ? new Rfc2136Publisher(await rfc2136From(dnsConfig)) : undefined;
     log.info({ arn: r.arn, domains: r.domains, kind }, kind === 'issue' ? 'requesting the certificate from the ACME CA' : 'renewing the certificate');
     const t0 = performance.now();
     const result = await attemptIssue(this.#store!, r.arn, {
       responder: this.#responder,
       ...(caBundle ? { caBundle } : {}),
       ...(eab ? { eab: { kid: eab.keyId, hmacKey: eab.hmacKey } } : {}),
+      ...(dns ? { dns } : {}),
       ...(this.#o.backoff ? { backoff: this.#o.backoff } : {}),
       log: (msg, fields) => log.info({ ...fields, arn: r.arn }, msg),
     });

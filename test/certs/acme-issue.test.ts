@@ -113,3 +113,30 @@ test('failures end FAILED with a reason and no loop: challenge unreachable, CA d
   // Registered: it failed later, at validation (port 53 is no DNS server here).
   assert.doesNotMatch((await store.get(bound.arn))!.failureDetail!, /account registration/);
 });
+
+test('DNS-01 through RFC 2136 updates to Knot, for a wildcard and its apex; the records are removed after', async (t) => {
+  const { knot, pebble } = await servers(t);
+  const store = await CertificateStore.open(await tempStateDir(t));
+  const { Rfc2136Publisher } = await import('../../src/certs/index.ts');
+  const dns = new Rfc2136Publisher({ server: `127.0.0.1:${knot.port}`, zone: ZONE, key: { name: knot.tsig.name, algorithm: knot.tsig.algorithm, secret: Buffer.from(knot.tsig.secret, 'base64') } });
+  const silent = { publish: async () => {}, withdraw: async () => {} };
+  const pending = await store.requestAcme({ domain: `*.${ZONE}`, sans: [ZONE], acme: { directory: pebble.directory, keyType: 'ec384', challenges: ['dns-01'] } });
+  const t0 = performance.now();
+  const result = await attemptIssue(store, pending.arn, { responder: silent, dns, caBundle: pebble.caBundle });
+  assert.ok(result.ok, !result.ok ? result.failure.message : '');
+  t.diagnostic(`dns-01 (wildcard + apex): request -> issued in ${Math.round(performance.now() - t0)} ms`);
+  const cert = new X509Certificate(result.record.certPem);
+  assert.ok(cert.checkHost(`anything.${ZONE}`) && cert.checkHost(ZONE));
+  assert.equal(cert.publicKey.asymmetricKeyDetails?.namedCurve, 'secp384r1');
+  assert.ok(chainsTo(result.record.certPem, result.record.chainPem, await pebble.root()));
+  const { promises: dnsp } = await import('node:dns');
+  const resolver = new dnsp.Resolver();
+  resolver.setServers([`127.0.0.1:${knot.port}`]);
+  await assert.rejects(resolver.resolveTxt(`_acme-challenge.${ZONE}`), /ENODATA|ENOTFOUND/);
+
+  // Without a DNS server to update, a wildcard cannot be validated: FAILED, saying so.
+  const no = await store.requestAcme({ domain: `*.no.${ZONE}`, acme: { directory: pebble.directory, keyType: 'ec256', challenges: ['dns-01', 'http-01'] } });
+  const r2 = await attemptIssue(store, no.arn, { responder: silent, caBundle: pebble.caBundle });
+  assert.equal(r2.ok, false);
+  assert.match((await store.get(no.arn))!.failureDetail!, /no\.acme\.test: no challenge isobar can answer \(the CA offers dns-01; a wildcard needs dns-01 and no DNS update server is configured \(acme\.dns\)\)/);
+});

@@ -27,6 +27,15 @@ test('acme: malformed values name the key and line', () => {
   assert.match(problems('acme:\n  directroy: https://x\n')[0]!, /unknown key "acme\.directroy": did you mean "acme\.directory"\?/);
 });
 
+test('acme.dns: the RFC 2136 server and TSIG key, every key checked', () => {
+  const { config } = parseConfig('acme:\n  dns: {server: "127.0.0.1:53", zone: example.org, tsigKeyName: acme, tsigAlgorithm: hmac-sha512, tsigSecretFile: /etc/isobar/tsig.key}\n', 'isobar.yaml');
+  assert.deepEqual(config.acme.dns, { server: '127.0.0.1:53', zone: 'example.org', tsigKeyName: 'acme', tsigAlgorithm: 'hmac-sha512', tsigSecretFile: '/etc/isobar/tsig.key' });
+  assert.deepEqual(problems('acme:\n  dns: {server: x}\n'), ['2: acme.dns: needs zone, tsigKeyName, tsigSecretFile as non-empty strings']);
+  assert.deepEqual(problems('acme:\n  dns: {server: x, zone: z, tsigKeyName: k, tsigSecretFile: f, tsigSecret: abc}\n'), ['2: acme.dns: unknown key "tsigSecret": allowed are server, zone, tsigKeyName, tsigAlgorithm, tsigSecretFile']);
+  assert.deepEqual(problems('acme:\n  dns: {server: x, zone: z, tsigKeyName: k, tsigSecretFile: f, tsigAlgorithm: 5}\n'), ['2: acme.dns: tsigAlgorithm must be a string such as hmac-sha256']);
+  assert.deepEqual(problems('acme:\n  dns: example.org\n'), ['2: acme.dns: must be a mapping (server, zone, tsigKeyName, tsigAlgorithm, tsigSecretFile)']);
+});
+
 test('acme: absent is empty', () => {
   assert.deepEqual(parseConfig('aws: {region: eu-west-1}\n', 'isobar.yaml').config.acme, {});
 });
