@@ -256,7 +256,7 @@ function addCluster(g: GraphBuilder, c: Cluster): void {
 
 /** A route's conditions as one short phrase: "prefix /api, header x-env = prod". */
 export function matchText(r: Route): string {
-  const parts = [`${r.path.kind} ${r.path.value}`];
+  const parts = [`${r.path.kind} ${r.path.value}${r.path.segment ? ' (whole segments)' : ''}`];
   for (const h of r.headers) parts.push(`header ${h.name} ${h.kind}${h.value !== undefined ? ` ${h.value}` : ''}`);
   for (const q of r.queryParams) parts.push(`query ${q.name} ${q.kind}${q.value !== undefined ? ` ${q.value}` : ''}`);
   return parts.join(', ');

@@ -21,7 +21,7 @@ const q = (s: string): string => JSON.stringify(s);
 export function conditionText(c: RouteCondition): string {
   switch (c.kind) {
     case 'path':
-      return `${c.match.kind} ${c.match.value || '/'}`;
+      return `${c.match.kind} ${c.match.value || '/'}${c.match.segment ? ' (whole segments)' : ''}`;
     case 'header': {
       const m = c.match;
       const ic = m.ignoreCase ? ' (ignoring case)' : '';
@@ -44,6 +44,7 @@ export function whyNot(c: RouteCondition, path: string, header: (name: string) =
   switch (c.kind) {
     case 'path': {
       const v = c.match.value;
+      if (c.match.kind === 'prefix' && c.match.segment) return `path ${q(path)} is neither ${q(v)} nor under ${q(`${v}/`)}`;
       if (c.match.kind === 'prefix') return `path ${q(path)} does not start with ${q(v)}`;
       if (c.match.kind === 'exact') return `path ${q(path)} is not ${q(v)}`;
       return `path ${q(path)} does not match the regex ${q(v)} (whole path)`;

@@ -349,7 +349,16 @@ const rows: Row[] = [
     args: ['--host', 'ing.example.test', '--path', '/api/items'],
     check(e) {
       assert.equal(e.route?.from, 'Ingress apps/shop');
+      assert.equal(e.route?.conditions, 'prefix /api (whole segments)');
       assert.deepEqual(e.virtualHost?.httpproxies, []);
+    },
+  },
+  {
+    name: 'an Ingress Prefix path matches whole segments: /apix is passed over and says why',
+    args: ['--host', 'ing.example.test', '--path', '/apix'],
+    check(e) {
+      assert.equal(e.route, undefined);
+      assert.equal(e.passedOver?.[0]?.failed, 'path "/apix" is neither "/api" nor under "/api/"');
     },
   },
   {
