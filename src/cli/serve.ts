@@ -30,6 +30,7 @@ interface ServeFlags {
   logFormat: 'json' | 'text';
   useProxyProtocol?: boolean;
   drainTimeout: number;
+  drainGrace: number;
   tlsTicketKeyRotation: number;
   accessLog: boolean;
   preserveExternalRequestId?: boolean;
@@ -59,6 +60,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'text']).default('json'))
     .option('--use-proxy-protocol', "require a PROXY v1/v2 header on the proxy's public listeners (a real NLB in front)")
     .option('--drain-timeout <duration>', 'how long SIGTERM waits for in-flight requests', parseDurationMs, 30_000)
+    .option('--drain-grace <duration>', 'on SIGTERM, how long an idle or new connection may still send a request (at most --drain-timeout)', parseDurationMs, 1000)
     .option('--tls-ticket-key-rotation <duration>', "how often the TLS session ticket keys (the load balancer's and the proxy's, each shared by its workers) are replaced, 1s to 24h", parseRotation, 3_600_000)
     .option('--no-access-log', 'do not log one line per request')
     .option('--preserve-external-request-id', "keep the X-Request-Id of clients outside the internal address ranges (Envoy's preserve_external_request_id; default: replace it)")
@@ -75,6 +77,9 @@ export function register(program: Command, setExitCode: (code: number) => void):
       }
       if (flags.coLocated && !(roles.has('proxy') && roles.has('balancer'))) {
         throw new CliError('--co-located needs both the proxy and balancer roles (--roles dag,proxy,balancer)');
+      }
+      if (flags.drainGrace > flags.drainTimeout) {
+        throw new CliError(`--drain-grace ${flags.drainGrace} ms is longer than --drain-timeout ${flags.drainTimeout} ms: the drain would end first`);
       }
       if (flags.lbPortOffset + 1 > 65535) throw new CliError(`--lb-port-offset ${flags.lbPortOffset} leaves no valid port`);
       const config = await loadConfigFile(flags.config, {
@@ -124,7 +129,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         useProxyProtocol: Boolean(flags.useProxyProtocol),
         drainTimeoutMs: flags.drainTimeout,
         ticketKeyRotationMs: flags.tlsTicketKeyRotation,
-        proxy: { accessLog: flags.accessLog, preserveExternalRequestId: Boolean(flags.preserveExternalRequestId) },
+        proxy: { accessLog: flags.accessLog, preserveExternalRequestId: Boolean(flags.preserveExternalRequestId), drainGraceMs: flags.drainGrace },
         coLocated: Boolean(flags.coLocated),
         createSource,
         createStatusSink,

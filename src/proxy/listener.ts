@@ -18,6 +18,7 @@ import { handleRequest } from './exchange.ts';
 import { Http1Pipeline } from './http1-pipeline.ts';
 import { asksToClose, checkHttp1Request } from './http1-request.ts';
 import { sendLocal } from './local-reply.ts';
+import { countStreams, drainSession } from './http2-drain.ts';
 import { guardHttp2 } from './http2-guard.ts';
 import { http2ServerOptions } from './http2-limits.ts';
 import { forwardTcp } from './tcp-forward.ts';
@@ -57,6 +58,8 @@ export class Listener {
   /** Draining, and connections still owing a request may no longer send one. */
   private graceOver = false;
   private grace: NodeJS.Timeout | undefined;
+  /** performance.now() when the drain's grace ends. */
+  private graceEndsAt = 0;
   private sweep: NodeJS.Timeout | undefined;
 
   constructor(spec: ProxyListenerSpec, ctx: ProxyContext, opts: ListenerOptions) {
@@ -109,7 +112,8 @@ export class Listener {
       session.on('error', noop);
       // Idle HTTP/2 connections are closed like idle HTTP/1.1 keep-alive ones.
       session.setTimeout(IDLE_CONNECTION_MS, () => session.close());
-      if (this.closing) session.close();
+      countStreams(session);
+      if (this.closing) drainSession(session, this.graceEndsAt - performance.now());
     });
     this.h2.on('sessionError', noop);
   }
@@ -454,8 +458,9 @@ export class Listener {
    *  connections are closed. Resolves once every connection is gone. */
   stopAccepting(graceMs: number): Promise<void> {
     this.closing = true;
+    this.graceEndsAt = performance.now() + graceMs;
     for (const s of this.sockets) Http1Pipeline.peek(s)?.end();
-    for (const s of this.h2Sessions) s.close();
+    for (const s of this.h2Sessions) drainSession(s, graceMs);
     let stopped = false;
     // net.Server's close, not node:http's: that one would also close idle
     // keep-alive connections at once, resetting a request on its way.

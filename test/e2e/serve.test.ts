@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import http from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 import { CLI, waitFor, freePort, startServe, type ServeProcess } from './support.ts';
 
@@ -205,13 +205,14 @@ test('access log: one JSON line per request with the Envoy default fields', asyn
   }
 });
 
-test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
+test('SIGTERM lets an in-flight request finish, and a connection accepted before it send one within --drain-grace, then exits 0', async () => {
   const work = await mkdtemp(join(tmpdir(), 'isobar-drain-'));
   const dir = join(work, 'manifests');
   await mkdir(dir);
   let release: () => void = () => {};
   let arrived = false;
-  const slow = http.createServer((_req, res) => {
+  const slow = http.createServer((req, res) => {
+    if (req.url === '/quick') return void res.end('quick\n');
     arrived = true;
     release = () => res.end('finished\n');
   });
@@ -221,9 +222,11 @@ test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
   const httpPort = await freePort();
   let serve: ServeProcess | undefined;
   try {
-    serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());
+    serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state'), '--drain-grace', '4s'], await freePort());
     const pending = get(httpPort, 'slow.example.test');
     await waitFor('request reached the backend', async () => (arrived ? true : undefined));
+    // Connected before the signal, speaking only after the default grace (1 s) is over.
+    const late = await rawConnection(httpPort);
     const exited = serve.stop();
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(serve.child.exitCode, null, 'still draining while the request is in flight');
@@ -231,6 +234,9 @@ test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
     const res = await pending;
     assert.equal(res.status, 200);
     assert.equal(res.body, 'finished\n');
+    await new Promise((r) => setTimeout(r, 1500));
+    const answer = await late.ask('GET /quick HTTP/1.1\r\nhost: slow.example.test\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 200 [^]*\r\nconnection: close\r\n/i, 'answered within the grace, with Connection: close');
     assert.equal(await exited, 0);
   } finally {
     await serve?.stop();
@@ -239,6 +245,24 @@ test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
     await rm(work, { recursive: true, force: true });
   }
 });
+
+/** A TCP connection that sends one request when asked and reads until the server closes. */
+function rawConnection(port: number): Promise<{ ask(request: string): Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () =>
+      resolve({
+        ask: (request) =>
+          new Promise((done) => {
+            const chunks: Buffer[] = [];
+            s.on('data', (d: Buffer) => chunks.push(d));
+            s.once('close', () => done(Buffer.concat(chunks).toString('latin1')));
+            s.write(request);
+          }),
+      }),
+    );
+    s.once('error', reject);
+  });
+}
 
 test('bad input: one clear line, exit 2, nothing left running', async () => {
   const work = await mkdtemp(join(tmpdir(), 'isobar-bad-'));
@@ -252,6 +276,7 @@ test('bad input: one clear line, exit 2, nothing left running', async () => {
     const badConfig = join(work, 'bad.yaml');
     await writeFile(badConfig, 'tls:\n  envoy-client-certficate:\n    name: x\n    namespace: y\n');
     cases.push({ args: ['serve', dir, '--config', badConfig], expect: /envoy-client-certficate/ });
+    cases.push({ args: ['serve', dir, '--drain-grace', '40s', '--drain-timeout', '30s'], expect: /--drain-grace 40000 ms is longer than --drain-timeout 30000 ms/ });
     const busy = createServer();
     closeLater.push(() => busy.close());
     await new Promise<void>((r) => busy.listen(0, '0.0.0.0', r));

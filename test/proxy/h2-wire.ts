@@ -137,6 +137,8 @@ export interface WireOptions {
   settings?: [number, number][];
   /** Acknowledge the server's SETTINGS (default true). */
   ackSettings?: boolean;
+  /** A TCP connection opened earlier (the server has seen no byte on it). */
+  socket?: net.Socket;
 }
 
 /** One raw HTTP/2 connection. Frames received are kept, except PING and
@@ -172,8 +174,10 @@ export class H2Wire {
 
   static async connect(o: WireOptions): Promise<H2Wire> {
     const socket = await new Promise<net.Socket>((resolve, reject) => {
+      if (o.socket !== undefined && !o.tls) return resolve(o.socket);
+      const at = o.socket !== undefined ? { socket: o.socket } : { host: '127.0.0.1', port: o.port };
       const s = o.tls
-        ? tls.connect({ host: '127.0.0.1', port: o.port, servername: o.tls.servername, ca: o.tls.ca, ALPNProtocols: ['h2'] }, () => {
+        ? tls.connect({ ...at, servername: o.tls.servername, ca: o.tls.ca, ALPNProtocols: ['h2'] }, () => {
             if ((s as tls.TLSSocket).alpnProtocol !== 'h2') reject(new Error(`ALPN chose ${String((s as tls.TLSSocket).alpnProtocol)}`));
             else resolve(s);
           })
@@ -265,7 +269,9 @@ export class H2Wire {
 
   /** Resolves true once the server has closed the connection. */
   async waitClosed(timeoutMs: number): Promise<boolean> {
-    await Promise.race([this.closedAt, new Promise((r) => setTimeout(r, timeoutMs))]);
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([this.closedAt, new Promise((r) => (t = setTimeout(r, timeoutMs)))]);
+    clearTimeout(t);
     return this.closed;
   }
 
