@@ -8,6 +8,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join, relative } from 'node:path';
 import { prepareQuickstart, FQDN } from './quickstart-lib.ts';
+import { ACME_ARN, startLocalAcme, switchToAcme, type LocalAcme } from './quickstart-acme.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin', 'isobar.js');
@@ -17,6 +18,9 @@ const ADMIN = 8000;
 const BACKEND_PORT = 9443;
 
 const children: ChildProcess[] = [];
+/** --acme: the edge certificate from a local ACME CA (Pebble) instead of the local one. */
+const ACME = process.argv.includes('--acme');
+let acme: LocalAcme | undefined;
 
 function run(args: string[], name: string): ChildProcess {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -44,6 +48,7 @@ async function stop(code: number): Promise<void> {
         }),
     ),
   );
+  await acme?.stop();
   process.exit(code);
 }
 
@@ -73,14 +78,33 @@ run(
   ['demo-backend', '--tls', '--port', String(BACKEND_PORT), '--name', 'secure-backend', '--cert', files.backendCert, '--key', files.backendKey, '--ca', files.clientCa, '--require-client-cert'],
   'demo-backend',
 );
+if (ACME) {
+  console.log('isobar quickstart: starting Pebble (a local ACME CA) and Knot DNS for example.test');
+  acme = await startLocalAcme(WORK, files, OFFSET);
+}
 run(
-  ['serve', files.manifests, '--config', files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(OFFSET), '--admin-port', String(ADMIN), '--log-format', 'text'],
+  ['serve', files.manifests, '--config', acme?.config ?? files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(OFFSET), '--admin-port', String(ADMIN), '--log-format', 'text'],
   'isobar serve',
 );
 
-if (!(await waitReady(20_000))) {
-  console.error('quickstart: isobar did not become ready within 20 s (see the log above)');
+if (!(await waitReady(60_000))) {
+  console.error('quickstart: isobar did not become ready within 60 s (see the log above)');
   await stop(1);
+}
+
+let cacert = files.edgeCa;
+if (acme) {
+  console.log(`\n--- ACME: isobar certs request --acme --domain ${FQDN} --arn ${ACME_ARN} ---`);
+  execFileSync(process.execPath, [CLI, 'certs', '--state-dir', files.stateDir, '--config', acme.config, 'request', '--acme', '--domain', FQDN, '--arn', ACME_ARN], { stdio: 'inherit' });
+  try {
+    const { ms } = await switchToAcme(files, 60_000);
+    console.log(`issued by Pebble in ${(ms / 1000).toFixed(1)} s (serve's load balancer answered HTTP-01 on ${80 + OFFSET}); the Service now names ${ACME_ARN}`);
+  } catch (err) {
+    console.error(`quickstart: ${(err as Error).message}`);
+    await stop(1);
+  }
+  cacert = acme.rootFile;
+  await new Promise((r) => setTimeout(r, 500));
 }
 
 console.log('\n--- status (isobar status) ---');
@@ -97,7 +121,7 @@ console.log(`
 --- try it ---
 The load balancer terminates TLS on ${port} with the certificate ${'\n'}issued into the certificate store; the backend answers with what it saw:
 
-  curl --resolve ${FQDN}:${port}:127.0.0.1 --cacert ${rel(files.edgeCa)} https://${FQDN}:${port}/
+  curl --resolve ${FQDN}:${port}:127.0.0.1 --cacert ${rel(cacert)} https://${FQDN}:${port}/
 
 Look for "clientAddress": "127.0.0.1" (carried by PROXY v2 and X-Forwarded-For),
 "scheme", "sni": "secure-backend.example.test" (the proxy validated the backend
@@ -106,7 +130,7 @@ for that name) and "clientCertificate" (the proxy's client certificate).
 The second HTTPProxy names a CA Secret that does not exist: it is invalid and
 serves nothing (404):
 
-  curl -i --resolve missing-ca.example.test:${port}:127.0.0.1 --cacert ${rel(files.edgeCa)} https://missing-ca.example.test:${port}/
+  curl -i --resolve missing-ca.example.test:${port}:127.0.0.1 --cacert ${rel(files.edgeCa)} https://missing-ca.example.test:${port}/${acme ? '   (the local CA\'s wildcard: this host is not on the ACME certificate)' : ''}
 
 Plain HTTP on the load balancer's port 80 (listening on ${80 + OFFSET}):
 

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { Rfc2136Publisher } from '../../src/certs/dns01-rfc2136.ts';
 import { checkAnswer, DnsUpdateError, encodeName, signMessage, updateMessage, type TsigKey } from '../../src/certs/dns-update.ts';
 import { freePort } from '../e2e/support.ts';
-import { startKnot, ZONE } from '../support/acme-servers.ts';
+import { startKnot, ZONE } from '../../scripts/acme-local-lib.ts';
 import { waitFor } from '../support/wait.ts';
 
 test('add and delete a TXT record in Knot with TSIG; a wrong secret or key name is refused with the reason', async (t) => {

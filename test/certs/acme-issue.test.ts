@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { attemptIssue, CertificateStore, ChallengeServer } from '../../src/certs/index.ts';
 import { freePort } from '../e2e/support.ts';
-import { startKnot, startPebble, ZONE, type Pebble } from '../support/acme-servers.ts';
+import { startKnot, startPebble, ZONE, type Pebble } from '../../scripts/acme-local-lib.ts';
 import { tempStateDir } from './support.ts';
 
 async function servers(t: import('node:test').TestContext, extra: { externalAccountMACKeys?: Record<string, string> } = {}) {

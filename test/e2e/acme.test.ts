@@ -16,7 +16,7 @@ import { X509Certificate } from 'node:crypto';
 import { CertificateStore } from '../../src/certs/index.ts';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 import { CLI, freeOffset, freePort, httpsGet, startServe, waitFor } from './support.ts';
-import { startKnot, startPebble, ZONE } from '../support/acme-servers.ts';
+import { startKnot, startPebble, ZONE } from '../../scripts/acme-local-lib.ts';
 
 const ARN_HTTP = 'arn:aws:acm:local:000000000000:certificate/aaaaaaaa-0000-4000-8000-000000000001';
 const ARN_ALPN = 'arn:aws:acm:local:000000000000:certificate/aaaaaaaa-0000-4000-8000-000000000002';

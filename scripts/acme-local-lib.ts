@@ -1,9 +1,10 @@
-// Real ACME and DNS servers on loopback for the ACME tests: Pebble (Let's
-// Encrypt's test CA, Debian package `pebble`) with its validation authority
-// resolving through Knot DNS (Debian package `knot`), which serves a test
-// zone whose names all point at 127.0.0.1 and takes RFC 2136 updates signed
-// with TSIG. Never PEBBLE_VA_ALWAYS_VALID: Pebble really connects to the
-// ports isobar answers on.
+// Real ACME and DNS servers on loopback, for the ACME tests and
+// `npm start -- --acme`: Pebble (Let's Encrypt's test CA, Debian package
+// `pebble`) with its validation authority resolving through Knot DNS
+// (Debian package `knot`), which serves a zone whose names all point at
+// 127.0.0.1 and takes RFC 2136 updates signed with TSIG. Never
+// PEBBLE_VA_ALWAYS_VALID: Pebble really connects to the ports isobar
+// answers on.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,10 +12,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Agent, fetch } from 'undici';
-import { createCa } from './pki.ts';
-import { waitFor } from './wait.ts';
+import { createCa } from '../src/demo/pki.ts';
 
 export const ZONE = 'acme.test';
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
 
 function need(tool: string, pkg: string): void {
   const r = spawnSync('sh', ['-c', `command -v ${tool}`]);
@@ -49,8 +63,8 @@ export interface Knot {
   stop(): Promise<void>;
 }
 
-/** Knot serving ZONE on 127.0.0.1:port, every name A 127.0.0.1. */
-export async function startKnot(port: number): Promise<Knot> {
+/** Knot serving `zone` on 127.0.0.1:port, every name A 127.0.0.1. */
+export async function startKnot(port: number, zone = ZONE): Promise<Knot> {
   need('knotd', 'knot');
   const dir = await mkdtemp(join(tmpdir(), 'isobar-knot-'));
   const secret = randomBytes(32).toString('base64');
@@ -78,24 +92,27 @@ template:
     zonefile-sync: -1
     journal-content: changes
 zone:
-  - domain: ${ZONE}
-    file: "${ZONE}.zone"
+  - domain: ${zone}
+    file: "${zone}.zone"
     acl: update
 `,
   );
   await writeFile(
-    join(dir, `${ZONE}.zone`),
-    `$ORIGIN ${ZONE}.
+    join(dir, `${zone}.zone`),
+    `$ORIGIN ${zone}.
 $TTL 5
-@ IN SOA ns.${ZONE}. hostmaster.${ZONE}. 1 60 60 600 5
-@ IN NS ns.${ZONE}.
+@ IN SOA ns.${zone}. hostmaster.${zone}. 1 60 60 600 5
+@ IN NS ns.${zone}.
 ns IN A 127.0.0.1
 @ IN A 127.0.0.1
 * IN A 127.0.0.1
 `,
   );
   const p = run('knotd', ['-c', join(dir, 'knot.conf')]);
-  await waitFor('knotd to serve the zone', () => p.output().includes('server started') || (p.child.exitCode !== null ? Promise.reject(new Error(p.output())) : false), 10_000);
+  await waitFor('knotd to serve the zone', () => {
+    if (p.child.exitCode !== null) throw new Error(`knotd exited: ${p.output()}`);
+    return p.output().includes('server started');
+  }, 10_000);
   return {
     port,
     tsig: { name: 'isobar-update', algorithm: 'hmac-sha256', secret },
