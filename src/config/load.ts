@@ -12,6 +12,7 @@ import { defaultConfig } from './types.ts';
 import { parseDuration } from './duration.ts';
 import { acmeBinding, acmeDns, acmeString } from './acme.ts';
 import { parseGlobalExtAuth } from './global-ext-auth.ts';
+import { parseRateLimitService } from './rate-limit-service.ts';
 import { CONTOUR_IGNORED, ignoredWarning } from './contour-ignored.ts';
 import { configMapContent } from './configmap.ts';
 
@@ -107,7 +108,10 @@ const HANDLERS: Record<string, Handler> = {
     'trusting X-Forwarded-For hops (the client address is the PROXY protocol source or the peer; source: Remote IP filters would judge a different address than Contour does)',
   ),
   'listener.max-connections-per-listener': notEnforced('a listener connection limit'),
-  'rateLimitService.defaultGlobalRateLimitPolicy': notEnforced('a default global rate limit'),
+  rateLimitService: (v, c) => {
+    const r = parseRateLimitService(v, c.fail);
+    if (r) c.config.rateLimitService = r;
+  },
   'tls.envoy-client-certificate': (v, c) => {
     const n = namespacedName(v, c, 'invalid TLS client certificate');
     if (n) c.config.tls.envoyClientCertificate = n;

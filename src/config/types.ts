@@ -5,6 +5,7 @@
 
 import type { AcmeConfig } from './acme.ts';
 import type { GlobalExtAuth } from './global-ext-auth.ts';
+import type { RateLimitService } from './rate-limit-service.ts';
 
 export interface NamespacedName {
   namespace: string;
@@ -59,6 +60,8 @@ export interface IsobarConfig {
   /** cluster.circuit-breakers: thresholds for Services whose annotations
    *  set none (absent or 0: Envoy's default). */
   circuitBreakers?: Partial<CircuitBreakerDefaults>;
+  /** rateLimitService: the global rate limit server; absent: none. */
+  rateLimitService?: RateLimitService;
   /** globalExtAuth: the authorization server of every virtual host that
    *  names none of its own; absent: none. */
   globalExtAuth?: GlobalExtAuth;

@@ -36,6 +36,9 @@ import { parseTimeout, timeoutMs } from './duration.ts';
 import { vhostCorsPolicy } from './cors.ts';
 import { routeIpFilter, tcpProxyIpFilterError, vhostIpFilter } from './ip-filter.ts';
 import { routeLocalRateLimit, vhostLocalRateLimit } from './local-rate-limit.ts';
+import { rateLimitService, routeGlobalRateLimit, vhostGlobalRateLimit, type NGlobalRateLimit } from './global-rate-limit.ts';
+import { readGlobalRateLimit } from './read.ts';
+import type { RateLimitServiceConfig } from './global-rate-limit-config.ts';
 import { globalAuthorization, hasExtensionRef, routeAuthorization, virtualHostAuthorization, type ExtensionLookup, type NAuthorization } from './authorization.ts';
 import {
   addServiceCluster,
@@ -125,6 +128,10 @@ export class HTTPProxyProcessor {
   readonly #extensions: ExtensionLookup;
   /** The current root's virtual host authorization, for the routes it reaches. */
   #rootAuth: NAuthorization | null = null;
+  /** The config file's rate limit service (looked up when a policy needs
+   *  it, so the root depends on its ExtensionService) and default policy. */
+  readonly #rateLimitService: () => RateLimitServiceConfig | undefined;
+  readonly #defaultGlobalRateLimit: NGlobalRateLimit | null;
 
   constructor(
     view: CacheView,
@@ -144,6 +151,8 @@ export class HTTPProxyProcessor {
     // Contour's cluster.dns-lookup-family defaults to auto; isobar has no such key.
     this.#jwtEnv = { secrets: view, upstreamTls: config.upstreamTls, dnsLookupFamily: 'auto' };
     this.#clientCert = globalClientCert(view, config);
+    this.#rateLimitService = () => rateLimitService(config, extensions);
+    this.#defaultGlobalRateLimit = readGlobalRateLimit(config.rateLimitService?.defaultGlobalRateLimitPolicy);
   }
 
   /** Sends what the next computeHTTPProxy produces to `out` and `status`
@@ -212,6 +221,10 @@ export class HTTPProxyProcessor {
     if (reportUnenforcedFields(cond, 'Spec.VirtualHost.', vh.unenforced)) return;
     const rateLimit = vhostLocalRateLimit(cond, vh, proxy.tcpproxy !== null);
     if (rateLimit === null) return;
+    // A TCPProxy virtual host has no HTTP requests to describe (its own
+    // policy was refused above); the default policy does not apply to it.
+    const globalRateLimit = proxy.tcpproxy ? undefined : vhostGlobalRateLimit(cond, vh, this.#rateLimitService, this.#defaultGlobalRateLimit);
+    if (globalRateLimit === null) return;
 
     if (proxy.tcpproxy) {
       if (tcpProxyIpFilterError(cond, vh)) return;
@@ -240,6 +253,7 @@ export class HTTPProxyProcessor {
     if (cors) insecure.cors = cors;
     if (ipFilter) insecure.ipFilter = ipFilter;
     if (rateLimit) insecure.localRateLimit = rateLimit;
+    if (globalRateLimit) insecure.globalRateLimit = globalRateLimit;
     // Verified on both listeners: a permitInsecure route is not served unverified over plain HTTP.
     if (jwtConfig) insecure.jwt = jwtConfig;
     if (authz.insecure) insecure.authorization = authz.insecure;
@@ -249,6 +263,7 @@ export class HTTPProxyProcessor {
       if (cors) secure.cors = cors;
       if (ipFilter) secure.ipFilter = ipFilter;
       if (rateLimit) secure.localRateLimit = rateLimit;
+      if (globalRateLimit) secure.globalRateLimit = globalRateLimit;
       if (jwtConfig) secure.jwt = jwtConfig;
       if (authz.secure) secure.authorization = authz.secure;
       for (const r of routes) {
@@ -418,6 +433,8 @@ export class HTTPProxyProcessor {
     if (reportUnenforcedFields(cond, `route "${pathLabel}": `, route.unenforced)) return null;
     const rateLimit = routeLocalRateLimit(cond, pathLabel, route.rateLimitPolicy);
     if (rateLimit === null) return null;
+    const globalRateLimit = routeGlobalRateLimit(cond, route.rateLimitPolicy, this.#rateLimitService);
+    if (globalRateLimit === null) return null;
     const r: Route = {
       path,
       headers: mergeHeaders(routeConds),
@@ -576,6 +593,8 @@ export class HTTPProxyProcessor {
     if (ipFilter === null) return null;
     if (ipFilter) r.ipFilter = ipFilter;
     if (rateLimit) r.localRateLimit = rateLimit;
+    if (globalRateLimit.policy) r.globalRateLimit = globalRateLimit.policy;
+    if (globalRateLimit.ignoreVirtualHost) r.ignoreVirtualHostGlobalRateLimit = true;
     const authorization = routeAuthorization(this.#rootAuth, this.#globalAuth, route.authPolicy, action.kind);
     if (authorization) r.authorization = authorization;
 

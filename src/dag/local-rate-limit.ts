@@ -1,12 +1,10 @@
 // Local rate limits of an HTTPProxy (Contour's localRateLimitPolicy):
 // rateLimitPolicy.local on the virtual host and on routes, a route's
 // replacing the virtual host's as Envoy's per-route config does. Global
-// limits (rateLimitPolicy.global) are not enforced by isobar: they make the
-// HTTPProxy invalid (fail closed) with the not-supported error.
+// limits are global-rate-limit.ts.
 import type { LocalRateLimitConfig } from './local-rate-limit-config.ts';
 import type { NVirtualHost } from './model.ts';
 import type { Condition } from './status.ts';
-import { reportIgnoredFields, reportUnenforcedFields } from './ignored-fields.ts';
 import { canonicalHeaderKey, HEADER_NAME_MSG, validHeaderName } from './policy.ts';
 import { arr, int, rec, str } from './safe.ts';
 
@@ -62,20 +60,12 @@ function localRateLimit(in_: NLocalRateLimit | null): Result {
   };
 }
 
-/** Reports rateLimitPolicy's fields isobar does not act on; true when one
- *  restricts (global) and the HTTPProxy must not be served. */
-function unenforced(cond: Condition, where: string, p: NRateLimitPolicy): boolean {
-  reportIgnoredFields(cond, `${where}rateLimitPolicy.`, p.unsupported);
-  return reportUnenforcedFields(cond, `${where}rateLimitPolicy.`, p.unenforced);
-}
-
 /** The virtual host's limit; null after recording a fatal error. Checked
  *  before routes, with the other fields isobar fails closed on. */
 export function vhostLocalRateLimit(cond: Condition, vh: NVirtualHost, tcpProxy: boolean): LocalRateLimitConfig | undefined | null {
   const p = vh.rateLimitPolicy;
   if (!p) return undefined;
-  if (unenforced(cond, 'Spec.VirtualHost.', p)) return null;
-  if (tcpProxy && p.local) {
+  if (tcpProxy && (p.local || (p.global && !p.global.disabled && p.global.descriptors.length > 0))) {
     // Envoy's HTTP filters never see a TCP stream: the limit would never
     // apply, so isobar refuses rather than forward it unlimited.
     cond.addError(
@@ -95,7 +85,6 @@ export function vhostLocalRateLimit(cond: Condition, vh: NVirtualHost, tcpProxy:
  *  recording a fatal error. `pathLabel` names the route in messages. */
 export function routeLocalRateLimit(cond: Condition, pathLabel: string, p: NRateLimitPolicy | null): LocalRateLimitConfig | undefined | null {
   if (!p) return undefined;
-  if (unenforced(cond, `route "${pathLabel}": `, p)) return null;
   const r = localRateLimit(p.local);
   if (r.ok) return r.value;
   cond.addError('RouteError', 'RateLimitPolicyNotValid', `route.rateLimitPolicy is invalid: ${r.error}`);

@@ -7,6 +7,7 @@ import type {
   Cluster,
   CorsConfig,
   Endpoint,
+  GlobalRateLimitPolicyConfig,
   HealthCheck,
   IpFilterConfig,
   LocalRateLimitConfig,
@@ -32,6 +33,7 @@ interface VhostDraft {
   cors?: CorsConfig;
   ipFilter?: IpFilterConfig;
   localRateLimit?: LocalRateLimitConfig;
+  globalRateLimit?: GlobalRateLimitPolicyConfig;
   jwt?: JwtConfig;
   authorization?: ExternalAuthorization;
 }
@@ -243,6 +245,7 @@ export class Output {
       if (v.cors) h.cors = v.cors;
       if (v.ipFilter) h.ipFilter = v.ipFilter;
       if (v.localRateLimit) h.localRateLimit = v.localRateLimit;
+      if (v.globalRateLimit) h.globalRateLimit = v.globalRateLimit;
       if (v.jwt) h.jwt = v.jwt;
       if (v.authorization) h.authorization = v.authorization;
       httpVirtualHosts.push(h);
@@ -263,6 +266,7 @@ export class Output {
       if (v.cors) s.cors = v.cors;
       if (v.ipFilter) s.ipFilter = v.ipFilter;
       if (v.localRateLimit) s.localRateLimit = v.localRateLimit;
+      if (v.globalRateLimit) s.globalRateLimit = v.globalRateLimit;
       if (v.jwt) s.jwt = v.jwt;
       if (v.authorization) s.authorization = v.authorization;
       if (v.passthrough) s.passthrough = v.passthrough;

@@ -14,6 +14,8 @@ import type { LocalRateLimitConfig } from './local-rate-limit-config.ts';
 import type { ForwardClientCertificate } from './client-cert-config.ts';
 import type { JwtConfig, JwtRequirement } from './jwt-config.ts';
 import type { ExtensionCluster, ExternalAuthorization, RouteAuthorization } from './authorization-config.ts';
+import type { GlobalRateLimitPolicyConfig } from './global-rate-limit-config.ts';
+export type * from './global-rate-limit-config.ts';
 
 export type * from './cors-config.ts';
 export type * from './ip-filter-config.ts';
@@ -207,6 +209,10 @@ export interface Route {
   ipFilter?: IpFilterConfig;
   /** This route's own local rate limit (its own bucket): it replaces the virtual host's. */
   localRateLimit?: LocalRateLimitConfig;
+  /** This route's own global rate limit descriptors: the virtual host's are then not used. */
+  globalRateLimit?: GlobalRateLimitPolicyConfig;
+  /** rateLimitPolicy.global.disabled: the virtual host's descriptors are not used here. */
+  ignoreVirtualHostGlobalRateLimit?: true;
   /** Requests must carry a JWT this provider of the virtual host verifies. */
   jwt?: JwtRequirement;
   /** Under a virtual host with authorization: this route's policy. */
@@ -223,6 +229,8 @@ export interface VirtualHost {
   ipFilter?: IpFilterConfig;
   /** spec.virtualhost.rateLimitPolicy.local: one bucket for the routes without their own. */
   localRateLimit?: LocalRateLimitConfig;
+  /** spec.virtualhost.rateLimitPolicy.global, else rateLimitService.defaultGlobalRateLimitPolicy. */
+  globalRateLimit?: GlobalRateLimitPolicyConfig;
   /** spec.virtualhost.jwtProviders: the providers routes require by name. */
   jwt?: JwtConfig;
   /** spec.virtualhost.authorization, else globalExtAuth: the ext_authz server. */

@@ -23,6 +23,7 @@ import { readCorsPolicy } from './cors.ts';
 import { readJwtProviderList, readJwtVerificationPolicy } from './jwt.ts';
 import { readAuthorization, readAuthPolicy } from './authorization.ts';
 import { readLocalRateLimit, type NRateLimitPolicy } from './local-rate-limit.ts';
+import type { NGlobalRateLimit } from './global-rate-limit.ts';
 
 function propsAt(node: JsonSchema, path: readonly string[]): Record<string, JsonSchema> {
   let n = node;
@@ -58,8 +59,6 @@ function fieldsOf(path: readonly string[]): Fields {
 const VHOST_FIELDS = fieldsOf(['virtualhost']);
 const ROUTE_FIELDS = fieldsOf(['routes']);
 const SERVICE_FIELDS = fieldsOf(['routes', 'services']);
-// The same node on virtual hosts and routes.
-const RATE_LIMIT_FIELDS = fieldsOf(['virtualhost', 'rateLimitPolicy']);
 
 const NONE: string[] = [];
 // Shared by every empty list: the normalised model is read-only.
@@ -331,7 +330,33 @@ function readRoute(raw: unknown): NRoute {
 function readRateLimitPolicy(raw: unknown): NRateLimitPolicy | null {
   const r = rec(raw);
   if (!r) return null;
-  return { local: readLocalRateLimit(r.local), unsupported: unsupportedFields(r, RATE_LIMIT_FIELDS), unenforced: setUnenforcedFields(r, RATE_LIMIT_FIELDS) };
+  return { local: readLocalRateLimit(r.local), global: readGlobalRateLimit(r.global) };
+}
+
+/** rateLimitPolicy.global (and the config file's defaultGlobalRateLimitPolicy). */
+export function readGlobalRateLimit(raw: unknown): NGlobalRateLimit | null {
+  const g = rec(raw);
+  if (!g) return null;
+  return {
+    disabled: bool(g.disabled),
+    descriptors: mapList(g.descriptors, (d) => ({
+      entries: mapList(rec(d)?.entries, (x) => {
+        const e = rec(x) ?? {};
+        const gk = rec(e.genericKey);
+        const rh = rec(e.requestHeader);
+        const vm = rec(e.requestHeaderValueMatch);
+        return {
+          genericKey: gk ? { key: str(gk.key), value: str(gk.value) } : null,
+          requestHeader: rh ? { headerName: str(rh.headerName), descriptorKey: str(rh.descriptorKey) } : null,
+          // expectMatch defaults to true (Contour's CRD default).
+          requestHeaderValueMatch: vm
+            ? { headers: mapList(vm.headers, (h) => readHeaderCond(h) ?? readHeaderCond({})!), expectMatch: vm.expectMatch === undefined ? true : bool(vm.expectMatch), value: str(vm.value) }
+            : null,
+          remoteAddress: rec(e.remoteAddress) ? {} : null,
+        };
+      }),
+    })),
+  };
 }
 
 function readTCPProxy(raw: unknown): NTCPProxy | null {

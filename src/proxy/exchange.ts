@@ -171,6 +171,8 @@ class Exchange implements RequestView, OpContext, HashInput {
   private tryTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private retry: RetryPolicyConfig | undefined;
+  /** A filter's grpc-status for its local answer to a gRPC client. */
+  private grpcStatus: number | undefined;
   /** Waiting for a connection within the cluster's max_pending_requests. */
   private waiting: object | undefined;
   /** A retry was decided (and counted against max_retries) and its try has not started. */
@@ -260,6 +262,7 @@ class Exchange implements RequestView, OpContext, HashInput {
   private afterFilters(v: FilterVerdict): void {
     if (v === undefined) return this.act();
     this.filterAnswered = true;
+    if (v.grpcStatus !== undefined) this.grpcStatus = v.grpcStatus;
     this.local(v.status, v.body ?? '', v.flag ?? '-', v.headers);
   }
 
@@ -363,7 +366,7 @@ class Exchange implements RequestView, OpContext, HashInput {
     }
     try {
       const ct = this.reqHeaders['content-type'];
-      if (status >= 400 && typeof ct === 'string' && ct.startsWith('application/grpc')) sendGrpcLocal(this.res, status, body);
+      if (status >= 400 && typeof ct === 'string' && ct.startsWith('application/grpc')) sendGrpcLocal(this.res, status, body, this.grpcStatus);
       else this.bytesSent = sendLocal(this.res, status, body, h);
     } catch {
       abortResponse(this.res);

@@ -8,7 +8,7 @@ import type { FailureKind } from './retry-policy.ts';
 import { UpstreamConnectError } from './upstream-tls.ts';
 
 /** Envoy's response flags, as the access log prints them ("-": none). */
-export type ResponseFlag = '-' | 'NR' | 'DPE' | 'UH' | 'UO' | 'UF' | 'UC' | 'UT' | 'SI' | 'UPE' | 'DC' | 'UAEX' | 'RL';
+export type ResponseFlag = '-' | 'NR' | 'DPE' | 'UH' | 'UO' | 'UF' | 'UC' | 'UT' | 'SI' | 'UPE' | 'DC' | 'UAEX' | 'RL' | 'RLSE';
 
 export interface Failure {
   /** Status of the local reply; undefined: no reply, the downstream stream is reset. */

@@ -12,6 +12,7 @@ import { CorsFeature } from './cors-feature.ts';
 import { LocalRateLimitFeature } from './local-rate-limit.ts';
 import { IpFilterFeature } from './ip-filter-feature.ts';
 import { ExtAuthzFeature } from './ext-authz/index.ts';
+import { GlobalRateLimitFeature } from './rate-limit/index.ts';
 
 /** What features may use of the runtime. */
 export type FilterEnv = Pick<ProxyContext, 'logger' | 'warnOnce' | 'stats'>;
@@ -24,6 +25,7 @@ export function createFilterFeatures(env: FilterEnv): FilterFeature[] {
     new IpFilterFeature(),
     new JwtFeature(env),
     new ExtAuthzFeature(env),
+    new GlobalRateLimitFeature(env),
   ];
 }
 

@@ -68,12 +68,12 @@ export function grpcStatusFor(status: number): number {
 }
 
 /** gRPC clients get local replies as a trailers-only gRPC response (as Envoy). */
-export function sendGrpcLocal(res: DownstreamResponse, status: number, body: string): void {
+export function sendGrpcLocal(res: DownstreamResponse, status: number, body: string, grpcStatus = grpcStatusFor(status)): void {
   if (res.headersSent) {
     abortResponse(res);
     return;
   }
-  const h: Record<string, string> = { 'content-type': 'application/grpc', 'grpc-status': String(grpcStatusFor(status)) };
+  const h: Record<string, string> = { 'content-type': 'application/grpc', 'grpc-status': String(grpcStatus) };
   if (body) h['grpc-message'] = encodeURIComponent(body);
   (res as ServerResponse).writeHead(200, h);
   res.end();

@@ -50,6 +50,8 @@ export interface LocalAnswer {
   body?: string;
   /** Envoy's response flag for the access log, '-' when absent. */
   flag?: ResponseFlag;
+  /** To a gRPC client: this grpc-status instead of the one the HTTP status maps to. */
+  grpcStatus?: number;
 }
 
 /** undefined lets the request go on to the next filter, then the route. */

@@ -35,6 +35,14 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
   assert.deepEqual(config.ingressService, { namespace: 'projectcontour', name: 'envoy' });
   assert.equal(config.timeouts.connectTimeoutMs, 2000);
   assert.deepEqual(config.policy.requestHeaders.remove, ['X-Internal']);
+  assert.deepEqual(config.rateLimitService, {
+    extensionService: { namespace: 'projectcontour', name: 'ratelimit' },
+    domain: 'contour',
+    failOpen: false,
+    enableXRateLimitHeaders: false,
+    enableResourceExhaustedCode: false,
+    defaultGlobalRateLimitPolicy: { descriptors: [{ entries: [{ remoteAddress: {} }] }] },
+  });
   assert.deepEqual(config.circuitBreakers, { maxConnections: 100, maxPendingRequests: 100, maxRequests: 100, maxRetries: 3, perHostMaxConnections: 10 });
   const warned = warnings.map((w) => w.message.slice(0, w.message.indexOf(':')));
   // Each ignored key once, at its own line; keys inside it are not repeated.
@@ -82,11 +90,6 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
     'listener.max-requests-per-io-cycle',
     'listener.http2-max-concurrent-streams',
     'listener.max-connections-to-accept-per-socket-event',
-    'rateLimitService.extensionService',
-    'rateLimitService.domain',
-    'rateLimitService.failOpen',
-    'rateLimitService.enableXRateLimitHeaders',
-    'rateLimitService.enableResourceExhaustedCode',
     'metrics',
     'tracing',
     'featureFlags',

@@ -176,22 +176,16 @@ test('fail closed: Contour settings that restrict access and that isobar does no
     '  admin-port: 9001',
     'listener:',
     '  max-connections-per-listener: 100',
-    'rateLimitService:',
-    '  extensionService: projectcontour/ratelimit',
-    '  defaultGlobalRateLimitPolicy:',
-    '    descriptors: [{entries: [{remoteAddress: {}}]}]',
   ].join('\n');
   const tail = 'is not supported by isobar; remove the setting rather than run without it';
   assert.deepEqual(problems(text), [
     `isobar.yaml:2: network.num-trusted-hops: trusting X-Forwarded-For hops (the client address is the PROXY protocol source or the peer; source: Remote IP filters would judge a different address than Contour does) ${tail}`,
     `isobar.yaml:5: listener.max-connections-per-listener: a listener connection limit ${tail}`,
-    `isobar.yaml:9: rateLimitService.defaultGlobalRateLimitPolicy: a default global rate limit ${tail}`,
   ]);
-  const unset = ['cluster:', '  circuit-breakers: {max-connections: 0}', 'network:', '  num-trusted-hops: 0', '  admin-port: 9001', 'listener:', '  connection-balancer: exact', 'rateLimitService:', '  domain: contour', '  defaultGlobalRateLimitPolicy: {descriptors: []}'].join('\n');
+  const unset = ['cluster:', '  circuit-breakers: {max-connections: 0}', 'network:', '  num-trusted-hops: 0', '  admin-port: 9001', 'listener:', '  connection-balancer: exact'].join('\n');
   assert.deepEqual(parseConfig(unset, 'c.yaml').warnings.map(formatProblem), [
     'c.yaml:5: network.admin-port: a Contour setting isobar does not use; ignored (use serve --admin-port)',
     'c.yaml:7: listener.connection-balancer: a Contour setting isobar does not use; ignored (workers share their ports with SO_REUSEPORT)',
-    'c.yaml:9: rateLimitService.domain: a Contour setting isobar does not use; ignored',
   ]);
 });
 
@@ -207,5 +201,29 @@ test('cluster.circuit-breakers: the defaults for Services whose annotations set 
   ]);
   assert.deepEqual(problems('cluster:\n  circuit-breakers: 5\n'), [
     'isobar.yaml:2: cluster.circuit-breakers: must be a mapping of max-connections, max-pending-requests, max-requests, max-retries, per-host-max-connections, found number 5',
+  ]);
+});
+
+test('rateLimitService: Contour\'s keys and defaults; settings without a server, unknown keys and wrong types are errors', () => {
+  const { config } = parseConfig('rateLimitService:\n  extensionService: rl/ratelimit\n  failOpen: true\n  enableXRateLimitHeaders: true\n', 'c.yaml');
+  assert.deepEqual(config.rateLimitService, {
+    extensionService: { namespace: 'rl', name: 'ratelimit' },
+    domain: 'contour',
+    failOpen: true,
+    enableXRateLimitHeaders: true,
+    enableResourceExhaustedCode: false,
+  });
+  assert.equal(parseConfig('rateLimitService:\n  extensionService: ""\n', 'c.yaml').config.rateLimitService, undefined);
+  assert.deepEqual(problems('rateLimitService:\n  domain: edge\n'), [
+    'isobar.yaml:2: rateLimitService: extensionService must be set ("namespace/name" of an ExtensionService) for the other rateLimitService settings to apply',
+  ]);
+  assert.deepEqual(problems('rateLimitService:\n  extensionService: ratelimit\n  failOpen: "yes"\n  domian: x\n  defaultGlobalRateLimitPolicy: [1]\n'), [
+    'isobar.yaml:2: rateLimitService: unknown key "rateLimitService.domian": allowed are extensionService, domain, failOpen, enableXRateLimitHeaders, enableResourceExhaustedCode, defaultGlobalRateLimitPolicy',
+    'isobar.yaml:2: rateLimitService: extensionService must be "namespace/name" of an ExtensionService, found string "ratelimit"',
+    'isobar.yaml:2: rateLimitService: failOpen must be true or false, found string "yes"',
+    'isobar.yaml:2: rateLimitService: defaultGlobalRateLimitPolicy must be a mapping (disabled, descriptors), found a list',
+  ]);
+  assert.deepEqual(problems('rateLimitService:\n  extensionService: a/b\n  defaultGlobalRateLimitPolicy: {descriptor: []}\n'), [
+    'isobar.yaml:2: rateLimitService: unknown key "rateLimitService.defaultGlobalRateLimitPolicy.descriptor": allowed are disabled, descriptors',
   ]);
 });

@@ -19,54 +19,6 @@ const noHttp = (r: ReturnType<typeof run>) => assert.deepEqual(r.proxyConfig.htt
 
 const rows: Row[] = [
   {
-    name: 'a virtual host global rate limit: invalid, nothing served',
-    objects: [proxy('p', { virtualhost: { fqdn: FQDN, rateLimitPolicy: { global: { descriptors: [] } } }, routes: [{ services: [svc] }] }), ...base],
-    expect: { p: invalidSame(notServed('Spec.VirtualHost.', 'rateLimitPolicy.global')) },
-    check: noHttp,
-  },
-  {
-    name: 'a virtual host rate limit on a TLS virtual host: neither listener serves it',
-    objects: [
-      proxy('p', { virtualhost: { fqdn: FQDN, tls: { secretName: 'edge' }, rateLimitPolicy: { global: { descriptors: [] } } }, routes: [{ services: [svc] }] }),
-      tlsSecret('edge', pair),
-      ...base,
-    ],
-    expect: { p: { ...invalidSame(notServed('Spec.VirtualHost.', 'rateLimitPolicy.global')), fqdn: FQDN } },
-    check: (r) => {
-      noHttp(r);
-      assert.deepEqual(r.proxyConfig.httpsVirtualHosts, []);
-    },
-  },
-  {
-    name: 'a route rate limit: the proxy\'s routes are dropped; warnings for fields that restrict nothing remain',
-    objects: [
-      root('p', FQDN, {
-        routes: [
-          { services: [svc] },
-          { conditions: [{ prefix: '/x' }], services: [svc], rateLimitPolicy: { global: { descriptors: [] } }, cookieRewritePolicies: [] } as never,
-        ],
-      }),
-      ...base,
-    ],
-    expect: {
-      p: {
-        ...invalidSame(notServed('route "/x": ', 'rateLimitPolicy.global')),
-        warnings: [['SpecError', 'IgnoredField', 'route "/x": cookieRewritePolicies is not supported by isobar and is ignored']],
-      },
-    },
-    check: noHttp,
-  },
-  {
-    name: 'a rate limit in an included proxy: that proxy is invalid and serves nothing; the root serves the rest',
-    objects: [
-      root('p', FQDN, { routes: [{ services: [svc] }], includes: [{ name: 'c', conditions: [{ prefix: '/c' }] }] }),
-      proxy('c', { routes: [{ services: [svc], rateLimitPolicy: { global: { descriptors: [] } } } as never] }),
-      ...base,
-    ],
-    expect: { p: VALID, c: invalidSame(notServed('route "/c": ', 'rateLimitPolicy.global')) },
-    check: (r) => assert.deepEqual(vhost(r, FQDN)!.routes.map((x) => x.path.value), ['/']),
-  },
-  {
     name: 'an orphan with a rate limit is only orphaned (it is never processed)',
     objects: [root('p', FQDN, { routes: [{ services: [svc] }] }), proxy('o', { routes: [{ services: [svc], rateLimitPolicy: {} } as never] }), ...base],
     expect: { p: VALID, o: ORPHANED },

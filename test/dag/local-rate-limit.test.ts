@@ -1,7 +1,7 @@
 // Local rate limits (rateLimitPolicy.local) through the whole build: every
 // status Contour's localRateLimitPolicy writes, on the virtual host and on
-// routes, what a valid policy becomes in the proxy's config, and global
-// limits (not enforced by isobar) still failing closed.
+// routes, and what a valid policy becomes in the proxy's config (global
+// limits: global-rate-limit.test.ts).
 import assert from 'node:assert/strict';
 import { createCa } from '../support/pki.ts';
 import type { LocalRateLimitConfig } from '../../src/dag/index.ts';
@@ -20,11 +20,6 @@ const withRoute = (rateLimitPolicy: unknown) =>
   root('p', FQDN, { routes: [{ services: [svc] }, { conditions: [{ prefix: '/x' }], services: [svc], rateLimitPolicy } as never] });
 const vhostErr = (e: string): Err => ['VirtualHostError', 'RateLimitPolicyNotValid', `Spec.VirtualHost.RateLimitPolicy is invalid: ${e}`];
 const routeErr = (e: string): Err => ['RouteError', 'RateLimitPolicyNotValid', `route.rateLimitPolicy is invalid: ${e}`];
-const notServed = (where: string): Err => [
-  'SpecError',
-  'NotSupported',
-  `${where}rateLimitPolicy.global is not supported by isobar; this HTTPProxy is not served, rather than served without it`,
-];
 const limit = (o: Partial<LocalRateLimitConfig>): LocalRateLimitConfig => ({
   maxTokens: 10,
   tokensPerFill: 10,
@@ -124,44 +119,6 @@ const rows: Row[] = [
     objects: [withRoute({ local: { requests: 5, unit: 'second', responseHeadersToAdd: [{ name: 'bad header', value: '1' }] } }), ...base],
     expect: { p: invalidSame(routeErr(`invalid header name "bad header": ${HEADER_MSG}`)) },
     check: noHttp,
-  },
-  // ---- global limits are not enforced: fail closed
-  {
-    name: 'a global limit on the virtual host: invalid, nothing served, even beside a valid local limit',
-    objects: [withVhost({ local: { requests: 1, unit: 'second' }, global: { descriptors: [{ entries: [{ genericKey: { value: 'a' } }] }] } }), ...base],
-    expect: { p: invalidSame(notServed('Spec.VirtualHost.')) },
-    check: noHttp,
-  },
-  {
-    name: 'a global limit on a TLS virtual host: neither listener serves it',
-    objects: [withVhost({ global: { disabled: true } }, undefined, { tls: { secretName: 'edge' } }), tlsSecret('edge', pair), ...base],
-    expect: { p: { ...invalidSame(notServed('Spec.VirtualHost.')), fqdn: FQDN } },
-    check: (r) => {
-      noHttp(r);
-      assert.deepEqual(r.proxyConfig.httpsVirtualHosts, []);
-    },
-  },
-  {
-    name: 'a global limit on a route: the proxy\'s routes are dropped',
-    objects: [withRoute({ global: { descriptors: [] } }), ...base],
-    expect: { p: invalidSame(notServed('route "/x": ')) },
-    check: noHttp,
-  },
-  {
-    name: 'a global limit in an included proxy: that proxy is invalid; the root serves the rest',
-    objects: [
-      root('p', FQDN, { routes: [{ services: [svc] }], includes: [{ name: 'c', conditions: [{ prefix: '/c' }] }] }),
-      proxy('c', { routes: [{ services: [svc], rateLimitPolicy: { global: { descriptors: [] } } }] as never }),
-      ...base,
-    ],
-    expect: { p: VALID, c: invalidSame(notServed('route "/c": ')) },
-    check: (r) => assert.deepEqual(vhost(r, FQDN)!.routes.map((x) => x.path.value), ['/']),
-  },
-  {
-    name: 'an unknown field beside local is a warning; the limit applies',
-    objects: [withVhost({ local: { requests: 1, unit: 'second' }, locl: {} }), ...base],
-    expect: { p: { ...VALID, warnings: [['SpecError', 'IgnoredField', 'Spec.VirtualHost.rateLimitPolicy.locl is not supported by isobar and is ignored']] } },
-    check: (r) => assert.deepEqual(vhost(r, FQDN)!.localRateLimit, limit({ maxTokens: 1, tokensPerFill: 1 })),
   },
   {
     name: 'a limit on a TCPProxy virtual host: refused (it would never apply)',

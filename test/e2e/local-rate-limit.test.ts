@@ -2,8 +2,8 @@
 // proxy -> TLS backend), one proxy worker so the count is exact: requests +
 // burst pass, the next gets 429 "local_rate_limited" with the policy's
 // headers before the backend sees it; a route's own policy replaces the
-// virtual host's; a global rate limit (not enforced) makes its HTTPProxy
-// invalid and nothing of it is served.
+// virtual host's; a global rate limit without a rate limit service in the
+// config file makes its HTTPProxy invalid and nothing of it is served.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,7 +39,7 @@ spec:
 
 const BACKEND = '      services:\n        - name: secure-backend\n          port: 8443\n          validation:\n            caSecret: backend-ca\n            subjectName: secure-backend.example.test\n';
 
-test('local rate limit through the chain: requests + burst, 429 before the backend, a route policy, global still invalid', { timeout: 90_000 }, async () => {
+test('local rate limit through the chain: requests + burst, 429 before the backend, a route policy, global without a service invalid', { timeout: 90_000 }, async () => {
   const work = await mkdtemp(join(tmpdir(), 'isobar-ratelimit-'));
   const backendPort = await freePort();
   const files = await prepareQuickstart(work, { backendPort });
@@ -108,7 +108,7 @@ test('local rate limit through the chain: requests + burst, 429 before the backe
     assert.equal(global.currentStatus, 'invalid');
     assert.deepEqual(
       global.conditions[0]!.errors!.map((e) => [e.reason, e.message]),
-      [['NotSupported', 'Spec.VirtualHost.rateLimitPolicy.global is not supported by isobar; this HTTPProxy is not served, rather than served without it']],
+      [['RateLimitPolicyNotValid', "Spec.VirtualHost.RateLimitPolicy is invalid: global rate limit descriptors need the config file's rateLimitService.extensionService (isobar does not serve a limit it cannot enforce)"]],
     );
     assert.equal((await call({ port: 80 + offset, ca, host: 'global-limited.example.test', plain: true })).status, 404);
   } finally {

@@ -235,7 +235,7 @@ const rows: Row[] = [
   {
     name: 'unimplemented Contour features are accepted without warnings',
     kind: 'HTTPProxy',
-    obj: proxy({ virtualhost: { fqdn: 'a', corsPolicy: { allowOrigin: ['*'], allowMethods: ['GET'] }, authorization: { extensionRef: { name: 'x' } }, ipAllowPolicy: [{ cidr: '10.0.0.0/8', source: 'Peer' }] }, routes: [{ services: [{ name: 's', port: 80 }], rateLimitPolicy: { global: { descriptors: [] } } }] }),
+    obj: proxy({ virtualhost: { fqdn: 'a', corsPolicy: { allowOrigin: ['*'], allowMethods: ['GET'] }, authorization: { extensionRef: { name: 'x' } }, ipAllowPolicy: [{ cidr: '10.0.0.0/8', source: 'Peer' }] }, routes: [{ services: [{ name: 's', port: 80 }], rateLimitPolicy: { global: { disabled: true } } }] }),
     errors: [],
   },
   { name: 'bad name', kind: 'HTTPProxy', obj: { ...proxy({}), metadata: { name: 'Bad_Name', namespace: 'ns' } }, errors: [{ path: 'metadata.name', message: `invalid name "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', start and end with an alphanumeric character and be at most 253 characters` }] },

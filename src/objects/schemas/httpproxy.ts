@@ -78,8 +78,24 @@ const headersPolicy = () =>
 // A route's filters replace the virtual host's (Contour's IPFilterPolicy).
 const ipFilterPolicy = () => arr(obj({ source: enumOf(['Peer', 'Remote']), cidr: str() }, ['source', 'cidr']));
 
-// Contour's RateLimitPolicy; a route's local limit replaces the virtual
-// host's. Global limits need a rate limit service isobar does not call yet.
+// Contour's RateLimitDescriptorEntry: exactly one kind per entry (the dag
+// reports Contour's error otherwise).
+const rateLimitDescriptorEntry = () =>
+  obj({
+    genericKey: obj({ key: str(), value: str({ minLength: 1 }) }),
+    requestHeader: obj({ headerName: str({ minLength: 1 }), descriptorKey: str({ minLength: 1 }) }),
+    requestHeaderValueMatch: obj({ headers: arr(headerMatch(), { minItems: 1 }), expectMatch: bool(), value: str({ minLength: 1 }) }),
+    remoteAddress: obj({}),
+  });
+
+/** Contour's GlobalRateLimitPolicy (also the config file's defaultGlobalRateLimitPolicy). */
+export const globalRateLimitPolicy = () =>
+  obj({
+    disabled: bool(),
+    descriptors: arr(obj({ entries: arr(rateLimitDescriptorEntry(), { minItems: 1 }) }), { minItems: 1 }),
+  });
+
+// Contour's RateLimitPolicy; a route's limits replace the virtual host's.
 const rateLimitPolicy = () =>
   obj({
     local: obj(
@@ -92,7 +108,7 @@ const rateLimitPolicy = () =>
       },
       ['requests', 'unit'],
     ),
-    global: notEnforced(open()),
+    global: globalRateLimitPolicy(),
   });
 
 const corsHeaderValues = () => arr(str({ pattern: CORS_HEADER_PATTERN }), { minItems: 1 });

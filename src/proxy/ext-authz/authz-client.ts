@@ -1,5 +1,6 @@
-// The connection to one authorization server (an ExtensionService): a gRPC
-// channel per endpoint, over h2c or TLS. With validation, TLS trusts only
+// The connection to one ExtensionService (an authorization server, or the
+// rate limit service, which call it the same way): a gRPC channel per
+// endpoint, over h2c or TLS. With validation, TLS trusts only
 // the CA bundle and requires a DNS SAN equal to one of the subject names;
 // a certificate that fails is a failed connection, never an unverified
 // one. The :authority is the SNI when there is one, else Contour's
@@ -12,7 +13,8 @@ import { EndpointPicker } from './endpoint-picker.ts';
 import { checkMethod, type CheckRequestMsg, type CheckResponseMsg } from './proto.ts';
 import type { AuthzEndpoint, AuthzTarget } from './types.ts';
 
-export type CheckResult = { ok: true; response: CheckResponseMsg } | { ok: false; code: number; message: string };
+export type UnaryResult<Res> = { ok: true; response: Res } | { ok: false; code: number; message: string };
+export type CheckResult = UnaryResult<CheckResponseMsg>;
 
 interface Channel {
   client: grpc.Client;
@@ -90,14 +92,18 @@ export class AuthzClient {
 
   /** One Check; never rejects. */
   check(request: CheckRequestMsg, timeoutMs: number | null): Promise<CheckResult> {
-    if (this.#closed) return Promise.resolve({ ok: false, code: grpc.status.UNAVAILABLE, message: 'authorization client closed' });
+    return this.unary(checkMethod(), request, timeoutMs);
+  }
+
+  /** One unary call of method `m` (sent once, no retries); never rejects. */
+  unary<Req, Res>(m: grpc.MethodDefinition<Req, Res>, request: Req, timeoutMs: number | null): Promise<UnaryResult<Res>> {
+    if (this.#closed) return Promise.resolve({ ok: false, code: grpc.status.UNAVAILABLE, message: 'extension client closed' });
     const e = this.#picker.pick();
     if (!e) return Promise.resolve({ ok: false, code: grpc.status.UNAVAILABLE, message: 'no healthy upstream' });
     const ch = this.#channel(e);
-    const m = checkMethod();
     const options: grpc.CallOptions = timeoutMs === null ? {} : { deadline: Date.now() + Math.max(1, timeoutMs) };
     ch.active++;
-    return new Promise<CheckResult>((resolve) => {
+    return new Promise<UnaryResult<Res>>((resolve) => {
       ch.client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request, new grpc.Metadata(), options, (err, res) => {
         ch.active--;
         if (err) resolve({ ok: false, code: err.code ?? grpc.status.UNKNOWN, message: err.details || err.message });

@@ -17,8 +17,7 @@ import { collectBody } from './body-buffer.ts';
 import { AuthzClientRegistry } from './client-registry.ts';
 import { decideFailure } from './decision.ts';
 import { mutateHeaderObject, mutateQuery, mutateRequestHeaders } from './mutations.ts';
-import { resolveTarget } from './resolve-target.ts';
-import type { AuthzDecision, AuthzSettings, AuthzTarget, HeaderMutation, RequestFacts } from './types.ts';
+import type { AuthzDecision, AuthzSettings, HeaderMutation, RequestFacts } from './types.ts';
 
 const UNAVAILABLE = 14;
 
@@ -62,9 +61,6 @@ export class ExtAuthzFeature implements FilterFeature {
   readonly name = 'ext_authz';
   readonly #env: FilterEnv;
   readonly #clients = new AuthzClientRegistry();
-  /** Extension clusters of the applied config that cannot be dialled (a
-   *  certificate missing from the config): every Check to them fails. */
-  #unusable = new Set<string>();
   /** Envoy's http.<prefix>.ext_authz.* counters, summed over virtual hosts. */
   readonly stats: AuthzStats = newAuthzStats();
   /** Response headers an OK Check asked for, until the response goes out. */
@@ -75,17 +71,7 @@ export class ExtAuthzFeature implements FilterFeature {
   }
 
   apply(config: ProxyConfig): void {
-    const caBundles = new Map(config.caBundles.map((b) => [b.id, b.caPem]));
-    const secrets = new Map(config.secrets.map((s) => [s.id, { certPem: s.certPem, keyPem: s.keyPem }]));
-    const targets: AuthzTarget[] = [];
-    const unusable = new Set<string>();
-    for (const c of config.extensionClusters ?? []) {
-      const t = resolveTarget(c, caBundles, secrets);
-      if (t) targets.push(t);
-      else unusable.add(c.name);
-    }
-    this.#clients.apply(targets);
-    this.#unusable = unusable;
+    this.#clients.applyConfig(config);
   }
 
   forRoute(vhost: VirtualHost | SecureVirtualHost, route: Route, _secure: boolean): RequestFilter | undefined {
@@ -134,9 +120,9 @@ export class ExtAuthzFeature implements FilterFeature {
       facts.body = { data: got.data, received: got.received };
       req.replaceBody(got.replay());
     }
-    const client = this.#clients.get(auth.extensionCluster);
+    const client = this.#clients.usable(auth.extensionCluster);
     let decision: AuthzDecision;
-    if (!client || this.#unusable.has(auth.extensionCluster)) {
+    if (!client) {
       decision = decideFailure(UNAVAILABLE, `no usable extension cluster ${auth.extensionCluster}`, auth.failOpen);
       if (decision.kind === 'allow') {
         this.stats.error++;

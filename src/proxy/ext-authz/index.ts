@@ -1,7 +1,7 @@
 // External authorization (Envoy's ext_authz filter over the
 // envoy.service.auth.v3.Authorization gRPC API): what the request path and
 // the runtime use.
-export { AuthzClient, authorityOf, type CheckResult } from './authz-client.ts';
+export { AuthzClient, authorityOf, type CheckResult, type UnaryResult } from './authz-client.ts';
 export { AuthzClientRegistry } from './client-registry.ts';
 export { authorize, newAuthzStats, type AuthzStats } from './authorize.ts';
 export { collectBody, type CollectedBody } from './body-buffer.ts';
