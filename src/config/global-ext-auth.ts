@@ -21,11 +21,11 @@ export interface GlobalExtAuth {
 
 type Fail = (message: string) => void;
 
-function isMapping(v: unknown): v is Record<string, unknown> {
+export function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function kind(v: unknown): string {
+export function kind(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';

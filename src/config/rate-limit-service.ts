@@ -17,21 +17,12 @@ export interface RateLimitService {
   defaultGlobalRateLimitPolicy?: Record<string, unknown>;
 }
 
+import { isMapping, kind } from './global-ext-auth.ts';
+
 type Fail = (message: string) => void;
 
 const KEYS = ['extensionService', 'domain', 'failOpen', 'enableXRateLimitHeaders', 'enableResourceExhaustedCode', 'defaultGlobalRateLimitPolicy'];
 const BOOLEANS = ['failOpen', 'enableXRateLimitHeaders', 'enableResourceExhaustedCode'] as const;
-
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function kind(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
-}
 
 /** The parsed section, or undefined when it names no server or has an
  *  error (reported through `fail`, prefixed with "rateLimitService"). */

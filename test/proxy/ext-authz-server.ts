@@ -26,6 +26,18 @@ export interface AuthzServerTls {
   clientCaPem?: string;
 }
 
+/** Ends the calls left hanging, then stops the server (forced after 500 ms). */
+export function closeGrpcServer(server: grpc.Server, hanging: grpc.sendUnaryData<never>[]): Promise<void> {
+  return new Promise<void>((resolve) => {
+    for (const cb of hanging) cb({ code: grpc.status.UNAVAILABLE, details: 'server closing' } as grpc.ServiceError);
+    server.tryShutdown(() => resolve());
+    setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, 500).unref();
+  });
+}
+
 export const OK: CheckResponseMsg = { status: { code: 0 } };
 
 export async function startAuthzServer(handler: AuthzHandler, opts: { tls?: AuthzServerTls; host?: string } = {}): Promise<AuthzServer> {
@@ -37,15 +49,7 @@ export async function startAuthzServer(handler: AuthzHandler, opts: { tls?: Auth
     authorities: [],
     clientCertificates: [],
     handler,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const cb of hanging) cb({ code: grpc.status.UNAVAILABLE, details: 'server closing' } as grpc.ServiceError);
-        server.tryShutdown(() => resolve());
-        setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 500).unref();
-      }),
+    close: () => closeGrpcServer(server, hanging),
   };
   server.addService(authorizationService(), {
     Check: (call: grpc.ServerUnaryCall<CheckRequestMsg, CheckResponseMsg>, cb: grpc.sendUnaryData<CheckResponseMsg>) => {

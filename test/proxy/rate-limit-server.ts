@@ -3,6 +3,7 @@
 // answers with what the test's handler returns; `countingLimits` is a
 // handler that counts hits per descriptor as the reference service does.
 import * as grpc from '@grpc/grpc-js';
+import { closeGrpcServer } from './ext-authz-server.ts';
 import { CODE, rateLimitServiceDefinition, type RateLimitRequestMsg, type RateLimitResponseMsg } from '../../src/proxy/rate-limit/index.ts';
 
 export const HANG = Symbol('hang');
@@ -22,15 +23,7 @@ export async function startRateLimitServer(handler: RateLimitHandler): Promise<R
     port: 0,
     requests: [],
     handler,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const cb of hanging) cb({ code: grpc.status.UNAVAILABLE, details: 'server closing' } as grpc.ServiceError);
-        server.tryShutdown(() => resolve());
-        setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 500).unref();
-      }),
+    close: () => closeGrpcServer(server, hanging),
   };
   server.addService(rateLimitServiceDefinition(), {
     ShouldRateLimit: (call: grpc.ServerUnaryCall<RateLimitRequestMsg, RateLimitResponseMsg>, cb: grpc.sendUnaryData<RateLimitResponseMsg>) => {

@@ -10,5 +10,5 @@ export { decideFailure, decideResponse, STATUS_ON_ERROR } from './decision.ts';
 export { mutateHeaderList, mutateHeaderObject, mutateQuery, mutateRequestHeaders } from './mutations.ts';
 export { ExtAuthzFeature } from './feature.ts';
 export { resolveTarget, type ExtensionClusterConfig } from './resolve-target.ts';
-export { authorizationService, CHECK_METHOD, type CheckRequestMsg, type CheckResponseMsg } from './proto.ts';
+export { authorizationService, loadProtoPackage, CHECK_METHOD, type CheckRequestMsg, type CheckResponseMsg } from './proto.ts';
 export type * from './types.ts';

@@ -75,19 +75,18 @@ const PROTO_DIR = fileURLToPath(new URL('./proto/', import.meta.url));
 
 let service: grpc.ServiceDefinition | undefined;
 
+/** A .proto file's package as these message shapes need it (shared with
+ *  the rate limit service API). */
+export function loadProtoPackage(file: string, includeDirs: string[]): grpc.GrpcObject {
+  const def = protoLoader.loadSync(file, { includeDirs, keepCase: true, longs: Number, enums: Number, defaults: true, oneofs: true });
+  return grpc.loadPackageDefinition(def);
+}
+
 /** The Authorization service definition (method paths and serializers);
  *  loaded once, on first use. */
 export function authorizationService(): grpc.ServiceDefinition {
   if (service) return service;
-  const def = protoLoader.loadSync('envoy/service/auth/v3/external_auth.proto', {
-    includeDirs: [PROTO_DIR],
-    keepCase: true,
-    longs: Number,
-    enums: Number,
-    defaults: true,
-    oneofs: true,
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+  const pkg = loadProtoPackage('envoy/service/auth/v3/external_auth.proto', [PROTO_DIR]) as unknown as {
     envoy: { service: { auth: { v3: { Authorization: grpc.ServiceClientConstructor } } } };
   };
   service = pkg.envoy.service.auth.v3.Authorization.service;

@@ -3,8 +3,8 @@
 // proto-loader produces for them (field names as in the .proto, enums as
 // numbers, 64-bit numbers as numbers).
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as grpc from '@grpc/grpc-js';
+import { loadProtoPackage } from '../ext-authz/index.ts';
 
 export const SHOULD_RATE_LIMIT_METHOD = '/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit';
 
@@ -43,15 +43,7 @@ let service: grpc.ServiceDefinition | undefined;
 /** The RateLimitService definition; loaded once, on first use. */
 export function rateLimitServiceDefinition(): grpc.ServiceDefinition {
   if (service) return service;
-  const def = protoLoader.loadSync('envoy/service/ratelimit/v3/rls.proto', {
-    includeDirs: [PROTO_DIR, CORE_PROTO_DIR],
-    keepCase: true,
-    longs: Number,
-    enums: Number,
-    defaults: true,
-    oneofs: true,
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+  const pkg = loadProtoPackage('envoy/service/ratelimit/v3/rls.proto', [PROTO_DIR, CORE_PROTO_DIR]) as unknown as {
     envoy: { service: { ratelimit: { v3: { RateLimitService: grpc.ServiceClientConstructor } } } };
   };
   service = pkg.envoy.service.ratelimit.v3.RateLimitService.service;
