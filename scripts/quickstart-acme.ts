@@ -7,23 +7,14 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createServer, type AddressInfo } from 'node:net';
 import { CertificateStore } from '../src/certs/index.ts';
+import { freePort as freePortOn } from '../src/serve/ports.ts';
 import { startKnot, startPebble } from './acme-local-lib.ts';
 import { EDGE_ARN, FQDN, type QuickstartFiles } from './quickstart-lib.ts';
 
 export const ACME_ARN = 'arn:aws:acm:us-east-2:185309785115:certificate/acacacac-0000-4000-8000-000000000001';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+const freePort = (): Promise<number> => freePortOn('127.0.0.1');
 
 export interface LocalAcme {
   /** The config file to serve with: the quickstart's plus acme.*. */
