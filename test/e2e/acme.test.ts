@@ -113,6 +113,11 @@ test('serve validates with its own load balancer (HTTP-01, TLS-ALPN-01), serves 
   t.diagnostic(`HTTP-01 through serve: request -> issued in ${Date.now() - t0} ms`);
 
   // TLS-ALPN-01 on the 443 listener, while it serves the local certificate.
+  // The Service names the new ARN before it exists (an error: the Service
+  // keeps its load balancer), then it is PENDING_VALIDATION (said in the
+  // Service's status, the listener still serving), then issued and served.
+  await writeFile(join(dir, 'edge.yaml'), manifests(`${ARN_LOCAL},${ARN_ALPN}`, backend.port));
+  await waitFor('the missing certificate in the log', () => serve.output().includes(`certificate ${ARN_ALPN} is not in the certificate store`), 15_000);
   const t1 = Date.now();
   const req2 = await cli(['certs', '--state-dir', stateDir, '--config', config, 'request', '--acme', '--domain', ALPN_HOST, '--arn', ARN_ALPN, '--challenge', 'tls-alpn-01']);
   assert.equal(req2.code, 0, req2.stderr);
@@ -122,6 +127,12 @@ test('serve validates with its own load balancer (HTTP-01, TLS-ALPN-01), serves 
     return d.status === 'ISSUED';
   }, 30_000, 100);
   t.diagnostic(`TLS-ALPN-01 through serve: request -> issued in ${Date.now() - t1} ms`);
+  assert.match(serve.output(), new RegExp(`certificate ${ARN_ALPN} not yet issued \\(PENDING_VALIDATION\\)`));
+  const alpnServed = await waitFor('the TLS-ALPN-01 certificate served for its name', async () => {
+    const a = await httpsGet({ host: ALPN_HOST, port: 443 + offset, ca: root }).catch(() => undefined);
+    return a && a.peerFingerprint.replace(/:/g, '') === (await describe(ARN_ALPN)).fingerprint.replace(/:/g, '') ? a : undefined;
+  }, 15_000, 100);
+  assert.equal(alpnServed.status, 404, 'no route for that host, but its certificate');
 
   // The Service now names the ACME certificate: served, chaining to Pebble's root.
   await writeFile(join(dir, 'edge.yaml'), manifests(ARN_HTTP, backend.port));
@@ -172,7 +183,7 @@ test('serve validates with its own load balancer (HTTP-01, TLS-ALPN-01), serves 
   // serve's own time per order (account, order, challenge, finalize, store), from its log.
   for (const m of serve.output().matchAll(/"kind":"(issue|renew)","ms":(\d+)/g)) t.diagnostic(`serve ${m[1]}: ${m[2]} ms`);
   assert.equal(failures, 0);
-  assert.ok(requests > 10);
+  assert.ok(requests >= 3, `${requests} requests`);
   assert.ok(new X509Certificate(`${(await cli(['certs', '--state-dir', stateDir, 'export', ARN_HTTP])).stdout.split('-----END CERTIFICATE-----')[0]}-----END CERTIFICATE-----\n`).checkHost(HTTP_HOST));
   // Metrics: the renewal counted.
   const metrics = await (await fetch(`http://127.0.0.1:${serve.adminPort}/metrics`)).text();
