@@ -82,6 +82,21 @@ export class IngressProcessor {
         }
       }
     }
+    if (!settings.tlsRequired && !settings.httpAllowed) {
+      // No plain listener: a host is served only where some Ingress's tls names it.
+      const secure = new Set(tls.map((t) => t.host));
+      for (const h of [...new Set(routes.map((r) => r.host))].sort()) {
+        if (secure.has(h)) continue;
+        problems.push({
+          severity: 'warning',
+          field: 'kubernetes.io/ingress.allow-http',
+          message:
+            h === '*'
+              ? 'is "false", and a rule without a host (or the default backend) is never served over TLS: those paths are not served'
+              : `is "false" and this Ingress has no usable TLS for host "${h}": it is served only if another Ingress's tls names that host`,
+        });
+      }
+    }
     const paths = new Set(ing.rules.flatMap((r) => r.paths.map((p) => p.path || '/')));
     for (const w of settings.websocketRoutes) {
       if (!paths.has(w)) problems.push({ severity: 'warning', field: 'projectcontour.io/websocket-routes', message: `"${w}" is not a path of this Ingress; it has no effect` });

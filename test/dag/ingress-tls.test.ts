@@ -49,6 +49,22 @@ const rows: IngressRow[] = [
     },
   },
   {
+    name: 'allow-http "false" on a host without TLS, or on the default backend: a warning that it is not served',
+    objects: [
+      ingress('i', { defaultBackend: { service: { name: 's', port: { number: 80 } } }, rules: [rule('b.example.com', ['/', 'Prefix', 's', 80])] }, { annotations: { 'kubernetes.io/ingress.allow-http': 'false' } }),
+      ...base,
+    ],
+    expect: {
+      i: {
+        problems: [
+          ['warning', 'kubernetes.io/ingress.allow-http', 'is "false", and a rule without a host (or the default backend) is never served over TLS: those paths are not served'],
+          ['warning', 'kubernetes.io/ingress.allow-http', 'is "false" and this Ingress has no usable TLS for host "b.example.com": it is served only if another Ingress\'s tls names that host'],
+        ],
+      },
+    },
+    check: (r) => assert.deepEqual(r.proxyConfig.httpVirtualHosts, []),
+  },
+  {
     name: 'allow-http "false" with force-ssl-redirect "true" keeps the redirecting plain route',
     objects: [tlsIngress({ 'kubernetes.io/ingress.allow-http': 'false', 'ingress.kubernetes.io/force-ssl-redirect': 'true' }), ...base],
     expect: { i: SERVED },
