@@ -8,6 +8,9 @@ import { KubeSource } from '../../src/kube/index.ts';
 import type { TestApiServer } from './apiserver.ts';
 import { startApi, waitFor } from './helpers.ts';
 
+/** One watch per kind the source reads: HTTPProxy, TLSCertificateDelegation,
+ *  ExtensionService, Service, Secret, EndpointSlice, Ingress, IngressClass. */
+const WATCHES = 8;
 const svc = (name: string, port: number) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { ports: [{ port }] } });
 const portOf = (cache: ObjectCache, name: string) => (cache.get('Service', 'default', name)?.object as { spec: { ports: { port: number }[] } } | undefined)?.spec.ports[0]?.port;
 
@@ -27,15 +30,15 @@ test('a dropped watch loses no update: changes made while disconnected arrive', 
   const { cache, source } = await setup(api, kubeconfig);
   try {
     await waitFor('a', () => portOf(cache, 'a') === 80);
-    await waitFor('all watches open', () => api.watchCount === 6);
-    assert.equal(api.dropWatches(), 6);
+    await waitFor('all watches open', () => api.watchCount === WATCHES);
+    assert.equal(api.dropWatches(), WATCHES);
     // Written before the informers re-watch: they must resume from their version.
     api.put('services', svc('a', 81));
     api.put('services', svc('b', 90));
     api.delete('services', 'default', 'a');
     api.put('services', svc('a', 82));
     await waitFor('updates after the drop', () => portOf(cache, 'a') === 82 && portOf(cache, 'b') === 90);
-    await waitFor('watches back', () => api.watchCount === 6);
+    await waitFor('watches back', () => api.watchCount === WATCHES);
     api.put('services', svc('c', 100));
     await waitFor('later updates', () => portOf(cache, 'c') === 100);
   } finally {
@@ -75,7 +78,7 @@ test('410 Gone on the watch re-lists: deletions missed in the gap are noticed', 
   const { cache, source } = await setup(api, kubeconfig);
   try {
     await waitFor('a and b', () => portOf(cache, 'a') === 80 && portOf(cache, 'b') === 80);
-    await waitFor('all watches open', () => api.watchCount === 6);
+    await waitFor('all watches open', () => api.watchCount === WATCHES);
     api.recordRequests = true;
     api.dropWatches();
     api.delete('services', 'default', 'b');
@@ -97,11 +100,11 @@ test('410 as a watch ERROR event on an open stream re-lists too', async () => {
   api.put('services', svc('a', 80));
   const { cache, source } = await setup(api, kubeconfig);
   try {
-    await waitFor('watches open', () => api.watchCount === 6);
+    await waitFor('watches open', () => api.watchCount === WATCHES);
     api.compact(); // open watches receive {"type":"ERROR", code 410}
     api.put('services', svc('a', 81));
     await waitFor('update after expiry', () => portOf(cache, 'a') === 81);
-    await waitFor('watches back', () => api.watchCount === 6);
+    await waitFor('watches back', () => api.watchCount === WATCHES);
   } finally {
     await source.stop();
     await api.stop();
@@ -191,7 +194,7 @@ test('malformed watch events are skipped; the stream and later events still work
   const { api, kubeconfig } = await startApi();
   const { cache, source } = await setup(api, kubeconfig);
   try {
-    await waitFor('watches open', () => api.watchCount === 6);
+    await waitFor('watches open', () => api.watchCount === WATCHES);
     const garbage = [
       'not json at all',
       '{"type":"ADDED"}',
