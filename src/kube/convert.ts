@@ -26,6 +26,15 @@ const KEEP: Record<ResourceType['kind'], readonly string[]> = {
   // Not status: the writer's own status writes must not look like changes.
   Ingress: ['spec'],
   IngressClass: ['spec'],
+  GatewayClass: ['spec'],
+  Gateway: ['spec'],
+  HTTPRoute: ['spec'],
+  GRPCRoute: ['spec'],
+  TLSRoute: ['spec'],
+  ReferenceGrant: ['spec'],
+  BackendTLSPolicy: ['spec'],
+  Namespace: [],
+  ConfigMap: ['data'],
 };
 
 export function convert(type: ResourceType, raw: Record<string, any>): Converted {

@@ -22,7 +22,7 @@ import { ListWatch } from '@kubernetes/client-node';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import type { ObjectCache, HTTPProxy, Ingress } from '../objects/index.ts';
+import type { ObjectCache, BackendTLSPolicy, Gateway, HTTPProxy, Ingress } from '../objects/index.ts';
 import type { IsobarConfig, NamespacedName } from '../config/index.ts';
 import { ApiClient, ApiError } from './api-client.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
@@ -33,6 +33,11 @@ import { Coalescer } from './coalescer.ts';
 import { convert } from './convert.ts';
 import { describeFailure } from './problems.ts';
 import {
+  BACKENDTLSPOLICIES,
+  CONFIGMAPS,
+  GATEWAYS,
+  GATEWAY_API_TYPES,
+  NAMESPACES,
   DELEGATIONS,
   ENDPOINTS,
   ENDPOINTSLICES,
@@ -47,7 +52,7 @@ import {
   resourceName,
 } from './resources.ts';
 import type { ResourceType } from './resources.ts';
-import { SecretRefs, secretsOfIngress, secretsOfProxy } from './secret-refs.ts';
+import { SecretRefs, secretsOfGateway, secretsOfIngress, secretsOfPolicy, secretsOfProxy } from './secret-refs.ts';
 import type { SecretKey } from './secret-refs.ts';
 
 export interface KubeSourceOptions {
@@ -82,6 +87,8 @@ export interface KubeProblem {
 }
 
 const ORIGIN = { origin: 'kubernetes' } as const;
+/** Gateway API kinds whose status isobar writes (and so watches for repairs). */
+const HAS_GATEWAY_STATUS = new Set<ResourceType>(GATEWAY_API_TYPES.filter((t) => t.kind !== 'ReferenceGrant'));
 const META_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 const META_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 
@@ -156,8 +163,37 @@ export class KubeSource extends EventEmitter {
     // IngressClasses are cluster-scoped: a source limited to namespaces (a
     // namespaced Role) does not read them, and classes match by name only.
     if (namespaces[0] === undefined) this.#feeds.push(this.#makeFeed(INGRESSCLASSES, undefined));
+    // The Gateway API only when its CRDs are installed: a missing CRD is a
+    // logged skip, never a failing watch.
+    const gatewayTypes = await this.#servedGatewayTypes();
+    for (const type of gatewayTypes) {
+      if (type.clusterScoped) {
+        if (namespaces[0] === undefined) this.#feeds.push(this.#makeFeed(type, undefined));
+      } else for (const ns of namespaces) this.#feeds.push(this.#makeFeed(type, ns));
+    }
+    if (gatewayTypes.length > 0) {
+      if (namespaces[0] === undefined) this.#feeds.push(this.#makeFeed(NAMESPACES, undefined));
+      for (const ns of namespaces) this.#feeds.push(this.#makeFeed(CONFIGMAPS, ns));
+    }
     this.#log.info({ server: this.#client.server, namespaces: this.#o.namespaces?.length ? this.#o.namespaces : 'all' }, 'watching the Kubernetes API');
     await Promise.all(this.#feeds.map((f) => this.#startFeed(f)));
+  }
+
+  /** The Gateway API kinds the API server serves (discovery of
+   *  gateway.networking.k8s.io/v1); none, logged, when the CRDs are missing. */
+  async #servedGatewayTypes(): Promise<ResourceType[]> {
+    try {
+      const list = await this.#client!.request<{ resources?: { name?: string }[] }>('GET', '/apis/gateway.networking.k8s.io/v1');
+      const names = new Set((list.resources ?? []).map((r) => r.name));
+      const served = GATEWAY_API_TYPES.filter((t) => names.has(t.plural));
+      const missing = GATEWAY_API_TYPES.filter((t) => !names.has(t.plural)).map((t) => t.plural);
+      if (missing.length > 0) this.#log.info({ missing }, `Gateway API CRDs not installed for ${missing.join(', ')}: those kinds are not watched (install the CRDs and restart to serve them)`);
+      return served;
+    } catch (err) {
+      const why = err instanceof ApiError && err.statusCode === 404 ? 'the Gateway API CRDs are not installed' : `discovery failed: ${(err as Error).message}`;
+      this.#log.info(`${why}: Gateway API kinds are not watched (install the CRDs and restart to serve them)`);
+      return [];
+    }
   }
 
   async stop(): Promise<void> {
@@ -295,7 +331,7 @@ export class KubeSource extends EventEmitter {
   #upsert(f: Feed, raw: Raw): void {
     if (f.type === SECRETS) return this.#secretSeen(raw);
     const key = `${f.type.kind}/${f.type.clusterScoped ? '' : (raw.metadata?.namespace ?? 'default')}/${raw.metadata?.name ?? ''}`;
-    if (f.type === HTTPPROXIES || f.type === EXTENSIONSERVICES || f.type === SERVICES || f.type === INGRESSES) {
+    if (f.type === HTTPPROXIES || f.type === EXTENSIONSERVICES || f.type === SERVICES || f.type === INGRESSES || HAS_GATEWAY_STATUS.has(f.type)) {
       const before = this.#statuses.get(key);
       if (raw.status !== undefined) this.#statuses.set(key, raw.status);
       else this.#statuses.delete(key);
@@ -324,6 +360,8 @@ export class KubeSource extends EventEmitter {
       this.#rejectedRv.delete(key);
       if (f.type === HTTPPROXIES) this.#setRefs(key, secretsOfProxy(c.object as HTTPProxy));
       if (f.type === INGRESSES) this.#setRefs(key, secretsOfIngress(c.object as Ingress));
+      if (f.type === GATEWAYS) this.#setRefs(key, secretsOfGateway(c.object as Gateway));
+      if (f.type === BACKENDTLSPOLICIES) this.#setRefs(key, secretsOfPolicy(c.object as BackendTLSPolicy));
     } else {
       changed = this.#cache.reject(c.rejected);
       const rv = raw.metadata?.resourceVersion ?? '';
@@ -332,7 +370,7 @@ export class KubeSource extends EventEmitter {
         const fields = c.rejected.errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; ');
         this.#log.warn({ object: key }, `${key} rejected by the schema: ${fields}; fix the object (kubectl edit) and it will be picked up`);
       }
-      if (f.type === HTTPPROXIES || f.type === INGRESSES) this.#setRefs(key, new Set());
+      if (f.type === HTTPPROXIES || f.type === INGRESSES || f.type === GATEWAYS || f.type === BACKENDTLSPOLICIES) this.#setRefs(key, new Set());
     }
     // The informer keeps its own copy of every object; it needs only the
     // identity and version, so drop the rest to keep memory at one copy.
@@ -353,7 +391,7 @@ export class KubeSource extends EventEmitter {
     this.#statuses.delete(key);
     this.#proxySig.delete(key);
     this.#rejectedRv.delete(key);
-    if (f.type === HTTPPROXIES || f.type === INGRESSES) this.#setRefs(key, new Set());
+    if (f.type === HTTPPROXIES || f.type === INGRESSES || f.type === GATEWAYS || f.type === BACKENDTLSPOLICIES) this.#setRefs(key, new Set());
     if (this.#cache.remove(f.type.kind, ns, name)) this.#coalescer.poke();
   }
 

@@ -1,7 +1,25 @@
 // The API resources isobar watches, and how their REST paths are built.
 
 export interface ResourceType {
-  kind: 'HTTPProxy' | 'TLSCertificateDelegation' | 'ExtensionService' | 'Service' | 'Secret' | 'EndpointSlice' | 'Endpoints' | 'Ingress' | 'IngressClass';
+  kind:
+    | 'HTTPProxy'
+    | 'TLSCertificateDelegation'
+    | 'ExtensionService'
+    | 'Service'
+    | 'Secret'
+    | 'EndpointSlice'
+    | 'Endpoints'
+    | 'Ingress'
+    | 'IngressClass'
+    | 'GatewayClass'
+    | 'Gateway'
+    | 'HTTPRoute'
+    | 'GRPCRoute'
+    | 'TLSRoute'
+    | 'ReferenceGrant'
+    | 'BackendTLSPolicy'
+    | 'Namespace'
+    | 'ConfigMap';
   group: string; // "" for core/v1
   version: string;
   plural: string;
@@ -23,6 +41,21 @@ export const ENDPOINTSLICES: ResourceType = { kind: 'EndpointSlice', group: 'dis
 export const ENDPOINTS: ResourceType = { kind: 'Endpoints', group: '', version: 'v1', plural: 'endpoints' };
 export const INGRESSES: ResourceType = { kind: 'Ingress', group: 'networking.k8s.io', version: 'v1', plural: 'ingresses' };
 export const INGRESSCLASSES: ResourceType = { kind: 'IngressClass', group: 'networking.k8s.io', version: 'v1', plural: 'ingressclasses', clusterScoped: true };
+
+const GW = 'gateway.networking.k8s.io';
+export const GATEWAYCLASSES: ResourceType = { kind: 'GatewayClass', group: GW, version: 'v1', plural: 'gatewayclasses', clusterScoped: true };
+export const GATEWAYS: ResourceType = { kind: 'Gateway', group: GW, version: 'v1', plural: 'gateways' };
+export const HTTPROUTES: ResourceType = { kind: 'HTTPRoute', group: GW, version: 'v1', plural: 'httproutes' };
+export const GRPCROUTES: ResourceType = { kind: 'GRPCRoute', group: GW, version: 'v1', plural: 'grpcroutes' };
+export const TLSROUTES: ResourceType = { kind: 'TLSRoute', group: GW, version: 'v1', plural: 'tlsroutes' };
+export const REFERENCEGRANTS: ResourceType = { kind: 'ReferenceGrant', group: GW, version: 'v1', plural: 'referencegrants' };
+export const BACKENDTLSPOLICIES: ResourceType = { kind: 'BackendTLSPolicy', group: GW, version: 'v1', plural: 'backendtlspolicies' };
+/** The Gateway API kinds, watched only when the API server serves them (their CRDs are installed). */
+export const GATEWAY_API_TYPES: readonly ResourceType[] = [GATEWAYCLASSES, GATEWAYS, HTTPROUTES, GRPCROUTES, TLSROUTES, REFERENCEGRANTS, BACKENDTLSPOLICIES];
+/** Read for their labels (listeners select route namespaces) and ConfigMaps
+ *  for BackendTLSPolicy CA bundles: watched along with the Gateway API. */
+export const NAMESPACES: ResourceType = { kind: 'Namespace', group: '', version: 'v1', plural: 'namespaces', clusterScoped: true };
+export const CONFIGMAPS: ResourceType = { kind: 'ConfigMap', group: '', version: 'v1', plural: 'configmaps' };
 
 export function apiVersionOf(r: { group: string; version: string }): string {
   return r.group ? `${r.group}/${r.version}` : r.version;

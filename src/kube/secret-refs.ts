@@ -5,7 +5,7 @@
 // Everything else stays a tiny index entry, so memory follows what is used,
 // not how many Secrets the cluster has.
 
-import type { HTTPProxy, HTTPProxyService, Ingress } from '../objects/index.ts';
+import type { BackendTLSPolicy, Gateway, HTTPProxy, HTTPProxyService, Ingress } from '../objects/index.ts';
 
 /** "namespace/name" */
 export type SecretKey = string;
@@ -86,4 +86,24 @@ export class SecretRefs {
   get size(): number {
     return this.#counts.size;
   }
+}
+
+/** A Gateway's listener certificates and its backend client certificate
+ *  (core Secrets: in the Gateway's namespace unless one is named). */
+export function secretsOfGateway(g: Gateway): Set<SecretKey> {
+  const out = new Set<SecretKey>();
+  const add = (ref: { group?: string; kind?: string; name?: string; namespace?: string } | undefined) => {
+    if (!ref || (ref.group ?? '') !== '' || (ref.kind ?? 'Secret') !== 'Secret' || !ref.name) return;
+    out.add(`${ref.namespace || g.metadata.namespace}/${ref.name}`);
+  };
+  for (const l of g.spec?.listeners ?? []) for (const r of l.tls?.certificateRefs ?? []) add(r);
+  add(g.spec?.backendTLS?.clientCertificateRef);
+  return out;
+}
+
+/** The CA Secrets a BackendTLSPolicy names (its own namespace). */
+export function secretsOfPolicy(p: BackendTLSPolicy): Set<SecretKey> {
+  const out = new Set<SecretKey>();
+  for (const r of p.spec?.validation?.caCertificateRefs ?? []) if (r.group === '' && r.kind === 'Secret' && r.name) out.add(`${p.metadata.namespace}/${r.name}`);
+  return out;
 }

@@ -12,6 +12,7 @@ import type { ObjectCache, Service } from '../objects/index.ts';
 import type { NamespacedName } from '../config/index.ts';
 import type { KubeSource } from './kube-source.ts';
 import { LeaderElector } from './leader.ts';
+import { GATEWAY_KINDS, type GatewayKind } from './gateway-status.ts';
 import { StatusWriter, type StatusWriterOptions } from './status-writer.ts';
 
 export interface KubeStatusSinkOptions {
@@ -50,6 +51,7 @@ export class KubeStatusSink {
   #last: StatusReport | undefined;
   #onStatus = (kind: string, namespace: string, name: string): void => {
     if (kind === 'HTTPProxy' || kind === 'ExtensionService' || kind === 'Ingress' || (kind === 'Service' && this.#o.writeServiceStatus)) this.writer.recheck(kind, namespace, name);
+    else if ((GATEWAY_KINDS as readonly string[]).includes(kind)) this.writer.recheck(kind as GatewayKind, namespace, name);
   };
   #onReady = (): void => {
     const r = this.#held;
@@ -102,7 +104,14 @@ export class KubeStatusSink {
       return;
     }
     this.#last = report;
-    this.writer.write(report.httpproxies, this.#o.writeServiceStatus ? report.services : [], report.extensionservices ?? [], this.#ingresses(report));
+    this.writer.write(report.httpproxies, this.#o.writeServiceStatus ? report.services : [], report.extensionservices ?? [], this.#ingresses(report), {
+      gatewayclasses: report.gatewayclasses,
+      gateways: report.gateways,
+      httproutes: report.httproutes,
+      grpcroutes: report.grpcroutes,
+      tlsroutes: report.tlsroutes,
+      backendtlspolicies: report.backendtlspolicies,
+    });
   }
 
   /** This replica holds the Lease (or runs without election): it is the one that renews certificates. */

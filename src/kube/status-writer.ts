@@ -15,12 +15,26 @@
 
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import type { ExtensionServiceStatus, HTTPProxyStatus, IngressStatus, ServiceStatus, DetailedCondition } from '../status/index.ts';
+import type { ExtensionServiceStatus, HTTPProxyStatus, IngressStatus, ServiceStatus, DetailedCondition, StatusReport } from '../status/index.ts';
 import { ApiClient, ApiError } from './api-client.ts';
 import { Backoff } from './backoff.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
 import { RateLimiter } from './rate-limiter.ts';
-import { EXTENSIONSERVICES, HTTPPROXIES, INGRESSES, SERVICES, objectPath, type ResourceType } from './resources.ts';
+import {
+  BACKENDTLSPOLICIES,
+  EXTENSIONSERVICES,
+  GATEWAYCLASSES,
+  GATEWAYS,
+  GRPCROUTES,
+  HTTPPROXIES,
+  HTTPROUTES,
+  INGRESSES,
+  SERVICES,
+  TLSROUTES,
+  objectPath,
+  type ResourceType,
+} from './resources.ts';
+import { gatewayFingerprint, gatewayStatusBody, type GatewayKind } from './gateway-status.ts';
 
 export interface StatusWriterOptions {
   kubeconfig?: string;
@@ -48,9 +62,32 @@ export interface StatusWriterOptions {
   proxyIngress?: () => { ip?: string; hostname?: string; ports?: { port: number; protocol: string }[] }[] | undefined;
 }
 
-type TargetKind = 'HTTPProxy' | 'Service' | 'ExtensionService' | 'Ingress';
+type TargetKind = 'HTTPProxy' | 'Service' | 'ExtensionService' | 'Ingress' | GatewayKind;
 
-const RESOURCES: Record<TargetKind, ResourceType> = { HTTPProxy: HTTPPROXIES, Service: SERVICES, ExtensionService: EXTENSIONSERVICES, Ingress: INGRESSES };
+const RESOURCES: Record<TargetKind, ResourceType> = {
+  HTTPProxy: HTTPPROXIES,
+  Service: SERVICES,
+  ExtensionService: EXTENSIONSERVICES,
+  Ingress: INGRESSES,
+  GatewayClass: GATEWAYCLASSES,
+  Gateway: GATEWAYS,
+  HTTPRoute: HTTPROUTES,
+  GRPCRoute: GRPCROUTES,
+  TLSRoute: TLSROUTES,
+  BackendTLSPolicy: BACKENDTLSPOLICIES,
+};
+
+/** The Gateway API statuses of a report, by the kind they are written to. */
+export type GatewayApiStatuses = Pick<StatusReport, 'gatewayclasses' | 'gateways' | 'httproutes' | 'grpcroutes' | 'tlsroutes' | 'backendtlspolicies'>;
+const GATEWAY_REPORT_KEYS: [keyof GatewayApiStatuses, GatewayKind][] = [
+  ['gatewayclasses', 'GatewayClass'],
+  ['gateways', 'Gateway'],
+  ['httproutes', 'HTTPRoute'],
+  ['grpcroutes', 'GRPCRoute'],
+  ['tlsroutes', 'TLSRoute'],
+  ['backendtlspolicies', 'BackendTLSPolicy'],
+];
+const GATEWAY_KIND_SET = new Set<string>(GATEWAY_REPORT_KEYS.map(([, k]) => k));
 
 type Transitions = Map<string, { status: string; time: string }>;
 
@@ -114,7 +151,7 @@ export class StatusWriter {
    *  no longer tracked (a Service the balancer stopped serving gets its
    *  ingress cleared, if this writer had set it). Only the Ingresses isobar
    *  serves get a status (Contour's status.loadBalancer, nothing else). */
-  write(statuses: HTTPProxyStatus[], services: ServiceStatus[], extensions: ExtensionServiceStatus[] = [], ingresses: IngressStatus[] = []): void {
+  write(statuses: HTTPProxyStatus[], services: ServiceStatus[], extensions: ExtensionServiceStatus[] = [], ingresses: IngressStatus[] = [], gatewayApi: GatewayApiStatuses = {}): void {
     if (this.#stopped) return;
     const next = new Map<string, Desired>();
     const lb = this.#o.proxyIngress ? normalIngress(this.#o.proxyIngress() ?? []) : undefined;
@@ -159,6 +196,22 @@ export class StatusWriter {
         status: { loadBalancer: ingress.length ? { ingress } : {} },
         fingerprint: JSON.stringify(ingress),
       });
+    }
+    // Gateway API kinds: isobar's part of each status (other controllers'
+    // route parents and policy ancestors are kept as the server has them).
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    for (const [field, kind] of GATEWAY_REPORT_KEYS) {
+      for (const s of gatewayApi[field] ?? []) {
+        const key = `${kind}/${s.namespace}/${s.name}`;
+        const fp = gatewayFingerprint(kind, s);
+        const prev = this.#desired.get(key);
+        if (prev && prev.fingerprint === fp) {
+          next.set(key, prev);
+          continue;
+        }
+        const observed = this.#o.observedStatus?.(kind, s.namespace, s.name);
+        next.set(key, { kind, namespace: s.namespace, name: s.name, status: gatewayStatusBody(kind, s, observed, now), fingerprint: fp });
+      }
     }
     for (const [key, d] of this.#desired) {
       if (d.kind === 'Service' && !next.has(key) && this.#written.has(key) && !isEmptyLb(d.status)) {
@@ -399,7 +452,7 @@ export class StatusWriter {
       this.#lastErrorLog.set(klass, now);
       const hint =
         e?.statusCode === 403
-          ? ': RBAC must allow patch on httpproxies/status, extensionservices/status, services/status and ingresses/status (see deploy/rbac.yaml)'
+          ? ': RBAC must allow patch on httpproxies/status, extensionservices/status, services/status, ingresses/status and the Gateway API kinds\' status (see deploy/rbac.yaml)'
           : e?.statusCode === 401
             ? ': the credentials are expired or invalid'
             : '';
@@ -468,6 +521,7 @@ function normalIngress(list: IngressLike[] | undefined): Record<string, unknown>
 
 function observedFingerprint(kind: TargetKind, observed: unknown, withLb: boolean): string {
   const o = (observed ?? {}) as Record<string, any>;
+  if (GATEWAY_KIND_SET.has(kind)) return gatewayFingerprint(kind as GatewayKind, o);
   if (kind === 'HTTPProxy') return proxyFingerprint(o) + (withLb ? JSON.stringify(normalIngress(o.loadBalancer?.ingress)) : '');
   if (kind === 'ExtensionService') return extensionFingerprint(o);
   return JSON.stringify(normalIngress(o.loadBalancer?.ingress));

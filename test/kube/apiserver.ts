@@ -38,6 +38,19 @@ export const RESOURCES: ResourceDef[] = [
   { group: 'projectcontour.io', version: 'v1', plural: 'httpproxies', singular: 'httpproxy', kind: 'HTTPProxy', namespaced: true, shortNames: ['proxy', 'proxies'], statusSubresource: true, custom: true },
   { group: 'projectcontour.io', version: 'v1alpha1', plural: 'extensionservices', singular: 'extensionservice', kind: 'ExtensionService', namespaced: true, shortNames: ['extensionservice', 'extensionservices'], statusSubresource: true, custom: true },
   { group: 'projectcontour.io', version: 'v1', plural: 'tlscertificatedelegations', singular: 'tlscertificatedelegation', kind: 'TLSCertificateDelegation', namespaced: true, shortNames: ['tlscerts'], statusSubresource: false, custom: true },
+  { group: '', version: 'v1', plural: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'], statusSubresource: false, custom: false },
+];
+
+const GW = 'gateway.networking.k8s.io';
+/** The Gateway API CRDs: served only when the server is made with gatewayApi. */
+export const GATEWAY_API_RESOURCES: ResourceDef[] = [
+  { group: GW, version: 'v1', plural: 'gatewayclasses', singular: 'gatewayclass', kind: 'GatewayClass', namespaced: false, statusSubresource: true, custom: true },
+  { group: GW, version: 'v1', plural: 'gateways', singular: 'gateway', kind: 'Gateway', namespaced: true, statusSubresource: true, custom: true },
+  { group: GW, version: 'v1', plural: 'httproutes', singular: 'httproute', kind: 'HTTPRoute', namespaced: true, statusSubresource: true, custom: true },
+  { group: GW, version: 'v1', plural: 'grpcroutes', singular: 'grpcroute', kind: 'GRPCRoute', namespaced: true, statusSubresource: true, custom: true },
+  { group: GW, version: 'v1', plural: 'tlsroutes', singular: 'tlsroute', kind: 'TLSRoute', namespaced: true, statusSubresource: true, custom: true },
+  { group: GW, version: 'v1', plural: 'referencegrants', singular: 'referencegrant', kind: 'ReferenceGrant', namespaced: true, statusSubresource: false, custom: true },
+  { group: GW, version: 'v1', plural: 'backendtlspolicies', singular: 'backendtlspolicy', kind: 'BackendTLSPolicy', namespaced: true, statusSubresource: true, custom: true },
 ];
 
 type Obj = { apiVersion?: string; kind?: string; metadata: Meta; [k: string]: unknown };
@@ -94,6 +107,8 @@ export interface TestApiServerOptions {
   historyLimit?: number;
   /** periodic BOOKMARK interval for watches that asked for them; 0 = never */
   bookmarkMs?: number;
+  /** serve the Gateway API kinds (as if their CRDs were installed) */
+  gatewayApi?: boolean;
 }
 
 const rvString = (n: number) => n.toString();
@@ -122,12 +137,14 @@ export class TestApiServer {
   #forbidden = new Set<string>(); // "plural" or "plural/verb"
   #validTokens = new Set<string>();
   #down = false;
+  readonly #resources: ResourceDef[];
 
   constructor(o: TestApiServerOptions = {}) {
     this.#o = o;
     this.token = o.token ?? `t-${randomUUID()}`;
     this.#validTokens.add(this.token);
-    for (const r of RESOURCES) this.#store.set(r, new Map());
+    this.#resources = o.gatewayApi ? [...RESOURCES, ...GATEWAY_API_RESOURCES] : RESOURCES;
+    for (const r of this.#resources) this.#store.set(r, new Map());
   }
 
   get url(): string {
@@ -293,7 +310,7 @@ current-context: test
   // ---- direct access for tests (same code paths as the REST handlers) ---
 
   resource(plural: string): ResourceDef {
-    const r = RESOURCES.find((x) => x.plural === plural);
+    const r = this.#resources.find((x) => x.plural === plural);
     if (!r) throw new Error(`unknown resource ${plural}`);
     return r;
   }
@@ -319,6 +336,14 @@ current-context: test
       return this.#update(r, ns, existing, body, false);
     }
     return this.#create(r, ns, body);
+  }
+
+  /** Sets an object's status as a write to its status subresource would. */
+  putStatus(plural: string, namespace: string, name: string, status: unknown): Obj {
+    const r = this.resource(plural);
+    const existing = this.#store.get(r)!.get(`${r.namespaced ? namespace : ''}/${name}`);
+    if (!existing) throw new Error(`no ${plural} ${namespace}/${name}`);
+    return this.#update(r, r.namespaced ? namespace : '', existing, { ...clone(existing), status: clone(status) }, true);
   }
 
   delete(plural: string, namespace: string, name: string): boolean {
@@ -553,20 +578,20 @@ current-context: test
       namespace = rest[1];
       rest = rest.slice(2);
     }
-    const r = RESOURCES.find((x) => x.group === group && x.version === version && x.plural === rest[0]);
+    const r = this.#resources.find((x) => x.group === group && x.version === version && x.plural === rest[0]);
     if (!r || rest.length > 3) return undefined;
     if (namespace && !r.namespaced) return undefined;
     return { r, namespace, name: rest[1], sub: rest[2] };
   }
 
   #groupList() {
-    const groups = [...new Set(RESOURCES.filter((r) => r.group).map((r) => r.group))];
+    const groups = [...new Set(this.#resources.filter((r) => r.group).map((r) => r.group))];
     return {
       kind: 'APIGroupList',
       apiVersion: 'v1',
       groups: groups.map((g) => {
         // projectcontour.io serves v1 and v1alpha1 (ExtensionService).
-        const versions = [...new Set(RESOURCES.filter((r) => r.group === g).map((r) => r.version))].sort().map((v) => ({ groupVersion: `${g}/${v}`, version: v }));
+        const versions = [...new Set(this.#resources.filter((r) => r.group === g).map((r) => r.version))].sort().map((v) => ({ groupVersion: `${g}/${v}`, version: v }));
         return { name: g, versions, preferredVersion: versions[0]! };
       }),
     };
@@ -574,7 +599,7 @@ current-context: test
 
   #resourceList(group: string, version: string) {
     const resources: unknown[] = [];
-    for (const r of RESOURCES.filter((x) => x.group === group && x.version === version)) {
+    for (const r of this.#resources.filter((x) => x.group === group && x.version === version)) {
       resources.push({
         name: r.plural,
         singularName: r.singular,

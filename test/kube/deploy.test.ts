@@ -102,7 +102,12 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
   assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'isobar', namespace: 'projectcontour' }]);
 
   // Exercise the real clients and check each request against the rules.
-  const { api, kubeconfig } = await startApi();
+  const { api, kubeconfig } = await startApi({ gatewayApi: true });
+  const gw = 'gateway.networking.k8s.io/v1';
+  api.put('gatewayclasses', { apiVersion: gw, kind: 'GatewayClass', metadata: { name: 'contour' }, spec: { controllerName: 'projectcontour.io/gateway-controller' } });
+  api.put('gateways', { apiVersion: gw, kind: 'Gateway', metadata: { name: 'g', namespace: 'default' }, spec: { gatewayClassName: 'contour', listeners: [{ name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ name: 'gs' }] } }] } });
+  api.put('httproutes', { apiVersion: gw, kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'default' }, spec: { parentRefs: [{ name: 'g' }] } });
+  api.put('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'gs', namespace: 'default' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'Q0VSVA==', 'tls.key': 'S0VZ' } });
   api.put('httpproxies', { apiVersion: 'projectcontour.io/v1', kind: 'HTTPProxy', metadata: { name: 'p', namespace: 'default' }, spec: { virtualhost: { fqdn: 'p.example.com', tls: { secretName: 's' } } } });
   api.put('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'Q0VSVA==', 'tls.key': 'S0VZ' } });
   api.put('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'envoy', namespace: 'projectcontour' }, spec: { ports: [{ port: 80 }] } });
@@ -116,7 +121,7 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
   const elector = new LeaderElector({ kubeconfig, namespace: 'projectcontour', name: 'isobar', identity: 'x', leaseDurationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 100 });
   try {
     await source.start();
-    await waitFor('ready', () => source.ready() && cache.get('Secret', 'default', 's') && cache.get('IngressClass', '', 'contour'));
+    await waitFor('ready', () => source.ready() && cache.get('Secret', 'default', 's') && cache.get('IngressClass', '', 'contour') && cache.get('Secret', 'default', 'gs') && cache.get('HTTPRoute', 'default', 'r'));
     elector.start();
     await waitFor('leader', () => elector.isLeader());
     writer.setLeader(true);
@@ -125,6 +130,11 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
       [{ namespace: 'projectcontour', name: 'envoy', listeners: [], ingress: [{ hostname: 'lb.example.com' }], problems: [] }],
       [{ namespace: 'default', name: 'authz', conditions: [{ type: 'Valid', status: 'True', observedGeneration: 1, reason: 'Valid', message: 'Valid ExtensionService' }] }],
       [{ namespace: 'default', name: 'i', className: '', served: true, hosts: ['*'], ports: [80, 443], loadBalancer: { ingress: [{ hostname: 'lb.example.com' }] }, problems: [] }],
+      {
+        gatewayclasses: [{ namespace: '', name: 'contour', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'ok', observedGeneration: 1 }] }],
+        gateways: [{ namespace: 'default', name: 'g', addresses: [], conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: 'ok', observedGeneration: 1 }], listeners: [] }],
+        httproutes: [{ namespace: 'default', name: 'r', parents: [{ parentRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'default', name: 'g' }, controllerName: 'projectcontour.io/gateway-controller', conditions: [] }] }],
+      },
     );
     await writer.idle();
     await elector.stop();
@@ -135,6 +145,8 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
   }
   const verbs = new Set<string>();
   for (const r of api.requests) {
+    // Discovery (which Gateway API kinds are served) is open to every authenticated user.
+    if (r.method === 'GET' && /^\/apis\/[^/]+\/[^/]+$/.test(r.path)) continue;
     const m = /^\/(?:api\/v1|apis\/([^/]+)\/v1(?:alpha1)?)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/(status))?$/.exec(r.path);
     assert.ok(m, r.path);
     const [, group = '', ns, resource, name, sub] = m;
@@ -145,7 +157,7 @@ test('RBAC is least privilege and covers every request isobar makes', async () =
     verbs.add(`${verb} ${group}/${res}`);
   }
   // The exercise did reach every kind of request.
-  for (const v of ['list projectcontour.io/httpproxies', 'watch /secrets', 'get /secrets', 'patch projectcontour.io/httpproxies/status', 'patch projectcontour.io/extensionservices/status', 'patch /services/status', 'list networking.k8s.io/ingresses', 'watch networking.k8s.io/ingressclasses', 'get /secrets', 'patch networking.k8s.io/ingresses/status', 'create coordination.k8s.io/leases', 'update coordination.k8s.io/leases']) {
+  for (const v of ['list projectcontour.io/httpproxies', 'watch /secrets', 'get /secrets', 'patch projectcontour.io/httpproxies/status', 'patch projectcontour.io/extensionservices/status', 'patch /services/status', 'list networking.k8s.io/ingresses', 'watch networking.k8s.io/ingressclasses', 'get /secrets', 'patch networking.k8s.io/ingresses/status', 'create coordination.k8s.io/leases', 'update coordination.k8s.io/leases', 'watch gateway.networking.k8s.io/gateways', 'watch gateway.networking.k8s.io/gatewayclasses', 'watch /namespaces', 'watch /configmaps', 'patch gateway.networking.k8s.io/gatewayclasses/status', 'patch gateway.networking.k8s.io/gateways/status', 'patch gateway.networking.k8s.io/httproutes/status']) {
     assert.ok(verbs.has(v), `not exercised: ${v}`);
   }
 });
