@@ -22,7 +22,7 @@ import { mergeProxyConfigs } from './merge-config.ts';
 import { pkey } from './refs.ts';
 import { IngressProcessor, type IngressResult } from './ingress-processor.ts';
 import { readIngress, type NIngress } from './ingress-read.ts';
-import { classIsOurs, indexClasses, ingressClassOf } from './ingress-class.ts';
+import { classIsOurs, configuredClasses, indexClasses, ingressClassOf } from './ingress-class.ts';
 import { IngressMerger } from './ingress-merge.ts';
 import { arr, rec, str, strMap } from './safe.ts';
 import { Condition, toStatus, ORPHANED_MESSAGE, type StatusEntry } from './status.ts';
@@ -84,10 +84,11 @@ interface RootResult {
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const byFqdn = (a: { fqdn: string }, b: { fqdn: string }): number => byString(a.fqdn, b.fqdn);
 
-/** Ingress class matching: a configured class must match exactly;
- *  without one, proxies with no class or class "contour" are ours. */
+/** Ingress class matching: a configured class (or one of a comma-separated
+ *  list) must match exactly; without one, proxies with no class or class
+ *  "contour" are ours. */
 function classMatches(p: NProxy, configured: string | undefined): boolean {
-  if (configured) return p.ingressClass === configured;
+  if (configured) return configuredClasses(configured).includes(p.ingressClass);
   return p.ingressClass === '' || p.ingressClass === 'contour';
 }
 

@@ -47,6 +47,11 @@ export function classIsOurs(cls: string, configured: string | undefined, index: 
   // An IngressClass object says who owns its name; without one, Contour's rule by name.
   const owned = cls !== '' ? index.controllers.get(cls) : undefined;
   if (owned !== undefined) return owned;
-  if (configured) return cls === configured;
+  if (configured) return configuredClasses(configured).includes(cls);
   return cls === '' || cls === DEFAULT_CLASS_NAME;
+}
+
+/** ingress-class-name may list several classes, comma-separated (Contour's --ingress-class-name). */
+export function configuredClasses(configured: string): string[] {
+  return configured.split(',').map((c) => c.trim()).filter((c) => c !== '');
 }

@@ -5,7 +5,7 @@
 // another controller disowns it, and the default class covers Ingresses
 // without one.
 import assert from 'node:assert/strict';
-import { config, endpoints, ingress, ingressClass, rule, service } from './fixtures.ts';
+import { config, endpoints, ingress, ingressClass, root, rule, service } from './fixtures.ts';
 import { runIngressRows, SERVED, type IngressExpect, type IngressRow } from './ingress-fixtures.ts';
 
 const base = [service('s'), endpoints('s', ['10.0.0.1'], 80)];
@@ -42,6 +42,15 @@ const rows: IngressRow[] = [
     }),
     objects: [ing('none'), ing('contour', { cls: 'contour' }), ing('edge', { cls: 'edge' }), ...base],
     expect: { none: NOT_OURS(''), contour: NOT_OURS('contour'), edge: SERVED },
+  },
+  {
+    name: 'a configured comma-separated list: each class in it is served (Contour\'s --ingress-class-name), HTTPProxies too',
+    config: config((c) => {
+      c.ingressClassName = 'edge, internal';
+    }),
+    objects: [ing('edge', { cls: 'edge' }), ing('internal', { annotations: { 'kubernetes.io/ingress.class': 'internal' } }), ing('other', { cls: 'other' }), root('p', 'p.example.com', { ingressClassName: 'internal', routes: [{ services: [{ name: 's', port: 80 }] }] }), ...base],
+    expect: { edge: SERVED, internal: SERVED, other: NOT_OURS('other') },
+    check: (r) => assert.deepEqual(r.statuses.map((s) => [s.name, s.currentStatus]), [['p', 'valid']]),
   },
   {
     name: 'an IngressClass with Contour\'s controller claims its name; one with another controller disowns even "contour"',
