@@ -54,6 +54,10 @@ const envoy: Record<string, Family> = {
   envoy_cluster_ssl_connection_error: { type: 'counter', help: 'Upstream TLS connections that failed (handshake or validation).' },
   envoy_cluster_ssl_fail_verify_error: { type: 'counter', help: 'Upstream certificates that did not verify against the CA.' },
   envoy_cluster_ssl_fail_verify_san: { type: 'counter', help: 'Upstream certificates that matched none of the subject names.' },
+  envoy_cluster_ext_authz_ok: { type: 'counter', help: 'Requests to this cluster the authorization server allowed.' },
+  envoy_cluster_ext_authz_denied: { type: 'counter', help: 'Requests to this cluster the authorization server denied.' },
+  envoy_cluster_ext_authz_error: { type: 'counter', help: 'Requests to this cluster whose Check failed (unreachable server, timeout, error status).' },
+  envoy_cluster_ext_authz_failure_mode_allowed: { type: 'counter', help: 'Requests to this cluster whose Check failed and that failOpen let through (also counted as errors).' },
   envoy_cluster_membership_healthy: { type: 'gauge', help: 'Healthy endpoints of the cluster (the least healthy worker view).' },
   envoy_cluster_membership_total: { type: 'gauge', help: 'Endpoints of the cluster.' },
 };

@@ -116,6 +116,10 @@ function clusterSeries(w: SeriesWriter, name: string, c: UpstreamCounters): void
   w.counter('envoy_cluster_ssl_connection_error', cl, c.sslConnectionError);
   w.counter('envoy_cluster_ssl_fail_verify_error', cl, c.sslFailVerifyError);
   w.counter('envoy_cluster_ssl_fail_verify_san', cl, c.sslFailVerifySan);
+  w.counter('envoy_cluster_ext_authz_ok', cl, c.extAuthz.ok);
+  w.counter('envoy_cluster_ext_authz_denied', cl, c.extAuthz.denied);
+  w.counter('envoy_cluster_ext_authz_error', cl, c.extAuthz.error);
+  w.counter('envoy_cluster_ext_authz_failure_mode_allowed', cl, c.extAuthz.failure_mode_allowed);
 }
 
 /** Envoy's label order: the class first, then the object's name. */

@@ -34,6 +34,10 @@ export class UpstreamCounters {
   sslFailVerifyError = 0;
   /** ...of which no subject name matched. */
   sslFailVerifySan = 0;
+  /** Envoy's ext_authz filter counts in the route target cluster's scope
+   *  (cluster.<name>.ext_authz.*): Checks that allowed, denied, failed, and
+   *  failures let through by failOpen (counted as errors too). */
+  readonly extAuthz = { ok: 0, denied: 0, error: 0, failure_mode_allowed: 0 };
 
   response(status: number): void {
     countClass(this.rqByClass, status);

@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import type { UpstreamCounters } from '../metrics/index.ts';
 import type { RetryPolicyConfig } from '../dag/index.ts';
 import { writeAccessLog } from './access-log.ts';
 import type { ClusterRuntime, Endpoint } from './cluster.ts';
@@ -144,6 +145,7 @@ class Exchange implements RequestView, OpContext, HashInput {
   filtersRan = 0;
   filterAnswered = false;
   backend: CompiledBackend | undefined;
+  private picked: { backend: CompiledBackend | undefined } | undefined;
   cluster: ClusterRuntime | undefined;
   attempt: Attempt | undefined;
   attempts = 0;
@@ -302,6 +304,9 @@ class Exchange implements RequestView, OpContext, HashInput {
       requestId: this.requestId,
       vhost: this.vhost!.config,
       route: this.route!.route,
+      get targetCounters(): UpstreamCounters | undefined {
+        return ex.target()?.cluster?.counters;
+      },
       get body(): Readable | undefined {
         return ex.requestHasBody() ? (ex.bodySource ?? (ex.req as unknown as Readable)) : undefined;
       },
@@ -386,9 +391,19 @@ class Exchange implements RequestView, OpContext, HashInput {
 
   // ---- upstream ----
 
+  /** The backend the request goes to, picked once: filters that count in
+   *  the route target cluster's scope may ask before the route's action. */
+  private target(): CompiledBackend | undefined {
+    if (this.picked === undefined) {
+      const route = this.route!;
+      this.picked = { backend: route.route.action.kind === 'forward' ? pickBackend(route.backends, route.totalWeight) : undefined };
+    }
+    return this.picked.backend;
+  }
+
   private forward(): void {
     const route = this.route!;
-    const backend = pickBackend(route.backends, route.totalWeight);
+    const backend = this.target();
     if (backend?.directStatus !== undefined) return this.local(backend.directStatus, '', '-', undefined, true);
     if (backend === undefined || backend.cluster === undefined) {
       this.ctx.stats.upstreamNoHealthy++;

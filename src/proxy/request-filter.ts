@@ -5,6 +5,7 @@
 // order, in filter-chain.ts; the exchange knows only these shapes.
 import type { Readable } from 'node:stream';
 import type { ProxyConfig, Route, SecureVirtualHost, VirtualHost } from '../dag/index.ts';
+import type { UpstreamCounters } from '../metrics/index.ts';
 import type { ConnInfo } from './conn-info.ts';
 import type { ResponseFlag } from './failure.ts';
 import type { RequestHeaders } from './upstream-request.ts';
@@ -33,6 +34,11 @@ export interface FilterRequest {
   readonly requestId: string;
   readonly vhost: VirtualHost | SecureVirtualHost;
   readonly route: Route;
+  /** The counters of the route target cluster, the one the request will be
+   *  forwarded to (picked now, as Envoy picks a weighted cluster when it
+   *  matches the route); undefined when the route does not forward. Filters
+   *  count their cluster-scoped stats there (cluster.<name>.ext_authz.*). */
+  readonly targetCounters: UpstreamCounters | undefined;
   /** The request body as a stream, undefined when the request has none.
    *  A filter that reads it must hand the exchange a stream that yields the
    *  whole body again (replaceBody), or answer the request itself. */

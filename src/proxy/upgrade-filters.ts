@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { ConnInfo } from './conn-info.ts';
 import { runFilters } from './filter-chain.ts';
 import type { FilterRequest, LocalAnswer } from './request-filter.ts';
-import type { CompiledRoute, CompiledVhost } from './route-table.ts';
+import type { CompiledBackend, CompiledRoute, CompiledVhost } from './route-table.ts';
 
 export interface UpgradeRequest {
   req: IncomingMessage;
@@ -20,6 +20,8 @@ export interface UpgradeRequest {
   path: string;
   query: string;
   requestId: string;
+  /** The backend picked for the upgrade (undefined: the route does not forward). */
+  target: CompiledBackend | undefined;
 }
 
 /** The filters' verdict: `done(undefined)` to go on with the upgrade,
@@ -41,6 +43,7 @@ export function runUpgradeFilters(u: UpgradeRequest, done: (answer: LocalAnswer 
     requestId: u.requestId,
     vhost: u.vhost.config,
     route: u.route.route,
+    targetCounters: u.target?.cluster?.counters,
     body: undefined as Readable | undefined,
     replaceBody(): void {},
     replaceQuery(query: string): void {

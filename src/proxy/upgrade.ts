@@ -97,6 +97,8 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   applyClientCertHeader(req.headers, conn);
   const requestId = requestIdFor(req.headers['x-request-id'], conn.clientAddress, ctx.preserveExternalRequestId);
   req.headers['x-request-id'] = requestId;
+  // Picked before the filters, which count in the target cluster's scope.
+  const target = route.route.action.kind === 'forward' ? pickBackend(route.backends, route.totalWeight) : undefined;
   const forward = (): void => {
     if (route.route.httpsRedirect && !conn.https) {
       log.status = 301;
@@ -104,7 +106,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
       return;
     }
     if (upgradeTo !== 'websocket' || !route.route.websocket || route.route.action.kind !== 'forward') return reply(403);
-    const backend = pickBackend(route.backends, route.totalWeight);
+    const backend = target;
     const cluster = backend?.cluster;
     const ep = cluster?.pick(view, undefined);
     if (!backend || !cluster || !ep) return fail('no-healthy-upstream');
@@ -200,7 +202,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     }
   };
   if (route.filters.length === 0) return forward();
-  const u = { req, conn, vhost, route, host, authority, path: view.path, query: view.query, requestId };
+  const u = { req, conn, vhost, route, host, authority, path: view.path, query: view.query, requestId, target };
   runUpgradeFilters(u, (answer) => {
     if (answer !== undefined) return reply(answer.status, answer.body ?? '', answer.flag ?? '-', answer.headers);
     view.query = u.query;

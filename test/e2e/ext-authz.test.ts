@@ -174,6 +174,14 @@ test('ext_authz through the chain: denied requests stop at the edge, allowed one
     const down = await get(port, edgeCa.certPem, '/api', { authorization: 'Bearer good' });
     assert.equal(down.status, 403);
     assert.equal(backendRequests, 2);
+
+    // /metrics counts each Check in the route target cluster's scope, with Envoy's names.
+    const metrics = await (await fetch(`http://127.0.0.1:${serve.adminPort}/metrics`)).text();
+    const value = (name: string): string | undefined => metrics.match(new RegExp(`^${name}\\{envoy_cluster_name="demo_app_80"\\} (\\S+)$`, 'm'))?.[1];
+    assert.deepEqual(
+      ['ok', 'denied', 'error', 'failure_mode_allowed'].map((s) => [s, value(`envoy_cluster_ext_authz_${s}`)]),
+      [['ok', '1'], ['denied', '1'], ['error', '1'], ['failure_mode_allowed', '0']],
+    );
   } finally {
     const code = await serve?.stop();
     await backend.close();

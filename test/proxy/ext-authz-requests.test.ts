@@ -12,6 +12,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createCa } from '../support/pki.ts';
 import { encodeV2 } from '../../src/proxyprotocol/index.ts';
+import { proxySeries, seriesKey } from '../../src/metrics/index.ts';
 import type { ExtensionCluster, ExternalAuthorization, Route } from '../../src/dag/index.ts';
 import type { CheckRequestMsg, CheckResponseMsg } from '../../src/proxy/ext-authz/index.ts';
 import { cluster, config, ep, get, h2Get, httpBackend, route, secureVhost as secureVhostWith, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
@@ -153,6 +154,28 @@ test('an unreachable server is 403; failOpen lets the request through; an unknow
   assert.equal(app.seen.length, before);
   assert.equal((await get(p.port(), '/', { host: 'open.test' })).status, 200);
   assert.equal(app.seen.length, before + 1);
+});
+
+test("counters in the route target cluster's scope, as Envoy's cluster.<name>.ext_authz.*: ok, denied, error, failure_mode_allowed", async () => {
+  const read = (): Record<string, number | undefined> => {
+    const m = proxySeries(p.proxy.metricsSource(0));
+    const labels = { envoy_cluster_name: 'default_app_80' };
+    const out: Record<string, number | undefined> = {};
+    for (const s of ['ok', 'denied', 'error', 'failure_mode_allowed']) out[s] = m.counters[seriesKey(`envoy_cluster_ext_authz_${s}`, labels)];
+    return out;
+  };
+  const before = read();
+  assert.equal((await get(p.port(), '/', { host: 'app.test' })).status, 200);
+  assert.equal((await get(p.port(), '/', { host: 'app.test' })).status, 200);
+  assert.equal((await get(p.port(), '/deny', { host: 'app.test' })).status, 401);
+  assert.equal((await get(p.port(), '/', { host: 'down.test' })).status, 403);
+  assert.equal((await get(p.port(), '/', { host: 'nothing.test' })).status, 403);
+  assert.equal((await get(p.port(), '/', { host: 'open.test' })).status, 200);
+  // No Check: not counted.
+  assert.equal((await get(p.port(), '/public', { host: 'app.test' })).status, 200);
+  const after = read();
+  const delta = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, (v ?? 0) - (before[k] ?? 0)]));
+  assert.deepEqual(delta, { ok: 2, denied: 1, error: 3, failure_mode_allowed: 1 });
 });
 
 test('withRequestBody: the server sees the body, the upstream gets it whole; over maxRequestBytes is 413', async () => {

@@ -26,15 +26,19 @@ export async function authorize(client: AuthzClient, settings: AuthzSettings, fa
     // A defect here is the server's failure as far as the request goes.
     decision = decideFailure(2 /* UNKNOWN */, err instanceof Error ? err.message : String(err), settings.failOpen);
   }
-  if (stats) {
-    if (decision.kind === 'allow') {
-      if (decision.outcome === 'ok') stats.ok++;
-      else {
-        stats.error++;
-        stats.failure_mode_allowed++;
-      }
-    } else if (decision.outcome === 'denied') stats.denied++;
-    else stats.error++;
-  }
+  if (stats) countDecision(stats, decision);
   return decision;
+}
+
+/** Counts one decision as Envoy's filter does: a failure failOpen let
+ *  through is an error and failure_mode_allowed. */
+export function countDecision(stats: AuthzStats, decision: AuthzDecision): void {
+  if (decision.kind === 'allow') {
+    if (decision.outcome === 'ok') stats.ok++;
+    else {
+      stats.error++;
+      stats.failure_mode_allowed++;
+    }
+  } else if (decision.outcome === 'denied') stats.denied++;
+  else stats.error++;
 }

@@ -12,7 +12,7 @@ import { randomInt } from 'node:crypto';
 import type { ExternalAuthorization, ProxyConfig, Route, SecureVirtualHost, VirtualHost } from '../../dag/index.ts';
 import type { FilterEnv } from '../filter-chain.ts';
 import type { FilterFeature, FilterRequest, FilterVerdict, LocalAnswer, RequestFilter } from '../request-filter.ts';
-import { authorize, newAuthzStats, type AuthzStats } from './authorize.ts';
+import { authorize, countDecision } from './authorize.ts';
 import { collectBody } from './body-buffer.ts';
 import { AuthzClientRegistry } from './client-registry.ts';
 import { decideFailure } from './decision.ts';
@@ -61,8 +61,6 @@ export class ExtAuthzFeature implements FilterFeature {
   readonly name = 'ext_authz';
   readonly #env: FilterEnv;
   readonly #clients = new AuthzClientRegistry();
-  /** Envoy's http.<prefix>.ext_authz.* counters, summed over virtual hosts. */
-  readonly stats: AuthzStats = newAuthzStats();
   /** Response headers an OK Check asked for, until the response goes out. */
   readonly #responseHeaders = new WeakMap<FilterRequest, HeaderMutation[]>();
 
@@ -121,14 +119,11 @@ export class ExtAuthzFeature implements FilterFeature {
       req.replaceBody(got.replay());
     }
     const client = this.#clients.usable(auth.extensionCluster);
-    let decision: AuthzDecision;
-    if (!client) {
-      decision = decideFailure(UNAVAILABLE, `no usable extension cluster ${auth.extensionCluster}`, auth.failOpen);
-      if (decision.kind === 'allow') {
-        this.stats.error++;
-        this.stats.failure_mode_allowed++;
-      } else this.stats.error++;
-    } else decision = await authorize(client, settings, facts, this.stats);
+    const decision: AuthzDecision = client
+      ? await authorize(client, settings, facts)
+      : decideFailure(UNAVAILABLE, `no usable extension cluster ${auth.extensionCluster}`, auth.failOpen);
+    const target = req.targetCounters;
+    if (target !== undefined) countDecision(target.extAuthz, decision);
     if (decision.kind === 'deny') {
       if (decision.outcome === 'error') {
         this.#env.warnOnce(`ext_authz|${auth.extensionCluster}`, { cluster: auth.extensionCluster, detail: decision.detail }, 'authorization server failed: requests are refused');
