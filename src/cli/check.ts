@@ -23,6 +23,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
       for (const e of f.invalidExtensions) lines.push(`ExtensionService ${e.namespace}/${e.name}: invalid: ${e.conditions[0]?.errors?.[0]?.message ?? ''}`);
       for (const s of f.serviceErrors) lines.push(`Service ${s.namespace}/${s.name}: ${s.message}`);
       for (const i of f.ingressErrors) lines.push(`Ingress ${i.namespace}/${i.name}: ${i.message}`);
+      for (const g of f.gatewayErrors) lines.push(`${g.kind} ${g.namespace === '' ? '' : `${g.namespace}/`}${g.name}: ${g.message}`);
       const warnings = report.status.services.flatMap((s) =>
         s.problems.filter((p) => p.severity === 'warning').map((p) => `Service ${s.namespace}/${s.name}: warning: ${problemText(p, s)}`),
       );
@@ -31,7 +32,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const bad = f.invalid.length + f.orphaned.length;
       lines.push(
         hasFindings(f)
-          ? `check failed: ${bad} of ${total} HTTPProxies invalid or orphaned, ${f.serviceErrors.length} Service error(s), ${f.ingressErrors.length > 0 ? `${f.ingressErrors.length} Ingress error(s), ` : ''}${f.loadErrors} load error(s)`
+          ? `check failed: ${bad} of ${total} HTTPProxies invalid or orphaned, ${f.serviceErrors.length} Service error(s), ${f.ingressErrors.length > 0 ? `${f.ingressErrors.length} Ingress error(s), ` : ''}${f.gatewayErrors.length > 0 ? `${f.gatewayErrors.length} Gateway API error(s), ` : ''}${f.loadErrors} load error(s)`
           : `ok: ${total} HTTPProxies valid, ${report.status.services.length} load balancer Service(s) without errors, ${report.load.objects.length} objects loaded`,
       );
       process.stdout.write(`${lines.join('\n')}\n`);

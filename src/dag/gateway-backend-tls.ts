@@ -125,7 +125,8 @@ export class BackendTLSPolicies {
         }
         const data = caData(this.#view, configMaps, ns, kind, name);
         if (data === undefined) {
-          unresolved('InvalidCACertificateRef', `${kind} ${ns}/${name} ${kind === 'ConfigMap' && !configMaps.has(`${ns}/${name}`) ? 'not found' : 'has no ca.crt'}`);
+          const exists = kind === 'ConfigMap' ? configMaps.has(`${ns}/${name}`) : this.#view.secret(ns, name) !== undefined;
+          unresolved('InvalidCACertificateRef', `${kind} ${ns}/${name} ${exists ? 'has no ca.crt' : 'not found'}`);
           continue;
         }
         const bad = caBundleError(data);

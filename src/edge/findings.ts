@@ -5,6 +5,7 @@
 import { problemText } from '../status/index.ts';
 import type { ExtensionServiceStatus, HTTPProxyStatus } from '../status/index.ts';
 import type { Report } from './report.ts';
+import { gatewayApiErrors, type GatewayApiError } from './gateway-findings.ts';
 
 export interface Findings {
   invalid: HTTPProxyStatus[];
@@ -13,6 +14,8 @@ export interface Findings {
   orphaned: HTTPProxyStatus[];
   serviceErrors: { namespace: string; name: string; message: string }[];
   ingressErrors: { namespace: string; name: string; message: string }[];
+  /** Gateway API objects not accepted, not programmed or with unresolved references. */
+  gatewayErrors: GatewayApiError[];
   loadErrors: number;
 }
 
@@ -27,10 +30,11 @@ export function findings(r: Report): Findings {
     ingressErrors: (r.status.ingresses ?? []).flatMap((i) =>
       i.served ? i.problems.filter((p) => p.severity === 'error').map((p) => ({ namespace: i.namespace, name: i.name, message: p.field && !p.message.includes(p.field) ? `${p.field}: ${p.message}` : p.message })) : [],
     ),
+    gatewayErrors: gatewayApiErrors(r.status),
     loadErrors: r.load.errors.length,
   };
 }
 
 export function hasFindings(f: Findings): boolean {
-  return f.invalid.length + f.invalidExtensions.length + f.orphaned.length + f.serviceErrors.length + f.ingressErrors.length + f.loadErrors > 0;
+  return f.invalid.length + f.invalidExtensions.length + f.orphaned.length + f.serviceErrors.length + f.ingressErrors.length + f.gatewayErrors.length + f.loadErrors > 0;
 }

@@ -119,6 +119,7 @@ export function renderTable(report: StatusReport, ctx: TableContext = {}): strin
       out.push(...problems);
     }
   }
+  out.push(...gatewayApiTables(report));
   out.push('');
   const services = [...report.services].sort(byNamespaceName);
   if (services.length === 0) out.push('No load balancer Services found.');
@@ -190,4 +191,59 @@ function columns(rows: string[][]): string[] {
 export function renderIssues(errors: readonly LoadIssue[], warnings: readonly LoadIssue[]): string {
   const lines = [...errors.map(formatIssue), ...warnings.map((w) => formatIssue({ ...w, message: `warning: ${w.message}` }))];
   return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+const conditionOf = (conds: { type: string; status: string; reason: string }[], type: string): string => {
+  const c = conds.find((x) => x.type === type);
+  return c ? (c.status === 'True' ? 'True' : `${c.status} (${c.reason})`) : 'Unknown';
+};
+
+/** kubectl get gateway -A / httproute -A / ... without AGE, with the
+ *  conditions that say whether each is served. */
+function gatewayApiTables(report: StatusReport): string[] {
+  const out: string[] = [];
+  const gateways = [...(report.gateways ?? [])].sort(byNamespaceName);
+  if (gateways.length > 0) {
+    out.push('');
+    out.push(
+      ...columns([
+        ['NAMESPACE', 'GATEWAY', 'ADDRESS', 'ACCEPTED', 'PROGRAMMED', 'LISTENERS (ATTACHED ROUTES)'],
+        ...gateways.map((g) => [
+          g.namespace,
+          g.name,
+          g.addresses.map((a) => a.value).join(','),
+          conditionOf(g.conditions, 'Accepted'),
+          conditionOf(g.conditions, 'Programmed'),
+          g.listeners.map((l) => `${l.name}${conditionOf(l.conditions, 'Programmed') === 'True' ? '' : ' (not programmed)'} (${l.attachedRoutes})`).join(', '),
+        ]),
+      ]),
+    );
+  }
+  const routes = [
+    ...(report.httproutes ?? []).map((r) => ({ kind: 'HTTPRoute', r })),
+    ...(report.grpcroutes ?? []).map((r) => ({ kind: 'GRPCRoute', r })),
+    ...(report.tlsroutes ?? []).map((r) => ({ kind: 'TLSRoute', r })),
+  ];
+  if (routes.length > 0) {
+    out.push('');
+    const rows: string[][] = [['NAMESPACE', 'ROUTE', 'KIND', 'PARENT', 'ACCEPTED', 'RESOLVED REFS']];
+    for (const { kind, r } of routes.sort((a, b) => byNamespaceName(a.r, b.r) || (a.kind < b.kind ? -1 : 1))) {
+      for (const p of r.parents) {
+        const parent = `${p.parentRef.namespace}/${p.parentRef.name}${p.parentRef.sectionName ? `/${p.parentRef.sectionName}` : ''}`;
+        rows.push([r.namespace, r.name, kind, parent, conditionOf(p.conditions, 'Accepted'), conditionOf(p.conditions, 'ResolvedRefs')]);
+      }
+    }
+    out.push(...columns(rows));
+  }
+  const policies = [...(report.backendtlspolicies ?? [])].sort(byNamespaceName);
+  if (policies.length > 0) {
+    out.push('');
+    const rows: string[][] = [['NAMESPACE', 'BACKENDTLSPOLICY', 'ANCESTOR', 'ACCEPTED', 'RESOLVED REFS']];
+    for (const p of policies) {
+      if (p.ancestors.length === 0) rows.push([p.namespace, p.name, '<none>', '', '']);
+      for (const a of p.ancestors) rows.push([p.namespace, p.name, `${a.ancestorRef.namespace}/${a.ancestorRef.name}`, conditionOf(a.conditions, 'Accepted'), conditionOf(a.conditions, 'ResolvedRefs')]);
+    }
+    out.push(...columns(rows));
+  }
+  return out;
 }
