@@ -12,6 +12,7 @@ import { FAILURES, type AnsweredFailure, type ResponseFlag } from './failure.ts'
 import type { OpContext } from './header-ops.ts';
 import { normalizeHost } from './host.ts';
 import { normalizePath, type RequestView } from './matchers.ts';
+import { parseRequestTarget } from './request-target.ts';
 import { findVhost, matchRoute, pickBackend } from './route-table.ts';
 import { upstreamRequestHead } from './upstream-request.ts';
 import { requestIdFor } from './request-id.ts';
@@ -72,13 +73,17 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   });
   if (!conn) return reply(500);
   const upgradeTo = String(req.headers.upgrade ?? '').toLowerCase();
+  const target = parseRequestTarget(req.url ?? '/', true);
+  if (!target.ok) return fail('bad-request');
+  // An absolute-form target's authority is the host, as for any request
+  // (RFC 9112 §3.2.2): it routes the upgrade and replaces Host upstream.
+  if (target.authority !== undefined) req.headers.host = target.authority;
   const authority = req.headers.host ?? '';
   const host = normalizeHost(authority);
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
+  const url = target.query === '' ? target.path : `${target.path}?${target.query}`;
   const view: RequestView & OpContext = {
-    path: normalizePath(q < 0 ? url : url.slice(0, q)),
-    query: q < 0 ? '' : url.slice(q + 1),
+    path: normalizePath(target.path),
+    query: target.query,
     header: (n) => {
       const v = req.headers[n];
       if (v === undefined && n === ':method') return req.method;
@@ -98,7 +103,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   const requestId = requestIdFor(req.headers['x-request-id'], conn.clientAddress, ctx.preserveExternalRequestId);
   req.headers['x-request-id'] = requestId;
   // Picked before the filters, which count in the target cluster's scope.
-  const target = route.route.action.kind === 'forward' ? pickBackend(route.backends, route.totalWeight) : undefined;
+  const picked = route.route.action.kind === 'forward' ? pickBackend(route.backends, route.totalWeight) : undefined;
   const forward = (): void => {
     if (route.route.httpsRedirect && !conn.https) {
       log.status = 301;
@@ -106,7 +111,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
       return;
     }
     if (upgradeTo !== 'websocket' || !route.route.websocket || route.route.action.kind !== 'forward') return reply(403);
-    const backend = target;
+    const backend = picked;
     const cluster = backend?.cluster;
     const ep = cluster?.pick(view, undefined);
     if (!backend || !cluster || !ep) return fail('no-healthy-upstream');
@@ -202,7 +207,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     }
   };
   if (route.filters.length === 0) return forward();
-  const u = { req, conn, vhost, route, host, authority, path: view.path, query: view.query, requestId, target };
+  const u = { req, conn, vhost, route, host, authority, path: view.path, query: view.query, requestId, target: picked };
   runUpgradeFilters(u, (answer) => {
     if (answer !== undefined) return reply(answer.status, answer.body ?? '', answer.flag ?? '-', answer.headers);
     view.query = u.query;

@@ -156,3 +156,37 @@ test('an upstream that refuses the upgrade: its answer is relayed; an unreachabl
     await new Promise<void>((r) => refuser.close(() => r()));
   }
 });
+
+/** An upgrade request written by hand (clients send origin form), answered head only. */
+function rawUpgrade(target: string, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(p.port(), '127.0.0.1', () => {
+      s.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    });
+    let got = '';
+    s.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      const end = got.indexOf('\r\n\r\n');
+      if (end >= 0) {
+        s.destroy();
+        resolve(got.slice(0, end));
+      }
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve(got));
+  });
+}
+
+test("an absolute-form target's authority routes the upgrade, not Host (RFC 9112 §3.2.2), and is the Host upstream", async () => {
+  const before = seenHeaders.length;
+  const head = await rawUpgrade('http://ws.test/ws/abs?x=1', 'nope.test');
+  assert.match(head, /^HTTP\/1\.1 101 /);
+  assert.equal(seenHeaders.length, before + 1);
+  assert.equal(seenHeaders.at(-1)!.host, 'ws.test');
+  // The other way round: Host names the virtual host, the target another one.
+  assert.match(await rawUpgrade('http://nope.test/ws/abs', 'ws.test'), /^HTTP\/1\.1 404 /);
+  // A target that is neither form, or names another scheme: 400.
+  assert.match(await rawUpgrade('ftp://ws.test/ws', 'ws.test'), /^HTTP\/1\.1 400 /);
+  assert.match(await rawUpgrade('ws/abs', 'ws.test'), /^HTTP\/1\.1 400 /);
+  assert.equal(seenHeaders.length, before + 1);
+});
