@@ -18,6 +18,8 @@ export interface AcmeSettings {
   keyType: AcmeKeyType;
   /** Tried in this order for each name; a wildcard needs dns-01. */
   challenges: AcmeChallengeType[];
+  /** File of the CA certificates the ACME server's own HTTPS chains to (a private CA), read at each order. */
+  caBundle?: string;
 }
 
 /** Let's Encrypt's directories, for docs and `--acme letsencrypt-staging`. */

@@ -6,6 +6,7 @@
 
 import { acmeSettingsFrom, attemptIssue, ChallengeServer, checkWildcards, readCaBundle, Rfc2136Publisher, rfc2136From, type CertificateStore } from '../certs/index.ts';
 import type { IsobarConfig } from '../config/index.ts';
+import { resolve } from 'node:path';
 import { CliError, EXIT_INVALID, EXIT_USAGE } from './errors.ts';
 
 export interface AcmeRequestFlags {
@@ -29,6 +30,9 @@ export async function requestAcme(store: CertificateStore, f: AcmeRequestFlags, 
   if ((f.eabKid === undefined) !== (f.eabHmacKey === undefined)) throw new CliError('--eab-kid and --eab-hmac-key go together', EXIT_USAGE);
   const eab = f.eabKid !== undefined ? { kid: f.eabKid, hmacKey: f.eabHmacKey! } : config.acme.externalAccountBinding && { kid: config.acme.externalAccountBinding.keyId, hmacKey: config.acme.externalAccountBinding.hmacKey };
   const caBundle = await readCaBundle(f.caBundle ?? config.acme.caBundle, f.caBundle !== undefined ? '--ca-bundle' : 'acme.caBundle');
+  // Kept with the request, so the serve that validates or renews it uses it too.
+  const caBundleFile = f.caBundle ?? config.acme.caBundle;
+  if (caBundleFile !== undefined) settings.caBundle = resolve(caBundleFile);
   const httpPort = port(f.http01Port, '--http-01-port', 80);
   const tlsPort = port(f.tlsAlpn01Port, '--tls-alpn-01-port', 443);
   checkWildcards([f.domain, ...(f.san ?? [])].map((d) => d.trim().toLowerCase()), settings.challenges);

@@ -25,6 +25,8 @@ export interface ProxyContext {
   preserveExternalRequestId: boolean;
   /** Logs at most once per key per 10 s, so a failing upstream cannot flood the log. */
   warnOnce(key: string, obj: Record<string, unknown>, msg: string): void;
+  /** HTTP-01 tokens being validated (token -> key authorization). */
+  acmeHttp01: ReadonlyMap<string, string>;
 }
 
 export function rateLimitedWarn(logger: Logger | undefined): (key: string, obj: Record<string, unknown>, msg: string) => void {

@@ -21,6 +21,7 @@ import { filterResponseHeaders } from './hop-by-hop.ts';
 import { normalizeHost } from './host.ts';
 import { AFFINITY_COOKIE, affinityCookie, type HashInput } from './load-balancer.ts';
 import { abortResponse, sendGrpcLocal, sendLocal, type DownstreamResponse } from './local-reply.ts';
+import { http01Answer } from './acme-http01.ts';
 import { normalizePath, type RequestView } from './matchers.ts';
 import { sendMirror } from './mirror.ts';
 import { authorityPort, httpsRedirectLocation, redirectLocation, type RedirectInput } from './redirect.ts';
@@ -226,6 +227,8 @@ class Exchange implements RequestView, OpContext, HashInput {
     this.host = normalizeHost(this.authority);
     this.requestId = requestIdFor(this.reqHeaders['x-request-id'], conn.clientAddress, ctx.preserveExternalRequestId);
     applyClientCertHeader(this.reqHeaders, conn);
+    const keyAuthorization = http01Answer(ctx.acmeHttp01, req.method, this.path, conn.tls !== undefined);
+    if (keyAuthorization !== undefined) return this.local(200, keyAuthorization, '-', { 'content-type': 'application/octet-stream' });
 
     const vhost = findVhost(this.state.tables, conn.tls, this.host);
     if (vhost === 'misdirected') ctx.stats.misdirected++;

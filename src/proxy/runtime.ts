@@ -86,6 +86,7 @@ export class ProxyRuntime {
       onAccessLog: opts.onAccessLog,
       preserveExternalRequestId: opts.preserveExternalRequestId ?? false,
       warnOnce: rateLimitedWarn(opts.logger),
+      acmeHttp01: new Map(),
     };
     this.registry = new ClusterRegistry(stats, (cluster, message) =>
       this.ctx.warnOnce(`cluster|${cluster}|${message}`, { cluster }, `cluster configuration problem: ${message}`),
@@ -154,6 +155,11 @@ export class ProxyRuntime {
 
   /** Serves `socket` on the listener named `name` as if it had been
    *  accepted there (used by the load balancer in the same process). */
+  /** The HTTP-01 challenges the plain listeners answer from now on (the whole set). */
+  setAcmeHttp01(tokens: readonly { token: string; keyAuthorization: string }[]): void {
+    this.ctx.acmeHttp01 = new Map(tokens.map((t) => [t.token, t.keyAuthorization]));
+  }
+
   adopt(name: string, socket: Socket): void {
     const l = this.listeners.find((x) => x.spec.name === name);
     if (!l) {

@@ -14,6 +14,7 @@ import { createLogger } from './logger.ts';
 import type { ToBalancerWorker } from './messages.ts';
 import { applyProxyUpdate } from './proxy-apply.ts';
 import { runWorker, send } from './worker-process.ts';
+import { http01Of } from './challenges.ts';
 
 let runtime: BalancerRuntime | undefined;
 let proxy: ProxyRuntime | undefined;
@@ -83,6 +84,7 @@ runWorker<ToBalancerWorker>({
         return;
       case 'challenges':
         runtime?.setChallenges(msg.challenges);
+        proxy?.setAcmeHttp01(http01Of(msg.challenges));
         send({ type: 'challenges', requestId: msg.requestId });
         return;
       case 'metrics': {

@@ -125,7 +125,7 @@ export class CertificateRenewer {
   async #attempt(r: CertificateRecord): Promise<CertificateRecord | undefined> {
     const log = this.#o.logger;
     const kind = r.certPem === '' ? 'issue' : 'renew';
-    const caBundle = await readCaBundle(this.#o.config.acme.caBundle, 'acme.caBundle');
+    const caBundle = await readCaBundle(r.acme?.caBundle ?? this.#o.config.acme.caBundle, r.acme?.caBundle ? 'the request\'s --ca-bundle' : 'acme.caBundle');
     const eab = this.#o.config.acme.externalAccountBinding;
     const dnsConfig = this.#o.config.acme.dns;
     const dns = dnsConfig ? new Rfc2136Publisher(await rfc2136From(dnsConfig)) : undefined;

@@ -155,7 +155,7 @@ export class EdgeWorkers {
 
   /** The ACME challenges the balancer workers answer (the whole set). */
   async setChallenges(challenges: AcmeChallenge[]): Promise<void> {
-    await this.balancers?.setChallenges(challenges);
+    await Promise.all([this.balancers?.setChallenges(challenges), this.proxies?.setChallenges(challenges)]);
   }
 
   /** Drains every worker (in-flight requests get drainTimeoutMs). */

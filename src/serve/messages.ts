@@ -10,6 +10,7 @@
 import type { WorkerMetrics } from '../metrics/index.ts';
 import type { LogFormat } from './logger.ts';
 import type { ProxyStart } from './start-proxy.ts';
+import type { AcmeChallenge } from '../balancer/index.ts';
 
 /** A proxy listener, as the proxy runtime takes it. */
 export type { ProxyListenerSpec as ListenerSpec } from '../proxy/index.ts';
@@ -32,6 +33,8 @@ export type ToProxyWorker =
   | { type: 'metrics'; requestId: number }
   /** The primary rotated the proxy's TLS session ticket keys. */
   | { type: 'ticket-keys'; keys: Uint8Array }
+  /** The ACME challenges to answer from now on (the whole set; the proxy answers HTTP-01). */
+  | { type: 'challenges'; requestId: number; challenges: AcmeChallenge[] }
   | { type: 'shutdown'; drainTimeoutMs: number };
 
 export type ToBalancerWorker =
@@ -66,7 +69,7 @@ export type ToBalancerWorker =
   | { type: 'shutdown'; drainTimeoutMs: number };
 
 export type { ListenerHealth } from '../balancer/index.ts';
-import type { AcmeChallenge, ListenerHealth } from '../balancer/index.ts';
+import type { ListenerHealth } from '../balancer/index.ts';
 
 export type FromWorker =
   | { type: 'listening' }

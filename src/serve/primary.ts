@@ -75,9 +75,10 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   if (unbound) await failStart(unbound);
 
   const stopWatchingStore = loop.follow(held, o.stateDir);
-  // Certificates this server issues and renews (ACME, the local CA): only
-  // where the balancer runs, since its workers answer the challenges.
-  const renewer = runs.balancer
+  // Certificates this server issues and renews (ACME, the local CA): where
+  // the balancer runs (its workers answer the challenges) or the proxy
+  // serves port 80 itself (it answers HTTP-01).
+  const renewer = runs.balancer || runs.proxy
     ? new CertificateRenewer({
         stateDir: o.stateDir,
         config: o.config,

@@ -12,6 +12,7 @@ import type { ToProxyWorker } from './messages.ts';
 import { applyProxyUpdate } from './proxy-apply.ts';
 import { startProxy } from './start-proxy.ts';
 import { runWorker, send } from './worker-process.ts';
+import { http01Of } from './challenges.ts';
 
 let runtime: ProxyRuntime | undefined;
 let logger: pino.Logger | undefined;
@@ -48,6 +49,10 @@ runWorker<ToProxyWorker>({
         return;
       case 'metrics':
         if (runtime) send({ type: 'metrics', requestId: msg.requestId, metrics: proxySeries(runtime.metricsSource(deltasRefused)) });
+        return;
+      case 'challenges':
+        runtime?.setAcmeHttp01(http01Of(msg.challenges));
+        send({ type: 'challenges', requestId: msg.requestId });
         return;
     }
   },

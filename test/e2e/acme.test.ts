@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { CertificateStore } from '../../src/certs/index.ts';
 import { startDemoBackend } from '../../src/demo/backend.ts';
-import { CLI, freeOffset, freePort, httpsGet, startServe, waitFor } from './support.ts';
+import { CLI, edgeCall, freeOffset, freePort, httpsGet, startServe, waitFor } from './support.ts';
 import { startKnot, startPebble, ZONE } from '../../scripts/acme-local-lib.ts';
 
 const ARN_HTTP = 'arn:aws:acm:local:000000000000:certificate/aaaaaaaa-0000-4000-8000-000000000001';
@@ -189,4 +189,41 @@ test('serve validates with its own load balancer (HTTP-01, TLS-ALPN-01), serves 
   const metrics = await (await fetch(`http://127.0.0.1:${serve.adminPort}/metrics`)).text();
   assert.match(metrics, /isobar_certificate_issuances_total\{kind="renew",result="success"\} [1-9]/);
   assert.match(metrics, /isobar_certificate_issuances_total\{kind="issue",result="success"\} 2/);
+});
+
+test('serve --roles dag,proxy (the proxy serves port 80 itself): HTTP-01 answered by the proxy before its HTTPS redirect', { timeout: 90_000 }, async (t) => {
+  const work = await mkdtemp(join(tmpdir(), 'isobar-acme-proxy-'));
+  t.after(() => rm(work, { recursive: true, force: true }));
+  const stateDir = join(work, 'state');
+  const dir = join(work, 'manifests');
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(dir);
+  // Every path of the host redirects to https: the classic way HTTP-01 breaks.
+  await writeFile(join(dir, 'proxy.yaml'), `apiVersion: projectcontour.io/v1
+kind: HTTPProxy
+metadata: {name: redirect, namespace: demo}
+spec:
+  virtualhost: {fqdn: ${HTTP_HOST}}
+  routes: [{requestRedirectPolicy: {scheme: https, statusCode: 301}}]
+`);
+  const httpPort = await freePort();
+  const knot = await startKnot(await freePort());
+  t.after(() => knot.stop());
+  const pebble = await startPebble({ port: await freePort(), managementPort: await freePort(), dnsPort: knot.port, httpPort, tlsPort: await freePort() });
+  t.after(() => pebble.stop());
+  await (await CertificateStore.open(stateDir)).caCertificatePem(); // the store exists
+  const serve = await startServe([dir, '--roles', 'dag,proxy', '--state-dir', stateDir, '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--drain-timeout', '1s'], await freePort());
+  t.after(() => serve.stop());
+  const probe = await edgeCall({ port: httpPort, ca: '', host: HTTP_HOST, path: '/.well-known/acme-challenge/abc', plain: true });
+  assert.equal(probe.status, 301, 'no challenge pending: the route answers');
+  const req = await cli(['certs', '--state-dir', stateDir, 'request', '--acme', pebble.directory, '--ca-bundle', pebble.caBundleFile, '--domain', HTTP_HOST, '--challenge', 'http-01']);
+  assert.equal(req.code, 0, req.stderr);
+  const arn = req.stdout.trim();
+  const store = await CertificateStore.open(stateDir, { readOnly: true });
+  const r = await waitFor('issued through the proxy', async () => {
+    const d = (await store.get(arn))!;
+    if (d.status === 'FAILED') throw new Error(`FAILED: ${d.failureDetail}`);
+    return d.status === 'ISSUED' ? d : undefined;
+  }, 30_000, 100);
+  assert.ok(new X509Certificate(r.certPem).checkHost(HTTP_HOST));
 });
