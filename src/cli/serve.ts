@@ -129,7 +129,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         useProxyProtocol: Boolean(flags.useProxyProtocol),
         drainTimeoutMs: flags.drainTimeout,
         ticketKeyRotationMs: flags.tlsTicketKeyRotation,
-        proxy: { accessLog: flags.accessLog, preserveExternalRequestId: Boolean(flags.preserveExternalRequestId), drainGraceMs: flags.drainGrace },
+        proxy: { accessLog: flags.accessLog, preserveExternalRequestId: Boolean(flags.preserveExternalRequestId), drainGraceMs: flags.drainGrace, compression: config.compression.algorithm },
         coLocated: Boolean(flags.coLocated),
         createSource,
         createStatusSink,

@@ -18,7 +18,6 @@ export const CONTOUR_IGNORED: ReadonlyMap<string, string> = new Map([
   ['disableAllowChunkedLength', 'a request with both Content-Length and Transfer-Encoding is refused with 400'],
   ['disableMergeSlashes', ''],
   ['serverHeaderTransformation', ''],
-  ['compression', 'the proxy does not compress responses'],
   ['default-http-versions', ''],
   ['server', ''],
   ['server.xds-server-type', 'there is no xDS server: the control plane configures its own proxy workers'],

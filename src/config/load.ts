@@ -100,6 +100,12 @@ function setsSomething(v: unknown): boolean {
 }
 
 const HANDLERS: Record<string, Handler> = {
+  'compression.algorithm': (v, c) => {
+    // Contour's CompressionAlgorithm.Validate; "" is the default.
+    if (v === '') return;
+    if (v !== 'gzip' && v !== 'brotli' && v !== 'zstd' && v !== 'disabled') return c.fail(`invalid compression type: ${JSON.stringify(String(v))}`);
+    c.config.compression = { algorithm: v };
+  },
   'cluster.circuit-breakers': (v, c) => {
     const cb = circuitBreakers(v, c);
     if (cb) c.config.circuitBreakers = cb;

@@ -60,6 +60,8 @@ export interface IsobarConfig {
   /** cluster.circuit-breakers: thresholds for Services whose annotations
    *  set none (absent or 0: Envoy's default). */
   circuitBreakers?: Partial<CircuitBreakerDefaults>;
+  /** compression.algorithm: the proxy's response compression, default gzip (Contour's). */
+  compression: { algorithm: 'gzip' | 'brotli' | 'zstd' | 'disabled' };
   /** rateLimitService: the global rate limit server; absent: none. */
   rateLimitService?: RateLimitService;
   /** globalExtAuth: the authorization server of every virtual host that
@@ -77,6 +79,7 @@ export function defaultConfig(): IsobarConfig {
     enableExternalNameService: false,
     disablePermitInsecure: false,
     rootNamespaces: [],
+    compression: { algorithm: 'gzip' },
     ingressService: { namespace: 'projectcontour', name: 'envoy' },
     aws: { region: 'local', account: '000000000000', clusterName: 'isobar' },
     policy: {

@@ -6,6 +6,7 @@ import type { RouteTables } from './route-table.ts';
 import type { ProxyStats } from './stats.ts';
 import type { TlsTable } from './tls-choice.ts';
 import type { AccessLogEntry } from './types.ts';
+import type { CompressionAlgorithm } from './compression.ts';
 
 /** One applied config, compiled. Requests keep the one they started with. */
 export interface ProxyState {
@@ -21,6 +22,8 @@ export interface ProxyContext {
   stats: ProxyStats;
   logger: Logger | undefined;
   onAccessLog: ((e: AccessLogEntry) => void) | undefined;
+  /** Contour's compression.algorithm for upstream responses. */
+  compression: CompressionAlgorithm;
   /** Envoy's preserve_external_request_id. */
   preserveExternalRequestId: boolean;
   /** Logs at most once per key per 10 s, so a failing upstream cannot flood the log. */

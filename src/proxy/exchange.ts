@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { UpstreamCounters } from '../metrics/index.ts';
 import type { RetryPolicyConfig } from '../dag/index.ts';
@@ -28,6 +28,7 @@ import { authorityPort, httpsRedirectLocation, redirectLocation, type RedirectIn
 import { backoffMs, retriableFailure, retriableStatus } from './retry-policy.ts';
 import { runFilters } from './filter-chain.ts';
 import { applyClientCertHeader } from './client-certificate.ts';
+import { compressResponse } from './compression.ts';
 import type { FilterRequest, FilterVerdict, RequestFilter } from './request-filter.ts';
 import { findVhost, matchRoute, pickBackend, type CompiledBackend, type CompiledRoute, type CompiledVhost } from './route-table.ts';
 import { upstreamRequestHead, type RequestHeaders } from './upstream-request.ts';
@@ -174,6 +175,9 @@ class Exchange implements RequestView, OpContext, HashInput {
   private tryTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private retry: RetryPolicyConfig | undefined;
+  /** The response body's compressor (Envoy's compressor filter), when it is compressed. */
+  private compressor: Transform | undefined;
+  private compressedBytes = 0;
   /** A filter's grpc-status for its local answer to a gRPC client. */
   private grpcStatus: number | undefined;
   /** Waiting for a connection within the cluster's max_pending_requests. */
@@ -596,6 +600,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       const prev = out['set-cookie'];
       out['set-cookie'] = prev === undefined ? cookie : Array.isArray(prev) ? [...prev, cookie] : [prev, cookie];
     }
+    if (this.ctx.compression !== 'disabled') this.compressor = compressResponse(this.ctx.compression, this.req.method, this.reqHeaders['accept-encoding'], status, out);
     const res = this.res as ServerResponse;
     try {
       res.writeHead(status, out as Record<string, string | string[]>);
@@ -605,12 +610,31 @@ class Exchange implements RequestView, OpContext, HashInput {
       return this.fail('invalid-response-header');
     }
     if (this.idleTimer) this.idleTimer.refresh();
+    const z = this.compressor;
+    if (z !== undefined) {
+      z.on('data', (c: Buffer) => {
+        this.compressedBytes += c.length;
+        if (!res.write(c)) {
+          z.pause();
+          res.once('drain', () => z.resume());
+        }
+      });
+      z.once('error', () => res.destroy());
+    }
   }
 
   onResponseData(a: Attempt, controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (a !== this.attempt || a.discard || this.done) return;
     this.bytesSent += chunk.length;
     if (this.idleTimer) this.idleTimer.refresh();
+    const z = this.compressor;
+    if (z !== undefined) {
+      if (!z.write(chunk)) {
+        controller.pause();
+        z.once('drain', () => controller.resume());
+      }
+      return;
+    }
     const res = this.res as ServerResponse;
     if (!res.write(chunk)) {
       controller.pause();
@@ -636,6 +660,16 @@ class Exchange implements RequestView, OpContext, HashInput {
         }
         break;
       }
+    }
+    const z = this.compressor;
+    if (z !== undefined) {
+      z.once('end', () => {
+        this.bytesSent = this.compressedBytes;
+        this.res.end();
+        this.finish();
+      });
+      z.end();
+      return;
     }
     this.res.end();
     this.finish();
@@ -788,6 +822,7 @@ class Exchange implements RequestView, OpContext, HashInput {
 
   private finish(): void {
     this.leaveQueue();
+    this.compressor?.destroy();
     const stats = this.ctx.stats;
     stats.activeRequests--;
     if (this.status) stats.countStatus(this.status);

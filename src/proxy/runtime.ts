@@ -85,6 +85,7 @@ export class ProxyRuntime {
       logger: opts.logger,
       onAccessLog: opts.onAccessLog,
       preserveExternalRequestId: opts.preserveExternalRequestId ?? false,
+      compression: opts.compression ?? 'disabled',
       warnOnce: rateLimitedWarn(opts.logger),
       acmeHttp01: new Map(),
     };

@@ -1,5 +1,6 @@
 // Public shapes of the proxy runtime (the serve command codes against them).
 import type { Logger } from 'pino';
+import type { CompressionAlgorithm } from './compression.ts';
 
 export interface ProxyListenerSpec {
   name: string;
@@ -53,4 +54,8 @@ export interface ProxyRuntimeOptions {
   /** Keep the X-Request-Id of clients outside the internal ranges (Envoy's
    *  preserve_external_request_id; default false: they get a new one). */
   preserveExternalRequestId?: boolean;
+  /** Compress upstream responses as Contour's default filter chain does
+   *  (the config file's compression.algorithm; serve's default gzip);
+   *  default disabled. */
+  compression?: CompressionAlgorithm;
 }

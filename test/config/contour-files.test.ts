@@ -35,6 +35,7 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
   assert.deepEqual(config.ingressService, { namespace: 'projectcontour', name: 'envoy' });
   assert.equal(config.timeouts.connectTimeoutMs, 2000);
   assert.deepEqual(config.policy.requestHeaders.remove, ['X-Internal']);
+  assert.deepEqual(config.compression, { algorithm: 'gzip' });
   assert.deepEqual(config.rateLimitService, {
     extensionService: { namespace: 'projectcontour', name: 'ratelimit' },
     domain: 'contour',
@@ -66,7 +67,6 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
     'tls.fingerprint',
     'disableAllowChunkedLength',
     'disableMergeSlashes',
-    'compression',
     'serverHeaderTransformation',
     'timeouts.request-timeout',
     'timeouts.connection-idle-timeout',

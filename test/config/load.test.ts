@@ -64,6 +64,7 @@ acme:
     enableExternalNameService: true,
     disablePermitInsecure: true,
     rootNamespaces: ['roots', 'more'],
+    compression: { algorithm: 'gzip' },
     ingressClassName: 'edge',
     ingressService: { namespace: 'edge-system', name: 'isobar' },
     aws: { region: 'eu-west-1', account: '123456789012', clusterName: 'prod' },
@@ -226,4 +227,12 @@ test('rateLimitService: Contour\'s keys and defaults; settings without a server,
   assert.deepEqual(problems('rateLimitService:\n  extensionService: a/b\n  defaultGlobalRateLimitPolicy: {descriptor: []}\n'), [
     'isobar.yaml:2: rateLimitService: unknown key "rateLimitService.defaultGlobalRateLimitPolicy.descriptor": allowed are disabled, descriptors',
   ]);
+});
+
+test('compression.algorithm: gzip (the default), brotli, zstd, disabled; anything else is Contour\'s error', () => {
+  assert.deepEqual(defaultConfig().compression, { algorithm: 'gzip' });
+  for (const a of ['gzip', 'brotli', 'zstd', 'disabled']) assert.equal(parseConfig(`compression:\n  algorithm: ${a}\n`, 'c.yaml').config.compression.algorithm, a);
+  assert.equal(parseConfig('compression:\n  algorithm: ""\n', 'c.yaml').config.compression.algorithm, 'gzip');
+  assert.deepEqual(problems('compression:\n  algorithm: deflate\n'), ['isobar.yaml:2: compression.algorithm: invalid compression type: "deflate"']);
+  assert.deepEqual(problems('compression:\n  level: 9\n'), ['isobar.yaml:2: unknown key "compression.level": did you mean "server"?']);
 });

@@ -241,6 +241,7 @@ export async function startProxy(
     tlsInspectorTimeoutMs?: number;
     maxHeaderSize?: number;
     headersTimeoutMs?: number;
+    compression?: 'gzip' | 'brotli' | 'zstd' | 'disabled';
   } = {},
 ): Promise<Started> {
   const logs: AccessLogEntry[] = [];
