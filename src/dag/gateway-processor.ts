@@ -183,6 +183,8 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
     } else out.addRoute(out.ensureHttp(p.fqdn), p.route);
   }
   const proxyConfig = out.finish();
+  // Gateway API wildcards cover any number of labels.
+  for (const v of [...proxyConfig.httpVirtualHosts, ...proxyConfig.httpsVirtualHosts]) if (v.fqdn.startsWith('*.')) v.wildcardAnyDepth = true;
   const byRank = (a: Route, b: Route) => rank.get(a)! - rank.get(b)!;
   for (const v of proxyConfig.httpVirtualHosts) v.routes.sort(byRank);
   for (const v of proxyConfig.httpsVirtualHosts) v.routes.sort(byRank);

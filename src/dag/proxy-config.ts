@@ -220,7 +220,9 @@ export interface Route {
 }
 
 export interface VirtualHost {
-  fqdn: string; // lower-case; may start with "*."
+  fqdn: string; // lower-case; may start with "*.", or be "*" (every host)
+  /** A "*." fqdn covers any number of labels (Gateway API hostnames), not one. */
+  wildcardAnyDepth?: boolean;
   /** Routes in Contour precedence order: the first match wins. */
   routes: Route[];
   /** spec.virtualhost.corsPolicy */

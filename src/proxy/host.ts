@@ -20,12 +20,16 @@ export function normalizeHost(raw: string | undefined): string {
 export class HostTable<V> {
   readonly exact = new Map<string, V>();
   readonly wildcard = new Map<string, V>(); // key: ".example.com"
+  /** Wildcards that cover one or more labels (the Gateway API's), key ".example.com". */
+  readonly suffix = new Map<string, V>();
   /** "*": every host no other entry names (a Gateway listener and route without hostnames). */
   any: V | undefined;
 
-  add(fqdn: string, value: V): void {
+  /** anyDepth: a wildcard `*.example.com` covers `a.b.example.com` too
+   *  (Gateway API); else exactly one label (Contour's HTTPProxy). */
+  add(fqdn: string, value: V, anyDepth = false): void {
     if (fqdn === '*') this.any = value;
-    else if (fqdn.startsWith('*.')) this.wildcard.set(fqdn.slice(1), value);
+    else if (fqdn.startsWith('*.')) (anyDepth ? this.suffix : this.wildcard).set(fqdn.slice(1), value);
     else this.exact.set(fqdn, value);
   }
 
@@ -33,14 +37,20 @@ export class HostTable<V> {
   lookup(host: string): V | undefined {
     const hit = this.exact.get(host);
     if (hit !== undefined) return hit;
-    if (this.wildcard.size === 0) return this.any;
+    if (this.wildcard.size === 0 && this.suffix.size === 0) return this.any;
     const dot = host.indexOf('.');
-    // The wildcard covers exactly one non-empty label.
     if (dot <= 0) return this.any;
-    return this.wildcard.get(host.slice(dot)) ?? this.any;
+    // The one-label wildcard first, then the longest any-depth suffix.
+    const one = this.wildcard.get(host.slice(dot));
+    if (one !== undefined) return one;
+    for (let i = dot; i >= 0 && this.suffix.size > 0; i = host.indexOf('.', i + 1)) {
+      const s = this.suffix.get(host.slice(i));
+      if (s !== undefined) return s;
+    }
+    return this.any;
   }
 
   get size(): number {
-    return this.exact.size + this.wildcard.size + (this.any === undefined ? 0 : 1);
+    return this.exact.size + this.wildcard.size + this.suffix.size + (this.any === undefined ? 0 : 1);
   }
 }

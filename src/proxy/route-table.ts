@@ -153,7 +153,7 @@ export class RouteTableCompiler {
         kept = record(clusters, warn, (cl, w) => compileVhost(v, cl, w, filtersFor, false));
         this.#http.set(v, kept);
       }
-      http.add(kept.value.fqdn, kept.value);
+      http.add(kept.value.fqdn, kept.value, v.wildcardAnyDepth === true);
     }
     for (const v of config.httpsVirtualHosts) {
       let kept = this.#https.get(v);
@@ -161,7 +161,7 @@ export class RouteTableCompiler {
         kept = record(clusters, warn, (cl, w): CompiledVhost => ({ ...compileVhost(v, cl, w, filtersFor, true), secure: v }));
         this.#https.set(v, kept);
       }
-      https.add(kept.value.fqdn, kept.value);
+      https.add(kept.value.fqdn, kept.value, v.wildcardAnyDepth === true);
     }
     return { http, https };
   }

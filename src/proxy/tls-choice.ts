@@ -170,7 +170,7 @@ export class TlsTableBuilder {
       const choice = kept.value;
       if (choice === undefined) continue;
       if (!choice.passthrough) keys.add(choice.key);
-      byName.add(choice.fqdn, choice);
+      byName.add(choice.fqdn, choice, vh.wildcardAnyDepth === true);
     }
     let fallback: TlsChoice | undefined;
     if (config.fallbackCertificateId) {

@@ -119,7 +119,11 @@ const rows: GwRow[] = [
       simple('x', { hostnames: ['example.com', 'a.example.org'] }),
     ],
     expect: { routes: { 'default/r': [`infra/gw: ${ROUTE_OK}`], 'default/x': ['infra/gw: Accepted=False/NoMatchingListenerHostname ResolvedRefs=True/ResolvedRefs'] } },
-    check: (r) => assert.deepEqual(r.proxyConfig.httpVirtualHosts.map((v) => v.fqdn), ['*.b.example.com', '*.example.com', 'a.example.com']),
+    check: (r) => {
+      assert.deepEqual(r.proxyConfig.httpVirtualHosts.map((v) => v.fqdn), ['*.b.example.com', '*.example.com', 'a.example.com']);
+      // Gateway API wildcards cover any number of labels (the proxy's lookup honours it).
+      assert.deepEqual(r.proxyConfig.httpVirtualHosts.map((v) => v.wildcardAnyDepth ?? false), [true, true, false]);
+    },
   },
   {
     name: 'a parentRef to a Gateway isobar does not serve, or of another kind, gets no parent status',

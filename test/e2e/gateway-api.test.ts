@@ -77,6 +77,14 @@ spec:
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
+metadata: {name: wild, namespace: apps}
+spec:
+  parentRefs: [{name: edge, namespace: infra, sectionName: http}]
+  hostnames: ["*.wild.example.test"]
+  rules: [{backendRefs: [{name: b, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
 metadata: {name: secure, namespace: apps}
 spec:
   parentRefs: [{name: edge, namespace: infra, sectionName: https}]
@@ -168,6 +176,9 @@ test('an HTTPProxy, an Ingress and HTTPRoutes for different hosts in one folder,
     for (let i = 0; i < 40 && split.size < 2; i++) split.add(backendOf((await get(httpPort, 'route.example.test', '/split')).body));
     assert.deepEqual([...split].sort(), ['b', 'c']);
 
+    // A Gateway API wildcard covers any number of labels.
+    assert.equal(backendOf((await get(httpPort, 'a.b.wild.example.test')).body), 'b');
+
     // A namespace the listener's selector does not take is not served.
     assert.equal((await get(httpPort, 'outsider.example.test')).status, 404);
 
@@ -178,7 +189,13 @@ test('an HTTPProxy, an Ingress and HTTPRoutes for different hosts in one folder,
     assert.equal((await get(httpPort, 'secure.example.test')).status, 404);
 
     // The status report: the Gateway API arrays in the spec's shape.
-    const { stdout } = await run(process.execPath, [CLI, 'status', dir, '-o', 'json', '--state-dir', join(work, 'state')]);
+    // Exit 1: the folder holds a route with an unresolved backend on purpose.
+    const failed = await run(process.execPath, [CLI, 'status', dir, '-o', 'json', '--state-dir', join(work, 'state')]).then(
+      () => assert.fail('status exits 1 while a route has an unresolved backend'),
+      (e: { code: number; stdout: string }) => e,
+    );
+    assert.equal(failed.code, 1);
+    const stdout = failed.stdout;
     const report = JSON.parse(stdout) as {
       httpproxies: { name: string; currentStatus: string }[];
       gatewayclasses: { name: string; conditions: { type: string; status: string }[] }[];
@@ -188,13 +205,14 @@ test('an HTTPProxy, an Ingress and HTTPRoutes for different hosts in one folder,
     assert.equal(report.httpproxies[0]!.currentStatus, 'valid');
     assert.deepEqual(report.gatewayclasses[0]!.conditions.map((x) => `${x.type}=${x.status}`), ['Accepted=True', 'SupportedVersion=True']);
     assert.deepEqual(report.gateways[0]!.listeners.map((l) => [l.name, l.attachedRoutes]), [
-      ['http', 1],
+      ['http', 2],
       ['https', 1],
     ]);
     const reasons = Object.fromEntries(report.httproutes.map((r) => [`${r.namespace}/${r.name}`, r.parents[0]!.conditions.map((x) => `${x.type}=${x.status}/${x.reason}`)]));
     assert.deepEqual(reasons, {
       'apps/route': ['Accepted=True/Accepted', 'ResolvedRefs=False/BackendNotFound'],
       'apps/secure': ['Accepted=True/Accepted', 'ResolvedRefs=True/ResolvedRefs'],
+      'apps/wild': ['Accepted=True/Accepted', 'ResolvedRefs=True/ResolvedRefs'],
       'other/outsider': ['Accepted=False/NotAllowedByListeners', 'ResolvedRefs=False/RefNotPermitted'],
     });
     t.diagnostic('HTTPProxy and HTTPRoute hosts served side by side');

@@ -78,7 +78,13 @@ test('status: the generated load balancer Service with the Gateway\'s annotation
     ],
   );
   assert.deepEqual(lb.problems, []);
-  const { stdout } = await run(process.execPath, [CLI, 'status', files.manifests, '--config', files.config, '--state-dir', files.stateDir, '-o', 'json']);
+  // Exit 1: the walkthrough's missing-ca policy is not accepted, on purpose.
+  const failed = await run(process.execPath, [CLI, 'status', files.manifests, '--config', files.config, '--state-dir', files.stateDir, '-o', 'json']).then(
+    () => assert.fail('status exits 1 while a policy is not accepted'),
+    (e: { code: number; stdout: string }) => e,
+  );
+  assert.equal(failed.code, 1);
+  const stdout = failed.stdout;
   const r = JSON.parse(stdout) as Required<StatusReport>;
   const gw = r.gateways.find((g) => g.name === 'contour')!;
   assert.deepEqual(gw.conditions.map((c) => `${c.type}=${c.status}`), ['Accepted=True', 'Programmed=True', 'ResolvedRefs=True']);
