@@ -176,6 +176,7 @@ export async function startPebble(o: PebbleOptions): Promise<Pebble> {
   const p = run('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${o.dnsPort}`], { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' });
   const dispatcher = new Agent({ connect: { ca: ca.certPem } });
   const directory = `https://127.0.0.1:${o.port}/dir`;
+  let stopped: Promise<void> | undefined;
   await waitFor('pebble to listen', async () => {
     if (p.child.exitCode !== null) throw new Error(`pebble exited: ${p.output()}`);
     return (await fetch(directory, { dispatcher })).ok;
@@ -189,10 +190,14 @@ export async function startPebble(o: PebbleOptions): Promise<Pebble> {
       return res.text();
     },
     output: p.output,
-    async stop() {
-      await stopProc(p);
-      await dispatcher.close();
-      await rm(dir, { recursive: true, force: true });
+    stop() {
+      // Idempotent: a test may stop its CA early and again in its cleanup.
+      stopped ??= (async () => {
+        await stopProc(p);
+        await dispatcher.close();
+        await rm(dir, { recursive: true, force: true });
+      })();
+      return stopped;
     },
   };
 }

@@ -140,3 +140,77 @@ test('DNS-01 through RFC 2136 updates to Knot, for a wildcard and its apex; the 
   assert.equal(r2.ok, false);
   assert.match((await store.get(no.arn))!.failureDetail!, /no\.acme\.test: no challenge isobar can answer \(the CA offers dns-01; a wildcard needs dns-01 and no DNS update server is configured \(acme\.dns\)\)/);
 });
+
+test('a renewal that fails keeps the certificate, records ACM’s RenewalSummary and backs off, doubling', async (t) => {
+  const { pebble, ports } = await servers(t);
+  const store = await CertificateStore.open(await tempStateDir(t));
+  const server = await ChallengeServer.start({ address: '127.0.0.1', httpPort: ports.http });
+  t.after(() => server.close());
+  const pending = await request(store, pebble, `renew.${ZONE}`, ['http-01']);
+  const first = await attemptIssue(store, pending.arn, { responder: server, caBundle: pebble.caBundle });
+  assert.ok(first.ok);
+  // The CA goes away: the renewal fails, the issued certificate stays.
+  await pebble.stop();
+  const backoff = { baseMs: 60_000, maxMs: 600_000 };
+  const t0 = Date.now();
+  const r1 = await attemptIssue(store, pending.arn, { responder: server, caBundle: pebble.caBundle, backoff });
+  assert.equal(r1.ok, false);
+  const a = (await store.get(pending.arn))!;
+  assert.equal(a.status, 'ISSUED');
+  assert.equal(a.fingerprint, first.record.fingerprint, 'the old certificate keeps serving');
+  assert.equal(a.renewal?.status, 'FAILED');
+  assert.equal(a.renewal?.attempts, 1);
+  assert.equal(a.renewal?.reason, 'OTHER');
+  assert.match(a.renewal!.detail!, /cannot be reached \(ECONNREFUSED\)/);
+  const wait1 = Date.parse(a.renewal!.nextAttemptAt!) - t0;
+  assert.ok(wait1 >= 59_000 && wait1 <= 70_000, `first retry after about a minute (${wait1} ms)`);
+  const r2 = await attemptIssue(store, pending.arn, { responder: server, caBundle: pebble.caBundle, backoff });
+  assert.equal(r2.ok, false);
+  const b = (await store.get(pending.arn))!;
+  assert.equal(b.renewal?.attempts, 2);
+  const wait2 = Date.parse(b.renewal!.nextAttemptAt!) - Date.parse(b.renewal!.updatedAt);
+  assert.equal(wait2, 120_000, 'doubled');
+  const { renewalDueAt } = await import('../../src/certs/index.ts');
+  assert.equal(renewalDueAt(b), Date.parse(b.renewal!.nextAttemptAt!), 'serve waits for the backoff, not the lifetime');
+});
+
+test('ARI (RFC 9773): the CertID of the RFC’s example, and the window read from a directory’s renewalInfo', async (t) => {
+  const x509 = await import('@peculiar/x509');
+  const { webcrypto } = await import('node:crypto');
+  const { ariCertId, fetchRenewalWindow } = await import('../../src/certs/ari.ts');
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as { publicKey: CryptoKey; privateKey: CryptoKey };
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: '0087654321',
+    subject: 'CN=ari.example',
+    issuer: 'CN=ari issuer',
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 86_400_000),
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    signingAlgorithm: alg,
+    extensions: [new x509.AuthorityKeyIdentifierExtension('69885b6b87464041e1b37b847ba0ae2cde01c8d4')],
+  });
+  // RFC 9773 appendix A: keyIdentifier 69:88:5B:... and serial 00:87:65:43:21.
+  assert.equal(ariCertId(cert.toString('pem')), 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE');
+
+  const { createServer } = await import('node:https');
+  const { createCa } = await import('../../src/demo/pki.ts');
+  const ca = await createCa('ari test CA');
+  const leaf = await ca.issue({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const seen: string[] = [];
+  const srv = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
+    seen.push(req.url ?? '');
+    const base = `https://127.0.0.1:${(srv.address() as { port: number }).port}`;
+    if (req.url === '/dir') return res.end(JSON.stringify({ newNonce: `${base}/nonce`, renewalInfo: `${base}/renewal-info` }));
+    if (req.url === '/renewal-info/aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE') return res.end(JSON.stringify({ suggestedWindow: { start: '2030-01-01T00:00:00Z', end: '2030-01-02T00:00:00Z' } }));
+    res.statusCode = 404;
+    res.end();
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  t.after(() => srv.close());
+  const port = (srv.address() as { port: number }).port;
+  const w = await fetchRenewalWindow(`https://127.0.0.1:${port}/dir`, cert.toString('pem'), ca.certPem);
+  assert.deepEqual(w, { start: Date.parse('2030-01-01T00:00:00Z'), end: Date.parse('2030-01-02T00:00:00Z') });
+  assert.deepEqual(seen, ['/dir', '/renewal-info/aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE']);
+});
