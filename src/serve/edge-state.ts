@@ -68,9 +68,13 @@ export class EdgeState {
     this.proxyConfig = built.proxyConfig;
     this.balancerConfig = built.balancerConfig;
     const { gatewayclasses, gateways, httproutes, grpcroutes, tlsroutes, backendtlspolicies } = built.statuses;
+    const { extensionservices, ingresses } = built.statuses;
     this.report = {
       httpproxies: built.statuses.httpproxies,
       services: this.#o.runBalancer ? built.statuses.services : [],
+      // ExtensionServices and Ingresses when there are any (the sink writes their status).
+      ...(extensionservices && extensionservices.length > 0 ? { extensionservices } : {}),
+      ...(ingresses && ingresses.length > 0 ? { ingresses } : {}),
       // The Gateway API arrays when the snapshot had Gateway API objects.
       ...(gateways ? { gatewayclasses, gateways, httproutes, grpcroutes, tlsroutes, backendtlspolicies } : {}),
     };
@@ -86,6 +90,6 @@ export class EdgeState {
   /** The statuses with the load balancer listeners' health as the workers report it. */
   reportWithHealth(health: Record<string, ListenerHealth>): StatusReport {
     if (!this.balancerConfig) return this.report;
-    return { httpproxies: this.report.httpproxies, services: withRuntimeHealth(this.report.services, this.balancerConfig, { listeners: health }) };
+    return { ...this.report, services: withRuntimeHealth(this.report.services, this.balancerConfig, { listeners: health }) };
   }
 }

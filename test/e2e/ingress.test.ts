@@ -8,7 +8,7 @@
 // address in status.loadBalancer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -16,7 +16,9 @@ import { promisify } from 'node:util';
 import http from 'node:http';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 import { createCa } from '../support/pki.ts';
-import { CLI, freeOffset, freePort, httpsGet, startServe, waitFor, type ServeProcess } from './support.ts';
+import { prepareQuickstart } from '../../scripts/quickstart-lib.ts';
+import type { StatusReport } from '../../src/status/types.ts';
+import { CLI, edgeCall, freeOffset, freePort, getJson, httpsGet, startQuickstartServe, startSecureBackend, startServe, waitFor, type ServeProcess } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -198,5 +200,50 @@ test('an HTTPProxy and Ingresses for different hosts in one folder, through the 
     await serve?.stop();
     await Promise.all([a.close(), b.close(), c.close()]);
     await rm(work, { recursive: true, force: true });
+  }
+});
+
+test('through the whole chain (balancer TLS with the ACM-style certificate -> PROXY v2 -> proxy): an Ingress path on the quickstart host beside its HTTPProxy', { timeout: 120_000 }, async () => {
+  const work = await mkdtemp(join(tmpdir(), 'isobar-ingress-chain-'));
+  const backendPort = await freePort();
+  const files = await prepareQuickstart(work, { backendPort });
+  const plain = await startDemoBackend({ host: '127.0.0.1', port: 0, name: 'ingress-plain' });
+  await writeFile(
+    join(files.manifests, 'ingress.yaml'),
+    `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: docs, namespace: demo}
+spec:
+  rules:
+  - host: tls-demo.example.test
+    http: {paths: [{path: /docs, pathType: Prefix, backend: {service: {name: plain, port: {number: 80}}}}]}
+---
+${services([['plain', plain.port]]).replaceAll('namespace: apps', 'namespace: demo')}`,
+  );
+  const backend = await startSecureBackend(files, backendPort);
+  const offset = await freeOffset([80, 443]);
+  const ca = await readFile(files.edgeCa, 'utf8');
+  let serve: ServeProcess | undefined;
+  try {
+    serve = await startQuickstartServe(files, offset);
+    await waitFor('the Ingress path through the chain', async () => ((await edgeCall({ port: 443 + offset, ca, path: '/docs/a' }).catch(() => ({ status: 0 }))).status === 200 ? true : undefined), 20_000);
+    const docs = await edgeCall({ port: 443 + offset, ca, path: '/docs/a' });
+    const seen = JSON.parse(docs.body) as { backend: string; headers: Record<string, string> };
+    assert.equal(seen.backend, 'ingress-plain');
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1', 'the client address survives the balancer (PROXY v2)');
+    // The rest of the host is still the HTTPProxy's (its TLS backend).
+    const rest = await edgeCall({ port: 443 + offset, ca, path: '/docsx' });
+    assert.equal(rest.status, 200);
+    assert.equal(JSON.parse(rest.body).backend, 'secure-backend');
+    const report = await getJson<StatusReport>(`http://127.0.0.1:${serve.adminPort}/status`);
+    const docsStatus = report.ingresses!.find((i) => i.name === 'docs')!;
+    assert.equal(docsStatus.served, true);
+    assert.match(docsStatus.loadBalancer.ingress[0]?.hostname ?? '', /elb/, 'the address of projectcontour/envoy');
+    assert.match(docsStatus.problems[0]!.message, /also the fqdn of HTTPProxy demo\/tls-demo/);
+  } finally {
+    const code = await serve?.stop();
+    await Promise.all([backend.close(), plain.close()]);
+    await rm(work, { recursive: true, force: true });
+    if (serve) assert.equal(code, 0);
   }
 });
