@@ -289,7 +289,7 @@ test('config prints the ProxyConfig with private keys redacted; -o balancer prin
 });
 
 
-test('check fails closed: a rate limit isobar does not enforce and a 1 MiB fqdn make it exit 1, naming the field', async (t) => {
+test('check fails closed: a global rate limit with no rate-limit service to enforce it and a 1 MiB fqdn make it exit 1, naming the field', async (t) => {
   const { dir, state } = await workspace(t, {
     'limited.yaml':
       'apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: limited, namespace: a-app}\nspec:\n  virtualhost:\n    fqdn: limited.example.com\n    rateLimitPolicy: {global: {descriptors: [{entries: [{genericKey: {value: a}}]}]}}\n  routes:\n  - services: [{name: web, port: 80}]\n',
@@ -299,7 +299,7 @@ test('check fails closed: a rate limit isobar does not enforce and a 1 MiB fqdn 
   assert.equal(c.code, 1);
   const out = c.stdout.split('\n');
   assert.ok(
-    out.includes('HTTPProxy a-app/limited: invalid: Spec.VirtualHost.rateLimitPolicy.global is not supported by isobar; this HTTPProxy is not served, rather than served without it'),
+    out.includes("HTTPProxy a-app/limited: invalid: Spec.VirtualHost.RateLimitPolicy is invalid: global rate limit descriptors need the config file's rateLimitService.extensionService (isobar does not serve a limit it cannot enforce)"),
     c.stdout,
   );
   assert.ok(out.some((l) => l.startsWith('HTTPProxy a-app/huge: invalid: spec.virtualhost.fqdn: must be at most 253 characters long')), c.stdout);
