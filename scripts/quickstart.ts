@@ -12,10 +12,24 @@ import { ACME_ARN, startLocalAcme, switchToAcme, type LocalAcme } from './quicks
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin', 'isobar.js');
-const WORK = join(ROOT, '.isobar', 'quickstart');
-const OFFSET = 10000;
-const ADMIN = 8000;
-const BACKEND_PORT = 9443;
+// The ports a reader types in the walkthrough. The environment may move them
+// (and the work folder), so a test can run this very script beside others.
+const env = (name: string, fallback: number): number => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    console.error(`quickstart: ${name}=${JSON.stringify(v)} is not a port number (0-65535)`);
+    process.exit(2);
+  }
+  return n;
+};
+const WORK = process.env.ISOBAR_QUICKSTART_WORK || join(ROOT, '.isobar', 'quickstart');
+const OFFSET = env('ISOBAR_QUICKSTART_LB_PORT_OFFSET', 10000);
+const ADMIN = env('ISOBAR_QUICKSTART_ADMIN_PORT', 8000);
+const BACKEND_PORT = env('ISOBAR_QUICKSTART_BACKEND_PORT', 9443);
+const HTTP_PORT = env('ISOBAR_QUICKSTART_HTTP_PORT', 8080);
+const HTTPS_PORT = env('ISOBAR_QUICKSTART_HTTPS_PORT', 8443);
 
 const children: ChildProcess[] = [];
 /** --acme: the edge certificate from a local ACME CA (Pebble) instead of the local one. */
@@ -83,7 +97,7 @@ if (ACME) {
   acme = await startLocalAcme(WORK, files, OFFSET);
 }
 run(
-  ['serve', files.manifests, '--config', acme?.config ?? files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(OFFSET), '--admin-port', String(ADMIN), '--log-format', 'text'],
+  ['serve', files.manifests, '--config', acme?.config ?? files.config, '--state-dir', files.stateDir, '--lb-port-offset', String(OFFSET), '--admin-port', String(ADMIN), '--http-port', String(HTTP_PORT), '--https-port', String(HTTPS_PORT), '--log-format', 'text'],
   'isobar serve',
 );
 
