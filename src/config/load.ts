@@ -106,6 +106,22 @@ const HANDLERS: Record<string, Handler> = {
     if (v !== 'gzip' && v !== 'brotli' && v !== 'zstd' && v !== 'disabled') return c.fail(`invalid compression type: ${JSON.stringify(String(v))}`);
     c.config.compression = { algorithm: v };
   },
+  'cluster.dns-lookup-family': (v, c) => {
+    // Contour's ClusterDNSFamilyType.Validate.
+    if (v !== 'auto' && v !== 'v4' && v !== 'v6' && v !== 'all') return c.fail(`invalid cluster DNS lookup family ${goQuoted(v)}`);
+    c.config.cluster.dnsLookupFamily = v;
+  },
+  'cluster.max-requests-per-connection': (v, c) => {
+    const n = uint32(v, c);
+    // Contour's ClusterParameters.Validate wording.
+    if (n !== undefined && n < 1) return c.fail(`invalid max connections per request value ${n} set on cluster, minimum value is 1`);
+    if (n !== undefined) c.config.cluster.maxRequestsPerConnection = n;
+  },
+  'cluster.per-connection-buffer-limit-bytes': (v, c) => {
+    const n = uint32(v, c);
+    if (n !== undefined && n < 1) return c.fail(`invalid per connections buffer limit bytes value ${n} set on cluster, minimum value is 1`);
+    if (n !== undefined) c.config.cluster.perConnectionBufferLimitBytes = n;
+  },
   'cluster.circuit-breakers': (v, c) => {
     const cb = circuitBreakers(v, c);
     if (cb) c.config.circuitBreakers = cb;
@@ -404,6 +420,18 @@ function circuitBreakers(v: unknown, c: Ctx): Partial<CircuitBreakerDefaults> | 
     } else if (n > 0) out[field] = n;
   }
   return ok ? out : undefined;
+}
+
+/** A YAML uint32 (Contour reads these keys as *uint32). */
+function uint32(v: unknown, c: Ctx): number | undefined {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff) return v;
+  c.fail(`must be a whole number from 0 to 4294967295, found ${describe(v)}`);
+  return undefined;
+}
+
+/** A value as Go's %q prints a string (other values as JSON). */
+function goQuoted(v: unknown): string {
+  return JSON.stringify(typeof v === 'string' ? v : String(v));
 }
 
 function dnsLabel(v: unknown, c: Ctx): string | undefined {

@@ -20,6 +20,21 @@ export interface CircuitBreakerDefaults {
   perHostMaxConnections: number;
 }
 
+/** cluster.dns-lookup-family (Contour's ClusterDNSFamilyType). */
+export type ClusterDnsLookupFamily = 'auto' | 'v4' | 'v6' | 'all';
+
+/** Contour's cluster.* settings for upstream connections. */
+export interface ClusterSettings {
+  /** cluster.dns-lookup-family: how ExternalName endpoints are resolved, default auto. */
+  dnsLookupFamily: ClusterDnsLookupFamily;
+  /** cluster.max-requests-per-connection: an upstream connection closes
+   *  after this many requests; absent: no limit. */
+  maxRequestsPerConnection?: number;
+  /** cluster.per-connection-buffer-limit-bytes: the soft limit of an
+   *  upstream connection's read and write buffers; absent: Node's default. */
+  perConnectionBufferLimitBytes?: number;
+}
+
 export interface IsobarConfig {
   tls: {
     /** tls.envoy-client-certificate: presented to upstreams that ask. */
@@ -60,6 +75,7 @@ export interface IsobarConfig {
   /** cluster.circuit-breakers: thresholds for Services whose annotations
    *  set none (absent or 0: Envoy's default). */
   circuitBreakers?: Partial<CircuitBreakerDefaults>;
+  cluster: ClusterSettings;
   /** compression.algorithm: the proxy's response compression, default gzip (Contour's). */
   compression: { algorithm: 'gzip' | 'brotli' | 'zstd' | 'disabled' };
   /** rateLimitService: the global rate limit server; absent: none. */
@@ -76,6 +92,7 @@ export function defaultConfig(): IsobarConfig {
     tls: {},
     upstreamTls: { minimumProtocolVersion: '1.2', maximumProtocolVersion: '1.3', requireValidation: false },
     timeouts: { connectTimeoutMs: 2000 },
+    cluster: { dnsLookupFamily: 'auto' },
     enableExternalNameService: false,
     disablePermitInsecure: false,
     rootNamespaces: [],

@@ -100,7 +100,8 @@ export class CacheView {
   #crl = new NsMap<Checked<string>>();
   #protocols = new Map<Service, Map<string, string>>();
   #lookups = new NsMap<Map<number, ServiceLookup>>();
-  #endpointsOf = new WeakMap<ResolvedService, Endpoint[]>();
+  /** Per Service port, per health port (undefined: none). */
+  #endpointsOf = new WeakMap<ResolvedService, Map<ResolvedService | undefined, Endpoint[]>>();
   /** While set, every lookup adds its dependency key here. */
   deps: Set<string> | null = null;
 
@@ -273,34 +274,47 @@ export class CacheView {
     return (name !== '' ? map.get(name) : undefined) ?? map.get(String(port.port)) ?? '';
   }
 
-  /** Ready endpoints for a resolved Service port, sorted and de-duplicated. */
-  endpointsFor(s: ResolvedService): Endpoint[] {
-    if (s.externalName !== '') return [{ address: s.externalName, port: s.port.port }];
+  /** Ready endpoints for a resolved Service port, sorted and de-duplicated;
+   *  with `health` (another port of the same Service, a healthPort), each
+   *  carries that port's endpoint port as its healthPort, as Contour sets
+   *  the health check port of the endpoints (ExternalName: the Service port). */
+  endpointsFor(s: ResolvedService, health?: ResolvedService): Endpoint[] {
+    if (s.externalName !== '') {
+      const e: Endpoint = { address: s.externalName, port: s.port.port };
+      if (health && health.port.port !== s.port.port) e.healthPort = health.port.port;
+      return [e];
+    }
     if (this.deps) {
       this.deps.add(depKey.endpoints(s.namespace, s.name));
       this.deps.add(depKey.slices(s.namespace, s.name));
     }
-    const cached = this.#endpointsOf.get(s);
+    let memo = this.#endpointsOf.get(s);
+    if (!memo) this.#endpointsOf.set(s, (memo = new Map()));
+    const cached = memo.get(health);
     if (cached) return cached;
     const list: Endpoint[] = [];
     const ep = this.endpoints.get(s.namespace, s.name);
     for (const subset of arr(ep?.subsets)) {
       const r = rec(subset);
       if (!r) continue;
-      const port = this.#endpointPort(s, arr(r.ports));
+      const ports = arr(r.ports);
+      const port = this.#endpointPort(s, ports);
       if (port < 1 || port > 65535) continue;
-      for (const a of arr(r.addresses)) addEndpoint(list, str(rec(a)?.ip), port);
+      const hp = health ? this.#endpointPort(health, ports) : 0;
+      for (const a of arr(r.addresses)) addEndpoint(list, str(rec(a)?.ip), port, hp);
     }
     for (const slice of this.slices.get(s.namespace, s.name) ?? []) {
       const r = rec(slice) ?? {};
       if (str(r.addressType) === 'FQDN') continue;
-      const port = this.#endpointPort(s, arr(r.ports));
+      const ports = arr(r.ports);
+      const port = this.#endpointPort(s, ports);
       if (port < 1 || port > 65535) continue;
+      const hp = health ? this.#endpointPort(health, ports) : 0;
       for (const e of arr(r.endpoints)) {
         const er = rec(e);
         // A nil ready condition means ready (discovery.k8s.io/v1).
         if (!er || rec(er.conditions)?.ready === false) continue;
-        for (const a of arr(er.addresses)) addEndpoint(list, str(a), port);
+        for (const a of arr(er.addresses)) addEndpoint(list, str(a), port, hp);
       }
     }
     sortSmall(list, byAddress);
@@ -308,7 +322,7 @@ export class CacheView {
     for (let i = list.length - 1; i > 0; i--) {
       if (list[i]!.address === list[i - 1]!.address && list[i]!.port === list[i - 1]!.port) list.splice(i, 1);
     }
-    this.#endpointsOf.set(s, list);
+    memo.set(health, list);
     return list;
   }
 
@@ -337,6 +351,9 @@ function byAddress(a: Endpoint, b: Endpoint): number {
   return a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port;
 }
 
-function addEndpoint(list: Endpoint[], address: string, port: number): void {
-  if (address !== '') list.push({ address, port });
+/** `healthPort` 0, out of range or equal to `port`: probe the traffic port. */
+function addEndpoint(list: Endpoint[], address: string, port: number, healthPort: number): void {
+  if (address === '') return;
+  if (healthPort > 0 && healthPort <= 65535 && healthPort !== port) list.push({ address, port, healthPort });
+  else list.push({ address, port });
 }

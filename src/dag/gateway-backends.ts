@@ -11,6 +11,7 @@ import type { ReferenceGrants } from './gateway-refs.ts';
 import type { ClusterShape, Output } from './output.ts';
 import type { TlsVersion, UpstreamProtocol, UpstreamTls } from './proxy-config.ts';
 import { int, rec, str } from './safe.ts';
+import { addConnectionSettings } from './service-cluster.ts';
 
 export interface RefProblem {
   reason: 'InvalidKind' | 'RefNotPermitted' | 'BackendNotFound' | 'UnsupportedProtocol';
@@ -83,5 +84,6 @@ export function resolveBackend(ctx: BackendContext, raw: unknown, routeNs: strin
     idleConnectionTimeoutMs: 60 * 60 * 1000,
   };
   if (tls) shape.tls = tls;
+  if (mode !== 'passthrough') addConnectionSettings(shape, ctx.config);
   return { cluster: ctx.out.cluster(namespace, name, port, shape, () => ctx.view.endpointsFor(s), s) };
 }

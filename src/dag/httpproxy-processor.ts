@@ -8,6 +8,7 @@ import type {
   HeaderOps,
   Route,
   RouteAction,
+  SlowStart,
   TcpForward,
   TlsSecret,
   UpstreamProtocol,
@@ -16,6 +17,9 @@ import type {
 } from './proxy-config.ts';
 import type { NCond, NLoadBalancerPolicy, NProxy, NRoute, NService, NValidation } from './model.ts';
 import type { CacheView, Lookup, ResolvedService } from './cache-view.ts';
+
+/** A Service port and, for a healthPort, the Service port health checks probe. */
+type ServiceLookupWithHealth = { ok: true; value: ResolvedService; health?: ResolvedService } | { ok: false; error: string };
 import type { ClusterShape, Output } from './output.ts';
 import { Condition, type ServiceContext } from './status.ts';
 import { isBlank, processVirtualHostTls, tlsVersion } from './vhost-tls.ts';
@@ -46,8 +50,10 @@ import {
   DEFAULT_STREAM_IDLE_TIMEOUT_MS,
   globalClientCert,
   serviceClientCert,
+  type ClusterRequest,
   type GlobalClientCert,
 } from './service-cluster.ts';
+import { SLOW_START_STRATEGY_ERROR, slowStartConfig } from './slow-start.ts';
 import {
   addJwtNeedsTlsError,
   checkRouteProviders,
@@ -66,6 +72,7 @@ import {
   loadBalancer,
   retryPolicy,
   strategyOf,
+  tcpHealthCheck,
   type Dynamic,
   type HeadersPolicyDefaults,
 } from './policy.ts';
@@ -148,8 +155,8 @@ export class HTTPProxyProcessor {
     this.#rejected = rejected;
     this.#reqDefaults = headerDefaults(config.policy?.requestHeaders);
     this.#respDefaults = headerDefaults(config.policy?.responseHeaders);
-    // Contour's cluster.dns-lookup-family defaults to auto; isobar has no such key.
-    this.#jwtEnv = { secrets: view, upstreamTls: config.upstreamTls, dnsLookupFamily: 'auto' };
+    // A provider's own dnsLookupFamily, else cluster.dns-lookup-family (Contour's).
+    this.#jwtEnv = { secrets: view, upstreamTls: config.upstreamTls, dnsLookupFamily: config.cluster?.dnsLookupFamily ?? 'auto' };
     this.#clientCert = globalClientCert(view, config);
     this.#rateLimitService = () => rateLimitService(config, extensions);
     this.#defaultGlobalRateLimit = readGlobalRateLimit(config.rateLimitService?.defaultGlobalRateLimitPolicy);
@@ -504,7 +511,7 @@ export class HTTPProxyProcessor {
         );
         return null;
       }
-      const found = this.#view.lookupService(proxy.namespace, service.name, service.port, this.#config.enableExternalNameService);
+      const found = this.#lookupWithHealthPort(proxy, service, hc.value !== undefined);
       if (!found.ok) {
         cond.addServiceError(
           'ServiceError',
@@ -516,6 +523,7 @@ export class HTTPProxyProcessor {
         continue;
       }
       const s = found.value;
+      const healthService = found.health;
       const upstream = this.#upstream(cond, proxy, service, s, ctx);
       if (!upstream) return null;
 
@@ -535,13 +543,27 @@ export class HTTPProxyProcessor {
       }
       const clientCert = this.#clientCertFor(cond, ctx, s);
       if (clientCert === null) return null;
+      let slowStart: SlowStart | undefined;
+      if (service.slowStartPolicy) {
+        // Envoy ramps weights only in the round robin and least request balancers.
+        if (lb.strategy !== 'RoundRobin' && lb.strategy !== 'WeightedLeastRequest') {
+          cond.addServiceError('ServiceError', 'SlowStartInvalid', SLOW_START_STRATEGY_ERROR, ctx, SLOW_START_STRATEGY_ERROR);
+          return null;
+        }
+        const ss = slowStartConfig(service.slowStartPolicy);
+        if (!ss.ok) {
+          cond.addServiceError('ServiceError', 'SlowStartInvalid', `${ss.error} on slow start`, ctx, `${ss.error} on slow start`);
+          return null;
+        }
+        slowStart = ss.value;
+      }
 
       const sni =
         literalHost(sReq.value.hostRewrite) ||
         literalHost(reqHP.value.hostRewrite) ||
         s.externalName ||
         (upstream.validation ? upstream.validation.subjectNames[0] ?? '' : '');
-      const clusterName = this.#addCluster(s, upstream, sni, clientCert, lb, hc.value, idleConnMs);
+      const clusterName = this.#addCluster(s, upstream, sni, clientCert, lb, hc.value, idleConnMs, { slowStart, healthService, dnsLookupFamily: true });
 
       if (service.mirror && mirror) {
         cond.addServiceError('ServiceError', 'OnlyOneMirror', 'only one service per route may be nominated as mirror', ctx, 'only one service per route may be nominated as mirror');
@@ -699,6 +721,7 @@ export class HTTPProxyProcessor {
     lb: Cluster['loadBalancer'],
     healthCheck: Cluster['healthCheck'],
     idleConnMs: number | null,
+    more: Pick<ClusterRequest, 'tcp' | 'slowStart' | 'healthService' | 'dnsLookupFamily'>,
   ): string {
     return addServiceCluster(this.#view, this.#config, this.#out, s, {
       protocol: upstream.protocol,
@@ -708,7 +731,19 @@ export class HTTPProxyProcessor {
       loadBalancer: lb,
       healthCheck,
       idleConnectionTimeoutMs: idleConnMs,
+      ...more,
     });
+  }
+
+  /** EnsureService: the Service port, and with a health check and a
+   *  healthPort other than the port, the Service port health checks probe
+   *  (which must exist too: Contour looks it up the same way). */
+  #lookupWithHealthPort(proxy: NProxy, service: NService, healthChecked: boolean): ServiceLookupWithHealth {
+    const found = this.#view.lookupService(proxy.namespace, service.name, service.port, this.#config.enableExternalNameService);
+    if (!found.ok || !healthChecked || service.healthPort <= 0 || service.healthPort === service.port) return found;
+    const health = this.#view.lookupService(proxy.namespace, service.name, service.healthPort, this.#config.enableExternalNameService);
+    if (!health.ok) return health;
+    return { ok: true, value: found.value, health: health.value };
   }
 
   /** processHTTPProxyTCPProxy: follows spec.tcpproxy.include; null after a
@@ -732,15 +767,13 @@ export class HTTPProxyProcessor {
       lbp = null;
     }
     if (tcp.services.length > 0) {
-      if (tcp.healthCheckPolicy) {
-        cond.addWarning('SpecError', 'IgnoredField', 'Spec.TCPProxy.HealthCheckPolicy is not supported by isobar and is ignored');
-      }
+      const tcpHealth = tcpHealthCheck(tcp.healthCheckPolicy);
       const clusters: WeightedCluster[] = [];
       const lb = loadBalancer(lbp, cond);
       for (const service of tcp.services) {
         reportIgnoredFields(cond, `Spec.TCPProxy service "${service.name}": `, service.unsupported);
         if (reportUnenforcedFields(cond, `Spec.TCPProxy service "${service.name}": `, service.unenforced)) return null;
-        const found = this.#view.lookupService(proxy.namespace, service.name, service.port, this.#config.enableExternalNameService);
+        const found = this.#lookupWithHealthPort(proxy, service, tcpHealth !== undefined);
         if (!found.ok) {
           cond.addError('TCPProxyError', 'ServiceUnresolvedReference', `Spec.TCPProxy unresolved service reference: ${found.error}`);
           return null;
@@ -751,9 +784,26 @@ export class HTTPProxyProcessor {
         const clientCert = this.#clientCertFor(cond, null, s);
         if (clientCert === null) return null;
         const sni = s.externalName || (upstream.validation ? upstream.validation.subjectNames[0] ?? '' : '');
-        // spec.tcpproxy.healthCheckPolicy (a TCP connect check) has no
-        // ProxyConfig form yet: HealthCheck is an HTTP check.
-        const name = this.#addCluster(s, upstream, sni, clientCert, lb, undefined, DEFAULT_IDLE_CONNECTION_TIMEOUT_MS);
+        // Contour leaves a TCPProxy service's slowStartPolicy out of its
+        // cluster; isobar applies it, with the same checks as on a route.
+        let slowStart: SlowStart | undefined;
+        if (service.slowStartPolicy) {
+          if (lb.strategy !== 'RoundRobin' && lb.strategy !== 'WeightedLeastRequest') {
+            cond.addError('ServiceError', 'SlowStartInvalid', SLOW_START_STRATEGY_ERROR);
+            return null;
+          }
+          const ss = slowStartConfig(service.slowStartPolicy);
+          if (!ss.ok) {
+            cond.addError('ServiceError', 'SlowStartInvalid', `${ss.error} on slow start`);
+            return null;
+          }
+          slowStart = ss.value;
+        }
+        const name = this.#addCluster(s, upstream, sni, clientCert, lb, undefined, DEFAULT_IDLE_CONNECTION_TIMEOUT_MS, {
+          tcp: { healthCheck: tcpHealth },
+          slowStart,
+          healthService: found.health,
+        });
         clusters.push({ cluster: name, weight: Math.max(0, service.weight), requestHeaders: emptyOps(), responseHeaders: emptyOps() });
       }
       const weighted = normaliseWeights(clusters);

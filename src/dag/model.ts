@@ -59,6 +59,7 @@ export type NHeaders = NonNullable<NRoute['requestHeadersPolicy']>;
 export type NLoadBalancerPolicy = NonNullable<NRoute['loadBalancerPolicy']>;
 export type NHealthCheck = NonNullable<NRoute['healthCheckPolicy']>;
 export type NTCPProxy = NonNullable<Spec['tcpproxy']>;
+export type NTcpHealthCheck = NonNullable<NTCPProxy['healthCheckPolicy']>;
 export type NIpFilterPolicy = NRoute['ipAllowPolicy'][number];
 export type NCorsPolicy = NonNullable<NVirtualHost['corsPolicy']>;
 export type NJwtProvider = NVirtualHost['jwtProviders'][number];

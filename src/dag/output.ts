@@ -8,6 +8,7 @@ import type {
   CorsConfig,
   Endpoint,
   GlobalRateLimitPolicyConfig,
+  DnsLookupFamily,
   HealthCheck,
   IpFilterConfig,
   LocalRateLimitConfig,
@@ -16,7 +17,9 @@ import type {
   ProxyConfig,
   Route,
   SecureVirtualHost,
+  SlowStart,
   TcpForward,
+  TcpHealthCheck,
   TlsSecret,
   TlsVersion,
   UpstreamTls,
@@ -80,9 +83,17 @@ export interface ClusterShape {
   tls?: UpstreamTls;
   loadBalancer: Cluster['loadBalancer'];
   healthCheck?: HealthCheck;
+  tcpHealthCheck?: TcpHealthCheck;
+  slowStart?: SlowStart;
   connectTimeoutMs: number;
   idleConnectionTimeoutMs: number | null;
   circuitBreakers?: CircuitBreakers;
+  maxRequestsPerConnection?: number;
+  perConnectionBufferLimitBytes?: number;
+  dnsLookupFamily?: DnsLookupFamily;
+  /** The Service port health checks probe (a healthPort): the same Service
+   *  port probed on another port is another cluster. */
+  healthServicePort?: number;
 }
 
 function sameBreakers(a: CircuitBreakers | undefined, b: CircuitBreakers | undefined): boolean {
@@ -104,6 +115,10 @@ export function sameShape(a: ClusterShape, b: ClusterShape): boolean {
   }
   if (a.healthCheck !== b.healthCheck && JSON.stringify(a.healthCheck) !== JSON.stringify(b.healthCheck)) return false;
   if (!sameBreakers(a.circuitBreakers, b.circuitBreakers)) return false;
+  if (a.maxRequestsPerConnection !== b.maxRequestsPerConnection || a.perConnectionBufferLimitBytes !== b.perConnectionBufferLimitBytes || a.dnsLookupFamily !== b.dnsLookupFamily) return false;
+  if (a.healthServicePort !== b.healthServicePort) return false;
+  if (a.tcpHealthCheck !== b.tcpHealthCheck && JSON.stringify(a.tcpHealthCheck) !== JSON.stringify(b.tcpHealthCheck)) return false;
+  if (a.slowStart !== b.slowStart && JSON.stringify(a.slowStart) !== JSON.stringify(b.slowStart)) return false;
   const x = a.tls;
   const y = b.tls;
   if (!x || !y) return x === y;
@@ -128,6 +143,12 @@ export function clusterIdentity(c: ClusterShape): string {
   if (c.healthCheck) id += `|hc:${JSON.stringify(c.healthCheck)}`;
   const cb = c.circuitBreakers;
   if (cb) id += `|cb:${cb.maxConnections},${cb.maxPendingRequests},${cb.maxRequests},${cb.maxRetries},${cb.perHostMaxConnections}`;
+  if (c.tcpHealthCheck) id += `|tcphc:${JSON.stringify(c.tcpHealthCheck)}`;
+  if (c.slowStart) id += `|slow:${JSON.stringify(c.slowStart)}`;
+  if (c.maxRequestsPerConnection !== undefined) id += `|mrpc:${c.maxRequestsPerConnection}`;
+  if (c.perConnectionBufferLimitBytes !== undefined) id += `|buf:${c.perConnectionBufferLimitBytes}`;
+  if (c.dnsLookupFamily !== undefined) id += `|dns:${c.dnsLookupFamily}`;
+  if (c.healthServicePort !== undefined) id += `|hp:${c.healthServicePort}`;
   return id;
 }
 
@@ -215,6 +236,11 @@ export class Output {
       if (shape.tls) c.tls = shape.tls;
       if (shape.healthCheck) c.healthCheck = shape.healthCheck;
       if (shape.circuitBreakers) c.circuitBreakers = shape.circuitBreakers;
+      if (shape.tcpHealthCheck) c.tcpHealthCheck = shape.tcpHealthCheck;
+      if (shape.slowStart) c.slowStart = shape.slowStart;
+      if (shape.maxRequestsPerConnection !== undefined) c.maxRequestsPerConnection = shape.maxRequestsPerConnection;
+      if (shape.perConnectionBufferLimitBytes !== undefined) c.perConnectionBufferLimitBytes = shape.perConnectionBufferLimitBytes;
+      if (shape.dnsLookupFamily !== undefined) c.dnsLookupFamily = shape.dnsLookupFamily;
       this.#clusters.set(name, c);
     }
     return name;

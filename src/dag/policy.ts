@@ -1,7 +1,7 @@
 // Route and service policies: header rewriting, retries, load balancing,
 // health checks, redirects (Contour's internal/dag/policy.go).
-import type { HashPolicy, HealthCheck, HeaderOps, LoadBalancerStrategy, RetryPolicyConfig } from './proxy-config.ts';
-import type { NHeaders, NHealthCheck, NLoadBalancerPolicy, NRoute } from './model.ts';
+import type { HashPolicy, HealthCheck, HeaderOps, LoadBalancerStrategy, RetryPolicyConfig, TcpHealthCheck } from './proxy-config.ts';
+import type { NHeaders, NHealthCheck, NLoadBalancerPolicy, NRoute, NTcpHealthCheck } from './model.ts';
 import type { Condition } from './status.ts';
 import { parseGoDuration } from './duration.ts';
 
@@ -254,5 +254,17 @@ export function httpHealthCheck(hc: NHealthCheck | null): { ok: true; value: Hea
       healthyThreshold: hc.healthyThresholdCount > 0 ? hc.healthyThresholdCount : 2,
       expectedStatuses: expected.map((r) => ({ start: r.start, end: r.end })),
     },
+  };
+}
+
+/** Contour's tcpHealthCheckPolicy with Envoy's defaults (0: default);
+ *  undefined when the TCPProxy sets none. */
+export function tcpHealthCheck(hc: NTcpHealthCheck | null): TcpHealthCheck | undefined {
+  if (!hc) return undefined;
+  return {
+    intervalMs: (hc.intervalSeconds > 0 ? hc.intervalSeconds : 10) * 1000,
+    timeoutMs: (hc.timeoutSeconds > 0 ? hc.timeoutSeconds : 2) * 1000,
+    unhealthyThreshold: hc.unhealthyThresholdCount > 0 ? hc.unhealthyThresholdCount : 3,
+    healthyThreshold: hc.healthyThresholdCount > 0 ? hc.healthyThresholdCount : 2,
   };
 }

@@ -12,7 +12,7 @@ import type { CorsConfig } from './cors-config.ts';
 import type { IpFilterConfig } from './ip-filter-config.ts';
 import type { LocalRateLimitConfig } from './local-rate-limit-config.ts';
 import type { ForwardClientCertificate } from './client-cert-config.ts';
-import type { JwtConfig, JwtRequirement } from './jwt-config.ts';
+import type { DnsLookupFamily, JwtConfig, JwtRequirement } from './jwt-config.ts';
 import type { ExtensionCluster, ExternalAuthorization, RouteAuthorization } from './authorization-config.ts';
 import type { GlobalRateLimitPolicyConfig } from './global-rate-limit-config.ts';
 export type * from './global-rate-limit-config.ts';
@@ -46,6 +46,9 @@ export interface CaBundle {
 export interface Endpoint {
   address: string; // IP literal (v4 or v6) or DNS name for ExternalName
   port: number;
+  /** The port health checks probe, when not `port` (a service's
+   *  healthPort, as the endpoint's target port); absent: `port`. */
+  healthPort?: number;
 }
 
 export interface HealthCheck {
@@ -56,6 +59,26 @@ export interface HealthCheck {
   unhealthyThreshold: number; // default 3
   healthyThreshold: number; // default 2
   expectedStatuses: { start: number; end: number }[]; // [start, end)
+}
+
+/** Contour's tcpproxy.healthCheckPolicy (Envoy's tcp_health_check with no
+ *  payload): a connection that opens (for a TLS cluster, completes its
+ *  handshake) within the timeout passes. */
+export interface TcpHealthCheck {
+  intervalMs: number; // default 10000
+  timeoutMs: number; // default 2000
+  unhealthyThreshold: number; // default 3
+  healthyThreshold: number; // default 2
+}
+
+/** Envoy's slow start (Contour's slowStartPolicy): an endpoint that joined
+ *  the cluster, or passed its health check after failing, less than
+ *  `windowMs` ago has its weight scaled by
+ *  max(minWeightPercent / 100, (max(seconds, 1) / window seconds) ^ (1 / aggression)). */
+export interface SlowStart {
+  windowMs: number;
+  aggression: number; // > 0, default 1
+  minWeightPercent: number; // 0-100, default 10
 }
 
 export type LoadBalancerStrategy =
@@ -96,11 +119,23 @@ export interface Cluster {
   endpoints: Endpoint[]; // ready endpoints only, sorted
   loadBalancer: { strategy: LoadBalancerStrategy; hashPolicies: HashPolicy[] };
   healthCheck?: HealthCheck;
+  /** A TCPProxy's connect check (never together with healthCheck). */
+  tcpHealthCheck?: TcpHealthCheck;
+  /** Present only with the RoundRobin or WeightedLeastRequest strategy. */
+  slowStart?: SlowStart;
   connectTimeoutMs: number;
   idleConnectionTimeoutMs: number | null;
   /** Budgets of each proxy worker toward this cluster (Envoy's circuit
    *  breakers); absent: Envoy's defaults. */
   circuitBreakers?: CircuitBreakers;
+  /** cluster.max-requests-per-connection: an HTTP/1 upstream connection is
+   *  closed after this many requests; absent: no limit. */
+  maxRequestsPerConnection?: number;
+  /** cluster.per-connection-buffer-limit-bytes: the upstream sockets'
+   *  buffer soft limit (their highWaterMark); absent: Node's default. */
+  perConnectionBufferLimitBytes?: number;
+  /** cluster.dns-lookup-family, for ExternalName endpoints; absent: auto. */
+  dnsLookupFamily?: DnsLookupFamily;
 }
 
 /** Envoy's circuit-breaker thresholds; 0: Envoy's default (1024, retries

@@ -221,9 +221,19 @@ function readHeaders(raw: unknown): NHeaders | null {
 export function readService(raw: unknown): NService {
   const s = rec(raw) ?? {};
   const v = rec(s.validation);
+  const slow = rec(s.slowStartPolicy);
   return {
     name: str(s.name),
     port: int(s.port),
+    healthPort: int(s.healthPort),
+    slowStartPolicy: slow
+      ? {
+          window: str(slow.window),
+          aggression: str(slow.aggression),
+          // Absent: the CRD's default (10), which the API server would fill in.
+          minWeightPercent: typeof slow.minWeightPercent === 'number' ? int(slow.minWeightPercent) : null,
+        }
+      : null,
     protocol: optStr(s.protocol),
     weight: int(s.weight),
     mirror: bool(s.mirror),

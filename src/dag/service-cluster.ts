@@ -4,7 +4,7 @@
 // breakers (annotations, else the config file's), so HTTPProxy and
 // Ingress routes to one Service port with one shape share one cluster.
 import type { IsobarConfig } from '../config/index.ts';
-import type { Cluster, TlsSecret, UpstreamProtocol, UpstreamTls } from './proxy-config.ts';
+import type { Cluster, SlowStart, TcpHealthCheck, TlsSecret, UpstreamProtocol, UpstreamTls } from './proxy-config.ts';
 import type { CacheView, ResolvedService } from './cache-view.ts';
 import type { ClusterShape, Output } from './output.ts';
 import { resolveServiceClientCert } from './upstream-client-cert.ts';
@@ -60,6 +60,14 @@ export interface ClusterRequest {
   loadBalancer: Cluster['loadBalancer'];
   healthCheck: Cluster['healthCheck'];
   idleConnectionTimeoutMs: number | null;
+  /** A TCPProxy's cluster: its own health check, and none of the config
+   *  file's HTTP connection settings (Contour sets them on HTTP clusters only). */
+  tcp?: { healthCheck: TcpHealthCheck | undefined };
+  slowStart?: SlowStart;
+  /** The Service port whose endpoints' ports health checks probe (a healthPort). */
+  healthService?: ResolvedService;
+  /** cluster.dns-lookup-family applies (Contour: HTTPProxy route clusters only). */
+  dnsLookupFamily?: boolean;
 }
 
 /** Registers the cluster of one Service port and returns its name. */
@@ -82,7 +90,21 @@ export function addServiceCluster(view: CacheView, config: IsobarConfig, out: Ou
   };
   if (tls) shape.tls = tls;
   if (c.healthCheck) shape.healthCheck = c.healthCheck;
+  if (c.tcp?.healthCheck) shape.tcpHealthCheck = c.tcp.healthCheck;
+  if (c.slowStart) shape.slowStart = c.slowStart;
   const breakers = serviceCircuitBreakers(s.circuitBreakers, config.circuitBreakers);
   if (breakers) shape.circuitBreakers = breakers;
-  return out.cluster(s.namespace, s.name, s.port.port, shape, () => view.endpointsFor(s), s);
+  if (!c.tcp) addConnectionSettings(shape, config);
+  if (c.dnsLookupFamily && s.externalName !== '') shape.dnsLookupFamily = config.cluster?.dnsLookupFamily ?? 'auto';
+  const health = c.healthService;
+  if (health) shape.healthServicePort = health.port.port;
+  return out.cluster(s.namespace, s.name, s.port.port, shape, () => view.endpointsFor(s, health), s);
+}
+
+/** cluster.max-requests-per-connection and per-connection-buffer-limit-bytes,
+ *  which Contour sets on every HTTP cluster (HTTPProxy, Ingress, Gateway API). */
+export function addConnectionSettings(shape: ClusterShape, config: IsobarConfig): void {
+  const cs = config.cluster;
+  if (cs?.maxRequestsPerConnection !== undefined) shape.maxRequestsPerConnection = cs.maxRequestsPerConnection;
+  if (cs?.perConnectionBufferLimitBytes !== undefined) shape.perConnectionBufferLimitBytes = cs.perConnectionBufferLimitBytes;
 }

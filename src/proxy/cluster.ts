@@ -4,8 +4,12 @@
 // endpoints that refuse connections.
 import { Pool } from 'undici';
 import type { CaBundle, Cluster, ProxyConfig, TlsSecret } from '../dag/index.ts';
-import { HealthChecker } from './health-check.ts';
+import { HealthChecker, type HealthProbe } from './health-check.ts';
+import { httpHealthProbe } from './http-health-probe.ts';
+import { tcpHealthProbe } from './tcp-health-probe.ts';
 import { LoadBalancer, type HashInput } from './load-balancer.ts';
+import { pickRamped, rampEnd } from './slow-start.ts';
+import { lookupFor } from './dns-family.ts';
 import { ClusterBudget, H2_STREAMS_PER_CONNECTION, poolConnections, withEnvoyDefaults } from './circuit-breakers.ts';
 import type { UpstreamCounters } from '../metrics/index.ts';
 import type { ProxyStats } from './stats.ts';
@@ -33,6 +37,11 @@ export class Endpoint {
   ejections = 0;
   checker: HealthChecker | undefined;
   checkerKey = '';
+  /** When it joined the cluster or last passed a health check after
+   *  failing (performance.now()): slow start ramps from here. */
+  since = performance.now();
+  /** Slow start's weighted round robin credit. */
+  credit = 0;
   private ejectTimer: NodeJS.Timeout | undefined;
 
   constructor(key: string, address: string, port: number, origin: string, connector: Connector, plain: Connector, pool: Pool) {
@@ -98,6 +107,9 @@ export class ClusterRuntime {
   readonly budget: ClusterBudget;
   private availableList: Endpoint[] = [];
   private epoch = -1;
+  /** While some endpoint is in its slow start window (performance.now()),
+   *  picks are weighted; 0: none is. */
+  private rampUntil = 0;
 
   constructor(def: Cluster, endpoints: Endpoint[], registry: ClusterRegistry) {
     this.def = def;
@@ -115,19 +127,36 @@ export class ClusterRuntime {
     if (this.epoch !== this.registry.epoch) this.refresh();
     const list = this.availableList;
     if (list.length === 0) return undefined;
+    if (this.rampUntil !== 0) {
+      const now = performance.now();
+      if (now < this.rampUntil) return pickRamped(list, this.def.slowStart!, now, this.def.loadBalancer.strategy === 'WeightedLeastRequest');
+      this.rampUntil = 0;
+    }
     return this.lb.pick(list, input, cookie);
   }
 
   private refresh(): void {
     this.epoch = this.registry.epoch;
     const avail = this.endpoints.filter((e) => e.available);
-    this.availableList = avail.length === 0 || avail.length < this.endpoints.length * PANIC_THRESHOLD ? this.endpoints : avail;
+    const list = avail.length === 0 || avail.length < this.endpoints.length * PANIC_THRESHOLD ? this.endpoints : avail;
+    this.availableList = list;
+    const ss = this.def.slowStart;
+    this.rampUntil = ss && list.length > 1 ? rampEnd(list, ss, performance.now()) : 0;
   }
 }
 
 /** Transport identity: equal means an existing pool can be reused. */
 function transportKey(c: Cluster, t: ResolvedUpstreamTls | undefined): string {
-  return JSON.stringify([c.name, c.protocol, c.connectTimeoutMs, c.idleConnectionTimeoutMs, t ?? null]);
+  return JSON.stringify([
+    c.name,
+    c.protocol,
+    c.connectTimeoutMs,
+    c.idleConnectionTimeoutMs,
+    c.maxRequestsPerConnection ?? null,
+    c.perConnectionBufferLimitBytes ?? null,
+    c.dnsLookupFamily ?? null,
+    t ?? null,
+  ]);
 }
 
 /** A cluster as the last apply built it, with the config objects its
@@ -224,7 +253,7 @@ export class ClusterRegistry {
             continue;
           }
         }
-        this.syncHealthCheck(e, c);
+        this.syncHealthCheck(e, c, ep.healthPort);
         next.set(key, e);
         eps.push(e);
       }
@@ -249,8 +278,12 @@ export class ClusterRegistry {
     const secure = t !== undefined;
     const host = address.includes(':') ? `[${address}]` : address;
     const origin = `${secure ? 'https' : 'http'}://${host}:${port}`;
-    const plain = plainConnector(c.connectTimeoutMs, c.protocol === 'h2c');
-    const connector = secure ? tlsConnector(t, c.connectTimeoutMs) : plain;
+    const socketOptions = {
+      ...(c.dnsLookupFamily ? { lookup: lookupFor(c.dnsLookupFamily) } : {}),
+      ...(c.perConnectionBufferLimitBytes ? { highWaterMark: c.perConnectionBufferLimitBytes } : {}),
+    };
+    const plain = plainConnector(c.connectTimeoutMs, c.protocol === 'h2c', socketOptions);
+    const connector = secure ? tlsConnector(t, c.connectTimeoutMs, socketOptions) : plain;
     const multiplexed = c.protocol === 'h2' || c.protocol === 'h2c';
     const idle = c.idleConnectionTimeoutMs ?? 3_600_000;
     const pool = new Pool(origin, {
@@ -264,26 +297,37 @@ export class ClusterRegistry {
       headersTimeout: 0,
       bodyTimeout: 0,
       maxHeaderSize: 96 * 1024,
+      // HTTP/1: the request that reaches the limit goes with Connection: close.
+      ...(c.maxRequestsPerConnection ? { maxRequestsPerClient: c.maxRequestsPerConnection } : {}),
     });
     countConnections(pool, this.stats.cluster(statName(c)), secure);
-    return new Endpoint(key, address, port, origin, connector, secure ? plainConnector(c.connectTimeoutMs) : plain, pool);
+    return new Endpoint(key, address, port, origin, connector, secure ? plainConnector(c.connectTimeoutMs, false, socketOptions) : plain, pool);
   }
 
-  private syncHealthCheck(e: Endpoint, c: Cluster): void {
-    const hcKey = c.healthCheck ? JSON.stringify(c.healthCheck) : '';
+  /** `healthPort`: the endpoint's port for health checks (a healthPort). */
+  private syncHealthCheck(e: Endpoint, c: Cluster, healthPort: number | undefined): void {
+    const hc = c.healthCheck ?? c.tcpHealthCheck;
+    const hcKey = hc ? JSON.stringify([c.healthCheck ? 'http' : 'tcp', hc, healthPort ?? e.port]) : '';
     if (hcKey === e.checkerKey) return;
     e.checker?.stop();
     e.checker = undefined;
     e.checkerKey = hcKey;
+    if (!hc) return;
+    const port = healthPort ?? e.port;
+    let probe: HealthProbe;
     if (c.healthCheck) {
-      e.checker = new HealthChecker(
-        e.origin,
-        e.connector,
-        c.healthCheck,
-        () => this.healthChanged(),
-        () => this.stats.healthCheckFailures++,
-      );
-    }
+      const origin = port === e.port ? e.origin : e.origin.replace(/:\d+$/, `:${port}`);
+      probe = httpHealthProbe(origin, e.connector, c.healthCheck);
+    } else probe = tcpHealthProbe(e.address, port, e.connector);
+    e.checker = new HealthChecker(
+      probe,
+      hc,
+      (healthy) => {
+        if (healthy) e.since = performance.now();
+        this.healthChanged();
+      },
+      () => this.stats.healthCheckFailures++,
+    );
   }
 
   close(): void {

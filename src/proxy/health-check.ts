@@ -1,11 +1,21 @@
-// Active HTTP health checks for one endpoint (Contour's healthCheckPolicy):
-// GET path with the configured Host every interval; healthy on the first
-// pass, unhealthy after N consecutive failures, healthy again after M
-// consecutive successes.
-import { Client } from 'undici';
-import type { Dispatcher } from 'undici';
-import type { HealthCheck } from '../dag/index.ts';
-import type { Connector } from './upstream-tls.ts';
+// Active health checks for one endpoint (Contour's healthCheckPolicy and
+// tcpproxy.healthCheckPolicy): one probe every interval; healthy on the
+// first pass, unhealthy after N consecutive failures, healthy again after M
+// consecutive successes. The probe is an HTTP GET (http-health-probe.ts) or
+// a TCP connect (tcp-health-probe.ts).
+
+/** One check: resolves true on a pass, false on a failure (never rejects). */
+export interface HealthProbe {
+  run(timeoutMs: number): Promise<boolean>;
+  close(): void;
+}
+
+export interface HealthThresholds {
+  intervalMs: number;
+  timeoutMs: number;
+  unhealthyThreshold: number;
+  healthyThreshold: number;
+}
 
 export class HealthChecker {
   /** As Envoy: a new endpoint takes traffic once its first check passes
@@ -15,51 +25,30 @@ export class HealthChecker {
   private failures = 0;
   private successes = 0;
   private timer: NodeJS.Timeout | undefined;
-  private client: Client;
   private stopped = false;
-  private readonly hc: HealthCheck;
+  private readonly probe: HealthProbe;
+  private readonly t: HealthThresholds;
   private readonly onChange: (healthy: boolean) => void;
   private readonly onFailure: () => void;
 
-  constructor(origin: string, connector: Connector, hc: HealthCheck, onChange: (healthy: boolean) => void, onFailure: () => void) {
-    this.hc = hc;
+  constructor(probe: HealthProbe, t: HealthThresholds, onChange: (healthy: boolean) => void, onFailure: () => void) {
+    this.probe = probe;
+    this.t = t;
     this.onChange = onChange;
     this.onFailure = onFailure;
-    this.client = new Client(origin, {
-      connect: connector as unknown as Client.Options['connect'],
-      headersTimeout: hc.timeoutMs,
-      bodyTimeout: hc.timeoutMs,
-      keepAliveTimeout: Math.max(hc.intervalMs * 2, 1000),
-      pipelining: 1,
-    });
-    this.client.on('connectionError', () => {});
     this.timer = setTimeout(() => this.run(), 0);
     this.timer.unref();
   }
 
   private run(): void {
     if (this.stopped) return;
-    const ac = new AbortController();
-    const t = setTimeout(() => ac.abort(new Error('health check timeout')), this.hc.timeoutMs);
-    t.unref();
-    const req: Dispatcher.RequestOptions = {
-      path: this.hc.path,
-      method: 'GET',
-      headers: { host: this.hc.host, 'user-agent': 'isobar-healthcheck' },
-      signal: ac.signal,
-    };
-    this.client
-      .request(req)
-      .then(async (res) => {
-        await res.body.dump().catch(() => {});
-        const ok = this.hc.expectedStatuses.some((r) => res.statusCode >= r.start && res.statusCode < r.end);
+    this.probe
+      .run(this.t.timeoutMs)
+      .catch(() => false)
+      .then((ok) => {
         this.record(ok);
-      })
-      .catch(() => this.record(false))
-      .finally(() => {
-        clearTimeout(t);
         if (this.stopped) return;
-        this.timer = setTimeout(() => this.run(), this.hc.intervalMs);
+        this.timer = setTimeout(() => this.run(), this.t.intervalMs);
         this.timer.unref();
       });
   }
@@ -72,7 +61,7 @@ export class HealthChecker {
       this.failures = 0;
       this.successes++;
       // The first ever check bypasses the healthy threshold.
-      if (!this.healthy && (first || this.successes >= this.hc.healthyThreshold)) {
+      if (!this.healthy && (first || this.successes >= this.t.healthyThreshold)) {
         this.healthy = true;
         this.onChange(true);
       }
@@ -80,7 +69,7 @@ export class HealthChecker {
       this.onFailure();
       this.successes = 0;
       this.failures++;
-      if (this.healthy && this.failures >= this.hc.unhealthyThreshold) {
+      if (this.healthy && this.failures >= this.t.unhealthyThreshold) {
         this.healthy = false;
         this.onChange(false);
       }
@@ -90,6 +79,6 @@ export class HealthChecker {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    this.client.destroy().catch(() => {});
+    this.probe.close();
   }
 }

@@ -39,6 +39,14 @@ interface ConnectOptions {
 }
 export type Connector = (opts: ConnectOptions, cb: ConnectCallback) => void;
 
+/** What a cluster sets on its upstream sockets: name resolution
+ *  (cluster.dns-lookup-family) and the buffers' soft limit
+ *  (cluster.per-connection-buffer-limit-bytes). */
+export interface SocketOptions {
+  lookup?: net.LookupFunction;
+  highWaterMark?: number;
+}
+
 const VERIFY_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT',
@@ -88,7 +96,7 @@ export function dnsSans(cert: PeerCertificate): string[] {
   return out;
 }
 
-export function tlsConnector(cfg: ResolvedUpstreamTls, connectTimeoutMs: number): Connector {
+export function tlsConnector(cfg: ResolvedUpstreamTls, connectTimeoutMs: number, socketOptions: SocketOptions = {}): Connector {
   const t = cfg.tls;
   const validation = t.validation;
   const secureContext = tls.createSecureContext({
@@ -112,6 +120,7 @@ export function tlsConnector(cfg: ResolvedUpstreamTls, connectTimeoutMs: number)
   return (opts, cb) => {
     const host = stripBrackets(opts.hostname);
     const socket = tls.connect({
+      ...socketOptions,
       host,
       port: Number(opts.port),
       secureContext,
@@ -132,9 +141,9 @@ export function tlsConnector(cfg: ResolvedUpstreamTls, connectTimeoutMs: number)
   };
 }
 
-export function plainConnector(connectTimeoutMs: number, h2c = false): Connector {
+export function plainConnector(connectTimeoutMs: number, h2c = false, socketOptions: SocketOptions = {}): Connector {
   return (opts, cb) => {
-    const socket = net.connect({ host: stripBrackets(opts.hostname), port: Number(opts.port) });
+    const socket = net.connect({ ...socketOptions, host: stripBrackets(opts.hostname), port: Number(opts.port) });
     // HTTP/2 with prior knowledge: undici picks its h2 client from this.
     if (h2c) (socket as net.Socket & { alpnProtocol?: string }).alpnProtocol = 'h2';
     settle(socket, 'connect', connectTimeoutMs, cb);

@@ -45,6 +45,7 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
     defaultGlobalRateLimitPolicy: { descriptors: [{ entries: [{ remoteAddress: {} }] }] },
   });
   assert.deepEqual(config.circuitBreakers, { maxConnections: 100, maxPendingRequests: 100, maxRequests: 100, maxRetries: 3, perHostMaxConnections: 10 });
+  assert.deepEqual(config.cluster, { dnsLookupFamily: 'auto', maxRequestsPerConnection: 1, perConnectionBufferLimitBytes: 32768 });
   const warned = warnings.map((w) => w.message.slice(0, w.message.indexOf(':')));
   // Each ignored key once, at its own line; keys inside it are not repeated.
   assert.deepEqual(warned, [
@@ -76,9 +77,6 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
     'timeouts.connection-shutdown-grace-period',
     'policy.applyToIngress',
     'default-http-versions',
-    'cluster.dns-lookup-family',
-    'cluster.max-requests-per-connection',
-    'cluster.per-connection-buffer-limit-bytes',
     'cluster.upstream-tls.cipher-suites',
     'cluster.upstream-tls.ecdh-curves',
     'network.admin-port',

@@ -26,6 +26,9 @@ cluster:
   upstream-tls:
     minimum-protocol-version: "1.3"
     maximum-protocol-version: 1.3
+  dns-lookup-family: v4
+  max-requests-per-connection: 10
+  per-connection-buffer-limit-bytes: 65536
 timeouts:
   connect-timeout: 1m30s
 enableExternalNameService: true
@@ -61,6 +64,7 @@ acme:
     },
     upstreamTls: { minimumProtocolVersion: '1.3', maximumProtocolVersion: '1.3', requireValidation: true },
     timeouts: { connectTimeoutMs: 90_000 },
+    cluster: { dnsLookupFamily: 'v4', maxRequestsPerConnection: 10, perConnectionBufferLimitBytes: 65536 },
     enableExternalNameService: true,
     disablePermitInsecure: true,
     rootNamespaces: ['roots', 'more'],
@@ -235,4 +239,24 @@ test('compression.algorithm: gzip (the default), brotli, zstd, disabled; anythin
   assert.equal(parseConfig('compression:\n  algorithm: ""\n', 'c.yaml').config.compression.algorithm, 'gzip');
   assert.deepEqual(problems('compression:\n  algorithm: deflate\n'), ['isobar.yaml:2: compression.algorithm: invalid compression type: "deflate"']);
   assert.deepEqual(problems('compression:\n  level: 9\n'), ['isobar.yaml:2: unknown key "compression.level": did you mean "server"?']);
+});
+
+test("cluster.dns-lookup-family, max-requests-per-connection and per-connection-buffer-limit-bytes: Contour's values and errors", () => {
+  assert.deepEqual(defaultConfig().cluster, { dnsLookupFamily: 'auto' });
+  for (const family of ['auto', 'v4', 'v6', 'all'] as const) {
+    assert.equal(parseConfig(`cluster:\n  dns-lookup-family: ${family}\n`, 'c.yaml').config.cluster.dnsLookupFamily, family);
+  }
+  const { config, warnings } = parseConfig('cluster:\n  max-requests-per-connection: 100\n  per-connection-buffer-limit-bytes: 32768\n', 'c.yaml');
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(config.cluster, { dnsLookupFamily: 'auto', maxRequestsPerConnection: 100, perConnectionBufferLimitBytes: 32768 });
+  assert.deepEqual(problems('cluster:\n  dns-lookup-family: ipv4\n  max-requests-per-connection: 0\n  per-connection-buffer-limit-bytes: 0\n'), [
+    'isobar.yaml:2: cluster.dns-lookup-family: invalid cluster DNS lookup family "ipv4"',
+    'isobar.yaml:3: cluster.max-requests-per-connection: invalid max connections per request value 0 set on cluster, minimum value is 1',
+    'isobar.yaml:4: cluster.per-connection-buffer-limit-bytes: invalid per connections buffer limit bytes value 0 set on cluster, minimum value is 1',
+  ]);
+  assert.deepEqual(problems('cluster:\n  dns-lookup-family: 4\n  max-requests-per-connection: -1\n  per-connection-buffer-limit-bytes: "big"\n'), [
+    'isobar.yaml:2: cluster.dns-lookup-family: invalid cluster DNS lookup family "4"',
+    'isobar.yaml:3: cluster.max-requests-per-connection: must be a whole number from 0 to 4294967295, found number -1',
+    'isobar.yaml:4: cluster.per-connection-buffer-limit-bytes: must be a whole number from 0 to 4294967295, found a string ("big")',
+  ]);
 });

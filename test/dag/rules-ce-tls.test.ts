@@ -463,10 +463,13 @@ const rows: Row[] = [
     },
   },
   {
-    name: 'rule 49: a tcpproxy health check policy is reported as ignored',
+    name: 'rule 49: a tcpproxy health check policy is a TCP connect check on its clusters, Envoy defaults filled in',
     objects: [tlsRoot({ secretName: 'edge' }, { routes: [], tcpproxy: { services: [{ name: 's', port: 80 }], healthCheckPolicy: { intervalSeconds: 5 } } }), tlsSecret('edge', pair), ...base],
-    expect: { p: { ...VALID, warnings: [['SpecError', 'IgnoredField', 'Spec.TCPProxy.HealthCheckPolicy is not supported by isobar and is ignored']] } },
-    check: (r) => assert.equal(r.proxyConfig.clusters[0]!.healthCheck, undefined),
+    expect: { p: VALID },
+    check: (r) => {
+      assert.equal(r.proxyConfig.clusters[0]!.healthCheck, undefined);
+      assert.deepEqual(r.proxyConfig.clusters[0]!.tcpHealthCheck, { intervalMs: 5000, timeoutMs: 2000, unhealthyThreshold: 3, healthyThreshold: 2 });
+    },
   },
   {
     name: 'rule 49: a tcpproxy service that does not resolve is fatal for the tcpproxy',

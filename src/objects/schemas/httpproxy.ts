@@ -1,7 +1,7 @@
 // HTTPProxy (projectcontour.io/v1) and TLSCertificateDelegation, written
 // from Contour's CRDs: the same types, enums, bounds and required fields.
-// Features isobar does not implement (global rate limits,
-// cookie rewriting, slow start, internal redirects) are accepted,
+// Features isobar does not implement (cookie rewriting, internal
+// redirects) are accepted,
 // mostly as free-form objects, so manifests that use them still load; each
 // is marked notImplemented, and the dag warns where one is set or, for a
 // field that restricts access (notEnforced), makes the HTTPProxy invalid.
@@ -164,7 +164,7 @@ const service = () =>
     {
       name: str(),
       port: port(),
-      healthPort: notImplemented(port()),
+      healthPort: port(),
       protocol: nullWhenUnset(enumOf(['h2', 'h2c', 'tls'])),
       weight: int({ minimum: 0 }),
       mirror: bool(),
@@ -172,7 +172,14 @@ const service = () =>
       requestHeadersPolicy: headersPolicy(),
       responseHeadersPolicy: headersPolicy(),
       cookieRewritePolicies: notImplemented(open('array')),
-      slowStartPolicy: notImplemented(open()),
+      slowStartPolicy: obj(
+        {
+          window: goDuration(),
+          aggression: str({ pattern: '^([0-9]+([.][0-9]+)?|[.][0-9]+)$', default: '1.0' }),
+          minWeightPercent: nullWhenUnset(int({ minimum: 0, maximum: 100, default: 10 })),
+        },
+        ['window'],
+      ),
     },
     ['name', 'port'],
   );

@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { PeerCertificate } from 'node:tls';
-import { lookupFor } from './dns-family.ts';
+import { lookupFor } from '../dns-family.ts';
 import type { RemoteJwksSpec } from './types.ts';
 
 /** A JWKS larger than this is refused rather than buffered. */

@@ -1,10 +1,11 @@
-// Name resolution for a JWKS host with Envoy's dns_lookup_family meanings:
+// Name resolution with Envoy's dns_lookup_family meanings, for a JWKS host and
+// for an ExternalName endpoint (cluster.dns-lookup-family):
 // v4 and v6 ask for one family only, auto asks for IPv6 and falls back to
 // IPv4, all takes the first address of either family (a LOGICAL_DNS
 // cluster uses the first address it gets).
 import dns from 'node:dns';
 import type { LookupFunction } from 'node:net';
-import type { DnsLookupFamily } from './types.ts';
+import type { DnsLookupFamily } from '../dag/index.ts';
 
 type Resolved = { address: string; family: number };
 
