@@ -119,6 +119,12 @@ export class KubeStatusSink {
     return this.elector ? this.elector.isLeader() : this.#o.leaderElection === false;
   }
 
+  /** Calls `listener` each time this replica becomes the leader (a renewal
+   *  due while it stood by is then checked at once, not a standby later). */
+  onStartedLeading(listener: () => void): void {
+    this.elector?.on('started-leading', listener);
+  }
+
   async stop(): Promise<void> {
     this.#o.source?.off('ready', this.#onReady);
     this.#o.source?.off('status', this.#onStatus);

@@ -55,6 +55,7 @@ export interface StatusSink {
   stop(): Promise<void>;
   /** Present where replicas elect a leader: only the leader renews certificates. */
   isLeader?(): boolean;
+  onStartedLeading?(listener: () => void): void;
 }
 
 export interface RunningServer {

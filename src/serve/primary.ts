@@ -91,6 +91,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     : undefined;
   const stopWatchingForRenewer = renewer ? watchCertificates(o.stateDir, renewer.poke) : () => {};
   renewer?.poke();
+  if (renewer) statusSink?.onStartedLeading?.(renewer.poke);
   const admin = await startAdminServer({
     host: o.adminAddress,
     port: o.adminPort,

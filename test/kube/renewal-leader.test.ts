@@ -1,0 +1,71 @@
+// Kubernetes mode, two replicas sharing a certificate store: only the Lease
+// holder renews, and the replica that takes the Lease over renews what is
+// due at once (it is poked when it starts leading, not a standby period
+// later). Real Lease election against the test API server, the real
+// renewer, the real store and local CA.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { CertificateStore } from '../../src/certs/index.ts';
+import { defaultConfig } from '../../src/config/index.ts';
+import { KubeStatusSink } from '../../src/kube/index.ts';
+import { ControlPlaneMetrics } from '../../src/metrics/index.ts';
+import { CertificateRenewer } from '../../src/serve/certificate-renewer.ts';
+import { startApi, waitFor } from './helpers.ts';
+
+const ARN = 'arn:aws:acm:us-east-2:000000000000:certificate/1eade100-0000-4000-8000-000000000002';
+const timings = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 100 };
+
+test('the replica that takes the Lease over renews a due certificate at once; the standby renews nothing', { timeout: 60_000 }, async (t) => {
+  const { kubeconfig, api } = await startApi();
+  const stateDir = await mkdtemp(join(tmpdir(), 'isobar-renewal-leader-'));
+  t.after(async () => {
+    await api.stop();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+  const store = await CertificateStore.open(stateDir);
+  const issued = await store.request({ domain: 'lease.example.test', arn: ARN });
+
+  const le = (identity: string) => ({ namespace: 'projectcontour', name: 'isobar', identity, ...timings });
+  const a = new KubeStatusSink({ kubeconfig, leaderElection: le('a') });
+  await waitFor('a leads', () => a.elector!.isLeader());
+  const b = new KubeStatusSink({ kubeconfig, leaderElection: le('b') });
+  let bStarted = 0;
+  b.onStartedLeading(() => bStarted++);
+  // Replica b's renewer, wired as serve wires it; replica a renews nothing here.
+  const renewer = new CertificateRenewer({
+    stateDir,
+    config: defaultConfig(),
+    setChallenges: async () => {},
+    logger: pino({ level: 'silent' }),
+    metrics: new ControlPlaneMetrics({ version: 'test' }),
+    isLeader: () => b.isLeader(),
+  });
+  b.onStartedLeading(renewer.poke);
+  t.after(async () => {
+    await renewer.stop();
+    await a.stop();
+    await b.stop();
+  });
+
+  await store.updateRecord(ARN, (r) => ({ ...r, renewAt: new Date(Date.now() - 60_000).toISOString() }));
+  renewer.poke();
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(b.isLeader(), false);
+  assert.equal((await store.get(ARN))!.fingerprint, issued.fingerprint, 'the standby renews nothing');
+
+  await a.stop(); // releases the Lease
+  const tookOver = Date.now();
+  const renewed = await waitFor('b to take over and renew', async () => {
+    const r = await store.get(ARN);
+    return r && r.fingerprint !== issued.fingerprint ? r : undefined;
+  }, 20_000, 50);
+  assert.equal(bStarted, 1, 'b started leading once');
+  // Without the poke the renewer would look again only after its 30 s standby.
+  assert.ok(Date.now() - tookOver < 15_000, `renewed ${Date.now() - tookOver} ms after the Lease was released`);
+  assert.deepEqual(renewed.domains, ['lease.example.test']);
+});
