@@ -241,7 +241,7 @@ function addCluster(g: GraphBuilder, c: Cluster): void {
     id,
     kind: 'cluster',
     label: `${c.namespace}/${c.service}:${c.servicePort}`,
-    detail: [c.protocol, tls, c.loadBalancer.strategy, c.healthCheck ? `health check ${c.healthCheck.path}` : ''].filter(Boolean).join(' · '),
+    detail: [c.protocol, tls, c.loadBalancer.strategy, c.slowStart ? `slow start ${c.slowStart.windowMs / 1000}s` : '', c.healthCheck ? `health check ${c.healthCheck.path}` : c.tcpHealthCheck ? 'TCP health check' : ''].filter(Boolean).join(' · '),
     status: c.endpoints.length === 0 ? 'error' : 'ok',
     ...(c.endpoints.length === 0 ? { message: 'no ready endpoint: requests routed here get 503 (no healthy upstream)' } : {}),
     // Envoy's stats name a cluster by Contour's alt_stat_name.

@@ -386,9 +386,16 @@ function clusterChoice(name: string, share: number, c: Cluster | undefined): Clu
         }
       : {}),
     endpoints: c.endpoints.map((e) => (e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`)),
-    loadBalancer: c.loadBalancer.strategy,
-    ...(c.healthCheck ? { healthCheck: `HTTP ${c.healthCheck.path} every ${c.healthCheck.intervalMs / 1000}s` } : {}),
+    loadBalancer: c.slowStart ? `${c.loadBalancer.strategy}, slow start over ${c.slowStart.windowMs / 1000}s` : c.loadBalancer.strategy,
+    ...(c.healthCheck || c.tcpHealthCheck ? { healthCheck: healthCheckText(c) } : {}),
   };
+}
+
+/** "HTTP /healthz every 10s" or "TCP connect every 10s", with the health port when there is one. */
+function healthCheckText(c: Cluster): string {
+  const what = c.healthCheck ? `HTTP ${c.healthCheck.path} every ${c.healthCheck.intervalMs / 1000}s` : `TCP connect every ${c.tcpHealthCheck!.intervalMs / 1000}s`;
+  const port = c.endpoints.find((e) => e.healthPort !== undefined)?.healthPort;
+  return port === undefined ? what : `${what} on port ${port}`;
 }
 
 function local(code: FailureCode, reason: string): NonNullable<Explanation['reply']> {

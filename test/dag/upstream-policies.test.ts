@@ -4,7 +4,10 @@
 // Service port, which must exist), tcpproxy.healthCheckPolicy (a TCP
 // connect check), and the config file's cluster.* connection settings.
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { createCa } from '../support/pki.ts';
+import { build } from '../../src/dag/index.ts';
+import { gateway, gatewayClass, gwSnapshot, http as gwHttp, httpRoute, toGw } from './gateway-fixtures.ts';
 import type { Endpoints } from '../../src/objects/types.ts';
 import {
   config,
@@ -304,3 +307,22 @@ const rows: Row[] = [
 ];
 
 runRows(rows, 'upstream policies: ');
+
+test('upstream policies: cluster settings: a Gateway API HTTPRoute cluster has them too', () => {
+  const objects = [
+    gatewayClass(),
+    gateway('gw', [gwHttp()]),
+    ...base,
+    httpRoute('r', { parentRefs: [toGw()], rules: [{ backendRefs: [{ name: 's', port: 80 }] }] } as never),
+  ];
+  const r = build(
+    gwSnapshot(objects),
+    config((c) => {
+      c.cluster.maxRequestsPerConnection = 4;
+      c.cluster.perConnectionBufferLimitBytes = 1024;
+    }),
+  );
+  assert.equal(r.proxyConfig.clusters.length, 1);
+  assert.equal(r.proxyConfig.clusters[0]!.maxRequestsPerConnection, 4);
+  assert.equal(r.proxyConfig.clusters[0]!.perConnectionBufferLimitBytes, 1024);
+});

@@ -73,6 +73,33 @@ test('slow start: a new endpoint gets a small share at first and half of the req
   assert.deepEqual(later, { old: 10, fresh: 10 });
 });
 
+test('slow start: an endpoint that passes its health check after failing ramps again', async (t) => {
+  let bHealthy = true;
+  const a = await backend('a', (req, res) => (req.url === '/healthz' ? res.writeHead(200).end() : res.end('a')));
+  const b = await backend('b', (req, res) => (req.url === '/healthz' ? res.writeHead(bHealthy ? 200 : 503).end() : res.end('b')));
+  const slowStart = { windowMs: 3000, aggression: 0.2, minWeightPercent: 5 };
+  const healthCheck = { path: '/healthz', host: 'hc', intervalMs: 50, timeoutMs: 1000, unhealthyThreshold: 1, healthyThreshold: 1, expectedStatuses: [{ start: 200, end: 201 }] };
+  const t0 = performance.now();
+  const p = await proxyWith([cluster('ramp', [ep(a), ep(b)], { slowStart, healthCheck })]);
+  // Both joined together: they ramp together, sharing equally; let the window pass.
+  await waitFor('both endpoints at half the requests', async () => {
+    const c = await count(p, 'ramp.test', 20);
+    return c.a === 10 && c.b === 10;
+  }, 15_000, 200);
+  await waitFor('both out of slow start', () => performance.now() - t0 > slowStart.windowMs + 500, 10_000, 100);
+  bHealthy = false;
+  await waitFor('b out', async () => (await count(p, 'ramp.test', 6)).a === 6, 10_000);
+  bHealthy = true;
+  await waitFor('b back', async () => (await count(p, 'ramp.test', 2)).b !== undefined || undefined, 10_000, 20);
+  const early = await count(p, 'ramp.test', 40);
+  t.diagnostic(`first 40 requests after b passed again: ${JSON.stringify(early)}`);
+  assert.ok((early.b ?? 0) <= 12, `b's share right after it passed again: ${JSON.stringify(early)}`);
+  await waitFor('b at half the requests again', async () => {
+    const c = await count(p, 'ramp.test', 20);
+    return c.a === 10 && c.b === 10;
+  }, 15_000, 200);
+});
+
 test('slow start: without it a new endpoint gets half of the requests at once', async () => {
   const a = await backend('a');
   const b = await backend('b');
