@@ -5,9 +5,11 @@
 // reasons: UnsupportedValue / IncompatibleFilters make the route not
 // accepted, ResolvedRefs reasons leave it served with the unresolved
 // backends' share of requests answered 500.
-import type { HeaderMatch, HeaderOps, QueryMatch, Route, RouteAction, WeightedCluster } from './proxy-config.ts';
+import type { HeaderMatch, HeaderOps, QueryMatch, RetryPolicyConfig, Route, RouteAction, WeightedCluster } from './proxy-config.ts';
 import { DEFAULT_RESPONSE_TIMEOUT_MS } from './proxy-config.ts';
+import type { CorsConfig } from './cors-config.ts';
 import { resolveBackend, type BackendContext, type RefProblem } from './gateway-backends.ts';
+import { gatewayCors } from './gateway-cors.ts';
 import { arr, int, rec, str, type Rec } from './safe.ts';
 
 /** The precedence facts of one proxy route (gateway-precedence.ts). */
@@ -33,7 +35,7 @@ export interface RuleProblems {
   refs?: RefProblem;
 }
 
-const SUPPORTED_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror']);
+const SUPPORTED_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'RequestMirror', 'CORS']);
 const BACKEND_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier']);
 
 /** Gateway API Duration ("1h", "10s", "500ms", "1m30s"): ms, or null when malformed. */
@@ -80,6 +82,7 @@ interface Filters {
   redirect?: Rec;
   rewrite?: Rec;
   mirror?: { cluster: string; percent: number };
+  cors?: CorsConfig;
 }
 
 function readFilters(list: unknown[], ctx: BackendContext, routeNs: string, problems: RuleProblems, allowed: Set<string>, where: string, routeKind: 'HTTPRoute' | 'GRPCRoute'): Filters {
@@ -110,6 +113,12 @@ function readFilters(list: unknown[], ctx: BackendContext, routeNs: string, prob
       case 'URLRewrite':
         f.rewrite = rec(r.urlRewrite) ?? {};
         break;
+      case 'CORS': {
+        const cors = gatewayCors(r.cors);
+        if (typeof cors === 'string') problems.accepted ??= { reason: 'UnsupportedValue', message: `${where}CORS filter: ${cors}` };
+        else f.cors = cors;
+        break;
+      }
       case 'RequestMirror': {
         if (f.mirror) {
           problems.accepted ??= { reason: 'UnsupportedValue', message: `${where}more than one RequestMirror filter: isobar mirrors to one backend` };
@@ -172,20 +181,31 @@ export function ruleRoutes(input: RuleInput, ctx: BackendContext, problems: Rule
   const { rule, ruleIndex, routeNs, routeName, routeKind } = input;
   const mode = routeKind === 'GRPCRoute' ? 'h2c' : undefined;
   const where = `rules[${ruleIndex}]: `;
-  if (rule.retry !== undefined) problems.accepted ??= { reason: 'UnsupportedValue', message: `${where}retry is not supported` };
+  const retry = rule.retry === undefined ? undefined : routeRetry(rule.retry, where, problems);
   if (rule.sessionPersistence !== undefined) problems.accepted ??= { reason: 'UnsupportedValue', message: `${where}sessionPersistence is not supported` };
   const filters = readFilters(arr(rule.filters), ctx, routeNs, problems, SUPPORTED_FILTERS, where, routeKind);
 
-  // Timeouts: the route timeout is the backend request's when set (isobar
-  // sends one request per attempt), else the request's; "0s" disables it.
+  // Timeouts: without retry, the route timeout is the backend request's
+  // when set (isobar sends one request per attempt), else the request's;
+  // with retry, backendRequest bounds each try and request all of them.
+  // "0s" disables either.
   const t = rec(rule.timeouts);
-  let responseMs: number | null = DEFAULT_RESPONSE_TIMEOUT_MS;
+  const timeout: Record<string, number | null> = {};
   for (const key of ['request', 'backendRequest']) {
     if (typeof t?.[key] !== 'string') continue;
     const ms = gatewayDuration(t[key] as string);
     if (ms === null) problems.accepted ??= { reason: 'UnsupportedValue', message: `${where}timeouts.${key} "${t[key] as string}" is not a Gateway API duration` };
-    else responseMs = ms === 0 ? null : ms;
+    else timeout[key] = ms === 0 ? null : ms;
   }
+  let responseMs: number | null = DEFAULT_RESPONSE_TIMEOUT_MS;
+  if (retry) {
+    const perTry = timeout.backendRequest;
+    if (perTry !== undefined) retry.perTryTimeoutMs = perTry;
+    if ('request' in timeout) responseMs = timeout.request!;
+    else if (perTry === null) responseMs = null; // tries without a bound: so is the whole
+    else if (perTry !== undefined) responseMs = Math.max(DEFAULT_RESPONSE_TIMEOUT_MS, perTry);
+  } else if ('backendRequest' in timeout) responseMs = timeout.backendRequest!;
+  else if ('request' in timeout) responseMs = timeout.request!;
 
   // Weighted backends; an unresolved one keeps its share and answers 500.
   const clusters: WeightedCluster[] = [];
@@ -272,6 +292,8 @@ export function ruleRoutes(input: RuleInput, ctx: BackendContext, problems: Rule
         timeouts: { responseMs, idleMs: null },
         origin: { namespace: routeNs, name: routeName },
       };
+      if (retry) route.retry = retry;
+      if (filters.cors) route.cors = filters.cors;
       if (filters.rewrite) {
         const host = str(filters.rewrite.hostname);
         if (host !== '') route.hostRewrite = { literal: host };
@@ -299,6 +321,40 @@ export function ruleRoutes(input: RuleInput, ctx: BackendContext, problems: Rule
     }
   }
   return out;
+}
+
+/** A rule's retry (HTTPRouteRetry): connection failures and resets are
+ *  retried (and timed-out tries, with timeouts.backendRequest), responses
+ *  only with a status in `codes`; `attempts` retries (1 when unset, Envoy's
+ *  default), each at least `backoff` after the last try ended. */
+function routeRetry(raw: unknown, where: string, problems: RuleProblems): RetryPolicyConfig | undefined {
+  const r = rec(raw);
+  const bad = (message: string): undefined => {
+    problems.accepted ??= { reason: 'UnsupportedValue', message: `${where}retry${message}` };
+    return undefined;
+  };
+  if (!r) return bad(' must be an object');
+  const codes: number[] = [];
+  if (r.codes !== undefined) {
+    if (!Array.isArray(r.codes)) return bad('.codes must be a list of status codes');
+    for (const c of r.codes) {
+      if (typeof c !== 'number' || !Number.isInteger(c) || c < 400 || c > 599) return bad(`.codes: ${JSON.stringify(c)} is not a status code in 400-599`);
+      if (!codes.includes(c)) codes.push(c);
+    }
+  }
+  let count = 1;
+  if (r.attempts !== undefined) {
+    if (typeof r.attempts !== 'number' || !Number.isInteger(r.attempts) || r.attempts < 1) return bad(`.attempts: ${JSON.stringify(r.attempts)} is not an integer of at least 1`);
+    count = r.attempts;
+  }
+  const policy: RetryPolicyConfig = { retryOn: ['connect-failure', 'reset'], count, perTryTimeoutMs: null, retriableStatusCodes: codes };
+  if (codes.length > 0) policy.retryOn.push('retriable-status-codes');
+  if (r.backoff !== undefined) {
+    const ms = typeof r.backoff === 'string' ? gatewayDuration(r.backoff) : null;
+    if (ms === null) return bad(`.backoff ${JSON.stringify(r.backoff)} is not a Gateway API duration`);
+    if (ms > 0) policy.minBackoffMs = ms;
+  }
+  return policy;
 }
 
 function action(f: Filters, clusters: WeightedCluster[], v: PathVariant): RouteAction {

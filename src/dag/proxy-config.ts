@@ -199,6 +199,9 @@ export interface RetryPolicyConfig {
   count: number;
   perTryTimeoutMs: number | null;
   retriableStatusCodes: number[];
+  /** The least wait before a retry (Gateway API retry.backoff); absent:
+   *  Envoy's jittered 25 ms base. */
+  minBackoffMs?: number;
 }
 
 export type RouteAction =
@@ -237,6 +240,8 @@ export interface Route {
   websocket: boolean;
   timeouts: { responseMs: number | null; idleMs: number | null };
   retry?: RetryPolicyConfig;
+  /** This route's own CORS policy (a Gateway API CORS filter): it replaces the virtual host's. */
+  cors?: CorsConfig;
   /** The object that defined this route, for access logs and variables:
    *  an HTTPProxy unless `kind` names another ("Ingress"). */
   origin: { namespace: string; name: string; kind?: string };

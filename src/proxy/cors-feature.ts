@@ -4,7 +4,7 @@
 // allowed origin, the upstream's or a later filter's local answer (a 403
 // of an IP filter, a 401 of JWT), gets Access-Control-Allow-Origin and the
 // rest, replacing any the upstream sent.
-import type { CorsConfig, SecureVirtualHost, VirtualHost } from '../dag/index.ts';
+import type { CorsConfig, Route, SecureVirtualHost, VirtualHost } from '../dag/index.ts';
 import { compileCors, corsDecision, type CompiledCors } from './cors.ts';
 import type { FilterFeature, FilterRequest, FilterVerdict, RequestFilter } from './request-filter.ts';
 import type { RequestHeaders } from './upstream-request.ts';
@@ -30,8 +30,8 @@ export class CorsFeature implements FilterFeature {
   readonly name = 'cors';
   readonly #compiled = new WeakMap<CorsConfig, CorsFilter>();
 
-  forRoute(vhost: VirtualHost | SecureVirtualHost): RequestFilter | undefined {
-    const policy = vhost.cors;
+  forRoute(vhost: VirtualHost | SecureVirtualHost, route: Route): RequestFilter | undefined {
+    const policy = route.cors ?? vhost.cors;
     if (policy === undefined) return undefined;
     let f = this.#compiled.get(policy);
     if (!f) this.#compiled.set(policy, (f = new CorsFilter(compileCors(policy))));

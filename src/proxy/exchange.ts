@@ -743,7 +743,7 @@ class Exchange implements RequestView, OpContext, HashInput {
     if (this.cluster) this.cluster.counters.rqRetry++;
     const t = setTimeout(() => {
       if (!this.done) this.startAttempt();
-    }, backoffMs(this.attempts));
+    }, backoffMs(this.attempts, this.retry?.minBackoffMs));
     t.unref();
   }
 

@@ -36,7 +36,9 @@ export function retriableFailure(p: RetryPolicyConfig | undefined, kind: Failure
   }
 }
 
-/** Full-jitter exponential backoff for try number `n` (1 = first retry). */
-export function backoffMs(n: number): number {
+/** Full-jitter exponential backoff for try number `n` (1 = first retry);
+ *  with a policy's minimum, never less than it (up to twice it, jittered). */
+export function backoffMs(n: number, minMs?: number): number {
+  if (minMs !== undefined) return minMs + Math.floor(Math.random() * minMs);
   return Math.floor(Math.random() * RETRY_BACKOFF_BASE_MS * 2 ** Math.min(n - 1, 4));
 }

@@ -170,19 +170,17 @@ const rows: GwRow[] = [
     check: (r) => assert.deepEqual(routesOf(r, '*')[0]!.action, { kind: 'direct', statusCode: 500 }),
   },
   {
-    name: 'unsupported filters (ExtensionRef, CORS, ExternalAuth), retry and sessionPersistence: Accepted False UnsupportedValue, not served',
+    name: 'unsupported filters (ExtensionRef, ExternalAuth) and sessionPersistence: Accepted False UnsupportedValue, not served',
     objects: [
       ...base,
       simple('ext', { hostnames: ['ext.example.com'], rules: [{ filters: [{ type: 'ExtensionRef', extensionRef: { group: 'x', kind: 'Y', name: 'z' } }], backendRefs: [to('s')] }] }),
-      simple('cors', { hostnames: ['cors.example.com'], rules: [{ filters: [{ type: 'CORS', cors: {} }], backendRefs: [to('s')] }] }),
-      simple('retry', { hostnames: ['retry.example.com'], rules: [{ retry: { attempts: 2 }, backendRefs: [to('s')] }] }),
+      simple('auth', { hostnames: ['auth.example.com'], rules: [{ filters: [{ type: 'ExternalAuth', externalAuth: {} }], backendRefs: [to('s')] }] }),
       simple('sticky', { hostnames: ['sticky.example.com'], rules: [{ sessionPersistence: {}, backendRefs: [to('s')] }] }),
     ],
     expect: {
       routes: {
         'default/ext': ['infra/gw: Accepted=False/UnsupportedValue ResolvedRefs=True/ResolvedRefs'],
-        'default/cors': ['infra/gw: Accepted=False/UnsupportedValue ResolvedRefs=True/ResolvedRefs'],
-        'default/retry': ['infra/gw: Accepted=False/UnsupportedValue ResolvedRefs=True/ResolvedRefs'],
+        'default/auth': ['infra/gw: Accepted=False/UnsupportedValue ResolvedRefs=True/ResolvedRefs'],
         'default/sticky': ['infra/gw: Accepted=False/UnsupportedValue ResolvedRefs=True/ResolvedRefs'],
       },
       listeners: { 'infra/gw/http': OK_LISTENER(0) },
