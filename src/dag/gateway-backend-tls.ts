@@ -35,10 +35,37 @@ interface Target {
   sectionName: string;
 }
 
+/** "ns/name" -> a ConfigMap's string data. */
+export type ConfigMaps = Map<string, Record<string, string>>;
+
+export function readConfigMaps(configMapsRaw: unknown[]): ConfigMaps {
+  const configMaps: ConfigMaps = new Map();
+  for (const c of configMapsRaw) {
+    const r = rec(c);
+    const m = rec(r?.metadata);
+    const data: Record<string, string> = {};
+    for (const [k, v] of Object.entries(rec(r?.data) ?? {})) if (typeof v === 'string') data[k] = v;
+    configMaps.set(`${str(m?.namespace) || 'default'}/${str(m?.name)}`, data);
+  }
+  return configMaps;
+}
+
 /** The Secret or ConfigMap data a CA reference names, if any. */
-function caData(view: CacheView, configMaps: Map<string, Record<string, string>>, ns: string, kind: string, name: string): string | undefined {
+function caData(view: CacheView, configMaps: ConfigMaps, ns: string, kind: string, name: string): string | undefined {
   if (kind === 'ConfigMap') return configMaps.get(`${ns}/${name}`)?.['ca.crt'];
   return view.secret(ns, name)?.data?.['ca.crt'];
+}
+
+/** A ConfigMap's or Secret's `ca.crt` as a CA bundle part, or why it is not one. */
+export function resolveCa(view: CacheView, configMaps: ConfigMaps, ns: string, kind: 'ConfigMap' | 'Secret', name: string): { id: string; pem: string } | { problem: string } {
+  const data = caData(view, configMaps, ns, kind, name);
+  if (data === undefined) {
+    const exists = kind === 'ConfigMap' ? configMaps.has(`${ns}/${name}`) : view.secret(ns, name) !== undefined;
+    return { problem: `${kind} ${ns}/${name} ${exists ? 'has no ca.crt' : 'not found'}` };
+  }
+  const bad = caBundleError(data);
+  if (bad) return { problem: `${kind} ${ns}/${name}: ca.crt ${bad}` };
+  return { id: `${ns}/${kind.toLowerCase()}/${name}`, pem: data };
 }
 
 export class BackendTLSPolicies {
@@ -47,16 +74,8 @@ export class BackendTLSPolicies {
   readonly #byTarget = new Map<string, PolicyEntry>();
   readonly #view: CacheView;
 
-  constructor(policies: unknown[], configMapsRaw: unknown[], view: CacheView) {
+  constructor(policies: unknown[], configMaps: ConfigMaps, view: CacheView) {
     this.#view = view;
-    const configMaps = new Map<string, Record<string, string>>();
-    for (const c of configMapsRaw) {
-      const r = rec(c);
-      const m = rec(r?.metadata);
-      const data: Record<string, string> = {};
-      for (const [k, v] of Object.entries(rec(r?.data) ?? {})) if (typeof v === 'string') data[k] = v;
-      configMaps.set(`${str(m?.namespace) || 'default'}/${str(m?.name)}`, data);
-    }
     // Oldest first, then namespace/name: the older policy wins a conflict (spec).
     const sorted = [...policies].sort((a, b) => {
       const x = rec(rec(a)?.metadata) ?? {};
@@ -71,7 +90,7 @@ export class BackendTLSPolicies {
     for (const p of sorted) this.#read(p, configMaps);
   }
 
-  #read(raw: unknown, configMaps: Map<string, Record<string, string>>): void {
+  #read(raw: unknown, configMaps: ConfigMaps): void {
     const r = rec(raw) ?? {};
     const m = rec(r.metadata) ?? {};
     const ns = str(m.namespace) || 'default';
@@ -123,18 +142,9 @@ export class BackendTLSPolicies {
           unresolved('InvalidKind', `caCertificateRefs names ${group === '' ? 'core' : group}/${kind} "${name}": only ConfigMaps and Secrets are supported`);
           continue;
         }
-        const data = caData(this.#view, configMaps, ns, kind, name);
-        if (data === undefined) {
-          const exists = kind === 'ConfigMap' ? configMaps.has(`${ns}/${name}`) : this.#view.secret(ns, name) !== undefined;
-          unresolved('InvalidCACertificateRef', `${kind} ${ns}/${name} ${exists ? 'has no ca.crt' : 'not found'}`);
-          continue;
-        }
-        const bad = caBundleError(data);
-        if (bad) {
-          unresolved('InvalidCACertificateRef', `${kind} ${ns}/${name}: ca.crt ${bad}`);
-          continue;
-        }
-        good.push({ id: `${ns}/${kind.toLowerCase()}/${name}`, pem: data });
+        const ca = resolveCa(this.#view, configMaps, ns, kind, name);
+        if ('problem' in ca) unresolved('InvalidCACertificateRef', ca.problem);
+        else good.push(ca);
       }
       if (good.length === 0) reject('NoValidCACertificate', 'no caCertificateRef names a valid CA certificate');
       else {

@@ -18,8 +18,9 @@ import { arr, int, rec, str, type Rec } from './safe.ts';
 export interface Placement {
   secure: boolean;
   fqdn: string;
-  /** HTTPS: the listener's certificate. */
+  /** HTTPS: the listener's certificate and client validation. */
   secretId?: string;
+  clientValidation?: ListenerState['clientValidation'];
   /** A proxy route (HTTPRoute, GRPCRoute), with its precedence facts... */
   route?: Route;
   rank?: RouteRank;
@@ -158,6 +159,7 @@ export function processRoute(kind: RouteKind, raw: unknown, gateways: Map<string
         for (const { route, rank } of content.routes) {
           const p: Placement = { ...base, route: { ...route }, rank };
           if (secure && l.secretId !== undefined) p.secretId = l.secretId;
+          if (secure && l.clientValidation) p.clientValidation = l.clientValidation;
           placements.push(p);
         }
       }

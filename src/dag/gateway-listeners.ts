@@ -9,8 +9,11 @@
 // asking for another port is refused with PortUnavailable.
 import type { GatewayStatus, ListenerStatus } from '../status/index.ts';
 import type { CacheView } from './cache-view.ts';
+import type { ConfigMaps } from './gateway-backend-tls.ts';
 import { ConditionSet, GATEWAY_GROUP, condition } from './gateway-conditions.ts';
+import { readFrontend } from './gateway-frontend-tls.ts';
 import type { ReferenceGrants } from './gateway-refs.ts';
+import type { SecureVirtualHost } from './proxy-config.ts';
 import { pkey } from './refs.ts';
 import { arr, int, rec, str, strMap, type Rec } from './safe.ts';
 
@@ -36,6 +39,8 @@ export interface ListenerState {
   allows: (routeNamespace: string) => boolean;
   /** HTTPS: the certificate Secret's id in the ProxyConfig. */
   secretId?: string;
+  /** HTTPS: the client certificate validation of spec.tls.frontend. */
+  clientValidation?: NonNullable<SecureVirtualHost['clientValidation']>;
   attachedRoutes: number;
 }
 
@@ -56,6 +61,9 @@ export interface GatewayContext {
   namespaceLabels: Map<string, Record<string, string>>;
   /** Adds a certificate Secret to the output. */
   addSecret: (id: string, certPem: string, keyPem: string) => void;
+  /** Adds a CA bundle (client validation) to the output. */
+  addCaBundle: (id: string, caPem: string) => void;
+  configMaps: ConfigMaps;
   /** The port served for each protocol, fixed by the first listener asking. */
   ports: Map<string, number>;
 }
@@ -185,7 +193,7 @@ function readTls(l: ListenerState, tls: Rec | null, ctx: GatewayContext): void {
   }
   if (tls.frontendValidation !== undefined) {
     // Client certificate validation restricts who may connect: never served without it.
-    conds.set('Accepted', 'UnsupportedValue', 'tls.frontendValidation (client certificate validation) is not supported');
+    conds.set('Accepted', 'UnsupportedValue', 'tls.frontendValidation on a listener is not supported: client certificate validation is the Gateway\'s spec.tls.frontend');
     return;
   }
   const refs = arr(tls.certificateRefs).map(rec);
@@ -286,18 +294,46 @@ export function readGateway(raw: unknown, ctx: GatewayContext): GatewayState {
 
   if (arr(spec.addresses).length > 0) gw.conds.set('Accepted', 'UnsupportedAddress', 'spec.addresses is not supported: isobar does not assign addresses to Gateways');
   if (rec(rec(spec.infrastructure)?.parametersRef)) gw.conds.set('Accepted', 'InvalidParameters', 'spec.infrastructure.parametersRef is not supported');
-  if (spec.tls !== undefined) gw.conds.set('Accepted', 'ListenersNotValid', 'spec.tls (client certificate validation and TLS settings) is not supported');
-  const clientRef = rec(rec(spec.backendTLS)?.clientCertificateRef);
+  const tls = spec.tls === undefined ? {} : rec(spec.tls);
+  if (!tls) gw.conds.set('Accepted', 'ListenersNotValid', 'spec.tls must be an object');
+  for (const k of Object.keys(tls ?? {})) if (k !== 'backend' && k !== 'frontend') gw.conds.set('Accepted', 'ListenersNotValid', `spec.tls.${k} is not supported`);
+  // spec.tls.backend is the standard place; spec.backendTLS an earlier experimental one.
+  const clientRef = rec(rec(tls?.backend)?.clientCertificateRef) ?? rec(rec(spec.backendTLS)?.clientCertificateRef);
   if (clientRef) readClientCertificate(gw, clientRef, ctx);
+  applyFrontend(gw, tls?.frontend, ctx);
   const gatewayOk = !gw.conds.has('Accepted');
   for (const l of gw.listeners) {
-    l.usable = gatewayOk && !l.conds.has('Accepted') && !l.conds.has('Conflicted') && l.conds.reason('ResolvedRefs') !== 'InvalidCertificateRef' && l.conds.reason('ResolvedRefs') !== 'RefNotPermitted';
+    // An HTTPS listener is served only with its certificate.
+    l.usable = gatewayOk && !l.conds.has('Accepted') && !l.conds.has('Conflicted') && !(l.protocol === 'HTTPS' && l.secretId === undefined);
   }
   if (gatewayOk && gw.listeners.some((l) => !l.usable)) {
     const valid = gw.listeners.some((l) => l.usable);
     gw.conds.set('Accepted', 'ListenersNotValid', 'one or more listeners are not valid: see their conditions', valid);
   }
   return gw;
+}
+
+/** spec.tls.frontend onto the Gateway's HTTPS listeners, port by port. */
+function applyFrontend(gw: GatewayState, raw: unknown, ctx: GatewayContext): void {
+  const forPort = readFrontend(raw, gw.namespace, ctx);
+  if (typeof forPort === 'string') {
+    gw.conds.set('Accepted', 'ListenersNotValid', forPort);
+    return;
+  }
+  for (const l of gw.listeners) {
+    if (l.protocol !== 'HTTPS') continue;
+    const v = forPort(l.port);
+    if (!v) continue;
+    if (v.problem) l.conds.set('ResolvedRefs', v.problem.reason, v.problem.message);
+    if (!v.ca) {
+      l.conds.set('Accepted', 'NoValidCACertificate', `${v.where}: no caCertificateRef names a valid CA certificate, and client certificate validation is never left out`);
+      continue;
+    }
+    ctx.addCaBundle(v.ca.id, v.ca.pem);
+    l.clientValidation = v.insecureFallback
+      ? { caBundleId: v.ca.id, skipVerification: true, optional: true }
+      : { caBundleId: v.ca.id, skipVerification: false, optional: false };
+  }
 }
 
 const KIND_REFS: Record<RouteKind, { group: string; kind: string }> = {

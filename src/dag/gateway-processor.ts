@@ -8,7 +8,7 @@ import type { IsobarConfig } from '../config/index.ts';
 import type { Service, Snapshot } from '../objects/index.ts';
 import type { GatewayClassStatus, GatewayStatus, PolicyStatus, RouteStatus } from '../status/index.ts';
 import type { CacheView } from './cache-view.ts';
-import { BackendTLSPolicies } from './gateway-backend-tls.ts';
+import { BackendTLSPolicies, readConfigMaps } from './gateway-backend-tls.ts';
 import { CONTROLLER_NAME, condition } from './gateway-conditions.ts';
 import { processRoute, type Placement } from './gateway-httproute.ts';
 import { gatewayStatus, readGateway, type GatewayContext, type GatewayState } from './gateway-listeners.ts';
@@ -98,11 +98,14 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
     if (name !== '') namespaceLabels.set(name, { 'kubernetes.io/metadata.name': name, ...strMap(m?.labels) });
   }
   const grants = new ReferenceGrants(arr(snap.referenceGrants));
+  const configMaps = readConfigMaps(arr(snap.configMaps));
   const gctx: GatewayContext = {
     view,
     grants,
     namespaceLabels,
     addSecret: (id, certPem, keyPem) => out.addSecret({ id, certPem, keyPem }),
+    addCaBundle: (id, caPem) => out.addCaBundle({ id, caPem }),
+    configMaps,
     ports: new Map(),
   };
 
@@ -136,7 +139,7 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
     } else loadBalancers.push(lb);
   }
 
-  const policies = new BackendTLSPolicies(arr(snap.backendTLSPolicies), arr(snap.configMaps), view);
+  const policies = new BackendTLSPolicies(arr(snap.backendTLSPolicies), configMaps, view);
   const bctx = { view, grants, config, out, policies };
   const placements: RoutePlacement[] = [];
   const passthrough: Placement[] = [];
@@ -170,15 +173,23 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   placements.sort(comparePlacements);
   const rank = new Map<Route, number>();
   const taken = new Set<string>();
+  // One client validation per TLS host: the first a placement asks for
+  // (the stricter setting wins over none). Routes of listeners that ask for
+  // another are not served on it: a route never goes out under weaker
+  // validation than its listener asked for.
+  const validationOf = new Map<string, string>();
+  for (const p of placements) if (p.secure && p.clientValidation && !validationOf.has(p.fqdn)) validationOf.set(p.fqdn, JSON.stringify(p.clientValidation));
   for (const p of placements) {
     const k = `${p.secure ? 's' : 'p'}\u0000${p.fqdn}\u0000${matchKey(p.route)}`;
     if (taken.has(k)) continue;
+    if (p.secure && (validationOf.get(p.fqdn) ?? 'null') !== JSON.stringify(p.clientValidation ?? null)) continue;
     taken.add(k);
     rank.set(p.route, rank.size);
     if (p.secure) {
       const v = out.ensureHttps(p.fqdn);
       if (v.passthrough) continue; // the host is a TLSRoute's: its TLS is not ours to end
       if (v.secretId === undefined && p.secretId !== undefined) v.secretId = p.secretId;
+      if (p.clientValidation && !v.clientValidation) v.clientValidation = p.clientValidation;
       out.addRoute(v, p.route);
     } else out.addRoute(out.ensureHttp(p.fqdn), p.route);
   }

@@ -2,9 +2,16 @@
 // name keeps the first's virtual host settings (TLS, policies) and serves
 // the first's routes before the second's, as Contour's one DAG holds the
 // routes of every input API under one virtual host.
-import type { ProxyConfig, VirtualHost } from './proxy-config.ts';
+import type { ProxyConfig, SecureVirtualHost, VirtualHost } from './proxy-config.ts';
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A TLS host's routes join another's only under the same client
+ *  validation: routes that asked for it are never served without it, and
+ *  routes that did not never turn away clients that have no certificate. */
+function sameClientValidation(a: VirtualHost, b: VirtualHost): boolean {
+  return JSON.stringify((a as SecureVirtualHost).clientValidation ?? null) === JSON.stringify((b as SecureVirtualHost).clientValidation ?? null);
+}
 
 function mergeHosts<V extends VirtualHost>(a: V[], b: V[]): V[] {
   if (b.length === 0) return a;
@@ -12,6 +19,7 @@ function mergeHosts<V extends VirtualHost>(a: V[], b: V[]): V[] {
   for (const v of a) out.set(v.fqdn, v);
   for (const v of b) {
     const first = out.get(v.fqdn);
+    if (first && !sameClientValidation(first, v)) continue;
     out.set(v.fqdn, first ? { ...first, routes: [...first.routes, ...v.routes] } : v);
   }
   return [...out.keys()].sort(byString).map((k) => out.get(k)!);
