@@ -24,8 +24,10 @@ export interface Placement {
   /** A proxy route (HTTPRoute, GRPCRoute), with its precedence facts... */
   route?: Route;
   rank?: RouteRank;
-  /** ...or the TLS passthrough forward of a TLSRoute. */
+  /** ...or the TLS passthrough forward of a TLSRoute, or its forward of
+   *  the decrypted stream on a listener that terminates TLS. */
   passthrough?: TcpForward;
+  tcpProxy?: TcpForward;
   /** Orders routes of equal rank: the older route, then namespace/name. */
   creation: string;
   key: string;
@@ -41,8 +43,8 @@ type Ctx = Omit<BackendContext, 'gateway' | 'clientCertificateId'>;
 /** What a route of one kind becomes on the listeners of one Gateway. */
 type Content = { routes: { route: Route; rank: RouteRank }[] } | { forward: TcpForward | null };
 
-function contentFor(kind: RouteKind, spec: Rec, namespace: string, name: string, ctx: BackendContext, problems: RuleProblems): Content {
-  if (kind === 'TLSRoute') return { forward: tlsForward(spec, namespace, ctx, problems) };
+function contentFor(kind: RouteKind, spec: Rec, namespace: string, name: string, ctx: BackendContext, problems: RuleProblems, terminated: boolean): Content {
+  if (kind === 'TLSRoute') return { forward: tlsForward(spec, namespace, ctx, problems, terminated) };
   const routes: { route: Route; rank: RouteRank }[] = [];
   for (const [ruleIndex, raw] of arr(spec.rules).entries()) {
     const rule = kind === 'GRPCRoute' ? grpcRuleAsHttp(rec(raw) ?? {}, ruleIndex, problems) : (rec(raw) ?? {});
@@ -51,15 +53,17 @@ function contentFor(kind: RouteKind, spec: Rec, namespace: string, name: string,
   return { routes };
 }
 
-/** A TLSRoute's backends (the first rule's; the spec allows one). */
-function tlsForward(spec: Rec, namespace: string, ctx: BackendContext, problems: RuleProblems): TcpForward | null {
+/** A TLSRoute's backends (the first rule's; the spec allows one): the
+ *  client's TLS passed through, or, `terminated`, the decrypted stream
+ *  (TLS again to a backend a BackendTLSPolicy targets). */
+function tlsForward(spec: Rec, namespace: string, ctx: BackendContext, problems: RuleProblems, terminated: boolean): TcpForward | null {
   const rules = arr(spec.rules);
   if (rules.length > 1) problems.accepted ??= { reason: 'UnsupportedValue', message: 'a TLSRoute has one rule' };
   const clusters: WeightedCluster[] = [];
   for (const raw of arr(rec(rules[0])?.backendRefs)) {
     const b = rec(raw) ?? {};
     const weight = typeof b.weight === 'number' ? int(b.weight) : 1;
-    const r = resolveBackend(ctx, b, namespace, 'TLSRoute', 'passthrough');
+    const r = resolveBackend(ctx, b, namespace, 'TLSRoute', terminated ? undefined : 'passthrough');
     if ('reason' in r) {
       problems.refs ??= r;
       continue;
@@ -85,15 +89,18 @@ export function processRoute(kind: RouteKind, raw: unknown, gateways: Map<string
 
   // Content once per Gateway: it is the same on every listener of it (a
   // Gateway's backend client certificate shapes its clusters).
-  const contentBy = new Map<GatewayState, Content>();
+  // A TLSRoute's content depends on the listener too: passed through or
+  // terminated.
+  const contentBy = new Map<string, Content>();
   const problems: RuleProblems = {};
-  const computeContent = (gw: GatewayState): Content => {
-    let c = contentBy.get(gw);
+  const computeContent = (gw: GatewayState, terminated = false): Content => {
+    const key = `${gw.namespace}/${gw.name}${terminated ? '/terminated' : ''}`;
+    let c = contentBy.get(key);
     if (c) return c;
     const gctx: BackendContext = { ...ctx, gateway: `${gw.namespace}/${gw.name}` };
     if (gw.clientCertificateId !== undefined) gctx.clientCertificateId = gw.clientCertificateId;
-    c = contentFor(kind, spec, namespace, name, gctx, problems);
-    contentBy.set(gw, c);
+    c = contentFor(kind, spec, namespace, name, gctx, problems, terminated);
+    contentBy.set(key, c);
     return c;
   };
 
@@ -113,7 +120,9 @@ export function processRoute(kind: RouteKind, raw: unknown, gateways: Map<string
     const parent: RouteParentStatus = { parentRef, controllerName: CONTROLLER_NAME, conditions: [] };
     status.parents.push(parent);
 
+    const candidates = gw.listeners.filter((l) => (section === undefined || l.name === section) && (port === undefined || l.port === port));
     const content = computeContent(gw);
+    if (kind === 'TLSRoute' && candidates.some((l) => l.terminates)) computeContent(gw, true);
     const refs = problems.refs;
     const resolved = refs
       ? condition('ResolvedRefs', false, refs.reason, refs.message, generation)
@@ -122,7 +131,6 @@ export function processRoute(kind: RouteKind, raw: unknown, gateways: Map<string
       parent.conditions = [condition('Accepted', false, reason, message, generation), resolved];
     };
 
-    const candidates = gw.listeners.filter((l) => (section === undefined || l.name === section) && (port === undefined || l.port === port));
     if (candidates.length === 0) {
       const what = [section !== undefined ? `named "${section}"` : '', port !== undefined ? `on port ${port}` : ''].filter(Boolean).join(' ');
       reject('NoMatchingParent', `Gateway ${gwNs}/${gw.name} has no listener ${what}`);
@@ -152,6 +160,11 @@ export function processRoute(kind: RouteKind, raw: unknown, gateways: Map<string
       const secure = l.protocol !== 'HTTP';
       for (const fqdn of names) {
         const base = { secure, fqdn, creation, key: `${namespace}/${name}` };
+        if (l.terminates) {
+          const c = computeContent(gw, true);
+          if ('forward' in c && c.forward && l.secretId !== undefined) placements.push({ ...base, tcpProxy: c.forward, secretId: l.secretId });
+          continue;
+        }
         if ('forward' in content) {
           if (content.forward) placements.push({ ...base, passthrough: content.forward });
           continue;

@@ -37,7 +37,9 @@ export interface ListenerState {
   /** Whether routes may attach (accepted, refs resolved, no conflict). */
   usable: boolean;
   allows: (routeNamespace: string) => boolean;
-  /** HTTPS: the certificate Secret's id in the ProxyConfig. */
+  /** A TLS listener with tls.mode Terminate (HTTPS listeners always end TLS). */
+  terminates?: true;
+  /** HTTPS and terminating TLS: the certificate Secret's id in the ProxyConfig. */
   secretId?: string;
   /** HTTPS: the client certificate validation of spec.tls.frontend. */
   clientValidation?: NonNullable<SecureVirtualHost['clientValidation']>;
@@ -123,7 +125,7 @@ function readListener(gw: GatewayState, raw: Rec, ctx: GatewayContext): Listener
   const kinds = ROUTE_KINDS_FOR[protocol];
   if (!kinds) {
     const why = KNOWN_PROTOCOLS.has(protocol) ? `isobar does not serve ${protocol} listeners yet` : `protocol "${protocol}" is not one isobar knows`;
-    conds.set('Accepted', 'UnsupportedProtocol', `${why}; use HTTP, HTTPS or TLS (passthrough)`);
+    conds.set('Accepted', 'UnsupportedProtocol', `${why}; use HTTP, HTTPS or TLS`);
     return l;
   }
 
@@ -170,16 +172,20 @@ function readListener(gw: GatewayState, raw: Rec, ctx: GatewayContext): Listener
   if (protocol === 'HTTPS') readTls(l, tls, ctx);
   else if (protocol === 'TLS') {
     const mode = typeof tls?.mode === 'string' ? tls.mode : 'Terminate';
-    if (mode !== 'Passthrough') conds.set('Accepted', 'UnsupportedValue', `tls.mode "${mode}" on a TLS listener is not supported: isobar serves TLSRoutes as passthrough (tls.mode: Passthrough)`);
+    if (mode === 'Terminate') {
+      // TLS ends here and the TLSRoute's backends get the decrypted stream.
+      l.terminates = true;
+      readTls(l, tls, ctx);
+    } else if (mode !== 'Passthrough') conds.set('Accepted', 'UnsupportedValue', `tls.mode "${mode}" is not Terminate or Passthrough`);
   } else if (tls) conds.set('Accepted', 'UnsupportedValue', 'tls is set on an HTTP listener: use protocol HTTPS to terminate TLS');
   return l;
 }
 
-/** An HTTPS listener's tls: Terminate with the first certificateRef. */
+/** An HTTPS (or terminating TLS) listener's tls: Terminate with the first certificateRef. */
 function readTls(l: ListenerState, tls: Rec | null, ctx: GatewayContext): void {
   const conds = l.conds;
   if (!tls) {
-    conds.set('Accepted', 'UnsupportedValue', 'an HTTPS listener needs tls.certificateRefs');
+    conds.set('Accepted', 'UnsupportedValue', `a ${l.protocol} listener that terminates TLS needs tls.certificateRefs`);
     return;
   }
   const mode = typeof tls.mode === 'string' ? tls.mode : 'Terminate';
@@ -303,8 +309,9 @@ export function readGateway(raw: unknown, ctx: GatewayContext): GatewayState {
   applyFrontend(gw, tls?.frontend, ctx);
   const gatewayOk = !gw.conds.has('Accepted');
   for (const l of gw.listeners) {
-    // An HTTPS listener is served only with its certificate.
-    l.usable = gatewayOk && !l.conds.has('Accepted') && !l.conds.has('Conflicted') && !(l.protocol === 'HTTPS' && l.secretId === undefined);
+    // A listener that ends TLS is served only with its certificate.
+    const endsTls = l.protocol === 'HTTPS' || l.terminates === true;
+    l.usable = gatewayOk && !l.conds.has('Accepted') && !l.conds.has('Conflicted') && !(endsTls && l.secretId === undefined);
   }
   if (gatewayOk && gw.listeners.some((l) => !l.usable)) {
     const valid = gw.listeners.some((l) => l.usable);

@@ -151,7 +151,7 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
       out.push(res.status);
       for (const p of res.placements) {
         if (p.route && p.rank) placements.push(p as RoutePlacement);
-        else if (p.passthrough) passthrough.push(p);
+        else if (p.passthrough || p.tcpProxy) passthrough.push(p);
       }
     }
     return out.sort(byKey);
@@ -162,10 +162,16 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   for (const gw of gateways.values()) gatewayStatuses.push(gatewayStatus(gw));
   gatewayStatuses.sort(byKey);
 
-  // TLS passthrough by SNI: of TLSRoutes naming one host, the oldest wins.
+  // TLSRoutes by SNI, passed through or terminated: of TLSRoutes naming
+  // one host, the oldest wins.
   for (const p of passthrough) {
     const v = out.ensureHttps(p.fqdn);
-    if (!v.passthrough && v.routes.length === 0 && v.secretId === undefined) v.passthrough = p.passthrough;
+    if (v.passthrough || v.tcpProxy || v.routes.length > 0 || v.secretId !== undefined) continue;
+    if (p.passthrough) v.passthrough = p.passthrough;
+    else if (p.tcpProxy && p.secretId !== undefined) {
+      v.tcpProxy = p.tcpProxy;
+      v.secretId = p.secretId;
+    }
   }
 
   // Each host's routes in the spec's precedence; of routes with the same
@@ -187,7 +193,7 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
     rank.set(p.route, rank.size);
     if (p.secure) {
       const v = out.ensureHttps(p.fqdn);
-      if (v.passthrough) continue; // the host is a TLSRoute's: its TLS is not ours to end
+      if (v.passthrough || v.tcpProxy) continue; // the host is a TLSRoute's
       if (v.secretId === undefined && p.secretId !== undefined) v.secretId = p.secretId;
       if (p.clientValidation && !v.clientValidation) v.clientValidation = p.clientValidation;
       out.addRoute(v, p.route);
