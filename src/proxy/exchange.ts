@@ -29,6 +29,7 @@ import { backoffMs, retriableFailure, retriableStatus } from './retry-policy.ts'
 import { runFilters } from './filter-chain.ts';
 import { applyClientCertHeader } from './client-certificate.ts';
 import { compressResponse } from './compression.ts';
+import { GrpcWebCall, INVALID_BASE64, isGrpcContentType, isGrpcWebRequest, nonGrpcAnswerHeaders } from './grpc-web.ts';
 import type { FilterRequest, FilterVerdict, RequestFilter } from './request-filter.ts';
 import { findVhost, matchRoute, pickBackend, type CompiledBackend, type CompiledRoute, type CompiledVhost } from './route-table.ts';
 import { upstreamRequestHead, type RequestHeaders } from './upstream-request.ts';
@@ -180,6 +181,8 @@ class Exchange implements RequestView, OpContext, HashInput {
   private compressedBytes = 0;
   /** A filter's grpc-status for its local answer to a gRPC client. */
   private grpcStatus: number | undefined;
+  /** The translation of a gRPC-Web request (Envoy's grpc_web filter). */
+  private grpcWeb: GrpcWebCall | undefined;
   /** Waiting for a connection within the cluster's max_pending_requests. */
   private waiting: object | undefined;
   /** A retry was decided (and counted against max_retries) and its try has not started. */
@@ -229,6 +232,10 @@ class Exchange implements RequestView, OpContext, HashInput {
     this.query = target.query;
     this.path = normalizePath(target.path);
     this.host = normalizeHost(this.authority);
+    // Before routing and the filters, as Contour's grpc_web filter comes
+    // before cors and the others: they all see a gRPC request.
+    const ct = this.reqHeaders['content-type'];
+    if (isGrpcWebRequest(ct)) this.grpcWeb = new GrpcWebCall(this.reqHeaders, ct, this.requestHasBody());
     this.requestId = requestIdFor(this.reqHeaders['x-request-id'], conn.clientAddress, ctx.preserveExternalRequestId);
     applyClientCertHeader(this.reqHeaders, conn);
     const keyAuthorization = http01Answer(ctx.acmeHttp01, req.method, this.path, conn.tls !== undefined);
@@ -315,7 +322,7 @@ class Exchange implements RequestView, OpContext, HashInput {
         return ex.target()?.cluster?.counters;
       },
       get body(): Readable | undefined {
-        return ex.requestHasBody() ? (ex.bodySource ?? (ex.req as unknown as Readable)) : undefined;
+        return ex.requestHasBody() ? ex.requestBody() : undefined;
       },
       replaceBody(stream: Readable): void {
         ex.bodySource = stream;
@@ -377,8 +384,9 @@ class Exchange implements RequestView, OpContext, HashInput {
       this.filterResponse(status, h);
     }
     try {
-      const ct = this.reqHeaders['content-type'];
-      if (status >= 400 && typeof ct === 'string' && ct.startsWith('application/grpc')) sendGrpcLocal(this.res, status, body, this.grpcStatus);
+      const gw = this.grpcWeb;
+      if (gw?.invalid) this.bytesSent = sendLocal(this.res, status, '', nonGrpcAnswerHeaders(status, Buffer.from(body), h ?? {}, gw.contentType));
+      else if (status >= 400 && isGrpcContentType(this.reqHeaders['content-type'])) sendGrpcLocal(this.res, status, body, this.grpcStatus, h, gw?.contentType);
       else this.bytesSent = sendLocal(this.res, status, body, h);
     } catch {
       abortResponse(this.res);
@@ -470,11 +478,30 @@ class Exchange implements RequestView, OpContext, HashInput {
   }
 
   private requestHasBody(): boolean {
+    if (this.grpcWeb !== undefined) return this.grpcWeb.hasBody;
     const req = this.req;
     const h = this.reqHeaders;
     return req.httpVersionMajor === 2
       ? !(req as Http2ServerRequest).stream.endAfterHeaders
       : h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+  }
+
+  /** The request body as the upstream gets it: a filter's replacement,
+   *  else the request's, decoded when it is gRPC-Web text. */
+  private requestBody(): Readable {
+    if (this.bodySource === undefined && this.grpcWeb?.textRequest) {
+      this.bodySource = this.grpcWeb.upstreamBody(this.req as unknown as Readable, () => this.grpcWebInvalid());
+    }
+    return this.bodySource ?? (this.req as unknown as Readable);
+  }
+
+  /** A gRPC-Web text body that is not base64: Envoy's 400, and the try
+   *  (which may have started) is abandoned. */
+  private grpcWebInvalid(): void {
+    if (this.done) return;
+    this.abortAttempt(new TryAbandoned('the gRPC-Web body is not base64'));
+    if (this.res.headersSent) return this.resetDownstream('-');
+    this.local(400, INVALID_BASE64, '-');
   }
 
   /** A client that goes away ends the exchange (once, whatever its stage). */
@@ -495,7 +522,7 @@ class Exchange implements RequestView, OpContext, HashInput {
   /** Reads a small body in full (as Envoy buffers for retries), then sends. */
   private bufferBody(mirror: CompiledRoute['mirror']): void {
     const chunks: Buffer[] = [];
-    const req = this.bodySource ?? this.req;
+    const req = this.requestBody();
     req.on('data', (c: Buffer) => chunks.push(c));
     req.once('end', () => {
       if (this.done) return;
@@ -510,7 +537,7 @@ class Exchange implements RequestView, OpContext, HashInput {
   }
 
   private mirror(mirror: NonNullable<CompiledRoute['mirror']>): void {
-    const body = this.bodyBuffer ?? (this.hasBody ? (this.bodySource ?? this.req) : undefined);
+    const body = this.bodyBuffer ?? (this.hasBody ? this.requestBody() : undefined);
     const request = { method: this.req.method, path: this.upstreamPath, headers: this.upstreamHeaders, authority: this.authority, pick: this };
     const primary = sendMirror(mirror, request, body, this.ctx.stats);
     if (primary !== undefined) this.bodyStream = primary;
@@ -565,7 +592,7 @@ class Exchange implements RequestView, OpContext, HashInput {
           path: this.upstreamPath,
           method: this.req.method as Dispatcher.HttpMethod,
           headers: this.upstreamHeaders,
-          body: this.bodyBuffer ?? (this.hasBody ? ((this.bodyStream ?? this.bodySource ?? this.req) as unknown as NodeJS.ReadableStream as never) : null),
+          body: this.bodyBuffer ?? (this.hasBody ? ((this.bodyStream ?? this.requestBody()) as unknown as NodeJS.ReadableStream as never) : null),
         },
         a,
       );
@@ -600,6 +627,12 @@ class Exchange implements RequestView, OpContext, HashInput {
       const prev = out['set-cookie'];
       out['set-cookie'] = prev === undefined ? cookie : Array.isArray(prev) ? [...prev, cookie] : [prev, cookie];
     }
+    // gRPC-Web: framed answers go on (compressed too, Contour lists the
+    // gRPC-Web types); any other waits here for its body.
+    if (this.grpcWeb !== undefined && this.grpcWeb.respond(status, out)) {
+      if (this.idleTimer) this.idleTimer.refresh();
+      return;
+    }
     if (this.ctx.compression !== 'disabled') this.compressor = compressResponse(this.ctx.compression, this.req.method, this.reqHeaders['accept-encoding'], status, out);
     const res = this.res as ServerResponse;
     try {
@@ -625,6 +658,11 @@ class Exchange implements RequestView, OpContext, HashInput {
 
   onResponseData(a: Attempt, controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (a !== this.attempt || a.discard || this.done) return;
+    if (this.grpcWeb !== undefined) {
+      const out = this.grpcWeb.data(chunk);
+      if (out === undefined) return;
+      chunk = out;
+    }
     this.bytesSent += chunk.length;
     if (this.idleTimer) this.idleTimer.refresh();
     const z = this.compressor;
@@ -650,6 +688,8 @@ class Exchange implements RequestView, OpContext, HashInput {
     if (a.discard) return this.scheduleRetry();
     this.done = true;
     this.clearTimers();
+    const gw = this.grpcWeb;
+    if (gw !== undefined) return this.endGrpcWeb(gw, trailers);
     // Trailers (gRPC status) reach HTTP/2 and chunked HTTP/1.1 clients.
     if (trailers !== undefined) {
       for (const _ in trailers) {
@@ -661,6 +701,11 @@ class Exchange implements RequestView, OpContext, HashInput {
         break;
       }
     }
+    this.endBody();
+  }
+
+  /** Ends the response body, through the compressor when there is one. */
+  private endBody(tail?: Buffer): void {
     const z = this.compressor;
     if (z !== undefined) {
       z.once('end', () => {
@@ -668,10 +713,28 @@ class Exchange implements RequestView, OpContext, HashInput {
         this.res.end();
         this.finish();
       });
-      z.end();
+      if (tail !== undefined) z.end(tail);
+      else z.end();
       return;
     }
-    this.res.end();
+    if (tail !== undefined) {
+      this.bytesSent += tail.length;
+      this.res.end(tail);
+    } else this.res.end();
+    this.finish();
+  }
+
+  /** A gRPC-Web answer's end: the held answer of a non-gRPC upstream goes
+   *  out as headers only; a framed one ends with its trailer frame. */
+  private endGrpcWeb(gw: GrpcWebCall, trailers: RequestHeaders | undefined): void {
+    if (!gw.holding) return this.endBody(gw.end(trailers));
+    const { status, headers } = gw.release();
+    try {
+      (this.res as ServerResponse).writeHead(status, headers as Record<string, string | string[]>);
+      this.res.end();
+    } catch {
+      abortResponse(this.res);
+    }
     this.finish();
   }
 

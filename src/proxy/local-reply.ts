@@ -67,14 +67,25 @@ export function grpcStatusFor(status: number): number {
   }
 }
 
-/** gRPC clients get local replies as a trailers-only gRPC response (as Envoy). */
-export function sendGrpcLocal(res: DownstreamResponse, status: number, body: string, grpcStatus = grpcStatusFor(status)): void {
+/** gRPC clients get local replies as a trailers-only gRPC response (as
+ *  Envoy), with the reply's own headers (x-envoy-ratelimited, CORS, ...);
+ *  gRPC-Web clients get them with their content type. */
+export function sendGrpcLocal(
+  res: DownstreamResponse,
+  status: number,
+  body: string,
+  grpcStatus = grpcStatusFor(status),
+  headers?: Record<string, string | string[] | undefined>,
+  contentType = 'application/grpc',
+): void {
   if (res.headersSent) {
     abortResponse(res);
     return;
   }
-  const h: Record<string, string> = { 'content-type': 'application/grpc', 'grpc-status': String(grpcStatus) };
+  const h: Record<string, string | string[] | undefined> = { ...headers, 'content-type': contentType, 'grpc-status': String(grpcStatus) };
+  delete h['content-length'];
+  delete h['grpc-message'];
   if (body) h['grpc-message'] = encodeURIComponent(body);
-  (res as ServerResponse).writeHead(200, h);
+  (res as ServerResponse).writeHead(200, h as Record<string, string | string[]>);
   res.end();
 }
