@@ -58,6 +58,10 @@ const envoy: Record<string, Family> = {
   envoy_cluster_ext_authz_denied: { type: 'counter', help: 'Requests to this cluster the authorization server denied.' },
   envoy_cluster_ext_authz_error: { type: 'counter', help: 'Requests to this cluster whose Check failed (unreachable server, timeout, error status).' },
   envoy_cluster_ext_authz_failure_mode_allowed: { type: 'counter', help: 'Requests to this cluster whose Check failed and that failOpen let through (also counted as errors).' },
+  envoy_cluster_ratelimit_ok: { type: 'counter', help: 'Requests to this cluster the rate limit service found under the limit.' },
+  envoy_cluster_ratelimit_over_limit: { type: 'counter', help: 'Requests to this cluster the rate limit service found over the limit (answered 429).' },
+  envoy_cluster_ratelimit_error: { type: 'counter', help: 'Requests to this cluster whose rate limit call failed (unreachable service, timeout, error status).' },
+  envoy_cluster_ratelimit_failure_mode_allowed: { type: 'counter', help: 'Requests to this cluster whose rate limit call failed and that failOpen let through (also counted as errors).' },
   envoy_cluster_membership_healthy: { type: 'gauge', help: 'Healthy endpoints of the cluster (the least healthy worker view).' },
   envoy_cluster_membership_total: { type: 'gauge', help: 'Endpoints of the cluster.' },
 };

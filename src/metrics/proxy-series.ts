@@ -120,6 +120,10 @@ function clusterSeries(w: SeriesWriter, name: string, c: UpstreamCounters): void
   w.counter('envoy_cluster_ext_authz_denied', cl, c.extAuthz.denied);
   w.counter('envoy_cluster_ext_authz_error', cl, c.extAuthz.error);
   w.counter('envoy_cluster_ext_authz_failure_mode_allowed', cl, c.extAuthz.failure_mode_allowed);
+  w.counter('envoy_cluster_ratelimit_ok', cl, c.rateLimit.ok);
+  w.counter('envoy_cluster_ratelimit_over_limit', cl, c.rateLimit.over_limit);
+  w.counter('envoy_cluster_ratelimit_error', cl, c.rateLimit.error);
+  w.counter('envoy_cluster_ratelimit_failure_mode_allowed', cl, c.rateLimit.failure_mode_allowed);
 }
 
 /** Envoy's label order: the class first, then the object's name. */

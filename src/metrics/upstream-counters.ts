@@ -38,6 +38,10 @@ export class UpstreamCounters {
    *  (cluster.<name>.ext_authz.*): Checks that allowed, denied, failed, and
    *  failures let through by failOpen (counted as errors too). */
   readonly extAuthz = { ok: 0, denied: 0, error: 0, failure_mode_allowed: 0 };
+  /** Envoy's ratelimit filter counts there too (cluster.<name>.ratelimit.*):
+   *  answers under and over the limit, calls that failed, and failures
+   *  let through by failOpen (counted as errors too). */
+  readonly rateLimit = { ok: 0, over_limit: 0, error: 0, failure_mode_allowed: 0 };
 
   response(status: number): void {
     countClass(this.rqByClass, status);

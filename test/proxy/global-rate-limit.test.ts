@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { ExtensionCluster, GlobalRateLimitPolicyConfig, RateLimitServiceConfig } from '../../src/dag/index.ts';
+import { proxySeries, seriesKey } from '../../src/metrics/index.ts';
 import { CODE } from '../../src/proxy/rate-limit/index.ts';
 import { cluster, config, ep, get, httpBackend, route, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
 import { countingLimits, HANG, startRateLimitServer, type RateLimitServer } from './rate-limit-server.ts';
@@ -174,10 +175,43 @@ test('a service that cannot be reached, is missing or answers late: 500 RLSE (fa
   rls.handler = () => ({});
 });
 
-test('gRPC clients: UNAVAILABLE when limited, RESOURCE_EXHAUSTED with enableResourceExhaustedCode', async () => {
+test('gRPC clients: UNAVAILABLE when limited, RESOURCE_EXHAUSTED with enableResourceExhaustedCode, with x-envoy-ratelimited; gRPC-Web alike', async () => {
   rls.handler = () => ({ overall_code: CODE.OVER_LIMIT });
   const grpc = { 'content-type': 'application/grpc' };
-  assert.equal((await get(p.port(), '/svc/M', H('routes.test', grpc))).headers['grpc-status'], '14');
+  const limited = await get(p.port(), '/svc/M', H('routes.test', grpc));
+  assert.equal(limited.status, 200);
+  assert.equal(limited.headers['grpc-status'], '14');
+  assert.equal(limited.headers['content-type'], 'application/grpc');
+  assert.equal(limited.headers['x-envoy-ratelimited'], 'true');
   assert.equal((await get(p.port(), '/svc/M', H('grpc.test', grpc))).headers['grpc-status'], '8');
+  // The grpc_web filter runs first: the ratelimit filter sees a gRPC request.
+  const web = await get(p.port(), '/svc/M', H('grpc.test', { 'content-type': 'application/grpc-web' }));
+  assert.equal(web.status, 200);
+  assert.equal(web.headers['grpc-status'], '8');
+  assert.equal(web.headers['content-type'], 'application/grpc-web+proto');
+  assert.equal(web.headers['x-envoy-ratelimited'], 'true');
+  rls.handler = () => ({});
+});
+
+test("counters in the route target cluster's scope, as Envoy's cluster.<name>.ratelimit.*: ok, over_limit, error, failure_mode_allowed", async () => {
+  const read = (): Record<string, number> => {
+    const m = proxySeries(p.proxy.metricsSource(0));
+    const out: Record<string, number> = {};
+    for (const s of ['ok', 'over_limit', 'error', 'failure_mode_allowed']) out[s] = m.counters[seriesKey(`envoy_cluster_ratelimit_${s}`, { envoy_cluster_name: 'default_b_80' })] ?? 0;
+    return out;
+  };
+  const before = read();
+  rls.handler = countingLimits(2);
+  const statuses: number[] = [];
+  for (let i = 0; i < 3; i++) statuses.push((await get(p.port(), '/count', H('routes.test'))).status);
+  assert.deepEqual(statuses, [200, 200, 429]);
+  assert.equal((await get(p.port(), '/', H('down.test'))).status, 500);
+  assert.equal((await get(p.port(), '/', H('missing.test'))).status, 500);
+  assert.equal((await get(p.port(), '/', H('open.test'))).status, 200);
+  // No descriptor can be made: no call, nothing counted.
+  assert.equal((await get(p.port(), '/', H('kinds.test', { 'x-bot': '1' }))).status, 200);
+  const after = read();
+  const delta = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k]!]));
+  assert.deepEqual(delta, { ok: 2, over_limit: 1, error: 3, failure_mode_allowed: 1 });
   rls.handler = () => ({});
 });

@@ -19,14 +19,6 @@ import { xRateLimitHeaders } from './x-ratelimit-headers.ts';
 const UNAVAILABLE = 14;
 const RESOURCE_EXHAUSTED = 8;
 
-/** Envoy's cluster.<rls>.ratelimit.* counters, summed over services. */
-export interface RateLimitStats {
-  ok: number;
-  over_limit: number;
-  error: number;
-  failure_mode_allowed: number;
-}
-
 function describeView(req: FilterRequest): DescriptorRequest {
   const h = req.headers;
   const first = (name: string): string | undefined => {
@@ -50,7 +42,6 @@ export class GlobalRateLimitFeature implements FilterFeature {
   readonly name = 'ratelimit';
   readonly #env: FilterEnv;
   readonly #clients = new AuthzClientRegistry();
-  readonly stats: RateLimitStats = { ok: 0, over_limit: 0, error: 0, failure_mode_allowed: 0 };
   /** Response headers the service asked for, until the response goes out. */
   readonly #responseHeaders = new WeakMap<FilterRequest, Record<string, string>>();
 
@@ -83,12 +74,15 @@ export class GlobalRateLimitFeature implements FilterFeature {
     const result: UnaryResult<RateLimitResponseMsg> = client
       ? await client.unary(shouldRateLimitMethod(), { domain: service.domain, descriptors, hits_addend: 1 }, service.timeoutMs)
       : { ok: false, code: UNAVAILABLE, message: `no usable extension cluster ${service.extensionCluster}` };
+    // Counted in the route target cluster's scope, as Envoy's
+    // cluster.<route target cluster>.ratelimit.*.
+    const stats = req.targetCounters?.rateLimit;
     if (!result.ok) {
-      this.stats.error++;
+      if (stats) stats.error++;
       const key = `ratelimit|${service.extensionCluster}`;
       const detail = { cluster: service.extensionCluster, code: result.code, detail: result.message };
       if (service.failOpen) {
-        this.stats.failure_mode_allowed++;
+        if (stats) stats.failure_mode_allowed++;
         this.#env.warnOnce(key, detail, 'rate limit service failed: failOpen lets requests through');
         return undefined;
       }
@@ -100,12 +94,12 @@ export class GlobalRateLimitFeature implements FilterFeature {
     for (const h of res.response_headers_to_add) headers[h.key.toLowerCase()] = h.value;
     if (service.enableXRateLimitHeaders) Object.assign(headers, xRateLimitHeaders(res.statuses));
     if (res.overall_code === CODE.OVER_LIMIT) {
-      this.stats.over_limit++;
+      if (stats) stats.over_limit++;
       const answer: LocalAnswer = { status: 429, headers: { ...headers, 'x-envoy-ratelimited': 'true' }, flag: 'RL' };
       if (service.enableResourceExhaustedCode) answer.grpcStatus = RESOURCE_EXHAUSTED;
       return answer;
     }
-    this.stats.ok++;
+    if (stats) stats.ok++;
     const reqHeaders: RequestHeaders = req.headers;
     for (const h of res.request_headers_to_add) reqHeaders[h.key.toLowerCase()] = h.value;
     if (Object.keys(headers).length > 0) this.#responseHeaders.set(req, headers);

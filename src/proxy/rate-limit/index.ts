@@ -1,7 +1,7 @@
 // Global rate limiting (Envoy's ratelimit filter over the
 // envoy.service.ratelimit.v3.RateLimitService gRPC API): what the request
 // path and the tests use.
-export { GlobalRateLimitFeature, type RateLimitStats } from './feature.ts';
+export { GlobalRateLimitFeature } from './feature.ts';
 export { compileDescriptors, type DescriptorRequest } from './descriptors.ts';
 export { xRateLimitHeaders } from './x-ratelimit-headers.ts';
 export { rateLimitServiceDefinition, SHOULD_RATE_LIMIT_METHOD, CODE, type RateLimitRequestMsg, type RateLimitResponseMsg } from './proto.ts';
