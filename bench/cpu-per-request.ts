@@ -1,0 +1,278 @@
+// CPU time per request of isobar's processes, the number that survives a
+// shared machine better than throughput: a fixed number of keep-alive
+// HTTP/1.1 requests (h2load --h1 -n), the user + system time of every isobar process
+// over them (from /proc, summed over threads in nanoseconds), per 1,000
+// requests, the median of several runs. With --base-commit it measures a
+// second isobar (a commit, exported) in the same rounds, alternating, and
+// prints the ratio: an A/B of one change. See bench/README.md.
+
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { setup, WORK_DIR } from './setup.ts';
+import { startBackend } from './lib/backend.ts';
+import { startIsobar, exportCommit, useIsobarCheckout, isobarVersion } from './lib/peers/isobar.ts';
+import { startFloor, FLOOR } from './lib/peers/floor.ts';
+import type { StartContext, SystemUnderTest } from './lib/system.ts';
+import { checkSystem } from './lib/check.ts';
+import { CASES, type BenchCase } from './lib/cases.ts';
+import { LOOPBACK } from './lib/ports.ts';
+import { processTree, run, stopAll } from './lib/procs.ts';
+import { labelProcesses, renderProfiles } from './lib/profile.ts';
+
+const USAGE = `usage: node bench/cpu-per-request.ts [options]
+  --case ID               one of chain-64, chain-1k, proxy-plain, lb-only (default proxy-plain)
+  --requests N            requests per run (default 20000)
+  --reps N                runs per system (default 5), alternating between systems
+  --warmup N              unmeasured requests per system first (default 5000)
+  --connections N         h2load connections (default 32)
+  --workers N             isobar --workers (default 2)
+  --co-located            run isobar with --co-located
+  --base-commit REF       also measure isobar at REF in the same rounds (A/B)
+  --isobar-commit REF     measure isobar at REF instead of the working tree
+  --floor                 also measure the node floor in the same rounds
+  --profile               write V8 CPU profiles of the isobar under test and print where the time went
+  --help`;
+
+interface Options {
+  benchCase: BenchCase;
+  requests: number;
+  reps: number;
+  warmup: number;
+  connections: number;
+  workers: number;
+  coLocated: boolean;
+  baseCommit?: string;
+  isobarCommit?: string;
+  floor: boolean;
+  profile: boolean;
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`cpu-per-request: ${msg}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function positiveInt(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+function parseOptions(argv: string[]): Options {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        case: { type: 'string' },
+        requests: { type: 'string' },
+        reps: { type: 'string' },
+        warmup: { type: 'string' },
+        connections: { type: 'string' },
+        workers: { type: 'string' },
+        'co-located': { type: 'boolean' },
+        'base-commit': { type: 'string' },
+        'isobar-commit': { type: 'string' },
+        floor: { type: 'boolean' },
+        profile: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    process.exit(0);
+  }
+  const id = values.case ?? 'proxy-plain';
+  const benchCase = CASES.find((c) => c.id === id);
+  const keepAlive = CASES.filter((c) => c.client === 'wrk' && !c.connectionClose && c.metric === 'rps');
+  if (!benchCase || !keepAlive.includes(benchCase)) fail(`--case: "${id}" is not a keep-alive HTTP/1.1 case (choose from ${keepAlive.map((c) => c.id).join(', ')})`);
+  return {
+    benchCase,
+    requests: positiveInt('requests', values.requests, 20_000),
+    reps: positiveInt('reps', values.reps, 5),
+    warmup: values.warmup === '0' ? 0 : positiveInt('warmup', values.warmup, 5_000),
+    connections: positiveInt('connections', values.connections, 32),
+    workers: positiveInt('workers', values.workers, 2),
+    coLocated: Boolean(values['co-located']),
+    baseCommit: values['base-commit'],
+    isobarCommit: values['isobar-commit'],
+    floor: Boolean(values.floor),
+    profile: Boolean(values.profile),
+  };
+}
+
+const log = (s: string) => process.stderr.write(s + '\n');
+
+/** CPU nanoseconds (user + system) of every thread of pid, from
+ *  /proc/PID/task/TID/schedstat (its first field: time on a CPU); the clock
+ *  ticks of /proc/PID/stat are 10 ms coarse. */
+export function cpuNs(pid: number): number | undefined {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  let sum = 0;
+  for (const t of tasks) {
+    try {
+      sum += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return sum;
+}
+
+function snapshot(pids: number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    const ns = cpuNs(pid);
+    if (ns !== undefined) out.set(pid, ns);
+  }
+  return out;
+}
+
+interface Run {
+  requests: number;
+  errors: number;
+  /** CPU ms per 1,000 requests, all processes of the system, and by role. */
+  msPer1k: number;
+  byRole: Record<string, number>;
+}
+
+/** Requests (responses counted) and failures from h2load's summary. */
+export function parseH2loadCounts(out: string): { done: number; succeeded: number; failed: number; non2xx: number } {
+  const reqs = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
+  const status = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
+  if (!reqs || !status) throw new Error(`not an h2load report:\n${out}`);
+  return {
+    done: Number(reqs[3]),
+    succeeded: Number(reqs[4]),
+    failed: Number(reqs[5]) + Number(reqs[6]) + Number(reqs[7]),
+    non2xx: Number(status[2]) + Number(status[3]) + Number(status[4]),
+  };
+}
+
+/** Exactly `n` keep-alive HTTP/1.1 requests: h2load --h1 (wrk has no request count). */
+async function loadOnce(sys: SystemUnderTest, c: BenchCase, n: number, connections: number): Promise<Run> {
+  const port = sys.targets[c.target]!;
+  // The URL's host is the Host header (and the TLS SNI); --connect-to sends it to loopback.
+  const url = `${c.tls ? 'https' : 'http'}://${c.host}:${port}${c.path}`;
+  const pids = sys.rootPid ? processTree(sys.rootPid) : [];
+  const labels = labelProcesses(pids);
+  const before = snapshot(pids);
+  const args = ['--h1', '-t', '1', '-c', String(connections), '-m', '1', '-n', String(n), '--connect-to', `${LOOPBACK}:${port}`, url];
+  const r = await run('h2load', args, { timeoutMs: 600_000 });
+  const after = snapshot(pids);
+  if (r.code !== 0) throw new Error(`h2load failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+  const h = parseH2loadCounts(r.stdout);
+  if (h.succeeded === 0) throw new Error(`h2load completed no request:\n${r.stdout}`);
+  const byRole: Record<string, number> = {};
+  let total = 0;
+  for (const [pid, ns] of after) {
+    const d = ns - (before.get(pid) ?? ns);
+    total += d;
+    const role = labels.get(pid) ?? 'other';
+    byRole[role] = (byRole[role] ?? 0) + d;
+  }
+  const per1k = (ns: number) => ns / 1e6 / (h.done / 1000);
+  for (const k of Object.keys(byRole)) byRole[k] = per1k(byRole[k]!);
+  return { requests: h.done, errors: h.failed + h.non2xx, msPer1k: per1k(total), byRole };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function fmt(x: number): string {
+  return x.toFixed(1);
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const dir = path.join(WORK_DIR, 'cpu');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  if (o.isobarCommit) {
+    const d = await exportCommit(o.isobarCommit, os.tmpdir());
+    useIsobarCheckout(d);
+  }
+  const baseDir = o.baseCommit ? await exportCommit(o.baseCommit, os.tmpdir()) : undefined;
+  const pki = await setup();
+  const backend = await startBackend(dir, pki, 2);
+  const profileDir = o.profile ? path.join(dir, 'profiles') : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const ctx: StartContext = { workDir: dir, pki, backend: backend.ports, workers: o.workers, log };
+  const systems: SystemUnderTest[] = [];
+  const variant = { coLocated: o.coLocated, name: o.coLocated ? 'isobar co-located' : 'isobar' };
+  systems.push(await startIsobar({ ...ctx, profileDir }, variant));
+  if (baseDir) systems.push(await startIsobar(ctx, { coLocated: o.coLocated, repo: baseDir, name: 'isobar base' }));
+  if (o.floor) systems.push(await startFloor(ctx));
+  for (const sys of systems) {
+    const failures = await checkSystem(sys, { pki, tmpDir: dir, direct: false });
+    if (failures.length > 0) throw new Error(`${sys.name} failed the correctness checks: ${failures.join('; ')}`);
+  }
+  const c = o.benchCase;
+  if (o.warmup > 0) for (const sys of systems) await loadOnce(sys, c, o.warmup, o.connections);
+  const runs = new Map<string, Run[]>(systems.map((s) => [s.name, []]));
+  for (let rep = 1; rep <= o.reps; rep++) {
+    for (const sys of systems) {
+      const r = await loadOnce(sys, c, o.requests, o.connections);
+      runs.get(sys.name)!.push(r);
+      const roles = Object.entries(r.byRole)
+        .filter(([, v]) => v >= 0.05)
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join(', ');
+      log(`run ${rep} ${sys.name.padEnd(18)} ${fmt(r.msPer1k).padStart(7)} ms CPU / 1,000 req  (${roles})${r.errors ? `  errors ${r.errors}` : ''}`);
+    }
+  }
+  const labels = systems[0]!.rootPid ? labelProcesses(processTree(systems[0]!.rootPid)) : new Map<number, string>();
+  // isobar writes its profiles on the way out.
+  for (const sys of systems) await sys.stop();
+  const lines: string[] = [];
+  lines.push(`case ${c.id}, ${o.requests} requests x ${o.reps} runs, h2load --h1 -t1 -c${o.connections}, --workers ${o.workers}${o.coLocated ? ' --co-located' : ''}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  lines.push(`isobar: ${await isobarVersion()}${baseDir ? `; base: ${await isobarVersion(baseDir)}` : ''}`);
+  lines.push('| system | CPU ms / 1,000 req, median | min–max | by process (medians) |', '|---|---:|---:|---|');
+  for (const [name, rs] of runs) {
+    const all = rs.map((r) => r.msPer1k);
+    const roles = [...new Set(rs.flatMap((r) => Object.keys(r.byRole)))]
+      .map((k) => [k, median(rs.map((r) => r.byRole[k] ?? 0))] as const)
+      .filter(([, v]) => v >= 0.05)
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join(', ');
+    lines.push(`| ${name} | ${fmt(median(all))} | ${fmt(Math.min(...all))}–${fmt(Math.max(...all))} | ${roles} |`);
+  }
+  const base = runs.get('isobar base');
+  const mine = runs.get(variant.name)!;
+  if (base) {
+    // Per round: the two ran back to back, so each ratio shares that round's machine.
+    const ratios = mine.map((r, i) => r.msPer1k / base[i]!.msPer1k);
+    lines.push('', `isobar / isobar base, per round: ${ratios.map((x) => x.toFixed(3)).join(', ')}; median ${median(ratios).toFixed(3)}`);
+  }
+  const floor = runs.get(FLOOR);
+  if (floor) {
+    const ratios = mine.map((r, i) => r.msPer1k / floor[i]!.msPer1k);
+    lines.push('', `isobar / node floor, per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${median(ratios).toFixed(2)}`);
+  }
+  if (profileDir) lines.push('', renderProfiles(profileDir, labels));
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`cpu-per-request: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}
