@@ -26,6 +26,10 @@ import { answerTlsAlpn } from './tls-alpn-answer.ts';
 export interface ProxyTargetAddresses {
   http: { address: string; port: number };
   https: { address: string; port: number };
+  /** The same listeners on Unix domain sockets, one path per proxy worker:
+   *  a flow for them goes over one of these (in turn, the next on error,
+   *  the TCP address last), which costs the kernel less than loopback TCP. */
+  unixPaths?: { http: string[]; https: string[] };
 }
 
 /** isobar's own proxy in this same process: a flow to one of its
@@ -363,13 +367,40 @@ export class ListenerRuntime {
     }
   }
 
-  /** Which of the in-process proxy's listeners `t` is, if any. */
-  private localKind(t: PoolTarget): 'http' | 'https' | undefined {
+  /** Which of the proxy's listeners `t` is, if any. */
+  private proxyKind(t: PoolTarget): 'http' | 'https' | undefined {
     const p = this.deps.proxyTargets;
-    if (!this.deps.localProxy || !p) return undefined;
+    if (!p) return undefined;
     if (t.address === p.http.address && t.port === p.http.port) return 'http';
     if (t.address === p.https.address && t.port === p.https.port) return 'https';
     return undefined;
+  }
+
+  /** Which of the in-process proxy's listeners `t` is, if any. */
+  private localKind(t: PoolTarget): 'http' | 'https' | undefined {
+    return this.deps.localProxy ? this.proxyKind(t) : undefined;
+  }
+
+  /** Where the next flow to a proxy listener's Unix sockets starts. */
+  private unixTurn = 0;
+
+  /** Connects to the proxy over its Unix sockets (each worker's in turn,
+   *  the next on error), else over TCP to `t`. */
+  private async dialProxy(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined): Promise<Socket> {
+    const kind = this.proxyKind(t);
+    // Re-encryption to the proxy (a TLS target protocol) keeps to TCP.
+    const paths = kind && cfg.targetProtocol !== 'TLS' ? this.deps.proxyTargets?.unixPaths?.[kind] : undefined;
+    if (paths !== undefined && paths.length > 0) {
+      const start = this.unixTurn++ % paths.length;
+      for (let i = 0; i < paths.length; i++) {
+        try {
+          return await dialUnix(paths[(start + i) % paths.length]!, header);
+        } catch (err) {
+          this.deps.logger.debug({ listener: this.id, target: paths[(start + i) % paths.length], err: (err as Error).message }, 'proxy socket connect failed');
+        }
+      }
+    }
+    return dial(t, cfg, header);
   }
 
   /** Connects to a target (trying the next one on error, before the client
@@ -393,7 +424,7 @@ export class ListenerRuntime {
         return;
       }
       try {
-        upstream = await dial(t, cfg, header);
+        upstream = await this.dialProxy(t, cfg, header);
         chosen = t;
         break;
       } catch (err) {
@@ -437,6 +468,27 @@ export function closeAfterFlush(s: Socket, hadError: boolean): void {
   }
   s.once('finish', () => s.destroy());
   s.end();
+}
+
+/** A plain connection to the proxy's Unix socket, the PROXY header written first. */
+function dialUnix(file: string, header: Buffer | undefined): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ path: file, allowHalfOpen: true });
+    const timer = setTimeout(() => fail(new Error('connect timeout')), TARGET_CONNECT_TIMEOUT_MS);
+    timer.unref();
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(err);
+    };
+    s.once('error', fail);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.off('error', fail);
+      if (header) s.write(header);
+      resolve(s);
+    });
+  });
 }
 
 function dial(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined): Promise<Socket> {

@@ -5,6 +5,7 @@
 // HTTP/1.1 server or the HTTP/2 server by ALPN.
 import http from 'node:http';
 import http2 from 'node:http2';
+import { unlinkSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { readProxyHeader, type ProxyHeader } from '../proxyprotocol/index.ts';
@@ -33,7 +34,12 @@ export interface ListenerOptions {
   headersTimeoutMs: number;
 }
 
-type Sock = net.Socket & { [kConn]?: ConnInfo };
+type Sock = net.Socket & { [kConn]?: ConnInfo; [kUnix]?: true };
+
+/** Marks a connection accepted on the listener's Unix domain socket. */
+const kUnix = Symbol('isobar.unix');
+/** The peer of a Unix socket connection: the balancer on this host, as the loopback hop shows it. */
+const UNIX_PEER = '127.0.0.1';
 
 const noop = (): void => {};
 /** Downstream idle connection timeout (HTTP/1.1 keep-alive and HTTP/2). */
@@ -61,6 +67,8 @@ export class Listener {
   /** performance.now() when the drain's grace ends. */
   private graceEndsAt = 0;
   private sweep: NodeJS.Timeout | undefined;
+  /** Accepts on spec.unixPath, when set. */
+  private unixServer: net.Server | undefined;
 
   constructor(spec: ProxyListenerSpec, ctx: ProxyContext, opts: ListenerOptions) {
     this.spec = spec;
@@ -118,7 +126,12 @@ export class Listener {
     this.h2.on('sessionError', noop);
   }
 
-  listen(): Promise<void> {
+  async listen(): Promise<void> {
+    await this.listenTcp();
+    if (this.spec.unixPath !== undefined) await this.listenUnix(this.spec.unixPath);
+  }
+
+  private listenTcp(): Promise<void> {
     const { host, port, reusePort } = this.spec;
     return new Promise((resolve, reject) => {
       const onError = (err: Error & { code?: string }): void => {
@@ -134,6 +147,33 @@ export class Listener {
       this.server.once('error', onError);
       this.server.once('listening', onListening);
       this.server.listen({ host, port, ...(reusePort ? { reusePort: true } : {}) });
+    });
+  }
+
+  /** The Unix domain socket beside the port. A file left by a process
+   *  that died is removed first: the path is this listener's alone. */
+  private listenUnix(file: string): Promise<void> {
+    try {
+      unlinkSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`listener ${this.spec.name}: cannot remove stale socket ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    const server = net.createServer({ allowHalfOpen: true }, (socket: Sock) => {
+      socket[kUnix] = true;
+      // Counted and served as a connection accepted on the port.
+      this.server.emit('connection', socket);
+    });
+    this.unixServer = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', (err) => {
+        this.unixServer = undefined;
+        reject(new Error(`listener ${this.spec.name}: cannot listen on ${file}: ${err.message}`, { cause: err }));
+      });
+      server.listen({ path: file }, () => {
+        server.removeAllListeners('error');
+        server.on('error', (err) => this.ctx.logger?.error({ err, listener: this.spec.name }, 'listener error'));
+        resolve();
+      });
     });
   }
 
@@ -233,11 +273,12 @@ export class Listener {
   }
 
   private afterProxy(socket: Sock, header: ProxyHeader | undefined, rest: Buffer | undefined): void {
-    let address = socket.remoteAddress ?? '';
+    const unix = socket[kUnix] === true;
+    let address = (unix ? UNIX_PEER : socket.remoteAddress) ?? '';
     let port = socket.remotePort ?? 0;
     if (address.startsWith('::ffff:') && address.includes('.')) address = address.slice(7);
     const peerAddress = address;
-    let localAddress = socket.localAddress ?? '';
+    let localAddress = (unix ? UNIX_PEER : socket.localAddress) ?? '';
     let localPort = socket.localPort ?? 0;
     if (localAddress.startsWith('::ffff:') && localAddress.includes('.')) localAddress = localAddress.slice(7);
     let https = this.spec.tls;
@@ -464,6 +505,8 @@ export class Listener {
     let stopped = false;
     // net.Server's close, not node:http's: that one would also close idle
     // keep-alive connections at once, resetting a request on its way.
+    let unixStopped = this.unixServer === undefined;
+    this.unixServer?.close(() => (unixStopped = true));
     net.Server.prototype.close.call(this.server, () => (stopped = true));
     this.grace = setTimeout(() => {
       this.graceOver = true;
@@ -474,7 +517,7 @@ export class Listener {
       this.sweep = setInterval(() => {
         // Keep-alive connections become idle as their last response ends.
         if (this.graceOver) this.server.closeIdleConnections();
-        if (stopped && this.sockets.size === 0) {
+        if (stopped && unixStopped && this.sockets.size === 0) {
           clearInterval(this.sweep);
           clearTimeout(this.grace);
           resolve();
@@ -488,6 +531,7 @@ export class Listener {
     clearInterval(this.sweep);
     // node:http's close: stops its header-timeout checks.
     this.server.close();
+    this.unixServer?.close();
     for (const s of this.h2Sessions) s.destroy();
     for (const s of this.sockets) s.destroy();
     this.server.closeAllConnections();

@@ -10,6 +10,11 @@ export interface ProxyListenerSpec {
   /** Require a PROXY v1/v2 header before anything else on each connection. */
   proxyProtocol: boolean;
   reusePort?: boolean;
+  /** Also accept on this Unix domain socket path: the load balancer's hop
+   *  on the same host, cheaper than loopback TCP. Its connections are served
+   *  as the TCP port's, their peer (Envoy's direct remote address) read as
+   *  127.0.0.1, the address the loopback hop would have had. */
+  unixPath?: string;
 }
 
 /** One line of access log, with Envoy's field meanings. */

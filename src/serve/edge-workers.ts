@@ -4,6 +4,8 @@
 // number of workers, as a delta on the version before.
 
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import type pino from 'pino';
 import type { AcmeChallenge } from '../balancer/index.ts';
 import type { BalancerConfig, ProxyConfig } from '../edge/index.ts';
@@ -19,6 +21,14 @@ import { WorkerPool } from './workers.ts';
 export interface InternalPorts {
   http: number;
   https: number;
+  /** A private folder (0700) for the Unix sockets each proxy worker also
+   *  takes those flows on (default mode), removed when the workers stop. */
+  socketDir?: string;
+}
+
+/** Where proxy worker `index` accepts the balancer's flows for `kind`. */
+export function proxySocketPath(dir: string, index: number, kind: 'http' | 'https'): string {
+  return path.join(dir, `proxy-${index}-${kind}.sock`);
 }
 
 export interface EdgeWorkersOptions {
@@ -43,6 +53,7 @@ export class EdgeWorkers {
   #health: Record<string, ListenerHealth> = {};
   readonly #ticketKeys: TicketKeys | undefined;
   readonly #proxyTicketKeys: TicketKeys | undefined;
+  readonly #socketDir: string | undefined;
 
   constructor(w: EdgeWorkersOptions) {
     const o = w.serve;
@@ -62,14 +73,19 @@ export class EdgeWorkers {
       : undefined;
     this.#proxyTicketKeys = proxyKeys;
     // A worker forked later (a replacement) starts with the keys of the moment.
-    const proxyStart = (): ProxyStart => ({ ...o.proxy, listeners: proxyListeners(o, w.internal), ticketKeys: proxyKeys?.current ?? randomBytes(48) });
+    const proxyStart = (workerIndex: number): ProxyStart => ({
+      ...o.proxy,
+      listeners: proxyListeners(o, w.internal, workerIndex),
+      ticketKeys: proxyKeys?.current ?? randomBytes(48),
+    });
+    this.#socketDir = w.internal?.socketDir;
     this.proxies =
       w.runProxy && !w.coLocated
         ? new WorkerPool<ToProxyWorker, ProxyConfig>({
             role: 'proxy',
             count: w.count,
             logger: w.logger,
-            init: (workerIndex) => ({ type: 'init', workerIndex, logFormat: o.logFormat, ...proxyStart() }),
+            init: (workerIndex) => ({ type: 'init', workerIndex, logFormat: o.logFormat, ...proxyStart(workerIndex) }),
             configMessage: (v, config) => proxyMessage(this.#nextProxyUpdate(v, config)),
             wholeConfigMessage: (v) => proxyMessage(this.#deltas.whole(v)),
             onFatal,
@@ -90,10 +106,8 @@ export class EdgeWorkers {
             workerIndex,
             stateDir: o.stateDir,
             logFormat: o.logFormat,
-            proxyTargets: internal
-              ? { http: { address: '127.0.0.1', port: internal.http }, https: { address: '127.0.0.1', port: internal.https } }
-              : undefined,
-            proxy: w.coLocated ? proxyStart() : undefined,
+            proxyTargets: internal ? proxyTargets(internal, w.count) : undefined,
+            proxy: w.coLocated ? proxyStart(workerIndex) : undefined,
             ticketKeys: ticketKeys.current,
           }),
           // Co-located workers get the proxy's config of the same version in
@@ -163,6 +177,7 @@ export class EdgeWorkers {
     this.#ticketKeys?.stop();
     this.#proxyTicketKeys?.stop();
     await Promise.all([this.proxies?.stop(drainTimeoutMs), this.balancers?.stop(drainTimeoutMs)]);
+    this.#removeSockets();
   }
 
   /** Kills every worker at once (start-up failures). */
@@ -171,6 +186,11 @@ export class EdgeWorkers {
     this.#proxyTicketKeys?.stop();
     this.proxies?.kill();
     this.balancers?.kill();
+    this.#removeSockets();
+  }
+
+  #removeSockets(): void {
+    if (this.#socketDir !== undefined) rmSync(this.#socketDir, { recursive: true, force: true });
   }
 
   #nextProxyUpdate(version: number, config: ProxyConfig): ProxyConfigUpdate {
@@ -196,16 +216,30 @@ function balancerMessage(version: number, config: BalancerConfig, proxy: ProxyCo
 /** The public listeners, and with the balancer the internal ones it hands
  *  flows to: those carry PROXY v2 on listeners of their own, so the public
  *  ones need PROXY only when --use-proxy-protocol says so. */
-function proxyListeners(o: ServeOptions, internal: InternalPorts | undefined): ListenerSpec[] {
+function proxyListeners(o: ServeOptions, internal: InternalPorts | undefined, workerIndex: number): ListenerSpec[] {
   const listeners: ListenerSpec[] = [
     { name: 'http', host: '0.0.0.0', port: o.httpPort, tls: false, proxyProtocol: o.useProxyProtocol, reusePort: true },
     { name: 'https', host: '0.0.0.0', port: o.httpsPort, tls: true, proxyProtocol: o.useProxyProtocol, reusePort: true },
   ];
   if (internal) {
     listeners.push(
-      { name: 'lb-http', host: '127.0.0.1', port: internal.http, tls: false, proxyProtocol: true, reusePort: true },
-      { name: 'lb-https', host: '127.0.0.1', port: internal.https, tls: true, proxyProtocol: true, reusePort: true },
+      { name: 'lb-http', host: '127.0.0.1', port: internal.http, tls: false, proxyProtocol: true, reusePort: true, ...unixPath(internal, workerIndex, 'http') },
+      { name: 'lb-https', host: '127.0.0.1', port: internal.https, tls: true, proxyProtocol: true, reusePort: true, ...unixPath(internal, workerIndex, 'https') },
     );
   }
   return listeners;
+}
+
+function unixPath(internal: InternalPorts, workerIndex: number, kind: 'http' | 'https'): { unixPath?: string } {
+  return internal.socketDir === undefined ? {} : { unixPath: proxySocketPath(internal.socketDir, workerIndex, kind) };
+}
+
+/** Where the balancer workers send flows for the proxy: its internal ports
+ *  and, in default mode, every proxy worker's Unix sockets. */
+function proxyTargets(internal: InternalPorts, count: number): NonNullable<Extract<ToBalancerWorker, { type: 'init' }>['proxyTargets']> {
+  const targets = { http: { address: '127.0.0.1', port: internal.http }, https: { address: '127.0.0.1', port: internal.https } };
+  const dir = internal.socketDir;
+  if (dir === undefined) return targets;
+  const indexes = Array.from({ length: count }, (_, i) => i);
+  return { ...targets, unixPaths: { http: indexes.map((i) => proxySocketPath(dir, i, 'http')), https: indexes.map((i) => proxySocketPath(dir, i, 'https')) } };
 }

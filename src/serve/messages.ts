@@ -41,7 +41,12 @@ export type ToBalancerWorker =
   | {
       type: 'init';
       stateDir: string;
-      proxyTargets?: { http: { address: string; port: number }; https: { address: string; port: number } };
+      proxyTargets?: {
+        http: { address: string; port: number };
+        https: { address: string; port: number };
+        /** The proxy workers' Unix sockets for the same listeners (default mode). */
+        unixPaths?: { http: string[]; https: string[] };
+      };
       logFormat: LogFormat;
       workerIndex: number;
       /** serve --co-located: this worker runs the proxy too (and its

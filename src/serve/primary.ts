@@ -8,9 +8,10 @@
 // open the admin listener. Every start-up failure ends in one StartError
 // (one clear line), with nothing left running: no worker, no watch, no lease.
 
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
 import type pino from 'pino';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { startAdminServer, type AdminServer } from '../admin/index.ts';
 import { ControlPlaneMetrics, exposition, MetricsAggregator } from '../metrics/index.ts';
 import type { CertificateStore } from '../certs/index.ts';
@@ -34,7 +35,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   const held = holdChanges(source);
 
   const runs = rolesToRun(o);
-  const internal = runs.proxy && runs.balancer ? await internalPorts() : undefined;
+  const ports = runs.proxy && runs.balancer ? await internalPorts() : undefined;
   const state = new EdgeState({ serve: o, cache, store, runBalancer: runs.balancer, logger, statusSink, metrics });
   let started: EdgeWorkers | undefined;
   const failStart = async (err: StartError): Promise<never> => {
@@ -51,6 +52,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     (await portInUse(o, runs, state.balancerConfig));
   if (problem) await failStart(problem);
 
+  const internal = withSocketDir(ports, runs.coLocated);
   const workers = new EdgeWorkers({
     serve: o,
     runProxy: runs.proxy,
@@ -192,6 +194,14 @@ function rolesToRun(o: ServeOptions): Runs {
 /** The hop from balancer to proxy carries PROXY v2 on listeners of its own. */
 async function internalPorts(): Promise<InternalPorts> {
   return { http: await freePort('127.0.0.1'), https: await freePort('127.0.0.1') };
+}
+
+/** Between worker processes the hop goes over Unix sockets (cheaper for
+ *  the kernel than loopback TCP; the ports stay for health checks and as a
+ *  fallback), in a folder of its own (mkdtemp, 0700) removed at the end. */
+function withSocketDir(ports: InternalPorts | undefined, coLocated: boolean): InternalPorts | undefined {
+  if (ports === undefined || coLocated) return ports;
+  return { ...ports, socketDir: mkdtempSync(path.join(tmpdir(), 'isobar-')) };
 }
 
 /** A start-up apply that could not bind a listener is the same failure as

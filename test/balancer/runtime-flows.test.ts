@@ -6,6 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { BalancerRuntime } from '../../src/balancer/index.ts';
 import { createCa } from '../support/pki.ts';
 import { configOf, edgeCertificate, keyProvider, listener, readUntil, startTarget, tcpConnect, tlsOf, waitFor } from './support.ts';
@@ -97,6 +100,51 @@ test('proxy targets resolve through proxyTargets; without them the listener says
   assert.deepEqual(rt.health().listeners.a.targets.map((x) => x.port), [http.port]);
   await bare.apply(configOf(a));
   assert.deepEqual(bare.health().listeners.a.problems, ["target proxy-http: the proxy's listener address is not known to the balancer, so this target is skipped"]);
+});
+
+test('proxy targets with Unix sockets: flows go over them in turn, the PROXY header first, skipping a dead one; none left: TCP', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'isobar-lb-'));
+  const tcpHttp = await startTarget('proxy-http over tcp', { proxy: true });
+  const tcp = await startTarget('proxy-https over tcp', { proxy: true });
+  const w0 = await startTarget('proxy worker 0', { proxy: true, path: path.join(dir, 'w0.sock') });
+  const w1 = await startTarget('proxy worker 1', { proxy: true, path: path.join(dir, 'w1.sock') });
+  // A worker that died: its socket file is left, nobody accepts on it.
+  const dead = path.join(dir, 'dead.sock');
+  const rt = new BalancerRuntime({
+    keys: keyProvider([]),
+    proxyTargets: {
+      http: { address: '127.0.0.1', port: tcpHttp.port },
+      https: { address: '127.0.0.1', port: tcp.port },
+      unixPaths: { http: [w0.path!, dead, w1.path!], https: [path.join(dir, 'missing.sock')] },
+    },
+  });
+  t.after(async () => {
+    await rt.close(0);
+    for (const x of [tcpHttp, tcp, w0, w1]) await x.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const a = listener({ id: 'a', targets: [{ kind: 'proxy-http', address: '', port: 0 }], proxyProtocol: true });
+  const b = listener({ id: 'b', targets: [{ kind: 'proxy-https', address: '', port: 0 }], proxyProtocol: true });
+  await rt.apply(configOf(a, b));
+  const greeted: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const s = await tcpConnect(rt.address('a')!.port);
+    greeted.push((await readUntil(s, (x) => x.includes('\n'))).trim());
+    s.destroy();
+  }
+  // In turn from the first path; the dead one is passed over to the next.
+  assert.deepEqual(greeted, ['hello from proxy worker 0', 'hello from proxy worker 1', 'hello from proxy worker 1']);
+  const rec = w0.received[0]!;
+  assert.equal(rec.header?.command, 'PROXY');
+  assert.equal(rec.header?.source?.address, '127.0.0.1');
+  // Health checks (PROXY LOCAL) still go to the TCP address; no flow did.
+  const flowsOverTcp = () => [...tcpHttp.received, ...tcp.received].filter((r) => r.header?.command === 'PROXY').length;
+  assert.equal(flowsOverTcp(), 0);
+  // No Unix socket answers: the flow goes to the TCP address.
+  const s = await tcpConnect(rt.address('b')!.port);
+  await readUntil(s, (x) => x.includes('hello from proxy-https over tcp'));
+  s.destroy();
+  assert.equal(flowsOverTcp(), 1);
 });
 
 test('reusePort: two runtimes (workers) listen on the same port', async (t) => {

@@ -96,7 +96,9 @@ export interface Received {
 
 /** A target that (optionally) strips a PROXY header, greets with its name
  *  and echoes everything after. */
-export async function startTarget(name: string, o: { proxy?: boolean; port?: number } = {}) {
+/** A target that greets each connection with its name and echoes; with
+ *  `proxy`, after reading a PROXY header. `path`: on a Unix socket instead. */
+export async function startTarget(name: string, o: { proxy?: boolean; port?: number; path?: string } = {}) {
   const received: Received[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
@@ -131,12 +133,14 @@ export async function startTarget(name: string, o: { proxy?: boolean; port?: num
     };
     socket.on('data', onData);
   });
-  server.listen(o.port ?? 0, '127.0.0.1');
+  if (o.path !== undefined) server.listen(o.path);
+  else server.listen(o.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
+  const port = o.path !== undefined ? 0 : (server.address() as { port: number }).port;
   return {
     name,
     port,
+    path: o.path,
     received,
     target: { kind: 'endpoint' as const, address: '127.0.0.1', port },
     async close() {
