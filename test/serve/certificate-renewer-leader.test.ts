@@ -17,7 +17,7 @@ import { waitFor } from '../support/wait.ts';
 
 const ARN = 'arn:aws:acm:us-east-2:000000000000:certificate/1eade100-0000-4000-8000-000000000001';
 
-test('a due certificate is renewed only while this replica holds the Lease', { timeout: 60_000 }, async (t) => {
+test('a due certificate is renewed only while this replica holds the Lease', { timeout: 150_000 }, async (t) => {
   const stateDir = await mkdtemp(join(tmpdir(), 'isobar-renewer-leader-'));
   t.after(() => rm(stateDir, { recursive: true, force: true }));
   const store = await CertificateStore.open(stateDir);
@@ -46,7 +46,7 @@ test('a due certificate is renewed only while this replica holds the Lease', { t
   const renewed = await waitFor('the leader to renew', async () => {
     const r = await store.get(ARN);
     return r && r.fingerprint !== issued.fingerprint ? r : undefined;
-  }, 30_000, 50);
+  }, 90_000, 50);
   assert.equal(renewed.type, 'local-ca');
   assert.deepEqual(renewed.domains, ['leader.example.test']);
   assert.ok(Date.parse(renewed.notBefore) >= Date.parse(issued.notBefore), 'the new certificate is the newer one');
