@@ -16,13 +16,20 @@ import { startKnot, startPebble, ZONE } from '../../scripts/acme-local-lib.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/isobar.js', import.meta.url));
 
+/** A command that has not finished in this long is killed and its output
+ *  shown, so a hang fails the test with the command's words, not never. */
+const COMMAND_MS = 120_000;
+
 function isobar(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
+    execFile(process.execPath, [BIN, ...args], { timeout: COMMAND_MS, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      const killed = err && (err as { killed?: boolean }).killed ? `\n(killed after ${COMMAND_MS / 1000} s: isobar ${args.join(' ')})` : '';
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr: stderr + killed });
+    });
   });
 }
 
-test('request --acme: bad input exits 2 with one line naming what is wrong', async (t) => {
+test('request --acme: bad input exits 2 with one line naming what is wrong', { timeout: 300_000 }, async (t) => {
   const base = await mkdtemp(join(tmpdir(), 'isobar-acme-cli-'));
   t.after(() => rm(base, { recursive: true, force: true }));
   const state = ['--state-dir', join(base, 'state')];
@@ -45,7 +52,7 @@ test('request --acme: bad input exits 2 with one line naming what is wrong', asy
   });
 });
 
-test('request --acme without serve: answers HTTP-01 itself, ISSUED; a challenge port taken: FAILED with the reason, exit 1', async (t) => {
+test('request --acme without serve: answers HTTP-01 itself, ISSUED; a challenge port taken: FAILED with the reason, exit 1', { timeout: 600_000 }, async (t) => {
   const base = await mkdtemp(join(tmpdir(), 'isobar-acme-cli-'));
   t.after(() => rm(base, { recursive: true, force: true }));
   const knot = await startKnot(await freePort());
