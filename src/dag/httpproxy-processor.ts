@@ -38,6 +38,8 @@ import {
 } from './conditions.ts';
 import { parseTimeout, timeoutMs } from './duration.ts';
 import { vhostCorsPolicy } from './cors.ts';
+import { cookieRewritePolicies, mergeCookieRewrites } from './cookie-rewrite.ts';
+import { internalRedirectPolicy } from './internal-redirect.ts';
 import { routeIpFilter, tcpProxyIpFilterError, vhostIpFilter } from './ip-filter.ts';
 import { routeLocalRateLimit, vhostLocalRateLimit } from './local-rate-limit.ts';
 import { rateLimitService, routeGlobalRateLimit, vhostGlobalRateLimit, type NGlobalRateLimit } from './global-rate-limit.ts';
@@ -412,6 +414,11 @@ export class HTTPProxyProcessor {
       cond.addError('RouteError', 'ResponseHeaderPolicyInvalid', `${respHP.error} on response headers`);
       return null;
     }
+    const routeCookies = cookieRewritePolicies(route.cookieRewritePolicies);
+    if (!routeCookies.ok) {
+      cond.addError('RouteError', 'CookieRewritePoliciesInvalid', `${routeCookies.error} on route cookie rewrite rules`);
+      return null;
+    }
     const tp = route.timeoutPolicy ?? NO_TIMEOUT_POLICY;
     const response = parseTimeout(tp.response);
     const idle = parseTimeout(tp.idle);
@@ -462,6 +469,8 @@ export class HTTPProxyProcessor {
     if (enforceTLS && !(route.permitInsecure && !this.#config.disablePermitInsecure)) r.httpsRedirect = true;
     const rp = retryPolicy(route.retryPolicy);
     if (rp) r.retry = rp;
+    const irp = internalRedirectPolicy(route.internalRedirectPolicy);
+    if (irp) r.internalRedirect = irp;
     if (reqHP.value.hostRewrite !== '') {
       const from = dynamicHost(reqHP.value.hostRewrite);
       r.hostRewrite = from !== null ? { fromHeader: from } : { literal: reqHP.value.hostRewrite };
@@ -541,6 +550,13 @@ export class HTTPProxyProcessor {
         cond.addServiceError('ServiceError', 'ResponseHeadersPolicyInvalid', `${sResp.error} on response headers`, ctx, `${sResp.error} on response headers`);
         return null;
       }
+      const serviceCookies = cookieRewritePolicies(service.cookieRewritePolicies);
+      if (!serviceCookies.ok) {
+        // Contour files it as a RouteError, with the service's wording.
+        const msg = `${serviceCookies.error} on service cookie rewrite rules`;
+        cond.addServiceError('RouteError', 'CookieRewritePoliciesInvalid', msg, ctx, msg);
+        return null;
+      }
       const clientCert = this.#clientCertFor(cond, ctx, s);
       if (clientCert === null) return null;
       let slowStart: SlowStart | undefined;
@@ -579,6 +595,8 @@ export class HTTPProxyProcessor {
         requestHeaders: sReq.value.ops,
         responseHeaders: sResp.value.ops,
       };
+      const cookies = mergeCookieRewrites(routeCookies.value, serviceCookies.value);
+      if (cookies.length > 0) wc.cookieRewrites = cookies;
       const svcHost = sReq.value.hostRewrite;
       if (svcHost !== '' && dynamicHost(svcHost) === null) {
         wc.hostRewrite = svcHost;

@@ -63,6 +63,8 @@ export type NTcpHealthCheck = NonNullable<NTCPProxy['healthCheckPolicy']>;
 export type NIpFilterPolicy = NRoute['ipAllowPolicy'][number];
 export type NCorsPolicy = NonNullable<NVirtualHost['corsPolicy']>;
 export type NJwtProvider = NVirtualHost['jwtProviders'][number];
+export type NCookieRewrite = NRoute['cookieRewritePolicies'][number];
+export type NInternalRedirect = NonNullable<NRoute['internalRedirectPolicy']>;
 export type NJwtVerificationPolicy = NonNullable<NRoute['jwtVerificationPolicy']>;
 
 export type NProxy = Omit<Spec, 'virtualhost' | 'ingressClassName'> & {

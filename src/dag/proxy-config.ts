@@ -9,6 +9,7 @@
 export const DEFAULT_RESPONSE_TIMEOUT_MS = 15_000;
 
 import type { CorsConfig } from './cors-config.ts';
+import type { CookieRewrite, InternalRedirectConfig } from './route-policies-config.ts';
 import type { IpFilterConfig } from './ip-filter-config.ts';
 import type { LocalRateLimitConfig } from './local-rate-limit-config.ts';
 import type { ForwardClientCertificate } from './client-cert-config.ts';
@@ -18,6 +19,7 @@ import type { GlobalRateLimitPolicyConfig } from './global-rate-limit-config.ts'
 export type * from './global-rate-limit-config.ts';
 
 export type * from './cors-config.ts';
+export type * from './route-policies-config.ts';
 export type * from './ip-filter-config.ts';
 export type * from './local-rate-limit-config.ts';
 export type * from './client-cert-config.ts';
@@ -189,6 +191,9 @@ export interface WeightedCluster {
   /** Literal Host rewrite from this service's requestHeadersPolicy; it
    *  takes precedence over the route's hostRewrite for this cluster. */
   hostRewrite?: string;
+  /** Set-Cookie rewrites for this service's responses: the route's rules
+   *  merged with the service's (the service's win); absent: none. */
+  cookieRewrites?: CookieRewrite[];
   /** Set for a backend that cannot be reached (a Gateway API backendRef
    *  that does not resolve): its share of requests gets this local answer. */
   directStatus?: number;
@@ -242,6 +247,8 @@ export interface Route {
   retry?: RetryPolicyConfig;
   /** This route's own CORS policy (a Gateway API CORS filter): it replaces the virtual host's. */
   cors?: CorsConfig;
+  /** Follow the upstream's redirects inside the proxy (Envoy's internal_redirect_policy). */
+  internalRedirect?: InternalRedirectConfig;
   /** The object that defined this route, for access logs and variables:
    *  an HTTPProxy unless `kind` names another ("Ingress"). */
   origin: { namespace: string; name: string; kind?: string };

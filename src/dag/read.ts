@@ -22,6 +22,8 @@ import { readIpFilterPolicy } from './ip-filter.ts';
 import { readCorsPolicy } from './cors.ts';
 import { readJwtProviderList, readJwtVerificationPolicy } from './jwt.ts';
 import { readAuthorization, readAuthPolicy } from './authorization.ts';
+import { readCookieRewritePolicies } from './cookie-rewrite.ts';
+import { readInternalRedirectPolicy } from './internal-redirect.ts';
 import { readLocalRateLimit, type NRateLimitPolicy } from './local-rate-limit.ts';
 import type { NGlobalRateLimit } from './global-rate-limit.ts';
 
@@ -242,6 +244,7 @@ export function readService(raw: unknown): NService {
       : null,
     requestHeadersPolicy: readHeaders(s.requestHeadersPolicy),
     responseHeadersPolicy: readHeaders(s.responseHeadersPolicy),
+    cookieRewritePolicies: readCookieRewritePolicies(s.cookieRewritePolicies),
     unsupported: unsupportedFields(s, SERVICE_FIELDS),
     unenforced: setUnenforcedFields(s, SERVICE_FIELDS),
   };
@@ -316,6 +319,8 @@ function readRoute(raw: unknown): NRoute {
       : null,
     requestHeadersPolicy: readHeaders(r.requestHeadersPolicy),
     responseHeadersPolicy: readHeaders(r.responseHeadersPolicy),
+    cookieRewritePolicies: readCookieRewritePolicies(r.cookieRewritePolicies),
+    internalRedirectPolicy: readInternalRedirectPolicy(r.internalRedirectPolicy),
     requestRedirectPolicy: redirect
       ? {
           scheme: str(redirect.scheme),

@@ -3,6 +3,7 @@
 // on the socket under a symbol so requests find them with one property read.
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import type { TlsChoice } from './tls-choice.ts';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
@@ -31,6 +32,8 @@ export interface ConnInfo {
   localPort?: number;
   /** PEM of the certificate the client presented in the TLS handshake. */
   clientCertPem?: string;
+  /** The terminated TLS connection (header policy variables read it). */
+  tlsSocket?: TLSSocket;
 }
 
 export function hostPort(address: string, port: number): string {

@@ -10,7 +10,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import type { Readable, Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { UpstreamCounters } from '../metrics/index.ts';
-import type { RetryPolicyConfig } from '../dag/index.ts';
+import type { InternalRedirectConfig, RetryPolicyConfig } from '../dag/index.ts';
 import { writeAccessLog } from './access-log.ts';
 import type { ClusterRuntime, Endpoint } from './cluster.ts';
 import { connOf, type ConnInfo, type DownstreamRequest } from './conn-info.ts';
@@ -25,11 +25,13 @@ import { http01Answer } from './acme-http01.ts';
 import { normalizePath, type RequestView } from './matchers.ts';
 import { sendMirror } from './mirror.ts';
 import { authorityPort, httpsRedirectLocation, redirectLocation, type RedirectInput } from './redirect.ts';
-import { backoffMs, retriableFailure, retriableStatus } from './retry-policy.ts';
+import { backoffMs, retriableFailure, retriableResponse } from './retry-policy.ts';
 import { runFilters } from './filter-chain.ts';
 import { applyClientCertHeader } from './client-certificate.ts';
 import { compressResponse } from './compression.ts';
 import { GrpcWebCall, INVALID_BASE64, isGrpcContentType, isGrpcWebRequest, nonGrpcAnswerHeaders } from './grpc-web.ts';
+import { rewriteSetCookies } from './cookie-rewrite.ts';
+import { firstVisit, redirectTarget, type RedirectChain, type RedirectTarget } from './internal-redirect.ts';
 import type { FilterRequest, FilterVerdict, RequestFilter } from './request-filter.ts';
 import { findVhost, matchRoute, pickBackend, type CompiledBackend, type CompiledRoute, type CompiledVhost } from './route-table.ts';
 import { upstreamRequestHead, type RequestHeaders } from './upstream-request.ts';
@@ -133,9 +135,8 @@ class Exchange implements RequestView, OpContext, HashInput {
   // OpContext
   clientAddress: string;
   clientPort: number;
-  namespace = '';
-  service = '';
-  servicePort = 0;
+  /** Envoy's response code details, for %RESPONSE_CODE_DETAILS%. */
+  codeDetails = '';
 
   authority = '';
   host = '';
@@ -188,7 +189,17 @@ class Exchange implements RequestView, OpContext, HashInput {
   /** A retry was decided (and counted against max_retries) and its try has not started. */
   private retryHeld = false;
 
-  constructor(ctx: ProxyContext, state: ProxyState, conn: ConnInfo, req: DownstreamRequest, res: DownstreamResponse) {
+  /** Internal redirects this downstream request has been through; set
+   *  on the exchange that follows one. */
+  private readonly chain: RedirectChain | undefined;
+  /** A 3xx being drained that the route's internal redirect policy follows. */
+  private redirectTo: RedirectTarget | undefined;
+  private redirectStatus = 0;
+  /** The exchange that took the request over after an internal redirect. */
+  private successor: Exchange | undefined;
+
+  constructor(ctx: ProxyContext, state: ProxyState, conn: ConnInfo, req: DownstreamRequest, res: DownstreamResponse, chain?: RedirectChain) {
+    this.chain = chain;
     this.ctx = ctx;
     this.state = state;
     this.conn = conn;
@@ -199,12 +210,23 @@ class Exchange implements RequestView, OpContext, HashInput {
     this.clientPort = conn.clientPort;
   }
 
+  get protocol(): string {
+    return this.req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${this.req.httpVersion}`;
+  }
+
+  get upstreamAddress(): string {
+    return this.upstreamHost === '-' ? '' : this.upstreamHost;
+  }
+
   header(name: string): string | undefined {
     const v = this.reqHeaders[name];
     if (v === undefined) {
       // Host and :authority are one field in HTTP/1.1 and HTTP/2; :method
-      // is matched as a header (Gateway API method matches) on both.
+      // is matched as a header (Gateway API method matches) on both, and
+      // the pseudo-headers are there for %REQ()% on HTTP/1.1 too.
       if (name === ':method') return this.req.method;
+      if (name === ':path') return this.req.url;
+      if (name === ':scheme') return this.conn.tls !== undefined ? 'https' : 'http';
       return (name === 'host' || name === ':authority') && this.authority !== '' ? this.authority : undefined;
     }
     if (typeof v === 'string') return v;
@@ -215,9 +237,12 @@ class Exchange implements RequestView, OpContext, HashInput {
 
   run(): void {
     const { ctx, req, conn } = this;
-    ctx.stats.requests++;
-    ctx.stats.activeRequests++;
-    ctx.stats.listener(conn.listener).start();
+    if (this.chain === undefined) {
+      // A redirected request is the same downstream request: counted once.
+      ctx.stats.requests++;
+      ctx.stats.activeRequests++;
+      ctx.stats.listener(conn.listener).start();
+    }
     const h2 = req.httpVersionMajor === 2;
     const authority = (h2 ? (this.reqHeaders[':authority'] as string | undefined) : undefined) ?? (this.reqHeaders.host as string | undefined) ?? '';
     this.authority = authority;
@@ -375,6 +400,7 @@ class Exchange implements RequestView, OpContext, HashInput {
     this.flags = flags;
     if (flags === 'NR') this.ctx.stats.noRoute++;
     let h = headers;
+    if (applyRouteOps) this.codeDetails = 'direct_response';
     if (applyRouteOps && this.route && !this.route.responseOps.empty) {
       h = { ...(headers ?? {}) };
       applyToObject(h, this.route.responseOps, this);
@@ -427,10 +453,6 @@ class Exchange implements RequestView, OpContext, HashInput {
     this.backend = backend;
     const cluster = backend.cluster;
     this.cluster = cluster;
-    const def = cluster.def;
-    this.namespace = def.namespace;
-    this.service = def.service;
-    this.servicePort = def.servicePort;
     const r = route.route;
     this.retry = r.retry;
 
@@ -443,6 +465,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       query: this.query,
       https: this.conn.https,
       requestId: this.requestId,
+      originalUrl: this.chain?.originalUrl,
       teTrailers: true,
       route,
       backend,
@@ -508,15 +531,19 @@ class Exchange implements RequestView, OpContext, HashInput {
   private watchClient(): void {
     if (this.watchingClient) return;
     this.watchingClient = true;
-    this.res.on('close', () => {
-      if (!this.done) {
-        this.flags = 'DC';
-        this.abortAttempt(new TryAbandoned('the client went away'));
-        this.done = true;
-        this.clearTimers();
-        this.finish();
-      }
-    });
+    this.res.on('close', () => this.clientGone());
+  }
+
+  private clientGone(): void {
+    // After an internal redirect the request is the successor's.
+    if (this.successor !== undefined) return this.successor.clientGone();
+    if (!this.done) {
+      this.flags = 'DC';
+      this.abortAttempt(new TryAbandoned('the client went away'));
+      this.done = true;
+      this.clearTimers();
+      this.finish();
+    }
   }
 
   /** Reads a small body in full (as Envoy buffers for retries), then sends. */
@@ -609,13 +636,27 @@ class Exchange implements RequestView, OpContext, HashInput {
       return;
     }
     this.cluster?.counters.response(status);
-    if (this.canRetry() && retriableStatus(this.retry, status) && this.takeRetry()) {
+    if (this.canRetry() && retriableResponse(this.retry, status, headers) && this.takeRetry()) {
       a.discard = true;
       return;
+    }
+    const irp = this.route?.route.internalRedirect;
+    if (irp !== undefined && !this.res.headersSent) {
+      const target = this.internalRedirect(irp, status, headers.location);
+      if (target !== undefined) {
+        // Drained, so the connection is kept; the redirect follows at its end.
+        this.clearTryTimer();
+        a.endpoint.succeeded();
+        this.redirectTo = target;
+        this.redirectStatus = status;
+        a.discard = true;
+        return;
+      }
     }
     this.clearTryTimer();
     a.endpoint.succeeded();
     this.status = status;
+    this.codeDetails = 'via_upstream';
     const out = filterResponseHeaders(headers);
     // As Envoy: milliseconds the upstream took to answer.
     out['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - a.started));
@@ -627,6 +668,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       const prev = out['set-cookie'];
       out['set-cookie'] = prev === undefined ? cookie : Array.isArray(prev) ? [...prev, cookie] : [prev, cookie];
     }
+    if (this.backend?.cookies !== undefined) rewriteSetCookies(out, this.backend.cookies);
     // gRPC-Web: framed answers go on (compressed too, Contour lists the
     // gRPC-Web types); any other waits here for its body.
     if (this.grpcWeb !== undefined && this.grpcWeb.respond(status, out)) {
@@ -685,7 +727,7 @@ class Exchange implements RequestView, OpContext, HashInput {
     this.cluster?.counters.rqTime.observe(performance.now() - a.started);
     this.detach(a);
     if (this.done) return;
-    if (a.discard) return this.scheduleRetry();
+    if (a.discard) return this.redirectTo !== undefined ? this.followRedirect() : this.scheduleRetry();
     this.done = true;
     this.clearTimers();
     const gw = this.grpcWeb;
@@ -742,6 +784,8 @@ class Exchange implements RequestView, OpContext, HashInput {
     if (a !== this.attempt) return;
     this.detach(a);
     if (this.done || err instanceof TryAbandoned) return;
+    // The 3xx's body broke off: its Location is all the redirect needs.
+    if (this.redirectTo !== undefined) return this.followRedirect();
     const code = upstreamFailure(err, this.res.headersSent || a.gotHeaders);
     const stats = this.ctx.stats;
     let detail: string | undefined;
@@ -765,6 +809,67 @@ class Exchange implements RequestView, OpContext, HashInput {
       }
     }
     this.fail(code, detail);
+  }
+
+  // ---- internal redirects ----
+
+  /** Where the upstream's 3xx sends this request when the route's policy
+   *  follows it: Envoy's checks (internal-redirect.ts), then the request
+   *  must have no body, a route must take the target, and the
+   *  previous-routes predicate must accept it. */
+  private internalRedirect(policy: InternalRedirectConfig, status: number, location: string | string[] | undefined): RedirectTarget | undefined {
+    const target = redirectTarget(policy, status, location, this.conn.https, this.chain?.count ?? 0);
+    if (target === undefined || this.requestHasBody()) return undefined;
+    const vhost = findVhost(this.state.tables, this.conn.tls, normalizeHost(target.authority));
+    if (typeof vhost === 'string') return undefined;
+    const view: RequestView = {
+      path: normalizePath(target.path),
+      query: target.query,
+      header: (n) => (n === 'host' || n === ':authority' ? target.authority : n === ':path' ? target.path : this.header(n)),
+    };
+    const to = matchRoute(vhost, view);
+    if (to === undefined) return undefined;
+    if (policy.denyRepeatedRouteRedirect && !firstVisit(this.redirectChain(), this.route!.route, to.route)) return undefined;
+    return target;
+  }
+
+  private redirectChain(): RedirectChain {
+    return (this.chainForNext ??= this.chain ?? {
+      count: 0,
+      originalUrl: `${this.conn.https ? 'https' : 'http'}://${this.authority}${this.query ? `${this.path}?${this.query}` : this.path}`,
+      visited: new Map(),
+    });
+  }
+  private chainForNext: RedirectChain | undefined;
+
+  /** Sends the request again to the redirect's target, as a new request
+   *  (a new route, its filters and policies); this exchange ends unlogged,
+   *  since the downstream request goes on. */
+  private followRedirect(): void {
+    const target = this.redirectTo!;
+    const chain = this.redirectChain();
+    chain.count++;
+    this.done = true;
+    this.clearTimers();
+    this.leaveQueue();
+    const req = this.req;
+    const h = this.reqHeaders;
+    req.url = target.query ? `${target.path}?${target.query}` : target.path;
+    if (req.httpVersionMajor === 2) h[':authority'] = target.authority;
+    h.host = target.authority;
+    // As Envoy: a 303 is fetched with GET.
+    if (this.redirectStatus === 303) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') (req as { method?: string }).method = 'GET';
+    }
+    this.ctx.stats.internalRedirects++;
+    const next = new Exchange(this.ctx, this.state, this.conn, req, this.res, chain);
+    next.watchingClient = this.watchingClient;
+    this.successor = next;
+    try {
+      next.run();
+    } catch (err) {
+      next.crashed(err);
+    }
   }
 
   // ---- timeouts and retries ----

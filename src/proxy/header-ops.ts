@@ -1,49 +1,56 @@
 // Request/response header policies, compiled once per config. Values may
-// carry %REQ(name)%, %CONTOUR_NAMESPACE%, %CONTOUR_SERVICE_NAME%,
-// %CONTOUR_SERVICE_PORT% and %DOWNSTREAM_REMOTE_ADDRESS[_WITHOUT_PORT]%.
+// carry the variables header-variables.ts knows (%REQ(name)%,
+// %DOWNSTREAM_*%, %HOSTNAME%, ...); %CONTOUR_*% were expanded by the dag.
 import type { HeaderOps } from '../dag/index.ts';
+import { REQ_VARIABLE, requestHeaderVariable, variable, type OpContext, type Phase, type ValueFn } from './header-variables.ts';
 
-export interface OpContext {
-  /** Downstream request header (lower-case name). */
-  header(name: string): string | undefined;
-  clientAddress: string;
-  clientPort: number;
-  namespace: string;
-  service: string;
-  servicePort: number;
-}
-
-type ValueFn = (c: OpContext) => string;
+export type { OpContext } from './header-variables.ts';
 
 export interface CompiledHeaderOps {
-  /** [lower-case name, value fn] */
+  /** [lower-case name, value fn]: replaces what is there. */
   set: [string, ValueFn][];
   remove: string[];
-  /** [lower-case name, literal value] appended to what is there. */
-  add: [string, string][];
+  /** [lower-case name, value fn] appended to what is there. */
+  add: [string, ValueFn][];
   empty: boolean;
 }
 
-const VAR = /%(REQ\(([^)]+)\)|CONTOUR_NAMESPACE|CONTOUR_SERVICE_NAME|CONTOUR_SERVICE_PORT|DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT|DOWNSTREAM_REMOTE_ADDRESS)%/g;
+const TOKEN = /%([^%\s]+)%/g;
 
-function compileValue(value: string): ValueFn {
+/** The value's parts: literal text and variables, scanned left to right; a
+ *  % that opens no known variable is literal, and scanning goes on from
+ *  the character after it (as Contour's escaping leaves it to Envoy). */
+export function compileValue(value: string, phase: Phase): ValueFn {
   if (value.indexOf('%') < 0) return () => value;
   const parts: (string | ValueFn)[] = [];
-  let last = 0;
-  for (const m of value.matchAll(VAR)) {
-    if (m.index > last) parts.push(value.slice(last, m.index));
-    const name = m[1]!;
-    if (m[2] !== undefined) {
-      const h = m[2].trim().toLowerCase();
-      parts.push((c) => c.header(h) ?? '');
-    } else if (name === 'CONTOUR_NAMESPACE') parts.push((c) => c.namespace);
-    else if (name === 'CONTOUR_SERVICE_NAME') parts.push((c) => c.service);
-    else if (name === 'CONTOUR_SERVICE_PORT') parts.push((c) => String(c.servicePort));
-    else if (name === 'DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT') parts.push((c) => c.clientAddress);
-    else parts.push((c) => (c.clientAddress.includes(':') ? `[${c.clientAddress}]:${c.clientPort}` : `${c.clientAddress}:${c.clientPort}`));
-    last = m.index + m[0].length;
+  let text = '';
+  let i = 0;
+  while (i < value.length) {
+    const at = value.indexOf('%', i);
+    if (at < 0) {
+      text += value.slice(i);
+      break;
+    }
+    text += value.slice(i, at);
+    TOKEN.lastIndex = at;
+    const m = TOKEN.exec(value);
+    let fn: ValueFn | undefined;
+    if (m !== null && m.index === at) {
+      const req = REQ_VARIABLE.exec(m[1]!);
+      fn = req !== null ? requestHeaderVariable(req) : variable(m[1]!, phase);
+    }
+    if (fn === undefined) {
+      text += '%';
+      i = at + 1;
+      continue;
+    }
+    if (text !== '') parts.push(text);
+    text = '';
+    parts.push(fn);
+    i = at + m![0].length;
   }
-  if (last < value.length) parts.push(value.slice(last));
+  if (text !== '') parts.push(text);
+  if (parts.length === 0) return () => '';
   if (parts.length === 1 && typeof parts[0] === 'string') {
     const s = parts[0];
     return () => s;
@@ -55,33 +62,46 @@ function compileValue(value: string): ValueFn {
   };
 }
 
-export function compileHeaderOps(ops: HeaderOps | undefined): CompiledHeaderOps {
-  const set: [string, ValueFn][] = (ops?.set ?? []).map((s) => [s.name.toLowerCase(), compileValue(s.value)]);
+export function compileHeaderOps(ops: HeaderOps | undefined, phase: Phase = 'request'): CompiledHeaderOps {
+  const set: [string, ValueFn][] = (ops?.set ?? []).map((s) => [s.name.toLowerCase(), compileValue(s.value, phase)]);
   const remove = (ops?.remove ?? []).map((n) => n.toLowerCase());
-  const add: [string, string][] = (ops?.add ?? []).map((a) => [a.name.toLowerCase(), a.value]);
+  const add: [string, ValueFn][] = (ops?.add ?? []).map((a) => [a.name.toLowerCase(), compileValue(a.value, phase)]);
   return { set, remove, add, empty: set.length === 0 && remove.length === 0 && add.length === 0 };
 }
 
-/** Applies ops to a flat [name, value, ...] list with lower-case names. */
+/** Applies ops to a flat [name, value, ...] list with lower-case names.
+ *  A set whose value expands to nothing leaves the header as it was
+ *  (Envoy skips empty values). */
 export function applyToList(list: string[], ops: CompiledHeaderOps, ctx: OpContext): string[] {
   if (ops.empty) return list;
   let out = list;
-  const drop = ops.remove.length + ops.set.length;
-  if (drop > 0) {
-    const names = new Set<string>(ops.remove);
-    for (const [n] of ops.set) names.add(n);
+  let setValues: (string | undefined)[] | undefined;
+  if (ops.set.length > 0) {
+    setValues = ops.set.map(([, fn]) => {
+      const v = fn(ctx);
+      return v !== '' && isValidHeaderValue(v) ? v : undefined;
+    });
+  }
+  const names = new Set<string>(ops.remove);
+  if (setValues !== undefined) for (let k = 0; k < ops.set.length; k++) if (setValues[k] !== undefined) names.add(ops.set[k]![0]);
+  if (names.size > 0) {
     out = [];
     for (let i = 0; i < list.length; i += 2) {
       if (!names.has(list[i]!)) out.push(list[i]!, list[i + 1]!);
     }
   }
-  for (const [n, fn] of ops.set) {
-    const v = fn(ctx);
-    if (isValidHeaderValue(v)) out.push(n, v);
+  if (setValues !== undefined) {
+    for (let k = 0; k < ops.set.length; k++) {
+      const v = setValues[k];
+      if (v !== undefined) out.push(ops.set[k]![0], v);
+    }
   }
   if (ops.add.length > 0) {
     if (out === list) out = list.slice();
-    for (const [n, v] of ops.add) if (isValidHeaderValue(v)) out.push(n, v);
+    for (const [n, fn] of ops.add) {
+      const v = fn(ctx);
+      if (v !== '' && isValidHeaderValue(v)) out.push(n, v);
+    }
   }
   return out;
 }
@@ -92,11 +112,11 @@ export function applyToObject(obj: Record<string, string | string[] | undefined>
   for (const n of ops.remove) delete obj[n];
   for (const [n, fn] of ops.set) {
     const v = fn(ctx);
-    if (isValidHeaderValue(v)) obj[n] = v;
-    else delete obj[n];
+    if (v !== '' && isValidHeaderValue(v)) obj[n] = v;
   }
-  for (const [n, v] of ops.add) {
-    if (!isValidHeaderValue(v)) continue;
+  for (const [n, fn] of ops.add) {
+    const v = fn(ctx);
+    if (v === '' || !isValidHeaderValue(v)) continue;
     const had = obj[n];
     obj[n] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
   }

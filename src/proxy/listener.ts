@@ -440,6 +440,7 @@ export class Listener {
     // For ext_authz's source peer (its principal and certificate).
     const presented = tlsSocket.getPeerX509Certificate();
     if (presented) conn.clientCertPem = presented.toString();
+    conn.tlsSocket = tlsSocket;
     tlsSocket[kConn] = conn;
     this.sockets.add(tlsSocket);
     tlsSocket.once('close', () => this.sockets.delete(tlsSocket));

@@ -2,8 +2,9 @@
 // as predicate lists in config order, weighted clusters with cumulative
 // weights, header policies as functions. A virtual host is compiled once per
 // config object and kept while the clusters it names stay the same.
-import type { ProxyConfig, Route, SecureVirtualHost, TcpForward, VirtualHost, HeaderOps } from '../dag/index.ts';
+import type { CookieRewrite, ProxyConfig, Route, SecureVirtualHost, TcpForward, VirtualHost, HeaderOps } from '../dag/index.ts';
 import type { ClusterRuntime } from './cluster.ts';
+import { compileCookieRewrites, type CompiledCookieRewrites } from './cookie-rewrite.ts';
 import { compileHeaderOps, type CompiledHeaderOps } from './header-ops.ts';
 import { HostTable } from './host.ts';
 import { compileHeader, compilePath, compileQuery, type Predicate, type RequestView } from './matchers.ts';
@@ -22,6 +23,8 @@ export interface CompiledBackend {
   hostRewrite?: string;
   /** A backend that answers locally with this status (an unresolved Gateway API backendRef). */
   directStatus?: number;
+  /** Set-Cookie rewrites for this backend's responses. */
+  cookies?: CompiledCookieRewrites;
 }
 
 export interface CompiledRoute {
@@ -64,12 +67,12 @@ const NO_FILTERS: readonly RequestFilter[] = Object.freeze([]);
 export type FiltersFor = (vhost: VirtualHost | SecureVirtualHost, route: Route, secure: boolean) => readonly RequestFilter[];
 const noFilters: FiltersFor = () => NO_FILTERS;
 
-function ops(o: HeaderOps | undefined): CompiledHeaderOps {
-  return o && (o.set.length || o.remove.length || o.add?.length) ? compileHeaderOps(o) : NO_OPS;
+function ops(o: HeaderOps | undefined, phase: 'request' | 'response'): CompiledHeaderOps {
+  return o && (o.set.length || o.remove.length || o.add?.length) ? compileHeaderOps(o, phase) : NO_OPS;
 }
 
 export function compileBackends(
-  list: { cluster: string; weight: number; requestHeaders?: HeaderOps; responseHeaders?: HeaderOps; hostRewrite?: string; directStatus?: number }[],
+  list: { cluster: string; weight: number; requestHeaders?: HeaderOps; responseHeaders?: HeaderOps; hostRewrite?: string; directStatus?: number; cookieRewrites?: CookieRewrite[] }[],
   clusters: ClusterLookup,
 ): { backends: CompiledBackend[]; totalWeight: number } {
   let total = 0;
@@ -79,14 +82,16 @@ export function compileBackends(
     const weight = anyWeight ? Math.max(0, w.weight) : 1;
     if (weight === 0) continue;
     total += weight;
+    const cookies = compileCookieRewrites(w.cookieRewrites);
     backends.push({
       name: w.cluster,
       cluster: w.directStatus === undefined ? clusters.get(w.cluster) : undefined,
       upTo: total,
-      requestOps: ops(w.requestHeaders),
-      responseOps: ops(w.responseHeaders),
+      requestOps: ops(w.requestHeaders, 'request'),
+      responseOps: ops(w.responseHeaders, 'response'),
       ...(w.hostRewrite ? { hostRewrite: w.hostRewrite } : {}),
       ...(w.directStatus !== undefined ? { directStatus: w.directStatus } : {}),
+      ...(cookies !== undefined ? { cookies } : {}),
     });
   }
   return { backends, totalWeight: total };
@@ -99,8 +104,8 @@ export function compileRoute(route: Route, clusters: ClusterLookup, filters: rea
   const out: CompiledRoute = {
     route,
     preds,
-    requestOps: ops(route.requestHeaders),
-    responseOps: ops(route.responseHeaders),
+    requestOps: ops(route.requestHeaders, 'request'),
+    responseOps: ops(route.responseHeaders, 'response'),
     backends: [],
     totalWeight: 0,
     filters,

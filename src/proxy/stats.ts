@@ -29,6 +29,8 @@ export class ProxyStats {
   upstreamNoHealthy = 0;
   upstreamOverflow = 0;
   retries = 0;
+  /** Upstream redirects followed inside the proxy (internalRedirectPolicy). */
+  internalRedirects = 0;
   mirrored = 0;
   websocketUpgrades = 0;
   passthroughConnections = 0;

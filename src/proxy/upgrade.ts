@@ -91,9 +91,11 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     },
     clientAddress: conn.clientAddress,
     clientPort: conn.clientPort,
-    namespace: '',
-    service: '',
-    servicePort: 0,
+    conn,
+    protocol: `HTTP/${req.httpVersion}`,
+    upstreamAddress: '',
+    flags: '-',
+    codeDetails: '',
   };
   const vhost = findVhost(state.tables, conn.tls, host);
   if (typeof vhost === 'string') return fail(vhost);
@@ -117,9 +119,6 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     if (!backend || !cluster || !ep) return fail('no-healthy-upstream');
     log.cluster = cluster.def.name;
     log.upstreamHost = ep.hostPort;
-    view.namespace = cluster.def.namespace;
-    view.service = cluster.def.service;
-    view.servicePort = cluster.def.servicePort;
     ctx.stats.websocketUpgrades++;
 
     const upstreamReq = upstreamRequestHead({

@@ -21,6 +21,8 @@ export interface UpstreamRequestInput {
   /** X-Forwarded-Proto https. */
   https: boolean;
   requestId: string;
+  /** x-envoy-original-url: set on a request an internal redirect sent again. */
+  originalUrl?: string | undefined;
   /** Pass on a client's `TE: trailers` (a WebSocket upgrade asks for none). */
   teTrailers: boolean;
   route: CompiledRoute;
@@ -69,6 +71,7 @@ export function upstreamRequestHead(i: UpstreamRequestInput): UpstreamRequestHea
     'x-request-id',
     i.requestId,
   );
+  if (i.originalUrl !== undefined) list.push('x-envoy-original-url', i.originalUrl);
   // Service-level policies first, so the route-level ones win on conflict.
   list = applyToList(list, i.backend.requestOps, i.ops);
   list = applyToList(list, i.route.requestOps, i.ops);

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { endpoints, ingress, rule, run, service, vhost } from './fixtures.ts';
 import { runIngressRows, SERVED, type IngressRow } from './ingress-fixtures.ts';
 import { readIngressSettings } from '../../src/dag/ingress-annotations.ts';
+import { RETRY_ON } from '../../src/objects/index.ts';
 
 const base = [service('s'), endpoints('s', ['10.0.0.1'], 80)];
 const annotated = (annotations: Record<string, string>) =>
@@ -62,6 +63,12 @@ const rows: IngressRow[] = [
     objects: [annotated({ 'projectcontour.io/retry-on': 'reset', 'projectcontour.io/num-retries': '-1' }), ...base],
     expect: { i: SERVED },
     check: (r) => assert.equal(route(r).retry!.count, 0),
+  },
+  {
+    name: 'retry-on takes every condition HTTPProxy retryOn takes, the gRPC ones too',
+    objects: [annotated({ 'projectcontour.io/retry-on': RETRY_ON.join(', ') }), ...base],
+    expect: { i: SERVED },
+    check: (r) => assert.deepEqual(route(r).retry!.retryOn, [...RETRY_ON]),
   },
   {
     name: 'an unknown retry condition is an error and left out; num-retries without retry-on does nothing (warning)',

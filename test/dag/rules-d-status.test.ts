@@ -210,7 +210,7 @@ const rows: Row[] = [
     name: 'rule 35: route features isobar does not implement are warnings',
     objects: [
       root('p', FQDN, {
-        routes: [{ conditions: [{ prefix: '/x' }], services: [svc], cookieRewritePolicies: [] } as never],
+        routes: [{ conditions: [{ prefix: '/x' }], services: [svc], slowStartPolicy: { window: '5s' } } as never],
       }),
       ...base,
     ],
@@ -218,7 +218,7 @@ const rows: Row[] = [
       p: {
         ...VALID,
         warnings: [
-          ['SpecError', 'IgnoredField', 'route "/x": cookieRewritePolicies is not supported by isobar and is ignored'],
+          ['SpecError', 'IgnoredField', 'route "/x": slowStartPolicy is not supported by isobar and is ignored'],
         ],
       },
     },

@@ -330,6 +330,52 @@ const rows: Row[] = [
       { path: 'endpoints[1].conditions.ready', message: 'must be of type boolean, found a string ("true")' },
     ],
   },
+  {
+    name: 'cookieRewritePolicies: Contour\'s patterns for the name, path and domain, its SameSite values, a boolean Secure',
+    kind: 'HTTPProxy',
+    obj: routeWith({ name: 's', port: 80 }, { cookieRewritePolicies: [{ name: 'a;b', pathRewrite: { value: '/x;y' }, domainRewrite: { value: 'Example.COM' }, sameSite: 'Weird', secure: 'yes' }] }),
+    errors: [
+      { path: 'spec.routes[0].cookieRewritePolicies[0].name', message: 'invalid value "a;b": a cookie name: no control characters, spaces or ()<>@,;:\\"/[]?={}' },
+      { path: 'spec.routes[0].cookieRewritePolicies[0].pathRewrite.value', message: 'invalid value "/x;y": a cookie path: no ";" or control characters' },
+      { path: 'spec.routes[0].cookieRewritePolicies[0].domainRewrite.value', message: "invalid value \"Example.COM\": a host name in lower case letters, digits, '-' and '.'" },
+      { path: 'spec.routes[0].cookieRewritePolicies[0].secure', message: 'must be of type boolean, found a string ("yes")' },
+      { path: 'spec.routes[0].cookieRewritePolicies[0].sameSite', message: 'unsupported value "Weird": supported values: "Strict", "Lax", "None"' },
+    ],
+  },
+  {
+    name: 'cookieRewritePolicies: a name and a rewrite value are required, on services too',
+    kind: 'HTTPProxy',
+    obj: routeWith({ name: 's', port: 80, cookieRewritePolicies: [{ domainRewrite: {} }] }, { cookieRewritePolicies: [{ pathRewrite: {} }] }),
+    errors: [
+      { path: 'spec.routes[0].cookieRewritePolicies[0].name', message: 'is required' },
+      { path: 'spec.routes[0].cookieRewritePolicies[0].pathRewrite.value', message: 'is required' },
+      { path: 'spec.routes[0].services[1].cookieRewritePolicies[0].name', message: 'is required' },
+      { path: 'spec.routes[0].services[1].cookieRewritePolicies[0].domainRewrite.value', message: 'is required' },
+    ],
+  },
+  {
+    name: 'internalRedirectPolicy: bounds and enums',
+    kind: 'HTTPProxy',
+    obj: routeWith({ name: 's', port: 80 }, { internalRedirectPolicy: { maxInternalRedirects: -1, redirectResponseCodes: [200], allowCrossSchemeRedirect: 'Sometimes', denyRepeatedRouteRedirect: 'no' } }),
+    errors: [
+      { path: 'spec.routes[0].internalRedirectPolicy.maxInternalRedirects', message: 'must be >= 0' },
+      { path: 'spec.routes[0].internalRedirectPolicy.redirectResponseCodes[0]', message: 'unsupported value 200: supported values: 301, 302, 303, 307, 308' },
+      { path: 'spec.routes[0].internalRedirectPolicy.allowCrossSchemeRedirect', message: 'unsupported value "Sometimes": supported values: "Always", "Never", "SafeOnly"' },
+      { path: 'spec.routes[0].internalRedirectPolicy.denyRepeatedRouteRedirect', message: 'must be of type boolean, found a string ("no")' },
+    ],
+  },
+  {
+    name: 'cookieRewritePolicies and internalRedirectPolicy: every field set well',
+    kind: 'HTTPProxy',
+    obj: routeWith(
+      { name: 's', port: 80, cookieRewritePolicies: [{ name: '__Host-id', secure: true }] },
+      {
+        cookieRewritePolicies: [{ name: 'ok', pathRewrite: { value: '/x' }, domainRewrite: { value: 'example.com' }, sameSite: 'None', secure: false }],
+        internalRedirectPolicy: { maxInternalRedirects: 5, redirectResponseCodes: [301, 302, 303, 307, 308], allowCrossSchemeRedirect: 'SafeOnly', denyRepeatedRouteRedirect: true },
+      },
+    ),
+    errors: [],
+  },
 ];
 
 for (const row of rows) {

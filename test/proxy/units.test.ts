@@ -2,6 +2,7 @@
 // SAN matching, redirects, hop-by-hop filtering.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { hostname } from 'node:os';
 import fc from 'fast-check';
 import { HostTable, normalizeHost } from '../../src/proxy/host.ts';
 import { compileHeader, compilePath, compileQuery, normalizePath, queryParam, type RequestView } from '../../src/proxy/matchers.ts';
@@ -11,7 +12,7 @@ import { dnsSanMatches } from '../../src/proxy/upstream-tls.ts';
 import { redirectLocation, httpsRedirectLocation, authorityPort } from '../../src/proxy/redirect.ts';
 import { connectionTokens, filterResponseHeaders } from '../../src/proxy/hop-by-hop.ts';
 import { RouteTableCompiler } from '../../src/proxy/route-table.ts';
-import { backoffMs, retriableFailure, retriableStatus } from '../../src/proxy/retry-policy.ts';
+import { backoffMs, retriableFailure, retriableResponse } from '../../src/proxy/retry-policy.ts';
 
 function view(path: string, headers: Record<string, string> = {}, query = ''): RequestView {
   return { path, query, header: (n) => headers[n] };
@@ -98,18 +99,21 @@ test('normalizePath removes dot segments and never climbs above root', () => {
   );
 });
 
+const conn = { listener: 'http', peerAddress: '10.0.0.1', clientAddress: '10.0.0.1', clientPort: 5, https: false, remote: '10.0.0.1:5', localAddress: '192.0.2.7', localPort: 8080 };
 const ctx: OpContext = {
-  header: (n) => ({ 'x-user': 'alice', 'x-evil': 'a\r\nb' })[n],
+  header: (n) => ({ 'x-user': 'alice', 'x-evil': 'a\r\nb', 'x-long': 'abcdefgh', ':authority': 'a.test' })[n],
   clientAddress: '10.0.0.1',
   clientPort: 5,
-  namespace: 'ns',
-  service: 'svc',
-  servicePort: 8080,
+  conn,
+  protocol: 'HTTP/1.1',
+  upstreamAddress: '10.1.1.1:80',
+  flags: '-',
+  codeDetails: 'via_upstream',
 };
 
-/** The value a header policy sets, as a request would get it. */
-function policyValue(value: string): (c: OpContext) => string | undefined {
-  const ops = compileHeaderOps({ set: [{ name: 'x-v', value }], remove: [] });
+/** The value a header policy sets, as a request (or response) would get it. */
+function policyValue(value: string, phase: 'request' | 'response' = 'request'): (c: OpContext) => string | undefined {
+  const ops = compileHeaderOps({ set: [{ name: 'x-v', value }], remove: [] }, phase);
   return (c) => {
     const out: Record<string, string> = {};
     applyToObject(out, ops, c);
@@ -118,16 +122,46 @@ function policyValue(value: string): (c: OpContext) => string | undefined {
 }
 
 test('header values: variables are substituted; CR/LF from requests never injected', () => {
-  assert.equal(policyValue('%REQ(X-User)%@%CONTOUR_NAMESPACE%/%CONTOUR_SERVICE_NAME%:%CONTOUR_SERVICE_PORT%')(ctx), 'alice@ns/svc:8080');
+  // %CONTOUR_*% are the dag's to expand: what is left of them is literal.
+  assert.equal(policyValue('%REQ(X-User)%@%CONTOUR_SERVICE_NAME%')(ctx), 'alice@%CONTOUR_SERVICE_NAME%');
   assert.equal(policyValue('%DOWNSTREAM_REMOTE_ADDRESS%')(ctx), '10.0.0.1:5');
+  assert.equal(policyValue('%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%')(ctx), '10.0.0.1');
+  assert.equal(policyValue('%DOWNSTREAM_REMOTE_ADDRESS%')({ ...ctx, clientAddress: '2001:db8::1' }), '[2001:db8::1]:5');
+  assert.equal(policyValue('%DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT% %DOWNSTREAM_LOCAL_PORT%')(ctx), '192.0.2.7:8080 192.0.2.7 8080');
+  assert.equal(policyValue('%PROTOCOL%')(ctx), 'HTTP/1.1');
+  assert.equal(policyValue('%HOSTNAME%')(ctx), hostname());
   assert.equal(policyValue('%UNKNOWN% 100%')(ctx), '%UNKNOWN% 100%');
-  assert.equal(policyValue('%REQ(missing)%')(ctx), '');
+  // A % that opens nothing is literal and scanning goes on after it.
+  assert.equal(policyValue('%FOO%PROTOCOL%')(ctx), '%FOOHTTP/1.1');
+  assert.equal(policyValue('%%PROTOCOL%%')(ctx), '%HTTP/1.1%');
+  assert.equal(policyValue('%PROTOCOL%%PROTOCOL%')(ctx), 'HTTP/1.1HTTP/1.1');
+  // %REQ()%: an alternative, a length, pseudo-headers.
+  assert.equal(policyValue('%REQ(x-missing?x-user)%')(ctx), 'alice');
+  assert.equal(policyValue('%REQ(x-long):3%')(ctx), 'abc');
+  assert.equal(policyValue('%REQ(:authority)%')(ctx), 'a.test');
+  assert.equal(policyValue('%REQ(bad header)%')(ctx), '%REQ(bad header)%');
+  // Nothing to expand: the header is not set (Envoy drops empty values).
+  assert.equal(policyValue('%REQ(missing)%')(ctx), undefined);
+  assert.equal(policyValue('%DOWNSTREAM_PEER_SUBJECT%')(ctx), undefined);
+  assert.equal(policyValue('%DOWNSTREAM_TLS_VERSION%')(ctx), undefined);
+  assert.equal(policyValue('%TLS_JA3_FINGERPRINT%')(ctx), undefined);
+  // Upstream facts exist on responses only; on requests Envoy leaves the name.
+  assert.equal(policyValue('%UPSTREAM_REMOTE_ADDRESS%')(ctx), '%UPSTREAM_REMOTE_ADDRESS%');
+  assert.equal(policyValue('%UPSTREAM_REMOTE_ADDRESS%', 'response')(ctx), '10.1.1.1:80');
+  assert.equal(policyValue('%RESPONSE_FLAGS%|%RESPONSE_CODE_DETAILS%', 'response')(ctx), '-|via_upstream');
+  assert.equal(policyValue('%RESPONSE_FLAGS%|%RESPONSE_CODE_DETAILS%')(ctx), '-|');
   const ops = compileHeaderOps({ set: [{ name: 'X-Injected', value: '%REQ(x-evil)%' }, { name: 'X-Ok', value: 'y' }], remove: ['X-Gone'] });
-  const list = applyToList(['x-gone', '1', 'x-ok', 'old', 'keep', 'k'], ops, ctx);
-  assert.deepEqual(list, ['keep', 'k', 'x-ok', 'y']);
+  const list = applyToList(['x-gone', '1', 'x-ok', 'old', 'keep', 'k', 'x-injected', 'was'], ops, ctx);
+  assert.deepEqual(list, ['keep', 'k', 'x-injected', 'was', 'x-ok', 'y']);
   const obj: Record<string, string> = { 'x-gone': '1', 'x-ok': 'old' };
   applyToObject(obj, ops, ctx);
   assert.deepEqual(obj, { 'x-ok': 'y' });
+  // A set whose value is empty leaves what was there (Envoy skips it).
+  const empty = compileHeaderOps({ set: [{ name: 'x-e', value: '%REQ(missing)%' }], remove: [] });
+  assert.deepEqual(applyToList(['x-e', 'client'], empty, ctx), ['x-e', 'client']);
+  // Gateway API add values expand variables too.
+  const add = compileHeaderOps({ set: [], remove: [], add: [{ name: 'x-a', value: '%REQ(x-user)%' }] });
+  assert.deepEqual(applyToList(['x-a', '1'], add, ctx), ['x-a', '1', 'x-a', 'alice']);
 });
 
 test('affinity cookie parsing', () => {
@@ -233,19 +267,47 @@ test('a route JavaScript cannot compile is left out; its vhost keeps its other r
 
 test('retry policy: statuses and failures per retryOn', () => {
   const p = (retryOn: string[], codes: number[] = []) => ({ retryOn, count: 1, perTryTimeoutMs: null, retriableStatusCodes: codes });
-  assert.ok(retriableStatus(p(['5xx']), 500));
-  assert.ok(!retriableStatus(p(['5xx']), 499));
-  assert.ok(retriableStatus(p(['gateway-error']), 503));
-  assert.ok(!retriableStatus(p(['gateway-error']), 500));
-  assert.ok(retriableStatus(p(['retriable-4xx']), 409));
-  assert.ok(!retriableStatus(p(['retriable-4xx']), 404));
-  assert.ok(retriableStatus(p(['retriable-status-codes'], [418]), 418));
-  assert.ok(!retriableStatus(p(['retriable-status-codes'], [418]), 503));
-  assert.ok(!retriableStatus(undefined, 503));
+  const s = (policy: ReturnType<typeof p> | undefined, status: number, headers: Record<string, string> = {}) => retriableResponse(policy, status, headers);
+  assert.ok(s(p(['5xx']), 500));
+  assert.ok(!s(p(['5xx']), 499));
+  assert.ok(s(p(['gateway-error']), 503));
+  assert.ok(!s(p(['gateway-error']), 500));
+  assert.ok(s(p(['retriable-4xx']), 409));
+  assert.ok(!s(p(['retriable-4xx']), 404));
+  assert.ok(s(p(['retriable-status-codes'], [418]), 418));
+  assert.ok(!s(p(['retriable-status-codes'], [418]), 503));
+  assert.ok(!s(undefined, 503));
+  // An upstream Envoy's rate limit: only envoy-ratelimited retries it, not even 5xx.
+  assert.ok(s(p(['envoy-ratelimited']), 429, { 'x-envoy-ratelimited': 'true' }));
+  assert.ok(!s(p(['envoy-ratelimited']), 429));
+  assert.ok(!s(p(['5xx']), 503, { 'x-envoy-ratelimited': 'true' }));
+  // An overloaded upstream is never retried.
+  assert.ok(!s(p(['5xx']), 503, { 'x-envoy-overloaded': 'true' }));
+  // gRPC conditions read grpc-status from the headers (a trailers-only answer).
+  const grpc: [string, string][] = [['cancelled', '1'], ['deadline-exceeded', '4'], ['resource-exhausted', '8'], ['internal', '13'], ['unavailable', '14']];
+  for (const [name, code] of grpc) {
+    assert.ok(s(p([name]), 200, { 'grpc-status': code }), name);
+    assert.ok(!s(p([name]), 200, { 'grpc-status': '2' }), `${name} vs UNKNOWN`);
+    assert.ok(!s(p([name]), 200), `${name} without grpc-status`);
+    for (const [other, otherCode] of grpc) if (other !== name) assert.ok(!s(p([name]), 200, { 'grpc-status': otherCode }), `${name} vs ${other}`);
+  }
+  // Conditions Contour configures nothing for: they match no response.
+  for (const name of ['retriable-headers', 'http3-post-connect-failure', 'reset', 'connect-failure', 'reset-before-request', 'refused-stream']) {
+    assert.ok(!s(p([name]), 503, { 'grpc-status': '14' }), name);
+  }
   assert.ok(retriableFailure(p(['connect-failure']), 'connect-failure'));
   assert.ok(!retriableFailure(p(['connect-failure']), 'reset'));
+  assert.ok(retriableFailure(p(['reset-before-request']), 'connect-failure'));
+  assert.ok(!retriableFailure(p(['reset-before-request']), 'reset'));
+  assert.ok(!retriableFailure(p(['reset-before-request']), 'refused-stream'));
   assert.ok(retriableFailure(p(['5xx']), 'reset'));
+  assert.ok(retriableFailure(p(['gateway-error']), 'per-try-timeout'));
+  assert.ok(retriableFailure(p(['reset']), 'connect-failure'));
   assert.ok(retriableFailure(p(['refused-stream']), 'refused-stream'));
+  assert.ok(!retriableFailure(p(['refused-stream']), 'reset'));
   assert.ok(!retriableFailure(p(['retriable-4xx']), 'per-try-timeout'));
+  for (const name of ['envoy-ratelimited', 'retriable-headers', 'http3-post-connect-failure', 'unavailable', 'retriable-status-codes']) {
+    for (const kind of ['connect-failure', 'reset', 'refused-stream', 'per-try-timeout'] as const) assert.ok(!retriableFailure(p([name]), kind), `${name} ${kind}`);
+  }
   for (let n = 1; n < 10; n++) assert.ok(backoffMs(n) >= 0 && backoffMs(n) < 25 * 16);
 });

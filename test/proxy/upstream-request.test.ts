@@ -89,7 +89,7 @@ const rows: Row[] = [
     name: "the service's header policy, then the route's, which wins on conflict",
     headers: { host: 'app.test', 'user-agent': 'ua', 'x-user': 'alice' },
     route: {
-      to: [wc('app', 1, { requestHeaders: { set: [{ name: 'X-Who', value: 'service' }, { name: 'X-Svc', value: '%CONTOUR_SERVICE_NAME%' }], remove: [] } })],
+      to: [wc('app', 1, { requestHeaders: { set: [{ name: 'X-Who', value: 'service' }, { name: 'X-Svc', value: 'app' }], remove: [] } })],
       requestHeaders: { set: [{ name: 'X-Who', value: 'route %REQ(x-user)%' }], remove: ['User-Agent'] },
     },
     expect: { headers: ['x-user', 'alice', ...forwarded('app.test'), 'x-svc', 'app', 'x-who', 'route alice'], path: '/', xForwardedFor: CLIENT },
@@ -155,9 +155,11 @@ for (const row of rows) {
       },
       clientAddress: CLIENT,
       clientPort: 40000,
-      namespace: 'default',
-      service: 'app',
-      servicePort: 80,
+      conn: { listener: 'http', peerAddress: CLIENT, clientAddress: CLIENT, clientPort: 40000, https: false, remote: `${CLIENT}:40000` },
+      protocol: 'HTTP/1.1',
+      upstreamAddress: '',
+      flags: '-',
+      codeDetails: '',
     };
     const head = upstreamRequestHead({
       headers: row.headers,

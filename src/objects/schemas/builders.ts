@@ -123,6 +123,9 @@ export const goDuration = () => str({ pattern: GO_DURATION_PATTERN });
 export const FQDN_PATTERN = '^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$';
 export const HOSTNAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 export const ABSOLUTE_PATH_PATTERN = '^\\/.*$';
+// Contour's CookieRewritePolicy name (a cookie-name token) and Path value.
+export const COOKIE_NAME_PATTERN = '^[^()<>@,;:\\\\"\\/[\\]?={} \\t\\x7f\\x00-\\x1f]+$';
+export const COOKIE_PATH_PATTERN = '^[^;\\x7f\\x00-\\x1f]+$';
 export const CORS_HEADER_PATTERN = "^[a-zA-Z0-9!#$%&'*+.^_`|~-]+$";
 export const CORS_MAX_AGE_PATTERN =
   '^(((\\d*(\\.\\d*)?h)|(\\d*(\\.\\d*)?m)|(\\d*(\\.\\d*)?s)|(\\d*(\\.\\d*)?ms)|(\\d*(\\.\\d*)?us)|(\\d*(\\.\\d*)?µs)|(\\d*(\\.\\d*)?ns))+|0)$';
@@ -132,6 +135,8 @@ export const PATTERN_ADVICE: Readonly<Record<string, string>> = {
   [FQDN_PATTERN]: 'a DNS name: labels of lower case letters, digits and \'-\' (at most 63 characters each) joined by \'.\', optionally starting with "*."',
   [HOSTNAME_PATTERN]: "a host name in lower case letters, digits, '-' and '.'",
   [ABSOLUTE_PATH_PATTERN]: 'must start with "/"',
+  [COOKIE_NAME_PATTERN]: 'a cookie name: no control characters, spaces or ()<>@,;:\\"/[]?={}',
+  [COOKIE_PATH_PATTERN]: 'a cookie path: no ";" or control characters',
   [CORS_HEADER_PATTERN]: 'a header name or method: letters, digits and !#$%&\'*+.^_`|~-',
   [CORS_MAX_AGE_PATTERN]: 'use Go duration syntax such as "10m", "1h30m" or "0"',
 };

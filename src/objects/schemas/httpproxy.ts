@@ -1,8 +1,8 @@
 // HTTPProxy (projectcontour.io/v1) and TLSCertificateDelegation, written
 // from Contour's CRDs: the same types, enums, bounds and required fields.
-// Features isobar does not implement (cookie rewriting, internal
-// redirects) are accepted,
-// mostly as free-form objects, so manifests that use them still load; each
+// Fields isobar does not implement (a route's slowStartPolicy, which
+// Contour's Route does not have) are accepted, mostly as free-form
+// objects, so manifests that use them still load; each
 // is marked notImplemented, and the dag warns where one is set or, for a
 // field that restricts access (notEnforced), makes the HTTPProxy invalid.
 // This file is the one description of an HTTPProxy: its TypeScript type (objects/types.ts)
@@ -12,6 +12,8 @@ import type { JsonSchema } from './builders.ts';
 import {
   ABSOLUTE_PATH_PATTERN,
   arr,
+  COOKIE_NAME_PATTERN,
+  COOKIE_PATH_PATTERN,
   CORS_HEADER_PATTERN,
   CORS_MAX_AGE_PATTERN,
   bool,
@@ -67,6 +69,31 @@ const queryMatch = () =>
 
 const matchCondition = () =>
   obj({ prefix: str(), exact: str(), regex: str(), header: headerMatch(), queryParameter: queryMatch() });
+
+// Contour's CookieRewritePolicy: the Set-Cookie attributes a route or a
+// service rewrites (Contour's CRD patterns and bounds).
+const cookieRewritePolicies = () =>
+  arr(
+    obj(
+      {
+        name: str({ minLength: 1, maxLength: 4096, pattern: COOKIE_NAME_PATTERN }),
+        pathRewrite: obj({ value: str({ minLength: 1, maxLength: 4096, pattern: COOKIE_PATH_PATTERN }) }, ['value']),
+        domainRewrite: obj({ value: str({ minLength: 1, maxLength: 4096, pattern: HOSTNAME_PATTERN }) }, ['value']),
+        secure: nullWhenUnset(bool()),
+        sameSite: nullWhenUnset(enumOf(['Strict', 'Lax', 'None'])),
+      },
+      ['name'],
+    ),
+  );
+
+// Contour's HTTPInternalRedirectPolicy.
+const internalRedirectPolicy = () =>
+  obj({
+    maxInternalRedirects: int({ minimum: 0, maximum: 4294967295 }),
+    redirectResponseCodes: arr(enumOf([301, 302, 303, 307, 308], 'integer')),
+    allowCrossSchemeRedirect: enumOf(['Always', 'Never', 'SafeOnly']),
+    denyRepeatedRouteRedirect: bool(),
+  });
 
 const headersPolicy = () =>
   obj({
@@ -171,7 +198,7 @@ const service = () =>
       validation: upstreamValidation(),
       requestHeadersPolicy: headersPolicy(),
       responseHeadersPolicy: headersPolicy(),
-      cookieRewritePolicies: notImplemented(open('array')),
+      cookieRewritePolicies: cookieRewritePolicies(),
       slowStartPolicy: obj(
         {
           window: goDuration(),
@@ -253,7 +280,7 @@ const route = () =>
     }),
     requestHeadersPolicy: headersPolicy(),
     responseHeadersPolicy: headersPolicy(),
-    cookieRewritePolicies: notImplemented(open('array')),
+    cookieRewritePolicies: cookieRewritePolicies(),
     rateLimitPolicy: rateLimitPolicy(),
     requestRedirectPolicy: obj({
       scheme: enumOf(['http', 'https']),
@@ -264,7 +291,7 @@ const route = () =>
       prefix: nullWhenUnset(str({ pattern: ABSOLUTE_PATH_PATTERN })),
     }),
     directResponsePolicy: obj({ statusCode: int({ minimum: 200, maximum: 599 }), body: str() }, ['statusCode']),
-    internalRedirectPolicy: notImplemented(open()),
+    internalRedirectPolicy: internalRedirectPolicy(),
     jwtVerificationPolicy: obj({ require: str(), disabled: bool() }),
     ipAllowPolicy: ipFilterPolicy(),
     ipDenyPolicy: ipFilterPolicy(),
