@@ -49,8 +49,11 @@ export interface VirtualHostFacts {
 // Unknown fields are still listed when the schema marks none notImplemented.
 export type NVirtualHost = NonNullable<Spec['virtualhost']> & VirtualHostFacts & Unsupported;
 export type NTls = NonNullable<NVirtualHost['tls']>;
-export type NRoute = Spec['routes'][number];
-export type NService = NRoute['services'][number];
+type SpecRoute = Spec['routes'][number];
+// Unknown fields are listed on services too, now that the schema marks
+// none of theirs notImplemented.
+export type NService = SpecRoute['services'][number] & Unsupported;
+export type NRoute = Omit<SpecRoute, 'services'> & { services: NService[] };
 export type NValidation = NonNullable<NService['validation']>;
 export type NCond = NRoute['conditions'][number];
 export type NHeaderCond = NonNullable<NCond['header']>;
@@ -58,7 +61,7 @@ export type NQueryCond = NonNullable<NCond['queryParameter']>;
 export type NHeaders = NonNullable<NRoute['requestHeadersPolicy']>;
 export type NLoadBalancerPolicy = NonNullable<NRoute['loadBalancerPolicy']>;
 export type NHealthCheck = NonNullable<NRoute['healthCheckPolicy']>;
-export type NTCPProxy = NonNullable<Spec['tcpproxy']>;
+export type NTCPProxy = Omit<NonNullable<Spec['tcpproxy']>, 'services'> & { services: NService[] };
 export type NTcpHealthCheck = NonNullable<NTCPProxy['healthCheckPolicy']>;
 export type NIpFilterPolicy = NRoute['ipAllowPolicy'][number];
 export type NCorsPolicy = NonNullable<NVirtualHost['corsPolicy']>;
@@ -67,7 +70,9 @@ export type NCookieRewrite = NRoute['cookieRewritePolicies'][number];
 export type NInternalRedirect = NonNullable<NRoute['internalRedirectPolicy']>;
 export type NJwtVerificationPolicy = NonNullable<NRoute['jwtVerificationPolicy']>;
 
-export type NProxy = Omit<Spec, 'virtualhost' | 'ingressClassName'> & {
+export type NProxy = Omit<Spec, 'virtualhost' | 'ingressClassName' | 'routes' | 'tcpproxy'> & {
+  routes: NRoute[];
+  tcpproxy: NTCPProxy | null;
   namespace: string;
   name: string;
   generation: number;
