@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { defaultStateDir } from '../certs/index.ts';
 import { CliError, EXIT_USAGE } from './errors.ts';
 import { parseDurationMs, parseNonNegativeInt, parsePort, parsePortOrZero, parsePositiveInt } from './options.ts';
-import { serve, StartError, ROTATION_LIMITS_MS, type Role, type ServeOptions, type Source } from '../serve/index.ts';
+import { configProxySettings, serve, StartError, ROTATION_LIMITS_MS, type Role, type ServeOptions, type Source } from '../serve/index.ts';
 import { ConfigError, loadConfigFile } from '../config/index.ts';
 import { FolderSource } from '../sources/files/index.ts';
 
@@ -129,7 +129,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         useProxyProtocol: Boolean(flags.useProxyProtocol),
         drainTimeoutMs: flags.drainTimeout,
         ticketKeyRotationMs: flags.tlsTicketKeyRotation,
-        proxy: { accessLog: flags.accessLog, preserveExternalRequestId: Boolean(flags.preserveExternalRequestId), drainGraceMs: flags.drainGrace, compression: config.compression.algorithm },
+        proxy: { ...configProxySettings(config), accessLog: flags.accessLog, preserveExternalRequestId: Boolean(flags.preserveExternalRequestId), drainGraceMs: flags.drainGrace },
         coLocated: Boolean(flags.coLocated),
         createSource,
         createStatusSink,

@@ -5,10 +5,6 @@
  *  accepts and does not use, each with what isobar does instead. A key
  *  whose value is a mapping covers everything under it. */
 export const CONTOUR_IGNORED: ReadonlyMap<string, string> = new Map([
-  ['accesslog-format', 'the access log is one JSON object per request; serve --no-access-log turns it off'],
-  ['accesslog-format-string', 'the access log is one JSON object per request'],
-  ['accesslog-level', 'the access log has every request'],
-  ['json-fields', 'the access log has its own fixed fields'],
   ['debug', ''],
   ['kubeconfig', 'use --kubeconfig'],
   ['incluster', 'in a pod isobar uses the in-cluster config by itself'],
@@ -25,12 +21,8 @@ export const CONTOUR_IGNORED: ReadonlyMap<string, string> = new Map([
   ['leaderelection', 'Kubernetes mode elects its leader with a Lease of its own'],
   ['network.admin-port', 'use serve --admin-port'],
   ['network.strip-trailing-host-dot', ''],
-  ['listener.connection-balancer', 'workers share their ports with SO_REUSEPORT'],
-  ['listener.max-requests-per-connection', ''],
-  ['listener.per-connection-buffer-limit-bytes', ''],
   ['listener.socket-options', ''],
   ['listener.max-requests-per-io-cycle', ''],
-  ['listener.http2-max-concurrent-streams', ''],
   ['listener.max-connections-to-accept-per-socket-event', ''],
   ['tracing', ''],
   ['metrics', 'serve --admin-port serves /metrics'],
@@ -38,19 +30,10 @@ export const CONTOUR_IGNORED: ReadonlyMap<string, string> = new Map([
   ['omEnforcedHealthListener', 'serve --admin-port serves /healthz and /readyz'],
   ['featureFlags', ''],
   ['runtime-settings', 'there is no Envoy runtime'],
-  ['tls.minimum-protocol-version', ''],
-  ['tls.maximum-protocol-version', ''],
-  ['tls.cipher-suites', ''],
   ['tls.ecdh-curves', "Node's default curves"],
   ['tls.fingerprint', 'no JA3/JA4 fingerprints are computed'],
   ['cluster.upstream-tls.cipher-suites', "Node's default ciphers"],
   ['cluster.upstream-tls.ecdh-curves', "Node's default curves"],
-  ['timeouts.request-timeout', ''],
-  ['timeouts.connection-idle-timeout', ''],
-  ['timeouts.stream-idle-timeout', ''],
-  ['timeouts.max-connection-duration', ''],
-  ['timeouts.delayed-close-timeout', ''],
-  ['timeouts.connection-shutdown-grace-period', ''],
   ['policy.applyToIngress', ''],
 ]);
 

@@ -40,3 +40,35 @@ export function parseDuration(text: string): number {
   }
   return sign * total;
 }
+
+const GO_UNITS: Record<string, number> = UNITS;
+
+/** Go's time.ParseDuration, with Go's error text (Contour quotes it in its
+ *  own errors: `invalid request timeout "1x": time: unknown unit "x" in
+ *  duration "1x"`). Returns milliseconds. */
+export function parseGoDuration(text: string): number {
+  const quoted = JSON.stringify(text);
+  let s = text;
+  let sign = 1;
+  if (s !== '' && (s[0] === '-' || s[0] === '+')) {
+    if (s[0] === '-') sign = -1;
+    s = s.slice(1);
+  }
+  if (s === '0') return 0;
+  if (s === '') throw new Error(`time: invalid duration ${quoted}`);
+  let total = 0;
+  while (s !== '') {
+    const num = /^(\d*)(\.(\d*))?/.exec(s)!;
+    const pre = num[1]!;
+    const post = num[3] ?? '';
+    if (pre === '' && post === '') throw new Error(`time: invalid duration ${quoted}`);
+    s = s.slice(num[0].length);
+    const unit = /^[^\d.]*/.exec(s)![0];
+    if (unit === '') throw new Error(`time: missing unit in duration ${quoted}`);
+    const scale = GO_UNITS[unit];
+    if (scale === undefined) throw new Error(`time: unknown unit ${JSON.stringify(unit)} in duration ${quoted}`);
+    total += Number(`${pre || '0'}.${post || '0'}`) * scale;
+    s = s.slice(unit.length);
+  }
+  return sign * total;
+}

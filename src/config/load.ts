@@ -15,6 +15,10 @@ import { parseGlobalExtAuth } from './global-ext-auth.ts';
 import { parseRateLimitService } from './rate-limit-service.ts';
 import { CONTOUR_IGNORED, ignoredWarning } from './contour-ignored.ts';
 import { configMapContent } from './configmap.ts';
+import { describe } from './describe.ts';
+import { DOWNSTREAM_TIMEOUT_KEYS, LISTENER_LIMIT_KEYS, parseConnectionBalancer, parseDownstreamTimeout, parseListenerLimit, parseNumTrustedHops } from './listener.ts';
+import { parseAccessLogFormat, parseAccessLogFormatString, parseAccessLogLevel, parseJsonFields } from './access-log.ts';
+import { parseCipherSuites, parseListenerTlsVersion } from './downstream-tls.ts';
 
 export interface ConfigProblem {
   file: string;
@@ -79,24 +83,8 @@ interface Ctx {
   config: IsobarConfig;
   path: string;
   fail(message: string): void;
-}
-
-/** Contour settings that restrict who may reach what, or how much, and
- *  that isobar does not enforce: refused (fail closed), never ignored. */
-const notEnforced =
-  (what: string): Handler =>
-  (v, c) => {
-    if (!setsSomething(v)) return;
-    c.fail(`${what} is not supported by isobar; remove the setting rather than run without it`);
-  };
-
-/** A value that sets something: not 0, false, "", an empty list or only
- *  such values (a mapping as a value, even {}, is set: a descriptor). */
-function setsSomething(v: unknown): boolean {
-  if (v === null || v === undefined || v === 0 || v === false || v === '' || v === '0') return false;
-  if (Array.isArray(v)) return v.some(setsSomething);
-  if (typeof v === 'object') return Object.values(v).some((x) => setsSomething(x) || (typeof x === 'object' && x !== null && !Array.isArray(x)));
-  return true;
+  /** Accepted, with a warning saying what isobar does instead. */
+  warn(message: string): void;
 }
 
 const HANDLERS: Record<string, Handler> = {
@@ -126,10 +114,64 @@ const HANDLERS: Record<string, Handler> = {
     const cb = circuitBreakers(v, c);
     if (cb) c.config.circuitBreakers = cb;
   },
-  'network.num-trusted-hops': notEnforced(
-    'trusting X-Forwarded-For hops (the client address is the PROXY protocol source or the peer; source: Remote IP filters would judge a different address than Contour does)',
-  ),
-  'listener.max-connections-per-listener': notEnforced('a listener connection limit'),
+  'network.num-trusted-hops': (v, c) => {
+    const n = parseNumTrustedHops(v, c.fail);
+    if (n !== undefined) c.config.numTrustedHops = n;
+  },
+  'listener.connection-balancer': (v, c) => {
+    parseConnectionBalancer(v, c.config.listener, c.fail);
+    if (c.config.listener.connectionBalancer === 'exact') {
+      c.warn(
+        'exact balancing is not applied: each proxy worker is a process with its own socket on the port (SO_REUSEPORT), and the kernel spreads new connections among them by address hash, not by how many each holds',
+      );
+    }
+  },
+  ...Object.fromEntries(LISTENER_LIMIT_KEYS.map((k): [string, Handler] => [`listener.${k}`, (v, c) => parseListenerLimit(k, v, c.config.listener, c.fail)])),
+  ...Object.fromEntries(DOWNSTREAM_TIMEOUT_KEYS.map((k): [string, Handler] => [`timeouts.${k}`, (v, c) => parseDownstreamTimeout(k, v, c.config.timeouts, c.fail)])),
+  'timeouts.delayed-close-timeout': (v, c) => {
+    parseDownstreamTimeout('delayed-close-timeout', v, c.config.timeouts, c.fail);
+    if (c.config.timeouts.delayedCloseTimeoutMs !== undefined) {
+      c.warn(
+        "not applied: node:http closes a connection as soon as its last response is flushed, as Envoy does with the delay disabled (\"infinity\"); Envoy's default waits up to 1s for the client to close first",
+      );
+    }
+  },
+  'timeouts.connection-shutdown-grace-period': (v, c) => {
+    parseDownstreamTimeout('connection-shutdown-grace-period', v, c.config.timeouts, c.fail);
+    if (c.config.timeouts.connectionShutdownGracePeriodMs !== undefined) {
+      c.warn(
+        "not applied: it is Envoy's wait between a draining HTTP/2 connection's first GOAWAY (last stream 2^31-1) and its final one, and node:http2 can send only the final one, at once; a drain's grace is serve --drain-grace",
+      );
+    }
+  },
+  'accesslog-format': (v, c) => {
+    const f = parseAccessLogFormat(v, c.fail);
+    if (f) c.config.accessLog.format = f;
+  },
+  'accesslog-format-string': (v, c) => {
+    const f = parseAccessLogFormatString(v, c.fail);
+    if (f !== undefined) c.config.accessLog.formatString = f;
+  },
+  'json-fields': (v, c) => {
+    const f = parseJsonFields(v, c.fail);
+    if (f) c.config.accessLog.jsonFields = f;
+  },
+  'accesslog-level': (v, c) => {
+    const l = parseAccessLogLevel(v, c.fail);
+    if (l) c.config.accessLog.level = l;
+  },
+  'tls.minimum-protocol-version': (v, c) => {
+    const t = parseListenerTlsVersion(v, 'minimum', c.fail);
+    if (t) c.config.tls.minimumProtocolVersion = t;
+  },
+  'tls.maximum-protocol-version': (v, c) => {
+    const t = parseListenerTlsVersion(v, 'maximum', c.fail);
+    if (t) c.config.tls.maximumProtocolVersion = t;
+  },
+  'tls.cipher-suites': (v, c) => {
+    const l = parseCipherSuites(v, c.fail);
+    if (l) c.config.tls.cipherSuites = l;
+  },
   rateLimitService: (v, c) => {
     const r = parseRateLimitService(v, c.fail);
     if (r) c.config.rateLimitService = r;
@@ -320,6 +362,7 @@ function parseText(text: string, file: string, lineOffset: number, mayBeConfigMa
           config,
           path: key,
           fail: (message) => problems.push({ file, line: lineOf(valueNode) ?? line, message: `${key}: ${message}` }),
+          warn: (message) => warnings.push({ file, line: lineOf(valueNode) ?? line, message: `${key}: ${message}` }),
         });
       } else if (SECTIONS.has(key)) {
         if (isMap(valueNode)) walk(valueNode, `${key}.`);
@@ -341,6 +384,9 @@ function parseText(text: string, file: string, lineOffset: number, mayBeConfigMa
     problems.push({ file, message: 'ingress.service and envoy-service-name/envoy-service-namespace name the same Service: set one of them' });
   }
 
+  if (config.tls.minimumProtocolVersion > config.tls.maximumProtocolVersion) {
+    problems.push({ file, message: 'tls: invalid TLS Protocol Parameters: the minimum TLS protocol version is greater than the maximum TLS protocol version' });
+  }
   const t = config.upstreamTls;
   if (t.minimumProtocolVersion > t.maximumProtocolVersion) {
     problems.push({
@@ -478,13 +524,6 @@ function headerMap(v: unknown, c: Ctx): Record<string, string> | undefined {
   return out;
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `a string (${JSON.stringify(v)})`;
-  return `${typeof v} ${String(v)}`;
-}
 
 /** The known key nearest by edit distance (on the full dotted path, then
  *  on the last segment), or undefined when nothing is close. */

@@ -6,6 +6,8 @@
 import type { AcmeConfig } from './acme.ts';
 import type { GlobalExtAuth } from './global-ext-auth.ts';
 import type { RateLimitService } from './rate-limit-service.ts';
+import type { DownstreamTimeouts, ListenerLimits } from './listener.ts';
+import type { AccessLogConfig } from './access-log.ts';
 
 export interface NamespacedName {
   namespace: string;
@@ -41,6 +43,12 @@ export interface IsobarConfig {
     envoyClientCertificate?: NamespacedName;
     /** tls.fallback-certificate: served to clients without SNI. */
     fallbackCertificate?: NamespacedName;
+    /** tls.{minimum,maximum}-protocol-version of the proxy's TLS listeners:
+     *  a virtual host gets the higher minimum and the lower maximum of its own and these. */
+    minimumProtocolVersion: '1.2' | '1.3';
+    maximumProtocolVersion: '1.2' | '1.3';
+    /** tls.cipher-suites (TLS 1.2), Contour's names; absent: Contour's default list. */
+    cipherSuites?: string[];
   };
   /** cluster.upstream-tls.{minimum,maximum}-protocol-version */
   upstreamTls: {
@@ -50,10 +58,18 @@ export interface IsobarConfig {
      *  `validation` makes the HTTPProxy invalid. */
     requireValidation: boolean;
   };
-  timeouts: {
+  /** timeouts.*: connect-timeout (upstream) and the downstream ones. */
+  timeouts: DownstreamTimeouts & {
     /** timeouts.connect-timeout, default 2s */
     connectTimeoutMs: number;
   };
+  /** listener.*: downstream connection limits. */
+  listener: ListenerLimits;
+  /** network.num-trusted-hops: X-Forwarded-For addresses trusted from the
+   *  right (Envoy's xff_num_trusted_hops with use_remote_address), default 0. */
+  numTrustedHops: number;
+  /** accesslog-format, accesslog-format-string, json-fields, accesslog-level. */
+  accessLog: AccessLogConfig;
   /** enableExternalNameService, default false */
   enableExternalNameService: boolean;
   /** disablePermitInsecure, default false */
@@ -89,10 +105,14 @@ export interface IsobarConfig {
 
 export function defaultConfig(): IsobarConfig {
   return {
-    tls: {},
+    tls: { minimumProtocolVersion: '1.2', maximumProtocolVersion: '1.3' },
     upstreamTls: { minimumProtocolVersion: '1.2', maximumProtocolVersion: '1.3', requireValidation: false },
-    timeouts: { connectTimeoutMs: 2000 },
+    // Contour's Defaults(): a 60 s connection idle timeout.
+    timeouts: { connectTimeoutMs: 2000, connectionIdleTimeoutMs: 60_000 },
     cluster: { dnsLookupFamily: 'auto' },
+    listener: {},
+    numTrustedHops: 0,
+    accessLog: { format: 'envoy', level: 'info' },
     enableExternalNameService: false,
     disablePermitInsecure: false,
     rootNamespaces: [],

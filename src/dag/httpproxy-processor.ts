@@ -49,7 +49,7 @@ import { globalAuthorization, hasExtensionRef, routeAuthorization, virtualHostAu
 import {
   addServiceCluster,
   DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
-  DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  streamIdleMs,
   globalClientCert,
   serviceClientCert,
   type ClusterRequest,
@@ -83,7 +83,6 @@ const NO_VARIABLES: Dynamic = {};
 const NO_TIMEOUT_POLICY = { response: '', idle: '', idleConnection: '' };
 import { DEFAULT_RESPONSE_TIMEOUT_MS } from './proxy-config.ts';
 // Shared, like every default in the ProxyConfig: it is read-only data.
-const DEFAULT_TIMEOUTS = { responseMs: DEFAULT_RESPONSE_TIMEOUT_MS, idleMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS };
 /** A route whose services all failed to resolve answers 503 (Contour). */
 const NO_CLUSTER: RouteAction = { kind: 'direct', statusCode: 503 };
 
@@ -118,6 +117,8 @@ interface ClientCert {
 export class HTTPProxyProcessor {
   readonly #view: CacheView;
   readonly #config: IsobarConfig;
+  /** Routes' timeouts when they set none (one object, shared). */
+  readonly #defaultTimeouts: { responseMs: number | null; idleMs: number | null };
   readonly #proxies: Lookup<NProxy>;
   readonly #rejected: Lookup<unknown>;
   // Set by use() before each root.
@@ -153,6 +154,7 @@ export class HTTPProxyProcessor {
     this.#extensions = extensions;
     this.#globalAuth = globalAuthorization(config.globalExtAuth);
     this.#config = config;
+    this.#defaultTimeouts = { responseMs: DEFAULT_RESPONSE_TIMEOUT_MS, idleMs: streamIdleMs(config) };
     this.#proxies = proxies;
     this.#rejected = rejected;
     this.#reqDefaults = headerDefaults(config.policy?.requestHeaders);
@@ -295,7 +297,7 @@ export class HTTPProxyProcessor {
       requestHeaders: emptyOps(),
       responseHeaders: emptyOps(),
       websocket: false,
-      timeouts: { responseMs: DEFAULT_RESPONSE_TIMEOUT_MS, idleMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS },
+      timeouts: this.#defaultTimeouts,
       origin: { namespace: proxy.namespace, name: proxy.name },
     });
   }
@@ -459,10 +461,10 @@ export class HTTPProxyProcessor {
       websocket: route.enableWebsockets,
       timeouts:
         response.timeout.kind === 'default' && idle.timeout.kind === 'default'
-          ? DEFAULT_TIMEOUTS
+          ? this.#defaultTimeouts
           : {
               responseMs: timeoutMs(response.timeout, DEFAULT_RESPONSE_TIMEOUT_MS),
-              idleMs: timeoutMs(idle.timeout, DEFAULT_STREAM_IDLE_TIMEOUT_MS),
+              idleMs: timeoutMs(idle.timeout, this.#defaultTimeouts.idleMs),
             },
       origin: { namespace: proxy.namespace, name: proxy.name },
     };

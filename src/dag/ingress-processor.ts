@@ -16,7 +16,7 @@ import { readIngressSettings, type IngressSettings } from './ingress-annotations
 import {
   addServiceCluster,
   DEFAULT_IDLE_CONNECTION_TIMEOUT_MS,
-  DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  streamIdleMs,
   globalClientCert,
   serviceClientCert,
   type GlobalClientCert,
@@ -188,7 +188,7 @@ export class IngressProcessor {
       requestHeaders: { set: [], remove: [] },
       responseHeaders: { set: [], remove: [] },
       websocket: settings.websocketRoutes.has(path),
-      timeouts: { responseMs: settings.responseMs, idleMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS },
+      timeouts: { responseMs: settings.responseMs, idleMs: streamIdleMs(this.#config) },
       origin: { namespace: ing.namespace, name: ing.name, kind: 'Ingress' },
     };
     if (req.value.hostRewrite !== '') r.hostRewrite = { literal: req.value.hostRewrite };

@@ -17,6 +17,14 @@ export const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS = 3_600_000;
 /** Envoy's stream idle timeout when a route sets none. */
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
 
+/** The stream idle timeout of routes that set none: the config file's
+ *  timeouts.stream-idle-timeout (Envoy's HCM stream_idle_timeout, which a
+ *  route's idle_timeout overrides), else Envoy's 5 min; null: none. */
+export function streamIdleMs(config: IsobarConfig): number | null {
+  const t = config.timeouts?.streamIdleTimeoutMs;
+  return t === undefined ? DEFAULT_STREAM_IDLE_TIMEOUT_MS : t;
+}
+
 export type GlobalClientCert = { ok: true; secret: TlsSecret } | { ok: false; error: string } | undefined;
 
 /** tls.envoy-client-certificate, read once per build (admin-configured: no delegation needed). */

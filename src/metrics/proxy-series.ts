@@ -20,6 +20,12 @@ export interface ProxyListenerMetrics {
   address: { address: string; port: number } | undefined;
   cxTotal: number;
   cxActive: number;
+  /** Connections closed at accept by the listener connection limit. */
+  cxOverflow: number;
+  /** Connections closed after listener.max-requests-per-connection requests. */
+  cxMaxRequestsReached: number;
+  /** Connections drained at timeouts.max-connection-duration. */
+  cxMaxDurationReached: number;
   requests: RequestCounters;
 }
 
@@ -89,10 +95,13 @@ function listenerSeries(w: SeriesWriter, l: ProxyListenerMetrics): void {
   w.histogram('envoy_http_downstream_rq_time', prefix, r.time.data());
   w.counter('envoy_http_downstream_cx_total', prefix, l.cxTotal);
   w.gauge('envoy_http_downstream_cx_active', prefix, l.cxActive);
+  w.counter('envoy_http_downstream_cx_max_requests_reached', prefix, l.cxMaxRequestsReached);
+  w.counter('envoy_http_downstream_cx_max_duration_reached', prefix, l.cxMaxDurationReached);
   if (l.address) {
     const at = { envoy_listener_address: `${l.address.address}_${l.address.port}` };
     w.counter('envoy_listener_downstream_cx_total', at, l.cxTotal);
     w.gauge('envoy_listener_downstream_cx_active', at, l.cxActive);
+    w.counter('envoy_listener_downstream_cx_overflow', at, l.cxOverflow);
   }
 }
 

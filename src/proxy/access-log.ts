@@ -1,6 +1,6 @@
 // The access log record of one request (HTTP exchange or WebSocket
 // upgrade), with Envoy's field meanings, and its hand-off to the sink.
-import type { ConnInfo, DownstreamRequest } from './conn-info.ts';
+import { hostPort, type ConnInfo, type DownstreamRequest } from './conn-info.ts';
 import type { ResponseFlag } from './failure.ts';
 import type { AccessLogEntry } from './types.ts';
 
@@ -19,6 +19,10 @@ export interface RequestOutcome {
   xForwardedFor: string;
   requestId: string;
   authority: string;
+  responseHeaders?: Record<string, string | string[] | number | undefined> | undefined;
+  responseTrailers?: Record<string, string | string[] | undefined> | undefined;
+  attempts?: number;
+  route?: { kind?: string; namespace: string; name: string } | undefined;
 }
 
 export function accessLogEntry(req: DownstreamRequest, conn: ConnInfo | undefined, o: RequestOutcome): AccessLogEntry {
@@ -40,6 +44,18 @@ export function accessLogEntry(req: DownstreamRequest, conn: ConnInfo | undefine
     authority: o.authority,
     listener: conn?.listener ?? '-',
     downstreamRemoteAddress: conn?.remote ?? '-',
+    startMs: o.startTime,
+    requestHeaders: req.headers,
+    ...(o.responseHeaders !== undefined ? { responseHeaders: o.responseHeaders } : {}),
+    ...(o.responseTrailers !== undefined ? { responseTrailers: o.responseTrailers } : {}),
+    attempts: o.attempts ?? 0,
+    ...(o.route !== undefined ? { route: o.route } : {}),
+    downstreamLocalAddress: conn?.localAddress !== undefined ? hostPort(conn.localAddress, conn.localPort ?? 0) : '-',
+    downstreamDirectRemoteAddress: conn !== undefined ? hostPort(conn.peerAddress, conn.peerPort ?? 0) : '-',
+    ...(conn?.id !== undefined ? { connectionId: conn.id } : {}),
+    ...(conn?.sni !== undefined ? { requestedServerName: conn.sni } : {}),
+    ...(conn?.tlsVersion !== undefined ? { tlsVersion: conn.tlsVersion } : {}),
+    ...(conn?.tlsCipher !== undefined ? { tlsCipher: conn.tlsCipher } : {}),
   };
 }
 

@@ -21,6 +21,15 @@ export interface ConnInfo {
   https: boolean;
   /** "ip:port" of the client as the access log prints it. */
   remote: string;
+  /** The accepted socket's own port (with peerAddress: Envoy's direct remote address). */
+  peerPort?: number;
+  /** Counts the process's connections (the access log's CONNECTION_ID). */
+  id?: number;
+  /** The ClientHello's server name (REQUESTED_SERVER_NAME). */
+  sni?: string;
+  /** The negotiated TLS version and cipher (OpenSSL names). */
+  tlsVersion?: string;
+  tlsCipher?: string;
   /** Set on TLS listeners: what the ClientHello selected. */
   tls?: TlsChoice;
   /** X-Forwarded-Client-Cert for this connection's requests, when its
@@ -30,6 +39,10 @@ export interface ConnInfo {
    *  header's destination, else the accepted socket's own address. */
   localAddress?: string;
   localPort?: number;
+  /** Set when X-Forwarded-For hops are trusted and clientAddress came from
+   *  it: the connection's own client address, which X-Forwarded-For is
+   *  appended (src/proxy/trusted-client.ts). */
+  connectionAddress?: string;
   /** PEM of the certificate the client presented in the TLS handshake. */
   clientCertPem?: string;
   /** The terminated TLS connection (header policy variables read it). */

@@ -24,6 +24,8 @@ export interface ProxyContext {
   onAccessLog: ((e: AccessLogEntry) => void) | undefined;
   /** Contour's compression.algorithm for upstream responses. */
   compression: CompressionAlgorithm;
+  /** network.num-trusted-hops (Envoy's xff_num_trusted_hops). */
+  numTrustedHops: number;
   /** Envoy's preserve_external_request_id. */
   preserveExternalRequestId: boolean;
   /** Logs at most once per key per 10 s, so a failing upstream cannot flood the log. */

@@ -13,7 +13,8 @@ import type { UpstreamCounters } from '../metrics/index.ts';
 import type { InternalRedirectConfig, RetryPolicyConfig } from '../dag/index.ts';
 import { writeAccessLog } from './access-log.ts';
 import type { ClusterRuntime, Endpoint } from './cluster.ts';
-import { connOf, type ConnInfo, type DownstreamRequest } from './conn-info.ts';
+import type { ConnInfo, DownstreamRequest } from './conn-info.ts';
+import { requestConn } from './trusted-client.ts';
 import type { ProxyContext, ProxyState } from './context.ts';
 import { FAILURES, failureBody, TryAbandoned, upstreamFailure, type Failure, type FailureCode, type ResponseFlag } from './failure.ts';
 import { applyToObject, type OpContext } from './header-ops.ts';
@@ -45,7 +46,7 @@ const RETRY_BUFFER_LIMIT = 64 * 1024;
 export function handleRequest(ctx: ProxyContext, req: DownstreamRequest, res: DownstreamResponse): void {
   let ex: Exchange | undefined;
   try {
-    const conn = connOf(req);
+    const conn = requestConn(req, ctx.numTrustedHops);
     if (conn === undefined) {
       // Cannot happen for connections accepted by a listener; answer rather than throw.
       sendLocal(res, 500, '');
@@ -160,6 +161,9 @@ class Exchange implements RequestView, OpContext, HashInput {
   /** Request body bytes sent upstream by the try that answered. */
   bytesReceived = 0;
   upstreamHost = '-';
+  /** The response's headers and trailers as sent (the access log reads them). */
+  responseHeaders: RequestHeaders | undefined;
+  responseTrailers: RequestHeaders | undefined;
   upstreamHeaders: string[] = [];
   upstreamPath = '/';
   /** The request body is streamed straight through (so it cannot be replayed). */
@@ -414,6 +418,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       if (gw?.invalid) this.bytesSent = sendLocal(this.res, status, '', nonGrpcAnswerHeaders(status, Buffer.from(body), h ?? {}, gw.contentType));
       else if (status >= 400 && isGrpcContentType(this.reqHeaders['content-type'])) sendGrpcLocal(this.res, status, body, this.grpcStatus, h, gw?.contentType);
       else this.bytesSent = sendLocal(this.res, status, body, h);
+      this.responseHeaders = h;
     } catch {
       abortResponse(this.res);
     }
@@ -464,6 +469,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       path: this.path,
       query: this.query,
       https: this.conn.https,
+      xffAddress: this.conn.connectionAddress,
       requestId: this.requestId,
       originalUrl: this.chain?.originalUrl,
       teTrailers: true,
@@ -677,6 +683,7 @@ class Exchange implements RequestView, OpContext, HashInput {
     }
     if (this.ctx.compression !== 'disabled') this.compressor = compressResponse(this.ctx.compression, this.req.method, this.reqHeaders['accept-encoding'], status, out);
     const res = this.res as ServerResponse;
+    this.responseHeaders = out;
     try {
       res.writeHead(status, out as Record<string, string | string[]>);
     } catch (err) {
@@ -734,6 +741,7 @@ class Exchange implements RequestView, OpContext, HashInput {
     if (gw !== undefined) return this.endGrpcWeb(gw, trailers);
     // Trailers (gRPC status) reach HTTP/2 and chunked HTTP/1.1 clients.
     if (trailers !== undefined) {
+      this.responseTrailers = trailers;
       for (const _ in trailers) {
         try {
           (this.res as ServerResponse).addTrailers(trailers as Record<string, string>);
@@ -1012,6 +1020,10 @@ class Exchange implements RequestView, OpContext, HashInput {
       xForwardedFor: this.xff || this.clientAddress,
       requestId: this.requestId,
       authority: this.authority,
+      responseHeaders: this.responseHeaders,
+      responseTrailers: this.responseTrailers,
+      attempts: this.attempts,
+      route: this.route?.route.origin,
     });
   }
 }

@@ -38,11 +38,12 @@ export function http2HeaderListLimit(maxHeaderSize: number): number {
   return Math.min(maxHeaderSize, http.maxHeaderSize);
 }
 
-/** node:http2 server options for a listener whose HTTP/1 header limit is `maxHeaderSize`. */
-export function http2ServerOptions(maxHeaderSize: number): http2.ServerOptions {
+/** node:http2 server options for a listener whose HTTP/1 header limit is
+ *  `maxHeaderSize`; `maxConcurrentStreams` is listener.http2-max-concurrent-streams. */
+export function http2ServerOptions(maxHeaderSize: number, maxConcurrentStreams = MAX_CONCURRENT_STREAMS): http2.ServerOptions {
   return {
     // Announced, so clients that read SETTINGS do not send what gets 431.
-    settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: http2HeaderListLimit(maxHeaderSize) },
+    settings: { maxConcurrentStreams, maxHeaderListSize: http2HeaderListLimit(maxHeaderSize) },
     // Header fields per request (Envoy allows 100); more: RST_STREAM ENHANCE_YOUR_CALM.
     maxHeaderListPairs: 128,
     // Frames nghttp2 rejects (empty DATA frames among them) before the

@@ -1,6 +1,7 @@
 // The proxy runtime (Envoy's role): listeners, routing, upstream clusters.
 export { ProxyRuntime } from './runtime.ts';
-export type { AccessLogEntry, ProxyListenerSpec, ProxyRuntimeOptions } from './types.ts';
+export type { AccessLogEntry, DownstreamSettings, ProxyListenerSpec, ProxyRuntimeOptions } from './types.ts';
+export { accessLogFormatter, formatStartTime, type AccessLogFormatter } from './access-log-format.ts';
 // What `isobar explain` runs to say what the proxy would do with a request:
 // the same compiled tables, matchers, filter decisions and failure table.
 export { RouteTableCompiler, findVhost, matchRoute, type CompiledRoute, type CompiledVhost, type RouteTables } from './route-table.ts';

@@ -24,7 +24,7 @@ import { guardHttp2 } from './http2-guard.ts';
 import { http2ServerOptions } from './http2-limits.ts';
 import { forwardTcp } from './tcp-forward.ts';
 import type { TlsChoice } from './tls-choice.ts';
-import type { ProxyListenerSpec } from './types.ts';
+import type { DownstreamSettings, ProxyListenerSpec } from './types.ts';
 import { handleUpgrade } from './upgrade.ts';
 
 export interface ListenerOptions {
@@ -32,9 +32,13 @@ export interface ListenerOptions {
   tlsInspectorTimeoutMs: number;
   maxHeaderSize: number;
   headersTimeoutMs: number;
+  downstream: DownstreamSettings;
 }
 
-type Sock = net.Socket & { [kConn]?: ConnInfo; [kUnix]?: true };
+/** Requests served on an HTTP/1 connection so far (listener.max-requests-per-connection). */
+const kRequests = Symbol('isobar.requests');
+
+type Sock = net.Socket & { [kConn]?: ConnInfo; [kUnix]?: true; [kRequests]?: number };
 
 /** Marks a connection accepted on the listener's Unix domain socket. */
 const kUnix = Symbol('isobar.unix');
@@ -42,8 +46,12 @@ const kUnix = Symbol('isobar.unix');
 const UNIX_PEER = '127.0.0.1';
 
 const noop = (): void => {};
-/** Downstream idle connection timeout (HTTP/1.1 keep-alive and HTTP/2). */
+/** The process's connection counter (CONNECTION_ID in the access log). */
+let connectionIds = 0;
+/** Downstream idle connection timeout (HTTP/1.1 keep-alive and HTTP/2), Contour's default. */
 const IDLE_CONNECTION_MS = 60_000;
+/** node:http's whole-request budget when no request timeout is configured. */
+const REQUEST_BUDGET_MS = 300_000;
 /** The HTTP/2 connection preface a prior-knowledge client starts with. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -69,23 +77,36 @@ export class Listener {
   private sweep: NodeJS.Timeout | undefined;
   /** Accepts on spec.unixPath, when set. */
   private unixServer: net.Server | undefined;
+  /** Connections accepted (or adopted) and still open: the listener connection limit counts these. */
+  private open = 0;
+  /** Envoy's listener and connection manager counters, read at scrape time. */
+  cxTotal = 0;
+  cxOverflow = 0;
+  cxMaxRequestsReached = 0;
+  cxMaxDurationReached = 0;
 
   constructor(spec: ProxyListenerSpec, ctx: ProxyContext, opts: ListenerOptions) {
     this.spec = spec;
     this.ctx = ctx;
     this.opts = opts;
+    const d = opts.downstream;
+    const idleMs = d.connectionIdleTimeoutMs ?? IDLE_CONNECTION_MS;
+    // node:http wants headers no later than the whole request.
+    const requestMs = d.requestTimeoutMs ?? Math.max(REQUEST_BUDGET_MS, opts.headersTimeoutMs);
+    const headersMs = requestMs > 0 ? Math.min(opts.headersTimeoutMs, requestMs) : opts.headersTimeoutMs;
     this.server = http.createServer(
       {
         maxHeaderSize: opts.maxHeaderSize,
-        headersTimeout: opts.headersTimeoutMs,
-        requestTimeout: Math.max(300_000, opts.headersTimeoutMs),
-        // How often slow-header deadlines are checked.
-        connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs),
-        keepAliveTimeout: IDLE_CONNECTION_MS,
+        headersTimeout: headersMs,
+        requestTimeout: requestMs,
+        // How often slow-header and request deadlines are checked.
+        connectionsCheckingInterval: Math.min(1000, headersMs),
+        keepAliveTimeout: idleMs,
         // checkHttp1Request() does, in the request's turn: node:http would
         // answer a request without Host ahead of the pipeline before it.
         requireHostHeader: false,
-        highWaterMark: 64 * 1024,
+        // Envoy's per_connection_buffer_limit_bytes: where backpressure starts.
+        highWaterMark: d.perConnectionBufferLimitBytes ?? 64 * 1024,
       },
       (req, res) => this.onRequest(req, res),
     );
@@ -106,7 +127,7 @@ export class Listener {
     });
     // HTTP/2 over TLS (ALPN h2) on TLS listeners; HTTP/2 with prior
     // knowledge (h2c) on plain ones. Neither server listens itself.
-    const h2Options = http2ServerOptions(opts.maxHeaderSize);
+    const h2Options = http2ServerOptions(opts.maxHeaderSize, d.http2MaxConcurrentStreams);
     this.h2 = spec.tls ? http2.createSecureServer({ ...h2Options, allowHTTP1: false }) : http2.createServer(h2Options);
     guardHttp2(this.h2, this.ctx);
     this.h2.on('request', (req, res) => handleRequest(this.ctx, req, res));
@@ -119,8 +140,9 @@ export class Listener {
       session.once('close', () => this.h2Sessions.delete(session));
       session.on('error', noop);
       // Idle HTTP/2 connections are closed like idle HTTP/1.1 keep-alive ones.
-      session.setTimeout(IDLE_CONNECTION_MS, () => session.close());
+      if (idleMs > 0) session.setTimeout(idleMs, () => session.close());
       countStreams(session);
+      this.limitSession(session);
       if (this.closing) drainSession(session, this.graceEndsAt - performance.now());
     });
     this.h2.on('sessionError', noop);
@@ -200,6 +222,18 @@ export class Listener {
     // Draining: what the connection still sends is answered, with Connection: close.
     if (this.closing) pipeline.end();
     if (asksToClose(req)) res.shouldKeepAlive = false;
+    const max = this.opts.downstream.maxRequestsPerConnection;
+    if (max !== undefined) {
+      const socket = req.socket as Sock;
+      const n = (socket[kRequests] ?? 0) + 1;
+      socket[kRequests] = n;
+      // The last request's response says Connection: close; what the
+      // client pipelined after it is never served.
+      if (n === max) {
+        this.cxMaxRequestsReached++;
+        res.shouldKeepAlive = false;
+      }
+    }
     pipeline.push(req, res, () => this.serveHttp1(req, res));
   }
 
@@ -249,6 +283,17 @@ export class Listener {
       socket.destroy();
       return;
     }
+    const limit = this.opts.downstream.maxConnectionsPerListener;
+    if (limit !== undefined && this.open >= limit) {
+      // Envoy's listener connection limit: closed at accept, counted in
+      // downstream_cx_overflow, never read.
+      this.cxOverflow++;
+      socket.destroy();
+      return;
+    }
+    this.open++;
+    this.cxTotal++;
+    socket.once('close', () => this.open--);
     this.ctx.stats.downstreamConnections++;
     this.sockets.add(socket);
     this.pending.add(socket);
@@ -294,7 +339,18 @@ export class Listener {
       }
       if (header.ssl?.connectedWithSsl) https = true;
     }
-    const conn: ConnInfo = { listener: this.spec.name, peerAddress, clientAddress: address, clientPort: port, https, remote: hostPort(address, port), localAddress, localPort };
+    const conn: ConnInfo = {
+      listener: this.spec.name,
+      peerAddress,
+      peerPort: socket.remotePort ?? 0,
+      id: ++connectionIds,
+      clientAddress: address,
+      clientPort: port,
+      https,
+      remote: hostPort(address, port),
+      localAddress,
+      localPort,
+    };
     if (!this.spec.tls) {
       socket[kConn] = conn;
       this.sniffPlain(socket, rest ?? Buffer.alloc(0));
@@ -323,7 +379,7 @@ export class Listener {
       } else {
         socket.unshift(buf);
         this.pending.delete(socket);
-        this.h1Connection(socket);
+        this.httpConnection(socket);
       }
       socket.resume();
       return true;
@@ -394,6 +450,7 @@ export class Listener {
       this.tlsServers.set(choice.key, server);
     }
     conn.tls = choice;
+    if (sni !== undefined) conn.sni = sni;
     socket[kConn] = conn;
     server.emit('connection', socket);
   }
@@ -441,6 +498,8 @@ export class Listener {
     const presented = tlsSocket.getPeerX509Certificate();
     if (presented) conn.clientCertPem = presented.toString();
     conn.tlsSocket = tlsSocket;
+    conn.tlsVersion = tlsSocket.getProtocol() ?? undefined;
+    conn.tlsCipher = tlsSocket.getCipher()?.name;
     tlsSocket[kConn] = conn;
     this.sockets.add(tlsSocket);
     tlsSocket.once('close', () => this.sockets.delete(tlsSocket));
@@ -452,13 +511,56 @@ export class Listener {
         return;
       }
       if (tlsSocket.alpnProtocol === 'h2') this.h2.emit('secureConnection', tlsSocket);
-      else this.h1Connection(tlsSocket);
+      else this.httpConnection(tlsSocket);
     };
     admitClientCertificate(tlsSocket, conn, choice, serve, (why) => {
       this.ctx.stats.clientCertRejected++;
       this.ctx.warnOnce(`crl|${choice.fqdn}|${why}`, { fqdn: choice.fqdn, remote: conn.remote, reason: why }, 'client certificate refused; connection closed');
       tlsSocket.destroy();
     });
+  }
+
+  /** An HTTP/1 connection from here on: node:http parses it, with the
+   *  connection's max-connection-duration. */
+  private httpConnection(socket: Sock): void {
+    const maxMs = this.opts.downstream.maxConnectionDurationMs;
+    if (maxMs !== undefined && maxMs > 0) {
+      const timer = setTimeout(() => {
+        this.cxMaxDurationReached++;
+        // Envoy drains it: a response in flight says Connection: close
+        // and ends the connection; an idle one is closed now.
+        const pipeline = Http1Pipeline.peek(socket);
+        if (pipeline?.busy) pipeline.end();
+        else socket.destroy();
+      }, maxMs);
+      socket.once('close', () => clearTimeout(timer));
+    }
+    this.h1Connection(socket);
+  }
+
+  /** HTTP/2 connections' limits: GOAWAY after the last request
+   *  max-requests-per-connection allows, and at max-connection-duration. */
+  private limitSession(session: http2.ServerHttp2Session): void {
+    const d = this.opts.downstream;
+    const max = d.maxRequestsPerConnection;
+    if (max !== undefined) {
+      let n = 0;
+      session.on('stream', () => {
+        // After the stream's own listeners: it is served, and the GOAWAY names it.
+        if (++n === max) {
+          this.cxMaxRequestsReached++;
+          session.close();
+        }
+      });
+    }
+    const maxMs = d.maxConnectionDurationMs;
+    if (maxMs !== undefined && maxMs > 0) {
+      const timer = setTimeout(() => {
+        this.cxMaxDurationReached++;
+        drainSession(session, 0);
+      }, maxMs);
+      session.once('close', () => clearTimeout(timer));
+    }
   }
 
   private onClientError(err: Error & { code?: string }, socket: net.Socket): void {

@@ -61,8 +61,6 @@ export class ProxyRuntime {
   private readonly tlsTables: TlsTableBuilder;
   private generation = 0;
   private closed = false;
-  /** Connections each listener took (accepted or adopted), for the metrics. */
-  private readonly accepted = new Map<string, number>();
 
   constructor(opts: ProxyRuntimeOptions) {
     this.opts = opts;
@@ -85,6 +83,7 @@ export class ProxyRuntime {
       logger: opts.logger,
       onAccessLog: opts.onAccessLog,
       preserveExternalRequestId: opts.preserveExternalRequestId ?? false,
+      numTrustedHops: opts.numTrustedHops ?? 0,
       compression: opts.compression ?? 'disabled',
       warnOnce: rateLimitedWarn(opts.logger),
       acmeHttp01: new Map(),
@@ -97,14 +96,11 @@ export class ProxyRuntime {
       tlsInspectorTimeoutMs: opts.tlsInspectorTimeoutMs ?? 10_000,
       maxHeaderSize: opts.maxHeaderSize ?? 60 * 1024,
       headersTimeoutMs: opts.headersTimeoutMs ?? 30_000,
+      downstream: opts.downstream ?? {},
     };
     this.filters = new FilterChain(createFilterFeatures(this.ctx));
     this.listeners = opts.listeners.map((s) => new Listener(s, this.ctx, lo));
-    for (const l of this.listeners) {
-      this.accepted.set(l.spec.name, 0);
-      l.server.on('connection', () => this.accepted.set(l.spec.name, this.accepted.get(l.spec.name)! + 1));
-    }
-    this.tlsTables = new TlsTableBuilder(opts.ticketKeys);
+    this.tlsTables = new TlsTableBuilder(opts.ticketKeys, opts.listenerTls);
   }
 
   /** Rotates the TLS session ticket keys of every listener (the primary sends new ones). */
@@ -167,7 +163,6 @@ export class ProxyRuntime {
       socket.destroy();
       return;
     }
-    this.accepted.set(name, this.accepted.get(name)! + 1);
     l.adopt(socket);
   }
 
@@ -214,8 +209,11 @@ export class ProxyRuntime {
         name: l.spec.name,
         tls: l.spec.tls,
         address: l.server.listening ? l.address() : undefined,
-        cxTotal: this.accepted.get(l.spec.name) ?? 0,
+        cxTotal: l.cxTotal,
         cxActive: l.sockets.size,
+        cxOverflow: l.cxOverflow,
+        cxMaxRequestsReached: l.cxMaxRequestsReached,
+        cxMaxDurationReached: l.cxMaxDurationReached,
         requests: s.listener(l.spec.name),
       })),
       clusters: s.clusters.entries(),

@@ -6,6 +6,7 @@
 import type { TlsOptions } from 'node:tls';
 import { constants } from 'node:crypto';
 import type { CaBundle, ForwardClientCertificate, ProxyConfig, SecureVirtualHost, TlsSecret, TlsVersion } from '../dag/index.ts';
+import { DEFAULT_TLS_CIPHERS, opensslCipherList } from '../config/index.ts';
 import { LeafCrlCheck } from './client-crl.ts';
 import { HostTable } from './host.ts';
 import { record, stillValid, type ClusterLookup, type Reusable, type Warn } from './reusable.ts';
@@ -38,6 +39,17 @@ export interface TlsTable {
 const ALPN_HTTP = ['h2', 'http/1.1'];
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/** The config file's tls.* bounds for every virtual host of the TLS listeners. */
+export interface ListenerTls {
+  minVersion: TlsVersion;
+  maxVersion: TlsVersion;
+  /** OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites stay OpenSSL's). */
+  ciphers: string;
+}
+
+/** Contour's defaults: TLS 1.2-1.3 and its DefaultTLSCiphers. */
+export const DEFAULT_LISTENER_TLS: ListenerTls = { minVersion: '1.2', maxVersion: '1.3', ciphers: opensslCipherList(DEFAULT_TLS_CIPHERS) };
+
 function v(t: TlsVersion): 'TLSv1.2' | 'TLSv1.3' {
   return t === '1.3' ? 'TLSv1.3' : 'TLSv1.2';
 }
@@ -47,6 +59,7 @@ interface TerminateInput {
   keyPem: string;
   min: TlsVersion;
   max: TlsVersion;
+  ciphers: string;
   caPem?: string;
   crlPem?: string;
   requestCert: boolean;
@@ -61,6 +74,7 @@ function terminate(i: TerminateInput, ticketKeys: Buffer | undefined): { key: st
     key: i.keyPem,
     minVersion: v(i.min),
     maxVersion: v(i.max),
+    ciphers: i.ciphers,
     requestCert: i.requestCert,
     rejectUnauthorized: i.rejectUnauthorized,
     handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
@@ -83,6 +97,7 @@ function choose(
   ca: CaBundle | undefined,
   clusters: ClusterLookup,
   ticketKeys: Buffer | undefined,
+  bounds: ListenerTls,
   warn: Warn,
 ): TlsChoice | undefined {
   const fqdn = vh.fqdn.toLowerCase();
@@ -110,12 +125,20 @@ function choose(
     leafCrl = new LeafCrlCheck(caPem, crlPem);
     crlPem = undefined;
   }
+  // As Contour: the higher of the two minimums, the lower of the maximums.
+  const min = vh.minVersion > bounds.minVersion ? vh.minVersion : bounds.minVersion;
+  const max = vh.maxVersion < bounds.maxVersion ? vh.maxVersion : bounds.maxVersion;
+  if (min > max) {
+    warn(fqdn, `its TLS versions (${vh.minVersion}-${vh.maxVersion}) and the config file's tls.*-protocol-version (${bounds.minVersion}-${bounds.maxVersion}) have none in common`);
+    return undefined;
+  }
   const t = terminate(
     {
       certPem: secret.certPem,
       keyPem: secret.keyPem,
-      min: vh.minVersion,
-      max: vh.maxVersion,
+      min,
+      max,
+      ciphers: bounds.ciphers,
       ...(caPem !== undefined ? { caPem } : {}),
       ...(crlPem !== undefined ? { crlPem } : {}),
       requestCert: cv !== undefined,
@@ -146,10 +169,12 @@ interface KeptChoice extends Reusable<TlsChoice | undefined> {
 export class TlsTableBuilder {
   readonly #ticketKeys: Buffer | undefined;
   readonly #kept = new WeakMap<SecureVirtualHost, KeptChoice>();
+  readonly #bounds: ListenerTls;
   #fallback: { secret: TlsSecret; choice: TlsChoice } | undefined;
 
-  constructor(ticketKeys: Buffer | undefined) {
+  constructor(ticketKeys: Buffer | undefined, bounds: ListenerTls = DEFAULT_LISTENER_TLS) {
     this.#ticketKeys = ticketKeys;
+    this.#bounds = bounds;
   }
 
   build(config: ProxyConfig, clusters: ClusterLookup, warn: Warn): TlsTable {
@@ -164,7 +189,7 @@ export class TlsTableBuilder {
       const ca = terminates && cv && !cv.skipVerification && cv.caBundleId ? cas.get(cv.caBundleId) : undefined;
       let kept = this.#kept.get(vh);
       if (!(kept !== undefined && kept.secret === secret && kept.ca === ca && stillValid(kept, clusters, warn))) {
-        kept = { ...record(clusters, warn, (cl, w) => choose(vh, secret, ca, cl, this.#ticketKeys, w)), secret, ca };
+        kept = { ...record(clusters, warn, (cl, w) => choose(vh, secret, ca, cl, this.#ticketKeys, this.#bounds, w)), secret, ca };
         this.#kept.set(vh, kept);
       }
       const choice = kept.value;
@@ -178,7 +203,7 @@ export class TlsTableBuilder {
       if (s) {
         if (this.#fallback?.secret !== s) {
           const t = terminate(
-            { certPem: s.certPem, keyPem: s.keyPem, min: '1.2', max: '1.3', requestCert: false, rejectUnauthorized: false, alpn: ALPN_HTTP },
+            { certPem: s.certPem, keyPem: s.keyPem, min: this.#bounds.minVersion, max: this.#bounds.maxVersion, ciphers: this.#bounds.ciphers, requestCert: false, rejectUnauthorized: false, alpn: ALPN_HTTP },
             this.#ticketKeys,
           );
           this.#fallback = { secret: s, choice: { fqdn: '', ...t, verifyIfPresented: false } };

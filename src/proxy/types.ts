@@ -37,9 +37,56 @@ export interface AccessLogEntry {
   authority: string;
   listener: string;
   downstreamRemoteAddress: string;
+  /** What the access log formats read (Envoy's command operators). */
+  startMs: number;
+  /** The request's headers as received (HTTP/2 pseudo-headers included). */
+  requestHeaders: Record<string, string | string[] | undefined>;
+  /** The response's headers and trailers as sent, when there was a response. */
+  responseHeaders?: Record<string, string | string[] | number | undefined>;
+  responseTrailers?: Record<string, string | string[] | undefined>;
+  /** Tries sent upstream. */
+  attempts: number;
+  /** The object that made the route (Contour's route metadata). */
+  route?: { kind?: string; namespace: string; name: string };
+  downstreamLocalAddress: string;
+  downstreamDirectRemoteAddress: string;
+  connectionId?: number;
+  requestedServerName?: string;
+  tlsVersion?: string;
+  tlsCipher?: string;
+}
+
+/** Downstream connection limits and timeouts (Contour's listener.* and
+ *  timeouts.*, Envoy's HTTP connection manager). Milliseconds; 0 disables. */
+export interface DownstreamSettings {
+  /** Connections one listener of this process holds at once; beyond it a
+   *  new one is closed at accept (listener.max-connections-per-listener,
+   *  this process's share). Default none. */
+  maxConnectionsPerListener?: number;
+  /** Requests one connection carries; the last is answered with
+   *  Connection: close (HTTP/2: GOAWAY after it). Default none. */
+  maxRequestsPerConnection?: number;
+  /** HTTP/1 connections' read and write high-water marks (default 64 KiB). */
+  perConnectionBufferLimitBytes?: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS (default 100). */
+  http2MaxConcurrentStreams?: number;
+  /** Time for a whole request to arrive (default: 300 s on HTTP/1, none on HTTP/2). */
+  requestTimeoutMs?: number;
+  /** A connection with no request in flight is closed after this (default 60 s). */
+  connectionIdleTimeoutMs?: number;
+  /** A connection is drained after this long (default none). */
+  maxConnectionDurationMs?: number;
 }
 
 export interface ProxyRuntimeOptions {
+  /** Downstream limits and timeouts; absent: the defaults above. */
+  downstream?: DownstreamSettings;
+  /** X-Forwarded-For addresses trusted from the right (Envoy's
+   *  xff_num_trusted_hops with use_remote_address); default 0. */
+  numTrustedHops?: number;
+  /** The proxy's TLS listeners: bounds on every virtual host's versions and
+   *  the TLS 1.2 cipher list (OpenSSL syntax); default 1.2-1.3, Contour's ciphers. */
+  listenerTls?: { minVersion: '1.2' | '1.3'; maxVersion: '1.2' | '1.3'; ciphers: string };
   listeners: ProxyListenerSpec[];
   logger?: Logger;
   onAccessLog?: (e: AccessLogEntry) => void;

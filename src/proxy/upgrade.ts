@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { writeAccessLog } from './access-log.ts';
-import { connOf } from './conn-info.ts';
+import { requestConn } from './trusted-client.ts';
 import type { ProxyContext } from './context.ts';
 import { FAILURES, type AnsweredFailure, type ResponseFlag } from './failure.ts';
 import type { OpContext } from './header-ops.ts';
@@ -39,7 +39,7 @@ function headerBlock(status: number, headers: Record<string, string | string[] |
 
 export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.on('error', () => socket.destroy());
-  const conn = connOf(req);
+  const conn = requestConn(req, ctx.numTrustedHops);
   const state = ctx.state;
   ctx.stats.requests++;
   const startTime = Date.now();
@@ -127,6 +127,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
       path: view.path,
       query: view.query,
       https: conn.https,
+      xffAddress: conn.connectionAddress,
       requestId,
       teTrailers: false,
       route,

@@ -20,6 +20,9 @@ export interface UpstreamRequestInput {
   query: string;
   /** X-Forwarded-Proto https. */
   https: boolean;
+  /** The address X-Forwarded-For is appended when it is not the client
+   *  address (trusted hops took that from X-Forwarded-For). */
+  xffAddress?: string | undefined;
   requestId: string;
   /** x-envoy-original-url: set on a request an internal redirect sent again. */
   originalUrl?: string | undefined;
@@ -58,7 +61,8 @@ export function upstreamRequestHead(i: UpstreamRequestInput): UpstreamRequestHea
   if (i.teTrailers && typeof h.te === 'string' && h.te.toLowerCase().includes('trailers')) list.push('te', 'trailers');
   const prior = h['x-forwarded-for'];
   const priorXff = prior === undefined ? '' : typeof prior === 'string' ? prior : prior.join(', ');
-  const xForwardedFor = priorXff ? `${priorXff}, ${clientAddress}` : clientAddress;
+  const appended = i.xffAddress ?? clientAddress;
+  const xForwardedFor = priorXff ? `${priorXff}, ${appended}` : appended;
   list.push(
     'host',
     i.authority,

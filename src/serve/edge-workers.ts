@@ -14,6 +14,8 @@ import { ProxyConfigDeltas, type ProxyConfigUpdate } from './config-delta.ts';
 import type { ListenerHealth, ListenerSpec, ToBalancerWorker, ToProxyWorker } from './messages.ts';
 import type { ServeOptions } from './options.ts';
 import type { ProxyStart } from './start-proxy.ts';
+import type { DownstreamSettings } from '../proxy/index.ts';
+import { workerShare } from './config-proxy-settings.ts';
 import { TicketKeys, TICKET_KEY_ROTATION_MS } from './ticket-keys.ts';
 import { WorkerPool } from './workers.ts';
 
@@ -75,6 +77,7 @@ export class EdgeWorkers {
     // A worker forked later (a replacement) starts with the keys of the moment.
     const proxyStart = (workerIndex: number): ProxyStart => ({
       ...o.proxy,
+      downstream: workerDownstream(o.proxy.downstream, w.count, workerIndex),
       listeners: proxyListeners(o, w.internal, workerIndex),
       ticketKeys: proxyKeys?.current ?? randomBytes(48),
     });
@@ -242,4 +245,10 @@ function proxyTargets(internal: InternalPorts, count: number): NonNullable<Extra
   if (dir === undefined) return targets;
   const indexes = Array.from({ length: count }, (_, i) => i);
   return { ...targets, unixPaths: { http: indexes.map((i) => proxySocketPath(dir, i, 'http')), https: indexes.map((i) => proxySocketPath(dir, i, 'https')) } };
+}
+
+/** A worker's downstream settings: its share of the listener connection limit. */
+function workerDownstream(d: DownstreamSettings | undefined, workers: number, index: number): DownstreamSettings | undefined {
+  if (d?.maxConnectionsPerListener === undefined) return d;
+  return { ...d, maxConnectionsPerListener: workerShare(d.maxConnectionsPerListener, workers, index) };
 }

@@ -4,5 +4,6 @@ export { serve } from './primary.ts';
 export type { Role, ServeOptions, StatusSink, RunningServer } from './options.ts';
 export type { Source } from './source.ts';
 export type { ProxySettings } from './start-proxy.ts';
+export { configProxySettings } from './config-proxy-settings.ts';
 export { StartError, type StartErrorCode } from './errors.ts';
 export { ROTATION_LIMITS_MS } from './ticket-keys.ts';

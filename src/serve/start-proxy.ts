@@ -8,13 +8,16 @@
 // workers in the init message as they are, so a new runtime-wide option
 // needs a ProxyRuntimeOptions field and a flag, and nothing here.
 
-import type pino from 'pino';
-import { ProxyRuntime, type AccessLogEntry, type ProxyListenerSpec, type ProxyRuntimeOptions } from '../proxy/index.ts';
+import pino from 'pino';
+import type { AccessLogConfig } from '../config/index.ts';
+import { accessLogFormatter, ProxyRuntime, type ProxyListenerSpec, type ProxyRuntimeOptions } from '../proxy/index.ts';
 
 /** Set once for the whole edge (serve's flags); a new field must be plain data. */
 export type ProxySettings = Omit<ProxyRuntimeOptions, 'listeners' | 'logger' | 'onAccessLog' | 'ticketKeys'> & {
   /** Log one line per request. */
   accessLog: boolean;
+  /** The config file's accesslog-*: Envoy's text format by default. */
+  accessLogFormat?: AccessLogConfig;
 };
 
 /** What a worker needs to start the proxy, as the primary sends it. */
@@ -28,8 +31,18 @@ export type ProxyStart = ProxySettings & {
 
 /** Creates the runtime and binds its listeners. */
 export async function startProxy(start: ProxyStart, logger: pino.Logger): Promise<ProxyRuntime> {
-  const { accessLog, listeners, ticketKeys, ...settings } = start;
-  const onAccessLog = accessLog ? (e: AccessLogEntry) => logger.info({ access: e }, 'access') : undefined;
+  const { accessLog, accessLogFormat, listeners, ticketKeys, ...settings } = start;
+  const format = accessLog ? accessLogFormatter(accessLogFormat ?? { format: 'envoy', level: 'info' }) : undefined;
+  let onAccessLog: ProxyRuntimeOptions['onAccessLog'];
+  if (format !== undefined) {
+    // Envoy's lines on stdout, as Contour's Envoy writes /dev/stdout,
+    // beside (not inside) isobar's own structured logs.
+    const out = pino.destination({ fd: 1, sync: false, minLength: 0 });
+    onAccessLog = (e) => {
+      const line = format(e);
+      if (line !== undefined) out.write(line);
+    };
+  }
   // Structured clone (IPC) turns a Buffer into a plain Uint8Array.
   const runtime = new ProxyRuntime({ ...settings, listeners, logger, onAccessLog, ticketKeys: Buffer.from(ticketKeys) });
   await runtime.listen();

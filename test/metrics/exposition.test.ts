@@ -32,8 +32,8 @@ function proxySource(): ProxyMetricsSource {
   vhost.record(200, 3);
   return {
     listeners: [
-      { name: 'http', tls: false, address: { address: '0.0.0.0', port: 8080 }, cxTotal: 4, cxActive: 1, requests: http },
-      { name: 'https', tls: true, address: undefined, cxTotal: 0, cxActive: 0, requests: new RequestCounters() },
+      { name: 'http', tls: false, address: { address: '0.0.0.0', port: 8080 }, cxTotal: 4, cxActive: 1, cxOverflow: 2, cxMaxRequestsReached: 0, cxMaxDurationReached: 0, requests: http },
+      { name: 'https', tls: true, address: undefined, cxTotal: 0, cxActive: 0, cxOverflow: 0, cxMaxRequestsReached: 0, cxMaxDurationReached: 0, requests: new RequestCounters() },
     ],
     clusters: [['default_echo_80', upstream]],
     membership: [{ cluster: 'default_echo_80', healthy: 1, total: 2 }],

@@ -16,7 +16,7 @@ import type {
   VirtualHost,
   WeightedCluster,
 } from '../../src/dag/proxy-config.ts';
-import { ProxyRuntime, type AccessLogEntry, type ProxyListenerSpec } from '../../src/proxy/index.ts';
+import { ProxyRuntime, type AccessLogEntry, type ProxyListenerSpec, type ProxyRuntimeOptions } from '../../src/proxy/index.ts';
 
 export const NO_OPS: HeaderOps = { set: [], remove: [] };
 
@@ -236,13 +236,7 @@ export interface Started {
 export async function startProxy(
   cfg: ProxyConfig,
   listeners: Partial<ProxyListenerSpec>[] = [{}],
-  extra: {
-    proxyProtocolTimeoutMs?: number;
-    tlsInspectorTimeoutMs?: number;
-    maxHeaderSize?: number;
-    headersTimeoutMs?: number;
-    compression?: 'gzip' | 'brotli' | 'zstd' | 'disabled';
-  } = {},
+  extra: Omit<ProxyRuntimeOptions, 'listeners' | 'onAccessLog'> = {},
 ): Promise<Started> {
   const logs: AccessLogEntry[] = [];
   const specs: ProxyListenerSpec[] = listeners.map((l, i) => ({

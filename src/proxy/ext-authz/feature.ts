@@ -44,9 +44,11 @@ function checkHeaders(req: FilterRequest): string[] {
   const prior = h['x-forwarded-for'];
   const priorXff = prior === undefined ? '' : typeof prior === 'string' ? prior : prior.join(', ');
   const client = req.conn.clientAddress;
+  // Appended the connection's client; the external address is the trusted one.
+  const appended = req.conn.connectionAddress ?? client;
   list.push(
     'x-forwarded-for',
-    priorXff ? `${priorXff}, ${client}` : client,
+    priorXff ? `${priorXff}, ${appended}` : appended,
     'x-forwarded-proto',
     req.scheme,
     'x-envoy-external-address',
