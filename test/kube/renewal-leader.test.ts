@@ -18,22 +18,30 @@ import { CertificateRenewer } from '../../src/serve/certificate-renewer.ts';
 import { startApi, waitFor } from './helpers.ts';
 
 const ARN = 'arn:aws:acm:us-east-2:000000000000:certificate/1eade100-0000-4000-8000-000000000002';
-const timings = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 100 };
+// A Lease long enough that a loaded machine never lets it lapse by accident:
+// b takes over because a releases it, retrying every 100 ms.
+const timings = { leaseDurationMs: 20_000, renewDeadlineMs: 15_000, retryPeriodMs: 100 };
 
 test('the replica that takes the Lease over renews a due certificate at once; the standby renews nothing', { timeout: 120_000 }, async (t) => {
-  const { kubeconfig, api } = await startApi();
-  const stateDir = await mkdtemp(join(tmpdir(), 'isobar-renewal-leader-'));
+  // Everything started is stopped even when the test fails half-way (an
+  // elector left running would keep this file's process alive).
+  const started: (() => Promise<unknown>)[] = [];
   t.after(async () => {
-    await api.stop();
-    await rm(stateDir, { recursive: true, force: true });
+    for (const stop of started.reverse()) await stop();
   });
+  const { kubeconfig, api } = await startApi();
+  started.push(() => api.stop());
+  const stateDir = await mkdtemp(join(tmpdir(), 'isobar-renewal-leader-'));
+  started.push(() => rm(stateDir, { recursive: true, force: true }));
   const store = await CertificateStore.open(stateDir);
   const issued = await store.request({ domain: 'lease.example.test', arn: ARN });
 
   const le = (identity: string) => ({ namespace: 'projectcontour', name: 'isobar', identity, ...timings });
   const a = new KubeStatusSink({ kubeconfig, leaderElection: le('a') });
-  await waitFor('a leads', () => a.elector!.isLeader());
+  started.push(() => a.stop());
+  await waitFor('a leads', () => a.elector!.isLeader(), 30_000);
   const b = new KubeStatusSink({ kubeconfig, leaderElection: le('b') });
+  started.push(() => b.stop());
   let bStarted = 0;
   b.onStartedLeading(() => bStarted++);
   // Replica b's renewer, wired as serve wires it; replica a renews nothing here.
@@ -45,12 +53,8 @@ test('the replica that takes the Lease over renews a due certificate at once; th
     metrics: new ControlPlaneMetrics({ version: 'test' }),
     isLeader: () => b.isLeader(),
   });
+  started.push(() => renewer.stop());
   b.onStartedLeading(renewer.poke);
-  t.after(async () => {
-    await renewer.stop();
-    await a.stop();
-    await b.stop();
-  });
 
   await store.updateRecord(ARN, (r) => ({ ...r, renewAt: new Date(Date.now() - 60_000).toISOString() }));
   renewer.poke();

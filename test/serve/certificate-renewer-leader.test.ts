@@ -19,7 +19,6 @@ const ARN = 'arn:aws:acm:us-east-2:000000000000:certificate/1eade100-0000-4000-8
 
 test('a due certificate is renewed only while this replica holds the Lease', { timeout: 150_000 }, async (t) => {
   const stateDir = await mkdtemp(join(tmpdir(), 'isobar-renewer-leader-'));
-  t.after(() => rm(stateDir, { recursive: true, force: true }));
   const store = await CertificateStore.open(stateDir);
   const issued = await store.request({ domain: 'leader.example.test', arn: ARN });
   // Due a minute ago (as ARI or a third of the lifetime left would make it).
@@ -34,7 +33,10 @@ test('a due certificate is renewed only while this replica holds the Lease', { t
     metrics: new ControlPlaneMetrics({ version: 'test' }),
     isLeader: () => leader,
   });
-  t.after(() => renewer.stop());
+  t.after(async () => {
+    await renewer.stop();
+    await rm(stateDir, { recursive: true, force: true });
+  });
 
   renewer.poke();
   // Long enough for a renewal from the local CA to have happened many times over.
