@@ -20,6 +20,7 @@ import { CASES, type BenchCase } from './lib/cases.ts';
 import { LOOPBACK } from './lib/ports.ts';
 import { processTree, run, stopAll } from './lib/procs.ts';
 import { labelProcesses, renderProfiles } from './lib/profile.ts';
+import { positiveIntReader, usageFailure } from './lib/args.ts';
 
 const USAGE = `usage: node bench/cpu-per-request.ts [options]
   --case ID               one of chain-64, chain-1k, proxy-plain, lb-only (default proxy-plain)
@@ -49,17 +50,8 @@ interface Options {
   profile: boolean;
 }
 
-function fail(msg: string): never {
-  process.stderr.write(`cpu-per-request: ${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-function positiveInt(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got "${v}"`);
-  return n;
-}
+const fail: (msg: string) => never = usageFailure('cpu-per-request', USAGE);
+const positiveInt = positiveIntReader(fail);
 
 function parseOptions(argv: string[]): Options {
   let values;

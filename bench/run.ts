@@ -21,6 +21,7 @@ import { runWrk, runH2load, type LoadResult, type LoadSettings } from './lib/loa
 import { cpuSnapshot, cpuDelta, processTree, stopAll } from './lib/procs.ts';
 import { renderReport, machineDetails, type Measurement } from './lib/report.ts';
 import { renderProfiles, labelProcesses } from './lib/profile.ts';
+import { positiveIntReader, usageFailure } from './lib/args.ts';
 
 const USAGE = `usage: node bench/run.ts [options]
   --quick                 smoke run: 2 s per run, 1 run per case, 1 s warm-up (results not written to bench/results)
@@ -60,17 +61,8 @@ interface Options {
   scrapeS?: number;
 }
 
-function fail(msg: string): never {
-  process.stderr.write(`bench: ${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-function positiveInt(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got "${v}"`);
-  return n;
-}
+const fail: (msg: string) => never = usageFailure('bench', USAGE);
+const positiveInt = positiveIntReader(fail);
 
 function parseOptions(argv: string[]): Options {
   let values;
