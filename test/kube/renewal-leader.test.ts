@@ -9,12 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { CertificateStore } from '../../src/certs/index.ts';
-import { defaultConfig } from '../../src/config/index.ts';
+import { quietRenewer } from '../support/renewer.ts';
 import { KubeStatusSink } from '../../src/kube/index.ts';
-import { ControlPlaneMetrics } from '../../src/metrics/index.ts';
-import { CertificateRenewer } from '../../src/serve/certificate-renewer.ts';
 import { startApi, waitFor } from './helpers.ts';
 
 const ARN = 'arn:aws:acm:us-east-2:000000000000:certificate/1eade100-0000-4000-8000-000000000002';
@@ -45,14 +42,7 @@ test('the replica that takes the Lease over renews a due certificate at once; th
   let bStarted = 0;
   b.onStartedLeading(() => bStarted++);
   // Replica b's renewer, wired as serve wires it; replica a renews nothing here.
-  const renewer = new CertificateRenewer({
-    stateDir,
-    config: defaultConfig(),
-    setChallenges: async () => {},
-    logger: pino({ level: 'silent' }),
-    metrics: new ControlPlaneMetrics({ version: 'test' }),
-    isLeader: () => b.isLeader(),
-  });
+  const renewer = quietRenewer(stateDir, () => b.isLeader());
   started.push(() => renewer.stop());
   b.onStartedLeading(renewer.poke);
 

@@ -8,11 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { CertificateStore } from '../../src/certs/index.ts';
-import { defaultConfig } from '../../src/config/index.ts';
-import { ControlPlaneMetrics } from '../../src/metrics/index.ts';
-import { CertificateRenewer } from '../../src/serve/certificate-renewer.ts';
+import { quietRenewer } from '../support/renewer.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ARN = 'arn:aws:acm:us-east-2:000000000000:certificate/1eade100-0000-4000-8000-000000000001';
@@ -25,14 +22,7 @@ test('a due certificate is renewed only while this replica holds the Lease', { t
   await store.updateRecord(ARN, (r) => ({ ...r, renewAt: new Date(Date.now() - 60_000).toISOString() }));
 
   let leader = false;
-  const renewer = new CertificateRenewer({
-    stateDir,
-    config: defaultConfig(),
-    setChallenges: async () => {},
-    logger: pino({ level: 'silent' }),
-    metrics: new ControlPlaneMetrics({ version: 'test' }),
-    isLeader: () => leader,
-  });
+  const renewer = quietRenewer(stateDir, () => leader);
   t.after(async () => {
     await renewer.stop();
     await rm(stateDir, { recursive: true, force: true });
