@@ -7,6 +7,7 @@
 // backends' share of requests answered 500.
 import type { HeaderMatch, HeaderOps, QueryMatch, RetryPolicyConfig, Route, RouteAction, WeightedCluster } from './proxy-config.ts';
 import { DEFAULT_RESPONSE_TIMEOUT_MS } from './proxy-config.ts';
+import { streamIdleMs } from './service-cluster.ts';
 import type { CorsConfig } from './cors-config.ts';
 import { resolveBackend, type BackendContext, type RefProblem } from './gateway-backends.ts';
 import { gatewayCors } from './gateway-cors.ts';
@@ -289,7 +290,8 @@ export function ruleRoutes(input: RuleInput, ctx: BackendContext, problems: Rule
         requestHeaders: filters.requestHeaders,
         responseHeaders: filters.responseHeaders,
         websocket: false,
-        timeouts: { responseMs, idleMs: null },
+        // Envoy's connection-manager stream idle timeout covers every route that sets none.
+        timeouts: { responseMs, idleMs: streamIdleMs(ctx.config) },
         origin: { namespace: routeNs, name: routeName },
       };
       if (retry) route.retry = retry;

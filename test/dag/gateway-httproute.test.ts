@@ -18,14 +18,15 @@
 // HTTPRouteTimeoutBackendRequest.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DagResult, Route, RouteAction } from '../../src/dag/index.ts';
-import { endpoints, service, vhost } from './fixtures.ts';
+import { build, type DagResult, type Route, type RouteAction } from '../../src/dag/index.ts';
+import { config, endpoints, service, vhost } from './fixtures.ts';
 import {
   GROUP,
   OK_LISTENER,
   ROUTE_OK,
   gateway,
   gatewayClass,
+  gwSnapshot,
   http,
   httpRoute,
   namespace,
@@ -291,7 +292,8 @@ test('filters: header modifiers (set, add, remove), redirect, URL rewrite, mirro
   const m = routesOf(r, 'mods.example.com')[0]!;
   assert.deepEqual(m.requestHeaders, { set: [{ name: 'X-Set', value: 'a' }], add: [{ name: 'X-Add', value: 'b' }], remove: ['X-Gone'] });
   assert.deepEqual(m.responseHeaders, { set: [], add: [{ name: 'X-Resp', value: 'c' }], remove: [] });
-  assert.deepEqual(m.timeouts, { responseMs: 2000, idleMs: null });
+  // No route-level idle timeout in the Gateway API: Envoy's connection-manager default (5 min) covers it.
+  assert.deepEqual(m.timeouts, { responseMs: 2000, idleMs: 300_000 });
   const f = forward(m.action);
   assert.deepEqual(
     f.clusters.map((c) => [c.cluster.split('/')[1], c.weight, c.requestHeaders.set.map((h) => h.name)]),
@@ -321,6 +323,21 @@ test('filters: header modifiers (set, add, remove), redirect, URL rewrite, mirro
       ['/p/', { literal: 'inner.example.com' }, undefined, '/', 15000],
     ],
   );
+});
+
+test("the config file's timeouts.stream-idle-timeout is every HTTPRoute's stream idle timeout, as Envoy's connection-manager setting", () => {
+  const cases: [string, number | null | undefined, number | null][] = [
+    ['unset: Envoy default', undefined, 300_000],
+    ['set', 7_000, 7_000],
+    ['disabled ("infinity")', null, null],
+  ];
+  for (const [what, value, want] of cases) {
+    const cfg = config((c) => {
+      if (value !== undefined) c.timeouts = { ...c.timeouts, streamIdleTimeoutMs: value };
+    });
+    const r = build(gwSnapshot([...base, simple('r', { hostnames: ['idle.example.com'] })]), cfg);
+    assert.deepEqual(routesOf(r, 'idle.example.com').map((x) => x.timeouts.idleMs), [want], what);
+  }
 });
 
 test('an HTTPProxy and an HTTPRoute naming the same host: one virtual host, the HTTPProxy\'s routes first', async () => {
