@@ -6,7 +6,7 @@
 // their own files, so this one holds only the state machine.
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Readable, Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { UpstreamCounters } from '../metrics/index.ts';
@@ -15,6 +15,7 @@ import { writeAccessLog } from './access-log.ts';
 import type { ClusterRuntime, Endpoint } from './cluster.ts';
 import type { ConnInfo, DownstreamRequest } from './conn-info.ts';
 import { requestConn } from './trusted-client.ts';
+import { armHttp2RequestTimeout } from './http2-request-timeout.ts';
 import type { ProxyContext, ProxyState } from './context.ts';
 import { FAILURES, failureBody, TryAbandoned, upstreamFailure, type Failure, type FailureCode, type ResponseFlag } from './failure.ts';
 import { applyToObject, type OpContext } from './header-ops.ts';
@@ -43,7 +44,8 @@ import type { UpstreamConnectError } from './upstream-tls.ts';
 /** Bodies up to this size are buffered on routes with retries, so they can be resent. */
 const RETRY_BUFFER_LIMIT = 64 * 1024;
 
-export function handleRequest(ctx: ProxyContext, req: DownstreamRequest, res: DownstreamResponse): void {
+/** Serves one request. `http2RequestMs`: the HTTP/2 request timeout, when one is set. */
+export function handleRequest(ctx: ProxyContext, req: DownstreamRequest, res: DownstreamResponse, http2RequestMs?: number): void {
   let ex: Exchange | undefined;
   try {
     const conn = requestConn(req, ctx.numTrustedHops);
@@ -52,7 +54,9 @@ export function handleRequest(ctx: ProxyContext, req: DownstreamRequest, res: Do
       sendLocal(res, 500, '');
       return;
     }
-    ex = new Exchange(ctx, ctx.state, conn, req, res);
+    const exchange = new Exchange(ctx, ctx.state, conn, req, res);
+    ex = exchange;
+    if (http2RequestMs !== undefined) armHttp2RequestTimeout(req as Http2ServerRequest, res as Http2ServerResponse, http2RequestMs, () => exchange.requestTimedOut());
     ex.run();
   } catch (err) {
     // A bug must cost one request, never the process.
@@ -889,6 +893,14 @@ class Exchange implements RequestView, OpContext, HashInput {
     else if (code === 'per-try-timeout' && this.cluster) this.cluster.counters.rqPerTryTimeout++;
     this.abortAttempt(new TryAbandoned(code));
     this.fail(code);
+  }
+
+  /** The HTTP/2 request did not arrive whole in time and no response has
+   *  started (Envoy's request_timeout): 408, the try abandoned. */
+  requestTimedOut(): void {
+    if (this.done || this.res.headersSent) return;
+    this.abortAttempt(new TryAbandoned('request-timeout'));
+    this.fail('request-timeout');
   }
 
   private canRetry(): boolean {

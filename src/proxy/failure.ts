@@ -59,6 +59,8 @@ export const FAILURES = {
   'per-try-timeout': { status: 504, flag: 'UT', body: 'upstream request timeout', retryOn: 'per-try-timeout' },
   /** No byte either way for the route's idle timeout. */
   'stream-idle': { status: 408, flag: 'SI', body: 'stream timeout' },
+  /** The HTTP/2 request did not arrive whole within timeouts.request-timeout. */
+  'request-timeout': { status: 408, flag: '-', body: 'request timeout' },
 } as const satisfies Record<string, Failure>;
 
 export type FailureCode = keyof typeof FAILURES;

@@ -19,7 +19,8 @@ import { handleRequest } from './exchange.ts';
 import { Http1Pipeline } from './http1-pipeline.ts';
 import { asksToClose, checkHttp1Request } from './http1-request.ts';
 import { sendLocal } from './local-reply.ts';
-import { countStreams, drainSession } from './http2-drain.ts';
+import { countStreams, drainSession, shutdownSession } from './http2-drain.ts';
+import { delayHttp1Close, delayHttp2Close, inDelayedClose } from './delayed-close.ts';
 import { guardHttp2 } from './http2-guard.ts';
 import { http2ServerOptions } from './http2-limits.ts';
 import { forwardTcp } from './tcp-forward.ts';
@@ -40,6 +41,12 @@ const kRequests = Symbol('isobar.requests');
 
 type Sock = net.Socket & { [kConn]?: ConnInfo; [kUnix]?: true; [kRequests]?: number };
 
+/** The JS stream an HTTP/2 session reads and writes through (h2c's
+ *  PrefixedStream), where its shutdown notice can be written. */
+const kWire = Symbol('isobar.http2.wire');
+
+type H2Session = http2.ServerHttp2Session & { [kWire]?: PrefixedStream };
+
 /** Marks a connection accepted on the listener's Unix domain socket. */
 const kUnix = Symbol('isobar.unix');
 /** The peer of a Unix socket connection: the balancer on this host, as the loopback hop shows it. */
@@ -52,6 +59,8 @@ let connectionIds = 0;
 const IDLE_CONNECTION_MS = 60_000;
 /** node:http's whole-request budget when no request timeout is configured. */
 const REQUEST_BUDGET_MS = 300_000;
+/** Envoy's delayed_close_timeout default. */
+const DELAYED_CLOSE_MS = 1000;
 /** The HTTP/2 connection preface a prior-knowledge client starts with. */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -67,7 +76,10 @@ export class Listener {
   readonly sockets = new Set<net.Socket>();
   /** Accepted connections not yet handed to HTTP/1, HTTP/2 or TCP forwarding. */
   private readonly pending = new Set<net.Socket>();
-  private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
+  private readonly h2Sessions = new Set<H2Session>();
+  /** connection-shutdown-grace-period: undefined sends no shutdown notice. */
+  private readonly h2ShutdownGraceMs: number | undefined;
+  private readonly delayedCloseMs: number;
   private closing = false;
   /** Draining, and connections still owing a request may no longer send one. */
   private graceOver = false;
@@ -90,6 +102,8 @@ export class Listener {
     this.ctx = ctx;
     this.opts = opts;
     const d = opts.downstream;
+    this.h2ShutdownGraceMs = d.http2ShutdownGraceMs;
+    this.delayedCloseMs = d.delayedCloseMs ?? DELAYED_CLOSE_MS;
     const idleMs = d.connectionIdleTimeoutMs ?? IDLE_CONNECTION_MS;
     // node:http wants headers no later than the whole request.
     const requestMs = d.requestTimeoutMs ?? Math.max(REQUEST_BUDGET_MS, opts.headersTimeoutMs);
@@ -130,20 +144,26 @@ export class Listener {
     const h2Options = http2ServerOptions(opts.maxHeaderSize, d.http2MaxConcurrentStreams);
     this.h2 = spec.tls ? http2.createSecureServer({ ...h2Options, allowHTTP1: false }) : http2.createServer(h2Options);
     guardHttp2(this.h2, this.ctx);
-    this.h2.on('request', (req, res) => handleRequest(this.ctx, req, res));
-    this.h2.on('session', (session: http2.ServerHttp2Session) => {
-      // h2c sessions sit on a PrefixedStream, wrapped again by node:http2.
+    const h2RequestMs = d.requestTimeoutMs !== undefined && d.requestTimeoutMs > 0 ? d.requestTimeoutMs : undefined;
+    this.h2.on('request', (req, res) => handleRequest(this.ctx, req, res, h2RequestMs));
+    this.h2.on('session', (session: H2Session) => {
+      // h2c sessions sit on a PrefixedStream, wrapped again by node:http2
+      // (TLS ones too when they get a shutdown notice).
       const sock = session.socket as unknown as Sock & { stream?: Sock };
-      const conn = sock[kConn] ?? sock.stream?.[kConn];
+      const wire = sock.stream;
+      const conn = sock[kConn] ?? wire?.[kConn];
       (session as unknown as { [kConn]?: ConnInfo })[kConn] = conn;
+      if (wire instanceof PrefixedStream) session[kWire] = wire;
       this.h2Sessions.add(session);
       session.once('close', () => this.h2Sessions.delete(session));
       session.on('error', noop);
-      // Idle HTTP/2 connections are closed like idle HTTP/1.1 keep-alive ones.
-      if (idleMs > 0) session.setTimeout(idleMs, () => session.close());
+      // Idle HTTP/2 connections are closed like idle HTTP/1.1 keep-alive
+      // ones (drained, as Envoy does, when there is a grace period).
+      if (idleMs > 0) session.setTimeout(idleMs, () => this.drainH2(session, undefined));
       countStreams(session);
       this.limitSession(session);
-      if (this.closing) drainSession(session, this.graceEndsAt - performance.now());
+      // After node:http2 has written its SETTINGS, which must come first.
+      if (this.closing) setImmediate(() => this.drainH2(session, this.graceEndsAt - performance.now()));
     });
     this.h2.on('sessionError', noop);
   }
@@ -214,6 +234,15 @@ export class Listener {
   /** Drops per-virtual-host TLS servers no longer in the config. */
   prune(keys: Set<string>): void {
     for (const k of this.tlsServers.keys()) if (!keys.has(k)) this.tlsServers.delete(k);
+  }
+
+  /** Drains an HTTP/2 session. `graceLeftMs`: what is left of the serve
+   *  drain's grace, which bounds the time it may still take streams;
+   *  undefined outside a serve drain (idle, max-connection-duration). */
+  private drainH2(session: H2Session, graceLeftMs: number | undefined): void {
+    const grace = this.h2ShutdownGraceMs;
+    if (grace === undefined) drainSession(session, graceLeftMs ?? 0);
+    else shutdownSession(session, session[kWire], Math.min(grace, graceLeftMs ?? grace));
   }
 
   /** Every HTTP/1.x request node:http parses, served in its connection's order. */
@@ -372,6 +401,7 @@ export class Listener {
       socket.off('data', onData);
       socket.pause();
       if (maybeH2) {
+        delayHttp2Close(socket, this.delayedCloseMs);
         const stream = new PrefixedStream(socket, buf) as PrefixedStream & { [kConn]?: ConnInfo };
         stream[kConn] = socket[kConn];
         this.pending.delete(socket);
@@ -510,7 +540,7 @@ export class Listener {
         forwardTcp(this.ctx, tlsSocket, choice.tcpProxy, conn.clientAddress);
         return;
       }
-      if (tlsSocket.alpnProtocol === 'h2') this.h2.emit('secureConnection', tlsSocket);
+      if (tlsSocket.alpnProtocol === 'h2') this.http2Connection(tlsSocket, conn);
       else this.httpConnection(tlsSocket);
     };
     admitClientCertificate(tlsSocket, conn, choice, serve, (why) => {
@@ -520,18 +550,44 @@ export class Listener {
     });
   }
 
+  /** An HTTP/2 connection over TLS from here on. With a shutdown grace
+   *  period the session reads and writes through a JS stream, where the
+   *  shutdown notice can be written (that costs CPU: see README). */
+  private http2Connection(tlsSocket: tls.TLSSocket & Sock, conn: ConnInfo): void {
+    delayHttp2Close(tlsSocket, this.delayedCloseMs);
+    const grace = this.h2ShutdownGraceMs;
+    if (grace === undefined || grace <= 0) {
+      this.h2.emit('secureConnection', tlsSocket);
+      return;
+    }
+    const stream = new PrefixedStream(tlsSocket, Buffer.alloc(0)) as PrefixedStream & { [kConn]?: ConnInfo };
+    stream[kConn] = conn;
+    this.h2.emit('secureConnection', stream);
+  }
+
   /** An HTTP/1 connection from here on: node:http parses it, with the
-   *  connection's max-connection-duration. */
+   *  connection's max-connection-duration and delayed close. */
   private httpConnection(socket: Sock): void {
+    if (this.delayedCloseMs > 0) delayHttp1Close(socket, this.delayedCloseMs);
     const maxMs = this.opts.downstream.maxConnectionDurationMs;
     if (maxMs !== undefined && maxMs > 0) {
       const timer = setTimeout(() => {
         this.cxMaxDurationReached++;
         // Envoy drains it: a response in flight says Connection: close
-        // and ends the connection; an idle one is closed now.
+        // and ends the connection; an idle one is closed now, or after the
+        // shutdown grace period, answering with Connection: close what it
+        // still sends in it.
         const pipeline = Http1Pipeline.peek(socket);
+        const grace = this.h2ShutdownGraceMs;
         if (pipeline?.busy) pipeline.end();
-        else socket.destroy();
+        else if (grace === undefined || grace <= 0) socket.destroy();
+        else {
+          Http1Pipeline.of(socket).end();
+          const closing = setTimeout(() => {
+            if (!Http1Pipeline.of(socket).busy) socket.destroySoon();
+          }, grace);
+          socket.once('close', () => clearTimeout(closing));
+        }
       }, maxMs);
       socket.once('close', () => clearTimeout(timer));
     }
@@ -557,7 +613,7 @@ export class Listener {
     if (maxMs !== undefined && maxMs > 0) {
       const timer = setTimeout(() => {
         this.cxMaxDurationReached++;
-        drainSession(session, 0);
+        this.drainH2(session, undefined);
       }, maxMs);
       session.once('close', () => clearTimeout(timer));
     }
@@ -569,6 +625,8 @@ export class Listener {
       socket.destroy();
       return;
     }
+    // Closing: what the client still sends is read and dropped.
+    if (inDelayedClose(socket)) return;
     const pipeline = Http1Pipeline.peek(socket);
     // The parser stays failed and says so again for every later read: those
     // bytes are read and dropped until the connection closes (reading on
@@ -604,7 +662,7 @@ export class Listener {
     this.closing = true;
     this.graceEndsAt = performance.now() + graceMs;
     for (const s of this.sockets) Http1Pipeline.peek(s)?.end();
-    for (const s of this.h2Sessions) drainSession(s, graceMs);
+    for (const s of this.h2Sessions) this.drainH2(s, graceMs);
     let stopped = false;
     // net.Server's close, not node:http's: that one would also close idle
     // keep-alive connections at once, resetting a request on its way.

@@ -70,12 +70,24 @@ export interface DownstreamSettings {
   perConnectionBufferLimitBytes?: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS (default 100). */
   http2MaxConcurrentStreams?: number;
-  /** Time for a whole request to arrive (default: 300 s on HTTP/1, none on HTTP/2). */
+  /** Time for a whole request to arrive (default: 300 s on HTTP/1, none on
+   *  HTTP/2). HTTP/2: a stream whose request has not ended in time is
+   *  answered 408, unless its response has started (Envoy's request_timeout). */
   requestTimeoutMs?: number;
   /** A connection with no request in flight is closed after this (default 60 s). */
   connectionIdleTimeoutMs?: number;
   /** A connection is drained after this long (default none). */
   maxConnectionDurationMs?: number;
+  /** Envoy's drain_timeout: a drained HTTP/2 connection gets the shutdown
+   *  notice (GOAWAY 2^31-1), new streams are served for this long, then the
+   *  final GOAWAY; 0: the final GOAWAY at once. Default none: no notice, the
+   *  final GOAWAY at once (a session with nothing in flight may still open
+   *  one stream during a drain's grace). */
+  http2ShutdownGraceMs?: number;
+  /** Envoy's delayed_close_timeout: a connection the proxy closes is
+   *  half-closed and its socket closed when the client closes its side, or
+   *  after this long (default 1000); 0 closes once the FIN is flushed. */
+  delayedCloseMs?: number;
 }
 
 export interface ProxyRuntimeOptions {

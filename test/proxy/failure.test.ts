@@ -52,6 +52,7 @@ test("each code's status, flag and retry condition, with Envoy's bodies", () => 
     'response-timeout': [504, 'UT', 'upstream request timeout', '-'],
     'per-try-timeout': [504, 'UT', 'upstream request timeout', 'per-try-timeout'],
     'stream-idle': [408, 'SI', 'stream timeout', '-'],
+    'request-timeout': [408, '-', 'request timeout', '-'],
   });
   assert.equal(failureBody('upstream-tls', 'ALPN: backend did not select h2'), `${reset}connection failure, transport failure reason: TLS_error: ALPN: backend did not select h2`);
 });

@@ -7,16 +7,13 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { ProxyRuntime } from '../../src/proxy/index.ts';
-import { createCa } from '../support/pki.ts';
 import { waitFor } from '../support/wait.ts';
-import { cluster, config, route, secureVhost, vhost } from './fixtures.ts';
+import { DRAIN_HOST, drainProxy } from './drain-proxy.ts';
 import { ERR, FLAG, FRAME, H2Wire, headers, request } from './h2-wire.ts';
-import { rawUpstream } from './raw-upstream.ts';
 
 const GRACE_MS = 1500;
 const SLOW_MS = 600;
-const HOST = 'app.test';
+const HOST = DRAIN_HOST;
 
 /** The stream's response: status, and whether it ended with END_STREAM. */
 async function served(w: H2Wire, stream: number): Promise<{ status?: number; reset?: number; goaway?: number; ended: boolean }> {
@@ -33,29 +30,11 @@ function tcp(port: number): Promise<net.Socket> {
 }
 
 test('drain: HTTP/2 sessions get GOAWAY NO_ERROR, streams in flight and the first request of a session opened during the drain finish', { timeout: 30_000 }, async () => {
-  const upstream = await rawUpstream({ delay: (r) => (r.target.startsWith('/slow') ? SLOW_MS : 0) });
-  const ca = await createCa();
-  const cert = await ca.issue({ dnsNames: [HOST] });
-  const runtime = new ProxyRuntime({
-    listeners: [
-      { name: 'http', host: '127.0.0.1', port: 0, tls: false, proxyProtocol: false },
-      { name: 'https', host: '127.0.0.1', port: 0, tls: true, proxyProtocol: false },
-    ],
-    drainGraceMs: GRACE_MS,
-  });
-  const routes = [route({ to: 'app' })];
-  runtime.apply(
-    config({
-      clusters: [cluster('app', [{ address: '127.0.0.1', port: upstream.port }])],
-      secrets: [{ id: 'default/app', ...cert }],
-      httpVirtualHosts: [vhost(HOST, routes)],
-      httpsVirtualHosts: [secureVhost(HOST, routes, { secretId: 'default/app' })],
-    }),
-  );
-  await runtime.listen();
-  const https = runtime.address('https').port;
-  const http = runtime.address('http').port;
-  const tlsOpts = { servername: HOST, ca: ca.certPem };
+  const p = await drainProxy({ drainGraceMs: GRACE_MS, slowMs: SLOW_MS });
+  const { runtime, upstream } = p;
+  const https = p.port('https');
+  const http = p.port('http');
+  const tlsOpts = p.tls;
   const wires: H2Wire[] = [];
   try {
     // Before the drain: one session with a slow stream in flight, over TLS
@@ -102,7 +81,6 @@ test('drain: HTTP/2 sessions get GOAWAY NO_ERROR, streams in flight and the firs
     await drained;
   } finally {
     for (const w of wires) w.destroy();
-    await runtime.close(0);
-    await upstream.close();
+    await p.close();
   }
 });

@@ -2,7 +2,7 @@
 // listener connection limit (the N+1th connection is closed at accept and
 // counted), max requests per connection (HTTP/1 Connection: close, HTTP/2
 // GOAWAY), the connection idle timeout, max connection duration, the
-// request timeout, HTTP/2 max concurrent streams, trusted
+// request timeout (HTTP/1 and HTTP/2), HTTP/2 max concurrent streams, trusted
 // X-Forwarded-For hops from clients bound to 127.0.0.2 and 127.0.0.3, and
 // the TLS listeners' versions and ciphers.
 import { after, before, test } from 'node:test';
@@ -168,6 +168,31 @@ test('max connection duration: an idle connection is closed at it; one with a re
   }
 });
 
+test('max connection duration with a shutdown grace period, HTTP/1: an idle connection is kept for the period, a request in it is answered with Connection: close, one still idle at its end is closed', async () => {
+  const p = await proxyWith({ downstream: { maxConnectionDurationMs: 400, http2ShutdownGraceMs: 800 } });
+  try {
+    const asks = await Conn.open(p.port());
+    const quiet = await Conn.open(p.port());
+    const t0 = performance.now();
+    for (const c of [asks, quiet]) {
+      c.send();
+      assert.equal((await c.response())?.status, 200);
+    }
+    // Past the age, inside the grace period.
+    await new Promise((r) => setTimeout(r, Math.max(0, t0 + 700 - performance.now())));
+    assert.equal(asks.closed || quiet.closed, false, 'not closed at the age');
+    asks.send();
+    const r = await asks.response();
+    assert.equal(r?.status, 200);
+    assert.equal(r?.headers['connection'], 'close');
+    await waitFor('closed after its answer', () => asks.closed);
+    await waitFor('the idle one closed at the end of the period', () => quiet.closed, 10_000);
+    assert.ok(quiet.closedAt - t0 >= 400 + 800 - 150, `closed ${Math.round(quiet.closedAt - t0)} ms after connecting`);
+  } finally {
+    await p.close();
+  }
+});
+
 test('request timeout: a request whose body does not arrive in time is answered 408', async () => {
   const p = await proxyWith({ downstream: { requestTimeoutMs: 500 } });
   try {
@@ -177,6 +202,39 @@ test('request timeout: a request whose body does not arrive in time is answered 
     assert.equal(r?.status, 408);
     await waitFor('closed', () => c.closed);
   } finally {
+    await p.close();
+  }
+});
+
+test('request timeout, HTTP/2: a stream whose body does not arrive in time is answered 408; a whole request answered later than the timeout is not', { timeout: 20_000 }, async () => {
+  const p = await proxyWith({ downstream: { requestTimeoutMs: 500 } });
+  const session = http2.connect(`http://127.0.0.1:${p.port()}`);
+  session.on('error', () => {});
+  const call = (headers: http2.OutgoingHttpHeaders, body: string | undefined, end: boolean): Promise<{ status: number; body: string; ms: number }> =>
+    new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const r = session.request({ ':authority': 'limits.test', ...headers });
+      let status = 0;
+      let text = '';
+      r.on('response', (h) => (status = Number(h[':status'])));
+      r.on('data', (d: Buffer) => (text += d.toString()));
+      r.on('end', () => resolve({ status, body: text, ms: performance.now() - t0 }));
+      r.on('error', reject);
+      if (body !== undefined) r.write(body);
+      if (end) r.end();
+    });
+  try {
+    // Headers and 2 of 10 body bytes, then nothing.
+    const stalled = await call({ ':method': 'POST', ':path': '/', 'content-length': '10' }, 'ab', false);
+    assert.equal(stalled.status, 408);
+    assert.equal(stalled.body, 'request timeout');
+    assert.ok(stalled.ms >= 400, `answered after ${Math.round(stalled.ms)} ms`);
+    // Whole requests: the timeout is over once they have arrived (the
+    // backend answers after 800 ms).
+    assert.deepEqual(await call({ ':path': '/slow' }, undefined, true).then((r) => [r.status, r.body]), [200, 'slow']);
+    assert.deepEqual(await call({ ':method': 'POST', ':path': '/slow', 'content-length': '2' }, 'ok', true).then((r) => [r.status, r.body]), [200, 'slow']);
+  } finally {
+    session.destroy();
     await p.close();
   }
 });
