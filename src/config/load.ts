@@ -128,22 +128,6 @@ const HANDLERS: Record<string, Handler> = {
   },
   ...Object.fromEntries(LISTENER_LIMIT_KEYS.map((k): [string, Handler] => [`listener.${k}`, (v, c) => parseListenerLimit(k, v, c.config.listener, c.fail)])),
   ...Object.fromEntries(DOWNSTREAM_TIMEOUT_KEYS.map((k): [string, Handler] => [`timeouts.${k}`, (v, c) => parseDownstreamTimeout(k, v, c.config.timeouts, c.fail)])),
-  'timeouts.delayed-close-timeout': (v, c) => {
-    parseDownstreamTimeout('delayed-close-timeout', v, c.config.timeouts, c.fail);
-    if (c.config.timeouts.delayedCloseTimeoutMs !== undefined) {
-      c.warn(
-        "not applied: node:http closes a connection as soon as its last response is flushed, as Envoy does with the delay disabled (\"infinity\"); Envoy's default waits up to 1s for the client to close first",
-      );
-    }
-  },
-  'timeouts.connection-shutdown-grace-period': (v, c) => {
-    parseDownstreamTimeout('connection-shutdown-grace-period', v, c.config.timeouts, c.fail);
-    if (c.config.timeouts.connectionShutdownGracePeriodMs !== undefined) {
-      c.warn(
-        "not applied: it is Envoy's wait between a draining HTTP/2 connection's first GOAWAY (last stream 2^31-1) and its final one, and node:http2 can send only the final one, at once; a drain's grace is serve --drain-grace",
-      );
-    }
-  },
   'accesslog-format': (v, c) => {
     const f = parseAccessLogFormat(v, c.fail);
     if (f) c.config.accessLog.format = f;

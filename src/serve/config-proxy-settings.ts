@@ -9,6 +9,7 @@ import type { ProxySettings } from './start-proxy.ts';
 
 /** Envoy's defaults for what Contour leaves unset ("" or "0s"). */
 const ENVOY_CONNECTION_IDLE_MS = 3_600_000;
+const ENVOY_DELAYED_CLOSE_MS = 1000;
 
 /** null ("infinity") disables: 0 for the runtime. */
 function ms(t: TimeoutValue | undefined, envoyDefault: number | undefined): number | undefined {
@@ -30,6 +31,10 @@ export function downstreamSettings(config: IsobarConfig): DownstreamSettings {
   d.connectionIdleTimeoutMs = ms(t.connectionIdleTimeoutMs, ENVOY_CONNECTION_IDLE_MS)!;
   const duration = ms(t.maxConnectionDurationMs, undefined);
   if (duration !== undefined && duration > 0) d.maxConnectionDurationMs = duration;
+  d.delayedCloseMs = ms(t.delayedCloseTimeoutMs, ENVOY_DELAYED_CLOSE_MS)!;
+  // Unset: no shutdown notice (Envoy's default would be 5 s; see README).
+  const shutdownGrace = ms(t.connectionShutdownGracePeriodMs, undefined);
+  if (shutdownGrace !== undefined) d.http2ShutdownGraceMs = shutdownGrace;
   return d;
 }
 

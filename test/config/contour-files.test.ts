@@ -73,8 +73,6 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
     'disableAllowChunkedLength',
     'disableMergeSlashes',
     'serverHeaderTransformation',
-    'timeouts.delayed-close-timeout',
-    'timeouts.connection-shutdown-grace-period',
     'policy.applyToIngress',
     'default-http-versions',
     'cluster.upstream-tls.cipher-suites',
@@ -92,7 +90,7 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
     'runtime-settings',
   ]);
   // Accepted and not applied: the warning says why.
-  const notApplied = new Set(['timeouts.delayed-close-timeout', 'timeouts.connection-shutdown-grace-period', 'listener.connection-balancer']);
+  const notApplied = new Set(['listener.connection-balancer']);
   for (const w of warnings) assert.match(w.message, notApplied.has(w.message.split(':')[0]!) ? /: (exact balancing is )?not applied: / : /^[\w.-]+: a Contour setting isobar does not use; ignored/);
   assert.ok(warnings.every((w) => typeof w.line === 'number'));
 });

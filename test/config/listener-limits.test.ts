@@ -7,6 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configProblems } from './support.ts';
 import { parseConfig, formatProblem, opensslCipherList, DEFAULT_TLS_CIPHERS } from '../../src/config/index.ts';
+import { configProxySettings } from '../../src/serve/index.ts';
+
+const downstreamSettings = (c: Parameters<typeof configProxySettings>[0]) => configProxySettings(c).downstream!;
 
 const load = (text: string) => parseConfig(text, 'c.yaml');
 const problems = (text: string): string[] => configProblems(text, 'c.yaml');
@@ -75,15 +78,29 @@ test('downstream timeouts: Go durations, infinity disables, "" and 0s are Envoy\
   for (const [line, message] of rows) assert.deepEqual(problems(`timeouts:\n  ${line}\n`), [`c.yaml:2: ${message}`], line);
 });
 
-test('timeouts.delayed-close-timeout and connection-shutdown-grace-period: validated, then a warning that they are not applied', () => {
-  const delayed = load('timeouts:\n  delayed-close-timeout: 1s\n');
-  assert.equal(delayed.config.timeouts.delayedCloseTimeoutMs, 1000);
-  assert.match(delayed.warnings[0]!.message, /^timeouts\.delayed-close-timeout: not applied: node:http closes a connection as soon as its last response is flushed/);
-  const { config, warnings } = load('timeouts:\n  connection-shutdown-grace-period: 5s\n');
-  assert.equal(config.timeouts.connectionShutdownGracePeriodMs, 5000);
-  assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!.message, /^timeouts\.connection-shutdown-grace-period: not applied: .*GOAWAY/);
-  assert.deepEqual(load('timeouts:\n  connection-shutdown-grace-period: ""\n').warnings, []);
+test('timeouts.delayed-close-timeout and connection-shutdown-grace-period load without a warning; the proxy gets Envoy\'s semantics', () => {
+  const rows: { yaml: string; delayed: number | null | undefined; grace: number | null | undefined; proxy: { delayedCloseMs: number; http2ShutdownGraceMs?: number } }[] = [
+    // Unset: Envoy's 1 s delayed close; no shutdown notice (isobar's default, README).
+    { yaml: '', delayed: undefined, grace: undefined, proxy: { delayedCloseMs: 1000 } },
+    { yaml: 'delayed-close-timeout: 250ms\n  connection-shutdown-grace-period: 5s', delayed: 250, grace: 5000, proxy: { delayedCloseMs: 250, http2ShutdownGraceMs: 5000 } },
+    // "infinity" disables (Envoy's 0): the socket closes once the FIN is
+    // flushed; the final GOAWAY comes at once.
+    { yaml: 'delayed-close-timeout: infinity\n  connection-shutdown-grace-period: infinite', delayed: null, grace: null, proxy: { delayedCloseMs: 0, http2ShutdownGraceMs: 0 } },
+    // "" and "0s" are Envoy's default, as in Contour's timeout.Parse.
+    { yaml: 'delayed-close-timeout: 0s\n  connection-shutdown-grace-period: ""', delayed: undefined, grace: undefined, proxy: { delayedCloseMs: 1000 } },
+  ];
+  for (const row of rows) {
+    const { config, warnings } = load(`timeouts:\n  ${row.yaml}\n`);
+    assert.deepEqual(warnings, [], row.yaml);
+    assert.equal(config.timeouts.delayedCloseTimeoutMs, row.delayed, row.yaml);
+    assert.equal(config.timeouts.connectionShutdownGracePeriodMs, row.grace, row.yaml);
+    const d = downstreamSettings(config);
+    assert.deepEqual({ delayedCloseMs: d.delayedCloseMs, ...(d.http2ShutdownGraceMs !== undefined ? { http2ShutdownGraceMs: d.http2ShutdownGraceMs } : {}) }, row.proxy, row.yaml);
+  }
+  // request-timeout reaches the proxy for HTTP/1 and HTTP/2 alike; infinity disables it.
+  assert.equal(downstreamSettings(load('timeouts:\n  request-timeout: 2s\n').config).requestTimeoutMs, 2000);
+  assert.equal(downstreamSettings(load('timeouts:\n  request-timeout: infinity\n').config).requestTimeoutMs, 0);
+  assert.equal(downstreamSettings(load('').config).requestTimeoutMs, undefined);
 });
 
 test("the listeners' tls.*: versions 1.2/1.3, Contour's cipher names (groups too), deduplicated; Contour's errors", () => {
