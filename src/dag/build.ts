@@ -45,6 +45,7 @@ export interface DagResult {
     httproutes: RouteStatus[];
     grpcroutes: RouteStatus[];
     tlsroutes: RouteStatus[];
+    tcproutes: RouteStatus[];
     backendtlspolicies: PolicyStatus[];
   };
   /** Load balancer Services that Gateways ask for: the balancer serves them
@@ -134,6 +135,7 @@ function depKeyOf(kind: keyof Snapshot, o: unknown): string | null {
     case 'configMaps':
     case 'grpcRoutes':
     case 'tlsRoutes':
+    case 'tcpRoutes':
       // The Gateway API processor runs whole on every build: no root reads them.
     case 'ingresses':
     case 'ingressClasses':
@@ -220,6 +222,7 @@ export class DagBuilder {
       configMaps: arr(snapshot?.configMaps) as NonNullable<Snapshot['configMaps']>,
       grpcRoutes: arr(snapshot?.grpcRoutes) as NonNullable<Snapshot['grpcRoutes']>,
       tlsRoutes: arr(snapshot?.tlsRoutes) as NonNullable<Snapshot['tlsRoutes']>,
+      tcpRoutes: arr(snapshot?.tcpRoutes) as NonNullable<Snapshot['tcpRoutes']>,
       rejected: arr(snapshot?.rejected) as Snapshot['rejected'],
     };
     if (config !== this.#config) {
@@ -341,6 +344,7 @@ export class DagBuilder {
       httproutes: gw.httpRoutes,
       grpcroutes: gw.grpcRoutes,
       tlsroutes: gw.tlsRoutes,
+      tcproutes: gw.tcpRoutes,
       backendtlspolicies: gw.backendTLSPolicies,
     };
     if (gw.loadBalancers.length > 0) result.gatewayLoadBalancers = gw.loadBalancers;

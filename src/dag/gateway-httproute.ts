@@ -18,6 +18,8 @@ import { arr, int, rec, str, type Rec } from './safe.ts';
 export interface Placement {
   secure: boolean;
   fqdn: string;
+  /** The port listener of the host (ListenerState.proxyListener); absent: the proxy's own. */
+  listener?: string;
   /** HTTPS: the listener's certificate and client validation. */
   secretId?: string;
   clientValidation?: ListenerState['clientValidation'];
@@ -25,9 +27,11 @@ export interface Placement {
   route?: Route;
   rank?: RouteRank;
   /** ...or the TLS passthrough forward of a TLSRoute, or its forward of
-   *  the decrypted stream on a listener that terminates TLS. */
+   *  the decrypted stream on a listener that terminates TLS... */
   passthrough?: TcpForward;
   tcpProxy?: TcpForward;
+  /** ...or a TCPRoute's forward of every connection to its TCP listener. */
+  tcp?: TcpForward;
   /** Orders routes of equal rank: the older route, then namespace/name. */
   creation: string;
   key: string;
@@ -44,7 +48,10 @@ type Ctx = Omit<BackendContext, 'gateway' | 'clientCertificateId'>;
 type Content = { routes: { route: Route; rank: RouteRank }[] } | { forward: TcpForward | null };
 
 function contentFor(kind: RouteKind, spec: Rec, namespace: string, name: string, ctx: BackendContext, problems: RuleProblems, terminated: boolean): Content {
-  if (kind === 'TLSRoute') return { forward: tlsForward(spec, namespace, ctx, problems, terminated) };
+  if (kind === 'TLSRoute') return { forward: streamForward(kind, spec, namespace, ctx, problems, terminated ? undefined : 'passthrough') };
+  // TCPRoute: the bytes as they come, to plain TCP backends (Contour applies
+  // no BackendTLSPolicy to them).
+  if (kind === 'TCPRoute') return { forward: streamForward(kind, spec, namespace, ctx, problems, 'passthrough') };
   const routes: { route: Route; rank: RouteRank }[] = [];
   for (const [ruleIndex, raw] of arr(spec.rules).entries()) {
     const rule = kind === 'GRPCRoute' ? grpcRuleAsHttp(rec(raw) ?? {}, ruleIndex, problems) : (rec(raw) ?? {});
@@ -53,17 +60,18 @@ function contentFor(kind: RouteKind, spec: Rec, namespace: string, name: string,
   return { routes };
 }
 
-/** A TLSRoute's backends (the first rule's; the spec allows one): the
- *  client's TLS passed through, or, `terminated`, the decrypted stream
- *  (TLS again to a backend a BackendTLSPolicy targets). */
-function tlsForward(spec: Rec, namespace: string, ctx: BackendContext, problems: RuleProblems, terminated: boolean): TcpForward | null {
+/** A TLSRoute's or TCPRoute's backends (the first rule's; the spec allows
+ *  one): for a TLSRoute the client's TLS passed through, or, `mode`
+ *  undefined, the decrypted stream (TLS again to a backend a
+ *  BackendTLSPolicy targets); for a TCPRoute the connection's bytes. */
+function streamForward(kind: RouteKind, spec: Rec, namespace: string, ctx: BackendContext, problems: RuleProblems, mode: 'passthrough' | undefined): TcpForward | null {
   const rules = arr(spec.rules);
-  if (rules.length > 1) problems.accepted ??= { reason: 'UnsupportedValue', message: 'a TLSRoute has one rule' };
+  if (rules.length > 1) problems.accepted ??= { reason: 'UnsupportedValue', message: `a ${kind} has one rule` };
   const clusters: WeightedCluster[] = [];
   for (const raw of arr(rec(rules[0])?.backendRefs)) {
     const b = rec(raw) ?? {};
     const weight = typeof b.weight === 'number' ? int(b.weight) : 1;
-    const r = resolveBackend(ctx, b, namespace, 'TLSRoute', terminated ? undefined : 'passthrough');
+    const r = resolveBackend(ctx, b, namespace, kind, mode);
     if ('reason' in r) {
       problems.refs ??= r;
       continue;
@@ -143,7 +151,8 @@ export function processRoute(kind: RouteKind, raw: unknown, gateways: Map<string
     }
     const hosts = new Map<ListenerState, string[]>();
     for (const l of allowed) {
-      const names = routeHostnames(l.hostname, hostnames);
+      // A TCPRoute has no hostnames: it takes the whole listener.
+      const names = kind === 'TCPRoute' ? ['*'] : routeHostnames(l.hostname, hostnames);
       if (names.length > 0) hosts.set(l, names);
     }
     if (hosts.size === 0) {
@@ -159,7 +168,12 @@ export function processRoute(kind: RouteKind, raw: unknown, gateways: Map<string
       l.attachedRoutes++;
       const secure = l.protocol !== 'HTTP';
       for (const fqdn of names) {
-        const base = { secure, fqdn, creation, key: `${namespace}/${name}` };
+        const base: Placement = { secure, fqdn, creation, key: `${namespace}/${name}` };
+        if (l.proxyListener !== undefined) base.listener = l.proxyListener;
+        if (kind === 'TCPRoute') {
+          if ('forward' in content && content.forward) placements.push({ ...base, tcp: content.forward });
+          continue;
+        }
         if (l.terminates) {
           const c = computeContent(gw, true);
           if ('forward' in c && c.forward && l.secretId !== undefined) placements.push({ ...base, tcpProxy: c.forward, secretId: l.secretId });

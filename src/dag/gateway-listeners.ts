@@ -3,25 +3,38 @@
 // per listener and per Gateway. Routes attach later (gateway-httproute.ts)
 // and count into attachedRoutes.
 //
-// isobar's proxy has one plain and one TLS listener, so every HTTP listener
-// of the Gateways it serves shares one port, as every HTTPS listener does:
-// the first port of each protocol (in Gateway order) is served, a listener
-// asking for another port is refused with PortUnavailable.
+// Ports, as Contour's Envoy has them: the first HTTP port and the first
+// HTTPS/TLS port (in Gateway order) are the proxy's own two listeners
+// (--http-port, --https-port); every further port, and every TCP port, is a
+// port listener of its own (PortListener in the ProxyConfig), named as
+// Contour names its Envoy listeners (http-81, https-444, tcp-5000) and bound
+// where Contour's Envoy binds it (gatewayBindPort). Listeners of one port
+// share it, across Gateways too, when their protocols go together.
 import type { GatewayStatus, ListenerStatus } from '../status/index.ts';
 import type { CacheView } from './cache-view.ts';
 import type { ConfigMaps } from './gateway-backend-tls.ts';
 import { ConditionSet, GATEWAY_GROUP, condition } from './gateway-conditions.ts';
 import { readFrontend } from './gateway-frontend-tls.ts';
 import type { ReferenceGrants } from './gateway-refs.ts';
-import type { SecureVirtualHost } from './proxy-config.ts';
+import type { PortListener, SecureVirtualHost } from './proxy-config.ts';
 import { pkey } from './refs.ts';
 import { arr, int, rec, str, strMap, type Rec } from './safe.ts';
 
-export type RouteKind = 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute';
-const ROUTE_KINDS_FOR: Record<string, RouteKind[]> = { HTTP: ['HTTPRoute', 'GRPCRoute'], HTTPS: ['HTTPRoute', 'GRPCRoute'], TLS: ['TLSRoute'] };
+export type RouteKind = 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute' | 'TCPRoute';
+const ROUTE_KINDS_FOR: Record<string, RouteKind[]> = { HTTP: ['HTTPRoute', 'GRPCRoute'], HTTPS: ['HTTPRoute', 'GRPCRoute'], TLS: ['TLSRoute'], TCP: ['TCPRoute'] };
 /** The proxy listener a protocol is served on: TLS passthrough shares the
  *  TLS listener with HTTPS (told apart by SNI). */
-const PROXY_LISTENER: Record<string, string> = { HTTP: 'HTTP', HTTPS: 'HTTPS', TLS: 'HTTPS' };
+const PROXY_LISTENER: Record<string, 'HTTP' | 'HTTPS' | 'TCP'> = { HTTP: 'HTTP', HTTPS: 'HTTPS', TLS: 'HTTPS', TCP: 'TCP' };
+
+/** Where the proxy binds a port listener: Contour's container port (the
+ *  Gateway port + 8000, wrapping past 65535 and skipping 1-1023), so port
+ *  81 is served on 8081 as Contour's Envoy serves it. */
+export function gatewayBindPort(port: number): number {
+  let p = port + 8000;
+  if (p > 65535) p -= 65535;
+  if (p <= 1023) p += 1023;
+  return p;
+}
 /** Protocols the Gateway API defines that isobar does not serve yet. */
 const KNOWN_PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP']);
 
@@ -43,6 +56,9 @@ export interface ListenerState {
   secretId?: string;
   /** HTTPS: the client certificate validation of spec.tls.frontend. */
   clientValidation?: NonNullable<SecureVirtualHost['clientValidation']>;
+  /** The port listener that serves this one (PortListener.name); absent:
+   *  the proxy's own HTTP or HTTPS listener. */
+  proxyListener?: string;
   attachedRoutes: number;
 }
 
@@ -66,8 +82,13 @@ export interface GatewayContext {
   /** Adds a CA bundle (client validation) to the output. */
   addCaBundle: (id: string, caPem: string) => void;
   configMaps: ConfigMaps;
-  /** The port served for each protocol, fixed by the first listener asking. */
+  /** The port of the proxy's own HTTP and HTTPS listeners, fixed by the first listener asking. */
   ports: Map<string, number>;
+  /** Every Gateway port served so far -> the proxy listener kind it is (HTTP, HTTPS, TCP). */
+  portKinds: Map<number, string>;
+  /** The port listeners, by name, and their bind ports. */
+  portListeners: Map<string, PortListener>;
+  bindPorts: Map<number, string>;
 }
 
 /** A metav1.LabelSelector as a predicate; null when it cannot be read. */
@@ -124,8 +145,8 @@ function readListener(gw: GatewayState, raw: Rec, ctx: GatewayContext): Listener
   }
   const kinds = ROUTE_KINDS_FOR[protocol];
   if (!kinds) {
-    const why = KNOWN_PROTOCOLS.has(protocol) ? `isobar does not serve ${protocol} listeners yet` : `protocol "${protocol}" is not one isobar knows`;
-    conds.set('Accepted', 'UnsupportedProtocol', `${why}; use HTTP, HTTPS or TLS`);
+    const why = KNOWN_PROTOCOLS.has(protocol) ? `isobar does not serve ${protocol} listeners` : `protocol "${protocol}" is not one isobar knows`;
+    conds.set('Accepted', 'UnsupportedProtocol', `${why}; use HTTP, HTTPS, TLS or TCP`);
     return l;
   }
 
@@ -177,7 +198,7 @@ function readListener(gw: GatewayState, raw: Rec, ctx: GatewayContext): Listener
       l.terminates = true;
       readTls(l, tls, ctx);
     } else if (mode !== 'Passthrough') conds.set('Accepted', 'UnsupportedValue', `tls.mode "${mode}" is not Terminate or Passthrough`);
-  } else if (tls) conds.set('Accepted', 'UnsupportedValue', 'tls is set on an HTTP listener: use protocol HTTPS to terminate TLS');
+  } else if (tls) conds.set('Accepted', 'UnsupportedValue', `tls is set on a ${protocol} listener: use protocol HTTPS (or TLS) to terminate TLS`);
   return l;
 }
 
@@ -273,6 +294,35 @@ function markConflicts(listeners: ListenerState[]): void {
   }
 }
 
+/** Which proxy listener serves `l`: the proxy's own HTTP or HTTPS one
+ *  for the first port of its kind, else a port listener of its own. */
+function assignPort(l: ListenerState, ctx: GatewayContext): void {
+  const kind = PROXY_LISTENER[l.protocol]!;
+  const claimed = ctx.portKinds.get(l.port);
+  if (claimed !== undefined && claimed !== kind) {
+    l.conds.set('Accepted', 'PortUnavailable', `port ${l.port} is already served as ${claimed} for a listener of an older Gateway; a ${l.protocol} listener cannot share it`);
+    return;
+  }
+  const own = kind === 'TCP' ? undefined : ctx.ports.get(kind);
+  if (kind !== 'TCP' && (own === undefined || own === l.port)) {
+    ctx.ports.set(kind, l.port);
+    ctx.portKinds.set(l.port, kind);
+    return;
+  }
+  const name = `${kind.toLowerCase()}-${l.port}`;
+  const bindPort = gatewayBindPort(l.port);
+  const holder = ctx.bindPorts.get(bindPort);
+  if (holder !== undefined && holder !== name) {
+    // Contour's words: two Gateway ports with one container port.
+    l.conds.set('Accepted', 'PortUnavailable', `Listener port conflicts with a previous Listener's port: ports ${l.port} and ${holder.slice(holder.indexOf('-') + 1)} are both served on ${bindPort}`);
+    return;
+  }
+  ctx.portKinds.set(l.port, kind);
+  ctx.bindPorts.set(bindPort, name);
+  if (!ctx.portListeners.has(name)) ctx.portListeners.set(name, { name, port: l.port, bindPort, protocol: kind === 'HTTP' ? 'http' : kind === 'HTTPS' ? 'https' : 'tcp' });
+  l.proxyListener = name;
+}
+
 /** A Gateway of an accepted class: its listeners and conditions. */
 export function readGateway(raw: unknown, ctx: GatewayContext): GatewayState {
   const r = rec(raw) ?? {};
@@ -287,16 +337,7 @@ export function readGateway(raw: unknown, ctx: GatewayContext): GatewayState {
   };
   for (const lr of arr(spec.listeners)) gw.listeners.push(readListener(gw, rec(lr) ?? {}, ctx));
   markConflicts(gw.listeners);
-  for (const l of gw.listeners) {
-    if (l.conds.has('Accepted')) continue;
-    const proxyListener = PROXY_LISTENER[l.protocol] ?? l.protocol;
-    const served = ctx.ports.get(proxyListener);
-    if (served === undefined) ctx.ports.set(proxyListener, l.port);
-    else if (served !== l.port) {
-      const which = proxyListener === 'HTTP' ? 'HTTP' : 'HTTPS and TLS';
-      l.conds.set('Accepted', 'PortUnavailable', `isobar serves every ${which} listener on one port, ${served}; move this listener to port ${served}`);
-    }
-  }
+  for (const l of gw.listeners) if (!l.conds.has('Accepted') && !l.conds.has('Conflicted')) assignPort(l, ctx);
 
   if (arr(spec.addresses).length > 0) gw.conds.set('Accepted', 'UnsupportedAddress', 'spec.addresses is not supported: isobar does not assign addresses to Gateways');
   if (rec(rec(spec.infrastructure)?.parametersRef)) gw.conds.set('Accepted', 'InvalidParameters', 'spec.infrastructure.parametersRef is not supported');
@@ -347,6 +388,7 @@ const KIND_REFS: Record<RouteKind, { group: string; kind: string }> = {
   HTTPRoute: { group: GATEWAY_GROUP, kind: 'HTTPRoute' },
   GRPCRoute: { group: GATEWAY_GROUP, kind: 'GRPCRoute' },
   TLSRoute: { group: GATEWAY_GROUP, kind: 'TLSRoute' },
+  TCPRoute: { group: GATEWAY_GROUP, kind: 'TCPRoute' },
 };
 
 function listenerStatus(l: ListenerState, gen: number): ListenerStatus {

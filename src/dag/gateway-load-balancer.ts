@@ -5,7 +5,8 @@
 // LoadBalancer, envoy-<gateway name> in the Gateway's namespace, with those
 // annotations copied. isobar's balancer then plays the NLB for it as for
 // any such Service. Its ports: each served listener port, to the proxy's
-// listener of that protocol; and each port the ssl-ports annotation names
+// listener of that protocol (a port listener by its name, e.g. "tcp-5000");
+// and each port the ssl-ports annotation names
 // that no listener has, to the proxy's HTTP listener, since TLS ends at the
 // load balancer (the NLB TLS-termination setup).
 import type { Service, ServicePort } from '../objects/index.ts';
@@ -29,7 +30,10 @@ export function gatewayLoadBalancer(gw: GatewayState, raw: unknown): Service | u
   for (const l of gw.listeners) {
     if (!l.usable || seen.has(l.port)) continue;
     seen.add(l.port);
-    ports.push({ name: `${l.protocol.toLowerCase()}-${l.port}`, protocol: 'TCP', port: l.port, targetPort: l.protocol === 'HTTPS' ? 'https' : 'http' });
+    // The proxy's own listener for the first port of a kind, else the
+    // port listener by name (the balancer hands its flows to that one).
+    const targetPort = l.proxyListener ?? (l.protocol === 'HTTP' ? 'http' : 'https');
+    ports.push({ name: `${l.protocol.toLowerCase()}-${l.port}`, protocol: 'TCP', port: l.port, targetPort });
   }
   const ssl = annotations[`${AWS_LB_PREFIX}ssl-ports`];
   if (ssl !== undefined && gw.listeners.some((l) => l.usable && l.protocol === 'HTTP')) {

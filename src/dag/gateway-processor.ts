@@ -11,12 +11,12 @@ import type { CacheView } from './cache-view.ts';
 import { BackendTLSPolicies, readConfigMaps } from './gateway-backend-tls.ts';
 import { CONTROLLER_NAME, condition } from './gateway-conditions.ts';
 import { processRoute, type Placement } from './gateway-httproute.ts';
-import { gatewayStatus, readGateway, type GatewayContext, type GatewayState } from './gateway-listeners.ts';
+import { gatewayStatus, readGateway, type GatewayContext, type GatewayState, type RouteKind } from './gateway-listeners.ts';
 import { gatewayLoadBalancer } from './gateway-load-balancer.ts';
 import { comparePlacements, matchKey, type RoutePlacement } from './gateway-precedence.ts';
 import { ReferenceGrants } from './gateway-refs.ts';
 import { Output } from './output.ts';
-import type { ProxyConfig, Route } from './proxy-config.ts';
+import type { ProxyConfig, Route, TcpForward } from './proxy-config.ts';
 import { arr, int, rec, str, strMap } from './safe.ts';
 
 export interface GatewayApiResult {
@@ -26,6 +26,7 @@ export interface GatewayApiResult {
   httpRoutes: RouteStatus[];
   grpcRoutes: RouteStatus[];
   tlsRoutes: RouteStatus[];
+  tcpRoutes: RouteStatus[];
   backendTLSPolicies: PolicyStatus[];
   /** The load balancer Services Gateways ask for (gateway-load-balancer.ts). */
   loadBalancers: Service[];
@@ -67,7 +68,7 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   const routesRaw = arr(snap.httpRoutes);
   const out = new Output();
   const present =
-    classesRaw.length + gatewaysRaw.length + routesRaw.length + arr(snap.grpcRoutes).length + arr(snap.tlsRoutes).length + arr(snap.referenceGrants).length + arr(snap.backendTLSPolicies).length > 0;
+    classesRaw.length + gatewaysRaw.length + routesRaw.length + arr(snap.grpcRoutes).length + arr(snap.tlsRoutes).length + arr(snap.tcpRoutes).length + arr(snap.referenceGrants).length + arr(snap.backendTLSPolicies).length > 0;
 
   // GatewayClasses naming Contour's controller.
   const classes = new Map<string, boolean>(); // name -> accepted
@@ -107,6 +108,9 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
     addCaBundle: (id, caPem) => out.addCaBundle({ id, caPem }),
     configMaps,
     ports: new Map(),
+    portKinds: new Map(),
+    portListeners: new Map(),
+    bindPorts: new Map(),
   };
 
   const gateways = new Map<string, GatewayState>();
@@ -143,7 +147,8 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   const bctx = { view, grants, config, out, policies };
   const placements: RoutePlacement[] = [];
   const passthrough: Placement[] = [];
-  const routeStatuses = (kind: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute', list: unknown[]): RouteStatus[] => {
+  const tcp: Placement[] = [];
+  const routeStatuses = (kind: RouteKind, list: unknown[]): RouteStatus[] => {
     const out: RouteStatus[] = [];
     for (const r of [...list].sort(byAge)) {
       const res = processRoute(kind, r, gateways, bctx);
@@ -152,6 +157,7 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
       for (const p of res.placements) {
         if (p.route && p.rank) placements.push(p as RoutePlacement);
         else if (p.passthrough || p.tcpProxy) passthrough.push(p);
+        else if (p.tcp) tcp.push(p);
       }
     }
     return out.sort(byKey);
@@ -159,13 +165,14 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   const httpRoutes = routeStatuses('HTTPRoute', routesRaw);
   const grpcRoutes = routeStatuses('GRPCRoute', arr(snap.grpcRoutes));
   const tlsRoutes = routeStatuses('TLSRoute', arr(snap.tlsRoutes));
+  const tcpRoutes = routeStatuses('TCPRoute', arr(snap.tcpRoutes));
   for (const gw of gateways.values()) gatewayStatuses.push(gatewayStatus(gw));
   gatewayStatuses.sort(byKey);
 
   // TLSRoutes by SNI, passed through or terminated: of TLSRoutes naming
   // one host, the oldest wins.
   for (const p of passthrough) {
-    const v = out.ensureHttps(p.fqdn);
+    const v = out.ensureHttps(p.fqdn, p.listener);
     if (v.passthrough || v.tcpProxy || v.routes.length > 0 || v.secretId !== undefined) continue;
     if (p.passthrough) v.passthrough = p.passthrough;
     else if (p.tcpProxy && p.secretId !== undefined) {
@@ -184,21 +191,30 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   // another are not served on it: a route never goes out under weaker
   // validation than its listener asked for.
   const validationOf = new Map<string, string>();
-  for (const p of placements) if (p.secure && p.clientValidation && !validationOf.has(p.fqdn)) validationOf.set(p.fqdn, JSON.stringify(p.clientValidation));
+  const hostOf = (p: Placement) => `${p.listener ?? ''}\u0000${p.fqdn}`;
+  for (const p of placements) if (p.secure && p.clientValidation && !validationOf.has(hostOf(p))) validationOf.set(hostOf(p), JSON.stringify(p.clientValidation));
   for (const p of placements) {
-    const k = `${p.secure ? 's' : 'p'}\u0000${p.fqdn}\u0000${matchKey(p.route)}`;
+    const k = `${p.secure ? 's' : 'p'}\u0000${hostOf(p)}\u0000${matchKey(p.route)}`;
     if (taken.has(k)) continue;
-    if (p.secure && (validationOf.get(p.fqdn) ?? 'null') !== JSON.stringify(p.clientValidation ?? null)) continue;
+    if (p.secure && (validationOf.get(hostOf(p)) ?? 'null') !== JSON.stringify(p.clientValidation ?? null)) continue;
     taken.add(k);
     rank.set(p.route, rank.size);
     if (p.secure) {
-      const v = out.ensureHttps(p.fqdn);
+      const v = out.ensureHttps(p.fqdn, p.listener);
       if (v.passthrough || v.tcpProxy) continue; // the host is a TLSRoute's
       if (v.secretId === undefined && p.secretId !== undefined) v.secretId = p.secretId;
       if (p.clientValidation && !v.clientValidation) v.clientValidation = p.clientValidation;
       out.addRoute(v, p.route);
-    } else out.addRoute(out.ensureHttp(p.fqdn), p.route);
+    } else out.addRoute(out.ensureHttp(p.fqdn, p.listener), p.route);
   }
+  // The port listeners some served listener uses.
+  const used = new Set<string>();
+  for (const gw of gateways.values()) for (const l of gw.listeners) if (l.usable && l.proxyListener !== undefined) used.add(l.proxyListener);
+  // A TCP listener forwards to its oldest TCPRoute (the spec's rule: every
+  // route attached is Accepted, the oldest is the one served).
+  const tcpOf = new Map<string, TcpForward>();
+  for (const p of tcp) if (p.listener !== undefined && p.tcp && !tcpOf.has(p.listener)) tcpOf.set(p.listener, p.tcp);
+  out.listeners = [...gctx.portListeners.values()].filter((l) => used.has(l.name)).map((l) => (tcpOf.has(l.name) ? { ...l, tcpProxy: tcpOf.get(l.name)! } : l));
   const proxyConfig = out.finish();
   // Gateway API wildcards cover any number of labels.
   for (const v of [...proxyConfig.httpVirtualHosts, ...proxyConfig.httpsVirtualHosts]) if (v.fqdn.startsWith('*.')) v.wildcardAnyDepth = true;
@@ -207,5 +223,5 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   for (const v of proxyConfig.httpsVirtualHosts) v.routes.sort(byRank);
   // A TLS host without a certificate (and not passed through) cannot be served.
   proxyConfig.httpsVirtualHosts = proxyConfig.httpsVirtualHosts.filter((v) => v.secretId !== undefined || v.passthrough !== undefined);
-  return { proxyConfig, gatewayClasses, gateways: gatewayStatuses, httpRoutes, grpcRoutes, tlsRoutes, backendTLSPolicies: policies.statuses(), loadBalancers, present };
+  return { proxyConfig, gatewayClasses, gateways: gatewayStatuses, httpRoutes, grpcRoutes, tlsRoutes, tcpRoutes, backendTLSPolicies: policies.statuses(), loadBalancers, present };
 }

@@ -13,14 +13,17 @@ function sameClientValidation(a: VirtualHost, b: VirtualHost): boolean {
   return JSON.stringify((a as SecureVirtualHost).clientValidation ?? null) === JSON.stringify((b as SecureVirtualHost).clientValidation ?? null);
 }
 
+/** A host is one per listener: the proxy's own ("" first) or a port listener's. */
+const hostKey = (v: VirtualHost): string => (v.listener === undefined ? v.fqdn : `${v.fqdn}\u0000${v.listener}`);
+
 function mergeHosts<V extends VirtualHost>(a: V[], b: V[]): V[] {
   if (b.length === 0) return a;
   const out = new Map<string, V>();
-  for (const v of a) out.set(v.fqdn, v);
+  for (const v of a) out.set(hostKey(v), v);
   for (const v of b) {
-    const first = out.get(v.fqdn);
+    const first = out.get(hostKey(v));
     if (first && !sameClientValidation(first, v)) continue;
-    out.set(v.fqdn, first ? { ...first, routes: [...first.routes, ...v.routes] } : v);
+    out.set(hostKey(v), first ? { ...first, routes: [...first.routes, ...v.routes] } : v);
   }
   return [...out.keys()].sort(byString).map((k) => out.get(k)!);
 }
@@ -42,5 +45,7 @@ export function mergeProxyConfigs(a: ProxyConfig, b: ProxyConfig): ProxyConfig {
     secrets: union(a.secrets, b.secrets, (s) => s.id),
     caBundles: union(a.caBundles, b.caBundles, (c) => c.id),
   };
+  const listeners = union(a.listeners ?? [], b.listeners ?? [], (l) => l.name);
+  if (listeners.length > 0) out.listeners = listeners;
   return out;
 }

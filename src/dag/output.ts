@@ -11,6 +11,7 @@ import type {
   DnsLookupFamily,
   HealthCheck,
   IpFilterConfig,
+  PortListener,
   LocalRateLimitConfig,
   JwtConfig,
   ExternalAuthorization,
@@ -29,6 +30,8 @@ import { sortRoutes } from './route-order.ts';
 
 interface VhostDraft {
   fqdn: string;
+  /** A port listener's host (Gateway API listeners beyond the first port). */
+  listener?: string;
   /** In insertion order; identical matches replaced (see addRoute). */
   routes: Route[];
   /** Replaces `routes` once a virtual host has many routes. */
@@ -161,18 +164,31 @@ export class Output {
   /** Shapes already named, per resolved Service port. */
   #shapes: Map<object, [ClusterShape, string][]> | undefined; // made on first use: one Output per root
   fallbackCertificateId: string | undefined;
+  /** Gateway listener ports of their own (ProxyConfig.listeners). */
+  listeners: PortListener[] = [];
 
-  ensureHttp(fqdn: string): VhostDraft {
+  /** The host `fqdn` of the proxy's HTTP listener, or of port listener `listener`. */
+  ensureHttp(fqdn: string, listener?: string): VhostDraft {
     const k = fqdn.toLowerCase();
-    let v = this.#http.get(k);
-    if (!v) this.#http.set(k, (v = { fqdn: k, routes: [] }));
+    const key = listener === undefined ? k : `${listener}\u0000${k}`;
+    let v = this.#http.get(key);
+    if (!v) {
+      v = { fqdn: k, routes: [] };
+      if (listener !== undefined) v.listener = listener;
+      this.#http.set(key, v);
+    }
     return v;
   }
 
-  ensureHttps(fqdn: string): SecureDraft {
+  ensureHttps(fqdn: string, listener?: string): SecureDraft {
     const k = fqdn.toLowerCase();
-    let v = this.#https.get(k);
-    if (!v) this.#https.set(k, (v = { fqdn: k, routes: [], minVersion: '1.2', maxVersion: '1.3', fallbackCertificate: false }));
+    const key = listener === undefined ? k : `${listener}\u0000${k}`;
+    let v = this.#https.get(key);
+    if (!v) {
+      v = { fqdn: k, routes: [], minVersion: '1.2', maxVersion: '1.3', fallbackCertificate: false };
+      if (listener !== undefined) v.listener = listener;
+      this.#https.set(key, v);
+    }
     return v;
   }
 
@@ -262,12 +278,19 @@ export class Output {
   }
 
   finish(): ProxyConfig {
-    const byFqdn = (a: { fqdn: string }, b: { fqdn: string }) => (a.fqdn < b.fqdn ? -1 : a.fqdn > b.fqdn ? 1 : 0);
+    // By fqdn, then the proxy's own listener before port listeners.
+    const byFqdn = (a: VirtualHost, b: VirtualHost) => {
+      if (a.fqdn !== b.fqdn) return a.fqdn < b.fqdn ? -1 : 1;
+      const x = a.listener ?? '';
+      const y = b.listener ?? '';
+      return x < y ? -1 : x > y ? 1 : 0;
+    };
     const httpVirtualHosts: VirtualHost[] = [];
     for (const v of this.#http.values()) {
       const routes = v.byKey ? [...v.byKey.values()] : v.routes;
       if (routes.length === 0) continue; // Contour prunes empty virtual hosts
       const h: VirtualHost = { fqdn: v.fqdn, routes: sortRoutes(routes) };
+      if (v.listener !== undefined) h.listener = v.listener;
       if (v.cors) h.cors = v.cors;
       if (v.ipFilter) h.ipFilter = v.ipFilter;
       if (v.localRateLimit) h.localRateLimit = v.localRateLimit;
@@ -287,6 +310,7 @@ export class Output {
         maxVersion: v.maxVersion,
         fallbackCertificate: v.fallbackCertificate,
       };
+      if (v.listener !== undefined) s.listener = v.listener;
       if (v.secretId !== undefined) s.secretId = v.secretId;
       if (v.clientValidation) s.clientValidation = v.clientValidation;
       if (v.cors) s.cors = v.cors;
@@ -322,6 +346,7 @@ export class Output {
     const useForward = (fwd: TcpForward) => {
       for (const c of fwd.clusters) clusters.add(c.cluster);
     };
+    for (const l of this.listeners) if (l.tcpProxy) useForward(l.tcpProxy);
     let fallbackUsed = false;
     for (const v of httpsVirtualHosts) {
       if (v.secretId !== undefined) secrets.add(v.secretId);
@@ -350,6 +375,7 @@ export class Output {
       caBundles: pick(this.#caBundles, bundles),
     };
     if (fallbackUsed && this.fallbackCertificateId !== undefined) out.fallbackCertificateId = this.fallbackCertificateId;
+    if (this.listeners.length > 0) out.listeners = [...this.listeners].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return out;
   }
 }

@@ -268,6 +268,9 @@ export interface Route {
 
 export interface VirtualHost {
   fqdn: string; // lower-case; may start with "*.", or be "*" (every host)
+  /** The port listener (ProxyConfig.listeners) this host is served on;
+   *  absent: the proxy's own HTTP or HTTPS listener. */
+  listener?: string;
   /** A "*." fqdn covers any number of labels (Gateway API hostnames), not one. */
   wildcardAnyDepth?: boolean;
   /** Routes in Contour precedence order: the first match wins. */
@@ -323,4 +326,25 @@ export interface ProxyConfig {
   fallbackCertificateId?: string;
   /** Valid ExtensionServices, sorted by name; absent: none. */
   extensionClusters?: ExtensionCluster[];
+  /** Gateway listener ports served besides the proxy's own HTTP and HTTPS
+   *  listeners, sorted by name; absent: none. */
+  listeners?: PortListener[];
+}
+
+/** A Gateway listener port of its own (Contour's Envoy listener of that
+ *  port): the first HTTP and the first HTTPS/TLS port of the Gateways are
+ *  the proxy's own listeners; every further port, and every TCP one, is
+ *  one of these. */
+export interface PortListener {
+  /** Contour's name for it: "http-81", "https-444", "tcp-5000". */
+  name: string;
+  /** The Gateway listener port. */
+  port: number;
+  /** Where the proxy accepts it (Contour's container port, see gatewayBindPort). */
+  bindPort: number;
+  /** http: plain HTTP/1 and h2c; https: TLS by SNI (HTTPS and TLS
+   *  listeners); tcp: every connection to `tcpProxy`. */
+  protocol: 'http' | 'https' | 'tcp';
+  /** tcp: the TCPRoute's weighted backends; absent: connections are closed. */
+  tcpProxy?: TcpForward;
 }

@@ -27,6 +27,7 @@ export function gatewayApiErrors(r: StatusReport): GatewayApiError[] {
     ['HTTPRoute', r.httproutes],
     ['GRPCRoute', r.grpcroutes],
     ['TLSRoute', r.tlsroutes],
+    ['TCPRoute', r.tcproutes],
   ];
   for (const [kind, list] of routes) {
     for (const route of list ?? []) {

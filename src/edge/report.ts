@@ -95,7 +95,7 @@ async function readCertificates(stateDir: string, config: IsobarConfig, problems
   }
 }
 
-const GATEWAY_API_KEYS = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'tlsroutes', 'backendtlspolicies'] as const;
+const GATEWAY_API_KEYS = ['gatewayclasses', 'gateways', 'httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'backendtlspolicies'] as const;
 type GatewayApiReport = Pick<StatusReport, (typeof GATEWAY_API_KEYS)[number]>;
 
 /** The Gateway API arrays of a report, each sorted, when it has them. */

@@ -31,6 +31,7 @@ const KEEP: Record<ResourceType['kind'], readonly string[]> = {
   HTTPRoute: ['spec'],
   GRPCRoute: ['spec'],
   TLSRoute: ['spec'],
+  TCPRoute: ['spec'],
   ReferenceGrant: ['spec'],
   BackendTLSPolicy: ['spec'],
   Namespace: [],

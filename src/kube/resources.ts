@@ -16,6 +16,7 @@ export interface ResourceType {
     | 'HTTPRoute'
     | 'GRPCRoute'
     | 'TLSRoute'
+    | 'TCPRoute'
     | 'ReferenceGrant'
     | 'BackendTLSPolicy'
     | 'Namespace'
@@ -48,10 +49,11 @@ export const GATEWAYS: ResourceType = { kind: 'Gateway', group: GW, version: 'v1
 export const HTTPROUTES: ResourceType = { kind: 'HTTPRoute', group: GW, version: 'v1', plural: 'httproutes' };
 export const GRPCROUTES: ResourceType = { kind: 'GRPCRoute', group: GW, version: 'v1', plural: 'grpcroutes' };
 export const TLSROUTES: ResourceType = { kind: 'TLSRoute', group: GW, version: 'v1', plural: 'tlsroutes' };
+export const TCPROUTES: ResourceType = { kind: 'TCPRoute', group: GW, version: 'v1', plural: 'tcproutes' };
 export const REFERENCEGRANTS: ResourceType = { kind: 'ReferenceGrant', group: GW, version: 'v1', plural: 'referencegrants' };
 export const BACKENDTLSPOLICIES: ResourceType = { kind: 'BackendTLSPolicy', group: GW, version: 'v1', plural: 'backendtlspolicies' };
 /** The Gateway API kinds, watched only when the API server serves them (their CRDs are installed). */
-export const GATEWAY_API_TYPES: readonly ResourceType[] = [GATEWAYCLASSES, GATEWAYS, HTTPROUTES, GRPCROUTES, TLSROUTES, REFERENCEGRANTS, BACKENDTLSPOLICIES];
+export const GATEWAY_API_TYPES: readonly ResourceType[] = [GATEWAYCLASSES, GATEWAYS, HTTPROUTES, GRPCROUTES, TLSROUTES, TCPROUTES, REFERENCEGRANTS, BACKENDTLSPOLICIES];
 /** Read for their labels (listeners select route namespaces) and ConfigMaps
  *  for BackendTLSPolicy CA bundles: watched along with the Gateway API. */
 export const NAMESPACES: ResourceType = { kind: 'Namespace', group: '', version: 'v1', plural: 'namespaces', clusterScoped: true };

@@ -110,6 +110,7 @@ export class KubeStatusSink {
       httproutes: report.httproutes,
       grpcroutes: report.grpcroutes,
       tlsroutes: report.tlsroutes,
+      tcproutes: report.tcproutes,
       backendtlspolicies: report.backendtlspolicies,
     });
   }

@@ -31,6 +31,7 @@ import {
   INGRESSES,
   SERVICES,
   TLSROUTES,
+  TCPROUTES,
   objectPath,
   type ResourceType,
 } from './resources.ts';
@@ -74,17 +75,19 @@ const RESOURCES: Record<TargetKind, ResourceType> = {
   HTTPRoute: HTTPROUTES,
   GRPCRoute: GRPCROUTES,
   TLSRoute: TLSROUTES,
+  TCPRoute: TCPROUTES,
   BackendTLSPolicy: BACKENDTLSPOLICIES,
 };
 
 /** The Gateway API statuses of a report, by the kind they are written to. */
-export type GatewayApiStatuses = Pick<StatusReport, 'gatewayclasses' | 'gateways' | 'httproutes' | 'grpcroutes' | 'tlsroutes' | 'backendtlspolicies'>;
+export type GatewayApiStatuses = Pick<StatusReport, 'gatewayclasses' | 'gateways' | 'httproutes' | 'grpcroutes' | 'tlsroutes' | 'tcproutes' | 'backendtlspolicies'>;
 const GATEWAY_REPORT_KEYS: [keyof GatewayApiStatuses, GatewayKind][] = [
   ['gatewayclasses', 'GatewayClass'],
   ['gateways', 'Gateway'],
   ['httproutes', 'HTTPRoute'],
   ['grpcroutes', 'GRPCRoute'],
   ['tlsroutes', 'TLSRoute'],
+  ['tcproutes', 'TCPRoute'],
   ['backendtlspolicies', 'BackendTLSPolicy'],
 ];
 const GATEWAY_KIND_SET = new Set<string>(GATEWAY_REPORT_KEYS.map(([, k]) => k));

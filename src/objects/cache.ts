@@ -122,6 +122,7 @@ export class ObjectCache {
       configMaps: [],
       grpcRoutes: [],
       tlsRoutes: [],
+      tcpRoutes: [],
       rejected: [...this.#rejected.values()].sort(byNamespaceName),
     };
     for (const { object } of this.#objects.values()) {
@@ -177,12 +178,15 @@ export class ObjectCache {
         case 'TLSRoute':
           snap.tlsRoutes!.push(object);
           break;
+        case 'TCPRoute':
+          snap.tcpRoutes!.push(object);
+          break;
         case 'ConfigMap':
           snap.configMaps!.push(object);
           break;
       }
     }
-    for (const list of [snap.httpproxies, snap.delegations, snap.services, snap.secrets, snap.endpoints, snap.endpointSlices, snap.extensionServices!, snap.gatewayClasses!, snap.gateways!, snap.httpRoutes!, snap.referenceGrants!, snap.namespaces!, snap.ingresses!, snap.ingressClasses!, snap.backendTLSPolicies!, snap.configMaps!, snap.grpcRoutes!, snap.tlsRoutes!]) {
+    for (const list of [snap.httpproxies, snap.delegations, snap.services, snap.secrets, snap.endpoints, snap.endpointSlices, snap.extensionServices!, snap.gatewayClasses!, snap.gateways!, snap.httpRoutes!, snap.referenceGrants!, snap.namespaces!, snap.ingresses!, snap.ingressClasses!, snap.backendTLSPolicies!, snap.configMaps!, snap.grpcRoutes!, snap.tlsRoutes!, snap.tcpRoutes!]) {
       list.sort((a, b) => byNamespaceName(a.metadata, b.metadata));
     }
     return snap;

@@ -20,6 +20,7 @@ export const API_VERSIONS: Readonly<Record<Kind, readonly [string, ...string[]]>
   BackendTLSPolicy: ['gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1alpha3'],
   GRPCRoute: ['gateway.networking.k8s.io/v1'],
   TLSRoute: ['gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1alpha3', 'gateway.networking.k8s.io/v1alpha2'],
+  TCPRoute: ['gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1alpha2'],
   Service: ['v1'],
   Secret: ['v1'],
   Endpoints: ['v1'],

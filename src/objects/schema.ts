@@ -12,13 +12,13 @@ import { DURATION_PATTERN, PATTERN_ADVICE } from './schemas/builders.ts';
 import { coreRules } from './core-rules.ts';
 import { httpProxySchema, tlsCertificateDelegationSchema } from './schemas/httpproxy.ts';
 import { extensionServiceSchema } from './schemas/extensionservice.ts';
-import { backendTLSPolicySchema, gatewayClassSchema, gatewaySchema, grpcRouteSchema, httpRouteSchema, referenceGrantSchema, tlsRouteSchema } from './schemas/gateway.ts';
+import { backendTLSPolicySchema, gatewayClassSchema, gatewaySchema, grpcRouteSchema, httpRouteSchema, referenceGrantSchema, tcpRouteSchema, tlsRouteSchema } from './schemas/gateway.ts';
 import { configMapSchema, endpointSliceSchema, endpointsSchema, namespaceSchema, secretSchema, serviceSchema } from './schemas/core.ts';
 import { ingressClassSchema, ingressSchema } from './schemas/ingress.ts';
 
 export { httpProxySchema, httpProxySpecSchema, tlsCertificateDelegationSchema, RETRY_ON } from './schemas/httpproxy.ts';
 export { extensionServiceSchema, extensionServiceSpecSchema } from './schemas/extensionservice.ts';
-export { backendTLSPolicySchema, gatewayClassSchema, gatewaySchema, grpcRouteSchema, httpRouteSchema, referenceGrantSchema, tlsRouteSchema } from './schemas/gateway.ts';
+export { backendTLSPolicySchema, gatewayClassSchema, gatewaySchema, grpcRouteSchema, httpRouteSchema, referenceGrantSchema, tcpRouteSchema, tlsRouteSchema } from './schemas/gateway.ts';
 export { configMapSchema, endpointSliceSchema, endpointsSchema, namespaceSchema, secretSchema, serviceSchema } from './schemas/core.ts';
 export { ingressClassSchema, ingressSchema } from './schemas/ingress.ts';
 export type { JsonSchema, ShapeOf } from './schemas/builders.ts';
@@ -36,6 +36,7 @@ export const SCHEMAS: Readonly<Record<Kind, JsonSchema>> = {
   BackendTLSPolicy: backendTLSPolicySchema,
   GRPCRoute: grpcRouteSchema,
   TLSRoute: tlsRouteSchema,
+  TCPRoute: tcpRouteSchema,
   Service: serviceSchema,
   Secret: secretSchema,
   Endpoints: endpointsSchema,

@@ -7,7 +7,7 @@
 import type { ValueOf } from './schemas/builders.ts';
 import type { httpProxySpecSchema, tlsCertificateDelegationSpecSchema } from './schemas/httpproxy.ts';
 import type { extensionServiceSpecSchema } from './schemas/extensionservice.ts';
-import type { backendTLSPolicySpecSchema, gatewayClassSpecSchema, gatewaySpecSchema, grpcRouteSpecSchema, httpRouteSpecSchema, referenceGrantSpecSchema, tlsRouteSpecSchema } from './schemas/gateway.ts';
+import type { backendTLSPolicySpecSchema, gatewayClassSpecSchema, gatewaySpecSchema, grpcRouteSpecSchema, httpRouteSpecSchema, referenceGrantSpecSchema, tcpRouteSpecSchema, tlsRouteSpecSchema } from './schemas/gateway.ts';
 
 export interface ObjectMeta {
   name: string;
@@ -192,6 +192,11 @@ export interface TLSRoute extends KubeObject {
   spec: ValueOf<typeof tlsRouteSpecSchema>;
 }
 
+export interface TCPRoute extends KubeObject {
+  kind: 'TCPRoute';
+  spec: ValueOf<typeof tcpRouteSpecSchema>;
+}
+
 export interface ReferenceGrant extends KubeObject {
   kind: 'ReferenceGrant';
   spec: ValueOf<typeof referenceGrantSpecSchema>;
@@ -218,6 +223,7 @@ export type AnyObject =
   | ReferenceGrant
   | GRPCRoute
   | TLSRoute
+  | TCPRoute
   | BackendTLSPolicy
   | ConfigMap
   | Service
@@ -240,6 +246,7 @@ export const KINDS: readonly Kind[] = [
   'ReferenceGrant',
   'GRPCRoute',
   'TLSRoute',
+  'TCPRoute',
   'BackendTLSPolicy',
   'Service',
   'Secret',
@@ -314,6 +321,7 @@ export interface Snapshot {
   referenceGrants?: ReferenceGrant[];
   grpcRoutes?: GRPCRoute[];
   tlsRoutes?: TLSRoute[];
+  tcpRoutes?: TCPRoute[];
   backendTLSPolicies?: BackendTLSPolicy[];
   configMaps?: ConfigMap[];
   /** Namespaces (cluster-scoped: read for their labels); absent: none. */

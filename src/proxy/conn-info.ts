@@ -12,6 +12,8 @@ export const kConn = Symbol('isobar.conn');
 
 export interface ConnInfo {
   listener: string;
+  /** The port listener whose tables route this connection (ProxyListenerSpec.table); absent: the proxy's own. */
+  table?: string;
   /** The address of the connection the proxy accepted (Envoy's direct
    *  remote address): the load balancer's when a PROXY header followed. */
   peerAddress: string;

@@ -2,19 +2,39 @@
 // config, counters, the access log sink and a rate-limited warning log.
 import type { Logger } from 'pino';
 import type { ClusterRuntime } from './cluster.ts';
-import type { RouteTables } from './route-table.ts';
+import { HostTable } from './host.ts';
+import type { CompiledTcp, CompiledVhost, RouteTables } from './route-table.ts';
 import type { ProxyStats } from './stats.ts';
 import type { TlsTable } from './tls-choice.ts';
 import type { AccessLogEntry } from './types.ts';
 import type { CompressionAlgorithm } from './compression.ts';
 
-/** One applied config, compiled. Requests keep the one they started with. */
-export interface ProxyState {
+/** A port listener's own tables (a Gateway listener port beyond the first
+ *  of its kind): its hosts, its SNI table, or its TCP forward. */
+export interface PortState {
   tables: RouteTables;
   tls: TlsTable;
+  tcp?: CompiledTcp;
+}
+
+/** One applied config, compiled. Requests keep the one they started with. */
+export interface ProxyState {
+  /** The proxy's own HTTP and HTTPS listeners' hosts. */
+  tables: RouteTables;
+  tls: TlsTable;
+  /** Port listeners by name (ProxyConfig.listeners). */
+  ports: Map<string, PortState>;
   clusters: Map<string, ClusterRuntime>;
   /** Counts applies; 0 until the first config arrives. */
   generation: number;
+}
+
+const NO_PORT: PortState = { tables: { http: new HostTable<CompiledVhost>(), https: new HostTable<CompiledVhost>() }, tls: { byName: new HostTable(), keys: new Set() } };
+
+/** The tables a connection of the listener reading `table` routes on
+ *  (absent: the proxy's own). A port listener gone from the config routes nothing. */
+export function portState(state: ProxyState, table: string | undefined): PortState {
+  return table === undefined ? state : (state.ports.get(table) ?? NO_PORT);
 }
 
 export interface ProxyContext {

@@ -16,7 +16,7 @@ import type { ClusterRuntime, Endpoint } from './cluster.ts';
 import type { ConnInfo, DownstreamRequest } from './conn-info.ts';
 import { requestConn } from './trusted-client.ts';
 import { armHttp2RequestTimeout } from './http2-request-timeout.ts';
-import type { ProxyContext, ProxyState } from './context.ts';
+import { portState, type ProxyContext, type ProxyState } from './context.ts';
 import { FAILURES, failureBody, TryAbandoned, upstreamFailure, type Failure, type FailureCode, type ResponseFlag } from './failure.ts';
 import { applyToObject, type OpContext } from './header-ops.ts';
 import { filterResponseHeaders } from './hop-by-hop.ts';
@@ -274,7 +274,7 @@ class Exchange implements RequestView, OpContext, HashInput {
     const keyAuthorization = http01Answer(ctx.acmeHttp01, req.method, this.path, conn.tls !== undefined);
     if (keyAuthorization !== undefined) return this.local(200, keyAuthorization, '-', { 'content-type': 'application/octet-stream' });
 
-    const vhost = findVhost(this.state.tables, conn.tls, this.host);
+    const vhost = findVhost(portState(this.state, conn.table).tables, conn.tls, this.host);
     if (vhost === 'misdirected') ctx.stats.misdirected++;
     if (typeof vhost === 'string') return this.fail(vhost);
     const route = matchRoute(vhost, this);
@@ -832,7 +832,7 @@ class Exchange implements RequestView, OpContext, HashInput {
   private internalRedirect(policy: InternalRedirectConfig, status: number, location: string | string[] | undefined): RedirectTarget | undefined {
     const target = redirectTarget(policy, status, location, this.conn.https, this.chain?.count ?? 0);
     if (target === undefined || this.requestHasBody()) return undefined;
-    const vhost = findVhost(this.state.tables, this.conn.tls, normalizeHost(target.authority));
+    const vhost = findVhost(portState(this.state, this.conn.table).tables, this.conn.tls, normalizeHost(target.authority));
     if (typeof vhost === 'string') return undefined;
     const view: RequestView = {
       path: normalizePath(target.path),

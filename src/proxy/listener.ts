@@ -13,7 +13,7 @@ import { peekClientHello } from '../tls/index.ts';
 import { parseClientHello } from './client-hello.ts';
 import { PrefixedStream } from './prefixed-stream.ts';
 import { hostPort, kConn, type ConnInfo } from './conn-info.ts';
-import type { ProxyContext } from './context.ts';
+import { portState, type ProxyContext } from './context.ts';
 import { admitClientCertificate } from './client-certificate.ts';
 import { handleRequest } from './exchange.ts';
 import { Http1Pipeline } from './http1-pipeline.ts';
@@ -169,7 +169,7 @@ export class Listener {
   }
 
   async listen(): Promise<void> {
-    await this.listenTcp();
+    if (!this.spec.socketOnly) await this.listenTcp();
     if (this.spec.unixPath !== undefined) await this.listenUnix(this.spec.unixPath);
   }
 
@@ -368,6 +368,10 @@ export class Listener {
       }
       if (header.ssl?.connectedWithSsl) https = true;
     }
+    if (this.spec.tcp) {
+      this.forwardPort(socket, rest, address);
+      return;
+    }
     const conn: ConnInfo = {
       listener: this.spec.name,
       peerAddress,
@@ -380,12 +384,27 @@ export class Listener {
       localAddress,
       localPort,
     };
+    if (this.spec.table !== undefined) conn.table = this.spec.table;
     if (!this.spec.tls) {
       socket[kConn] = conn;
       this.sniffPlain(socket, rest ?? Buffer.alloc(0));
       return;
     }
     this.inspect(socket, rest ?? Buffer.alloc(0), conn);
+  }
+
+  /** A TCP port listener: the connection, as it comes, to its TCPRoute's
+   *  backends; closed when it has none (Envoy's listener without a filter chain). */
+  private forwardPort(socket: Sock, rest: Buffer | undefined, clientAddress: string): void {
+    const tcp = portState(this.ctx.state, this.spec.table).tcp;
+    this.pending.delete(socket);
+    if (tcp === undefined) {
+      socket.destroy();
+      return;
+    }
+    if (rest !== undefined && rest.length > 0) socket.unshift(rest);
+    this.ctx.stats.tcpProxyConnections++;
+    forwardTcp(this.ctx, socket, tcp, clientAddress);
   }
 
   /** Plain listeners: HTTP/1.x, or HTTP/2 when the client opens with the h2 preface. */
@@ -454,7 +473,7 @@ export class Listener {
   /** The ClientHello is back on the socket: the TLS server or the
    *  passthrough pipe reads it first. */
   private dispatchTls(socket: Sock, sni: string | undefined, conn: ConnInfo): void {
-    const table = this.ctx.state.tls;
+    const table = portState(this.ctx.state, this.spec.table).tls;
     const choice: TlsChoice | undefined = (sni !== undefined ? table.byName.lookup(sni) : undefined) ?? table.fallback;
     if (choice === undefined) {
       // No filter chain matches: close, as Envoy does.

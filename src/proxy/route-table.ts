@@ -149,10 +149,13 @@ export class RouteTableCompiler {
   readonly #http = new WeakMap<VirtualHost, Reusable<CompiledVhost>>();
   readonly #https = new WeakMap<SecureVirtualHost, Reusable<CompiledVhost>>();
 
-  compile(config: ProxyConfig, clusters: ClusterLookup, warn: Warn = () => {}, filtersFor: FiltersFor = noFilters): RouteTables {
+  /** `listener`: the tables of that port listener (ProxyConfig.listeners);
+   *  absent: the proxy's own listeners'. */
+  compile(config: ProxyConfig, clusters: ClusterLookup, warn: Warn = () => {}, filtersFor: FiltersFor = noFilters, listener?: string): RouteTables {
     const http = new HostTable<CompiledVhost>();
     const https = new HostTable<CompiledVhost>();
     for (const v of config.httpVirtualHosts) {
+      if (v.listener !== listener) continue;
       let kept = this.#http.get(v);
       if (!stillValid(kept, clusters, warn)) {
         kept = record(clusters, warn, (cl, w) => compileVhost(v, cl, w, filtersFor, false));
@@ -161,6 +164,7 @@ export class RouteTableCompiler {
       http.add(kept.value.fqdn, kept.value, v.wildcardAnyDepth === true);
     }
     for (const v of config.httpsVirtualHosts) {
+      if (v.listener !== listener) continue;
       let kept = this.#https.get(v);
       if (!stillValid(kept, clusters, warn)) {
         kept = record(clusters, warn, (cl, w): CompiledVhost => ({ ...compileVhost(v, cl, w, filtersFor, true), secure: v }));

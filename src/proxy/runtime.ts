@@ -5,17 +5,17 @@
 // their compiled form (clusters, virtual hosts, TLS choices), so applying a
 // config that differs in one virtual host costs little more than that host.
 import type { Socket } from 'node:net';
-import type { ProxyConfig } from '../dag/index.ts';
+import type { PortListener, ProxyConfig } from '../dag/index.ts';
 import { RequestCounters, type ProxyMetricsSource } from '../metrics/index.ts';
 import { ClusterRegistry, statName } from './cluster.ts';
-import { rateLimitedWarn, type ProxyContext, type ProxyState } from './context.ts';
+import { rateLimitedWarn, type PortState, type ProxyContext, type ProxyState } from './context.ts';
 import { HostTable } from './host.ts';
 import { Listener } from './listener.ts';
-import { RouteTableCompiler } from './route-table.ts';
+import { RouteTableCompiler, compileTcp } from './route-table.ts';
 import { FilterChain, createFilterFeatures } from './filter-chain.ts';
 import { ProxyStats } from './stats.ts';
 import { TlsTableBuilder } from './tls-choice.ts';
-import type { ProxyRuntimeOptions } from './types.ts';
+import type { ProxyListenerSpec, ProxyRuntimeOptions } from './types.ts';
 
 /** ProxyStats fields that Envoy's series already show (per listener or cluster). */
 const COVERED_BY_ENVOY_SERIES = new Set([
@@ -34,6 +34,7 @@ function emptyState(): ProxyState {
   return {
     tables: { http: new HostTable(), https: new HostTable() },
     tls: { byName: new HostTable(), keys: new Set() },
+    ports: new Map(),
     clusters: new Map(),
     generation: 0,
   };
@@ -48,19 +49,62 @@ function normalize(c: ProxyConfig): ProxyConfig {
     clusters: (c.clusters ?? []).map((x) => (Array.isArray(x.endpoints) ? x : { ...x, endpoints: [] })),
     secrets: c.secrets ?? [],
     caBundles: c.caBundles ?? [],
+    listeners: c.listeners ?? [],
   };
+}
+
+/** The listeners that serve port listener `l`: the public one and, with
+ *  the balancer in front, the one taking its flows. */
+export function portListenerSpecs(l: PortListener, o: NonNullable<ProxyRuntimeOptions['portListeners']>): ProxyListenerSpec[] {
+  const kind = { tls: l.protocol === 'https', ...(l.protocol === 'tcp' ? { tcp: true } : {}), table: l.name };
+  const specs: ProxyListenerSpec[] = [{ name: l.name, host: o.host, port: l.bindPort, proxyProtocol: o.proxyProtocol, reusePort: o.reusePort, ...kind }];
+  if (o.balancer) {
+    const template = o.balancer.socketPathTemplate;
+    specs.push({
+      name: `lb-${l.name}`,
+      host: '127.0.0.1',
+      port: 0,
+      proxyProtocol: true,
+      socketOnly: true,
+      ...(template !== undefined ? { unixPath: template.replaceAll('{listener}', l.name) } : {}),
+      ...kind,
+    });
+  }
+  return specs;
+}
+
+/** What of a PortListener its sockets depend on: a change of it reopens them. */
+function shapeOf(l: PortListener): string {
+  return `${l.port}|${l.bindPort}|${l.protocol}`;
+}
+
+/** A port listener open on this runtime, and what it was opened for. */
+interface OpenPort {
+  listeners: Listener[];
+  /** The PortListener fields that shape its sockets (not its forward). */
+  shape: string;
 }
 
 export class ProxyRuntime {
   private readonly opts: ProxyRuntimeOptions;
   private readonly ctx: ProxyContext;
-  private readonly listeners: Listener[];
+  /** The listeners the runtime was started with. */
+  private readonly fixed: Listener[];
+  /** Port listeners by name, opened from configs (syncListeners). */
+  private readonly ports = new Map<string, OpenPort>();
+  /** The port listeners of the last config applied. */
+  private wantedPorts: PortListener[] = [];
+  /** Port listeners draining after a config dropped them. */
+  private readonly retiring = new Set<Listener>();
+  private readonly listenerOptions: ConstructorParameters<typeof Listener>[2];
   private readonly registry: ClusterRegistry;
   private readonly routes = new RouteTableCompiler();
   private readonly filters: FilterChain;
   private readonly tlsTables: TlsTableBuilder;
   private generation = 0;
   private closed = false;
+  /** The keys of the last rotation, for port listeners opened after it. */
+  private ticketKeys: Buffer | undefined;
 
   constructor(opts: ProxyRuntimeOptions) {
     this.opts = opts;
@@ -99,23 +143,86 @@ export class ProxyRuntime {
       downstream: opts.downstream ?? {},
     };
     this.filters = new FilterChain(createFilterFeatures(this.ctx));
-    this.listeners = opts.listeners.map((s) => new Listener(s, this.ctx, lo));
+    this.listenerOptions = lo;
+    this.fixed = opts.listeners.map((s) => new Listener(s, this.ctx, lo));
     this.tlsTables = new TlsTableBuilder(opts.ticketKeys, opts.listenerTls);
+  }
+
+  /** Every listener: the fixed ones, then the port listeners. */
+  private get listeners(): Listener[] {
+    if (this.ports.size === 0) return this.fixed;
+    const out = [...this.fixed];
+    for (const p of this.ports.values()) out.push(...p.listeners);
+    return out;
   }
 
   /** Rotates the TLS session ticket keys of every listener (the primary sends new ones). */
   setTicketKeys(keys: Buffer): void {
     if (keys.length !== 48) throw new Error(`proxy ticketKeys must be 48 bytes, got ${keys.length}`);
+    this.ticketKeys = keys;
     for (const l of this.listeners) l.setTicketKeys(keys);
   }
 
   /** Binds every listener; on failure closes the ones already bound. */
   async listen(): Promise<void> {
-    const results = await Promise.allSettled(this.listeners.map((l) => l.listen()));
+    const results = await Promise.allSettled(this.fixed.map((l) => l.listen()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      await Promise.all(this.listeners.map((l) => (l.server.listening ? l.stopAccepting(0) : undefined)));
+      await Promise.all(this.fixed.map((l) => (l.server.listening ? l.stopAccepting(0) : undefined)));
       throw failed.reason;
+    }
+  }
+
+  /** Opens the port listeners the last config names and closes those it
+   *  no longer names (each drains like a listener at shutdown: its open
+   *  connections finish, for at most drainTimeoutMs). Listeners that stay
+   *  are left alone, connections and all. Resolves to the ports that could
+   *  not be opened, by port listener name, with why; a later call tries
+   *  them again. Never throws. */
+  async syncListeners(drainTimeoutMs = 30_000): Promise<Record<string, string>> {
+    const settings = this.opts.portListeners;
+    const problems: Record<string, string> = {};
+    if (this.closed) return problems;
+    const wanted = new Map(settings ? this.wantedPorts.map((l) => [l.name, l]) : []);
+    for (const [name, open] of [...this.ports]) {
+      const w = wanted.get(name);
+      if (w && shapeOf(w) === open.shape) continue;
+      this.ports.delete(name);
+      void this.retire(open.listeners, drainTimeoutMs);
+    }
+    const opening: Promise<void>[] = [];
+    for (const [name, l] of wanted) {
+      if (this.ports.has(name)) continue;
+      const listeners = portListenerSpecs(l, settings!).map((spec) => new Listener(spec, this.ctx, this.listenerOptions));
+      for (const x of listeners) if (!this.ctx.stats.downstream.has(x.spec.name)) this.ctx.stats.downstream.set(x.spec.name, new RequestCounters());
+      if (this.ticketKeys) for (const x of listeners) x.setTicketKeys(this.ticketKeys);
+      const open: OpenPort = { listeners, shape: shapeOf(l) };
+      this.ports.set(name, open);
+      opening.push(
+        Promise.all(listeners.map((x) => x.listen())).then(
+          () => undefined,
+          (err: Error) => {
+            problems[name] = `port ${l.port} (bound at ${l.bindPort}): ${err.message}`;
+            if (this.ports.get(name) === open) this.ports.delete(name);
+            for (const x of listeners) x.destroyAll();
+          },
+        ),
+      );
+    }
+    await Promise.all(opening);
+    return problems;
+  }
+
+  /** Drains listeners a config no longer names, then closes what is left. */
+  private async retire(listeners: Listener[], drainTimeoutMs: number): Promise<void> {
+    for (const l of listeners) this.retiring.add(l);
+    const grace = Math.min(this.opts.drainGraceMs ?? 1000, drainTimeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(listeners.map((l) => l.stopAccepting(grace))), new Promise<void>((r) => (timer = setTimeout(r, drainTimeoutMs)))]);
+    clearTimeout(timer);
+    for (const l of listeners) {
+      l.destroyAll();
+      this.retiring.delete(l);
     }
   }
 
@@ -141,12 +248,28 @@ export class ProxyRuntime {
       (fqdn, msg) => this.ctx.warnOnce(`route|${fqdn}|${msg}`, { fqdn }, msg),
       (vhost, route, secure) => this.filters.forRoute(vhost, route, secure),
     );
-    const tls = this.tlsTables.build(config, clusters, (fqdn, msg) =>
-      this.ctx.warnOnce(`vhost|${fqdn}|${msg}`, { fqdn }, `virtual host not served: ${msg}`),
-    );
+    const warnVhost = (fqdn: string, msg: string) => this.ctx.warnOnce(`vhost|${fqdn}|${msg}`, { fqdn }, `virtual host not served: ${msg}`);
+    const tls = this.tlsTables.build(config, clusters, warnVhost);
+    // Port listeners' own hosts, SNI tables and TCP forwards.
+    const ports = new Map<string, PortState>();
+    for (const l of config.listeners ?? []) {
+      const p: PortState = {
+        tables: this.routes.compile(
+          config,
+          clusters,
+          (fqdn, msg) => this.ctx.warnOnce(`route|${l.name}|${fqdn}|${msg}`, { fqdn, listener: l.name }, msg),
+          (vhost, route, secure) => this.filters.forRoute(vhost, route, secure),
+          l.name,
+        ),
+        tls: this.tlsTables.build(config, clusters, warnVhost, l.name),
+      };
+      if (l.tcpProxy) p.tcp = compileTcp(l.tcpProxy, clusters);
+      ports.set(l.name, p);
+    }
     this.ctx.stats.series.apply(config);
-    this.ctx.state = { tables, tls, clusters, generation: ++this.generation };
-    for (const l of this.listeners) l.prune(tls.keys);
+    this.ctx.state = { tables, tls, ports, clusters, generation: ++this.generation };
+    this.wantedPorts = config.listeners ?? [];
+    for (const l of this.listeners) l.prune(l.spec.table === undefined ? tls.keys : (ports.get(l.spec.table)?.tls.keys ?? new Set()));
     this.ctx.stats.configApplies++;
   }
 
@@ -182,6 +305,7 @@ export class ProxyRuntime {
     await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, drainTimeoutMs))))]);
     if (timer) clearTimeout(timer);
     for (const l of this.listeners) l.destroyAll();
+    for (const l of this.retiring) l.destroyAll();
     this.registry.close();
     this.filters.close();
   }

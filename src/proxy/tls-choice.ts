@@ -177,12 +177,15 @@ export class TlsTableBuilder {
     this.#bounds = bounds;
   }
 
-  build(config: ProxyConfig, clusters: ClusterLookup, warn: Warn): TlsTable {
+  /** `listener`: the SNI table of that port listener (ProxyConfig.listeners),
+   *  which has no fallback certificate; absent: the proxy's own HTTPS listener's. */
+  build(config: ProxyConfig, clusters: ClusterLookup, warn: Warn, listener?: string): TlsTable {
     const secrets = new Map(config.secrets.map((s) => [s.id, s]));
     const cas = new Map(config.caBundles.map((c) => [c.id, c]));
     const byName = new HostTable<TlsChoice>();
     const keys = new Set<string>();
     for (const vh of config.httpsVirtualHosts) {
+      if (vh.listener !== listener) continue;
       const terminates = !vh.passthrough;
       const secret = terminates && vh.secretId ? secrets.get(vh.secretId) : undefined;
       const cv = vh.clientValidation;
@@ -198,7 +201,7 @@ export class TlsTableBuilder {
       byName.add(choice.fqdn, choice, vh.wildcardAnyDepth === true);
     }
     let fallback: TlsChoice | undefined;
-    if (config.fallbackCertificateId) {
+    if (config.fallbackCertificateId && listener === undefined) {
       const s = secrets.get(config.fallbackCertificateId);
       if (s) {
         if (this.#fallback?.secret !== s) {

@@ -15,6 +15,29 @@ export interface ProxyListenerSpec {
    *  as the TCP port's, their peer (Envoy's direct remote address) read as
    *  127.0.0.1, the address the loopback hop would have had. */
   unixPath?: string;
+  /** The port listener (ProxyConfig.listeners) whose hosts, SNI table or
+   *  TCP forward this listener serves; absent: the proxy's own. */
+  table?: string;
+  /** Every connection goes to the port listener's TCP forward (a Gateway TCP listener). */
+  tcp?: boolean;
+  /** Accept on unixPath only (or, without one, only connections adopted in-process). */
+  socketOnly?: boolean;
+}
+
+/** How the runtime opens the port listeners a config names (Gateway
+ *  listener ports beyond the first HTTP and HTTPS one): plain data, it
+ *  crosses to the workers in their init message. */
+export interface PortListenerSettings {
+  /** The public address they bind (each at its PortListener.bindPort). */
+  host: string;
+  /** Require PROXY v1/v2 on them (--use-proxy-protocol). */
+  proxyProtocol: boolean;
+  reusePort: boolean;
+  /** With the balancer in front: each also gets "lb-<name>", taking the
+   *  balancer's flows (PROXY v2 first) on the Unix socket this template
+   *  names with "{listener}" replaced (default mode), or, without a
+   *  template, only flows handed over in-process (--co-located). */
+  balancer?: { socketPathTemplate?: string };
 }
 
 /** One line of access log, with Envoy's field meanings. */
@@ -100,6 +123,8 @@ export interface ProxyRuntimeOptions {
    *  the TLS 1.2 cipher list (OpenSSL syntax); default 1.2-1.3, Contour's ciphers. */
   listenerTls?: { minVersion: '1.2' | '1.3'; maxVersion: '1.2' | '1.3'; ciphers: string };
   listeners: ProxyListenerSpec[];
+  /** Absent: the port listeners a config names are not opened. */
+  portListeners?: PortListenerSettings;
   logger?: Logger;
   onAccessLog?: (e: AccessLogEntry) => void;
   /** How long a connection may take to send its PROXY header (default 5000). */

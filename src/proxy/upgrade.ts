@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { writeAccessLog } from './access-log.ts';
 import { requestConn } from './trusted-client.ts';
-import type { ProxyContext } from './context.ts';
+import { portState, type ProxyContext } from './context.ts';
 import { FAILURES, type AnsweredFailure, type ResponseFlag } from './failure.ts';
 import type { OpContext } from './header-ops.ts';
 import { normalizeHost } from './host.ts';
@@ -97,7 +97,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     flags: '-',
     codeDetails: '',
   };
-  const vhost = findVhost(state.tables, conn.tls, host);
+  const vhost = findVhost(portState(state, conn.table).tables, conn.tls, host);
   if (typeof vhost === 'string') return fail(vhost);
   const route = matchRoute(vhost, view);
   if (!route) return fail('no-route');

@@ -20,6 +20,7 @@ const KEY_FIELD: Record<Section, string> = {
   secrets: 'id',
   caBundles: 'id',
   extensionClusters: 'name',
+  listeners: 'name',
 };
 const SECTIONS = Object.keys(KEY_FIELD) as Section[];
 
@@ -57,7 +58,10 @@ interface Sent {
 }
 
 function keyOf(section: Section, item: object): string {
-  return String((item as Record<string, unknown>)[KEY_FIELD[section]]);
+  const r = item as Record<string, unknown>;
+  const key = String(r[KEY_FIELD[section]]);
+  // A host name is one virtual host per listener (Gateway port listeners).
+  return typeof r.listener === 'string' && (section === 'httpVirtualHosts' || section === 'httpsVirtualHosts') ? `${key}\u0000${r.listener}` : key;
 }
 
 /** The primary's side: remembers what it last sent and makes each new
@@ -195,6 +199,7 @@ export class ProxyConfigReplica {
     };
     if (this.#fallback !== undefined) c.fallbackCertificateId = this.#fallback;
     if (this.#items.extensionClusters.size > 0) c.extensionClusters = [...this.#items.extensionClusters.values()] as NonNullable<ProxyConfig['extensionClusters']>;
+    if (this.#items.listeners.size > 0) c.listeners = [...this.#items.listeners.values()] as NonNullable<ProxyConfig['listeners']>;
     return c;
   }
 
@@ -239,7 +244,7 @@ export class ProxyConfigReplica {
 }
 
 function emptySections<T>(): Record<Section, Map<string, T>> {
-  return { httpVirtualHosts: new Map(), httpsVirtualHosts: new Map(), clusters: new Map(), secrets: new Map(), caBundles: new Map(), extensionClusters: new Map() };
+  return { httpVirtualHosts: new Map(), httpsVirtualHosts: new Map(), clusters: new Map(), secrets: new Map(), caBundles: new Map(), extensionClusters: new Map(), listeners: new Map() };
 }
 
 function asRecord(v: unknown, what: string): Record<string, unknown> {

@@ -67,7 +67,7 @@ export class EdgeState {
     this.version++;
     this.proxyConfig = built.proxyConfig;
     this.balancerConfig = built.balancerConfig;
-    const { gatewayclasses, gateways, httproutes, grpcroutes, tlsroutes, backendtlspolicies } = built.statuses;
+    const { gatewayclasses, gateways, httproutes, grpcroutes, tlsroutes, tcproutes, backendtlspolicies } = built.statuses;
     const { extensionservices, ingresses } = built.statuses;
     this.report = {
       httpproxies: built.statuses.httpproxies,
@@ -76,7 +76,7 @@ export class EdgeState {
       ...(extensionservices && extensionservices.length > 0 ? { extensionservices } : {}),
       ...(ingresses && ingresses.length > 0 ? { ingresses } : {}),
       // The Gateway API arrays when the snapshot had Gateway API objects.
-      ...(gateways ? { gatewayclasses, gateways, httproutes, grpcroutes, tlsroutes, backendtlspolicies } : {}),
+      ...(gateways ? { gatewayclasses, gateways, httproutes, grpcroutes, tlsroutes, tcproutes, backendtlspolicies } : {}),
     };
   }
 

@@ -39,6 +39,7 @@ export function contractReport(report: StatusReport): StatusReport {
   if (report.httproutes) out.httproutes = [...report.httproutes].sort(byNamespaceName);
   if (report.grpcroutes) out.grpcroutes = [...report.grpcroutes].sort(byNamespaceName);
   if (report.tlsroutes) out.tlsroutes = [...report.tlsroutes].sort(byNamespaceName);
+  if (report.tcproutes) out.tcproutes = [...report.tcproutes].sort(byNamespaceName);
   const ing = report.ingresses ?? [];
   if (ing.length > 0) {
     out.ingresses = [...ing].sort(byNamespaceName).map((i) => ({
@@ -223,6 +224,7 @@ function gatewayApiTables(report: StatusReport): string[] {
     ...(report.httproutes ?? []).map((r) => ({ kind: 'HTTPRoute', r })),
     ...(report.grpcroutes ?? []).map((r) => ({ kind: 'GRPCRoute', r })),
     ...(report.tlsroutes ?? []).map((r) => ({ kind: 'TLSRoute', r })),
+    ...(report.tcproutes ?? []).map((r) => ({ kind: 'TCPRoute', r })),
   ];
   if (routes.length > 0) {
     out.push('');

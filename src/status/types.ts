@@ -181,6 +181,7 @@ export interface StatusReport {
   httproutes?: RouteStatus[];
   grpcroutes?: RouteStatus[];
   tlsroutes?: RouteStatus[];
+  tcproutes?: RouteStatus[];
   ingresses?: IngressStatus[];
   backendtlspolicies?: PolicyStatus[];
 }

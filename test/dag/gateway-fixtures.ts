@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { build, type DagResult } from '../../src/dag/index.ts';
-import type { AnyObject, BackendTLSPolicy, ConfigMap, Gateway, GatewayClass, GRPCRoute, HTTPRoute, Namespace, ReferenceGrant, Snapshot, TLSRoute } from '../../src/objects/types.ts';
+import type { AnyObject, BackendTLSPolicy, ConfigMap, Gateway, GatewayClass, GRPCRoute, HTTPRoute, Namespace, ReferenceGrant, Snapshot, TCPRoute, TLSRoute } from '../../src/objects/types.ts';
 import type { ApiCondition, GatewayStatus, RouteStatus } from '../../src/status/types.ts';
 import { config, snapshot } from './fixtures.ts';
 
@@ -51,7 +51,7 @@ export function namespace(name: string, labels: Record<string, string> = {}): Na
 export const toGw = (extra: Record<string, unknown> = {}) => ({ name: 'gw', namespace: 'infra', ...extra });
 
 export function gwSnapshot(objects: AnyObject[]): Snapshot {
-  const s = snapshot(objects.filter((o) => !['GatewayClass', 'Gateway', 'HTTPRoute', 'ReferenceGrant', 'Namespace', 'BackendTLSPolicy', 'ConfigMap', 'GRPCRoute', 'TLSRoute'].includes(o.kind)));
+  const s = snapshot(objects.filter((o) => !['GatewayClass', 'Gateway', 'HTTPRoute', 'ReferenceGrant', 'Namespace', 'BackendTLSPolicy', 'ConfigMap', 'GRPCRoute', 'TLSRoute', 'TCPRoute'].includes(o.kind)));
   s.gatewayClasses = objects.filter((o): o is GatewayClass => o.kind === 'GatewayClass');
   s.gateways = objects.filter((o): o is Gateway => o.kind === 'Gateway');
   s.httpRoutes = objects.filter((o): o is HTTPRoute => o.kind === 'HTTPRoute');
@@ -61,6 +61,7 @@ export function gwSnapshot(objects: AnyObject[]): Snapshot {
   s.configMaps = objects.filter((o): o is ConfigMap => o.kind === 'ConfigMap');
   s.grpcRoutes = objects.filter((o): o is GRPCRoute => o.kind === 'GRPCRoute');
   s.tlsRoutes = objects.filter((o): o is TLSRoute => o.kind === 'TLSRoute');
+  s.tcpRoutes = objects.filter((o): o is TCPRoute => o.kind === 'TCPRoute');
   return s;
 }
 

@@ -166,13 +166,13 @@ const rows: GwRow[] = [
     check: (r) => assert.deepEqual(r.gatewayApi!.gateways[0]!.listeners[0]!.supportedKinds, []),
   },
   {
-    name: 'TCP, UDP and unknown protocols: Accepted False UnsupportedProtocol; TLS without Passthrough: UnsupportedValue',
-    objects: [gatewayClass(), gateway('gw', [{ name: 'tls', port: 443, protocol: 'TLS' }, { name: 'tcp', port: 9000, protocol: 'TCP' }, { name: 'odd', port: 9001, protocol: 'example.com/odd' }])],
+    name: 'UDP and unknown protocols: Accepted False UnsupportedProtocol; TLS Terminate without certificateRefs: UnsupportedValue',
+    objects: [gatewayClass(), gateway('gw', [{ name: 'tls', port: 443, protocol: 'TLS' }, { name: 'udp', port: 9000, protocol: 'UDP' }, { name: 'odd', port: 9001, protocol: 'example.com/odd' }])],
     expect: {
       gateways: { 'infra/gw': GW_ALL_INVALID },
       listeners: {
         'infra/gw/tls': `0 Accepted=False/UnsupportedValue ${NOT_PROGRAMMED} ResolvedRefs=True/ResolvedRefs Conflicted=False/NoConflicts`,
-        'infra/gw/tcp': `0 Accepted=False/UnsupportedProtocol ${NOT_PROGRAMMED} ResolvedRefs=True/ResolvedRefs Conflicted=False/NoConflicts`,
+        'infra/gw/udp': `0 Accepted=False/UnsupportedProtocol ${NOT_PROGRAMMED} ResolvedRefs=True/ResolvedRefs Conflicted=False/NoConflicts`,
         'infra/gw/odd': `0 Accepted=False/UnsupportedProtocol ${NOT_PROGRAMMED} ResolvedRefs=True/ResolvedRefs Conflicted=False/NoConflicts`,
       },
     },
@@ -199,12 +199,13 @@ const rows: GwRow[] = [
     },
   },
   {
-    name: 'a second HTTP port (in any Gateway) is PortUnavailable: the proxy serves one HTTP port',
+    name: 'a second HTTP port (in another Gateway) is a port listener of its own, bound at port + 8000',
     objects: [gatewayClass(), gateway('gw', [http()], { creation: '2024-01-01T00:00:00Z' }), gateway('later', [http('http', { port: 8080 })], { creation: '2024-01-02T00:00:00Z' })],
     expect: {
-      gateways: { 'infra/gw': GW_OK, 'infra/later': GW_ALL_INVALID },
-      listeners: { 'infra/gw/http': OK_LISTENER(0), 'infra/later/http': `0 Accepted=False/PortUnavailable ${NOT_PROGRAMMED} ResolvedRefs=True/ResolvedRefs Conflicted=False/NoConflicts` },
+      gateways: { 'infra/gw': GW_OK, 'infra/later': GW_OK },
+      listeners: { 'infra/gw/http': OK_LISTENER(0), 'infra/later/http': OK_LISTENER(0) },
     },
+    check: (r) => assert.deepEqual(r.proxyConfig.listeners, [{ name: 'http-8080', port: 8080, bindPort: 16080, protocol: 'http' }]),
   },
   {
     name: 'client certificate validation (tls.frontendValidation) is refused, never served without it',

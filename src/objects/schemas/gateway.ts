@@ -211,16 +211,29 @@ export const grpcRouteSpecSchema = obj({
 });
 export const grpcRouteSchema: JsonSchema = kubeObject({ spec: grpcRouteSpecSchema });
 
-export const tlsRouteSpecSchema = obj({
-  parentRefs: arr(parentRef(), { maxItems: 32 }),
-  hostnames: arr(hostname(), { maxItems: 16 }),
-  rules: arr(
+/** TLSRoute's and TCPRoute's rules: weighted backendRefs, nothing to match. */
+const streamRouteRules = () =>
+  arr(
     obj({
       name: sectionName(),
       backendRefs: arr(obj({ group: group(), kind: kind(), name: objectName(), namespace: str(), port: port(), weight: int({ minimum: 0, maximum: 1000000 }) }, ['name']), { maxItems: 16 }),
     }),
     { maxItems: 16 },
-  ),
+  );
+
+export const tlsRouteSpecSchema = obj({
+  parentRefs: arr(parentRef(), { maxItems: 32 }),
+  hostnames: arr(hostname(), { maxItems: 16 }),
+  rules: streamRouteRules(),
   useDefaultGateways: str(),
 });
 export const tlsRouteSchema: JsonSchema = kubeObject({ spec: tlsRouteSpecSchema });
+
+/** TCPRoute (v1 in the Standard channel; v1alpha2 has the same fields):
+ *  one rule of weighted backendRefs, no hostnames. */
+export const tcpRouteSpecSchema = obj({
+  parentRefs: arr(parentRef(), { maxItems: 32 }),
+  rules: streamRouteRules(),
+  useDefaultGateways: str(),
+});
+export const tcpRouteSchema: JsonSchema = kubeObject({ spec: tcpRouteSpecSchema });
