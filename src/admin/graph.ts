@@ -165,7 +165,7 @@ function addLbListener(g: GraphBuilder, l: BalancerListener, service: string, st
       g.node({ id: eid, kind: 'endpoint', label: `${t.address}:${t.port}`, detail: 'load balancer target', status: health === 'unhealthy' ? 'error' : 'ok' });
       g.edge(id, eid, health);
     } else {
-      const name = t.kind === 'proxy-https' ? 'https' : 'http';
+      const name = t.kind === 'proxy-port' ? (t.listener ?? '') : t.kind === 'proxy-https' ? 'https' : 'http';
       if (view.proxyListeners.some((p) => p.name === name)) g.edge(id, ids.proxyListener(name), ls?.targets.map((x) => x.health).join(', '));
     }
   }

@@ -34,7 +34,8 @@ export interface TlsPolicy {
 export type TargetKind =
   | 'endpoint' // a pod / endpoint address
   | 'proxy-http' // isobar's own proxy, plain HTTP listener
-  | 'proxy-https'; // isobar's own proxy, HTTPS listener
+  | 'proxy-https' // isobar's own proxy, HTTPS listener
+  | 'proxy-port'; // isobar's own proxy, a port listener (a Gateway listener port of its own), by `listener`
 
 export interface Target {
   /** For "endpoint" targets the address and port; for proxy targets the
@@ -42,6 +43,8 @@ export interface Target {
   kind: TargetKind;
   address: string;
   port: number;
+  /** proxy-port: the port listener's name ("http-81", "tcp-5000"). */
+  listener?: string;
 }
 
 export interface HealthCheckConfig {

@@ -30,6 +30,10 @@ export interface ProxyTargetAddresses {
    *  a flow for them goes over one of these (in turn, the next on error,
    *  the TCP address last), which costs the kernel less than loopback TCP. */
   unixPaths?: { http: string[]; https: string[] };
+  /** Each proxy worker's Unix socket of a port listener, "{listener}"
+   *  standing for its name: flows to a proxy-port target go over these
+   *  (in turn, the next on error); without them (and no local proxy) they fail. */
+  portPathTemplates?: string[];
 }
 
 /** isobar's own proxy in this same process: a flow to one of its
@@ -37,8 +41,9 @@ export interface ProxyTargetAddresses {
  *  header still first), with no loopback connection in between. */
 export interface LocalProxy {
   /** Serve `client` as if it had connected to the proxy's balancer
-   *  listener for `kind`; the stream starts with the PROXY header. */
-  adopt(kind: 'http' | 'https', client: Socket): void;
+   *  listener for `kind` ("http", "https" or a port listener's name); the
+   *  stream starts with the PROXY header. */
+  adopt(kind: string, client: Socket): void;
 }
 
 export interface ListenerDeps {
@@ -86,6 +91,8 @@ export class ListenerRuntime {
   applyProblems: string[] = [];
   private retired = false;
   private readonly refusals: RefusalLog;
+  /** The proxy port listener this listener's flows go to (a proxy-port target). */
+  private portListener: string | undefined;
 
   constructor(id: string, deps: ListenerDeps) {
     this.id = id;
@@ -122,12 +129,17 @@ export class ListenerRuntime {
     this.handler = { config, contexts, sources: new SourceFilter(config.sourceRanges) };
     const problems: string[] = [];
     const targets: { address: string; port: number }[] = [];
+    this.portListener = undefined;
     for (const t of config.targets) {
+      if (t.kind === 'proxy-port') {
+        // Health-checked at the proxy's HTTP listener for the balancer; the flows go to the port listener.
+        this.portListener = t.listener;
+      }
       if (t.kind === 'endpoint') {
         targets.push({ address: t.address, port: t.port });
         continue;
       }
-      const p = t.kind === 'proxy-http' ? this.deps.proxyTargets?.http : this.deps.proxyTargets?.https;
+      const p = t.kind === 'proxy-https' ? this.deps.proxyTargets?.https : this.deps.proxyTargets?.http;
       if (p) targets.push({ address: p.address, port: p.port });
       else if (t.address !== '' && t.port > 0) targets.push({ address: t.address, port: t.port });
       else problems.push(`target ${t.kind}: the proxy's listener address is not known to the balancer, so this target is skipped`);
@@ -387,6 +399,7 @@ export class ListenerRuntime {
   /** Connects to the proxy over its Unix sockets (each worker's in turn,
    *  the next on error), else over TCP to `t`. */
   private async dialProxy(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined): Promise<Socket> {
+    if (this.portListener !== undefined) return this.dialPort(this.portListener, header);
     const kind = this.proxyKind(t);
     // Re-encryption to the proxy (a TLS target protocol) keeps to TCP.
     const paths = kind && cfg.targetProtocol !== 'TLS' ? this.deps.proxyTargets?.unixPaths?.[kind] : undefined;
@@ -403,6 +416,24 @@ export class ListenerRuntime {
     return dial(t, cfg, header);
   }
 
+  /** Connects to a proxy port listener over each worker's Unix socket in
+   *  turn (it has no loopback port of its own). */
+  private async dialPort(name: string, header: Buffer | undefined): Promise<Socket> {
+    const templates = this.deps.proxyTargets?.portPathTemplates ?? [];
+    const start = this.unixTurn++;
+    let last: Error = new Error(`the proxy's port listener ${name} has no socket the balancer knows`);
+    for (let i = 0; i < templates.length; i++) {
+      const file = templates[(start + i) % templates.length]!.replaceAll('{listener}', name);
+      try {
+        return await dialUnix(file, header);
+      } catch (err) {
+        last = err as Error;
+        this.deps.logger.debug({ listener: this.id, target: file, err: last.message }, 'proxy socket connect failed');
+      }
+    }
+    throw last;
+  }
+
   /** Connects to a target (trying the next one on error, before the client
    *  has seen anything) and pipes both ways. */
   private async forward(client: Socket, raw: Socket, h: Handler, tlsSock: TLSSocket | undefined): Promise<void> {
@@ -413,7 +444,7 @@ export class ListenerRuntime {
     let chosen: PoolTarget | undefined;
     for (const t of this.pool.candidates(tuple)) {
       if (client.destroyed) return;
-      const local = this.localKind(t);
+      const local = this.portListener !== undefined && this.deps.localProxy ? this.portListener : this.localKind(t);
       if (local) {
         this.pool.track(t, client);
         if (header) {

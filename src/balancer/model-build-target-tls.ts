@@ -49,7 +49,7 @@ export function buildBackendCa(ann: Annotations, secrets: Secret[], namespace: s
  *  TLS listener to the proxy's HTTPS listener is called out. */
 export function buildTargetProtocol(port: number, tls: boolean, targetTls: TargetTls, ingress: boolean, targets: Target[], p: Problems): BalancerListener['targetProtocol'] {
   const targetProtocol = tls && targetTls.ssl ? 'TLS' : 'TCP';
-  if (ingress && tls && targetProtocol === 'TCP' && targets.some((t) => t.kind === 'proxy-https')) {
+  if (ingress && tls && targetProtocol === 'TCP' && targets.some((t) => t.kind === 'proxy-https' || (t.kind === 'proxy-port' && t.listener?.startsWith('https-')))) {
     p.warn(`spec.ports`, `port ${port} terminates TLS and sends plain text to the proxy's HTTPS listener; use targetPort "http" (8080) or ${A.backendProtocol}: ssl`);
   }
   return targetProtocol;

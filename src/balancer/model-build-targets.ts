@@ -1,6 +1,10 @@
 // A listener's targets: the ready endpoints of its Service port, or, for the
 // ingress Service, isobar's own proxy (by targetPort: 8080/http or
-// 8443/https).
+// 8443/https, or a port listener's name such as "http-81" or "tcp-5000",
+// which the load balancers of Gateways name).
+
+/** A port listener's name, as Contour names its Envoy listeners. */
+const PORT_LISTENER = /^(?:http|https|tcp)-\d{1,5}$/;
 
 import type { Service, ServicePort, Snapshot } from '../objects/index.ts';
 import type { IsobarConfig } from '../config/index.ts';
@@ -26,6 +30,10 @@ function proxyTarget(sp: ServicePort, proxyTargets: ProxyTargets | undefined): T
   if (tp === 8443 || tp === 'https' || tp === '8443') {
     return { kind: 'proxy-https', address: proxyTargets?.https.address ?? '', port: proxyTargets?.https.port ?? 0 };
   }
+  // The balancer health-checks a port listener's target at the proxy's
+  // HTTP listener for the balancer: the flows themselves go to the port
+  // listener (listener-runtime.ts).
+  if (typeof tp === 'string' && PORT_LISTENER.test(tp)) return { kind: 'proxy-port', listener: tp, address: proxyTargets?.http.address ?? '', port: proxyTargets?.http.port ?? 0 };
   return undefined;
 }
 

@@ -261,7 +261,7 @@ function throughLoadBalancer(l: BalancerListener, service: string, req: ExplainR
     protocol: l.tls ? `TLS terminated (policy ${l.tls.policy.name}), then ${l.targetProtocol}` : `${l.protocol} → ${l.targetProtocol}`,
     certificates: (l.tls?.certificates ?? []).map((c) => `${c.arn} (${c.domains.join(', ')})`),
     sourceRanges: l.sourceRanges,
-    targets: l.targets.map((t) => (t.kind === 'endpoint' ? `${t.address}:${t.port}` : `the proxy's ${t.kind === 'proxy-https' ? 'HTTPS' : 'HTTP'} listener`)),
+    targets: l.targets.map((t) => (t.kind === 'endpoint' ? `${t.address}:${t.port}` : t.kind === 'proxy-port' ? `the proxy's port listener ${t.listener ?? ''}` : `the proxy's ${t.kind === 'proxy-https' ? 'HTTPS' : 'HTTP'} listener`)),
     proxyProtocol: l.proxyProtocol,
     forwardsTo: toProxy ? (toProxy.kind === 'proxy-https' ? 'proxy https' : 'proxy http') : 'targets',
   };

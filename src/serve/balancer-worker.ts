@@ -12,7 +12,7 @@ import type { ProxyRuntime } from '../proxy/index.ts';
 import { ProxyConfigReplica } from './config-delta.ts';
 import { createLogger } from './logger.ts';
 import type { ToBalancerWorker } from './messages.ts';
-import { applyProxyUpdate } from './proxy-apply.ts';
+import { applyProxyUpdate, syncPortListeners } from './proxy-apply.ts';
 import { runWorker, send } from './worker-process.ts';
 import { http01Of } from './challenges.ts';
 
@@ -46,7 +46,8 @@ runWorker<ToBalancerWorker>({
         runtime = new BalancerRuntime({
           keys: store,
           proxyTargets: msg.proxyTargets,
-          localProxy: local && { adopt: (kind, client) => local.adopt(kind === 'http' ? 'lb-http' : 'lb-https', client) },
+          // The proxy's own listeners, or a port listener by name.
+          localProxy: local && { adopt: (kind, client) => local.adopt(kind === 'http' ? 'lb-http' : kind === 'https' ? 'lb-https' : `lb-${kind}`, client) },
           logger,
           reusePort: true,
           ticketKeys,
@@ -67,8 +68,9 @@ runWorker<ToBalancerWorker>({
             return;
           }
         }
+        const ports = proxy ? await syncPortListeners(proxy, logger) : undefined;
         await runtime.apply(JSON.parse(msg.config) as BalancerConfig);
-        send({ type: 'applied', version: msg.version, health: runtime.health().listeners });
+        send({ type: 'applied', version: msg.version, health: runtime.health().listeners, ...(ports ? { portProblems: ports } : {}) });
         return;
       case 'ticket-keys':
         if (msg.of === 'proxy') {

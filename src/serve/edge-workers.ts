@@ -28,8 +28,9 @@ export interface InternalPorts {
   socketDir?: string;
 }
 
-/** Where proxy worker `index` accepts the balancer's flows for `kind`. */
-export function proxySocketPath(dir: string, index: number, kind: 'http' | 'https'): string {
+/** Where proxy worker `index` accepts the balancer's flows for `kind`
+ *  (a port listener's name, or "{listener}" for the template of them all). */
+export function proxySocketPath(dir: string, index: number, kind: string): string {
   return path.join(dir, `proxy-${index}-${kind}.sock`);
 }
 
@@ -79,6 +80,12 @@ export class EdgeWorkers {
       ...o.proxy,
       downstream: workerDownstream(o.proxy.downstream, w.count, workerIndex),
       listeners: proxyListeners(o, w.internal, workerIndex),
+      portListeners: {
+        host: '0.0.0.0',
+        proxyProtocol: o.useProxyProtocol,
+        reusePort: true,
+        ...(w.internal ? { balancer: w.internal.socketDir !== undefined ? { socketPathTemplate: proxySocketPath(w.internal.socketDir, workerIndex, '{listener}') } : {} } : {}),
+      },
       ticketKeys: proxyKeys?.current ?? randomBytes(48),
     });
     this.#socketDir = w.internal?.socketDir;
@@ -244,7 +251,11 @@ function proxyTargets(internal: InternalPorts, count: number): NonNullable<Extra
   const dir = internal.socketDir;
   if (dir === undefined) return targets;
   const indexes = Array.from({ length: count }, (_, i) => i);
-  return { ...targets, unixPaths: { http: indexes.map((i) => proxySocketPath(dir, i, 'http')), https: indexes.map((i) => proxySocketPath(dir, i, 'https')) } };
+  return {
+    ...targets,
+    unixPaths: { http: indexes.map((i) => proxySocketPath(dir, i, 'http')), https: indexes.map((i) => proxySocketPath(dir, i, 'https')) },
+    portPathTemplates: indexes.map((i) => proxySocketPath(dir, i, '{listener}')),
+  };
 }
 
 /** A worker's downstream settings: its share of the listener connection limit. */

@@ -46,6 +46,8 @@ export type ToBalancerWorker =
         https: { address: string; port: number };
         /** The proxy workers' Unix sockets for the same listeners (default mode). */
         unixPaths?: { http: string[]; https: string[] };
+        /** Each proxy worker's Unix socket of a port listener, "{listener}" standing for its name (default mode). */
+        portPathTemplates?: string[];
       };
       logFormat: LogFormat;
       workerIndex: number;
@@ -78,7 +80,13 @@ import type { ListenerHealth } from '../balancer/index.ts';
 
 export type FromWorker =
   | { type: 'listening' }
-  | { type: 'applied'; version: number; health?: Record<string, ListenerHealth> }
+  | {
+      type: 'applied';
+      version: number;
+      health?: Record<string, ListenerHealth>;
+      /** Port listeners (ProxyConfig.listeners) this worker could not bind, by name, with why. */
+      portProblems?: Record<string, string>;
+    }
   /** The config of `version` came as a delta on a version this worker does
    *  not hold (it was just forked, or failed an earlier one): nothing of it
    *  was applied; send the whole latest config. */

@@ -13,6 +13,15 @@ export interface ProxyUpdateText {
   text: string;
 }
 
+/** Opens and closes the port listeners the config applied names (Gateway
+ *  listener ports beyond the first HTTP and HTTPS one); the ones that could
+ *  not be bound, by name with why, are logged and returned for the status. */
+export async function syncPortListeners(runtime: ProxyRuntime, logger: pino.Logger | undefined): Promise<Record<string, string>> {
+  const problems = await runtime.syncListeners();
+  for (const [listener, message] of Object.entries(problems)) logger?.error({ listener }, `port listener not opened: ${message}`);
+  return problems;
+}
+
 /** Applies `update`; false when it was refused (the worker then asks the
  *  primary for the whole config). Throws when it cannot be applied, and
  *  the replica then holds nothing, so the next delta is refused too. */

@@ -9,7 +9,7 @@ import type { ProxyRuntime } from '../proxy/index.ts';
 import { ProxyConfigReplica } from './config-delta.ts';
 import { createLogger } from './logger.ts';
 import type { ToProxyWorker } from './messages.ts';
-import { applyProxyUpdate } from './proxy-apply.ts';
+import { applyProxyUpdate, syncPortListeners } from './proxy-apply.ts';
 import { startProxy } from './start-proxy.ts';
 import { runWorker, send } from './worker-process.ts';
 import { http01Of } from './challenges.ts';
@@ -36,8 +36,10 @@ runWorker<ToProxyWorker>({
       case 'config': {
         if (!runtime) throw new Error('config before init');
         const update = { version: msg.version, text: msg.config, ...(msg.base !== undefined ? { base: msg.base } : {}) };
-        if (applyProxyUpdate(runtime, replica, update, logger)) send({ type: 'applied', version: msg.version });
-        else {
+        if (applyProxyUpdate(runtime, replica, update, logger)) {
+          const portProblems = await syncPortListeners(runtime, logger);
+          send({ type: 'applied', version: msg.version, portProblems });
+        } else {
           deltasRefused++;
           send({ type: 'resync', version: msg.version });
         }
