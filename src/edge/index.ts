@@ -5,5 +5,5 @@
 export { build, EdgeBuilder, type EdgeInput, type EdgeResult, type EdgeBuildStats } from './build.ts';
 export { buildReport, statusReport, type Report, type ReportOptions } from './report.ts';
 export { findings, hasFindings, type Findings } from './findings.ts';
-export type { ProxyConfig } from '../dag/index.ts';
+export type { PortListener, ProxyConfig } from '../dag/index.ts';
 export type { BalancerConfig, EdgeCertificate } from '../balancer/index.ts';

@@ -13,6 +13,7 @@ import type { ControlPlaneMetrics } from '../metrics/index.ts';
 import type { ObjectCache } from '../objects/index.ts';
 import type { StatusReport } from '../status/index.ts';
 import type { ServeOptions, StatusSink } from './options.ts';
+import { portListenersOf, withPortProblems } from './port-problems.ts';
 import { logStatusChanges } from './status-log.ts';
 
 export interface EdgeStateOptions {
@@ -35,6 +36,11 @@ export class EdgeState {
   readonly #o: EdgeStateOptions;
   readonly #edge = new EdgeBuilder();
   #lastStatusLine = new Map<string, string>();
+  /** The statuses as built, before the workers' port problems are laid over them. */
+  #built: StatusReport = { httpproxies: [], services: [] };
+  /** Which port listener serves each Gateway listener ("ns/gateway/listener"). */
+  #servedBy = new Map<string, string>();
+  #portProblems: Record<string, string> = {};
 
   constructor(o: EdgeStateOptions) {
     this.#o = o;
@@ -69,7 +75,8 @@ export class EdgeState {
     this.balancerConfig = built.balancerConfig;
     const { gatewayclasses, gateways, httproutes, grpcroutes, tlsroutes, tcproutes, backendtlspolicies } = built.statuses;
     const { extensionservices, ingresses } = built.statuses;
-    this.report = {
+    this.#servedBy = portListenersOf(snapshot.gateways ?? [], built.proxyConfig.listeners ?? []);
+    this.#built = {
       httpproxies: built.statuses.httpproxies,
       services: this.#o.runBalancer ? built.statuses.services : [],
       // ExtensionServices and Ingresses when there are any (the sink writes their status).
@@ -78,6 +85,18 @@ export class EdgeState {
       // The Gateway API arrays when the snapshot had Gateway API objects.
       ...(gateways ? { gatewayclasses, gateways, httproutes, grpcroutes, tlsroutes, tcproutes, backendtlspolicies } : {}),
     };
+    // Until the workers apply this version, the problems they last reported.
+    this.report = withPortProblems(this.#built, this.#servedBy, this.#portProblems);
+  }
+
+  /** What the workers reported after applying the latest configs: the
+   *  port listeners they could not bind. True when that changed the report. */
+  setPortProblems(problems: Record<string, string>): boolean {
+    const before = JSON.stringify(this.#portProblems);
+    this.#portProblems = problems;
+    const report = withPortProblems(this.#built, this.#servedBy, problems);
+    this.report = report;
+    return JSON.stringify(problems) !== before;
   }
 
   /** Logs what changed and hands the statuses to the sink. */

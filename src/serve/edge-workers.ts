@@ -54,6 +54,8 @@ export class EdgeWorkers {
   readonly #deltas = new ProxyConfigDeltas();
   #proxyConfig: ProxyConfig | undefined;
   #health: Record<string, ListenerHealth> = {};
+  /** Port listeners each worker ("role:index") could not bind at its last apply. */
+  readonly #portProblems = new Map<string, Record<string, string>>();
   readonly #ticketKeys: TicketKeys | undefined;
   readonly #proxyTicketKeys: TicketKeys | undefined;
   readonly #socketDir: string | undefined;
@@ -99,6 +101,7 @@ export class EdgeWorkers {
             configMessage: (v, config) => proxyMessage(this.#nextProxyUpdate(v, config)),
             wholeConfigMessage: (v) => proxyMessage(this.#deltas.whole(v)),
             onFatal,
+            onApplied: (msg, index) => this.#portProblems.set(`proxy:${index}`, msg.portProblems ?? {}),
           })
         : undefined;
     const internal = w.internal;
@@ -125,8 +128,9 @@ export class EdgeWorkers {
           configMessage: (v, config) => balancerMessage(v, config, w.coLocated && this.#proxyConfig ? this.#nextProxyUpdate(v, this.#proxyConfig) : undefined),
           wholeConfigMessage: (v, config) => balancerMessage(v, config, w.coLocated && this.#proxyConfig ? this.#deltas.whole(v) : undefined),
           onFatal,
-          onApplied: (msg) => {
+          onApplied: (msg, index) => {
             if (msg.health) this.#health = { ...this.#health, ...msg.health };
+            if (w.coLocated) this.#portProblems.set(`balancer:${index}`, msg.portProblems ?? {});
           },
         })
       : undefined;
@@ -141,6 +145,21 @@ export class EdgeWorkers {
   async apply(version: number, proxyConfig: ProxyConfig | undefined, balancerConfig: BalancerConfig | undefined): Promise<void> {
     this.#proxyConfig = proxyConfig;
     await Promise.all([proxyConfig && this.proxies?.apply(version, proxyConfig), balancerConfig && this.balancers?.apply(version, balancerConfig)]);
+  }
+
+  /** The port listeners some worker could not bind, by name, with why
+   *  (and how many workers said so). */
+  portProblems(): Record<string, string> {
+    const out: Record<string, string> = {};
+    const count = new Map<string, number>();
+    for (const problems of this.#portProblems.values()) {
+      for (const [name, why] of Object.entries(problems)) {
+        out[name] ??= why;
+        count.set(name, (count.get(name) ?? 0) + 1);
+      }
+    }
+    for (const [name, n] of count) if (n > 1) out[name] = `${out[name]!} (${n} workers)`;
+    return out;
   }
 
   /** True when every worker has applied the latest configs. */

@@ -52,6 +52,8 @@ export class ReloadLoop {
     const t0 = performance.now();
     await this.#workers.apply(s.version, s.proxyConfig, s.balancerConfig);
     this.#metrics.applied((performance.now() - t0) / 1000);
+    // Port listeners a worker could not bind: their Gateway listeners say so.
+    if (s.setPortProblems(this.#workers.portProblems()) && !this.#building) s.publishStatuses();
     if (s.balancerConfig) this.#lastUsage = await recordUsage(this.#store, s.balancerConfig, this.#lastUsage, this.#logger);
   }
 

@@ -51,7 +51,7 @@ kind: Gateway
 metadata: {name: other, namespace: infra}
 spec:
   gatewayClassName: contour
-  listeners: [{name: odd, port: 8080, protocol: HTTP}]
+  listeners: [{name: odd, port: 8080, protocol: UDP}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -79,7 +79,7 @@ test('check: valid Gateway API objects pass; a listener not programmed, an unres
     const bad = await isobar(['check', dir]);
     assert.equal(bad.code, 1);
     const lines = bad.stdout.trim().split('\n');
-    assert.ok(lines.includes('Gateway infra/other: listener odd: Accepted PortUnavailable: isobar serves every HTTP listener on one port, 80; move this listener to port 80'), bad.stdout);
+    assert.ok(lines.includes('Gateway infra/other: listener odd: Accepted UnsupportedProtocol: isobar does not serve UDP listeners; use HTTP, HTTPS, TLS or TCP'), bad.stdout);
     assert.ok(lines.includes('HTTPRoute apps/broken: parent infra/gw: ResolvedRefs BackendNotFound: backendRef service "apps/missing" not found'), bad.stdout);
     assert.ok(lines.includes('BackendTLSPolicy apps/pol: ancestor infra/gw: Accepted NoValidCACertificate: no caCertificateRef names a valid CA certificate'), bad.stdout);
     assert.match(lines.at(-1)!, /Gateway API error\(s\)/);

@@ -209,3 +209,49 @@ ${tcpRoute('v1alpha2', 'echo', 'tcp', '{name: echo-a, port: 3000, weight: 1}, {n
     }
   });
 }
+
+test('a port listener whose port is taken: its Gateway listener says Programmed False, PortUnavailable; the rest serves; freed and edited, it is opened', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'isobar-gateway-ports-taken-'));
+  const dir = join(work, 'manifests');
+  await mkdir(dir);
+  const seen: string[] = [];
+  const echo = echoServer('e', seen);
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+  const taken = new Set<number>();
+  const ok = await gatewayPort(0, taken);
+  const busy = await gatewayPort(0, taken);
+  // Something else holds the busy listener's proxy port (all addresses, as the proxy binds).
+  const squatter = createServer();
+  await new Promise<void>((r) => squatter.listen(busy + 8000, '0.0.0.0', () => r()));
+  let serve: ServeProcess | undefined;
+  try {
+    await writeFile(join(dir, 'services.yaml'), serviceAt('echo', (echo.address() as AddressInfo).port, { servicePort: 3000 }));
+    await writeFile(join(dir, 'routes.yaml'), [tcpRoute('v1', 'ok', 'ok', '{name: echo, port: 3000}'), tcpRoute('v1', 'busy', 'busy', '{name: echo, port: 3000}')].join('---\n'));
+    const gatewayFile = join(dir, 'gateway.yaml');
+    await writeFile(gatewayFile, gatewayYaml([tcpListener('ok', ok), tcpListener('busy', busy)]).replace(/  infrastructure:\n    annotations:\n.*\n/, ''));
+    const adminPort = await freePort();
+    serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(await freePort()), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], adminPort);
+    type Status = { gateways: { listeners: { name: string; conditions: { type: string; status: string; reason: string; message: string }[] }[] }[] };
+    const programmed = async () => {
+      const s = await getJson<Status>(`http://127.0.0.1:${adminPort}/status`);
+      return Object.fromEntries(s.gateways[0]!.listeners.map((l) => [l.name, l.conditions.find((c) => c.type === 'Programmed')!]));
+    };
+    const notBound = await waitFor('the busy listener reported', async () => ((await programmed()).busy?.status === 'False' ? await programmed() : undefined), 20_000);
+    assert.equal(notBound.busy!.reason, 'PortUnavailable');
+    assert.match(notBound.busy!.message, new RegExp(`tcp-${busy}: port ${busy} \\(bound at ${busy + 8000}\\): .*address already in use`));
+    assert.equal(notBound.ok!.status, 'True');
+    assert.equal(await tcpTalk(ok + 8000, 'fine'), 'e:fine', 'the other listener serves');
+    assert.match(serve.output(), new RegExp(`port listener not opened: port ${busy}`));
+
+    await new Promise<void>((r) => squatter.close(() => r()));
+    // Any saved change makes the workers try again.
+    await writeFile(join(dir, 'touch.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: touched}\n');
+    await waitFor('the freed port is opened and programmed', async () => (await programmed()).busy?.status === 'True', 20_000);
+    assert.equal(await tcpTalk(busy + 8000, 'now'), 'e:now');
+  } finally {
+    await serve?.stop();
+    if (squatter.listening) await new Promise<void>((r) => squatter.close(() => r()));
+    await new Promise<void>((r) => echo.close(() => r()));
+    await rm(work, { recursive: true, force: true });
+  }
+});
