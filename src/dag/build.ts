@@ -335,7 +335,7 @@ export class DagBuilder {
     const { shared, ...out } = assemble(results, entries, nonRoots, rejectedList, ext.results, snap.rejected, ingresses.served, this.#merger);
     const result: DagResult = { ...out, ingresses: ingressStatuses(ingresses, shared, snap.rejected) };
     // The Gateway API processor beside the HTTPProxy one, into the same config.
-    const gw = processGatewayApi(snap, view, config);
+    const gw = processGatewayApi(snap, view, config, result.proxyConfig.httpsVirtualHosts);
     if (!gw.present) return result;
     result.proxyConfig = mergeProxyConfigs(result.proxyConfig, gw.proxyConfig);
     result.gatewayApi = {

@@ -35,6 +35,9 @@ export interface Placement {
   /** Orders routes of equal rank: the older route, then namespace/name. */
   creation: string;
   key: string;
+  /** The route's status for the parentRef that placed it (a host it is
+   *  kept off is said there). */
+  parent?: RouteParentStatus;
 }
 
 export interface RouteResult {
@@ -168,7 +171,7 @@ export function processRoute(kind: RouteKind, raw: unknown, gateways: Map<string
       l.attachedRoutes++;
       const secure = l.protocol !== 'HTTP';
       for (const fqdn of names) {
-        const base: Placement = { secure, fqdn, creation, key: `${namespace}/${name}` };
+        const base: Placement = { secure, fqdn, creation, key: `${namespace}/${name}`, parent };
         if (l.proxyListener !== undefined) base.listener = l.proxyListener;
         if (kind === 'TCPRoute') {
           if ('forward' in content && content.forward) placements.push({ ...base, tcp: content.forward });

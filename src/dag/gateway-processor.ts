@@ -16,7 +16,8 @@ import { gatewayLoadBalancer } from './gateway-load-balancer.ts';
 import { comparePlacements, matchKey, type RoutePlacement } from './gateway-precedence.ts';
 import { ReferenceGrants } from './gateway-refs.ts';
 import { Output } from './output.ts';
-import type { ProxyConfig, Route, TcpForward } from './proxy-config.ts';
+import type { ProxyConfig, Route, SecureVirtualHost, TcpForward } from './proxy-config.ts';
+import type { RouteParentStatus } from '../status/index.ts';
 import { arr, int, rec, str, strMap } from './safe.ts';
 
 export interface GatewayApiResult {
@@ -46,6 +47,41 @@ function metaOf(o: unknown): Meta {
   return { namespace: str(m.namespace) || 'default', name: str(m.name), creation: str(m.creationTimestamp), generation: int(m.generation) };
 }
 
+/** Routes kept off a TLS host because the host is served under another
+ *  client certificate validation than their listener asks for: each
+ *  parent says so. Kept off every host of a parent: Accepted False,
+ *  NotAllowedByListeners; off some: PartiallyInvalid, UnsupportedValue. */
+class HostsKeptOff {
+  readonly #parents = new Map<RouteParentStatus, { placed: boolean; hosts: Map<string, string> }>();
+
+  #of(p: Placement) {
+    let e = p.parent ? this.#parents.get(p.parent) : undefined;
+    if (!e && p.parent) this.#parents.set(p.parent, (e = { placed: false, hosts: new Map() }));
+    return e;
+  }
+
+  on(p: Placement): void {
+    const e = this.#of(p);
+    if (e) e.placed = true;
+  }
+
+  off(p: Placement, why: string): void {
+    this.#of(p)?.hosts.set(p.fqdn, why);
+  }
+
+  report(): void {
+    for (const [parent, e] of this.#parents) {
+      if (e.hosts.size === 0) continue;
+      const list = [...e.hosts].map(([h, why]) => `${h} (${why})`).join(', ');
+      const message = `not served on ${list}: a TLS host has one client certificate validation, and this route's listener asks for another`;
+      const accepted = parent.conditions.find((c) => c.type === 'Accepted');
+      const generation = accepted?.observedGeneration ?? 0;
+      if (!e.placed) parent.conditions = parent.conditions.map((c) => (c.type === 'Accepted' ? condition('Accepted', false, 'NotAllowedByListeners', message, generation) : c));
+      else parent.conditions.push(condition('PartiallyInvalid', true, 'UnsupportedValue', message, generation));
+    }
+  }
+}
+
 /** Oldest first, then namespace/name: the spec's tie-break for Gateways and routes. */
 function byAge(a: unknown, b: unknown): number {
   const x = metaOf(a);
@@ -62,7 +98,10 @@ const byKey = (a: { namespace: string; name: string }, b: { namespace: string; n
   return x < y ? -1 : x > y ? 1 : 0;
 };
 
-export function processGatewayApi(snap: Snapshot, view: CacheView, config: IsobarConfig): GatewayApiResult {
+/** `served`: the TLS hosts the other processors (HTTPProxy, Ingress) serve
+ *  on the proxy's own HTTPS listener: each keeps its client validation, and
+ *  routes that ask for another are kept off it. */
+export function processGatewayApi(snap: Snapshot, view: CacheView, config: IsobarConfig, served: readonly SecureVirtualHost[] = []): GatewayApiResult {
   const classesRaw = arr(snap.gatewayClasses);
   const gatewaysRaw = arr(snap.gateways);
   const routesRaw = arr(snap.httpRoutes);
@@ -192,11 +231,23 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   // validation than its listener asked for.
   const validationOf = new Map<string, string>();
   const hostOf = (p: Placement) => `${p.listener ?? ''}\u0000${p.fqdn}`;
+  // An HTTPProxy's or Ingress's TLS host keeps its own validation (none included).
+  const others = new Set<string>();
+  for (const v of served) {
+    if (v.listener !== undefined) continue;
+    validationOf.set(`\u0000${v.fqdn}`, JSON.stringify(v.clientValidation ?? null));
+    others.add(`\u0000${v.fqdn}`);
+  }
   for (const p of placements) if (p.secure && p.clientValidation && !validationOf.has(hostOf(p))) validationOf.set(hostOf(p), JSON.stringify(p.clientValidation));
+  const keptOff = new HostsKeptOff();
   for (const p of placements) {
     const k = `${p.secure ? 's' : 'p'}\u0000${hostOf(p)}\u0000${matchKey(p.route)}`;
     if (taken.has(k)) continue;
-    if (p.secure && (validationOf.get(hostOf(p)) ?? 'null') !== JSON.stringify(p.clientValidation ?? null)) continue;
+    if (p.secure && (validationOf.get(hostOf(p)) ?? 'null') !== JSON.stringify(p.clientValidation ?? null)) {
+      keptOff.off(p, others.has(hostOf(p)) ? 'an HTTPProxy or Ingress serves it' : 'another listener of a Gateway serves it');
+      continue;
+    }
+    keptOff.on(p);
     taken.add(k);
     rank.set(p.route, rank.size);
     if (p.secure) {
@@ -207,6 +258,7 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
       out.addRoute(v, p.route);
     } else out.addRoute(out.ensureHttp(p.fqdn, p.listener), p.route);
   }
+  keptOff.report();
   // The port listeners some served listener uses.
   const used = new Set<string>();
   for (const gw of gateways.values()) for (const l of gw.listeners) if (l.usable && l.proxyListener !== undefined) used.add(l.proxyListener);

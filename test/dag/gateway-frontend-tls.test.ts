@@ -151,6 +151,34 @@ test('a host one listener validates and another does not: the other\'s routes ar
   const p = vhost(r, 'proxied.example.com', true)!;
   assert.equal(p.clientValidation, undefined);
   assert.deepEqual([...new Set(p.routes.map((x) => x.origin.name))], ['p'], 'the HTTPProxy\'s routes only, never the validated route without validation');
+  // Each route kept off a host says so on its parent.
+  const parents = Object.fromEntries(r.gatewayApi!.httproutes.map((x) => [x.name, x.parents.map((pp) => pp.conditions.map((c) => `${c.type}=${c.status}/${c.reason}: ${c.message}`))]));
+  assert.deepEqual(parents.r2, [
+    [
+      'Accepted=False/NotAllowedByListeners: not served on app.example.com (another listener of a Gateway serves it): a TLS host has one client certificate validation, and this route\'s listener asks for another',
+      'ResolvedRefs=True/ResolvedRefs: All references resolved',
+    ],
+  ]);
+  assert.deepEqual(parents.r3, [
+    [
+      'Accepted=False/NotAllowedByListeners: not served on proxied.example.com (an HTTPProxy or Ingress serves it): a TLS host has one client certificate validation, and this route\'s listener asks for another',
+      'ResolvedRefs=True/ResolvedRefs: All references resolved',
+    ],
+  ]);
+  assert.deepEqual(parents.r![0]!.map((c) => c.split(':')[0]), ['Accepted=True/Accepted', 'ResolvedRefs=True/ResolvedRefs']);
+});
+
+test('a route kept off some of its hosts by another client validation, served on others: PartiallyInvalid True, UnsupportedValue, naming the hosts', () => {
+  const r = runGw([
+    ...withTls({ frontend: { default: validation([cmRef('client-ca')]) } }),
+    gateway('open', [http('plain', { port: 81 }), https('https', 'cert')], { creation: '2030-01-01T00:00:00Z' }),
+    httpRoute('both', { parentRefs: [{ name: 'open', namespace: 'infra' }], hostnames: ['app.example.com'], rules: [{ backendRefs: [{ name: 's', port: 80 }] }] }),
+  ]);
+  const both = r.gatewayApi!.httproutes.find((x) => x.name === 'both')!;
+  assert.deepEqual(both.parents[0]!.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`), ['Accepted=True/Accepted', 'ResolvedRefs=True/ResolvedRefs', 'PartiallyInvalid=True/UnsupportedValue']);
+  assert.match(both.parents[0]!.conditions[2]!.message, /^not served on app\.example\.com \(another listener of a Gateway serves it\)/);
+  const plain = r.proxyConfig.httpVirtualHosts.filter((v) => v.fqdn === 'app.example.com' && v.routes.some((x) => x.origin.name === 'both'));
+  assert.equal(plain.length, 1, 'served on the plain port');
 });
 
 test('spec.tls.backend.clientCertificateRef (the standard place) is the client certificate shown to validated backends', () => {
