@@ -11,7 +11,9 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { test } from 'node:test';
 import type { DownstreamSettings } from '../../src/proxy/index.ts';
+import { createCa } from '../support/pki.ts';
 import { waitFor } from '../support/wait.ts';
+import { cluster, config, ep, httpBackend, route, secureVhost, startProxy, vhost } from './fixtures.ts';
 import { DRAIN_HOST as HOST, drainProxy, type DrainProxy } from './drain-proxy.ts';
 import { ERR, FLAG, FRAME, H2Wire, headers, request, type Frame } from './h2-wire.ts';
 const NOTICE = { code: ERR.NO_ERROR, lastStream: 0x7fffffff };
@@ -202,5 +204,72 @@ test("node:http2's client: the notice ends its session gracefully, its streams f
     }
   } finally {
     await s.close();
+  }
+});
+
+test('the notice lands between frames while large responses are backed up on the connection (TLS and h2c)', { timeout: 60_000 }, async () => {
+  const BODY = 1024 * 1024;
+  const STREAMS = 6;
+  const big = await httpBackend('big', (_req, res) => res.end(Buffer.alloc(BODY, 0x61)));
+  const ca = await createCa();
+  const cert = await ca.issue({ dnsNames: [HOST] });
+  const routes = [route({ to: 'big' })];
+  const p = await startProxy(
+    config({
+      clusters: [cluster('big', [ep(big)])],
+      secrets: [{ id: 'default/app', ...cert }],
+      httpVirtualHosts: [vhost(HOST, routes)],
+      httpsVirtualHosts: [secureVhost(HOST, routes, { secretId: 'default/app' })],
+    }),
+    [{ name: 'http' }, { name: 'https', tls: true }],
+    { downstream: { maxConnectionDurationMs: 300, http2ShutdownGraceMs: 5000 } },
+  );
+  try {
+    for (const [name, url, opts] of [
+      ['h2c', `http://127.0.0.1:${p.port('http')}`, {}],
+      ['tls', `https://127.0.0.1:${p.port('https')}`, { ca: ca.certPem, servername: HOST }],
+    ] as const) {
+      const client = http2.connect(url, opts);
+      const errors: Error[] = [];
+      client.on('error', (e) => errors.push(e));
+      const notices: number[] = [];
+      // The client reads slowly until the notice: the proxy's writes back
+      // up behind it. Then it reads at once, since node:http2 drops what a
+      // stream has buffered unread when the connection closes.
+      let slow = true;
+      let received = 0;
+      let receivedAtNotice = -1;
+      client.on('goaway', (_code, last) => {
+        notices.push(last);
+        if (receivedAtNotice < 0) receivedAtNotice = received;
+        slow = false;
+      });
+      const sizes = await Promise.all(
+        Array.from({ length: STREAMS }, (_, i) =>
+          new Promise<number>((resolve, reject) => {
+            const r = client.request({ ':path': `/big/${i}`, ':authority': HOST });
+            let n = 0;
+            r.on('data', (d: Buffer) => {
+              n += d.length;
+              received += d.length;
+              if (!slow) return;
+              r.pause();
+              setTimeout(() => r.resume(), 5);
+            });
+            r.on('end', () => resolve(n));
+            r.on('error', reject);
+            r.end();
+          }),
+        ),
+      );
+      assert.deepEqual(sizes, Array.from({ length: STREAMS }, () => BODY), `${name}: every body whole`);
+      assert.equal(notices[0], 0x7fffffff, `${name}: the notice`);
+      assert.ok(receivedAtNotice >= 0 && receivedAtNotice < STREAMS * BODY, `${name}: the notice came with ${receivedAtNotice} of ${STREAMS * BODY} bytes read`);
+      assert.deepEqual(errors, [], `${name}: no protocol error`);
+      client.destroy();
+    }
+  } finally {
+    await p.close();
+    await big.close();
   }
 });
