@@ -21,7 +21,8 @@ function isobar(args: string[]): Promise<{ code: number; stdout: string }> {
   });
 }
 
-const GOOD = `apiVersion: gateway.networking.k8s.io/v1
+/** Contour's GatewayClass and the Gateway infra/gw with these listeners. */
+const classAndGateway = (listeners: string) => `apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: contour}
 spec: {controllerName: projectcontour.io/gateway-controller}
@@ -31,8 +32,10 @@ kind: Gateway
 metadata: {name: gw, namespace: infra}
 spec:
   gatewayClassName: contour
-  listeners: [{name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]
----
+  listeners: [${listeners}]
+`;
+
+const GOOD = `${classAndGateway('{name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}')}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: web, namespace: apps}
@@ -90,6 +93,37 @@ test('check: valid Gateway API objects pass; a listener not programmed, an unres
     assert.match(table.stdout, /infra\s+gw\s+True\s+True\s+http \(2\)/);
     assert.match(table.stdout, /apps\s+broken\s+HTTPRoute\s+infra\/gw\s+True\s+False \(BackendNotFound\)/);
     assert.match(table.stdout, /apps\s+pol\s+infra\/gw\s+False \(NoValidCACertificate\)\s+False \(InvalidCACertificateRef\)/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('status -o json lists tcproutes with their parents; check names a TCPRoute whose backend does not resolve; the table lists it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'isobar-gw-tcp-'));
+  try {
+    await writeFile(
+      join(dir, 'tcp.yaml'),
+      `${classAndGateway('{name: tcp, port: 5000, protocol: TCP, allowedRoutes: {namespaces: {from: All}}}')}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TCPRoute
+metadata: {name: db, namespace: apps, generation: 4}
+spec:
+  parentRefs: [{name: gw, namespace: infra, sectionName: tcp}]
+  rules: [{backendRefs: [{name: missing, port: 3000}]}]
+`,
+    );
+    const json = await isobar(['status', dir, '-o', 'json']);
+    const report = JSON.parse(json.stdout) as { tcproutes: { namespace: string; name: string; parents: { parentRef: Record<string, unknown>; conditions: { type: string; status: string; reason: string; observedGeneration: number }[] }[] }[]; gateways: { listeners: { attachedRoutes: number }[] }[] };
+    assert.deepEqual(
+      report.tcproutes.map((r) => ({ ns: r.namespace, name: r.name, parents: r.parents.map((p) => [p.parentRef.sectionName, ...p.conditions.map((c) => `${c.type}=${c.status}/${c.reason}@${c.observedGeneration}`)]) })),
+      [{ ns: 'apps', name: 'db', parents: [['tcp', 'Accepted=True/Accepted@4', 'ResolvedRefs=False/BackendNotFound@4']] }],
+    );
+    assert.equal(report.gateways[0]!.listeners[0]!.attachedRoutes, 1);
+    const check = await isobar(['check', dir]);
+    assert.equal(check.code, 1);
+    assert.match(check.stdout, /^TCPRoute apps\/db: parent infra\/gw\/tcp: ResolvedRefs BackendNotFound: /m);
+    const table = await isobar(['status', dir, '-o', 'table']);
+    assert.match(table.stdout, /apps\s+db\s+TCPRoute\s+infra\/gw\/tcp\s+True\s+False \(BackendNotFound\)/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

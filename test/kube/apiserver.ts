@@ -49,6 +49,7 @@ export const GATEWAY_API_RESOURCES: ResourceDef[] = [
   { group: GW, version: 'v1', plural: 'httproutes', singular: 'httproute', kind: 'HTTPRoute', namespaced: true, statusSubresource: true, custom: true },
   { group: GW, version: 'v1', plural: 'grpcroutes', singular: 'grpcroute', kind: 'GRPCRoute', namespaced: true, statusSubresource: true, custom: true },
   { group: GW, version: 'v1', plural: 'tlsroutes', singular: 'tlsroute', kind: 'TLSRoute', namespaced: true, statusSubresource: true, custom: true },
+  { group: GW, version: 'v1', plural: 'tcproutes', singular: 'tcproute', kind: 'TCPRoute', namespaced: true, statusSubresource: true, custom: true },
   { group: GW, version: 'v1', plural: 'referencegrants', singular: 'referencegrant', kind: 'ReferenceGrant', namespaced: true, statusSubresource: false, custom: true },
   { group: GW, version: 'v1', plural: 'backendtlspolicies', singular: 'backendtlspolicy', kind: 'BackendTLSPolicy', namespaced: true, statusSubresource: true, custom: true },
 ];

@@ -130,3 +130,26 @@ test('the leader writes Gateway API status; lastTransitionTime holds while a con
     await api.stop();
   }
 });
+
+test('TCPRoute: watched with the other Gateway API kinds when its CRD is served, and the leader writes its parents\' status', async () => {
+  const { api, kubeconfig } = await startApi({ gatewayApi: true });
+  api.put('tcproutes', { apiVersion: GW, kind: 'TCPRoute', metadata: { name: 't', namespace: 'apps', generation: 2 }, spec: { parentRefs: [{ name: 'g', namespace: 'infra', sectionName: 'tcp' }], rules: [{ backendRefs: [{ name: 'db', port: 3000 }] }] } });
+  const cache = new ObjectCache();
+  const source = new KubeSource(cache, { kubeconfig });
+  const writer = new StatusWriter({ kubeconfig, observedStatus: (k, ns, n) => source.observedStatus(k, ns, n) });
+  try {
+    await source.start();
+    await waitFor('listed', () => source.ready() && cache.snapshot().tcpRoutes?.length === 1);
+    assert.deepEqual(cache.snapshot().tcpRoutes!.map((r) => `${r.metadata.namespace}/${r.metadata.name}`), ['apps/t']);
+    writer.setLeader(true);
+    const parent = { parentRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'infra', name: 'g', sectionName: 'tcp' }, controllerName: CONTROLLER, conditions: [{ type: 'Accepted', status: 'True' as const, reason: 'Accepted', message: 'Accepted TCPRoute', observedGeneration: 2 }] };
+    writer.write([], [], [], [], { tcproutes: [{ namespace: 'apps', name: 't', parents: [parent] }] });
+    await writer.idle();
+    const status = api.get('tcproutes', 'apps', 't')!.status as { parents: Record<string, any>[] };
+    assert.deepEqual(status.parents.map((p) => [p.controllerName, p.parentRef.sectionName, p.conditions[0].reason]), [[CONTROLLER, 'tcp', 'Accepted']]);
+  } finally {
+    await writer.stop();
+    await source.stop();
+    await api.stop();
+  }
+});
