@@ -118,14 +118,7 @@ const HANDLERS: Record<string, Handler> = {
     const n = parseNumTrustedHops(v, c.fail);
     if (n !== undefined) c.config.numTrustedHops = n;
   },
-  'listener.connection-balancer': (v, c) => {
-    parseConnectionBalancer(v, c.config.listener, c.fail);
-    if (c.config.listener.connectionBalancer === 'exact') {
-      c.warn(
-        'exact balancing is not applied: each proxy worker is a process with its own socket on the port (SO_REUSEPORT), and the kernel spreads new connections among them by address hash, not by how many each holds',
-      );
-    }
-  },
+  'listener.connection-balancer': (v, c) => parseConnectionBalancer(v, c.config.listener, c.fail),
   ...Object.fromEntries(LISTENER_LIMIT_KEYS.map((k): [string, Handler] => [`listener.${k}`, (v, c) => parseListenerLimit(k, v, c.config.listener, c.fail)])),
   ...Object.fromEntries(DOWNSTREAM_TIMEOUT_KEYS.map((k): [string, Handler] => [`timeouts.${k}`, (v, c) => parseDownstreamTimeout(k, v, c.config.timeouts, c.fail)])),
   'accesslog-format': (v, c) => {

@@ -97,6 +97,16 @@ export function proxyEventFamily(name: string): Family | undefined {
   return { type: 'counter', help: `Proxy events: ${name.slice('isobar_proxy_'.length, -'_total'.length).replace(/_/g, ' ')}.` };
 }
 
+/** Envoy's per-worker listener stats (listener.<address>.worker_<id>.downstream_cx_*,
+ *  Envoy's Prometheus name keeps the worker in the family name). */
+export function perWorkerFamily(name: string): Family | undefined {
+  const m = /^envoy_listener_worker_(\d+)_downstream_cx_(active|total)$/.exec(name);
+  if (!m) return undefined;
+  return m[2] === 'active'
+    ? { type: 'gauge', help: `Open connections of the listener on proxy worker ${m[1]}.` }
+    : { type: 'counter', help: `Connections the listener accepted on proxy worker ${m[1]}.` };
+}
+
 export function familyOf(name: string): Family | undefined {
-  return FAMILIES[name] ?? proxyEventFamily(name);
+  return FAMILIES[name] ?? proxyEventFamily(name) ?? perWorkerFamily(name);
 }

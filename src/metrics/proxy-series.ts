@@ -55,9 +55,10 @@ export interface ProxyMetricsSource {
 export const HTTP_PREFIX = 'ingress_http';
 export const HTTPS_PREFIX = 'ingress_https';
 
-export function proxySeries(p: ProxyMetricsSource): WorkerMetrics {
+/** `worker`: the reporting process's worker index, for Envoy's per-worker listener series. */
+export function proxySeries(p: ProxyMetricsSource, worker?: number): WorkerMetrics {
   const w = new SeriesWriter();
-  for (const l of p.listeners) listenerSeries(w, l);
+  for (const l of p.listeners) listenerSeries(w, l, worker);
   for (const prefix of [HTTP_PREFIX, HTTPS_PREFIX]) {
     const rds = { envoy_http_conn_manager_prefix: prefix, envoy_rds_route_config: prefix };
     w.counter('envoy_http_rds_update_success', rds, p.updates.success);
@@ -86,7 +87,7 @@ export function proxySeries(p: ProxyMetricsSource): WorkerMetrics {
   return w.out;
 }
 
-function listenerSeries(w: SeriesWriter, l: ProxyListenerMetrics): void {
+function listenerSeries(w: SeriesWriter, l: ProxyListenerMetrics, worker: number | undefined): void {
   const prefix = { envoy_http_conn_manager_prefix: l.tls ? HTTPS_PREFIX : HTTP_PREFIX };
   const r = l.requests;
   w.counter('envoy_http_downstream_rq_total', prefix, r.total);
@@ -102,6 +103,10 @@ function listenerSeries(w: SeriesWriter, l: ProxyListenerMetrics): void {
     w.counter('envoy_listener_downstream_cx_total', at, l.cxTotal);
     w.gauge('envoy_listener_downstream_cx_active', at, l.cxActive);
     w.counter('envoy_listener_downstream_cx_overflow', at, l.cxOverflow);
+    if (worker !== undefined) {
+      w.counter(`envoy_listener_worker_${worker}_downstream_cx_total`, at, l.cxTotal);
+      w.gauge(`envoy_listener_worker_${worker}_downstream_cx_active`, at, l.cxActive);
+    }
   }
 }
 

@@ -169,8 +169,23 @@ export class Listener {
   }
 
   async listen(): Promise<void> {
-    if (!this.spec.socketOnly) await this.listenTcp();
+    // node:http starts tracking its connections (header and request
+    // deadlines, closing idle ones) when its server listens: one fed only
+    // by hand-offs or its Unix socket never does, so it is told.
+    if (this.spec.handedOff || this.spec.socketOnly) this.server.emit('listening');
+    else await this.listenTcp();
     if (this.spec.unixPath !== undefined) await this.listenUnix(this.spec.unixPath);
+  }
+
+  /** Where connections reach this listener: its port, or the primary's for a handed-off one. */
+  boundAddress(): { address: string; port: number } | undefined {
+    if (this.spec.handedOff) return this.closing ? undefined : { address: this.spec.host, port: this.spec.port };
+    return this.server.listening ? this.address() : undefined;
+  }
+
+  /** Connections accepted (or adopted) and still open. */
+  get openConnections(): number {
+    return this.open;
   }
 
   private listenTcp(): Promise<void> {
@@ -225,9 +240,11 @@ export class Listener {
     return { address: a.address, port: a.port };
   }
 
-  /** Serves a connection accepted elsewhere in this process (the load
-   *  balancer's decrypted client stream) exactly like one accepted here. */
-  adopt(socket: net.Socket): void {
+  /** Serves a connection accepted elsewhere (the load balancer's decrypted
+   *  client stream in this process, or one the primary handed over)
+   *  exactly like one accepted here; `unix`: accepted on a Unix socket. */
+  adopt(socket: net.Socket, unix = false): void {
+    if (unix) (socket as Sock)[kUnix] = true;
     this.onConnection(socket);
   }
 

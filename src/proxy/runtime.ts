@@ -273,20 +273,21 @@ export class ProxyRuntime {
     this.ctx.stats.configApplies++;
   }
 
-  /** Serves `socket` on the listener named `name` as if it had been
-   *  accepted there (used by the load balancer in the same process). */
   /** The HTTP-01 challenges the plain listeners answer from now on (the whole set). */
   setAcmeHttp01(tokens: readonly { token: string; keyAuthorization: string }[]): void {
     this.ctx.acmeHttp01 = new Map(tokens.map((t) => [t.token, t.keyAuthorization]));
   }
 
-  adopt(name: string, socket: Socket): void {
+  /** Serves `socket` on the listener named `name` as if it had been
+   *  accepted there (the load balancer in this process, or a connection
+   *  the primary handed over); `unix`: accepted on a Unix socket. */
+  adopt(name: string, socket: Socket, unix = false): void {
     const l = this.listeners.find((x) => x.spec.name === name);
     if (!l) {
       socket.destroy();
       return;
     }
-    l.adopt(socket);
+    l.adopt(socket, unix);
   }
 
   address(name: string): { address: string; port: number } {
@@ -332,9 +333,10 @@ export class ProxyRuntime {
       listeners: this.listeners.map((l) => ({
         name: l.spec.name,
         tls: l.spec.tls,
-        address: l.server.listening ? l.address() : undefined,
+        address: l.boundAddress(),
         cxTotal: l.cxTotal,
-        cxActive: l.sockets.size,
+        // A TLS connection is two sockets in l.sockets (raw and decrypted): one connection here.
+        cxActive: l.openConnections,
         cxOverflow: l.cxOverflow,
         cxMaxRequestsReached: l.cxMaxRequestsReached,
         cxMaxDurationReached: l.cxMaxDurationReached,

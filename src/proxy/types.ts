@@ -22,6 +22,11 @@ export interface ProxyListenerSpec {
   tcp?: boolean;
   /** Accept on unixPath only (or, without one, only connections adopted in-process). */
   socketOnly?: boolean;
+  /** The port is bound by serve's primary process, not here
+   *  (listener.connection-balancer: exact): it hands each connection over
+   *  (ProxyRuntime.adopt) to the worker holding the fewest. host and port
+   *  say where it listens. */
+  handedOff?: boolean;
 }
 
 /** How the runtime opens the port listeners a config names (Gateway

@@ -15,6 +15,7 @@ import type { ToBalancerWorker } from './messages.ts';
 import { applyProxyUpdate, syncPortListeners } from './proxy-apply.ts';
 import { runWorker, send } from './worker-process.ts';
 import { http01Of } from './challenges.ts';
+import { takeHandOff } from './handed-off.ts';
 
 let runtime: BalancerRuntime | undefined;
 let proxy: ProxyRuntime | undefined;
@@ -26,11 +27,17 @@ let proxyTicketKeys: Buffer | undefined;
 const proxyReplica = new ProxyConfigReplica();
 /** Proxy deltas this worker could not take (co-located: it asked for the whole config). */
 let proxyDeltasRefused = 0;
+/** Which worker this is (--co-located: Envoy's per-worker listener series). */
+let index: number | undefined;
 
 runWorker<ToBalancerWorker>({
-  async handle(msg) {
+  async handle(msg, handle) {
     switch (msg.type) {
+      case 'connection':
+        takeHandOff(proxy, msg, handle);
+        return;
       case 'init': {
+        index = msg.workerIndex;
         // Structured clone (IPC) turns a Buffer into a plain Uint8Array.
         ticketKeys = Buffer.from(msg.ticketKeys);
         logger = createLogger(msg.logFormat, { role: msg.proxy ? 'edge' : 'balancer', worker: msg.workerIndex });
@@ -92,7 +99,7 @@ runWorker<ToBalancerWorker>({
       case 'metrics': {
         if (!runtime) return;
         const lb = balancerSeries(runtime.metrics());
-        send({ type: 'metrics', requestId: msg.requestId, metrics: proxy ? mergeWorkerMetrics(lb, proxySeries(proxy.metricsSource(proxyDeltasRefused))) : lb });
+        send({ type: 'metrics', requestId: msg.requestId, metrics: proxy ? mergeWorkerMetrics(lb, proxySeries(proxy.metricsSource(proxyDeltasRefused), index)) : lb });
         return;
       }
     }

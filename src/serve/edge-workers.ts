@@ -3,6 +3,7 @@
 // --co-located). Each version's proxy update is made once, whatever the
 // number of workers, as a delta on the version before.
 
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -11,11 +12,12 @@ import type { AcmeChallenge } from '../balancer/index.ts';
 import type { BalancerConfig, ProxyConfig } from '../edge/index.ts';
 import type { MetricsAggregator } from '../metrics/index.ts';
 import { ProxyConfigDeltas, type ProxyConfigUpdate } from './config-delta.ts';
-import type { ListenerHealth, ListenerSpec, ToBalancerWorker, ToProxyWorker } from './messages.ts';
+import type { FromWorker, ListenerHealth, ListenerSpec, ToBalancerWorker, ToProxyWorker } from './messages.ts';
 import type { ServeOptions } from './options.ts';
 import type { ProxyStart } from './start-proxy.ts';
 import type { DownstreamSettings } from '../proxy/index.ts';
 import { workerShare } from './config-proxy-settings.ts';
+import { ExactBalancer, type BalancedListener } from './exact-balancer.ts';
 import { TicketKeys, TICKET_KEY_ROTATION_MS } from './ticket-keys.ts';
 import { WorkerPool } from './workers.ts';
 
@@ -32,6 +34,12 @@ export interface InternalPorts {
  *  (a port listener's name, or "{listener}" for the template of them all). */
 export function proxySocketPath(dir: string, index: number, kind: string): string {
   return path.join(dir, `proxy-${index}-${kind}.sock`);
+}
+
+/** With exact balancing, where the primary accepts the balancer's flows for
+ *  `kind` and hands each to the proxy worker holding the fewest. */
+export function balancedSocketPath(dir: string, kind: 'http' | 'https'): string {
+  return path.join(dir, `lb-${kind}.sock`);
 }
 
 export interface EdgeWorkersOptions {
@@ -59,9 +67,23 @@ export class EdgeWorkers {
   readonly #ticketKeys: TicketKeys | undefined;
   readonly #proxyTicketKeys: TicketKeys | undefined;
   readonly #socketDir: string | undefined;
+  /** listener.connection-balancer: exact (and more than one worker). */
+  readonly exact: ExactBalancer | undefined;
 
   constructor(w: EdgeWorkersOptions) {
     const o = w.serve;
+    // One worker holds every connection whatever the balancer: nothing to hand over.
+    const exact = w.runProxy && w.count > 1 && o.config.listener.connectionBalancer === 'exact' ? new ExactBalancer(balancedListeners(o, w.internal), w.logger) : undefined;
+    this.exact = exact;
+    // The hooks of the pool whose workers run the proxy.
+    const handOff = exact && {
+      onListening: (index: number, child: ChildProcess) => exact.workerReady(index, child),
+      onGone: (child: ChildProcess) => exact.workerGone(child),
+      onHandOff: (msg: Extract<FromWorker, { type: 'adopted' | 'closed' }>, child: ChildProcess) => {
+        if (msg.type === 'adopted') exact.adopted(child, msg.id);
+        else exact.closed(child, msg.listener);
+      },
+    };
     // A worker that fails to apply a config keeps serving the one before
     // (and /readyz turns red until a later config applies); a worker that
     // dies is replaced by the pool. Neither stops the others.
@@ -81,7 +103,7 @@ export class EdgeWorkers {
     const proxyStart = (workerIndex: number): ProxyStart => ({
       ...o.proxy,
       downstream: workerDownstream(o.proxy.downstream, w.count, workerIndex),
-      listeners: proxyListeners(o, w.internal, workerIndex),
+      listeners: proxyListeners(o, w.internal, workerIndex, exact),
       portListeners: {
         host: '0.0.0.0',
         proxyProtocol: o.useProxyProtocol,
@@ -102,6 +124,7 @@ export class EdgeWorkers {
             wholeConfigMessage: (v) => proxyMessage(this.#deltas.whole(v)),
             onFatal,
             onApplied: (msg, index) => this.#portProblems.set(`proxy:${index}`, msg.portProblems ?? {}),
+            ...handOff,
           })
         : undefined;
     const internal = w.internal;
@@ -119,7 +142,7 @@ export class EdgeWorkers {
             workerIndex,
             stateDir: o.stateDir,
             logFormat: o.logFormat,
-            proxyTargets: internal ? proxyTargets(internal, w.count) : undefined,
+            proxyTargets: internal ? proxyTargets(internal, w.count, exact !== undefined) : undefined,
             proxy: w.coLocated ? proxyStart(workerIndex) : undefined,
             ticketKeys: ticketKeys.current,
           }),
@@ -132,12 +155,15 @@ export class EdgeWorkers {
             if (msg.health) this.#health = { ...this.#health, ...msg.health };
             if (w.coLocated) this.#portProblems.set(`balancer:${index}`, msg.portProblems ?? {});
           },
+          ...(w.coLocated ? handOff : undefined),
         })
       : undefined;
   }
 
-  /** Forks every worker; resolves once each has bound its listeners. */
+  /** Forks every worker; resolves once each has bound its listeners. With
+   *  exact balancing the primary binds the proxy's ports first. */
   async start(): Promise<void> {
+    await this.exact?.bind();
     await Promise.all([this.proxies?.start(), this.balancers?.start()]);
   }
 
@@ -205,6 +231,7 @@ export class EdgeWorkers {
   async stop(drainTimeoutMs: number): Promise<void> {
     this.#ticketKeys?.stop();
     this.#proxyTicketKeys?.stop();
+    this.exact?.close();
     await Promise.all([this.proxies?.stop(drainTimeoutMs), this.balancers?.stop(drainTimeoutMs)]);
     this.#removeSockets();
   }
@@ -213,6 +240,7 @@ export class EdgeWorkers {
   kill(): void {
     this.#ticketKeys?.stop();
     this.#proxyTicketKeys?.stop();
+    this.exact?.close();
     this.proxies?.kill();
     this.balancers?.kill();
     this.#removeSockets();
@@ -245,30 +273,47 @@ function balancerMessage(version: number, config: BalancerConfig, proxy: ProxyCo
 /** The public listeners, and with the balancer the internal ones it hands
  *  flows to: those carry PROXY v2 on listeners of their own, so the public
  *  ones need PROXY only when --use-proxy-protocol says so. */
-function proxyListeners(o: ServeOptions, internal: InternalPorts | undefined, workerIndex: number): ListenerSpec[] {
+function proxyListeners(o: ServeOptions, internal: InternalPorts | undefined, workerIndex: number, exact: ExactBalancer | undefined): ListenerSpec[] {
+  const pub = (name: string, port: number): Pick<ListenerSpec, 'port' | 'reusePort' | 'handedOff'> =>
+    exact ? { port: exact.port(name) ?? port, handedOff: true } : { port, reusePort: true };
   const listeners: ListenerSpec[] = [
-    { name: 'http', host: '0.0.0.0', port: o.httpPort, tls: false, proxyProtocol: o.useProxyProtocol, reusePort: true },
-    { name: 'https', host: '0.0.0.0', port: o.httpsPort, tls: true, proxyProtocol: o.useProxyProtocol, reusePort: true },
+    { name: 'http', host: '0.0.0.0', tls: false, proxyProtocol: o.useProxyProtocol, ...pub('http', o.httpPort) },
+    { name: 'https', host: '0.0.0.0', tls: true, proxyProtocol: o.useProxyProtocol, ...pub('https', o.httpsPort) },
   ];
   if (internal) {
+    // With exact balancing the balancer's flows come over the primary's
+    // Unix sockets (handed over); the ports stay for health checks and as
+    // the fallback.
+    const unix = (kind: 'http' | 'https'): { unixPath?: string } =>
+      internal.socketDir === undefined || exact ? {} : { unixPath: proxySocketPath(internal.socketDir, workerIndex, kind) };
     listeners.push(
-      { name: 'lb-http', host: '127.0.0.1', port: internal.http, tls: false, proxyProtocol: true, reusePort: true, ...unixPath(internal, workerIndex, 'http') },
-      { name: 'lb-https', host: '127.0.0.1', port: internal.https, tls: true, proxyProtocol: true, reusePort: true, ...unixPath(internal, workerIndex, 'https') },
+      { name: 'lb-http', host: '127.0.0.1', port: internal.http, tls: false, proxyProtocol: true, reusePort: true, ...unix('http') },
+      { name: 'lb-https', host: '127.0.0.1', port: internal.https, tls: true, proxyProtocol: true, reusePort: true, ...unix('https') },
     );
   }
   return listeners;
 }
 
-function unixPath(internal: InternalPorts, workerIndex: number, kind: 'http' | 'https'): { unixPath?: string } {
-  return internal.socketDir === undefined ? {} : { unixPath: proxySocketPath(internal.socketDir, workerIndex, kind) };
+/** What the primary accepts for the proxy with exact balancing: the public
+ *  ports and, in default mode, the balancer's Unix socket hop. */
+function balancedListeners(o: ServeOptions, internal: InternalPorts | undefined): BalancedListener[] {
+  const listeners: BalancedListener[] = [
+    { name: 'http', host: '0.0.0.0', port: o.httpPort },
+    { name: 'https', host: '0.0.0.0', port: o.httpsPort },
+  ];
+  const dir = internal?.socketDir;
+  if (dir !== undefined) listeners.push({ name: 'lb-http', path: balancedSocketPath(dir, 'http') }, { name: 'lb-https', path: balancedSocketPath(dir, 'https') });
+  return listeners;
 }
 
 /** Where the balancer workers send flows for the proxy: its internal ports
- *  and, in default mode, every proxy worker's Unix sockets. */
-function proxyTargets(internal: InternalPorts, count: number): NonNullable<Extract<ToBalancerWorker, { type: 'init' }>['proxyTargets']> {
+ *  and, in default mode, every proxy worker's Unix sockets (with exact
+ *  balancing, the primary's one per listener). */
+function proxyTargets(internal: InternalPorts, count: number, exact: boolean): NonNullable<Extract<ToBalancerWorker, { type: 'init' }>['proxyTargets']> {
   const targets = { http: { address: '127.0.0.1', port: internal.http }, https: { address: '127.0.0.1', port: internal.https } };
   const dir = internal.socketDir;
   if (dir === undefined) return targets;
+  if (exact) return { ...targets, unixPaths: { http: [balancedSocketPath(dir, 'http')], https: [balancedSocketPath(dir, 'https')] } };
   const indexes = Array.from({ length: count }, (_, i) => i);
   return {
     ...targets,

@@ -35,7 +35,19 @@ export type ToProxyWorker =
   | { type: 'ticket-keys'; keys: Uint8Array }
   /** The ACME challenges to answer from now on (the whole set; the proxy answers HTTP-01). */
   | { type: 'challenges'; requestId: number; challenges: AcmeChallenge[] }
+  | HandOff
   | { type: 'shutdown'; drainTimeoutMs: number };
+
+/** A connection the primary accepted for the proxy listener `listener`
+ *  (listener.connection-balancer: exact); the socket is the message's
+ *  handle. The worker answers 'adopted' at once. */
+export interface HandOff {
+  type: 'connection';
+  id: number;
+  listener: string;
+  /** Accepted on a Unix socket (the load balancer's hop) rather than TCP. */
+  unix: boolean;
+}
 
 export type ToBalancerWorker =
   | {
@@ -73,6 +85,8 @@ export type ToBalancerWorker =
   | { type: 'metrics'; requestId: number }
   /** The ACME challenges to answer from now on (the whole set). */
   | { type: 'challenges'; requestId: number; challenges: AcmeChallenge[] }
+  /** --co-located: a connection for the proxy in this worker. */
+  | HandOff
   | { type: 'shutdown'; drainTimeoutMs: number };
 
 export type { ListenerHealth } from '../balancer/index.ts';
@@ -95,5 +109,9 @@ export type FromWorker =
   | { type: 'metrics'; requestId: number; metrics: WorkerMetrics }
   /** The challenges of that request are answered. */
   | { type: 'challenges'; requestId: number }
+  /** The handed-off connection `id` is this worker's now: the primary closes its copy. */
+  | { type: 'adopted'; id: number }
+  /** A handed-off connection of `listener` closed. */
+  | { type: 'closed'; listener: string }
   | { type: 'fatal'; message: string; code?: string }
   | { type: 'drained' };

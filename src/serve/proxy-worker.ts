@@ -13,6 +13,7 @@ import { applyProxyUpdate, syncPortListeners } from './proxy-apply.ts';
 import { startProxy } from './start-proxy.ts';
 import { runWorker, send } from './worker-process.ts';
 import { http01Of } from './challenges.ts';
+import { takeHandOff } from './handed-off.ts';
 
 let runtime: ProxyRuntime | undefined;
 let logger: pino.Logger | undefined;
@@ -21,12 +22,18 @@ const replica = new ProxyConfigReplica();
 let deltasRefused = 0;
 /** Keys of a rotation that arrived while the runtime was starting. */
 let rotatedKeys: Buffer | undefined;
+/** Which worker this is (Envoy's per-worker listener series). */
+let index: number | undefined;
 
 runWorker<ToProxyWorker>({
-  async handle(msg) {
+  async handle(msg, handle) {
     switch (msg.type) {
+      case 'connection':
+        takeHandOff(runtime, msg, handle);
+        return;
       case 'init': {
         const { type: _, logFormat, workerIndex, ...start } = msg;
+        index = workerIndex;
         logger = createLogger(logFormat, { role: 'proxy', worker: workerIndex });
         runtime = await startProxy(start, logger);
         if (rotatedKeys) runtime.setTicketKeys(rotatedKeys);
@@ -50,7 +57,7 @@ runWorker<ToProxyWorker>({
         runtime?.setTicketKeys(rotatedKeys);
         return;
       case 'metrics':
-        if (runtime) send({ type: 'metrics', requestId: msg.requestId, metrics: proxySeries(runtime.metricsSource(deltasRefused)) });
+        if (runtime) send({ type: 'metrics', requestId: msg.requestId, metrics: proxySeries(runtime.metricsSource(deltasRefused), index) });
         return;
       case 'challenges':
         runtime?.setAcmeHttp01(http01Of(msg.challenges));

@@ -6,8 +6,8 @@
 import type { FromWorker } from './messages.ts';
 
 export interface WorkerHooks<Msg extends { type: string }> {
-  /** Handles every message but 'shutdown'. */
-  handle(msg: Msg): Promise<void>;
+  /** Handles every message but 'shutdown'; `handle`: the socket a hand-off carries. */
+  handle(msg: Msg, handle?: unknown): Promise<void>;
   /** Stops the runtime, letting in-flight work finish for at most drainTimeoutMs. */
   drain(drainTimeoutMs: number): Promise<void>;
 }
@@ -26,9 +26,9 @@ export function runWorker<Msg extends { type: string }>(hooks: WorkerHooks<Msg>)
     process.disconnect?.();
     process.exit(0);
   };
-  process.on('message', (raw) => {
+  process.on('message', (raw, handle) => {
     const msg = raw as Msg & { drainTimeoutMs?: number };
-    const work = msg.type === 'shutdown' ? shutdown(msg.drainTimeoutMs ?? 0) : hooks.handle(msg);
+    const work = msg.type === 'shutdown' ? shutdown(msg.drainTimeoutMs ?? 0) : hooks.handle(msg, handle);
     work.catch((err: unknown) => {
       send({ type: 'fatal', message: err instanceof Error ? err.message : String(err), code: (err as NodeJS.ErrnoException).code });
     });

@@ -35,6 +35,12 @@ export interface WorkerPoolOptions<Init, Config> {
    *  at start): the primary decides what to do. */
   onFatal(message: string, code: string | undefined, role: WorkerRole): void;
   onApplied?(msg: Extract<FromWorker, { type: 'applied' }>, index: number): void;
+  /** Worker `index` listens (at start, or a process forked to replace one). */
+  onListening?(index: number, child: ChildProcess): void;
+  /** That process exited, and every message it sent has been read. */
+  onGone?(child: ChildProcess): void;
+  /** A worker's connection hand-off messages (exact-balancer.ts). */
+  onHandOff?(msg: Extract<FromWorker, { type: 'adopted' | 'closed' }>, child: ChildProcess): void;
 }
 
 // node:http2 limits request headers to the process-wide
@@ -172,6 +178,7 @@ export class WorkerPool<Init, Config> {
     const worker: Worker = { index, child, appliedVersion: 0, listening: false, wholeSent: 0 };
     this.#workers[index] = worker;
     child.on('message', (raw) => this.#onMessage(worker, raw as FromWorker));
+    child.once('exit', () => afterLastMessage(child, () => this.#o.onGone?.(child)));
     return new Promise<void>((resolve, reject) => {
       const onExit = (code: number | null, signal: string | null): void => {
         if (!worker.listening) {
@@ -191,6 +198,7 @@ export class WorkerPool<Init, Config> {
         if (msg.type === 'listening') {
           worker.listening = true;
           child.off('message', onListening);
+          this.#o.onListening?.(index, child);
           if (this.#challenges.length > 0) child.send({ type: 'challenges', requestId: 0, challenges: this.#challenges });
           resolve();
         } else if (msg.type === 'fatal' && !worker.listening) {
@@ -258,8 +266,21 @@ export class WorkerPool<Init, Config> {
       case 'fatal':
         if (w.listening) this.#o.onFatal(msg.message, msg.code, this.#o.role);
         return;
+      case 'adopted':
+      case 'closed':
+        this.#o.onHandOff?.(msg, w.child);
+        return;
       default:
         return;
     }
   }
+}
+
+/** Runs `then` once the IPC channel of an exited child has been read to its
+ *  end: 'exit' may come before its last messages do. (Node emits no
+ *  'disconnect' while a sent socket awaits the child's acknowledgement,
+ *  which a dead child never gives.) */
+function afterLastMessage(child: ChildProcess, then: () => void, tries = 0): void {
+  if (!child.connected || tries >= 500) return then();
+  setTimeout(() => afterLastMessage(child, then, tries + 1), 10);
 }

@@ -79,7 +79,6 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
     'cluster.upstream-tls.ecdh-curves',
     'network.admin-port',
     'network.strip-trailing-host-dot',
-    'listener.connection-balancer',
     'listener.socket-options',
     'listener.max-requests-per-io-cycle',
     'listener.max-connections-to-accept-per-socket-event',
@@ -89,9 +88,7 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
     'omEnforcedHealthListener',
     'runtime-settings',
   ]);
-  // Accepted and not applied: the warning says why.
-  const notApplied = new Set(['listener.connection-balancer']);
-  for (const w of warnings) assert.match(w.message, notApplied.has(w.message.split(':')[0]!) ? /: (exact balancing is )?not applied: / : /^[\w.-]+: a Contour setting isobar does not use; ignored/);
+  for (const w of warnings) assert.match(w.message, /^[\w.-]+: a Contour setting isobar does not use; ignored/);
   assert.ok(warnings.every((w) => typeof w.line === 'number'));
 });
 

@@ -35,11 +35,10 @@ test('listener limits: whole numbers from 1; 0 is Contour\'s error, other values
   for (const [line, message] of rows) assert.deepEqual(problems(`listener:\n  ${line}\n`), [`c.yaml:2: ${message}`], line);
 });
 
-test('listener.connection-balancer: exact is accepted with a warning that says it is not applied; "" is the default', () => {
+test('listener.connection-balancer: exact loads without a warning (serve applies it); "" is the default', () => {
   const { config, warnings } = load('listener:\n  connection-balancer: exact\n');
   assert.equal(config.listener.connectionBalancer, 'exact');
-  assert.equal(warnings.length, 1);
-  assert.match(formatProblem(warnings[0]!), /^c\.yaml:2: listener\.connection-balancer: exact balancing is not applied: each proxy worker is a process/);
+  assert.deepEqual(warnings.map(formatProblem), []);
   assert.deepEqual(load('listener:\n  connection-balancer: ""\n').config.listener, {});
 });
 

@@ -9,13 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FQDN, prepareQuickstart, type QuickstartFiles } from '../../scripts/quickstart-lib.ts';
-import { CLI, waitFor, freeOffset, freePort, startServe, type ServeProcess } from './support.ts';
+import { CLI, waitFor, freeOffset, freePort, startServe, workerPids, type ServeProcess } from './support.ts';
 
 /** Client connections, each with one request in flight at a time. */
 const CONNECTIONS = 6;
@@ -79,23 +78,6 @@ function once(port: number, ca: string, agent: https.Agent, connection: number):
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (err) => done(false, (err as NodeJS.ErrnoException).code ?? err.message));
     req.end();
-  });
-}
-
-/** Direct children of `pid` whose command line contains `name`. */
-function children(pid: number, name: string): number[] {
-  let list: number[];
-  try {
-    list = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-  return list.filter((c) => {
-    try {
-      return readFileSync(`/proc/${c}/cmdline`, 'utf8').includes(name);
-    } catch {
-      return false;
-    }
   });
 }
 
@@ -174,14 +156,14 @@ test('chaos under load: worker kills, a backend restart, manifest rewrites and S
       90_000,
     );
     const primary = serve.child.pid!;
-    assert.equal(children(primary, 'proxy-worker').length, 2);
-    assert.equal(children(primary, 'balancer-worker').length, 2);
+    assert.equal(workerPids(primary, 'proxy-worker').length, 2);
+    assert.equal(workerPids(primary, 'balancer-worker').length, 2);
     load = new Load(443 + offset, ca);
     const l = load;
     await waitFor('the load running', async () => (l.outcomes.filter((o) => o.ok).length >= 100 ? true : undefined), 15_000);
     const workersBack = (name: string, killed: number) => () =>
       waitFor(`${name} replaced`, async () => {
-        const now = children(primary, name);
+        const now = workerPids(primary, name);
         return now.length === 2 && !now.includes(killed) ? true : undefined;
       }, 15_000).then(() => undefined);
 
@@ -190,7 +172,7 @@ test('chaos under load: worker kills, a backend restart, manifest rewrites and S
     const proxyKill = await under(
       l,
       async () => {
-        killed = children(primary, 'proxy-worker')[0]!;
+        killed = workerPids(primary, 'proxy-worker')[0]!;
         process.kill(killed, 'SIGKILL');
       },
       () => workersBack('proxy-worker', killed)(),
@@ -202,7 +184,7 @@ test('chaos under load: worker kills, a backend restart, manifest rewrites and S
     const balancerKill = await under(
       l,
       async () => {
-        killed = children(primary, 'balancer-worker')[0]!;
+        killed = workerPids(primary, 'balancer-worker')[0]!;
         process.kill(killed, 'SIGKILL');
       },
       () => workersBack('balancer-worker', killed)(),

@@ -12,23 +12,13 @@ import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startServe, waitFor, type ServeProcess } from './support.ts';
+import { appService, freePort, startServe, waitFor, type ServeProcess } from './support.ts';
 import { RawHttp1 } from '../support/raw-http1.ts';
 
 const HOST = 'limits.example.test';
 
 function manifests(port: number): string {
-  return `apiVersion: v1
-kind: Service
-metadata: {name: app, namespace: default}
-spec:
-  ports: [{port: 80, targetPort: ${port}}]
----
-apiVersion: v1
-kind: Endpoints
-metadata: {name: app, namespace: default}
-subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{port: ${port}}]}]
----
+  return `${appService(port)}---
 apiVersion: projectcontour.io/v1
 kind: HTTPProxy
 metadata: {name: app, namespace: default}

@@ -17,7 +17,7 @@ import https from 'node:https';
 import { parse } from 'yaml';
 import { EDGE_ARN, FQDN, prepareQuickstart } from '../../scripts/quickstart-lib.ts';
 import { dashboardQueries, withAllVariables } from '../metrics/dashboard-queries.ts';
-import { waitFor, freeOffset, freePort, httpsGet, ROOT, startSecureBackend, startServe, type ServeProcess } from './support.ts';
+import { waitFor, freeOffset, freePort, httpsGet, ROOT, startSecureBackend, startServe, workerPids, type ServeProcess } from './support.ts';
 
 const CLUSTER = 'envoy_cluster_name="demo_secure-backend_8443"';
 const LB = 'load_balancer="projectcontour/envoy",listener="TLS:443"';
@@ -33,18 +33,6 @@ function value(text: string, series: string): number | undefined {
 function need(binary: string): void {
   const found = spawnSync('sh', ['-c', `command -v ${binary}`]).status === 0;
   assert.ok(found, `${binary} is not installed: install the Debian package prometheus (apt-get install prometheus; .ci/run does)`);
-}
-
-/** Direct children of `pid` running `entry` (from /proc). */
-function workers(pid: number, entry: string): number[] {
-  const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  return kids.filter((k) => {
-    try {
-      return readFileSync(`/proc/${k}/cmdline`, 'utf8').includes(entry);
-    } catch {
-      return false;
-    }
-  });
 }
 
 const ORPHAN = `apiVersion: projectcontour.io/v1
@@ -131,14 +119,14 @@ test('/metrics counts the chain across workers, survives a worker restart, and a
     assert.ok(days !== undefined && days > 30, `days to expiry: ${days}`);
 
     // A proxy worker killed: it is forked again, and no counter goes back.
-    const proxies = workers(serve.child.pid!, 'proxy-worker.ts');
+    const proxies = workerPids(serve.child.pid!, 'proxy-worker.ts');
     assert.equal(proxies.length, 2);
     const settled = await scrape();
     process.kill(proxies[0]!, 'SIGKILL');
     await waitFor(
       'a new proxy worker',
       async () => {
-        const now = workers(serve!.child.pid!, 'proxy-worker.ts');
+        const now = workerPids(serve!.child.pid!, 'proxy-worker.ts');
         return now.length === 2 && !now.includes(proxies[0]!) && (await fetch(`${admin}/readyz`)).status === 200 ? true : undefined;
       },
       30_000,

@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import type { TLSSocket } from 'node:tls';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { QuickstartFiles } from '../../scripts/quickstart-lib.ts';
 import { FQDN } from '../../scripts/quickstart-lib.ts';
@@ -25,6 +26,40 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** Direct children of `pid` whose command line contains `entry` (from
+ *  /proc): serve's worker processes, e.g. 'proxy-worker'. */
+export function workerPids(pid: number, entry: string): number[] {
+  let list: number[];
+  try {
+    list = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return list.filter((c) => {
+    try {
+      return readFileSync(`/proc/${c}/cmdline`, 'utf8').includes(entry);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The Service `default/app` (port 80) and its Endpoints at 127.0.0.1:`port`,
+ *  as manifests for a test's HTTPProxy to route to. */
+export function appService(port: number): string {
+  return `apiVersion: v1
+kind: Service
+metadata: {name: app, namespace: default}
+spec:
+  ports: [{port: 80, targetPort: ${port}}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: app, namespace: default}
+subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{port: ${port}}]}]
+`;
 }
 
 /** An offset N such that every P+N for the given ports is free. */

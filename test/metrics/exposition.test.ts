@@ -65,6 +65,17 @@ test("Envoy's series with Envoy's names, labels and label order", async () => {
   assert.match(text, /^isobar_proxy_no_route_total 2$/m);
 });
 
+test("Envoy's per-worker listener series: the worker in the family name, the listener's address as the label", async () => {
+  const text = await exposition(proxySeries(proxySource(), 1), []);
+  assert.match(text, /^# TYPE envoy_listener_worker_1_downstream_cx_active gauge$/m);
+  assert.match(text, /^envoy_listener_worker_1_downstream_cx_active\{envoy_listener_address="0.0.0.0_8080"\} 1$/m);
+  assert.match(text, /^# TYPE envoy_listener_worker_1_downstream_cx_total counter$/m);
+  assert.match(text, /^envoy_listener_worker_1_downstream_cx_total\{envoy_listener_address="0.0.0.0_8080"\} 4$/m);
+  assert.doesNotMatch(text, /envoy_listener_worker_0_/);
+  // Without a worker index (a process that is no worker): none.
+  assert.doesNotMatch(await exposition(proxySeries(proxySource()), []), /envoy_listener_worker_/);
+});
+
 test('histograms: cumulative buckets on Envoy bounds in ms, +Inf, _sum and _count; isobar latency in seconds', async () => {
   const text = await exposition(proxySeries(proxySource()), []);
   const prefix = 'envoy_http_conn_manager_prefix="ingress_http"';
@@ -111,7 +122,7 @@ test('label values are escaped; series of unknown families are left out', async 
 
 test('every series the workers report belongs to a family with a type and help', () => {
   const c = new BalancerCounters();
-  const all = [proxySeries(proxySource()), balancerSeries([{ id: 'a/b:80', protocol: 'TCP', counters: c, activeFlows: 0, refused: 0, healthyTargets: 0, unhealthyTargets: 0 }])];
+  const all = [proxySeries(proxySource(), 3), balancerSeries([{ id: 'a/b:80', protocol: 'TCP', counters: c, activeFlows: 0, refused: 0, healthyTargets: 0, unhealthyTargets: 0 }])];
   const missing: string[] = [];
   for (const m of all) {
     for (const key of [...Object.keys(m.counters), ...Object.keys(m.gauges), ...Object.keys(m.views), ...Object.keys(m.histograms)]) {
