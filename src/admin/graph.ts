@@ -34,11 +34,13 @@ export function buildGraph(view: EdgeView, report: StatusReport, now: number): E
   }
 
   for (const pl of view.proxyListeners) {
+    const tcp = view.proxyConfig?.listeners?.find((l) => l.name === pl.name && l.tcpProxy);
+    if (tcp?.tcpProxy) for (const [cluster, weight] of sharesByCluster(tcp.tcpProxy.clusters)) g.edge(ids.proxyListener(pl.name), ids.cluster(cluster), weight);
     g.node({
       id: ids.proxyListener(pl.name),
       kind: 'proxy-listener',
       label: `${pl.name} :${pl.port}`,
-      detail: `${pl.tls ? 'TLS (SNI)' : 'plain HTTP'}${pl.proxyProtocol ? ', PROXY protocol required' : ''}`,
+      detail: `${pl.name.startsWith('tcp-') ? 'TCP to its TCPRoute' : pl.tls ? 'TLS (SNI)' : 'plain HTTP'}${pl.proxyProtocol ? ', PROXY protocol required' : ''}`,
       status: 'ok',
     });
   }
@@ -180,7 +182,9 @@ function addVhost(
   served: Set<string>,
 ): void {
   served.add(v.fqdn);
-  const id = ids.vhost(listener, v.fqdn);
+  // A port listener's host (a Gateway listener port of its own) hangs off that listener.
+  const on = v.listener ?? listener;
+  const id = ids.vhost(on, v.fqdn);
   const s = v as SecureVirtualHost;
   const origins = [...new Set(v.routes.map((r) => `${r.origin.namespace}/${r.origin.name}`))];
   const root = [...proxies.values()].find((p) => p.fqdn.toLowerCase() === v.fqdn);
@@ -198,9 +202,9 @@ function addVhost(
     ...(worst ? { message: `HTTPProxy ${worst.namespace}/${worst.name}: ${worst.description}` } : {}),
     metrics: { vhost: v.fqdn },
   });
-  g.edge(ids.proxyListener(listener), id);
+  g.edge(ids.proxyListener(on), id);
   for (const p of related) g.edge(ids.httpproxy(p.namespace, p.name), id);
-  v.routes.forEach((r, i) => addRoute(g, listener, v.fqdn, r, i, clusters));
+  v.routes.forEach((r, i) => addRoute(g, on, v.fqdn, r, i, clusters));
   const tcp = s.passthrough ?? s.tcpProxy;
   if (tcp) for (const [cluster, weight] of sharesByCluster(tcp.clusters)) g.edge(id, ids.cluster(cluster), weight);
 }
