@@ -11,9 +11,12 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
+import tls from 'node:tls';
+import type { DownstreamSettings } from '../../src/proxy/index.ts';
+import { createCa } from '../support/pki.ts';
 import { RawHttp1 } from '../support/raw-http1.ts';
 import { waitFor } from '../support/wait.ts';
-import { cluster, config, ep, httpBackend, route, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
+import { cluster, config, ep, httpBackend, route, secureVhost, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
 import { H2Wire, headers, request } from './h2-wire.ts';
 
 const DELAY_MS = 1500;
@@ -29,9 +32,9 @@ after(async () => {
   await app.close();
 });
 
-function proxyWith(delayedCloseMs: number, extra: { maxRequestsPerConnection?: number } = {}): Promise<Started> {
+function proxyWith(delayedCloseMs: number): Promise<Started> {
   const cfg = config({ httpVirtualHosts: [vhost(HOST, [route({ to: 'app' })])], clusters: [cluster('app', [ep(app)])] });
-  return startProxy(cfg, [{ name: 'http' }], { downstream: { delayedCloseMs, ...extra } });
+  return startProxy(cfg, [{ name: 'http' }], { downstream: { delayedCloseMs } });
 }
 
 /** Resolves once the server's FIN has arrived; the client keeps its side open. */
@@ -111,29 +114,57 @@ test('HTTP/1 delayed close ends early when the client closes its side', async ()
   }
 });
 
-test('HTTP/2 delayed close after the final GOAWAY: FIN, frames sent in the delay are dropped, then the socket closes', async () => {
-  for (const delay of [DELAY_MS, 0]) {
-    const p = await proxyWith(delay, { maxRequestsPerConnection: 1 });
-    try {
-      const socket = await new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect({ host: '127.0.0.1', port: p.port(), allowHalfOpen: true }, () => resolve(s));
-        s.once('error', reject);
-      });
-      const fin = finReceived(socket);
-      const w = await H2Wire.connect({ port: p.port(), socket });
-      await w.send(headers(1, request(HOST, '/')));
-      assert.equal((await w.outcome(1, 5000))?.status, 200);
-      assert.equal((await w.waitGoaway(5000))?.lastStream, 1);
-      const finAt = await fin;
-      if (delay === 0) {
-        assert.equal(await writeIsReset(socket, 1000), true, 'disabled: reset at once');
-        continue;
+/** A connection to the proxy whose client side stays open after the proxy's FIN. */
+async function halfOpen(port: number, ca?: string): Promise<net.Socket> {
+  const raw = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true }, () => resolve(s));
+    s.once('error', reject);
+  });
+  if (ca === undefined) return raw;
+  const t = tls.connect({ socket: raw, servername: HOST, ca, ALPNProtocols: ['h2'], allowHalfOpen: true } as tls.ConnectionOptions);
+  t.on('error', () => {});
+  await new Promise((resolve) => t.once('secureConnect', resolve));
+  return t as unknown as net.Socket;
+}
+
+const HTTP2_ROWS: { name: string; tls: boolean; downstream: DownstreamSettings }[] = [
+  { name: 'h2c', tls: false, downstream: {} },
+  { name: 'TLS', tls: true, downstream: {} },
+  // TLS sessions then sit on a JS stream (for the shutdown notice).
+  { name: 'TLS with a shutdown grace period', tls: true, downstream: { http2ShutdownGraceMs: 1000 } },
+];
+
+for (const row of HTTP2_ROWS) {
+  test(`HTTP/2 (${row.name}) delayed close after the final GOAWAY: FIN, bytes sent in the delay are dropped, then the socket closes; disabled, it closes at once`, async () => {
+    const ca = await createCa();
+    const cert = await ca.issue({ dnsNames: [HOST] });
+    const routes = [route({ to: 'app' })];
+    const cfg = config({
+      httpVirtualHosts: [vhost(HOST, routes)],
+      httpsVirtualHosts: [secureVhost(HOST, routes, { secretId: 'default/app' })],
+      secrets: [{ id: 'default/app', ...cert }],
+      clusters: [cluster('app', [ep(app)])],
+    });
+    for (const delay of [DELAY_MS, 0]) {
+      const p = await startProxy(cfg, [{ name: 'http' }, { name: 'https', tls: true }], { downstream: { ...row.downstream, delayedCloseMs: delay, maxRequestsPerConnection: 1 } });
+      try {
+        const socket = await halfOpen(p.port(row.tls ? 'https' : 'http'), row.tls ? ca.certPem : undefined);
+        const fin = finReceived(socket);
+        const w = await H2Wire.connect({ port: 0, socket });
+        await w.send(headers(1, request(HOST, '/')));
+        assert.equal((await w.outcome(1, 5000))?.status, 200);
+        assert.equal((await w.waitGoaway(5000))?.lastStream, 1);
+        const finAt = await fin;
+        if (delay === 0) {
+          assert.equal(await writeIsReset(socket, 1000), true, 'disabled: reset at once');
+          continue;
+        }
+        assert.equal(await writeIsReset(socket, 400), false, 'a byte sent during the delay is dropped');
+        await new Promise((r) => setTimeout(r, Math.max(0, finAt + delay + 300 - performance.now())));
+        assert.equal(await writeIsReset(socket, 5000), true, 'reset once the delay is over');
+      } finally {
+        await p.close();
       }
-      assert.equal(await writeIsReset(socket, 400), false, 'a byte sent during the delay is dropped');
-      await new Promise((r) => setTimeout(r, Math.max(0, finAt + delay + 300 - performance.now())));
-      assert.equal(await writeIsReset(socket, 5000), true, 'reset once the delay is over');
-    } finally {
-      await p.close();
     }
-  }
-});
+  });
+}
