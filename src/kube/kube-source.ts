@@ -47,6 +47,8 @@ import {
   INGRESSES,
   SECRETS,
   SERVICES,
+  TCPROUTES,
+  TCPROUTES_V1ALPHA2,
   collectionPath,
   objectPath,
   resourceName,
@@ -88,7 +90,7 @@ export interface KubeProblem {
 
 const ORIGIN = { origin: 'kubernetes' } as const;
 /** Gateway API kinds whose status isobar writes (and so watches for repairs). */
-const HAS_GATEWAY_STATUS = new Set<ResourceType>(GATEWAY_API_TYPES.filter((t) => t.kind !== 'ReferenceGrant'));
+const HAS_GATEWAY_STATUS = new Set<ResourceType>([...GATEWAY_API_TYPES.filter((t) => t.kind !== 'ReferenceGrant'), TCPROUTES_V1ALPHA2]);
 const META_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 const META_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 
@@ -111,6 +113,8 @@ export class KubeSource extends EventEmitter {
   #log: Logger;
   #client: ApiClient | undefined;
   #feeds: Feed[] = [];
+  /** Kinds read at another version than their usual one (discovery decides). */
+  readonly #servedAt = new Map<string, ResourceType>();
   #coalescer: Coalescer;
   #ready = false;
   #stopping = false;
@@ -186,7 +190,12 @@ export class KubeSource extends EventEmitter {
       const list = await this.#client!.request<{ resources?: { name?: string }[] }>('GET', '/apis/gateway.networking.k8s.io/v1');
       const names = new Set((list.resources ?? []).map((r) => r.name));
       const served = GATEWAY_API_TYPES.filter((t) => names.has(t.plural));
-      const missing = GATEWAY_API_TYPES.filter((t) => !names.has(t.plural)).map((t) => t.plural);
+      // TCPRoute reached v1 late: an older CRD serves only v1alpha2 (same fields), read and written there.
+      if (!names.has(TCPROUTES.plural) && names.size > 0 && (await this.#serves(TCPROUTES_V1ALPHA2))) {
+        served.push(TCPROUTES_V1ALPHA2);
+        this.#servedAt.set('TCPRoute', TCPROUTES_V1ALPHA2);
+      }
+      const missing = GATEWAY_API_TYPES.filter((t) => !served.some((s) => s.kind === t.kind)).map((t) => t.plural);
       if (missing.length > 0) this.#log.info({ missing }, `Gateway API CRDs not installed for ${missing.join(', ')}: those kinds are not watched (install the CRDs and restart to serve them)`);
       return served;
     } catch (err) {
@@ -194,6 +203,22 @@ export class KubeSource extends EventEmitter {
       this.#log.info(`${why}: Gateway API kinds are not watched (install the CRDs and restart to serve them)`);
       return [];
     }
+  }
+
+  /** Whether discovery lists `t` at its version. */
+  async #serves(t: ResourceType): Promise<boolean> {
+    try {
+      const list = await this.#client!.request<{ resources?: { name?: string }[] }>('GET', `/apis/${t.group}/${t.version}`);
+      return (list.resources ?? []).some((r) => r.name === t.plural);
+    } catch {
+      return false;
+    }
+  }
+
+  /** The resource a kind is read at when that is not its usual version
+   *  (TCPRoute at v1alpha2): its status is written there too. */
+  servedAt(kind: string): ResourceType | undefined {
+    return this.#servedAt.get(kind);
   }
 
   async stop(): Promise<void> {

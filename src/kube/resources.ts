@@ -50,6 +50,8 @@ export const HTTPROUTES: ResourceType = { kind: 'HTTPRoute', group: GW, version:
 export const GRPCROUTES: ResourceType = { kind: 'GRPCRoute', group: GW, version: 'v1', plural: 'grpcroutes' };
 export const TLSROUTES: ResourceType = { kind: 'TLSRoute', group: GW, version: 'v1', plural: 'tlsroutes' };
 export const TCPROUTES: ResourceType = { kind: 'TCPRoute', group: GW, version: 'v1', plural: 'tcproutes' };
+/** TCPRoute where its CRD (the experimental channel's, before v1) serves only v1alpha2: same fields. */
+export const TCPROUTES_V1ALPHA2: ResourceType = { ...TCPROUTES, version: 'v1alpha2' };
 export const REFERENCEGRANTS: ResourceType = { kind: 'ReferenceGrant', group: GW, version: 'v1', plural: 'referencegrants' };
 export const BACKENDTLSPOLICIES: ResourceType = { kind: 'BackendTLSPolicy', group: GW, version: 'v1', plural: 'backendtlspolicies' };
 /** The Gateway API kinds, watched only when the API server serves them (their CRDs are installed). */

@@ -68,6 +68,7 @@ export class KubeStatusSink {
       burst: o.burst,
       onUpdate: o.onStatusUpdate,
       observedStatus: o.source ? (k, ns, n) => o.source!.observedStatus(k, ns, n) : undefined,
+      servedAt: o.source ? (k) => o.source!.servedAt(k) : undefined,
       proxyIngress: o.ingressService ? () => this.#ingress(this.#last) : undefined,
     });
     o.source?.on('ready', this.#onReady);

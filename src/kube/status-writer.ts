@@ -49,6 +49,9 @@ export interface StatusWriterOptions {
   /** the status an object has on the server (KubeSource.observedStatus),
    *  so a new leader does not rewrite what is already there */
   observedStatus?: (kind: TargetKind, namespace: string, name: string) => unknown;
+  /** The resource a kind's status is written at when the source reads it at
+   *  another version than its usual one (TCPRoute at v1alpha2). */
+  servedAt?: (kind: TargetKind) => ResourceType | undefined;
   /** share a client instead of loading the kubeconfig */
   client?: ApiClient;
   /** attempts per write on 409 before the object goes to the back of the queue */
@@ -401,7 +404,7 @@ export class StatusWriter {
       if (signal.aborted || !this.#leader) return;
       const d = this.#desired.get(key);
       if (!d || this.#written.get(key) === d.fingerprint) return;
-      const type = RESOURCES[d.kind];
+      const type = this.#o.servedAt?.(d.kind) ?? RESOURCES[d.kind];
       const path = objectPath(type, d.namespace, d.name, 'status');
       // A merge patch only removes a field by naming it with null.
       const status = (d.kind === 'Service' || d.kind === 'Ingress') && isEmptyLb(d.status) ? { loadBalancer: { ingress: null } } : d.status;

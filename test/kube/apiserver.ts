@@ -110,6 +110,8 @@ export interface TestApiServerOptions {
   bookmarkMs?: number;
   /** serve the Gateway API kinds (as if their CRDs were installed) */
   gatewayApi?: boolean;
+  /** the version TCPRoute is served at (an experimental-channel CRD serves only v1alpha2); default v1 */
+  tcpRouteVersion?: string;
 }
 
 const rvString = (n: number) => n.toString();
@@ -144,7 +146,8 @@ export class TestApiServer {
     this.#o = o;
     this.token = o.token ?? `t-${randomUUID()}`;
     this.#validTokens.add(this.token);
-    this.#resources = o.gatewayApi ? [...RESOURCES, ...GATEWAY_API_RESOURCES] : RESOURCES;
+    const gateway = GATEWAY_API_RESOURCES.map((r) => (r.plural === 'tcproutes' && o.tcpRouteVersion ? { ...r, version: o.tcpRouteVersion } : r));
+    this.#resources = o.gatewayApi ? [...RESOURCES, ...gateway] : RESOURCES;
     for (const r of this.#resources) this.#store.set(r, new Map());
   }
 

@@ -153,3 +153,27 @@ test('TCPRoute: watched with the other Gateway API kinds when its CRD is served,
     await api.stop();
   }
 });
+
+test('TCPRoute served only at v1alpha2 (an older CRD): read there and its status written there', async () => {
+  const { api, kubeconfig } = await startApi({ gatewayApi: true, tcpRouteVersion: 'v1alpha2' });
+  api.put('tcproutes', { apiVersion: 'gateway.networking.k8s.io/v1alpha2', kind: 'TCPRoute', metadata: { name: 't', namespace: 'apps', generation: 1 }, spec: { parentRefs: [{ name: 'g', namespace: 'infra' }], rules: [{ backendRefs: [{ name: 'db', port: 3000 }] }] } });
+  const { logger, lines } = capture();
+  const cache = new ObjectCache();
+  const source = new KubeSource(cache, { kubeconfig, logger });
+  const writer = new StatusWriter({ kubeconfig, observedStatus: (k, ns, n) => source.observedStatus(k, ns, n), servedAt: (k) => source.servedAt(k) });
+  try {
+    await source.start();
+    await waitFor('listed', () => source.ready() && cache.snapshot().tcpRoutes?.length === 1);
+    assert.ok(!lines.some((l) => l.includes('tcproutes')), `TCPRoute is not reported missing: ${lines.join('')}`);
+    writer.setLeader(true);
+    const parent = { parentRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'infra', name: 'g' }, controllerName: CONTROLLER, conditions: [{ type: 'Accepted', status: 'True' as const, reason: 'Accepted', message: 'Accepted TCPRoute', observedGeneration: 1 }] };
+    writer.write([], [], [], [], { tcproutes: [{ namespace: 'apps', name: 't', parents: [parent] }] });
+    await writer.idle();
+    const status = api.get('tcproutes', 'apps', 't')!.status as { parents: Record<string, any>[] };
+    assert.deepEqual(status.parents.map((p) => p.controllerName), [CONTROLLER]);
+  } finally {
+    await writer.stop();
+    await source.stop();
+    await api.stop();
+  }
+});
