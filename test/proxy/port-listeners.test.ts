@@ -5,12 +5,15 @@
 // closes those it drops, and reports a port it cannot bind instead of
 // throwing. Real sockets on 127.0.0.1.
 import assert from 'node:assert/strict';
+import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import type { PortListener, ProxyConfig } from '../../src/dag/index.ts';
 import { encodeV2 } from '../../src/proxyprotocol/index.ts';
+import { createCa } from '../support/pki.ts';
 import { waitFor } from '../support/wait.ts';
-import { cluster, config, ep, get, httpBackend, route, startProxy, vhost, wc, type Backend, type Started } from './fixtures.ts';
+import { cluster, config, ep, get, httpBackend, route, secureVhost, startProxy, vhost, wc, type Backend, type Started } from './fixtures.ts';
 
 let a: Backend;
 let b: Backend;
@@ -186,4 +189,53 @@ test('a port it cannot bind is reported by name, nothing throws, and a later syn
   assert.equal((await get(held, '/y', { host: 'port.example.test' })).status, 200);
   p.proxy.apply(cfg([]));
   await p.proxy.syncListeners();
+});
+
+test('an https port listener ends TLS with its own hosts\' certificates (by SNI) and passes others through; the proxy\'s own HTTPS listener serves neither', async () => {
+  const ca = await createCa('port listener CA');
+  const leaf = await ca.issue({ dnsNames: ['secure.example.test'] });
+  const ptLeaf = await ca.issue({ dnsNames: ['pt.example.test'] });
+  const ptServer = tls.createServer({ cert: ptLeaf.certPem, key: ptLeaf.keyPem }, (s) => s.end('passed through'));
+  await new Promise<void>((r) => ptServer.listen(0, '127.0.0.1', () => r()));
+  const tlsPort = await freePort();
+  const own = await startProxy(config(), [{ name: 'https', tls: true }], { portListeners: { host: '127.0.0.1', proxyProtocol: false, reusePort: false } });
+  try {
+    const name = `https-${tlsPort}`;
+    own.proxy.apply(
+      config({
+        clusters: [cluster('b', [ep(b)]), cluster('pt', [{ address: '127.0.0.1', port: (ptServer.address() as net.AddressInfo).port }])],
+        secrets: [{ id: 'default/secure', ...leaf }],
+        httpsVirtualHosts: [
+          { ...secureVhost('secure.example.test', [route({ to: 'b' })], { secretId: 'default/secure' }), listener: name },
+          { ...secureVhost('pt.example.test', [], { passthrough: { clusters: [wc('pt')] } }), listener: name },
+        ],
+        listeners: [port(name, tlsPort, 'https')],
+      }),
+    );
+    assert.deepEqual(await own.proxy.syncListeners(), {});
+    const hget = (portNo: number, servername: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = https.request({ host: '127.0.0.1', port: portNo, path: '/s', headers: { host: servername }, servername, ca: ca.certPem, agent: false }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    assert.equal((await hget(tlsPort, 'secure.example.test')).status, 200);
+    assert.equal(b.seen.at(-1)!.headers['x-forwarded-proto'], 'https');
+    const passed = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: tlsPort, servername: 'pt.example.test', ca: ca.certPem }, () => undefined);
+      let got = '';
+      s.on('data', (d: Buffer) => (got += d.toString()));
+      s.on('end', () => resolve(got));
+      s.on('error', reject);
+    });
+    assert.equal(passed, 'passed through', 'the backend\'s own TLS, through the port listener');
+    await assert.rejects(hget(own.port('https'), 'secure.example.test'), 'the proxy\'s own HTTPS listener has no such host');
+  } finally {
+    await own.close();
+    await new Promise<void>((r) => ptServer.close(() => r()));
+  }
 });
