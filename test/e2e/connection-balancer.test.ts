@@ -18,22 +18,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FQDN, prepareQuickstart, type QuickstartFiles } from '../../scripts/quickstart-lib.ts';
-import { appService, freeOffset, freePort, httpsGet, startSecureBackend, startServe, waitFor, workerPids, type ServeProcess } from './support.ts';
+import { appProxy, appService, freeOffset, freePort, httpsGet, startSecureBackend, startServe, waitFor, workerPids, type ServeProcess } from './support.ts';
 import { RawHttp1 } from '../support/raw-http1.ts';
 
 const HOST = 'balance.example.test';
 
 function manifests(port: number, prefix: string): string {
-  return `${appService(port)}---
-apiVersion: projectcontour.io/v1
-kind: HTTPProxy
-metadata: {name: app, namespace: default}
-spec:
-  virtualhost: {fqdn: ${HOST}}
-  routes:
-    - conditions: [{prefix: ${prefix}}]
-      services: [{name: app, port: 80}]
-`;
+  return `${appService(port)}---\n${appProxy(HOST, `    - conditions: [{prefix: ${prefix}}]\n      services: [{name: app, port: 80}]\n`)}`;
 }
 
 interface WorkerView {

@@ -12,24 +12,18 @@ import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appService, freePort, startServe, waitFor, type ServeProcess } from './support.ts';
+import { appProxy, appService, freePort, startServe, waitFor, type ServeProcess } from './support.ts';
 import { RawHttp1 } from '../support/raw-http1.ts';
 
 const HOST = 'limits.example.test';
 
 function manifests(port: number): string {
-  return `${appService(port)}---
-apiVersion: projectcontour.io/v1
-kind: HTTPProxy
-metadata: {name: app, namespace: default}
-spec:
-  virtualhost: {fqdn: ${HOST}}
-  routes:
-    - conditions: [{prefix: /partners}]
+  const routes = `    - conditions: [{prefix: /partners}]
       ipAllowPolicy: [{cidr: 203.0.113.0/24, source: Remote}]
       services: [{name: app, port: 80}]
     - services: [{name: app, port: 80}]
 `;
+  return `${appService(port)}---\n${appProxy(HOST, routes)}`;
 }
 
 const CONFIG = `listener:

@@ -62,6 +62,18 @@ subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{port: ${port}}]}]
 `;
 }
 
+/** An HTTPProxy `default/app` for `fqdn` with `routes` (YAML list items,
+ *  indented four spaces), by default one route to the Service `app`. */
+export function appProxy(fqdn: string, routes = '    - services: [{name: app, port: 80}]\n'): string {
+  return `apiVersion: projectcontour.io/v1
+kind: HTTPProxy
+metadata: {name: app, namespace: default}
+spec:
+  virtualhost: {fqdn: ${fqdn}}
+  routes:
+${routes}`;
+}
+
 /** An offset N such that every P+N for the given ports is free. */
 export async function freeOffset(ports: number[]): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
