@@ -46,8 +46,9 @@ export interface ExplainRequest {
   sni?: string;
   /** The port the client connects to: a load balancer listener's, or a proxy listener's. */
   port?: number;
-  /** Without a port: which proxy listener (default https with --sni, else http). */
-  listener?: 'http' | 'https';
+  /** Without a port: which proxy listener (default https with --sni, else
+   *  http), or a Gateway port listener by name (http-81, tcp-5000). */
+  listener?: string;
 }
 
 export interface ProxyListenerInfo {
@@ -131,13 +132,23 @@ export function explainRequest(input: ExplainInput, req: ExplainRequest): Explan
   const warnings: string[] = [];
   const warn = (fqdn: string, message: string): void => void warnings.push(`${fqdn}: ${message}`);
   const noClusters = { get: () => undefined };
-  const tables = new RouteTableCompiler().compile(config, noClusters, warn);
+  // A Gateway port listener routes on its own hosts (or forwards TCP).
+  const port = config.listeners?.find((l) => l.name === listener.name);
+  const onPort = port?.name;
+  if (port?.protocol === 'tcp') {
+    if (port.tcpProxy) {
+      out.connection = `forwarded as TCP to the TCPRoute of port listener ${port.name}: no HTTP routing`;
+      out.upstream = { clusters: clusterChoices(port.tcpProxy.clusters, config) };
+    } else out.connection = `closed: no TCPRoute forwards port listener ${port.name}`;
+    return finish(out, warnings);
+  }
+  const tables = new RouteTableCompiler().compile(config, noClusters, warn, undefined, onPort);
 
   let choice: TlsChoice | undefined;
   if (listener.tls) {
     const sni = req.sni !== undefined ? req.sni.toLowerCase() : host !== '' ? host : undefined;
     out.request.sni = sni;
-    const table = new TlsTableBuilder(undefined).build(config, noClusters, warn);
+    const table = new TlsTableBuilder(undefined).build(config, noClusters, warn, onPort);
     choice = (sni !== undefined ? table.byName.lookup(sni) : undefined) ?? table.fallback;
     if (choice === undefined) {
       out.tls = { sni: sni ?? null, choice: 'none', detail: sni === undefined ? 'no SNI and no fallback certificate' : `no virtual host for SNI ${JSON.stringify(sni)} and no fallback certificate` };
@@ -145,7 +156,7 @@ export function explainRequest(input: ExplainInput, req: ExplainRequest): Explan
       noteHost(input, host, out);
       return finish(out, warnings);
     }
-    const vh = config.httpsVirtualHosts.find((v) => v.fqdn.toLowerCase() === choice!.fqdn);
+    const vh = config.httpsVirtualHosts.find((v) => v.fqdn.toLowerCase() === choice!.fqdn && v.listener === onPort);
     if (choice.passthrough && vh?.passthrough) {
       out.tls = { sni: sni ?? null, choice: `virtual host ${choice.fqdn}`, detail: 'TLS passthrough: the encrypted stream is forwarded as it is, by SNI' };
       out.connection = 'forwarded as TCP (TLS passthrough): no HTTP routing';
@@ -231,8 +242,17 @@ interface Entry {
 /** The listener the request reaches: through a load balancer listener when
  *  the port is one, else the proxy listener of that port or the one asked for. */
 function entryPoint(input: ExplainInput, req: ExplainRequest, out: Explanation): Entry | undefined {
-  const proxyListener = (name: string): ProxyListenerInfo =>
-    input.proxyListeners.find((l) => l.name === name) ?? { name, port: name === 'https' ? 8443 : 8080, tls: name === 'https', proxyProtocol: false };
+  const proxyListener = (name: string): ProxyListenerInfo => {
+    const known = input.proxyListeners.find((l) => l.name === name);
+    if (known) return known;
+    const port = input.proxyConfig.listeners?.find((l) => l.name === name);
+    if (port) return { name, port: port.bindPort, tls: port.protocol === 'https', proxyProtocol: false };
+    if (name !== 'http' && name !== 'https') {
+      const names = ['http', 'https', ...(input.proxyConfig.listeners ?? []).map((l) => l.name)];
+      throw new ExplainUsageError(`no proxy listener "${name}"; the listeners are: ${names.join(', ')}`);
+    }
+    return { name, port: name === 'https' ? 8443 : 8080, tls: name === 'https', proxyProtocol: false };
+  };
   if (req.port !== undefined) {
     const lbs = (input.balancerConfig?.loadBalancers ?? []).flatMap((lb) => lb.listeners.map((l) => ({ lb, l })));
     const hit = lbs.find(({ l }) => l.bindPort === req.port) ?? lbs.find(({ l }) => l.servicePort === req.port);
@@ -263,7 +283,7 @@ function throughLoadBalancer(l: BalancerListener, service: string, req: ExplainR
     sourceRanges: l.sourceRanges,
     targets: l.targets.map((t) => (t.kind === 'endpoint' ? `${t.address}:${t.port}` : t.kind === 'proxy-port' ? `the proxy's port listener ${t.listener ?? ''}` : `the proxy's ${t.kind === 'proxy-https' ? 'HTTPS' : 'HTTP'} listener`)),
     proxyProtocol: l.proxyProtocol,
-    forwardsTo: toProxy ? (toProxy.kind === 'proxy-https' ? 'proxy https' : 'proxy http') : 'targets',
+    forwardsTo: toProxy ? (toProxy.kind === 'proxy-port' ? `proxy ${toProxy.listener ?? ''}` : toProxy.kind === 'proxy-https' ? 'proxy https' : 'proxy http') : 'targets',
   };
   if (l.targets.length === 0) {
     out.connection = `Service ${service} has no target: the load balancer closes the connection`;
@@ -273,7 +293,7 @@ function throughLoadBalancer(l: BalancerListener, service: string, req: ExplainR
     out.connection = `forwarded by the load balancer to its targets (${l.targetSelection}), not through the proxy`;
     return undefined;
   }
-  const pl = proxyListener(toProxy.kind === 'proxy-https' ? 'https' : 'http');
+  const pl = proxyListener(toProxy.kind === 'proxy-port' ? (toProxy.listener ?? '') : toProxy.kind === 'proxy-https' ? 'https' : 'http');
   out.listener = { name: pl.name, tls: pl.tls, proxyProtocol: true };
   // A TLS listener tells the proxy, in the PROXY header's SSL TLV, that the
   // client used TLS: the proxy then takes the request as https.

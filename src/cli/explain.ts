@@ -21,7 +21,7 @@ interface ExplainFlags extends ReportFlags {
   clientIp: string;
   sni?: string;
   port?: number;
-  listener?: 'http' | 'https';
+  listener?: string;
   httpPort: number;
   httpsPort: number;
   output: 'text' | 'json';
@@ -40,7 +40,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .option('--client-ip <ip>', 'the client address', parseIp, '127.0.0.1')
     .option('--sni <name>', 'TLS SNI: the request arrives on the HTTPS listener (default there: the host)')
     .option('--port <port>', "the port the client connects to: a load balancer listener's or the proxy's", parsePort)
-    .addOption(new Option('--listener <name>', 'without --port: the proxy listener').choices(['http', 'https']))
+    .option('--listener <name>', 'without --port: the proxy listener: http, https or a Gateway port listener (http-81, tcp-5000)')
     .option('--http-port <port>', 'as serve: the proxy HTTP listener (without --admin)', parsePort, 8080)
     .option('--https-port <port>', 'as serve: the proxy HTTPS listener (without --admin)', parsePort, 8443)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
@@ -79,6 +79,8 @@ async function fromDir(dir: string, flags: ExplainFlags): Promise<ExplainInput> 
     proxyListeners: [
       { name: 'http', port: flags.httpPort, tls: false, proxyProtocol: false },
       { name: 'https', port: flags.httpsPort, tls: true, proxyProtocol: false },
+      // Gateway listener ports of their own, where serve binds them.
+      ...(report.proxyConfig.listeners ?? []).map((l) => ({ name: l.name, port: l.bindPort, tls: l.protocol === 'https', proxyProtocol: false })),
     ],
   };
 }
