@@ -1,5 +1,6 @@
-// Upstream clusters at run time: one undici Pool per (cluster, transport,
-// endpoint), kept across config swaps while the cluster's name and transport
+// Upstream clusters at run time: one connection pool per (cluster,
+// transport, endpoint): isobar's own HTTP/1.1 client (h1-client.ts) for
+// plain and TLS HTTP/1.1 upstreams, undici's Pool for HTTP/2 (h2, h2c); kept across config swaps while the cluster's name and transport
 // stay the same, with active health checks and passive ejection of
 // endpoints that refuse connections.
 import { Pool } from 'undici';
@@ -12,6 +13,7 @@ import { pickRamped, rampEnd } from './slow-start.ts';
 import { lookupFor } from './dns-family.ts';
 import { ClusterBudget, H2_STREAMS_PER_CONNECTION, poolConnections, withEnvoyDefaults } from './circuit-breakers.ts';
 import type { UpstreamCounters } from '../metrics/index.ts';
+import { H1Pool, type UpstreamPool } from './h1-client.ts';
 import type { ProxyStats } from './stats.ts';
 import { plainConnector, tlsConnector, UpstreamConnectError, type Connector, type ResolvedUpstreamTls } from './upstream-tls.ts';
 
@@ -20,6 +22,8 @@ const PANIC_THRESHOLD = 0.5;
 const EJECTION_BASE_MS = 5_000;
 const EJECTION_MAX_MS = 60_000;
 const DRAIN_MS = 30_000;
+/** The largest upstream response head accepted. */
+const MAX_RESPONSE_HEAD = 96 * 1024;
 
 export class Endpoint {
   readonly key: string; // pool identity
@@ -27,7 +31,7 @@ export class Endpoint {
   readonly port: number;
   /** "ip:port" as the access log prints it. */
   readonly hostPort: string;
-  readonly pool: Pool;
+  readonly pool: UpstreamPool;
   readonly connector: Connector;
   /** Plain TCP to the same endpoint (TLS passthrough). */
   readonly plainConnector: Connector;
@@ -44,7 +48,7 @@ export class Endpoint {
   credit = 0;
   private ejectTimer: NodeJS.Timeout | undefined;
 
-  constructor(key: string, address: string, port: number, origin: string, connector: Connector, plain: Connector, pool: Pool) {
+  constructor(key: string, address: string, port: number, origin: string, connector: Connector, plain: Connector, pool: UpstreamPool) {
     this.key = key;
     this.address = address;
     this.port = port;
@@ -286,22 +290,38 @@ export class ClusterRegistry {
     const connector = secure ? tlsConnector(t, c.connectTimeoutMs, socketOptions) : plain;
     const multiplexed = c.protocol === 'h2' || c.protocol === 'h2c';
     const idle = c.idleConnectionTimeoutMs ?? 3_600_000;
-    const pool = new Pool(origin, {
-      connect: connector as unknown as Pool.Options['connect'],
+    const limits = withEnvoyDefaults(c.circuitBreakers);
+    const pool = multiplexed ? this.h2Pool(c, origin, connector, idle) : new H1Pool({
+      hostname: host,
+      port,
+      secure,
+      connector,
       // The circuit breakers bound what is sent; the pool never opens more.
-      connections: poolConnections(withEnvoyDefaults(c.circuitBreakers), multiplexed),
-      pipelining: multiplexed ? H2_STREAMS_PER_CONNECTION : 1,
-      allowH2: multiplexed,
+      connections: poolConnections(limits, false),
       keepAliveTimeout: Math.min(idle, 60_000),
       keepAliveMaxTimeout: idle,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      maxHeaderSize: 96 * 1024,
-      // HTTP/1: the request that reaches the limit goes with Connection: close.
+      maxHeaderSize: MAX_RESPONSE_HEAD,
+      // The request that reaches the limit goes with Connection: close.
       ...(c.maxRequestsPerConnection ? { maxRequestsPerClient: c.maxRequestsPerConnection } : {}),
     });
     countConnections(pool, this.stats.cluster(statName(c)), secure);
     return new Endpoint(key, address, port, origin, connector, secure ? plainConnector(c.connectTimeoutMs, false, socketOptions) : plain, pool);
+  }
+
+  /** HTTP/2 upstreams (h2, h2c) stay on undici's Pool. */
+  private h2Pool(c: Cluster, origin: string, connector: Connector, idle: number): Pool {
+    return new Pool(origin, {
+      connect: connector as unknown as Pool.Options['connect'],
+      // The circuit breakers bound what is sent; the pool never opens more.
+      connections: poolConnections(withEnvoyDefaults(c.circuitBreakers), true),
+      pipelining: H2_STREAMS_PER_CONNECTION,
+      allowH2: true,
+      keepAliveTimeout: Math.min(idle, 60_000),
+      keepAliveMaxTimeout: idle,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      maxHeaderSize: MAX_RESPONSE_HEAD,
+    });
   }
 
   /** `healthPort`: the endpoint's port for health checks (a healthPort). */
@@ -340,7 +360,7 @@ export class ClusterRegistry {
 
 /** Envoy's upstream connection counters from the pool's events (connection
  *  errors also reach the request that triggered them). */
-function countConnections(pool: Pool, c: UpstreamCounters, secure: boolean): void {
+function countConnections(pool: Pool | H1Pool, c: UpstreamCounters, secure: boolean): void {
   pool.on('connect', () => {
     c.cxTotal++;
     c.cxActive++;

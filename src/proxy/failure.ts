@@ -1,9 +1,12 @@
 // Every way a request can end without the upstream's own response, in one
 // table: the code the request path branches on (never an error message, as
-// with undici's UND_ERR_* codes), the status and Envoy's body of the local
+// with undici's UND_ERR_* codes and isobar's HTTP/1.1 client's ISOBAR_H1_*
+// ones), the status and Envoy's body of the local
 // reply, Envoy's response flag for the access log, and the retryOn condition
 // under which a route's retry policy resends the request. upstreamFailure()
-// is the one place that reads undici's and Node's errors to find the code.
+// is the one place that reads the clients' and Node's errors to find the code.
+// The HTTP/1.1 client's codes map to what undici's equivalents gave, so a
+// user sees the same answers whichever client carried the request.
 import type { FailureKind } from './retry-policy.ts';
 import { UpstreamConnectError } from './upstream-tls.ts';
 
@@ -85,9 +88,22 @@ export function upstreamFailure(err: Error & { code?: string }, afterHeaders: bo
   switch (err.code) {
     case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
     case 'UND_ERR_ABORTED':
+    case 'ISOBAR_H1_REQUEST_BODY':
       return 'request-body-aborted';
     case 'UND_ERR_SOCKET':
+    case 'ISOBAR_H1_SOCKET_CLOSED':
       return 'socket-closed';
+    // A malformed response (undici's HPE_* parser errors gave the same).
+    case 'ISOBAR_H1_INVALID_STATUS':
+    case 'ISOBAR_H1_INVALID_HEADER':
+    case 'ISOBAR_H1_INVALID_FRAMING':
+    case 'ISOBAR_H1_INVALID_CHUNK':
+    case 'ISOBAR_H1_HEADERS_OVERFLOW':
+    case 'ISOBAR_H1_UNEXPECTED_RESPONSE':
+    // A request the client would not write, a closed pool.
+    case 'ISOBAR_H1_INVALID_REQUEST':
+    case 'ISOBAR_H1_CLOSED':
+      return 'reset';
     case 'ERR_HTTP2_STREAM_ERROR':
       // Node names the HTTP/2 error code only in the message.
       return /REFUSED_STREAM/.test(err.message) ? 'refused-stream' : 'reset';
