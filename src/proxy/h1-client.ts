@@ -460,7 +460,16 @@ class H1Connection implements H1ResponseSink {
   }
 
   private parse(req: H1Request, data: Buffer): void {
-    const pos = this.parser.execute(data, 0);
+    let pos: number;
+    try {
+      pos = this.parser.execute(data, 0);
+    } catch (err) {
+      // A bug must cost this request and connection, never the process.
+      this.socketError = err as Error;
+      req.fail(err as Error);
+      this.socket?.destroy();
+      return;
+    }
     // A handler that aborted during a callback has closed the connection.
     if (this.socket === undefined || this.socket.destroyed) return;
     if (pos === -1) {

@@ -198,6 +198,12 @@ export class H1ResponseParser {
         continue;
       }
       if (state === S_DONE || state === S_UPGRADED || state === S_ERROR) return state === S_ERROR ? -1 : pos;
+      if (state === S_STATUS && this.partial === undefined && (buf[pos] === CR || buf[pos] === LF)) {
+        // CR and LF before the status line are skipped (as llhttp).
+        if (++this.headSize > this.maxHeaderSize) return this.fail('ISOBAR_H1_HEADERS_OVERFLOW', `response head over ${this.maxHeaderSize} bytes`);
+        pos++;
+        continue;
+      }
       // A line: the status line, a header or trailer field, a chunk size.
       const lf = buf.indexOf(LF, pos);
       if (lf === -1) {
@@ -221,8 +227,7 @@ export class H1ResponseParser {
       if (e === s || line[e - 1] !== CR) return this.fail(state === S_CHUNK_SIZE ? 'ISOBAR_H1_INVALID_CHUNK' : state === S_STATUS ? 'ISOBAR_H1_INVALID_STATUS' : 'ISOBAR_H1_INVALID_HEADER', 'line not ended by CRLF');
       e--;
       if (state === S_STATUS) {
-        // Empty lines before the status line are skipped (as llhttp).
-        if (s !== e && !this.statusLine(line, s, e)) return -1;
+        if (!this.statusLine(line, s, e)) return -1;
       } else if (state === S_HEADERS) {
         if (s === e) {
           if (!this.headComplete()) return -1;
@@ -330,12 +335,13 @@ export class H1ResponseParser {
     name = name.toLowerCase();
     const value = vs === ve ? '' : b.toString('latin1', vs, ve);
     if (this.state === S_HEADERS && !this.framing(name, value)) return false;
+    // Only own strings and lists are earlier fields: "constructor" or
+    // "__proto__" read through to Object.prototype and are fields too.
     const prev = into[name];
-    if (prev === undefined) {
-      if (name === '__proto__') Object.defineProperty(into, name, { value, enumerable: true, configurable: true, writable: true });
-      else into[name] = value;
-    } else if (typeof prev === 'string') into[name] = [prev, value];
-    else prev.push(value);
+    if (typeof prev === 'string') into[name] = [prev, value];
+    else if (Array.isArray(prev)) prev.push(value);
+    else if (name === '__proto__') Object.defineProperty(into, name, { value, enumerable: true, configurable: true, writable: true });
+    else into[name] = value;
     return true;
   }
 
