@@ -157,6 +157,9 @@ class H1Request implements Dispatcher.DispatchController {
     } else if (typeof (body as Readable).on === 'function') {
       this.body = body as Readable;
       this.contentLength = declared;
+      // From now, whether the request is queued, connecting or sending: a
+      // body that fails ends the request with its error (as undici).
+      this.body.on('error', (err: Error) => this.abort(err));
     } else throw invalid('unsupported request body');
     this.connectionClose = closeAfter;
     this.bodyWithoutPayload = this.body !== undefined && !this.expectsPayload;
@@ -366,10 +369,6 @@ class H1Connection implements H1ResponseSink {
       // The response may have ended before the body did.
       if (this.ended && this.req === undefined) socket.destroy();
     };
-    const onError = (err: Error): void => {
-      cleanup();
-      req.abort(err);
-    };
     const onClose = (): void => {
       cleanup();
       if (req.writing) req.abort(new H1ClientError('ISOBAR_H1_REQUEST_BODY', 'request body aborted'));
@@ -377,7 +376,6 @@ class H1Connection implements H1ResponseSink {
     const cleanup = (): void => {
       body.off('data', onData);
       body.off('end', onEnd);
-      body.off('error', onError);
       body.off('close', onClose);
       socket.off('drain', onDrain);
       req.stopBody = undefined;
@@ -385,7 +383,6 @@ class H1Connection implements H1ResponseSink {
     req.stopBody = cleanup;
     body.on('data', onData);
     body.on('end', onEnd);
-    body.on('error', onError);
     body.on('close', onClose);
     socket.on('drain', onDrain);
     if (body.readableEnded) onEnd();
@@ -456,6 +453,12 @@ class H1Connection implements H1ResponseSink {
       data = Buffer.concat([this.stash, d]);
       this.stash = undefined;
     }
+    if (req.paused) {
+      // Read before the pause took hold: kept for resume.
+      this.stash = data;
+      this.socket?.pause();
+      return;
+    }
     this.parse(req, data);
   }
 
@@ -489,10 +492,8 @@ class H1Connection implements H1ResponseSink {
       this.finished(req);
       return;
     }
-    if (pos < data.length) {
-      this.stash = pos === 0 ? data : data.subarray(pos);
-      this.socket?.pause();
-    }
+    if (pos < data.length) this.stash = pos === 0 ? data : data.subarray(pos);
+    if (req.paused) this.socket?.pause();
   }
 
   /** The response ended: keep the connection for the next request, or close it. */
@@ -521,6 +522,9 @@ class H1Connection implements H1ResponseSink {
     socket.removeAllListeners('end');
     socket.removeAllListeners('error');
     socket.removeAllListeners('close');
+    // Paused while the handler takes it (bytes unshifted inside a 'data'
+    // event are not re-emitted by a flowing socket), resumed after.
+    socket.pause();
     if (rest.length > 0) socket.unshift(rest);
     const pool = this.pool;
     pool.gone(this);
@@ -528,6 +532,7 @@ class H1Connection implements H1ResponseSink {
     req.done = true;
     try {
       req.handler.onRequestUpgrade?.(req, status, headers, socket as Duplex);
+      process.nextTick(() => socket.resume());
     } catch {
       socket.destroy();
     }
