@@ -1,7 +1,8 @@
 // Upstream clusters at run time: one connection pool per (cluster,
-// transport, endpoint): isobar's own HTTP/1.1 client (h1-client.ts) for
-// plain and TLS HTTP/1.1 upstreams, undici's Pool for HTTP/2 (h2, h2c); kept across config swaps while the cluster's name and transport
-// stay the same, with active health checks and passive ejection of
+// transport, endpoint), isobar's own HTTP/1.1 client (h1-client.ts) for
+// plain and TLS HTTP/1.1 upstreams and undici's Pool for HTTP/2 (h2, h2c),
+// kept across config swaps while the cluster's name and transport stay the
+// same, with active health checks and passive ejection of
 // endpoints that refuse connections.
 import { Pool } from 'undici';
 import type { CaBundle, Cluster, ProxyConfig, TlsSecret } from '../dag/index.ts';
@@ -290,38 +291,9 @@ export class ClusterRegistry {
     const connector = secure ? tlsConnector(t, c.connectTimeoutMs, socketOptions) : plain;
     const multiplexed = c.protocol === 'h2' || c.protocol === 'h2c';
     const idle = c.idleConnectionTimeoutMs ?? 3_600_000;
-    const limits = withEnvoyDefaults(c.circuitBreakers);
-    const pool = multiplexed ? this.h2Pool(c, origin, connector, idle) : new H1Pool({
-      hostname: host,
-      port,
-      secure,
-      connector,
-      // The circuit breakers bound what is sent; the pool never opens more.
-      connections: poolConnections(limits, false),
-      keepAliveTimeout: Math.min(idle, 60_000),
-      keepAliveMaxTimeout: idle,
-      maxHeaderSize: MAX_RESPONSE_HEAD,
-      // The request that reaches the limit goes with Connection: close.
-      ...(c.maxRequestsPerConnection ? { maxRequestsPerClient: c.maxRequestsPerConnection } : {}),
-    });
+    const pool = multiplexed ? h2Pool(c, origin, connector, idle) : h1Pool(c, host, port, secure, connector, idle);
     countConnections(pool, this.stats.cluster(statName(c)), secure);
     return new Endpoint(key, address, port, origin, connector, secure ? plainConnector(c.connectTimeoutMs, false, socketOptions) : plain, pool);
-  }
-
-  /** HTTP/2 upstreams (h2, h2c) stay on undici's Pool. */
-  private h2Pool(c: Cluster, origin: string, connector: Connector, idle: number): Pool {
-    return new Pool(origin, {
-      connect: connector as unknown as Pool.Options['connect'],
-      // The circuit breakers bound what is sent; the pool never opens more.
-      connections: poolConnections(withEnvoyDefaults(c.circuitBreakers), true),
-      pipelining: H2_STREAMS_PER_CONNECTION,
-      allowH2: true,
-      keepAliveTimeout: Math.min(idle, 60_000),
-      keepAliveMaxTimeout: idle,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      maxHeaderSize: MAX_RESPONSE_HEAD,
-    });
   }
 
   /** `healthPort`: the endpoint's port for health checks (a healthPort). */
@@ -356,6 +328,39 @@ export class ClusterRegistry {
     this.built.clear();
     this.last = undefined;
   }
+}
+
+/** HTTP/1.1 upstreams (plain and tls) on isobar's own client. */
+function h1Pool(c: Cluster, host: string, port: number, secure: boolean, connector: Connector, idle: number): H1Pool {
+  return new H1Pool({
+    hostname: host,
+    port,
+    secure,
+    connector,
+    // The circuit breakers bound what is sent; the pool never opens more.
+    connections: poolConnections(withEnvoyDefaults(c.circuitBreakers), false),
+    keepAliveTimeout: Math.min(idle, 60_000),
+    keepAliveMaxTimeout: idle,
+    maxHeaderSize: MAX_RESPONSE_HEAD,
+    // The request that reaches the limit goes with Connection: close.
+    ...(c.maxRequestsPerConnection ? { maxRequestsPerClient: c.maxRequestsPerConnection } : {}),
+  });
+}
+
+/** HTTP/2 upstreams (h2, h2c) stay on undici's Pool. */
+function h2Pool(c: Cluster, origin: string, connector: Connector, idle: number): Pool {
+  return new Pool(origin, {
+    connect: connector as unknown as Pool.Options['connect'],
+    // The circuit breakers bound what is sent; the pool never opens more.
+    connections: poolConnections(withEnvoyDefaults(c.circuitBreakers), true),
+    pipelining: H2_STREAMS_PER_CONNECTION,
+    allowH2: true,
+    keepAliveTimeout: Math.min(idle, 60_000),
+    keepAliveMaxTimeout: idle,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    maxHeaderSize: MAX_RESPONSE_HEAD,
+  });
 }
 
 /** Envoy's upstream connection counters from the pool's events (connection

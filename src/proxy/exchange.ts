@@ -1,6 +1,8 @@
 // One downstream request from arrival to the last byte: host and route
 // lookup, local answers (404, 421, redirects, direct responses), then the
-// upstream exchange through undici's dispatch() with retries and timeouts.
+// upstream exchange through the endpoint pool's dispatch() (undici's handler
+// API, served by isobar's HTTP/1.1 client or undici's HTTP/2 one) with
+// retries and timeouts.
 // What each failure answers is the failure table's to say (failure.ts); the
 // upstream request head, mirroring and the access log record are built in
 // their own files, so this one holds only the state machine.

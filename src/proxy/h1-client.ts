@@ -243,6 +243,10 @@ class H1Connection implements H1ResponseSink {
     return this.req === undefined || this.req.paused;
   }
 
+  get usable(): boolean {
+    return this.socket !== undefined && !this.socket.destroyed && !this.socket.readableEnded;
+  }
+
   connect(req: H1Request): void {
     this.req = req;
     req.conn = this;
@@ -429,7 +433,8 @@ class H1Connection implements H1ResponseSink {
     const req = this.req;
     if (req === undefined || req.done) return;
     req.done = true;
-    if (!req.writing) req.stopBody?.();
+    // A body still being written stops here; finished() closes the connection.
+    req.stopBody?.();
     try {
       req.handler.onResponseEnd?.(req, trailers);
     } catch {
@@ -583,7 +588,9 @@ class H1Connection implements H1ResponseSink {
     this.req = undefined;
     if (this.socket === undefined) return; // still connecting: connected() parks it
     if (!req.sentHead) {
+      // Nothing of it was written: the connection is as clean as before.
       this.count--;
+      this.closeAfter = false;
       this.pool.release(this);
       return;
     }
@@ -629,11 +636,20 @@ export class H1Pool extends EventEmitter implements UpstreamPool {
       }
       return false;
     }
-    const conn = this.idleConns.pop();
+    const conn = this.idleConn();
     if (conn !== undefined) conn.start(req);
     else if (this.conns.size < this.options.connections) this.open(req);
     else this.queue.push(req);
     return true;
+  }
+
+  /** The most recently parked connection still open (one the upstream
+   *  closed may wait here for its 'close' event). */
+  private idleConn(): H1Connection | undefined {
+    for (;;) {
+      const c = this.idleConns.pop();
+      if (c === undefined || c.usable) return c;
+    }
   }
 
   private open(req: H1Request): void {
