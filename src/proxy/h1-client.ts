@@ -270,6 +270,7 @@ class H1Connection implements H1ResponseSink {
       pool.gone(this);
       this.req = undefined;
       req?.fail(new H1ClientError('ISOBAR_H1_CLOSED', 'the pool was destroyed'));
+      pool.next();
       return;
     }
     this.socket = socket;
@@ -527,6 +528,8 @@ class H1Connection implements H1ResponseSink {
     socket.removeAllListeners('end');
     socket.removeAllListeners('error');
     socket.removeAllListeners('close');
+    // Never an unhandled 'error' between here and the handler's own listener.
+    socket.on('error', () => {});
     // Paused while the handler takes it (bytes unshifted inside a 'data'
     // event are not re-emitted by a flowing socket), resumed after.
     socket.pause();
