@@ -309,7 +309,7 @@ export class ClusterRegistry {
     let probe: HealthProbe;
     if (c.healthCheck) {
       const origin = port === e.port ? e.origin : e.origin.replace(/:\d+$/, `:${port}`);
-      probe = httpHealthProbe(origin, e.connector, c.healthCheck);
+      probe = httpHealthProbe(origin, e.connector, c.healthCheck, c.protocol === 'h2' || c.protocol === 'h2c');
     } else probe = tcpHealthProbe(e.address, port, e.connector);
     e.checker = new HealthChecker(
       probe,
