@@ -6,7 +6,7 @@
 // second isobar (a commit, exported) in the same rounds, alternating, and
 // prints the ratio: an A/B of one change. See bench/README.md.
 
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,7 @@ import type { StartContext, SystemUnderTest } from './lib/system.ts';
 import { checkSystem } from './lib/check.ts';
 import { CASES, type BenchCase } from './lib/cases.ts';
 import { LOOPBACK } from './lib/ports.ts';
-import { processTree, run, stopAll } from './lib/procs.ts';
+import { cpuNs, processTree, run, stopAll } from './lib/procs.ts';
 import { labelProcesses, renderProfiles } from './lib/profile.ts';
 import { positiveIntReader, usageFailure } from './lib/args.ts';
 
@@ -101,27 +101,6 @@ function parseOptions(argv: string[]): Options {
 }
 
 const log = (s: string) => process.stderr.write(s + '\n');
-
-/** CPU nanoseconds (user + system) of every thread of pid, from
- *  /proc/PID/task/TID/schedstat (its first field: time on a CPU); the clock
- *  ticks of /proc/PID/stat are 10 ms coarse. */
-export function cpuNs(pid: number): number | undefined {
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return undefined;
-  }
-  let sum = 0;
-  for (const t of tasks) {
-    try {
-      sum += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      /* the thread ended */
-    }
-  }
-  return sum;
-}
 
 function snapshot(pids: number[]): Map<number, number> {
   const out = new Map<number, number>();

@@ -185,3 +185,24 @@ export function cpuDelta(before: Map<number, number>, after: Map<number, number>
   for (const [pid, t] of after) sum += t - (before.get(pid) ?? 0);
   return sum;
 }
+
+/** CPU nanoseconds (user + system) of every thread of pid, from
+ *  /proc/PID/task/TID/schedstat (its first field: time on a CPU); the clock
+ *  ticks of /proc/PID/stat are 10 ms coarse. */
+export function cpuNs(pid: number): number | undefined {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  let sum = 0;
+  for (const t of tasks) {
+    try {
+      sum += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return sum;
+}
