@@ -269,3 +269,57 @@ test('--co-located: the proxy\'s own ports are balanced between the workers too'
     await rm(work, { recursive: true, force: true });
   }
 });
+
+test('SIGTERM with exact balancing: a request in flight on a handed-off connection finishes, an idle one may still ask within --drain-grace, exit 0', { timeout: 60_000 }, async () => {
+  const work = await mkdtemp(join(tmpdir(), 'isobar-balance-drain-'));
+  let release: () => void = () => {};
+  let arrived = false;
+  const slow = http.createServer((req, res) => {
+    if (req.url === '/quick') return void res.end('quick\n');
+    arrived = true;
+    release = () => res.end('finished\n');
+  });
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+  let serve: ServeProcess | undefined;
+  try {
+    const dir = join(work, 'manifests');
+    await mkdir(dir);
+    await writeFile(join(dir, 'app.yaml'), manifests((slow.address() as AddressInfo).port, '/'));
+    await writeFile(join(work, 'isobar.yaml'), 'listener:\n  connection-balancer: exact\n');
+    const httpPort = await freePort();
+    const adminPort = await freePort();
+    serve = await startServe(
+      [dir, '--config', join(work, 'isobar.yaml'), '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '2', '--state-dir', join(work, 'state'), '--drain-grace', '4s'],
+      adminPort,
+    );
+    const busy = await RawHttp1.open(httpPort);
+    busy.host = HOST;
+    busy.send('/slow');
+    await waitFor('the request reached the backend', () => arrived);
+    const idle = await RawHttp1.open(httpPort);
+    idle.host = HOST;
+    // Both handed over (one on each worker) before the signal.
+    await waitFor('both connections on their workers', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+      return [0, 1].every((i) => new RegExp(`^envoy_listener_worker_${i}_downstream_cx_active\\{envoy_listener_address="0\\.0\\.0\\.0_${httpPort}"\\} 1$`, 'm').test(text));
+    });
+    const exited = serve.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(serve.child.exitCode, null, 'still draining while the request is in flight');
+    await waitFor('the port closed to new connections', () => RawHttp1.open(httpPort).then((c) => (c.close(), false), () => true));
+    release();
+    const res = await busy.response(10_000);
+    assert.equal(res?.status, 200);
+    assert.equal(res?.body, 'finished\n');
+    idle.send('/quick');
+    const answer = await idle.response(10_000);
+    assert.equal(answer?.status, 200, 'answered within the grace');
+    assert.equal(answer?.headers['connection'], 'close');
+    assert.equal(await exited, 0);
+  } finally {
+    await serve?.stop();
+    slow.closeAllConnections();
+    slow.close();
+    await rm(work, { recursive: true, force: true });
+  }
+});
