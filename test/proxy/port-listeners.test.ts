@@ -239,3 +239,39 @@ test('an https port listener ends TLS with its own hosts\' certificates (by SNI)
     await new Promise<void>((r) => ptServer.close(() => r()));
   }
 });
+
+test('a TCP port listener spreads connections over its TCPRoute\'s backends by weight (3:1), none to a weight-0 one', async () => {
+  const counts = new Map<string, number>();
+  const servers = ['x', 'y', 'z'].map((name) =>
+    net.createServer((s) => {
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      // Read what comes (the client's FIN behind it closes the connection).
+      s.resume();
+      s.end(name);
+    }),
+  );
+  for (const s of servers) await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const at = (i: number) => ({ address: '127.0.0.1', port: (servers[i]!.address() as net.AddressInfo).port });
+  const tcp = await freePort();
+  const own = await startProxy(config(), [{}], { portListeners: { host: '127.0.0.1', proxyProtocol: false, reusePort: false } });
+  try {
+    own.proxy.apply(
+      config({
+        clusters: [cluster('x', [at(0)]), cluster('y', [at(1)]), cluster('z', [at(2)])],
+        listeners: [port(`tcp-${tcp}`, tcp, 'tcp', { tcpProxy: { clusters: [wc('x', 3), wc('y', 1), wc('z', 0)] } })],
+      }),
+    );
+    assert.deepEqual(await own.proxy.syncListeners(), {});
+    const n = 400;
+    for (let i = 0; i < n; i++) await echoOnce(tcp, '.');
+    const x = counts.get('x') ?? 0;
+    const y = counts.get('y') ?? 0;
+    assert.equal(x + y, n, 'every connection reached a backend');
+    assert.equal(counts.get('z'), undefined, 'the weight-0 backend got none');
+    // 3:1 is 75 %; 400 tries keep a fair pick within 65-85 % far beyond chance.
+    assert.ok(x / n > 0.65 && x / n < 0.85, `x got ${x} of ${n}`);
+  } finally {
+    await own.close();
+    for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
+  }
+});
