@@ -57,7 +57,8 @@ function normalize(c: ProxyConfig): ProxyConfig {
  *  the balancer in front, the one taking its flows. */
 export function portListenerSpecs(l: PortListener, o: NonNullable<ProxyRuntimeOptions['portListeners']>): ProxyListenerSpec[] {
   const kind = { tls: l.protocol === 'https', ...(l.protocol === 'tcp' ? { tcp: true } : {}), table: l.name };
-  const specs: ProxyListenerSpec[] = [{ name: l.name, host: o.host, port: l.bindPort, proxyProtocol: o.proxyProtocol, reusePort: o.reusePort, ...kind }];
+  const bind = o.handedOff ? { handedOff: true } : { reusePort: o.reusePort };
+  const specs: ProxyListenerSpec[] = [{ name: l.name, host: o.host, port: l.bindPort, proxyProtocol: o.proxyProtocol, ...bind, ...kind }];
   if (o.balancer) {
     const template = o.balancer.socketPathTemplate;
     specs.push({

@@ -38,6 +38,10 @@ export interface PortListenerSettings {
   /** Require PROXY v1/v2 on them (--use-proxy-protocol). */
   proxyProtocol: boolean;
   reusePort: boolean;
+  /** The primary binds them and hands their connections over
+   *  (listener.connection-balancer: exact), and takes the balancer's flows
+   *  for them on sockets of its own: nothing is bound here. */
+  handedOff?: boolean;
   /** With the balancer in front: each also gets "lb-<name>", taking the
    *  balancer's flows (PROXY v2 first) on the Unix socket this template
    *  names with "{listener}" replaced (default mode), or, without a

@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type pino from 'pino';
 import type { AcmeChallenge } from '../balancer/index.ts';
-import type { BalancerConfig, ProxyConfig } from '../edge/index.ts';
+import type { BalancerConfig, PortListener, ProxyConfig } from '../edge/index.ts';
 import type { MetricsAggregator } from '../metrics/index.ts';
 import { ProxyConfigDeltas, type ProxyConfigUpdate } from './config-delta.ts';
 import type { FromWorker, ListenerHealth, ListenerSpec, ToBalancerWorker, ToProxyWorker } from './messages.ts';
@@ -17,7 +17,7 @@ import type { ServeOptions } from './options.ts';
 import type { ProxyStart } from './start-proxy.ts';
 import type { DownstreamSettings } from '../proxy/index.ts';
 import { workerShare } from './config-proxy-settings.ts';
-import { ExactBalancer, type BalancedListener } from './exact-balancer.ts';
+import { ExactBalancer, type BalancedListener, type PortAcceptor } from './exact-balancer.ts';
 import { TicketKeys, TICKET_KEY_ROTATION_MS } from './ticket-keys.ts';
 import { WorkerPool } from './workers.ts';
 
@@ -37,9 +37,10 @@ export function proxySocketPath(dir: string, index: number, kind: string): strin
 }
 
 /** With exact balancing, where the primary accepts the balancer's flows for
- *  `kind` and hands each to the proxy worker holding the fewest. */
-export function balancedSocketPath(dir: string, kind: 'http' | 'https'): string {
-  return path.join(dir, `lb-${kind}.sock`);
+ *  the proxy listener `name` ('http', 'https' or a port listener's) and
+ *  hands each to the proxy worker holding the fewest. */
+export function balancedSocketPath(dir: string, name: string): string {
+  return path.join(dir, `lb-${name}.sock`);
 }
 
 export interface EdgeWorkersOptions {
@@ -107,8 +108,10 @@ export class EdgeWorkers {
       portListeners: {
         host: '0.0.0.0',
         proxyProtocol: o.useProxyProtocol,
-        reusePort: true,
-        ...(w.internal ? { balancer: w.internal.socketDir !== undefined ? { socketPathTemplate: proxySocketPath(w.internal.socketDir, workerIndex, '{listener}') } : {} } : {}),
+        reusePort: !exact,
+        ...(exact ? { handedOff: true } : {}),
+        // With exact balancing the balancer's flows come handed over from the primary's sockets.
+        ...(w.internal ? { balancer: w.internal.socketDir !== undefined && !exact ? { socketPathTemplate: proxySocketPath(w.internal.socketDir, workerIndex, '{listener}') } : {} } : {}),
       },
       ticketKeys: proxyKeys?.current ?? randomBytes(48),
     });
@@ -170,6 +173,8 @@ export class EdgeWorkers {
   /** Sends one version's configs; resolves once every worker applied them. */
   async apply(version: number, proxyConfig: ProxyConfig | undefined, balancerConfig: BalancerConfig | undefined): Promise<void> {
     this.#proxyConfig = proxyConfig;
+    // With exact balancing the primary opens the port listeners the config names.
+    if (this.exact && proxyConfig) this.#portProblems.set('primary', await this.exact.sync(portAcceptors(proxyConfig.listeners ?? [], this.#socketDir)));
     await Promise.all([proxyConfig && this.proxies?.apply(version, proxyConfig), balancerConfig && this.balancers?.apply(version, balancerConfig)]);
   }
 
@@ -306,6 +311,16 @@ function balancedListeners(o: ServeOptions, internal: InternalPorts | undefined)
   return listeners;
 }
 
+/** With exact balancing, what the primary accepts for the config's port
+ *  listeners: each public port and, in default mode, its balancer socket;
+ *  `port` says how a bind failure is reported (as the workers would). */
+function portAcceptors(listeners: readonly PortListener[], socketDir: string | undefined): PortAcceptor[] {
+  return listeners.map((l) => ({
+    label: `port ${l.port} (bound at ${l.bindPort})`,
+    listeners: [{ name: l.name, host: '0.0.0.0', port: l.bindPort }, ...(socketDir !== undefined ? [{ name: `lb-${l.name}`, path: balancedSocketPath(socketDir, l.name) }] : [])],
+  }));
+}
+
 /** Where the balancer workers send flows for the proxy: its internal ports
  *  and, in default mode, every proxy worker's Unix sockets (with exact
  *  balancing, the primary's one per listener). */
@@ -313,7 +328,7 @@ function proxyTargets(internal: InternalPorts, count: number, exact: boolean): N
   const targets = { http: { address: '127.0.0.1', port: internal.http }, https: { address: '127.0.0.1', port: internal.https } };
   const dir = internal.socketDir;
   if (dir === undefined) return targets;
-  if (exact) return { ...targets, unixPaths: { http: [balancedSocketPath(dir, 'http')], https: [balancedSocketPath(dir, 'https')] } };
+  if (exact) return { ...targets, unixPaths: { http: [balancedSocketPath(dir, 'http')], https: [balancedSocketPath(dir, 'https')] }, portPathTemplates: [balancedSocketPath(dir, '{listener}')] };
   const indexes = Array.from({ length: count }, (_, i) => i);
   return {
     ...targets,

@@ -22,6 +22,13 @@ import type { HandOff } from './messages.ts';
 /** Where the primary accepts for one proxy listener. */
 export type BalancedListener = { name: string } & ({ host: string; port: number } | { path: string });
 
+/** The sockets of one of a config's port listeners (its public port and
+ *  the balancer's socket for it); `label` starts its problem. */
+export interface PortAcceptor {
+  label: string;
+  listeners: BalancedListener[];
+}
+
 /** A worker process as the balancer sees it (a ChildProcess). */
 export interface HandOffChannel {
   readonly connected: boolean;
@@ -50,6 +57,8 @@ export class ExactBalancer {
   readonly #listeners: BalancedListener[];
   readonly #logger: pino.Logger;
   readonly #servers = new Map<string, net.Server>();
+  /** Where each of the port listeners' sockets listens (sync), by listener name. */
+  readonly #synced = new Map<string, string>();
   /** By worker index; a slot is there while its process is live. */
   readonly #slots: (Slot | undefined)[] = [];
   /** Accepted while no worker was live. */
@@ -70,6 +79,37 @@ export class ExactBalancer {
       this.close();
       throw err;
     }
+  }
+
+  /** Opens the sockets of the port listeners a config names and closes
+   *  those it no longer names (or names elsewhere); connections they
+   *  accepted still go to the workers. Returns the ones that could not be
+   *  opened, by port listener, with why; a later call tries them again. */
+  async sync(wanted: PortAcceptor[]): Promise<Record<string, string>> {
+    const problems: Record<string, string> = {};
+    if (this.#closed) return problems;
+    const where = new Map(wanted.flatMap((a) => a.listeners.map((l): [string, string] => [l.name, whereOf(l)])));
+    for (const [name, at] of [...this.#synced]) {
+      if (where.get(name) === at) continue;
+      this.#servers.get(name)?.close();
+      this.#servers.delete(name);
+      this.#synced.delete(name);
+    }
+    for (const a of wanted) {
+      for (const l of a.listeners) {
+        if (this.#synced.has(l.name)) continue;
+        try {
+          this.#servers.set(l.name, await this.#listen(l));
+          this.#synced.set(l.name, whereOf(l));
+        } catch (err) {
+          // The name of the port listener the socket serves.
+          const name = a.listeners[0]!.name;
+          problems[name] = `${a.label}: ${(err as Error).message}`;
+          this.#logger.error({ listener: name }, `port listener not opened: ${problems[name]}`);
+        }
+      }
+    }
+    return problems;
   }
 
   /** Where listener `name` was bound (its port when the spec asked for 0). */
@@ -223,4 +263,8 @@ export class ExactBalancer {
   #slotOf(channel: HandOffChannel): Slot | undefined {
     return this.#slots.find((s) => s?.channel === channel);
   }
+}
+
+function whereOf(l: BalancedListener): string {
+  return 'path' in l ? l.path : `${l.host}:${l.port}`;
 }

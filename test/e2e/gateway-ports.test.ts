@@ -5,8 +5,10 @@
 // backend gets nothing), the same ports through the Gateway's load
 // balancer (envoy-<gateway>, --lb-port-offset), and listeners added and
 // removed at run time by editing the folder. In the default mode (the
-// balancer -> proxy hop over Unix sockets) and --co-located (handed over
-// in-process). Conformance scenarios: TCPRouteSimpleSameNamespace-like
+// balancer -> proxy hop over Unix sockets), --co-located (handed over
+// in-process), and with listener.connection-balancer: exact (the primary
+// opens the port listeners and hands their connections to the workers,
+// one each in turn). Conformance scenarios: TCPRouteSimpleSameNamespace-like
 // forwarding, TCPRouteWeightedRouting (weight 0), HTTPRouteListenerPortMatching.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -76,6 +78,13 @@ function echoServer(name: string, seen: string[]): Server {
   });
 }
 
+/** A config file with exact connection balancing, in `work`. */
+async function exactConfig(work: string): Promise<string> {
+  const file = join(work, 'isobar.yaml');
+  await writeFile(file, 'listener:\n  connection-balancer: exact\n');
+  return file;
+}
+
 function gatewayYaml(listeners: string[]): string {
   return `${GATEWAY_CLASS}---
 apiVersion: gateway.networking.k8s.io/v1
@@ -102,7 +111,7 @@ spec:
 const httpListener = (name: string, port: number) => `  - {name: ${name}, port: ${port}, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}}}\n`;
 const tcpListener = (name: string, port: number) => `  - {name: ${name}, port: ${port}, protocol: TCP, allowedRoutes: {kinds: [{kind: TCPRoute}]}}\n`;
 
-for (const mode of ['default', 'co-located'] as const) {
+for (const mode of ['default', 'co-located', 'exact'] as const) {
   test(`${mode}: two HTTP ports, a TCP listener with its TCPRoute, through the proxy and the Gateway's load balancer; listeners added and removed at run time`, async (t) => {
     const work = await mkdtemp(join(tmpdir(), `isobar-gateway-ports-${mode}-`));
     const dir = join(work, 'manifests');
@@ -150,7 +159,11 @@ ${tcpRoute('v1alpha2', 'echo', 'tcp', '{name: echo-a, port: 3000, weight: 1}, {n
       const httpPort = await freePort();
       const adminPort = await freePort();
       serve = await startServe(
-        [dir, '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '2', '--lb-port-offset', String(offset), '--state-dir', join(work, 'state'), ...(mode === 'co-located' ? ['--co-located'] : [])],
+        [
+          dir, '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '2', '--lb-port-offset', String(offset), '--state-dir', join(work, 'state'),
+          ...(mode === 'co-located' ? ['--co-located'] : []),
+          ...(mode === 'exact' ? ['--config', await exactConfig(work)] : []),
+        ],
         adminPort,
       );
       await waitFor('the port listeners served', async () => (await get(second + 8000, 'any.example.test').catch(() => undefined))?.body === 'second', 20_000);
@@ -182,6 +195,16 @@ ${tcpRoute('v1alpha2', 'echo', 'tcp', '{name: echo-a, port: 3000, weight: 1}, {n
       // Hold a TCP connection open across the edits: a listener that stays keeps it.
       const held = connect(tcp + 8000, '127.0.0.1');
       await new Promise<void>((r, j) => held.once('connect', () => r()).once('error', j));
+      if (mode === 'exact') {
+        // A second one goes to the other worker.
+        const other = connect(tcp + 8000, '127.0.0.1');
+        await new Promise<void>((r, j) => other.once('connect', () => r()).once('error', j));
+        await waitFor('one connection on each worker', async () => {
+          const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+          return [0, 1].every((i) => new RegExp(`^envoy_listener_worker_${i}_downstream_cx_active\\{envoy_listener_address="0\\.0\\.0\\.0_${tcp + 8000}"\\} 1$`, 'm').test(text));
+        }, 10_000);
+        other.destroy();
+      }
 
       // Edit the folder: the second HTTP listener goes, a second TCP listener comes.
       await writeFile(gatewayFile, gatewayYaml([httpListener('first', first), tcpListener('tcp', tcp), tcpListener('more', added)]));
@@ -210,48 +233,51 @@ ${tcpRoute('v1alpha2', 'echo', 'tcp', '{name: echo-a, port: 3000, weight: 1}, {n
   });
 }
 
-test('a port listener whose port is taken: its Gateway listener says Programmed False, PortUnavailable; the rest serves; freed and edited, it is opened', async () => {
-  const work = await mkdtemp(join(tmpdir(), 'isobar-gateway-ports-taken-'));
-  const dir = join(work, 'manifests');
-  await mkdir(dir);
-  const seen: string[] = [];
-  const echo = echoServer('e', seen);
-  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
-  const taken = new Set<number>();
-  const ok = await gatewayPort(0, taken);
-  const busy = await gatewayPort(0, taken);
-  // Something else holds the busy listener's proxy port (all addresses, as the proxy binds).
-  const squatter = createServer();
-  await new Promise<void>((r) => squatter.listen(busy + 8000, '0.0.0.0', () => r()));
-  let serve: ServeProcess | undefined;
-  try {
-    await writeFile(join(dir, 'services.yaml'), serviceAt('echo', (echo.address() as AddressInfo).port, { servicePort: 3000 }));
-    await writeFile(join(dir, 'routes.yaml'), [tcpRoute('v1', 'ok', 'ok', '{name: echo, port: 3000}'), tcpRoute('v1', 'busy', 'busy', '{name: echo, port: 3000}')].join('---\n'));
-    const gatewayFile = join(dir, 'gateway.yaml');
-    await writeFile(gatewayFile, gatewayYaml([tcpListener('ok', ok), tcpListener('busy', busy)]).replace(/  infrastructure:\n    annotations:\n.*\n/, ''));
-    const adminPort = await freePort();
-    serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(await freePort()), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state')], adminPort);
-    type Status = { gateways: { listeners: { name: string; conditions: { type: string; status: string; reason: string; message: string }[] }[] }[] };
-    const programmed = async () => {
-      const s = await getJson<Status>(`http://127.0.0.1:${adminPort}/status`);
-      return Object.fromEntries(s.gateways[0]!.listeners.map((l) => [l.name, l.conditions.find((c) => c.type === 'Programmed')!]));
-    };
-    const notBound = await waitFor('the busy listener reported', async () => ((await programmed()).busy?.status === 'False' ? await programmed() : undefined), 20_000);
-    assert.equal(notBound.busy!.reason, 'PortUnavailable');
-    assert.match(notBound.busy!.message, new RegExp(`tcp-${busy}: port ${busy} \\(bound at ${busy + 8000}\\): .*address already in use`));
-    assert.equal(notBound.ok!.status, 'True');
-    assert.equal(await tcpTalk(ok + 8000, 'fine'), 'e:fine', 'the other listener serves');
-    assert.match(serve.output(), new RegExp(`port listener not opened: port ${busy}`));
+for (const exact of [false, true]) {
+  test(`a port listener whose port is taken: its Gateway listener says Programmed False, PortUnavailable; the rest serves; freed and edited, it is opened${exact ? ' (exact balancing: the primary binds it)' : ''}`, async () => {
+    const work = await mkdtemp(join(tmpdir(), 'isobar-gateway-ports-taken-'));
+    const dir = join(work, 'manifests');
+    await mkdir(dir);
+    const seen: string[] = [];
+    const echo = echoServer('e', seen);
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+    const taken = new Set<number>();
+    const ok = await gatewayPort(0, taken);
+    const busy = await gatewayPort(0, taken);
+    // Something else holds the busy listener's proxy port (all addresses, as the proxy binds).
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(busy + 8000, '0.0.0.0', () => r()));
+    let serve: ServeProcess | undefined;
+    try {
+      await writeFile(join(dir, 'services.yaml'), serviceAt('echo', (echo.address() as AddressInfo).port, { servicePort: 3000 }));
+      await writeFile(join(dir, 'routes.yaml'), [tcpRoute('v1', 'ok', 'ok', '{name: echo, port: 3000}'), tcpRoute('v1', 'busy', 'busy', '{name: echo, port: 3000}')].join('---\n'));
+      const gatewayFile = join(dir, 'gateway.yaml');
+      await writeFile(gatewayFile, gatewayYaml([tcpListener('ok', ok), tcpListener('busy', busy)]).replace(/  infrastructure:\n    annotations:\n.*\n/, ''));
+      const adminPort = await freePort();
+      const balance = exact ? ['--workers', '2', '--config', await exactConfig(work)] : ['--workers', '1'];
+      serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(await freePort()), '--https-port', String(await freePort()), ...balance, '--state-dir', join(work, 'state')], adminPort);
+      type Status = { gateways: { listeners: { name: string; conditions: { type: string; status: string; reason: string; message: string }[] }[] }[] };
+      const programmed = async () => {
+        const s = await getJson<Status>(`http://127.0.0.1:${adminPort}/status`);
+        return Object.fromEntries(s.gateways[0]!.listeners.map((l) => [l.name, l.conditions.find((c) => c.type === 'Programmed')!]));
+      };
+      const notBound = await waitFor('the busy listener reported', async () => ((await programmed()).busy?.status === 'False' ? await programmed() : undefined), 20_000);
+      assert.equal(notBound.busy!.reason, 'PortUnavailable');
+      assert.match(notBound.busy!.message, new RegExp(`tcp-${busy}: port ${busy} \\(bound at ${busy + 8000}\\): .*address already in use`));
+      assert.equal(notBound.ok!.status, 'True');
+      assert.equal(await tcpTalk(ok + 8000, 'fine'), 'e:fine', 'the other listener serves');
+      assert.match(serve.output(), new RegExp(`port listener not opened: port ${busy}`));
 
-    await new Promise<void>((r) => squatter.close(() => r()));
-    // Any saved change makes the workers try again.
-    await writeFile(join(dir, 'touch.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: touched}\n');
-    await waitFor('the freed port is opened and programmed', async () => (await programmed()).busy?.status === 'True', 20_000);
-    assert.equal(await tcpTalk(busy + 8000, 'now'), 'e:now');
-  } finally {
-    await serve?.stop();
-    if (squatter.listening) await new Promise<void>((r) => squatter.close(() => r()));
-    await new Promise<void>((r) => echo.close(() => r()));
-    await rm(work, { recursive: true, force: true });
-  }
-});
+      await new Promise<void>((r) => squatter.close(() => r()));
+      // Any saved change makes the workers try again.
+      await writeFile(join(dir, 'touch.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: touched}\n');
+      await waitFor('the freed port is opened and programmed', async () => (await programmed()).busy?.status === 'True', 20_000);
+      assert.equal(await tcpTalk(busy + 8000, 'now'), 'e:now');
+    } finally {
+      await serve?.stop();
+      if (squatter.listening) await new Promise<void>((r) => squatter.close(() => r()));
+      await new Promise<void>((r) => echo.close(() => r()));
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+}
