@@ -178,7 +178,8 @@ export class WorkerPool<Init, Config> {
     const worker: Worker = { index, child, appliedVersion: 0, listening: false, wholeSent: 0 };
     this.#workers[index] = worker;
     child.on('message', (raw) => this.#onMessage(worker, raw as FromWorker));
-    child.once('exit', () => afterLastMessage(child, () => this.#o.onGone?.(child)));
+    const onGone = this.#o.onGone;
+    if (onGone) child.once('exit', () => afterLastMessage(child, () => onGone(child)));
     return new Promise<void>((resolve, reject) => {
       const onExit = (code: number | null, signal: string | null): void => {
         if (!worker.listening) {
