@@ -18,7 +18,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FQDN, prepareQuickstart, type QuickstartFiles } from '../../scripts/quickstart-lib.ts';
-import { appProxy, appService, freeOffset, freePort, httpsGet, startSecureBackend, startServe, waitFor, workerPids, type ServeProcess } from './support.ts';
+import { appProxy, appService, freeOffset, freePort, httpsGet, startSecureBackend, slowBackend, startServe, waitFor, workerPids, type ServeProcess } from './support.ts';
 import { RawHttp1 } from '../support/raw-http1.ts';
 
 const HOST = 'balance.example.test';
@@ -272,19 +272,12 @@ test('--co-located: the proxy\'s own ports are balanced between the workers too'
 
 test('SIGTERM with exact balancing: a request in flight on a handed-off connection finishes, an idle one may still ask within --drain-grace, exit 0', { timeout: 60_000 }, async () => {
   const work = await mkdtemp(join(tmpdir(), 'isobar-balance-drain-'));
-  let release: () => void = () => {};
-  let arrived = false;
-  const slow = http.createServer((req, res) => {
-    if (req.url === '/quick') return void res.end('quick\n');
-    arrived = true;
-    release = () => res.end('finished\n');
-  });
-  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+  const slow = await slowBackend();
   let serve: ServeProcess | undefined;
   try {
     const dir = join(work, 'manifests');
     await mkdir(dir);
-    await writeFile(join(dir, 'app.yaml'), manifests((slow.address() as AddressInfo).port, '/'));
+    await writeFile(join(dir, 'app.yaml'), manifests(slow.port, '/'));
     await writeFile(join(work, 'isobar.yaml'), 'listener:\n  connection-balancer: exact\n');
     const httpPort = await freePort();
     const adminPort = await freePort();
@@ -295,7 +288,7 @@ test('SIGTERM with exact balancing: a request in flight on a handed-off connecti
     const busy = await RawHttp1.open(httpPort);
     busy.host = HOST;
     busy.send('/slow');
-    await waitFor('the request reached the backend', () => arrived);
+    await waitFor('the request reached the backend', () => slow.arrived());
     const idle = await RawHttp1.open(httpPort);
     idle.host = HOST;
     // Both handed over (one on each worker) before the signal.
@@ -307,7 +300,7 @@ test('SIGTERM with exact balancing: a request in flight on a handed-off connecti
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(serve.child.exitCode, null, 'still draining while the request is in flight');
     await waitFor('the port closed to new connections', () => RawHttp1.open(httpPort).then((c) => (c.close(), false), () => true));
-    release();
+    slow.release();
     const res = await busy.response(10_000);
     assert.equal(res?.status, 200);
     assert.equal(res?.body, 'finished\n');
@@ -318,7 +311,6 @@ test('SIGTERM with exact balancing: a request in flight on a handed-off connecti
     assert.equal(await exited, 0);
   } finally {
     await serve?.stop();
-    slow.closeAllConnections();
     slow.close();
     await rm(work, { recursive: true, force: true });
   }

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import http from 'node:http';
 import { connect, createServer } from 'node:net';
 import { startDemoBackend } from '../../src/demo/backend.ts';
-import { CLI, waitFor, freePort, startServe, type ServeProcess } from './support.ts';
+import { CLI, waitFor, freePort, slowBackend, startServe, type ServeProcess } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -203,28 +203,20 @@ test('SIGTERM lets an in-flight request finish, and a connection accepted before
   const work = await mkdtemp(join(tmpdir(), 'isobar-drain-'));
   const dir = join(work, 'manifests');
   await mkdir(dir);
-  let release: () => void = () => {};
-  let arrived = false;
-  const slow = http.createServer((req, res) => {
-    if (req.url === '/quick') return void res.end('quick\n');
-    arrived = true;
-    release = () => res.end('finished\n');
-  });
-  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
-  const slowPort = (slow.address() as { port: number }).port;
-  await writeFile(join(dir, 'all.yaml'), serviceYaml('slow', slowPort) + '---\n' + proxyYaml('slow', 'slow.example.test', 'slow'));
+  const slow = await slowBackend();
+  await writeFile(join(dir, 'all.yaml'), serviceYaml('slow', slow.port) + '---\n' + proxyYaml('slow', 'slow.example.test', 'slow'));
   const httpPort = await freePort();
   let serve: ServeProcess | undefined;
   try {
     serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--state-dir', join(work, 'state'), '--drain-grace', '4s'], await freePort());
     const pending = get(httpPort, 'slow.example.test');
-    await waitFor('request reached the backend', async () => (arrived ? true : undefined));
+    await waitFor('request reached the backend', async () => (slow.arrived() ? true : undefined));
     // Connected before the signal, speaking only after the default grace (1 s) is over.
     const late = await rawConnection(httpPort);
     const exited = serve.stop();
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(serve.child.exitCode, null, 'still draining while the request is in flight');
-    release();
+    slow.release();
     const res = await pending;
     assert.equal(res.status, 200);
     assert.equal(res.body, 'finished\n');
@@ -234,7 +226,6 @@ test('SIGTERM lets an in-flight request finish, and a connection accepted before
     assert.equal(await exited, 0);
   } finally {
     await serve?.stop();
-    slow.closeAllConnections();
     slow.close();
     await rm(work, { recursive: true, force: true });
   }

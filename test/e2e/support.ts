@@ -17,6 +17,35 @@ import { startDemoBackend } from '../../src/demo/backend.ts';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../bin/isobar.js', import.meta.url));
 
+/** A backend for drain tests: /quick is answered at once, any other request
+ *  is held (arrived() turns true) until release() answers it "finished". */
+export interface SlowBackend {
+  port: number;
+  arrived(): boolean;
+  release(): void;
+  close(): void;
+}
+
+export async function slowBackend(): Promise<SlowBackend> {
+  let release: () => void = () => {};
+  let arrived = false;
+  const server = http.createServer((req, res) => {
+    if (req.url === '/quick') return void res.end('quick\n');
+    arrived = true;
+    release = () => res.end('finished\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    arrived: () => arrived,
+    release: () => release(),
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
