@@ -73,7 +73,6 @@ spec:
 
 test('serve validates with its own load balancer (HTTP-01, TLS-ALPN-01), serves the certificate, renews it with no failed request', { timeout: 90_000 }, async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'isobar-acme-e2e-'));
-  t.after(() => rm(work, { recursive: true, force: true }));
   const stateDir = join(work, 'state');
   const dir = join(work, 'manifests');
   const offset = await freeOffset([80, 443]);
@@ -94,6 +93,8 @@ test('serve validates with its own load balancer (HTTP-01, TLS-ALPN-01), serves 
   await writeFile(join(dir, 'edge.yaml'), manifests(ARN_LOCAL, backend.port));
   const serve = await startServe([dir, '--config', config, '--state-dir', stateDir, '--lb-port-offset', String(offset), '--http-port', String(await freePort()), '--https-port', String(await freePort()), '--workers', '1', '--drain-timeout', '1s'], await freePort());
   t.after(() => serve.stop());
+  // t.after hooks run in the order they were added: the folder goes once serve, Pebble and Knot have stopped writing to it.
+  t.after(() => rm(work, { recursive: true, force: true }));
   const root = await pebble.root();
 
   // Requested while serve runs: the ARN at once, left to serve.
@@ -193,7 +194,6 @@ test('serve validates with its own load balancer (HTTP-01, TLS-ALPN-01), serves 
 
 test('serve --roles dag,proxy (the proxy serves port 80 itself): HTTP-01 answered by the proxy before its HTTPS redirect', { timeout: 90_000 }, async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'isobar-acme-proxy-'));
-  t.after(() => rm(work, { recursive: true, force: true }));
   const stateDir = join(work, 'state');
   const dir = join(work, 'manifests');
   const { mkdir } = await import('node:fs/promises');
@@ -214,6 +214,8 @@ spec:
   await (await CertificateStore.open(stateDir)).caCertificatePem(); // the store exists
   const serve = await startServe([dir, '--roles', 'dag,proxy', '--state-dir', stateDir, '--http-port', String(httpPort), '--https-port', String(await freePort()), '--workers', '1', '--drain-timeout', '1s'], await freePort());
   t.after(() => serve.stop());
+  // t.after hooks run in the order they were added: the folder goes once serve, Pebble and Knot have stopped writing to it.
+  t.after(() => rm(work, { recursive: true, force: true }));
   const probe = await edgeCall({ port: httpPort, ca: '', host: HTTP_HOST, path: '/.well-known/acme-challenge/abc', plain: true });
   assert.equal(probe.status, 301, 'no challenge pending: the route answers');
   const req = await cli(['certs', '--state-dir', stateDir, 'request', '--acme', pebble.directory, '--ca-bundle', pebble.caBundleFile, '--domain', HTTP_HOST, '--challenge', 'http-01']);
