@@ -417,7 +417,13 @@ export class H1ResponseParser {
         this.sink.onHead(status, this.reason, this.headers, false, undefined);
         return true;
       }
-      // Interim (100, 103, ...): the final response follows.
+      // Interim (100, 103, ...): the final response follows, so one that
+      // ends the connection (HTTP/1.0 without keep-alive, or close) can
+      // have no final response after it. llhttp refuses what follows it too.
+      if (!(this.minor === 1 ? !this.close : this.keepAliveToken && !this.close)) {
+        this.fail('ISOBAR_H1_UNEXPECTED_RESPONSE', 'an interim response that closes the connection');
+        return false;
+      }
       this.startMessage();
       return true;
     }
