@@ -16,7 +16,7 @@ export type { ProxyTargets } from './model-build-targets.ts';
 export { handling } from './model-handling.ts';
 export { IDLE_TIMEOUT_MS } from './model-build-listener.ts';
 export { BalancerRuntime, type BalancerRuntimeOptions, type ListenerHealth } from './runtime.ts';
-export type { LocalProxy } from './listener-runtime.ts';
+export type { ListenSockets, LocalProxy } from './listener-runtime.ts';
 export { withRuntimeHealth } from './status.ts';
 export type { KeyProvider } from './tls-contexts.ts';
 export type { TargetHealth } from './target-pool.ts';

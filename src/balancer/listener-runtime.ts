@@ -46,11 +46,28 @@ export interface LocalProxy {
   adopt(kind: string, client: Socket): void;
 }
 
+/** Listening sockets that outlive this process (serve's balancer workers:
+ *  the primary holds a copy of each, so a worker's death resets none of
+ *  the connections queued on them). Keyed "address:port" of the config. */
+export interface ListenSockets {
+  /** The socket a worker this one replaces listened on for `key`, taken
+   *  once: the listener accepts on it instead of binding a new one. */
+  take(key: string): unknown;
+  /** The listener for `key` accepts on `server`. */
+  bound(key: string, server: Server): void;
+  /** It stopped: the copy may close. */
+  unbound(key: string): void;
+  /** The sockets of dead worker `from` this listener accepted on for it
+   *  are closed (the listener stopped before the worker was replaced). */
+  orphanReleased(from: number, key: string): void;
+}
+
 export interface ListenerDeps {
   logger: Logger;
   proxyTargets?: ProxyTargetAddresses;
   localProxy?: LocalProxy;
   reusePort: boolean;
+  sockets?: ListenSockets;
   /** ACME challenges the certificate manager is being validated for. */
   challenges?: AcmeChallengeTable;
 }
@@ -85,6 +102,11 @@ export class ListenerRuntime {
   /** Flow counters for the metrics (isobar_lb_*). */
   readonly counters = new BalancerCounters();
   private readonly flows = new Set<Socket>();
+  /** Sockets of dead workers this listener accepts on until their
+   *  replacements take them back, by worker index. */
+  private readonly orphans = new Map<number, Server>();
+  /** The key the listen sockets know this listener's socket by. */
+  private keptAs: string | undefined;
   problems: string[] = [];
   /** Problems of the last apply that did not take (the listener kept its
    *  previous state). */
@@ -164,24 +186,58 @@ export class ListenerRuntime {
   async bind(): Promise<void> {
     const cfg = this.handler?.config;
     if (!cfg) throw new Error('no config');
-    // No Nagle on either side of a flow: a small write (a PROXY header, a
-    // short response) goes out at once instead of waiting for an ACK.
-    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.onConnection(socket));
+    const server = this.acceptor();
+    // An ephemeral port is this process's own: nothing to keep or take.
+    const key = this.deps.sockets && cfg.bindPort !== 0 ? `${cfg.bindAddress}:${cfg.bindPort}` : undefined;
+    const inherited = key !== undefined ? this.deps.sockets!.take(key) : undefined;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         reject(new Error(`cannot listen on ${cfg.bindAddress}:${cfg.bindPort}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`));
       };
       server.once('error', onError);
-      server.listen({ host: cfg.bindAddress, port: cfg.bindPort, reusePort: this.deps.reusePort || undefined }, () => {
+      const listening = (): void => {
         server.off('error', onError);
         resolve();
-      });
+      };
+      if (inherited !== undefined) server.listen(inherited as Parameters<Server['listen']>[0], listening);
+      else server.listen({ host: cfg.bindAddress, port: cfg.bindPort, reusePort: this.deps.reusePort || undefined }, listening);
     });
     server.on('error', (err) => this.deps.logger.warn({ listener: this.id, err: err.message }, 'listener error'));
     const a = server.address() as AddressInfo;
     this.server = server;
     this.boundAt = { address: a.address, port: a.port };
-    this.deps.logger.info({ listener: this.id, address: a.address, port: a.port, protocol: cfg.protocol }, 'listening');
+    if (key !== undefined) {
+      this.keptAs = key;
+      this.deps.sockets!.bound(key, server);
+    }
+    this.deps.logger.info({ listener: this.id, address: a.address, port: a.port, protocol: cfg.protocol, ...(inherited !== undefined ? { inherited: true } : {}) }, 'listening');
+  }
+
+  /** A server that serves what it accepts as this listener's connections. */
+  private acceptor(): Server {
+    // No Nagle on either side of a flow: a small write (a PROXY header, a
+    // short response) goes out at once instead of waiting for an ACK.
+    return createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.onConnection(socket));
+  }
+
+  /** Whether this listener's socket is the one known as `key`. */
+  keptUnder(key: string): boolean {
+    return this.bound && this.keptAs === key;
+  }
+
+  /** Accept, for dead worker `from`, on its socket of this listener's key. */
+  adoptOrphan(from: number, handle: unknown): void {
+    this.orphans.get(from)?.close();
+    const server = this.acceptor();
+    server.on('error', (err) => this.deps.logger.warn({ listener: this.id, from, err: err.message }, 'error on a dead worker\'s socket'));
+    server.listen(handle as Parameters<Server['listen']>[0]);
+    this.orphans.set(from, server);
+  }
+
+  /** Worker `from`'s replacement accepts on its sockets again. */
+  releaseOrphan(from: number): void {
+    this.orphans.get(from)?.close();
+    this.orphans.delete(from);
   }
 
   /** Stops accepting (the port is free at once); open flows continue. */
@@ -189,6 +245,15 @@ export class ListenerRuntime {
     this.server?.close();
     this.server = undefined;
     this.boundAt = undefined;
+    if (this.keptAs !== undefined) {
+      for (const [from, orphan] of this.orphans) {
+        orphan.close();
+        this.deps.sockets!.orphanReleased(from, this.keptAs);
+      }
+      this.orphans.clear();
+      this.deps.sockets!.unbound(this.keptAs);
+      this.keptAs = undefined;
+    }
   }
 
   /** The listener left the config: stop accepting and checking; open flows

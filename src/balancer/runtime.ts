@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import type { BalancerListenerMetrics } from '../metrics/index.ts';
 import type { BalancerConfig, BalancerListener } from './balancer-config.ts';
 import { AcmeChallengeTable, type AcmeChallenge } from './acme-challenges.ts';
-import { ListenerRuntime, type LocalProxy, type ProxyTargetAddresses } from './listener-runtime.ts';
+import { ListenerRuntime, type ListenSockets, type LocalProxy, type ProxyTargetAddresses } from './listener-runtime.ts';
 import { buildListenerContexts, type KeyProvider, type ListenerContexts } from './tls-contexts.ts';
 import type { TargetHealth } from './target-pool.ts';
 
@@ -23,6 +23,8 @@ export interface BalancerRuntimeOptions {
   logger?: Logger;
   /** SO_REUSEPORT, for several balancer workers on the same ports. */
   reusePort?: boolean;
+  /** Listening sockets kept outside this process (serve's workers). */
+  sockets?: ListenSockets;
   /** TLS session ticket keys (48 bytes), the same in every balancer worker
    *  so that resumption works whichever worker a client reaches; without
    *  them each context makes its own. */
@@ -52,6 +54,7 @@ export class BalancerRuntime {
   private readonly localProxy: LocalProxy | undefined;
   private readonly logger: Logger;
   private readonly reusePort: boolean;
+  private readonly sockets: ListenSockets | undefined;
   private ticketKeys: Buffer | undefined;
   private readonly challenges = new AcmeChallengeTable();
   private readonly listeners = new Map<string, ListenerRuntime>();
@@ -64,6 +67,7 @@ export class BalancerRuntime {
     this.localProxy = o.localProxy;
     this.logger = o.logger ?? pino({ level: 'silent' });
     this.reusePort = o.reusePort ?? false;
+    this.sockets = o.sockets;
     this.ticketKeys = o.ticketKeys && checkTicketKeys(o.ticketKeys);
   }
 
@@ -151,7 +155,23 @@ export class BalancerRuntime {
   }
 
   private deps() {
-    return { logger: this.logger, proxyTargets: this.proxyTargets, localProxy: this.localProxy, reusePort: this.reusePort, challenges: this.challenges };
+    return { logger: this.logger, proxyTargets: this.proxyTargets, localProxy: this.localProxy, reusePort: this.reusePort, challenges: this.challenges, ...(this.sockets ? { sockets: this.sockets } : {}) };
+  }
+
+  /** Accept, for dead worker `from`, on its socket known as `key`; false
+   *  when no listener here has that key (the caller closes the handle). */
+  adoptOrphan(from: number, key: string, handle: unknown): boolean {
+    for (const rt of this.listeners.values()) {
+      if (!rt.keptUnder(key)) continue;
+      rt.adoptOrphan(from, handle);
+      return true;
+    }
+    return false;
+  }
+
+  /** Worker `from`'s replacement accepts on its sockets again. */
+  releaseOrphans(from: number): void {
+    for (const rt of this.listeners.values()) rt.releaseOrphan(from);
   }
 
   /** The ACME challenges to answer from now on (the whole set; empty: none). */

@@ -16,6 +16,7 @@ import { applyProxyUpdate, syncPortListeners } from './proxy-apply.ts';
 import { runWorker, send } from './worker-process.ts';
 import { http01Of } from './challenges.ts';
 import { takeHandOff } from './handed-off.ts';
+import { WorkerListenSockets } from './worker-listen-sockets.ts';
 
 let runtime: BalancerRuntime | undefined;
 let proxy: ProxyRuntime | undefined;
@@ -29,12 +30,24 @@ const proxyReplica = new ProxyConfigReplica();
 let proxyDeltasRefused = 0;
 /** Which worker this is (--co-located: Envoy's per-worker listener series). */
 let index: number | undefined;
+const listenSockets = new WorkerListenSockets();
 
 runWorker<ToBalancerWorker>({
   async handle(msg, handle) {
     switch (msg.type) {
       case 'connection':
         takeHandOff(proxy, msg, handle);
+        return;
+      case 'listen-socket':
+        if (msg.from === undefined) listenSockets.inherit(msg.key, handle);
+        else if (!runtime?.adoptOrphan(msg.from, msg.key, handle)) {
+          // No listener here has that port any more.
+          (handle as { close(): void }).close();
+          listenSockets.orphanReleased(msg.from, msg.key);
+        }
+        return;
+      case 'release-orphans':
+        runtime?.releaseOrphans(msg.from);
         return;
       case 'init': {
         index = msg.workerIndex;
@@ -57,6 +70,7 @@ runWorker<ToBalancerWorker>({
           localProxy: local && { adopt: (kind, client) => local.adopt(kind === 'http' ? 'lb-http' : kind === 'https' ? 'lb-https' : `lb-${kind}`, client) },
           logger,
           reusePort: true,
+          sockets: listenSockets,
           ticketKeys,
         });
         send({ type: 'listening' });
@@ -77,6 +91,7 @@ runWorker<ToBalancerWorker>({
         }
         const ports = proxy ? await syncPortListeners(proxy, logger) : undefined;
         await runtime.apply(JSON.parse(msg.config) as BalancerConfig);
+        listenSockets.dropUnused();
         send({ type: 'applied', version: msg.version, health: runtime.health().listeners, ...(ports ? { portProblems: ports } : {}) });
         return;
       case 'ticket-keys':

@@ -18,6 +18,7 @@ import type { ProxyStart } from './start-proxy.ts';
 import type { DownstreamSettings } from '../proxy/index.ts';
 import { workerShare } from './config-proxy-settings.ts';
 import { ExactBalancer, type BalancedListener, type PortAcceptor } from './exact-balancer.ts';
+import { SocketKeeper } from './socket-keeper.ts';
 import { TicketKeys, TICKET_KEY_ROTATION_MS } from './ticket-keys.ts';
 import { WorkerPool } from './workers.ts';
 
@@ -154,6 +155,8 @@ export class EdgeWorkers {
           configMessage: (v, config) => balancerMessage(v, config, w.coLocated && this.#proxyConfig ? this.#nextProxyUpdate(v, this.#proxyConfig) : undefined),
           wholeConfigMessage: (v, config) => balancerMessage(v, config, w.coLocated && this.#proxyConfig ? this.#deltas.whole(v) : undefined),
           onFatal,
+          // A balancer worker's death resets none of the connections queued on its sockets.
+          sockets: new SocketKeeper(w.logger),
           onApplied: (msg, index) => {
             if (msg.health) this.#health = { ...this.#health, ...msg.health };
             if (w.coLocated) this.#portProblems.set(`balancer:${index}`, msg.portProblems ?? {});

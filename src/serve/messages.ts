@@ -87,6 +87,12 @@ export type ToBalancerWorker =
   | { type: 'challenges'; requestId: number; challenges: AcmeChallenge[] }
   /** --co-located: a connection for the proxy in this worker. */
   | HandOff
+  /** Kept listening sockets (socket-keeper.ts), each the message's handle:
+   *  before init, those of the worker this one replaces, to listen on
+   *  again; later, `from` set, a dead worker's, to accept on for it. */
+  | { type: 'listen-socket'; key: string; from?: number }
+  /** Worker `from`'s replacement listens again: close its sockets here. */
+  | { type: 'release-orphans'; from: number }
   | { type: 'shutdown'; drainTimeoutMs: number };
 
 export type { ListenerHealth } from '../balancer/index.ts';
@@ -113,5 +119,12 @@ export type FromWorker =
   | { type: 'adopted'; id: number }
   /** A handed-off connection of `listener` closed. */
   | { type: 'closed'; listener: string }
+  /** This worker listens on the socket `key`, the message's handle: the
+   *  primary keeps a copy. */
+  | { type: 'listen-socket'; key: string }
+  /** It stopped listening on `key` (or never used the one it inherited). */
+  | { type: 'listen-socket-closed'; key: string }
+  /** It closed dead worker `from`'s socket `key` (that listener stopped). */
+  | { type: 'orphan-closed'; from: number; key: string }
   | { type: 'fatal'; message: string; code?: string }
   | { type: 'drained' };

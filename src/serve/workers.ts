@@ -8,6 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type pino from 'pino';
 import type { FromWorker } from './messages.ts';
+import type { SocketKeeper } from './socket-keeper.ts';
 
 export type WorkerRole = 'proxy' | 'balancer';
 
@@ -39,6 +40,8 @@ export interface WorkerPoolOptions<Init, Config> {
   onListening?(index: number, child: ChildProcess): void;
   /** That process exited, and every message it sent has been read. */
   onGone?(child: ChildProcess): void;
+  /** Keeps copies of the workers' listening sockets (balancer workers). */
+  sockets?: SocketKeeper;
   /** A worker's connection hand-off messages (exact-balancer.ts). */
   onHandOff?(msg: Extract<FromWorker, { type: 'adopted' | 'closed' }>, child: ChildProcess): void;
 }
@@ -177,7 +180,7 @@ export class WorkerPool<Init, Config> {
     });
     const worker: Worker = { index, child, appliedVersion: 0, listening: false, wholeSent: 0 };
     this.#workers[index] = worker;
-    child.on('message', (raw) => this.#onMessage(worker, raw as FromWorker));
+    child.on('message', (raw, handle) => this.#onMessage(worker, raw as FromWorker, handle));
     const onGone = this.#o.onGone;
     if (onGone) child.once('exit', () => afterLastMessage(child, () => onGone(child)));
     return new Promise<void>((resolve, reject) => {
@@ -188,9 +191,13 @@ export class WorkerPool<Init, Config> {
         }
         if (this.#stopping) return;
         this.#o.logger.error({ role: this.#o.role, worker: index, code, signal }, 'worker exited unexpectedly; starting a new one');
+        this.#o.sockets?.gone(index, child, this.#workers.filter((w) => w.listening && w.child !== child).map((w) => w.child));
         this.#spawn(index)
           .then(() => this.#sendWhole(this.#workers[index]!))
-          .catch((err: Error) => this.#o.onFatal(err.message, undefined, this.#o.role));
+          .catch((err: Error) => {
+            this.#o.sockets?.abandoned(index);
+            this.#o.onFatal(err.message, undefined, this.#o.role);
+          });
       };
       child.once('exit', onExit);
       child.once('error', (err) => reject(err));
@@ -208,6 +215,8 @@ export class WorkerPool<Init, Config> {
         }
       };
       child.on('message', onListening);
+      // The sockets of the worker this one replaces go first: IPC keeps the order.
+      this.#o.sockets?.starting(index, child);
       child.send(this.#o.init(index) as object);
     });
   }
@@ -246,11 +255,22 @@ export class WorkerPool<Init, Config> {
     });
   }
 
-  #onMessage(w: Worker, msg: FromWorker): void {
+  #onMessage(w: Worker, msg: FromWorker, handle: unknown): void {
     switch (msg.type) {
       case 'applied':
         w.appliedVersion = Math.max(w.appliedVersion, msg.version);
         this.#o.onApplied?.(msg, w.index);
+        this.#o.sockets?.applied(w.index, w.child);
+        return;
+      case 'listen-socket':
+        if (this.#o.sockets) this.#o.sockets.kept(w.index, w.child, msg.key, handle as { close(): void });
+        else (handle as { close(): void } | undefined)?.close();
+        return;
+      case 'listen-socket-closed':
+        this.#o.sockets?.closed(w.index, w.child, msg.key);
+        return;
+      case 'orphan-closed':
+        this.#o.sockets?.orphanClosed(msg.from, w.child, msg.key);
         return;
       case 'resync':
         this.#o.logger.info({ role: this.#o.role, worker: w.index, version: msg.version }, 'worker has no base for a config delta; sending it the whole configuration');
