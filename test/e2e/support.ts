@@ -46,15 +46,25 @@ export async function slowBackend(): Promise<SlowBackend> {
   };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
+/** Ports freePort has given this process: the kernel may hand a closed
+ *  ephemeral port out again at once, and two of one serve's ports the same
+ *  (its admin and HTTPS ports, once) fail its start with EADDRINUSE. */
+const given = new Set<number>();
+
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as AddressInfo;
+        s.close(() => resolve(port));
+      });
     });
-  });
+    if (given.has(port)) continue;
+    given.add(port);
+    return port;
+  }
 }
 
 /** Direct children of `pid` whose command line contains `entry` (from
