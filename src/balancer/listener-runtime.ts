@@ -227,7 +227,7 @@ export class ListenerRuntime {
 
   /** Accept, for dead worker `from`, on its socket of this listener's key. */
   adoptOrphan(from: number, handle: unknown): void {
-    this.orphans.get(from)?.close();
+    this.releaseOrphan(from);
     const server = this.acceptor();
     server.on('error', (err) => this.deps.logger.warn({ listener: this.id, from, err: err.message }, 'error on a dead worker\'s socket'));
     server.listen(handle as Parameters<Server['listen']>[0]);

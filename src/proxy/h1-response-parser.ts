@@ -407,6 +407,7 @@ export class H1ResponseParser {
       // the close, as RFC 9112 §6.3 says of a response.
       chunked = codings[codings.length - 1] === 'chunked';
     }
+    const persistent = this.minor === 1 ? !this.close : this.keepAliveToken && !this.close;
     if (status < 200) {
       if (status === 101) {
         if (!this.upgrade) {
@@ -420,14 +421,14 @@ export class H1ResponseParser {
       // Interim (100, 103, ...): the final response follows, so one that
       // ends the connection (HTTP/1.0 without keep-alive, or close) can
       // have no final response after it. llhttp refuses what follows it too.
-      if (!(this.minor === 1 ? !this.close : this.keepAliveToken && !this.close)) {
+      if (!persistent) {
         this.fail('ISOBAR_H1_UNEXPECTED_RESPONSE', 'an interim response that closes the connection');
         return false;
       }
       this.startMessage();
       return true;
     }
-    let keepAlive = this.minor === 1 ? !this.close : this.keepAliveToken && !this.close;
+    let keepAlive = persistent;
     const noBody = this.head || status === 204 || status === 304;
     if (noBody) {
       // A 204/304 that declares a body may have sent one: never reuse.

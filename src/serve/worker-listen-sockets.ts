@@ -5,16 +5,10 @@
 
 import type { Server } from 'node:net';
 import type { ListenSockets } from '../balancer/index.ts';
-import type { FromWorker } from './messages.ts';
+import { send } from './worker-process.ts';
 
 interface Closable {
   close(): void;
-}
-
-function sendWith(msg: FromWorker, handle?: unknown): void {
-  // A bare TCP handle goes over IPC as it is: the primary holds it without
-  // listening on it, where a net.Server would start accepting there.
-  process.send?.(msg, handle as Parameters<NonNullable<typeof process.send>>[1]);
 }
 
 export class WorkerListenSockets implements ListenSockets {
@@ -33,15 +27,17 @@ export class WorkerListenSockets implements ListenSockets {
   }
 
   bound(key: string, server: Server): void {
-    sendWith({ type: 'listen-socket', key }, (server as unknown as { _handle: unknown })._handle);
+    // The bare TCP handle, not the server: the primary holds it without
+    // listening on it, where a net.Server would start accepting there.
+    send({ type: 'listen-socket', key }, (server as unknown as { _handle: unknown })._handle);
   }
 
   unbound(key: string): void {
-    sendWith({ type: 'listen-socket-closed', key });
+    send({ type: 'listen-socket-closed', key });
   }
 
   orphanReleased(from: number, key: string): void {
-    sendWith({ type: 'orphan-closed', from, key });
+    send({ type: 'orphan-closed', from, key });
   }
 
   /** After the first config: the inherited sockets no listener took close,

@@ -12,8 +12,9 @@ export interface WorkerHooks<Msg extends { type: string }> {
   drain(drainTimeoutMs: number): Promise<void>;
 }
 
-export function send(msg: FromWorker): void {
-  process.send?.(msg);
+/** To the primary; `handle`, a socket or a bare TCP handle, goes with it. */
+export function send(msg: FromWorker, handle?: unknown): void {
+  process.send?.(msg, handle as Parameters<NonNullable<typeof process.send>>[1]);
 }
 
 export function runWorker<Msg extends { type: string }>(hooks: WorkerHooks<Msg>): void {
