@@ -39,6 +39,7 @@ import { firstVisit, redirectTarget, type RedirectChain, type RedirectTarget } f
 import type { FilterRequest, FilterVerdict, RequestFilter } from './request-filter.ts';
 import { findVhost, matchRoute, pickBackend, type CompiledBackend, type CompiledRoute, type CompiledVhost } from './route-table.ts';
 import { upstreamRequestHead, type RequestHeaders } from './upstream-request.ts';
+import { StreamDeadlines } from './stream-deadlines.ts';
 import { requestIdFor } from './request-id.ts';
 import { parseRequestTarget } from './request-target.ts';
 import type { UpstreamConnectError } from './upstream-tls.ts';
@@ -183,9 +184,8 @@ class Exchange implements RequestView, OpContext, HashInput {
   private watchingClient = false;
   affinity: string | undefined;
   setAffinity = false;
-  private timer: NodeJS.Timeout | undefined;
+  private deadlines: StreamDeadlines | undefined;
   private tryTimer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
   private retry: RetryPolicyConfig | undefined;
   /** The response body's compressor (Envoy's compressor filter), when it is compressed. */
   private compressor: Transform | undefined;
@@ -496,14 +496,9 @@ class Exchange implements RequestView, OpContext, HashInput {
 
     this.watchClient();
 
-    const responseMs = r.timeouts.responseMs;
-    if (responseMs !== null && responseMs > 0) {
-      this.timer = setTimeout(() => this.onTimeout('response-timeout'), responseMs);
-    }
-    const idleMs = r.timeouts.idleMs;
-    if (idleMs !== null && idleMs > 0) {
-      this.idleTimer = setTimeout(() => this.onTimeout('stream-idle'), idleMs);
-    }
+    const responseMs = r.timeouts.responseMs ?? 0;
+    const idleMs = r.timeouts.idleMs ?? 0;
+    if (responseMs > 0 || idleMs > 0) this.deadlines = new StreamDeadlines(responseMs, idleMs, (which) => this.onTimeout(which));
     if (this.retry !== undefined && this.hasBody) {
       const cl = Number(h['content-length']);
       if (cl > 0 && cl <= RETRY_BUFFER_LIMIT) return this.bufferBody(route.mirror);
@@ -684,7 +679,7 @@ class Exchange implements RequestView, OpContext, HashInput {
     // gRPC-Web: framed answers go on (compressed too, Contour lists the
     // gRPC-Web types); any other waits here for its body.
     if (this.grpcWeb !== undefined && this.grpcWeb.respond(status, out)) {
-      if (this.idleTimer) this.idleTimer.refresh();
+      this.deadlines?.touch();
       return;
     }
     if (this.ctx.compression !== 'disabled') this.compressor = compressResponse(this.ctx.compression, this.req.method, this.reqHeaders['accept-encoding'], status, out);
@@ -697,7 +692,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       this.abortAttempt(err as Error);
       return this.fail('invalid-response-header');
     }
-    if (this.idleTimer) this.idleTimer.refresh();
+    this.deadlines?.touch();
     const z = this.compressor;
     if (z !== undefined) {
       z.on('data', (c: Buffer) => {
@@ -719,7 +714,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       chunk = out;
     }
     this.bytesSent += chunk.length;
-    if (this.idleTimer) this.idleTimer.refresh();
+    this.deadlines?.touch();
     const z = this.compressor;
     if (z !== undefined) {
       if (!z.write(chunk)) {
@@ -990,10 +985,9 @@ class Exchange implements RequestView, OpContext, HashInput {
   }
 
   private clearTimers(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.deadlines?.clear();
     if (this.tryTimer) clearTimeout(this.tryTimer);
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.timer = this.tryTimer = this.idleTimer = undefined;
+    this.deadlines = this.tryTimer = undefined;
   }
 
   /** Gives up a place among the pending requests and a retry not started. */

@@ -73,6 +73,8 @@ const S_UPGRADED = 9;
 const S_ERROR = 10;
 
 const NO_LENGTH = -1;
+/** A Content-Length that is one safe integer (at most 15 digits). */
+const DIGITS = /^[0-9]{1,15}$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 /** One field line exactly as field() accepts it: a token name, a colon,
  *  OWS, a value of VCHAR / obs-text with inner SP and HTAB, OWS, CRLF.
@@ -395,7 +397,8 @@ export class H1ResponseParser {
       case 'content-length': {
         // RFC 9112 §6.3: a list or repeats of one decimal value are that value.
         let n = NO_LENGTH;
-        for (const part of value.split(',')) {
+        if (DIGITS.test(value)) n = Number(value); // the common case: no list to split
+        else for (const part of value.split(',')) {
           const v = part.trim();
           const x = /^[0-9]+$/.test(v) ? Number(v) : NaN;
           if (!(x <= Number.MAX_SAFE_INTEGER)) {
@@ -419,7 +422,9 @@ export class H1ResponseParser {
         this.transferEncoding = this.transferEncoding === undefined ? value : `${this.transferEncoding},${value}`;
         return true;
       case 'connection':
-        for (const t of value.split(',')) {
+        if (value === 'keep-alive') this.keepAliveToken = true;
+        else if (value === 'close') this.close = true;
+        else for (const t of value.split(',')) {
           const token = t.trim().toLowerCase();
           if (token === 'close') this.close = true;
           else if (token === 'keep-alive') this.keepAliveToken = true;
