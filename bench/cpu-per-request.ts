@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { setup, WORK_DIR } from './setup.ts';
 import { startBackend } from './lib/backend.ts';
 import { startIsobar, exportCommit, useIsobarCheckout, isobarVersion } from './lib/peers/isobar.ts';
-import { startFloor, FLOOR } from './lib/peers/floor.ts';
+import { startFloor, FLOOR, FLOOR_HTTP } from './lib/peers/floor.ts';
 import type { StartContext, SystemUnderTest } from './lib/system.ts';
 import { checkSystem } from './lib/check.ts';
 import { CASES, type BenchCase } from './lib/cases.ts';
@@ -33,6 +33,7 @@ const USAGE = `usage: node bench/cpu-per-request.ts [options]
   --base-commit REF       also measure isobar at REF in the same rounds (A/B)
   --isobar-commit REF     measure isobar at REF instead of the working tree
   --floor                 also measure the node floor in the same rounds
+  --floor-http            also measure the node floor with node:http as the proxy-alone server (proxy-plain)
   --profile               write V8 CPU profiles of the isobar under test and print where the time went
   --help`;
 
@@ -47,6 +48,7 @@ interface Options {
   baseCommit?: string;
   isobarCommit?: string;
   floor: boolean;
+  floorHttp: boolean;
   profile: boolean;
 }
 
@@ -69,6 +71,7 @@ function parseOptions(argv: string[]): Options {
         'base-commit': { type: 'string' },
         'isobar-commit': { type: 'string' },
         floor: { type: 'boolean' },
+        'floor-http': { type: 'boolean' },
         profile: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -85,6 +88,8 @@ function parseOptions(argv: string[]): Options {
   const benchCase = CASES.find((c) => c.id === id);
   const keepAlive = CASES.filter((c) => c.client === 'wrk' && !c.connectionClose && c.metric === 'rps');
   if (!benchCase || !keepAlive.includes(benchCase)) fail(`--case: "${id}" is not a keep-alive HTTP/1.1 case (choose from ${keepAlive.map((c) => c.id).join(', ')})`);
+  // The node:http variant serves only the plain port; the other cases would measure the raw floor again.
+  if (values['floor-http'] && id !== 'proxy-plain') fail(`--floor-http: only with --case proxy-plain (not "${id}")`);
   return {
     benchCase,
     requests: positiveInt('requests', values.requests, 20_000),
@@ -96,6 +101,7 @@ function parseOptions(argv: string[]): Options {
     baseCommit: values['base-commit'],
     isobarCommit: values['isobar-commit'],
     floor: Boolean(values.floor),
+    floorHttp: Boolean(values['floor-http']),
     profile: Boolean(values.profile),
   };
 }
@@ -189,6 +195,7 @@ async function main(): Promise<void> {
   systems.push(await startIsobar({ ...ctx, profileDir }, variant));
   if (baseDir) systems.push(await startIsobar(ctx, { coLocated: o.coLocated, repo: baseDir, name: 'isobar base' }));
   if (o.floor) systems.push(await startFloor(ctx));
+  if (o.floorHttp) systems.push(await startFloor(ctx, 'node:http'));
   for (const sys of systems) {
     const failures = await checkSystem(sys, { pki, tmpDir: dir, direct: false });
     if (failures.length > 0) throw new Error(`${sys.name} failed the correctness checks: ${failures.join('; ')}`);
@@ -230,10 +237,17 @@ async function main(): Promise<void> {
     const ratios = mine.map((r, i) => r.msPer1k / base[i]!.msPer1k);
     lines.push('', `isobar / isobar base, per round: ${ratios.map((x) => x.toFixed(3)).join(', ')}; median ${median(ratios).toFixed(3)}`);
   }
-  const floor = runs.get(FLOOR);
-  if (floor) {
+  for (const name of [FLOOR, FLOOR_HTTP]) {
+    const floor = runs.get(name);
+    if (floor === undefined) continue;
     const ratios = mine.map((r, i) => r.msPer1k / floor[i]!.msPer1k);
-    lines.push('', `isobar / node floor, per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${median(ratios).toFixed(2)}`);
+    lines.push('', `isobar / ${name}, per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${median(ratios).toFixed(2)}`);
+  }
+  const raw = runs.get(FLOOR);
+  const withHttp = runs.get(FLOOR_HTTP);
+  if (raw !== undefined && withHttp !== undefined) {
+    const ratios = withHttp.map((r, i) => r.msPer1k / raw[i]!.msPer1k);
+    lines.push('', `${FLOOR_HTTP} / ${FLOOR} (what node:http costs), per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${median(ratios).toFixed(2)}`);
   }
   if (profileDir) lines.push('', renderProfiles(profileDir, labels));
   process.stdout.write(lines.join('\n') + '\n');

@@ -10,14 +10,17 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import http from 'node:http';
 import { serveConnection, type Upstream } from './forwarder.ts';
+import { serveHttpRequests } from './http-forwarder.ts';
 import { terminate } from './terminator.ts';
 
 export interface FloorConfig {
   workers: number;
   host: string;
-  /** plain HTTP in (proxyPlain) and PROXY v2 + HTTP in (behind the terminator) */
-  proxy: { plainPort: number; proxyProtocolPort: number; routes: Record<string, Omit<Upstream, 'name' | 'tls'> & { tls?: { ca: string; servername: string; cert: string; key: string } }> };
+  /** plain HTTP in (proxyPlain) and PROXY v2 + HTTP in (behind the terminator);
+   *  `plainServer` 'node:http': the plain port's requests parsed and answered by node:http */
+  proxy: { plainServer?: 'raw' | 'node:http'; plainPort: number; proxyProtocolPort: number; routes: Record<string, Omit<Upstream, 'name' | 'tls'> & { tls?: { ca: string; servername: string; cert: string; key: string } }> };
   /** TLS in: the chain (PROXY v2 to the forwarder) and the LB alone (plain to the backend) */
   lb: { chainPort: number; lbOnlyPort: number; cert: string; key: string; ciphers: string; backendPlainPort: number };
 }
@@ -41,7 +44,11 @@ if (role === 'proxy') {
       ...(t ? { tls: { ca: readFileSync(t.ca), servername: t.servername, cert: readFileSync(t.cert), key: readFileSync(t.key) } } : {}),
     });
   }
-  listen(net.createServer({ noDelay: true }, (s) => serveConnection(s, routes, false)), config.proxy.plainPort);
+  if (config.proxy.plainServer === 'node:http') {
+    const server = http.createServer({ noDelay: true, keepAliveTimeout: 60_000 });
+    serveHttpRequests(server, routes);
+    listen(server, config.proxy.plainPort);
+  } else listen(net.createServer({ noDelay: true }, (s) => serveConnection(s, routes, false)), config.proxy.plainPort);
   listen(net.createServer({ noDelay: true }, (s) => serveConnection(s, routes, true)), config.proxy.proxyProtocolPort);
   process.on('disconnect', () => process.exit(0));
 } else if (role === 'lb') {

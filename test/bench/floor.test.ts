@@ -3,7 +3,8 @@
 // floor: Host routing, Connection dropped, X-Forwarded-For appended (from
 // the PROXY v2 header when there is one), bodies framed by Content-Length
 // both ways, requests in order on a kept-alive connection, Connection: close
-// honoured, an unknown Host answered 404.
+// honoured, an unknown Host answered 404. Its node:http variant
+// (bench/floor/http-forwarder.ts) does the same work behind node:http.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { serveConnection, type Upstream } from '../../bench/floor/forwarder.ts';
+import { serveHttpRequests } from '../../bench/floor/http-forwarder.ts';
 
 async function listen(server: net.Server): Promise<number> {
   server.listen(0, '127.0.0.1');
@@ -104,4 +106,54 @@ test('the floor forwarder routes, rewrites and frames as it claims', async (t) =
   const viaPp = bodies(await readUntil(p, (x) => bodies(x).length === 1))[0]!;
   assert.equal(viaPp.xff, '198.51.100.1, 203.0.113.7', 'X-Forwarded-For appended, with the PROXY header source');
   p.destroy();
+});
+
+test('the node:http floor forwards as the raw one does, over pooled upstream connections', async (t) => {
+  const upstreamSockets = new Set<net.Socket>();
+  const backend = http.createServer((req, res) => {
+    upstreamSockets.add(req.socket);
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const answer = JSON.stringify({ url: req.url, xff: req.headers['x-forwarded-for'] ?? null, connection: req.headers.connection ?? null, body });
+      res.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer), 'x-from': 'backend' });
+      res.end(answer);
+    });
+  });
+  const backendPort = await listen(backend);
+  const routes = new Map<string, Upstream>([['a.test', { name: 'a', host: '127.0.0.1', port: backendPort }]]);
+  const server = http.createServer();
+  serveHttpRequests(server, routes);
+  const port = await listen(server);
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+    backend.closeAllConnections();
+    backend.close();
+  });
+
+  const bodies = (text: string) => [...text.matchAll(/\r\n\r\n(\{[^}]*\})/g)].map((m) => JSON.parse(m[1]!) as Record<string, string | null>);
+  const c = net.connect(port, '127.0.0.1');
+  await once(c, 'connect');
+  c.write('GET /one HTTP/1.1\r\nHost: a.test\r\nConnection: keep-alive\r\n\r\nPOST /two HTTP/1.1\r\nHost: A.test:80\r\nContent-Length: 5\r\n\r\nhello');
+  const text = await readUntil(c, (x) => bodies(x).length === 2);
+  const two = bodies(text);
+  assert.deepEqual(two[0], { url: '/one', xff: '127.0.0.1', connection: null, body: '' }, 'the client Connection line is not passed on');
+  assert.deepEqual(two[1], { url: '/two', xff: '127.0.0.1', connection: null, body: 'hello' });
+  assert.match(text, /^HTTP\/1\.1 201 Created\r\n/);
+  assert.match(text, /x-from: backend\r\n/i, 'the response fields are passed on');
+  // node:http hands both pipelined requests over at once: up to two upstream
+  // connections, then kept; the next request reuses one.
+  const opened = upstreamSockets.size;
+  assert.ok(opened >= 1 && opened <= 2, `${opened} upstream connections`);
+  c.write('GET /three HTTP/1.1\r\nHost: a.test\r\n\r\n');
+  const three = bodies(await readUntil(c, (x) => bodies(x).length === 1));
+  assert.equal(three[0]!.url, '/three');
+  assert.equal(upstreamSockets.size, opened, 'an idle upstream connection is reused');
+  c.destroy();
+
+  const u = net.connect(port, '127.0.0.1');
+  await once(u, 'connect');
+  u.write('GET / HTTP/1.1\r\nHost: other.test\r\n\r\n');
+  assert.match(await readUntil(u, () => false), /^HTTP\/1\.1 404 /);
 });

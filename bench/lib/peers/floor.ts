@@ -14,9 +14,12 @@ import type { StartContext, SystemUnderTest, SystemTargets } from '../system.ts'
 import type { FloorConfig } from '../../floor/main.ts';
 
 export const FLOOR = 'node floor';
+/** The floor with node:http as the proxy-alone case's server (bench/floor/http-forwarder.ts). */
+export const FLOOR_HTTP = 'node:http floor';
 
-export async function startFloor(ctx: StartContext): Promise<SystemUnderTest> {
-  const dir = path.join(ctx.workDir, 'floor');
+export async function startFloor(ctx: StartContext, plainServer: 'raw' | 'node:http' = 'raw'): Promise<SystemUnderTest> {
+  const name = plainServer === 'raw' ? FLOOR : FLOOR_HTTP;
+  const dir = path.join(ctx.workDir, plainServer === 'raw' ? 'floor' : 'floor-http');
   mkdirSync(dir, { recursive: true });
   const [chain, proxyPlain, lbOnly, proxyPp] = (await freePorts(4)) as [number, number, number, number];
   const { pki, backend } = ctx;
@@ -25,6 +28,7 @@ export async function startFloor(ctx: StartContext): Promise<SystemUnderTest> {
     workers: ctx.workers,
     host: LOOPBACK,
     proxy: {
+      plainServer,
       plainPort: proxyPlain,
       proxyProtocolPort: proxyPp,
       routes: {
@@ -38,9 +42,9 @@ export async function startFloor(ctx: StartContext): Promise<SystemUnderTest> {
   const file = path.join(dir, 'floor.json');
   writeFileSync(file, JSON.stringify(config, null, 2));
   const main = path.resolve(import.meta.dirname, '..', '..', 'floor', 'main.ts');
-  const proc = startServer(FLOOR, NODE, [main, file], path.join(dir, 'floor.log'));
-  for (const port of [chain, proxyPlain, lbOnly, proxyPp]) await waitForPort(port, 20_000, FLOOR, () => isRunning(proc));
+  const proc = startServer(name, NODE, [main, file], path.join(dir, 'floor.log'));
+  for (const port of [chain, proxyPlain, lbOnly, proxyPp]) await waitForPort(port, 20_000, name, () => isRunning(proc));
   // No HTTP/2: the h2 case is not measured for the floor.
   const targets: SystemTargets = { chain, proxyPlain, lbOnly };
-  return { name: FLOOR, targets, rootPid: proc.pid, stop: () => stop(proc) };
+  return { name, targets, rootPid: proc.pid, stop: () => stop(proc) };
 }
