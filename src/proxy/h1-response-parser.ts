@@ -328,8 +328,12 @@ export class H1ResponseParser {
    *  that fit the head's size; returns where they end (`pos` when none did),
    *  -1 on an error. The first line not matched is left to execute(). */
   private fieldLines(buf: Buffer, pos: number): number {
+    // The empty line that ends the head: nothing to match, and searching
+    // on from it would copy the body into a string.
+    if (buf[pos] === CR) return pos;
     let end = buf.indexOf(CRLFCRLF, pos);
-    end = end === -1 ? buf.length : end + 2;
+    // A head not whole in this read: no more of it than the head may hold.
+    end = end === -1 ? Math.min(buf.length, pos + this.maxHeaderSize - this.headSize + 2) : end + 2;
     if (end - pos < 4) return pos;
     const text = buf.toString('latin1', pos, end);
     const into = this.headers;
