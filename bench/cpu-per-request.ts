@@ -9,7 +9,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { setup, WORK_DIR } from './setup.ts';
 import { startBackend } from './lib/backend.ts';
 import { startIsobar, exportCommit, useIsobarCheckout, isobarVersion } from './lib/peers/isobar.ts';
@@ -20,7 +19,7 @@ import { CASES, type BenchCase } from './lib/cases.ts';
 import { LOOPBACK } from './lib/ports.ts';
 import { cpuNs, processTree, run, stopAll } from './lib/procs.ts';
 import { labelProcesses, renderProfiles } from './lib/profile.ts';
-import { positiveIntReader, usageFailure } from './lib/args.ts';
+import { parseFlags, positiveIntReader, usageFailure } from './lib/args.ts';
 
 const USAGE = `usage: node bench/cpu-per-request.ts [options]
   --case ID               one of chain-64, chain-1k, proxy-plain, lb-only (default proxy-plain)
@@ -56,34 +55,25 @@ const fail: (msg: string) => never = usageFailure('cpu-per-request', USAGE);
 const positiveInt = positiveIntReader(fail);
 
 function parseOptions(argv: string[]): Options {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        case: { type: 'string' },
-        requests: { type: 'string' },
-        reps: { type: 'string' },
-        warmup: { type: 'string' },
-        connections: { type: 'string' },
-        workers: { type: 'string' },
-        'co-located': { type: 'boolean' },
-        'base-commit': { type: 'string' },
-        'isobar-commit': { type: 'string' },
-        floor: { type: 'boolean' },
-        'floor-http': { type: 'boolean' },
-        profile: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    fail(err instanceof Error ? err.message : String(err));
-  }
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    process.exit(0);
-  }
+  const values = parseFlags(
+    argv,
+    {
+      case: { type: 'string' },
+      requests: { type: 'string' },
+      reps: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      workers: { type: 'string' },
+      'co-located': { type: 'boolean' },
+      'base-commit': { type: 'string' },
+      'isobar-commit': { type: 'string' },
+      floor: { type: 'boolean' },
+      'floor-http': { type: 'boolean' },
+      profile: { type: 'boolean' },
+    },
+    USAGE,
+    fail,
+  );
   const id = values.case ?? 'proxy-plain';
   const benchCase = CASES.find((c) => c.id === id);
   const keepAlive = CASES.filter((c) => c.client === 'wrk' && !c.connectionClose && c.metric === 'rps');

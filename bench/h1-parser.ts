@@ -8,11 +8,10 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { H1ResponseParser, type H1ResponseSink } from '../src/proxy/h1-response-parser.ts';
 import { exportCommit } from './lib/peers/isobar.ts';
-import { positiveIntReader, usageFailure } from './lib/args.ts';
+import { parseFlags, positiveIntReader, usageFailure } from './lib/args.ts';
 
 const USAGE = `usage: node bench/h1-parser.ts [options]
   --base-commit REF   also measure the parser as committed at REF, batches alternating
@@ -42,19 +41,7 @@ const fail: (msg: string) => never = usageFailure('h1-parser', USAGE);
 const positiveInt = positiveIntReader(fail);
 
 function options(): { base?: string; batches: number; responses: number } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: { 'base-commit': { type: 'string' }, batches: { type: 'string' }, responses: { type: 'string' }, help: { type: 'boolean' } },
-      strict: true,
-    }));
-  } catch (err) {
-    fail(err instanceof Error ? err.message : String(err));
-  }
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    process.exit(0);
-  }
+  const values = parseFlags(process.argv.slice(2), { 'base-commit': { type: 'string' }, batches: { type: 'string' }, responses: { type: 'string' } }, USAGE, fail);
   return { base: values['base-commit'], batches: positiveInt('batches', values.batches, 7), responses: positiveInt('responses', values.responses, 200_000) };
 }
 

@@ -6,7 +6,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { setup, WORK_DIR } from './setup.ts';
 import { startBackend, type Backend } from './lib/backend.ts';
 import { startHaproxy } from './lib/peers/haproxy.ts';
@@ -21,7 +20,7 @@ import { runWrk, runH2load, type LoadResult, type LoadSettings } from './lib/loa
 import { cpuSnapshot, cpuDelta, processTree, stopAll } from './lib/procs.ts';
 import { renderReport, machineDetails, type Measurement } from './lib/report.ts';
 import { renderProfiles, labelProcesses } from './lib/profile.ts';
-import { positiveIntReader, usageFailure } from './lib/args.ts';
+import { parseFlags, positiveIntReader, usageFailure } from './lib/args.ts';
 
 const USAGE = `usage: node bench/run.ts [options]
   --quick                 smoke run: 2 s per run, 1 run per case, 1 s warm-up (results not written to bench/results)
@@ -65,38 +64,29 @@ const fail: (msg: string) => never = usageFailure('bench', USAGE);
 const positiveInt = positiveIntReader(fail);
 
 function parseOptions(argv: string[]): Options {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        quick: { type: 'boolean' },
-        duration: { type: 'string' },
-        reps: { type: 'string' },
-        warmup: { type: 'string' },
-        connections: { type: 'string' },
-        threads: { type: 'string' },
-        'h2-streams': { type: 'string' },
-        workers: { type: 'string' },
-        'backend-workers': { type: 'string' },
-        systems: { type: 'string' },
-        cases: { type: 'string' },
-        out: { type: 'string' },
-        profile: { type: 'boolean' },
-        'isobar-commit': { type: 'string' },
-        'base-commit': { type: 'string' },
-        'scrape-metrics': { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    fail(err instanceof Error ? err.message : String(err));
-  }
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    process.exit(0);
-  }
+  const values = parseFlags(
+    argv,
+    {
+      quick: { type: 'boolean' },
+      duration: { type: 'string' },
+      reps: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      threads: { type: 'string' },
+      'h2-streams': { type: 'string' },
+      workers: { type: 'string' },
+      'backend-workers': { type: 'string' },
+      systems: { type: 'string' },
+      cases: { type: 'string' },
+      out: { type: 'string' },
+      profile: { type: 'boolean' },
+      'isobar-commit': { type: 'string' },
+      'base-commit': { type: 'string' },
+      'scrape-metrics': { type: 'string' },
+    },
+    USAGE,
+    fail,
+  );
   const quick = Boolean(values.quick);
   const allSystems = ['isobar', 'isobar-co-located', 'isobar-base', 'floor', 'haproxy', 'nginx', 'direct'];
   const baseCommit = values['base-commit'];
