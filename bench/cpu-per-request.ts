@@ -20,6 +20,8 @@ import { LOOPBACK } from './lib/ports.ts';
 import { cpuNs, processTree, run, stopAll } from './lib/procs.ts';
 import { labelProcesses, renderProfiles } from './lib/profile.ts';
 import { parseFlags, positiveIntReader, usageFailure } from './lib/args.ts';
+import { parseH2loadCounts } from './lib/load.ts';
+import { median } from './lib/report.ts';
 
 const USAGE = `usage: node bench/cpu-per-request.ts [options]
   --case ID               one of chain-64, chain-1k, proxy-plain, lb-only (default proxy-plain)
@@ -115,19 +117,6 @@ interface Run {
   byRole: Record<string, number>;
 }
 
-/** Requests (responses counted) and failures from h2load's summary. */
-export function parseH2loadCounts(out: string): { done: number; succeeded: number; failed: number; non2xx: number } {
-  const reqs = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
-  const status = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
-  if (!reqs || !status) throw new Error(`not an h2load report:\n${out}`);
-  return {
-    done: Number(reqs[3]),
-    succeeded: Number(reqs[4]),
-    failed: Number(reqs[5]) + Number(reqs[6]) + Number(reqs[7]),
-    non2xx: Number(status[2]) + Number(status[3]) + Number(status[4]),
-  };
-}
-
 /** Exactly `n` keep-alive HTTP/1.1 requests: h2load --h1 (wrk has no request count). */
 async function loadOnce(sys: SystemUnderTest, c: BenchCase, n: number, connections: number): Promise<Run> {
   const port = sys.targets[c.target]!;
@@ -153,12 +142,6 @@ async function loadOnce(sys: SystemUnderTest, c: BenchCase, n: number, connectio
   const per1k = (ns: number) => ns / 1e6 / (h.done / 1000);
   for (const k of Object.keys(byRole)) byRole[k] = per1k(byRole[k]!);
   return { requests: h.done, errors: h.failed + h.non2xx, msPer1k: per1k(total), byRole };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function fmt(x: number): string {

@@ -17,6 +17,8 @@ const PACKAGES: Record<string, string> = {
   'nghttp2-client': '/usr/bin/h2load',
   curl: '/usr/bin/curl',
   openssl: '/usr/bin/openssl',
+  // bench/instructions.ts: callgrind, callgrind_control, callgrind_annotate
+  valgrind: '/usr/bin/valgrind',
 };
 
 export const NGINX_STREAM_MODULE = PACKAGES['libnginx-mod-stream']!;

@@ -136,3 +136,16 @@ export async function runH2load(url: string, connectTo: string, s: LoadSettings,
   }
   return parseH2load(r.stdout, logText);
 }
+
+/** Requests (responses counted) and failures from h2load's summary. */
+export function parseH2loadCounts(out: string): { done: number; succeeded: number; failed: number; non2xx: number } {
+  const reqs = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
+  const status = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
+  if (!reqs || !status) throw new Error(`not an h2load report:\n${out}`);
+  return {
+    done: Number(reqs[3]),
+    succeeded: Number(reqs[4]),
+    failed: Number(reqs[5]) + Number(reqs[6]) + Number(reqs[7]),
+    non2xx: Number(status[2]) + Number(status[3]) + Number(status[4]),
+  };
+}

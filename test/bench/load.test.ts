@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseWrk, parseH2load, quantile } from '../../bench/lib/load.ts';
+import { parseWrk, parseH2load, parseH2loadCounts, quantile } from '../../bench/lib/load.ts';
 import { median } from '../../bench/lib/report.ts';
 
 const WRK_OK = `Running 1s test @ http://127.0.0.1:39111/
@@ -116,4 +116,12 @@ test('median and nearest-rank quantile', () => {
       assert.ok(m >= s[0]! && m <= s[s.length - 1]!);
     }),
   );
+});
+
+test('h2load counts: done, succeeded, failures of every kind and non-2xx answers', () => {
+  assert.deepEqual(parseH2loadCounts(H2_OK), { done: 22441, succeeded: 22440, failed: 1, non2xx: 1 });
+  const broken = H2_OK.replace('1 failed, 0 errored, 0 timeout', '2 failed, 3 errored, 4 timeout').replace('0 4xx', '7 4xx');
+  assert.deepEqual(parseH2loadCounts(broken), { done: 22441, succeeded: 22440, failed: 9, non2xx: 8 });
+  assert.throws(() => parseH2loadCounts('connection refused'), /not an h2load report/);
+  assert.throws(() => parseH2loadCounts(H2_OK.replace(/^status codes.*$/m, '')), /not an h2load report/);
 });

@@ -42,8 +42,10 @@ export async function startFloor(ctx: StartContext, plainServer: 'raw' | 'node:h
   const file = path.join(dir, 'floor.json');
   writeFileSync(file, JSON.stringify(config, null, 2));
   const main = path.resolve(import.meta.dirname, '..', '..', 'floor', 'main.ts');
-  const proc = startServer(name, NODE, [main, file], path.join(dir, 'floor.log'));
-  for (const port of [chain, proxyPlain, lbOnly, proxyPp]) await waitForPort(port, 20_000, name, () => isRunning(proc));
+  const [cmd, ...prefix] = ctx.wrap ? [...ctx.wrap.command, NODE] : [NODE];
+  const proc = startServer(name, cmd!, [...prefix, main, file], path.join(dir, 'floor.log'));
+  const startMs = ctx.wrap?.startTimeoutMs ?? 20_000;
+  for (const port of [chain, proxyPlain, lbOnly, proxyPp]) await waitForPort(port, startMs, name, () => isRunning(proc));
   // No HTTP/2: the h2 case is not measured for the floor.
   const targets: SystemTargets = { chain, proxyPlain, lbOnly };
   return { name, targets, rootPid: proc.pid, stop: () => stop(proc) };

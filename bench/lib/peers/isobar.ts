@@ -122,12 +122,14 @@ export async function startIsobar(ctx: StartContext, variant: IsobarVariant = {}
   const env = ctx.profileDir
     ? { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${ctx.profileDir}`.trim() }
     : process.env;
-  const proc = startServer(`${name} serve`, NODE, args, log, { cwd: repo, env });
+  const [cmd, ...prefix] = ctx.wrap ? [...ctx.wrap.command, NODE] : [NODE];
+  const proc = startServer(`${name} serve`, cmd!, [...prefix, ...args], log, { cwd: repo, env });
+  const startMs = ctx.wrap?.startTimeoutMs ?? 60_000;
   try {
     for (const port of [adminPort, targets.chain, targets.lbOnly, targets.proxyPlain, httpsPort]) {
-      await waitForPort(port, 60_000, 'isobar serve', () => isRunning(proc));
+      await waitForPort(port, startMs, 'isobar serve', () => isRunning(proc));
     }
-    await waitReady(adminPort, 60_000, () => isRunning(proc));
+    await waitReady(adminPort, startMs, () => isRunning(proc));
   } catch (err) {
     const tail = readTail(log);
     await stop(proc);
