@@ -71,6 +71,21 @@ export function acceptsEncoding(acceptEncoding: string | undefined, token: strin
   return star !== undefined && star > 0;
 }
 
+// The last Content-Type looked up and its answer: an upstream answers with
+// one type again and again, and the split, lowercasing and set lookup cost
+// 1.4 % of a proxied request (bench/instructions.ts).
+let lastContentType = '';
+let lastListed = false;
+
+/** Whether the media type of a Content-Type value is one Envoy compresses. */
+function listedContentType(ct: string): boolean {
+  if (ct === lastContentType) return lastListed;
+  const listed = CONTENT_TYPES.has(ct.split(';')[0]!.trim().toLowerCase());
+  lastContentType = ct;
+  lastListed = listed;
+  return listed;
+}
+
 /** Envoy's checks on the response (not the request's Accept-Encoding). */
 export function compressibleResponse(method: string | undefined, status: number, headers: RequestHeaders): boolean {
   if (method === 'HEAD' || status < 200 || status === 204 || status === 304) return false;
@@ -79,7 +94,7 @@ export function compressibleResponse(method: string | undefined, status: number,
   const cc = one(headers['cache-control']);
   if (cc !== undefined && /(^|,)\s*no-transform\s*(,|$)/i.test(cc)) return false;
   const ct = one(headers['content-type']);
-  if (ct === undefined || !CONTENT_TYPES.has(ct.split(';')[0]!.trim().toLowerCase())) return false;
+  if (ct === undefined || !listedContentType(ct)) return false;
   const cl = one(headers['content-length']);
   return cl === undefined || !(Number(cl) < MIN_CONTENT_LENGTH);
 }

@@ -66,6 +66,42 @@ const BAD_PATH = /[^\u0021-\u00ff]/;
  *  an empty one is sent with Content-Length: 0. */
 const EXPECTS_PAYLOAD = new Set(['PUT', 'POST', 'PATCH', 'QUERY', 'PROPFIND', 'PROPPATCH']);
 
+/** The lowercase name of a field the request head sets itself or refuses
+ *  (Host, Content-Length, Transfer-Encoding, Keep-Alive, Upgrade, Expect,
+ *  Connection); undefined for any other. Lowercases only a name whose
+ *  length and first letter could be one of them. */
+function specialField(name: string): string | undefined {
+  const c = name.charCodeAt(0) | 0x20;
+  switch (name.length) {
+    case 4:
+      return c === 0x68 /* h */ ? name.toLowerCase() : undefined;
+    case 6:
+      return c === 0x65 /* e */ ? name.toLowerCase() : undefined;
+    case 7:
+      return c === 0x75 /* u */ ? name.toLowerCase() : undefined;
+    case 10:
+      return c === 0x63 /* c */ || c === 0x6b /* k */ ? name.toLowerCase() : undefined;
+    case 14:
+      return c === 0x63 /* c */ ? name.toLowerCase() : undefined;
+    case 17:
+      return c === 0x74 /* t */ ? name.toLowerCase() : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Throws the error for the first field whose name is not a token or whose
+ *  value holds a forbidden character (the headers passed the type checks). */
+function checkFields(headers: readonly unknown[]): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    const value = headers[i + 1] as string | string[] | undefined | null;
+    if (value === undefined) continue;
+    if (!TOKEN.test(name)) throw invalid('invalid header name');
+    for (const v of Array.isArray(value) ? value : [value ?? '']) if (BAD_VALUE.test(v)) throw invalid(`invalid ${name} header`);
+  }
+}
+
 /** One request: its controller too (one object a request). */
 class H1Request implements Dispatcher.DispatchController {
   readonly handler: Dispatcher.DispatchHandler;
@@ -116,30 +152,43 @@ class H1Request implements Dispatcher.DispatchController {
     const headers = opts.headers;
     if (headers !== undefined && headers !== null) {
       if (!Array.isArray(headers) || headers.length % 2 !== 0) throw invalid('headers must be a list of name, value');
+      // Every name and every value is checked, but in two regex tests on
+      // their concatenations rather than two a field: the per-field tests
+      // cost a tenth of a proxied request. The concatenation of names is a
+      // token when each is (an empty one is refused on its own); that of
+      // values holds a forbidden character when one of them does. A field
+      // that fails is found by checkFields(), for its error.
+      let names = '';
+      let values = '';
       for (let i = 0; i < headers.length; i += 2) {
         const name = headers[i] as string;
         const value = headers[i + 1] as string | string[] | undefined | null;
         if (value === undefined) continue;
-        if (typeof name !== 'string' || !TOKEN.test(name)) throw invalid('invalid header name');
-        const values = Array.isArray(value) ? value : [value === null ? '' : value];
-        for (const v of values) if (typeof v !== 'string' || BAD_VALUE.test(v)) throw invalid(`invalid ${name} header`);
-        const lower = name.length >= 4 && name.length <= 17 ? name.toLowerCase() : name;
-        if (lower === 'host') {
-          if (host !== undefined || values.length !== 1) throw invalid('duplicate host header');
-          host = values[0]!;
+        if (typeof name !== 'string' || name === '') throw invalid('invalid header name');
+        names += name;
+        const list = Array.isArray(value) ? value : [value === null ? '' : value];
+        for (const v of list) {
+          if (typeof v !== 'string') throw invalid(`invalid ${name} header`);
+          values += v;
+        }
+        const special = specialField(name);
+        if (special === 'host') {
+          if (host !== undefined || list.length !== 1) throw invalid('duplicate host header');
+          host = list[0]!;
           continue;
         }
-        if (lower === 'content-length') {
-          if (declared !== undefined || values.length !== 1 || !/^[0-9]{1,15}$/.test(values[0]!)) throw invalid('invalid content-length header');
-          declared = Number(values[0]);
+        if (special === 'content-length') {
+          if (declared !== undefined || list.length !== 1 || !/^[0-9]{1,15}$/.test(list[0]!)) throw invalid('invalid content-length header');
+          declared = Number(list[0]);
           continue;
         }
-        if (lower === 'transfer-encoding' || lower === 'keep-alive' || lower === 'upgrade' || lower === 'expect') throw invalid(`invalid ${lower} header`);
-        if (lower === 'connection') {
-          for (const v of values) if (/(?:^|,)\s*close\s*(?:,|$)/i.test(v)) closeAfter = true;
+        if (special === 'transfer-encoding' || special === 'keep-alive' || special === 'upgrade' || special === 'expect') throw invalid(`invalid ${special} header`);
+        if (special === 'connection') {
+          for (const v of list) if (/(?:^|,)\s*close\s*(?:,|$)/i.test(v)) closeAfter = true;
         }
-        for (const v of values) fields += `${name}: ${v}\r\n`;
+        for (const v of list) fields += `${name}: ${v}\r\n`;
       }
+      if ((names !== '' && !TOKEN.test(names)) || BAD_VALUE.test(values)) checkFields(headers);
     }
     this.fields = fields;
     this.host = host;

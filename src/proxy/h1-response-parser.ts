@@ -76,10 +76,12 @@ const NO_LENGTH = -1;
 /** A Content-Length that is one safe integer (at most 15 digits). */
 const DIGITS = /^[0-9]{1,15}$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
-/** One field line exactly as field() accepts it: a token name, a colon,
- *  OWS, a value of VCHAR / obs-text with inner SP and HTAB, OWS, CRLF.
- *  A line it does not match goes the byte-wise way, which names the defect. */
-const FIELD_LINE = /([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?)[ \t]*\r\n/y;
+/** Field lines exactly as field() accepts them, as many as there are: a
+ *  token name, a colon, OWS, a value of VCHAR / obs-text with inner SP and
+ *  HTAB, OWS, CRLF. A line it does not match goes the byte-wise way, which
+ *  names the defect. No captures: one match for the lines of a head, which
+ *  are then cut at their colon and CR (a value holds neither CR nor LF). */
+const FIELD_LINES = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[ \t]*(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?[ \t]*\r\n)*/y;
 /** transfer-coding = token *( OWS ";" OWS transfer-parameter ), lower-cased. */
 const TRANSFER_CODING = /^[!#$%&'*+\-.^_`|~0-9a-z]+(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9a-z]+=(?:[!#$%&'*+\-.^_`|~0-9a-z]+|"(?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[^\x00-\x08\x0a-\x1f\x7f])*"))*$/;
 
@@ -97,6 +99,9 @@ export class H1ResponseParser {
   private reason = '';
   private minor = 1;
   private headers: ResponseHeaders = {};
+  /** The names in `headers`: a repeat is found by a scan of a few names
+   *  rather than a lookup in an object of any shape (a megamorphic miss). */
+  private names: string[] = [];
   private contentLength = NO_LENGTH;
   private transferEncoding: string | undefined;
   private close = false;
@@ -147,6 +152,7 @@ export class H1ResponseParser {
     this.status = 0;
     this.reason = '';
     this.headers = {};
+    this.names = [];
     this.contentLength = NO_LENGTH;
     this.transferEncoding = undefined;
     this.close = false;
@@ -324,7 +330,7 @@ export class H1ResponseParser {
     return true;
   }
 
-  /** Reads the header field lines from `pos` that FIELD_LINE matches and
+  /** Reads the header field lines from `pos` that FIELD_LINES matches and
    *  that fit the head's size; returns where they end (`pos` when none did),
    *  -1 on an error. The first line not matched is left to execute(). */
   private fieldLines(buf: Buffer, pos: number): number {
@@ -336,18 +342,30 @@ export class H1ResponseParser {
     end = end === -1 ? Math.min(buf.length, pos + this.maxHeaderSize - this.headSize + 2) : end + 2;
     if (end - pos < 4) return pos;
     const text = buf.toString('latin1', pos, end);
+    FIELD_LINES.lastIndex = 0;
+    FIELD_LINES.test(text);
+    const valid = FIELD_LINES.lastIndex;
+    if (valid === 0) return pos;
+    // Names are case-insensitive: lowercased in one call for every line
+    // (latin1 keeps its length when lowercased, so offsets hold).
+    const lower = (valid === text.length ? text : text.slice(0, valid)).toLowerCase();
     const into = this.headers;
     let at = 0;
-    FIELD_LINE.lastIndex = 0;
-    for (;;) {
-      const m = FIELD_LINE.exec(text);
-      if (m === null) break;
-      const next = FIELD_LINE.lastIndex;
+    while (at < valid) {
+      const colon = text.indexOf(':', at);
+      const cr = text.indexOf('\r', colon);
+      const next = cr + 2;
       if (this.headSize + (next - at) > this.maxHeaderSize) break;
       this.headSize += next - at;
+      let vs = colon + 1;
+      let ve = cr;
+      let c = text.charCodeAt(vs);
+      while (vs < ve && (c === SP || c === HTAB)) c = text.charCodeAt(++vs);
+      c = text.charCodeAt(ve - 1);
+      while (ve > vs && (c === SP || c === HTAB)) c = text.charCodeAt(--ve - 1);
+      const name = lower.slice(at, colon);
+      const value = vs === ve ? '' : text.slice(vs, ve);
       at = next;
-      const name = m[1]!.toLowerCase();
-      const value = m[2]!;
       if (!this.framing(name, value)) return -1;
       this.add(into, name, value);
     }
@@ -387,13 +405,17 @@ export class H1ResponseParser {
   }
 
   private add(into: ResponseHeaders, name: string, value: string): void {
-    // Only own strings and lists are earlier fields: "constructor" or
-    // "__proto__" read through to Object.prototype and are fields too.
+    const names = this.names;
+    if (!names.includes(name)) {
+      names.push(name);
+      // "__proto__" would set the prototype: it is a field like any other.
+      if (name === '__proto__') Object.defineProperty(into, name, { value, enumerable: true, configurable: true, writable: true });
+      else into[name] = value;
+      return;
+    }
     const prev = into[name];
     if (typeof prev === 'string') into[name] = [prev, value];
-    else if (Array.isArray(prev)) prev.push(value);
-    else if (name === '__proto__') Object.defineProperty(into, name, { value, enumerable: true, configurable: true, writable: true });
-    else into[name] = value;
+    else (prev as string[]).push(value);
   }
 
   private framing(name: string, value: string): boolean {
@@ -498,7 +520,11 @@ export class H1ResponseParser {
       this.state = S_LENGTH;
     }
     const headers = this.headers;
-    if (this.state === S_CHUNK_SIZE) this.headers = {}; // the trailers' object
+    if (this.state === S_CHUNK_SIZE) {
+      // the trailers' object
+      this.headers = {};
+      this.names = [];
+    }
     this.headSize = 0;
     const done = this.state === S_DONE;
     this.sink.onHead(status, this.reason, headers, keepAlive, this.keepAliveHint);

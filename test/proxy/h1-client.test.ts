@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
+import fc from 'fast-check';
 import type { Dispatcher } from 'undici';
 import { H1Pool, type H1PoolOptions } from '../../src/proxy/h1-client.ts';
 import { upstreamFailure } from '../../src/proxy/failure.ts';
@@ -342,6 +343,56 @@ test('invalid request heads are refused before anything is written', async () =>
     assert.equal(upstreamFailure(r.error!, false), 'reset');
   }
   assert.equal(s.conns.length, 0);
+  await s.close();
+});
+
+test('each field of a request head is checked, whatever its place and case: the error names it', async () => {
+  const s = await rawServer((c) => c.socket.write(OK));
+  const p = pool(s.port);
+  const cases: [string[] | (string | string[])[], RegExp][] = [
+    [['host', 'a', 'x-ok', 'fine', 'x-bad', 'v\u0000'], /invalid x-bad header/],
+    [['host', 'a', 'x-list', ['ok', 'b\nad']], /invalid x-list header/],
+    [['host', 'a', 'x-a', 'v', 'b(d', 'v'], /invalid header name/],
+    [['host', 'a', '', 'v'], /invalid header name/],
+    [['HOST', 'a', 'Host', 'b'], /duplicate host header/],
+    [['host', 'a', 'Content-Length', '1x'], /invalid content-length header/],
+    [['host', 'a', 'Transfer-Encoding', 'chunked'], /invalid transfer-encoding header/],
+    [['host', 'a', 'KEEP-ALIVE', '5'], /invalid keep-alive header/],
+    [['host', 'a', 'Upgrade', 'h2c'], /invalid upgrade header/],
+    [['host', 'a', 'EXPECT', '100-continue'], /invalid expect header/],
+  ];
+  for (const [headers, message] of cases) {
+    const r = await send(p, { headers } as Partial<Dispatcher.DispatchOptions>);
+    assert.equal(r.error?.code, 'ISOBAR_H1_INVALID_REQUEST', JSON.stringify(headers));
+    assert.match(r.error!.message, message, JSON.stringify(headers));
+  }
+  assert.equal(s.conns.length, 0);
+  await s.close();
+});
+
+test('a request head is refused exactly when a name is not a token or a value holds a forbidden character', async () => {
+  const heads: string[] = [];
+  const s = await rawServer((c, request) => {
+    heads.push(request);
+    c.socket.write(OK);
+  });
+  const p = pool(s.port);
+  const tchar = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const nameChar = fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...tchar) }, { weight: 1, arbitrary: fc.constantFrom(' ', ':', '(', '\r', '\u00e9', '@') });
+  const valueChar = fc.oneof({ weight: 12, arbitrary: fc.constantFrom('a', 'Z', '9', ' ', '\t', '~', '\u00ff', '"') }, { weight: 1, arbitrary: fc.constantFrom('\r', '\n', '\u0000', '\u007f', '\u0100') });
+  // x- first: no generated name is one of the fields the head sets itself.
+  const field = fc.tuple(fc.array(nameChar, { minLength: 1, maxLength: 6 }).map((cs) => `x-${cs.join('')}`), fc.array(valueChar, { maxLength: 8 }).map((cs) => cs.join('')));
+  const isToken = (n: string) => /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(n);
+  const isValue = (v: string) => /^[\t\x20-\x7e\x80-\xff]*$/.test(v);
+  await fc.assert(
+    fc.asyncProperty(fc.array(field, { maxLength: 5 }), async (fields) => {
+      const r = await send(p, { headers: ['host', 'a', ...fields.flat()] });
+      const valid = fields.every(([n, v]) => isToken(n) && isValue(v));
+      assert.equal(r.error === undefined, valid, JSON.stringify(fields));
+      if (valid) assert.ok(fields.every(([n, v]) => heads.at(-1)!.includes(`\r\n${n}: ${v}\r\n`)), JSON.stringify(fields));
+    }),
+    { numRuns: 150 },
+  );
   await s.close();
 });
 
