@@ -221,6 +221,7 @@ async function main(): Promise<void> {
     `# Instructions per request, ${CASE.title}`,
     '',
     `${await isobarVersion()}; ${os.cpus()[0]?.model ?? 'unknown CPU'}; ${new Date().toISOString().slice(0, 10)}`,
+    ...(baseDir ? [`isobar base: ${await isobarVersion(baseDir)}`] : []),
     `callgrind in the proxy worker (user space, all threads), one worker per system, ${requests} requests × ${reps} runs after ${warmup} warm-up, h2load -c ${connections}`,
     '',
     '| system | k instructions / request (median) | runs | spread |',
