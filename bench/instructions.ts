@@ -174,9 +174,10 @@ async function main(): Promise<void> {
   const measure = async (name: string, begin: (ctx: StartContext) => Promise<SystemUnderTest>): Promise<void> => {
     const outPrefix = path.join(dir, `callgrind-${name.replace(/[^a-z0-9]+/gi, '-')}`);
     const wrap = {
+      // V8 names its compiled code in /tmp/perf-PID.map, which is how --annotate names JavaScript;
+      // the code-event log that flag opens goes to the work folder, not the current one.
+      nodeFlags: annotate > 0 ? ['--perf-basic-prof', `--logfile=${path.join(dir, 'v8.log')}`, '--no-logfile-per-isolate'] : [],
       command: [
-        // V8 names its compiled code in /tmp/perf-PID.map, which is how --annotate names JavaScript.
-        ...(annotate > 0 ? ['env', `NODE_OPTIONS=--perf-basic-prof`] : []),
         'valgrind', '--tool=callgrind', '--trace-children=yes', '--instr-atstart=no', '--quiet',
         // The balancer workers (isobar's and the floor's) are not on this path: they run natively.
         '--trace-children-skip-by-arg=*balancer-worker.ts,lb',

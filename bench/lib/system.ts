@@ -37,10 +37,11 @@ export interface StartContext {
   log(line: string): void;
   /** isobar only: write V8 CPU profiles of every isobar process into this folder */
   profileDir?: string;
-  /** A command (and its arguments) the system's root process runs under, and
-   *  how long start-up may take then: bench/instructions.ts runs the node
+  /** A command (and its arguments) the system's root process runs under,
+   *  flags for its node (forked workers inherit them as execArgv), and how
+   *  long start-up may take then: bench/instructions.ts runs the node
    *  systems under valgrind. */
-  wrap?: { command: string[]; startTimeoutMs: number };
+  wrap?: { command: string[]; nodeFlags: string[]; startTimeoutMs: number };
 }
 
 /** Thrown when a system cannot run at all on this checkout (reported, not fatal). */

@@ -42,7 +42,7 @@ export async function startFloor(ctx: StartContext, plainServer: 'raw' | 'node:h
   const file = path.join(dir, 'floor.json');
   writeFileSync(file, JSON.stringify(config, null, 2));
   const main = path.resolve(import.meta.dirname, '..', '..', 'floor', 'main.ts');
-  const [cmd, ...prefix] = ctx.wrap ? [...ctx.wrap.command, NODE] : [NODE];
+  const [cmd, ...prefix] = ctx.wrap ? [...ctx.wrap.command, NODE, ...ctx.wrap.nodeFlags] : [NODE];
   const proc = startServer(name, cmd!, [...prefix, main, file], path.join(dir, 'floor.log'));
   const startMs = ctx.wrap?.startTimeoutMs ?? 20_000;
   for (const port of [chain, proxyPlain, lbOnly, proxyPp]) await waitForPort(port, startMs, name, () => isRunning(proc));

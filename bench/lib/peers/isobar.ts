@@ -122,7 +122,7 @@ export async function startIsobar(ctx: StartContext, variant: IsobarVariant = {}
   const env = ctx.profileDir
     ? { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${ctx.profileDir}`.trim() }
     : process.env;
-  const [cmd, ...prefix] = ctx.wrap ? [...ctx.wrap.command, NODE] : [NODE];
+  const [cmd, ...prefix] = ctx.wrap ? [...ctx.wrap.command, NODE, ...ctx.wrap.nodeFlags] : [NODE];
   const proc = startServer(`${name} serve`, cmd!, [...prefix, ...args], log, { cwd: repo, env });
   const startMs = ctx.wrap?.startTimeoutMs ?? 60_000;
   try {
