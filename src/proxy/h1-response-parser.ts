@@ -76,6 +76,8 @@ const NO_LENGTH = -1;
 /** A Content-Length that is one safe integer (at most 15 digits). */
 const DIGITS = /^[0-9]{1,15}$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+/** Names of a head looked through one by one for a repeat; past them, a set. */
+const SCANNED_NAMES = 16;
 /** Field lines exactly as field() accepts them, as many as there are: a
  *  token name, a colon, OWS, a value of VCHAR / obs-text with inner SP and
  *  HTAB, OWS, CRLF. A line it does not match goes the byte-wise way, which
@@ -100,8 +102,11 @@ export class H1ResponseParser {
   private minor = 1;
   private headers: ResponseHeaders = {};
   /** The names in `headers`: a repeat is found by a scan of a few names
-   *  rather than a lookup in an object of any shape (a megamorphic miss). */
+   *  rather than a lookup in an object of any shape (a megamorphic miss),
+   *  and by a set past SCANNED_NAMES, so that a head of many fields costs
+   *  no more than linear time. */
   private names: string[] = [];
+  private nameSet: Set<string> | undefined;
   private contentLength = NO_LENGTH;
   private transferEncoding: string | undefined;
   private close = false;
@@ -153,6 +158,7 @@ export class H1ResponseParser {
     this.reason = '';
     this.headers = {};
     this.names = [];
+    this.nameSet = undefined;
     this.contentLength = NO_LENGTH;
     this.transferEncoding = undefined;
     this.close = false;
@@ -405,9 +411,7 @@ export class H1ResponseParser {
   }
 
   private add(into: ResponseHeaders, name: string, value: string): void {
-    const names = this.names;
-    if (!names.includes(name)) {
-      names.push(name);
+    if (!this.repeated(name)) {
       // "__proto__" would set the prototype: it is a field like any other.
       if (name === '__proto__') Object.defineProperty(into, name, { value, enumerable: true, configurable: true, writable: true });
       else into[name] = value;
@@ -416,6 +420,21 @@ export class H1ResponseParser {
     const prev = into[name];
     if (typeof prev === 'string') into[name] = [prev, value];
     else (prev as string[]).push(value);
+  }
+
+  /** Whether `name` is in the head already; notes it if not. */
+  private repeated(name: string): boolean {
+    const set = this.nameSet;
+    if (set !== undefined) {
+      if (set.has(name)) return true;
+      set.add(name);
+      return false;
+    }
+    const names = this.names;
+    if (names.includes(name)) return true;
+    names.push(name);
+    if (names.length > SCANNED_NAMES) this.nameSet = new Set(names);
+    return false;
   }
 
   private framing(name: string, value: string): boolean {
@@ -524,6 +543,7 @@ export class H1ResponseParser {
       // the trailers' object
       this.headers = {};
       this.names = [];
+      this.nameSet = undefined;
     }
     this.headSize = 0;
     const done = this.state === S_DONE;

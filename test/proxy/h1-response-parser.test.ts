@@ -120,6 +120,20 @@ const valid: [name: string, input: string, want: Partial<Parsed>, opts?: { head?
   ['204 with a length: no body, not reused', 'HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n', { body: '', keepAlive: false }],
   ['304: no body', 'HTTP/1.1 304 Not Modified\r\netag: "x"\r\n\r\n', { body: '', keepAlive: true }],
   ['101 to an upgrade request', 'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\nframes', { status: 101, rest: 6 }, { upgrade: true }],
+  // Past 16 names, repeats are found by a set: both ways give the same lists.
+  [
+    'repeats among many fields, in the head and in trailers',
+    `${H}x-a: 1\r\n${Array.from({ length: 40 }, (_, i) => `f${i}: ${i}\r\n`).join('')}X-A: 2\r\nf39: again\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n0\r\n${Array.from({ length: 20 }, (_, i) => `t${i}: ${i}\r\n`).join('')}t0: again\r\nt19: again\r\n\r\n`,
+    {
+      headers: {
+        'x-a': ['1', '2'],
+        ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`f${i}`, i === 39 ? ['39', 'again'] : String(i)])),
+        'transfer-encoding': 'chunked',
+      },
+      trailers: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`t${i}`, i === 0 || i === 19 ? [String(i), 'again'] : String(i)])),
+      body: 'a',
+    },
+  ],
   ['bytes after a response are left over', `${H}content-length: 1\r\n\r\naHTTP/1.1 200`, { body: 'a', rest: 12 }],
 ];
 
