@@ -57,13 +57,15 @@ export function checkHttp1Request(req: IncomingMessage): Http1Refusal | undefine
   if (!target.ok) return { status: 400, reason: target.reason };
   const raw = req.rawHeaders;
   if (raw.length > 2 * MAX_FIELD_LINES) return { status: 431, reason: `more than ${MAX_FIELD_LINES} header fields` };
-  let seen: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (!SINGLETON_FIELDS.has(name)) continue;
-    seen ??= new Set();
-    if (seen.has(name)) return { status: 400, reason: `more than one ${name} field` };
-    seen.add(name);
+  if (raw.length > 2 && fewerNamesThanFields(req.headers, raw.length >> 1)) {
+    let seen: Set<string> | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (!SINGLETON_FIELDS.has(name)) continue;
+      seen ??= new Set();
+      if (seen.has(name)) return { status: 400, reason: `more than one ${name} field` };
+      seen.add(name);
+    }
   }
   const host = req.headers.host;
   if (host === undefined) {
@@ -80,6 +82,17 @@ export function checkHttp1Request(req: IncomingMessage): Http1Refusal | undefine
     if (te.trim().toLowerCase() !== 'chunked') return { status: 501, reason: 'a transfer coding other than chunked' };
   }
   return undefined;
+}
+
+/** Whether node:http's headers object has fewer names than the head has
+ *  fields. It has one name per field name, however often the name comes
+ *  (repeats are joined or dropped), so when the counts agree no name is
+ *  repeated, and the per-field scan for repeated singletons (lowercasing
+ *  and set lookups, bench/instructions.ts) can be skipped. */
+function fewerNamesThanFields(headers: object, fields: number): boolean {
+  let names = 0;
+  for (const _ in headers) names++;
+  return names < fields;
 }
 
 /** The request asks for the connection to close after its response (RFC

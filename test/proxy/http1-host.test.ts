@@ -84,3 +84,13 @@ for (const [field, a, b] of [
     assert.deepEqual(upstream.field(upstream.requests[0]!, field.toLowerCase()), [a]);
   });
 }
+
+test('a repeated singleton is found among other repeats and in any case; repeats of other fields pass', async () => {
+  upstream.reset();
+  const mixed = await wire(p.port(), `GET / HTTP/1.1\r\nHost: other.test\r\nX-A: 1\r\nx-a: 2\r\nauthorization: a\r\nAUTHORIZATION: b\r\n\r\n`);
+  assert.deepEqual(mixed.responses.map((x) => x.status), [400]);
+  assert.deepEqual(upstream.requests, []);
+  const others = await wire(p.port(), `GET / HTTP/1.1\r\nHost: other.test\r\nX-A: 1\r\nx-a: 2\r\nAccept: a\r\naccept: b\r\nConnection: close\r\n\r\n`);
+  assert.deepEqual(others.responses.map((x) => x.status), [200]);
+  assert.equal(upstream.requests.length, 1);
+});
