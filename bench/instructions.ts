@@ -33,7 +33,7 @@ const USAGE = `usage: node bench/instructions.ts [options]
   --reps N                runs per system (default 3), one system after the other
   --warmup N              requests before counting starts, per system (default 40000)
   --connections N         h2load connections (default 32)
-  --base-commit REF       also count isobar at REF in the same rounds (A/B)
+  --base-commit REF       also count isobar at REF, in the same run (A/B)
   --isobar-commit REF     count isobar at REF instead of the working tree
   --no-floors             count isobar only (not the node floor and the node:http floor)
   --annotate N            print each system's N costliest functions of its last run (JavaScript
