@@ -156,9 +156,7 @@ export class H1ResponseParser {
     this.headSize = 0;
     this.status = 0;
     this.reason = '';
-    this.headers = {};
-    this.names = [];
-    this.nameSet = undefined;
+    this.newFields();
     this.contentLength = NO_LENGTH;
     this.transferEncoding = undefined;
     this.close = false;
@@ -422,6 +420,13 @@ export class H1ResponseParser {
     else (prev as string[]).push(value);
   }
 
+  /** An empty field object for the head or the trailers, and no names seen. */
+  private newFields(): void {
+    this.headers = {};
+    this.names = [];
+    this.nameSet = undefined;
+  }
+
   /** Whether `name` is in the head already; notes it if not. */
   private repeated(name: string): boolean {
     const set = this.nameSet;
@@ -539,12 +544,7 @@ export class H1ResponseParser {
       this.state = S_LENGTH;
     }
     const headers = this.headers;
-    if (this.state === S_CHUNK_SIZE) {
-      // the trailers' object
-      this.headers = {};
-      this.names = [];
-      this.nameSet = undefined;
-    }
+    if (this.state === S_CHUNK_SIZE) this.newFields(); // the trailers' object
     this.headSize = 0;
     const done = this.state === S_DONE;
     this.sink.onHead(status, this.reason, headers, keepAlive, this.keepAliveHint);
