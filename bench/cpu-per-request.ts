@@ -17,7 +17,7 @@ import type { StartContext, SystemUnderTest } from './lib/system.ts';
 import { checkSystem } from './lib/check.ts';
 import { CASES, type BenchCase } from './lib/cases.ts';
 import { LOOPBACK } from './lib/ports.ts';
-import { cpuNs, processTree, run, stopAll } from './lib/procs.ts';
+import { cpuNs, processTree, run, runMain } from './lib/procs.ts';
 import { labelProcesses, renderProfiles } from './lib/profile.ts';
 import { parseFlags, positiveIntReader, usageFailure } from './lib/args.ts';
 import { parseH2loadCounts } from './lib/load.ts';
@@ -226,11 +226,4 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`cpu-per-request: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await stopAll();
-}
+await runMain('cpu-per-request', main);

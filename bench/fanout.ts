@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORK_DIR } from './setup.ts';
-import { startServer, stop, stopAll, isRunning, processTree, type Managed } from './lib/procs.ts';
+import { startServer, stop, isRunning, processTree, type Managed, runMain } from './lib/procs.ts';
 import { freePorts, waitForPort } from './lib/ports.ts';
 import * as isobar from './lib/peers/isobar.ts';
 import { backendYaml, manyProxies, proxyYaml } from './lib/httpproxies.ts';
@@ -203,11 +203,4 @@ async function main(): Promise<void> {
   log(`fanout: report written to ${out}`);
 }
 
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`fanout: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await stopAll();
-}
+await runMain('fanout', main);

@@ -22,7 +22,7 @@ import type { StartContext, SystemUnderTest } from './lib/system.ts';
 import { checkSystem } from './lib/check.ts';
 import { CASES } from './lib/cases.ts';
 import { LOOPBACK } from './lib/ports.ts';
-import { processTree, run, runOk, stopAll } from './lib/procs.ts';
+import { processTree, run, runOk, runMain } from './lib/procs.ts';
 import { parseFlags, positiveIntReader, usageFailure } from './lib/args.ts';
 import { parseH2loadCounts } from './lib/load.ts';
 import { median } from './lib/report.ts';
@@ -51,8 +51,6 @@ interface Counted {
   /** the proxy worker's pid (the process whose instructions are counted) */
   pid: number;
   outPrefix: string;
-  /** requests in the newest dump */
-  lastRequests: number;
 }
 
 /** Whether /proc/PID/cmdline is a proxy worker: isobar's proxy-worker.ts, or the floor's `main.ts CONFIG proxy`. */
@@ -81,8 +79,8 @@ async function control(pid: number, ...args: string[]): Promise<void> {
   await runOk('callgrind_control', [...args, String(pid)], { timeoutMs: 120_000 });
 }
 
-/** The newest dump `prefix.<pid>.<n>` and its instruction total. */
-function lastDumpTotal(c: Counted): { file: string; total: number } {
+/** The newest dump, `prefix.<pid>.<n>`. */
+function newestDump(c: Counted): string {
   const dir = path.dirname(c.outPrefix);
   const base = `${path.basename(c.outPrefix)}.${c.pid}.`;
   const dumps = readdirSync(dir)
@@ -91,10 +89,7 @@ function lastDumpTotal(c: Counted): { file: string; total: number } {
     .filter((d) => Number.isInteger(d.n))
     .sort((a, b) => b.n - a.n);
   if (dumps.length === 0) throw new Error(`no callgrind dump ${base}* in ${dir}`);
-  const file = path.join(dir, dumps[0]!.f);
-  const total = callgrindTotal(readFileSync(file, 'utf8'));
-  if (total === undefined) throw new Error(`no totals line in ${file}`);
-  return { file, total };
+  return path.join(dir, dumps[0]!.f);
 }
 
 async function load(sys: SystemUnderTest, n: number, connections: number): Promise<number> {
@@ -114,14 +109,15 @@ async function countOnce(c: Counted, n: number, connections: number): Promise<nu
   await control(c.pid, '--zero');
   const done = await load(c.sys, n, connections);
   await control(c.pid, `--dump=run`);
-  c.lastRequests = done;
-  return lastDumpTotal(c).total / done;
+  const file = newestDump(c);
+  const total = callgrindTotal(readFileSync(file, 'utf8'));
+  if (total === undefined) throw new Error(`no totals line in ${file}`);
+  return total / done;
 }
 
-/** The costliest functions of c's newest dump by self instructions per request. */
-async function annotateLast(c: Counted, top: number): Promise<string[]> {
-  const { file } = lastDumpTotal(c);
-  const text = await runOk('callgrind_annotate', ['--threshold=100', file], { timeoutMs: 120_000 });
+/** The costliest functions of c's newest dump (a run of `requests`) by self instructions per request. */
+async function annotateLast(c: Counted, requests: number, top: number): Promise<string[]> {
+  const text = await runOk('callgrind_annotate', ['--threshold=100', newestDump(c)], { timeoutMs: 120_000 });
   let map = '';
   try {
     map = readFileSync(`/tmp/perf-${c.pid}.map`, 'utf8');
@@ -131,7 +127,7 @@ async function annotateLast(c: Counted, top: number): Promise<string[]> {
   const fns = nameCompiledCode(parseAnnotateSelf(text), parsePerfMap(map));
   const total = fns.reduce((s, f) => s + f.ir, 0);
   const out = [`### ${c.sys.name}: costliest functions (self), instructions per request`, '', '| instructions | share | function |', '|---:|---:|---|'];
-  for (const f of fns.slice(0, top)) out.push(`| ${(f.ir / c.lastRequests).toFixed(0)} | ${((100 * f.ir) / total).toFixed(1)} % | ${f.name.replaceAll('|', '\\|')} |`);
+  for (const f of fns.slice(0, top)) out.push(`| ${(f.ir / requests).toFixed(0)} | ${((100 * f.ir) / total).toFixed(1)} % | ${f.name.replaceAll('|', '\\|')} |`);
   return out;
 }
 
@@ -194,7 +190,7 @@ async function main(): Promise<void> {
       log(`${name}: proxy worker pid ${pid}, warming up with ${warmup} requests (instrumentation off)`);
       await load(sys, warmup, connections);
       await control(pid, '--instr=on');
-      const c: Counted = { sys, pid, outPrefix, lastRequests: 0 };
+      const c: Counted = { sys, pid, outPrefix };
       // One unrecorded run with instrumentation on: valgrind translates the hot code once.
       await countOnce(c, Math.min(requests, 1000), connections);
       const xs: number[] = [];
@@ -204,7 +200,7 @@ async function main(): Promise<void> {
         log(`run ${rep}/${reps} ${name}: ${(x / 1000).toFixed(1)} k instructions per request`);
       }
       perRequest.set(name, xs);
-      if (annotate > 0) profiles.push('', ...(await annotateLast(c, annotate)));
+      if (annotate > 0) profiles.push('', ...(await annotateLast(c, requests, annotate)));
     } finally {
       await sys.stop();
     }
@@ -238,11 +234,4 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`instructions: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await stopAll();
-}
+await runMain('instructions', main);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setup, WORK_DIR } from './setup.ts';
 import { startBackend } from './lib/backend.ts';
-import { startServer, stop, stopAll, isRunning, processTree, type Managed } from './lib/procs.ts';
+import { startServer, stop, isRunning, processTree, type Managed, runMain } from './lib/procs.ts';
 import { freePorts, waitForPort, LOOPBACK } from './lib/ports.ts';
 import * as isobar from './lib/peers/isobar.ts';
 import { backendYaml, manyProxies, proxyYaml } from './lib/httpproxies.ts';
@@ -185,11 +185,4 @@ async function main(): Promise<void> {
   log(`reload: report written to ${out}`);
 }
 
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`reload: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await stopAll();
-}
+await runMain('reload', main);

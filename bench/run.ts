@@ -17,7 +17,7 @@ import { SkipSystem, type StartContext, type SystemUnderTest } from './lib/syste
 import { checkSystem, tlsSummary } from './lib/check.ts';
 import { CASES, caseUrl, type BenchCase } from './lib/cases.ts';
 import { runWrk, runH2load, type LoadResult, type LoadSettings } from './lib/load.ts';
-import { cpuSnapshot, cpuDelta, processTree, stopAll } from './lib/procs.ts';
+import { cpuSnapshot, cpuDelta, processTree, runMain } from './lib/procs.ts';
 import { renderReport, machineDetails, type Measurement } from './lib/report.ts';
 import { renderProfiles, labelProcesses } from './lib/profile.ts';
 import { parseFlags, positiveIntReader, usageFailure } from './lib/args.ts';
@@ -330,11 +330,4 @@ async function main(): Promise<void> {
   log(`bench: report written to ${out}`);
 }
 
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await stopAll();
-}
+await runMain('bench', main);

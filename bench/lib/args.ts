@@ -21,14 +21,11 @@ export function positiveIntReader(fail: (msg: string) => never): (name: string, 
   };
 }
 
+type Flags<T extends Record<string, ParseArgsOptionDescriptor>> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true }>>['values'];
+
 /** Parses `argv` strictly by `options`, plus --help (prints `usage`, exits 0);
  *  a bad flag ends the run through `fail`. */
-export function parseFlags<const T extends Record<string, ParseArgsOptionDescriptor>>(
-  argv: string[],
-  options: T,
-  usage: string,
-  fail: (msg: string) => never,
-): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true }>>['values'] {
+export function parseFlags<const T extends Record<string, ParseArgsOptionDescriptor>>(argv: string[], options: T, usage: string, fail: (msg: string) => never): Flags<T> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true });
@@ -39,5 +36,5 @@ export function parseFlags<const T extends Record<string, ParseArgsOptionDescrip
     process.stdout.write(usage + '\n');
     process.exit(0);
   }
-  return parsed.values as ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true }>>['values'];
+  return parsed.values as Flags<T>;
 }

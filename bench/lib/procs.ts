@@ -85,6 +85,19 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((m) => stop(m)));
 }
 
+/** Runs a benchmark script's main: an error ends it with exit 1 and
+ *  `program: message`, and every process it started is stopped either way. */
+export async function runMain(program: string, main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (err) {
+    process.stderr.write(`${program}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await stopAll();
+  }
+}
+
 export function isRunning(m: Managed): boolean {
   return running.has(m);
 }

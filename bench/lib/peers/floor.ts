@@ -9,7 +9,7 @@ import { startServer, stop, isRunning } from '../procs.ts';
 import { freePorts, waitForPort, LOOPBACK } from '../ports.ts';
 import { EDGE_HOST, PLAIN_HOST, WRONG_HOST, BACKEND_NAME } from '../pki.ts';
 import { EDGE_TLS13_SUITES } from './tls-policy.ts';
-import { NODE } from './isobar.ts';
+import { nodeCommand } from './isobar.ts';
 import type { StartContext, SystemUnderTest, SystemTargets } from '../system.ts';
 import type { FloorConfig } from '../../floor/main.ts';
 
@@ -42,8 +42,7 @@ export async function startFloor(ctx: StartContext, plainServer: 'raw' | 'node:h
   const file = path.join(dir, 'floor.json');
   writeFileSync(file, JSON.stringify(config, null, 2));
   const main = path.resolve(import.meta.dirname, '..', '..', 'floor', 'main.ts');
-  const [cmd, ...prefix] = ctx.wrap ? [...ctx.wrap.command, NODE, ...ctx.wrap.nodeFlags] : [NODE];
-  const proc = startServer(name, cmd!, [...prefix, main, file], path.join(dir, 'floor.log'));
+  const proc = startServer(name, ...nodeCommand(ctx, [main, file]), path.join(dir, 'floor.log'));
   const startMs = ctx.wrap?.startTimeoutMs ?? 20_000;
   for (const port of [chain, proxyPlain, lbOnly, proxyPp]) await waitForPort(port, startMs, name, () => isRunning(proc));
   // No HTTP/2: the h2 case is not measured for the floor.

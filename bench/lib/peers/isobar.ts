@@ -18,6 +18,14 @@ const HERE = path.resolve(import.meta.dirname, '..', '..', '..');
 export let REPO = process.env.ISOBAR_BENCH_DIR ? path.resolve(process.env.ISOBAR_BENCH_DIR) : HERE;
 /** Node 26 from the `node` npm package: the machine's /usr/bin/node is older. */
 export const NODE = path.join(HERE, 'node_modules', '.bin', 'node');
+
+/** The command and arguments that run `node args`: under the context's
+ *  wrapper with its node flags when it has one (bench/instructions.ts). */
+export function nodeCommand(ctx: StartContext, args: string[]): [string, string[]] {
+  if (ctx.wrap === undefined) return [NODE, args];
+  const [cmd, ...prefix] = ctx.wrap.command;
+  return [cmd!, [...prefix, NODE, ...ctx.wrap.nodeFlags, ...args]];
+}
 export let ISOBAR = path.join(REPO, 'bin', 'isobar.js');
 
 /** Measures the isobar in dir instead (see exportCommit). */
@@ -122,8 +130,7 @@ export async function startIsobar(ctx: StartContext, variant: IsobarVariant = {}
   const env = ctx.profileDir
     ? { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${ctx.profileDir}`.trim() }
     : process.env;
-  const [cmd, ...prefix] = ctx.wrap ? [...ctx.wrap.command, NODE, ...ctx.wrap.nodeFlags] : [NODE];
-  const proc = startServer(`${name} serve`, cmd!, [...prefix, ...args], log, { cwd: repo, env });
+  const proc = startServer(`${name} serve`, ...nodeCommand(ctx, args), log, { cwd: repo, env });
   const startMs = ctx.wrap?.startTimeoutMs ?? 60_000;
   try {
     for (const port of [adminPort, targets.chain, targets.lbOnly, targets.proxyPlain, httpsPort]) {
