@@ -8,7 +8,7 @@ import http from 'node:http';
 import zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import { acceptsEncoding } from '../../src/proxy/compression.ts';
+import { acceptsEncoding, compressibleResponse } from '../../src/proxy/compression.ts';
 import { cluster, config, ep, httpBackend, route, startProxy, vhost, type Backend, type Started } from './fixtures.ts';
 
 const JSON_BODY = JSON.stringify({ items: Array.from({ length: 50 }, (_, i) => ({ id: i, name: `item ${i}` })) });
@@ -114,6 +114,22 @@ test('Accept-Encoding: q-values, "*", case, the token over "*"', () => {
   assert.equal(acceptsEncoding('identity', 'gzip'), false);
   assert.equal(acceptsEncoding(undefined, 'gzip'), false);
   assert.equal(acceptsEncoding(', ,;', 'gzip'), false);
+});
+
+test('the Content-Type answer is the same however the types alternate (the last one is remembered)', () => {
+  const types: [string, boolean][] = [
+    ['application/json; charset=utf-8', true],
+    ['image/png', false],
+    ['image/png', false],
+    ['TEXT/Plain', true],
+    ['text/plain', true],
+    ['image/png', false],
+    ['application/json; charset=utf-8', true],
+    ['application/octet-stream', false],
+  ];
+  for (const [ct, listed] of [...types, ...types.reverse()]) {
+    assert.equal(compressibleResponse('GET', 200, { 'content-type': ct, 'content-length': '1000' }), listed, ct);
+  }
 });
 
 test('property: any Accept-Encoding value is read without throwing', () => {
