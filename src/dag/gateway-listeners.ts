@@ -140,7 +140,7 @@ function readListener(gw: GatewayState, raw: Rec, ctx: GatewayContext): Listener
     attachedRoutes: 0,
   };
   if (l.port < 1 || l.port > 65535) {
-    conds.set('Accepted', 'UnsupportedValue', `port ${String(raw.port)} is not in 1-65535`);
+    conds.set('Accepted', 'UnsupportedValue', `port ${JSON.stringify(raw.port)} is not in 1-65535`);
     return l;
   }
   const kinds = ROUTE_KINDS_FOR[protocol];

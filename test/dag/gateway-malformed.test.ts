@@ -46,3 +46,11 @@ test('property: random specs for Gateways and HTTPRoutes never throw and keep th
     { numRuns: 300 },
   );
 });
+
+test('a listener port that is an object without toString: UnsupportedValue, no throw', () => {
+  const snap = gwSnapshot(good as never);
+  snap.gateways!.push({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'fuzz', namespace: 'infra', creationTimestamp: '2024-06-01T00:00:00Z' }, spec: { gatewayClassName: 'contour', listeners: [{ name: 'l', protocol: 'HTTP', port: JSON.parse('{"toString":null}') }] } } as never);
+  const r = build(snap, config());
+  assert.ok(r.gatewayApi!.gateways.some((g) => g.name === 'fuzz'));
+  assert.ok(r.proxyConfig.httpVirtualHosts.some((v) => v.fqdn === 'ok.example.com'));
+});
