@@ -1,5 +1,6 @@
-// Instructions per request of the proxy alone (plain HTTP, keep-alive, 64 B),
-// counted by valgrind's callgrind in the proxy worker process. A count, not
+// Instructions per request of the proxy alone (plain HTTP, keep-alive, 64 B)
+// or of the load balancer alone (TLS terminated, plain TCP to the backend),
+// counted by valgrind's callgrind in the worker process that serves it. A count, not
 // a time: it repeats from run to run on a shared machine, where CPU time
 // per request (cpu-per-request.ts) wanders by ±20 % and cannot resolve a
 // change worth 1–3 %. Each system runs with one proxy worker under valgrind
@@ -20,7 +21,7 @@ import { startIsobar, exportCommit, useIsobarCheckout, isobarVersion } from './l
 import { startFloor, FLOOR, FLOOR_HTTP } from './lib/peers/floor.ts';
 import type { StartContext, SystemUnderTest } from './lib/system.ts';
 import { checkSystem } from './lib/check.ts';
-import { CASES } from './lib/cases.ts';
+import { CASES, type BenchCase } from './lib/cases.ts';
 import { LOOPBACK } from './lib/ports.ts';
 import { processTree, run, runOk, runMain } from './lib/procs.ts';
 import { parseFlags, positiveIntReader, usageFailure } from './lib/args.ts';
@@ -29,13 +30,14 @@ import { median } from './lib/report.ts';
 import { callgrindTotal, nameCompiledCode, parseAnnotateSelf, parsePerfMap } from './lib/callgrind.ts';
 
 const USAGE = `usage: node bench/instructions.ts [options]
+  --case ID               proxy-plain (default: the proxy worker) or lb-only (the balancer worker)
   --requests N            measured requests per run (default 10000)
   --reps N                runs per system (default 3), one system after the other
   --warmup N              requests before counting starts, per system (default 40000)
   --connections N         h2load connections (default 32)
   --base-commit REF       also count isobar at REF, in the same run (A/B)
   --isobar-commit REF     count isobar at REF instead of the working tree
-  --no-floors             count isobar only (not the node floor and the node:http floor)
+  --no-floors             count isobar only (not the node floor and, for proxy-plain, the node:http floor)
   --annotate N            print each system's N costliest functions of its last run (JavaScript
                           ones named from V8's --perf-basic-prof map), in instructions per request
   --help`;
@@ -43,34 +45,41 @@ const USAGE = `usage: node bench/instructions.ts [options]
 const fail: (msg: string) => never = usageFailure('instructions', USAGE);
 const positiveInt = positiveIntReader(fail);
 
-const CASE = CASES.find((c) => c.id === 'proxy-plain')!;
+/** The worker each case counts: the one on its path (the others run natively). */
+const COUNTED = {
+  'proxy-plain': { role: 'proxy', isobarFile: '/proxy-worker.ts', skip: '*balancer-worker.ts,lb' },
+  'lb-only': { role: 'lb', isobarFile: '/balancer-worker.ts', skip: '*proxy-worker.ts,proxy' },
+} as const;
+type CountedCase = keyof typeof COUNTED;
 const log = (s: string) => process.stderr.write(s + '\n');
 
 interface Counted {
   sys: SystemUnderTest;
-  /** the proxy worker's pid (the process whose instructions are counted) */
+  bench: BenchCase;
+  /** the counted worker's pid */
   pid: number;
   outPrefix: string;
 }
 
-/** Whether /proc/PID/cmdline is a proxy worker: isobar's proxy-worker.ts, or the floor's `main.ts CONFIG proxy`. */
-function isProxyWorker(pid: number): boolean {
+/** Whether /proc/PID/cmdline is the counted worker: isobar's proxy-worker.ts
+ *  (balancer-worker.ts), or the floor's `main.ts CONFIG proxy` (`lb`). */
+function isWorker(pid: number, kind: (typeof COUNTED)[CountedCase]): boolean {
   let argv: string[];
   try {
     argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   } catch {
     return false;
   }
-  return argv.some((a) => a.endsWith('/proxy-worker.ts')) || (argv.at(-1) === 'proxy' && argv.some((a) => a.endsWith('/floor/main.ts')));
+  return argv.some((a) => a.endsWith(kind.isobarFile)) || (argv.at(-1) === kind.role && argv.some((a) => a.endsWith('/floor/main.ts')));
 }
 
-async function proxyWorker(sys: SystemUnderTest): Promise<number> {
+async function countedWorker(sys: SystemUnderTest, kind: (typeof COUNTED)[CountedCase]): Promise<number> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const found = processTree(sys.rootPid!).filter(isProxyWorker);
+    const found = processTree(sys.rootPid!).filter((pid) => isWorker(pid, kind));
     if (found.length === 1) return found[0]!;
-    if (found.length > 1) throw new Error(`${sys.name}: ${found.length} proxy workers, expected one`);
-    if (Date.now() > deadline) throw new Error(`${sys.name}: no proxy worker process under pid ${sys.rootPid}`);
+    if (found.length > 1) throw new Error(`${sys.name}: ${found.length} ${kind.role} workers, expected one`);
+    if (Date.now() > deadline) throw new Error(`${sys.name}: no ${kind.role} worker process under pid ${sys.rootPid}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -92,9 +101,10 @@ function newestDump(c: Counted): string {
   return path.join(dir, dumps[0]!.f);
 }
 
-async function load(sys: SystemUnderTest, n: number, connections: number): Promise<number> {
-  const port = sys.targets.proxyPlain;
-  const url = `http://${CASE.host}:${port}${CASE.path}`;
+async function load(sys: SystemUnderTest, bench: BenchCase, n: number, connections: number): Promise<number> {
+  const port = sys.targets[bench.target]!;
+  // h2load takes the TLS server name from the URL's host.
+  const url = `${bench.tls ? 'https' : 'http'}://${bench.host}:${port}${bench.path}`;
   const r = await run('h2load', ['--h1', '-t', '1', '-c', String(connections), '-m', '1', '-n', String(n), '--connect-to', `${LOOPBACK}:${port}`, url], {
     timeoutMs: 900_000,
   });
@@ -107,7 +117,7 @@ async function load(sys: SystemUnderTest, n: number, connections: number): Promi
 /** Instructions per request over one run of n requests. */
 async function countOnce(c: Counted, n: number, connections: number): Promise<number> {
   await control(c.pid, '--zero');
-  const done = await load(c.sys, n, connections);
+  const done = await load(c.sys, c.bench, n, connections);
   await control(c.pid, `--dump=run`);
   const file = newestDump(c);
   const total = callgrindTotal(readFileSync(file, 'utf8'));
@@ -135,6 +145,7 @@ async function main(): Promise<void> {
   const v = parseFlags(
     process.argv.slice(2),
     {
+      case: { type: 'string' },
       requests: { type: 'string' },
       reps: { type: 'string' },
       warmup: { type: 'string' },
@@ -147,6 +158,10 @@ async function main(): Promise<void> {
     USAGE,
     fail,
   );
+  const caseId = v.case ?? 'proxy-plain';
+  if (!Object.hasOwn(COUNTED, caseId)) fail(`--case: ${caseId} is not one of ${Object.keys(COUNTED).join(', ')}`);
+  const kind = COUNTED[caseId as CountedCase];
+  const bench = CASES.find((c) => c.id === caseId)!;
   const requests = positiveInt('requests', v.requests, 10_000);
   const reps = positiveInt('reps', v.reps, 3);
   const warmup = positiveInt('warmup', v.warmup, 40_000);
@@ -175,8 +190,8 @@ async function main(): Promise<void> {
       nodeFlags: annotate > 0 ? ['--perf-basic-prof', `--logfile=${path.join(dir, 'v8.log')}`, '--no-logfile-per-isolate'] : [],
       command: [
         'valgrind', '--tool=callgrind', '--trace-children=yes', '--instr-atstart=no', '--quiet',
-        // The balancer workers (isobar's and the floor's) are not on this path: they run natively.
-        '--trace-children-skip-by-arg=*balancer-worker.ts,lb',
+        // The workers of the other kind (isobar's and the floor's) are not counted: they run natively.
+        `--trace-children-skip-by-arg=${kind.skip}`,
         `--callgrind-out-file=${outPrefix}.%p`,
       ],
       startTimeoutMs: 300_000,
@@ -186,11 +201,11 @@ async function main(): Promise<void> {
     try {
       const failures = await checkSystem(sys, { pki, tmpDir: dir, direct: false });
       if (failures.length > 0) throw new Error(`${sys.name} failed the correctness checks: ${failures.join('; ')}`);
-      const pid = await proxyWorker(sys);
-      log(`${name}: proxy worker pid ${pid}, warming up with ${warmup} requests (instrumentation off)`);
-      await load(sys, warmup, connections);
+      const pid = await countedWorker(sys, kind);
+      log(`${name}: ${kind.role} worker pid ${pid}, warming up with ${warmup} requests (instrumentation off)`);
+      await load(sys, bench, warmup, connections);
       await control(pid, '--instr=on');
-      const c: Counted = { sys, pid, outPrefix };
+      const c: Counted = { sys, bench, pid, outPrefix };
       // One unrecorded run with instrumentation on: valgrind translates the hot code once.
       await countOnce(c, Math.min(requests, 1000), connections);
       const xs: number[] = [];
@@ -209,17 +224,18 @@ async function main(): Promise<void> {
   if (baseDir) await measure('isobar base', (ctx) => startIsobar(ctx, { repo: baseDir, name: 'isobar base' }));
   if (!v['no-floors']) {
     await measure(FLOOR, (ctx) => startFloor(ctx));
-    await measure(FLOOR_HTTP, (ctx) => startFloor(ctx, 'node:http'));
+    // Its balancer is the node floor's: only the proxy case differs.
+    if (caseId === 'proxy-plain') await measure(FLOOR_HTTP, (ctx) => startFloor(ctx, 'node:http'));
   }
 
   const med = (name: string) => median(perRequest.get(name)!);
   const spread = (xs: number[]) => (Math.max(...xs) - Math.min(...xs)) / median(xs);
   const lines = [
-    `# Instructions per request, ${CASE.title}`,
+    `# Instructions per request, ${bench.title}`,
     '',
     `${await isobarVersion()}; ${os.cpus()[0]?.model ?? 'unknown CPU'}; ${new Date().toISOString().slice(0, 10)}`,
     ...(baseDir ? [`isobar base: ${await isobarVersion(baseDir)}`] : []),
-    `callgrind in the proxy worker (user space, all threads), one worker per system, ${requests} requests × ${reps} runs after ${warmup} warm-up, h2load -c ${connections}`,
+    `callgrind in the ${kind.role} worker (user space, all threads), one worker per system, ${requests} requests × ${reps} runs after ${warmup} warm-up, h2load -c ${connections}`,
     '',
     '| system | k instructions / request (median) | runs | spread |',
     '|---|---:|---|---:|',

@@ -10,7 +10,7 @@
 // the caller decides when to try again; nothing here loops.
 
 import { Agent, get as httpsGet } from 'node:https';
-import acme from 'acme-client';
+import type * as AcmeClient from 'acme-client';
 import type { AcmeChallenge } from '../balancer/index.ts';
 import { newPrivateKeyPem } from './acme-keys.ts';
 import { asProblem, failureReason, oneLine, problemLine, problemName, type AcmeProblem, type FailureReason } from './acme-problem.ts';
@@ -63,15 +63,13 @@ export class AcmeFailure extends Error {
   }
 }
 
+type Acme = typeof AcmeClient.default;
+
 // acme-client talks through one axios instance. Its own retries (5xx,
 // 429, refused connections) are kept short and few: the caller's backoff
 // is the one that counts. The last problem document and Retry-After seen
 // are kept, since acme-client's errors carry only the detail text.
 let last: { problem?: AcmeProblem; retryAfterMs?: number } = {};
-const settings = (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
-settings.retryMaxAttempts = 1;
-settings.retryDefaultDelay = 1;
-acme.axios.defaults.timeout = 15_000;
 const noteResponse = (r: { headers?: Record<string, unknown>; data?: unknown; status?: number } | undefined): void => {
   if (!r) return;
   const type = String(r.headers?.['content-type'] ?? '');
@@ -81,16 +79,33 @@ const noteResponse = (r: { headers?: Record<string, unknown>; data?: unknown; st
     if (ra !== undefined) last.retryAfterMs = ra;
   }
 };
-acme.axios.interceptors.response.use(
-  (r) => {
-    noteResponse(r);
-    return r;
-  },
-  (err: { response?: { headers?: Record<string, unknown>; data?: unknown; status?: number } }) => {
-    noteResponse(err.response);
-    return Promise.reject(err);
-  },
-);
+
+let loaded: Promise<Acme> | undefined;
+/** acme-client, set up once, loaded on the first order. Every process that
+ *  opens the store imports this module, the balancer workers too, and
+ *  acme-client with axios is about 9 MB of heap: in a balancer worker that
+ *  much more heap kept V8 marking after nearly every scavenge under load
+ *  (bench/results/2026-12-03-gc.md). */
+function acmeClient(): Promise<Acme> {
+  return (loaded ??= import('acme-client').then((m) => {
+    const acme = m.default;
+    const settings = (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
+    settings.retryMaxAttempts = 1;
+    settings.retryDefaultDelay = 1;
+    acme.axios.defaults.timeout = 15_000;
+    acme.axios.interceptors.response.use(
+      (r) => {
+        noteResponse(r);
+        return r;
+      },
+      (err: { response?: { headers?: Record<string, unknown>; data?: unknown; status?: number } }) => {
+        noteResponse(err.response);
+        return Promise.reject(err);
+      },
+    );
+    return acme;
+  }));
+}
 
 /** Retry-After as seconds or an HTTP date (RFC 9110 section 10.2.3). */
 export function retryAfterMs(value: unknown, now = Date.now()): number | undefined {
@@ -109,6 +124,7 @@ export async function issueAcme(store: CertificateStore, arn: string, o: IssueOp
   const settings = record.acme;
   if (!settings) throw new AcmeFailure('OTHER', `${arn} was not requested through ACME`);
   const log = o.log ?? (() => {});
+  const acme = await acmeClient();
   acme.axios.defaults.httpsAgent = o.caBundle ? new Agent({ ca: o.caBundle, keepAlive: false }) : undefined;
   last = {};
   // Reachability first, in our words: acme-client loses a network error's cause.
@@ -135,7 +151,7 @@ export async function issueAcme(store: CertificateStore, arn: string, o: IssueOp
     const authorizations = await step('authorizations', () => client.getAuthorizations(order));
     for (const authz of authorizations) {
       if (authz.status === 'valid') continue;
-      await validate(client, authz, settings.challenges, o, log);
+      await validate(acme, client, authz, settings.challenges, o, log);
     }
     const keyPem = await newPrivateKeyPem(settings.keyType);
     const [, csr] = await acme.crypto.createCsr({ commonName: record.domains[0]!, altNames: record.domains }, keyPem);
@@ -149,11 +165,11 @@ export async function issueAcme(store: CertificateStore, arn: string, o: IssueOp
   });
 }
 
-type Authz = Awaited<ReturnType<acme.Client['getAuthorizations']>>[number];
+type Authz = Awaited<ReturnType<AcmeClient.Client['getAuthorizations']>>[number];
 type Challenge = Authz['challenges'][number];
 
 /** One name: the first challenge type of `order` the CA offers and isobar can answer. */
-async function validate(client: acme.Client, authz: Authz, order: readonly AcmeChallengeType[], o: IssueOptions, log: NonNullable<IssueOptions['log']>): Promise<void> {
+async function validate(acme: Acme, client: AcmeClient.Client, authz: Authz, order: readonly AcmeChallengeType[], o: IssueOptions, log: NonNullable<IssueOptions['log']>): Promise<void> {
   const name = authz.identifier.value;
   const wildcard = authz.wildcard === true;
   const usable = order.filter((t) => (t === 'dns-01' ? o.dns !== undefined : !wildcard));
@@ -164,7 +180,7 @@ async function validate(client: acme.Client, authz: Authz, order: readonly AcmeC
     throw new AcmeFailure('DOMAIN_VALIDATION_DENIED', `${name}: no challenge isobar can answer (the CA offers ${offered}; ${why})`);
   }
   const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
-  const published = await publish(challenge, authz, keyAuthorization, o);
+  const published = await publish(acme, challenge, authz, keyAuthorization, o);
   log('answering ACME challenge', { domain: name, type: challenge.type });
   try {
     await step(`${challenge.type} for ${name}`, () => client.completeChallenge(challenge));
@@ -183,7 +199,7 @@ async function validate(client: acme.Client, authz: Authz, order: readonly AcmeC
   }
 }
 
-async function publish(ch: Challenge, authz: Authz, keyAuthorization: string, o: IssueOptions): Promise<{ withdraw(): Promise<void> }> {
+async function publish(acme: Acme, ch: Challenge, authz: Authz, keyAuthorization: string, o: IssueOptions): Promise<{ withdraw(): Promise<void> }> {
   if (ch.type === 'dns-01') {
     const name = `_acme-challenge.${authz.identifier.value}`;
     try {

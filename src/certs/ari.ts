@@ -6,7 +6,7 @@
 
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { Agent, fetch } from 'undici';
+import type { Agent } from 'undici';
 
 export function ariCertId(certPem: string): string | undefined {
   const cert = new x509.X509Certificate(certPem);
@@ -30,6 +30,9 @@ export interface RenewalWindow {
 export async function fetchRenewalWindow(directoryUrl: string, certPem: string, caBundle?: string): Promise<RenewalWindow | undefined> {
   const certId = ariCertId(certPem);
   if (!certId) return undefined;
+  // undici is loaded here, not with the module: the store's processes (the
+  // balancer workers too) import this and never ask a CA for a window.
+  const { Agent } = await import('undici');
   const dispatcher = new Agent({ connect: caBundle ? { ca: caBundle } : {}, connections: 1 });
   try {
     const dir = await getJson(directoryUrl, dispatcher);
@@ -57,6 +60,7 @@ export function chooseRenewalTime(w: RenewalWindow, now: number, random: () => n
 }
 
 async function getJson(url: string, dispatcher: Agent): Promise<unknown> {
+  const { fetch } = await import('undici');
   const res = await fetch(url, { dispatcher, signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`${url} answered ${res.status}`);
   return res.json();
