@@ -51,6 +51,20 @@ export interface WorkerPoolOptions<Init, Config> {
 // workers the proxy's HTTP/1 limit (60 KiB, as Envoy), so both protocols hold the same.
 const MAX_HEADER_FLAG = `--max-http-header-size=${60 * 1024}`;
 
+// V8 sets the old generation's limit after each full GC from how fast the
+// old generation grew. A balancer worker's barely grows (its flows are
+// short-lived buffers), so the factor drops to its minimum, 1.1, and the
+// limit to the heap plus one young generation: the next scavenge then
+// starts marking again, and the worker marks its whole heap after nearly
+// every scavenge under load (measured: one full GC per 1.4 scavenges, a
+// quarter of its instructions; bench/results/2026-12-03-gc.md). A fixed
+// factor of 3 ends that loop; a balancer worker's heap is small (its
+// listeners and certificates, about 20 MB), so the headroom costs little.
+const ROLE_FLAGS: Record<WorkerRole, readonly string[]> = {
+  proxy: [],
+  balancer: ['--heap-growing-percent=200'],
+};
+
 const ENTRY: Record<WorkerRole, string> = {
   proxy: fileURLToPath(new URL('./proxy-worker.ts', import.meta.url)),
   balancer: fileURLToPath(new URL('./balancer-worker.ts', import.meta.url)),
@@ -174,7 +188,7 @@ export class WorkerPool<Init, Config> {
   #spawn(index: number): Promise<void> {
     const child = fork(ENTRY[this.#o.role], [], {
       execPath: process.execPath,
-      execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect') && !a.startsWith('--test')), MAX_HEADER_FLAG],
+      execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect') && !a.startsWith('--test')), MAX_HEADER_FLAG, ...ROLE_FLAGS[this.#o.role]],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
