@@ -191,6 +191,41 @@ test('keepAliveTimeout: an idle connection is closed, and disconnect is emitted'
   await s.close();
 });
 
+test('keepAliveTimeout counts from the last time the connection went idle, not the first', async () => {
+  const s = await rawServer((c) => c.socket.write(OK));
+  const p = pool(s.port, { keepAliveTimeout: 400 });
+  let disconnects = 0;
+  p.on('disconnect', () => disconnects++);
+  const went = performance.now();
+  assert.equal((await send(p)).status, 200);
+  // Reused at 250 ms: idle again from then, so still open at 500 ms
+  // (past the first idle period's end) and reused once more.
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal((await send(p)).status, 200);
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal(disconnects, 0, `open ${Math.round(performance.now() - went)} ms after the first request`);
+  assert.equal((await send(p)).status, 200);
+  assert.equal(s.conns.length, 1);
+  await waitFor('the idle connection closed', () => disconnects === 1 || undefined, 5000);
+  await s.close();
+});
+
+test("the upstream's Keep-Alive timeout hint shortens the deadline of a connection idle before it", async () => {
+  let answers = 0;
+  // The first answer has no hint (60 s keep-alive), the second timeout=1: 1 s less the 800 ms threshold.
+  const s = await rawServer((c) => c.socket.write(answers++ === 0 ? OK : 'HTTP/1.1 200 OK\r\nkeep-alive: timeout=1\r\ncontent-length: 2\r\n\r\nok'));
+  const p = pool(s.port, { keepAliveTimeoutThreshold: 800 });
+  let closedAt = 0;
+  p.on('disconnect', () => (closedAt = performance.now()));
+  assert.equal((await send(p)).status, 200);
+  assert.equal((await send(p)).status, 200);
+  const idleAt = performance.now();
+  assert.equal(s.conns.length, 1);
+  await waitFor('the idle connection closed', () => closedAt > 0 || undefined, 5000);
+  assert.ok(closedAt - idleAt < 2000, `closed ${Math.round(closedAt - idleAt)} ms after going idle`);
+  await s.close();
+});
+
 test('Connection: close, a body to the close, and HTTP/1.0 end the connection after the response', async () => {
   for (const answer of ['HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok', 'HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok']) {
     const s = await rawServer((c) => c.socket.write(answer));
