@@ -275,25 +275,11 @@ class H1Connection implements H1ResponseSink {
   stash: Buffer | undefined;
   /** The current response has ended (the connection is released after the read that ended it). */
   ended = false;
-  // The keep-alive deadline is one timer a connection, not one a request:
-  // going idle stamps the time, a request clears the stamp, and the timer,
-  // when it fires on a connection busy again or idle for less than the
-  // keep-alive time, is set for what is left (or not, while busy). Arming
-  // and clearing a timer for every request costs more than the request's
-  // header checks (bench/instructions.ts).
   private idleTimer: NodeJS.Timeout | undefined;
-  /** When the timer fires (performance.now() time). */
-  private idleDue = 0;
-  /** When the connection last went idle; NaN while a request is on it. */
-  private idleSince = NaN;
   private socketError: Error | undefined;
   private upgradeHead: { status: number; headers: ResponseHeaders } | undefined;
   private readonly onIdleTimeout = (): void => {
-    this.idleTimer = undefined;
-    if (Number.isNaN(this.idleSince)) return;
-    const left = this.idleSince + this.keepAliveMs - performance.now();
-    if (left < 1) this.socket?.destroy();
-    else this.armIdle(left);
+    this.socket?.destroy();
   };
 
   constructor(pool: H1Pool) {
@@ -351,7 +337,10 @@ class H1Connection implements H1ResponseSink {
 
   /** Sends `req` on this (connected, idle) connection. */
   start(req: H1Request): void {
-    this.idleSince = NaN;
+    if (this.idleTimer !== undefined) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
     this.req = req;
     req.conn = this;
     this.ended = false;
@@ -574,20 +563,7 @@ class H1Connection implements H1ResponseSink {
 
   /** Parks the connection idle, with its keep-alive deadline. */
   idle(): void {
-    const now = performance.now();
-    this.idleSince = now;
-    const due = now + this.keepAliveMs;
-    if (this.idleTimer === undefined) this.armIdle(this.keepAliveMs);
-    else if (this.idleDue > due + 1) {
-      // The upstream's Keep-Alive hint shortened the deadline.
-      clearTimeout(this.idleTimer);
-      this.armIdle(this.keepAliveMs);
-    }
-  }
-
-  private armIdle(ms: number): void {
-    this.idleDue = performance.now() + ms;
-    this.idleTimer = setTimeout(this.onIdleTimeout, ms);
+    this.idleTimer = setTimeout(this.onIdleTimeout, this.keepAliveMs);
     this.idleTimer.unref();
   }
 
