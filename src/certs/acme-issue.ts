@@ -82,9 +82,8 @@ const noteResponse = (r: { headers?: Record<string, unknown>; data?: unknown; st
 
 let loaded: Promise<Acme> | undefined;
 /** acme-client, set up once, loaded on the first order. Every process that
- *  opens the store imports this module, the balancer workers too, and
- *  acme-client with axios is about 9 MB of heap: in a balancer worker that
- *  much more heap kept V8 marking after nearly every scavenge under load
+ *  opens the store imports this module, the balancer workers too, which
+ *  never order: acme-client with axios is about 9 MB of heap in each
  *  (bench/results/2026-12-03-gc.md). */
 function acmeClient(): Promise<Acme> {
   return (loaded ??= import('acme-client').then((m) => {

@@ -58,8 +58,8 @@ const MAX_HEADER_FLAG = `--max-http-header-size=${60 * 1024}`;
 // starts marking again, and the worker marks its whole heap after nearly
 // every scavenge under load (measured: one full GC per 1.4 scavenges, a
 // quarter of its instructions; bench/results/2026-12-03-gc.md). A fixed
-// factor of 3 ends that loop; a balancer worker's heap is small (its
-// listeners and certificates, about 20 MB), so the headroom costs little.
+// factor of 3 ends that loop; a balancer worker's heap is small (its code,
+// listeners and certificates: about 20 MB), so the headroom costs little.
 const ROLE_FLAGS: Record<WorkerRole, readonly string[]> = {
   proxy: [],
   balancer: ['--heap-growing-percent=200'],
