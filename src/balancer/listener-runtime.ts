@@ -15,6 +15,7 @@ import { ACME_TLS_ALPN, type AcmeChallengeTable } from './acme-challenges.ts';
 import type { BalancerListener } from './balancer-config.ts';
 import { chooseCertificate } from './certificate-match.ts';
 import { peekClientOffer, type ClientHelloInfo } from './client-hello.ts';
+import { ReadRelay } from './read-relay.ts';
 import { answerHttp01 } from './http01-answer.ts';
 import { selectAlpn } from './policies.ts';
 import { RefusalLog } from './refusal-log.ts';
@@ -463,8 +464,8 @@ export class ListenerRuntime {
 
   /** Connects to the proxy over its Unix sockets (each worker's in turn,
    *  the next on error), else over TCP to `t`. */
-  private async dialProxy(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined): Promise<Socket> {
-    if (this.portListener !== undefined) return this.dialPort(this.portListener, header);
+  private async dialProxy(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined, relay: ReadRelay): Promise<Socket> {
+    if (this.portListener !== undefined) return this.dialPort(this.portListener, header, relay);
     const kind = this.proxyKind(t);
     // Re-encryption to the proxy (a TLS target protocol) keeps to TCP.
     const paths = kind && cfg.targetProtocol !== 'TLS' ? this.deps.proxyTargets?.unixPaths?.[kind] : undefined;
@@ -472,25 +473,25 @@ export class ListenerRuntime {
       const start = this.unixTurn++ % paths.length;
       for (let i = 0; i < paths.length; i++) {
         try {
-          return await dialUnix(paths[(start + i) % paths.length]!, header);
+          return await dialUnix(paths[(start + i) % paths.length]!, header, relay);
         } catch (err) {
           this.deps.logger.debug({ listener: this.id, target: paths[(start + i) % paths.length], err: (err as Error).message }, 'proxy socket connect failed');
         }
       }
     }
-    return dial(t, cfg, header);
+    return dial(t, cfg, header, relay);
   }
 
   /** Connects to a proxy port listener over each worker's Unix socket in
    *  turn (it has no loopback port of its own). */
-  private async dialPort(name: string, header: Buffer | undefined): Promise<Socket> {
+  private async dialPort(name: string, header: Buffer | undefined, relay: ReadRelay): Promise<Socket> {
     const templates = this.deps.proxyTargets?.portPathTemplates ?? [];
     const start = this.unixTurn++;
     let last: Error = new Error(`the proxy's port listener ${name} has no socket the balancer knows`);
     for (let i = 0; i < templates.length; i++) {
       const file = templates[(start + i) % templates.length]!.replaceAll('{listener}', name);
       try {
-        return await dialUnix(file, header);
+        return await dialUnix(file, header, relay);
       } catch (err) {
         last = err as Error;
         this.deps.logger.debug({ listener: this.id, target: file, err: last.message }, 'proxy socket connect failed');
@@ -507,6 +508,7 @@ export class ListenerRuntime {
     const header = this.proxyHeader(raw, cfg, tlsSock);
     let upstream: Socket | undefined;
     let chosen: PoolTarget | undefined;
+    const relay = new ReadRelay();
     for (const t of this.pool.candidates(tuple)) {
       if (client.destroyed) return;
       const local = this.portListener !== undefined && this.deps.localProxy ? this.portListener : this.localKind(t);
@@ -520,7 +522,7 @@ export class ListenerRuntime {
         return;
       }
       try {
-        upstream = await this.dialProxy(t, cfg, header);
+        upstream = await this.dialProxy(t, cfg, header, relay);
         chosen = t;
         break;
       } catch (err) {
@@ -551,7 +553,8 @@ export class ListenerRuntime {
     });
     client.once('close', (hadError: boolean) => closeAfterFlush(up, hadError));
     client.pipe(up);
-    up.pipe(client);
+    if (relay.relays(up)) relay.start(up, client);
+    else up.pipe(client);
     client.resume();
   }
 }
@@ -567,9 +570,10 @@ export function closeAfterFlush(s: Socket, hadError: boolean): void {
 }
 
 /** A plain connection to the proxy's Unix socket, the PROXY header written first. */
-function dialUnix(file: string, header: Buffer | undefined): Promise<Socket> {
+function dialUnix(file: string, header: Buffer | undefined, relay: ReadRelay): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({ path: file, allowHalfOpen: true });
+    const s = connect({ path: file, allowHalfOpen: true, onread: relay.onread });
+    relay.bind(s);
     const timer = setTimeout(() => fail(new Error('connect timeout')), TARGET_CONNECT_TIMEOUT_MS);
     timer.unref();
     const fail = (err: Error): void => {
@@ -587,9 +591,12 @@ function dialUnix(file: string, header: Buffer | undefined): Promise<Socket> {
   });
 }
 
-function dial(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined): Promise<Socket> {
+function dial(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined, relay: ReadRelay): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: t.address, port: t.port, allowHalfOpen: true, noDelay: true });
+    // Re-encryption reads through TLS, never into the relay's buffer.
+    const plain = cfg.targetProtocol !== 'TLS';
+    const s = connect({ host: t.address, port: t.port, allowHalfOpen: true, noDelay: true, ...(plain ? { onread: relay.onread } : {}) });
+    if (plain) relay.bind(s);
     const timer = setTimeout(() => fail(new Error('connect timeout')), TARGET_CONNECT_TIMEOUT_MS);
     timer.unref();
     let done = false;

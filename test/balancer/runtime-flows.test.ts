@@ -234,6 +234,75 @@ test('a target that sends a large reply and closes: the client still gets every 
   assert.equal(await count(c), size);
 });
 
+test("a target's bytes reach the client whole, in order and at the client's pace (TCP and TLS listeners)", async (t) => {
+  const { createServer } = await import('node:net');
+  const { createHash, randomBytes } = await import('node:crypto');
+  // Random bytes, so a read relayed twice, dropped, or overwritten by a
+  // later read (the relay reads into one buffer) changes the digest.
+  const size = 16 * 1024 * 1024;
+  const payload = randomBytes(size);
+  const digest = createHash('sha256').update(payload).digest('hex');
+  const sent: { n: number; done: boolean }[] = [];
+  const server = createServer((s) => {
+    s.on('error', () => s.destroy());
+    // Sends only when asked: the target pool's health checks connect too.
+    s.once('data', () => {
+      const progress = { n: 0, done: false };
+      sent.push(progress);
+      pump(progress);
+    });
+    const step = 64 * 1024;
+    const pump = (progress: { n: number; done: boolean }): void => {
+      while (progress.n < size) {
+        const chunk = payload.subarray(progress.n, progress.n + step);
+        progress.n += chunk.length;
+        if (!s.write(chunk)) return void s.once('drain', () => pump(progress));
+      }
+      progress.done = true;
+      s.end();
+    };
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const rt = new BalancerRuntime({ keys: keyProvider([certA]) });
+  t.after(async () => {
+    await rt.close(0);
+    server.close();
+  });
+  const target = { kind: 'endpoint' as const, address: '127.0.0.1', port: (server.address() as { port: number }).port };
+  await rt.apply(configOf(listener({ id: 'tcp', targets: [target] }), listener({ id: 'tls', targets: [target], protocol: 'TLS', tls: tlsOf([certA]) })));
+  const receive = async (s: import('node:net').Socket): Promise<string> => {
+    s.pause();
+    s.write('go\n');
+    await waitFor('target connection', () => sent.length > 0);
+    const progress = sent.shift()!;
+    // The client reads nothing for a while: the balancer must not read the
+    // target dry into its own memory meanwhile.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(progress.done, false, `the target wrote all ${size} bytes to a client that read none (${progress.n} written)`);
+    const hash = createHash('sha256');
+    let n = 0;
+    s.on('data', (c: Buffer) => {
+      hash.update(c);
+      n += c.length;
+      // Slow reads now and then, so the relay pauses and resumes many times.
+      if (n % (1024 * 1024) < c.length) {
+        s.pause();
+        setTimeout(() => s.resume(), 5);
+      }
+    });
+    s.resume();
+    await once(s, 'end');
+    assert.equal(n, size);
+    s.destroy();
+    return hash.digest('hex');
+  };
+  assert.equal(await receive(await tcpConnect(rt.address('tcp')!.port)), digest);
+  const c = tlsConnect({ host: '127.0.0.1', port: rt.address('tls')!.port, servername: 'a.test', ca: ca.certPem });
+  await once(c, 'secureConnect');
+  assert.equal(await receive(c), digest);
+});
+
 test('closeAfterFlush: bytes still queued in the socket reach the peer before it closes', async (t) => {
   const { createServer, connect } = await import('node:net');
   const { closeAfterFlush } = await import('../../src/balancer/listener-runtime.ts');
