@@ -2,7 +2,8 @@
 // close() drains, proxy targets resolve through proxyTargets, and several
 // runtimes can share ports with reusePort (balancer workers).
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import type { Server } from 'node:net';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
 import { once } from 'node:events';
@@ -194,6 +195,20 @@ test('withRuntimeHealth puts bound addresses, target health and runtime problems
   assert.equal(r.statuses[0].listeners[0].targets[0].health, 'unknown', 'the input is not modified');
 });
 
+/** `server` listening, and a runtime with a TCP listener ("tcp") and a TLS one ("tls", a.test) forwarding to it. */
+async function tcpAndTlsListeners(t: TestContext, server: Server): Promise<BalancerRuntime> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const rt = new BalancerRuntime({ keys: keyProvider([certA]) });
+  t.after(async () => {
+    await rt.close(0);
+    server.close();
+  });
+  const target = { kind: 'endpoint' as const, address: '127.0.0.1', port: (server.address() as { port: number }).port };
+  await rt.apply(configOf(listener({ id: 'tcp', targets: [target] }), listener({ id: 'tls', targets: [target], protocol: 'TLS', tls: tlsOf([certA]) })));
+  return rt;
+}
+
 test('a target that sends a large reply and closes: the client still gets every byte', async (t) => {
   const { createServer } = await import('node:net');
   // Small enough for socket buffers to take it all while the client does
@@ -206,15 +221,7 @@ test('a target that sends a large reply and closes: the client still gets every 
     // Close both directions as soon as the reply is handed to the kernel.
     s.end(Buffer.alloc(size, 7), () => s.destroy());
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const rt = new BalancerRuntime({ keys: keyProvider([certA]) });
-  t.after(async () => {
-    await rt.close(0);
-    server.close();
-  });
-  const target = { kind: 'endpoint' as const, address: '127.0.0.1', port: (server.address() as { port: number }).port };
-  await rt.apply(configOf(listener({ id: 'tcp', targets: [target] }), listener({ id: 'tls', targets: [target], protocol: 'TLS', tls: tlsOf([certA]) })));
+  const rt = await tcpAndTlsListeners(t, server);
   const count = async (s: import('node:net').Socket) => {
     s.pause();
     // The target finishes and closes while the client is not reading.
@@ -262,15 +269,7 @@ test("a target's bytes reach the client whole, in order and at the client's pace
       s.end();
     };
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const rt = new BalancerRuntime({ keys: keyProvider([certA]) });
-  t.after(async () => {
-    await rt.close(0);
-    server.close();
-  });
-  const target = { kind: 'endpoint' as const, address: '127.0.0.1', port: (server.address() as { port: number }).port };
-  await rt.apply(configOf(listener({ id: 'tcp', targets: [target] }), listener({ id: 'tls', targets: [target], protocol: 'TLS', tls: tlsOf([certA]) })));
+  const rt = await tcpAndTlsListeners(t, server);
   const receive = async (s: import('node:net').Socket): Promise<string> => {
     s.pause();
     s.write('go\n');
