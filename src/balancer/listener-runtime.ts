@@ -572,8 +572,7 @@ export function closeAfterFlush(s: Socket, hadError: boolean): void {
 /** A plain connection to the proxy's Unix socket, the PROXY header written first. */
 function dialUnix(file: string, header: Buffer | undefined, relay: ReadRelay): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({ path: file, allowHalfOpen: true, onread: relay.onread });
-    relay.bind(s);
+    const s = relay.connect({ path: file, allowHalfOpen: true });
     const timer = setTimeout(() => fail(new Error('connect timeout')), TARGET_CONNECT_TIMEOUT_MS);
     timer.unref();
     const fail = (err: Error): void => {
@@ -595,8 +594,8 @@ function dial(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined, 
   return new Promise((resolve, reject) => {
     // Re-encryption reads through TLS, never into the relay's buffer.
     const plain = cfg.targetProtocol !== 'TLS';
-    const s = connect({ host: t.address, port: t.port, allowHalfOpen: true, noDelay: true, ...(plain ? { onread: relay.onread } : {}) });
-    if (plain) relay.bind(s);
+    const options = { host: t.address, port: t.port, allowHalfOpen: true, noDelay: true };
+    const s = plain ? relay.connect(options) : connect(options);
     const timer = setTimeout(() => fail(new Error('connect timeout')), TARGET_CONNECT_TIMEOUT_MS);
     timer.unref();
     let done = false;
@@ -610,7 +609,7 @@ function dial(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined, 
     s.once('error', fail);
     s.once('connect', () => {
       if (header) s.write(header);
-      if (cfg.targetProtocol !== 'TLS') {
+      if (plain) {
         done = true;
         clearTimeout(timer);
         s.off('error', fail);

@@ -6,7 +6,7 @@
 // socket reads into one buffer of the worker's (node:net's `onread`), and
 // each read is copied out before the callback returns: small reads land in
 // Buffer's shared pool, so nothing outlives the callback but the copy.
-import type { Socket } from 'node:net';
+import { connect, type NetConnectOpts, type Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 
 /** Every relayed socket of the worker reads into this: a read is copied
@@ -20,16 +20,18 @@ export class ReadRelay {
   /** Reads before start() (a socket is kept paused until then; never expected). */
   private early: Buffer[] | undefined;
 
-  /** For connect(): reads into the worker's buffer, relayed once started. */
+  /** node:net's onread: reads into the worker's buffer, relayed once started. */
   readonly onread = {
     buffer: READ_BUFFER,
     callback: (n: number, buf: Buffer): boolean => this.relay(buf.subarray(0, n)),
   };
 
-  /** `socket` was made with `onread`: it stays paused until start(). */
-  bind(socket: Socket): void {
+  /** A connection that reads through this relay, paused until start(). */
+  connect(options: NetConnectOpts): Socket {
+    const socket = connect({ ...options, onread: this.onread });
     this.from = socket;
     socket.pause();
+    return socket;
   }
 
   /** Whether `socket` reads through this relay. */

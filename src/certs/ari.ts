@@ -6,7 +6,6 @@
 
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import type { Agent } from 'undici';
 
 export function ariCertId(certPem: string): string | undefined {
   const cert = new x509.X509Certificate(certPem);
@@ -32,13 +31,18 @@ export async function fetchRenewalWindow(directoryUrl: string, certPem: string, 
   if (!certId) return undefined;
   // undici is loaded here, not with the module: the store's processes (the
   // balancer workers too) import this and never ask a CA for a window.
-  const { Agent } = await import('undici');
+  const { Agent, fetch } = await import('undici');
   const dispatcher = new Agent({ connect: caBundle ? { ca: caBundle } : {}, connections: 1 });
   try {
-    const dir = await getJson(directoryUrl, dispatcher);
+    const getJson = async (url: string): Promise<unknown> => {
+      const res = await fetch(url, { dispatcher, signal: AbortSignal.timeout(10_000) });
+      if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+      return res.json();
+    };
+    const dir = await getJson(directoryUrl);
     const base = typeof dir === 'object' && dir !== null ? (dir as Record<string, unknown>).renewalInfo : undefined;
     if (typeof base !== 'string') return undefined;
-    return parseRenewalInfo(await getJson(`${base.replace(/\/$/, '')}/${certId}`, dispatcher));
+    return parseRenewalInfo(await getJson(`${base.replace(/\/$/, '')}/${certId}`));
   } finally {
     await dispatcher.close();
   }
@@ -57,11 +61,4 @@ export function parseRenewalInfo(body: unknown): RenewalWindow {
 /** A uniformly random time in the window (RFC 9773 section 4.2), not in the past. */
 export function chooseRenewalTime(w: RenewalWindow, now: number, random: () => number = Math.random): number {
   return Math.max(now, w.start + Math.floor(random() * (w.end - w.start)));
-}
-
-async function getJson(url: string, dispatcher: Agent): Promise<unknown> {
-  const { fetch } = await import('undici');
-  const res = await fetch(url, { dispatcher, signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
-  return res.json();
 }

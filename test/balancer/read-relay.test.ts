@@ -77,8 +77,7 @@ test('a socket made with the relay stays paused until start(), then its bytes an
   await once(server, 'listening');
   t.after(() => server.close());
   const relay = new ReadRelay();
-  const s = connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, onread: relay.onread });
-  relay.bind(s);
+  const s = relay.connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port });
   assert.equal(relay.relays(s), true);
   await once(s, 'connect');
   await new Promise((r) => setTimeout(r, 50));
