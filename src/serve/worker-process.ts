@@ -12,8 +12,11 @@ export interface WorkerHooks<Msg extends { type: string }> {
   drain(drainTimeoutMs: number): Promise<void>;
 }
 
-/** To the primary; `handle`, a socket or a bare TCP handle, goes with it. */
+/** To the primary; `handle`, a socket or a bare TCP handle, goes with it.
+ *  Nothing once the channel is closed (the primary died): a send then
+ *  emits an 'error' that would crash the worker while it drains. */
 export function send(msg: FromWorker, handle?: unknown): void {
+  if (!process.connected) return;
   process.send?.(msg, handle as Parameters<NonNullable<typeof process.send>>[1]);
 }
 
@@ -24,7 +27,7 @@ export function runWorker<Msg extends { type: string }>(hooks: WorkerHooks<Msg>)
     shuttingDown = true;
     await hooks.drain(drainTimeoutMs);
     send({ type: 'drained' });
-    process.disconnect?.();
+    if (process.connected) process.disconnect?.();
     process.exit(0);
   };
   process.on('message', (raw, handle) => {
