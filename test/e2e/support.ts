@@ -46,22 +46,23 @@ export async function slowBackend(): Promise<SlowBackend> {
   };
 }
 
-/** Ports freePort has given this process: the kernel may hand a closed
- *  ephemeral port out again at once, and two of one serve's ports the same
- *  (its admin and HTTPS ports, once) fail its start with EADDRINUSE. */
+// Ports for a test's servers come from below Linux's ephemeral range
+// (32768-60999, net.ipv4.ip_local_port_range), which is where the kernel
+// takes the ports of every listen(0) and outgoing connection: a port that
+// was free when it was picked could otherwise go to another test file's
+// socket (the suite runs two files at a time) before the server it was
+// picked for binds it, and that server's start fails with EADDRINUSE.
+const PICK_LOW = 10000;
+const PICK_HIGH = 32768;
+
+/** Ports freePort has given this process: two of one serve's ports the
+ *  same (its admin and HTTPS ports, once) fail its start with EADDRINUSE. */
 const given = new Set<number>();
 
 export async function freePort(): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as AddressInfo;
-        s.close(() => resolve(port));
-      });
-    });
-    if (given.has(port)) continue;
+    const port = PICK_LOW + Math.floor(Math.random() * (PICK_HIGH - PICK_LOW));
+    if (given.has(port) || !(await isFree(port))) continue;
     given.add(port);
     return port;
   }
@@ -113,10 +114,12 @@ spec:
 ${routes}`;
 }
 
-/** An offset N such that every P+N for the given ports is free. */
+/** An offset N such that every P+N for the given ports is free, all of
+ *  them below the ephemeral range (as freePort). */
 export async function freeOffset(ports: number[]): Promise<number> {
+  const span = PICK_HIGH - PICK_LOW - Math.max(...ports);
   for (let attempt = 0; attempt < 50; attempt++) {
-    const offset = 20000 + Math.floor(Math.random() * 30000);
+    const offset = PICK_LOW + Math.floor(Math.random() * span);
     const ok = await Promise.all(ports.map((p) => isFree(p + offset)));
     if (ok.every(Boolean)) return offset;
   }
