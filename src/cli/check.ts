@@ -32,7 +32,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
       const bad = f.invalid.length + f.orphaned.length;
       lines.push(
         hasFindings(f)
-          ? `check failed: ${bad} of ${total} HTTPProxies invalid or orphaned, ${f.serviceErrors.length} Service error(s), ${f.ingressErrors.length > 0 ? `${f.ingressErrors.length} Ingress error(s), ` : ''}${f.gatewayErrors.length > 0 ? `${f.gatewayErrors.length} Gateway API error(s), ` : ''}${f.loadErrors} load error(s)`
+          ? `check failed: ${bad} of ${total} HTTPProxies invalid or orphaned, ${f.serviceErrors.length} Service error(s), ${f.invalidExtensions.length > 0 ? `${f.invalidExtensions.length} ExtensionService error(s), ` : ''}${f.ingressErrors.length > 0 ? `${f.ingressErrors.length} Ingress error(s), ` : ''}${f.gatewayErrors.length > 0 ? `${f.gatewayErrors.length} Gateway API error(s), ` : ''}${f.loadErrors} load error(s)`
           : `ok: ${total} HTTPProxies valid, ${report.status.services.length} load balancer Service(s) without errors, ${report.load.objects.length} objects loaded`,
       );
       process.stdout.write(`${lines.join('\n')}\n`);

@@ -17,7 +17,6 @@ export const CONTOUR_IGNORED: ReadonlyMap<string, string> = new Map([
   ['default-http-versions', ''],
   ['server', ''],
   ['server.xds-server-type', 'there is no xDS server: the control plane configures its own proxy workers'],
-  ['gateway', ''],
   ['leaderelection', 'Kubernetes mode elects its leader with a Lease of its own'],
   ['network.admin-port', 'use serve --admin-port'],
   ['network.strip-trailing-host-dot', ''],

@@ -214,6 +214,17 @@ const HANDLERS: Record<string, Handler> = {
     if (!ns || !name || name.includes('/')) return c.fail(`must be "namespace/name", found ${JSON.stringify(v)}`);
     c.config.ingressService = { namespace: ns, name };
   },
+  'gateway.gatewayRef': (v, c) => {
+    // Contour's GatewayParameters.Validate(), word for word.
+    const invalid = 'invalid Gateway parameters specified: gateway ref namespace and name must be provided';
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return c.fail(`${invalid} (a mapping, found ${describe(v)})`);
+    const ref = v as Record<string, unknown>;
+    const extra = Object.keys(ref).find((k) => k !== 'namespace' && k !== 'name');
+    if (extra !== undefined) return c.fail(`unknown key "${extra}" (namespace, name)`);
+    if (typeof ref.namespace !== 'string' || ref.namespace === '' || typeof ref.name !== 'string' || ref.name === '') return c.fail(invalid);
+    const namespace = dnsLabel(ref.namespace, c);
+    if (namespace !== undefined) c.config.gatewayRef = { namespace, name: ref.name };
+  },
   'aws.region': (v, c) => {
     if (typeof v !== 'string' || !/^[a-z0-9-]+$/.test(v)) return c.fail(`must be a region name such as "us-east-1", found ${describe(v)}`);
     c.config.aws.region = v;

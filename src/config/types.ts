@@ -78,6 +78,10 @@ export interface IsobarConfig {
   rootNamespaces: string[];
   /** ingress-class-name: when set, only HTTPProxies with that class */
   ingressClassName?: string;
+  /** gateway.gatewayRef: Contour's static provisioning. Only this Gateway
+   *  is served, with its GatewayClass whatever that class's controllerName;
+   *  absent: every Gateway of a class naming Contour's controller. */
+  gatewayRef?: NamespacedName;
   /** ingress.service (isobar): the Service whose targets are isobar's own
    *  proxy, default projectcontour/envoy */
   ingressService: NamespacedName;

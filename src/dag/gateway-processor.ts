@@ -109,15 +109,28 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   const present =
     classesRaw.length + gatewaysRaw.length + routesRaw.length + arr(snap.grpcRoutes).length + arr(snap.tlsRoutes).length + arr(snap.tcpRoutes).length + arr(snap.referenceGrants).length + arr(snap.backendTLSPolicies).length > 0;
 
-  // GatewayClasses naming Contour's controller.
+  // Static provisioning (Contour's gateway.gatewayRef): the one Gateway
+  // named and its class, whatever the class's controllerName, as Contour's
+  // cache keeps them (internal/dag/cache.go). Otherwise every GatewayClass
+  // naming Contour's controller, and their Gateways.
+  const ref = config.gatewayRef;
+  const refGateway = ref === undefined ? undefined : gatewaysRaw.find((g) => {
+    const m = metaOf(g);
+    return m.namespace === ref.namespace && m.name === ref.name;
+  });
+  const refClass = refGateway === undefined ? undefined : str(rec(rec(refGateway)?.spec)?.gatewayClassName);
   const classes = new Map<string, boolean>(); // name -> accepted
   const gatewayClasses: GatewayClassStatus[] = [];
   for (const c of classesRaw) {
     const spec = rec(rec(c)?.spec);
-    if (str(spec?.controllerName) !== CONTROLLER_NAME) continue;
+    const ours = str(spec?.controllerName) === CONTROLLER_NAME;
     const m = metaOf(c);
+    if (ref !== undefined ? m.name !== refClass : !ours) continue;
     const params = spec?.parametersRef !== undefined;
-    classes.set(m.name, !params);
+    // Another controller's class (a provisioner's, say) is used as it is:
+    // its parameters and its status are that controller's.
+    classes.set(m.name, !ours || !params);
+    if (!ours) continue;
     gatewayClasses.push({
       namespace: '',
       name: m.name,
@@ -155,7 +168,8 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
   const gateways = new Map<string, GatewayState>();
   const gatewayStatuses: GatewayStatus[] = [];
   const loadBalancers: Service[] = [];
-  for (const g of [...gatewaysRaw].sort(byAge)) {
+  const toServe = ref === undefined ? [...gatewaysRaw].sort(byAge) : refGateway === undefined ? [] : [refGateway];
+  for (const g of toServe) {
     const className = str(rec(rec(g)?.spec)?.gatewayClassName);
     const accepted = classes.get(className);
     if (accepted === undefined) continue; // another controller's Gateway

@@ -37,6 +37,24 @@ export function knownKind(apiVersion: string, kind: string): Kind | undefined {
   return API_VERSIONS[k].includes(apiVersion) ? k : undefined;
 }
 
+const groupOf = (apiVersion: string): string => {
+  const slash = apiVersion.indexOf('/');
+  return slash === -1 ? '' : apiVersion.slice(0, slash);
+};
+
+/** The versions isobar reads of a kind in apiVersion's API group, when it
+ *  reads that kind of that group in other versions only (a v1alpha1
+ *  HTTPProxy: no server serves it, and kubectl apply refuses it); undefined
+ *  for a kind of another group (Istio's Gateway, Knative's Service) or one
+ *  read in this version. */
+export function otherVersions(apiVersion: string, kind: string): readonly string[] | undefined {
+  if (!Object.hasOwn(API_VERSIONS, kind)) return undefined;
+  const versions = API_VERSIONS[kind as Kind];
+  if (versions.includes(apiVersion)) return undefined;
+  const group = groupOf(apiVersion);
+  return versions.some((v) => groupOf(v) === group) ? versions : undefined;
+}
+
 /** `List` and `<Kind>List` (what `kubectl get -o yaml` writes) hold `items`. */
 export function isListKind(kind: string): boolean {
   return kind === 'List' || (kind.endsWith('List') && kind.length > 4);

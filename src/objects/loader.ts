@@ -5,6 +5,7 @@
 
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { CachedObject } from './cache.ts';
 import type { RejectedObject } from './types.ts';
 import { keyOf } from './types.ts';
@@ -207,11 +208,13 @@ export async function loadFolder(dir: string, opts: LoadOptions = {}): Promise<L
 
 /** Merge per-file results in file-name order. The same (kind, namespace,
  *  name) twice: the first definition wins, the second is an error naming
- *  both places. */
+ *  both places, unless the two say the same (a Namespace repeated in each
+ *  file of a set, as in Contour's examples), which kubectl would apply as
+ *  one. */
 export function combineFiles(results: readonly FileLoadResult[]): LoadResult {
   const sorted = [...results].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const out: LoadResult = { objects: [], rejected: [], errors: [], warnings: [], files: sorted.map((r) => r.file) };
-  const firstSeen = new Map<string, { file: string; line: number }>();
+  const firstSeen = new Map<string, { file: string; line: number; entry: FileEntry }>();
   for (const r of sorted) {
     out.errors.push(...r.errors);
     out.warnings.push(...r.warnings);
@@ -219,6 +222,7 @@ export function combineFiles(results: readonly FileLoadResult[]): LoadResult {
       const key = keyOf(e);
       const prev = firstSeen.get(key);
       if (prev !== undefined) {
+        if (sameDefinition(prev.entry, e)) continue;
         out.errors.push({
           file: r.file,
           line: e.line,
@@ -228,7 +232,7 @@ export function combineFiles(results: readonly FileLoadResult[]): LoadResult {
         continue;
       }
       const source = { file: r.file, line: e.line };
-      firstSeen.set(key, source);
+      firstSeen.set(key, { ...source, entry: e });
       if (e.object) out.objects.push({ object: e.object, source });
       else if (e.rejected) out.rejected.push(e.rejected);
     }
@@ -263,4 +267,12 @@ function fsMessage(err: unknown): string {
     default:
       return e instanceof Error ? e.message : String(err);
   }
+}
+
+/** Two definitions of one object that read the same: equal objects as
+ *  loaded (or the same refusal). */
+function sameDefinition(a: FileEntry, b: FileEntry): boolean {
+  if (a.object !== undefined && b.object !== undefined) return isDeepStrictEqual(a.object, b.object);
+  if (a.rejected !== undefined && b.rejected !== undefined) return isDeepStrictEqual(a.rejected.errors, b.rejected.errors);
+  return false;
 }

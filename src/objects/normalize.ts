@@ -6,7 +6,7 @@
 import type { AnyObject, FieldError, Kind, RejectedObject } from './types.ts';
 import type { LoadIssue } from './issues.ts';
 import type { RawDocument } from './parse.ts';
-import { CLUSTER_SCOPED, isListKind, knownKind } from './kinds.ts';
+import { CLUSTER_SCOPED, isListKind, knownKind, otherVersions } from './kinds.ts';
 import { pathText, validateObject } from './schema.ts';
 
 /** One object found in a file: valid or rejected. */
@@ -74,6 +74,11 @@ function normalizeValue(
   }
   const known = knownKind(apiVersion, kind);
   if (!known) {
+    const versions = otherVersions(apiVersion, kind);
+    if (versions !== undefined) {
+      out.errors.push({ file, line, message: `${where}${kind} (${apiVersion}): not a version isobar reads, nor one the API server serves; use apiVersion ${versions.join(' or ')}` });
+      return;
+    }
     out.warnings.push({ file, line, message: `${where}skipping ${kind} (${apiVersion}): isobar does not read this kind` });
     return;
   }

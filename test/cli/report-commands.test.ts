@@ -230,6 +230,17 @@ test('invalid, orphaned, schema-rejected objects and a broken file: exit 1, prob
   assert.ok(out.some((l) => /^check failed: \d+ of 5 HTTPProxies invalid or orphaned, 0 Service error\(s\), 3 load error\(s\)$/.test(l)), c.stdout);
 });
 
+test('an invalid ExtensionService alone makes check fail, and the summary counts it', async (t) => {
+  // Contour's examples/ratelimit/03-ratelimit-extsvc.yaml without its Service.
+  const { dir, state } = await workspace(t, {
+    'extsvc.yaml': 'apiVersion: projectcontour.io/v1alpha1\nkind: ExtensionService\nmetadata: {name: ratelimit, namespace: projectcontour}\nspec:\n  protocol: h2c\n  services: [{name: ratelimit, port: 8081}]\n',
+  });
+  const c = await inProcess(['check', dir, '--state-dir', state]);
+  assert.equal(c.code, 1);
+  assert.match(c.stdout, /^ExtensionService projectcontour\/ratelimit: invalid: /m);
+  assert.match(c.stdout, /check failed: 0 of 0 HTTPProxies invalid or orphaned, 0 Service error\(s\), 1 ExtensionService error\(s\), 0 load error\(s\)/);
+});
+
 test('a load error alone makes check fail', async (t) => {
   const { dir, state } = await workspace(t, { 'a.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 80}]}\n', 'b.json': '{"kind": ' });
   const c = await inProcess(['check', dir, '--state-dir', state]);

@@ -44,6 +44,7 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
     connectionShutdownGracePeriodMs: 5000,
   });
   assert.deepEqual(config.ingressService, { namespace: 'projectcontour', name: 'envoy' });
+  assert.deepEqual(config.gatewayRef, { namespace: 'projectcontour', name: 'contour' });
   assert.equal(config.timeouts.connectTimeoutMs, 2000);
   assert.deepEqual(config.policy.requestHeaders.remove, ['X-Internal']);
   assert.deepEqual(config.compression, { algorithm: 'gzip' });
@@ -66,7 +67,6 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
     'kubernetesClientQPS',
     'kubernetesClientBurst',
     'server.xds-server-type',
-    'gateway',
     'ingress-status-address',
     'tls.ecdh-curves',
     'tls.fingerprint',

@@ -1,7 +1,7 @@
 // The older apiVersions the Gateway API CRDs still serve (v1beta1 of
 // GatewayClass, Gateway, HTTPRoute and ReferenceGrant; BackendTLSPolicy
 // v1alpha3 of the experimental channel) are read like v1, from YAML through
-// the loader and ObjectCache to build(); a version no CRD serves is skipped.
+// the loader and ObjectCache to build(); a version no CRD serves is an error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ObjectCache, combineFiles, loadText } from '../../src/objects/index.ts';
@@ -103,11 +103,15 @@ for (const [version, policyVersion] of [
   });
 }
 
-test('a Gateway API version no CRD serves (v1alpha1 Gateway, v1beta1 BackendTLSPolicy) is skipped with a warning naming it', () => {
+test('a Gateway API version no CRD serves (v1alpha1 Gateway, v1beta1 BackendTLSPolicy) is an error naming the versions read, and the object is not read', () => {
   const { loaded, result } = load(manifests('v1', 'v1beta1').replace('gateway.networking.k8s.io/v1\nkind: Gateway\n', 'gateway.networking.k8s.io/v1alpha1\nkind: Gateway\n'));
+  assert.deepEqual(loaded.warnings, []);
   assert.deepEqual(
-    loaded.warnings.map((w) => w.message),
-    ['skipping Gateway (gateway.networking.k8s.io/v1alpha1): isobar does not read this kind', 'skipping BackendTLSPolicy (gateway.networking.k8s.io/v1beta1): isobar does not read this kind'],
+    loaded.errors.map((w) => w.message),
+    [
+      'Gateway (gateway.networking.k8s.io/v1alpha1): not a version isobar reads, nor one the API server serves; use apiVersion gateway.networking.k8s.io/v1 or gateway.networking.k8s.io/v1beta1',
+      'BackendTLSPolicy (gateway.networking.k8s.io/v1beta1): not a version isobar reads, nor one the API server serves; use apiVersion gateway.networking.k8s.io/v1 or gateway.networking.k8s.io/v1alpha3',
+    ],
   );
   assert.deepEqual(result.gatewayApi!.gateways, []);
   assert.deepEqual(result.gatewayApi!.httproutes, []);

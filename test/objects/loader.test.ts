@@ -106,8 +106,8 @@ test('Secrets: invalid base64 rejects that object only, naming the key and line'
   assert.ok(r.entries.find((e) => e.name === 'fine')!.object);
 });
 
-test('duplicates across files: first kept, second reported with both places', async (t) => {
-  const dir = await folder({ 'a.yaml': svc('same'), 'b/c.yaml': `${svc('other')}---\n${svc('same')}` });
+test('differing duplicates across files: first kept, second reported with both places', async (t) => {
+  const dir = await folder({ 'a.yaml': svc('same'), 'b/c.yaml': `${svc('other')}---\n${svc('same').replace('port: 80', 'port: 81')}` });
   t.after(() => rm(dir, { recursive: true, force: true }));
   const r = await loadFolder(dir);
   assert.equal(r.objects.length, 2);
@@ -115,6 +115,15 @@ test('duplicates across files: first kept, second reported with both places', as
   assert.deepEqual(r.errors.map(formatIssue), [
     'b/c.yaml:9: duplicate Service default/same: already defined at a.yaml:1; this definition is ignored (remove one of them)',
   ]);
+});
+
+test('the same object defined the same way in two files (a Namespace in each file of a set) is one object, not an error', async (t) => {
+  const ns = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: projectcontour}\n';
+  const dir = await folder({ 'a.yaml': `${ns}---\n${svc('a')}`, 'b.yaml': `${ns}---\n${svc('b')}`, 'c.yaml': `${svc('a')}` });
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const r = await loadFolder(dir);
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.objects.map((o) => `${o.object.kind}/${o.object.metadata.name} ${o.source.file}`), ['Namespace/projectcontour a.yaml', 'Service/a a.yaml', 'Service/b b.yaml']);
 });
 
 test('a document that does not parse is reported with line:col and the other documents still load', () => {
@@ -147,12 +156,18 @@ test('non-object documents, missing kind/name, bad namespace type', () => {
   ]);
 });
 
-test('unknown kinds and known kinds at another apiVersion are skipped with one warning each', () => {
-  const r = loadText('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\n---\napiVersion: projectcontour.io/v1alpha1\nkind: HTTPProxy\nmetadata: {name: b}\n', 'k.yaml');
-  assert.deepEqual(r.errors, []);
+test('unknown kinds, and known kinds of another API group, are skipped with one warning each; a known kind at a version of its group that is not read is an error', () => {
+  const r = loadText(
+    'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\n---\napiVersion: projectcontour.io/v1alpha1\nkind: HTTPProxy\nmetadata: {name: b}\n---\n' +
+      'apiVersion: networking.istio.io/v1beta1\nkind: Gateway\nmetadata: {name: c}\n---\napiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: d}\n',
+    'k.yaml',
+  );
+  assert.deepEqual(r.entries, []);
+  assert.deepEqual(r.errors.map(formatIssue), ['k.yaml:5: HTTPProxy (projectcontour.io/v1alpha1): not a version isobar reads, nor one the API server serves; use apiVersion projectcontour.io/v1']);
   assert.deepEqual(r.warnings.map(formatIssue), [
     'k.yaml:1: skipping Deployment (apps/v1): isobar does not read this kind',
-    'k.yaml:5: skipping HTTPProxy (projectcontour.io/v1alpha1): isobar does not read this kind',
+    'k.yaml:9: skipping Gateway (networking.istio.io/v1beta1): isobar does not read this kind',
+    'k.yaml:13: skipping Service (serving.knative.dev/v1): isobar does not read this kind',
   ]);
 });
 
@@ -246,7 +261,7 @@ test('JSON Lists: each item keeps its own line (found without a second parse)', 
 });
 
 test('displayDir names files the way the user typed the folder', async (t) => {
-  const dir = await folder({ 'sub/a.yaml': `${svc('a')}---\n${svc('a')}` });
+  const dir = await folder({ 'sub/a.yaml': `${svc('a')}---\n${svc('a').replace('port: 80', 'port: 81')}` });
   t.after(() => rm(dir, { recursive: true, force: true }));
   const r = await loadFolder(dir, { displayDir: 'manifests' });
   assert.deepEqual(r.files, ['sub/a.yaml']);

@@ -93,6 +93,33 @@ const rows: Row[] = [
       { path: 'spec.virtualhost.corsPolicy.maxAge', message: 'invalid value "10 minutes": use Go duration syntax such as "10m", "1h30m" or "0"' },
     ],
   },
+  {
+    // Contour's example httpproxy-lb-request-hash.yaml says `name:` where the
+    // CRD requires `headerName`: the API server refuses it, and so does isobar.
+    name: 'request hash policies and global rate limit descriptors: the fields their CRD requires',
+    kind: 'HTTPProxy',
+    obj: proxy({
+      virtualhost: { fqdn: 'a', rateLimitPolicy: { global: { descriptors: [{}, { entries: [{ genericKey: { key: 'k' } }, { requestHeader: { headerName: 'x' } }, { requestHeaderValueMatch: { headers: [{ name: 'x', present: true }] } }] }] } } },
+      routes: [
+        {
+          services: [{ name: 's', port: 80 }],
+          loadBalancerPolicy: { strategy: 'RequestHash', requestHashPolicies: [{ headerHashOptions: { name: 'X-Some-Header' } }, { queryParameterHashOptions: { prameterName: 'id' } }] },
+        },
+      ],
+    }),
+    errors: [
+      { path: 'spec.routes[0].loadBalancerPolicy.requestHashPolicies[0].headerHashOptions.headerName', message: 'is required' },
+      { path: 'spec.routes[0].loadBalancerPolicy.requestHashPolicies[1].queryParameterHashOptions.parameterName', message: 'is required' },
+      { path: 'spec.virtualhost.rateLimitPolicy.global.descriptors[0].entries', message: 'is required' },
+      { path: 'spec.virtualhost.rateLimitPolicy.global.descriptors[1].entries[0].genericKey.value', message: 'is required' },
+      { path: 'spec.virtualhost.rateLimitPolicy.global.descriptors[1].entries[1].requestHeader.descriptorKey', message: 'is required' },
+      { path: 'spec.virtualhost.rateLimitPolicy.global.descriptors[1].entries[2].requestHeaderValueMatch.value', message: 'is required' },
+    ],
+    warnings: [
+      { path: 'spec.routes[0].loadBalancerPolicy.requestHashPolicies[0].headerHashOptions.name', message: 'unknown field, ignored (check the spelling and the indentation)' },
+      { path: 'spec.routes[0].loadBalancerPolicy.requestHashPolicies[1].queryParameterHashOptions.prameterName', message: 'unknown field, ignored (check the spelling and the indentation)' },
+    ],
+  },
   { name: 'empty service name passes the CRD (the dag reports it unresolved)', kind: 'HTTPProxy', obj: routeWith({ name: '', port: 80 }), errors: [] },
   {
     name: 'fqdn pattern, header value length, absolute redirect paths',

@@ -106,12 +106,13 @@ const headersPolicy = () =>
 const ipFilterPolicy = () => arr(obj({ source: enumOf(['Peer', 'Remote']), cidr: str() }, ['source', 'cidr']));
 
 // Contour's RateLimitDescriptorEntry: exactly one kind per entry (the dag
-// reports Contour's error otherwise).
+// reports Contour's error otherwise); each kind's fields required as its
+// CRD requires them.
 const rateLimitDescriptorEntry = () =>
   obj({
-    genericKey: obj({ key: str(), value: str({ minLength: 1 }) }),
-    requestHeader: obj({ headerName: str({ minLength: 1 }), descriptorKey: str({ minLength: 1 }) }),
-    requestHeaderValueMatch: obj({ headers: arr(headerMatch(), { minItems: 1 }), expectMatch: bool(), value: str({ minLength: 1 }) }),
+    genericKey: obj({ key: str(), value: str({ minLength: 1 }) }, ['value']),
+    requestHeader: obj({ headerName: str({ minLength: 1 }), descriptorKey: str({ minLength: 1 }) }, ['descriptorKey', 'headerName']),
+    requestHeaderValueMatch: obj({ headers: arr(headerMatch(), { minItems: 1 }), expectMatch: bool(), value: str({ minLength: 1 }) }, ['value']),
     remoteAddress: obj({}),
   });
 
@@ -119,7 +120,7 @@ const rateLimitDescriptorEntry = () =>
 export const globalRateLimitPolicy = () =>
   obj({
     disabled: bool(),
-    descriptors: arr(obj({ entries: arr(rateLimitDescriptorEntry(), { minItems: 1 }) }), { minItems: 1 }),
+    descriptors: arr(obj({ entries: arr(rateLimitDescriptorEntry(), { minItems: 1 }) }, ['entries']), { minItems: 1 }),
   });
 
 // Contour's RateLimitPolicy; a route's limits replace the virtual host's.
@@ -217,8 +218,8 @@ const loadBalancerPolicy = () =>
     requestHashPolicies: arr(
       obj({
         terminal: bool(),
-        headerHashOptions: obj({ headerName: str({ minLength: 1 }) }),
-        queryParameterHashOptions: obj({ parameterName: str({ minLength: 1 }) }),
+        headerHashOptions: obj({ headerName: str({ minLength: 1 }) }, ['headerName']),
+        queryParameterHashOptions: obj({ parameterName: str({ minLength: 1 }) }, ['parameterName']),
         hashSourceIP: bool(),
       }),
     ),
