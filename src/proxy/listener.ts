@@ -375,7 +375,10 @@ export class Listener {
     let https = this.spec.tls;
     if (header !== undefined) {
       if (header.command === 'LOCAL') this.ctx.stats.proxyProtocolLocal++;
-      else if (header.source) {
+      // Only an IP source is a client address: an AF_UNIX header's socket
+      // paths are text the sender chose (one reading "10.1.2.3" would pass
+      // an IP filter), so it keeps the connection's own, as UNSPEC does.
+      else if (header.source && header.transport !== 'UNIX') {
         address = header.source.address;
         port = header.source.port;
         if (header.destination) {

@@ -95,6 +95,19 @@ test('PROXY v2 LOCAL (load balancer health check) is served with the socket addr
   assert.equal(p.proxy.stats().proxyProtocolLocal, before + 1);
 });
 
+test('PROXY v2 over AF_UNIX: the socket paths are not a client address, the connection keeps its own', async () => {
+  // A path is text its sender chose: "10.1.2.3" here, which would pass an
+  // allow list for 10.0.0.0/8 if it were taken for an address.
+  const block = Buffer.alloc(216);
+  block.write('10.1.2.3', 0, 'latin1');
+  block.write('/var/run/lb.sock', 108, 'latin1');
+  const head = Buffer.concat([Buffer.from('\r\n\r\n\x00\r\nQUIT\n', 'latin1'), Buffer.from([0x21, 0x31, 0x00, 216]), block]);
+  const r = await raw(p.port('pp'), Buffer.concat([head, Buffer.from(REQ)]));
+  assert.match(r.text, /^HTTP\/1\.1 200/);
+  assert.equal(seenHeaders(r.text)['x-forwarded-for'], '127.0.0.1');
+  assert.equal(seenHeaders(r.text)['x-envoy-external-address'], '127.0.0.1');
+});
+
 for (const [name, bytes] of [
   ['missing header (plain HTTP)', Buffer.from(REQ)],
   ['garbage', Buffer.from('\x00\x01\x02garbage-garbage-garbage\r\n' + REQ)],
