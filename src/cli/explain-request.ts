@@ -21,7 +21,6 @@ import {
   httpsRedirectLocation,
   ipFilterAllows,
   normalizeHost,
-  normalizePath,
   queryParam,
   redirectLocation,
   RBAC_DENIED_BODY,
@@ -29,6 +28,7 @@ import {
   type FailureCode,
   type RequestView,
   type TlsChoice,
+  canonicalPath,
 } from '../proxy/index.ts';
 import type { HTTPProxyStatus } from '../status/index.ts';
 import { conditionsText, routeConditions, whyNot } from './explain-conditions.ts';
@@ -63,6 +63,8 @@ export interface ExplainInput {
   balancerConfig?: BalancerConfig;
   httpproxies: HTTPProxyStatus[];
   proxyListeners: ProxyListenerInfo[];
+  /** The config file's merge_slashes (not disableMergeSlashes); default true. */
+  mergeSlashes?: boolean;
 }
 
 export interface ClusterChoice {
@@ -104,7 +106,8 @@ export function explainRequest(input: ExplainInput, req: ExplainRequest): Explan
   const [rawPath = '/', ...rest] = req.path.split('?');
   const query = rest.join('?');
   const hash = rawPath.indexOf('#');
-  const path = normalizePath(hash >= 0 ? rawPath.slice(0, hash) : rawPath);
+  const path = canonicalPath(hash >= 0 ? rawPath.slice(0, hash) : rawPath, input.mergeSlashes ?? true);
+  if (path === undefined) throw new ExplainUsageError(`the path ${JSON.stringify(rawPath)} holds %00: the proxy answers 400 before routing`);
   const host = normalizeHost(req.host);
   const headers = new Map<string, string>();
   for (const [k, v] of req.headers) {

@@ -76,6 +76,7 @@ async function fromDir(dir: string, flags: ExplainFlags): Promise<ExplainInput> 
     proxyConfig: report.proxyConfig,
     balancerConfig: report.balancerConfig,
     httpproxies: report.status.httpproxies,
+    mergeSlashes: !report.config.disableMergeSlashes,
     proxyListeners: [
       { name: 'http', port: flags.httpPort, tls: false, proxyProtocol: false },
       { name: 'https', port: flags.httpsPort, tls: true, proxyProtocol: false },

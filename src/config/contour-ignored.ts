@@ -12,7 +12,6 @@ export const CONTOUR_IGNORED: ReadonlyMap<string, string> = new Map([
   ['kubernetesClientBurst', ''],
   ['ingress-status-address', ''],
   ['disableAllowChunkedLength', 'a request with both Content-Length and Transfer-Encoding is refused with 400'],
-  ['disableMergeSlashes', ''],
   ['serverHeaderTransformation', ''],
   ['default-http-versions', ''],
   ['server', ''],

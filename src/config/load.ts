@@ -188,6 +188,10 @@ const HANDLERS: Record<string, Handler> = {
     const b = bool(v, c);
     if (b !== undefined) c.config.enableExternalNameService = b;
   },
+  disableMergeSlashes: (v, c) => {
+    const b = bool(v, c);
+    if (b !== undefined) c.config.disableMergeSlashes = b;
+  },
   disablePermitInsecure: (v, c) => {
     const b = bool(v, c);
     if (b !== undefined) c.config.disablePermitInsecure = b;

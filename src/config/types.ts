@@ -72,6 +72,8 @@ export interface IsobarConfig {
   accessLog: AccessLogConfig;
   /** enableExternalNameService, default false */
   enableExternalNameService: boolean;
+  /** disableMergeSlashes, default false: the proxy merges runs of "/" in paths. */
+  disableMergeSlashes: boolean;
   /** disablePermitInsecure, default false */
   disablePermitInsecure: boolean;
   /** root namespaces (empty: any) */
@@ -116,6 +118,7 @@ export function defaultConfig(): IsobarConfig {
     cluster: { dnsLookupFamily: 'auto' },
     listener: {},
     numTrustedHops: 0,
+    disableMergeSlashes: false,
     accessLog: { format: 'envoy', level: 'info' },
     enableExternalNameService: false,
     disablePermitInsecure: false,

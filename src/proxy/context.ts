@@ -46,6 +46,8 @@ export interface ProxyContext {
   compression: CompressionAlgorithm;
   /** network.num-trusted-hops (Envoy's xff_num_trusted_hops). */
   numTrustedHops: number;
+  /** Envoy's merge_slashes (Contour's default; disableMergeSlashes turns it off). */
+  mergeSlashes: boolean;
   /** Envoy's preserve_external_request_id. */
   preserveExternalRequestId: boolean;
   /** Logs at most once per key per 10 s, so a failing upstream cannot flood the log. */

@@ -26,7 +26,8 @@ import { normalizeHost } from './host.ts';
 import { AFFINITY_COOKIE, affinityCookie, type HashInput } from './load-balancer.ts';
 import { abortResponse, sendGrpcLocal, sendLocal, type DownstreamResponse } from './local-reply.ts';
 import { http01Answer } from './acme-http01.ts';
-import { normalizePath, type RequestView } from './matchers.ts';
+import type { RequestView } from './matchers.ts';
+import { canonicalPath } from './path-normalize.ts';
 import { sendMirror } from './mirror.ts';
 import { authorityPort, httpsRedirectLocation, redirectLocation, type RedirectInput } from './redirect.ts';
 import { backoffMs, retriableFailure, retriableResponse } from './retry-policy.ts';
@@ -265,7 +266,10 @@ class Exchange implements RequestView, OpContext, HashInput {
       this.reqHeaders.host = target.authority;
     }
     this.query = target.query;
-    this.path = normalizePath(target.path);
+    // Routed and forwarded canonical, as Contour's Envoy (normalize_path, merge_slashes).
+    const path = canonicalPath(target.path, ctx.mergeSlashes);
+    if (path === undefined) return this.fail('bad-request');
+    this.path = path;
     this.host = normalizeHost(this.authority);
     // Before routing and the filters, as Contour's grpc_web filter comes
     // before cors and the others: they all see a gRPC request.
@@ -830,9 +834,10 @@ class Exchange implements RequestView, OpContext, HashInput {
     const target = redirectTarget(policy, status, location, this.conn.https, this.chain?.count ?? 0);
     if (target === undefined || this.requestHasBody()) return undefined;
     const vhost = findVhost(portState(this.state, this.conn.table).tables, this.conn.tls, normalizeHost(target.authority));
-    if (typeof vhost === 'string') return undefined;
+    const path = canonicalPath(target.path, this.ctx.mergeSlashes);
+    if (typeof vhost === 'string' || path === undefined) return undefined;
     const view: RequestView = {
-      path: normalizePath(target.path),
+      path,
       query: target.query,
       header: (n) => (n === 'host' || n === ':authority' ? target.authority : n === ':path' ? target.path : this.header(n)),
     };

@@ -7,7 +7,8 @@ export { accessLogFormatter, formatStartTime, type AccessLogFormatter } from './
 export { RouteTableCompiler, findVhost, matchRoute, type CompiledRoute, type CompiledVhost, type RouteTables } from './route-table.ts';
 export { TlsTableBuilder, type TlsChoice } from './tls-choice.ts';
 export { normalizeHost } from './host.ts';
-export { normalizePath, queryParam, type RequestView } from './matchers.ts';
+export { queryParam, type RequestView } from './matchers.ts';
+export { canonicalPath } from './path-normalize.ts';
 export { compileIpFilter, ipFilterAllows, RBAC_DENIED_BODY } from './ip-filter.ts';
 export { compileCors, corsDecision } from './cors.ts';
 export { authorityPort, httpsRedirectLocation, redirectLocation } from './redirect.ts';

@@ -143,20 +143,3 @@ export function compileQuery(m: QueryMatch): Predicate {
     }
   }
 }
-
-/** RFC 3986 remove_dot_segments, applied only when a path has any. */
-export function normalizePath(path: string): string {
-  if (path.indexOf('/.') < 0) return path;
-  const out: string[] = [];
-  const segs = path.split('/');
-  for (let i = 1; i < segs.length; i++) {
-    const s = segs[i]!;
-    if (s === '.') {
-      if (i === segs.length - 1) out.push('');
-    } else if (s === '..') {
-      out.pop();
-      if (i === segs.length - 1) out.push('');
-    } else out.push(s);
-  }
-  return '/' + out.join('/');
-}

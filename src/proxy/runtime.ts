@@ -129,6 +129,7 @@ export class ProxyRuntime {
       onAccessLog: opts.onAccessLog,
       preserveExternalRequestId: opts.preserveExternalRequestId ?? false,
       numTrustedHops: opts.numTrustedHops ?? 0,
+      mergeSlashes: opts.mergeSlashes ?? true,
       compression: opts.compression ?? 'disabled',
       warnOnce: rateLimitedWarn(opts.logger),
       acmeHttp01: new Map(),

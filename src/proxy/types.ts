@@ -128,6 +128,9 @@ export interface ProxyRuntimeOptions {
   /** X-Forwarded-For addresses trusted from the right (Envoy's
    *  xff_num_trusted_hops with use_remote_address); default 0. */
   numTrustedHops?: number;
+  /** Envoy's merge_slashes: a run of "/" in a path is one; default true
+   *  (Contour's, unless its config file says disableMergeSlashes). */
+  mergeSlashes?: boolean;
   /** The proxy's TLS listeners: bounds on every virtual host's versions and
    *  the TLS 1.2 cipher list (OpenSSL syntax); default 1.2-1.3, Contour's ciphers. */
   listenerTls?: { minVersion: '1.2' | '1.3'; maxVersion: '1.2' | '1.3'; ciphers: string };

@@ -11,7 +11,8 @@ import { portState, type ProxyContext } from './context.ts';
 import { FAILURES, type AnsweredFailure, type ResponseFlag } from './failure.ts';
 import type { OpContext } from './header-ops.ts';
 import { normalizeHost } from './host.ts';
-import { normalizePath, type RequestView } from './matchers.ts';
+import type { RequestView } from './matchers.ts';
+import { canonicalPath } from './path-normalize.ts';
 import { parseRequestTarget } from './request-target.ts';
 import { findVhost, matchRoute, pickBackend } from './route-table.ts';
 import { upstreamRequestHead } from './upstream-request.ts';
@@ -80,9 +81,12 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   if (target.authority !== undefined) req.headers.host = target.authority;
   const authority = req.headers.host ?? '';
   const host = normalizeHost(authority);
-  const url = target.query === '' ? target.path : `${target.path}?${target.query}`;
+  // Routed and forwarded canonical, as every request (path-normalize.ts).
+  const path = canonicalPath(target.path, ctx.mergeSlashes);
+  if (path === undefined) return fail('bad-request');
+  const url = target.query === '' ? path : `${path}?${target.query}`;
   const view: RequestView & OpContext = {
-    path: normalizePath(target.path),
+    path,
     query: target.query,
     header: (n) => {
       const v = req.headers[n];

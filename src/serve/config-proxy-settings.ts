@@ -44,6 +44,7 @@ export function configProxySettings(config: IsobarConfig): Omit<ProxySettings, '
     compression: config.compression.algorithm,
     downstream: downstreamSettings(config),
     numTrustedHops: config.numTrustedHops,
+    mergeSlashes: !config.disableMergeSlashes,
     listenerTls: {
       minVersion: config.tls.minimumProtocolVersion,
       maxVersion: config.tls.maximumProtocolVersion,

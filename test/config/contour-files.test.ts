@@ -71,7 +71,6 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
     'tls.ecdh-curves',
     'tls.fingerprint',
     'disableAllowChunkedLength',
-    'disableMergeSlashes',
     'serverHeaderTransformation',
     'policy.applyToIngress',
     'default-http-versions',

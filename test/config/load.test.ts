@@ -33,6 +33,7 @@ timeouts:
   connect-timeout: 1m30s
 enableExternalNameService: true
 disablePermitInsecure: true
+disableMergeSlashes: true
 ingress-class-name: edge
 upstream-tls:
   require-validation: true
@@ -72,6 +73,7 @@ acme:
     accessLog: { format: 'envoy', level: 'info' },
     enableExternalNameService: true,
     disablePermitInsecure: true,
+    disableMergeSlashes: true,
     rootNamespaces: ['roots', 'more'],
     compression: { algorithm: 'gzip' },
     ingressClassName: 'edge',
