@@ -536,8 +536,11 @@ export class ListenerRuntime {
       return;
     }
     if (header) this.counters.proxyHeadersSent++;
-    if (client.destroyed) {
+    if (client.destroyed || upstream.destroyed) {
+      // A target gone before the flow was joined (its close may have been
+      // emitted already, so no 'close' below would end the client).
       upstream.destroy();
+      client.destroy();
       return;
     }
     this.pool.track(chosen, upstream);
@@ -569,8 +572,15 @@ export function closeAfterFlush(s: Socket, hadError: boolean): void {
   s.end();
 }
 
+/** From connect on, an error on a target socket destroys it (a write to a
+ *  proxy worker that just died fails with EPIPE): with no listener it
+ *  would be thrown, and take every flow of this worker with it. */
+const destroyOnError = function (this: Socket): void {
+  this.destroy();
+};
+
 /** A plain connection to the proxy's Unix socket, the PROXY header written first. */
-function dialUnix(file: string, header: Buffer | undefined, relay: ReadRelay): Promise<Socket> {
+export function dialUnix(file: string, header: Buffer | undefined, relay: ReadRelay): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = relay.connect({ path: file, allowHalfOpen: true });
     const timer = setTimeout(() => fail(new Error('connect timeout')), TARGET_CONNECT_TIMEOUT_MS);
@@ -584,6 +594,7 @@ function dialUnix(file: string, header: Buffer | undefined, relay: ReadRelay): P
     s.once('connect', () => {
       clearTimeout(timer);
       s.off('error', fail);
+      s.on('error', destroyOnError);
       if (header) s.write(header);
       resolve(s);
     });
@@ -608,14 +619,16 @@ function dial(t: PoolTarget, cfg: BalancerListener, header: Buffer | undefined, 
     };
     s.once('error', fail);
     s.once('connect', () => {
-      if (header) s.write(header);
       if (plain) {
         done = true;
         clearTimeout(timer);
         s.off('error', fail);
+        s.on('error', destroyOnError);
+        if (header) s.write(header);
         resolve(s);
         return;
       }
+      if (header) s.write(header);
       // Re-encryption. The NLB never verifies targets; isobar does when a
       // CA is configured (chain only unless a server name is given: targets
       // are addressed by IP).

@@ -31,6 +31,7 @@ import { handleUpgrade } from './upgrade.ts';
 export interface ListenerOptions {
   proxyProtocolTimeoutMs: number;
   tlsInspectorTimeoutMs: number;
+  tlsHandshakeTimeoutMs: number;
   maxHeaderSize: number;
   headersTimeoutMs: number;
   downstream: DownstreamSettings;
@@ -535,10 +536,16 @@ export class Listener {
   }
 
   private createTlsServer(choice: TlsChoice): tls.Server {
-    const server = tls.createServer(choice.serverOptions);
+    const server = tls.createServer({ ...choice.serverOptions, handshakeTimeout: this.opts.tlsHandshakeTimeoutMs });
     if (this.ticketKeys) server.setTicketKeys(this.ticketKeys);
-    server.on('tlsClientError', () => {
+    server.on('tlsClientError', (_err: Error, tlsSocket: tls.TLSSocket) => {
       this.ctx.stats.tlsHandshakeFailures++;
+      // Node only reports a handshake that failed or ran out of time (a
+      // client that stalls after its ClientHello, or closed its side): the
+      // socket stays open until someone destroys it, and enough of them
+      // use up the worker's file descriptors.
+      tlsSocket.destroy();
+      (tlsSocket as unknown as { _parent?: net.Socket })._parent?.destroy();
     });
     server.on('secureConnection', (tlsSocket: tls.TLSSocket) => this.onSecure(tlsSocket as unknown as tls.TLSSocket & Sock));
     return server;

@@ -14,7 +14,7 @@ import { Listener } from './listener.ts';
 import { RouteTableCompiler, compileTcp } from './route-table.ts';
 import { FilterChain, createFilterFeatures } from './filter-chain.ts';
 import { ProxyStats } from './stats.ts';
-import { TlsTableBuilder } from './tls-choice.ts';
+import { TLS_HANDSHAKE_TIMEOUT_MS, TlsTableBuilder } from './tls-choice.ts';
 import type { ProxyListenerSpec, ProxyRuntimeOptions } from './types.ts';
 
 /** ProxyStats fields that Envoy's series already show (per listener or cluster). */
@@ -140,6 +140,7 @@ export class ProxyRuntime {
     const lo = {
       proxyProtocolTimeoutMs: opts.proxyProtocolTimeoutMs ?? 5000,
       tlsInspectorTimeoutMs: opts.tlsInspectorTimeoutMs ?? 10_000,
+      tlsHandshakeTimeoutMs: opts.tlsHandshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS,
       maxHeaderSize: opts.maxHeaderSize ?? 60 * 1024,
       headersTimeoutMs: opts.headersTimeoutMs ?? 30_000,
       downstream: opts.downstream ?? {},

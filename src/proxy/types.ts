@@ -143,6 +143,9 @@ export interface ProxyRuntimeOptions {
   proxyProtocolTimeoutMs?: number;
   /** How long a TLS client may take to send its ClientHello (default 10000). */
   tlsInspectorTimeoutMs?: number;
+  /** How long a TLS handshake may take after the ClientHello; then the
+   *  connection is closed (default 10000). */
+  tlsHandshakeTimeoutMs?: number;
   /** 48 bytes shared by every proxy process so TLS session tickets resume across them. */
   ticketKeys?: Buffer;
   /** Downstream request header size limit in bytes (default 60 KiB, as Envoy). */
