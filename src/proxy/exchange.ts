@@ -423,6 +423,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       h = { ...(h ?? {}) };
       this.filterResponse(status, h);
     }
+    this.closeIfRequestIncomplete();
     try {
       const gw = this.grpcWeb;
       if (gw?.invalid) this.bytesSent = sendLocal(this.res, status, '', nonGrpcAnswerHeaders(status, Buffer.from(body), h ?? {}, gw.contentType));
@@ -502,13 +503,30 @@ class Exchange implements RequestView, OpContext, HashInput {
 
     const responseMs = r.timeouts.responseMs ?? 0;
     const idleMs = r.timeouts.idleMs ?? 0;
-    if (responseMs > 0 || idleMs > 0) this.deadlines = new StreamDeadlines(responseMs, idleMs, (which) => this.onTimeout(which));
+    if (responseMs > 0 || idleMs > 0) {
+      // The response timeout runs from the request's end (Envoy's route timeout).
+      const pending = this.hasBody && !this.req.complete;
+      const deadlines = new StreamDeadlines(responseMs, idleMs, (which) => this.onTimeout(which), !pending);
+      this.deadlines = deadlines;
+      if (pending) this.req.once('end', () => deadlines.requestDone());
+    }
     if (this.retry !== undefined && this.hasBody) {
       const cl = Number(h['content-length']);
       if (cl > 0 && cl <= RETRY_BUFFER_LIMIT) return this.bufferBody(route.mirror);
     }
     if (route.mirror !== undefined) this.mirror(route.mirror);
     this.startAttempt();
+  }
+
+  /** An HTTP/1 response that starts before its request has arrived whole
+   *  (a local reply to an upload, a timeout) closes the connection after
+   *  it, as Envoy does: the rest of the body is never read as a next
+   *  request, and node:http's request timeout cannot answer the same
+   *  request a second time. */
+  private closeIfRequestIncomplete(): void {
+    // node:http emits a request before it parses the message's end, so a
+    // bodiless one is "incomplete" here too: only a body can be pending.
+    if (this.req.httpVersionMajor !== 2 && !this.req.complete && !this.res.headersSent && this.requestHasBody()) (this.res as ServerResponse).shouldKeepAlive = false;
   }
 
   private requestHasBody(): boolean {
@@ -689,6 +707,7 @@ class Exchange implements RequestView, OpContext, HashInput {
     if (this.ctx.compression !== 'disabled') this.compressor = compressResponse(this.ctx.compression, this.req.method, this.reqHeaders['accept-encoding'], status, out);
     const res = this.res as ServerResponse;
     this.responseHeaders = out;
+    this.closeIfRequestIncomplete();
     try {
       res.writeHead(status, out as Record<string, string | string[]>);
     } catch (err) {

@@ -1,5 +1,6 @@
 // A forwarded request's two deadlines, the route's response timeout (from
-// the start) and its idle timeout (from the last byte either way), on one
+// the end of the request, as Envoy's route timeout: an upload slower than
+// the timeout is not cut off) and its idle timeout (from the last byte either way), on one
 // timer: arming, refreshing and clearing a Node timer per request is a
 // measurable share of a proxy worker's time, and the idle deadline moves on
 // every chunk. Activity only stamps the time; the timer, when it fires
@@ -13,20 +14,38 @@ const SLACK_MS = 1;
 
 export class StreamDeadlines {
   private timer: NodeJS.Timeout | undefined;
-  private readonly responseAt: number;
+  private responseAt: number;
+  private readonly responseMs: number;
   private readonly idleMs: number;
   private readonly onExpire: (which: StreamDeadline) => void;
   private lastActivity: number;
+  private cleared = false;
 
-  /** `responseMs` and `idleMs`: 0 for none. Does nothing when both are 0. */
-  constructor(responseMs: number, idleMs: number, onExpire: (which: StreamDeadline) => void) {
+  /** `responseMs` and `idleMs`: 0 for none. Does nothing when both are 0.
+   *  `requestComplete` false: the response deadline starts at requestDone(). */
+  constructor(responseMs: number, idleMs: number, onExpire: (which: StreamDeadline) => void, requestComplete = true) {
     this.idleMs = idleMs;
+    this.responseMs = responseMs;
     this.onExpire = onExpire;
     const now = performance.now();
-    this.responseAt = responseMs > 0 ? now + responseMs : Infinity;
+    const responseFromNow = requestComplete && responseMs > 0 ? responseMs : Infinity;
+    this.responseAt = now + responseFromNow;
     this.lastActivity = now;
-    const first = Math.min(responseMs > 0 ? responseMs : Infinity, idleMs > 0 ? idleMs : Infinity);
+    const first = Math.min(responseFromNow, idleMs > 0 ? idleMs : Infinity);
     if (first !== Infinity) this.timer = setTimeout(this.fire, first);
+  }
+
+  /** The whole request has arrived: the response deadline starts. */
+  requestDone(): void {
+    if (this.cleared || this.responseMs <= 0 || this.responseAt !== Infinity) return;
+    this.responseAt = performance.now() + this.responseMs;
+    // The timer, when armed, is the idle one; fire() sets it again for
+    // whichever deadline comes first.
+    if (this.timer === undefined) this.timer = setTimeout(this.fire, this.responseMs);
+    else if (this.idleMs <= 0 || this.idleMs > this.responseMs) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(this.fire, this.responseMs);
+    }
   }
 
   /** Bytes moved: the idle deadline starts again. */
@@ -35,6 +54,7 @@ export class StreamDeadlines {
   }
 
   clear(): void {
+    this.cleared = true;
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
