@@ -147,7 +147,7 @@ export function processRoute(kind: RouteKind, raw: unknown, gateways: Map<string
       reject('NoMatchingParent', `Gateway ${gwNs}/${gw.name} has no listener ${what}`);
       continue;
     }
-    const allowed = candidates.filter((l) => l.usable && l.supportedKinds.includes(kind) && l.allows(namespace));
+    const allowed = candidates.filter((l) => l.attachable && l.supportedKinds.includes(kind) && l.allows(namespace));
     if (allowed.length === 0) {
       reject('NotAllowedByListeners', `no listener of Gateway ${gwNs}/${gw.name} that this parentRef names accepts ${kind}s from namespace ${namespace}`);
       continue;
@@ -169,6 +169,7 @@ export function processRoute(kind: RouteKind, raw: unknown, gateways: Map<string
     parent.conditions = [condition('Accepted', true, 'Accepted', `Accepted ${kind}`, generation), resolved];
     for (const [l, names] of hosts) {
       l.attachedRoutes++;
+      if (!l.usable) continue; // attached, not served: its certificate does not resolve
       const secure = l.protocol !== 'HTTP';
       for (const fqdn of names) {
         const base: Placement = { secure, fqdn, creation, key: `${namespace}/${name}`, parent };

@@ -47,8 +47,13 @@ export interface ListenerState {
   protocol: 'HTTP' | 'HTTPS' | string;
   conds: ConditionSet;
   supportedKinds: RouteKind[];
-  /** Whether routes may attach (accepted, refs resolved, no conflict). */
+  /** Whether the listener is served (accepted, refs resolved, no conflict). */
   usable: boolean;
+  /** Whether routes attach to it and count in attachedRoutes: accepted and
+   *  not conflicted, even with refs that do not resolve (the spec: attachment
+   *  depends on allowedRoutes and parentRefs only). Only a usable listener
+   *  serves them. */
+  attachable: boolean;
   allows: (routeNamespace: string) => boolean;
   /** A TLS listener with tls.mode Terminate (HTTPS listeners always end TLS). */
   terminates?: true;
@@ -136,6 +141,7 @@ function readListener(gw: GatewayState, raw: Rec, ctx: GatewayContext): Listener
     conds,
     supportedKinds: [],
     usable: false,
+    attachable: false,
     allows: () => false,
     attachedRoutes: 0,
   };
@@ -352,7 +358,8 @@ export function readGateway(raw: unknown, ctx: GatewayContext): GatewayState {
   for (const l of gw.listeners) {
     // A listener that ends TLS is served only with its certificate.
     const endsTls = l.protocol === 'HTTPS' || l.terminates === true;
-    l.usable = gatewayOk && !l.conds.has('Accepted') && !l.conds.has('Conflicted') && !(endsTls && l.secretId === undefined);
+    l.attachable = gatewayOk && !l.conds.has('Accepted') && !l.conds.has('Conflicted');
+    l.usable = l.attachable && !(endsTls && l.secretId === undefined);
   }
   if (gatewayOk && gw.listeners.some((l) => !l.usable)) {
     const valid = gw.listeners.some((l) => l.usable);

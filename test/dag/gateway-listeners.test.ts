@@ -91,7 +91,7 @@ const rows: GwRow[] = [
       gateways: { 'infra/gw': GW_SOME_INVALID },
       listeners: {
         'infra/gw/http': OK_LISTENER(1),
-        'infra/gw/https': `0 Accepted=True/Accepted ${NOT_PROGRAMMED} ResolvedRefs=False/InvalidCertificateRef Conflicted=False/NoConflicts`,
+        'infra/gw/https': `1 Accepted=True/Accepted ${NOT_PROGRAMMED} ResolvedRefs=False/InvalidCertificateRef Conflicted=False/NoConflicts`,
       },
     },
   },
@@ -100,18 +100,18 @@ const rows: GwRow[] = [
     objects: [gatewayClass(), gateway('gw', [https('https', 'opaque')]), secret('opaque', { a: 'b' }, 'Opaque', 'infra'), route, ...backend],
     expect: {
       gateways: { 'infra/gw': GW_ALL_INVALID },
-      listeners: { 'infra/gw/https': `0 Accepted=True/Accepted ${NOT_PROGRAMMED} ResolvedRefs=False/InvalidCertificateRef Conflicted=False/NoConflicts` },
+      listeners: { 'infra/gw/https': `1 Accepted=True/Accepted ${NOT_PROGRAMMED} ResolvedRefs=False/InvalidCertificateRef Conflicted=False/NoConflicts` },
     },
   },
   {
     name: 'a certificateRef of another kind: InvalidCertificateRef',
     objects: [gatewayClass(), gateway('gw', [https('https', 'x', { tls: { certificateRefs: [{ group: 'example.com', kind: 'Cert', name: 'x' }] } })]), route, ...backend],
-    expect: { listeners: { 'infra/gw/https': `0 Accepted=True/Accepted ${NOT_PROGRAMMED} ResolvedRefs=False/InvalidCertificateRef Conflicted=False/NoConflicts` } },
+    expect: { listeners: { 'infra/gw/https': `1 Accepted=True/Accepted ${NOT_PROGRAMMED} ResolvedRefs=False/InvalidCertificateRef Conflicted=False/NoConflicts` } },
   },
   {
     name: 'a Secret in another namespace without a ReferenceGrant: RefNotPermitted',
     objects: [gatewayClass(), gateway('gw', [https('https', 'x', { tls: { certificateRefs: [{ name: 'cert', namespace: 'certs' }] } })]), tlsSecret('cert', pair, 'certs'), route, ...backend],
-    expect: { listeners: { 'infra/gw/https': `0 Accepted=True/Accepted ${NOT_PROGRAMMED} ResolvedRefs=False/RefNotPermitted Conflicted=False/NoConflicts` } },
+    expect: { listeners: { 'infra/gw/https': `1 Accepted=True/Accepted ${NOT_PROGRAMMED} ResolvedRefs=False/RefNotPermitted Conflicted=False/NoConflicts` } },
   },
   {
     name: 'a ReferenceGrant for another Secret name, or from another kind, does not permit it',
@@ -124,7 +124,7 @@ const rows: GwRow[] = [
       route,
       ...backend,
     ],
-    expect: { listeners: { 'infra/gw/https': `0 Accepted=True/Accepted ${NOT_PROGRAMMED} ResolvedRefs=False/RefNotPermitted Conflicted=False/NoConflicts` } },
+    expect: { listeners: { 'infra/gw/https': `1 Accepted=True/Accepted ${NOT_PROGRAMMED} ResolvedRefs=False/RefNotPermitted Conflicted=False/NoConflicts` } },
   },
   {
     name: 'a ReferenceGrant for every Secret of the namespace permits it',
