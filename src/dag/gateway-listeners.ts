@@ -75,6 +75,8 @@ export interface GatewayState {
   listeners: ListenerState[];
   /** spec.backendTLS.clientCertificateRef, as a TlsSecret id. */
   clientCertificateId?: string;
+  /** A listener validates client certificates in AllowInsecureFallback mode. */
+  insecureFrontend?: true;
 }
 
 export interface GatewayContext {
@@ -385,6 +387,7 @@ function applyFrontend(gw: GatewayState, raw: unknown, ctx: GatewayContext): voi
       continue;
     }
     ctx.addCaBundle(v.ca.id, v.ca.pem);
+    if (v.insecureFallback) gw.insecureFrontend = true;
     l.clientValidation = v.insecureFallback
       ? { caBundleId: v.ca.id, skipVerification: true, optional: true }
       : { caBundleId: v.ca.id, skipVerification: false, optional: false };
@@ -423,5 +426,10 @@ export function gatewayStatus(gw: GatewayState): GatewayStatus {
         : condition('Programmed', true, 'Programmed', 'Gateway programmed', gen);
   const conditions = [accepted, programmed];
   if (gw.conds.has('ResolvedRefs') || gw.clientCertificateId !== undefined) conditions.push(gw.conds.get('ResolvedRefs', 'ResolvedRefs', 'All references resolved', gen));
+  // The spec's warning that a listener lets clients without a valid
+  // certificate in; it goes away with AllowValidOnly.
+  if (gw.insecureFrontend) {
+    conditions.push(condition('InsecureFrontendValidationMode', true, 'ConfigurationChanged', 'a listener validates client certificates in AllowInsecureFallback mode: clients without a valid certificate are let in', gen));
+  }
   return { namespace: gw.namespace, name: gw.name, addresses: [], conditions, listeners: gw.listeners.map((l) => listenerStatus(l, gen)) };
 }

@@ -66,6 +66,8 @@ interface Row {
   /** The HTTPS listener's line. */
   https: string;
   clientValidation: unknown;
+  /** The Gateway's conditions past Accepted and Programmed. */
+  gatewayExtra?: string[];
 }
 
 const rows: Row[] = [
@@ -80,6 +82,8 @@ const rows: Row[] = [
     tls: { frontend: { default: validation([cmRef('client-ca')], { mode: 'AllowInsecureFallback' }) } },
     https: OK_LISTENER(1),
     clientValidation: { caBundleId: 'gateway-frontend:infra/configmap/client-ca', skipVerification: true, optional: true },
+    // The spec's (and conformance GatewayFrontendClientCertificateValidationInsecureFallback's) warning.
+    gatewayExtra: ['InsecureFrontendValidationMode=True/ConfigurationChanged'],
   },
   {
     name: 'one reference of an unsupported kind beside a good one: ResolvedRefs False InvalidCACertificateKind, served with the good one',
@@ -114,6 +118,8 @@ for (const row of rows) {
     const r = runGw([...withTls(row.tls), ...(row.extra ?? [])]);
     assert.equal(listenersOf(r).https, row.https);
     assert.deepEqual(vhost(r, 'app.example.com', true)?.clientValidation, row.clientValidation);
+    const gw = r.gatewayApi!.gateways[0]!;
+    assert.deepEqual(gw.conditions.slice(2).map((c) => `${c.type}=${c.status}/${c.reason}`), row.gatewayExtra ?? []);
   });
 }
 
