@@ -273,6 +273,19 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
     } else out.addRoute(out.ensureHttp(p.fqdn, p.listener), p.route);
   }
   keptOff.report();
+  // An HTTPS listener answers TLS for every name it covers, routes or not
+  // (conformance HTTPRouteHTTPSListener: a name no route has gets the
+  // listener's certificate and a 404, not a closed handshake).
+  for (const gw of gateways.values()) {
+    for (const l of gw.listeners) {
+      if (!l.usable || l.protocol !== 'HTTPS' || l.secretId === undefined) continue;
+      const v = out.ensureHttps(l.hostname === '' ? '*' : l.hostname, l.proxyListener);
+      if (v.passthrough || v.tcpProxy || v.secretId !== undefined || v.routes.length > 0) continue;
+      v.secretId = l.secretId;
+      v.keepEmpty = true;
+      if (l.clientValidation) v.clientValidation = l.clientValidation;
+    }
+  }
   // The port listeners some served listener uses.
   const used = new Set<string>();
   for (const gw of gateways.values()) for (const l of gw.listeners) if (l.usable && l.proxyListener !== undefined) used.add(l.proxyListener);

@@ -52,6 +52,9 @@ export interface SecureDraft extends VhostDraft {
   fallbackCertificate: boolean;
   passthrough?: TcpForward;
   tcpProxy?: TcpForward;
+  /** Kept without routes: a Gateway HTTPS listener's name, which answers
+   *  TLS (and 404) whether or not a route names it. */
+  keepEmpty?: true;
 }
 
 /** Contour's conditionsToString: routes with equal keys have identical matches. */
@@ -302,7 +305,7 @@ export class Output {
     const httpsVirtualHosts: SecureVirtualHost[] = [];
     for (const v of this.#https.values()) {
       const routes = v.byKey ? [...v.byKey.values()] : v.routes;
-      if (routes.length === 0 && !v.passthrough && !v.tcpProxy) continue;
+      if (routes.length === 0 && !v.passthrough && !v.tcpProxy && !v.keepEmpty) continue;
       const s: SecureVirtualHost = {
         fqdn: v.fqdn,
         routes: sortRoutes(routes),

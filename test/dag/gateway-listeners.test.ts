@@ -250,3 +250,15 @@ const rows: GwRow[] = [
 ];
 
 runGwRows(rows);
+
+test('an HTTPS listener answers TLS for every name it covers: a host with no route gets the listener certificate (and the proxy a 404), as conformance HTTPRouteHTTPSListener asks', () => {
+  const r = runGw([
+    gatewayClass(),
+    gateway('gw', [https('https', 'cert'), https('wild', 'cert', { port: 443, hostname: '*.wild.example.com' })]),
+    tlsSecret('cert', pair, 'infra'),
+    httpRoute('r', { parentRefs: [toGw({ sectionName: 'https' })], hostnames: ['app.example.com'], rules: [{ backendRefs: [{ name: 's', port: 80 }] }] }),
+    ...backend,
+  ]);
+  const hosts = r.proxyConfig.httpsVirtualHosts.map((v) => `${v.fqdn} ${v.secretId} ${v.routes.length}`);
+  assert.deepEqual(hosts.sort(), ['* infra/cert 0', '*.wild.example.com infra/cert 0', 'app.example.com infra/cert 1']);
+});

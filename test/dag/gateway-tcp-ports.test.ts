@@ -165,7 +165,8 @@ const rows: Row[] = [
     check: (r) => {
       assert.deepEqual(
         r.proxyConfig.httpsVirtualHosts.map((v) => `${v.fqdn}@${v.listener ?? 'own'} ${v.secretId}`),
-        ['s.example.com@own infra/cert', 's.example.com@https-444 infra/cert'],
+        // Each listener answers TLS for every name (no hostname: "*"), the route's on both.
+        ['*@own infra/cert', '*@https-444 infra/cert', 's.example.com@own infra/cert', 's.example.com@https-444 infra/cert'],
       );
       assert.deepEqual(r.proxyConfig.listeners?.map((l) => `${l.name} ${l.bindPort} ${l.protocol}`), ['https-444 8444 https', 'tcp-5000 13000 tcp']);
       const lb = r.gatewayLoadBalancers![0]!;
