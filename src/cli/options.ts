@@ -2,6 +2,13 @@
 // that names the value and the accepted range.
 
 import { InvalidArgumentError } from 'commander';
+import { isIP } from 'node:net';
+
+/** An IPv4 or IPv6 address (a bind address). */
+export function parseIpAddress(value: string): string {
+  if (isIP(value) === 0) throw new InvalidArgumentError(`"${value}" is not an IP address`);
+  return value;
+}
 
 export function parsePort(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a port number (1-65535)`);

@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { defaultStateDir } from '../certs/index.ts';
 import { CliError, EXIT_USAGE } from './errors.ts';
-import { parseDurationMs, parseNonNegativeInt, parsePort, parsePortOrZero, parsePositiveInt } from './options.ts';
+import { parseDurationMs, parseIpAddress, parseNonNegativeInt, parsePort, parsePortOrZero, parsePositiveInt } from './options.ts';
 import { configProxySettings, serve, StartError, ROTATION_LIMITS_MS, type Role, type ServeOptions, type Source } from '../serve/index.ts';
 import { ConfigError, loadConfigFile } from '../config/index.ts';
 import { FolderSource } from '../sources/files/index.ts';
@@ -23,6 +23,7 @@ interface ServeFlags {
   workers?: number;
   httpPort: number;
   httpsPort: number;
+  proxyAddress: string;
   lbAddress: string;
   lbPortOffset: number;
   adminPort: number;
@@ -53,6 +54,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .option('--workers <n>', 'worker processes of each kind (default: one per core)', parsePositiveInt)
     .option('--http-port <port>', 'proxy HTTP listener', parsePort, 8080)
     .option('--https-port <port>', 'proxy HTTPS listener', parsePort, 8443)
+    .option('--proxy-address <addr>', "address the proxy's HTTP, HTTPS and Gateway port listeners bind (Contour's --envoy-service-http-address)", parseIpAddress, '0.0.0.0')
     .option('--lb-address <addr>', 'address load balancer listeners bind', '127.0.0.1')
     .option('--lb-port-offset <n>', 'a Service port P listens on P+N (443 -> 10443 with 10000)', parseNonNegativeInt, 0)
     .option('--admin-port <port>', 'admin listener: /healthz, /readyz, /status (0 = any free port)', parsePortOrZero, 8000)
@@ -121,6 +123,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         workers: flags.workers,
         httpPort: flags.httpPort,
         httpsPort: flags.httpsPort,
+        proxyAddress: flags.proxyAddress,
         lbAddress: flags.lbAddress,
         lbPortOffset: flags.lbPortOffset,
         adminPort: flags.adminPort,

@@ -69,11 +69,13 @@ export class EdgeWorkers {
   readonly #ticketKeys: TicketKeys | undefined;
   readonly #proxyTicketKeys: TicketKeys | undefined;
   readonly #socketDir: string | undefined;
+  readonly #proxyAddress: string;
   /** listener.connection-balancer: exact (and more than one worker). */
   readonly exact: ExactBalancer | undefined;
 
   constructor(w: EdgeWorkersOptions) {
     const o = w.serve;
+    this.#proxyAddress = o.proxyAddress;
     // One worker holds every connection whatever the balancer: nothing to hand over.
     const exact = w.runProxy && w.count > 1 && o.config.listener.connectionBalancer === 'exact' ? new ExactBalancer(balancedListeners(o, w.internal), w.logger) : undefined;
     this.exact = exact;
@@ -107,7 +109,7 @@ export class EdgeWorkers {
       downstream: workerDownstream(o.proxy.downstream, w.count, workerIndex),
       listeners: proxyListeners(o, w.internal, workerIndex, exact),
       portListeners: {
-        host: '0.0.0.0',
+        host: o.proxyAddress,
         proxyProtocol: o.useProxyProtocol,
         reusePort: !exact,
         ...(exact ? { handedOff: true } : {}),
@@ -177,7 +179,7 @@ export class EdgeWorkers {
   async apply(version: number, proxyConfig: ProxyConfig | undefined, balancerConfig: BalancerConfig | undefined): Promise<void> {
     this.#proxyConfig = proxyConfig;
     // With exact balancing the primary opens the port listeners the config names.
-    if (this.exact && proxyConfig) this.#portProblems.set('primary', await this.exact.sync(portAcceptors(proxyConfig.listeners ?? [], this.#socketDir)));
+    if (this.exact && proxyConfig) this.#portProblems.set('primary', await this.exact.sync(portAcceptors(proxyConfig.listeners ?? [], this.#socketDir, this.#proxyAddress)));
     await Promise.all([proxyConfig && this.proxies?.apply(version, proxyConfig), balancerConfig && this.balancers?.apply(version, balancerConfig)]);
   }
 
@@ -285,8 +287,8 @@ function proxyListeners(o: ServeOptions, internal: InternalPorts | undefined, wo
   const pub = (name: string, port: number): Pick<ListenerSpec, 'port' | 'reusePort' | 'handedOff'> =>
     exact ? { port: exact.port(name) ?? port, handedOff: true } : { port, reusePort: true };
   const listeners: ListenerSpec[] = [
-    { name: 'http', host: '0.0.0.0', tls: false, proxyProtocol: o.useProxyProtocol, ...pub('http', o.httpPort) },
-    { name: 'https', host: '0.0.0.0', tls: true, proxyProtocol: o.useProxyProtocol, ...pub('https', o.httpsPort) },
+    { name: 'http', host: o.proxyAddress, tls: false, proxyProtocol: o.useProxyProtocol, ...pub('http', o.httpPort) },
+    { name: 'https', host: o.proxyAddress, tls: true, proxyProtocol: o.useProxyProtocol, ...pub('https', o.httpsPort) },
   ];
   if (internal) {
     // With exact balancing the balancer's flows come over the primary's
@@ -306,8 +308,8 @@ function proxyListeners(o: ServeOptions, internal: InternalPorts | undefined, wo
  *  ports and, in default mode, the balancer's Unix socket hop. */
 function balancedListeners(o: ServeOptions, internal: InternalPorts | undefined): BalancedListener[] {
   const listeners: BalancedListener[] = [
-    { name: 'http', host: '0.0.0.0', port: o.httpPort },
-    { name: 'https', host: '0.0.0.0', port: o.httpsPort },
+    { name: 'http', host: o.proxyAddress, port: o.httpPort },
+    { name: 'https', host: o.proxyAddress, port: o.httpsPort },
   ];
   const dir = internal?.socketDir;
   if (dir !== undefined) listeners.push({ name: 'lb-http', path: balancedSocketPath(dir, 'http') }, { name: 'lb-https', path: balancedSocketPath(dir, 'https') });
@@ -317,10 +319,10 @@ function balancedListeners(o: ServeOptions, internal: InternalPorts | undefined)
 /** With exact balancing, what the primary accepts for the config's port
  *  listeners: each public port and, in default mode, its balancer socket;
  *  `port` says how a bind failure is reported (as the workers would). */
-function portAcceptors(listeners: readonly PortListener[], socketDir: string | undefined): PortAcceptor[] {
+function portAcceptors(listeners: readonly PortListener[], socketDir: string | undefined, host: string): PortAcceptor[] {
   return listeners.map((l) => ({
     label: `port ${l.port} (bound at ${l.bindPort})`,
-    listeners: [{ name: l.name, host: '0.0.0.0', port: l.bindPort }, ...(socketDir !== undefined ? [{ name: `lb-${l.name}`, path: balancedSocketPath(socketDir, l.name) }] : [])],
+    listeners: [{ name: l.name, host, port: l.bindPort }, ...(socketDir !== undefined ? [{ name: `lb-${l.name}`, path: balancedSocketPath(socketDir, l.name) }] : [])],
   }));
 }
 

@@ -21,6 +21,9 @@ export interface ServeOptions {
   workers: number | undefined;
   httpPort: number;
   httpsPort: number;
+  /** Where the proxy's public listeners (HTTP, HTTPS, Gateway port
+   *  listeners) bind; 0.0.0.0 as Contour's Envoy by default. */
+  proxyAddress: string;
   lbAddress: string;
   lbPortOffset: number;
   adminPort: number;

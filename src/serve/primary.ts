@@ -107,10 +107,10 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
       balancerConfig: runs.balancer ? state.balancerConfig : undefined,
       proxyListeners: runs.proxy
         ? [
-            { name: 'http', address: '0.0.0.0', port: o.httpPort, tls: false, proxyProtocol: o.useProxyProtocol },
-            { name: 'https', address: '0.0.0.0', port: o.httpsPort, tls: true, proxyProtocol: o.useProxyProtocol },
+            { name: 'http', address: o.proxyAddress, port: o.httpPort, tls: false, proxyProtocol: o.useProxyProtocol },
+            { name: 'https', address: o.proxyAddress, port: o.httpsPort, tls: true, proxyProtocol: o.useProxyProtocol },
             // The Gateway listener ports of their own the config names.
-            ...(state.proxyConfig?.listeners ?? []).map((l) => ({ name: l.name, address: '0.0.0.0', port: l.bindPort, tls: l.protocol === 'https', proxyProtocol: o.useProxyProtocol })),
+            ...(state.proxyConfig?.listeners ?? []).map((l) => ({ name: l.name, address: o.proxyAddress, port: l.bindPort, tls: l.protocol === 'https', proxyProtocol: o.useProxyProtocol })),
           ]
         : [],
     }),

@@ -85,8 +85,8 @@ export async function portInUse(
 ): Promise<StartError | undefined> {
   const ports: { host: string; port: number; what: string }[] = [];
   if (runs.proxy) {
-    ports.push({ host: '0.0.0.0', port: o.httpPort, what: 'the proxy HTTP listener (--http-port)' });
-    ports.push({ host: '0.0.0.0', port: o.httpsPort, what: 'the proxy HTTPS listener (--https-port)' });
+    ports.push({ host: o.proxyAddress, port: o.httpPort, what: 'the proxy HTTP listener (--http-port)' });
+    ports.push({ host: o.proxyAddress, port: o.httpsPort, what: 'the proxy HTTPS listener (--https-port)' });
   }
   if (runs.balancer) {
     for (const lb of balancerConfig?.loadBalancers ?? []) {
