@@ -65,7 +65,8 @@ export function register(program: Command, setExitCode: (code: number) => void):
     .option('--drain-grace <duration>', 'on SIGTERM, how long an idle or new connection may still send a request (at most --drain-timeout)', parseDurationMs, 1000)
     .option('--tls-ticket-key-rotation <duration>', "how often the TLS session ticket keys (the load balancer's and the proxy's, each shared by its workers) are replaced, 1s to 24h", parseRotation, 3_600_000)
     .option('--no-access-log', 'do not log one line per request')
-    .option('--preserve-external-request-id', "keep the X-Request-Id of clients outside the internal address ranges (Envoy's preserve_external_request_id; default: replace it)")
+    .option('--preserve-external-request-id', "keep the X-Request-Id an edge request comes with (Envoy's preserve_external_request_id, as Contour sets it; the default)")
+    .option('--no-preserve-external-request-id', 'replace the X-Request-Id of every edge request (one from outside the internal address ranges, or with X-Forwarded-For) with a new one')
     .option('--co-located', 'run the proxy inside the load balancer workers: faster (no loopback hop), but the edge key is then in the processes that serve HTTP')
     .option('--kubernetes', 'watch the Kubernetes API instead of a folder')
     .option('--kubeconfig <file>', 'kubeconfig for --kubernetes (default: in-cluster, then KUBECONFIG, then ~/.kube/config)')
@@ -132,7 +133,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
         useProxyProtocol: Boolean(flags.useProxyProtocol),
         drainTimeoutMs: flags.drainTimeout,
         ticketKeyRotationMs: flags.tlsTicketKeyRotation,
-        proxy: { ...configProxySettings(config), accessLog: flags.accessLog, preserveExternalRequestId: Boolean(flags.preserveExternalRequestId), drainGraceMs: flags.drainGrace },
+        proxy: { ...configProxySettings(config), accessLog: flags.accessLog, preserveExternalRequestId: flags.preserveExternalRequestId !== false, drainGraceMs: flags.drainGrace },
         coLocated: Boolean(flags.coLocated),
         createSource,
         createStatusSink,

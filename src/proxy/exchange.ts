@@ -41,7 +41,7 @@ import type { FilterRequest, FilterVerdict, RequestFilter } from './request-filt
 import { findVhost, matchRoute, pickBackend, type CompiledBackend, type CompiledRoute, type CompiledVhost } from './route-table.ts';
 import { upstreamRequestHead, type RequestHeaders } from './upstream-request.ts';
 import { StreamDeadlines } from './stream-deadlines.ts';
-import { requestIdFor } from './request-id.ts';
+import { isInternalRequest, requestIdFor } from './request-id.ts';
 import { parseRequestTarget } from './request-target.ts';
 import type { UpstreamConnectError } from './upstream-tls.ts';
 
@@ -150,6 +150,8 @@ class Exchange implements RequestView, OpContext, HashInput {
   authority = '';
   host = '';
   requestId = '';
+  /** Envoy's internal request (request-id.ts). */
+  internalRequest = false;
   xff = '';
   route: CompiledRoute | undefined;
   vhost: CompiledVhost | undefined;
@@ -275,7 +277,8 @@ class Exchange implements RequestView, OpContext, HashInput {
     // before cors and the others: they all see a gRPC request.
     const ct = this.reqHeaders['content-type'];
     if (isGrpcWebRequest(ct)) this.grpcWeb = new GrpcWebCall(this.reqHeaders, ct, this.requestHasBody());
-    this.requestId = requestIdFor(this.reqHeaders['x-request-id'], conn.clientAddress, ctx.preserveExternalRequestId);
+    this.internalRequest = isInternalRequest(this.reqHeaders['x-forwarded-for'], conn);
+    this.requestId = requestIdFor(this.reqHeaders['x-request-id'], !this.internalRequest, ctx.preserveExternalRequestId);
     applyClientCertHeader(this.reqHeaders, conn);
     const keyAuthorization = http01Answer(ctx.acmeHttp01, req.method, this.path, conn.tls !== undefined);
     if (keyAuthorization !== undefined) return this.local(200, keyAuthorization, '-', { 'content-type': 'application/octet-stream' });
@@ -482,6 +485,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       https: this.conn.https,
       xffAddress: this.conn.connectionAddress,
       requestId: this.requestId,
+      internal: this.internalRequest,
       originalUrl: this.chain?.originalUrl,
       teTrailers: true,
       route,

@@ -1,9 +1,11 @@
-// X-Request-Id as Envoy's connection manager sets it with use_remote_address
-// (as Contour configures it): an internal client's id is kept, an external
-// client's is replaced by a fresh one (preserve_external_request_id: false),
-// so an outside client cannot choose the id the edge and its backends log
-// and trace by. Internal is Envoy's default internal address set: RFC 1918,
-// loopback and IPv6 unique-local addresses.
+// Internal and edge requests, and X-Request-Id, as Envoy's connection
+// manager decides them with use_remote_address (as Contour configures it):
+// a request is internal when its client sent no X-Forwarded-For and its
+// address is internal (Envoy's default set: RFC 1918, loopback and IPv6
+// unique-local addresses); every other one is an edge request. An edge
+// request's id is replaced by a fresh one unless external ids are
+// preserved, which Contour configures (preserve_external_request_id: true)
+// and serve does unless --no-preserve-external-request-id.
 import { randomUUID } from 'node:crypto';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
@@ -22,10 +24,20 @@ export function isInternalAddress(address: string): boolean {
   return isIPv6(a) && INTERNAL.check(a, 'ipv6');
 }
 
+const kInternal = Symbol('isobar.internalClient');
+
+/** Envoy's internal request: no X-Forwarded-For from the client, and an
+ *  internal client address (looked up once per connection). */
+export function isInternalRequest(forwardedFor: unknown, conn: { clientAddress: string }): boolean {
+  if (forwardedFor !== undefined) return false;
+  const c = conn as { clientAddress: string; [kInternal]?: boolean };
+  return (c[kInternal] ??= isInternalAddress(c.clientAddress));
+}
+
 /** The id a request carries upstream: the client's own `x-request-id`
- *  when it is internal (or external ids are preserved), else a new one. */
-export function requestIdFor(sent: string | string[] | undefined, clientAddress: string, preserveExternal: boolean): string {
+ *  when the request is internal (or external ids are preserved), else a new one. */
+export function requestIdFor(sent: string | string[] | undefined, edge: boolean, preserveExternal: boolean): string {
   const id = typeof sent === 'string' ? sent : undefined;
-  if (id && (preserveExternal || isInternalAddress(clientAddress))) return id;
+  if (id && (preserveExternal || !edge)) return id;
   return randomUUID();
 }

@@ -127,7 +127,7 @@ export class ProxyRuntime {
       stats,
       logger: opts.logger,
       onAccessLog: opts.onAccessLog,
-      preserveExternalRequestId: opts.preserveExternalRequestId ?? false,
+      preserveExternalRequestId: opts.preserveExternalRequestId ?? true,
       numTrustedHops: opts.numTrustedHops ?? 0,
       mergeSlashes: opts.mergeSlashes ?? true,
       compression: opts.compression ?? 'disabled',

@@ -155,8 +155,8 @@ export interface ProxyRuntimeOptions {
   /** On drain, how long a connection that has not sent its (next) request
    *  yet may still send one, answered with Connection: close (default 1000). */
   drainGraceMs?: number;
-  /** Keep the X-Request-Id of clients outside the internal ranges (Envoy's
-   *  preserve_external_request_id; default false: they get a new one). */
+  /** Keep the X-Request-Id of edge requests (Envoy's
+   *  preserve_external_request_id; default true, as Contour sets it). */
   preserveExternalRequestId?: boolean;
   /** Compress upstream responses as Contour's default filter chain does
    *  (the config file's compression.algorithm; serve's default gzip);

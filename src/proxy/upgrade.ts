@@ -16,7 +16,7 @@ import { canonicalPath } from './path-normalize.ts';
 import { parseRequestTarget } from './request-target.ts';
 import { findVhost, matchRoute, pickBackend } from './route-table.ts';
 import { upstreamRequestHead } from './upstream-request.ts';
-import { requestIdFor } from './request-id.ts';
+import { isInternalRequest, requestIdFor } from './request-id.ts';
 import { applyClientCertHeader } from './client-certificate.ts';
 import { runUpgradeFilters } from './upgrade-filters.ts';
 
@@ -106,7 +106,8 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   const route = matchRoute(vhost, view);
   if (!route) return fail('no-route');
   applyClientCertHeader(req.headers, conn);
-  const requestId = requestIdFor(req.headers['x-request-id'], conn.clientAddress, ctx.preserveExternalRequestId);
+  const internal = isInternalRequest(req.headers['x-forwarded-for'], conn);
+  const requestId = requestIdFor(req.headers['x-request-id'], !internal, ctx.preserveExternalRequestId);
   req.headers['x-request-id'] = requestId;
   // Picked before the filters, which count in the target cluster's scope.
   const picked = route.route.action.kind === 'forward' ? pickBackend(route.backends, route.totalWeight) : undefined;
@@ -133,6 +134,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
       https: conn.https,
       xffAddress: conn.connectionAddress,
       requestId,
+      internal,
       teTrailers: false,
       route,
       backend,

@@ -24,6 +24,9 @@ export interface UpstreamRequestInput {
    *  address (trusted hops took that from X-Forwarded-For). */
   xffAddress?: string | undefined;
   requestId: string;
+  /** Envoy's internal request: `x-envoy-internal: true` instead of
+   *  `x-envoy-external-address` (request-id.ts). */
+  internal: boolean;
   /** x-envoy-original-url: set on a request an internal redirect sent again. */
   originalUrl?: string | undefined;
   /** Pass on a client's `TE: trailers` (a WebSocket upgrade asks for none). */
@@ -70,8 +73,8 @@ export function upstreamRequestHead(i: UpstreamRequestInput): UpstreamRequestHea
     xForwardedFor,
     'x-forwarded-proto',
     i.https ? 'https' : 'http',
-    'x-envoy-external-address',
-    clientAddress,
+    i.internal ? 'x-envoy-internal' : 'x-envoy-external-address',
+    i.internal ? 'true' : clientAddress,
     'x-request-id',
     i.requestId,
   );

@@ -61,7 +61,9 @@ test('routes by host and forwards to the cluster endpoint', async () => {
   assert.equal(seen.headers.host, 'app.example.test');
   assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
   assert.equal(seen.headers['x-forwarded-proto'], 'http');
-  assert.equal(seen.headers['x-envoy-external-address'], '127.0.0.1');
+  // Loopback with no X-Forwarded-For: an internal request, as Envoy says.
+  assert.equal(seen.headers['x-envoy-internal'], 'true');
+  assert.equal(seen.headers['x-envoy-external-address'], undefined);
   assert.match(seen.headers['x-request-id']!, /^[0-9a-f-]{36}$/);
 });
 

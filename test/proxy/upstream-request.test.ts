@@ -168,6 +168,7 @@ for (const row of rows) {
       query: row.query ?? '',
       https: row.https ?? false,
       requestId: ID,
+      internal: false,
       teTrailers: row.teTrailers ?? true,
       route: compiled,
       backend: compiled.backends[0]!,
