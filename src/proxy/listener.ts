@@ -37,6 +37,12 @@ export interface ListenerOptions {
   downstream: DownstreamSettings;
 }
 
+/** `Upgrade: h2c` (alone): HTTP/2 over cleartext by upgrade, which the
+ *  proxy does not do (HTTP/2 with prior knowledge it does). */
+function isH2cUpgrade(upgrade: string | undefined): boolean {
+  return upgrade !== undefined && upgrade.trim().toLowerCase() === 'h2c';
+}
+
 /** Requests served on an HTTP/1 connection so far (listener.max-requests-per-connection). */
 const kRequests = Symbol('isobar.requests');
 
@@ -122,6 +128,10 @@ export class Listener {
         requireHostHeader: false,
         // Envoy's per_connection_buffer_limit_bytes: where backpressure starts.
         highWaterMark: d.perConnectionBufferLimitBytes ?? 64 * 1024,
+        // An h2c upgrade is served as the HTTP/1.1 request it also is, its
+        // upgrade headers dropped, as Envoy's HTTP/1 codec does (RFC 9110
+        // §7.8 lets a server ignore Upgrade); every other upgrade is one.
+        shouldUpgradeCallback: (req: http.IncomingMessage) => !isH2cUpgrade(req.headers.upgrade),
       },
       (req, res) => this.onRequest(req, res),
     );
@@ -268,7 +278,9 @@ export class Listener {
     const pipeline = Http1Pipeline.of(req.socket);
     // Draining: what the connection still sends is answered, with Connection: close.
     if (this.closing) pipeline.end();
-    if (asksToClose(req)) res.shouldKeepAlive = false;
+    // node:http's parser reads nothing after a request that asked to
+    // upgrade, even one served as HTTP/1.1 (h2c): it is the connection's last.
+    if (asksToClose(req) || isH2cUpgrade(req.headers.upgrade)) res.shouldKeepAlive = false;
     const max = this.opts.downstream.maxRequestsPerConnection;
     if (max !== undefined) {
       const socket = req.socket as Sock;
