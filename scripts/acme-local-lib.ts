@@ -109,10 +109,17 @@ ns IN A 127.0.0.1
 `,
   );
   const p = run('knotd', ['-c', join(dir, 'knot.conf')]);
-  await waitFor('knotd to serve the zone', () => {
-    if (p.child.exitCode !== null) throw new Error(`knotd exited: ${p.output()}`);
-    return p.output().includes('server started');
-  }, 10_000);
+  try {
+    await waitFor('knotd to serve the zone', () => {
+      if (p.child.exitCode !== null) throw new Error(`knotd exited: ${p.output()}`);
+      return p.output().includes('server started');
+    }, 10_000);
+  } catch (err) {
+    // A knotd left running would keep the caller's process alive for good.
+    await stopProc(p);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     port,
     tsig: { name: 'isobar-update', algorithm: 'hmac-sha256', secret },
@@ -177,10 +184,18 @@ export async function startPebble(o: PebbleOptions): Promise<Pebble> {
   const dispatcher = new Agent({ connect: { ca: ca.certPem } });
   const directory = `https://127.0.0.1:${o.port}/dir`;
   let stopped: Promise<void> | undefined;
-  await waitFor('pebble to listen', async () => {
-    if (p.child.exitCode !== null) throw new Error(`pebble exited: ${p.output()}`);
-    return (await fetch(directory, { dispatcher })).ok;
-  }, 15_000, 100);
+  try {
+    await waitFor('pebble to listen', async () => {
+      if (p.child.exitCode !== null) throw new Error(`pebble exited: ${p.output()}`);
+      return (await fetch(directory, { dispatcher })).ok;
+    }, 30_000, 100);
+  } catch (err) {
+    // A Pebble left running would keep the caller's process alive for good.
+    await stopProc(p);
+    await dispatcher.close();
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`${(err as Error).message}; its output:\n${p.output()}`);
+  }
   return {
     directory,
     caBundle: ca.certPem,
