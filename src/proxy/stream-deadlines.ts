@@ -1,9 +1,9 @@
 // A forwarded request's two deadlines, the route's response timeout (from
 // the end of the request, as Envoy's route timeout: an upload slower than
-// the timeout is not cut off) and its idle timeout (from the last byte either way), on one
-// timer: arming, refreshing and clearing a Node timer per request is a
-// measurable share of a proxy worker's time, and the idle deadline moves on
-// every chunk. Activity only stamps the time; the timer, when it fires
+// the timeout is not cut off) and its idle timeout (from the last byte
+// either way), on one timer: arming, refreshing and clearing a Node timer
+// per request is a measurable share of a proxy worker's time, and the idle
+// deadline moves on every chunk. Activity only stamps the time; the timer, when it fires
 // early because of it, is set again for what is left.
 
 export type StreamDeadline = 'response-timeout' | 'stream-idle';
@@ -39,13 +39,10 @@ export class StreamDeadlines {
   requestDone(): void {
     if (this.cleared || this.responseMs <= 0 || this.responseAt !== Infinity) return;
     this.responseAt = performance.now() + this.responseMs;
-    // The timer, when armed, is the idle one; fire() sets it again for
-    // whichever deadline comes first.
-    if (this.timer === undefined) this.timer = setTimeout(this.fire, this.responseMs);
-    else if (this.idleMs <= 0 || this.idleMs > this.responseMs) {
-      clearTimeout(this.timer);
-      this.timer = setTimeout(this.fire, this.responseMs);
-    }
+    // The timer, when armed, is the idle one, which may be due before or
+    // after the new deadline: fire() sets it for whichever comes first.
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.fire();
   }
 
   /** Bytes moved: the idle deadline starts again. */

@@ -53,3 +53,34 @@ test('stream deadlines: cleared, nothing fires; none set, no timer', async () =>
   await sleep(80);
   assert.equal(fired, 0);
 });
+
+function watchPending(responseMs: number, idleMs: number): { d: StreamDeadlines; fired: () => Promise<{ which: StreamDeadline; after: number }> } {
+  const start = performance.now();
+  let resolve!: (v: { which: StreamDeadline; after: number }) => void;
+  const p = new Promise<{ which: StreamDeadline; after: number }>((r) => (resolve = r));
+  const d = new StreamDeadlines(responseMs, idleMs, (which) => resolve({ which, after: performance.now() - start }), false);
+  return { d, fired: () => p };
+}
+
+test('stream deadlines: with the request still arriving, the response deadline starts at requestDone()', async () => {
+  const { d, fired } = watchPending(60, 0);
+  await sleep(100);
+  const doneAt = performance.now();
+  d.requestDone();
+  const r = await fired();
+  assert.equal(r.which, 'response-timeout');
+  const since = performance.now() - doneAt;
+  assert.ok(since >= 59, `fired ${since} ms after requestDone()`);
+});
+
+test('stream deadlines: an idle deadline due before the response deadline requestDone() starts still fires on its time', async () => {
+  // Idle 150 ms, response 120 ms from requestDone() at 80 ms: the idle
+  // deadline (150) comes before the response one (200).
+  const { d, fired } = watchPending(120, 150);
+  await sleep(80);
+  d.requestDone();
+  const r = await fired();
+  assert.equal(r.which, 'stream-idle');
+  assert.ok(r.after >= 149 && r.after < 195, `fired after ${r.after} ms`);
+  d.clear();
+});
