@@ -184,6 +184,13 @@ export async function startPebble(o: PebbleOptions): Promise<Pebble> {
   const dispatcher = new Agent({ connect: { ca: ca.certPem } });
   const directory = `https://127.0.0.1:${o.port}/dir`;
   let stopped: Promise<void> | undefined;
+  // Idempotent: a test may stop its CA early and again in its cleanup.
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await stopProc(p);
+      await dispatcher.close();
+      await rm(dir, { recursive: true, force: true });
+    })());
   try {
     await waitFor('pebble to listen', async () => {
       if (p.child.exitCode !== null) throw new Error(`pebble exited: ${p.output()}`);
@@ -191,9 +198,7 @@ export async function startPebble(o: PebbleOptions): Promise<Pebble> {
     }, 30_000, 100);
   } catch (err) {
     // A Pebble left running would keep the caller's process alive for good.
-    await stopProc(p);
-    await dispatcher.close();
-    await rm(dir, { recursive: true, force: true });
+    await stop();
     throw new Error(`${(err as Error).message}; its output:\n${p.output()}`);
   }
   return {
@@ -205,14 +210,6 @@ export async function startPebble(o: PebbleOptions): Promise<Pebble> {
       return res.text();
     },
     output: p.output,
-    stop() {
-      // Idempotent: a test may stop its CA early and again in its cleanup.
-      stopped ??= (async () => {
-        await stopProc(p);
-        await dispatcher.close();
-        await rm(dir, { recursive: true, force: true });
-      })();
-      return stopped;
-    },
+    stop,
   };
 }
