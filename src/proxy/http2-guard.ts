@@ -9,9 +9,13 @@ import { DEFAULT_HTTP2_BUDGETS, type Http2Budgets } from './http2-limits.ts';
 import { normalizeHost } from './host.ts';
 import { TokenBucket } from './token-bucket.ts';
 
-const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_PROTOCOL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 /** How long a session over budget lives after its GOAWAY. */
 const CLOSE_AFTER_GOAWAY_MS = 100;
+/** nghttp2's NGHTTP2_ERR_PROTO, as node:http2's NghttpError carries it in errno. */
+const NGHTTP2_ERR_PROTO = -505;
+/** How long a session kept after a stream error has to answer a PING. */
+const PING_AFTER_STREAM_ERROR_MS = 10_000;
 
 type Session = http2.Http2Session;
 type StreamListener = (this: Session, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
@@ -50,10 +54,12 @@ function guardSession(session: Session, ctx: ProxyContext): void {
   // it gets that far.
   const serve = session.listeners('stream') as StreamListener[];
   session.removeAllListeners('stream');
+  const streamErrors = keepOnStreamErrors(session);
   session.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
     // A stream closed with an error code emits 'error'; one kept from the
     // compatibility layer (which listens) would take the process down.
     stream.on('error', ignore);
+    streamErrors.watch(stream);
     if (admit(session, stream, headers, peerReset, ctx)) for (const l of serve) l.call(session, stream, headers, flags, rawHeaders);
   });
   const onControl = (): void => {
@@ -69,6 +75,46 @@ function guardSession(session: Session, ctx: ProxyContext): void {
   // the client's FIN: the session, and every stream still waiting
   // upstream, would outlive the client. HTTP/2 has no half-close; done.
   session.socket.once('end', () => session.destroy());
+}
+
+/**
+ * node:http2 destroys the whole session, with GOAWAY INTERNAL_ERROR, on
+ * every NGHTTP2_ERR_PROTO nghttp2 reports, and nghttp2 reports one for a
+ * stream error too: DATA past a request's content-length (RFC 9113 §8.1.1)
+ * gets RST_STREAM PROTOCOL_ERROR from nghttp2 and then takes down every
+ * other stream of the connection. So that destroy waits one turn: if
+ * nghttp2 reset a stream with PROTOCOL_ERROR meanwhile, it was that stream's
+ * error and the session lives on (and must still answer a PING, in case it
+ * was a connection error after all); otherwise it was a connection error,
+ * nghttp2 has sent its GOAWAY with the right code, and the session closes.
+ */
+function keepOnStreamErrors(session: Session): { watch(stream: http2.ServerHttp2Stream): void } {
+  let protocolResets = 0;
+  const countReset = (stream: http2.ServerHttp2Stream): void => {
+    if (stream.rstCode === NGHTTP2_PROTOCOL_ERROR) protocolResets++;
+  };
+  const destroy = session.destroy;
+  const closeAsConnectionError = (err: Error): void => {
+    if (!session.destroyed) destroy.call(session, err, NGHTTP2_PROTOCOL_ERROR);
+  };
+  session.destroy = function (this: Session, err?: Error, code?: number): Session {
+    if (code !== undefined || (err as { errno?: number } | undefined)?.errno !== NGHTTP2_ERR_PROTO) return destroy.call(this, err, code);
+    const before = protocolResets;
+    setImmediate(() => {
+      if (session.destroyed) return;
+      if (protocolResets === before) return closeAsConnectionError(err!);
+      const noAnswer = setTimeout(() => closeAsConnectionError(err!), PING_AFTER_STREAM_ERROR_MS);
+      noAnswer.unref();
+      if (!session.ping((pingErr) => (pingErr ? closeAsConnectionError(err!) : clearTimeout(noAnswer)))) closeAsConnectionError(err!);
+    });
+    return this;
+  };
+  return {
+    watch(stream) {
+      if (stream.closed) countReset(stream);
+      else stream.once('close', () => countReset(stream));
+    },
+  };
 }
 
 function admit(session: Session, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, peerReset: () => void, ctx: ProxyContext): boolean {

@@ -42,6 +42,8 @@ const seen: string[] = [];
 const seenHeaders = new Map<string, string[]>();
 /** Paths of /hold/ requests whose upstream connection has closed. */
 const heldClosed = new Set<string>();
+/** Paths of requests whose whole body the upstream received. */
+const completed: string[] = [];
 
 before(async () => {
   ca = await createCa();
@@ -62,7 +64,10 @@ before(async () => {
       return;
     }
     req.resume();
-    req.on('end', () => res.end('ok'));
+    req.on('end', () => {
+      completed.push(req.url ?? '');
+      res.end('ok');
+    });
   });
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
   const port = (backend.address() as net.AddressInfo).port;
@@ -259,6 +264,35 @@ test('fields with invalid names or values are removed by node:http2 before the p
   assert.ok(names.includes('x-good'));
   for (const [n] of bad) assert.ok(!names.includes(n), `${JSON.stringify(n)} not forwarded`);
   assert.ok(!names.includes('x-injected'));
+});
+
+// RFC 9113 §8.1.1: a body that does not add up to its content-length makes
+// the request malformed, a stream error. node:http2 would end the whole
+// connection for it (GOAWAY INTERNAL_ERROR); the guard keeps it to the stream.
+test('a body longer or shorter than its content-length: RST_STREAM PROTOCOL_ERROR on that stream only, never a complete request upstream', async () => {
+  for (const plain of [false, true]) {
+    const w = await wire({ plain });
+    try {
+      // A stream waiting upstream on the same connection must outlive the error.
+      await w.send(headers(1, request(HOST, `/hold/cl-${plain}`)));
+      await waitFor('the held stream forwarded', () => seen.includes(`/hold/cl-${plain}`));
+      await w.send(headers(3, post(`/cl/over-${plain}`, [['content-length', '5']]), FLAG.END_HEADERS));
+      await new Promise((r) => setTimeout(r, 20));
+      await w.send(data(3, Buffer.from('0123456789'), FLAG.END_STREAM));
+      assert.deepEqual(await w.outcome(3, 5000), { reset: ERR.PROTOCOL_ERROR }, 'longer');
+      // In one read, the headers and a short body.
+      await w.send(headers(5, post(`/cl/under-${plain}`, [['content-length', '10']]), FLAG.END_HEADERS), data(5, Buffer.from('01234'), FLAG.END_STREAM));
+      assert.deepEqual(await w.outcome(5, 5000), { reset: ERR.PROTOCOL_ERROR }, 'shorter');
+      await w.send(headers(7, request(HOST, `/cl/after-${plain}`)));
+      assert.deepEqual(await w.outcome(7, 5000), { status: 200 }, 'the connection serves on');
+      assert.equal(w.goaway(), undefined, 'no GOAWAY');
+      assert.equal(w.frames.find((f) => f.stream === 1 && f.type === FRAME.RST_STREAM), undefined, 'the held stream is not reset');
+      assert.ok(!heldClosed.has(`/hold/cl-${plain}`), 'the held stream is still open upstream');
+    } finally {
+      w.destroy();
+    }
+  }
+  assert.deepEqual(completed.filter((s) => s.startsWith('/cl/over') || s.startsWith('/cl/under')), []);
 });
 
 interface ConnectionErrorRow {
