@@ -112,6 +112,7 @@ export function register(program: Command, setExitCode: (code: number) => void):
               source: kube!.source,
               cache: kube!.cache,
               ingressService: config.ingressService,
+              statusAddress: config.ingressStatusAddress,
               writeServiceStatus: roles.has('balancer'),
             })
         : undefined;

@@ -10,7 +10,6 @@ export const CONTOUR_IGNORED: ReadonlyMap<string, string> = new Map([
   ['incluster', 'in a pod isobar uses the in-cluster config by itself'],
   ['kubernetesClientQPS', ''],
   ['kubernetesClientBurst', ''],
-  ['ingress-status-address', ''],
   ['disableAllowChunkedLength', 'a request with both Content-Length and Transfer-Encoding is refused with 400'],
   ['serverHeaderTransformation', ''],
   ['default-http-versions', ''],

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 // The config file (`--config isobar.yaml`) -> IsobarConfig. Keys use
 // Contour's spelling where Contour has one. Unknown keys are errors that
 // name the key, the file and line, and suggest the closest known key; keys
@@ -209,6 +210,12 @@ const HANDLERS: Record<string, Handler> = {
   'envoy-service-name': (v, c) => {
     const s = dnsLabel(v, c);
     if (s) c.config.ingressService = { ...c.config.ingressService, name: s };
+  },
+  'ingress-status-address': (v, c) => {
+    if (typeof v !== 'string') return c.fail(`must be a string, found ${describe(v)}`);
+    // Contour's parseStatusFlag: a comma-separated list, each an IP if it parses as one.
+    const entries = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    if (entries.length > 0) c.config.ingressStatusAddress = entries.map((x) => (isIP(x) ? { ip: x } : { hostname: x }));
   },
   'ingress.service': (v, c) => {
     if (typeof v !== 'string') return c.fail(`must be "namespace/name", found ${describe(v)}`);

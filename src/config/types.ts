@@ -87,6 +87,11 @@ export interface IsobarConfig {
   /** ingress.service (isobar): the Service whose targets are isobar's own
    *  proxy, default projectcontour/envoy */
   ingressService: NamespacedName;
+  /** ingress-status-address: the load balancer address written into the
+   *  status of HTTPProxies, Ingresses and Gateways without a load balancer
+   *  of their own, instead of the ingress Service's (Contour's flag and key,
+   *  a comma-separated list; IPs as IPs, the rest as hostnames). */
+  ingressStatusAddress?: { ip?: string; hostname?: string }[];
   /** aws.region / aws.account (isobar): used in ARNs and hostnames */
   aws: { region: string; account: string; clusterName: string };
   /** policy.request-headers / policy.response-headers: global header ops */

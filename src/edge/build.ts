@@ -7,7 +7,7 @@
 // Pure as the builders it runs: the time is an input (certificate expiry
 // warnings), and the only clock read times the dag for the debug log.
 import type { IsobarConfig } from '../config/index.ts';
-import type { Snapshot } from '../objects/index.ts';
+import type { Service, Snapshot } from '../objects/index.ts';
 import { DagBuilder, loadBalancerName, type DagResult, type ProxyConfig } from '../dag/index.ts';
 import { buildBalancerModel, type BalancerConfig, type CertificateStoreProblem, type EdgeCertificate } from '../balancer/index.ts';
 import type { IngressStatus, LoadBalancerIngressStatus, ServiceStatus, StatusReport } from '../status/index.ts';
@@ -72,46 +72,63 @@ export class EdgeBuilder {
       now: input.now,
     });
     this.#previous = lb.balancerConfig;
-    const ingresses = withLoadBalancer(dag.ingresses, lb.statuses, input);
+    const front = ingressServiceAddress(lb.statuses, input);
+    const ingresses = withLoadBalancer(dag.ingresses, front);
     return {
       proxyConfig: dag.proxyConfig,
       balancerConfig: lb.balancerConfig,
-      statuses: { httpproxies: dag.statuses, services: lb.statuses, extensionservices: dag.extensionServices, ingresses, ...withGatewayAddresses(dag.gatewayApi, lb.statuses) },
+      statuses: { httpproxies: dag.statuses, services: lb.statuses, extensionservices: dag.extensionServices, ingresses, ...withGatewayAddresses(dag.gatewayApi, lb.statuses, gatewayLbs, front) },
     };
   }
 }
 
-/** status.loadBalancer of each served Ingress, as Contour writes it: the
- *  address of the Service in front of the proxy (config ingress.service),
- *  from the balancer model when it serves that Service, else from the
- *  Service's own status (a real NLB's controller wrote it). */
-function withLoadBalancer(ingresses: IngressStatus[], services: ServiceStatus[], input: EdgeInput): IngressStatus[] {
-  if (ingresses.length === 0) return ingresses;
+/** The address of the Service in front of the proxy (config
+ *  ingress.service), as Contour reads the Envoy Service's: config
+ *  ingress-status-address when set, else from the balancer model when it
+ *  serves that Service, else from the Service's own status (a real NLB's
+ *  controller wrote it). */
+function ingressServiceAddress(services: ServiceStatus[], input: EdgeInput): LoadBalancerIngressStatus[] {
+  if (input.config.ingressStatusAddress) return input.config.ingressStatusAddress.map((a) => ({ ...a }));
   const ref = input.config.ingressService;
   const own = services.find((s) => s.namespace === ref.namespace && s.name === ref.name);
   const svc = input.snapshot.services.find((s) => s.metadata.namespace === ref.namespace && s.metadata.name === ref.name);
   const from = own && own.ingress.length > 0 ? own.ingress : (svc?.status?.loadBalancer?.ingress ?? []);
-  const lb = from.map((i) => {
+  return from.map((i) => {
     const e: LoadBalancerIngressStatus = {};
     if (i.hostname) e.hostname = i.hostname;
     if (i.ip) e.ip = i.ip;
     if (i.ports && i.ports.length > 0) e.ports = i.ports.map((p) => ({ port: p.port, protocol: p.protocol }));
     return e;
   });
-  return ingresses.map((i) => (i.served ? { ...i, loadBalancer: { ingress: lb } } : i));
 }
 
-/** status.addresses of each Gateway with a load balancer: its hostname
- *  (and IP) as the balancer model reports them. */
-function withGatewayAddresses(api: DagResult['gatewayApi'], services: ServiceStatus[]): DagResult['gatewayApi'] {
+/** status.loadBalancer of each served Ingress, as Contour writes it: the
+ *  address of the Service in front of the proxy. */
+function withLoadBalancer(ingresses: IngressStatus[], front: LoadBalancerIngressStatus[]): IngressStatus[] {
+  if (ingresses.length === 0) return ingresses;
+  return ingresses.map((i) => (i.served ? { ...i, loadBalancer: { ingress: front } } : i));
+}
+
+/** status.addresses of each Gateway: a Gateway with a load balancer of its
+ *  own gets that one's hostname and IP as the balancer model reports them;
+ *  one whose load balancer could not be made (AddressNotAssigned) gets
+ *  none; the others are served on the proxy's own listeners, behind the
+ *  ingress Service, and get its address, as Contour gives a statically
+ *  provisioned Gateway the Envoy Service's. */
+function withGatewayAddresses(api: DagResult['gatewayApi'], services: ServiceStatus[], gatewayLbs: Service[], front: LoadBalancerIngressStatus[]): DagResult['gatewayApi'] {
   if (!api) return api;
+  const ownLb = new Set(gatewayLbs.map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
   const gateways = api.gateways.map((g) => {
-    const svc = services.find((s) => s.namespace === g.namespace && s.name === loadBalancerName(g.name));
-    if (!svc || svc.ingress.length === 0) return g;
+    const lbName = loadBalancerName(g.name);
+    let from: LoadBalancerIngressStatus[];
+    if (ownLb.has(`${g.namespace}/${lbName}`)) from = services.find((s) => s.namespace === g.namespace && s.name === lbName)?.ingress ?? [];
+    else if (g.conditions.some((c) => c.type === 'Programmed' && c.reason === 'AddressNotAssigned')) from = [];
+    else from = front;
+    if (from.length === 0) return g;
     const addresses: { type: string; value: string }[] = [];
-    for (const i of svc.ingress) {
-      if (i.hostname) addresses.push({ type: 'Hostname', value: i.hostname });
+    for (const i of from) {
       if (i.ip) addresses.push({ type: 'IPAddress', value: i.ip });
+      if (i.hostname) addresses.push({ type: 'Hostname', value: i.hostname });
     }
     return { ...g, addresses };
   });

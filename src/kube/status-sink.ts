@@ -28,6 +28,8 @@ export interface KubeStatusSinkOptions {
   /** The Service in front of the proxy (config ingress.service): its address
    *  goes into every HTTPProxy's status.loadBalancer, as Contour does. */
   ingressService?: NamespacedName;
+  /** Config ingress-status-address: this address instead of the ingress Service's. */
+  statusAddress?: { ip?: string; hostname?: string }[];
   /** Write Service status.loadBalancer.ingress: only when this process runs
    *  the balancer (otherwise the cloud controller owns that field). */
   writeServiceStatus?: boolean;
@@ -69,7 +71,7 @@ export class KubeStatusSink {
       onUpdate: o.onStatusUpdate,
       observedStatus: o.source ? (k, ns, n) => o.source!.observedStatus(k, ns, n) : undefined,
       servedAt: o.source ? (k) => o.source!.servedAt(k) : undefined,
-      proxyIngress: o.ingressService ? () => this.#ingress(this.#last) : undefined,
+      proxyIngress: o.ingressService || o.statusAddress ? () => this.#ingress(this.#last) : undefined,
     });
     o.source?.on('ready', this.#onReady);
     o.source?.on('status', this.#onStatus);
@@ -138,12 +140,13 @@ export class KubeStatusSink {
    *  fills it from the snapshot, which can lag the Service's own status). */
   #ingresses(report: StatusReport) {
     const list = report.ingresses ?? [];
-    if (list.length === 0 || !this.#o.ingressService) return list;
+    if (list.length === 0 || (!this.#o.ingressService && !this.#o.statusAddress)) return list;
     const ingress = this.#ingress(report);
     return list.map((i) => (i.served ? { ...i, loadBalancer: { ingress } } : i));
   }
 
   #ingress(report: StatusReport | undefined) {
+    if (this.#o.statusAddress) return this.#o.statusAddress;
     const svc = this.#o.ingressService!;
     const own = report?.services.find((s) => s.namespace === svc.namespace && s.name === svc.name);
     if (own && this.#o.writeServiceStatus) return own.ingress;

@@ -97,7 +97,7 @@ function keepOnStreamErrors(session: Session): { watch(stream: http2.ServerHttp2
   const closeAsConnectionError = (err: Error): void => {
     if (!session.destroyed) destroy.call(session, err, NGHTTP2_PROTOCOL_ERROR);
   };
-  session.destroy = function (this: Session, err?: Error, code?: number): Session {
+  session.destroy = function (this: Session, err?: Error, code?: number): void {
     if (code !== undefined || (err as { errno?: number } | undefined)?.errno !== NGHTTP2_ERR_PROTO) return destroy.call(this, err, code);
     const before = protocolResets;
     setImmediate(() => {
@@ -107,7 +107,6 @@ function keepOnStreamErrors(session: Session): { watch(stream: http2.ServerHttp2
       noAnswer.unref();
       if (!session.ping((pingErr) => (pingErr ? closeAsConnectionError(err!) : clearTimeout(noAnswer)))) closeAsConnectionError(err!);
     });
-    return this;
   };
   return {
     watch(stream) {

@@ -58,6 +58,7 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
   });
   assert.deepEqual(config.circuitBreakers, { maxConnections: 100, maxPendingRequests: 100, maxRequests: 100, maxRetries: 3, perHostMaxConnections: 10 });
   assert.deepEqual(config.cluster, { dnsLookupFamily: 'auto', maxRequestsPerConnection: 1, perConnectionBufferLimitBytes: 32768 });
+  assert.deepEqual(config.ingressStatusAddress, [{ hostname: 'local.projectcontour.io' }]);
   const warned = warnings.map((w) => w.message.slice(0, w.message.indexOf(':')));
   // Each ignored key once, at its own line; keys inside it are not repeated.
   assert.deepEqual(warned, [
@@ -67,7 +68,6 @@ test('every key of Contour parameters.go loads: honoured, or a warning that name
     'kubernetesClientQPS',
     'kubernetesClientBurst',
     'server.xds-server-type',
-    'ingress-status-address',
     'tls.ecdh-curves',
     'tls.fingerprint',
     'disableAllowChunkedLength',

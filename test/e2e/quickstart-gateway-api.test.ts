@@ -88,8 +88,9 @@ test('status: the generated load balancer Service with the Gateway\'s annotation
   const r = JSON.parse(stdout) as Required<StatusReport>;
   const gw = r.gateways.find((g) => g.name === 'contour')!;
   assert.deepEqual(gw.conditions.map((c) => `${c.type}=${c.status}`), ['Accepted=True', 'Programmed=True', 'ResolvedRefs=True']);
-  assert.equal(gw.addresses[0]?.type, 'Hostname');
-  assert.match(gw.addresses[0]!.value, /elb/);
+  assert.equal(gw.addresses[0]?.type, 'IPAddress');
+  assert.equal(gw.addresses[1]?.type, 'Hostname');
+  assert.match(gw.addresses[1]!.value, /elb/);
   assert.equal(gw.listeners[0]!.attachedRoutes, 2);
   const policies = Object.fromEntries(r.backendtlspolicies.map((p) => [p.name, p.ancestors.map((a) => a.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`).join(' '))]));
   assert.deepEqual(policies, {

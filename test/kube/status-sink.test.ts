@@ -70,6 +70,25 @@ test('two replicas: only the leader writes; when it stops, the other takes over 
   }
 });
 
+test('ingress-status-address: HTTPProxies and served Ingresses get that address, not the ingress Service one', async () => {
+  const { api, kubeconfig } = await startApi();
+  api.put('httpproxies', { apiVersion: 'projectcontour.io/v1', kind: 'HTTPProxy', metadata: { name: 'a', namespace: 'default' }, spec: { virtualhost: { fqdn: 'a.example.com' } } } as never);
+  api.put('ingresses', { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'web', namespace: 'default' }, spec: { defaultBackend: { service: { name: 'web', port: { number: 80 } } } } } as never);
+  const sink = new KubeStatusSink({ kubeconfig, leaderElection: false, ingressService: { namespace: 'projectcontour', name: 'envoy' }, statusAddress: [{ ip: '127.0.0.1' }, { hostname: 'edge.example.com' }] });
+  try {
+    sink.write(report('static'));
+    await waitFor('status written', () => (api.get('httpproxies', 'default', 'a')!.status as any)?.description === 'static');
+    await sink.writer.idle();
+    const want = { ingress: [{ ip: '127.0.0.1' }, { hostname: 'edge.example.com' }] };
+    assert.deepEqual((api.get('httpproxies', 'default', 'a')!.status as any).loadBalancer, want);
+    await waitFor('Ingress written', () => (api.get('ingresses', 'default', 'web')!.status as any)?.loadBalancer?.ingress?.length === 2);
+    assert.deepEqual((api.get('ingresses', 'default', 'web')!.status as any).loadBalancer, want);
+  } finally {
+    await sink.stop();
+    await api.stop();
+  }
+});
+
 test('statuses wait for the source to finish its initial sync, then the latest report is written', async () => {
   const { api, kubeconfig } = await startApi();
   api.put('httpproxies', { apiVersion: 'projectcontour.io/v1', kind: 'HTTPProxy', metadata: { name: 'a', namespace: 'default' }, spec: { virtualhost: { fqdn: 'a.example.com' } } } as never);
