@@ -19,4 +19,9 @@ export interface CorsConfig {
   maxAge: string;
   allowCredentials: boolean;
   allowPrivateNetwork: boolean;
+  /** Access-Control-Expose-Headers on preflight answers too: the Gateway
+   *  API's HTTPCORSFilter asks for it (its conformance test checks it);
+   *  Envoy's CORS filter, which HTTPProxy's corsPolicy is, sends it only
+   *  on actual responses. */
+  exposeOnPreflight?: true;
 }

@@ -69,5 +69,6 @@ export function gatewayCors(raw: unknown): CorsConfig | string {
     maxAge: String(maxAge),
     allowCredentials: c.allowCredentials === true,
     allowPrivateNetwork: false,
+    exposeOnPreflight: true,
   };
 }

@@ -68,6 +68,7 @@ export function corsDecision(c: CompiledCors, method: string, h: Headers): CorsD
     if (cfg.allowHeaders !== '*') headers['access-control-allow-headers'] = cfg.allowHeaders;
     else if (asked !== '') headers['access-control-allow-headers'] = asked;
   }
+  if (cfg.exposeOnPreflight && cfg.exposeHeaders !== '') headers['access-control-expose-headers'] = cfg.exposeHeaders;
   if (cfg.maxAge !== '') headers['access-control-max-age'] = cfg.maxAge;
   if (cfg.allowPrivateNetwork && one(h, 'access-control-request-private-network') === 'true') {
     headers['access-control-allow-private-network'] = 'true';

@@ -40,8 +40,9 @@ test('CORS: the filter becomes the route\'s policy (origins as the spec reads th
     maxAge: '3600',
     allowCredentials: true,
     allowPrivateNetwork: false,
+    exposeOnPreflight: true,
   });
-  assert.deepEqual(corsOf({ allowOrigins: ['*'] }).cors, { allowOrigin: [{ kind: 'exact', value: '*' }], allowMethods: '', allowHeaders: '', exposeHeaders: '', maxAge: '5', allowCredentials: false, allowPrivateNetwork: false });
+  assert.deepEqual(corsOf({ allowOrigins: ['*'] }).cors, { allowOrigin: [{ kind: 'exact', value: '*' }], allowMethods: '', allowHeaders: '', exposeHeaders: '', maxAge: '5', allowCredentials: false, allowPrivateNetwork: false, exposeOnPreflight: true });
   assert.deepEqual(corsOf({ allowOrigins: ['http://a.example:8080'] }).cors?.allowOrigin, [{ kind: 'regex', value: 'http://a\\.example:8080' }]);
 });
 
@@ -55,7 +56,8 @@ interface Row {
   want: CorsDecision;
 }
 
-const FULL = { 'access-control-allow-credentials': 'true', 'access-control-allow-methods': 'GET,OPTIONS', 'access-control-allow-headers': 'x-header-1,x-header-2', 'access-control-max-age': '3600' };
+// The conformance test (HTTPRouteCORS) wants the exposed headers on preflights too.
+const FULL = { 'access-control-allow-credentials': 'true', 'access-control-allow-methods': 'GET,OPTIONS', 'access-control-allow-headers': 'x-header-1,x-header-2', 'access-control-expose-headers': 'x-header-3,x-header-4', 'access-control-max-age': '3600' };
 const rows: Row[] = [
   { name: 'preflight from an exact origin', cors: MULTIPLE, method: 'OPTIONS', headers: preflight('https://www.foo.com', 'GET', 'x-header-1, x-header-2'), want: { kind: 'preflight', headers: { 'access-control-allow-origin': 'https://www.foo.com', ...FULL } } },
   { name: 'preflight from a wildcard origin, one label', cors: MULTIPLE, method: 'OPTIONS', headers: preflight('https://www.bar.com', 'GET'), want: { kind: 'preflight', headers: { 'access-control-allow-origin': 'https://www.bar.com', ...FULL } } },

@@ -151,6 +151,7 @@ test('HTTPRoute retry (codes, attempts, connection errors, backoff, per-try time
     assert.equal(pre.headers['access-control-allow-headers'], 'x-header-1,x-header-2');
     assert.equal(pre.headers['access-control-allow-credentials'], 'true');
     assert.equal(pre.headers['access-control-max-age'], '3600');
+    assert.equal(pre.headers['access-control-expose-headers'], 'x-header-3', 'HTTPRouteCORS wants them on preflights too');
     assert.equal(flaky.tries.get('preflight'), undefined, 'the preflight never reached the backend');
     // A request from an allowed origin gets the headers on the backend's answer.
     const simple = await get('cors.example.test', '/cors?key=simple', { origin: 'https://www.foo.com' });
