@@ -72,6 +72,8 @@ export class BackendTLSPolicies {
   readonly #entries: PolicyEntry[] = [];
   /** "ns/service/sectionName" -> the policy that wins ("" section: every port). */
   readonly #byTarget = new Map<string, PolicyEntry>();
+  /** "ns/service/sectionName" -> the younger policies that conflict there. */
+  readonly #conflicted = new Map<string, PolicyEntry[]>();
   readonly #view: CacheView;
 
   constructor(policies: unknown[], configMaps: ConfigMaps, view: CacheView) {
@@ -168,12 +170,26 @@ export class BackendTLSPolicies {
       if (holder) {
         // The older policy keeps the target; this one is conflicted.
         if (e.accepted.ok) e.accepted = { ok: false, reason: 'Conflicted', message: `BackendTLSPolicy ${holder.namespace}/${holder.name} already targets Service ${t.service}${t.sectionName ? ` port ${t.sectionName}` : ''}` };
+        const losers = this.#conflicted.get(key);
+        if (losers) losers.push(e);
+        else this.#conflicted.set(key, [e]);
         continue;
       }
       this.#byTarget.set(key, e);
     }
     // A conflicted policy applies to none of its targets: everything it
     // targets is held by the older one.
+  }
+
+  /** A Gateway's route reaches this Service port: the policy applied there
+   *  and the ones conflicting with it there get that Gateway as an ancestor,
+   *  so a conflicted policy's status says so (GEP-713; the conformance test
+   *  BackendTLSPolicyConflictResolution reads it under the Gateway). */
+  reached(ns: string, service: string, portName: string, gateway: string): void {
+    const exact = `${ns}/${service}/${portName}`;
+    const key = portName !== '' && this.#byTarget.has(exact) ? exact : `${ns}/${service}/`;
+    this.#byTarget.get(key)?.ancestors.add(gateway);
+    for (const e of this.#conflicted.get(key) ?? []) e.ancestors.add(gateway);
   }
 
   /** The policy for a Service port (by port name, else for every port). */

@@ -62,7 +62,7 @@ export function resolveBackend(ctx: BackendContext, raw: unknown, routeNs: strin
   const policy = mode === 'passthrough' ? undefined : ctx.policies.forService(namespace, name, str(s.port.name));
   if (mode === 'passthrough') protocol = 'http1'; // bytes through: the cluster only names the endpoints
   else if (policy) {
-    policy.policy.ancestors.add(ctx.gateway);
+    ctx.policies.reached(namespace, name, str(s.port.name), ctx.gateway);
     if (!policy.ok) return { unreachable: true };
     protocol = protocol === 'h2' || protocol === 'h2c' ? 'h2' : 'tls';
     tls = {

@@ -107,8 +107,23 @@ test('two policies for one target: the older wins, the younger is Conflicted', (
   const v = { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'ca' }] };
   const r = runGw([...base, policy('young', { targetRefs: [target()], validation: { ...v, hostname: 'young.example.com' } }, '2024-03-01T00:00:00Z'), policy('old', { targetRefs: [target()], validation: { ...v, hostname: 'old.example.com' } }, '2024-02-01T00:00:00Z')]);
   assert.equal(clusterOf(r).cluster!.tls!.sni, 'old.example.com');
-  assert.deepEqual(policyLine(r), { old: ['infra/gw: Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs'], young: [] });
-  assert.equal(r.gatewayApi!.backendtlspolicies.find((p) => p.name === 'young')!.ancestors.length, 0, 'a conflicted policy reaches no backend');
+  // The conflicted one is reported under the Gateway whose route reaches the target (BackendTLSPolicyConflictResolution).
+  assert.deepEqual(policyLine(r), { old: ['infra/gw: Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs'], young: ['infra/gw: Accepted=False/Conflicted ResolvedRefs=True/ResolvedRefs'] });
+});
+
+test('conflicts by section name, as BackendTLSPolicyConflictResolution has them: the same section conflicts, a section and the whole Service do not', () => {
+  const v = (hostname: string) => ({ caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'ca' }], hostname });
+  const routes = [
+    httpRoute('r', { parentRefs: [toGw()], rules: [{ backendRefs: [{ name: 's', port: 443 }] }] }),
+    httpRoute('r2', { parentRefs: [toGw()], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/other' } }], backendRefs: [{ name: 's', port: 8443 }] }] }),
+  ];
+  const objects = [...base.filter((o) => o.kind !== 'HTTPRoute'), ...routes];
+  const same = runGw([...objects, policy('first', { targetRefs: [target({ sectionName: 'https' })], validation: v('a.example.com') }, '2024-01-01T00:00:00Z'), policy('second', { targetRefs: [target({ sectionName: 'https' })], validation: v('b.example.com') }, '2024-01-02T00:00:00Z')]);
+  assert.deepEqual(policyLine(same), { first: ['infra/gw: Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs'], second: ['infra/gw: Accepted=False/Conflicted ResolvedRefs=True/ResolvedRefs'] });
+  const mixed = runGw([...objects, policy('section', { targetRefs: [target({ sectionName: 'https' })], validation: v('a.example.com') }, '2024-01-01T00:00:00Z'), policy('whole', { targetRefs: [target()], validation: v('b.example.com') }, '2024-01-02T00:00:00Z')]);
+  assert.deepEqual(policyLine(mixed), { section: ['infra/gw: Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs'], whole: ['infra/gw: Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs'] });
+  const sni = (r: DagResult) => r.proxyConfig.clusters.filter((c) => c.tls).map((c) => c.tls!.sni).sort();
+  assert.deepEqual(sni(mixed), ['a.example.com', 'b.example.com'], 'port https by its own policy, port other by the whole-Service one');
 });
 
 test('the Gateway\'s backendTLS.clientCertificateRef is the client certificate shown to validated backends', () => {
