@@ -12,11 +12,14 @@ import { CONTROLLER_NAME, GATEWAY_GROUP, condition } from './gateway-conditions.
 import { caBundleError } from './secret.ts';
 import { arr, int, rec, str } from './safe.ts';
 
+/** An absolute URI, as the CRD's validation of subjectAltNames[].uri reads it (RFC 3986 scheme, then ':'). */
+const URI_SAN = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
+
 /** The id of the system CA bundle in the ProxyConfig. */
 export const SYSTEM_CA_ID = 'isobar/system-ca';
 
 export type PolicyVerdict =
-  | { ok: true; caBundleId: string; caPem: string; sni: string; subjectNames: string[]; policy: PolicyEntry }
+  | { ok: true; caBundleId: string; caPem: string; sni: string; subjectNames: string[]; uriSubjectNames: string[]; policy: PolicyEntry }
   | { ok: false; policy: PolicyEntry };
 
 export interface PolicyEntry {
@@ -116,11 +119,16 @@ export class BackendTLSPolicies {
     const hostname = str(v.hostname);
     if (hostname === '') reject('Invalid', 'validation.hostname is required');
     if (Object.keys(rec(spec.options) ?? {}).length > 0) reject('Invalid', 'options are not supported: isobar would not apply them');
+    // With subjectAltNames, the certificate must carry one of them (the
+    // hostname is then only the SNI); without, it must carry the hostname.
     const subjectNames: string[] = [];
-    for (const san of arr(v.subjectAltNames)) {
+    const uriSubjectNames: string[] = [];
+    const sans = arr(v.subjectAltNames);
+    for (const san of sans) {
       const s = rec(san) ?? {};
       if (str(s.type) === 'Hostname' && str(s.hostname) !== '') subjectNames.push(str(s.hostname));
-      else reject('Invalid', `subjectAltNames of type ${str(s.type) || '(none)'} are not supported: only Hostname`);
+      else if (str(s.type) === 'URI' && URI_SAN.test(str(s.uri))) uriSubjectNames.push(str(s.uri));
+      else reject('Invalid', `subjectAltNames: type ${str(s.type) || '(none)'} needs ${str(s.type) === 'URI' ? 'a uri of the form scheme:...' : str(s.type) === 'Hostname' ? 'a hostname' : 'to be Hostname or URI'}`);
     }
     const refs = arr(v.caCertificateRefs).map((x) => rec(x) ?? {});
     const wellKnown = str(v.wellKnownCACertificates);
@@ -163,7 +171,7 @@ export class BackendTLSPolicies {
       }
       targets.push({ service: str(tr.name), sectionName: str(tr.sectionName) });
     }
-    e.verdict = e.accepted.ok ? { ok: true, caBundleId: caId, caPem, sni: hostname, subjectNames: subjectNames.length > 0 ? subjectNames : [hostname], policy: e } : { ok: false, policy: e };
+    e.verdict = e.accepted.ok ? { ok: true, caBundleId: caId, caPem, sni: hostname, subjectNames: sans.length > 0 ? subjectNames : [hostname], uriSubjectNames, policy: e } : { ok: false, policy: e };
     for (const t of targets) {
       const key = `${ns}/${t.service}/${t.sectionName}`;
       const holder = this.#byTarget.get(key);

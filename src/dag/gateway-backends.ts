@@ -67,7 +67,7 @@ export function resolveBackend(ctx: BackendContext, raw: unknown, routeNs: strin
     protocol = protocol === 'h2' || protocol === 'h2c' ? 'h2' : 'tls';
     tls = {
       sni: policy.sni,
-      validation: { caBundleId: policy.caBundleId, subjectNames: policy.subjectNames },
+      validation: { caBundleId: policy.caBundleId, subjectNames: policy.subjectNames, ...(policy.uriSubjectNames.length > 0 ? { uriSubjectNames: policy.uriSubjectNames } : {}) },
       minVersion: version(ctx.config.upstreamTls?.minimumProtocolVersion, '1.2'),
       maxVersion: version(ctx.config.upstreamTls?.maximumProtocolVersion, '1.3'),
     };

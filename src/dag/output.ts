@@ -133,6 +133,7 @@ export function sameShape(a: ClusterShape, b: ClusterShape): boolean {
   const w = y.validation;
   if (!v || !w) return v === w;
   if (v.caBundleId !== w.caBundleId || v.subjectNames.length !== w.subjectNames.length) return false;
+  if (JSON.stringify(v.uriSubjectNames ?? []) !== JSON.stringify(w.uriSubjectNames ?? [])) return false;
   for (let i = 0; i < v.subjectNames.length; i++) if (v.subjectNames[i] !== w.subjectNames[i]) return false;
   return true;
 }
@@ -143,7 +144,7 @@ export function clusterIdentity(c: ClusterShape): string {
   const t = c.tls;
   if (t) {
     id += `|tls:${t.minVersion}-${t.maxVersion}|sni:${t.sni ?? ''}|cc:${t.clientCertificateId ?? ''}`;
-    if (t.validation) id += `|ca:${t.validation.caBundleId}|san:${JSON.stringify(t.validation.subjectNames)}`;
+    if (t.validation) id += `|ca:${t.validation.caBundleId}|san:${JSON.stringify(t.validation.subjectNames)}${t.validation.uriSubjectNames ? `|uri:${JSON.stringify(t.validation.uriSubjectNames)}` : ''}`;
   }
   if (c.loadBalancer.hashPolicies.length > 0) id += `|hash:${JSON.stringify(c.loadBalancer.hashPolicies)}`;
   if (c.healthCheck) id += `|hc:${JSON.stringify(c.healthCheck)}`;

@@ -101,8 +101,10 @@ export interface UpstreamTls {
   /** SNI sent to the backend; absent means none. */
   sni?: string;
   /** When present, the backend certificate must chain to caPem and carry a
-   *  DNS SAN equal to one of subjectNames. Absent: encrypt, do not verify. */
-  validation?: { caBundleId: string; subjectNames: string[] };
+   *  DNS SAN equal to one of subjectNames, or a URI SAN equal to one of
+   *  uriSubjectNames (BackendTLSPolicy's subjectAltNames of type URI).
+   *  Absent: encrypt, do not verify. */
+  validation?: { caBundleId: string; subjectNames: string[]; uriSubjectNames?: string[] };
   /** Id of a TlsSecret presented when the backend asks for a client cert. */
   clientCertificateId?: string;
   minVersion: TlsVersion;

@@ -32,6 +32,8 @@ export interface LeafOptions {
   commonName?: string;
   dnsNames?: string[];
   ipAddresses?: string[];
+  /** URI SANs (e.g. SPIFFE IDs). */
+  uris?: string[];
   /** Validity window relative to now, in days (defaults -1 .. 30). */
   notBeforeDays?: number;
   notAfterDays?: number;
@@ -67,6 +69,7 @@ function makeCa(name: string, cert: x509.X509Certificate, keys: CryptoKeyPair, i
         const names: x509.JsonGeneralName[] = [
           ...(opts.dnsNames ?? []).map((v) => ({ type: 'dns' as const, value: v })),
           ...(opts.ipAddresses ?? []).map((v) => ({ type: 'ip' as const, value: v })),
+          ...(opts.uris ?? []).map((v) => ({ type: 'url' as const, value: v })),
         ];
         const extensions: x509.Extension[] = [
           new x509.BasicConstraintsExtension(false, undefined, true),

@@ -87,13 +87,30 @@ export function dnsSanMatches(sans: string[], subjectNames: string[]): boolean {
 }
 
 export function dnsSans(cert: PeerCertificate): string[] {
+  return sansOf(cert, 'DNS:');
+}
+
+/** The certificate's SANs of one type. node writes subjectaltname as
+ *  "DNS:a, URI:b", quoting (JSON) an entry that holds a comma or quote. */
+function sansOf(cert: PeerCertificate, prefix: 'DNS:' | 'URI:'): string[] {
   const out: string[] = [];
   const alt = cert.subjectaltname;
   if (!alt) return out;
   for (const part of alt.split(', ')) {
-    if (part.startsWith('DNS:')) out.push(part.slice(4));
+    if (part.startsWith(prefix)) {
+      const v = part.slice(prefix.length);
+      out.push(v.startsWith('"') ? safeJson(v) : v);
+    }
   }
   return out;
+}
+
+function safeJson(v: string): string {
+  try {
+    return String(JSON.parse(v));
+  } catch {
+    return v;
+  }
 }
 
 export function tlsConnector(cfg: ResolvedUpstreamTls, connectTimeoutMs: number, socketOptions: SocketOptions = {}): Connector {
@@ -110,8 +127,13 @@ export function tlsConnector(cfg: ResolvedUpstreamTls, connectTimeoutMs: number,
     ? (_host: string, cert: PeerCertificate): Error | undefined => {
         const sans = dnsSans(cert);
         if (dnsSanMatches(sans, validation.subjectNames)) return undefined;
+        // URI SANs match exactly (Envoy's exact SAN matcher).
+        const uris = validation.uriSubjectNames;
+        if (uris !== undefined && sansOf(cert, 'URI:').some((u) => uris.includes(u))) return undefined;
         const err = new Error(
-          `certificate DNS SANs [${sans.join(', ')}] match none of the subject names [${validation.subjectNames.join(', ')}]`,
+          uris === undefined
+            ? `certificate DNS SANs [${sans.join(', ')}] match none of the subject names [${validation.subjectNames.join(', ')}]`
+            : `certificate SANs [${[...sans, ...sansOf(cert, 'URI:').map((u) => `URI:${u}`)].join(', ')}] match none of the subject names [${[...validation.subjectNames, ...uris.map((u) => `URI:${u}`)].join(', ')}]`,
         ) as Error & { code: string };
         err.code = 'SUBJECT_NAME_MISMATCH';
         return err;

@@ -65,6 +65,15 @@ test('subjectAltNames of type Hostname replace the hostname as the names checked
   assert.deepEqual(cluster!.tls!.validation, { caBundleId: 'backendtlspolicy:default/secret/ca-secret', subjectNames: ['san.example.com'] });
 });
 
+test('subjectAltNames of type URI: checked exactly, beside the Hostname ones; the hostname is then only the SNI (BackendTLSPolicySANValidation)', () => {
+  const v = (sans: unknown[]) => ({ caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'ca' }], hostname: 'abc.example.com', subjectAltNames: sans });
+  const only = clusterOf(runGw([...base, policy('p', { targetRefs: [target()], validation: v([{ type: 'URI', uri: 'spiffe://abc.example.com/test-identity' }]) })])).cluster!.tls!;
+  assert.equal(only.sni, 'abc.example.com');
+  assert.deepEqual(only.validation, { caBundleId: 'backendtlspolicy:default/configmap/ca', subjectNames: [], uriSubjectNames: ['spiffe://abc.example.com/test-identity'] });
+  const multi = clusterOf(runGw([...base, policy('p', { targetRefs: [target()], validation: v([{ type: 'Hostname', hostname: 'dce.example.com' }, { type: 'URI', uri: 'spiffe://abc.example.com/x' }]) })])).cluster!.tls!;
+  assert.deepEqual(multi.validation, { caBundleId: 'backendtlspolicy:default/configmap/ca', subjectNames: ['dce.example.com'], uriSubjectNames: ['spiffe://abc.example.com/x'] });
+});
+
 test('wellKnownCACertificates System: the system roots', () => {
   const r = runGw([...base, policy('p', { targetRefs: [target()], validation: { wellKnownCACertificates: 'System', hostname: 'backend.example.com' } })]);
   const { cluster } = clusterOf(r);
@@ -76,7 +85,8 @@ const failing: [name: string, spec: Record<string, unknown>, extra: unknown[], l
   ['a ConfigMap that does not exist', { targetRefs: [target()], validation: { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'nope' }], hostname: 'b.example.com' } }, [], 'Accepted=False/NoValidCACertificate ResolvedRefs=False/InvalidCACertificateRef'],
   ['a ConfigMap without a valid ca.crt', { targetRefs: [target()], validation: { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'junk' }], hostname: 'b.example.com' } }, [configMap('junk', { 'ca.crt': 'not a certificate' })], 'Accepted=False/NoValidCACertificate ResolvedRefs=False/InvalidCACertificateRef'],
   ['a CA reference of another kind', { targetRefs: [target()], validation: { caCertificateRefs: [{ group: 'example.com', kind: 'Bundle', name: 'x' }], hostname: 'b.example.com' } }, [], 'Accepted=False/NoValidCACertificate ResolvedRefs=False/InvalidKind'],
-  ['a URI subjectAltName', { targetRefs: [target()], validation: { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'ca' }], hostname: 'b.example.com', subjectAltNames: [{ type: 'URI', uri: 'spiffe://x/y' }] } }, [], 'Accepted=False/Invalid ResolvedRefs=True/ResolvedRefs'],
+  ['a URI subjectAltName that is not a URI', { targetRefs: [target()], validation: { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'ca' }], hostname: 'b.example.com', subjectAltNames: [{ type: 'URI', uri: 'no scheme' }] } }, [], 'Accepted=False/Invalid ResolvedRefs=True/ResolvedRefs'],
+  ['a subjectAltName of an unknown type', { targetRefs: [target()], validation: { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'ca' }], hostname: 'b.example.com', subjectAltNames: [{ type: 'IPAddress', ipAddress: '10.0.0.1' }] } }, [], 'Accepted=False/Invalid ResolvedRefs=True/ResolvedRefs'],
   ['an unknown wellKnownCACertificates', { targetRefs: [target()], validation: { wellKnownCACertificates: 'example.com/mine', hostname: 'b.example.com' } }, [], 'Accepted=False/Invalid ResolvedRefs=True/ResolvedRefs'],
   ['options', { targetRefs: [target()], validation: { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'ca' }], hostname: 'b.example.com' }, options: { 'example.com/x': 'y' } }, [], 'Accepted=False/Invalid ResolvedRefs=True/ResolvedRefs'],
 ];

@@ -182,6 +182,36 @@ test('upstream TLS sessions are resumed on new connections', async () => {
   }
 });
 
+test('URI SANs (BackendTLSPolicy subjectAltNames of type URI) match exactly; the DNS name is then not enough', async () => {
+  const spiffe = await httpsBackend('spiffe', await ca.issue({ dnsNames: ['backend.example.test'], uris: ['spiffe://abc.example.com/test-identity'] }));
+  const uri = (uris: string[], subjectNames: string[] = []) => upstreamTls({ sni: 'backend.example.test', validation: { caBundleId: 'default/backend-ca', subjectNames, uriSubjectNames: uris } });
+  const q = await startProxy(
+    config({
+      caBundles: [{ id: 'default/backend-ca', caPem: ca.certPem }],
+      clusters: [
+        cluster('uri', [ep(spiffe)], { protocol: 'tls', tls: uri(['spiffe://abc.example.com/test-identity']) }),
+        cluster('uri-mismatch', [ep(spiffe)], { protocol: 'tls', tls: uri(['spiffe://def.example.com/test-identity']) }),
+        cluster('uri-prefix', [ep(spiffe)], { protocol: 'tls', tls: uri(['spiffe://abc.example.com/test']) }),
+        cluster('multi', [ep(spiffe)], { protocol: 'tls', tls: uri(['spiffe://def.example.com/x'], ['backend.example.test']) }),
+        cluster('multi-mismatch', [ep(spiffe)], { protocol: 'tls', tls: uri(['spiffe://def.example.com/x'], ['other.example.test']) }),
+      ],
+      httpVirtualHosts: [vhost('uri.test', ['uri', 'uri-mismatch', 'uri-prefix', 'multi', 'multi-mismatch'].map((n) => route({ path: { kind: 'exact', value: `/${n}` }, to: n })))],
+    }),
+  );
+  try {
+    const status = async (path: string) => (await get(q.port(), path, { host: 'uri.test' })).status;
+    assert.equal(await status('/uri'), 200);
+    assert.equal(await status('/uri-mismatch'), 503);
+    assert.equal(await status('/uri-prefix'), 503, 'exact, not a prefix');
+    assert.equal(await status('/multi'), 200, 'one of the names is enough');
+    assert.equal(await status('/multi-mismatch'), 503);
+    assert.equal(spiffe.seen.length, 2, 'only the validated connections were used');
+  } finally {
+    await q.close();
+    await spiffe.close();
+  }
+});
+
 test('the warning log names the cluster, upstream and failed check, once per window, and never a key', async () => {
   const lines: string[] = [];
   const sink = new Writable({
