@@ -321,13 +321,13 @@ const CONNECTION_ERRORS: ConnectionErrorRow[] = [
 ];
 
 test('frame-level violations: GOAWAY with the RFC 9113 error code, then close', async () => {
-  for (const row of CONNECTION_ERRORS) {
-    const w = await wire();
+  for (const row of CONNECTION_ERRORS) for (const plain of [false, true]) {
+    const w = await wire({ plain });
     try {
       await w.send(...row.frames());
       const g = await w.waitGoaway(5000);
-      assert.equal(g?.code, row.goaway, `${row.name}: GOAWAY ${g?.code}`);
-      assert.ok(await w.waitClosed(5000), `${row.name}: closed`);
+      assert.equal(g?.code, row.goaway, `${row.name} (${plain ? 'h2c' : 'h2'}): GOAWAY ${g?.code}`);
+      assert.ok(await w.waitClosed(5000), `${row.name} (${plain ? 'h2c' : 'h2'}): closed`);
     } finally {
       w.destroy();
     }
