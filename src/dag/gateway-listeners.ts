@@ -347,7 +347,14 @@ export function readGateway(raw: unknown, ctx: GatewayContext): GatewayState {
   markConflicts(gw.listeners);
   for (const l of gw.listeners) if (!l.conds.has('Accepted') && !l.conds.has('Conflicted')) assignPort(l, ctx);
 
-  if (arr(spec.addresses).length > 0) gw.conds.set('Accepted', 'UnsupportedAddress', 'spec.addresses is not supported: isobar does not assign addresses to Gateways');
+  // spec.addresses as Contour reads them: the Gateway is served whatever
+  // they say, and is Programmed only once one of them is among its status
+  // addresses (the edge checks that: gatewayAddressAssigned). A type
+  // isobar does not know cannot ever be assigned: UnsupportedAddress.
+  for (const a of arr(spec.addresses)) {
+    const type = str(rec(a)?.type) || 'IPAddress';
+    if (type !== 'IPAddress' && type !== 'Hostname') gw.conds.set('Accepted', 'UnsupportedAddress', `spec.addresses: type "${type}" is not supported: only IPAddress and Hostname`);
+  }
   if (rec(rec(spec.infrastructure)?.parametersRef)) gw.conds.set('Accepted', 'InvalidParameters', 'spec.infrastructure.parametersRef is not supported');
   const tls = spec.tls === undefined ? {} : rec(spec.tls);
   if (!tls) gw.conds.set('Accepted', 'ListenersNotValid', 'spec.tls must be an object');

@@ -7,8 +7,9 @@
 // Pure as the builders it runs: the time is an input (certificate expiry
 // warnings), and the only clock read times the dag for the debug log.
 import type { IsobarConfig } from '../config/index.ts';
-import type { Service, Snapshot } from '../objects/index.ts';
-import { DagBuilder, loadBalancerName, type DagResult, type ProxyConfig } from '../dag/index.ts';
+import type { Snapshot } from '../objects/index.ts';
+import { DagBuilder, type DagResult, type ProxyConfig } from '../dag/index.ts';
+import { withGatewayAddresses } from './gateway-addresses.ts';
 import { buildBalancerModel, type BalancerConfig, type CertificateStoreProblem, type EdgeCertificate } from '../balancer/index.ts';
 import type { IngressStatus, LoadBalancerIngressStatus, ServiceStatus, StatusReport } from '../status/index.ts';
 
@@ -77,7 +78,7 @@ export class EdgeBuilder {
     return {
       proxyConfig: dag.proxyConfig,
       balancerConfig: lb.balancerConfig,
-      statuses: { httpproxies: dag.statuses, services: lb.statuses, extensionservices: dag.extensionServices, ingresses, ...withGatewayAddresses(dag.gatewayApi, lb.statuses, gatewayLbs, front) },
+      statuses: { httpproxies: dag.statuses, services: lb.statuses, extensionservices: dag.extensionServices, ingresses, ...withGatewayAddresses(dag.gatewayApi, lb.statuses, gatewayLbs, front, input.snapshot.gateways ?? []) },
     };
   }
 }
@@ -107,32 +108,6 @@ function ingressServiceAddress(services: ServiceStatus[], input: EdgeInput): Loa
 function withLoadBalancer(ingresses: IngressStatus[], front: LoadBalancerIngressStatus[]): IngressStatus[] {
   if (ingresses.length === 0) return ingresses;
   return ingresses.map((i) => (i.served ? { ...i, loadBalancer: { ingress: front } } : i));
-}
-
-/** status.addresses of each Gateway: a Gateway with a load balancer of its
- *  own gets that one's hostname and IP as the balancer model reports them;
- *  one whose load balancer could not be made (AddressNotAssigned) gets
- *  none; the others are served on the proxy's own listeners, behind the
- *  ingress Service, and get its address, as Contour gives a statically
- *  provisioned Gateway the Envoy Service's. */
-function withGatewayAddresses(api: DagResult['gatewayApi'], services: ServiceStatus[], gatewayLbs: Service[], front: LoadBalancerIngressStatus[]): DagResult['gatewayApi'] {
-  if (!api) return api;
-  const ownLb = new Set(gatewayLbs.map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
-  const gateways = api.gateways.map((g) => {
-    const lbName = loadBalancerName(g.name);
-    let from: LoadBalancerIngressStatus[];
-    if (ownLb.has(`${g.namespace}/${lbName}`)) from = services.find((s) => s.namespace === g.namespace && s.name === lbName)?.ingress ?? [];
-    else if (g.conditions.some((c) => c.type === 'Programmed' && c.reason === 'AddressNotAssigned')) from = [];
-    else from = front;
-    if (from.length === 0) return g;
-    const addresses: { type: string; value: string }[] = [];
-    for (const i of from) {
-      if (i.ip) addresses.push({ type: 'IPAddress', value: i.ip });
-      if (i.hostname) addresses.push({ type: 'Hostname', value: i.hostname });
-    }
-    return { ...g, addresses };
-  });
-  return { ...api, gateways };
 }
 
 /** One build, from nothing: what `edge.build()` in DESIGN.md means. */

@@ -233,8 +233,8 @@ const rows: GwRow[] = [
     },
   },
   {
-    name: 'spec.addresses: Accepted False UnsupportedAddress, nothing served',
-    objects: [gatewayClass(), gateway('gw', [http()], { spec: { addresses: [{ type: 'IPAddress', value: '10.0.0.1' }] } }), route, ...backend],
+    name: 'spec.addresses of a type isobar does not know: Accepted False UnsupportedAddress, nothing served (IPAddress and Hostname: test/edge/gateway-addresses.test.ts)',
+    objects: [gatewayClass(), gateway('gw', [http()], { spec: { addresses: [{ type: 'IPAddress', value: '10.0.0.1' }, { type: 'example.com/pool', value: 'a' }] } }), route, ...backend],
     expect: {
       gateways: { 'infra/gw': ['Accepted=False/UnsupportedAddress', 'Programmed=False/Invalid'] },
       listeners: { 'infra/gw/http': `0 Accepted=True/Accepted ${NOT_PROGRAMMED} ResolvedRefs=True/ResolvedRefs Conflicted=False/NoConflicts` },

@@ -24,6 +24,20 @@ spec:
   listeners: [{name: http, protocol: HTTP, port: 80}]
 ${infrastructure}`;
 
+const ROUTE = `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: infra}
+spec:
+  parentRefs: [{name: shared}]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: infra}
+spec: {ports: [{port: 80}]}
+`;
+
 const NLB = `  infrastructure:
     annotations: {service.beta.kubernetes.io/aws-load-balancer-type: nlb}
 `;
@@ -53,7 +67,8 @@ function run(text: string, config: IsobarConfig = defaultConfig()) {
   cache.replaceAll(merged.objects, merged.rejected);
   const edge = build({ snapshot: cache.snapshot(), config, certificates: [], lbAddress: '127.0.0.1', portOffset: 0 });
   const addresses = Object.fromEntries((edge.statuses.gateways ?? []).map((g) => [g.name, g.addresses]));
-  return { addresses, ingress: edge.statuses.ingresses?.[0]?.loadBalancer.ingress };
+  const conditions = Object.fromEntries((edge.statuses.gateways ?? []).map((g) => [g.name, g.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`)]));
+  return { addresses, conditions, ingress: edge.statuses.ingresses?.[0]?.loadBalancer.ingress, vhosts: edge.proxyConfig.httpVirtualHosts.length };
 }
 
 test('a Gateway on the proxy own listeners: the ingress Service address, IP before hostname as Contour lists them', () => {
@@ -99,4 +114,19 @@ metadata: {name: envoy-own, namespace: infra}
 spec: {ports: [{port: 80}]}
 `;
   assert.deepEqual(run(CLASS + gateway('own', NLB) + taken + envoyService('{ip: 192.0.2.10}')).addresses.own, []);
+});
+
+test('spec.addresses as Contour reads them: served either way; Programmed only when one of them (type and value) is among the status addresses', () => {
+  const withAddresses = (list: string) => gateway('shared', `  addresses: [${list}]\n`);
+  const front = envoyService('{ip: 192.0.2.10}, {hostname: lb.example.com}');
+  const assigned = run(CLASS + withAddresses('{type: IPAddress, value: 198.51.100.1}, {value: 192.0.2.10}') + ROUTE + front);
+  assert.deepEqual(assigned.conditions.shared, ['Accepted=True/Accepted', 'Programmed=True/Programmed']);
+  assert.equal(assigned.vhosts, 1);
+  assert.deepEqual(run(CLASS + withAddresses('{type: Hostname, value: lb.example.com}') + ROUTE + front).conditions.shared, ['Accepted=True/Accepted', 'Programmed=True/Programmed']);
+  const other = run(CLASS + withAddresses('{type: IPAddress, value: 198.51.100.1}') + ROUTE + front);
+  assert.deepEqual(other.conditions.shared, ['Accepted=True/Accepted', 'Programmed=False/AddressNotAssigned']);
+  assert.equal(other.vhosts, 1, 'served all the same, as Contour does');
+  assert.deepEqual(other.addresses.shared, [{ type: 'IPAddress', value: '192.0.2.10' }, { type: 'Hostname', value: 'lb.example.com' }]);
+  assert.deepEqual(run(CLASS + withAddresses('{type: Hostname, value: 192.0.2.10}') + ROUTE + front).conditions.shared, ['Accepted=True/Accepted', 'Programmed=False/AddressNotAssigned'], 'the type must match too');
+  assert.deepEqual(run(CLASS + withAddresses('{type: IPAddress}') + ROUTE).conditions.shared, ['Accepted=True/Accepted', 'Programmed=False/AddressNotAssigned'], 'no address yet');
 });
