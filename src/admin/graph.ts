@@ -234,7 +234,7 @@ function addRoute(g: GraphBuilder, listener: string, fqdn: string, r: Route, ind
   g.edge(ids.vhost(listener, fqdn), id);
   if (a.kind === 'forward' && !r.httpsRedirect) {
     for (const [cluster, weight] of sharesByCluster(a.clusters)) g.edge(id, ids.cluster(cluster), weight);
-    if (a.mirror) g.edge(id, ids.cluster(a.mirror.cluster), `mirror ${a.mirror.percent}%`);
+    for (const m of a.mirrors ?? []) g.edge(id, ids.cluster(m.cluster), `mirror ${m.percent}%`);
   }
 }
 

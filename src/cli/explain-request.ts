@@ -227,7 +227,7 @@ export function explainRequest(input: ExplainInput, req: ExplainRequest): Explan
       config,
       matched.totalWeight,
     );
-    out.upstream = { clusters, ...(a.mirror ? { mirror: `${a.mirror.percent}% of requests copied to ${a.mirror.cluster} (answers dropped)` } : {}) };
+    out.upstream = { clusters, ...(a.mirrors ? { mirror: a.mirrors.map((m) => `${m.percent}% of requests copied to ${m.cluster}`).join(', ') + ' (answers dropped)' } : {}) };
     if (clusters.length === 0 || clusters.every((c) => c.endpoints.length === 0)) {
       out.reply = local('no-healthy-upstream', clusters.length === 0 ? 'the route has no cluster with a weight above 0' : 'no cluster of the route has a ready endpoint');
     }

@@ -82,12 +82,12 @@ interface Filters {
   responseHeaders: HeaderOps;
   redirect?: Rec;
   rewrite?: Rec;
-  mirror?: { cluster: string; percent: number };
+  mirrors: { cluster: string; percent: number }[];
   cors?: CorsConfig;
 }
 
 function readFilters(list: unknown[], ctx: BackendContext, routeNs: string, problems: RuleProblems, allowed: Set<string>, where: string, routeKind: 'HTTPRoute' | 'GRPCRoute'): Filters {
-  const f: Filters = { requestHeaders: { set: [], remove: [] }, responseHeaders: { set: [], remove: [] } };
+  const f: Filters = { requestHeaders: { set: [], remove: [] }, responseHeaders: { set: [], remove: [] }, mirrors: [] };
   const seen = new Set<string>();
   for (const raw of list) {
     const r = rec(raw) ?? {};
@@ -121,10 +121,7 @@ function readFilters(list: unknown[], ctx: BackendContext, routeNs: string, prob
         break;
       }
       case 'RequestMirror': {
-        if (f.mirror) {
-          problems.accepted ??= { reason: 'UnsupportedValue', message: `${where}more than one RequestMirror filter: isobar mirrors to one backend` };
-          break;
-        }
+        // Several mirror filters: a copy to each (HTTPRouteRequestMultipleMirrors).
         const m = rec(r.requestMirror) ?? {};
         const b = resolveBackend(ctx, m.backendRef, routeNs, routeKind, routeKind === 'GRPCRoute' ? 'h2c' : undefined);
         if ('reason' in b) {
@@ -136,7 +133,7 @@ function readFilters(list: unknown[], ctx: BackendContext, routeNs: string, prob
         const frac = rec(m.fraction);
         if (typeof m.percent === 'number') percent = int(m.percent);
         else if (frac) percent = Math.max(0, Math.min(100, (int(frac.numerator) * 100) / Math.max(1, typeof frac.denominator === 'number' ? int(frac.denominator) : 100)));
-        f.mirror = { cluster: b.cluster, percent };
+        f.mirrors.push({ cluster: b.cluster, percent });
         break;
       }
     }
@@ -381,6 +378,6 @@ function action(f: Filters, clusters: WeightedCluster[], v: PathVariant): RouteA
   // No backends (or all weighted 0): the spec's 500.
   if (clusters.length === 0 || total === 0) return { kind: 'direct', statusCode: 500 };
   const a: Extract<RouteAction, { kind: 'forward' }> = { kind: 'forward', clusters };
-  if (f.mirror) a.mirror = f.mirror;
+  if (f.mirrors.length > 0) a.mirrors = f.mirrors;
   return a;
 }

@@ -625,7 +625,7 @@ export class HTTPProxyProcessor {
     } else {
       const weighted = normaliseWeights(clusters);
       action = { kind: 'forward', clusters: weighted };
-      if (mirror) action.mirror = mirror;
+      if (mirror) action.mirrors = [mirror];
     }
     r.action = action;
     const jwtProvider = routeJwtProvider(cond, route.jwtVerificationPolicy, this.#defaultJwtProvider);

@@ -343,7 +343,7 @@ export class Output {
           const a = r.action;
           if (a.kind !== 'forward') continue;
           for (const c of a.clusters) clusters.add(c.cluster);
-          if (a.mirror) clusters.add(a.mirror.cluster);
+          for (const m of a.mirrors ?? []) clusters.add(m.cluster);
         }
       }
     }

@@ -215,7 +215,8 @@ export type RouteAction =
   | {
       kind: 'forward';
       clusters: WeightedCluster[];
-      mirror?: { cluster: string; percent: number };
+      /** Request mirrors (Envoy's request_mirror_policies), each its own copy. */
+      mirrors?: { cluster: string; percent: number }[];
     }
   | {
       kind: 'redirect';

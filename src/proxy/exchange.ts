@@ -516,9 +516,9 @@ class Exchange implements RequestView, OpContext, HashInput {
     }
     if (this.retry !== undefined && this.hasBody) {
       const cl = Number(h['content-length']);
-      if (cl > 0 && cl <= RETRY_BUFFER_LIMIT) return this.bufferBody(route.mirror);
+      if (cl > 0 && cl <= RETRY_BUFFER_LIMIT) return this.bufferBody(route.mirrors);
     }
-    if (route.mirror !== undefined) this.mirror(route.mirror);
+    if (route.mirrors !== undefined) this.mirror(route.mirrors);
     this.startAttempt();
   }
 
@@ -580,7 +580,7 @@ class Exchange implements RequestView, OpContext, HashInput {
   }
 
   /** Reads a small body in full (as Envoy buffers for retries), then sends. */
-  private bufferBody(mirror: CompiledRoute['mirror']): void {
+  private bufferBody(mirrors: CompiledRoute['mirrors']): void {
     const chunks: Buffer[] = [];
     const req = this.requestBody();
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -588,7 +588,7 @@ class Exchange implements RequestView, OpContext, HashInput {
       if (this.done) return;
       this.bodyBuffer = Buffer.concat(chunks);
       this.hasBody = false;
-      if (mirror !== undefined) this.mirror(mirror);
+      if (mirrors !== undefined) this.mirror(mirrors);
       this.startAttempt();
     });
     req.once('error', () => {
@@ -596,11 +596,15 @@ class Exchange implements RequestView, OpContext, HashInput {
     });
   }
 
-  private mirror(mirror: NonNullable<CompiledRoute['mirror']>): void {
-    const body = this.bodyBuffer ?? (this.hasBody ? this.requestBody() : undefined);
+  private mirror(mirrors: NonNullable<CompiledRoute['mirrors']>): void {
     const request = { method: this.req.method, path: this.upstreamPath, headers: this.upstreamHeaders, authority: this.authority, pick: this };
-    const primary = sendMirror(mirror, request, body, this.ctx.stats);
-    if (primary !== undefined) this.bodyStream = primary;
+    for (const mirror of mirrors) {
+      // A streamed body is split off once per mirror: each takes its copy
+      // from what the one before left for the real request.
+      const body = this.bodyBuffer ?? (this.bodyStream ?? (this.hasBody ? this.requestBody() : undefined));
+      const primary = sendMirror(mirror, request, body, this.ctx.stats);
+      if (primary !== undefined) this.bodyStream = primary;
+    }
   }
 
   private startAttempt(): void {

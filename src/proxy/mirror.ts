@@ -28,7 +28,7 @@ export interface MirroredRequest {
  *  still streaming. A streamed body is split between the two; the real
  *  request must then read it from the stream returned. */
 export function sendMirror(
-  mirror: NonNullable<CompiledRoute['mirror']>,
+  mirror: NonNullable<CompiledRoute['mirrors']>[number],
   request: MirroredRequest,
   body: Buffer | Readable | undefined,
   stats: ProxyStats,

@@ -34,7 +34,7 @@ export interface CompiledRoute {
   responseOps: CompiledHeaderOps;
   backends: CompiledBackend[];
   totalWeight: number;
-  mirror?: { cluster: ClusterRuntime | undefined; name: string; percent: number };
+  mirrors?: { cluster: ClusterRuntime | undefined; name: string; percent: number }[];
   /** The path prefix this route matched on, for prefixRewrite. */
   prefix?: string;
   hostHeader?: string; // lower-case header name for a dynamic host rewrite
@@ -116,13 +116,7 @@ export function compileRoute(route: Route, clusters: ClusterLookup, filters: rea
     const b = compileBackends(route.action.clusters, clusters);
     out.backends = b.backends;
     out.totalWeight = b.totalWeight;
-    if (route.action.mirror) {
-      out.mirror = {
-        name: route.action.mirror.cluster,
-        cluster: clusters.get(route.action.mirror.cluster),
-        percent: route.action.mirror.percent,
-      };
-    }
+    if (route.action.mirrors) out.mirrors = route.action.mirrors.map((m) => ({ name: m.cluster, cluster: clusters.get(m.cluster), percent: m.percent }));
   }
   return out;
 }

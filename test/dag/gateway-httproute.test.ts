@@ -268,6 +268,7 @@ test('filters: header modifiers (set, add, remove), redirect, URL rewrite, mirro
             { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'X-Set', value: 'a' }], add: [{ name: 'X-Add', value: 'b' }], remove: ['X-Gone'] } },
             { type: 'ResponseHeaderModifier', responseHeaderModifier: { add: [{ name: 'X-Resp', value: 'c' }] } },
             { type: 'RequestMirror', requestMirror: { backendRef: to('t'), percent: 25 } },
+            { type: 'RequestMirror', requestMirror: { backendRef: to('s'), fraction: { numerator: 1, denominator: 2 } } },
           ],
           backendRefs: [to('s', { weight: 3, filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'X-Backend', value: 's' }] } }] }), to('t', { weight: 1 })],
           timeouts: { request: '10s', backendRequest: '2s' },
@@ -302,8 +303,9 @@ test('filters: header modifiers (set, add, remove), redirect, URL rewrite, mirro
       ['t', 1, []],
     ],
   );
-  assert.equal(f.mirror!.percent, 25);
-  assert.match(f.mirror!.cluster, /^default\/t\/80\//);
+  // Several mirror filters: a copy to each (HTTPRouteRequestMultipleMirrors).
+  assert.deepEqual(f.mirrors!.map((x) => [x.cluster.split('/')[1], x.percent]), [['t', 25], ['s', 50]]);
+  assert.match(f.mirrors![0]!.cluster, /^default\/t\/80\//);
 
   const red = routesOf(r, 'redir.example.com');
   assert.deepEqual(

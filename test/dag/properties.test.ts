@@ -94,7 +94,7 @@ function assertReferentialIntegrity(c: ProxyConfig): void {
       if (r.action.kind !== 'forward') continue;
       assert.ok(r.action.clusters.length > 0);
       fwd(r.action.clusters);
-      if (r.action.mirror) fwd([{ cluster: r.action.mirror.cluster, weight: 1 }]);
+      for (const m of r.action.mirrors ?? []) fwd([{ cluster: m.cluster, weight: 1 }]);
     }
   }
   for (const v of c.httpsVirtualHosts) {

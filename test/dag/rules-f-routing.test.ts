@@ -155,8 +155,8 @@ const rows: Row[] = [
       const a = only(r).action;
       assert.ok(a.kind === 'forward');
       assert.deepEqual(a.clusters.map((c) => [clusterOf(r, c.cluster).service, c.weight]), [['s', 30], ['u', 70]]);
-      assert.equal(clusterOf(r, a.mirror!.cluster).service, 'm');
-      assert.equal(a.mirror!.percent, 100);
+      assert.equal(clusterOf(r, a.mirrors![0]!.cluster).service, 'm');
+      assert.equal(a.mirrors![0]!.percent, 100);
     },
   },
   {
@@ -165,7 +165,7 @@ const rows: Row[] = [
     expect: { p: VALID },
     check: (r) => {
       const a = only(r).action;
-      assert.equal(a.kind === 'forward' && a.mirror!.percent, 25);
+      assert.equal(a.kind === 'forward' && a.mirrors![0]!.percent, 25);
     },
   },
   {

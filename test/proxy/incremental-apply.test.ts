@@ -80,7 +80,7 @@ function steps(): { what: string; config: ProxyConfig }[] {
   const two = vhost('two.test', [route({ to: 'b' })]);
   const three = vhost('three.test', [route({ path: { kind: 'prefix', value: '/x' }, to: 'b' }), route({ to: 'a' })]);
   const sec = secureVhost('sec.test', [route({ to: 'a' })], { secretId: 'ns/sec' });
-  const mirror = secureVhost('mirror.test', [route({ action: { kind: 'forward', clusters: [wc('b')], mirror: { cluster: 'c', percent: 100 } } })], { secretId: 'ns/sec' });
+  const mirror = secureVhost('mirror.test', [route({ action: { kind: 'forward', clusters: [wc('b')], mirrors: [{ cluster: 'c', percent: 100 }] } })], { secretId: 'ns/sec' });
   let cfg = config({
     clusters: [cluster('a', [ep(a)]), cluster('b', [ep(b)]), cluster('c', [ep(c)])],
     httpVirtualHosts: [one, two, three],

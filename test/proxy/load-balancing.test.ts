@@ -43,7 +43,8 @@ before(async () => {
           route({ path: { kind: 'prefix', value: '/srcip' }, to: 'srcip' }),
           route({ path: { kind: 'prefix', value: '/h2c' }, to: 'h2c' }),
           route({ path: { kind: 'prefix', value: '/empty' }, to: 'empty' }),
-          route({ path: { kind: 'prefix', value: '/mirror' }, to: 'a', action: { kind: 'forward', clusters: [wc('a')], mirror: { cluster: 'b', percent: 100 } } }),
+          route({ path: { kind: 'prefix', value: '/mirror2' }, to: 'a', action: { kind: 'forward', clusters: [wc('a')], mirrors: [{ cluster: 'b', percent: 100 }, { cluster: 'c', percent: 100 }] } }),
+          route({ path: { kind: 'prefix', value: '/mirror' }, to: 'a', action: { kind: 'forward', clusters: [wc('a')], mirrors: [{ cluster: 'b', percent: 100 }] } }),
         ]),
       ],
     }),
@@ -171,4 +172,17 @@ test('a mirror gets a copy of a streamed request body too', async () => {
   for (let i = 0; i < 200 && !b.seen.some((s) => s.url === '/mirror/post'); i++) await new Promise((res) => setTimeout(res, 10));
   const copy = b.seen.find((s) => s.url === '/mirror/post')!;
   assert.equal(copy.body, body);
+});
+
+test('two mirrors: each gets its own copy, of a streamed body too (HTTPRouteRequestMultipleMirrors)', async () => {
+  const body = 'n'.repeat(150_000);
+  const r = await request(`http://127.0.0.1:${p.port()}/mirror2/post`, { method: 'POST', body, headers: { host: 'lb.test' }, dispatcher: agent });
+  assert.equal(await r.body.text(), 'a');
+  assert.equal(a.seen.findLast((s) => s.url === '/mirror2/post')!.body.length, body.length);
+  for (let i = 0; i < 200 && !(b.seen.some((s) => s.url === '/mirror2/post') && c.seen.some((s) => s.url === '/mirror2/post')); i++) await new Promise((res) => setTimeout(res, 10));
+  for (const shadow of [b, c]) {
+    const copy = shadow.seen.find((s) => s.url === '/mirror2/post');
+    assert.equal(copy?.body, body);
+    assert.equal(copy?.headers.host, 'lb.test-shadow');
+  }
 });
