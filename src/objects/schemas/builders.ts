@@ -58,6 +58,17 @@ export function open(type: 'object' | 'array' = 'object'): Schema {
     : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
 }
 
+/** A free-form object, as open(), in which the fields the upstream CRD
+ *  requires are still required (an API server rejects the object without
+ *  them): `properties` names those fields and the paths down to deeper
+ *  required ones; every other field is kept unchecked, not pruned. Typed
+ *  as open(). */
+export function openWith(properties: Record<string, Schema>, required: readonly string[] = []): Schema<Open> {
+  const s: JsonSchema = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties };
+  if (required.length) s['required'] = [...required];
+  return s;
+}
+
 export function obj<P extends Record<string, Schema>, R extends keyof P & string = never>(
   properties: P,
   required: readonly R[] = [],

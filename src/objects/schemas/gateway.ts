@@ -5,7 +5,7 @@
 // them in a status condition instead of the loader pruning them silently.
 
 import type { JsonSchema } from './builders.ts';
-import { arr, enumOf, int, kubeObject, obj, open, port, str, strMap } from './builders.ts';
+import { arr, enumOf, int, kubeObject, obj, open, openWith, port, str, strMap } from './builders.ts';
 
 // Hostname and PreciseHostname of the Gateway API (shared_types.go).
 export const GATEWAY_HOSTNAME_PATTERN = '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
@@ -26,10 +26,18 @@ const labelSelector = () =>
 
 const secretObjectReference = () => obj({ group: group(), kind: kind(), name: objectName(), namespace: str() }, ['name']);
 
+// The free-form parts below stay open (the dag names what it does not
+// support), but still require what the CRD requires in them.
+/** ParametersRef, LocalParametersReference, LocalObjectReference: group, kind and name. */
+const openGroupKindName = () => openWith({ group: group(), kind: kind(), name: objectName() }, ['group', 'kind', 'name']);
+const openLabelSelector = () => openWith({ matchExpressions: arr(openWith({ key: str(), operator: str() }, ['key', 'operator'])) });
+/** Gateway spec.tls.frontend's FrontendTLSValidation. */
+const openFrontendValidation = () => openWith({ caCertificateRefs: arr(openGroupKindName()) }, ['caCertificateRefs']);
+
 export const gatewayClassSpecSchema = obj(
   {
     controllerName: str({ minLength: 1, maxLength: 253 }),
-    parametersRef: open(),
+    parametersRef: openGroupKindName(),
     description: str({ maxLength: 64 }),
   },
   ['controllerName'],
@@ -62,10 +70,19 @@ export const gatewaySpecSchema = obj(
     gatewayClassName: objectName(),
     listeners: arr(listener(), { minItems: 1, maxItems: 64 }),
     addresses: arr(obj({ type: str(), value: str({ maxLength: 253 }) }), { maxItems: 16 }),
-    infrastructure: obj({ labels: strMap(), annotations: strMap(), parametersRef: open() }),
+    infrastructure: obj({ labels: strMap(), annotations: strMap(), parametersRef: openGroupKindName() }),
     backendTLS: obj({ clientCertificateRef: secretObjectReference() }),
-    tls: open(),
-    allowedListeners: open(),
+    tls: openWith({
+      backend: openWith({ clientCertificateRef: openWith({ name: objectName() }, ['name']) }),
+      frontend: openWith(
+        {
+          default: openWith({ validation: openFrontendValidation() }),
+          perPort: arr(openWith({ port: port(), tls: openWith({ validation: openFrontendValidation() }) }, ['port', 'tls'])),
+        },
+        ['default'],
+      ),
+    }),
+    allowedListeners: openWith({ namespaces: openWith({ selector: openLabelSelector() }) }),
     defaultScope: str(),
   },
   ['gatewayClassName', 'listeners'],
@@ -92,10 +109,18 @@ const requestMirror = () =>
     ['backendRef'],
   );
 
+// Filter types of the Experimental channel's CRD (a superset of the
+// Standard's); the dag reports the ones it does not support.
+const HTTP_FILTER_TYPES = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'RequestRedirect', 'URLRewrite', 'ExtensionRef', 'CORS', 'ExternalAuth'];
+const GRPC_FILTER_TYPES = ['ResponseHeaderModifier', 'RequestHeaderModifier', 'RequestMirror', 'ExtensionRef'];
+
+/** A rule's sessionPersistence (Experimental channel): header.name. */
+const sessionPersistence = () => openWith({ header: openWith({ name: headerName() }, ['name']) });
+
 const httpRouteFilter = () =>
   obj(
     {
-      type: str({ minLength: 1 }),
+      type: enumOf(HTTP_FILTER_TYPES),
       requestHeaderModifier: headerFilter(),
       responseHeaderModifier: headerFilter(),
       requestMirror: requestMirror(),
@@ -108,8 +133,9 @@ const httpRouteFilter = () =>
       }),
       urlRewrite: obj({ hostname: preciseHostname(), path: pathModifier() }),
       cors: open(),
-      externalAuth: open(),
-      extensionRef: open(),
+      // Experimental channel: HTTPExternalAuthFilter.
+      externalAuth: openWith({ backendRef: openWith({ name: objectName() }, ['name']), protocol: enumOf(['HTTP', 'GRPC']) }, ['backendRef', 'protocol']),
+      extensionRef: openGroupKindName(),
     },
     ['type'],
   );
@@ -138,13 +164,13 @@ export const httpRouteSpecSchema = obj({
       ),
       timeouts: obj({ request: duration(), backendRequest: duration() }),
       retry: open(),
-      sessionPersistence: open(),
+      sessionPersistence: sessionPersistence(),
     }),
     { maxItems: 16 },
   ),
   useDefaultGateways: str(),
 });
-export const httpRouteSchema: JsonSchema = kubeObject({ spec: httpRouteSpecSchema });
+export const httpRouteSchema: JsonSchema = kubeObject({ spec: httpRouteSpecSchema }, ['spec']);
 
 export const referenceGrantSpecSchema = obj(
   {
@@ -177,11 +203,11 @@ const grpcHeaderMatch = () => obj({ type: enumOf(['Exact', 'RegularExpression'])
 const grpcRouteFilter = () =>
   obj(
     {
-      type: str({ minLength: 1 }),
+      type: enumOf(GRPC_FILTER_TYPES),
       requestHeaderModifier: headerFilter(),
       responseHeaderModifier: headerFilter(),
       requestMirror: requestMirror(),
-      extensionRef: open(),
+      extensionRef: openGroupKindName(),
     },
     ['type'],
   );
@@ -204,36 +230,49 @@ export const grpcRouteSpecSchema = obj({
         obj({ group: group(), kind: kind(), name: objectName(), namespace: str(), port: port(), weight: int({ minimum: 0, maximum: 1000000 }), filters: arr(grpcRouteFilter(), { maxItems: 16 }) }, ['name']),
         { maxItems: 16 },
       ),
-      sessionPersistence: open(),
+      sessionPersistence: sessionPersistence(),
     }),
     { maxItems: 16 },
   ),
 });
-export const grpcRouteSchema: JsonSchema = kubeObject({ spec: grpcRouteSpecSchema });
+export const grpcRouteSchema: JsonSchema = kubeObject({ spec: grpcRouteSpecSchema }, ['spec']);
 
-/** TLSRoute's and TCPRoute's rules: weighted backendRefs, nothing to match. */
+/** TLSRoute's and TCPRoute's rules: weighted backendRefs, nothing to match
+ *  (v1alpha2 allows 16 rules, v1 one: see tlsRouteSchema). */
 const streamRouteRules = () =>
   arr(
-    obj({
-      name: sectionName(),
-      backendRefs: arr(obj({ group: group(), kind: kind(), name: objectName(), namespace: str(), port: port(), weight: int({ minimum: 0, maximum: 1000000 }) }, ['name']), { maxItems: 16 }),
-    }),
-    { maxItems: 16 },
+    obj(
+      {
+        name: sectionName(),
+        backendRefs: arr(obj({ group: group(), kind: kind(), name: objectName(), namespace: str(), port: port(), weight: int({ minimum: 0, maximum: 1000000 }) }, ['name']), { minItems: 1, maxItems: 16 }),
+      },
+      ['backendRefs'],
+    ),
+    { minItems: 1, maxItems: 16 },
   );
 
-export const tlsRouteSpecSchema = obj({
-  parentRefs: arr(parentRef(), { maxItems: 32 }),
-  hostnames: arr(hostname(), { maxItems: 16 }),
-  rules: streamRouteRules(),
-  useDefaultGateways: str(),
-});
-export const tlsRouteSchema: JsonSchema = kubeObject({ spec: tlsRouteSpecSchema });
+export const tlsRouteSpecSchema = obj(
+  {
+    parentRefs: arr(parentRef(), { maxItems: 32 }),
+    hostnames: arr(hostname(), { maxItems: 1024 }),
+    rules: streamRouteRules(),
+    useDefaultGateways: str(),
+  },
+  ['rules'],
+);
+// One schema reads every version: v1's own limits (at least one hostname,
+// one rule) are not applied, since an object stored through v1alpha2 comes
+// back at v1 without them; the dag reports a rule it does not serve.
+export const tlsRouteSchema: JsonSchema = kubeObject({ spec: tlsRouteSpecSchema }, ['spec']);
 
 /** TCPRoute (v1 in the Standard channel; v1alpha2 has the same fields):
- *  one rule of weighted backendRefs, no hostnames. */
-export const tcpRouteSpecSchema = obj({
-  parentRefs: arr(parentRef(), { maxItems: 32 }),
-  rules: streamRouteRules(),
-  useDefaultGateways: str(),
-});
-export const tcpRouteSchema: JsonSchema = kubeObject({ spec: tcpRouteSpecSchema });
+ *  weighted backendRefs, no hostnames. */
+export const tcpRouteSpecSchema = obj(
+  {
+    parentRefs: arr(parentRef(), { maxItems: 32 }),
+    rules: streamRouteRules(),
+    useDefaultGateways: str(),
+  },
+  ['rules'],
+);
+export const tcpRouteSchema: JsonSchema = kubeObject({ spec: tcpRouteSpecSchema }, ['spec']);
