@@ -370,6 +370,9 @@ export function readGateway(raw: unknown, ctx: GatewayContext): GatewayState {
     l.attachable = gatewayOk && !l.conds.has('Accepted') && !l.conds.has('Conflicted');
     l.usable = l.attachable && !(endsTls && l.secretId === undefined);
   }
+  // The spec's reading (GatewayInvalidListenersUnsupportedProtocol checks
+  // it), not Contour's (Accepted whatever the listeners, Programmed False):
+  // Accepted names ListenersNotValid, False when no listener is left.
   if (gatewayOk && gw.listeners.some((l) => !l.usable)) {
     const valid = gw.listeners.some((l) => l.usable);
     gw.conds.set('Accepted', 'ListenersNotValid', 'one or more listeners are not valid: see their conditions', valid);
@@ -412,8 +415,9 @@ function listenerStatus(l: ListenerState, gen: number): ListenerStatus {
   const c = l.conds;
   const accepted = c.get('Accepted', 'Accepted', 'Listener accepted', gen);
   const conflicted = c.has('Conflicted') ? c.get('Conflicted', '', '', gen) : condition('Conflicted', false, 'NoConflicts', 'No conflicts', gen);
-  const resolved = c.get('ResolvedRefs', 'ResolvedRefs', 'All references resolved', gen);
-  const programmed = l.usable ? condition('Programmed', true, 'Programmed', 'Listener programmed', gen) : condition('Programmed', false, 'Invalid', 'Listener is not programmed: see its other conditions', gen);
+  // Contour's messages.
+  const resolved = c.get('ResolvedRefs', 'ResolvedRefs', 'Listener references resolved', gen);
+  const programmed = l.usable ? condition('Programmed', true, 'Programmed', 'Valid listener', gen) : condition('Programmed', false, 'Invalid', 'Invalid listener, see other listener conditions for details', gen);
   return {
     name: l.name,
     supportedKinds: l.supportedKinds.map((k) => KIND_REFS[k]),
@@ -424,13 +428,13 @@ function listenerStatus(l: ListenerState, gen: number): ListenerStatus {
 
 export function gatewayStatus(gw: GatewayState): GatewayStatus {
   const gen = gw.generation;
-  const accepted = gw.conds.get('Accepted', 'Accepted', 'Gateway accepted', gen);
+  const accepted = gw.conds.get('Accepted', 'Accepted', 'Gateway is accepted', gen);
   const programmed =
     accepted.status !== 'True'
       ? condition('Programmed', false, 'Invalid', 'Gateway is not programmed: see its Accepted condition', gen)
       : gw.conds.has('Programmed')
         ? gw.conds.get('Programmed', '', '', gen)
-        : condition('Programmed', true, 'Programmed', 'Gateway programmed', gen);
+        : condition('Programmed', true, 'Programmed', 'Valid Gateway', gen);
   const conditions = [accepted, programmed];
   if (gw.conds.has('ResolvedRefs') || gw.clientCertificateId !== undefined) conditions.push(gw.conds.get('ResolvedRefs', 'ResolvedRefs', 'All references resolved', gen));
   // The spec's warning that a listener lets clients without a valid
