@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 // The config file (`--config isobar.yaml`) -> IsobarConfig. Keys use
 // Contour's spelling where Contour has one. Unknown keys are errors that
 // name the key, the file and line, and suggest the closest known key; keys
@@ -6,6 +5,7 @@ import { isIP } from 'node:net';
 // existing Contour config file still loads.
 
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
 import type { Document } from 'yaml';
 import type { CircuitBreakerDefaults, IsobarConfig, NamespacedName } from './types.ts';
