@@ -54,7 +54,7 @@ function guardSession(session: Session, ctx: ProxyContext): void {
   // it gets that far.
   const serve = session.listeners('stream') as StreamListener[];
   session.removeAllListeners('stream');
-  const streamErrors = keepOnStreamErrors(session);
+  const streamErrors = keepOnStreamErrors(session, ctx);
   session.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
     // A stream closed with an error code emits 'error'; one kept from the
     // compatibility layer (which listens) would take the process down.
@@ -88,8 +88,10 @@ function guardSession(session: Session, ctx: ProxyContext): void {
  * was a connection error after all); otherwise it was a connection error,
  * nghttp2 has sent its GOAWAY with the right code, and the session closes.
  */
-function keepOnStreamErrors(session: Session): { watch(stream: http2.ServerHttp2Stream): void } {
+function keepOnStreamErrors(session: Session, ctx: ProxyContext): { watch(stream: http2.ServerHttp2Stream): void } {
   let protocolResets = 0;
+  /** One PING at a time checks that the session still answers. */
+  let pinging = false;
   const countReset = (stream: http2.ServerHttp2Stream): void => {
     if (stream.rstCode === NGHTTP2_PROTOCOL_ERROR) protocolResets++;
   };
@@ -98,14 +100,26 @@ function keepOnStreamErrors(session: Session): { watch(stream: http2.ServerHttp2
     if (!session.destroyed) destroy.call(session, err, NGHTTP2_PROTOCOL_ERROR);
   };
   session.destroy = function (this: Session, err?: Error, code?: number): void {
+    if (code === undefined && (err as { code?: string } | undefined)?.code === 'ERR_HTTP2_TOO_MANY_INVALID_FRAMES') {
+      // node:http2 would close without a GOAWAY: say why first, as calm() does.
+      calm(session, ctx, 'too many invalid frames');
+      return;
+    }
     if (code !== undefined || (err as { errno?: number } | undefined)?.errno !== NGHTTP2_ERR_PROTO) return destroy.call(this, err, code);
     const before = protocolResets;
     setImmediate(() => {
       if (session.destroyed) return;
       if (protocolResets === before) return closeAsConnectionError(err!);
+      if (pinging) return;
+      pinging = true;
       const noAnswer = setTimeout(() => closeAsConnectionError(err!), PING_AFTER_STREAM_ERROR_MS);
       noAnswer.unref();
-      if (!session.ping((pingErr) => (pingErr ? closeAsConnectionError(err!) : clearTimeout(noAnswer)))) closeAsConnectionError(err!);
+      const answered = (pingErr: Error | null): void => {
+        pinging = false;
+        clearTimeout(noAnswer);
+        if (pingErr) closeAsConnectionError(err!);
+      };
+      if (!session.ping(answered)) closeAsConnectionError(err!);
     });
   };
   return {

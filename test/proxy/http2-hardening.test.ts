@@ -436,7 +436,17 @@ const FLOODS: FloodRow[] = [
       await w.send(headers(1, post('/hold/empty-data'), FLAG.END_HEADERS));
       return 1 + (await flood(w, 100_000, () => data(1, Buffer.alloc(0)), 1000));
     },
-    goaway: [ERR.INTERNAL_ERROR],
+    // node:http2's maxSessionInvalidFrames; the guard sends the GOAWAY node:http2 would not.
+    goaway: [ERR.ENHANCE_YOUR_CALM],
+  },
+  {
+    // Stream errors nghttp2 finds in DATA (a body past its content-length)
+    // keep the connection (see above), so their number is what bounds them:
+    // node:http2's maxSessionInvalidFrames ends the session.
+    name: 'bodies past their content-length',
+    attack: (w) => flood(w, 20_000, (i) => Buffer.concat([headers(2 * i + 1, post(`/cl-flood/${i}`, [['content-length', '1']]), FLAG.END_HEADERS), data(2 * i + 1, Buffer.from('xx'), FLAG.END_STREAM)]), 50),
+    goaway: [ERR.ENHANCE_YOUR_CALM],
+    upstreamAtMost: { prefix: '/cl-flood/', count: 0 },
   },
   {
     name: 'PRIORITY flood',
