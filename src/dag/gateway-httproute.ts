@@ -9,7 +9,7 @@ import { resolveBackend, type BackendContext } from './gateway-backends.ts';
 import { CONTROLLER_NAME, GATEWAY_GROUP, condition } from './gateway-conditions.ts';
 import { grpcRuleAsHttp } from './gateway-grpc.ts';
 import { routeHostnames } from './gateway-hostnames.ts';
-import type { GatewayState, ListenerState, RouteKind } from './gateway-listeners.ts';
+import { tlsGroupOf, type GatewayState, type ListenerState, type RouteKind } from './gateway-listeners.ts';
 import { ruleRoutes, type RouteRank, type RuleProblems } from './gateway-rules.ts';
 import type { Route, TcpForward, WeightedCluster } from './proxy-config.ts';
 import { arr, int, rec, str, type Rec } from './safe.ts';
@@ -23,6 +23,8 @@ export interface Placement {
   /** HTTPS: the listener's certificate and client validation. */
   secretId?: string;
   clientValidation?: ListenerState['clientValidation'];
+  /** HTTPS: the Gateway listener (SecureVirtualHost.tlsGroup). */
+  tlsGroup?: string;
   /** A proxy route (HTTPRoute, GRPCRoute), with its precedence facts... */
   route?: Route;
   rank?: RouteRank;
@@ -191,6 +193,7 @@ export function processRoute(kind: RouteKind, raw: unknown, gateways: Map<string
           const p: Placement = { ...base, route: { ...route }, rank };
           if (secure && l.secretId !== undefined) p.secretId = l.secretId;
           if (secure && l.clientValidation) p.clientValidation = l.clientValidation;
+          if (secure) p.tlsGroup = tlsGroupOf(gw, l);
           placements.push(p);
         }
       }

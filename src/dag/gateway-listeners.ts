@@ -426,6 +426,11 @@ function listenerStatus(l: ListenerState, gen: number): ListenerStatus {
   };
 }
 
+/** The TLS group of an HTTPS listener's hosts (SecureVirtualHost.tlsGroup). */
+export function tlsGroupOf(gw: GatewayState, l: ListenerState): string {
+  return `${gw.namespace}/${gw.name}/${l.name}`;
+}
+
 export function gatewayStatus(gw: GatewayState): GatewayStatus {
   const gen = gw.generation;
   const accepted = gw.conds.get('Accepted', 'Accepted', 'Gateway is accepted', gen);

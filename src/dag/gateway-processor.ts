@@ -11,7 +11,7 @@ import type { CacheView } from './cache-view.ts';
 import { BackendTLSPolicies, readConfigMaps } from './gateway-backend-tls.ts';
 import { CONTROLLER_NAME, condition } from './gateway-conditions.ts';
 import { processRoute, type Placement } from './gateway-httproute.ts';
-import { gatewayStatus, readGateway, type GatewayContext, type GatewayState, type RouteKind } from './gateway-listeners.ts';
+import { gatewayStatus, readGateway, tlsGroupOf, type GatewayContext, type GatewayState, type RouteKind } from './gateway-listeners.ts';
 import { gatewayLoadBalancer } from './gateway-load-balancer.ts';
 import { comparePlacements, matchKey, type RoutePlacement } from './gateway-precedence.ts';
 import { ReferenceGrants } from './gateway-refs.ts';
@@ -269,6 +269,8 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
       if (v.passthrough || v.tcpProxy) continue; // the host is a TLSRoute's
       if (v.secretId === undefined && p.secretId !== undefined) v.secretId = p.secretId;
       if (p.clientValidation && !v.clientValidation) v.clientValidation = p.clientValidation;
+      // A host an HTTPProxy or Ingress shares keeps its own TLS settings: no group.
+      if (p.tlsGroup !== undefined && v.tlsGroup === undefined && !others.has(hostOf(p))) v.tlsGroup = p.tlsGroup;
       out.addRoute(v, p.route);
     } else out.addRoute(out.ensureHttp(p.fqdn, p.listener), p.route);
   }
@@ -280,6 +282,7 @@ export function processGatewayApi(snap: Snapshot, view: CacheView, config: Isoba
     for (const l of gw.listeners) {
       if (!l.usable || l.protocol !== 'HTTPS' || l.secretId === undefined) continue;
       const v = out.ensureHttps(l.hostname === '' ? '*' : l.hostname, l.proxyListener);
+      if (!v.passthrough && !v.tcpProxy && !others.has(`${l.proxyListener ?? ''}\u0000${v.fqdn}`)) v.tlsGroup ??= tlsGroupOf(gw, l);
       if (v.passthrough || v.tcpProxy || v.secretId !== undefined || v.routes.length > 0) continue;
       v.secretId = l.secretId;
       v.keepEmpty = true;

@@ -55,6 +55,7 @@ export interface SecureDraft extends VhostDraft {
   /** Kept without routes: a Gateway HTTPS listener's name, which answers
    *  TLS (and 404) whether or not a route names it. */
   keepEmpty?: true;
+  tlsGroup?: string;
 }
 
 /** Contour's conditionsToString: routes with equal keys have identical matches. */
@@ -325,6 +326,7 @@ export class Output {
       if (v.authorization) s.authorization = v.authorization;
       if (v.passthrough) s.passthrough = v.passthrough;
       if (v.tcpProxy) s.tcpProxy = v.tcpProxy;
+      if (v.tlsGroup !== undefined) s.tlsGroup = v.tlsGroup;
       httpsVirtualHosts.push(s);
     }
     httpVirtualHosts.sort(byFqdn);

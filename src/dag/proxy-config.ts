@@ -316,6 +316,11 @@ export interface SecureVirtualHost extends VirtualHost {
   passthrough?: TcpForward;
   /** TCPProxy with termination: decrypt and forward the TCP stream. */
   tcpProxy?: TcpForward;
+  /** The Gateway listener whose names this host is one of: a TLS session
+   *  the handshake gave one host of a group may ask for another host of
+   *  the same group (one certificate, one client validation); any other
+   *  host is 421. Absent: only this host (HTTPProxy, Ingress). */
+  tlsGroup?: string;
 }
 
 export interface ProxyConfig {

@@ -183,13 +183,15 @@ export function rewrittenHost(route: CompiledRoute, backend: CompiledBackend, he
 }
 
 /** The virtual host the Host names on a connection, or why none serves it:
- *  no such host, or (on TLS) not the one the handshake chose. A connection
- *  on the fallback certificate may reach only virtual hosts that enable it. */
+ *  no such host, or (on TLS) not the one the handshake chose nor one of
+ *  its Gateway listener's (the same certificate and client validation). A
+ *  connection on the fallback certificate may reach only virtual hosts
+ *  that enable it. */
 export function findVhost(tables: RouteTables, tls: TlsChoice | undefined, host: string): CompiledVhost | 'no-route' | 'misdirected' {
   if (tls === undefined) return tables.http.lookup(host) ?? 'no-route';
   const vhost = tables.https.lookup(host);
   if (vhost === undefined) return 'no-route';
-  const fits = tls.fqdn === '' ? vhost.secure?.fallbackCertificate === true : vhost.fqdn === tls.fqdn;
+  const fits = tls.fqdn === '' ? vhost.secure?.fallbackCertificate === true : vhost.fqdn === tls.fqdn || (tls.group !== undefined && vhost.secure?.tlsGroup === tls.group);
   return fits ? vhost : 'misdirected';
 }
 

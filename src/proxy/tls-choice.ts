@@ -14,6 +14,8 @@ import { compileTcp, type CompiledTcp } from './route-table.ts';
 
 export interface TlsChoice {
   fqdn: string; // "" for the fallback certificate
+  /** SecureVirtualHost.tlsGroup: the other hosts this session may ask for. */
+  group?: string;
   passthrough?: CompiledTcp;
   /** Terminated TLS forwarded as a TCP stream. */
   tcpProxy?: CompiledTcp;
@@ -149,6 +151,7 @@ function choose(
   );
   return {
     fqdn,
+    ...(vh.tlsGroup !== undefined ? { group: vh.tlsGroup } : {}),
     ...(vh.tcpProxy ? { tcpProxy: compileTcp(vh.tcpProxy, clusters) } : {}),
     ...t,
     verifyIfPresented: cv !== undefined && !cv.skipVerification && cv.optional,
