@@ -191,6 +191,11 @@ export function processRoute(kind: RouteKind, raw: unknown, gateways: Map<string
         }
         for (const { route, rank } of content.routes) {
           const p: Placement = { ...base, route: { ...route }, rank };
+          // A redirect naming neither scheme nor port goes to the port of the
+          // Gateway listener the request came in on (the spec's rule;
+          // HTTPRouteRedirectPortAndScheme), whatever port the proxy binds.
+          const a = route.action;
+          if (a.kind === 'redirect' && a.scheme === undefined && a.port === undefined) p.route!.action = { ...a, port: l.port };
           if (secure && l.secretId !== undefined) p.secretId = l.secretId;
           if (secure && l.clientValidation) p.clientValidation = l.clientValidation;
           if (secure) p.tlsGroup = tlsGroupOf(gw, l);

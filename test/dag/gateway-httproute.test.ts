@@ -312,8 +312,9 @@ test('filters: header modifiers (set, add, remove), redirect, URL rewrite, mirro
     red.map((x) => [x.path.kind, x.path.value, x.action]),
     [
       ['exact', '/s', { kind: 'redirect', statusCode: 302, scheme: 'https', hostname: 'secure.example.com', port: 443 }],
-      ['exact', '/old', { kind: 'redirect', statusCode: 301, path: '/new' }],
-      ['prefix', '/old/', { kind: 'redirect', statusCode: 301, prefix: '/new/' }],
+      // Neither scheme nor port: the Gateway listener's port (HTTPRouteRedirectPortAndScheme).
+      ['exact', '/old', { kind: 'redirect', statusCode: 301, path: '/new', port: 80 }],
+      ['prefix', '/old/', { kind: 'redirect', statusCode: 301, prefix: '/new/', port: 80 }],
     ],
   );
   const rw = routesOf(r, 'rw.example.com');
