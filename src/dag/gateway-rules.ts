@@ -286,7 +286,9 @@ export function ruleRoutes(input: RuleInput, ctx: BackendContext, problems: Rule
         action: action(filters, clusters, v),
         requestHeaders: filters.requestHeaders,
         responseHeaders: filters.responseHeaders,
-        websocket: false,
+        // Contour's Gateway listeners enable WebSocket upgrades for every
+        // route (HTTPRouteBackendProtocolWebSocket relies on it).
+        websocket: true,
         // Envoy's connection-manager stream idle timeout covers every route that sets none.
         timeouts: { responseMs, idleMs: streamIdleMs(ctx.config) },
         origin: { namespace: routeNs, name: routeName },
