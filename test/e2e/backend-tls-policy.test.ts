@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { startDemoBackend } from '../../src/demo/backend.ts';
 import { createCa } from '../support/pki.ts';
 import { edgeCall, freePort, startServe, waitFor, type ServeProcess } from './support.ts';
-import { GATEWAY_CLASS, serviceAt } from './gateway-manifests.ts';
+import { GATEWAY_CLASS, serviceAt, tlsSecretYaml } from './gateway-manifests.ts';
 
 const get = (port: number, host: string) => edgeCall({ port, ca: '', host, plain: true });
 
@@ -65,16 +65,7 @@ spec:
   backendTLS: {clientCertificateRef: {name: client-cert}}
   listeners: [{name: http, port: 80, protocol: HTTP}]
 `,
-        `apiVersion: v1
-kind: Secret
-metadata: {name: client-cert, namespace: apps}
-type: kubernetes.io/tls
-stringData:
-  tls.crt: |
-${indent(client.certPem)}
-  tls.key: |
-${indent(client.keyPem)}
-`,
+        tlsSecretYaml('client-cert', client),
         `apiVersion: v1
 kind: ConfigMap
 metadata: {name: server-ca, namespace: apps}

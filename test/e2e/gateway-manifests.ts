@@ -22,3 +22,32 @@ metadata: {name: ${name}, namespace: apps}
 subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{${named}port: ${port}}]}]
 `;
 }
+
+/** Contour's GatewayClass and the Gateway `edge` in namespace apps with
+ *  these listeners (YAML flow mappings or block items, one per line). */
+export function edgeGateway(listeners: string[]): string {
+  return `${GATEWAY_CLASS}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: apps}
+spec:
+  gatewayClassName: contour
+  listeners:
+${listeners.map((l) => (l.startsWith('  ') ? l : `  - ${l}`)).join('\n')}
+`;
+}
+
+/** A kubernetes.io/tls Secret in namespace apps holding `pair`. */
+export function tlsSecretYaml(name: string, pair: { certPem: string; keyPem: string }): string {
+  const indent = (pem: string) => pem.trim().split('\n').map((l) => `    ${l}`).join('\n');
+  return `apiVersion: v1
+kind: Secret
+metadata: {name: ${name}, namespace: apps}
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |
+${indent(pair.certPem)}
+  tls.key: |
+${indent(pair.keyPem)}
+`;
+}

@@ -14,9 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa } from '../support/pki.ts';
 import { freePort, startServe, waitFor, type ServeProcess } from './support.ts';
-import { GATEWAY_CLASS, serviceAt } from './gateway-manifests.ts';
-
-const indent = (pem: string) => pem.trim().split('\n').map((l) => `    ${l}`).join('\n');
+import { edgeGateway, serviceAt, tlsSecretYaml } from './gateway-manifests.ts';
 
 const listener = (name: string, hostname?: string) => `  - name: ${name}
     port: 443
@@ -80,28 +78,8 @@ test('HTTPS listeners of one Gateway: a Host of the listener the SNI chose is se
     await writeFile(join(dir, 'services.yaml'), services);
     await writeFile(
       join(dir, 'gateway.yaml'),
-      `${GATEWAY_CLASS}---
-apiVersion: v1
-kind: Secret
-metadata: {name: cert, namespace: apps}
-type: kubernetes.io/tls
-stringData:
-  tls.crt: |
-${indent(leaf.certPem)}
-  tls.key: |
-${indent(leaf.keyPem)}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: apps}
-spec:
-  gatewayClassName: contour
-  listeners:
-${listener('https')}
-${listener('https-with-hostname', 'second-example.org')}
-${listener('https-with-wildcard-hostname', '*.wildcard.org')}
-${listener('https-with-hostname-matching-wildcard', 'fourth-example.wildcard.org')}
-${route('one', 'https', 'backend-v1', '  hostnames: [example.org]\n')}${route('two', 'https-with-hostname', 'backend-v2')}${route('three', 'https-with-wildcard-hostname', 'backend-v3')}${route('four', 'https-with-hostname-matching-wildcard', 'backend-v1')}`,
+      `${tlsSecretYaml('cert', leaf)}---
+${edgeGateway([listener('https'), listener('https-with-hostname', 'second-example.org'), listener('https-with-wildcard-hostname', '*.wildcard.org'), listener('https-with-hostname-matching-wildcard', 'fourth-example.wildcard.org')])}${route('one', 'https', 'backend-v1', '  hostnames: [example.org]\n')}${route('two', 'https-with-hostname', 'backend-v2')}${route('three', 'https-with-wildcard-hostname', 'backend-v3')}${route('four', 'https-with-hostname-matching-wildcard', 'backend-v1')}`,
     );
     const httpsPort = await freePort();
     serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(await freePort()), '--https-port', String(httpsPort), '--workers', '1', '--state-dir', join(work, 'state')], await freePort());

@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startServe, waitFor, type ServeProcess } from './support.ts';
-import { GATEWAY_CLASS } from './gateway-manifests.ts';
+import { edgeGateway } from './gateway-manifests.ts';
 
 /** A Gateway port P above 1023 whose proxy port P + 8000 is free. */
 async function gatewayPort(): Promise<number> {
@@ -45,16 +45,7 @@ test('RequestRedirect without scheme and port keeps the Gateway listener port; a
   try {
     await writeFile(
       join(dir, 'gateway.yaml'),
-      `${GATEWAY_CLASS}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: apps}
-spec:
-  gatewayClassName: contour
-  listeners:
-  - {name: http, port: 80, protocol: HTTP}
-  - {name: second, port: ${second}, protocol: HTTP}
----
+      `${edgeGateway(['{name: http, port: 80, protocol: HTTP}', `{name: second, port: ${second}, protocol: HTTP}`])}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: redirects, namespace: apps}

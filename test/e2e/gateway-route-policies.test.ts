@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { edgeCall, freePort, startServe, waitFor, type ServeProcess } from './support.ts';
-import { GATEWAY_CLASS, serviceAt } from './gateway-manifests.ts';
+import { edgeGateway, serviceAt } from './gateway-manifests.ts';
 
 /** The retry simulation: ?key=K&fail=N&mode=status|reset|slow&code=C. The
  *  first N requests of a key fail (answer C, reset the connection, or answer
@@ -47,15 +47,7 @@ async function startFlakyBackend(): Promise<{ port: number; tries: Map<string, n
   };
 }
 
-const GATEWAY = `${GATEWAY_CLASS}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: apps}
-spec:
-  gatewayClassName: contour
-  listeners:
-  - {name: http, port: 80, protocol: HTTP}
-`;
+const GATEWAY = edgeGateway(['{name: http, port: 80, protocol: HTTP}']);
 
 const ROUTES = `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute

@@ -13,9 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa } from '../support/pki.ts';
 import { freePort, startServe, waitFor, type ServeProcess } from './support.ts';
-import { GATEWAY_CLASS, serviceAt } from './gateway-manifests.ts';
-
-const indent = (pem: string) => pem.trim().split('\n').map((l) => `    ${l}`).join('\n');
+import { edgeGateway, serviceAt, tlsSecretYaml } from './gateway-manifests.ts';
 
 /** Writes `line` over a verified TLS session and resolves with what comes back before the server closes. */
 function talk(port: number, servername: string, ca: string, line: string): Promise<{ reply: string; authorized: boolean }> {
@@ -52,30 +50,8 @@ test('TLSRoute on a TLS listener with tls.mode Terminate: TLS ends at the proxy,
     await writeFile(join(dir, 'services.yaml'), serviceAt('tcp-backend', (echo.address() as AddressInfo).port, { servicePort: 3000 }));
     await writeFile(
       join(dir, 'gateway.yaml'),
-      `${GATEWAY_CLASS}---
-apiVersion: v1
-kind: Secret
-metadata: {name: terminate-cert, namespace: apps}
-type: kubernetes.io/tls
-stringData:
-  tls.crt: |
-${indent(leaf.certPem)}
-  tls.key: |
-${indent(leaf.keyPem)}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: apps}
-spec:
-  gatewayClassName: contour
-  listeners:
-  - name: tlsterminate
-    port: 8443
-    protocol: TLS
-    hostname: tls.example.test
-    allowedRoutes: {kinds: [{kind: TLSRoute}]}
-    tls: {mode: Terminate, certificateRefs: [{name: terminate-cert}]}
----
+      `${tlsSecretYaml('terminate-cert', leaf)}---
+${edgeGateway(['{name: tlsterminate, port: 8443, protocol: TLS, hostname: tls.example.test, allowedRoutes: {kinds: [{kind: TLSRoute}]}, tls: {mode: Terminate, certificateRefs: [{name: terminate-cert}]}}'])}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: TLSRoute
 metadata: {name: terminated, namespace: apps}

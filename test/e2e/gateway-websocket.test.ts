@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
 import { freePort, startServe, waitFor, type ServeProcess } from './support.ts';
-import { GATEWAY_CLASS } from './gateway-manifests.ts';
+import { edgeGateway } from './gateway-manifests.ts';
 
 /** Sends a text and a binary message and resolves with what comes back. */
 function exchange(port: number): Promise<[string, number[]]> {
@@ -46,14 +46,7 @@ test('HTTPRoute to a kubernetes.io/ws backend: the upgrade reaches it, text and 
   try {
     await writeFile(
       join(dir, 'gateway.yaml'),
-      `${GATEWAY_CLASS}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: apps}
-spec:
-  gatewayClassName: contour
-  listeners: [{name: http, port: 80, protocol: HTTP}]
----
+      `${edgeGateway(['{name: http, port: 80, protocol: HTTP}'])}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: backend-protocol-ws, namespace: apps}
