@@ -194,16 +194,20 @@ export class BackendTLSPolicies {
    *  so a conflicted policy's status says so (GEP-713; the conformance test
    *  BackendTLSPolicyConflictResolution reads it under the Gateway). */
   reached(ns: string, service: string, portName: string, gateway: string): void {
-    const exact = `${ns}/${service}/${portName}`;
-    const key = portName !== '' && this.#byTarget.has(exact) ? exact : `${ns}/${service}/`;
+    const key = this.#targetOf(ns, service, portName);
     this.#byTarget.get(key)?.ancestors.add(gateway);
     for (const e of this.#conflicted.get(key) ?? []) e.ancestors.add(gateway);
   }
 
   /** The policy for a Service port (by port name, else for every port). */
   forService(ns: string, service: string, portName: string): PolicyVerdict | undefined {
-    const e = (portName !== '' ? this.#byTarget.get(`${ns}/${service}/${portName}`) : undefined) ?? this.#byTarget.get(`${ns}/${service}/`);
-    return e?.verdict;
+    return this.#byTarget.get(this.#targetOf(ns, service, portName))?.verdict;
+  }
+
+  /** The target key whose policy applies to a Service port: the port's own, else the whole Service's. */
+  #targetOf(ns: string, service: string, portName: string): string {
+    const exact = `${ns}/${service}/${portName}`;
+    return portName !== '' && this.#byTarget.has(exact) ? exact : `${ns}/${service}/`;
   }
 
   statuses(): PolicyStatus[] {

@@ -56,5 +56,3 @@ function notAssigned(conditions: ApiCondition[]): ApiCondition[] {
       : c,
   );
 }
-
-

@@ -7,13 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa } from '../support/pki.ts';
-import { freePort, startServe, waitFor, type ServeProcess } from './support.ts';
+import { freePort, httpsGet, startServe, waitFor, type ServeProcess } from './support.ts';
 import { edgeGateway, serviceAt, tlsSecretYaml } from './gateway-manifests.ts';
 
 const listener = (name: string, hostname?: string) => `  - name: ${name}
@@ -51,18 +50,8 @@ const CASES: [string, string, number, string?][] = [
   ['unknown-example.org', 'unknown-example.org', 404],
 ];
 
-function get(port: number, servername: string, host: string, ca: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, servername, path: '/detect-misdirected-requests', headers: { host }, ca, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+
+const get = (port: number, servername: string, host: string, ca: string) => httpsGet({ port, servername, host, path: '/detect-misdirected-requests', ca });
 
 test('HTTPS listeners of one Gateway: a Host of the listener the SNI chose is served (or 404), a Host of another listener 421', async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'isobar-gateway-misdirected-'));

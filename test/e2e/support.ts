@@ -187,16 +187,16 @@ export interface HttpsAnswer {
   peerFingerprint: string;
 }
 
-/** GET https://host:port/path with SNI = host, trusting only `ca`, against
- *  127.0.0.1 (curl --resolve host:port:127.0.0.1 --cacert ca). */
-export function httpsGet(o: { host: string; port: number; path?: string; ca: string; agent?: https.Agent }): Promise<HttpsAnswer> {
+/** GET https://host:port/path with SNI = host (or `servername`), trusting
+ *  only `ca`, against 127.0.0.1 (curl --resolve host:port:127.0.0.1 --cacert ca). */
+export function httpsGet(o: { host: string; port: number; path?: string; ca: string; agent?: https.Agent; servername?: string }): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
         host: '127.0.0.1',
         port: o.port,
         path: o.path ?? '/',
-        servername: o.host,
+        servername: o.servername ?? o.host,
         headers: { host: `${o.host}:${o.port}` },
         ca: o.ca,
         agent: o.agent ?? false,
