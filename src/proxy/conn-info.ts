@@ -4,9 +4,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
+import type { H1Request } from './h1-connection.ts';
 import type { TlsChoice } from './tls-choice.ts';
 
-export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+export type DownstreamRequest = IncomingMessage | Http2ServerRequest | H1Request;
 
 export const kConn = Symbol('isobar.conn');
 

@@ -7,6 +7,7 @@
 // upstream request head, mirroring and the access log record are built in
 // their own files, so this one holds only the state machine.
 import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Readable, Transform } from 'node:stream';
@@ -564,7 +565,7 @@ class Exchange implements RequestView, OpContext, HashInput {
   private watchClient(): void {
     if (this.watchingClient) return;
     this.watchingClient = true;
-    this.res.on('close', () => this.clientGone());
+    (this.res as EventEmitter).on('close', () => this.clientGone());
   }
 
   private clientGone(): void {

@@ -11,8 +11,11 @@
 // request, or a drain) answers what it has received whole, the last
 // response with Connection: close, and then closes: the stray bytes are
 // dropped, never answered with a 400 written over a response still owed.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { H1Response } from './h1-response.ts';
+import type { Http1Message } from './http1-request.ts';
 
 /** Requests parsed ahead of the one running before reading pauses. */
 const MAX_QUEUED = 32;
@@ -22,8 +25,8 @@ const kPipeline = Symbol('isobar.http1.pipeline');
 type Socket = Duplex & { [kPipeline]?: Http1Pipeline; destroySoon?: () => void };
 
 interface Turn {
-  req: IncomingMessage;
-  res: ServerResponse;
+  req: Http1Message;
+  res: ServerResponse | H1Response;
   run: () => void;
 }
 
@@ -74,7 +77,7 @@ export class Http1Pipeline {
   }
 
   /** Queues a request node:http parsed; `run` serves it in its turn. */
-  push(req: IncomingMessage, res: ServerResponse, run: () => void): void {
+  push(req: Http1Message, res: ServerResponse | H1Response, run: () => void): void {
     this.queue.push({ req, res, run });
     if (this.active === undefined) this.next();
     else if (this.queue.length >= MAX_QUEUED && !this.paused) {
@@ -119,7 +122,7 @@ export class Http1Pipeline {
         this.paused = false;
         this.socket.resume();
       }
-      turn.res.once('close', () => this.done(turn));
+      (turn.res as EventEmitter).once('close', () => this.done(turn));
       turn.run();
       return;
     }

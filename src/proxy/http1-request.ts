@@ -4,7 +4,11 @@
 // singleton fields Node would silently deduplicate, and the transfer
 // codings. Pure: a function of the parsed head.
 import type { IncomingMessage } from 'node:http';
+import type { H1Request } from './h1-connection.ts';
 import { parseRequestTarget, validAuthority } from './request-target.ts';
+
+/** An HTTP/1.x request as node:http or isobar's own server read it. */
+export type Http1Message = IncomingMessage | H1Request;
 
 export interface Http1Refusal {
   /** 400; 431 (too many field lines); 501 (a transfer coding the proxy
@@ -44,7 +48,7 @@ export const SINGLETON_FIELDS: ReadonlySet<string> = new Set([
 export const MAX_FIELD_LINES = 100;
 
 
-export function checkHttp1Request(req: IncomingMessage): Http1Refusal | undefined {
+export function checkHttp1Request(req: Http1Message): Http1Refusal | undefined {
   const major = req.httpVersionMajor;
   const minor = req.httpVersionMinor;
   // llhttp reads `GET /x` (no version) and `HTTP/0.9` as 0.9; neither is
@@ -98,7 +102,7 @@ function fewerNamesThanFields(headers: object, fields: number): boolean {
 /** The request asks for the connection to close after its response (RFC
  *  9112 §9.6): a `close` option on any Connection line. llhttp lets an
  *  HTTP/1.0 request's `keep-alive` outweigh its `close`; it never does. */
-export function asksToClose(req: IncomingMessage): boolean {
+export function asksToClose(req: Http1Message): boolean {
   const c = req.headers.connection;
   if (c === undefined) return false;
   for (const t of c.split(',')) if (t.trim().toLowerCase() === 'close') return true;

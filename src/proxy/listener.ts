@@ -16,8 +16,10 @@ import { hostPort, kConn, type ConnInfo } from './conn-info.ts';
 import { portState, type ProxyContext } from './context.ts';
 import { admitClientCertificate } from './client-certificate.ts';
 import { handleRequest } from './exchange.ts';
+import { H1Connection, type H1Request } from './h1-connection.ts';
+import type { H1Response } from './h1-response.ts';
 import { Http1Pipeline } from './http1-pipeline.ts';
-import { asksToClose, checkHttp1Request } from './http1-request.ts';
+import { asksToClose, checkHttp1Request, type Http1Message } from './http1-request.ts';
 import { sendLocal } from './local-reply.ts';
 import { countStreams, drainSession, shutdownSession } from './http2-drain.ts';
 import { delayHttp1Close, delayHttp2Close, inDelayedClose } from './delayed-close.ts';
@@ -45,8 +47,13 @@ function isH2cUpgrade(upgrade: string | undefined): boolean {
 
 /** Requests served on an HTTP/1 connection so far (listener.max-requests-per-connection). */
 const kRequests = Symbol('isobar.requests');
+/** Handed to node:http with bytes that came pipelined behind a request
+ *  isobar's server answered, until node:http reads a request of them. */
+const kPipelined = Symbol('isobar.h1.pipelined');
 
-type Sock = net.Socket & { [kConn]?: ConnInfo; [kUnix]?: true; [kRequests]?: number };
+type Sock = net.Socket & { [kConn]?: ConnInfo; [kUnix]?: true; [kRequests]?: number; [kPipelined]?: true };
+
+type Http1Response = http.ServerResponse | H1Response;
 
 /** The JS stream an HTTP/2 session reads and writes through (h2c's
  *  PrefixedStream), where its shutdown notice can be written. */
@@ -84,6 +91,9 @@ export class Listener {
   /** Accepted connections not yet handed to HTTP/1, HTTP/2 or TCP forwarding. */
   private readonly pending = new Set<net.Socket>();
   private readonly h2Sessions = new Set<H2Session>();
+  /** HTTP/1 connections isobar's own server is serving (not handed to node:http). */
+  private readonly h1Connections = new Set<H1Connection>();
+  private readonly idleMs: number;
   /** connection-shutdown-grace-period: undefined sends no shutdown notice. */
   private readonly h2ShutdownGraceMs: number | undefined;
   private readonly delayedCloseMs: number;
@@ -112,6 +122,7 @@ export class Listener {
     this.h2ShutdownGraceMs = d.http2ShutdownGraceMs;
     this.delayedCloseMs = d.delayedCloseMs ?? DELAYED_CLOSE_MS;
     const idleMs = d.connectionIdleTimeoutMs ?? IDLE_CONNECTION_MS;
+    this.idleMs = idleMs;
     // node:http wants headers no later than the whole request.
     const requestMs = d.requestTimeoutMs ?? Math.max(REQUEST_BUDGET_MS, opts.headersTimeoutMs);
     const headersMs = requestMs > 0 ? Math.min(opts.headersTimeoutMs, requestMs) : opts.headersTimeoutMs;
@@ -273,9 +284,10 @@ export class Listener {
     else shutdownSession(session, session[kWire], Math.min(grace, graceLeftMs ?? grace));
   }
 
-  /** Every HTTP/1.x request node:http parses, served in its connection's order. */
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+  /** Every HTTP/1.x request read (by node:http or isobar's server), served in its connection's order. */
+  private onRequest(req: http.IncomingMessage | H1Request, res: Http1Response): void {
     const pipeline = Http1Pipeline.of(req.socket);
+    delete (req.socket as Sock)[kPipelined];
     // Draining: what the connection still sends is answered, with Connection: close.
     if (this.closing) pipeline.end();
     // node:http's parser reads nothing after a request that asked to
@@ -296,7 +308,7 @@ export class Listener {
     pipeline.push(req, res, () => this.serveHttp1(req, res));
   }
 
-  private serveHttp1(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private serveHttp1(req: http.IncomingMessage | H1Request, res: Http1Response): void {
     let refused = false;
     try {
       const refusal = checkHttp1Request(req);
@@ -331,7 +343,7 @@ export class Listener {
     }
   }
 
-  private refused(reason: string, req: http.IncomingMessage): void {
+  private refused(reason: string, req: Http1Message): void {
     this.ctx.stats.badRequests++;
     const conn = (req.socket as Sock)[kConn];
     this.ctx.warnOnce(`h1|${this.spec.name}|${reason}`, { listener: this.spec.name, remote: conn?.remote, reason }, 'request refused; connection closed');
@@ -459,9 +471,8 @@ export class Listener {
         this.pending.delete(socket);
         this.h2.emit('connection', stream);
       } else {
-        socket.unshift(buf);
         this.pending.delete(socket);
-        this.httpConnection(socket);
+        this.httpConnection(socket, buf);
       }
       socket.resume();
       return true;
@@ -623,9 +634,11 @@ export class Listener {
     this.h2.emit('secureConnection', stream);
   }
 
-  /** An HTTP/1 connection from here on: node:http parses it, with the
-   *  connection's max-connection-duration and delayed close. */
-  private httpConnection(socket: Sock): void {
+  /** An HTTP/1 connection from here on, with its max-connection-duration
+   *  and delayed close: isobar's own server reads it while its requests
+   *  fit (h1-connection.ts), node:http from the first that does not.
+   *  `initial`: bytes already read from it. */
+  private httpConnection(socket: Sock, initial?: Buffer): void {
     if (this.delayedCloseMs > 0) delayHttp1Close(socket, this.delayedCloseMs);
     const maxMs = this.opts.downstream.maxConnectionDurationMs;
     if (maxMs !== undefined && maxMs > 0) {
@@ -649,7 +662,17 @@ export class Listener {
       }, maxMs);
       socket.once('close', () => clearTimeout(timer));
     }
-    this.h1Connection(socket);
+    const conn = new H1Connection(socket, initial, {
+      maxHeaderSize: this.opts.maxHeaderSize,
+      idleMs: this.idleMs,
+      onRequest: (req, res) => this.onRequest(req, res),
+      handOff: (s, pipelined) => {
+        if (pipelined) (s as Sock)[kPipelined] = true;
+        this.h1Connection(s as Sock);
+      },
+      released: (c) => this.h1Connections.delete(c),
+    });
+    if (!socket.destroyed) this.h1Connections.add(conn);
   }
 
   /** HTTP/2 connections' limits: GOAWAY after the last request
@@ -691,6 +714,16 @@ export class Listener {
     // keeps the close a FIN, not a reset that could lose the response).
     if (pipeline?.ended && pipeline.busy) return;
     this.ctx.stats.badRequests++;
+    // Bytes that came behind a request isobar's server answered, and do
+    // not parse: as absorbError() below, closed without a 400 (node:http
+    // would have read them behind that request).
+    const sock = socket as Sock;
+    if (sock[kPipelined]) {
+      delete sock[kPipelined];
+      Http1Pipeline.of(socket).end();
+      if (!Http1Pipeline.of(socket).busy) socket.destroySoon?.();
+      return;
+    }
     // Bytes after a request received whole: its response, and those of the
     // whole requests before the bytes, are delivered first; then the
     // connection closes. A 400 written now would land inside them.
@@ -730,12 +763,12 @@ export class Listener {
     this.grace = setTimeout(() => {
       this.graceOver = true;
       for (const s of this.pending) s.destroy();
-      this.server.closeIdleConnections();
+      this.closeIdleConnections();
     }, graceMs);
     return new Promise<void>((resolve) => {
       this.sweep = setInterval(() => {
         // Keep-alive connections become idle as their last response ends.
-        if (this.graceOver) this.server.closeIdleConnections();
+        if (this.graceOver) this.closeIdleConnections();
         if (stopped && unixStopped && this.sockets.size === 0) {
           clearInterval(this.sweep);
           clearTimeout(this.grace);
@@ -743,6 +776,12 @@ export class Listener {
         }
       }, 50);
     });
+  }
+
+  /** Keep-alive connections with no request owed (node:http's and isobar's server's). */
+  private closeIdleConnections(): void {
+    this.server.closeIdleConnections();
+    for (const c of this.h1Connections) c.closeIfIdle();
   }
 
   destroyAll(): void {

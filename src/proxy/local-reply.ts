@@ -3,8 +3,9 @@
 // gRPC response.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
+import type { H1Response } from './h1-response.ts';
 
-export type DownstreamResponse = ServerResponse<IncomingMessage> | Http2ServerResponse;
+export type DownstreamResponse = ServerResponse<IncomingMessage> | Http2ServerResponse | H1Response;
 
 /** Ends a response that cannot be completed so the client sees it cut
  *  short. HTTP/1.1 loses the connection (no last chunk, short of any
