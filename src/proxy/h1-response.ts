@@ -90,85 +90,59 @@ export class H1Response extends EventEmitter {
     this.statusCode = status;
     this.statusMessage ||= STATUS_CODES[status] ?? 'unknown';
     if (status === 204 || status === 304 || status < 200) this.hasBody = false;
-    let head = `HTTP/1.1 ${status} ${this.statusMessage}\r\n`;
-    let connection = false;
-    let contLen = false;
-    let te = false;
-    let date = false;
-    let trailer = false;
-    let expect = false;
-    let defaultKeepAlive = true;
+    const f = new HeadFields(`HTTP/1.1 ${status} ${this.statusMessage}\r\n`, this.shouldKeepAlive);
     if (headers !== undefined) {
       for (const name in headers) {
-        if (!TOKEN.test(name)) throw new H1ResponseError('ERR_INVALID_HTTP_TOKEN', `Header name must be a valid HTTP token ["${name}"]`);
-        let value = headers[name];
+        const value = headers[name];
+        if (value === undefined || name === '') throw fieldError(headers);
         if (Array.isArray(value)) {
+          // node:http sends an array as one line each, but a Cookie list as one line.
           if (value.length < 2 || name.toLowerCase() !== 'cookie') {
-            for (const v of value) head += field(name, v);
-            continue;
-          }
-          value = value.join('; ');
-        }
-        head += field(name, value);
-        // node:http's matchHeader: only these names change the framing.
-        const n = name.length;
-        if (n < 4 || n > 17) continue;
-        switch (name.toLowerCase()) {
-          case 'connection':
-            connection = true;
-            if (CONN_CLOSE.test(String(value))) this.last = true;
-            else this.shouldKeepAlive = true;
-            break;
-          case 'transfer-encoding':
-            te = true;
-            if (TE_CHUNKED.test(String(value))) this.chunked = true;
-            break;
-          case 'content-length':
-            contLen = true;
-            break;
-          case 'date':
-            date = true;
-            break;
-          case 'trailer':
-            trailer = true;
-            break;
-          case 'expect':
-            expect = true;
-            break;
-          case 'keep-alive':
-            defaultKeepAlive = false;
-            break;
-        }
+            for (const v of value) {
+              if (v === undefined) throw fieldError(headers);
+              f.store(name, v);
+            }
+          } else f.store(name, value.join('; '));
+        } else f.store(name, value);
       }
+      // Every name and value checked in two tests of their concatenations
+      // (as h1-client.ts does for request heads); a failure finds its field.
+      if ((f.names !== '' && !TOKEN.test(f.names)) || INVALID_VALUE.test(f.values)) throw fieldError(headers);
     }
-    if (!date) head += `Date: ${utcDate()}\r\n`;
+    let head = f.head;
+    let chunked = f.chunked;
+    let last = f.last;
+    this.shouldKeepAlive = f.keepAlive;
+    if (!f.date) head += `Date: ${utcDate()}\r\n`;
     // A chunked 204 or 304 has no body to end: the connection ends instead.
-    if (this.chunked && (status === 204 || status === 304)) {
-      this.chunked = false;
+    if (chunked && (status === 204 || status === 304)) {
+      chunked = false;
       this.shouldKeepAlive = false;
     }
-    if (!connection) {
-      if (this.shouldKeepAlive && (contLen || this.chunkedByDefault)) {
+    if (!f.connection) {
+      if (this.shouldKeepAlive && (f.contLen || this.chunkedByDefault)) {
         head += 'Connection: keep-alive\r\n';
-        if (defaultKeepAlive && this.keepAliveSeconds > 0) head += `Keep-Alive: timeout=${this.keepAliveSeconds}\r\n`;
+        if (f.defaultKeepAlive && this.keepAliveSeconds > 0) head += `Keep-Alive: timeout=${this.keepAliveSeconds}\r\n`;
       } else {
-        this.last = true;
+        last = true;
         head += 'Connection: close\r\n';
       }
     }
-    if (!contLen && !te) {
-      if (!this.hasBody) this.chunked = false;
-      else if (!this.chunkedByDefault) this.last = true;
-      else if (!trailer && this.implicitLength !== undefined) head += `Content-Length: ${this.implicitLength}\r\n`;
+    if (!f.contLen && !f.te) {
+      if (!this.hasBody) chunked = false;
+      else if (!this.chunkedByDefault) last = true;
+      else if (!f.trailer && this.implicitLength !== undefined) head += `Content-Length: ${this.implicitLength}\r\n`;
       else {
         head += 'Transfer-Encoding: chunked\r\n';
-        this.chunked = true;
+        chunked = true;
       }
     }
-    if (!this.chunked && trailer) throw new H1ResponseError('ERR_HTTP_TRAILER_INVALID', 'Trailers are invalid with this transfer encoding');
+    if (!chunked && f.trailer) throw new H1ResponseError('ERR_HTTP_TRAILER_INVALID', 'Trailers are invalid with this transfer encoding');
+    this.chunked = chunked;
+    this.last = last;
     this.head = head + CRLF;
     this.headersSent = true;
-    if (expect) this.flushHead();
+    if (f.expect) this.flushHead();
     return this;
   }
 
@@ -289,10 +263,98 @@ function emitClose(res: H1Response): void {
   res.emit('close');
 }
 
-function field(name: string, value: string | number | undefined): string {
-  if (value === undefined) throw new H1ResponseError('ERR_HTTP_INVALID_HEADER_VALUE', `Invalid value "undefined" for header "${name}"`);
-  if (INVALID_VALUE.test(String(value))) throw new H1ResponseError('ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);
-  return `${name}: ${value}\r\n`;
+/** A head's field lines as writeHead() stores them, and what node:http's
+ *  matchHeader() notes of them: only these names change the framing. */
+class HeadFields {
+  head: string;
+  names = '';
+  values = '';
+  keepAlive: boolean;
+  last = false;
+  chunked = false;
+  connection = false;
+  contLen = false;
+  te = false;
+  date = false;
+  trailer = false;
+  expect = false;
+  defaultKeepAlive = true;
+
+  constructor(statusLine: string, keepAlive: boolean) {
+    this.head = statusLine;
+    this.keepAlive = keepAlive;
+  }
+
+  store(name: string, value: string | number): void {
+    this.names += name;
+    this.values += value;
+    this.head += `${name}: ${value}\r\n`;
+    switch (framingField(name)) {
+      case undefined:
+        return;
+      case 'connection':
+        this.connection = true;
+        if (CONN_CLOSE.test(String(value))) this.last = true;
+        else this.keepAlive = true;
+        return;
+      case 'transfer-encoding':
+        this.te = true;
+        if (TE_CHUNKED.test(String(value))) this.chunked = true;
+        return;
+      case 'content-length':
+        this.contLen = true;
+        return;
+      case 'date':
+        this.date = true;
+        return;
+      case 'trailer':
+        this.trailer = true;
+        return;
+      case 'expect':
+        this.expect = true;
+        return;
+      case 'keep-alive':
+        this.defaultKeepAlive = false;
+        return;
+    }
+  }
+}
+
+/** The lowercased name when it may be one of the framing fields (by length
+ *  and first letter, so most names are never lowercased). */
+function framingField(name: string): string | undefined {
+  const c = name.charCodeAt(0) | 0x20;
+  switch (name.length) {
+    case 4:
+      return c === 0x64 /* d */ ? name.toLowerCase() : undefined;
+    case 6:
+      return c === 0x65 /* e */ ? name.toLowerCase() : undefined;
+    case 7:
+      return c === 0x74 /* t */ ? name.toLowerCase() : undefined;
+    case 10:
+      return c === 0x63 /* c */ || c === 0x6b /* k */ ? name.toLowerCase() : undefined;
+    case 14:
+      return c === 0x63 /* c */ ? name.toLowerCase() : undefined;
+    case 17:
+      return c === 0x74 /* t */ ? name.toLowerCase() : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** node:http's error for the first field it would refuse, in its order
+ *  (the name, then each value), for a head known to hold one. */
+function fieldError(headers: Record<string, string | string[] | number | undefined>): H1ResponseError {
+  for (const name in headers) {
+    if (!TOKEN.test(name)) return new H1ResponseError('ERR_INVALID_HTTP_TOKEN', `Header name must be a valid HTTP token ["${name}"]`);
+    const value = headers[name];
+    const list = Array.isArray(value) && (value.length < 2 || name.toLowerCase() !== 'cookie') ? value : [Array.isArray(value) ? value.join('; ') : value];
+    for (const v of list) {
+      if (v === undefined) return new H1ResponseError('ERR_HTTP_INVALID_HEADER_VALUE', `Invalid value "undefined" for header "${name}"`);
+      if (INVALID_VALUE.test(String(v))) return new H1ResponseError('ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);
+    }
+  }
+  return new H1ResponseError('ERR_INVALID_CHAR', 'Invalid character in header content');
 }
 
 function trailerField(name: string, value: string): string {

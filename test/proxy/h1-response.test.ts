@@ -52,6 +52,8 @@ const cases: Case[] = [
   { name: 'an implicit head', request: GET, handler: (r) => ((r.statusCode = 404), r.end('not here: ünïcode')) },
   { name: 'an implicit head, no body', request: GET, handler: (r) => r.end() },
   { name: 'an unknown status', request: GET, handler: (r) => (r.writeHead(599, { 'content-length': '0' }), r.end()) },
+  { name: 'a length given as a one-element array', request: GET, handler: (r) => (r.writeHead(200, { 'Content-Length': ['2'] as unknown as string }), r.end('ok')) },
+  { name: 'framing names in capitals', request: GET, handler: (r) => (r.writeHead(200, { 'Transfer-Encoding': 'chunked', Trailer: 'x' }), r.write('ab'), r.addTrailers({ x: '1' }), r.end()) },
   { name: 'UTF-8 body by length', request: GET, handler: (r) => (r.writeHead(200, { 'content-length': String(Buffer.byteLength('héllo')) }), r.end('héllo')) },
 ];
 
@@ -65,6 +67,9 @@ const throwing: { name: string; handler: Handler }[] = [
   { name: 'a LF in an array value', handler: (r) => r.writeHead(200, { x: ['ok', 'a\nb'] }) },
   { name: 'a NUL in a value', handler: (r) => r.writeHead(200, { x: 'a\0b' }) },
   { name: 'an undefined value', handler: (r) => r.writeHead(200, { x: undefined as unknown as string }) },
+  { name: 'a bad value before a bad name', handler: (r) => r.writeHead(200, { ok: '1', x: 'a\rb', 'y z': '1' }) },
+  { name: 'a bad name before an undefined value', handler: (r) => r.writeHead(200, { ok: '1', 'y z': '1', x: undefined as unknown as string }) },
+  { name: 'an undefined in an array', handler: (r) => r.writeHead(200, { x: ['a', undefined as unknown as string] }) },
   { name: 'a status below 100', handler: (r) => r.writeHead(99, {}) },
   { name: 'a status over 999', handler: (r) => r.writeHead(1000, {}) },
   { name: 'a head twice', handler: (r) => (r.writeHead(200, { 'content-length': '0' }), r.writeHead(200, {})) },
