@@ -48,10 +48,12 @@ function isH2cUpgrade(upgrade: string | undefined): boolean {
 /** Requests served on an HTTP/1 connection so far (listener.max-requests-per-connection). */
 const kRequests = Symbol('isobar.requests');
 /** Handed to node:http with bytes that came pipelined behind a request
- *  isobar's server answered, until node:http reads a request of them. */
+ *  isobar's server answered: true, then the first request node:http reads
+ *  of them. Until that one has arrived whole, a parse error belongs to
+ *  bytes that were behind a whole request. */
 const kPipelined = Symbol('isobar.h1.pipelined');
 
-type Sock = net.Socket & { [kConn]?: ConnInfo; [kUnix]?: true; [kRequests]?: number; [kPipelined]?: true };
+type Sock = net.Socket & { [kConn]?: ConnInfo; [kUnix]?: true; [kRequests]?: number; [kPipelined]?: true | http.IncomingMessage };
 
 type Http1Response = http.ServerResponse | H1Response;
 
@@ -287,7 +289,8 @@ export class Listener {
   /** Every HTTP/1.x request read (by node:http or isobar's server), served in its connection's order. */
   private onRequest(req: http.IncomingMessage | H1Request, res: Http1Response): void {
     const pipeline = Http1Pipeline.of(req.socket);
-    delete (req.socket as Sock)[kPipelined];
+    const sock = req.socket as Sock;
+    if (sock[kPipelined] === true) sock[kPipelined] = req as http.IncomingMessage;
     // Draining: what the connection still sends is answered, with Connection: close.
     if (this.closing) pipeline.end();
     // node:http's parser reads nothing after a request that asked to
@@ -715,13 +718,16 @@ export class Listener {
     if (pipeline?.ended && pipeline.busy) return;
     this.ctx.stats.badRequests++;
     // Bytes that came behind a request isobar's server answered, and do
-    // not parse: as absorbError() below, closed without a 400 (node:http
-    // would have read them behind that request).
+    // not parse (or whose first request does not arrive whole): as
+    // absorbError() below, the connection closes without a 400 and that
+    // request is dropped: node:http, reading the bytes behind the answered
+    // request, would have queued it there and dropped it.
     const sock = socket as Sock;
-    if (sock[kPipelined]) {
+    const first = sock[kPipelined];
+    if (first !== undefined && (first === true || !first.complete)) {
       delete sock[kPipelined];
       Http1Pipeline.of(socket).end();
-      if (!Http1Pipeline.of(socket).busy) socket.destroySoon?.();
+      if (first !== true || !Http1Pipeline.of(socket).busy) socket.destroySoon?.();
       return;
     }
     // Bytes after a request received whole: its response, and those of the

@@ -80,6 +80,22 @@ test('a head split over two writes is answered (node:http reads it)', async () =
   assert.deepEqual(targets(), ['GET /split', 'GET /after']);
 });
 
+for (const [name, tail] of [
+  ['garbage', 'GARBAGE\r\n\r\n'],
+  ['a request with a bad chunk', 'POST /bad HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n'],
+] as const) {
+  test(`${name} sent while a response is owed: that response, then the close; no 400, nothing more upstream`, async () => {
+    upstream.reset();
+    const r = await wire(p.port(), [get('/slow'), tail], { gapMs: 50, timeoutMs: 3000 });
+    assert.deepEqual(
+      r.responses.map((x) => x.status),
+      [200],
+    );
+    assert.equal(r.closed, true);
+    assert.deepEqual(targets(), ['GET /slow']);
+  });
+}
+
 test("the client's FIN while a response is owed ends the connection without it, as node:http does", async () => {
   upstream.reset();
   const r = await wire(p.port(), get('/slow'), { endAfterMs: 0, timeoutMs: 2000 });
