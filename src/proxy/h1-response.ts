@@ -203,11 +203,15 @@ export class H1Response extends EventEmitter {
     } else if (body !== undefined) {
       this.flushHead();
       writeChunk(s, body, this.onFlushed);
-    } else {
-      // The head alone (or nothing more, when a body was written before).
-      const h = this.head ?? '';
+    } else if (this.head !== undefined) {
+      // The head alone.
+      const h = this.head;
       this.head = undefined;
       s.write(h, 'latin1', this.onFlushed);
+    } else {
+      // Nothing more: the body went out with write(). As node:http, no
+      // empty write (it would cost a system call a response).
+      process.nextTick(this.onFlushed);
     }
     s.uncork();
     return this;

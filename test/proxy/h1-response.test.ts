@@ -178,3 +178,24 @@ for (const c of throwing) {
     assert.deepEqual(mine.thrown, theirs.thrown);
   });
 }
+
+test('no empty writes: a body sent with write() and then end() adds no write of nothing (each write is a system call)', async () => {
+  const { Duplex } = await import('node:stream');
+  const { H1Response } = await import('../../src/proxy/h1-response.ts');
+  const sizes: number[] = [];
+  const socket = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, cb) {
+      sizes.push(chunk.length);
+      cb();
+    },
+  });
+  let done = false;
+  const res = new H1Response({ socket, responseDone: () => (done = true) }, 'GET', 1, true, undefined, 5000);
+  res.writeHead(200, { 'content-length': '2' });
+  res.write('ok');
+  res.end();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(done, true);
+  assert.ok(sizes.length > 0 && sizes.every((n) => n > 0), `write sizes ${JSON.stringify(sizes)}`);
+});
