@@ -19,11 +19,14 @@ export function bindProblem(host: string, port: number): Promise<string | undefi
   if (port === 0) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') resolve('is already in use: stop what holds it or choose another port');
-      else if (err.code === 'EACCES') resolve('needs privileges: choose a port above 1023 (for load balancer ports, use --lb-port-offset)');
-      else resolve(`cannot be bound: ${err.code ?? err.message}`);
-    });
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(listenProblem(err)));
     s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(undefined)));
   });
+}
+
+/** Why a listen failed, as the rest of a sentence naming the port. */
+export function listenProblem(err: NodeJS.ErrnoException): string {
+  if (err.code === 'EADDRINUSE') return 'is already in use: stop what holds it or choose another port';
+  if (err.code === 'EACCES') return 'needs privileges: choose a port above 1023 (for load balancer ports, use --lb-port-offset)';
+  return `cannot be bound: ${err.code ?? err.message}`;
 }

@@ -21,7 +21,7 @@ import { EdgeWorkers, type InternalPorts } from './edge-workers.ts';
 import { StartError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import type { RunningServer, ServeOptions, StatusSink } from './options.ts';
-import { freePort } from './ports.ts';
+import { freePort, listenProblem } from './ports.ts';
 import { holdChanges, ReloadLoop } from './reload-loop.ts';
 import type { Source } from './source.ts';
 import { assertDirectory, missingCertificate, openStore, portInUse } from './start-checks.ts';
@@ -94,27 +94,37 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   const stopWatchingForRenewer = renewer ? watchCertificates(o.stateDir, renewer.poke) : () => {};
   renewer?.poke();
   if (renewer) statusSink?.onStartedLeading?.(renewer.poke);
-  const admin = await startAdminServer({
-    host: o.adminAddress,
-    port: o.adminPort,
-    ready: () => source.ready() && workers.upToDate(),
-    report: async () => state.reportWithHealth(await workers.refreshHealth()),
-    metrics: scrape(workers, metrics),
-    // The page and `explain --admin` see what the workers run.
-    edge: () => ({
-      version: state.version,
-      proxyConfig: state.proxyConfig,
-      balancerConfig: runs.balancer ? state.balancerConfig : undefined,
-      proxyListeners: runs.proxy
-        ? [
-            { name: 'http', address: o.proxyAddress, port: o.httpPort, tls: false, proxyProtocol: o.useProxyProtocol },
-            { name: 'https', address: o.proxyAddress, port: o.httpsPort, tls: true, proxyProtocol: o.useProxyProtocol },
-            // The Gateway listener ports of their own the config names.
-            ...(state.proxyConfig?.listeners ?? []).map((l) => ({ name: l.name, address: o.proxyAddress, port: l.bindPort, tls: l.protocol === 'https', proxyProtocol: o.useProxyProtocol })),
-          ]
-        : [],
-    }),
-  });
+  // The port was free at the checks above; something may have taken it
+  // since (the workers started in between): one clear line, nothing left.
+  let admin: AdminServer;
+  try {
+    admin = await startAdminServer({
+      host: o.adminAddress,
+      port: o.adminPort,
+      ready: () => source.ready() && workers.upToDate(),
+      report: async () => state.reportWithHealth(await workers.refreshHealth()),
+      metrics: scrape(workers, metrics),
+      // The page and `explain --admin` see what the workers run.
+      edge: () => ({
+        version: state.version,
+        proxyConfig: state.proxyConfig,
+        balancerConfig: runs.balancer ? state.balancerConfig : undefined,
+        proxyListeners: runs.proxy
+          ? [
+              { name: 'http', address: o.proxyAddress, port: o.httpPort, tls: false, proxyProtocol: o.useProxyProtocol },
+              { name: 'https', address: o.proxyAddress, port: o.httpsPort, tls: true, proxyProtocol: o.useProxyProtocol },
+              // The Gateway listener ports of their own the config names.
+              ...(state.proxyConfig?.listeners ?? []).map((l) => ({ name: l.name, address: o.proxyAddress, port: l.bindPort, tls: l.protocol === 'https', proxyProtocol: o.useProxyProtocol })),
+            ]
+          : [],
+      }),
+    });
+  } catch (err) {
+    stopWatchingStore();
+    stopWatchingForRenewer();
+    await renewer?.stop();
+    return failStart(new StartError('PORT', `port ${o.adminPort} on ${o.adminAddress} for the admin listener (--admin-port) ${listenProblem(err as NodeJS.ErrnoException)}`));
+  }
   logServing(logger, o, runs, admin, state);
 
   // No more rebuilds and status writes first, then traffic drains.

@@ -8,7 +8,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import type { TLSSocket } from 'node:tls';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { QuickstartFiles } from '../../scripts/quickstart-lib.ts';
 import { FQDN } from '../../scripts/quickstart-lib.ts';
@@ -55,16 +57,60 @@ export async function slowBackend(): Promise<SlowBackend> {
 const PICK_LOW = 10000;
 const PICK_HIGH = 32768;
 
-/** Ports freePort has given this process: two of one serve's ports the
- *  same (its admin and HTTPS ports, once) fail its start with EADDRINUSE. */
-const given = new Set<number>();
+// Two test files picking at random in that range can still pick the same
+// free port before either binds it (seen: a serve's start failing with
+// EADDRINUSE on a port another file had just been given). So a port is
+// claimed first, for this process's lifetime, by a file in one folder all
+// test processes share, created only if absent; a claim left by a process
+// that is gone is taken over.
+const CLAIMS = join(tmpdir(), 'isobar-test-ports');
+const claimed = new Set<string>();
+let cleanupSet = false;
 
+function claim(port: number): boolean {
+  const file = join(CLAIMS, String(port));
+  if (claimed.has(file)) return false;
+  mkdirSync(CLAIMS, { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      claimed.add(file);
+      if (!cleanupSet) {
+        cleanupSet = true;
+        process.once('exit', () => {
+          for (const f of claimed) rmSync(f, { force: true });
+        });
+      }
+      return true;
+    } catch {
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(file, 'utf8'));
+      } catch {
+        // released meanwhile: try again
+      }
+      if (holder > 0 && alive(holder)) return false;
+      rmSync(file, { force: true });
+    }
+  }
+  return false;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A port no other test process has been given, and free now. */
 export async function freePort(): Promise<number> {
   for (;;) {
     const port = PICK_LOW + Math.floor(Math.random() * (PICK_HIGH - PICK_LOW));
-    if (given.has(port) || !(await isFree(port))) continue;
-    given.add(port);
-    return port;
+    if (!claim(port)) continue;
+    if (await isFree(port)) return port;
   }
 }
 
@@ -120,6 +166,7 @@ export async function freeOffset(ports: number[]): Promise<number> {
   const span = PICK_HIGH - PICK_LOW - Math.max(...ports);
   for (let attempt = 0; attempt < 50; attempt++) {
     const offset = PICK_LOW + Math.floor(Math.random() * span);
+    if (!ports.every((p) => claim(p + offset))) continue;
     const ok = await Promise.all(ports.map((p) => isFree(p + offset)));
     if (ok.every(Boolean)) return offset;
   }
