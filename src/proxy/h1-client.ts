@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { framingField } from './framing-field.ts';
 import { H1ResponseError, H1ResponseParser, type H1ResponseSink, type ResponseHeaders } from './h1-response-parser.ts';
 import type { Connector } from './upstream-tls.ts';
 
@@ -65,30 +66,6 @@ const BAD_PATH = /[^\u0021-\u00ff]/;
 /** Methods whose requests carry a body by their semantics (undici's list):
  *  an empty one is sent with Content-Length: 0. */
 const EXPECTS_PAYLOAD = new Set(['PUT', 'POST', 'PATCH', 'QUERY', 'PROPFIND', 'PROPPATCH']);
-
-/** The lowercase name of a field the request head sets itself or refuses
- *  (Host, Content-Length, Transfer-Encoding, Keep-Alive, Upgrade, Expect,
- *  Connection); undefined for any other. Lowercases only a name whose
- *  length and first letter could be one of them. */
-function specialField(name: string): string | undefined {
-  const c = name.charCodeAt(0) | 0x20;
-  switch (name.length) {
-    case 4:
-      return c === 0x68 /* h */ ? name.toLowerCase() : undefined;
-    case 6:
-      return c === 0x65 /* e */ ? name.toLowerCase() : undefined;
-    case 7:
-      return c === 0x75 /* u */ ? name.toLowerCase() : undefined;
-    case 10:
-      return c === 0x63 /* c */ || c === 0x6b /* k */ ? name.toLowerCase() : undefined;
-    case 14:
-      return c === 0x63 /* c */ ? name.toLowerCase() : undefined;
-    case 17:
-      return c === 0x74 /* t */ ? name.toLowerCase() : undefined;
-    default:
-      return undefined;
-  }
-}
 
 /** Throws the error for the first field whose name is not a token or whose
  *  value holds a forbidden character (the headers passed the type checks). */
@@ -171,7 +148,7 @@ class H1Request implements Dispatcher.DispatchController {
           if (typeof v !== 'string') throw invalid(`invalid ${name} header`);
           values += v;
         }
-        const special = specialField(name);
+        const special = framingField(name);
         if (special === 'host') {
           if (host !== undefined || list.length !== 1) throw invalid('duplicate host header');
           host = list[0]!;

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { framingField } from './framing-field.ts';
 
 /** What a response needs of its connection. */
 export interface H1ResponseOwner {
@@ -321,28 +322,6 @@ class HeadFields {
         this.defaultKeepAlive = false;
         return;
     }
-  }
-}
-
-/** The lowercased name when it may be one of the framing fields (by length
- *  and first letter, so most names are never lowercased). */
-function framingField(name: string): string | undefined {
-  const c = name.charCodeAt(0) | 0x20;
-  switch (name.length) {
-    case 4:
-      return c === 0x64 /* d */ ? name.toLowerCase() : undefined;
-    case 6:
-      return c === 0x65 /* e */ ? name.toLowerCase() : undefined;
-    case 7:
-      return c === 0x74 /* t */ ? name.toLowerCase() : undefined;
-    case 10:
-      return c === 0x63 /* c */ || c === 0x6b /* k */ ? name.toLowerCase() : undefined;
-    case 14:
-      return c === 0x63 /* c */ ? name.toLowerCase() : undefined;
-    case 17:
-      return c === 0x74 /* t */ ? name.toLowerCase() : undefined;
-    default:
-      return undefined;
   }
 }
 
