@@ -74,7 +74,9 @@ export class H1Connection implements H1ResponseOwner {
   /** Bytes at the start of buf known to be whole heads that fit. */
   private fitBytes = 0;
 
-  constructor(socket: Duplex, initial: Buffer | undefined, opts: H1ConnectionOptions) {
+  /** Reads from `socket`; call start() once the owner holds the connection
+   *  (the first bytes may hand it over, and released() say so, at once). */
+  constructor(socket: Duplex, opts: H1ConnectionOptions) {
     this.socket = socket;
     this.opts = opts;
     socket.on('data', this.onData);
@@ -85,10 +87,13 @@ export class H1Connection implements H1ResponseOwner {
       (socket as Duplex & { setTimeout(ms: number): void }).setTimeout(opts.idleMs);
       socket.on('timeout', this.onTimeout);
     }
-    if (initial !== undefined && initial.length > 0) {
-      this.buf = initial;
-      this.serve(false);
-    }
+  }
+
+  /** Serves `initial`, the bytes already read from the socket, if any. */
+  start(initial: Buffer | undefined): void {
+    if (initial === undefined || initial.length === 0 || this.ending) return;
+    this.buf = initial;
+    this.serve(false);
   }
 
   /** No response owed and nothing read: closed now (a drain's end). */

@@ -665,7 +665,9 @@ export class Listener {
       }, maxMs);
       socket.once('close', () => clearTimeout(timer));
     }
-    const conn = new H1Connection(socket, initial, {
+    // A socket already gone never closes again: nothing would release it.
+    if (socket.destroyed) return;
+    const conn = new H1Connection(socket, {
       maxHeaderSize: this.opts.maxHeaderSize,
       idleMs: this.idleMs,
       onRequest: (req, res) => this.onRequest(req, res),
@@ -675,7 +677,8 @@ export class Listener {
       },
       released: (c) => this.h1Connections.delete(c),
     });
-    if (!socket.destroyed) this.h1Connections.add(conn);
+    this.h1Connections.add(conn);
+    conn.start(initial);
   }
 
   /** HTTP/2 connections' limits: GOAWAY after the last request

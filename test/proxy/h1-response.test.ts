@@ -96,13 +96,13 @@ before(async () => {
   nodeServer = http.createServer({ keepAliveTimeout: 5000, requireHostHeader: false }, (_req, res) => run(res as unknown as Res));
   ownServer = net.createServer({ allowHalfOpen: true }, (socket) => {
     socket.on('error', () => {});
-    new H1Connection(socket, undefined, {
+    new H1Connection(socket, {
       maxHeaderSize: 16384,
       idleMs: 5000,
       onRequest: (_req, res) => run(res as unknown as Res),
       handOff: (s) => s.destroy(),
       released: () => {},
-    });
+    }).start(undefined);
   });
   await Promise.all([new Promise<void>((r) => nodeServer.listen(0, '127.0.0.1', r)), new Promise<void>((r) => ownServer.listen(0, '127.0.0.1', r))]);
 });

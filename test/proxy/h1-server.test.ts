@@ -115,3 +115,38 @@ test('an idle keep-alive connection is closed after the idle timeout, one in use
   assert.deepEqual(targets(), ['GET /slow']);
   assert.ok(closedAt - started >= 300 + IDLE_MS - 50, `closed after ${Math.round(closedAt - started)} ms`);
 });
+
+test('a connection handed to node:http by its first bytes is released by the server that held it (none kept)', async () => {
+  const { H1Connection } = await import('../../src/proxy/h1-connection.ts');
+  const held = new Set<unknown>();
+  let handedOff = 0;
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', (first: Buffer) => {
+      const conn = new H1Connection(socket, {
+        maxHeaderSize: 16384,
+        idleMs: 5000,
+        onRequest: () => {},
+        handOff: (s) => {
+          handedOff++;
+          s.destroy();
+        },
+        released: (c) => held.delete(c),
+      });
+      held.add(conn);
+      conn.start(first);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  for (let i = 0; i < 20; i++) {
+    await new Promise<void>((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => c.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx'));
+      c.on('close', () => resolve());
+      c.on('error', () => {});
+    });
+  }
+  await new Promise((r) => server.close(r));
+  assert.equal(handedOff, 20);
+  assert.equal(held.size, 0);
+});
