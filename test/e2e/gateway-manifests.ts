@@ -24,15 +24,18 @@ subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{${named}port: ${port}}]}]
 }
 
 /** Contour's GatewayClass and the Gateway `edge` in namespace apps with
- *  these listeners (YAML flow mappings or block items, one per line). */
-export function edgeGateway(listeners: string[]): string {
+ *  these listeners (YAML flow mappings or block items, one per line) and,
+ *  when given, these annotations for its load balancer Service. */
+export function edgeGateway(listeners: string[], o: { annotations?: Record<string, string> } = {}): string {
+  const annotations = Object.entries(o.annotations ?? {});
+  const infrastructure = annotations.length === 0 ? '' : `  infrastructure:\n    annotations:\n${annotations.map(([k, v]) => `      ${k}: ${v}\n`).join('')}`;
   return `${GATEWAY_CLASS}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: edge, namespace: apps}
 spec:
   gatewayClassName: contour
-  listeners:
+${infrastructure}  listeners:
 ${listeners.map((l) => (l.startsWith('  ') ? l : `  - ${l}`)).join('\n')}
 `;
 }

@@ -17,7 +17,7 @@ import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { GATEWAY_CLASS, serviceAt } from './gateway-manifests.ts';
+import { edgeGateway, serviceAt } from './gateway-manifests.ts';
 import { freePort, getJson, startServe, waitFor, type ServeProcess } from './support.ts';
 
 /** A Gateway port P whose proxy port P + 8000 and load balancer port P + offset are free. */
@@ -85,19 +85,8 @@ async function exactConfig(work: string): Promise<string> {
   return file;
 }
 
-function gatewayYaml(listeners: string[]): string {
-  return `${GATEWAY_CLASS}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: apps}
-spec:
-  gatewayClassName: contour
-  infrastructure:
-    annotations:
-      service.beta.kubernetes.io/aws-load-balancer-type: nlb
-  listeners:
-${listeners.join('')}`;
-}
+/** The Gateway with the load balancer of its own Contour's NLB annotation asks for. */
+const gatewayYaml = (listeners: string[]): string => edgeGateway(listeners, { annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' } });
 
 /** A TCPRoute (of either served version) on the listener `section` of Gateway edge. */
 const tcpRoute = (version: string, name: string, section: string, backendRefs: string) => `apiVersion: gateway.networking.k8s.io/${version}
@@ -108,8 +97,8 @@ spec:
   rules: [{backendRefs: [${backendRefs}]}]
 `;
 
-const httpListener = (name: string, port: number) => `  - {name: ${name}, port: ${port}, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}}}\n`;
-const tcpListener = (name: string, port: number) => `  - {name: ${name}, port: ${port}, protocol: TCP, allowedRoutes: {kinds: [{kind: TCPRoute}]}}\n`;
+const httpListener = (name: string, port: number) => `{name: ${name}, port: ${port}, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}}}`;
+const tcpListener = (name: string, port: number) => `{name: ${name}, port: ${port}, protocol: TCP, allowedRoutes: {kinds: [{kind: TCPRoute}]}}`;
 
 for (const mode of ['default', 'co-located', 'exact'] as const) {
   test(`${mode}: two HTTP ports, a TCP listener with its TCPRoute, through the proxy and the Gateway's load balancer; listeners added and removed at run time`, async (t) => {
@@ -252,7 +241,7 @@ for (const exact of [false, true]) {
       await writeFile(join(dir, 'services.yaml'), serviceAt('echo', (echo.address() as AddressInfo).port, { servicePort: 3000 }));
       await writeFile(join(dir, 'routes.yaml'), [tcpRoute('v1', 'ok', 'ok', '{name: echo, port: 3000}'), tcpRoute('v1', 'busy', 'busy', '{name: echo, port: 3000}')].join('---\n'));
       const gatewayFile = join(dir, 'gateway.yaml');
-      await writeFile(gatewayFile, gatewayYaml([tcpListener('ok', ok), tcpListener('busy', busy)]).replace(/  infrastructure:\n    annotations:\n.*\n/, ''));
+      await writeFile(gatewayFile, edgeGateway([tcpListener('ok', ok), tcpListener('busy', busy)]));
       const adminPort = await freePort();
       const balance = exact ? ['--workers', '2', '--config', await exactConfig(work)] : ['--workers', '1'];
       serve = await startServe([dir, '--roles', 'dag,proxy', '--http-port', String(await freePort()), '--https-port', String(await freePort()), ...balance, '--state-dir', join(work, 'state')], adminPort);
