@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { framingField } from './framing-field.ts';
+import { framingField, INVALID_FIELD_VALUE, TOKEN } from './field-syntax.ts';
 import { H1ResponseError, H1ResponseParser, type H1ResponseSink, type ResponseHeaders } from './h1-response-parser.ts';
 import type { Connector } from './upstream-tls.ts';
 
@@ -60,8 +60,6 @@ export interface UpstreamPool {
   destroy(): Promise<void>;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const BAD_PATH = /[^\u0021-\u00ff]/;
 /** Methods whose requests carry a body by their semantics (undici's list):
  *  an empty one is sent with Content-Length: 0. */
@@ -75,7 +73,7 @@ function checkFields(headers: readonly unknown[]): void {
     const value = headers[i + 1] as string | string[] | undefined | null;
     if (value === undefined) continue;
     if (!TOKEN.test(name)) throw invalid('invalid header name');
-    for (const v of Array.isArray(value) ? value : [value ?? '']) if (BAD_VALUE.test(v)) throw invalid(`invalid ${name} header`);
+    for (const v of Array.isArray(value) ? value : [value ?? '']) if (INVALID_FIELD_VALUE.test(v)) throw invalid(`invalid ${name} header`);
   }
 }
 
@@ -121,7 +119,7 @@ class H1Request implements Dispatcher.DispatchController {
     this.path = path;
     this.head = method === 'HEAD';
     this.upgrade = opts.upgrade ? (typeof opts.upgrade === 'string' ? opts.upgrade : 'Websocket') : undefined;
-    if (this.upgrade !== undefined && BAD_VALUE.test(this.upgrade)) throw invalid('invalid upgrade');
+    if (this.upgrade !== undefined && INVALID_FIELD_VALUE.test(this.upgrade)) throw invalid('invalid upgrade');
     let fields = '';
     let host: string | undefined;
     let declared: number | undefined;
@@ -165,7 +163,7 @@ class H1Request implements Dispatcher.DispatchController {
         }
         for (const v of list) fields += `${name}: ${v}\r\n`;
       }
-      if ((names !== '' && !TOKEN.test(names)) || BAD_VALUE.test(values)) checkFields(headers);
+      if ((names !== '' && !TOKEN.test(names)) || INVALID_FIELD_VALUE.test(values)) checkFields(headers);
     }
     this.fields = fields;
     this.host = host;

@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { framingField } from './framing-field.ts';
+import { framingField, INVALID_FIELD_VALUE, TOKEN } from './field-syntax.ts';
 
 /** What a response needs of its connection. */
 export interface H1ResponseOwner {
@@ -20,7 +20,7 @@ export interface H1ResponseOwner {
   responseDone(res: H1Response, last: boolean): void;
 }
 
-export class H1ResponseError extends TypeError {
+export class ResponseWriteError extends TypeError {
   readonly code: string;
   constructor(code: string, message: string) {
     super(message);
@@ -28,8 +28,6 @@ export class H1ResponseError extends TypeError {
   }
 }
 
-const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const CONN_CLOSE = /(?:^|\W)close(?:$|\W)/i;
 const TE_CHUNKED = /(?:^|\W)chunked(?:$|\W)/i;
 const CRLF = '\r\n';
@@ -85,9 +83,9 @@ export class H1Response extends EventEmitter {
   }
 
   writeHead(statusCode: number, headers?: Record<string, string | string[] | number | undefined>): this {
-    if (this.headersSent) throw new H1ResponseError('ERR_HTTP_HEADERS_SENT', 'Cannot write headers after they are sent to the client');
+    if (this.headersSent) throw new ResponseWriteError('ERR_HTTP_HEADERS_SENT', 'Cannot write headers after they are sent to the client');
     const status = statusCode | 0;
-    if (status < 100 || status > 999) throw new H1ResponseError('ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${statusCode}`);
+    if (status < 100 || status > 999) throw new ResponseWriteError('ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${statusCode}`);
     this.statusCode = status;
     this.statusMessage ||= STATUS_CODES[status] ?? 'unknown';
     if (status === 204 || status === 304 || status < 200) this.hasBody = false;
@@ -108,7 +106,7 @@ export class H1Response extends EventEmitter {
       }
       // Every name and value checked in two tests of their concatenations
       // (as h1-client.ts does for request heads); a failure finds its field.
-      if ((f.names !== '' && !TOKEN.test(f.names)) || INVALID_VALUE.test(f.values)) throw fieldError(headers);
+      if ((f.names !== '' && !TOKEN.test(f.names)) || INVALID_FIELD_VALUE.test(f.values)) throw fieldError(headers);
     }
     let head = f.head;
     let chunked = f.chunked;
@@ -138,7 +136,7 @@ export class H1Response extends EventEmitter {
         chunked = true;
       }
     }
-    if (!chunked && f.trailer) throw new H1ResponseError('ERR_HTTP_TRAILER_INVALID', 'Trailers are invalid with this transfer encoding');
+    if (!chunked && f.trailer) throw new ResponseWriteError('ERR_HTTP_TRAILER_INVALID', 'Trailers are invalid with this transfer encoding');
     this.chunked = chunked;
     this.last = last;
     this.head = head + CRLF;
@@ -151,7 +149,7 @@ export class H1Response extends EventEmitter {
   addTrailers(headers: Record<string, string | string[]>): void {
     let t = '';
     for (const name in headers) {
-      if (!TOKEN.test(name)) throw new H1ResponseError('ERR_INVALID_HTTP_TOKEN', `Trailer name must be a valid HTTP token ["${name}"]`);
+      if (!TOKEN.test(name)) throw new ResponseWriteError('ERR_INVALID_HTTP_TOKEN', `Trailer name must be a valid HTTP token ["${name}"]`);
       const value = headers[name]!;
       if (Array.isArray(value) && value.length > 1) for (const v of value) t += trailerField(name, v);
       else t += trailerField(name, Array.isArray(value) ? value.join('; ') : value);
@@ -327,20 +325,20 @@ class HeadFields {
 
 /** node:http's error for the first field it would refuse, in its order
  *  (the name, then each value), for a head known to hold one. */
-function fieldError(headers: Record<string, string | string[] | number | undefined>): H1ResponseError {
+function fieldError(headers: Record<string, string | string[] | number | undefined>): ResponseWriteError {
   for (const name in headers) {
-    if (!TOKEN.test(name)) return new H1ResponseError('ERR_INVALID_HTTP_TOKEN', `Header name must be a valid HTTP token ["${name}"]`);
+    if (!TOKEN.test(name)) return new ResponseWriteError('ERR_INVALID_HTTP_TOKEN', `Header name must be a valid HTTP token ["${name}"]`);
     const value = headers[name];
     const list = Array.isArray(value) && (value.length < 2 || name.toLowerCase() !== 'cookie') ? value : [Array.isArray(value) ? value.join('; ') : value];
     for (const v of list) {
-      if (v === undefined) return new H1ResponseError('ERR_HTTP_INVALID_HEADER_VALUE', `Invalid value "undefined" for header "${name}"`);
-      if (INVALID_VALUE.test(String(v))) return new H1ResponseError('ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);
+      if (v === undefined) return new ResponseWriteError('ERR_HTTP_INVALID_HEADER_VALUE', `Invalid value "undefined" for header "${name}"`);
+      if (INVALID_FIELD_VALUE.test(String(v))) return new ResponseWriteError('ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);
     }
   }
-  return new H1ResponseError('ERR_INVALID_CHAR', 'Invalid character in header content');
+  return new ResponseWriteError('ERR_INVALID_CHAR', 'Invalid character in header content');
 }
 
 function trailerField(name: string, value: string): string {
-  if (INVALID_VALUE.test(value)) throw new H1ResponseError('ERR_INVALID_CHAR', `Invalid character in trailer content ["${name}"]`);
+  if (INVALID_FIELD_VALUE.test(value)) throw new ResponseWriteError('ERR_INVALID_CHAR', `Invalid character in trailer content ["${name}"]`);
   return `${name}: ${value}\r\n`;
 }

@@ -1,7 +1,14 @@
-// Which field names HTTP/1.1 framing and connection handling read, told
-// apart cheaply: the head writers of the upstream client (h1-client.ts) and
-// of the downstream server (h1-response.ts) look at every name they write,
-// and most are none of these.
+// What the two HTTP/1.1 head writers, the upstream client's (h1-client.ts)
+// and the downstream server's (h1-response.ts), check of every field they
+// write: a name is a token (RFC 9110 §5.1), a value holds no control byte
+// but HTAB (node:http's checkInvalidHeaderChar); and which names HTTP/1.1
+// framing and connection handling read, told apart cheaply, since most
+// names are none of these.
+
+/** An HTTP token: a field name, a method. */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A byte a field value may not hold. */
+export const INVALID_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /** The lowercased name when it may be Host, Date, Expect, Upgrade,
  *  Trailer, Connection, Keep-Alive, Content-Length or Transfer-Encoding
