@@ -250,12 +250,10 @@ class H1Connection implements H1ResponseSink {
   stash: Buffer | undefined;
   /** The current response has ended (the connection is released after the read that ended it). */
   ended = false;
-  private idleTimer: NodeJS.Timeout | undefined;
+  /** When the connection is no longer reused, parked (performance.now() ms). */
+  idleUntil = 0;
   private socketError: Error | undefined;
   private upgradeHead: { status: number; headers: ResponseHeaders } | undefined;
-  private readonly onIdleTimeout = (): void => {
-    this.socket?.destroy();
-  };
 
   constructor(pool: H1Pool) {
     this.pool = pool;
@@ -312,10 +310,6 @@ class H1Connection implements H1ResponseSink {
 
   /** Sends `req` on this (connected, idle) connection. */
   start(req: H1Request): void {
-    if (this.idleTimer !== undefined) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = undefined;
-    }
     this.req = req;
     req.conn = this;
     this.ended = false;
@@ -536,10 +530,9 @@ class H1Connection implements H1ResponseSink {
     this.pool.release(this);
   }
 
-  /** Parks the connection idle, with its keep-alive deadline. */
-  idle(): void {
-    this.idleTimer = setTimeout(this.onIdleTimeout, this.keepAliveMs);
-    this.idleTimer.unref();
+  /** Parks the connection idle, with its keep-alive deadline (the pool's sweep closes it then). */
+  idle(now: number): void {
+    this.idleUntil = now + this.keepAliveMs;
   }
 
   /** A 101: the socket is the handler's now, with what followed the head. */
@@ -580,7 +573,6 @@ class H1Connection implements H1ResponseSink {
   }
 
   private onSocketClose(): void {
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     const pool = this.pool;
     const req = this.req;
     this.req = undefined;
@@ -640,6 +632,10 @@ export class H1Pool extends EventEmitter implements UpstreamPool {
   private idleConns: H1Connection[] = [];
   private queue: H1Request[] = [];
   private waiters: (() => void)[] = [];
+  /** Closes the parked connections whose keep-alive deadline has passed:
+   *  one timer for the pool, not one armed and cleared per request. */
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepAt = Infinity;
 
   constructor(options: H1PoolOptions) {
     super();
@@ -671,11 +667,17 @@ export class H1Pool extends EventEmitter implements UpstreamPool {
   }
 
   /** The most recently parked connection still open (one the upstream
-   *  closed may wait here for its 'close' event). */
+   *  closed may wait here for its 'close' event) and within its keep-alive
+   *  deadline: one past it is closed, never reused, even if the sweep is late. */
   private idleConn(): H1Connection | undefined {
+    let now: number | undefined;
     for (;;) {
       const c = this.idleConns.pop();
-      if (c === undefined || c.usable) return c;
+      if (c === undefined) return undefined;
+      if (!c.usable) continue;
+      now ??= performance.now();
+      if (c.idleUntil > now) return c;
+      c.destroy();
     }
   }
 
@@ -693,9 +695,32 @@ export class H1Pool extends EventEmitter implements UpstreamPool {
       conn.destroy();
       return;
     }
+    const now = performance.now();
+    conn.idle(now);
     this.idleConns.push(conn);
-    conn.idle();
+    if (conn.idleUntil < this.sweepAt) this.armSweep(conn.idleUntil, now);
   }
+
+  private armSweep(at: number, now: number): void {
+    if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
+    this.sweepAt = at;
+    this.sweepTimer = setTimeout(this.sweep, Math.max(0, at - now));
+    this.sweepTimer.unref();
+  }
+
+  private readonly sweep = (): void => {
+    this.sweepTimer = undefined;
+    this.sweepAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    // The timer runs on the event loop's clock, which may be a little
+    // behind performance.now(): a deadline within a millisecond is due.
+    for (const c of [...this.idleConns]) {
+      if (c.idleUntil <= now + 1) c.destroy();
+      else if (c.idleUntil < next) next = c.idleUntil;
+    }
+    if (next !== Infinity) this.armSweep(next, now);
+  };
 
   private take(): H1Request | undefined {
     while (this.queue.length > 0) {
@@ -721,6 +746,12 @@ export class H1Pool extends EventEmitter implements UpstreamPool {
     if (i !== -1) this.idleConns.splice(i, 1);
   }
 
+  private stopSweep(): void {
+    if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    this.sweepAt = Infinity;
+  }
+
   private settle(): void {
     if ((this.closed || this.destroyed) && this.conns.size === 0 && this.queue.length === 0) {
       const w = this.waiters;
@@ -739,6 +770,7 @@ export class H1Pool extends EventEmitter implements UpstreamPool {
   /** Lets requests in flight and queued finish, then closes every connection. */
   close(): Promise<void> {
     this.closed = true;
+    this.stopSweep();
     for (const c of this.idleConns.splice(0)) c.destroy();
     return this.whenEmpty();
   }
@@ -747,6 +779,7 @@ export class H1Pool extends EventEmitter implements UpstreamPool {
   destroy(): Promise<void> {
     this.destroyed = true;
     this.closed = true;
+    this.stopSweep();
     const err = new H1ClientError('ISOBAR_H1_CLOSED', 'the pool was destroyed');
     for (const req of this.queue.splice(0)) req.fail(err);
     for (const c of [...this.conns]) {

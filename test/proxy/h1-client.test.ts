@@ -191,6 +191,19 @@ test('keepAliveTimeout: an idle connection is closed, and disconnect is emitted'
   await s.close();
 });
 
+test('keepAliveTimeout: a connection past its deadline is never reused, even when the close is late', async () => {
+  const s = await rawServer((c) => c.socket.write(OK));
+  const p = pool(s.port, { keepAliveTimeout: 100 });
+  assert.equal((await send(p)).status, 200);
+  // Hold the event loop past the deadline, so the pool's close has not run
+  // when the next request asks for a connection.
+  const until = performance.now() + 250;
+  while (performance.now() < until);
+  assert.equal((await send(p)).status, 200);
+  assert.equal(s.conns.length, 2, 'the stale connection was not reused');
+  await s.close();
+});
+
 test('keepAliveTimeout counts from the last time the connection went idle, not the first', async () => {
   const s = await rawServer((c) => c.socket.write(OK));
   const p = pool(s.port, { keepAliveTimeout: 400 });
