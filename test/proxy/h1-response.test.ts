@@ -13,6 +13,7 @@ import { H1Connection } from '../../src/proxy/h1-connection.ts';
 
 interface Res {
   statusCode: number;
+  statusMessage: string;
   shouldKeepAlive: boolean;
   writeHead(status: number, headers?: Record<string, string | string[] | number>): unknown;
   write(chunk: string | Buffer): boolean;
@@ -21,6 +22,11 @@ interface Res {
 }
 
 type Handler = (res: Res) => void;
+
+/** `n` distinct fields. */
+function many(n: number): Record<string, string> {
+  return Object.fromEntries(Array.from({ length: n }, (_, i) => [`x-f${i}`, `v${i}`]));
+}
 
 interface Case {
   name: string;
@@ -54,6 +60,8 @@ const cases: Case[] = [
   { name: 'an unknown status', request: GET, handler: (r) => (r.writeHead(599, { 'content-length': '0' }), r.end()) },
   { name: 'a length given as a one-element array', request: GET, handler: (r) => (r.writeHead(200, { 'Content-Length': ['2'] as unknown as string }), r.end('ok')) },
   { name: 'framing names in capitals', request: GET, handler: (r) => (r.writeHead(200, { 'Transfer-Encoding': 'chunked', Trailer: 'x' }), r.write('ab'), r.addTrailers({ x: '1' }), r.end()) },
+  { name: 'more fields than one counted pattern checks (200)', request: GET, handler: (r) => (r.writeHead(200, { ...many(200), 'content-length': '0' }), r.end()) },
+  { name: 'values with tabs, obs-text and colons', request: GET, handler: (r) => (r.writeHead(200, { 'x-a': 'a\tb: c', 'x-b': 'caf\u00e9', 'x-c': '', 'content-length': '0' }), r.end()) },
   { name: 'UTF-8 body by length', request: GET, handler: (r) => (r.writeHead(200, { 'content-length': String(Buffer.byteLength('héllo')) }), r.end('héllo')) },
 ];
 
@@ -70,6 +78,11 @@ const throwing: { name: string; handler: Handler }[] = [
   { name: 'a bad value before a bad name', handler: (r) => r.writeHead(200, { ok: '1', x: 'a\rb', 'y z': '1' }) },
   { name: 'a bad name before an undefined value', handler: (r) => r.writeHead(200, { ok: '1', 'y z': '1', x: undefined as unknown as string }) },
   { name: 'an undefined in an array', handler: (r) => r.writeHead(200, { x: ['a', undefined as unknown as string] }) },
+  { name: 'a value holding a whole field line', handler: (r) => r.writeHead(200, { ok: '1', x: 'a\r\ny: b', z: '2' }) },
+  { name: 'a name holding a colon and a space', handler: (r) => r.writeHead(200, { 'a: b': '1' }) },
+  { name: 'a character above U+00FF in a value', handler: (r) => r.writeHead(200, { x: 'a\u0100' }) },
+  { name: 'a CRLF in the reason phrase', handler: (r) => ((r.statusMessage = 'OK\r\nx: y'), r.writeHead(200, {})) },
+  { name: 'a bad value after more fields than one counted pattern checks', handler: (r) => r.writeHead(200, { ...many(200), x: 'a\nb' }) },
   { name: 'a status below 100', handler: (r) => r.writeHead(99, {}) },
   { name: 'a status over 999', handler: (r) => r.writeHead(1000, {}) },
   { name: 'a head twice', handler: (r) => (r.writeHead(200, { 'content-length': '0' }), r.writeHead(200, {})) },
