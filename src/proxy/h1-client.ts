@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { fieldLines, framingField, INVALID_FIELD_VALUE, isFieldValue, isToken } from './field-syntax.ts';
+import { framingField, INVALID_FIELD_VALUE, TOKEN } from './field-syntax.ts';
 import { H1ResponseError, H1ResponseParser, type H1ResponseSink, type ResponseHeaders } from './h1-response-parser.ts';
 import type { Connector } from './upstream-tls.ts';
 
@@ -72,15 +72,9 @@ function checkFields(headers: readonly unknown[]): void {
     const name = headers[i] as string;
     const value = headers[i + 1] as string | string[] | undefined | null;
     if (value === undefined) continue;
-    if (!isToken(name)) throw invalid('invalid header name');
+    if (!TOKEN.test(name)) throw invalid('invalid header name');
     for (const v of Array.isArray(value) ? value : [value ?? '']) if (INVALID_FIELD_VALUE.test(v)) throw invalid(`invalid ${name} header`);
   }
-}
-
-/** Throws checkFields()'s error for headers known to hold a bad field. */
-function refuseFields(headers: readonly unknown[]): never {
-  checkFields(headers);
-  throw invalid('invalid header');
 }
 
 /** One request: its controller too (one object a request). */
@@ -118,7 +112,7 @@ class H1Request implements Dispatcher.DispatchController {
   constructor(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
     this.handler = handler;
     const method = opts.method;
-    if (typeof method !== 'string' || !isToken(method)) throw invalid('invalid request method');
+    if (typeof method !== 'string' || !TOKEN.test(method)) throw invalid('invalid request method');
     const path = opts.path;
     if (typeof path !== 'string' || path === '' || BAD_PATH.test(path)) throw invalid('invalid request path');
     this.method = method;
@@ -133,24 +127,29 @@ class H1Request implements Dispatcher.DispatchController {
     const headers = opts.headers;
     if (headers !== undefined && headers !== null) {
       if (!Array.isArray(headers) || headers.length % 2 !== 0) throw invalid('headers must be a list of name, value');
-      // Every name is checked by isToken(), every value written in
-      // `fields` by one test of the lines (fieldLines), and the Host value
-      // on its own: per-field regex tests cost a tenth of a proxied
-      // request. A field that fails is found by refuseFields(), for its error.
-      let lines = 0;
+      // Every name and every value is checked, but in two regex tests on
+      // their concatenations rather than two a field: the per-field tests
+      // cost a tenth of a proxied request. The concatenation of names is a
+      // token when each is (an empty one is refused on its own); that of
+      // values holds a forbidden character when one of them does. A field
+      // that fails is found by checkFields(), for its error.
+      let names = '';
+      let values = '';
       for (let i = 0; i < headers.length; i += 2) {
         const name = headers[i] as string;
         const value = headers[i + 1] as string | string[] | undefined | null;
         if (value === undefined) continue;
         if (typeof name !== 'string' || name === '') throw invalid('invalid header name');
-        if (!isToken(name)) refuseFields(headers);
+        names += name;
         const list = Array.isArray(value) ? value : [value === null ? '' : value];
-        for (const v of list) if (typeof v !== 'string') throw invalid(`invalid ${name} header`);
+        for (const v of list) {
+          if (typeof v !== 'string') throw invalid(`invalid ${name} header`);
+          values += v;
+        }
         const special = framingField(name);
         if (special === 'host') {
           if (host !== undefined || list.length !== 1) throw invalid('duplicate host header');
           host = list[0]!;
-          if (!isFieldValue(host)) refuseFields(headers);
           continue;
         }
         if (special === 'content-length') {
@@ -163,11 +162,8 @@ class H1Request implements Dispatcher.DispatchController {
           for (const v of list) if (/(?:^|,)\s*close\s*(?:,|$)/i.test(v)) closeAfter = true;
         }
         for (const v of list) fields += `${name}: ${v}\r\n`;
-        lines += list.length;
       }
-      const pattern = fieldLines(lines);
-      if (pattern === undefined) checkFields(headers);
-      else if (!pattern.test(fields)) refuseFields(headers);
+      if ((names !== '' && !TOKEN.test(names)) || INVALID_FIELD_VALUE.test(values)) checkFields(headers);
     }
     this.fields = fields;
     this.host = host;
