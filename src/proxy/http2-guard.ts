@@ -59,8 +59,9 @@ function guardSession(session: Session, ctx: ProxyContext): void {
     // A stream closed with an error code emits 'error'; one kept from the
     // compatibility layer (which listens) would take the process down.
     stream.on('error', ignore);
-    streamErrors.watch(stream);
-    if (admit(session, stream, headers, peerReset, ctx)) for (const l of serve) l.call(session, stream, headers, flags, rawHeaders);
+    const admitted = admit(session, stream, headers, peerReset, ctx);
+    streamErrors.watch(stream, admitted);
+    if (admitted) for (const l of serve) l.call(session, stream, headers, flags, rawHeaders);
   });
   const onControl = (): void => {
     if (!control.take()) calm(session, ctx, 'PING/SETTINGS flood');
@@ -88,7 +89,7 @@ function guardSession(session: Session, ctx: ProxyContext): void {
  * was a connection error after all); otherwise it was a connection error,
  * nghttp2 has sent its GOAWAY with the right code, and the session closes.
  */
-function keepOnStreamErrors(session: Session, ctx: ProxyContext): { watch(stream: http2.ServerHttp2Stream): void } {
+function keepOnStreamErrors(session: Session, ctx: ProxyContext): { watch(stream: http2.ServerHttp2Stream, admitted: boolean): void } {
   let protocolResets = 0;
   /** One PING at a time checks that the session still answers. */
   let pinging = false;
@@ -123,9 +124,18 @@ function keepOnStreamErrors(session: Session, ctx: ProxyContext): { watch(stream
     });
   };
   return {
-    watch(stream) {
-      if (stream.closed) countReset(stream);
-      else stream.once('close', () => countReset(stream));
+    /** Counts the stream's reset when it closes, and for one admitted
+     *  (counted open by admit()) its end too: one 'close' listener a stream. */
+    watch(stream, admitted) {
+      if (stream.closed) {
+        if (admitted) http2Process.openStreams--;
+        countReset(stream);
+      } else if (admitted) {
+        stream.once('close', () => {
+          http2Process.openStreams--;
+          countReset(stream);
+        });
+      } else stream.once('close', () => countReset(stream));
     },
   };
 }
@@ -148,8 +158,8 @@ function admit(session: Session, stream: http2.ServerHttp2Stream, headers: http2
     stream.respond({ ':status': 400, 'content-length': '0' }, { endStream: true });
     return false;
   }
+  // Counted down by keepOnStreamErrors' close listener.
   http2Process.openStreams++;
-  stream.once('close', () => http2Process.openStreams--);
   // 'aborted' on a stream not yet destroyed is the peer's RST_STREAM; the
   // proxy's own resets destroy the stream first.
   stream.once('aborted', () => {
